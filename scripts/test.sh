@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs everything, builds lagvk and runs the whole test suite: the release build, then the
+# sanitizer (ASan + UBSan) build, both under the Khronos validation layer.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/setup.sh"
+"$root/scripts/check_format.sh"
+"$root/scripts/build.sh" "$root/build"
+(cd "$root/build" && ctest --output-on-failure --timeout 1200 -j"$(nproc)")
+"$root/scripts/build.sh" "$root/build-asan" -DLAGVK_SANITIZE=ON -DLAGVK_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Mesa's JIT and loader keep allocations alive until exit; leaks are checked in our own code by the
+# sanitizer build's tests that use no driver.
+(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure --timeout 1200 -j"$(nproc)")

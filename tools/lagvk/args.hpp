@@ -1,0 +1,45 @@
+#pragma once
+// A small, strict command-line parser shared by every subcommand. Options are declared up front so
+// that --help is generated from the same table that parsing uses, and unknown options are errors.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lagvk::cli {
+
+struct OptionSpec {
+  std::string name;        ///< "--device"
+  std::string short_name;  ///< "-d" or empty
+  std::string value_name;  ///< "N" for options with a value, empty for flags
+  std::string help;
+  std::string default_value;  ///< shown in --help; empty when none
+};
+
+class Args {
+ public:
+  Args(std::string command, std::string synopsis, std::string description, std::vector<OptionSpec> options);
+
+  /// Parses argv (after the subcommand name). Returns false when --help was given (help already printed).
+  /// Throws lagvk::Error on unknown options or missing values.
+  [[nodiscard]] bool parse(int argc, char** argv);
+
+  [[nodiscard]] bool has(const std::string& name) const;
+  [[nodiscard]] std::optional<std::string> get(const std::string& name) const;
+  [[nodiscard]] std::string get_or(const std::string& name, const std::string& fallback) const;
+  [[nodiscard]] long long get_int(const std::string& name, long long fallback) const;
+  [[nodiscard]] double get_double(const std::string& name, double fallback) const;
+  [[nodiscard]] const std::vector<std::string>& positional() const { return positional_; }
+
+  void print_help() const;
+
+ private:
+  const OptionSpec* find(const std::string& token) const;
+
+  std::string command_, synopsis_, description_;
+  std::vector<OptionSpec> options_;
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+}  // namespace lagvk::cli

@@ -1,0 +1,58 @@
+// lagvk: Log-Augmented Generation on Vulkan. Dispatches to one subcommand per file.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string_view>
+
+#include "engine/core/error.hpp"
+#include "tools/lagvk/commands.hpp"
+
+namespace {
+
+struct Command {
+  std::string_view name;
+  std::string_view summary;
+  int (*run)(int argc, char** argv);
+};
+
+constexpr Command kCommands[] = {
+    {"devices", "list Vulkan devices, their features and limits, and which one lagvk would use",
+     lagvk::cli::cmd_devices},
+};
+
+void print_usage() {
+  std::printf(
+      "lagvk: run Llama-family models on any Vulkan GPU, with Log-Augmented Generation.\n\n"
+      "usage: lagvk <command> [options]    (lagvk <command> --help for details)\n\ncommands:\n");
+  for (const auto& c : kCommands)
+    std::printf("  %-12.*s %.*s\n", int(c.name.size()), c.name.data(), int(c.summary.size()),
+                c.summary.data());
+  std::printf(
+      "\nenvironment:\n  LAGVK_DEVICE=N        use Vulkan device N (as listed by 'lagvk devices')\n"
+      "  LAGVK_VALIDATION=1    enable the Khronos validation layer\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    print_usage();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const auto& c : kCommands) {
+    if (c.name == argv[1]) {
+      try {
+        return c.run(argc - 2, argv + 2);
+      } catch (const lagvk::Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "internal error: %s\n", e.what());
+        return 3;
+      }
+    }
+  }
+  std::fprintf(stderr, "lagvk: unknown command '%s'\n\n", argv[1]);
+  print_usage();
+  return 2;
+}
