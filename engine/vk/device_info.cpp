@@ -169,8 +169,6 @@ DeviceInfo probe_device(VkPhysicalDevice device, std::uint32_t index) {
     info.unsupported_reason = "no bufferDeviceAddress feature";
   else if (!info.storage_16bit)
     info.unsupported_reason = "no storageBuffer16BitAccess feature";
-  else if (!info.int64)
-    info.unsupported_reason = "no shaderInt64 feature";
   else if (!info.subgroup_arithmetic)
     info.unsupported_reason = "no subgroup arithmetic in compute shaders";
 

@@ -1,0 +1,66 @@
+#include "engine/vk/buffer.hpp"
+
+#include <utility>
+
+#include "engine/vk/check.hpp"
+
+namespace lagvk::vk {
+
+Buffer::Buffer(VkDevice device, MemoryAllocator& allocator, VkDeviceSize size, MemoryKind kind)
+    : device_(device), allocator_(&allocator), size_(size) {
+  if (size == 0) fail("internal: zero-sized GPU buffer");
+  VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  info.size = size;
+  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+               VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
+  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  check(vkCreateBuffer(device, &info, nullptr, &buffer_), "vkCreateBuffer");
+  VkMemoryRequirements req{};
+  vkGetBufferMemoryRequirements(device, buffer_, &req);
+  try {
+    allocation_ = allocator.allocate(req, kind);
+    check(vkBindBufferMemory(device, buffer_, allocation_.memory, allocation_.offset), "vkBindBufferMemory");
+  } catch (...) {
+    reset();
+    throw;
+  }
+  VkBufferDeviceAddressInfo addr{VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO};
+  addr.buffer = buffer_;
+  address_ = vkGetBufferDeviceAddress(device, &addr);
+}
+
+Buffer::~Buffer() {
+  reset();
+}
+
+Buffer::Buffer(Buffer&& other) noexcept {
+  *this = std::move(other);
+}
+
+Buffer& Buffer::operator=(Buffer&& other) noexcept {
+  if (this != &other) {
+    reset();
+    device_ = std::exchange(other.device_, VK_NULL_HANDLE);
+    allocator_ = std::exchange(other.allocator_, nullptr);
+    buffer_ = std::exchange(other.buffer_, VK_NULL_HANDLE);
+    allocation_ = std::exchange(other.allocation_, Allocation{});
+    size_ = std::exchange(other.size_, 0);
+    address_ = std::exchange(other.address_, 0);
+  }
+  return *this;
+}
+
+void Buffer::reset() {
+  if (buffer_ != VK_NULL_HANDLE) vkDestroyBuffer(device_, buffer_, nullptr);
+  if (allocator_ && allocation_.block) allocator_->free(allocation_);
+  buffer_ = VK_NULL_HANDLE;
+  allocation_ = {};
+}
+
+BufferView BufferView::sub(VkDeviceSize off, VkDeviceSize len) const {
+  if (off + len > bytes)
+    fail("internal: buffer view [{}, {}) outside a view of {} bytes", off, off + len, bytes);
+  return BufferView(*buffer, offset + off, len);
+}
+
+}  // namespace lagvk::vk

@@ -1,0 +1,64 @@
+#include "engine/vk/pipeline.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "engine/vk/check.hpp"
+#include "lagvk/shader_registry.hpp"
+
+namespace lagvk::vk {
+
+std::string PipelineKey::to_string() const {
+  return fmt::format("{}[{}]/pc{}/sg{}", shader, fmt::join(spec, ","), push_constant_bytes,
+                     required_subgroup_size);
+}
+
+Pipeline::Pipeline(VkDevice device, VkPipelineCache cache, const PipelineKey& key)
+    : device_(device), key_(key) {
+  const auto words = find_spirv(key.shader);
+  if (words.empty()) fail("internal: no compiled shader named '{}'", key.shader);
+  try {
+    VkShaderModuleCreateInfo module_info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+    module_info.codeSize = words.size_bytes();
+    module_info.pCode = words.data();
+    check(vkCreateShaderModule(device, &module_info, nullptr, &module_), "vkCreateShaderModule");
+
+    VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, key.push_constant_bytes};
+    VkPipelineLayoutCreateInfo layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+    layout_info.pushConstantRangeCount = key.push_constant_bytes ? 1 : 0;
+    layout_info.pPushConstantRanges = &range;
+    check(vkCreatePipelineLayout(device, &layout_info, nullptr, &layout_), "vkCreatePipelineLayout");
+
+    std::vector<VkSpecializationMapEntry> entries;
+    for (std::uint32_t i = 0; i < key.spec.size(); ++i)
+      entries.push_back({i, i * std::uint32_t(sizeof(std::uint32_t)), sizeof(std::uint32_t)});
+    VkSpecializationInfo spec{std::uint32_t(entries.size()), entries.data(),
+                              key.spec.size() * sizeof(std::uint32_t), key.spec.data()};
+
+    VkPipelineShaderStageRequiredSubgroupSizeCreateInfo subgroup{
+        VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO};
+    subgroup.requiredSubgroupSize = key.required_subgroup_size;
+
+    VkComputePipelineCreateInfo info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+    info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+    info.stage.pNext = key.required_subgroup_size ? &subgroup : nullptr;
+    info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+    info.stage.module = module_;
+    info.stage.pName = "main";
+    info.stage.pSpecializationInfo = entries.empty() ? nullptr : &spec;
+    info.layout = layout_;
+    check(vkCreateComputePipelines(device, cache, 1, &info, nullptr, &pipeline_), "vkCreateComputePipelines");
+  } catch (...) {
+    if (layout_) vkDestroyPipelineLayout(device_, layout_, nullptr);
+    if (module_) vkDestroyShaderModule(device_, module_, nullptr);
+    throw;
+  }
+}
+
+Pipeline::~Pipeline() {
+  vkDestroyPipeline(device_, pipeline_, nullptr);
+  vkDestroyPipelineLayout(device_, layout_, nullptr);
+  vkDestroyShaderModule(device_, module_, nullptr);
+}
+
+}  // namespace lagvk::vk
