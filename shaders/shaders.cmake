@@ -1,1 +1,15 @@
 # The shader variants compiled into lagvk: lagvk_shader(<variant name> <source> [DEFINES ...]).
+# Weight formats are variants of the same kernels (see common/weights.glsl).
+foreach(fmt f32 f16 q8_0 q4_0)
+  string(TOUPPER ${fmt} FMT)
+  lagvk_shader(matmul_${fmt} matmul.comp DEFINES WEIGHT_${FMT})
+  lagvk_shader(matvec_${fmt} matvec.comp DEFINES WEIGHT_${FMT})
+  lagvk_shader(embedding_${fmt} embedding.comp DEFINES WEIGHT_${FMT})
+endforeach()
+lagvk_shader(rmsnorm rmsnorm.comp)
+lagvk_shader(rope rope.comp)
+lagvk_shader(softmax softmax.comp)
+lagvk_shader(add elementwise.comp DEFINES OP_ADD)
+lagvk_shader(swiglu elementwise.comp DEFINES OP_SWIGLU)
+lagvk_shader(attention attention.comp)
+lagvk_shader(kv_store kv_store.comp)

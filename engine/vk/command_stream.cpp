@@ -141,8 +141,8 @@ void CommandStream::flush(bool wait) {
   }
   VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   submit.commandBufferCount = 1;
-  submit.pCommandBuffers = &current_;
   submitted_.push_back(current_);
+  submit.pCommandBuffers = &submitted_.back();
   current_ = VK_NULL_HANDLE;
   ++submits_;
   VkResult r = vkQueueSubmit(ctx_.queue(), 1, &submit, fence);

@@ -1,0 +1,33 @@
+#pragma once
+// Host wrappers of shaders/attention.comp and shaders/kv_store.comp: causal grouped-query attention
+// over a paged fp16 KV cache, and writing new keys and values into that cache.
+#include <cstdint>
+
+#include "engine/vk/command_stream.hpp"
+#include "engine/vk/context.hpp"
+
+namespace lagvk::ops {
+
+/// One layer's view of a paged cache for one sequence: the layer's K and V page pools (pool_pages pages
+/// of page_tokens x kv_heads x head_dim halves each) and the sequence's block table (int32 page ids).
+struct PagedKv {
+  vk::BufferView k, v, table;
+  std::uint32_t page_tokens = 0, kv_heads = 0, head_dim = 0, pool_pages = 0;
+  std::uint32_t table_pages = 0;  ///< entries in the block table
+
+  [[nodiscard]] std::uint64_t page_halves() const { return std::uint64_t(page_tokens) * kv_heads * head_dim; }
+};
+
+/// out[t][h] = softmax_j(q[t][h] . K[j] * scale) V[j] over cache entries j <= kv_start + t, with query head h
+/// reading kv head h / (q_heads / kv_heads). q and out: tokens x q_heads x head_dim fp32.
+void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q, const PagedKv& kv,
+               const vk::BufferView& out, std::uint32_t tokens, std::uint32_t q_heads, std::uint32_t kv_start,
+               float scale);
+
+/// Writes k_new/v_new (tokens x kv_heads x head_dim fp32, rows k_stride/v_stride floats apart; 0 means
+/// packed) into cache entries kv_start .. kv_start + tokens - 1.
+void kv_store(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& k_new,
+              const vk::BufferView& v_new, const PagedKv& kv, std::uint32_t tokens, std::uint32_t kv_start,
+              std::uint32_t k_stride = 0, std::uint32_t v_stride = 0);
+
+}  // namespace lagvk::ops

@@ -1,0 +1,40 @@
+#include "engine/ops/elementwise.hpp"
+
+#include "engine/ops/dispatch.hpp"
+
+namespace lagvk::ops {
+
+namespace {
+struct Push {
+  VkDeviceAddress a, b, out;
+  std::uint32_t n, b_period;
+};
+constexpr std::uint32_t kThreads = 64;
+
+void run(vk::Context& ctx, vk::CommandStream& cs, const char* shader, const Push& push) {
+  const auto& pipeline = ctx.pipeline({shader, {kThreads}, sizeof(Push)});
+  const Grid g = grid_1d(ctx.info(), ceil_div(push.n, kThreads));
+  cs.dispatch(pipeline, push, g.x, g.y, 1, shader);
+}
+}  // namespace
+
+void add(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& a, const vk::BufferView& b,
+         const vk::BufferView& out, std::uint32_t n, std::uint32_t b_period) {
+  if (n == 0) return;
+  const std::uint32_t period = b_period ? b_period : n;
+  require_bytes("add", "a", a, std::uint64_t(n) * 4);
+  require_bytes("add", "b", b, std::uint64_t(period) * 4);
+  require_bytes("add", "out", out, std::uint64_t(n) * 4);
+  run(ctx, cs, "add", Push{a.address(), b.address(), out.address(), n, period});
+}
+
+void swiglu(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& gate, const vk::BufferView& up,
+            const vk::BufferView& out, std::uint32_t n) {
+  if (n == 0) return;
+  require_bytes("swiglu", "gate", gate, std::uint64_t(n) * 4);
+  require_bytes("swiglu", "up", up, std::uint64_t(n) * 4);
+  require_bytes("swiglu", "out", out, std::uint64_t(n) * 4);
+  run(ctx, cs, "swiglu", Push{gate.address(), up.address(), out.address(), n, n});
+}
+
+}  // namespace lagvk::ops

@@ -1,0 +1,18 @@
+#pragma once
+// Host wrappers of shaders/elementwise.comp: add (with a repeating second operand for biases) and SwiGLU.
+#include <cstdint>
+
+#include "engine/vk/command_stream.hpp"
+#include "engine/vk/context.hpp"
+
+namespace lagvk::ops {
+
+/// out[i] = a[i] + b[i % b_period] for i < n (b_period 0 means n); out may alias a.
+void add(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& a, const vk::BufferView& b,
+         const vk::BufferView& out, std::uint32_t n, std::uint32_t b_period = 0);
+
+/// out[i] = silu(gate[i]) * up[i] for i < n; out may alias gate.
+void swiglu(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& gate, const vk::BufferView& up,
+            const vk::BufferView& out, std::uint32_t n);
+
+}  // namespace lagvk::ops

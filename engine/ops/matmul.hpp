@@ -1,0 +1,21 @@
+#pragma once
+// Host wrapper of shaders/matmul.comp: C = A * B^T (prefill).
+#include <cstdint>
+
+#include "engine/ops/weight_format.hpp"
+#include "engine/vk/command_stream.hpp"
+#include "engine/vk/context.hpp"
+
+namespace lagvk::ops {
+
+struct MatmulShape {
+  std::uint32_t m = 0, n = 0, k = 0;
+  std::uint32_t a_stride = 0;  ///< floats between rows of A; 0 means k
+  std::uint32_t c_stride = 0;  ///< floats between rows of C; 0 means n
+};
+
+/// a: M x K fp32, b: N x K weights in `format`, c: M x N fp32.
+void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& a,
+            const vk::BufferView& b, const vk::BufferView& c, const MatmulShape& shape);
+
+}  // namespace lagvk::ops

@@ -1,0 +1,27 @@
+#include "engine/ops/norm.hpp"
+
+#include "engine/ops/dispatch.hpp"
+
+namespace lagvk::ops {
+
+namespace {
+struct Push {
+  VkDeviceAddress x, weight, y;
+  std::uint32_t rows, dim;
+  float eps;
+};
+}  // namespace
+
+void rmsnorm(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x, const vk::BufferView& weight,
+             const vk::BufferView& y, std::uint32_t rows, std::uint32_t dim, float eps) {
+  if (rows == 0) return;
+  require_bytes("rmsnorm", "x", x, std::uint64_t(rows) * dim * 4);
+  require_bytes("rmsnorm", "weight", weight, std::uint64_t(dim) * 4);
+  require_bytes("rmsnorm", "y", y, std::uint64_t(rows) * dim * 4);
+  const auto& pipeline = ctx.pipeline({"rmsnorm", {64}, sizeof(Push)});
+  const Grid g = grid_1d(ctx.info(), rows);
+  cs.dispatch(pipeline, Push{x.address(), weight.address(), y.address(), rows, dim, eps}, g.x, g.y, 1,
+              "rmsnorm");
+}
+
+}  // namespace lagvk::ops

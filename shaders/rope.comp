@@ -1,0 +1,39 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// Rotary position embedding in place on x (tokens x heads x head_dim, fp32, with a token stride so a
+// slice of a fused QKV row works too). One invocation per rotated pair.
+// mode 0 "normal": pairs (2i, 2i+1), llama GGUF files; mode 1 "neox": pairs (i, i + n/2).
+// theta_i = pos * base^(-2i/n) / factor_i * freq_scale; inverse = 1 rotates by -theta (un-rotation).
+#include "lagvk.glsl"
+
+layout(local_size_x_id = 0) in;
+
+layout(push_constant) uniform Push {
+  F32Ptr x;
+  I32Ptr positions;
+  F32Ptr factors;  // ignored unless has_factors
+  uint tokens, heads, head_dim, rot_dims;
+  uint token_stride;  // floats between consecutive tokens
+  uint mode, has_factors, inverse;
+  float freq_base, freq_scale;
+} p;
+
+void main() {
+  const uint pairs = p.rot_dims / 2;
+  const uint id = flat_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+  if (id >= p.tokens * p.heads * pairs) return;
+  const uint i = id % pairs;
+  const uint h = (id / pairs) % p.heads;
+  const uint t = id / (pairs * p.heads);
+  float theta = float(p.positions.v[t]) * pow(p.freq_base, -2.0 * float(i) / float(p.rot_dims));
+  if (p.has_factors != 0) theta /= p.factors.v[i];
+  theta *= p.freq_scale;
+  if (p.inverse != 0) theta = -theta;
+  const uint base = t * p.token_stride + h * p.head_dim;
+  const uint i0 = p.mode == 0 ? base + 2 * i : base + i;
+  const uint i1 = p.mode == 0 ? base + 2 * i + 1 : base + i + pairs;
+  const float c = cos(theta), s = sin(theta);
+  const float x0 = p.x.v[i0], x1 = p.x.v[i1];
+  p.x.v[i0] = x0 * c - x1 * s;
+  p.x.v[i1] = x0 * s + x1 * c;
+}

@@ -1,0 +1,57 @@
+#pragma once
+// Test support for GPU code: one Vulkan context per test binary (validation on when LAGVK_VALIDATION=1,
+// which ctest sets), a fixture that fails a test on any validation message, host<->GPU helpers, and
+// the error measure used by every kernel comparison.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/vk/context.hpp"
+
+namespace lagvk::test {
+
+/// The test binary's shared context (created on first use).
+[[nodiscard]] vk::Context& gpu();
+
+/// Fails the current test if the validation layer reported anything during it.
+class GpuTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+};
+
+template <typename T>
+[[nodiscard]] vk::Buffer upload(std::span<const T> data) {
+  vk::Buffer b = gpu().create_buffer(std::max<std::size_t>(data.size_bytes(), 4));
+  gpu().upload(b, data);
+  return b;
+}
+template <typename T>
+[[nodiscard]] vk::Buffer upload(const std::vector<T>& data) {
+  return upload(std::span<const T>(data));
+}
+template <typename T>
+[[nodiscard]] std::vector<T> download(const vk::BufferView& b, std::size_t count) {
+  std::vector<T> out(count);
+  gpu().download(b, std::span<T>(out));
+  return out;
+}
+
+[[nodiscard]] std::vector<float> random_floats(std::size_t n, std::uint64_t seed, float lo = -1.0f,
+                                               float hi = 1.0f);
+
+/// Largest absolute difference, and that difference relative to the largest reference magnitude (a
+/// normalised error that does not explode where the reference happens to be near zero).
+struct ErrorStats {
+  double max_abs = 0.0;
+  double max_rel = 0.0;
+  std::size_t worst_index = 0;
+  bool finite = true;
+};
+[[nodiscard]] ErrorStats compare(std::span<const float> gpu, std::span<const float> ref);
+
+}  // namespace lagvk::test

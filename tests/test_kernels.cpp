@@ -1,0 +1,393 @@
+// Every GPU kernel against the plain CPU reference (engine/ref), driven by one table of awkward cases:
+// sizes that are not multiples of the workgroup or tile, single rows, long inner dimensions, tensors
+// larger than the device's maxStorageBufferRange, grouped-query ratios 1/2/4/8, permuted KV pages.
+// Each case reports its max absolute and normalised error against a threshold chosen by dtype.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <optional>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "engine/core/half.hpp"
+#include "engine/ops/attention.hpp"
+#include "engine/ops/elementwise.hpp"
+#include "engine/ops/embedding.hpp"
+#include "engine/ops/matmul.hpp"
+#include "engine/ops/matvec.hpp"
+#include "engine/ops/norm.hpp"
+#include "engine/ops/rope.hpp"
+#include "engine/ops/softmax.hpp"
+#include "engine/ref/ops.hpp"
+#include "tests/support/gpu.hpp"
+
+namespace lagvk::test {
+namespace {
+
+// Thresholds on the normalised error (max |gpu - ref| / max |ref|). The references see exactly the
+// values the GPU sees (fp16 data is rounded before the reference runs), so what remains is fp32
+// accumulation order and fp32 transcendentals.
+constexpr double kTolF32 = 5e-5;
+constexpr double kTolF16Data = 5e-5;
+constexpr double kTolTranscendental = 2e-4;
+
+struct CaseResult {
+  std::vector<float> gpu, ref;
+  double tolerance = kTolF32;
+};
+
+struct KernelCase {
+  std::string name;
+  std::function<CaseResult()> run;
+};
+
+/// Weights in a GPU format plus the float values the reference must use (the rounded ones).
+struct Weights {
+  std::vector<std::byte> bytes;
+  std::vector<float> values;
+};
+
+Weights make_weights(WeightFormat format, std::size_t rows, std::size_t cols, std::uint64_t seed) {
+  Weights w;
+  w.values = random_floats(rows * cols, seed);
+  if (format == WeightFormat::f32) {
+    w.bytes.resize(w.values.size() * 4);
+    std::memcpy(w.bytes.data(), w.values.data(), w.bytes.size());
+  } else if (format == WeightFormat::f16) {
+    const auto h = to_half(w.values);
+    w.bytes.resize(h.size() * 2);
+    std::memcpy(w.bytes.data(), h.data(), w.bytes.size());
+    w.values = from_half(h);
+  } else {
+    ADD_FAILURE() << "test weights for " << format_name(format) << " come with the quantizers";
+  }
+  return w;
+}
+
+vk::Buffer upload_bytes(const std::vector<std::byte>& bytes) {
+  return upload(std::span<const std::byte>(bytes));
+}
+
+KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::uint32_t k) {
+  return {fmt::format("matmul_{}_m{}_n{}_k{}", format_name(f), m, n, k), [=] {
+            const auto a = random_floats(std::size_t(m) * k, 11 + m);
+            const auto w = make_weights(f, n, k, 12 + n);
+            auto ga = upload(a), gb = upload_bytes(w.bytes);
+            auto gc = gpu().create_buffer(std::uint64_t(m) * n * 4);
+            vk::CommandStream cs(gpu());
+            ops::matmul(gpu(), cs, f, ga, gb, gc, {m, n, k});
+            cs.finish();
+            CaseResult r{download<float>(gc, std::size_t(m) * n), std::vector<float>(std::size_t(m) * n)};
+            ref::matmul_abt(a, w.values, r.ref, m, n, k);
+            r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
+            return r;
+          }};
+}
+
+KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k) {
+  return {fmt::format("matvec_{}_n{}_k{}", format_name(f), n, k), [=] {
+            const auto x = random_floats(k, 21 + k);
+            const auto w = make_weights(f, n, k, 22 + n);
+            auto gx = upload(x), gw = upload_bytes(w.bytes);
+            auto gy = gpu().create_buffer(std::uint64_t(n) * 4);
+            vk::CommandStream cs(gpu());
+            ops::matvec(gpu(), cs, f, gw, gx, gy, n, k);
+            cs.finish();
+            CaseResult r{download<float>(gy, n), std::vector<float>(n)};
+            ref::matvec(w.values, x, r.ref, n, k);
+            r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
+            return r;
+          }};
+}
+
+KernelCase rmsnorm_case(std::uint32_t rows, std::uint32_t dim) {
+  return {fmt::format("rmsnorm_r{}_d{}", rows, dim), [=] {
+            const auto x = random_floats(std::size_t(rows) * dim, 31 + dim, -3.0f, 3.0f);
+            const auto w = random_floats(dim, 32, 0.5f, 1.5f);
+            auto gx = upload(x), gw = upload(w);
+            auto gy = gpu().create_buffer(x.size() * 4);
+            vk::CommandStream cs(gpu());
+            ops::rmsnorm(gpu(), cs, gx, gw, gy, rows, dim, 1e-5f);
+            cs.finish();
+            CaseResult r{download<float>(gy, x.size()), std::vector<float>(x.size())};
+            ref::rmsnorm(x, w, r.ref, rows, dim, 1e-5f);
+            r.tolerance = kTolTranscendental;
+            return r;
+          }};
+}
+
+struct RopeCase {
+  ref::RopeMode mode;
+  std::uint32_t tokens, heads, head_dim, rot_dims;
+  float base, scale;
+  bool factors, inverse;
+  std::int32_t max_pos;
+};
+
+KernelCase rope_case(RopeCase c) {
+  return {fmt::format("rope_{}_t{}_h{}_d{}_r{}_base{}_s{}{}{}_p{}",
+                      c.mode == ref::RopeMode::normal ? "normal" : "neox", c.tokens, c.heads, c.head_dim,
+                      c.rot_dims, int(c.base), int(c.scale * 100), c.factors ? "_factors" : "",
+                      c.inverse ? "_inverse" : "", c.max_pos),
+          [=] {
+            const std::size_t n = std::size_t(c.tokens) * c.heads * c.head_dim;
+            auto x = random_floats(n, 41 + n);
+            std::mt19937 rng(42);
+            std::vector<std::int32_t> pos(c.tokens);
+            for (auto& p : pos) p = std::int32_t(rng() % std::uint32_t(c.max_pos + 1));
+            const std::uint32_t rot = c.rot_dims ? c.rot_dims : c.head_dim;
+            std::vector<float> factors;
+            if (c.factors) factors = random_floats(rot / 2, 43, 1.0f, 8.0f);
+            auto gx = upload(x), gp = upload(pos);
+            std::optional<vk::Buffer> gf;
+            if (c.factors) gf = upload(factors);
+            ops::RopeArgs args{c.mode, c.rot_dims, c.base, c.scale, std::nullopt, c.inverse};
+            if (gf) args.factors = vk::BufferView(*gf);
+            vk::CommandStream cs(gpu());
+            ops::rope(gpu(), cs, gx, gp, c.tokens, c.heads, c.head_dim, args);
+            cs.finish();
+            CaseResult r{download<float>(gx, n), x};
+            ref::RopeParams p{c.mode, c.rot_dims, c.base, c.scale, factors};
+            ref::rope(r.ref, pos, c.heads, c.head_dim, p, c.inverse);
+            // fp32 angles: the error grows with the position (about position * 2^-24 radians).
+            r.tolerance = kTolTranscendental + double(c.max_pos) * 1.2e-7;
+            return r;
+          }};
+}
+
+KernelCase softmax_case(std::uint32_t rows, std::uint32_t cols) {
+  return {fmt::format("softmax_r{}_c{}", rows, cols), [=] {
+            const auto x = random_floats(std::size_t(rows) * cols, 51 + cols, -8.0f, 8.0f);
+            auto gx = upload(x);
+            auto gy = gpu().create_buffer(x.size() * 4);
+            vk::CommandStream cs(gpu());
+            ops::softmax(gpu(), cs, gx, gy, rows, cols, 0.7f);
+            cs.finish();
+            CaseResult r{download<float>(gy, x.size()), std::vector<float>(x.size())};
+            ref::softmax(x, r.ref, rows, cols, 0.7f);
+            r.tolerance = kTolTranscendental;
+            return r;
+          }};
+}
+
+KernelCase swiglu_case(std::uint32_t n) {
+  return {fmt::format("swiglu_n{}", n), [=] {
+            const auto g = random_floats(n, 61, -6.0f, 6.0f), u = random_floats(n, 62);
+            auto gg = upload(g), gu = upload(u);
+            auto go = gpu().create_buffer(std::uint64_t(n) * 4);
+            vk::CommandStream cs(gpu());
+            ops::swiglu(gpu(), cs, gg, gu, go, n);
+            cs.finish();
+            CaseResult r{download<float>(go, n), std::vector<float>(n)};
+            ref::swiglu(g, u, r.ref);
+            r.tolerance = kTolTranscendental;
+            return r;
+          }};
+}
+
+KernelCase add_case(std::uint32_t n, std::uint32_t period) {
+  return {fmt::format("add_n{}_period{}", n, period), [=] {
+            const std::uint32_t p = period ? period : n;
+            const auto a = random_floats(n, 71), b = random_floats(p, 72);
+            auto ga = upload(a), gb = upload(b);
+            vk::CommandStream cs(gpu());
+            ops::add(gpu(), cs, ga, gb, ga, n, period);  // in place, as the forward pass uses it
+            cs.finish();
+            std::vector<float> bb(n);
+            for (std::uint32_t i = 0; i < n; ++i) bb[i] = b[i % p];
+            CaseResult r{download<float>(ga, n), std::vector<float>(n)};
+            ref::add(a, bb, r.ref);
+            return r;
+          }};
+}
+
+KernelCase embedding_case(WeightFormat f, std::uint32_t rows, std::uint32_t dim, std::uint32_t tokens) {
+  return {fmt::format("embedding_{}_rows{}_d{}_t{}", format_name(f), rows, dim, tokens), [=] {
+            const auto table = make_weights(f, rows, dim, 81 + rows);
+            std::vector<std::int32_t> ids(tokens);
+            std::mt19937 rng(82);
+            for (auto& id : ids) id = std::int32_t(rng() % rows);
+            ids.back() = std::int32_t(rows - 1);  // the last row sits past any 128 MiB binding
+            auto gt = upload_bytes(table.bytes), gi = upload(ids);
+            auto go = gpu().create_buffer(std::uint64_t(tokens) * dim * 4);
+            vk::CommandStream cs(gpu());
+            ops::embedding(gpu(), cs, f, gt, gi, go, tokens, rows, dim);
+            cs.finish();
+            CaseResult r{download<float>(go, std::size_t(tokens) * dim),
+                         std::vector<float>(std::size_t(tokens) * dim)};
+            ref::embedding(table.values, ids, r.ref, dim);
+            r.tolerance = 0.0;  // a copy: exact
+            return r;
+          }};
+}
+
+/// A paged cache with pages scattered through a larger pool in a random order, so that any error in
+/// block-table indirection shows.
+struct PagedCache {
+  std::uint32_t page_tokens, kv_heads, head_dim, pool_pages, table_pages;
+  std::vector<std::int32_t> table;
+  std::vector<half_bits> k_pool, v_pool;
+  std::vector<float> k_logical, v_logical;  // [entry][kv_head][d], rounded to fp16
+
+  PagedCache(std::uint32_t entries, std::uint32_t page, std::uint32_t heads, std::uint32_t dim,
+             std::uint64_t seed)
+      : page_tokens(page), kv_heads(heads), head_dim(dim) {
+    table_pages = (entries + page - 1) / page;
+    pool_pages = table_pages * 2 + 3;
+    std::vector<std::int32_t> all(pool_pages);
+    std::iota(all.begin(), all.end(), 0);
+    std::shuffle(all.begin(), all.end(), std::mt19937(std::uint32_t(seed)));
+    table.assign(all.begin(), all.begin() + table_pages);
+    const std::size_t row = std::size_t(heads) * dim;
+    k_pool.assign(std::size_t(pool_pages) * page * row, float_to_half(99.0f));  // poison unused slots
+    v_pool = k_pool;
+    k_logical = random_floats(std::size_t(entries) * row, seed + 1);
+    v_logical = random_floats(std::size_t(entries) * row, seed + 2);
+    for (std::uint32_t j = 0; j < entries; ++j) {
+      const std::size_t dst = (std::size_t(table[j / page]) * page + j % page) * row;
+      for (std::size_t e = 0; e < row; ++e) {
+        k_pool[dst + e] = float_to_half(k_logical[j * row + e]);
+        v_pool[dst + e] = float_to_half(v_logical[j * row + e]);
+        k_logical[j * row + e] = half_to_float(k_pool[dst + e]);
+        v_logical[j * row + e] = half_to_float(v_pool[dst + e]);
+      }
+    }
+  }
+};
+
+KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint32_t kv_heads,
+                          std::uint32_t head_dim, std::uint32_t kv_start, std::uint32_t page_tokens) {
+  return {fmt::format("attention_t{}_hq{}_hkv{}_d{}_start{}_page{}", tokens, q_heads, kv_heads, head_dim,
+                      kv_start, page_tokens),
+          [=] {
+            const std::uint32_t entries = kv_start + tokens;
+            PagedCache cache(entries, page_tokens, kv_heads, head_dim, 91 + entries);
+            const auto q = random_floats(std::size_t(tokens) * q_heads * head_dim, 92, -2.0f, 2.0f);
+            auto gq = upload(q), gk = upload(cache.k_pool), gv = upload(cache.v_pool),
+                 gt = upload(cache.table);
+            auto go = gpu().create_buffer(q.size() * 4);
+            ops::PagedKv kv{gk, gv, gt, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
+            const float scale = 1.0f / std::sqrt(float(head_dim));
+            vk::CommandStream cs(gpu());
+            ops::attention(gpu(), cs, gq, kv, go, tokens, q_heads, kv_start, scale);
+            cs.finish();
+            CaseResult r{download<float>(go, q.size()), std::vector<float>(q.size())};
+            ref::attention(q, cache.k_logical, cache.v_logical, r.ref, tokens, q_heads, kv_heads, head_dim,
+                           kv_start, scale);
+            r.tolerance = kTolTranscendental;
+            return r;
+          }};
+}
+
+KernelCase kv_store_case(std::uint32_t tokens, std::uint32_t kv_heads, std::uint32_t head_dim,
+                         std::uint32_t kv_start, std::uint32_t page_tokens) {
+  return {
+      fmt::format("kv_store_t{}_hkv{}_d{}_start{}_page{}", tokens, kv_heads, head_dim, kv_start, page_tokens),
+      [=] {
+        PagedCache cache(kv_start + tokens, page_tokens, kv_heads, head_dim, 101);
+        const std::size_t row = std::size_t(kv_heads) * head_dim;
+        const auto k_new = random_floats(tokens * row, 102), v_new = random_floats(tokens * row, 103);
+        auto gk = upload(cache.k_pool), gv = upload(cache.v_pool), gt = upload(cache.table);
+        auto gkn = upload(k_new), gvn = upload(v_new);
+        ops::PagedKv kv{gk, gv, gt, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
+        vk::CommandStream cs(gpu());
+        ops::kv_store(gpu(), cs, gkn, gvn, kv, tokens, kv_start);
+        cs.finish();
+        // Expected pools: the new rows written at entries kv_start.., everything else untouched.
+        auto k_exp = cache.k_pool, v_exp = cache.v_pool;
+        for (std::uint32_t t = 0; t < tokens; ++t) {
+          const std::uint32_t j = kv_start + t;
+          const std::size_t dst =
+              (std::size_t(cache.table[j / page_tokens]) * page_tokens + j % page_tokens) * row;
+          for (std::size_t e = 0; e < row; ++e) {
+            k_exp[dst + e] = float_to_half(k_new[t * row + e]);
+            v_exp[dst + e] = float_to_half(v_new[t * row + e]);
+          }
+        }
+        const auto k_got = download<half_bits>(gk, k_exp.size()),
+                   v_got = download<half_bits>(gv, v_exp.size());
+        CaseResult r;
+        r.gpu = from_half(k_got);
+        r.ref = from_half(k_exp);
+        const auto vg = from_half(v_got), ve = from_half(v_exp);
+        r.gpu.insert(r.gpu.end(), vg.begin(), vg.end());
+        r.ref.insert(r.ref.end(), ve.begin(), ve.end());
+        r.tolerance = 0.0;  // fp32 -> fp16 conversion must round exactly like the host's
+        return r;
+      }};
+}
+
+std::vector<KernelCase> kernel_cases() {
+  std::vector<KernelCase> cases;
+  for (WeightFormat f : {WeightFormat::f32, WeightFormat::f16}) {
+    for (auto [m, n, k] : std::vector<std::array<std::uint32_t, 3>>{
+             {1, 1, 1}, {1, 7, 13}, {3, 65, 17}, {67, 129, 33}, {64, 64, 64}, {2, 9, 4099}, {130, 70, 96}})
+      cases.push_back(matmul_case(f, m, n, k));
+    for (auto [n, k] :
+         std::vector<std::array<std::uint32_t, 2>>{{1, 1}, {7, 13}, {129, 4099}, {1001, 64}, {3, 11008}})
+      cases.push_back(matvec_case(f, n, k));
+    cases.push_back(embedding_case(f, 5, 7, 9));
+    cases.push_back(embedding_case(f, 1000, 96, 1));
+  }
+  // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels address them by pointer.
+  cases.push_back(matvec_case(WeightFormat::f32, 8300, 4100));          // 136 MB
+  cases.push_back(matmul_case(WeightFormat::f16, 2, 16500, 4100));      // 135 MB
+  cases.push_back(embedding_case(WeightFormat::f32, 33000, 1024, 17));  // 135 MB
+
+  for (auto [r, d] :
+       std::vector<std::array<std::uint32_t, 2>>{{1, 1}, {3, 7}, {5, 4096}, {2, 1000}, {70, 64}})
+    cases.push_back(rmsnorm_case(r, d));
+  for (auto mode : {ref::RopeMode::normal, ref::RopeMode::neox}) {
+    cases.push_back(rope_case({mode, 1, 1, 2, 0, 10000.0f, 1.0f, false, false, 7}));
+    cases.push_back(rope_case({mode, 7, 3, 64, 0, 10000.0f, 1.0f, false, false, 100}));
+    cases.push_back(rope_case({mode, 5, 4, 128, 0, 500000.0f, 1.0f, true, false, 4000}));
+    cases.push_back(rope_case({mode, 3, 2, 80, 32, 1000000.0f, 0.25f, false, false, 3000}));
+    cases.push_back(rope_case({mode, 9, 5, 96, 0, 10000.0f, 1.0f, true, true, 2000}));
+  }
+  for (auto [r, c] : std::vector<std::array<std::uint32_t, 2>>{{1, 1}, {3, 1000}, {2, 32001}, {65, 63}})
+    cases.push_back(softmax_case(r, c));
+  for (std::uint32_t n : {1u, 1000u, 65537u}) cases.push_back(swiglu_case(n));
+  cases.push_back(add_case(1, 0));
+  cases.push_back(add_case(70001, 0));
+  cases.push_back(add_case(7 * 96, 96));  // a bias row repeated over tokens
+
+  // Attention: GQA ratios 1, 2, 4, 8; decode (1 token) and prefill; odd page sizes and head dims.
+  for (auto [hq, hkv] : std::vector<std::array<std::uint32_t, 2>>{{4, 4}, {4, 2}, {8, 2}, {16, 2}}) {
+    cases.push_back(attention_case(1, hq, hkv, 64, 0, 16));
+    cases.push_back(attention_case(1, hq, hkv, 64, 200, 16));
+    cases.push_back(attention_case(7, hq, hkv, 32, 5, 7));
+  }
+  cases.push_back(attention_case(33, 6, 3, 80, 70, 16));
+  cases.push_back(attention_case(3, 2, 1, 256, 130, 32));
+  cases.push_back(attention_case(2, 8, 8, 128, 1000, 64));
+  cases.push_back(kv_store_case(1, 2, 64, 0, 16));
+  cases.push_back(kv_store_case(13, 3, 40, 21, 7));
+  return cases;
+}
+
+void PrintTo(const KernelCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class Kernels : public GpuTest, public ::testing::WithParamInterface<KernelCase> {};
+
+TEST_P(Kernels, MatchCpuReference) {
+  const CaseResult r = GetParam().run();
+  ASSERT_EQ(r.gpu.size(), r.ref.size());
+  const ErrorStats e = compare(r.gpu, r.ref);
+  std::printf("%-60s max_abs %.3e  normalised %.3e  (threshold %.1e)\n", GetParam().name.c_str(), e.max_abs,
+              e.max_rel, r.tolerance);
+  EXPECT_TRUE(e.finite);
+  EXPECT_LE(e.max_rel, r.tolerance) << "worst element " << e.worst_index << ": gpu " << r.gpu[e.worst_index]
+                                    << " vs ref " << r.ref[e.worst_index];
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, Kernels, ::testing::ValuesIn(kernel_cases()),
+                         [](const ::testing::TestParamInfo<KernelCase>& param) { return param.param.name; });
+
+}  // namespace
+}  // namespace lagvk::test
