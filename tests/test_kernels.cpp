@@ -316,7 +316,9 @@ KernelCase kv_store_case(std::uint32_t tokens, std::uint32_t kv_heads, std::uint
         const auto vg = from_half(v_got), ve = from_half(v_exp);
         r.gpu.insert(r.gpu.end(), vg.begin(), vg.end());
         r.ref.insert(r.ref.end(), ve.begin(), ve.end());
-        r.tolerance = 0.0;  // fp32 -> fp16 conversion must round exactly like the host's
+        // GLSL leaves the fp32 -> fp16 rounding mode to the implementation, so allow one fp16 ulp
+        // (relative to the pool's largest value, the poison 99); a misplaced row shows as an O(1) error.
+        r.tolerance = 1e-5;
         return r;
       }};
 }
