@@ -1,0 +1,148 @@
+#include "engine/forward/forward.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include "engine/core/error.hpp"
+#include "engine/ops/attention.hpp"
+#include "engine/ops/elementwise.hpp"
+#include "engine/ops/embedding.hpp"
+#include "engine/ops/matmul.hpp"
+#include "engine/ops/matvec.hpp"
+#include "engine/ops/norm.hpp"
+#include "engine/ops/rope.hpp"
+
+namespace lagvk {
+
+Forward::Forward(vk::Context& ctx, const GpuWeights& weights, std::uint32_t max_batch)
+    : ctx_(ctx), weights_(weights), max_batch_(std::max(max_batch, 1u)) {
+  const auto& c = weights.config();
+  const std::uint64_t B = max_batch_, q_dim = std::uint64_t(c.heads) * c.head_dim,
+                      kv_dim = std::uint64_t(c.kv_heads) * c.head_dim;
+  ids_ = ctx.create_buffer(B * 4);
+  positions_ = ctx.create_buffer(B * 4);
+  x_ = ctx.create_buffer(B * c.dim * 4);
+  xn_ = ctx.create_buffer(B * c.dim * 4);
+  q_ = ctx.create_buffer(B * q_dim * 4);
+  k_ = ctx.create_buffer(B * kv_dim * 4);
+  v_ = ctx.create_buffer(B * kv_dim * 4);
+  attn_ = ctx.create_buffer(B * q_dim * 4);
+  tmp_ = ctx.create_buffer(B * c.dim * 4);
+  gate_ = ctx.create_buffer(B * c.ff * 4);
+  up_ = ctx.create_buffer(B * c.ff * 4);
+  logits_ = ctx.create_buffer(B * c.vocab * 4);
+}
+
+namespace {
+
+/// y = x W^T for n rows of x: matrix-vector for one row (decode), matrix multiply otherwise (prefill).
+void linear(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const vk::BufferView& x,
+            const vk::BufferView& y, std::uint32_t n) {
+  if (n == 1)
+    ops::matvec(ctx, cs, w.format, w.buffer, x, y, std::uint32_t(w.rows), std::uint32_t(w.cols));
+  else
+    ops::matmul(ctx, cs, w.format, x, w.buffer, y, {n, std::uint32_t(w.rows), std::uint32_t(w.cols)});
+}
+
+}  // namespace
+
+void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t n, bool all_logits) {
+  const auto& c = weights_.config();
+  const std::uint32_t q_dim = c.heads * c.head_dim, kv_dim = c.kv_heads * c.head_dim;
+  const std::uint32_t kv_start = seq.length();
+  const float scale = 1.0f / std::sqrt(float(c.head_dim));
+  ops::RopeArgs rope{c.rope_mode, c.rope_dims, c.rope_base, c.rope_scale, std::nullopt, false};
+  if (weights_.rope_freqs()) rope.factors = vk::BufferView(weights_.rope_freqs()->buffer);
+
+  ops::embedding(ctx_, cs, weights_.token_embd().format, weights_.token_embd().buffer, ids_, x_, n,
+                 std::uint32_t(weights_.token_embd().rows), c.dim);
+  for (std::uint32_t l = 0; l < c.layers; ++l) {
+    const GpuLayer& L = weights_.layer(l);
+    const ops::PagedKv kv = seq.layer_view(l);
+    ops::rmsnorm(ctx_, cs, x_, L.attn_norm.buffer, xn_, n, c.dim, c.norm_eps);
+    cs.begin_parallel();
+    linear(ctx_, cs, L.wq, xn_, q_, n);
+    linear(ctx_, cs, L.wk, xn_, k_, n);
+    linear(ctx_, cs, L.wv, xn_, v_, n);
+    cs.end_parallel();
+    if (c.qkv_bias) {
+      cs.begin_parallel();
+      ops::add(ctx_, cs, q_, L.bq->buffer, q_, n * q_dim, q_dim);
+      ops::add(ctx_, cs, k_, L.bk->buffer, k_, n * kv_dim, kv_dim);
+      ops::add(ctx_, cs, v_, L.bv->buffer, v_, n * kv_dim, kv_dim);
+      cs.end_parallel();
+    }
+    if (c.qk_norm) {
+      cs.begin_parallel();
+      ops::rmsnorm(ctx_, cs, q_, L.q_norm->buffer, q_, n * c.heads, c.head_dim, c.norm_eps);
+      ops::rmsnorm(ctx_, cs, k_, L.k_norm->buffer, k_, n * c.kv_heads, c.head_dim, c.norm_eps);
+      cs.end_parallel();
+    }
+    cs.begin_parallel();
+    ops::rope(ctx_, cs, q_, positions_, n, c.heads, c.head_dim, rope);
+    ops::rope(ctx_, cs, k_, positions_, n, c.kv_heads, c.head_dim, rope);
+    cs.end_parallel();
+    ops::kv_store(ctx_, cs, k_, v_, kv, n, kv_start);
+    ops::attention(ctx_, cs, q_, kv, attn_, n, c.heads, kv_start, scale);
+    linear(ctx_, cs, L.wo, attn_, tmp_, n);
+    ops::add(ctx_, cs, x_, tmp_, x_, n * c.dim);
+    ops::rmsnorm(ctx_, cs, x_, L.ffn_norm.buffer, xn_, n, c.dim, c.norm_eps);
+    cs.begin_parallel();
+    linear(ctx_, cs, L.w_gate, xn_, gate_, n);
+    linear(ctx_, cs, L.w_up, xn_, up_, n);
+    cs.end_parallel();
+    ops::swiglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
+    linear(ctx_, cs, L.w_down, gate_, tmp_, n);
+    ops::add(ctx_, cs, x_, tmp_, x_, n * c.dim);
+  }
+  if (all_logits) {
+    ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().buffer, xn_, n, c.dim, c.norm_eps);
+    linear(ctx_, cs, weights_.output(), xn_, logits_, n);
+  } else {
+    const vk::BufferView last(x_, std::uint64_t(n - 1) * c.dim * 4, std::uint64_t(c.dim) * 4);
+    ops::rmsnorm(ctx_, cs, last, weights_.output_norm().buffer, xn_, 1, c.dim, c.norm_eps);
+    linear(ctx_, cs, weights_.output(), xn_, logits_, 1);
+  }
+}
+
+std::vector<float> Forward::eval(KvSequence& seq, std::span<const std::int32_t> tokens,
+                                 std::span<const std::int32_t> positions, bool all_logits) {
+  const auto& c = weights_.config();
+  if (tokens.size() != positions.size())
+    fail("internal: {} tokens but {} positions", tokens.size(), positions.size());
+  if (tokens.empty()) fail("nothing to evaluate: the prompt is empty");
+  for (auto t : tokens)
+    if (t < 0 || std::uint32_t(t) >= c.vocab)
+      fail("token id {} is outside the model's vocabulary of {}", t, c.vocab);
+  if (std::uint64_t(seq.length()) + tokens.size() > seq.max_tokens())
+    fail(
+        "context full: {} tokens in the context plus {} new exceed its {} tokens; shorten the prompt or "
+        "raise --ctx",
+        seq.length(), tokens.size(), seq.max_tokens());
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<float> logits;
+  timings_ = {};
+  for (std::size_t begin = 0; begin < tokens.size(); begin += max_batch_) {
+    const std::uint32_t n = std::uint32_t(std::min<std::size_t>(max_batch_, tokens.size() - begin));
+    const bool last_chunk = begin + n == tokens.size();
+    ctx_.upload(ids_, tokens.subspan(begin, n));
+    ctx_.upload(positions_, positions.subspan(begin, n));
+    seq.reserve(n);
+    vk::CommandStream cs(ctx_);
+    record_batch(cs, seq, n, all_logits);
+    cs.finish();
+    seq.advance(n);
+    timings_.dispatches += cs.dispatch_count();
+    if (all_logits || last_chunk) {
+      const std::size_t rows = all_logits ? n : 1;
+      const std::size_t old = logits.size();
+      logits.resize(old + rows * c.vocab);
+      ctx_.download(vk::BufferView(logits_, 0, rows * c.vocab * 4), std::span<float>(logits).subspan(old));
+    }
+  }
+  timings_.gpu_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return logits;
+}
+
+}  // namespace lagvk

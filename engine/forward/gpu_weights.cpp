@@ -1,0 +1,109 @@
+#include "engine/forward/gpu_weights.hpp"
+
+#include "engine/core/error.hpp"
+
+namespace lagvk {
+
+namespace {
+
+void expect_shape(const HostTensor& t, std::uint64_t rows, std::uint64_t cols) {
+  if (t.rows != rows || t.cols != cols)
+    fail("tensor {}: shape {} x {}, expected {} x {}", t.name, t.rows, t.cols, rows, cols);
+  if (cols % block_elements(t.format) != 0)
+    fail("tensor {}: row length {} is not a multiple of the {} block size", t.name, cols,
+         format_name(t.format));
+  if (t.data.size() < rows * row_bytes(t.format, cols))
+    fail("tensor {}: {} bytes of data, expected {}", t.name, t.data.size(), rows * row_bytes(t.format, cols));
+}
+
+void expect_f32_vector(const HostTensor& t, std::uint64_t n) {
+  if (t.format != WeightFormat::f32) fail("tensor {}: must be F32, is {}", t.name, format_name(t.format));
+  expect_shape(t, 1, n);
+}
+
+}  // namespace
+
+void validate(const HostWeights& h) {
+  const auto& c = h.config;
+  if (c.layers == 0 || c.dim == 0 || c.heads == 0 || c.kv_heads == 0 || c.head_dim == 0 || c.ff == 0 ||
+      c.vocab == 0)
+    fail(
+        "model hyper-parameters incomplete (layers {}, dim {}, heads {}, kv heads {}, head dim {}, ff {}, "
+        "vocab {})",
+        c.layers, c.dim, c.heads, c.kv_heads, c.head_dim, c.ff, c.vocab);
+  if (c.heads % c.kv_heads != 0)
+    fail("model has {} heads, not a multiple of its {} kv heads", c.heads, c.kv_heads);
+  if (h.layers.size() != c.layers) fail("model declares {} layers but has {}", c.layers, h.layers.size());
+  const std::uint64_t q_dim = std::uint64_t(c.heads) * c.head_dim,
+                      kv_dim = std::uint64_t(c.kv_heads) * c.head_dim;
+  expect_shape(h.token_embd, c.vocab, c.dim);
+  expect_f32_vector(h.output_norm, c.dim);
+  if (h.output) expect_shape(*h.output, c.vocab, c.dim);
+  if (h.rope_freqs) expect_f32_vector(*h.rope_freqs, (c.rope_dims ? c.rope_dims : c.head_dim) / 2);
+  for (const auto& l : h.layers) {
+    expect_f32_vector(l.attn_norm, c.dim);
+    expect_f32_vector(l.ffn_norm, c.dim);
+    expect_shape(l.wq, q_dim, c.dim);
+    expect_shape(l.wk, kv_dim, c.dim);
+    expect_shape(l.wv, kv_dim, c.dim);
+    expect_shape(l.wo, c.dim, q_dim);
+    expect_shape(l.w_gate, c.ff, c.dim);
+    expect_shape(l.w_up, c.ff, c.dim);
+    expect_shape(l.w_down, c.dim, c.ff);
+    if (c.qkv_bias) {
+      if (!l.bq || !l.bk || !l.bv) fail("model needs q/k/v biases ({}) but a layer lacks them", l.wq.name);
+      expect_f32_vector(*l.bq, q_dim);
+      expect_f32_vector(*l.bk, kv_dim);
+      expect_f32_vector(*l.bv, kv_dim);
+    }
+    if (c.qk_norm) {
+      if (!l.q_norm || !l.k_norm) fail("model needs q/k norms but layer of {} lacks them", l.wq.name);
+      expect_f32_vector(*l.q_norm, c.head_dim);
+      expect_f32_vector(*l.k_norm, c.head_dim);
+    }
+  }
+}
+
+GpuWeights::GpuWeights(vk::Context& ctx, const HostWeights& host,
+                       const std::function<void(std::uint64_t, std::uint64_t)>& progress)
+    : config_(host.config) {
+  validate(host);
+  std::uint64_t total = 0;
+  auto count = [&](const HostTensor& t) { total += t.data.size(); };
+  auto count_opt = [&](const std::optional<HostTensor>& t) {
+    if (t) count(*t);
+  };
+  count(host.token_embd);
+  count(host.output_norm);
+  count_opt(host.output);
+  count_opt(host.rope_freqs);
+  for (const auto& l : host.layers) {
+    for (const auto* t :
+         {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down})
+      count(*t);
+    for (const auto* t : {&l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm}) count_opt(*t);
+  }
+  auto up = [&](const HostTensor& t) {
+    GpuTensor g{t.format, t.rows, t.cols, ctx.create_buffer(std::max<std::uint64_t>(t.data.size(), 16))};
+    ctx.upload(g.buffer, t.data);
+    bytes_ += t.data.size();
+    if (progress) progress(bytes_, total);
+    return g;
+  };
+  auto up_opt = [&](const std::optional<HostTensor>& t) -> std::optional<GpuTensor> {
+    if (!t) return std::nullopt;
+    return up(*t);
+  };
+  token_embd_ = up(host.token_embd);
+  output_norm_ = up(host.output_norm);
+  output_ = up_opt(host.output);
+  rope_freqs_ = up_opt(host.rope_freqs);
+  for (const auto& l : host.layers) {
+    GpuLayer g{up(l.attn_norm), up(l.wq),     up(l.wk),         up(l.wv),        up(l.wo),
+               up(l.ffn_norm),  up(l.w_gate), up(l.w_up),       up(l.w_down),    up_opt(l.bq),
+               up_opt(l.bk),    up_opt(l.bv), up_opt(l.q_norm), up_opt(l.k_norm)};
+    layers_.push_back(std::move(g));
+  }
+}
+
+}  // namespace lagvk

@@ -1,0 +1,87 @@
+#pragma once
+// A model's weights resident on the GPU, in their file formats (quantized weights stay quantized), and
+// the hyper-parameters the forward pass needs. Built from a host description (HostWeights) whose
+// tensor bytes usually point into a memory-mapped GGUF file.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/ops/weight_format.hpp"
+#include "engine/ref/ops.hpp"
+#include "engine/vk/buffer.hpp"
+#include "engine/vk/context.hpp"
+
+namespace lagvk {
+
+struct ForwardConfig {
+  std::uint32_t layers = 0, dim = 0, heads = 0, kv_heads = 0, head_dim = 0, ff = 0, vocab = 0;
+  std::uint32_t context = 0;  ///< the model's trained context length
+  float norm_eps = 1e-5f;
+  ref::RopeMode rope_mode = ref::RopeMode::normal;
+  std::uint32_t rope_dims = 0;  ///< 0 means head_dim
+  float rope_base = 10000.0f, rope_scale = 1.0f;
+  bool qkv_bias = false;  ///< qwen2
+  bool qk_norm = false;   ///< qwen3: per-head RMSNorm on q and k
+};
+
+/// One weight tensor on the host: format, shape (rows x cols, cols being the inner dimension) and bytes.
+struct HostTensor {
+  std::string name;
+  WeightFormat format = WeightFormat::f32;
+  std::uint64_t rows = 0, cols = 0;
+  std::span<const std::byte> data;
+};
+
+struct HostLayer {
+  HostTensor attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
+  std::optional<HostTensor> bq, bk, bv, q_norm, k_norm;
+};
+
+struct HostWeights {
+  ForwardConfig config;
+  HostTensor token_embd, output_norm;
+  std::optional<HostTensor> output;      ///< absent: tied to token_embd
+  std::optional<HostTensor> rope_freqs;  ///< llama3 per-pair frequency factors
+  std::vector<HostLayer> layers;
+};
+
+struct GpuTensor {
+  WeightFormat format = WeightFormat::f32;
+  std::uint64_t rows = 0, cols = 0;
+  vk::Buffer buffer;
+};
+
+struct GpuLayer {
+  GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
+  std::optional<GpuTensor> bq, bk, bv, q_norm, k_norm;
+};
+
+class GpuWeights {
+ public:
+  /// Uploads every tensor; `progress(done_bytes, total_bytes)` is called after each one.
+  GpuWeights(vk::Context& ctx, const HostWeights& host,
+             const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+
+  [[nodiscard]] const ForwardConfig& config() const { return config_; }
+  [[nodiscard]] const GpuTensor& token_embd() const { return token_embd_; }
+  [[nodiscard]] const GpuTensor& output_norm() const { return output_norm_; }
+  [[nodiscard]] const GpuTensor& output() const { return output_ ? *output_ : token_embd_; }
+  [[nodiscard]] const std::optional<GpuTensor>& rope_freqs() const { return rope_freqs_; }
+  [[nodiscard]] const GpuLayer& layer(std::uint32_t l) const { return layers_.at(l); }
+  [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  ForwardConfig config_;
+  GpuTensor token_embd_, output_norm_;
+  std::optional<GpuTensor> output_, rope_freqs_;
+  std::vector<GpuLayer> layers_;
+  std::uint64_t bytes_ = 0;
+};
+
+/// Checks shapes and formats of a host description against its config, naming the first bad tensor.
+void validate(const HostWeights& host);
+
+}  // namespace lagvk

@@ -1,0 +1,112 @@
+#include "engine/kv/kv_pool.hpp"
+
+#include "engine/core/error.hpp"
+
+namespace lagvk {
+
+KvPool::KvPool(vk::Context& ctx, const KvShape& shape, std::uint32_t pages) : shape_(shape) {
+  if (pages == 0 || shape.page_tokens == 0) fail("KV cache: needs at least one page of at least one token");
+  const std::uint64_t bytes = std::uint64_t(pages) * shape.page_bytes();
+  for (std::uint32_t l = 0; l < shape.layers; ++l) {
+    keys_.push_back(ctx.create_buffer(bytes));
+    values_.push_back(ctx.create_buffer(bytes));
+  }
+  refs_.assign(pages, 0);
+  for (std::uint32_t p = pages; p-- > 0;) free_.push_back(p);  // hand out low pages first
+}
+
+std::uint32_t KvPool::allocate() {
+  if (free_.empty())
+    fail(
+        "KV cache full: all {} pages of {} tokens are in use; use a larger --ctx or fewer concurrent "
+        "sequences",
+        capacity(), shape_.page_tokens);
+  const std::uint32_t p = free_.back();
+  free_.pop_back();
+  refs_[p] = 1;
+  return p;
+}
+
+void KvPool::retain(std::uint32_t page) {
+  if (refs_.at(page) == 0) fail("internal: retain of free KV page {}", page);
+  ++refs_[page];
+}
+
+void KvPool::release(std::uint32_t page) {
+  if (refs_.at(page) == 0) fail("internal: release of free KV page {}", page);
+  if (--refs_[page] == 0) free_.push_back(page);
+}
+
+KvSequence::KvSequence(vk::Context& ctx, KvPool& pool, std::uint32_t max_tokens)
+    : ctx_(ctx), pool_(pool), max_tokens_(max_tokens) {
+  const std::uint32_t max_pages = (max_tokens + pool.shape().page_tokens - 1) / pool.shape().page_tokens;
+  table_buffer_ = ctx.create_buffer(std::uint64_t(std::max(max_pages, 1u)) * 4);
+}
+
+KvSequence::~KvSequence() {
+  for (auto p : table_) pool_.release(std::uint32_t(p));
+}
+
+void KvSequence::reserve(std::uint32_t tokens) {
+  const std::uint64_t needed = std::uint64_t(length_) + tokens;
+  if (needed > max_tokens_)
+    fail("context full: {} tokens needed but the context holds {}; shorten the prompt or raise --ctx", needed,
+         max_tokens_);
+  const std::uint32_t P = pool_.shape().page_tokens;
+  bool changed = false;
+  while (std::uint64_t(table_.size()) * P < needed) {
+    table_.push_back(std::int32_t(pool_.allocate()));
+    changed = true;
+  }
+  if (changed) upload_table();
+}
+
+void KvSequence::append_shared_pages(const std::vector<std::uint32_t>& pages, std::uint32_t tokens) {
+  const std::uint32_t P = pool_.shape().page_tokens;
+  if (length_ % P != 0 || table_.size() * P != length_)
+    fail("internal: shared pages must start on a page boundary (length {}, {} pages)", length_,
+         table_.size());
+  if (tokens > pages.size() * P || tokens + P <= pages.size() * P)
+    fail("internal: {} tokens do not fill {} pages", tokens, pages.size());
+  if (std::uint64_t(length_) + pages.size() * P > max_tokens_)
+    fail(
+        "context full: splicing {} tokens needs more than the context's {} tokens; use fewer logs (-k) or a "
+        "larger --ctx",
+        tokens, max_tokens_);
+  for (auto p : pages) {
+    pool_.retain(p);
+    table_.push_back(std::int32_t(p));
+  }
+  length_ += tokens;
+  upload_table();
+}
+
+void KvSequence::advance(std::uint32_t tokens) {
+  if (std::uint64_t(length_) + tokens > std::uint64_t(table_.size()) * pool_.shape().page_tokens)
+    fail("internal: advance past reserved KV entries");
+  length_ += tokens;
+}
+
+void KvSequence::truncate(std::uint32_t new_length) {
+  if (new_length > length_) fail("internal: truncate beyond length");
+  const std::uint32_t P = pool_.shape().page_tokens;
+  const std::size_t keep = (new_length + P - 1) / P;
+  while (table_.size() > keep) {
+    pool_.release(std::uint32_t(table_.back()));
+    table_.pop_back();
+  }
+  length_ = new_length;
+  upload_table();
+}
+
+ops::PagedKv KvSequence::layer_view(std::uint32_t layer) const {
+  const auto& s = pool_.shape();
+  return ops::PagedKv{pool_.keys(layer), pool_.values(layer), table_buffer_,    s.page_tokens,
+                      s.kv_heads,        s.head_dim,          pool_.capacity(), std::uint32_t(table_.size())};
+}
+
+void KvSequence::upload_table() {
+  if (!table_.empty()) ctx_.upload(table_buffer_, std::span<const std::int32_t>(table_));
+}
+
+}  // namespace lagvk

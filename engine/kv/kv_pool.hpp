@@ -1,0 +1,93 @@
+#pragma once
+// The paged KV cache on the GPU: for every layer, a pool of fixed-size pages of keys and values (fp16,
+// page_tokens x kv_heads x head_dim each). Pages are handed out to sequences and reference-counted, so a
+// page holding a spliced log can be shared read-only by several sequences.
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "engine/ops/attention.hpp"
+#include "engine/vk/buffer.hpp"
+#include "engine/vk/context.hpp"
+
+namespace lagvk {
+
+struct KvShape {
+  std::uint32_t layers = 0, kv_heads = 0, head_dim = 0;
+  std::uint32_t page_tokens = 16;
+
+  [[nodiscard]] std::uint64_t page_halves() const { return std::uint64_t(page_tokens) * kv_heads * head_dim; }
+  [[nodiscard]] std::uint64_t page_bytes() const { return page_halves() * 2; }
+  friend bool operator==(const KvShape&, const KvShape&) = default;
+};
+
+class KvPool {
+ public:
+  /// Allocates `pages` pages per layer (K and V) on the device.
+  KvPool(vk::Context& ctx, const KvShape& shape, std::uint32_t pages);
+
+  [[nodiscard]] const KvShape& shape() const { return shape_; }
+  [[nodiscard]] std::uint32_t capacity() const { return std::uint32_t(refs_.size()); }
+  [[nodiscard]] std::uint32_t free_pages() const { return std::uint32_t(free_.size()); }
+
+  /// A free page with reference count 1. Throws lagvk::Error when the pool is exhausted.
+  [[nodiscard]] std::uint32_t allocate();
+  /// Another user of a page (a shared log page).
+  void retain(std::uint32_t page);
+  /// Drops one reference; the page returns to the pool at zero.
+  void release(std::uint32_t page);
+  [[nodiscard]] std::uint32_t ref_count(std::uint32_t page) const { return refs_.at(page); }
+
+  [[nodiscard]] const vk::Buffer& keys(std::uint32_t layer) const { return keys_.at(layer); }
+  [[nodiscard]] const vk::Buffer& values(std::uint32_t layer) const { return values_.at(layer); }
+  /// Byte offset of a page inside a layer's K or V buffer.
+  [[nodiscard]] std::uint64_t page_offset(std::uint32_t page) const {
+    return std::uint64_t(page) * shape_.page_bytes();
+  }
+
+ private:
+  KvShape shape_;
+  std::vector<vk::Buffer> keys_, values_;
+  std::vector<std::uint32_t> refs_;
+  std::vector<std::uint32_t> free_;
+};
+
+/// One sequence's view of the pool: its block table (pages in order) and how many cache entries it holds.
+/// Entry j lives in page table[j / page_tokens], slot j % page_tokens.
+class KvSequence {
+ public:
+  KvSequence(vk::Context& ctx, KvPool& pool, std::uint32_t max_tokens);
+  ~KvSequence();
+  KvSequence(const KvSequence&) = delete;
+  KvSequence& operator=(const KvSequence&) = delete;
+
+  [[nodiscard]] std::uint32_t length() const { return length_; }
+  [[nodiscard]] std::uint32_t max_tokens() const { return max_tokens_; }
+  [[nodiscard]] const std::vector<std::int32_t>& table() const { return table_; }
+
+  /// Makes room for `tokens` more entries (allocating pages) and uploads the block table if it changed.
+  /// Throws a clear error past max_tokens (the context limit) or when the pool runs out.
+  void reserve(std::uint32_t tokens);
+  /// Appends already-filled pages (shared, e.g. a spliced log) at the end of the sequence; the sequence
+  /// must currently end on a page boundary. `tokens` may leave the last page partly used.
+  void append_shared_pages(const std::vector<std::uint32_t>& pages, std::uint32_t tokens);
+  /// Marks `tokens` reserved entries as written.
+  void advance(std::uint32_t tokens);
+  /// Drops entries from `new_length` on (pages no longer used are released).
+  void truncate(std::uint32_t new_length);
+
+  /// The kernels' view of this sequence in one layer.
+  [[nodiscard]] ops::PagedKv layer_view(std::uint32_t layer) const;
+
+ private:
+  void upload_table();
+
+  vk::Context& ctx_;
+  KvPool& pool_;
+  std::uint32_t max_tokens_;
+  std::uint32_t length_ = 0;
+  std::vector<std::int32_t> table_;
+  vk::Buffer table_buffer_;
+};
+
+}  // namespace lagvk
