@@ -5,6 +5,7 @@
 // mode 0 "normal": pairs (2i, 2i+1), llama GGUF files; mode 1 "neox": pairs (i, i + n/2).
 // theta_i = pos * base^(-2i/n) / factor_i * freq_scale; inverse = 1 rotates by -theta (un-rotation).
 #include "lagvk.glsl"
+#include "rope.glsl"
 
 layout(local_size_x_id = 0) in;
 
@@ -25,13 +26,12 @@ void main() {
   const uint i = id % pairs;
   const uint h = (id / pairs) % p.heads;
   const uint t = id / (pairs * p.heads);
-  float theta = float(p.positions.v[t]) * pow(p.freq_base, -2.0 * float(i) / float(p.rot_dims));
-  if (p.has_factors != 0) theta /= p.factors.v[i];
-  theta *= p.freq_scale;
+  float theta = rope_theta(float(p.positions.v[t]), i, p.rot_dims, p.freq_base, p.freq_scale, p.has_factors != 0,
+                           p.factors);
   if (p.inverse != 0) theta = -theta;
   const uint base = t * p.token_stride + h * p.head_dim;
-  const uint i0 = p.mode == 0 ? base + 2 * i : base + i;
-  const uint i1 = p.mode == 0 ? base + 2 * i + 1 : base + i + pairs;
+  const uvec2 e = rope_pair(i, p.rot_dims, p.mode);
+  const uint i0 = base + e.x, i1 = base + e.y;
   const float c = cos(theta), s = sin(theta);
   const float x0 = p.x.v[i0], x1 = p.x.v[i1];
   p.x.v[i0] = x0 * c - x1 * s;

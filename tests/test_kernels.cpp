@@ -17,6 +17,7 @@
 #include "engine/ops/attention.hpp"
 #include "engine/ops/elementwise.hpp"
 #include "engine/ops/embedding.hpp"
+#include "engine/ops/kv_transfer.hpp"
 #include "engine/ops/matmul.hpp"
 #include "engine/ops/matvec.hpp"
 #include "engine/ops/norm.hpp"
@@ -323,6 +324,85 @@ KernelCase kv_store_case(std::uint32_t tokens, std::uint32_t kv_heads, std::uint
       }};
 }
 
+/// Export (cache -> packed, keys un-rotated) and import (packed -> cache, keys rotated) of a scattered
+/// subset of entries, against ref::rope on the same fp16-rounded values.
+KernelCase kv_transfer_case(bool do_export, ref::RopeMode mode, std::uint32_t count, std::uint32_t kv_heads,
+                            std::uint32_t head_dim, std::uint32_t rot_dims, std::uint32_t page_tokens,
+                            bool factors) {
+  return {fmt::format("kv_{}_{}_n{}_hkv{}_d{}_r{}_page{}{}", do_export ? "export" : "import",
+                      mode == ref::RopeMode::normal ? "normal" : "neox", count, kv_heads, head_dim, rot_dims,
+                      page_tokens, factors ? "_factors" : ""),
+          [=] {
+            const std::uint32_t entries_total = count * 3 + 5;
+            PagedCache cache(entries_total, page_tokens, kv_heads, head_dim, 111 + count);
+            const std::size_t row = std::size_t(kv_heads) * head_dim;
+            std::mt19937 rng(112);
+            std::vector<std::int32_t> all(entries_total);
+            std::iota(all.begin(), all.end(), 0);
+            std::shuffle(all.begin(), all.end(), rng);
+            std::vector<std::int32_t> entries(all.begin(), all.begin() + count), positions(count);
+            for (auto& p : positions) p = std::int32_t(rng() % 5000);
+            const std::uint32_t rot = rot_dims ? rot_dims : head_dim;
+            std::vector<float> ff;
+            if (factors) ff = random_floats(rot / 2, 113, 1.0f, 8.0f);
+            auto packed_k = to_half(random_floats(count * row, 114)),
+                 packed_v = to_half(random_floats(count * row, 115));
+            auto gk = upload(cache.k_pool), gv = upload(cache.v_pool), gt = upload(cache.table);
+            auto ge = upload(entries), gp = upload(positions), gpk = upload(packed_k), gpv = upload(packed_v);
+            std::optional<vk::Buffer> gf;
+            if (factors) gf = upload(ff);
+            ops::RopeArgs args{mode, rot_dims, 10000.0f, 1.0f, std::nullopt, false};
+            if (gf) args.factors = vk::BufferView(*gf);
+            ops::PagedKv kv{gk, gv, gt, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
+            ops::KvTransfer t{ge, gp, gpk, gpv, count};
+            vk::CommandStream cs(gpu());
+            if (do_export)
+              ops::kv_export(gpu(), cs, kv, t, args);
+            else
+              ops::kv_import(gpu(), cs, kv, t, args);
+            cs.finish();
+            ref::RopeParams rp{mode, rot_dims, 10000.0f, 1.0f, ff};
+            CaseResult r;
+            if (do_export) {
+              std::vector<float> k_exp(count * row), v_exp(count * row);
+              for (std::uint32_t j = 0; j < count; ++j)
+                for (std::size_t e = 0; e < row; ++e) {
+                  k_exp[j * row + e] = cache.k_logical[std::size_t(entries[j]) * row + e];
+                  v_exp[j * row + e] = cache.v_logical[std::size_t(entries[j]) * row + e];
+                }
+              ref::rope(k_exp, positions, kv_heads, head_dim, rp, /*inverse=*/true);
+              r.ref = k_exp;
+              r.ref.insert(r.ref.end(), v_exp.begin(), v_exp.end());
+              r.gpu = from_half(download<half_bits>(gpk, count * row));
+              const auto vg = from_half(download<half_bits>(gpv, count * row));
+              r.gpu.insert(r.gpu.end(), vg.begin(), vg.end());
+            } else {
+              auto k_in = from_half(packed_k);
+              ref::rope(k_in, positions, kv_heads, head_dim, rp);
+              const auto v_in = from_half(packed_v);
+              auto k_exp = from_half(cache.k_pool), v_exp = from_half(cache.v_pool);
+              for (std::uint32_t j = 0; j < count; ++j) {
+                const std::uint32_t entry = std::uint32_t(entries[j]);
+                const std::size_t dst =
+                    (std::size_t(cache.table[entry / page_tokens]) * page_tokens + entry % page_tokens) * row;
+                for (std::size_t e = 0; e < row; ++e) {
+                  k_exp[dst + e] = k_in[j * row + e];
+                  v_exp[dst + e] = v_in[j * row + e];
+                }
+              }
+              r.ref = k_exp;
+              r.ref.insert(r.ref.end(), v_exp.begin(), v_exp.end());
+              r.gpu = from_half(download<half_bits>(gk, k_exp.size()));
+              const auto vg = from_half(download<half_bits>(gv, v_exp.size()));
+              r.gpu.insert(r.gpu.end(), vg.begin(), vg.end());
+            }
+            // fp16 results: one fp16 ulp at the largest magnitude (the pools hold a poison value of 99
+            // for untouched slots, so an entry written to the wrong slot is an O(1) error).
+            r.tolerance = do_export ? 2e-3 : 2e-5;
+            return r;
+          }};
+}
+
 std::vector<KernelCase> kernel_cases() {
   std::vector<KernelCase> cases;
   for (WeightFormat f : {WeightFormat::f32, WeightFormat::f16}) {
@@ -366,6 +446,12 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(attention_case(33, 6, 3, 80, 70, 16));
   cases.push_back(attention_case(3, 2, 1, 256, 130, 32));
   cases.push_back(attention_case(2, 8, 8, 128, 1000, 64));
+  for (bool ex : {true, false}) {
+    cases.push_back(kv_transfer_case(ex, ref::RopeMode::normal, 1, 1, 64, 0, 16, false));
+    cases.push_back(kv_transfer_case(ex, ref::RopeMode::normal, 37, 4, 64, 0, 16, true));
+    cases.push_back(kv_transfer_case(ex, ref::RopeMode::neox, 21, 2, 128, 0, 7, false));
+    cases.push_back(kv_transfer_case(ex, ref::RopeMode::neox, 9, 3, 80, 32, 16, true));
+  }
   cases.push_back(kv_store_case(1, 2, 64, 0, 16));
   cases.push_back(kv_store_case(13, 3, 40, 21, 7));
   return cases;

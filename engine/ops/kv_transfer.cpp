@@ -1,0 +1,62 @@
+#include "engine/ops/kv_transfer.hpp"
+
+#include "engine/ops/dispatch.hpp"
+
+namespace lagvk::ops {
+
+namespace {
+
+struct Push {
+  VkDeviceAddress k_cache, v_cache, table, entries, positions, factors, k_packed, v_packed;
+  std::uint32_t count, kv_heads, head_dim, page_tokens, rot_dims, mode, has_factors;
+  float freq_base, freq_scale;
+};
+
+void run(vk::Context& ctx, vk::CommandStream& cs, const char* shader, const PagedKv& kv, const KvTransfer& t,
+         const RopeArgs& rope) {
+  if (t.count == 0) return;
+  const std::uint32_t rot = rope.rot_dims ? rope.rot_dims : kv.head_dim;
+  if (kv.head_dim % 2 != 0 || rot % 2 != 0 || rot > kv.head_dim)
+    fail("{}: head dimension {} / rotated dimensions {} must be even", shader, kv.head_dim, rot);
+  const std::uint64_t packed = std::uint64_t(t.count) * kv.kv_heads * kv.head_dim * 2;
+  require_bytes(shader, "entries", t.entries, std::uint64_t(t.count) * 4);
+  require_bytes(shader, "positions", t.positions, std::uint64_t(t.count) * 4);
+  require_bytes(shader, "packed K", t.k_packed, packed);
+  require_bytes(shader, "packed V", t.v_packed, packed);
+  require_bytes(shader, "block table", kv.table, std::uint64_t(kv.table_pages) * 4);
+  if (rope.factors) require_bytes(shader, "factors", *rope.factors, std::uint64_t(rot / 2) * 4);
+  const auto& pipeline = ctx.pipeline({shader, {64}, sizeof(Push)});
+  const Push push{kv.k.address(),
+                  kv.v.address(),
+                  kv.table.address(),
+                  t.entries.address(),
+                  t.positions.address(),
+                  rope.factors ? rope.factors->address() : 0,
+                  t.k_packed.address(),
+                  t.v_packed.address(),
+                  t.count,
+                  kv.kv_heads,
+                  kv.head_dim,
+                  kv.page_tokens,
+                  rot,
+                  static_cast<std::uint32_t>(rope.mode),
+                  rope.factors ? 1u : 0u,
+                  rope.freq_base,
+                  rope.freq_scale};
+  const Grid g = grid_1d(ctx.info(), ceil_div(std::uint64_t(t.count) * kv.kv_heads * (kv.head_dim / 2), 64));
+  cs.dispatch(pipeline, push, g.x, g.y, 1, shader);
+}
+
+}  // namespace
+
+void kv_export(vk::Context& ctx, vk::CommandStream& cs, const PagedKv& kv, const KvTransfer& t,
+               const RopeArgs& rope) {
+  run(ctx, cs, "kv_export", kv, t, rope);
+}
+
+void kv_import(vk::Context& ctx, vk::CommandStream& cs, const PagedKv& kv, const KvTransfer& t,
+               const RopeArgs& rope) {
+  run(ctx, cs, "kv_import", kv, t, rope);
+}
+
+}  // namespace lagvk::ops
