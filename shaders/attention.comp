@@ -4,7 +4,8 @@
 // q: tokens x q_heads x head_dim (fp32); out has q's layout. The cache of one layer is a pool of pages,
 // each page_tokens x kv_heads x head_dim halves for K and the same for V; the sequence's block table
 // lists its pages in order, so cache entry j lives in page table[j / page_tokens], slot j % page_tokens.
-// Query t sees entries [0, kv_start + t]. One workgroup per (query head, token); keys are processed in
+// Query t sees entries [0, kv_start + t]. fill[i] is the number of valid slots of the table's i-th page:
+// a spliced log ends on a partly filled page and the slots after it are holes that no query attends to. One workgroup per (query head, token); keys are processed in
 // chunks of the workgroup size with an online softmax, so context length is not limited by shared memory.
 #include "lagvk.glsl"
 
@@ -17,6 +18,7 @@ layout(push_constant) uniform Push {
   F16Ptr k;
   F16Ptr v;
   I32Ptr table;
+  I32Ptr fill;
   F32Ptr out_;
   uint tokens, q_heads, kv_heads, head_dim, page_tokens, kv_start;
   float scale;
@@ -49,18 +51,28 @@ void main() {
   for (uint j0 = 0; j0 < visible; j0 += wg) {
     const uint n = min(wg, visible - j0);
     if (tid < n) {
-      const uint kb = cache_index(j0 + tid, kvh);
-      float s = 0.0;
-      for (uint d = 0; d < p.head_dim; ++d) s = fma(q_sh[d], float(p.k.v[kb + d]), s);
+      const uint j = j0 + tid;
+      float s = -1.0 / 0.0;
+      if (j % p.page_tokens < uint(p.fill.v[j / p.page_tokens])) {
+        const uint kb = cache_index(j, kvh);
+        s = 0.0;
+        for (uint d = 0; d < p.head_dim; ++d) s = fma(q_sh[d], float(p.k.v[kb + d]), s);
+      }
       score_sh[tid] = s;
     }
     barrier();
     float chunk_max = m;
     for (uint j = 0; j < n; ++j) chunk_max = max(chunk_max, score_sh[j]);
+    // A chunk of holes only (chunk_max still -inf) changes nothing.
+    if (chunk_max == -1.0 / 0.0) {
+      barrier();
+      continue;
+    }
     const float correction = exp(m - chunk_max);
     l *= correction;
     for (uint i = 0; i < MAX_DIMS_PER_THREAD; ++i) acc[i] *= correction;
     for (uint j = 0; j < n; ++j) {
+      if (score_sh[j] == -1.0 / 0.0) continue;
       const float w = exp(score_sh[j] - chunk_max);
       l += w;
       const uint vb = cache_index(j0 + j, kvh);

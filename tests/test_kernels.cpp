@@ -230,14 +230,20 @@ KernelCase embedding_case(WeightFormat f, std::uint32_t rows, std::uint32_t dim,
 /// block-table indirection shows.
 struct PagedCache {
   std::uint32_t page_tokens, kv_heads, head_dim, pool_pages, table_pages;
-  std::vector<std::int32_t> table;
+  std::vector<std::int32_t> table, fill;
   std::vector<half_bits> k_pool, v_pool;
   std::vector<float> k_logical, v_logical;  // [entry][kv_head][d], rounded to fp16
 
+  /// holes_before: pages that lie entirely before this entry get a random number of valid slots, as
+  /// spliced logs leave them (the slots after the fill are holes that attention must skip).
   PagedCache(std::uint32_t entries, std::uint32_t page, std::uint32_t heads, std::uint32_t dim,
-             std::uint64_t seed)
+             std::uint64_t seed, std::uint32_t holes_before = 0)
       : page_tokens(page), kv_heads(heads), head_dim(dim) {
     table_pages = (entries + page - 1) / page;
+    fill.assign(table_pages, std::int32_t(page));
+    std::mt19937 fill_rng(std::uint32_t(seed) + 7);
+    for (std::uint32_t i = 0; (i + 1) * page <= holes_before; ++i)
+      fill[i] = std::int32_t(1 + fill_rng() % page);
     pool_pages = table_pages * 2 + 3;
     std::vector<std::int32_t> all(pool_pages);
     std::iota(all.begin(), all.end(), 0);
@@ -258,30 +264,53 @@ struct PagedCache {
       }
     }
   }
+
+  [[nodiscard]] bool valid(std::uint32_t j) const {
+    return std::int32_t(j % page_tokens) < fill[j / page_tokens];
+  }
+
+  /// The valid entries only, in order (what attention must see), and how many of them precede `entry`.
+  void compact(std::vector<float>& k, std::vector<float>& v, std::uint32_t entry,
+               std::uint32_t& before) const {
+    const std::size_t row = std::size_t(kv_heads) * head_dim;
+    before = 0;
+    for (std::uint32_t j = 0; j < k_logical.size() / row; ++j) {
+      if (!valid(j)) continue;
+      if (j < entry) ++before;
+      k.insert(k.end(), k_logical.begin() + std::ptrdiff_t(j * row),
+               k_logical.begin() + std::ptrdiff_t((j + 1) * row));
+      v.insert(v.end(), v_logical.begin() + std::ptrdiff_t(j * row),
+               v_logical.begin() + std::ptrdiff_t((j + 1) * row));
+    }
+  }
 };
 
 KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint32_t kv_heads,
-                          std::uint32_t head_dim, std::uint32_t kv_start, std::uint32_t page_tokens) {
-  return {fmt::format("attention_t{}_hq{}_hkv{}_d{}_start{}_page{}", tokens, q_heads, kv_heads, head_dim,
-                      kv_start, page_tokens),
-          [=] {
-            const std::uint32_t entries = kv_start + tokens;
-            PagedCache cache(entries, page_tokens, kv_heads, head_dim, 91 + entries);
-            const auto q = random_floats(std::size_t(tokens) * q_heads * head_dim, 92, -2.0f, 2.0f);
-            auto gq = upload(q), gk = upload(cache.k_pool), gv = upload(cache.v_pool),
-                 gt = upload(cache.table);
-            auto go = gpu().create_buffer(q.size() * 4);
-            ops::PagedKv kv{gk, gv, gt, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
-            const float scale = 1.0f / std::sqrt(float(head_dim));
-            vk::CommandStream cs(gpu());
-            ops::attention(gpu(), cs, gq, kv, go, tokens, q_heads, kv_start, scale);
-            cs.finish();
-            CaseResult r{download<float>(go, q.size()), std::vector<float>(q.size())};
-            ref::attention(q, cache.k_logical, cache.v_logical, r.ref, tokens, q_heads, kv_heads, head_dim,
-                           kv_start, scale);
-            r.tolerance = kTolTranscendental;
-            return r;
-          }};
+                          std::uint32_t head_dim, std::uint32_t kv_start, std::uint32_t page_tokens,
+                          bool holes = false) {
+  return {
+      fmt::format("attention_t{}_hq{}_hkv{}_d{}_start{}_page{}{}", tokens, q_heads, kv_heads, head_dim,
+                  kv_start, page_tokens, holes ? "_holes" : ""),
+      [=] {
+        const std::uint32_t entries = kv_start + tokens;
+        PagedCache cache(entries, page_tokens, kv_heads, head_dim, 91 + entries, holes ? kv_start : 0);
+        const auto q = random_floats(std::size_t(tokens) * q_heads * head_dim, 92, -2.0f, 2.0f);
+        auto gq = upload(q), gk = upload(cache.k_pool), gv = upload(cache.v_pool), gt = upload(cache.table);
+        auto gf = upload(cache.fill);
+        auto go = gpu().create_buffer(q.size() * 4);
+        ops::PagedKv kv{gk, gv, gt, gf, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
+        const float scale = 1.0f / std::sqrt(float(head_dim));
+        vk::CommandStream cs(gpu());
+        ops::attention(gpu(), cs, gq, kv, go, tokens, q_heads, kv_start, scale);
+        cs.finish();
+        CaseResult r{download<float>(go, q.size()), std::vector<float>(q.size())};
+        std::vector<float> k_valid, v_valid;
+        std::uint32_t valid_start = 0;
+        cache.compact(k_valid, v_valid, kv_start, valid_start);
+        ref::attention(q, k_valid, v_valid, r.ref, tokens, q_heads, kv_heads, head_dim, valid_start, scale);
+        r.tolerance = kTolTranscendental;
+        return r;
+      }};
 }
 
 KernelCase kv_store_case(std::uint32_t tokens, std::uint32_t kv_heads, std::uint32_t head_dim,
@@ -294,7 +323,7 @@ KernelCase kv_store_case(std::uint32_t tokens, std::uint32_t kv_heads, std::uint
         const auto k_new = random_floats(tokens * row, 102), v_new = random_floats(tokens * row, 103);
         auto gk = upload(cache.k_pool), gv = upload(cache.v_pool), gt = upload(cache.table);
         auto gkn = upload(k_new), gvn = upload(v_new);
-        ops::PagedKv kv{gk, gv, gt, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
+        ops::PagedKv kv{gk, gv, gt, {}, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
         vk::CommandStream cs(gpu());
         ops::kv_store(gpu(), cs, gkn, gvn, kv, tokens, kv_start);
         cs.finish();
@@ -353,7 +382,8 @@ KernelCase kv_transfer_case(bool do_export, ref::RopeMode mode, std::uint32_t co
             if (factors) gf = upload(ff);
             ops::RopeArgs args{mode, rot_dims, 10000.0f, 1.0f, std::nullopt, false};
             if (gf) args.factors = vk::BufferView(*gf);
-            ops::PagedKv kv{gk, gv, gt, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
+            ops::PagedKv kv{
+                gk, gv, gt, {}, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
             ops::KvTransfer t{ge, gp, gpk, gpv, count};
             vk::CommandStream cs(gpu());
             if (do_export)
@@ -446,6 +476,9 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(attention_case(33, 6, 3, 80, 70, 16));
   cases.push_back(attention_case(3, 2, 1, 256, 130, 32));
   cases.push_back(attention_case(2, 8, 8, 128, 1000, 64));
+  // Spliced logs leave partly filled pages before the prompt: their holes must be skipped.
+  cases.push_back(attention_case(1, 8, 2, 64, 160, 16, true));
+  cases.push_back(attention_case(9, 4, 4, 32, 77, 7, true));
   for (bool ex : {true, false}) {
     cases.push_back(kv_transfer_case(ex, ref::RopeMode::normal, 1, 1, 64, 0, 16, false));
     cases.push_back(kv_transfer_case(ex, ref::RopeMode::normal, 37, 4, 64, 0, 16, true));

@@ -41,6 +41,7 @@ KvSequence::KvSequence(vk::Context& ctx, KvPool& pool, std::uint32_t max_tokens)
     : ctx_(ctx), pool_(pool), max_tokens_(max_tokens) {
   const std::uint32_t max_pages = (max_tokens + pool.shape().page_tokens - 1) / pool.shape().page_tokens;
   table_buffer_ = ctx.create_buffer(std::uint64_t(std::max(max_pages, 1u)) * 4);
+  fill_buffer_ = ctx.create_buffer(std::uint64_t(std::max(max_pages, 1u)) * 4);
 }
 
 KvSequence::~KvSequence() {
@@ -56,6 +57,7 @@ void KvSequence::reserve(std::uint32_t tokens) {
   bool changed = false;
   while (std::uint64_t(table_.size()) * P < needed) {
     table_.push_back(std::int32_t(pool_.allocate()));
+    fill_.push_back(std::int32_t(P));
     changed = true;
   }
   if (changed) upload_table();
@@ -94,6 +96,7 @@ void KvSequence::truncate(std::uint32_t new_length) {
   while (table_.size() > keep) {
     pool_.release(std::uint32_t(table_.back()));
     table_.pop_back();
+    fill_.pop_back();
   }
   length_ = new_length;
   upload_table();
@@ -101,12 +104,15 @@ void KvSequence::truncate(std::uint32_t new_length) {
 
 ops::PagedKv KvSequence::layer_view(std::uint32_t layer) const {
   const auto& s = pool_.shape();
-  return ops::PagedKv{pool_.keys(layer), pool_.values(layer), table_buffer_,    s.page_tokens,
-                      s.kv_heads,        s.head_dim,          pool_.capacity(), std::uint32_t(table_.size())};
+  return ops::PagedKv{pool_.keys(layer), pool_.values(layer), table_buffer_,
+                      fill_buffer_,      s.page_tokens,       s.kv_heads,
+                      s.head_dim,        pool_.capacity(),    std::uint32_t(table_.size())};
 }
 
 void KvSequence::upload_table() {
-  if (!table_.empty()) ctx_.upload(table_buffer_, std::span<const std::int32_t>(table_));
+  if (table_.empty()) return;
+  ctx_.upload(table_buffer_, std::span<const std::int32_t>(table_));
+  ctx_.upload(fill_buffer_, std::span<const std::int32_t>(fill_));
 }
 
 }  // namespace lagvk

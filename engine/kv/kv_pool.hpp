@@ -68,8 +68,9 @@ class KvSequence {
   /// Makes room for `tokens` more entries (allocating pages) and uploads the block table if it changed.
   /// Throws a clear error past max_tokens (the context limit) or when the pool runs out.
   void reserve(std::uint32_t tokens);
-  /// Appends already-filled pages (shared, e.g. a spliced log) at the end of the sequence; the sequence
-  /// must currently end on a page boundary. `tokens` may leave the last page partly used.
+  /// Appends already-filled pages (shared, e.g. a spliced log) at the end of the sequence. The sequence's
+  /// own partly used last page, if any, is closed first (its unused slots become holes), and `tokens` may
+  /// leave the last appended page partly used: attention skips holes, so entries are page-aligned per log.
   void append_shared_pages(const std::vector<std::uint32_t>& pages, std::uint32_t tokens);
   /// Marks `tokens` reserved entries as written.
   void advance(std::uint32_t tokens);
@@ -87,7 +88,8 @@ class KvSequence {
   std::uint32_t max_tokens_;
   std::uint32_t length_ = 0;
   std::vector<std::int32_t> table_;
-  vk::Buffer table_buffer_;
+  std::vector<std::int32_t> fill_;  ///< valid slots per table entry (page_tokens except after a spliced log)
+  vk::Buffer table_buffer_, fill_buffer_;
 };
 
 }  // namespace lagvk

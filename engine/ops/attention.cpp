@@ -7,7 +7,7 @@ namespace lagvk::ops {
 namespace {
 
 struct AttentionPush {
-  VkDeviceAddress q, k, v, table, out;
+  VkDeviceAddress q, k, v, table, fill, out;
   std::uint32_t tokens, q_heads, kv_heads, head_dim, page_tokens, kv_start;
   float scale;
 };
@@ -51,9 +51,11 @@ void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q,
     fail("attention: {} tokens x {} heads exceed the device's grid limits; use smaller prefill batches",
          tokens, q_heads);
   const auto& pipeline = ctx.pipeline({"attention", {kAttentionThreads}, sizeof(AttentionPush)});
-  const AttentionPush push{q.address(),   kv.k.address(), kv.v.address(), kv.table.address(),
-                           out.address(), tokens,         q_heads,        kv.kv_heads,
-                           kv.head_dim,   kv.page_tokens, kv_start,       scale};
+  require_bytes("attention", "page fill", kv.fill, std::uint64_t(kv.table_pages) * 4);
+  const AttentionPush push{
+      q.address(),    kv.k.address(), kv.v.address(), kv.table.address(), kv.fill.address(),
+      out.address(),  tokens,         q_heads,        kv.kv_heads,        kv.head_dim,
+      kv.page_tokens, kv_start,       scale};
   cs.dispatch(pipeline, push, q_heads, tokens, 1, "attention");
 }
 

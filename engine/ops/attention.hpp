@@ -12,6 +12,8 @@ namespace lagvk::ops {
 /// of page_tokens x kv_heads x head_dim halves each) and the sequence's block table (int32 page ids).
 struct PagedKv {
   vk::BufferView k, v, table;
+  vk::BufferView
+      fill;  ///< int32 valid slots of each table entry's page (page_tokens unless a spliced log ends there)
   std::uint32_t page_tokens = 0, kv_heads = 0, head_dim = 0, pool_pages = 0;
   std::uint32_t table_pages = 0;  ///< entries in the block table
 
