@@ -1,0 +1,49 @@
+#pragma once
+// Builds GGUF v3 files: metadata in insertion order, tensor infos, then the tensor data, each tensor
+// padded to the alignment (general.alignment when set, else 32).
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/model/gguf_value.hpp"
+#include "engine/model/tensor_type.hpp"
+
+namespace lagvk {
+
+class GgufWriter {
+ public:
+  /// Sets a metadata value (replacing an earlier one with the same key, keeping its position).
+  void set(const std::string& key, GgufValue value);
+  void set_u32(const std::string& key, std::uint32_t v) { set(key, GgufValue::u32(v)); }
+  void set_i32(const std::string& key, std::int32_t v) { set(key, GgufValue::i32(v)); }
+  void set_f32(const std::string& key, float v) { set(key, GgufValue::f32(v)); }
+  void set_bool(const std::string& key, bool v) { set(key, GgufValue::boolean(v)); }
+  void set_string(const std::string& key, std::string v) { set(key, GgufValue::string(std::move(v))); }
+  void set_string_array(const std::string& key, std::span<const std::string> values);
+  void set_f32_array(const std::string& key, std::span<const float> values);
+  void set_i32_array(const std::string& key, std::span<const std::int32_t> values);
+
+  /// Adds a tensor; dims are ne (dims[0] = row length). data must hold exactly the tensor's bytes.
+  void add_tensor(const std::string& name, std::vector<std::uint64_t> dims, GgmlType type,
+                  std::vector<std::uint8_t> data);
+
+  /// The complete file image.
+  [[nodiscard]] std::vector<std::uint8_t> to_bytes() const;
+  /// Writes the file (through a temporary file renamed into place, so a failure leaves no half file).
+  void write(const std::string& path) const;
+
+ private:
+  struct Tensor {
+    std::string name;
+    std::vector<std::uint64_t> dims;
+    GgmlType type;
+    std::vector<std::uint8_t> data;
+  };
+  [[nodiscard]] std::uint32_t alignment() const;
+
+  std::vector<std::pair<std::string, GgufValue>> metadata_;
+  std::vector<Tensor> tensors_;
+};
+
+}  // namespace lagvk

@@ -1,0 +1,87 @@
+#include "engine/model/model.hpp"
+
+#include <fmt/ranges.h>
+
+#include "engine/core/error.hpp"
+#include "engine/model/quant.hpp"
+
+namespace lagvk {
+
+std::vector<float> TensorView::to_float() const {
+  return dequantize(type, data, std::size_t(n_elements()));
+}
+
+Model Model::open(const std::string& path) {
+  return from_gguf(GgufFile::open(path));
+}
+
+Model Model::from_gguf(GgufFile file) {
+  auto config = read_model_config(file);
+  Model m(std::move(file), std::move(config));
+  m.bind_weights();
+  return m;
+}
+
+Model::Model(GgufFile file, ModelConfig config) : file_(std::move(file)), config_(std::move(config)) {}
+
+TensorView Model::tensor(std::string_view name) const {
+  const auto* info = file_.find_tensor(name);
+  if (!info) fail("'{}' lacks the tensor {}", file_.path(), name);
+  return {info->name, info->type, info->dims, file_.tensor_data(*info)};
+}
+
+void Model::bind_weights() {
+  const auto& c = config_;
+  // Every expected tensor: present, the exact shape, and a type the CPU reference can decode. Norms and
+  // biases must be float types (llama.cpp keeps them F32).
+  auto expect = [&](const std::string& name, std::vector<std::uint64_t> ne, bool float_only) {
+    const auto* info = file_.find_tensor(name);
+    if (!info)
+      fail("'{}' lacks the tensor {} that a {} model needs; the file is incomplete or not a {} model",
+           file_.path(), name, c.arch, c.arch);
+    if (info->dims != ne)
+      fail("'{}': tensor {} has shape [{}] but this model's hyper-parameters need [{}]", file_.path(), name,
+           fmt::join(info->dims, ", "), fmt::join(ne, ", "));
+    if (!can_dequantize(info->type))
+      fail("'{}': tensor {} is {}, which lagvk cannot decode yet (use F32, F16, BF16, Q8_0 or Q4_0)",
+           file_.path(), name, ggml_type_name(info->type));
+    if (float_only && is_quantized(info->type))
+      fail("'{}': tensor {} is {}; norms and biases must be F32, F16 or BF16", file_.path(), name,
+           ggml_type_name(info->type));
+    return tensor(name);
+  };
+  auto optional = [&](const std::string& name, std::vector<std::uint64_t> ne, bool present) {
+    return present ? std::optional<TensorView>(expect(name, std::move(ne), true)) : std::nullopt;
+  };
+  const std::uint64_t embd = c.n_embd, ff = c.n_ff, vocab = c.n_vocab, qd = c.q_dim(), kvd = c.kv_dim();
+  weights_.token_embd = expect("token_embd.weight", {embd, vocab}, false);
+  weights_.output_norm = expect("output_norm.weight", {embd}, true);
+  weights_.output = c.tied_output ? weights_.token_embd : expect("output.weight", {embd, vocab}, false);
+  if (c.has_rope_freqs) {
+    weights_.rope_freqs = expect("rope_freqs.weight", {c.rope_dims / 2}, true);
+    if (weights_.rope_freqs->type != GgmlType::f32) fail("'{}': rope_freqs.weight must be F32", file_.path());
+  }
+  weights_.layers.clear();
+  weights_.layers.reserve(c.n_layers);
+  for (std::uint32_t i = 0; i < c.n_layers; ++i) {
+    const std::string b = fmt::format("blk.{}.", i);
+    LayerWeights l;
+    l.attn_norm = expect(b + "attn_norm.weight", {embd}, true);
+    l.wq = expect(b + "attn_q.weight", {embd, qd}, false);
+    l.wk = expect(b + "attn_k.weight", {embd, kvd}, false);
+    l.wv = expect(b + "attn_v.weight", {embd, kvd}, false);
+    l.wo = expect(b + "attn_output.weight", {qd, embd}, false);
+    l.bq = optional(b + "attn_q.bias", {qd}, c.traits.qkv_bias);
+    l.bk = optional(b + "attn_k.bias", {kvd}, c.traits.qkv_bias);
+    l.bv = optional(b + "attn_v.bias", {kvd}, c.traits.qkv_bias);
+    l.q_norm = optional(b + "attn_q_norm.weight", {c.head_dim}, c.traits.qk_norm);
+    l.k_norm = optional(b + "attn_k_norm.weight", {c.head_dim}, c.traits.qk_norm);
+    l.ffn_norm = expect(b + "ffn_norm.weight", {embd}, true);
+    l.ffn_gate = expect(b + "ffn_gate.weight", {embd, ff}, false);
+    l.ffn_up = expect(b + "ffn_up.weight", {embd, ff}, false);
+    l.ffn_down = expect(b + "ffn_down.weight", {ff, embd}, false);
+    weights_.layers.push_back(std::move(l));
+  }
+}
+
+}  // namespace lagvk

@@ -1,0 +1,111 @@
+#include "engine/model/model_config.hpp"
+
+#include <array>
+
+#include "engine/core/error.hpp"
+#include "engine/model/gguf_reader.hpp"
+
+namespace lagvk {
+namespace {
+
+constexpr std::array<ArchTraits, 3> kArchitectures = {{
+    {"llama", ref::RopeMode::normal, false, false},
+    {"qwen2", ref::RopeMode::neox, true, false},
+    {"qwen3", ref::RopeMode::neox, false, true},
+}};
+
+}  // namespace
+
+std::string supported_architectures() {
+  std::string s;
+  for (const auto& a : kArchitectures) {
+    if (!s.empty()) s += ", ";
+    s += a.name;
+  }
+  return s;
+}
+
+const ArchTraits& arch_traits(std::string_view arch) {
+  for (const auto& a : kArchitectures)
+    if (a.name == arch) return a;
+  fail("model architecture '{}' is not supported (supported: {})", arch, supported_architectures());
+}
+
+ref::RopeParams ModelConfig::rope_params() const {
+  ref::RopeParams p;
+  p.mode = traits.rope_mode;
+  p.rot_dims = rope_dims;
+  p.freq_base = rope_freq_base;
+  // Linear scaling stretches positions; llama3 scaling is carried by rope_freqs.weight instead, and
+  // YaRN is not implemented (rejected in read_model_config).
+  p.freq_scale = rope_scaling == RopeScaling::linear ? 1.0f / rope_scaling_factor : 1.0f;
+  return p;
+}
+
+ModelConfig read_model_config(const GgufFile& f) {
+  ModelConfig c;
+  c.arch = f.get_string("general.architecture");
+  c.traits = arch_traits(c.arch);
+  c.name = f.get_string_opt("general.name").value_or("");
+  const std::string p = c.arch + ".";
+  c.n_layers = f.get_u32(p + "block_count");
+  c.n_embd = f.get_u32(p + "embedding_length");
+  c.n_ff = f.get_u32(p + "feed_forward_length");
+  c.n_head = f.get_u32(p + "attention.head_count");
+  c.n_head_kv = f.get_u32_opt(p + "attention.head_count_kv").value_or(c.n_head);
+  c.rms_eps = f.get_f32(p + "attention.layer_norm_rms_epsilon");
+  c.n_ctx_train = f.get_u32(p + "context_length");
+  c.rope_freq_base = f.get_f32_opt(p + "rope.freq_base").value_or(10000.0f);
+
+  if (c.n_layers == 0 || c.n_embd == 0 || c.n_ff == 0 || c.n_head == 0 || c.n_head_kv == 0)
+    fail("'{}': layer count, widths and head counts must be positive", f.path());
+  if (c.n_head % c.n_head_kv != 0)
+    fail("'{}': {} query heads cannot be grouped over {} key/value heads", f.path(), c.n_head, c.n_head_kv);
+  if (c.n_embd % c.n_head != 0 && !f.has(p + "attention.key_length"))
+    fail("'{}': embedding_length {} is not a multiple of head_count {}", f.path(), c.n_embd, c.n_head);
+  c.head_dim = f.get_u32_opt(p + "attention.key_length").value_or(c.n_embd / c.n_head);
+  c.value_dim = f.get_u32_opt(p + "attention.value_length").value_or(c.head_dim);
+  if (c.head_dim == 0 || c.head_dim % 2 != 0)
+    fail("'{}': head dimension {} must be positive and even", f.path(), c.head_dim);
+  if (c.value_dim != c.head_dim)
+    fail("'{}': value_length {} differs from key_length {}, which lagvk does not support", f.path(),
+         c.value_dim, c.head_dim);
+  c.rope_dims = f.get_u32_opt(p + "rope.dimension_count").value_or(c.head_dim);
+  if (c.rope_dims == 0 || c.rope_dims > c.head_dim || c.rope_dims % 2 != 0)
+    fail("'{}': rope.dimension_count {} must be even and at most the head dimension {}", f.path(),
+         c.rope_dims, c.head_dim);
+
+  if (const auto type = f.get_string_opt(p + "rope.scaling.type")) {
+    if (*type == "none") {
+      c.rope_scaling = RopeScaling::none;
+    } else if (*type == "linear") {
+      c.rope_scaling = RopeScaling::linear;
+    } else if (*type == "yarn") {
+      c.rope_scaling = RopeScaling::yarn;
+    } else if (*type == "llama3") {
+      c.rope_scaling = RopeScaling::llama3;
+    } else {
+      fail("'{}': rope scaling '{}' is not supported (none, linear, llama3)", f.path(), *type);
+    }
+  }
+  c.rope_scaling_factor = f.get_f32_opt(p + "rope.scaling.factor").value_or(1.0f);
+  if (c.rope_scaling == RopeScaling::none && c.rope_scaling_factor != 1.0f && c.rope_scaling_factor > 0.0f)
+    c.rope_scaling = RopeScaling::linear;  // llama.cpp treats a bare factor as linear scaling
+  if (!(c.rope_scaling_factor > 0.0f)) fail("'{}': rope.scaling.factor must be positive", f.path());
+  c.rope_scaling_orig_ctx = f.get_u32_opt(p + "rope.scaling.original_context_length").value_or(0);
+  if (c.rope_scaling == RopeScaling::yarn)
+    fail("'{}': YaRN rope scaling is not supported yet; use a model without rope.scaling.type=yarn",
+         f.path());
+
+  const auto* embd = f.find_tensor("token_embd.weight");
+  if (!embd) fail("'{}' lacks the tensor token_embd.weight", f.path());
+  if (embd->dims.size() != 2)
+    fail("'{}': token_embd.weight should have 2 dimensions, not {}", f.path(), embd->dims.size());
+  c.n_vocab = f.get_u32_opt(p + "vocab_size").value_or(std::uint32_t(embd->dims[1]));
+  if (c.n_vocab == 0) fail("'{}': the vocabulary is empty", f.path());
+  c.tied_output = f.find_tensor("output.weight") == nullptr;
+  c.has_rope_freqs = f.find_tensor("rope_freqs.weight") != nullptr;
+  return c;
+}
+
+}  // namespace lagvk

@@ -1,0 +1,65 @@
+#pragma once
+// A model's hyper-parameters and architecture switches, read from GGUF metadata. Architectures differ
+// only by data in one table (ArchTraits), so the forward passes need no per-architecture code paths.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/ref/ops.hpp"
+
+namespace lagvk {
+
+class GgufFile;
+
+/// What distinguishes one supported architecture from another.
+struct ArchTraits {
+  std::string_view name;    ///< general.architecture
+  ref::RopeMode rope_mode;  ///< normal for llama (llama.cpp's converter permutes Q/K), neox for qwen
+  bool qkv_bias;            ///< attn_q/k/v have .bias tensors (qwen2)
+  bool qk_norm;             ///< per-head RMS norm of q and k before RoPE (qwen3)
+};
+
+/// The traits of a supported architecture; fails naming it and listing the supported ones.
+[[nodiscard]] const ArchTraits& arch_traits(std::string_view arch);
+/// "llama, qwen2, qwen3"
+[[nodiscard]] std::string supported_architectures();
+
+enum class RopeScaling { none, linear, yarn, llama3 };
+
+struct ModelConfig {
+  std::string arch;
+  ArchTraits traits{};
+  std::string name;  ///< general.name, or empty
+
+  std::uint32_t n_layers = 0;
+  std::uint32_t n_embd = 0;     ///< model (residual) width
+  std::uint32_t n_ff = 0;       ///< FFN hidden width
+  std::uint32_t n_head = 0;     ///< query heads
+  std::uint32_t n_head_kv = 0;  ///< key/value heads (GQA when < n_head)
+  std::uint32_t head_dim = 0;   ///< key_length, default n_embd / n_head
+  std::uint32_t value_dim = 0;  ///< value_length, default head_dim
+  std::uint32_t n_vocab = 0;
+  std::uint32_t n_ctx_train = 0;  ///< context_length
+  float rms_eps = 1e-5f;
+
+  float rope_freq_base = 10000.0f;
+  std::uint32_t rope_dims = 0;  ///< rope.dimension_count (rotated leading dims of each head)
+  RopeScaling rope_scaling = RopeScaling::none;
+  float rope_scaling_factor = 1.0f;
+  std::uint32_t rope_scaling_orig_ctx = 0;
+
+  bool tied_output = false;     ///< output.weight absent: logits use token_embd
+  bool has_rope_freqs = false;  ///< rope_freqs.weight present (llama3 per-pair frequency divisors)
+
+  [[nodiscard]] std::uint32_t q_dim() const { return n_head * head_dim; }
+  [[nodiscard]] std::uint32_t kv_dim() const { return n_head_kv * head_dim; }
+  /// RoPE parameters for the CPU reference (freq_factors left empty: the caller supplies them).
+  [[nodiscard]] ref::RopeParams rope_params() const;
+};
+
+/// Reads and checks the hyper-parameters (values must be positive and consistent). Tensor presence
+/// decides tied_output and has_rope_freqs.
+[[nodiscard]] ModelConfig read_model_config(const GgufFile& file);
+
+}  // namespace lagvk

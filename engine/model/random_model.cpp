@@ -1,0 +1,196 @@
+#include "engine/model/random_model.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <numbers>
+#include <random>
+
+#include "engine/core/error.hpp"
+#include "engine/model/model_config.hpp"
+#include "engine/model/quant.hpp"
+#include "engine/model/synthetic_vocab.hpp"
+
+namespace lagvk {
+namespace {
+
+/// Platform-independent random numbers: std::mt19937_64 is specified bit for bit, the standard
+/// distributions are not, so the conversions to uniform and normal values are written out here.
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : engine_(seed) {}
+  /// Uniform in [0, 1) with 53 random bits.
+  double uniform() { return double(engine_() >> 11) * 0x1.0p-53; }
+  /// Standard normal by Box-Muller (one value per call; simple beats fast here).
+  double normal() {
+    const double u1 = 1.0 - uniform();  // (0, 1]: log is finite
+    const double u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+  }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+std::vector<float> normal_values(Rng& rng, std::size_t n, double mean, double stddev) {
+  std::vector<float> v(n);
+  for (auto& x : v) x = float(mean + stddev * rng.normal());
+  return v;
+}
+
+std::vector<std::uint8_t> f32_bytes(std::span<const float> v) {
+  std::vector<std::uint8_t> out(v.size_bytes());
+  std::memcpy(out.data(), v.data(), out.size());
+  return out;
+}
+
+/// llama3-style RoPE frequency divisors (factor 8, low/high frequency factors 1 and 4, original context
+/// 8192): 1 for short wavelengths, 8 for long ones, smoothly interpolated between.
+std::vector<float> llama3_rope_factors(std::uint32_t rope_dims, float freq_base) {
+  constexpr double factor = 8.0, low = 1.0, high = 4.0, orig_ctx = 8192.0;
+  const double low_wavelen = orig_ctx / low, high_wavelen = orig_ctx / high;
+  std::vector<float> out(rope_dims / 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const double freq = std::pow(double(freq_base), -2.0 * double(i) / double(rope_dims));
+    const double wavelen = 2.0 * std::numbers::pi / freq;
+    if (wavelen < high_wavelen) {
+      out[i] = 1.0f;
+    } else if (wavelen > low_wavelen) {
+      out[i] = float(factor);
+    } else {
+      const double smooth = (orig_ctx / wavelen - low) / (high - low);
+      out[i] = float(1.0 / ((1.0 - smooth) / factor + smooth));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::uint32_t llama_file_type(GgmlType type) {
+  switch (type) {
+    case GgmlType::f32:
+      return 0;  // LLAMA_FTYPE_ALL_F32
+    case GgmlType::f16:
+      return 1;  // MOSTLY_F16
+    case GgmlType::q4_0:
+      return 2;  // MOSTLY_Q4_0
+    case GgmlType::q8_0:
+      return 7;  // MOSTLY_Q8_0
+    case GgmlType::q4_k:
+      return 15;  // MOSTLY_Q4_K_M
+    case GgmlType::q5_k:
+      return 17;  // MOSTLY_Q5_K_M
+    case GgmlType::q6_k:
+      return 18;  // MOSTLY_Q6_K
+    case GgmlType::bf16:
+      return 32;  // MOSTLY_BF16
+  }
+  fail("internal: no file type for {}", ggml_type_name(type));
+}
+
+void validate(const RandomModelSpec& s) {
+  (void)arch_traits(s.arch);
+  if (s.n_layers == 0 || s.n_embd == 0 || s.n_head == 0 || s.n_head_kv == 0 || s.n_ff == 0 || s.n_ctx == 0)
+    fail("--layers, --dim, --heads, --kv-heads, --ff and --ctx must all be positive");
+  if (s.n_embd % s.n_head != 0) fail("--dim {} must be a multiple of --heads {}", s.n_embd, s.n_head);
+  if ((s.n_embd / s.n_head) % 2 != 0)
+    fail("the head dimension (--dim / --heads = {}) must be even", s.n_embd / s.n_head);
+  if (s.n_head % s.n_head_kv != 0)
+    fail("--heads {} must be a multiple of --kv-heads {}", s.n_head, s.n_head_kv);
+  if (!can_quantize(s.type))
+    fail("--type {} is not supported for generated models (use f32, f16, bf16, q8_0 or q4_0)",
+         ggml_type_name(s.type));
+  const auto block = type_info(s.type).block_size;
+  if (s.n_embd % block != 0 || s.n_ff % block != 0)
+    fail("with --type {} the --dim ({}) and --ff ({}) must be multiples of {}", ggml_type_name(s.type),
+         s.n_embd, s.n_ff, block);
+  if (s.n_vocab < 260) fail("--vocab must be at least 260 (3 control tokens, 256 byte tokens, one piece)");
+}
+
+GgufWriter make_random_model(const RandomModelSpec& s) {
+  validate(s);
+  const auto& traits = arch_traits(s.arch);
+  const std::uint32_t head_dim = s.n_embd / s.n_head;
+  const std::uint32_t q_dim = s.n_head * head_dim, kv_dim = s.n_head_kv * head_dim;
+  Rng rng(s.seed);
+  GgufWriter w;
+  const std::string a = s.arch + ".";
+
+  w.set_string("general.architecture", s.arch);
+  w.set_string("general.name", s.name.empty() ? fmt::format("lagvk-random-{}-{}L-{}d-{}", s.arch, s.n_layers,
+                                                            s.n_embd, ggml_type_name(s.type))
+                                              : s.name);
+  w.set_u32("general.file_type", llama_file_type(s.type));
+  w.set_u32(a + "vocab_size", s.n_vocab);
+  w.set_u32(a + "context_length", s.n_ctx);
+  w.set_u32(a + "embedding_length", s.n_embd);
+  w.set_u32(a + "block_count", s.n_layers);
+  w.set_u32(a + "feed_forward_length", s.n_ff);
+  w.set_u32(a + "attention.head_count", s.n_head);
+  w.set_u32(a + "attention.head_count_kv", s.n_head_kv);
+  w.set_f32(a + "attention.layer_norm_rms_epsilon", s.rms_eps);
+  w.set_f32(a + "rope.freq_base", s.rope_freq_base);
+  w.set_u32(a + "rope.dimension_count", head_dim);
+
+  const auto vocab = make_synthetic_vocab(s.n_vocab);
+  w.set_string("tokenizer.ggml.model", "llama");
+  w.set_string_array("tokenizer.ggml.tokens", vocab.tokens);
+  w.set_f32_array("tokenizer.ggml.scores", vocab.scores);
+  w.set_i32_array("tokenizer.ggml.token_type", vocab.types);
+  w.set_u32("tokenizer.ggml.bos_token_id", std::uint32_t(vocab.bos_id));
+  w.set_u32("tokenizer.ggml.eos_token_id", std::uint32_t(vocab.eos_id));
+  w.set_u32("tokenizer.ggml.unknown_token_id", std::uint32_t(vocab.unk_id));
+  w.set_bool("tokenizer.ggml.add_bos_token", true);
+  w.set_bool("tokenizer.ggml.add_eos_token", false);
+
+  // Scales. The final norm gives a unit-RMS vector; an output row with entries of standard deviation
+  // logit_std / sqrt(n_embd) then gives logits of standard deviation logit_std, whose maximum stands
+  // well clear of the rest. Projections into the residual stream use half the variance-preserving gain
+  // so that each layer changes, but does not swamp, what the token embedding put there.
+  const double in_gain = 1.0 / std::sqrt(double(s.n_embd));
+  const double out_gain = 0.5 / std::sqrt(double(s.n_embd));
+  const double ff_out_gain = 0.5 / std::sqrt(double(s.n_ff));
+  const double logit_gain = double(s.logit_std) / std::sqrt(double(s.n_embd));
+
+  auto matrix = [&](const std::string& name, std::uint32_t in, std::uint32_t out, double stddev) {
+    const auto v = normal_values(rng, std::size_t(in) * out, 0.0, stddev);
+    w.add_tensor(name, {in, out}, s.type, quantize(s.type, v));
+  };
+  auto vector = [&](const std::string& name, std::uint32_t n, double mean, double stddev) {
+    w.add_tensor(name, {n}, GgmlType::f32, f32_bytes(normal_values(rng, n, mean, stddev)));
+  };
+
+  // Tied models read logits from the embedding table, so it carries the logit scale; the input side
+  // does not mind, because the first norm removes the scale again.
+  matrix("token_embd.weight", s.n_embd, s.n_vocab, s.tied_output ? logit_gain : 1.0);
+  vector("output_norm.weight", s.n_embd, 1.0, 0.05);
+  if (!s.tied_output) matrix("output.weight", s.n_embd, s.n_vocab, logit_gain);
+  if (s.rope_factors) {
+    const auto f = llama3_rope_factors(head_dim, s.rope_freq_base);
+    w.add_tensor("rope_freqs.weight", {head_dim / 2}, GgmlType::f32, f32_bytes(f));
+  }
+  for (std::uint32_t i = 0; i < s.n_layers; ++i) {
+    const std::string b = fmt::format("blk.{}.", i);
+    vector(b + "attn_norm.weight", s.n_embd, 1.0, 0.05);
+    matrix(b + "attn_q.weight", s.n_embd, q_dim, in_gain);
+    matrix(b + "attn_k.weight", s.n_embd, kv_dim, in_gain);
+    matrix(b + "attn_v.weight", s.n_embd, kv_dim, in_gain);
+    if (traits.qkv_bias) {
+      vector(b + "attn_q.bias", q_dim, 0.0, 0.1);
+      vector(b + "attn_k.bias", kv_dim, 0.0, 0.1);
+      vector(b + "attn_v.bias", kv_dim, 0.0, 0.1);
+    }
+    if (traits.qk_norm) {
+      vector(b + "attn_q_norm.weight", head_dim, 1.0, 0.05);
+      vector(b + "attn_k_norm.weight", head_dim, 1.0, 0.05);
+    }
+    matrix(b + "attn_output.weight", q_dim, s.n_embd, out_gain);
+    vector(b + "ffn_norm.weight", s.n_embd, 1.0, 0.05);
+    matrix(b + "ffn_gate.weight", s.n_embd, s.n_ff, in_gain);
+    matrix(b + "ffn_up.weight", s.n_embd, s.n_ff, in_gain);
+    matrix(b + "ffn_down.weight", s.n_ff, s.n_embd, ff_out_gain);
+  }
+  return w;
+}
+
+}  // namespace lagvk

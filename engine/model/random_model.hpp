@@ -1,0 +1,41 @@
+#pragma once
+// Generates complete, loadable GGUF models with deterministic random weights (the same seed gives the
+// same file on every platform), for tests and benchmarks that need no downloaded model. Weight scales
+// make next-token distributions peaked, so greedy outputs of two implementations can be compared.
+#include <cstdint>
+#include <string>
+
+#include "engine/model/gguf_writer.hpp"
+#include "engine/model/tensor_type.hpp"
+
+namespace lagvk {
+
+struct RandomModelSpec {
+  std::string arch = "llama";
+  GgmlType type = GgmlType::f32;  ///< of the 2-D weight matrices (token_embd included); norms stay F32
+  std::uint32_t n_layers = 4;
+  std::uint32_t n_embd = 256;
+  std::uint32_t n_head = 8;
+  std::uint32_t n_head_kv = 4;
+  std::uint32_t n_ff = 512;
+  std::uint32_t n_vocab = 1024;
+  std::uint32_t n_ctx = 2048;
+  std::uint64_t seed = 1;
+  bool tied_output = false;   ///< omit output.weight (logits use token_embd)
+  bool rope_factors = false;  ///< write rope_freqs.weight with llama3-style factors in [1, 8]
+  float rope_freq_base = 10000.0f;
+  float rms_eps = 1e-5f;
+  float logit_std = 6.0f;  ///< typical spread of the logits; larger = more peaked
+  std::string name;        ///< general.name; a descriptive default when empty
+};
+
+/// Checks the spec (positive sizes, divisibility, block-size multiples) with messages naming the option.
+void validate(const RandomModelSpec& spec);
+
+/// The model as a GGUF writer (metadata, tokenizer and all tensors).
+[[nodiscard]] GgufWriter make_random_model(const RandomModelSpec& spec);
+
+/// ggml's general.file_type (llama_ftype) for a model whose matrices are of the given type.
+[[nodiscard]] std::uint32_t llama_file_type(GgmlType type);
+
+}  // namespace lagvk

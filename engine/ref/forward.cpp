@@ -1,0 +1,115 @@
+#include "engine/ref/forward.hpp"
+
+#include <cmath>
+
+#include "engine/core/error.hpp"
+#include "engine/model/model.hpp"
+#include "engine/ref/ops.hpp"
+
+namespace lagvk::ref {
+namespace {
+
+std::vector<float> to_float(const std::optional<TensorView>& t) {
+  return t ? t->to_float() : std::vector<float>{};
+}
+
+/// y = x W^T (+ bias) for rows of x: x is rows x in, W is out x in (GGUF ne {in, out}).
+std::vector<float> linear(std::span<const float> x, std::span<const float> w, std::span<const float> bias,
+                          std::size_t rows, std::size_t in, std::size_t out) {
+  std::vector<float> y(rows * out);
+  matmul_abt(x, w, y, rows, out, in);
+  if (!bias.empty())
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t o = 0; o < out; ++o) y[r * out + o] += bias[o];
+  return y;
+}
+
+}  // namespace
+
+RefModel::RefModel(const Model& model) : config_(model.config()) {
+  const auto& w = model.weights();
+  token_embd_ = w.token_embd.to_float();
+  output_norm_ = w.output_norm.to_float();
+  if (!config_.tied_output) output_ = w.output.to_float();
+  rope_freqs_ = to_float(w.rope_freqs);
+  layers_.reserve(w.layers.size());
+  for (const auto& l : w.layers) {
+    Layer d;
+    d.attn_norm = l.attn_norm.to_float();
+    d.wq = l.wq.to_float();
+    d.wk = l.wk.to_float();
+    d.wv = l.wv.to_float();
+    d.wo = l.wo.to_float();
+    d.bq = to_float(l.bq);
+    d.bk = to_float(l.bk);
+    d.bv = to_float(l.bv);
+    d.q_norm = to_float(l.q_norm);
+    d.k_norm = to_float(l.k_norm);
+    d.ffn_norm = l.ffn_norm.to_float();
+    d.ffn_gate = l.ffn_gate.to_float();
+    d.ffn_up = l.ffn_up.to_float();
+    d.ffn_down = l.ffn_down.to_float();
+    layers_.push_back(std::move(d));
+  }
+}
+
+void RefModel::reset() {
+  n_past_ = 0;
+  for (auto& l : layers_) {
+    l.k_cache.clear();
+    l.v_cache.clear();
+  }
+}
+
+std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
+  const auto& c = config_;
+  const std::size_t n = tokens.size(), embd = c.n_embd, hd = c.head_dim, qd = c.q_dim(), kvd = c.kv_dim();
+  const std::size_t ff = c.n_ff, vocab = c.n_vocab;
+  if (n == 0) return {};
+  for (auto t : tokens)
+    if (t < 0 || std::uint32_t(t) >= c.n_vocab)
+      fail("token id {} is outside the vocabulary (0..{})", t, c.n_vocab - 1);
+
+  std::vector<std::int32_t> positions(n);
+  for (std::size_t t = 0; t < n; ++t) positions[t] = std::int32_t(n_past_ + t);
+  RopeParams rope_params = c.rope_params();
+  rope_params.freq_factors = rope_freqs_;
+
+  std::vector<float> x(n * embd);
+  embedding(token_embd_, tokens, x, embd);
+
+  std::vector<float> h(n * embd), attn(n * qd), gate_up(n * ff);
+  for (auto& l : layers_) {
+    // Attention block.
+    rmsnorm(x, l.attn_norm, h, n, embd, c.rms_eps);
+    auto q = linear(h, l.wq, l.bq, n, embd, qd);
+    auto k = linear(h, l.wk, l.bk, n, embd, kvd);
+    auto v = linear(h, l.wv, l.bv, n, embd, kvd);
+    if (!l.q_norm.empty()) {  // qwen3: RMS norm over each head's vector, before RoPE
+      rmsnorm(q, l.q_norm, q, n * c.n_head, hd, c.rms_eps);
+      rmsnorm(k, l.k_norm, k, n * c.n_head_kv, hd, c.rms_eps);
+    }
+    rope(q, positions, c.n_head, hd, rope_params);
+    rope(k, positions, c.n_head_kv, hd, rope_params);
+    l.k_cache.insert(l.k_cache.end(), k.begin(), k.end());
+    l.v_cache.insert(l.v_cache.end(), v.begin(), v.end());
+    attention(q, l.k_cache, l.v_cache, attn, n, c.n_head, c.n_head_kv, hd, n_past_,
+              float(1.0 / std::sqrt(double(hd))));
+    const auto o = linear(attn, l.wo, {}, n, qd, embd);
+    add(x, o, x);
+
+    // Feed-forward block.
+    rmsnorm(x, l.ffn_norm, h, n, embd, c.rms_eps);
+    const auto gate = linear(h, l.ffn_gate, {}, n, embd, ff);
+    const auto up = linear(h, l.ffn_up, {}, n, embd, ff);
+    swiglu(gate, up, gate_up);
+    const auto down = linear(gate_up, l.ffn_down, {}, n, ff, embd);
+    add(x, down, x);
+  }
+  n_past_ += n;
+
+  rmsnorm(x, output_norm_, h, n, embd, c.rms_eps);
+  return linear(h, c.tied_output ? token_embd_ : output_, {}, n, embd, vocab);
+}
+
+}  // namespace lagvk::ref

@@ -1,0 +1,47 @@
+#pragma once
+// The CPU reference forward pass: the ground truth that the GPU forward pass and llama.cpp are judged
+// against. Weights are dequantized to float once; every step uses the plain ops of engine/ref/ops.hpp
+// in the order llama.cpp's graph uses them. Obviousness over speed.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "engine/model/model_config.hpp"
+
+namespace lagvk {
+class Model;
+}
+
+namespace lagvk::ref {
+
+class RefModel {
+ public:
+  /// Dequantizes all weights of `model` (the Model may be destroyed afterwards).
+  explicit RefModel(const Model& model);
+
+  [[nodiscard]] const ModelConfig& config() const { return config_; }
+  /// Tokens already in the KV cache; the next token is at this position.
+  [[nodiscard]] std::size_t n_past() const { return n_past_; }
+
+  /// Appends tokens at positions n_past() .. n_past() + tokens.size() - 1 and returns their logits
+  /// (tokens.size() x n_vocab, row-major). Works for a whole prompt (prefill) or one token (decode).
+  /// Fails on token ids outside the vocabulary.
+  [[nodiscard]] std::vector<float> forward(std::span<const std::int32_t> tokens);
+
+  /// Empties the KV cache.
+  void reset();
+
+ private:
+  struct Layer {
+    std::vector<float> attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm;
+    std::vector<float> ffn_norm, ffn_gate, ffn_up, ffn_down;
+    std::vector<float> k_cache, v_cache;  ///< n_past x kv_dim each, RoPE already applied to keys
+  };
+
+  ModelConfig config_;
+  std::vector<float> token_embd_, output_norm_, output_, rope_freqs_;
+  std::vector<Layer> layers_;
+  std::size_t n_past_ = 0;
+};
+
+}  // namespace lagvk::ref

@@ -1,0 +1,143 @@
+// Quantizers: exact ggml block layouts on hand-made blocks, and round-trip error bounds per type.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "engine/core/error.hpp"
+#include "engine/model/quant.hpp"
+
+namespace lagvk {
+namespace {
+
+TEST(TensorType, LayoutsMatchGgml) {
+  EXPECT_EQ(row_bytes(GgmlType::f32, 10), 40u);
+  EXPECT_EQ(row_bytes(GgmlType::f16, 10), 20u);
+  EXPECT_EQ(row_bytes(GgmlType::bf16, 10), 20u);
+  EXPECT_EQ(row_bytes(GgmlType::q8_0, 64), 68u);
+  EXPECT_EQ(row_bytes(GgmlType::q4_0, 64), 36u);
+  EXPECT_EQ(row_bytes(GgmlType::q4_k, 256), 144u);
+  EXPECT_EQ(row_bytes(GgmlType::q6_k, 512), 420u);
+  EXPECT_THROW((void)row_bytes(GgmlType::q8_0, 33), Error);
+  EXPECT_EQ(static_cast<int>(GgmlType::bf16), 30);
+  EXPECT_EQ(ggml_type_name(10), "Q2_K");
+  EXPECT_EQ(parse_ggml_type("q4_0"), GgmlType::q4_0);
+  EXPECT_EQ(parse_ggml_type("Q8_0"), GgmlType::q8_0);
+  EXPECT_EQ(parse_ggml_type("q2_k"), std::nullopt);
+}
+
+TEST(Quant, Q8_0HandMadeBlockBytes) {
+  std::vector<float> x(32, 0.0f);
+  x[0] = 127.0f;  // amax 127 -> d = 1
+  x[1] = -3.4f;   // -> -3
+  x[2] = 2.5f;    // roundf: away from zero -> 3
+  x[3] = -0.5f;   // -> -1
+  const auto b = quantize(GgmlType::q8_0, x);
+  ASSERT_EQ(b.size(), 34u);
+  EXPECT_EQ(b[0], 0x00);  // fp16 1.0 = 0x3C00, little-endian
+  EXPECT_EQ(b[1], 0x3C);
+  EXPECT_EQ(std::int8_t(b[2]), 127);
+  EXPECT_EQ(std::int8_t(b[3]), -3);
+  EXPECT_EQ(std::int8_t(b[4]), 3);
+  EXPECT_EQ(std::int8_t(b[5]), -1);
+  EXPECT_EQ(std::int8_t(b[6]), 0);
+  const auto y = dequantize(GgmlType::q8_0, b, 32);
+  EXPECT_EQ(y[0], 127.0f);
+  EXPECT_EQ(y[1], -3.0f);
+}
+
+TEST(Quant, Q4_0HandMadeBlockBytes) {
+  std::vector<float> x(32, 0.0f);
+  x[5] = -16.0f;  // largest magnitude, negative: d = -16 / -8 = 2
+  x[0] = 3.0f;    // 3/2 + 8.5 = 10 -> 10
+  x[16] = 14.0f;  // 7 + 8.5 = 15.5 -> 15
+  x[17] = -5.0f;  // -2.5 + 8.5 = 6 -> 6
+  x[1] = 0.9f;    // 0.45 + 8.5 = 8.95 -> 8
+  const auto b = quantize(GgmlType::q4_0, x);
+  ASSERT_EQ(b.size(), 18u);
+  EXPECT_EQ(b[0], 0x00);  // fp16 2.0 = 0x4000
+  EXPECT_EQ(b[1], 0x40);
+  EXPECT_EQ(b[2 + 0], 0xFA);  // low nibble: element 0 (10), high nibble: element 16 (15)
+  EXPECT_EQ(b[2 + 1], 0x68);  // element 1 (8), element 17 (6)
+  EXPECT_EQ(b[2 + 5], 0x80);  // element 5 (-16 -> 0), element 21 (0 -> 8)
+  const auto y = dequantize(GgmlType::q4_0, b, 32);
+  EXPECT_EQ(y[5], -16.0f);
+  EXPECT_EQ(y[0], 4.0f);
+  EXPECT_EQ(y[16], 14.0f);
+  EXPECT_EQ(y[17], -4.0f);
+  EXPECT_EQ(y[1], 0.0f);
+
+  // A positive extreme maps to -8 with a negative scale, so it is still exact.
+  std::vector<float> p(32, 1.0f);
+  p[9] = 8.0f;
+  const auto yp = dequantize(GgmlType::q4_0, quantize(GgmlType::q4_0, p), 32);
+  EXPECT_EQ(yp[9], 8.0f);
+}
+
+TEST(Quant, Bf16RoundsToNearestEven) {
+  EXPECT_EQ(float_to_bf16(1.0f), 0x3F80);
+  // 1 + 2^-8 is exactly between 1 and 1 + 2^-7: ties to even (1.0).
+  EXPECT_EQ(float_to_bf16(1.0f + 1.0f / 256.0f), 0x3F80);
+  // 1 + 3 * 2^-8 is between 1 + 2^-7 (odd) and 1 + 2^-6: ties to even (1 + 2^-6).
+  EXPECT_EQ(float_to_bf16(1.0f + 3.0f / 256.0f), 0x3F82);
+  EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(std::nanf("")))));
+  EXPECT_EQ(bf16_to_float(0xC000), -2.0f);
+}
+
+struct RoundTripCase {
+  GgmlType type;
+  double max_rel_to_amax;  ///< per-element error bound relative to the block's largest magnitude
+};
+
+TEST(Quant, RoundTripErrorBounds) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(32 * 64);
+  for (auto& v : x) v = dist(rng);
+  // Q8_0: half a step of amax/127 plus fp16 scale rounding. Q4_0: a whole step of amax/8 where the
+  // opposite extreme clamps from +8 to +7, else half a step. F16: 2^-11 relative. BF16: 2^-8 relative.
+  const RoundTripCase cases[] = {
+      {GgmlType::f32, 0.0},
+      {GgmlType::f16, 1.0 / 2048},
+      {GgmlType::bf16, 1.0 / 256},
+      {GgmlType::q8_0, 0.5 / 127 + 1e-3},
+      {GgmlType::q4_0, 1.0 / 8 + 1e-3},
+  };
+  for (const auto& c : cases) {
+    const auto y = dequantize(c.type, quantize(c.type, x), x.size());
+    double worst = 0.0, sq = 0.0;
+    for (std::size_t b = 0; b < x.size() / 32; ++b) {
+      float amax = 0.0f;
+      for (std::size_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[b * 32 + j]));
+      for (std::size_t j = 0; j < 32; ++j) {
+        const double e = std::fabs(double(y[b * 32 + j]) - double(x[b * 32 + j]));
+        const double scale = is_quantized(c.type) ? amax : std::fabs(x[b * 32 + j]);
+        worst = std::max(worst, e / std::max(scale, 1e-30));
+        sq += e * e;
+      }
+    }
+    EXPECT_LE(worst, c.max_rel_to_amax) << ggml_type_name(c.type);
+    const double rmse = std::sqrt(sq / double(x.size()));
+    std::printf("%s: worst error / scale %.5f, rmse %.5f\n", ggml_type_name(c.type).c_str(), worst, rmse);
+  }
+}
+
+TEST(Quant, AllZeroBlocksStayZero) {
+  std::vector<float> x(64, 0.0f);
+  for (auto t : {GgmlType::q8_0, GgmlType::q4_0}) {
+    const auto y = dequantize(t, quantize(t, x), x.size());
+    for (float v : y) EXPECT_EQ(v, 0.0f);
+  }
+}
+
+TEST(Quant, RejectsBadLengthsAndUnsupportedTypes) {
+  std::vector<float> x(33);
+  std::vector<std::uint8_t> out(100);
+  EXPECT_THROW(quantize_row(GgmlType::q8_0, x, out), Error);
+  std::vector<float> y(256);
+  EXPECT_THROW((void)quantize(GgmlType::q6_k, y), Error);
+}
+
+}  // namespace
+}  // namespace lagvk
