@@ -1,0 +1,83 @@
+#include "engine/forward/model_weights.hpp"
+
+#include "engine/core/error.hpp"
+
+namespace lagvk {
+
+WeightFormat weight_format(GgmlType type, const std::string& tensor) {
+  switch (type) {
+    case GgmlType::f32:
+      return WeightFormat::f32;
+    case GgmlType::f16:
+      return WeightFormat::f16;
+    case GgmlType::q8_0:
+      return WeightFormat::q8_0;
+    case GgmlType::q4_0:
+      return WeightFormat::q4_0;
+    default:
+      fail(
+          "tensor {} has type {}, which lagvk's GPU kernels do not support yet (supported: F32, F16, Q8_0, "
+          "Q4_0)",
+          tensor, ggml_type_name(type));
+  }
+}
+
+namespace {
+
+HostTensor host(const TensorView& t) {
+  HostTensor h;
+  h.name = t.name;
+  h.format = weight_format(t.type, t.name);
+  h.rows = t.rows();
+  h.cols = t.row_length();
+  h.data = std::as_bytes(t.data);
+  return h;
+}
+
+std::optional<HostTensor> host(const std::optional<TensorView>& t) {
+  if (!t) return std::nullopt;
+  return host(*t);
+}
+
+}  // namespace
+
+HostWeights host_weights(const Model& model) {
+  const ModelConfig& m = model.config();
+  const ModelWeights& w = model.weights();
+  if (m.value_dim != 0 && m.value_dim != m.head_dim)
+    fail("model has value length {} different from key length {}; lagvk supports equal lengths only",
+         m.value_dim, m.head_dim);
+  HostWeights h;
+  auto& c = h.config;
+  c.layers = m.n_layers;
+  c.dim = m.n_embd;
+  c.heads = m.n_head;
+  c.kv_heads = m.n_head_kv;
+  c.head_dim = m.head_dim;
+  c.ff = m.n_ff;
+  c.vocab = m.n_vocab;
+  c.context = m.n_ctx_train;
+  c.norm_eps = m.rms_eps;
+  const ref::RopeParams rope = m.rope_params();
+  c.rope_mode = rope.mode;
+  c.rope_dims = std::uint32_t(rope.rot_dims);
+  c.rope_base = rope.freq_base;
+  c.rope_scale = rope.freq_scale;
+  const ArchTraits& traits = arch_traits(m.arch);
+  c.qkv_bias = traits.qkv_bias;
+  c.qk_norm = traits.qk_norm;
+
+  h.token_embd = host(w.token_embd);
+  h.output_norm = host(w.output_norm);
+  if (!m.tied_output) h.output = host(w.output);
+  h.rope_freqs = host(w.rope_freqs);
+  for (const auto& l : w.layers) {
+    HostLayer hl{host(l.attn_norm), host(l.wq),       host(l.wk),     host(l.wv),       host(l.wo),
+                 host(l.ffn_norm),  host(l.ffn_gate), host(l.ffn_up), host(l.ffn_down), host(l.bq),
+                 host(l.bk),        host(l.bv),       host(l.q_norm), host(l.k_norm)};
+    h.layers.push_back(std::move(hl));
+  }
+  return h;
+}
+
+}  // namespace lagvk
