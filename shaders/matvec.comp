@@ -1,13 +1,13 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // y = W x for decode: W is N x K weights in any weight format, x is K fp32, y is N fp32.
-// Memory-bound: each workgroup computes ROWS consecutive rows, its lanes taking consecutive chunks of
-// each row (wide, contiguous loads; see chunk_dot in weights.glsl), then reduce with subgroup adds and,
-// when the workgroup holds several subgroups, through shared memory.
+// Memory-bound. A workgroup is several subgroups; each subgroup computes ROWS consecutive rows. Its lanes
+// take consecutive chunks of the rows (wide, contiguous loads; see weights.glsl), load each chunk of x
+// once for all ROWS rows, and reduce with subgroup adds: no shared memory, no barriers.
 #include "lagvk.glsl"
 #include "weights.glsl"
 
-layout(constant_id = 0) const uint ROWS = 1;
+layout(constant_id = 0) const uint ROWS = 8;
 layout(local_size_x_id = 1) in;
 
 layout(push_constant) uniform Push {
@@ -17,32 +17,29 @@ layout(push_constant) uniform Push {
   uint N, K;
 } p;
 
-shared float partial[64][4];  // [subgroup][row]; ROWS <= 4
-
 void main() {
-  const uint row0 = flat_group_id() * ROWS;
+  const uint row0 = (flat_group_id() * gl_NumSubgroups + gl_SubgroupID) * ROWS;
   if (row0 >= p.N) return;
-  const uint tid = gl_LocalInvocationID.x;
-  const uint chunks = p.K / CHUNK;
-  float acc[4] = float[4](0.0, 0.0, 0.0, 0.0);
-  for (uint c = tid; c < chunks; c += gl_WorkGroupSize.x)
-    for (uint r = 0; r < ROWS; ++r)
-      if (row0 + r < p.N) acc[r] += chunk_dot(p.w, row0 + r, p.K, c, p.x);
-  if (gl_NumSubgroups == 1) {
-    for (uint r = 0; r < ROWS; ++r) {
-      const float s = subgroupAdd(acc[r]);
-      if (tid == 0 && row0 + r < p.N) p.y.v[row0 + r] = s;
-    }
-    return;
+  const uint lane = gl_SubgroupInvocationID;
+  // The last subgroup may hold fewer rows; its missing rows repeat the last real one (harmless reads).
+  const uint last = p.N - 1;
+  float acc[ROWS];
+  for (uint r = 0; r < ROWS; ++r) acc[r] = 0.0;
+#if defined(SCALAR_CHUNKS)
+  for (uint k = lane; k < p.K; k += gl_SubgroupSize) {
+    const float xv = p.x.v[k];
+    for (uint r = 0; r < ROWS; ++r) acc[r] = fma(weight_at(p.w, min(row0 + r, last), p.K, k), xv, acc[r]);
   }
+#else
+  const uint chunks = p.K / CHUNK;
+  for (uint c = lane; c < chunks; c += gl_SubgroupSize) {
+    vec4 xs[CHUNK / 4];
+    load_x_chunk(p.x, c, xs);
+    for (uint r = 0; r < ROWS; ++r) acc[r] += chunk_dot(p.w, min(row0 + r, last), p.K, c, xs);
+  }
+#endif
   for (uint r = 0; r < ROWS; ++r) {
     const float s = subgroupAdd(acc[r]);
-    if (subgroupElect()) partial[gl_SubgroupID][r] = s;
-  }
-  barrier();
-  if (tid < ROWS && row0 + tid < p.N) {
-    float s = 0.0;
-    for (uint g = 0; g < gl_NumSubgroups; ++g) s += partial[g][tid];
-    p.y.v[row0 + tid] = s;
+    if (lane == 0 && row0 + r < p.N) p.y.v[row0 + r] = s;
   }
 }

@@ -129,9 +129,10 @@ std::vector<float> Forward::eval(KvSequence& seq, std::span<const std::int32_t> 
     ctx_.upload(ids_, tokens.subspan(begin, n));
     ctx_.upload(positions_, positions.subspan(begin, n));
     seq.reserve(n);
-    vk::CommandStream cs(ctx_);
+    vk::CommandStream cs(ctx_, vk::StreamOptions{512, profile_});
     record_batch(cs, seq, n, all_logits);
     cs.finish();
+    timings_.kernels.insert(timings_.kernels.end(), cs.timings().begin(), cs.timings().end());
     seq.advance(n);
     timings_.dispatches += cs.dispatch_count();
     if (all_logits || last_chunk) {

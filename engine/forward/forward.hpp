@@ -16,6 +16,7 @@ namespace lagvk {
 struct ForwardTimings {
   double gpu_ms = 0.0;  ///< wall time from recording to results
   std::uint32_t dispatches = 0;
+  std::vector<vk::TimedDispatch> kernels;  ///< per-kernel GPU times, when profiling is on
 };
 
 class Forward {
@@ -29,6 +30,8 @@ class Forward {
                                         std::span<const std::int32_t> positions, bool all_logits = false);
 
   [[nodiscard]] const ForwardTimings& last_timings() const { return timings_; }
+  /// Records GPU timestamps around every kernel (ForwardTimings::kernels); costs a little time.
+  void set_profiling(bool on) { profile_ = on; }
   [[nodiscard]] const GpuWeights& weights() const { return weights_; }
 
  private:
@@ -39,6 +42,7 @@ class Forward {
   std::uint32_t max_batch_;
   vk::Buffer ids_, positions_, x_, xn_, q_, k_, v_, attn_, tmp_, gate_, up_, logits_;
   ForwardTimings timings_;
+  bool profile_ = false;
 };
 
 }  // namespace lagvk

@@ -57,8 +57,7 @@ Context::Context(const ContextOptions& options) : instance_(options.instance) {
     f12.pNext = &sgc;
     sgc.subgroupSizeControl = VK_TRUE;
     sgc.computeFullSubgroups = VK_TRUE;
-    if (d.api_version_raw < VK_API_VERSION_1_3)
-      extensions.push_back(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+    extensions.push_back(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);  // our instance targets Vulkan 1.2
   }
   if (d.external_memory_host) extensions.push_back(VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
 

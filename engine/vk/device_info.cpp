@@ -77,7 +77,8 @@ DeviceInfo probe_device(VkPhysicalDevice device, std::uint32_t index) {
   const bool v12 = basic.apiVersion >= VK_API_VERSION_1_2;
   const bool v13 = basic.apiVersion >= VK_API_VERSION_1_3;
   info.external_memory_host = has_extension(device, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
-  const bool sgc_ext = v13 || has_extension(device, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+  // lagvk creates its instance for Vulkan 1.2, so 1.3 features count only through their extensions.
+  const bool sgc_ext = has_extension(device, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
   const bool m4_ext = v13 || has_extension(device, VK_KHR_MAINTENANCE_4_EXTENSION_NAME);
 
   props.pNext = &props11;
@@ -139,7 +140,8 @@ DeviceInfo probe_device(VkPhysicalDevice device, std::uint32_t index) {
   info.int8_arithmetic = v12 && f12.shaderInt8;
   info.storage_8bit = v12 && f12.storageBuffer8BitAccess;
   info.buffer_device_address = v12 && f12.bufferDeviceAddress;
-  info.subgroup_size_control = sgc_ext && sgc.subgroupSizeControl && sgc.computeFullSubgroups;
+  info.subgroup_size_control = sgc_ext && sgc.subgroupSizeControl && sgc.computeFullSubgroups &&
+                               (sgc_props.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT);
 
   uint32_t queue_count = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(device, &queue_count, nullptr);

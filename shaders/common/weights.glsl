@@ -38,58 +38,61 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
 #error "define one of WEIGHT_F32, WEIGHT_F16, WEIGHT_Q8_0, WEIGHT_Q4_0"
 #endif
 
-// Chunked row access for bandwidth-bound kernels: chunk_dot(w, row, K, c, x) is the dot product of
-// elements [c * CHUNK, (c + 1) * CHUNK) of a weight row with the same elements of x. Lanes of a
-// subgroup take consecutive chunks, so a subgroup streams each row contiguously with wide loads.
+// Chunked row access for bandwidth-bound kernels. A chunk is CHUNK consecutive elements of a row
+// (CHUNK / 4 vec4 of x); load_x_chunk reads the matching x once, and chunk_dot(w, row, K, c, xs) is the
+// dot product of chunk c of a weight row with it, so several rows reuse one x load. Lanes of a subgroup
+// take consecutive chunks, so a subgroup streams each row contiguously with wide loads.
 // VEC variants need K to be a multiple of CHUNK and 16-byte aligned rows and x (the host checks).
 layout(buffer_reference, std430, buffer_reference_align = 16) buffer U32x4Ptr { uvec4 v[]; };
 #if defined(WEIGHT_F32) && defined(VEC)
 #define CHUNK 4
 #define ChunkPtr Vec4Ptr
-float chunk_dot(ChunkPtr w, uint row, uint K, uint c, F32Ptr x) {
-  Vec4Ptr xv = Vec4Ptr(x);
-  return dot(w.v[row * (K / 4) + c], xv.v[c]);
-}
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) { return dot(w.v[row * (K / 4) + c], xs[0]); }
 #elif defined(WEIGHT_F16) && defined(VEC)
 #define CHUNK 8
 #define ChunkPtr U32x4Ptr
-float chunk_dot(ChunkPtr w, uint row, uint K, uint c, F32Ptr x) {
-  Vec4Ptr xv = Vec4Ptr(x);
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uvec4 q = w.v[row * (K / 8) + c];
-  return dot(vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y)), xv.v[2 * c]) +
-         dot(vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w)), xv.v[2 * c + 1]);
+  return dot(vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y)), xs[0]) +
+         dot(vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w)), xs[1]);
 }
 #elif defined(WEIGHT_Q8_0)
 #define CHUNK 32
 #define ChunkPtr U16Ptr
-float chunk_dot(ChunkPtr w, uint row, uint K, uint c, F32Ptr x) {
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uint base = (row * (K / 32) + c) * 17;
-  Vec4Ptr xv = Vec4Ptr(x);
   float s = 0.0;
   for (uint i = 0; i < 8; ++i) {
     const uint lo = uint(w.v[base + 1 + 2 * i]), hi = uint(w.v[base + 2 + 2 * i]);
     const vec4 q = vec4(ivec4(int(lo << 24) >> 24, int(lo << 16) >> 24, int(hi << 24) >> 24, int(hi << 16) >> 24));
-    s += dot(q, xv.v[c * 8 + i]);
+    s += dot(q, xs[i]);
   }
   return s * unpackHalf2x16(uint(w.v[base])).x;
 }
 #elif defined(WEIGHT_Q4_0)
 #define CHUNK 32
 #define ChunkPtr U16Ptr
-float chunk_dot(ChunkPtr w, uint row, uint K, uint c, F32Ptr x) {
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uint base = (row * (K / 32) + c) * 9;
-  Vec4Ptr xv = Vec4Ptr(x);
   float s = 0.0;
   for (uint i = 0; i < 4; ++i) {
     const uint b = uint(w.v[base + 1 + 2 * i]) | (uint(w.v[base + 2 + 2 * i]) << 16);  // qs[4i .. 4i+3]
     const vec4 lo = vec4(uvec4(b & 0xF, (b >> 8) & 0xF, (b >> 16) & 0xF, (b >> 24) & 0xF)) - 8.0;
     const vec4 hi = vec4(uvec4((b >> 4) & 0xF, (b >> 12) & 0xF, (b >> 20) & 0xF, b >> 28)) - 8.0;
-    s += dot(lo, xv.v[c * 8 + i]) + dot(hi, xv.v[c * 8 + 4 + i]);
+    s += dot(lo, xs[i]) + dot(hi, xs[4 + i]);
   }
   return s * unpackHalf2x16(uint(w.v[base])).x;
 }
+#endif
+
+#if defined(VEC) || defined(WEIGHT_Q8_0) || defined(WEIGHT_Q4_0)
+void load_x_chunk(F32Ptr x, uint c, out vec4 xs[CHUNK / 4]) {
+  Vec4Ptr xv = Vec4Ptr(x);
+  for (uint i = 0; i < CHUNK / 4; ++i) xs[i] = xv.v[c * (CHUNK / 4) + i];
+}
 #else
-#define CHUNK 1
+// Scalar fallback for odd row lengths: one element per chunk, carried in xs[0].x.
+#define CHUNK 4
 #define ChunkPtr WeightPtr
-float chunk_dot(ChunkPtr w, uint row, uint K, uint c, F32Ptr x) { return weight_at(w, row, K, c) * x.v[c]; }
+#define SCALAR_CHUNKS
 #endif
