@@ -27,7 +27,7 @@ static_assert(sizeof(BlockQ4_0) == 18);
 
 /// True when quantize_row supports the type (F32, F16, BF16, Q8_0, Q4_0).
 [[nodiscard]] bool can_quantize(GgmlType type);
-/// True when dequantize_row supports the type.
+/// True when dequantize_row supports the type (the above, and Q4_K, Q5_K, Q6_K of llama.cpp's files).
 [[nodiscard]] bool can_dequantize(GgmlType type);
 
 /// Encodes src into dst (exactly row_bytes(type, src.size()) bytes). Fails for unsupported types or
