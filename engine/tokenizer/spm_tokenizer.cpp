@@ -102,6 +102,8 @@ SpmTokenizer::SpmTokenizer(TokenVocab vocab) : vocab_(std::move(vocab)) {
   std::stable_sort(special_ids_.begin(), special_ids_.end(), [&](std::int32_t a, std::int32_t b) {
     return vocab_.text[std::size_t(a)].size() > vocab_.text[std::size_t(b)].size();
   });
+  for (auto id : special_ids_)
+    if (vocab_.type[std::size_t(id)] == TokenType::user_defined) user_defined_ids_.push_back(id);
 }
 
 const std::string& SpmTokenizer::token_text(std::int32_t id) const {
@@ -184,12 +186,11 @@ std::vector<std::int32_t> SpmTokenizer::encode(std::string_view text, bool add_b
     encode_piece(escape_spaces(raw), out);
     prev_special = false;
   };
+  // User-defined tokens are always matched; control and unknown tokens only when asked.
+  const auto& specials = parse_special ? special_ids_ : user_defined_ids_;
   for (std::size_t pos = 0; pos < text.size();) {
     std::int32_t match = -1;
-    for (auto id : special_ids_) {
-      const auto type = vocab_.type[std::size_t(id)];
-      // User-defined tokens are always matched; control and unknown tokens only when asked.
-      if (!parse_special && type != TokenType::user_defined) continue;
+    for (auto id : specials) {
       const auto& t = vocab_.text[std::size_t(id)];
       if (text.compare(pos, t.size(), t) == 0) {
         match = id;

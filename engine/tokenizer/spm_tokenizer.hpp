@@ -29,8 +29,9 @@ class SpmTokenizer final : public Tokenizer {
   void push_bytes(std::string_view bytes, std::vector<std::int32_t>& out) const;
 
   TokenVocab vocab_;
-  std::vector<std::int32_t> special_ids_;  ///< control/unknown/user-defined tokens, longest text first
-  std::int32_t byte_token_[256];           ///< <0xXX> ids, or -1
+  std::vector<std::int32_t> special_ids_;       ///< control/unknown/user-defined tokens, longest text first
+  std::vector<std::int32_t> user_defined_ids_;  ///< the user-defined ones among them, same order
+  std::int32_t byte_token_[256];                ///< <0xXX> ids, or -1
 };
 
 }  // namespace lagvk
