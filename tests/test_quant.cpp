@@ -135,8 +135,8 @@ TEST(Quant, RejectsBadLengthsAndUnsupportedTypes) {
   std::vector<float> x(33);
   std::vector<std::uint8_t> out(100);
   EXPECT_THROW(quantize_row(GgmlType::q8_0, x, out), Error);
-  std::vector<float> y(256);
-  EXPECT_THROW((void)quantize(GgmlType::q6_k, y), Error);
+  std::vector<float> y(255);
+  EXPECT_THROW((void)quantize(GgmlType::q6_k, y), Error);  // not a whole super-block
 }
 
 }  // namespace
@@ -195,6 +195,33 @@ TEST(Quant, Q6_KHandMadeBlock) {
   EXPECT_EQ(y[0], 0.5f * 1 * -32);  // all bits zero: q = -32
   EXPECT_EQ(y[128 + 64 + 20], 0.5f * -3 * (10 + 32 - 32));
   EXPECT_EQ(y[128 + 64 + 4], 0.0f);  // scales[8 + 0 + 4] = 0
+}
+
+TEST(Quant, KQuantRoundTripErrorBounds) {
+  std::mt19937_64 rng(21);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(256 * 32);
+  for (auto& v : x) v = dist(rng);
+  // RMS error of unit-variance data: a step is about (sub-block range) / levels, its RMS error
+  // step / sqrt(12), plus what rounding the 6/8-bit scales adds.
+  for (auto [type, bound] :
+       {std::pair{GgmlType::q4_k, 0.12}, std::pair{GgmlType::q5_k, 0.06}, std::pair{GgmlType::q6_k, 0.035}}) {
+    const auto bytes = quantize(type, x);
+    ASSERT_EQ(bytes.size(), row_bytes(type, x.size()));
+    const auto y = dequantize(type, bytes, x.size());
+    double sq = 0, worst = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      sq += double(y[i] - x[i]) * double(y[i] - x[i]);
+      worst = std::max(worst, double(std::fabs(y[i] - x[i])));
+    }
+    const double rmse = std::sqrt(sq / double(x.size()));
+    std::printf("%s: rmse %.4f, worst %.4f\n", ggml_type_name(type).c_str(), rmse, worst);
+    EXPECT_LT(rmse, bound) << ggml_type_name(type);
+    EXPECT_LT(worst, 8 * bound) << ggml_type_name(type);
+  }
+  std::vector<float> zeros(256, 0.0f);
+  for (auto t : {GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k})
+    for (float v : dequantize(t, quantize(t, zeros), 256)) EXPECT_EQ(v, 0.0f);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "engine/core/error.hpp"
 #include "engine/core/half.hpp"
+#include "engine/model/quant_k.hpp"
 
 namespace lagvk {
 namespace {
@@ -78,78 +79,6 @@ void dequantize_q4_0(std::span<const std::uint8_t> src, std::span<float> y) {
   }
 }
 
-// K-quants: 256-element super-blocks of 8 (Q4_K, Q5_K) or 16 (Q6_K) sub-blocks with their own scales.
-// Arithmetic is done in ggml's order (scale products in float first) so results are bit-identical.
-constexpr std::size_t kSuperBlock = 256;
-
-/// 6-bit scale and min of sub-block j (0..7), packed into 12 bytes: for j < 4 the low 6 bits of bytes
-/// j and j + 4; for j >= 4 a nibble of byte j + 4 plus the top 2 bits of bytes j - 4 and j.
-void k_scale_min(std::size_t j, const std::uint8_t* s, int& scale, int& min) {
-  if (j < 4) {
-    scale = s[j] & 63;
-    min = s[j + 4] & 63;
-  } else {
-    scale = (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4);
-    min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
-
-/// Q4_K = {f16 d, f16 dmin, u8 scales[12], u8 qs[128]}: sub-block j's element l (0..31) is a nibble of
-/// qs[32 * (j / 2) + l], low for even j; x = d * scale_j * q - dmin * min_j. Q5_K = {d, dmin,
-/// scales[12], u8 qh[32], qs[128]} adds 16 when bit j of qh[l] is set.
-void dequantize_q4_q5_k(std::span<const std::uint8_t> src, std::span<float> y, bool five_bit) {
-  const std::size_t block_bytes = five_bit ? 176 : 144;
-  for (std::size_t b = 0; b < y.size() / kSuperBlock; ++b) {
-    const std::uint8_t* blk = &src[b * block_bytes];
-    half_bits dh, mh;
-    std::memcpy(&dh, blk, 2);
-    std::memcpy(&mh, blk + 2, 2);
-    const float d = half_to_float(dh), dmin = half_to_float(mh);
-    const std::uint8_t* scales = blk + 4;
-    const std::uint8_t* qh = blk + 16;
-    const std::uint8_t* qs = blk + (five_bit ? 48 : 16);
-    float* out = &y[b * kSuperBlock];
-    for (std::size_t j = 0; j < 8; ++j) {
-      int sc = 0, m = 0;
-      k_scale_min(j, scales, sc, m);
-      const float dj = d * float(sc), mj = dmin * float(m);
-      for (std::size_t l = 0; l < 32; ++l) {
-        const std::uint8_t byte = qs[32 * (j / 2) + l];
-        int q = (j % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
-        if (five_bit && (qh[l] >> j) & 1) q += 16;
-        out[32 * j + l] = dj * float(q) - mj;
-      }
-    }
-  }
-}
-
-/// Q6_K = {u8 ql[128], u8 qh[64], i8 scales[16], f16 d}. Each 128-element half h uses ql[64h..],
-/// qh[32h..], scales[8h..]; its element 32k + l (k = 0..3, l = 0..31) takes 4 low bits from
-/// ql[l + 32 (k % 2)] (low nibble for k < 2) and 2 high bits from qh[l] >> 2k; q = bits - 32 and
-/// x = d * scales[l / 16 + 2k] * q.
-void dequantize_q6_k(std::span<const std::uint8_t> src, std::span<float> y) {
-  for (std::size_t b = 0; b < y.size() / kSuperBlock; ++b) {
-    const std::uint8_t* blk = &src[b * 210];
-    half_bits dh;
-    std::memcpy(&dh, blk + 208, 2);
-    const float d = half_to_float(dh);
-    for (std::size_t h = 0; h < 2; ++h) {
-      const std::uint8_t* ql = blk + 64 * h;
-      const std::uint8_t* qh = blk + 128 + 32 * h;
-      const auto* sc = reinterpret_cast<const std::int8_t*>(blk + 192 + 8 * h);
-      for (std::size_t k = 0; k < 4; ++k) {
-        for (std::size_t l = 0; l < 32; ++l) {
-          const std::uint8_t low_byte = ql[l + 32 * (k % 2)];
-          const int low = k < 2 ? (low_byte & 0x0F) : (low_byte >> 4);
-          const int high = (qh[l] >> (2 * k)) & 3;
-          const int q = (low | (high << 4)) - 32;
-          y[b * kSuperBlock + 128 * h + 32 * k + l] = d * float(sc[l / 16 + 2 * k]) * float(q);
-        }
-      }
-    }
-  }
-}
-
 void check_sizes(GgmlType type, std::size_t n, std::size_t bytes, const char* what) {
   const std::size_t need = row_bytes(type, n);
   if (bytes != need)
@@ -175,6 +104,9 @@ bool can_quantize(GgmlType type) {
     case GgmlType::bf16:
     case GgmlType::q8_0:
     case GgmlType::q4_0:
+    case GgmlType::q4_k:
+    case GgmlType::q5_k:
+    case GgmlType::q6_k:
       return true;
     default:
       return false;
@@ -182,7 +114,7 @@ bool can_quantize(GgmlType type) {
 }
 
 bool can_dequantize(GgmlType type) {
-  return can_quantize(type) || type == GgmlType::q4_k || type == GgmlType::q5_k || type == GgmlType::q6_k;
+  return can_quantize(type);
 }
 
 void quantize_row(GgmlType type, std::span<const float> src, std::span<std::uint8_t> dst) {
@@ -207,8 +139,15 @@ void quantize_row(GgmlType type, std::span<const float> src, std::span<std::uint
       return quantize_q8_0(src, dst);
     case GgmlType::q4_0:
       return quantize_q4_0(src, dst);
+    case GgmlType::q4_k:
+      return kquant::quantize_q4_k(src, dst);
+    case GgmlType::q5_k:
+      return kquant::quantize_q5_k(src, dst);
+    case GgmlType::q6_k:
+      return kquant::quantize_q6_k(src, dst);
     default:
-      fail("quantizing to {} is not supported (supported: F32, F16, BF16, Q8_0, Q4_0)", ggml_type_name(type));
+      fail("quantizing to {} is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)",
+           ggml_type_name(type));
   }
 }
 
@@ -237,11 +176,11 @@ void dequantize_row(GgmlType type, std::span<const std::uint8_t> src, std::span<
     case GgmlType::q4_0:
       return dequantize_q4_0(src, dst);
     case GgmlType::q4_k:
-      return dequantize_q4_q5_k(src, dst, false);
+      return kquant::dequantize_q4_k(src, dst);
     case GgmlType::q5_k:
-      return dequantize_q4_q5_k(src, dst, true);
+      return kquant::dequantize_q5_k(src, dst);
     case GgmlType::q6_k:
-      return dequantize_q6_k(src, dst);
+      return kquant::dequantize_q6_k(src, dst);
     default:
       fail(
           "decoding {} tensors is not supported yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, "

@@ -99,8 +99,10 @@ void validate(const RandomModelSpec& s) {
   if (s.n_head % s.n_head_kv != 0)
     fail("--heads {} must be a multiple of --kv-heads {}", s.n_head, s.n_head_kv);
   if (!can_quantize(s.type))
-    fail("--type {} is not supported for generated models (use f32, f16, bf16, q8_0 or q4_0)",
-         ggml_type_name(s.type));
+    fail(
+        "--type {} is not supported for generated models (use f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or "
+        "q6_k)",
+        ggml_type_name(s.type));
   const auto block = type_info(s.type).block_size;
   if (s.n_embd % block != 0 || s.n_ff % block != 0)
     fail("with --type {} the --dim ({}) and --ff ({}) must be multiples of {}", ggml_type_name(s.type),
