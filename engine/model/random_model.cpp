@@ -78,9 +78,9 @@ std::uint32_t llama_file_type(GgmlType type) {
     case GgmlType::q8_0:
       return 7;  // MOSTLY_Q8_0
     case GgmlType::q4_k:
-      return 15;  // MOSTLY_Q4_K_M
+      return 14;  // MOSTLY_Q4_K_S: every matrix Q4_K
     case GgmlType::q5_k:
-      return 17;  // MOSTLY_Q5_K_M
+      return 16;  // MOSTLY_Q5_K_S
     case GgmlType::q6_k:
       return 18;  // MOSTLY_Q6_K
     case GgmlType::bf16:
