@@ -171,6 +171,8 @@ TEST(SpmTokenizer, DecodeOfEncodeRoundTrips) {
       "a",
       "<s> looks special but is text",
       "punctuation!?;:'\"()",
+      "invalid\xff\xfeutf8",  // bytes that start no valid character still come back
+      "cut\xe6\x97",
   };
   for (const auto& s : corpus) {
     for (bool bos : {false, true}) {

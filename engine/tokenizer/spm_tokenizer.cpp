@@ -13,13 +13,13 @@ namespace {
 constexpr std::string_view kSpace = "\xe2\x96\x81";    // U+2581, SentencePiece's visible space
 constexpr std::string_view kUnknown = "\xe2\x96\x85";  // U+2585, how llama.cpp renders <unk>
 
-/// Byte length of the UTF-8 character starting with `lead` (1 for stray continuation bytes).
+/// Byte length of the UTF-8 character starting with `lead`, judged by its high nibble like llama.cpp
+/// (stray continuation bytes count as one character; the caller clamps to the text's end).
 std::size_t utf8_len(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if ((lead & 0xE0) == 0xC0) return 2;
-  if ((lead & 0xF0) == 0xE0) return 3;
-  if ((lead & 0xF8) == 0xF0) return 4;
-  return 1;
+  const unsigned high = lead >> 4;
+  if (high < 0xC) return 1;
+  if (high < 0xE) return 2;
+  return high == 0xE ? 3 : 4;
 }
 
 std::string escape_spaces(std::string_view text) {
