@@ -1,6 +1,7 @@
 // GGUF reader and writer: every value type round-trips, layout facts of the format hold (magic,
 // alignment, offsets), and damaged files of every kind give lagvk::Error and nothing else.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -201,7 +202,10 @@ TEST(Gguf, RejectsTensorDataOutOfBoundsAndAbsurdCounts) {
 }
 
 TEST(Gguf, OpensAMappedFile) {
-  const auto path = (std::filesystem::temp_directory_path() / "lagvk_test_gguf_open.gguf").string();
+  // The process id keeps concurrent test runs (other checkouts, parallel ctest) apart.
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("lagvk_test_gguf_open_" + std::to_string(::getpid()) + ".gguf"))
+                        .string();
   sample_writer().write(path);
   {
     const auto f = GgufFile::open(path);
