@@ -183,6 +183,28 @@ TEST(RefForward, RopeFactorsChangeOnlyLaterPositions) {
   EXPECT_GT(max_abs_diff({la.begin() + 3 * V, la.end()}, {lb.begin() + 3 * V, lb.end()}), 1e-3);
 }
 
+TEST(RefForward, ActivationHookSeesEveryStepInOrder) {
+  auto s = tiny_spec();
+  s.n_layers = 2;
+  const auto m = build(s);
+  ref::RefModel r(m);
+  std::vector<std::string> names;
+  std::vector<float> last;
+  r.set_activation_hook([&](std::string_view name, std::span<const float> v) {
+    names.emplace_back(name);
+    last.assign(v.begin(), v.end());
+  });
+  const std::vector<std::int32_t> tokens = {1, 2, 3};
+  const auto logits = r.forward(tokens);
+  ASSERT_EQ(names.size(), 1 + 2 * 11 + 2u);  // 11 activations a layer
+  EXPECT_EQ(names.front(), "inp_embd");
+  EXPECT_EQ(names[1], "blk.0.attn_norm");
+  EXPECT_EQ(names[12], "blk.1.attn_norm");
+  EXPECT_EQ(names[22], "blk.1.l_out");
+  EXPECT_EQ(names.back(), "result_output");
+  EXPECT_EQ(last, logits);
+}
+
 TEST(RefForward, RejectsTokensOutsideTheVocabulary) {
   const auto m = build(tiny_spec());
   ref::RefModel r(m);

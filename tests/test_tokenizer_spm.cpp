@@ -120,6 +120,8 @@ TEST(SpmTokenizer, EmptyTextGivesOnlyBos) {
   EXPECT_EQ(tok->bos(), 1);
   EXPECT_EQ(tok->eos(), 2);
   EXPECT_TRUE(tok->is_end_of_generation(2));
+  EXPECT_FALSE(tok->is_end_of_generation(1));
+  EXPECT_FALSE(tok->is_end_of_generation(-1));
 }
 
 TEST(SpmTokenizer, UnsupportedKindsAreNamed) {

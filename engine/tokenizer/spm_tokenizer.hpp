@@ -21,7 +21,9 @@ class SpmTokenizer final : public Tokenizer {
   [[nodiscard]] std::int32_t eos() const override { return vocab_.eos; }
   [[nodiscard]] bool add_bos_by_default() const override { return vocab_.add_bos; }
   [[nodiscard]] std::size_t vocab_size() const override { return vocab_.size(); }
-  [[nodiscard]] bool is_end_of_generation(std::int32_t id) const override { return id == vocab_.eos; }
+  [[nodiscard]] bool is_end_of_generation(std::int32_t id) const override {
+    return id >= 0 && (id == vocab_.eos || id == vocab_.eot);
+  }
 
  private:
   /// Tokenizes text without special tokens (already escaped: spaces are U+2581).

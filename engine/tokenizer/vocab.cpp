@@ -46,6 +46,7 @@ TokenVocab load_vocab(const GgufFile& f, bool add_bos_default) {
   v.bos = special("tokenizer.ggml.bos_token_id");
   v.eos = special("tokenizer.ggml.eos_token_id");
   v.unk = special("tokenizer.ggml.unknown_token_id");
+  v.eot = special("tokenizer.ggml.eot_token_id");
   v.add_bos = f.get_bool_opt("tokenizer.ggml.add_bos_token").value_or(add_bos_default);
   v.add_space_prefix = f.get_bool_opt("tokenizer.ggml.add_space_prefix").value_or(true);
   return v;

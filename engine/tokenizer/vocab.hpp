@@ -20,6 +20,7 @@ struct TokenVocab {
   std::unordered_map<std::string, std::int32_t> id_of;  ///< first token with each text
 
   std::int32_t bos = -1, eos = -1, unk = -1;  ///< -1 when the model has none
+  std::int32_t eot = -1;                      ///< end-of-turn (chat models), -1 when none
   bool add_bos = true;
   bool add_space_prefix = true;
 
