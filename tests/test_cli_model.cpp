@@ -63,7 +63,7 @@ TEST_F(CliModel, MakeModelThenModelInfoThenTokenize) {
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["architecture"], "llama");
-  EXPECT_EQ(j["supported"], true);
+  EXPECT_EQ(j["valid"], true);
   EXPECT_EQ(j["hparams"]["block_count"], 2);
   EXPECT_EQ(j["hparams"]["head_count_kv"], 2);
   EXPECT_EQ(j["hparams"]["vocab_size"], 400);

@@ -1,5 +1,5 @@
 // lagvk model-info: what a GGUF file holds (architecture, hyper-parameters, tensor types, size,
-// tokenizer) and whether lagvk can run it, for users and for diagnosing bad files.
+// tokenizer) and whether it passes the model checks, for users and for diagnosing bad files.
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -29,7 +29,7 @@ nlohmann::json value_to_json(const GgufValue& v) {
 int cmd_model_info(int argc, char** argv) {
   Args args("model-info", "-m FILE [--json] [--metadata]",
             "Describes a GGUF model: architecture, hyper-parameters, tensors, size and tokenizer, and\n"
-            "whether lagvk can run it (and if not, why).",
+            "whether it passes lagvk's checks (and if not, why).",
             {
                 {"--model", "-m", "FILE", "the GGUF file (required)", ""},
                 {"--json", "", "", "print JSON instead of text", ""},
@@ -62,7 +62,7 @@ int cmd_model_info(int argc, char** argv) {
   for (const auto& [type, n] : count_by_type)
     j["tensor_types"][type] = {{"count", n}, {"bytes", bytes_by_type[type]}};
 
-  // Whether lagvk can run it: configuration and every tensor checked.
+  // Whether the model layer accepts it: configuration and every tensor checked.
   try {
     const auto model = Model::open(*path);
     const auto& c = model.config();
@@ -81,9 +81,9 @@ int cmd_model_info(int argc, char** argv) {
                     {"rope_mode", c.traits.rope_mode == ref::RopeMode::neox ? "neox" : "normal"},
                     {"tied_output", c.tied_output},
                     {"rope_freqs", c.has_rope_freqs}};
-    j["supported"] = true;
+    j["valid"] = true;
   } catch (const Error& e) {
-    j["supported"] = false;
+    j["valid"] = false;
     j["problem"] = e.what();
   }
   try {
@@ -133,10 +133,11 @@ int cmd_model_info(int argc, char** argv) {
   else
     std::printf("tokenizer:     %s, %zu tokens, bos %d, eos %d\n", t["model"].get<std::string>().c_str(),
                 t["vocab_size"].get<std::size_t>(), t["bos"].get<int>(), t["eos"].get<int>());
-  if (j["supported"].get<bool>())
-    std::printf("lagvk:         can run this model\n");
+  // "valid" is what the model layer checks; the GPU kernels may support fewer weight types.
+  if (j["valid"].get<bool>())
+    std::printf("checks:        passed (every tensor present, with the shape and a type lagvk can decode)\n");
   else
-    std::printf("lagvk:         cannot run this model: %s\n", j["problem"].get<std::string>().c_str());
+    std::printf("checks:        failed: %s\n", j["problem"].get<std::string>().c_str());
   if (j.contains("metadata"))
     for (const auto& [k, v] : file.metadata())
       std::printf("  %s = %s\n", k.c_str(), v.to_display_string().c_str());
