@@ -1,6 +1,7 @@
 // GGUF reader and writer: every value type round-trips, layout facts of the format hold (magic,
 // alignment, offsets), and damaged files of every kind give lagvk::Error and nothing else.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -10,7 +11,10 @@
 #include "engine/core/error.hpp"
 #include "engine/model/gguf_reader.hpp"
 #include "engine/model/gguf_writer.hpp"
+#include "engine/model/model.hpp"
 #include "engine/model/quant.hpp"
+#include "engine/model/random_model.hpp"
+#include "engine/tokenizer/tokenizer.hpp"
 
 namespace lagvk {
 namespace {
@@ -198,7 +202,10 @@ TEST(Gguf, RejectsTensorDataOutOfBoundsAndAbsurdCounts) {
 }
 
 TEST(Gguf, OpensAMappedFile) {
-  const auto path = (std::filesystem::temp_directory_path() / "lagvk_test_gguf_open.gguf").string();
+  // The process id keeps concurrent test runs (other checkouts, parallel ctest) apart.
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("lagvk_test_gguf_open_" + std::to_string(::getpid()) + ".gguf"))
+                        .string();
   sample_writer().write(path);
   {
     const auto f = GgufFile::open(path);
@@ -241,6 +248,45 @@ TEST(Gguf, FuzzedFilesOnlyEverThrowLagvkError) {
   }
   EXPECT_GT(cases, 1500);
   EXPECT_GT(errors, int(bytes.size()) - 100);  // almost every truncation must be refused
+}
+
+// The same on a complete model file, through everything that reads one: Model validation and the
+// tokenizer. Damage is aimed mostly at the header and metadata, where the lengths live.
+TEST(Gguf, FuzzedModelsOnlyEverThrowLagvkError) {
+  RandomModelSpec s;
+  s.n_layers = 1;
+  s.n_embd = 32;
+  s.n_head = 2;
+  s.n_head_kv = 1;
+  s.n_ff = 32;
+  s.n_vocab = 260;
+  const auto bytes = make_random_model(s).to_bytes();
+  const auto meta_end = std::size_t(GgufFile::from_bytes(bytes).data_offset());
+  int loaded = 0;
+  auto attempt = [&](std::vector<std::uint8_t> b) {
+    try {
+      const auto model = Model::from_gguf(GgufFile::from_bytes(std::move(b)));
+      const auto tok = make_tokenizer(model.gguf());
+      (void)tok->decode(tok->encode("hello world", true, true));
+      ++loaded;
+    } catch (const Error&) {
+    }
+  };
+  attempt(bytes);
+  ASSERT_EQ(loaded, 1);
+  std::mt19937_64 rng(99);
+  for (int i = 0; i < 300; ++i)
+    attempt(std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + std::ptrdiff_t(rng() % bytes.size())));
+  for (int i = 0; i < 700; ++i) {
+    auto b = bytes;
+    const int flips = 1 + int(rng() % 3);
+    for (int k = 0; k < flips; ++k) {
+      const std::size_t at = std::size_t(rng() % (i % 4 == 0 ? b.size() : meta_end));
+      b[at] = (rng() % 2) ? std::uint8_t(b[at] ^ (1u << (rng() % 8))) : std::uint8_t(rng());
+    }
+    attempt(std::move(b));
+  }
+  EXPECT_GT(loaded, 1);  // some damage (e.g. inside a token's text) still gives a usable model
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "engine/core/error.hpp"
+#include "engine/model/gguf_writer.hpp"
 #include "engine/model/model.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/model/synthetic_vocab.hpp"
@@ -69,6 +71,46 @@ TEST(ModelConfig, UnknownArchitectureListsSupportedOnes) {
   const auto msg = error_of([&] { (void)read_model_config(GgufFile::from_bytes(w.to_bytes())); });
   EXPECT_NE(msg.find("mamba"), std::string::npos) << msg;
   EXPECT_NE(msg.find("llama, qwen2, qwen3"), std::string::npos) << msg;
+}
+
+// A copy of a generated model's metadata with one key changed (or removed, when value is empty).
+std::vector<std::uint8_t> with_metadata(const std::string& key, std::optional<GgufValue> value) {
+  const auto src = GgufFile::from_bytes(make_random_model(small_spec()).to_bytes());
+  GgufWriter w;
+  for (const auto& [k, v] : src.metadata())
+    if (k != key) w.set(k, v);
+  if (value) w.set(key, *value);
+  for (const auto& t : src.tensors()) {
+    const auto data = src.tensor_data(t);
+    w.add_tensor(t.name, t.dims, t.type, {data.begin(), data.end()});
+  }
+  return w.to_bytes();
+}
+
+TEST(ModelConfig, BadHyperParametersAreNamed) {
+  auto msg =
+      error_of([] { (void)read_model_config(GgufFile::from_bytes(with_metadata("llama.block_count", {}))); });
+  EXPECT_NE(msg.find("llama.block_count"), std::string::npos) << msg;
+  msg = error_of([] {
+    (void)read_model_config(
+        GgufFile::from_bytes(with_metadata("llama.attention.head_count_kv", GgufValue::u32(3))));
+  });
+  EXPECT_NE(msg.find("3 key/value heads"), std::string::npos) << msg;
+  msg = error_of([] {
+    (void)read_model_config(
+        GgufFile::from_bytes(with_metadata("llama.rope.scaling.type", GgufValue::string("yarn"))));
+  });
+  EXPECT_NE(msg.find("YaRN"), std::string::npos) << msg;
+  msg = error_of([] {
+    (void)read_model_config(
+        GgufFile::from_bytes(with_metadata("llama.embedding_length", GgufValue::f32(64))));
+  });
+  EXPECT_NE(msg.find("should be an integer"), std::string::npos) << msg;
+  // Linear scaling becomes a position scale of 1 / factor.
+  const auto f = GgufFile::from_bytes(with_metadata("llama.rope.scaling.factor", GgufValue::f32(4.0f)));
+  const auto c = read_model_config(f);
+  EXPECT_EQ(c.rope_scaling, RopeScaling::linear);
+  EXPECT_EQ(c.rope_params().freq_scale, 0.25f);
 }
 
 TEST(Model, TiedOutputAndRopeFactors) {

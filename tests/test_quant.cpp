@@ -135,8 +135,93 @@ TEST(Quant, RejectsBadLengthsAndUnsupportedTypes) {
   std::vector<float> x(33);
   std::vector<std::uint8_t> out(100);
   EXPECT_THROW(quantize_row(GgmlType::q8_0, x, out), Error);
-  std::vector<float> y(256);
-  EXPECT_THROW((void)quantize(GgmlType::q6_k, y), Error);
+  std::vector<float> y(255);
+  EXPECT_THROW((void)quantize(GgmlType::q6_k, y), Error);  // not a whole super-block
+}
+
+}  // namespace
+}  // namespace lagvk
+
+namespace lagvk {
+namespace {
+
+// K-quant blocks built by hand from the layout, decoded element by element.
+TEST(Quant, Q4_KHandMadeBlock) {
+  std::vector<std::uint8_t> b(144, 0);
+  b[0] = 0x00, b[1] = 0x3C;  // d = 1
+  b[2] = 0x00, b[3] = 0x38;  // dmin = 0.5
+  std::uint8_t* scales = &b[4];
+  scales[0] = 2;  // sub-block 0: scale 2
+  scales[4] = 4;  //              min 4
+  // Sub-block 5: scale 35 = 0b10'0011 (low nibble in scales[9], top bits in scales[1] bits 6-7),
+  // min 17 = 0b01'0001 (high nibble of scales[9], top bits in scales[5] bits 6-7).
+  scales[9] = 0x13;
+  scales[1] = 0x80;
+  scales[5] = 0x40;
+  std::uint8_t* qs = &b[16];
+  qs[3] = 0x07;        // sub-block 0 (low nibbles of qs[0..31]), element 3: q = 7
+  qs[64 + 10] = 0x90;  // sub-block 5 (high nibbles of qs[64..95]), element 10: q = 9
+  const auto y = dequantize(GgmlType::q4_k, b, 256);
+  EXPECT_EQ(y[3], 2.0f * 7 - 0.5f * 4);
+  EXPECT_EQ(y[0], -2.0f);  // q = 0: just the min
+  EXPECT_EQ(y[5 * 32 + 10], 35.0f * 9 - 0.5f * 17);
+  EXPECT_EQ(y[32 + 3], 0.0f);  // sub-block 1: scale 0, min 0
+}
+
+TEST(Quant, Q5_KHighBitsAddSixteen) {
+  std::vector<std::uint8_t> b(176, 0);
+  b[1] = 0x3C;  // d = 1, dmin = 0
+  std::uint8_t* scales = &b[4];
+  scales[2] = 1;
+  scales[3] = 3;
+  std::uint8_t* qh = &b[16];
+  std::uint8_t* qs = &b[48];
+  qs[32 + 4] = 0x52;  // sub-block 2 (low nibble): 2; sub-block 3 (high nibble): 5
+  qh[4] = 0x08;       // bit 3: sub-block 3 gets +16
+  const auto y = dequantize(GgmlType::q5_k, b, 256);
+  EXPECT_EQ(y[2 * 32 + 4], 1.0f * 2);
+  EXPECT_EQ(y[3 * 32 + 4], 3.0f * 21);
+}
+
+TEST(Quant, Q6_KHandMadeBlock) {
+  std::vector<std::uint8_t> b(210, 0);
+  b[208] = 0x00, b[209] = 0x38;  // d = 0.5
+  auto* sc = reinterpret_cast<std::int8_t*>(&b[192]);
+  sc[0] = 1;
+  sc[13] = -3;              // half 1, k = 2, l in 16..31: scales[8 + 1 + 4]
+  b[64 + 20] = 0xA0;        // half 1 ql[20] high nibble (k = 2): 10
+  b[128 + 32 + 20] = 0x20;  // half 1 qh[20] bits 4-5 (k = 2): 2
+  const auto y = dequantize(GgmlType::q6_k, b, 256);
+  EXPECT_EQ(y[0], 0.5f * 1 * -32);  // all bits zero: q = -32
+  EXPECT_EQ(y[128 + 64 + 20], 0.5f * -3 * (10 + 32 - 32));
+  EXPECT_EQ(y[128 + 64 + 4], 0.0f);  // scales[8 + 0 + 4] = 0
+}
+
+TEST(Quant, KQuantRoundTripErrorBounds) {
+  std::mt19937_64 rng(21);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(256 * 32);
+  for (auto& v : x) v = dist(rng);
+  // RMS error of unit-variance data: a step is about (sub-block range) / levels, its RMS error
+  // step / sqrt(12), plus what rounding the 6/8-bit scales adds.
+  for (auto [type, bound] :
+       {std::pair{GgmlType::q4_k, 0.12}, std::pair{GgmlType::q5_k, 0.06}, std::pair{GgmlType::q6_k, 0.035}}) {
+    const auto bytes = quantize(type, x);
+    ASSERT_EQ(bytes.size(), row_bytes(type, x.size()));
+    const auto y = dequantize(type, bytes, x.size());
+    double sq = 0, worst = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      sq += double(y[i] - x[i]) * double(y[i] - x[i]);
+      worst = std::max(worst, double(std::fabs(y[i] - x[i])));
+    }
+    const double rmse = std::sqrt(sq / double(x.size()));
+    std::printf("%s: rmse %.4f, worst %.4f\n", ggml_type_name(type).c_str(), rmse, worst);
+    EXPECT_LT(rmse, bound) << ggml_type_name(type);
+    EXPECT_LT(worst, 8 * bound) << ggml_type_name(type);
+  }
+  std::vector<float> zeros(256, 0.0f);
+  for (auto t : {GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k})
+    for (float v : dequantize(t, quantize(t, zeros), 256)) EXPECT_EQ(v, 0.0f);
 }
 
 }  // namespace

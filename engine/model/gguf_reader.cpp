@@ -1,5 +1,6 @@
 #include "engine/model/gguf_reader.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -10,6 +11,13 @@ namespace {
 
 // Arrays may nest, but no real file nests more than once; a bound keeps recursion finite on bad input.
 constexpr int kMaxArrayDepth = 8;
+// Counts in the file only bound what is read, never what is reserved up front beyond this, so that a
+// damaged count costs memory only for values that are really there.
+constexpr std::uint64_t kMaxReserve = 1 << 16;
+// Each parsed value takes ~48 bytes of memory for as little as 1 byte of file; the largest real
+// metadata (vocabularies with merges) holds about a million values. A budget keeps a damaged count in
+// a multi-gigabyte file from turning tensor data into hundreds of gigabytes of values.
+constexpr std::uint64_t kMaxMetadataValues = 8u << 20;
 
 /// Bounds-checked little-endian reads over the file image. Every failure names the file and offset.
 class Cursor {
@@ -84,7 +92,9 @@ GgufValueType read_value_type(Cursor& c, const char* what) {
   return static_cast<GgufValueType>(t);
 }
 
-GgufValue read_value(Cursor& c, GgufValueType type, int depth) {
+GgufValue read_value(Cursor& c, GgufValueType type, int depth, std::uint64_t& budget) {
+  if (budget == 0) c.corrupt(fmt::format("the metadata holds more than {} values", kMaxMetadataValues));
+  --budget;
   switch (type) {
     case GgufValueType::u8:
       return GgufValue::u8(c.read<std::uint8_t>("u8 value"));
@@ -121,8 +131,8 @@ GgufValue read_value(Cursor& c, GgufValueType type, int depth) {
         c.corrupt(fmt::format("array of {} {} values cannot fit in the {} bytes left", n,
                               gguf_value_type_name(elem), c.remaining()));
       std::vector<GgufValue> items;
-      items.reserve(std::size_t(n));
-      for (std::uint64_t i = 0; i < n; ++i) items.push_back(read_value(c, elem, depth + 1));
+      items.reserve(std::size_t(std::min(n, kMaxReserve)));
+      for (std::uint64_t i = 0; i < n; ++i) items.push_back(read_value(c, elem, depth + 1, budget));
       return GgufValue::array(elem, std::move(items));
     }
   }
@@ -204,11 +214,12 @@ void GgufFile::parse() {
   if (n_kv > c.remaining() / 13) c.corrupt(fmt::format("metadata count {} is impossible", n_kv));
   if (n_tensors > c.remaining() / 24) c.corrupt(fmt::format("tensor count {} is impossible", n_tensors));
 
-  metadata_.reserve(std::size_t(n_kv));
+  metadata_.reserve(std::size_t(std::min(n_kv, kMaxReserve)));
+  std::uint64_t budget = kMaxMetadataValues;
   for (std::uint64_t i = 0; i < n_kv; ++i) {
     std::string key = c.read_string("metadata key");
     const auto type = read_value_type(c, "metadata value type");
-    GgufValue value = read_value(c, type, 0);
+    GgufValue value = read_value(c, type, 0, budget);
     if (metadata_index_.count(key)) c.corrupt(fmt::format("metadata key '{}' appears twice", key));
     metadata_index_.emplace(key, metadata_.size());
     metadata_.emplace_back(std::move(key), std::move(value));
@@ -222,7 +233,7 @@ void GgufFile::parse() {
     alignment_ = std::uint32_t(al);
   }
 
-  tensors_.reserve(std::size_t(n_tensors));
+  tensors_.reserve(std::size_t(std::min(n_tensors, kMaxReserve)));
   for (std::uint64_t i = 0; i < n_tensors; ++i) {
     GgufTensorInfo t;
     t.name = c.read_string("tensor name");

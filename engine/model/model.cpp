@@ -43,8 +43,10 @@ void Model::bind_weights() {
       fail("'{}': tensor {} has shape [{}] but this model's hyper-parameters need [{}]", file_.path(), name,
            fmt::join(info->dims, ", "), fmt::join(ne, ", "));
     if (!can_dequantize(info->type))
-      fail("'{}': tensor {} is {}, which lagvk cannot decode yet (use F32, F16, BF16, Q8_0 or Q4_0)",
-           file_.path(), name, ggml_type_name(info->type));
+      fail(
+          "'{}': tensor {} is {}, which lagvk cannot decode yet (supported: F32, F16, BF16, Q8_0, Q4_0, "
+          "Q4_K, Q5_K, Q6_K)",
+          file_.path(), name, ggml_type_name(info->type));
     if (float_only && is_quantized(info->type))
       fail("'{}': tensor {} is {}; norms and biases must be F32, F16 or BF16", file_.path(), name,
            ggml_type_name(info->type));

@@ -7,6 +7,7 @@
 
 #include "engine/core/error.hpp"
 #include "engine/core/half.hpp"
+#include "engine/model/quant_k.hpp"
 
 namespace lagvk {
 namespace {
@@ -103,6 +104,9 @@ bool can_quantize(GgmlType type) {
     case GgmlType::bf16:
     case GgmlType::q8_0:
     case GgmlType::q4_0:
+    case GgmlType::q4_k:
+    case GgmlType::q5_k:
+    case GgmlType::q6_k:
       return true;
     default:
       return false;
@@ -135,8 +139,15 @@ void quantize_row(GgmlType type, std::span<const float> src, std::span<std::uint
       return quantize_q8_0(src, dst);
     case GgmlType::q4_0:
       return quantize_q4_0(src, dst);
+    case GgmlType::q4_k:
+      return kquant::quantize_q4_k(src, dst);
+    case GgmlType::q5_k:
+      return kquant::quantize_q5_k(src, dst);
+    case GgmlType::q6_k:
+      return kquant::quantize_q6_k(src, dst);
     default:
-      fail("quantizing to {} is not supported (supported: F32, F16, BF16, Q8_0, Q4_0)", ggml_type_name(type));
+      fail("quantizing to {} is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)",
+           ggml_type_name(type));
   }
 }
 
@@ -164,9 +175,17 @@ void dequantize_row(GgmlType type, std::span<const std::uint8_t> src, std::span<
       return dequantize_q8_0(src, dst);
     case GgmlType::q4_0:
       return dequantize_q4_0(src, dst);
+    case GgmlType::q4_k:
+      return kquant::dequantize_q4_k(src, dst);
+    case GgmlType::q5_k:
+      return kquant::dequantize_q5_k(src, dst);
+    case GgmlType::q6_k:
+      return kquant::dequantize_q6_k(src, dst);
     default:
-      fail("decoding {} tensors is not supported yet (supported: F32, F16, BF16, Q8_0, Q4_0)",
-           ggml_type_name(type));
+      fail(
+          "decoding {} tensors is not supported yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, "
+          "Q6_K)",
+          ggml_type_name(type));
   }
 }
 

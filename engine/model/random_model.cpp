@@ -20,11 +20,12 @@ class Rng {
   explicit Rng(std::uint64_t seed) : engine_(seed) {}
   /// Uniform in [0, 1) with 53 random bits.
   double uniform() { return double(engine_() >> 11) * 0x1.0p-53; }
-  /// Standard normal by Box-Muller (one value per call; simple beats fast here).
+  /// Approximately standard normal: the sum of 12 uniforms minus 6 (mean 0, variance 1, within +-6).
+  /// Only additions, so every IEEE platform gets the same bits, which log/cos (Box-Muller) do not promise.
   double normal() {
-    const double u1 = 1.0 - uniform();  // (0, 1]: log is finite
-    const double u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+    double sum = 0.0;
+    for (int i = 0; i < 12; ++i) sum += uniform();
+    return sum - 6.0;
   }
 
  private:
@@ -77,9 +78,9 @@ std::uint32_t llama_file_type(GgmlType type) {
     case GgmlType::q8_0:
       return 7;  // MOSTLY_Q8_0
     case GgmlType::q4_k:
-      return 15;  // MOSTLY_Q4_K_M
+      return 14;  // MOSTLY_Q4_K_S: every matrix Q4_K
     case GgmlType::q5_k:
-      return 17;  // MOSTLY_Q5_K_M
+      return 16;  // MOSTLY_Q5_K_S
     case GgmlType::q6_k:
       return 18;  // MOSTLY_Q6_K
     case GgmlType::bf16:
@@ -98,8 +99,10 @@ void validate(const RandomModelSpec& s) {
   if (s.n_head % s.n_head_kv != 0)
     fail("--heads {} must be a multiple of --kv-heads {}", s.n_head, s.n_head_kv);
   if (!can_quantize(s.type))
-    fail("--type {} is not supported for generated models (use f32, f16, bf16, q8_0 or q4_0)",
-         ggml_type_name(s.type));
+    fail(
+        "--type {} is not supported for generated models (use f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or "
+        "q6_k)",
+        ggml_type_name(s.type));
   const auto block = type_info(s.type).block_size;
   if (s.n_embd % block != 0 || s.n_ff % block != 0)
     fail("with --type {} the --dim ({}) and --ff ({}) must be multiples of {}", ggml_type_name(s.type),

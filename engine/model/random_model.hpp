@@ -25,7 +25,7 @@ struct RandomModelSpec {
   bool rope_factors = false;  ///< write rope_freqs.weight with llama3-style factors in [1, 8]
   float rope_freq_base = 10000.0f;
   float rms_eps = 1e-5f;
-  float logit_std = 6.0f;  ///< typical spread of the logits; larger = more peaked
+  float logit_std = 8.0f;  ///< typical spread of the logits; larger = more peaked
   std::string name;        ///< general.name; a descriptive default when empty
 };
 

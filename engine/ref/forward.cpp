@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "engine/core/error.hpp"
 #include "engine/model/model.hpp"
 #include "engine/ref/ops.hpp"
@@ -75,13 +77,23 @@ std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
   RopeParams rope_params = c.rope_params();
   rope_params.freq_factors = rope_freqs_;
 
+  auto trace = [&](std::string_view name, std::span<const float> v) {
+    if (hook_) hook_(name, v);
+  };
+  auto layer_trace = [&](std::size_t i, std::string_view what, std::span<const float> v) {
+    if (hook_) hook_(fmt::format("blk.{}.{}", i, what), v);
+  };
+
   std::vector<float> x(n * embd);
   embedding(token_embd_, tokens, x, embd);
+  trace("inp_embd", x);
 
   std::vector<float> h(n * embd), attn(n * qd), gate_up(n * ff);
-  for (auto& l : layers_) {
+  for (std::size_t li = 0; li < layers_.size(); ++li) {
+    auto& l = layers_[li];
     // Attention block.
     rmsnorm(x, l.attn_norm, h, n, embd, c.rms_eps);
+    layer_trace(li, "attn_norm", h);
     auto q = linear(h, l.wq, l.bq, n, embd, qd);
     auto k = linear(h, l.wk, l.bk, n, embd, kvd);
     auto v = linear(h, l.wv, l.bv, n, embd, kvd);
@@ -91,25 +103,38 @@ std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
     }
     rope(q, positions, c.n_head, hd, rope_params);
     rope(k, positions, c.n_head_kv, hd, rope_params);
+    layer_trace(li, "q", q);
+    layer_trace(li, "k", k);
+    layer_trace(li, "v", v);
     l.k_cache.insert(l.k_cache.end(), k.begin(), k.end());
     l.v_cache.insert(l.v_cache.end(), v.begin(), v.end());
     attention(q, l.k_cache, l.v_cache, attn, n, c.n_head, c.n_head_kv, hd, n_past_,
               float(1.0 / std::sqrt(double(hd))));
+    layer_trace(li, "kqv_out", attn);
     const auto o = linear(attn, l.wo, {}, n, qd, embd);
+    layer_trace(li, "attn_out", o);
     add(x, o, x);
+    layer_trace(li, "ffn_inp", x);
 
     // Feed-forward block.
     rmsnorm(x, l.ffn_norm, h, n, embd, c.rms_eps);
+    layer_trace(li, "ffn_norm", h);
     const auto gate = linear(h, l.ffn_gate, {}, n, embd, ff);
     const auto up = linear(h, l.ffn_up, {}, n, embd, ff);
     swiglu(gate, up, gate_up);
+    layer_trace(li, "ffn_act", gate_up);
     const auto down = linear(gate_up, l.ffn_down, {}, n, ff, embd);
+    layer_trace(li, "ffn_out", down);
     add(x, down, x);
+    layer_trace(li, "l_out", x);
   }
   n_past_ += n;
 
   rmsnorm(x, output_norm_, h, n, embd, c.rms_eps);
-  return linear(h, c.tied_output ? token_embd_ : output_, {}, n, embd, vocab);
+  trace("result_norm", h);
+  auto logits = linear(h, c.tied_output ? token_embd_ : output_, {}, n, embd, vocab);
+  trace("result_output", logits);
+  return logits;
 }
 
 }  // namespace lagvk::ref

@@ -3,7 +3,9 @@
 // against. Weights are dequantized to float once; every step uses the plain ops of engine/ref/ops.hpp
 // in the order llama.cpp's graph uses them. Obviousness over speed.
 #include <cstdint>
+#include <functional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "engine/model/model_config.hpp"
@@ -31,6 +33,15 @@ class RefModel {
   /// Empties the KV cache.
   void reset();
 
+  /// Called with every intermediate activation of forward(), for finding where another implementation
+  /// starts to differ. Names follow llama.cpp's graph: "inp_embd", "blk.N.attn_norm", "blk.N.q", "blk.N.k"
+  /// (after bias, q/k norm and RoPE), "blk.N.v", "blk.N.kqv_out" (attention before the output
+  /// projection), "blk.N.attn_out", "blk.N.ffn_inp" (residual after attention), "blk.N.ffn_norm",
+  /// "blk.N.ffn_act" (silu(gate) * up), "blk.N.ffn_out", "blk.N.l_out" (residual after the block),
+  /// "result_norm", "result_output". Values are tokens x width, row-major.
+  using ActivationHook = std::function<void(std::string_view name, std::span<const float> values)>;
+  void set_activation_hook(ActivationHook hook) { hook_ = std::move(hook); }
+
  private:
   struct Layer {
     std::vector<float> attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm;
@@ -42,6 +53,7 @@ class RefModel {
   std::vector<float> token_embd_, output_norm_, output_, rope_freqs_;
   std::vector<Layer> layers_;
   std::size_t n_past_ = 0;
+  ActivationHook hook_;
 };
 
 }  // namespace lagvk::ref

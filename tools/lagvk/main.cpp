@@ -18,6 +18,10 @@ struct Command {
 constexpr Command kCommands[] = {
     {"devices", "list Vulkan devices, their features and limits, and which one lagvk would use",
      lagvk::cli::cmd_devices},
+    {"make-model", "write a GGUF model with deterministic random weights (tests, benchmarks)",
+     lagvk::cli::cmd_make_model},
+    {"model-info", "describe a GGUF model and check that lagvk can read it", lagvk::cli::cmd_model_info},
+    {"tokenize", "print the token ids of a text under a model's tokenizer", lagvk::cli::cmd_tokenize},
 };
 
 void print_usage() {

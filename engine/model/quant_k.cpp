@@ -1,0 +1,203 @@
+#include "engine/model/quant_k.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "engine/core/half.hpp"
+
+namespace lagvk::kquant {
+namespace {
+
+// Decoding does its arithmetic in ggml's order (scale products in float first), so results are
+// bit-identical to ggml's.
+
+/// 6-bit scale and min of sub-block j (0..7), packed into 12 bytes: for j < 4 the low 6 bits of bytes
+/// j and j + 4; for j >= 4 a nibble of byte j + 4 plus the top 2 bits of bytes j - 4 and j.
+void k_scale_min(std::size_t j, const std::uint8_t* s, int& scale, int& min) {
+  if (j < 4) {
+    scale = s[j] & 63;
+    min = s[j + 4] & 63;
+  } else {
+    scale = (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4);
+    min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+/// Q4_K = {f16 d, f16 dmin, u8 scales[12], u8 qs[128]}: sub-block j's element l (0..31) is a nibble of
+/// qs[32 * (j / 2) + l], low for even j; x = d * scale_j * q - dmin * min_j. Q5_K = {d, dmin,
+/// scales[12], u8 qh[32], qs[128]} adds 16 when bit j of qh[l] is set.
+void dequantize_q4_q5_k_impl(std::span<const std::uint8_t> src, std::span<float> y, bool five_bit) {
+  const std::size_t block_bytes = five_bit ? 176 : 144;
+  for (std::size_t b = 0; b < y.size() / kSuperBlock; ++b) {
+    const std::uint8_t* blk = &src[b * block_bytes];
+    half_bits dh, mh;
+    std::memcpy(&dh, blk, 2);
+    std::memcpy(&mh, blk + 2, 2);
+    const float d = half_to_float(dh), dmin = half_to_float(mh);
+    const std::uint8_t* scales = blk + 4;
+    const std::uint8_t* qh = blk + 16;
+    const std::uint8_t* qs = blk + (five_bit ? 48 : 16);
+    float* out = &y[b * kSuperBlock];
+    for (std::size_t j = 0; j < 8; ++j) {
+      int sc = 0, m = 0;
+      k_scale_min(j, scales, sc, m);
+      const float dj = d * float(sc), mj = dmin * float(m);
+      for (std::size_t l = 0; l < 32; ++l) {
+        const std::uint8_t byte = qs[32 * (j / 2) + l];
+        int q = (j % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
+        if (five_bit && (qh[l] >> j) & 1) q += 16;
+        out[32 * j + l] = dj * float(q) - mj;
+      }
+    }
+  }
+}
+
+/// Q6_K = {u8 ql[128], u8 qh[64], i8 scales[16], f16 d}. Each 128-element half h uses ql[64h..],
+/// qh[32h..], scales[8h..]; its element 32k + l (k = 0..3, l = 0..31) takes 4 low bits from
+/// ql[l + 32 (k % 2)] (low nibble for k < 2) and 2 high bits from qh[l] >> 2k; q = bits - 32 and
+/// x = d * scales[l / 16 + 2k] * q.
+void dequantize_q6_k_impl(std::span<const std::uint8_t> src, std::span<float> y) {
+  for (std::size_t b = 0; b < y.size() / kSuperBlock; ++b) {
+    const std::uint8_t* blk = &src[b * 210];
+    half_bits dh;
+    std::memcpy(&dh, blk + 208, 2);
+    const float d = half_to_float(dh);
+    for (std::size_t h = 0; h < 2; ++h) {
+      const std::uint8_t* ql = blk + 64 * h;
+      const std::uint8_t* qh = blk + 128 + 32 * h;
+      const auto* sc = reinterpret_cast<const std::int8_t*>(blk + 192 + 8 * h);
+      for (std::size_t k = 0; k < 4; ++k) {
+        for (std::size_t l = 0; l < 32; ++l) {
+          const std::uint8_t low_byte = ql[l + 32 * (k % 2)];
+          const int low = k < 2 ? (low_byte & 0x0F) : (low_byte >> 4);
+          const int high = (qh[l] >> (2 * k)) & 3;
+          const int q = (low | (high << 4)) - 32;
+          y[b * kSuperBlock + 128 * h + 32 * k + l] = d * float(sc[l / 16 + 2 * k]) * float(q);
+        }
+      }
+    }
+  }
+}
+
+/// Inverse of k_scale_min: packs eight 6-bit scales and mins into 12 bytes.
+void pack_scale_min(const int (&scale)[8], const int (&min)[8], std::uint8_t* s) {
+  std::memset(s, 0, 12);
+  for (std::size_t j = 0; j < 8; ++j) {
+    if (j < 4) {
+      s[j] |= std::uint8_t(scale[j]);
+      s[j + 4] |= std::uint8_t(min[j]);
+    } else {
+      s[j + 4] = std::uint8_t((scale[j] & 0x0F) | ((min[j] & 0x0F) << 4));
+      s[j - 4] |= std::uint8_t((scale[j] >> 4) << 6);
+      s[j] |= std::uint8_t((min[j] >> 4) << 6);
+    }
+  }
+}
+
+int round_clamp(float v, int lo, int hi) {
+  return std::clamp(int(std::lround(v)), lo, hi);
+}
+
+/// x = d * scale_j * q - dmin * min_j with q in [0, levels]: each sub-block's scale spans its range
+/// [min(0, lowest), highest]; d and dmin are the largest scale and min over 63.
+void quantize_q4_q5_k_impl(std::span<const float> x, std::span<std::uint8_t> dst, bool five_bit) {
+  const std::size_t block_bytes = five_bit ? 176 : 144;
+  const int levels = five_bit ? 31 : 15;
+  for (std::size_t b = 0; b < x.size() / kSuperBlock; ++b) {
+    const float* v = &x[b * kSuperBlock];
+    float scale[8], minv[8], max_scale = 0.0f, max_min = 0.0f;
+    for (std::size_t j = 0; j < 8; ++j) {
+      float lo = 0.0f, hi = 0.0f;
+      for (std::size_t l = 0; l < 32; ++l) {
+        lo = std::min(lo, v[32 * j + l]);
+        hi = std::max(hi, v[32 * j + l]);
+      }
+      scale[j] = (hi - lo) / float(levels);
+      minv[j] = -lo;
+      max_scale = std::max(max_scale, scale[j]);
+      max_min = std::max(max_min, minv[j]);
+    }
+    std::uint8_t* blk = &dst[b * block_bytes];
+    std::memset(blk, 0, block_bytes);
+    const half_bits dh = float_to_half(max_scale / 63.0f), mh = float_to_half(max_min / 63.0f);
+    std::memcpy(blk, &dh, 2);
+    std::memcpy(blk + 2, &mh, 2);
+    // Sub-block scales are chosen against the stored (fp16) super-block scales, which decoding uses.
+    const float d = half_to_float(dh), dmin = half_to_float(mh);
+    int sc[8], m[8];
+    for (std::size_t j = 0; j < 8; ++j) {
+      sc[j] = d > 0.0f ? round_clamp(scale[j] / d, 0, 63) : 0;
+      m[j] = dmin > 0.0f ? round_clamp(minv[j] / dmin, 0, 63) : 0;
+    }
+    pack_scale_min(sc, m, blk + 4);
+    std::uint8_t* qh = blk + 16;
+    std::uint8_t* qs = blk + (five_bit ? 48 : 16);
+    for (std::size_t j = 0; j < 8; ++j) {
+      const float dj = d * float(sc[j]), mj = dmin * float(m[j]);
+      for (std::size_t l = 0; l < 32; ++l) {
+        const int q = dj > 0.0f ? round_clamp((v[32 * j + l] + mj) / dj, 0, levels) : 0;
+        qs[32 * (j / 2) + l] |= std::uint8_t((j % 2 == 0) ? (q & 0x0F) : ((q & 0x0F) << 4));
+        if (q & 16) qh[l] |= std::uint8_t(1u << j);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void dequantize_q4_k(std::span<const std::uint8_t> src, std::span<float> dst) {
+  dequantize_q4_q5_k_impl(src, dst, false);
+}
+void dequantize_q5_k(std::span<const std::uint8_t> src, std::span<float> dst) {
+  dequantize_q4_q5_k_impl(src, dst, true);
+}
+void dequantize_q6_k(std::span<const std::uint8_t> src, std::span<float> dst) {
+  dequantize_q6_k_impl(src, dst);
+}
+void quantize_q4_k(std::span<const float> src, std::span<std::uint8_t> dst) {
+  quantize_q4_q5_k_impl(src, dst, false);
+}
+void quantize_q5_k(std::span<const float> src, std::span<std::uint8_t> dst) {
+  quantize_q4_q5_k_impl(src, dst, true);
+}
+
+/// Sixteen sub-blocks of 16 elements (sub-block s = elements 16s..16s+15, whose scale is scales[s]);
+/// each maps its value of largest magnitude to -32, like Q4_0 does, and the int8 scales share
+/// d = largest |scale| / 127.
+void quantize_q6_k(std::span<const float> x, std::span<std::uint8_t> dst) {
+  for (std::size_t b = 0; b < x.size() / kSuperBlock; ++b) {
+    const float* v = &x[b * kSuperBlock];
+    float scale[16], max_abs = 0.0f;
+    for (std::size_t s = 0; s < 16; ++s) {
+      float amax = 0.0f, extreme = 0.0f;
+      for (std::size_t l = 0; l < 16; ++l) {
+        if (std::fabs(v[16 * s + l]) > amax) {
+          amax = std::fabs(v[16 * s + l]);
+          extreme = v[16 * s + l];
+        }
+      }
+      scale[s] = extreme / -32.0f;
+      max_abs = std::max(max_abs, std::fabs(scale[s]));
+    }
+    std::uint8_t* blk = &dst[b * 210];
+    std::memset(blk, 0, 210);
+    const half_bits dh = float_to_half(max_abs / 127.0f);
+    std::memcpy(blk + 208, &dh, 2);
+    const float d = half_to_float(dh);
+    auto* sc = reinterpret_cast<std::int8_t*>(blk + 192);
+    for (std::size_t s = 0; s < 16; ++s)
+      sc[s] = std::int8_t(d > 0.0f ? round_clamp(scale[s] / d, -128, 127) : 0);
+    for (std::size_t e = 0; e < kSuperBlock; ++e) {
+      const float ds = d * float(sc[e / 16]);
+      const int q = ds != 0.0f ? round_clamp(v[e] / ds, -32, 31) : 0;
+      const auto u = unsigned(q + 32);  // 0..63
+      const std::size_t h = e / 128, k = (e % 128) / 32, l = e % 32;
+      std::uint8_t& low = blk[64 * h + l + 32 * (k % 2)];
+      low |= std::uint8_t(k < 2 ? (u & 0x0F) : ((u & 0x0F) << 4));
+      blk[128 + 32 * h + l] |= std::uint8_t((u >> 4) << (2 * k));
+    }
+  }
+}
+
+}  // namespace lagvk::kquant

@@ -1,0 +1,250 @@
+#include "engine/tokenizer/spm_tokenizer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <queue>
+
+#include "engine/core/error.hpp"
+
+namespace lagvk {
+namespace {
+
+constexpr std::string_view kSpace = "\xe2\x96\x81";    // U+2581, SentencePiece's visible space
+constexpr std::string_view kUnknown = "\xe2\x96\x85";  // U+2585, how llama.cpp renders <unk>
+
+/// Byte length of the UTF-8 character starting with `lead`, judged by its high nibble like llama.cpp
+/// (stray continuation bytes count as one character; the caller clamps to the text's end).
+std::size_t utf8_len(unsigned char lead) {
+  const unsigned high = lead >> 4;
+  if (high < 0xC) return 1;
+  if (high < 0xE) return 2;
+  return high == 0xE ? 3 : 4;
+}
+
+std::string escape_spaces(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 2);
+  for (char c : text) {
+    if (c == ' ')
+      out += kSpace;
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string unescape_spaces(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    if (text.substr(i, kSpace.size()) == kSpace) {
+      out += ' ';
+      i += kSpace.size();
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
+/// The byte a "<0xXX>" token stands for, or -1.
+int byte_value(std::string_view text) {
+  if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>') return -1;
+  int v = 0;
+  for (char c : text.substr(3, 2)) {
+    v *= 16;
+    if (c >= '0' && c <= '9')
+      v += c - '0';
+    else if (c >= 'A' && c <= 'F')
+      v += c - 'A' + 10;
+    else if (c >= 'a' && c <= 'f')
+      v += c - 'a' + 10;
+    else
+      return -1;
+  }
+  return v;
+}
+
+struct Symbol {
+  int prev, next;
+  std::size_t start, len;
+};
+
+struct Bigram {
+  int left, right;
+  float score;
+  std::size_t size;
+};
+
+/// Priority: higher score first, then the leftmost pair.
+struct BigramOrder {
+  bool operator()(const Bigram& a, const Bigram& b) const {
+    return a.score < b.score || (a.score == b.score && a.left > b.left);
+  }
+};
+
+}  // namespace
+
+SpmTokenizer::SpmTokenizer(TokenVocab vocab) : vocab_(std::move(vocab)) {
+  std::fill(std::begin(byte_token_), std::end(byte_token_), -1);
+  for (std::size_t i = 0; i < vocab_.size(); ++i) {
+    const auto type = vocab_.type[i];
+    if (type == TokenType::byte) {
+      const int b = byte_value(vocab_.text[i]);
+      if (b >= 0 && byte_token_[b] < 0) byte_token_[b] = std::int32_t(i);
+    }
+    if ((type == TokenType::control || type == TokenType::unknown || type == TokenType::user_defined) &&
+        !vocab_.text[i].empty())
+      special_ids_.push_back(std::int32_t(i));
+  }
+  // Longest first, so that "<|end|>" wins over a shorter special token that is its prefix.
+  std::stable_sort(special_ids_.begin(), special_ids_.end(), [&](std::int32_t a, std::int32_t b) {
+    return vocab_.text[std::size_t(a)].size() > vocab_.text[std::size_t(b)].size();
+  });
+  for (auto id : special_ids_)
+    if (vocab_.type[std::size_t(id)] == TokenType::user_defined) user_defined_ids_.push_back(id);
+}
+
+const std::string& SpmTokenizer::token_text(std::int32_t id) const {
+  if (!vocab_.valid(id)) fail("token id {} is outside the vocabulary (0..{})", id, vocab_.size() - 1);
+  return vocab_.text[std::size_t(id)];
+}
+
+void SpmTokenizer::push_bytes(std::string_view bytes, std::vector<std::int32_t>& out) const {
+  for (unsigned char b : bytes) {
+    if (byte_token_[b] >= 0) {
+      out.push_back(byte_token_[b]);
+    } else if (vocab_.unk >= 0) {
+      out.push_back(vocab_.unk);
+    } else {
+      fail("the vocabulary has neither the byte token <0x{:02X}> nor an unknown token", b);
+    }
+  }
+}
+
+void SpmTokenizer::encode_piece(std::string_view text, std::vector<std::int32_t>& out) const {
+  std::vector<Symbol> sym;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const std::size_t len = std::min(utf8_len(static_cast<unsigned char>(text[pos])), text.size() - pos);
+    sym.push_back({int(sym.size()) - 1, int(sym.size()) + 1, pos, len});
+    pos += len;
+  }
+  if (sym.empty()) return;
+  sym.back().next = -1;
+
+  std::priority_queue<Bigram, std::vector<Bigram>, BigramOrder> queue;
+  auto try_add = [&](int left, int right) {
+    if (left < 0 || right < 0) return;
+    const auto& l = sym[std::size_t(left)];
+    const auto& r = sym[std::size_t(right)];
+    const auto id = vocab_.find(text.substr(l.start, l.len + r.len));
+    if (!id) return;
+    queue.push({left, right, vocab_.score[std::size_t(*id)], l.len + r.len});
+  };
+  for (std::size_t i = 1; i < sym.size(); ++i) try_add(int(i) - 1, int(i));
+
+  while (!queue.empty()) {
+    const Bigram b = queue.top();
+    queue.pop();
+    auto& l = sym[std::size_t(b.left)];
+    auto& r = sym[std::size_t(b.right)];
+    // Stale entries: one side was merged away, or grew since the pair was queued.
+    if (l.len == 0 || r.len == 0 || l.len + r.len != b.size) continue;
+    l.len += r.len;
+    r.len = 0;
+    l.next = r.next;
+    if (r.next >= 0) sym[std::size_t(r.next)].prev = b.left;
+    try_add(l.prev, b.left);
+    try_add(b.left, l.next);
+  }
+
+  // Every merged symbol is a vocabulary entry (a pair is only queued when its text is one), so a
+  // symbol missing from the vocabulary is a single character: it falls back to its bytes.
+  for (int i = 0; i >= 0; i = sym[std::size_t(i)].next) {
+    const auto& s = sym[std::size_t(i)];
+    const auto piece = text.substr(s.start, s.len);
+    if (const auto id = vocab_.find(piece))
+      out.push_back(*id);
+    else
+      push_bytes(piece, out);
+  }
+}
+
+std::vector<std::int32_t> SpmTokenizer::encode(std::string_view text, bool add_bos,
+                                               bool parse_special) const {
+  std::vector<std::int32_t> out;
+  if (add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
+
+  // llama.cpp prefixes a space to the text at the start and after every special token.
+  bool prev_special = true;
+  std::size_t raw_start = 0;
+  auto flush_raw = [&](std::size_t end) {
+    if (end <= raw_start) return;
+    std::string raw = vocab_.add_space_prefix && prev_special ? " " : "";
+    raw += text.substr(raw_start, end - raw_start);
+    encode_piece(escape_spaces(raw), out);
+    prev_special = false;
+  };
+  // User-defined tokens are always matched; control and unknown tokens only when asked.
+  const auto& specials = parse_special ? special_ids_ : user_defined_ids_;
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::int32_t match = -1;
+    for (auto id : specials) {
+      const auto& t = vocab_.text[std::size_t(id)];
+      if (text.compare(pos, t.size(), t) == 0) {
+        match = id;
+        break;
+      }
+    }
+    if (match < 0) {
+      ++pos;
+      continue;
+    }
+    flush_raw(pos);
+    out.push_back(match);
+    prev_special = true;
+    pos += vocab_.text[std::size_t(match)].size();
+    raw_start = pos;
+  }
+  flush_raw(text.size());
+  return out;
+}
+
+std::string SpmTokenizer::token_to_piece(std::int32_t id, bool render_special) const {
+  const auto& text = token_text(id);
+  switch (vocab_.type[std::size_t(id)]) {
+    case TokenType::byte: {
+      const int b = byte_value(text);
+      return b >= 0 ? std::string(1, char(b)) : std::string();
+    }
+    case TokenType::control:
+      return render_special ? text : std::string();
+    case TokenType::unknown:
+      return std::string(kUnknown);
+    case TokenType::user_defined:
+      return text;
+    default:
+      return unescape_spaces(text);
+  }
+}
+
+std::string SpmTokenizer::decode(std::span<const std::int32_t> ids, bool render_special) const {
+  std::string out;
+  // The encoder prefixed one space; remove it from the first piece that renders anything.
+  bool strip = vocab_.add_space_prefix;
+  for (auto id : ids) {
+    std::string piece = token_to_piece(id, render_special);
+    if (piece.empty()) continue;
+    if (vocab_.type[std::size_t(id)] == TokenType::control) {  // rendered <s> does not take the strip
+      out += piece;
+      continue;
+    }
+    if (strip && piece.front() == ' ') piece.erase(0, 1);
+    strip = false;
+    out += piece;
+  }
+  return out;
+}
+
+}  // namespace lagvk

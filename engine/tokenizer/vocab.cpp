@@ -1,0 +1,55 @@
+#include "engine/tokenizer/vocab.hpp"
+
+#include "engine/core/error.hpp"
+#include "engine/model/gguf_reader.hpp"
+
+namespace lagvk {
+
+std::optional<std::int32_t> TokenVocab::find(std::string_view piece) const {
+  auto it = id_of.find(std::string(piece));
+  if (it == id_of.end()) return std::nullopt;
+  return it->second;
+}
+
+TokenVocab load_vocab(const GgufFile& f, bool add_bos_default) {
+  TokenVocab v;
+  v.text = f.get_string_array("tokenizer.ggml.tokens");
+  const std::size_t n = v.text.size();
+  if (n == 0) fail("'{}': tokenizer.ggml.tokens is empty", f.path());
+  if (f.has("tokenizer.ggml.scores")) {
+    v.score = f.get_f32_array("tokenizer.ggml.scores");
+    if (v.score.size() != n)
+      fail("'{}': tokenizer.ggml.scores has {} entries for {} tokens", f.path(), v.score.size(), n);
+  } else {
+    v.score.assign(n, 0.0f);
+  }
+  v.type.assign(n, TokenType::normal);
+  if (f.has("tokenizer.ggml.token_type")) {
+    const auto types = f.get_i32_array("tokenizer.ggml.token_type");
+    if (types.size() != n)
+      fail("'{}': tokenizer.ggml.token_type has {} entries for {} tokens", f.path(), types.size(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (types[i] < 0 || types[i] > static_cast<std::int32_t>(TokenType::byte))
+        fail("'{}': token {} has unknown token type {}", f.path(), i, types[i]);
+      v.type[i] = static_cast<TokenType>(types[i]);
+    }
+  }
+  v.id_of.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) v.id_of.emplace(v.text[i], std::int32_t(i));
+
+  auto special = [&](const char* key) -> std::int32_t {
+    const auto id = f.get_u32_opt(key);
+    if (!id) return -1;
+    if (*id >= n) fail("'{}': {} = {} is outside the vocabulary of {} tokens", f.path(), key, *id, n);
+    return std::int32_t(*id);
+  };
+  v.bos = special("tokenizer.ggml.bos_token_id");
+  v.eos = special("tokenizer.ggml.eos_token_id");
+  v.unk = special("tokenizer.ggml.unknown_token_id");
+  v.eot = special("tokenizer.ggml.eot_token_id");
+  v.add_bos = f.get_bool_opt("tokenizer.ggml.add_bos_token").value_or(add_bos_default);
+  v.add_space_prefix = f.get_bool_opt("tokenizer.ggml.add_space_prefix").value_or(true);
+  return v;
+}
+
+}  // namespace lagvk

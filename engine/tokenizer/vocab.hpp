@@ -1,0 +1,36 @@
+#pragma once
+// A tokenizer vocabulary as GGUF stores it (tokenizer.ggml.*), shared by every tokenizer kind.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/model/synthetic_vocab.hpp"  // TokenType
+
+namespace lagvk {
+
+class GgufFile;
+
+struct TokenVocab {
+  std::vector<std::string> text;
+  std::vector<float> score;
+  std::vector<TokenType> type;
+  std::unordered_map<std::string, std::int32_t> id_of;  ///< first token with each text
+
+  std::int32_t bos = -1, eos = -1, unk = -1;  ///< -1 when the model has none
+  std::int32_t eot = -1;                      ///< end-of-turn (chat models), -1 when none
+  bool add_bos = true;
+  bool add_space_prefix = true;
+
+  [[nodiscard]] std::size_t size() const { return text.size(); }
+  [[nodiscard]] std::optional<std::int32_t> find(std::string_view piece) const;
+  [[nodiscard]] bool valid(std::int32_t id) const { return id >= 0 && std::size_t(id) < text.size(); }
+};
+
+/// Reads tokens, scores, token types, special ids and flags; checks sizes and id ranges. `add_bos_default`
+/// applies when tokenizer.ggml.add_bos_token is absent.
+[[nodiscard]] TokenVocab load_vocab(const GgufFile& file, bool add_bos_default);
+
+}  // namespace lagvk

@@ -1,0 +1,110 @@
+// The model-layer subcommands end to end through the built lagvk binary: make-model writes a file
+// that model-info describes and tokenize reads, and bad input gives an error exit, not a crash.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/model/gguf_reader.hpp"
+#include "engine/tokenizer/tokenizer.hpp"
+
+namespace lagvk {
+namespace {
+
+const std::string kLagvk = std::string(LAGVK_BINARY_DIR) + "/bin/lagvk";
+
+struct Result {
+  int status;
+  std::string out;
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = kLagvk + " " + args + " 2>&1";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (pipe && std::fgets(buf.data(), int(buf.size()), pipe.get())) out += buf.data();
+  const int raw = pclose(pipe.release());
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
+}
+
+class CliModel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kLagvk)) GTEST_SKIP() << "build the lagvk_cli target first";
+    dir_ = std::filesystem::temp_directory_path() / ("lagvk_cli_model_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(CliModel, MakeModelThenModelInfoThenTokenize) {
+  const auto path = (dir_ / "m.gguf").string();
+  auto r =
+      run("make-model --type q8_0 --layers 2 --dim 64 --heads 4 --kv-heads 2 --ff 128 --vocab 400 "
+          "--ctx 512 --seed 3 --rope-factors -o " +
+          path);
+  ASSERT_EQ(r.status, 0) << r.out;
+
+  r = run("model-info --json -m " + path);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["architecture"], "llama");
+  EXPECT_EQ(j["valid"], true);
+  EXPECT_EQ(j["hparams"]["block_count"], 2);
+  EXPECT_EQ(j["hparams"]["head_count_kv"], 2);
+  EXPECT_EQ(j["hparams"]["vocab_size"], 400);
+  EXPECT_EQ(j["hparams"]["rope_freqs"], true);
+  EXPECT_EQ(j["tensor_types"]["Q8_0"]["count"], 2 * 7 + 2);  // 7 matrices a layer, token_embd, output
+  EXPECT_EQ(j["tokenizer"]["model"], "llama");
+
+  r = run("tokenize --json --bos -m " + path + " 'the cat sat'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto ids = nlohmann::json::parse(r.out).get<std::vector<std::int32_t>>();
+  const auto file = GgufFile::open(path);
+  EXPECT_EQ(ids, make_tokenizer(file)->encode("the cat sat", true, false));
+  EXPECT_EQ(ids.front(), 1);
+
+  // The same seed writes the same bytes.
+  const auto again = (dir_ / "again.gguf").string();
+  ASSERT_EQ(run("make-model --type q8_0 --layers 2 --dim 64 --heads 4 --kv-heads 2 --ff 128 --vocab 400 "
+                "--ctx 512 --seed 3 --rope-factors -o " +
+                again)
+                .status,
+            0);
+  std::ifstream a(path, std::ios::binary), b(again, std::ios::binary);
+  EXPECT_TRUE(std::equal(std::istreambuf_iterator<char>(a), {}, std::istreambuf_iterator<char>(b)));
+}
+
+TEST_F(CliModel, BadInputIsAnErrorExitNotACrash) {
+  auto r = run("model-info -m " + (dir_ / "missing.gguf").string());
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("cannot open"), std::string::npos) << r.out;
+
+  const auto junk = (dir_ / "junk.gguf").string();
+  { std::ofstream(junk) << "GGUF\x03 and then nothing useful"; }
+  r = run("tokenize -m " + junk + " hello");
+  EXPECT_EQ(r.status, 1) << r.out;
+
+  r = run("make-model --dim 60 --heads 8 -o " + (dir_ / "x.gguf").string());
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("--dim 60"), std::string::npos) << r.out;
+  r = run("make-model --type q2_k -o " + (dir_ / "x.gguf").string());
+  EXPECT_EQ(r.status, 1) << r.out;
+}
+
+}  // namespace
+}  // namespace lagvk

@@ -1,0 +1,91 @@
+// lagvk make-model: writes a GGUF model with deterministic random weights and a synthetic
+// SentencePiece vocabulary, loadable by lagvk and llama.cpp, for tests and benchmarks.
+#include <cstdio>
+#include <limits>
+
+#include "engine/core/error.hpp"
+#include "engine/model/random_model.hpp"
+#include "tools/lagvk/args.hpp"
+#include "tools/lagvk/commands.hpp"
+
+namespace lagvk::cli {
+namespace {
+
+std::uint32_t positive_u32(const Args& args, const std::string& name, std::uint32_t fallback) {
+  const long long v = args.get_int(name, fallback);
+  if (v <= 0 || v > std::numeric_limits<std::uint32_t>::max())
+    fail("lagvk make-model: {} must be a positive integer, got {}", name, v);
+  return std::uint32_t(v);
+}
+
+}  // namespace
+
+int cmd_make_model(int argc, char** argv) {
+  const RandomModelSpec d;
+  Args args(
+      "make-model", "[options] -o OUT.gguf",
+      "Writes a GGUF model with deterministic random weights (same seed, same file) whose next-token\n"
+      "distributions are peaked, with a synthetic SentencePiece vocabulary. It loads in lagvk and llama.cpp.",
+      {
+          {"--output", "-o", "FILE", "where to write the model (required)", ""},
+          {"--arch", "", "ARCH", "architecture: llama, qwen2 or qwen3", d.arch},
+          {"--type", "", "TYPE",
+           "type of the weight matrices: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k (K-quants: --dim and "
+           "--ff multiples of 256)",
+           "f32"},
+          {"--layers", "", "N", "transformer blocks", std::to_string(d.n_layers)},
+          {"--dim", "", "D", "embedding width", std::to_string(d.n_embd)},
+          {"--heads", "", "H", "query heads", std::to_string(d.n_head)},
+          {"--kv-heads", "", "K", "key/value heads (GQA when fewer than --heads)",
+           std::to_string(d.n_head_kv)},
+          {"--ff", "", "F", "feed-forward width", std::to_string(d.n_ff)},
+          {"--vocab", "", "V", "vocabulary size (at least 260)", std::to_string(d.n_vocab)},
+          {"--ctx", "", "C", "training context length written to the file", std::to_string(d.n_ctx)},
+          {"--seed", "", "S", "random seed", std::to_string(d.seed)},
+          {"--rope-base", "", "B", "RoPE frequency base", "10000"},
+          {"--logit-std", "", "X", "spread of the logits; larger is more peaked", "8"},
+          {"--tied", "", "", "no output.weight: logits use token_embd", ""},
+          {"--rope-factors", "", "", "write rope_freqs.weight with llama3-style factors (1 to 8)", ""},
+          {"--name", "", "NAME", "general.name", "derived from the shape"},
+      });
+  if (!args.parse(argc, argv)) return 0;
+  if (!args.positional().empty())
+    fail("lagvk make-model: unexpected argument '{}' (see 'lagvk make-model --help')", args.positional()[0]);
+  const auto out = args.get("--output");
+  if (!out) fail("lagvk make-model: give the output file with -o FILE");
+
+  RandomModelSpec s;
+  s.arch = args.get_or("--arch", d.arch);
+  const auto type_name = args.get_or("--type", "f32");
+  const auto type = parse_ggml_type(type_name);
+  if (!type)
+    fail("lagvk make-model: unknown --type '{}' (use f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or q6_k)",
+         type_name);
+  s.type = *type;
+  s.n_layers = positive_u32(args, "--layers", d.n_layers);
+  s.n_embd = positive_u32(args, "--dim", d.n_embd);
+  s.n_head = positive_u32(args, "--heads", d.n_head);
+  s.n_head_kv = positive_u32(args, "--kv-heads", d.n_head_kv);
+  s.n_ff = positive_u32(args, "--ff", d.n_ff);
+  s.n_vocab = positive_u32(args, "--vocab", d.n_vocab);
+  s.n_ctx = positive_u32(args, "--ctx", d.n_ctx);
+  const long long seed = args.get_int("--seed", static_cast<long long>(d.seed));
+  if (seed < 0) fail("lagvk make-model: --seed must not be negative");
+  s.seed = std::uint64_t(seed);
+  s.rope_freq_base = float(args.get_double("--rope-base", d.rope_freq_base));
+  s.logit_std = float(args.get_double("--logit-std", d.logit_std));
+  if (!(s.rope_freq_base > 1.0f)) fail("lagvk make-model: --rope-base must be greater than 1");
+  if (!(s.logit_std > 0.0f)) fail("lagvk make-model: --logit-std must be positive");
+  s.tied_output = args.has("--tied");
+  s.rope_factors = args.has("--rope-factors");
+  s.name = args.get_or("--name", "");
+
+  make_random_model(s).write(*out);
+  std::printf("wrote %s: %s, %u layers, dim %u, %u/%u heads, ff %u, vocab %u, %s%s%s\n", out->c_str(),
+              s.arch.c_str(), s.n_layers, s.n_embd, s.n_head, s.n_head_kv, s.n_ff, s.n_vocab,
+              ggml_type_name(s.type).c_str(), s.tied_output ? ", tied output" : "",
+              s.rope_factors ? ", rope factors" : "");
+  return 0;
+}
+
+}  // namespace lagvk::cli
