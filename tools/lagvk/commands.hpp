@@ -7,5 +7,6 @@ int cmd_devices(int argc, char** argv);
 int cmd_make_model(int argc, char** argv);
 int cmd_model_info(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
+int cmd_run(int argc, char** argv);
 
 }  // namespace lagvk::cli

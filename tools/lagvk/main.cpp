@@ -22,6 +22,7 @@ constexpr Command kCommands[] = {
      lagvk::cli::cmd_make_model},
     {"model-info", "describe a GGUF model and check that lagvk can read it", lagvk::cli::cmd_model_info},
     {"tokenize", "print the token ids of a text under a model's tokenizer", lagvk::cli::cmd_tokenize},
+    {"run", "generate text from a prompt with a GGUF model", lagvk::cli::cmd_run},
 };
 
 void print_usage() {

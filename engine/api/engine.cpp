@@ -1,0 +1,98 @@
+#include "engine/api/engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "engine/core/error.hpp"
+#include "engine/forward/model_weights.hpp"
+
+namespace lagvk {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+}  // namespace
+
+std::unique_ptr<Engine> Engine::load(const std::string& path, const LoadOptions& options) {
+  const auto t0 = Clock::now();
+  auto engine = std::unique_ptr<Engine>(new Engine(Model::open(path), options));
+  engine->load_ms_ = ms_since(t0);
+  return engine;
+}
+
+Engine::Engine(Model model, const LoadOptions& options) : model_(std::move(model)) {
+  tokenizer_ = make_tokenizer(model_.gguf());
+  const HostWeights host = host_weights(model_);  // validates shapes and formats before touching the GPU
+  vk::ContextOptions ctx_options;
+  ctx_options.device_index = options.device;
+  ctx_ = std::make_unique<vk::Context>(ctx_options);
+  weights_ = std::make_unique<GpuWeights>(*ctx_, host, options.progress);
+  const auto& c = weights_->config();
+  const std::uint32_t trained = c.context ? c.context : 4096;
+  context_tokens_ = options.context ? options.context : std::min(trained, 4096u);
+  if (options.page_tokens == 0) fail("the KV page size must be at least one token");
+  const std::uint32_t pages_per_sequence = (context_tokens_ + options.page_tokens - 1) / options.page_tokens;
+  pool_ = std::make_unique<KvPool>(*ctx_, KvShape{c.layers, c.kv_heads, c.head_dim, options.page_tokens},
+                                   pages_per_sequence * std::max(options.sequences, 1u));
+  forward_ = std::make_unique<Forward>(*ctx_, *weights_, options.max_batch);
+}
+
+std::unique_ptr<KvSequence> Engine::new_sequence() {
+  return std::make_unique<KvSequence>(*ctx_, *pool_, context_tokens_);
+}
+
+GenerateResult generate(Engine& engine, KvSequence& seq, std::span<const std::int32_t> prompt,
+                        const GenerateOptions& options, const TokenCallback& on_token,
+                        std::optional<std::int32_t> first_position) {
+  if (prompt.empty()) fail("the prompt is empty: give some text or token ids");
+  if (std::uint64_t(seq.length()) + prompt.size() > seq.max_tokens())
+    fail(
+        "the prompt has {} tokens but the context has room for {} (of {}); shorten the prompt or raise --ctx",
+        prompt.size(), seq.max_tokens() - seq.length(), seq.max_tokens());
+  const Tokenizer& tok = engine.tokenizer();
+  Sampler sampler(options.sampling);
+  for (auto t : prompt) sampler.accept(t);
+
+  GenerateResult result;
+  result.timings.prompt_tokens = std::uint32_t(prompt.size());
+  std::int32_t position = first_position.value_or(std::int32_t(seq.length()));
+  std::vector<std::int32_t> positions(prompt.size());
+  for (auto& p : positions) p = position++;
+
+  const auto t0 = Clock::now();
+  std::vector<float> logits = engine.forward().eval(seq, prompt, positions);
+  result.timings.prefill_ms = ms_since(t0);
+  const auto t_decode = Clock::now();
+  result.stop_reason = "max_tokens";
+  std::string text;
+  for (std::uint32_t i = 0; i < options.max_tokens; ++i) {
+    const std::int32_t next = sampler.sample(logits);
+    sampler.accept(next);
+    if (i == 0) result.timings.time_to_first_token_ms = ms_since(t0);
+    if (options.stop_at_end_of_generation && tok.is_end_of_generation(next)) {
+      result.stop_reason = "end_of_generation";
+      break;
+    }
+    result.tokens.push_back(next);
+    // Decode the whole continuation so that multi-byte characters split over tokens come out whole.
+    std::string now = tok.decode(result.tokens);
+    if (on_token) on_token(next, std::string_view(now).substr(std::min(text.size(), now.size())));
+    text = std::move(now);
+    if (i + 1 == options.max_tokens) break;
+    if (seq.length() + 1 > seq.max_tokens()) {
+      result.stop_reason = "context_full";
+      break;
+    }
+    const std::int32_t pos = position++;
+    logits = engine.forward().eval(seq, std::span<const std::int32_t>(&next, 1),
+                                   std::span<const std::int32_t>(&pos, 1));
+  }
+  result.timings.decode_ms = ms_since(t_decode);
+  result.timings.generated_tokens = std::uint32_t(result.tokens.size());
+  result.text = text;
+  return result;
+}
+
+}  // namespace lagvk

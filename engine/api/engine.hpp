@@ -1,0 +1,99 @@
+#pragma once
+// lagvk's public C++ API for running a model: load a GGUF file onto a Vulkan device, tokenize, and
+// generate. The CLI uses only this (and the LAG API built on it); native apps include lagvk/lagvk.hpp.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/forward/forward.hpp"
+#include "engine/forward/gpu_weights.hpp"
+#include "engine/kv/kv_pool.hpp"
+#include "engine/model/model.hpp"
+#include "engine/sampling/sampler.hpp"
+#include "engine/tokenizer/tokenizer.hpp"
+#include "engine/vk/context.hpp"
+
+namespace lagvk {
+
+struct LoadOptions {
+  int device = -1;                 ///< Vulkan device index; -1: LAGVK_DEVICE or the best device
+  std::uint32_t context = 0;       ///< tokens per sequence; 0: the model's, capped at 4096
+  std::uint32_t page_tokens = 16;  ///< KV page size (a log store's page size must match)
+  std::uint32_t sequences = 1;     ///< sequences that may be live at once (KV pool size)
+  std::uint32_t max_batch = 256;   ///< prompt tokens per forward pass
+  /// Called while weights upload: (bytes done, bytes total).
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
+};
+
+/// A model resident on a device, with its tokenizer and KV page pool.
+class Engine {
+ public:
+  /// Opens and validates the GGUF file, creates the Vulkan context and uploads the weights.
+  [[nodiscard]] static std::unique_ptr<Engine> load(const std::string& path, const LoadOptions& options = {});
+
+  [[nodiscard]] const Model& model() const { return model_; }
+  [[nodiscard]] const ForwardConfig& config() const { return weights_->config(); }
+  [[nodiscard]] const Tokenizer& tokenizer() const { return *tokenizer_; }
+  [[nodiscard]] vk::Context& context() { return *ctx_; }
+  [[nodiscard]] KvPool& pool() { return *pool_; }
+  [[nodiscard]] Forward& forward() { return *forward_; }
+  [[nodiscard]] std::uint32_t context_tokens() const { return context_tokens_; }
+  [[nodiscard]] double load_ms() const { return load_ms_; }
+
+  /// A fresh, empty sequence of context_tokens() capacity.
+  [[nodiscard]] std::unique_ptr<KvSequence> new_sequence();
+
+ private:
+  Engine(Model model, const LoadOptions& options);
+
+  Model model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<vk::Context> ctx_;
+  std::unique_ptr<GpuWeights> weights_;
+  std::unique_ptr<KvPool> pool_;
+  std::unique_ptr<Forward> forward_;
+  std::uint32_t context_tokens_ = 0;
+  double load_ms_ = 0;
+};
+
+struct GenerateOptions {
+  std::uint32_t max_tokens = 128;
+  SamplerParams sampling;  ///< temperature <= 0 is greedy
+  bool stop_at_end_of_generation = true;
+};
+
+struct GenerateTimings {
+  double prefill_ms = 0, decode_ms = 0;
+  double time_to_first_token_ms = 0;  ///< from the call to the first generated token
+  std::uint32_t prompt_tokens = 0, generated_tokens = 0;
+  [[nodiscard]] double prefill_tokens_per_s() const {
+    return prefill_ms > 0 ? prompt_tokens / prefill_ms * 1e3 : 0;
+  }
+  [[nodiscard]] double decode_tokens_per_s() const {
+    // The first generated token comes out of the prefill; decode speed counts the steps after it.
+    return decode_ms > 0 && generated_tokens > 1 ? (generated_tokens - 1) / decode_ms * 1e3 : 0;
+  }
+};
+
+struct GenerateResult {
+  std::vector<std::int32_t> tokens;  ///< generated ids (the prompt excluded)
+  std::string text;
+  std::string stop_reason;  ///< "end_of_generation", "max_tokens", "context_full"
+  GenerateTimings timings;
+};
+
+/// Called with each generated token and the text it adds.
+using TokenCallback = std::function<void(std::int32_t token, std::string_view text)>;
+
+/// Appends `prompt` to `seq` at positions first_position.. (by default: continuing the sequence) and
+/// generates. Throws lagvk::Error when the prompt does not fit the context.
+[[nodiscard]] GenerateResult generate(Engine& engine, KvSequence& seq, std::span<const std::int32_t> prompt,
+                                      const GenerateOptions& options, const TokenCallback& on_token = {},
+                                      std::optional<std::int32_t> first_position = std::nullopt);
+
+}  // namespace lagvk

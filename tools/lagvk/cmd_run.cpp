@@ -1,0 +1,143 @@
+// lagvk run: generate text from a prompt with a GGUF model on the GPU.
+#include <cstdio>
+#include <random>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/core/error.hpp"
+#include "lagvk/lagvk.hpp"
+#include "tools/lagvk/args.hpp"
+#include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/progress.hpp"
+
+namespace lagvk::cli {
+
+namespace {
+
+std::vector<std::int32_t> parse_token_list(const std::string& s) {
+  std::vector<std::int32_t> ids;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      std::size_t used = 0;
+      const long v = std::stol(item, &used);
+      if (used != item.size() || v < 0) throw std::invalid_argument(item);
+      ids.push_back(std::int32_t(v));
+    } catch (const std::exception&) {
+      fail("--tokens expects comma-separated non-negative ids, got '{}'", item);
+    }
+  }
+  return ids;
+}
+
+}  // namespace
+
+std::vector<OptionSpec> generation_options() {
+  return {{"--n-predict", "-n", "N", "tokens to generate", "128"},
+          {"--temp", "", "T", "sampling temperature; 0 = greedy", "0.8"},
+          {"--top-k", "", "K", "keep the K most likely tokens; 0 = off", "40"},
+          {"--top-p", "", "P", "keep the smallest set with probability >= P; 1 = off", "0.95"},
+          {"--min-p", "", "P", "drop tokens below P x the top probability; 0 = off", "0.05"},
+          {"--repeat-penalty", "", "R", "penalise the last 64 tokens; 1 = off", "1.0"},
+          {"--seed", "", "S", "random seed (same seed, same output)", "random"},
+          {"--ignore-eos", "", "", "keep generating past end-of-generation tokens", ""}};
+}
+
+GenerateOptions generation_from(const Args& args, std::uint64_t& seed_used) {
+  GenerateOptions g;
+  const long long n = args.get_int("--n-predict", 128);
+  if (n < 0) fail("-n must be at least 0");
+  g.max_tokens = std::uint32_t(n);
+  g.sampling.temperature = float(args.get_double("--temp", 0.8));
+  g.sampling.top_k = std::int32_t(args.get_int("--top-k", 40));
+  g.sampling.top_p = float(args.get_double("--top-p", 0.95));
+  g.sampling.min_p = float(args.get_double("--min-p", 0.05));
+  g.sampling.repeat_penalty = float(args.get_double("--repeat-penalty", 1.0));
+  seed_used = args.has("--seed") ? std::uint64_t(args.get_int("--seed", 0)) : std::random_device{}();
+  g.sampling.seed = seed_used;
+  g.stop_at_end_of_generation = !args.has("--ignore-eos");
+  return g;
+}
+
+LoadOptions load_options_from(const Args& args) {
+  LoadOptions o;
+  o.device = int(args.get_int("--device", -1));
+  const long long ctx = args.get_int("--ctx", 0);
+  if (ctx < 0) fail("--ctx must be positive");
+  o.context = std::uint32_t(ctx);
+  return o;
+}
+
+int cmd_run(int argc, char** argv) {
+  std::vector<OptionSpec> options = {
+      {"--model", "-m", "FILE", "GGUF model to run (required)", ""},
+      {"--prompt", "-p", "TEXT",
+       "prompt text (tokenized with the model's tokenizer, BOS added as the model asks)", ""},
+      {"--tokens", "", "IDS", "prompt as comma-separated token ids, used exactly as given", ""},
+      {"--no-bos", "", "", "do not add the BOS token to a text prompt", ""},
+      {"--ctx", "", "N", "context size in tokens", "the model's, at most 4096"},
+      {"--device", "-d", "N", "Vulkan device index (see 'lagvk devices')", "best"},
+      {"--json", "", "", "print one JSON object (tokens, text, timings) instead of streaming text", ""}};
+  for (auto& o : generation_options()) options.push_back(o);
+  Args args("run", "-m MODEL (-p TEXT | --tokens 1,2,3) [options]",
+            "Generates text with a GGUF model on the GPU, streaming it as it is produced.\n"
+            "example: lagvk run -m assets/models/demo.gguf -p \"Once upon a time\" -n 32 --temp 0",
+            options);
+  if (!args.parse(argc, argv)) return 0;
+  const auto model_path = args.get("--model");
+  if (!model_path) fail("run: -m MODEL is required (see 'lagvk run --help')");
+  if (args.has("--prompt") == args.has("--tokens")) fail("run: give exactly one of -p TEXT or --tokens IDS");
+  std::uint64_t seed = 0;
+  const GenerateOptions gen = generation_from(args, seed);
+  LoadOptions load = load_options_from(args);
+  const bool json = args.has("--json");
+  ProgressBar bar("loading " + *model_path);
+  load.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
+  auto engine = Engine::load(*model_path, load);
+  bar.finish();
+
+  std::vector<std::int32_t> prompt;
+  if (auto ids = args.get("--tokens")) {
+    prompt = parse_token_list(*ids);
+  } else {
+    const Tokenizer& tok = engine->tokenizer();
+    prompt = tok.encode(*args.get("--prompt"), tok.add_bos_by_default() && !args.has("--no-bos"), false);
+  }
+  auto seq = engine->new_sequence();
+  TokenCallback stream;
+  if (!json) {
+    stream = [](std::int32_t, std::string_view text) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+    };
+  }
+  const GenerateResult r = generate(*engine, *seq, prompt, gen, stream);
+  if (json) {
+    nlohmann::json j{{"tokens", r.tokens},
+                     {"text", r.text},
+                     {"prompt_tokens", prompt},
+                     {"stop_reason", r.stop_reason},
+                     {"seed", seed},
+                     {"device", engine->context().info().name},
+                     {"timings",
+                      {{"load_ms", engine->load_ms()},
+                       {"prefill_ms", r.timings.prefill_ms},
+                       {"prefill_tokens_per_s", r.timings.prefill_tokens_per_s()},
+                       {"decode_ms", r.timings.decode_ms},
+                       {"decode_tokens_per_s", r.timings.decode_tokens_per_s()},
+                       {"time_to_first_token_ms", r.timings.time_to_first_token_ms}}}};
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("\n");
+    std::fprintf(stderr,
+                 "[%u prompt tokens, %.1f tok/s prefill; %u generated, %.2f tok/s decode; stop: %s]\n",
+                 r.timings.prompt_tokens, r.timings.prefill_tokens_per_s(), r.timings.generated_tokens,
+                 r.timings.decode_tokens_per_s(), r.stop_reason.c_str());
+  }
+  return 0;
+}
+
+}  // namespace lagvk::cli
