@@ -65,21 +65,29 @@ void KvSequence::reserve(std::uint32_t tokens) {
 
 void KvSequence::append_shared_pages(const std::vector<std::uint32_t>& pages, std::uint32_t tokens) {
   const std::uint32_t P = pool_.shape().page_tokens;
-  if (length_ % P != 0 || table_.size() * P != length_)
-    fail("internal: shared pages must start on a page boundary (length {}, {} pages)", length_,
-         table_.size());
-  if (tokens > pages.size() * P || tokens + P <= pages.size() * P)
+  if (pages.empty() || tokens > pages.size() * P || tokens + P <= pages.size() * P)
     fail("internal: {} tokens do not fill {} pages", tokens, pages.size());
-  if (std::uint64_t(length_) + pages.size() * P > max_tokens_)
+  // Close our partly used last page: its unused slots become holes. Pages reserved beyond it go back.
+  const std::size_t used_pages = (length_ + P - 1) / P;
+  while (table_.size() > used_pages) {
+    pool_.release(std::uint32_t(table_.back()));
+    table_.pop_back();
+    fill_.pop_back();
+  }
+  if (length_ % P != 0) fill_.back() = std::int32_t(length_ % P);
+  const std::uint64_t start = std::uint64_t(table_.size()) * P;
+  if (start + pages.size() * P > max_tokens_)
     fail(
         "context full: splicing {} tokens needs more than the context's {} tokens; use fewer logs (-k) or a "
         "larger --ctx",
         tokens, max_tokens_);
-  for (auto p : pages) {
-    pool_.retain(p);
-    table_.push_back(std::int32_t(p));
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    pool_.retain(pages[i]);
+    table_.push_back(std::int32_t(pages[i]));
+    fill_.push_back(std::int32_t(i + 1 < pages.size() ? P : tokens - (pages.size() - 1) * P));
   }
-  length_ += tokens;
+  // The next entry starts on a fresh page.
+  length_ = std::uint32_t(table_.size() * P);
   upload_table();
 }
 

@@ -1,0 +1,103 @@
+// The paged KV pool and sequences: page accounting, sharing, context limits, and that two sequences in
+// one pool do not disturb each other's attention results.
+#include <gtest/gtest.h>
+
+#include "engine/core/error.hpp"
+#include "engine/forward/forward.hpp"
+#include "engine/forward/model_weights.hpp"
+#include "engine/kv/kv_pool.hpp"
+#include "engine/model/random_model.hpp"
+#include "tests/support/gpu.hpp"
+
+namespace lagvk::test {
+namespace {
+
+class KvPoolTest : public GpuTest {};
+
+TEST_F(KvPoolTest, SequencesAllocateAndReleasePages) {
+  KvPool pool(gpu(), {2, 2, 16, 4}, 10);
+  EXPECT_EQ(pool.free_pages(), 10u);
+  {
+    KvSequence a(gpu(), pool, 40);
+    a.reserve(9);  // 3 pages of 4
+    a.advance(9);
+    EXPECT_EQ(a.table().size(), 3u);
+    EXPECT_EQ(pool.free_pages(), 7u);
+    a.truncate(4);
+    EXPECT_EQ(a.table().size(), 1u);
+    EXPECT_EQ(pool.free_pages(), 9u);
+  }
+  EXPECT_EQ(pool.free_pages(), 10u);
+}
+
+TEST_F(KvPoolTest, ContextLimitIsAClearError) {
+  KvPool pool(gpu(), {1, 1, 8, 4}, 10);
+  KvSequence s(gpu(), pool, 8);
+  s.reserve(8);
+  s.advance(8);
+  try {
+    s.reserve(1);
+    FAIL() << "reserve past the context must throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("context full"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(KvPoolTest, PoolExhaustionIsAClearError) {
+  KvPool pool(gpu(), {1, 1, 8, 4}, 2);
+  KvSequence a(gpu(), pool, 100);
+  a.reserve(8);
+  KvSequence b(gpu(), pool, 100);
+  EXPECT_THROW(b.reserve(1), Error);
+}
+
+TEST_F(KvPoolTest, SharedPagesAreReferenceCountedAndLeaveHoles) {
+  KvPool pool(gpu(), {1, 1, 8, 4}, 10);
+  const std::uint32_t p0 = pool.allocate(), p1 = pool.allocate();  // a "log" of 6 tokens
+  {
+    KvSequence a(gpu(), pool, 100), b(gpu(), pool, 100);
+    a.append_shared_pages({p0, p1}, 6);
+    b.reserve(3);
+    b.advance(3);
+    b.append_shared_pages({p0, p1}, 6);  // b's partly used page is closed: slot 3 becomes a hole
+    EXPECT_EQ(pool.ref_count(p0), 3u);
+    EXPECT_EQ(a.length(), 8u);  // the next entry starts on a fresh page
+    EXPECT_EQ(b.length(), 12u);
+  }
+  EXPECT_EQ(pool.ref_count(p0), 1u);
+  pool.release(p0);
+  pool.release(p1);
+  EXPECT_EQ(pool.free_pages(), 10u);
+}
+
+TEST_F(KvPoolTest, InterleavedSequencesMatchSeparateRuns) {
+  RandomModelSpec spec;
+  spec.n_layers = 2;
+  spec.n_embd = 64;
+  spec.n_head = 4;
+  spec.n_head_kv = 2;
+  spec.n_ff = 96;
+  spec.n_vocab = 300;
+  Model model = Model::from_gguf(GgufFile::from_bytes(make_random_model(spec).to_bytes()));
+  const HostWeights host = host_weights(model);
+  GpuWeights weights(gpu(), host);
+  KvPool pool(gpu(), {2, 2, 16, 4}, 32);
+  Forward forward(gpu(), weights, 16);
+  const std::vector<std::int32_t> pa = {1, 50, 60, 70, 80}, pb = {1, 200, 201};
+  auto positions = [](std::size_t n) {
+    std::vector<std::int32_t> p(n);
+    for (std::size_t i = 0; i < n; ++i) p[i] = std::int32_t(i);
+    return p;
+  };
+  // Alone.
+  KvSequence alone(gpu(), pool, 64);
+  const auto ref_a = forward.eval(alone, pa, positions(pa.size()));
+  // Interleaved with another sequence in the same pool.
+  KvSequence a(gpu(), pool, 64), b(gpu(), pool, 64);
+  (void)forward.eval(b, pb, positions(pb.size()));
+  const auto got_a = forward.eval(a, pa, positions(pa.size()));
+  EXPECT_LE(compare(got_a, ref_a).max_rel, 1e-6);
+}
+
+}  // namespace
+}  // namespace lagvk::test
