@@ -51,8 +51,7 @@ void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t
   const std::uint32_t q_dim = c.heads * c.head_dim, kv_dim = c.kv_heads * c.head_dim;
   const std::uint32_t kv_start = seq.length();
   const float scale = 1.0f / std::sqrt(float(c.head_dim));
-  ops::RopeArgs rope{c.rope_mode, c.rope_dims, c.rope_base, c.rope_scale, std::nullopt, false};
-  if (weights_.rope_freqs()) rope.factors = vk::BufferView(weights_.rope_freqs()->buffer);
+  const ops::RopeArgs rope = rope_args(weights_);
 
   ops::embedding(ctx_, cs, weights_.token_embd().format, weights_.token_embd().buffer, ids_, x_, n,
                  std::uint32_t(weights_.token_embd().rows), c.dim);

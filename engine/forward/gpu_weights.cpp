@@ -64,6 +64,13 @@ void validate(const HostWeights& h) {
   }
 }
 
+ops::RopeArgs rope_args(const GpuWeights& weights) {
+  const auto& c = weights.config();
+  ops::RopeArgs rope{c.rope_mode, c.rope_dims, c.rope_base, c.rope_scale, std::nullopt, false};
+  if (weights.rope_freqs()) rope.factors = vk::BufferView(weights.rope_freqs()->buffer);
+  return rope;
+}
+
 GpuWeights::GpuWeights(vk::Context& ctx, const HostWeights& host,
                        const std::function<void(std::uint64_t, std::uint64_t)>& progress)
     : config_(host.config) {

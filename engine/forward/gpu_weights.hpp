@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops/rope.hpp"
 #include "engine/ops/weight_format.hpp"
 #include "engine/ref/ops.hpp"
 #include "engine/vk/buffer.hpp"
@@ -80,6 +81,9 @@ class GpuWeights {
   std::vector<GpuLayer> layers_;
   std::uint64_t bytes_ = 0;
 };
+
+/// The model's rotary embedding as kernels take it (mode, dimensions, base, scaling, frequency factors).
+[[nodiscard]] ops::RopeArgs rope_args(const GpuWeights& weights);
 
 /// Checks shapes and formats of a host description against its config, naming the first bad tensor.
 void validate(const HostWeights& host);
