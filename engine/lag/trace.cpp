@@ -1,0 +1,164 @@
+#include "engine/lag/trace.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/error.hpp"
+
+namespace lagvk::lag {
+
+namespace {
+
+Trace trace_from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) fail("{}: a trace must be a JSON object with \"task\" and \"messages\"", where);
+  Trace t;
+  if (!j.contains("task") || !j["task"].is_string()) fail("{}: \"task\" (a string) is missing", where);
+  t.task = j["task"].get<std::string>();
+  if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
+    fail("{}: \"messages\" must be a non-empty array", where);
+  for (std::size_t i = 0; i < j["messages"].size(); ++i) {
+    const auto& m = j["messages"][i];
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
+        !m["content"].is_string())
+      fail("{}: message {} needs string fields \"role\" and \"content\"", where, i);
+    Message msg{m["role"].get<std::string>(), m["content"].get<std::string>()};
+    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && msg.role != "tool")
+      fail("{}: message {} has role '{}'; use system, user, assistant or tool", where, i, msg.role);
+    t.messages.push_back(std::move(msg));
+  }
+  if (j.contains("tags")) {
+    if (!j["tags"].is_array()) fail("{}: \"tags\" must be an array of strings", where);
+    for (const auto& tag : j["tags"]) {
+      if (!tag.is_string()) fail("{}: \"tags\" must be an array of strings", where);
+      t.tags.push_back(tag.get<std::string>());
+    }
+  }
+  return t;
+}
+
+std::string label(const std::string& role) {
+  if (role == "system") return "System:";
+  if (role == "user") return "User:";
+  if (role == "assistant") return "Assistant:";
+  return "Tool:";
+}
+
+void append(std::vector<std::int32_t>& out, const std::vector<std::int32_t>& more) {
+  out.insert(out.end(), more.begin(), more.end());
+}
+
+/// Position of the answer inside a response: after the last "answer:" (case-insensitive), or npos.
+std::size_t answer_start(const std::string& text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  const std::size_t at = lower.rfind("answer:");
+  return at == std::string::npos ? at : at + 7;
+}
+
+}  // namespace
+
+std::vector<Trace> parse_traces(std::string_view text, const std::string& source) {
+  std::vector<Trace> out;
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) fail("{}: no traces (the file is empty)", source);
+  nlohmann::json whole = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!whole.is_discarded()) {
+    if (whole.is_array()) {
+      for (std::size_t i = 0; i < whole.size(); ++i)
+        out.push_back(trace_from_json(whole[i], fmt::format("{} [{}]", source, i)));
+    } else {
+      out.push_back(trace_from_json(whole, source));
+    }
+    return out;
+  }
+  // JSON Lines: one trace per non-empty line.
+  std::istringstream in{std::string(text)};
+  std::string line;
+  for (std::size_t n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded())
+      fail("{}: line {} is not valid JSON (the file is neither one JSON document nor JSON Lines)", source, n);
+    out.push_back(trace_from_json(j, fmt::format("{} line {}", source, n)));
+  }
+  return out;
+}
+
+Selection parse_selection(std::string_view name) {
+  if (name == "last") return Selection::last;
+  if (name == "all") return Selection::all;
+  if (name == "answer") return Selection::answer;
+  if (name == "full") return Selection::full;
+  fail("unknown selection '{}': use last, all, answer or full", name);
+}
+
+std::string_view selection_name(Selection s) {
+  switch (s) {
+    case Selection::last:
+      return "last";
+    case Selection::all:
+      return "all";
+    case Selection::answer:
+      return "answer";
+    case Selection::full:
+      return "full";
+  }
+  return "?";
+}
+
+RenderedTrace render_trace(const Trace& trace, const Tokenizer& tok, Selection selection) {
+  RenderedTrace r;
+  if (tok.bos() >= 0) r.tokens.push_back(tok.bos());
+  std::size_t last_assistant = trace.messages.size();
+  for (std::size_t i = 0; i < trace.messages.size(); ++i)
+    if (trace.messages[i].role == "assistant") last_assistant = i;
+  if (selection != Selection::full && last_assistant == trace.messages.size())
+    fail("trace '{}' has no assistant message to keep (selection '{}'); use --select full", trace.task,
+         selection_name(selection));
+  for (std::size_t i = 0; i < trace.messages.size(); ++i) {
+    const Message& m = trace.messages[i];
+    append(r.tokens, tok.encode((i ? "\n" : "") + label(m.role), false, false));
+    const bool keep_all = selection == Selection::full ||
+                          (m.role == "assistant" && selection == Selection::all) ||
+                          (i == last_assistant && selection == Selection::last);
+    std::size_t split = std::string::npos;
+    if (i == last_assistant && selection == Selection::answer) split = answer_start(m.content);
+    if (i == last_assistant && selection == Selection::answer && split == std::string::npos) split = 0;
+    if (split != std::string::npos && split > 0) {
+      append(r.tokens, tok.encode(" " + m.content.substr(0, split), false, false));
+      const std::size_t begin = r.tokens.size();
+      append(r.tokens, tok.encode(m.content.substr(split), false, false));
+      for (std::size_t t = begin; t < r.tokens.size(); ++t) r.selected.push_back(std::int32_t(t));
+      continue;
+    }
+    const std::size_t begin = r.tokens.size();
+    append(r.tokens, tok.encode(" " + m.content, false, false));
+    if (keep_all || split == 0)
+      for (std::size_t t = begin; t < r.tokens.size(); ++t) r.selected.push_back(std::int32_t(t));
+  }
+  if (selection == Selection::full) {
+    r.selected.resize(r.tokens.size());
+    for (std::size_t t = 0; t < r.tokens.size(); ++t) r.selected[t] = std::int32_t(t);
+  }
+  if (r.selected.empty())
+    fail("trace '{}': the selection '{}' keeps no tokens", trace.task, selection_name(selection));
+  return r;
+}
+
+std::vector<std::int32_t> render_prompt(const std::vector<Message>& messages, const Tokenizer& tok,
+                                        bool leading_bos) {
+  std::vector<std::int32_t> out;
+  if (leading_bos && tok.bos() >= 0) out.push_back(tok.bos());
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    append(out, tok.encode((i || !leading_bos ? "\n" : "") + label(messages[i].role), false, false));
+    append(out, tok.encode(" " + messages[i].content, false, false));
+  }
+  append(out, tok.encode("\nAssistant:", false, false));
+  return out;
+}
+
+}  // namespace lagvk::lag
