@@ -43,34 +43,21 @@ std::unique_ptr<KvSequence> Engine::new_sequence() {
   return std::make_unique<KvSequence>(*ctx_, *pool_, context_tokens_);
 }
 
-GenerateResult generate(Engine& engine, KvSequence& seq, std::span<const std::int32_t> prompt,
-                        const GenerateOptions& options, const TokenCallback& on_token,
-                        std::optional<std::int32_t> first_position) {
-  if (prompt.empty()) fail("the prompt is empty: give some text or token ids");
-  if (std::uint64_t(seq.length()) + prompt.size() > seq.max_tokens())
-    fail(
-        "the prompt has {} tokens but the context has room for {} (of {}); shorten the prompt or raise --ctx",
-        prompt.size(), seq.max_tokens() - seq.length(), seq.max_tokens());
+GenerateResult generate_from(Engine& engine, KvSequence& seq, std::vector<float> logits,
+                             std::int32_t next_position, const GenerateOptions& options,
+                             const TokenCallback& on_token, std::span<const std::int32_t> history) {
   const Tokenizer& tok = engine.tokenizer();
   Sampler sampler(options.sampling);
-  for (auto t : prompt) sampler.accept(t);
-
+  for (auto t : history) sampler.accept(t);
   GenerateResult result;
-  result.timings.prompt_tokens = std::uint32_t(prompt.size());
-  std::int32_t position = first_position.value_or(std::int32_t(seq.length()));
-  std::vector<std::int32_t> positions(prompt.size());
-  for (auto& p : positions) p = position++;
-
-  const auto t0 = Clock::now();
-  std::vector<float> logits = engine.forward().eval(seq, prompt, positions);
-  result.timings.prefill_ms = ms_since(t0);
   const auto t_decode = Clock::now();
   result.stop_reason = "max_tokens";
   std::string text;
+  std::int32_t position = next_position;
   for (std::uint32_t i = 0; i < options.max_tokens; ++i) {
     const std::int32_t next = sampler.sample(logits);
     sampler.accept(next);
-    if (i == 0) result.timings.time_to_first_token_ms = ms_since(t0);
+    if (i == 0) result.timings.time_to_first_token_ms = ms_since(t_decode);
     if (options.stop_at_end_of_generation && tok.is_end_of_generation(next)) {
       result.stop_reason = "end_of_generation";
       break;
@@ -78,8 +65,18 @@ GenerateResult generate(Engine& engine, KvSequence& seq, std::span<const std::in
     result.tokens.push_back(next);
     // Decode the whole continuation so that multi-byte characters split over tokens come out whole.
     std::string now = tok.decode(result.tokens);
-    if (on_token) on_token(next, std::string_view(now).substr(std::min(text.size(), now.size())));
+    const std::string_view added = std::string_view(now).substr(std::min(text.size(), now.size()));
     text = std::move(now);
+    bool stop = false;
+    if (on_token) on_token(next, added);
+    for (const auto& s : options.stop_strings)
+      if (!s.empty() && text.size() >= s.size() &&
+          text.find(s, text.size() - std::min(text.size(), s.size() + added.size())) != std::string::npos)
+        stop = true;
+    if (stop) {
+      result.stop_reason = "stop_string";
+      break;
+    }
     if (i + 1 == options.max_tokens) break;
     if (seq.length() + 1 > seq.max_tokens()) {
       result.stop_reason = "context_full";
@@ -92,6 +89,27 @@ GenerateResult generate(Engine& engine, KvSequence& seq, std::span<const std::in
   result.timings.decode_ms = ms_since(t_decode);
   result.timings.generated_tokens = std::uint32_t(result.tokens.size());
   result.text = text;
+  return result;
+}
+
+GenerateResult generate(Engine& engine, KvSequence& seq, std::span<const std::int32_t> prompt,
+                        const GenerateOptions& options, const TokenCallback& on_token,
+                        std::optional<std::int32_t> first_position) {
+  if (prompt.empty()) fail("the prompt is empty: give some text or token ids");
+  if (std::uint64_t(seq.length()) + prompt.size() > seq.max_tokens())
+    fail(
+        "the prompt has {} tokens but the context has room for {} (of {}); shorten the prompt or raise --ctx",
+        prompt.size(), seq.max_tokens() - seq.length(), seq.max_tokens());
+  std::int32_t position = first_position.value_or(std::int32_t(seq.length()));
+  std::vector<std::int32_t> positions(prompt.size());
+  for (auto& p : positions) p = position++;
+  const auto t0 = Clock::now();
+  std::vector<float> logits = engine.forward().eval(seq, prompt, positions);
+  const double prefill_ms = ms_since(t0);
+  GenerateResult result = generate_from(engine, seq, std::move(logits), position, options, on_token, prompt);
+  result.timings.prompt_tokens = std::uint32_t(prompt.size());
+  result.timings.prefill_ms = prefill_ms;
+  result.timings.time_to_first_token_ms += prefill_ms;
   return result;
 }
 

@@ -65,6 +65,8 @@ struct GenerateOptions {
   std::uint32_t max_tokens = 128;
   SamplerParams sampling;  ///< temperature <= 0 is greedy
   bool stop_at_end_of_generation = true;
+  /// Generation stops once the text ends with one of these (the string is kept in the output).
+  std::vector<std::string> stop_strings;
 };
 
 struct GenerateTimings {
@@ -83,12 +85,20 @@ struct GenerateTimings {
 struct GenerateResult {
   std::vector<std::int32_t> tokens;  ///< generated ids (the prompt excluded)
   std::string text;
-  std::string stop_reason;  ///< "end_of_generation", "max_tokens", "context_full"
+  std::string stop_reason;  ///< "end_of_generation", "max_tokens", "context_full", "stop_string"
   GenerateTimings timings;
 };
 
 /// Called with each generated token and the text it adds.
 using TokenCallback = std::function<void(std::int32_t token, std::string_view text)>;
+
+/// Generates after a context that has already been evaluated: `logits` are those after its last token,
+/// and the next token takes position `next_position`. `history` (the context's tokens, for the repetition
+/// penalty) may be empty. Timings cover decoding only.
+[[nodiscard]] GenerateResult generate_from(Engine& engine, KvSequence& seq, std::vector<float> logits,
+                                           std::int32_t next_position, const GenerateOptions& options,
+                                           const TokenCallback& on_token = {},
+                                           std::span<const std::int32_t> history = {});
 
 /// Appends `prompt` to `seq` at positions first_position.. (by default: continuing the sequence) and
 /// generates. Throws lagvk::Error when the prompt does not fit the context.
