@@ -2,6 +2,8 @@
 // merges on a tiny vocabulary, special tokens, and encode/decode round trips.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "engine/core/error.hpp"
 #include "engine/model/gguf_reader.hpp"
 #include "engine/model/gguf_writer.hpp"
@@ -192,6 +194,22 @@ TEST(BpeTokenizer, DecodeOfEncodeRoundTrips) {
                                 "invalid \xff\xfe bytes", "", " "}) {
       EXPECT_EQ(tok->decode(tok->encode(s, true, false)), s) << pre;
     }
+  }
+}
+
+// Random byte strings (any bytes, malformed UTF-8 included) come back exactly: every byte has a token.
+TEST(BpeTokenizer, RandomBytesRoundTrip) {
+  TinyBpe v;
+  v.add("ab");
+  v.merge("a", "b");
+  const auto tok = v.build();
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 300; ++i) {
+    std::string s(std::size_t(rng() % 40), '\0');
+    for (auto& ch : s) ch = char(rng() % 4 == 0 ? "ab \n"[rng() % 4] : char(rng()));
+    const auto ids = tok->encode(s, false, true);
+    for (auto id : ids) ASSERT_LT(std::size_t(id), tok->vocab_size());
+    ASSERT_EQ(tok->decode(ids, true), s);
   }
 }
 
