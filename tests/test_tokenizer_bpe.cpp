@@ -176,6 +176,8 @@ TEST(BpeTokenizer, SpecialTokensBosAndNoSpacePrefix) {
   EXPECT_TRUE(tok->is_end_of_generation(1));
   EXPECT_TRUE(tok->is_end_of_generation(2));
   EXPECT_TRUE(tok->add_bos_by_default());
+  EXPECT_EQ(tok->find_token("<|eot_id|>"), 2);
+  EXPECT_EQ(tok->find_token("no such token"), std::nullopt);
   EXPECT_EQ(tok->token_to_piece(byte_token(' ')), " ");
   EXPECT_EQ(tok->token_text(byte_token(' ')), "\xc4\xa0");  // Ġ
 }

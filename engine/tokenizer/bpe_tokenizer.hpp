@@ -29,6 +29,9 @@ class BpeTokenizer final : public Tokenizer {
                                    bool render_special = false) const override;
   [[nodiscard]] std::string token_to_piece(std::int32_t id, bool render_special = false) const override;
   [[nodiscard]] const std::string& token_text(std::int32_t id) const override;
+  [[nodiscard]] std::optional<std::int32_t> find_token(std::string_view text) const override {
+    return vocab_.find(text);
+  }
   [[nodiscard]] std::int32_t bos() const override { return vocab_.bos; }
   [[nodiscard]] std::int32_t eos() const override { return vocab_.eos; }
   [[nodiscard]] bool add_bos_by_default() const override { return vocab_.add_bos; }
