@@ -188,6 +188,11 @@ TEST(RandomModel, RejectsBadSpecs) {
   s.type = GgmlType::q4_0;
   s.n_ff = 100;
   EXPECT_NE(error_of([&] { validate(s); }).find("multiples of 32"), std::string::npos);
+  s = small_spec();
+  s.n_layers = 100000;
+  s.n_embd = 8192;
+  s.n_ff = 8192 * 4;
+  EXPECT_NE(error_of([&] { validate(s); }).find("GiB"), std::string::npos);
 }
 
 TEST(SyntheticVocab, LayoutIsLlamaLike) {

@@ -245,6 +245,18 @@ RandomModelSpec medium_spec(GgmlType type) {
   return s;
 }
 
+// The default make-model shape is big enough that prefill splits its products over threads while
+// one-token decode does not; every logit is the same ordered sum either way, so they agree exactly.
+TEST(RefForward, ThreadedPrefillEqualsDecodeExactly) {
+  const auto m = build(medium_spec(GgmlType::q8_0));
+  ref::RefModel r(m);
+  std::vector<std::int32_t> tokens;
+  for (int i = 0; i < 20; ++i) tokens.push_back(259 + (i * 53) % 700);
+  const auto prefill = r.forward(tokens);
+  r.reset();
+  EXPECT_EQ(decode_one_by_one(r, tokens), prefill);
+}
+
 TEST(RefForward, GeneratedModelsArePeaked) {
   for (std::uint64_t seed : {1, 2}) {
     auto s = medium_spec(GgmlType::f32);

@@ -129,7 +129,7 @@ std::uint32_t GgufWriter::alignment() const {
   return kGgufDefaultAlignment;
 }
 
-std::vector<std::uint8_t> GgufWriter::to_bytes() const {
+std::vector<std::uint8_t> GgufWriter::header_bytes() const {
   const std::size_t align = alignment();
   ByteSink s;
   s.put(kGgufMagic);
@@ -151,19 +151,34 @@ std::vector<std::uint8_t> GgufWriter::to_bytes() const {
     offset += (t.data.size() + align - 1) / align * align;
   }
   s.pad_to(align);
-  for (const auto& t : tensors_) {
-    s.put_bytes(t.data);
-    s.pad_to(align);
-  }
   return s.take();
 }
 
+void GgufWriter::emit(const std::function<void(std::span<const std::uint8_t>)>& sink) const {
+  const std::size_t align = alignment();
+  sink(header_bytes());
+  const std::vector<std::uint8_t> zeros(align, 0);
+  for (const auto& t : tensors_) {
+    sink(t.data);
+    const std::size_t pad = (align - t.data.size() % align) % align;
+    sink(std::span(zeros).first(pad));
+  }
+}
+
+std::vector<std::uint8_t> GgufWriter::to_bytes() const {
+  std::vector<std::uint8_t> out;
+  emit([&](std::span<const std::uint8_t> b) { out.insert(out.end(), b.begin(), b.end()); });
+  return out;
+}
+
 void GgufWriter::write(const std::string& path) const {
-  const auto bytes = to_bytes();
+  // Streamed: the file image is never held in memory next to the tensors.
   const std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) fail("cannot create '{}': {}", tmp, std::strerror(errno));
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  bool ok = true;
+  emit(
+      [&](std::span<const std::uint8_t> b) { ok = ok && std::fwrite(b.data(), 1, b.size(), f) == b.size(); });
   const bool closed = std::fclose(f) == 0;
   if (!ok || !closed) {
     std::remove(tmp.c_str());

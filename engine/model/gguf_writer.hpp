@@ -2,6 +2,7 @@
 // Builds GGUF v3 files: metadata in insertion order, tensor infos, then the tensor data, each tensor
 // padded to the alignment (general.alignment when set, else 32).
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ class GgufWriter {
     std::vector<std::uint8_t> data;
   };
   [[nodiscard]] std::uint32_t alignment() const;
+  /// Header, metadata and tensor infos, padded to where the tensor data starts.
+  [[nodiscard]] std::vector<std::uint8_t> header_bytes() const;
+  /// The whole file, piece by piece.
+  void emit(const std::function<void(std::span<const std::uint8_t>)>& sink) const;
 
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   std::vector<Tensor> tensors_;

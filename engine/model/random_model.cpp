@@ -108,6 +108,14 @@ void validate(const RandomModelSpec& s) {
     fail("with --type {} the --dim ({}) and --ff ({}) must be multiples of {}", ggml_type_name(s.type),
          s.n_embd, s.n_ff, block);
   if (s.n_vocab < 260) fail("--vocab must be at least 260 (3 control tokens, 256 byte tokens, one piece)");
+  // The generator holds every tensor in memory before writing; refuse sizes no test or benchmark needs
+  // before allocating anything.
+  const double dim = s.n_embd, ff = s.n_ff, kv = double(s.n_head_kv) * (s.n_embd / s.n_head);
+  const double params = double(s.n_vocab) * dim * (s.tied_output ? 1 : 2) +
+                        double(s.n_layers) * (dim * dim * 2 + 2 * dim * kv + 3 * dim * ff);
+  const auto& t = type_info(s.type);
+  const double gib = params * double(t.bytes_per_block) / double(t.block_size) / double(1ull << 30);
+  if (gib > 32.0) fail("the model would take {:.1f} GiB; make-model writes models of at most 32 GiB", gib);
 }
 
 GgufWriter make_random_model(const RandomModelSpec& s) {

@@ -1,6 +1,8 @@
 #include "engine/ref/forward.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -15,11 +17,31 @@ std::vector<float> to_float(const std::optional<TensorView>& t) {
   return t ? t->to_float() : std::vector<float>{};
 }
 
-/// y = x W^T (+ bias) for rows of x: x is rows x in, W is out x in (GGUF ne {in, out}).
+/// y = x W^T (+ bias) for rows of x: x is rows x in, W is out x in (GGUF ne {in, out}). Large products
+/// are split by output columns over threads; each element is still the same ordered sum, so results do
+/// not depend on the thread count.
 std::vector<float> linear(std::span<const float> x, std::span<const float> w, std::span<const float> bias,
                           std::size_t rows, std::size_t in, std::size_t out) {
   std::vector<float> y(rows * out);
-  matmul_abt(x, w, y, rows, out, in);
+  const std::size_t work = rows * in * out;
+  const std::size_t threads = work < (std::size_t(1) << 22)
+                                  ? 1
+                                  : std::min<std::size_t>({std::thread::hardware_concurrency(), 16, out});
+  if (threads <= 1) {
+    matmul_abt(x, w, y, rows, out, in);
+  } else {
+    std::vector<std::jthread> pool;
+    const std::size_t chunk = (out + threads - 1) / threads;
+    for (std::size_t o0 = 0; o0 < out; o0 += chunk) {
+      const std::size_t n = std::min(chunk, out - o0);
+      pool.emplace_back([&, o0, n] {
+        std::vector<float> part(rows * n);
+        matmul_abt(x, w.subspan(o0 * in, n * in), part, rows, n, in);
+        for (std::size_t r = 0; r < rows; ++r)
+          std::copy_n(part.begin() + std::ptrdiff_t(r * n), n, y.begin() + std::ptrdiff_t(r * out + o0));
+      });
+    }
+  }  // the jthreads join here
   if (!bias.empty())
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t o = 0; o < out; ++o) y[r * out + o] += bias[o];

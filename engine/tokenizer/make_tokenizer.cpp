@@ -1,5 +1,6 @@
 #include "engine/core/error.hpp"
 #include "engine/model/gguf_reader.hpp"
+#include "engine/tokenizer/bpe_tokenizer.hpp"
 #include "engine/tokenizer/spm_tokenizer.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 
@@ -8,12 +9,20 @@ namespace lagvk {
 std::unique_ptr<Tokenizer> make_tokenizer(const GgufFile& file) {
   const auto kind = file.get_string("tokenizer.ggml.model");
   if (kind == "llama") return std::make_unique<SpmTokenizer>(load_vocab(file, true));
-  if (kind == "gpt2")
-    fail(
-        "'{}' uses a byte-level BPE tokenizer (tokenizer.ggml.model = gpt2), which lagvk does not support "
-        "yet; supported: llama (SentencePiece)",
-        file.path());
-  fail("'{}' uses the tokenizer '{}', which lagvk does not support (supported: llama)", file.path(), kind);
+  if (kind == "gpt2") {
+    const auto pre_name = file.get_string_opt("tokenizer.ggml.pre").value_or("default");
+    const auto pre = pre_tokenizer_for(pre_name);
+    if (!pre)
+      fail(
+          "'{}' uses the BPE pre-tokenizer '{}' (tokenizer.ggml.pre), which lagvk does not support yet "
+          "(supported: llama-bpe, qwen2, gpt-2)",
+          file.path(), pre_name);
+    return std::make_unique<BpeTokenizer>(load_vocab(file, false),
+                                          file.get_string_array("tokenizer.ggml.merges"), *pre,
+                                          *pre == PreTokenizer::llama3);
+  }
+  fail("'{}' uses the tokenizer '{}', which lagvk does not support (supported: llama, gpt2)", file.path(),
+       kind);
 }
 
 }  // namespace lagvk

@@ -86,24 +86,13 @@ struct BigramOrder {
 
 }  // namespace
 
-SpmTokenizer::SpmTokenizer(TokenVocab vocab) : vocab_(std::move(vocab)) {
+SpmTokenizer::SpmTokenizer(TokenVocab vocab) : vocab_(std::move(vocab)), specials_(vocab_) {
   std::fill(std::begin(byte_token_), std::end(byte_token_), -1);
   for (std::size_t i = 0; i < vocab_.size(); ++i) {
-    const auto type = vocab_.type[i];
-    if (type == TokenType::byte) {
-      const int b = byte_value(vocab_.text[i]);
-      if (b >= 0 && byte_token_[b] < 0) byte_token_[b] = std::int32_t(i);
-    }
-    if ((type == TokenType::control || type == TokenType::unknown || type == TokenType::user_defined) &&
-        !vocab_.text[i].empty())
-      special_ids_.push_back(std::int32_t(i));
+    if (vocab_.type[i] != TokenType::byte) continue;
+    const int b = byte_value(vocab_.text[i]);
+    if (b >= 0 && byte_token_[b] < 0) byte_token_[b] = std::int32_t(i);
   }
-  // Longest first, so that "<|end|>" wins over a shorter special token that is its prefix.
-  std::stable_sort(special_ids_.begin(), special_ids_.end(), [&](std::int32_t a, std::int32_t b) {
-    return vocab_.text[std::size_t(a)].size() > vocab_.text[std::size_t(b)].size();
-  });
-  for (auto id : special_ids_)
-    if (vocab_.type[std::size_t(id)] == TokenType::user_defined) user_defined_ids_.push_back(id);
 }
 
 const std::string& SpmTokenizer::token_text(std::int32_t id) const {
@@ -178,36 +167,17 @@ std::vector<std::int32_t> SpmTokenizer::encode(std::string_view text, bool add_b
 
   // llama.cpp prefixes a space to the text at the start and after every special token.
   bool prev_special = true;
-  std::size_t raw_start = 0;
-  auto flush_raw = [&](std::size_t end) {
-    if (end <= raw_start) return;
-    std::string raw = vocab_.add_space_prefix && prev_special ? " " : "";
-    raw += text.substr(raw_start, end - raw_start);
-    encode_piece(escape_spaces(raw), out);
-    prev_special = false;
-  };
-  // User-defined tokens are always matched; control and unknown tokens only when asked.
-  const auto& specials = parse_special ? special_ids_ : user_defined_ids_;
-  for (std::size_t pos = 0; pos < text.size();) {
-    std::int32_t match = -1;
-    for (auto id : specials) {
-      const auto& t = vocab_.text[std::size_t(id)];
-      if (text.compare(pos, t.size(), t) == 0) {
-        match = id;
-        break;
-      }
-    }
-    if (match < 0) {
-      ++pos;
+  for (const auto& f : specials_.split(text, parse_special)) {
+    if (f.token >= 0) {
+      out.push_back(f.token);
+      prev_special = true;
       continue;
     }
-    flush_raw(pos);
-    out.push_back(match);
-    prev_special = true;
-    pos += vocab_.text[std::size_t(match)].size();
-    raw_start = pos;
+    std::string raw = vocab_.add_space_prefix && prev_special ? " " : "";
+    raw += f.text;
+    encode_piece(escape_spaces(raw), out);
+    prev_special = false;
   }
-  flush_raw(text.size());
   return out;
 }
 

@@ -2,6 +2,7 @@
 // SentencePiece tokenization as llama.cpp does it for tokenizer.ggml.model = "llama": spaces become
 // U+2581, a space is prefixed, then adjacent pieces are merged greedily by vocabulary score (best
 // first, leftmost on ties), and characters missing from the vocabulary fall back to <0xXX> byte tokens.
+#include "engine/tokenizer/special_tokens.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 #include "engine/tokenizer/vocab.hpp"
 
@@ -10,6 +11,8 @@ namespace lagvk {
 class SpmTokenizer final : public Tokenizer {
  public:
   explicit SpmTokenizer(TokenVocab vocab);
+  SpmTokenizer(const SpmTokenizer&) = delete;  // specials_ refers to this object's vocab_
+  SpmTokenizer& operator=(const SpmTokenizer&) = delete;
 
   [[nodiscard]] std::vector<std::int32_t> encode(std::string_view text, bool add_bos,
                                                  bool parse_special) const override;
@@ -17,6 +20,9 @@ class SpmTokenizer final : public Tokenizer {
                                    bool render_special = false) const override;
   [[nodiscard]] std::string token_to_piece(std::int32_t id, bool render_special = false) const override;
   [[nodiscard]] const std::string& token_text(std::int32_t id) const override;
+  [[nodiscard]] std::optional<std::int32_t> find_token(std::string_view text) const override {
+    return vocab_.find(text);
+  }
   [[nodiscard]] std::int32_t bos() const override { return vocab_.bos; }
   [[nodiscard]] std::int32_t eos() const override { return vocab_.eos; }
   [[nodiscard]] bool add_bos_by_default() const override { return vocab_.add_bos; }
@@ -31,9 +37,8 @@ class SpmTokenizer final : public Tokenizer {
   void push_bytes(std::string_view bytes, std::vector<std::int32_t>& out) const;
 
   TokenVocab vocab_;
-  std::vector<std::int32_t> special_ids_;       ///< control/unknown/user-defined tokens, longest text first
-  std::vector<std::int32_t> user_defined_ids_;  ///< the user-defined ones among them, same order
-  std::int32_t byte_token_[256];                ///< <0xXX> ids, or -1
+  SpecialTokenSplitter specials_;  ///< refers to vocab_ (declared before it)
+  std::int32_t byte_token_[256];   ///< <0xXX> ids, or -1
 };
 
 }  // namespace lagvk

@@ -3,6 +3,7 @@
 // factory that picks the kind a GGUF file asks for (tokenizer.ggml.model).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,8 @@ class Tokenizer {
   [[nodiscard]] virtual std::string token_to_piece(std::int32_t id, bool render_special = false) const = 0;
   /// The token's vocabulary entry, verbatim ("▁the", "<0x0A>", "<s>").
   [[nodiscard]] virtual const std::string& token_text(std::int32_t id) const = 0;
+  /// The id of the token whose vocabulary entry is exactly text ("<|eot_id|>"), or nullopt.
+  [[nodiscard]] virtual std::optional<std::int32_t> find_token(std::string_view text) const = 0;
 
   [[nodiscard]] virtual std::int32_t bos() const = 0;  ///< -1 when none
   [[nodiscard]] virtual std::int32_t eos() const = 0;  ///< -1 when none

@@ -89,6 +89,7 @@ int cmd_model_info(int argc, char** argv) {
   try {
     const auto tok = make_tokenizer(file);
     j["tokenizer"] = {{"model", file.get_string("tokenizer.ggml.model")},
+                      {"pre", file.get_string_opt("tokenizer.ggml.pre").value_or("")},
                       {"vocab_size", tok->vocab_size()},
                       {"bos", tok->bos()},
                       {"eos", tok->eos()},

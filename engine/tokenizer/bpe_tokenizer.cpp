@@ -1,0 +1,178 @@
+#include "engine/tokenizer/bpe_tokenizer.hpp"
+
+#include <array>
+#include <queue>
+
+#include "engine/core/error.hpp"
+#include "engine/tokenizer/unicode_class.hpp"
+
+namespace lagvk {
+namespace {
+
+bool printable_byte(unsigned b) {
+  return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+}
+
+struct ByteMap {
+  std::array<char32_t, 256> to_char{};
+  ByteMap() {
+    char32_t next = 256;
+    for (unsigned b = 0; b < 256; ++b) to_char[b] = printable_byte(b) ? char32_t(b) : next++;
+  }
+};
+
+const ByteMap& byte_map() {
+  static const ByteMap map;  // immutable table, built once
+  return map;
+}
+
+struct Symbol {
+  int prev, next;
+  std::size_t start, len;
+};
+
+struct Bigram {
+  int left, right;
+  int rank;
+  std::size_t size;
+};
+
+/// Priority: lowest rank first, then the leftmost pair.
+struct BigramOrder {
+  bool operator()(const Bigram& a, const Bigram& b) const {
+    return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
+  }
+};
+
+}  // namespace
+
+char32_t byte_to_bpe_char(unsigned char b) {
+  return byte_map().to_char[b];
+}
+
+int bpe_char_to_byte(char32_t c) {
+  if (c < 256) return printable_byte(unsigned(c)) ? int(c) : -1;
+  const auto& m = byte_map().to_char;
+  for (unsigned b = 0; b < 256; ++b)
+    if (m[b] == c) return int(b);
+  return -1;
+}
+
+BpeTokenizer::BpeTokenizer(TokenVocab vocab, const std::vector<std::string>& merges, PreTokenizer pre,
+                           bool ignore_merges)
+    : vocab_(std::move(vocab)), specials_(vocab_), pre_(pre), ignore_merges_(ignore_merges) {
+  merge_rank_.reserve(merges.size());
+  for (std::size_t i = 0; i < merges.size(); ++i) {
+    // Byte-level symbols never contain a plain space, so the first space after the first character
+    // separates the pair.
+    if (merges[i].find(' ', 1) == std::string::npos)
+      fail("tokenizer.ggml.merges entry {} ('{}') is not a pair 'left right'", i, merges[i]);
+    merge_rank_.emplace(merges[i], int(i));
+  }
+}
+
+const std::string& BpeTokenizer::token_text(std::int32_t id) const {
+  if (!vocab_.valid(id)) fail("token id {} is outside the vocabulary (0..{})", id, vocab_.size() - 1);
+  return vocab_.text[std::size_t(id)];
+}
+
+void BpeTokenizer::encode_word(std::string_view word, std::vector<std::int32_t>& out) const {
+  std::string text;  // the word's bytes as mapped characters
+  std::vector<Symbol> sym;
+  for (unsigned char b : word) {
+    const std::size_t start = text.size();
+    append_utf8(text, byte_to_bpe_char(b));
+    sym.push_back({int(sym.size()) - 1, int(sym.size()) + 1, start, text.size() - start});
+  }
+  if (sym.empty()) return;
+  sym.back().next = -1;
+  if (ignore_merges_) {
+    if (const auto id = vocab_.find(text)) {
+      out.push_back(*id);
+      return;
+    }
+  }
+
+  std::priority_queue<Bigram, std::vector<Bigram>, BigramOrder> queue;
+  std::string key;
+  auto try_add = [&](int left, int right) {
+    if (left < 0 || right < 0) return;
+    const auto& l = sym[std::size_t(left)];
+    const auto& r = sym[std::size_t(right)];
+    key.assign(text, l.start, l.len);
+    key += ' ';
+    key.append(text, r.start, r.len);
+    const auto it = merge_rank_.find(key);
+    if (it == merge_rank_.end()) return;
+    queue.push({left, right, it->second, l.len + r.len});
+  };
+  for (std::size_t i = 1; i < sym.size(); ++i) try_add(int(i) - 1, int(i));
+  while (!queue.empty()) {
+    const Bigram b = queue.top();
+    queue.pop();
+    auto& l = sym[std::size_t(b.left)];
+    auto& r = sym[std::size_t(b.right)];
+    if (l.len == 0 || r.len == 0 || l.len + r.len != b.size) continue;  // stale
+    l.len += r.len;
+    r.len = 0;
+    l.next = r.next;
+    if (r.next >= 0) sym[std::size_t(r.next)].prev = b.left;
+    try_add(l.prev, b.left);
+    try_add(b.left, l.next);
+  }
+  for (int i = 0; i >= 0; i = sym[std::size_t(i)].next) {
+    const auto& s = sym[std::size_t(i)];
+    const std::string_view piece = std::string_view(text).substr(s.start, s.len);
+    if (const auto id = vocab_.find(piece)) {
+      out.push_back(*id);
+      continue;
+    }
+    // A merge result missing from the vocabulary: its characters one by one (llama.cpp drops what
+    // the vocabulary lacks; a byte-level vocabulary has every single character).
+    for (const auto& ch : split_utf8(piece))
+      if (const auto id = vocab_.find(piece.substr(ch.offset, ch.length))) out.push_back(*id);
+  }
+}
+
+std::vector<std::int32_t> BpeTokenizer::encode(std::string_view text, bool add_bos,
+                                               bool parse_special) const {
+  std::vector<std::int32_t> out;
+  if (add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
+  for (const auto& f : specials_.split(text, parse_special)) {
+    if (f.token >= 0) {
+      out.push_back(f.token);
+      continue;
+    }
+    for (auto word : pre_tokenize(f.text, pre_)) encode_word(word, out);
+  }
+  return out;
+}
+
+std::string BpeTokenizer::token_to_piece(std::int32_t id, bool render_special) const {
+  const auto& text = token_text(id);
+  switch (vocab_.type[std::size_t(id)]) {
+    case TokenType::control:
+      return render_special ? text : std::string();
+    case TokenType::user_defined:
+      return text;
+    default: {
+      std::string out;
+      for (const auto& ch : split_utf8(text)) {
+        const int b = ch.code_point == kInvalidCodePoint ? -1 : bpe_char_to_byte(ch.code_point);
+        if (b >= 0)
+          out += char(b);
+        else
+          out.append(text, ch.offset, ch.length);  // not a mapped byte: keep the text as it is
+      }
+      return out;
+    }
+  }
+}
+
+std::string BpeTokenizer::decode(std::span<const std::int32_t> ids, bool render_special) const {
+  std::string out;
+  for (auto id : ids) out += token_to_piece(id, render_special);
+  return out;
+}
+
+}  // namespace lagvk

@@ -1,0 +1,59 @@
+#pragma once
+// Byte-level BPE tokenization as llama.cpp does it for tokenizer.ggml.model = "gpt2" (Llama 3, Qwen2,
+// Qwen3, GPT-2): special tokens are cut out, the pre-tokenizer splits the rest into words, each word's
+// bytes are written as GPT-2's printable byte characters, and ranked merges (tokenizer.ggml.merges,
+// lowest rank first, leftmost on ties) join adjacent symbols. No space is prefixed.
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/tokenizer/bpe_pretokenizer.hpp"
+#include "engine/tokenizer/special_tokens.hpp"
+#include "engine/tokenizer/tokenizer.hpp"
+#include "engine/tokenizer/vocab.hpp"
+
+namespace lagvk {
+
+class BpeTokenizer final : public Tokenizer {
+ public:
+  /// merges: "left right" pairs, best first. ignore_merges: a word that is itself a token is emitted
+  /// without merging (llama.cpp does this for Llama 3).
+  BpeTokenizer(TokenVocab vocab, const std::vector<std::string>& merges, PreTokenizer pre,
+               bool ignore_merges);
+  BpeTokenizer(const BpeTokenizer&) = delete;  // specials_ refers to this object's vocab_
+  BpeTokenizer& operator=(const BpeTokenizer&) = delete;
+
+  [[nodiscard]] std::vector<std::int32_t> encode(std::string_view text, bool add_bos,
+                                                 bool parse_special) const override;
+  [[nodiscard]] std::string decode(std::span<const std::int32_t> ids,
+                                   bool render_special = false) const override;
+  [[nodiscard]] std::string token_to_piece(std::int32_t id, bool render_special = false) const override;
+  [[nodiscard]] const std::string& token_text(std::int32_t id) const override;
+  [[nodiscard]] std::optional<std::int32_t> find_token(std::string_view text) const override {
+    return vocab_.find(text);
+  }
+  [[nodiscard]] std::int32_t bos() const override { return vocab_.bos; }
+  [[nodiscard]] std::int32_t eos() const override { return vocab_.eos; }
+  [[nodiscard]] bool add_bos_by_default() const override { return vocab_.add_bos; }
+  [[nodiscard]] std::size_t vocab_size() const override { return vocab_.size(); }
+  [[nodiscard]] bool is_end_of_generation(std::int32_t id) const override {
+    return id >= 0 && (id == vocab_.eos || id == vocab_.eot);
+  }
+
+ private:
+  void encode_word(std::string_view word, std::vector<std::int32_t>& out) const;
+
+  TokenVocab vocab_;
+  SpecialTokenSplitter specials_;
+  std::unordered_map<std::string, int> merge_rank_;  ///< "left right" -> rank
+  PreTokenizer pre_;
+  bool ignore_merges_;
+};
+
+/// GPT-2's reversible byte <-> character mapping: printable bytes stand for themselves, the others
+/// (controls, space, DEL, NBSP, soft hyphen) are moved to U+0100 and up.
+[[nodiscard]] char32_t byte_to_bpe_char(unsigned char b);
+/// The byte a mapped character stands for, or -1.
+[[nodiscard]] int bpe_char_to_byte(char32_t c);
+
+}  // namespace lagvk

@@ -1,0 +1,50 @@
+#include "engine/tokenizer/special_tokens.hpp"
+
+#include <algorithm>
+
+namespace lagvk {
+
+SpecialTokenSplitter::SpecialTokenSplitter(const TokenVocab& vocab) : vocab_(vocab) {
+  for (std::size_t i = 0; i < vocab_.size(); ++i) {
+    const auto type = vocab_.type[i];
+    if ((type == TokenType::control || type == TokenType::unknown || type == TokenType::user_defined) &&
+        !vocab_.text[i].empty())
+      all_.push_back(std::int32_t(i));
+  }
+  // Longest first, so that a special token wins over a shorter one that is its prefix.
+  std::stable_sort(all_.begin(), all_.end(), [&](std::int32_t a, std::int32_t b) {
+    return vocab_.text[std::size_t(a)].size() > vocab_.text[std::size_t(b)].size();
+  });
+  for (auto id : all_)
+    if (vocab_.type[std::size_t(id)] == TokenType::user_defined) user_defined_.push_back(id);
+}
+
+std::vector<TextFragment> SpecialTokenSplitter::split(std::string_view text, bool parse_special) const {
+  const auto& specials = parse_special ? all_ : user_defined_;
+  std::vector<TextFragment> out;
+  std::size_t raw_start = 0;
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::int32_t match = -1;
+    if (!specials.empty()) {
+      for (auto id : specials) {
+        const auto& t = vocab_.text[std::size_t(id)];
+        if (text.compare(pos, t.size(), t) == 0) {
+          match = id;
+          break;
+        }
+      }
+    }
+    if (match < 0) {
+      ++pos;
+      continue;
+    }
+    if (pos > raw_start) out.push_back({text.substr(raw_start, pos - raw_start), -1});
+    out.push_back({{}, match});
+    pos += vocab_.text[std::size_t(match)].size();
+    raw_start = pos;
+  }
+  if (text.size() > raw_start) out.push_back({text.substr(raw_start), -1});
+  return out;
+}
+
+}  // namespace lagvk
