@@ -29,7 +29,8 @@ vk::Buffer random_weights(vk::Context& ctx, WeightFormat f, std::uint32_t n, std
   const std::uint64_t bytes = std::uint64_t(n) * row_bytes(f, k);
   std::vector<std::uint16_t> words(bytes / 2);
   std::mt19937 rng(1);
-  // 0x2000..0x2fff as fp16 are small positive normals; as int8/int4 pairs they are arbitrary quants.
+  // 0x2000..0x2fff as fp16 are small positive normals (as bf16 tiny ones); as int8/int4 pairs and
+  // K-quant scale bytes they are arbitrary quants.
   for (auto& w : words) w = std::uint16_t(0x2000 | (rng() & 0x0fff));
   auto b = ctx.create_buffer(bytes);
   ctx.upload(b, std::span<const std::uint16_t>(words));
@@ -90,7 +91,8 @@ int main(int argc, char** argv) {
     std::printf("%-8s %-6s %-22s %10s %12s %10s\n", "kernel", "format", "shape", "time ms", "throughput",
                 "of roof");
     const std::uint32_t n = quick ? 2048 : 4096, k = quick ? 2048 : 4096, m = quick ? 64 : 128;
-    for (WeightFormat f : {WeightFormat::f32, WeightFormat::f16, WeightFormat::q8_0, WeightFormat::q4_0}) {
+    for (WeightFormat f : {WeightFormat::f32, WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0,
+                           WeightFormat::q4_0, WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k}) {
       auto w = random_weights(ctx, f, n, k);
       auto x = ctx.create_buffer(std::uint64_t(k) * m * 4), y = ctx.create_buffer(std::uint64_t(n) * m * 4);
       {

@@ -1,6 +1,6 @@
 # The shader variants compiled into lagvk: lagvk_shader(<variant name> <source> [DEFINES ...]).
 # Weight formats are variants of the same kernels (see common/weights.glsl).
-foreach(fmt f32 f16 q8_0 q4_0)
+foreach(fmt f32 f16 bf16 q8_0 q4_0 q4_k q5_k q6_k)
   string(TOUPPER ${fmt} FMT)
   lagvk_shader(matmul_${fmt} matmul.comp DEFINES WEIGHT_${FMT})
   lagvk_shader(matvec_${fmt} matvec.comp DEFINES WEIGHT_${FMT})

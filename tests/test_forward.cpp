@@ -54,6 +54,18 @@ std::vector<ForwardCase> forward_cases() {
     mha.tied_output = true;
     cases.push_back({t + "_mha_tied", mha, tol});
   }
+  cases.push_back({"BF16_gqa", spec(GgmlType::bf16, 2, 128, 4, 2, 320, 300), 1e-3});
+  auto bf16_tied = spec(GgmlType::bf16, 3, 96, 3, 3, 224, 277);
+  bf16_tied.tied_output = true;
+  cases.push_back({"BF16_mha_tied", bf16_tied, 1e-3});
+  // K-quants need widths (dim, ff, heads x head_dim) that are multiples of their 256-element blocks.
+  for (GgmlType type : {GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k}) {
+    const std::string t = ggml_type_name(type);
+    cases.push_back({t + "_gqa", spec(type, 2, 256, 4, 2, 512, 300), 1e-3});
+    auto mha = spec(type, 2, 256, 2, 2, 768, 277);
+    mha.tied_output = true;
+    cases.push_back({t + "_mha_tied", mha, 1e-3});
+  }
   auto factors = spec(GgmlType::f16, 2, 128, 8, 1, 352, 290);  // GQA 8, llama3 rope factors
   factors.rope_factors = true;
   factors.rope_freq_base = 500000.0f;
@@ -64,6 +76,12 @@ std::vector<ForwardCase> forward_cases() {
   auto qwen3 = spec(GgmlType::q8_0, 2, 128, 4, 2, 256, 300);
   qwen3.arch = "qwen3";
   cases.push_back({"qwen3_Q8_0", qwen3, 1e-3});
+  auto qwen2_k = spec(GgmlType::q4_k, 2, 256, 4, 2, 512, 300);
+  qwen2_k.arch = "qwen2";
+  cases.push_back({"qwen2_Q4_K", qwen2_k, 1e-3});
+  auto qwen3_k = spec(GgmlType::q6_k, 2, 256, 8, 4, 768, 300);
+  qwen3_k.arch = "qwen3";
+  cases.push_back({"qwen3_Q6_K", qwen3_k, 1e-3});
   return cases;
 }
 

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "engine/core/half.hpp"
+#include "engine/model/quant.hpp"
 #include "engine/ops/attention.hpp"
 #include "engine/ops/elementwise.hpp"
 #include "engine/ops/embedding.hpp"
@@ -52,20 +53,39 @@ struct Weights {
   std::vector<float> values;
 };
 
-Weights make_weights(WeightFormat format, std::size_t rows, std::size_t cols, std::uint64_t seed) {
-  Weights w;
-  w.values = random_floats(rows * cols, seed);
-  if (format == WeightFormat::f32) {
-    w.bytes.resize(w.values.size() * 4);
-    std::memcpy(w.bytes.data(), w.values.data(), w.bytes.size());
-  } else if (format == WeightFormat::f16) {
-    const auto h = to_half(w.values);
-    w.bytes.resize(h.size() * 2);
-    std::memcpy(w.bytes.data(), h.data(), w.bytes.size());
-    w.values = from_half(h);
-  } else {
-    ADD_FAILURE() << "test weights for " << format_name(format) << " come with the quantizers";
+/// The ggml type whose bytes a GPU weight format reads.
+GgmlType ggml_type(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::f32:
+      return GgmlType::f32;
+    case WeightFormat::f16:
+      return GgmlType::f16;
+    case WeightFormat::bf16:
+      return GgmlType::bf16;
+    case WeightFormat::q8_0:
+      return GgmlType::q8_0;
+    case WeightFormat::q4_0:
+      return GgmlType::q4_0;
+    case WeightFormat::q4_k:
+      return GgmlType::q4_k;
+    case WeightFormat::q5_k:
+      return GgmlType::q5_k;
+    case WeightFormat::q6_k:
+      return GgmlType::q6_k;
   }
+  return GgmlType::f32;
+}
+
+/// Random values encoded with the project's quantizers (engine/model/quant.hpp, ggml's exact layouts);
+/// the reference gets the decoded values, so it sees exactly what the GPU decodes.
+Weights make_weights(WeightFormat format, std::size_t rows, std::size_t cols, std::uint64_t seed) {
+  const GgmlType type = ggml_type(format);
+  const auto values = random_floats(rows * cols, seed);
+  const auto encoded = quantize(type, values);
+  Weights w;
+  w.bytes.resize(encoded.size());
+  std::memcpy(w.bytes.data(), encoded.data(), encoded.size());
+  w.values = dequantize(type, encoded, values.size());
   return w;
 }
 
@@ -444,6 +464,27 @@ std::vector<KernelCase> kernel_cases() {
       cases.push_back(matvec_case(f, n, k));
     cases.push_back(embedding_case(f, 5, 7, 9));
     cases.push_back(embedding_case(f, 1000, 96, 1));
+  }
+  // Block formats: row lengths are multiples of the block (32, or 256 for K-quants), including long
+  // rows; row counts are not multiples of the matvec workgroup (32 rows) or the matmul tile.
+  cases.push_back(matmul_case(WeightFormat::bf16, 3, 65, 17));
+  cases.push_back(matmul_case(WeightFormat::bf16, 67, 129, 64));
+  cases.push_back(matvec_case(WeightFormat::bf16, 7, 13));  // odd K: the scalar path
+  cases.push_back(matvec_case(WeightFormat::bf16, 129, 4104));
+  cases.push_back(matvec_case(WeightFormat::bf16, 1, 64));
+  cases.push_back(embedding_case(WeightFormat::bf16, 5, 7, 9));
+  for (WeightFormat f :
+       {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k}) {
+    const std::uint32_t b = block_elements(f);
+    const std::uint32_t long_k = b == 32 ? 4128 : 4352;  // 129 blocks of 32, 17 super-blocks
+    for (auto [m, n, k] : std::vector<std::array<std::uint32_t, 3>>{
+             {1, 1, b}, {3, 65, 2 * b}, {67, 129, b}, {2, 9, long_k}, {130, 71, 3 * b}})
+      cases.push_back(matmul_case(f, m, n, k));
+    for (auto [n, k] : std::vector<std::array<std::uint32_t, 2>>{
+             {1, b}, {7, 3 * b}, {33, 2 * b}, {129, long_k}, {1001, b}, {3, 11008}})
+      cases.push_back(matvec_case(f, n, k));
+    cases.push_back(embedding_case(f, 5, b, 9));
+    cases.push_back(embedding_case(f, 1000, 2 * b, 3));
   }
   // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels address them by pointer.
   cases.push_back(matvec_case(WeightFormat::f32, 8300, 4100));          // 136 MB

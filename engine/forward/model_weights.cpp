@@ -12,12 +12,20 @@ WeightFormat weight_format(GgmlType type, const std::string& tensor) {
       return WeightFormat::f16;
     case GgmlType::q8_0:
       return WeightFormat::q8_0;
+    case GgmlType::bf16:
+      return WeightFormat::bf16;
     case GgmlType::q4_0:
       return WeightFormat::q4_0;
+    case GgmlType::q4_k:
+      return WeightFormat::q4_k;
+    case GgmlType::q5_k:
+      return WeightFormat::q5_k;
+    case GgmlType::q6_k:
+      return WeightFormat::q6_k;
     default:
       fail(
-          "tensor {} has type {}, which lagvk's GPU kernels do not support yet (supported: F32, F16, Q8_0, "
-          "Q4_0)",
+          "tensor {} has type {}, which lagvk's GPU kernels do not support yet (supported: F32, F16, BF16, "
+          "Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)",
           tensor, ggml_type_name(type));
   }
 }

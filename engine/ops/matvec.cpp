@@ -21,10 +21,17 @@ constexpr std::uint32_t vector_chunk(WeightFormat f) {
     case WeightFormat::f32:
       return 4;
     case WeightFormat::f16:
+    case WeightFormat::bf16:
       return 8;
-    default:
+    case WeightFormat::q8_0:
+    case WeightFormat::q4_0:
       return 32;
+    case WeightFormat::q4_k:
+    case WeightFormat::q5_k:
+    case WeightFormat::q6_k:
+      return 64;
   }
+  return 1;
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 
 namespace lagvk {
 
-enum class WeightFormat { f32, f16, q8_0, q4_0 };
+enum class WeightFormat { f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k };
 
 [[nodiscard]] constexpr std::string_view format_name(WeightFormat f) {
   switch (f) {
@@ -16,17 +16,38 @@ enum class WeightFormat { f32, f16, q8_0, q4_0 };
       return "f32";
     case WeightFormat::f16:
       return "f16";
+    case WeightFormat::bf16:
+      return "bf16";
     case WeightFormat::q8_0:
       return "q8_0";
     case WeightFormat::q4_0:
       return "q4_0";
+    case WeightFormat::q4_k:
+      return "q4_k";
+    case WeightFormat::q5_k:
+      return "q5_k";
+    case WeightFormat::q6_k:
+      return "q6_k";
   }
   return "?";
 }
 
-/// Elements per block (1 for unquantized formats).
+/// Elements per block (1 for unquantized formats; K-quants have 256-element super-blocks).
 [[nodiscard]] constexpr std::uint32_t block_elements(WeightFormat f) {
-  return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 ? 32 : 1;
+  switch (f) {
+    case WeightFormat::f32:
+    case WeightFormat::f16:
+    case WeightFormat::bf16:
+      return 1;
+    case WeightFormat::q8_0:
+    case WeightFormat::q4_0:
+      return 32;
+    case WeightFormat::q4_k:
+    case WeightFormat::q5_k:
+    case WeightFormat::q6_k:
+      return 256;
+  }
+  return 1;
 }
 
 /// Bytes of one row of k elements; k must be a multiple of block_elements(f).
@@ -35,11 +56,18 @@ enum class WeightFormat { f32, f16, q8_0, q4_0 };
     case WeightFormat::f32:
       return 4 * k;
     case WeightFormat::f16:
+    case WeightFormat::bf16:
       return 2 * k;
     case WeightFormat::q8_0:
       return k / 32 * 34;
     case WeightFormat::q4_0:
       return k / 32 * 18;
+    case WeightFormat::q4_k:  // {f16 d, f16 dmin, u8 scales[12], u8 qs[128]}
+      return k / 256 * 144;
+    case WeightFormat::q5_k:  // {f16 d, f16 dmin, u8 scales[12], u8 qh[32], u8 qs[128]}
+      return k / 256 * 176;
+    case WeightFormat::q6_k:  // {u8 ql[128], u8 qh[64], i8 scales[16], f16 d}
+      return k / 256 * 210;
   }
   return 0;
 }

@@ -1,12 +1,38 @@
-// Weight row access for every weight format, selected by one of WEIGHT_F32, WEIGHT_F16, WEIGHT_Q8_0,
-// WEIGHT_Q4_0. Quantized formats are dequantized on the fly: weights are never expanded in memory.
-// Rows are K elements long; quantized rows are K/32 blocks of 32 elements (ggml's layout).
+// Weight row access for every weight format, selected by one of WEIGHT_F32, WEIGHT_F16, WEIGHT_BF16,
+// WEIGHT_Q8_0, WEIGHT_Q4_0, WEIGHT_Q4_K, WEIGHT_Q5_K, WEIGHT_Q6_K. Quantized formats are dequantized on
+// the fly: weights are never expanded in memory. Rows are K elements long; Q8_0/Q4_0 rows are K/32
+// blocks of 32 elements, K-quant rows K/256 super-blocks of 256 elements (ggml's layouts).
+// weight_at returns exactly the value ggml's (and engine/model/quant*.cpp's) dequantizer produces: the
+// same fp32 operations in the same order, marked `precise` where a fused multiply-add would round
+// differently.
+
+// Byte n % 4 of a little-endian 32-bit word, and the four bytes of a word as floats.
+uint byte_of(uint word, uint n) { return (word >> (8u * (n & 3u))) & 0xFFu; }
+vec4 bytes4(uint b) { return vec4(uvec4(b, b >> 8, b >> 16, b >> 24) & 0xFFu); }
+
+// The 6-bit scale and min of K-quant sub-block j (0..7), packed into 12 bytes held in three words
+// s = (bytes 0-3, 4-7, 8-11): for j < 4 the low 6 bits of bytes j and j + 4; for j >= 4 a nibble of
+// byte j + 4 plus the top 2 bits of bytes j - 4 (scale) and j (min).
+void k_scale_min(uint j, uvec3 s, out float sc, out float m) {
+  if (j < 4) {
+    sc = float(byte_of(s.x, j) & 63u);
+    m = float(byte_of(s.y, j) & 63u);
+  } else {
+    sc = float((byte_of(s.z, j) & 15u) | ((byte_of(s.x, j) >> 6) << 4));
+    m = float((byte_of(s.z, j) >> 4) | ((byte_of(s.y, j) >> 6) << 4));
+  }
+}
+
 #if defined(WEIGHT_F32)
 #define WeightPtr F32Ptr
 float weight_at(WeightPtr w, uint row, uint K, uint k) { return w.v[row * K + k]; }
 #elif defined(WEIGHT_F16)
 #define WeightPtr F16Ptr
 float weight_at(WeightPtr w, uint row, uint K, uint k) { return float(w.v[row * K + k]); }
+#elif defined(WEIGHT_BF16)
+// bfloat16 is the top half of an fp32.
+#define WeightPtr U16Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) { return uintBitsToFloat(uint(w.v[row * K + k]) << 16); }
 #elif defined(WEIGHT_Q8_0)
 // block_q8_0 = { f16 d; int8 qs[32]; } = 17 halves; read as 16-bit words (2-byte aligned blocks).
 #define WeightPtr U16Ptr
@@ -34,8 +60,51 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint q = j < 16 ? (b & 0xF) : (b >> 4);
   return d * (float(q) - 8.0);
 }
+#elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
+// block_q4_K = { f16 d, dmin; u8 scales[12]; u8 qs[128]; } = 36 words; block_q5_K inserts u8 qh[32]
+// before qs (44 words). Both are multiples of 16 bytes, so whole blocks are read as 32-bit words.
+// Sub-block j (0..7) element l (0..31) is a nibble of qs[32 (j / 2) + l], low for even j; Q5_K adds 16
+// when bit j of qh[l] is set. x = (d * scale_j) * q - dmin * min_j.
+#define WeightPtr U32Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+#if defined(WEIGHT_Q5_K)
+  const uint words = 44, qs_word = 12;
 #else
-#error "define one of WEIGHT_F32, WEIGHT_F16, WEIGHT_Q8_0, WEIGHT_Q4_0"
+  const uint words = 36, qs_word = 4;
+#endif
+  const uint base = (row * (K / 256) + k / 256) * words;
+  const uint i = k % 256, j = i / 32, l = i % 32;
+  const vec2 dm = unpackHalf2x16(w.v[base]);
+  float sc, m;
+  k_scale_min(j, uvec3(w.v[base + 1], w.v[base + 2], w.v[base + 3]), sc, m);
+  const uint qbyte = 32 * (j / 2) + l;
+  uint q = (byte_of(w.v[base + qs_word + qbyte / 4], qbyte) >> (4 * (j & 1))) & 15u;
+#if defined(WEIGHT_Q5_K)
+  q |= ((byte_of(w.v[base + 4 + l / 4], l) >> j) & 1u) << 4;
+#endif
+  const float dj = dm.x * sc, mj = dm.y * m;
+  precise float v = dj * float(q) - mj;
+  return v;
+}
+#elif defined(WEIGHT_Q6_K)
+// block_q6_K = { u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d; } = 105 halves: only 2-byte aligned, so
+// read as 16-bit words. Element i = 128 h + 32 g + l (h = 0..1, g = 0..3, l = 0..31) has its low 4 bits
+// in ql[64 h + 32 (g % 2) + l] (low nibble for g < 2) and its high 2 bits at bit 2g of qh[32 h + l];
+// x = (d * scales[i / 16]) * (q - 32).
+#define WeightPtr U16Ptr
+uint byte16(U16Ptr w, uint base, uint n) { return (uint(w.v[base + n / 2]) >> (8 * (n & 1))) & 0xFFu; }
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 256) + k / 256) * 105;
+  const uint i = k % 256, h = i / 128, g = (i % 128) / 32, l = i % 32;
+  const uint low = (byte16(w, base, 64 * h + 32 * (g & 1) + l) >> (4 * (g / 2))) & 15u;
+  const uint high = (byte16(w, base, 128 + 32 * h + l) >> (2 * g)) & 3u;
+  const int q = int(low | (high << 4)) - 32;
+  const int sc = int(byte16(w, base, 192 + i / 16) << 24) >> 24;
+  const float d = unpackHalf2x16(uint(w.v[base + 104])).x;
+  return d * float(sc) * float(q);
+}
+#else
+#error "define one of WEIGHT_F32, WEIGHT_F16, WEIGHT_BF16, WEIGHT_Q8_0, WEIGHT_Q4_0, WEIGHT_Q4_K, WEIGHT_Q5_K, WEIGHT_Q6_K"
 #endif
 
 // Chunked row access for bandwidth-bound kernels. A chunk is CHUNK consecutive elements of a row
@@ -55,6 +124,17 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uvec4 q = w.v[row * (K / 8) + c];
   return dot(vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y)), xs[0]) +
          dot(vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w)), xs[1]);
+}
+#elif defined(WEIGHT_BF16) && defined(VEC)
+#define CHUNK 8
+#define ChunkPtr U32x4Ptr
+vec4 unpack_bf16x4(uint a, uint b) {
+  return vec4(uintBitsToFloat(a << 16), uintBitsToFloat(a & 0xFFFF0000u), uintBitsToFloat(b << 16),
+              uintBitsToFloat(b & 0xFFFF0000u));
+}
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uvec4 q = w.v[row * (K / 8) + c];
+  return dot(unpack_bf16x4(q.x, q.y), xs[0]) + dot(unpack_bf16x4(q.z, q.w), xs[1]);
 }
 #elif defined(WEIGHT_Q8_0)
 #define CHUNK 32
@@ -83,9 +163,79 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   }
   return s * unpackHalf2x16(uint(w.v[base])).x;
 }
+#elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
+// A chunk is the pair of sub-blocks 2p, 2p + 1 (p = c % 4) that share the 32 bytes qs[32p ..]: low
+// nibbles for 2p, high for 2p + 1. Blocks are 9 (Q4_K) or 11 (Q5_K) uvec4: the first holds d, dmin and
+// the scales, Q5_K's next two hold qh.
+#define CHUNK 64
+#define ChunkPtr U32x4Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+#if defined(WEIGHT_Q5_K)
+  const uint vecs = 11, qs_vec = 3;
+#else
+  const uint vecs = 9, qs_vec = 1;
+#endif
+  const uint base = (row * (K / 256) + c / 4) * vecs;
+  const uint p = c % 4;
+  const uvec4 hdr = w.v[base];
+  const vec2 dm = unpackHalf2x16(hdr.x);
+  float sc0, m0, sc1, m1;
+  k_scale_min(2 * p, hdr.yzw, sc0, m0);
+  k_scale_min(2 * p + 1, hdr.yzw, sc1, m1);
+  float qx0 = 0.0, qx1 = 0.0, sx0 = 0.0, sx1 = 0.0;
+  for (uint v = 0; v < 2; ++v) {
+    const uvec4 qs = w.v[base + qs_vec + 2 * p + v];
+#if defined(WEIGHT_Q5_K)
+    const uvec4 qh = w.v[base + 1 + v];
+#endif
+    for (uint e = 0; e < 4; ++e) {
+      const uint i = 4 * v + e;  // bytes 4i .. 4i + 3: elements l = 4i .. 4i + 3 of both sub-blocks
+      uint lo = qs[e] & 0x0F0F0F0Fu, hi = (qs[e] >> 4) & 0x0F0F0F0Fu;
+#if defined(WEIGHT_Q5_K)
+      lo |= ((qh[e] >> (2 * p)) & 0x01010101u) << 4;
+      hi |= ((qh[e] >> (2 * p + 1)) & 0x01010101u) << 4;
+#endif
+      qx0 += dot(bytes4(lo), xs[i]);
+      qx1 += dot(bytes4(hi), xs[8 + i]);
+      sx0 += xs[i].x + xs[i].y + xs[i].z + xs[i].w;
+      sx1 += xs[8 + i].x + xs[8 + i].y + xs[8 + i].z + xs[8 + i].w;
+    }
+  }
+  // sum (d sc q - dmin m) x = d sc (sum q x) - dmin m (sum x), per sub-block.
+  return dm.x * (sc0 * qx0 + sc1 * qx1) - dm.y * (m0 * sx0 + m1 * sx1);
+}
+#elif defined(WEIGHT_Q6_K)
+// A chunk is groups g = 2u and 2u + 1 (u = c % 2) of half h = (c % 4) / 2 of a super-block: their low
+// bits are the same nibble (low for u = 0) of ql[64h ..] and ql[64h + 32 ..], their high bits bits 2g
+// of the shared qh[32h ..]. Each group spans two 16-element scales.
+#define CHUNK 64
+#define ChunkPtr U16Ptr
+uint word32(U16Ptr w, uint i) { return uint(w.v[i]) | (uint(w.v[i + 1]) << 16); }
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uint base = (row * (K / 256) + c / 4) * 105;
+  const uint h = (c % 4) / 2, u = c % 2;
+  float s = 0.0;
+  for (uint t = 0; t < 2; ++t) {
+    const uint g = 2 * u + t;
+    const uint scw = uint(w.v[base + 96 + 4 * h + g]);  // scales[8h + 2g] and scales[8h + 2g + 1]
+    float s_lo = 0.0, s_hi = 0.0;
+    for (uint i = 0; i < 8; ++i) {  // elements l = 4i .. 4i + 3 of group g
+      const uint ql = word32(w, base + 32 * h + 16 * t + 2 * i);
+      const uint qh = word32(w, base + 64 + 16 * h + 2 * i);
+      const uint q = ((ql >> (4 * u)) & 0x0F0F0F0Fu) | (((qh >> (2 * g)) & 0x03030303u) << 4);
+      const float part = dot(bytes4(q) - 32.0, xs[8 * t + i]);
+      if (i < 4)
+        s_lo += part;
+      else
+        s_hi += part;
+    }
+    s += float(int(scw << 24) >> 24) * s_lo + float(int(scw << 16) >> 24) * s_hi;
+  }
+  return s * unpackHalf2x16(uint(w.v[base + 104])).x;
+}
 #endif
 
-#if defined(VEC) || defined(WEIGHT_Q8_0) || defined(WEIGHT_Q4_0)
+#if defined(CHUNK)
 void load_x_chunk(F32Ptr x, uint c, out vec4 xs[CHUNK / 4]) {
   Vec4Ptr xv = Vec4Ptr(x);
   for (uint i = 0; i < CHUNK / 4; ++i) xs[i] = xv.v[c * (CHUNK / 4) + i];
