@@ -208,30 +208,48 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 // A chunk is groups g = 2u and 2u + 1 (u = c % 2) of half h = (c % 4) / 2 of a super-block: their low
 // bits are the same nibble (low for u = 0) of ql[64h ..] and ql[64h + 32 ..], their high bits bits 2g
 // of the shared qh[32h ..]. Each group spans two 16-element scales.
+// Blocks (210 bytes) start on a word or 2 bytes past one. Reading 16-bit halves is slow on some
+// drivers (lavapipe: 5x slower than this), so runs of 32 bytes are read as 9 aligned words and
+// shifted into place, the same code for both alignments (no divergence between neighbouring blocks).
 #define CHUNK 64
-#define ChunkPtr U16Ptr
-uint word32(U16Ptr w, uint i) { return uint(w.v[i]) | (uint(w.v[i + 1]) << 16); }
+#define ChunkPtr U32Ptr
+// The 8 words at bytes n .. n + 31 (n % 4 == 0) of a block starting at byte 4 wb + m (m = 0 or 2);
+// reads one word past them, which lies inside the block for every run used here.
+void q6_k_run(U32Ptr w, uint wb, uint m, uint n, out uint q[8]) {
+  const uint i0 = wb + n / 4, s = 8 * m;
+  uint prev = w.v[i0];
+  for (uint i = 0; i < 8; ++i) {
+    const uint next = w.v[i0 + i + 1];
+    q[i] = (prev >> s) | ((next << 16) << (16 - s));  // (16 - s) never reaches 32
+    prev = next;
+  }
+}
+// The 16 bits at byte n (even) of a block starting at byte b.
+uint q6_k_half(U32Ptr w, uint b, uint n) { return (w.v[(b + n) / 4] >> (8 * ((b + n) % 4))) & 0xFFFFu; }
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
-  const uint base = (row * (K / 256) + c / 4) * 105;
+  const uint b = (row * (K / 256) + c / 4) * 210;  // byte offset of the block
+  const uint wb = b / 4, m = b % 4;
   const uint h = (c % 4) / 2, u = c % 2;
+  uint qh[8];
+  q6_k_run(w, wb, m, 128 + 32 * h, qh);
   float s = 0.0;
   for (uint t = 0; t < 2; ++t) {
     const uint g = 2 * u + t;
-    const uint scw = uint(w.v[base + 96 + 4 * h + g]);  // scales[8h + 2g] and scales[8h + 2g + 1]
+    uint ql[8];
+    q6_k_run(w, wb, m, 64 * h + 32 * t, ql);
     float s_lo = 0.0, s_hi = 0.0;
     for (uint i = 0; i < 8; ++i) {  // elements l = 4i .. 4i + 3 of group g
-      const uint ql = word32(w, base + 32 * h + 16 * t + 2 * i);
-      const uint qh = word32(w, base + 64 + 16 * h + 2 * i);
-      const uint q = ((ql >> (4 * u)) & 0x0F0F0F0Fu) | (((qh >> (2 * g)) & 0x03030303u) << 4);
+      const uint q = ((ql[i] >> (4 * u)) & 0x0F0F0F0Fu) | (((qh[i] >> (2 * g)) & 0x03030303u) << 4);
       const float part = dot(bytes4(q) - 32.0, xs[8 * t + i]);
       if (i < 4)
         s_lo += part;
       else
         s_hi += part;
     }
+    const uint scw = q6_k_half(w, b, 192 + 8 * h + 2 * g);  // scales[8h + 2g] and scales[8h + 2g + 1]
     s += float(int(scw << 24) >> 24) * s_lo + float(int(scw << 16) >> 24) * s_hi;
   }
-  return s * unpackHalf2x16(uint(w.v[base + 104])).x;
+  return s * unpackHalf2x16(q6_k_half(w, b, 208)).x;
 }
 #endif
 
