@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
+#include "engine/tokenizer/chat_template.hpp"
 #include "lagvk/lagvk.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
@@ -77,19 +78,26 @@ int cmd_run(int argc, char** argv) {
       {"--prompt", "-p", "TEXT",
        "prompt text (tokenized with the model's tokenizer, BOS added as the model asks)", ""},
       {"--tokens", "", "IDS", "prompt as comma-separated token ids, used exactly as given", ""},
+      {"--chat", "", "TEXT",
+       "a user message, formatted with the model's chat template (tokenizer.chat_template; a plain "
+       "'User: ... Assistant:' transcript without one) and followed by the assistant's turn",
+       ""},
+      {"--system", "", "TEXT", "system message before the --chat message", ""},
       {"--no-bos", "", "", "do not add the BOS token to a text prompt", ""},
       {"--ctx", "", "N", "context size in tokens", "the model's, at most 4096"},
       {"--device", "-d", "N", "Vulkan device index (see 'lagvk devices')", "best"},
       {"--json", "", "", "print one JSON object (tokens, text, timings) instead of streaming text", ""}};
   for (auto& o : generation_options()) options.push_back(o);
-  Args args("run", "-m MODEL (-p TEXT | --tokens 1,2,3) [options]",
+  Args args("run", "-m MODEL (-p TEXT | --tokens 1,2,3 | --chat TEXT [--system TEXT]) [options]",
             "Generates text with a GGUF model on the GPU, streaming it as it is produced.\n"
             "example: lagvk run -m assets/models/demo.gguf -p \"Once upon a time\" -n 32 --temp 0",
             options);
   if (!args.parse(argc, argv)) return 0;
   const auto model_path = args.get("--model");
   if (!model_path) fail("run: -m MODEL is required (see 'lagvk run --help')");
-  if (args.has("--prompt") == args.has("--tokens")) fail("run: give exactly one of -p TEXT or --tokens IDS");
+  if (int(args.has("--prompt")) + int(args.has("--tokens")) + int(args.has("--chat")) != 1)
+    fail("run: give exactly one of -p TEXT, --tokens IDS or --chat TEXT");
+  if (args.has("--system") && !args.has("--chat")) fail("run: --system needs --chat");
   std::uint64_t seed = 0;
   const GenerateOptions gen = generation_from(args, seed);
   LoadOptions load = load_options_from(args);
@@ -100,8 +108,26 @@ int cmd_run(int argc, char** argv) {
   bar.finish();
 
   std::vector<std::int32_t> prompt;
+  std::string chat_format;
   if (auto ids = args.get("--tokens")) {
     prompt = parse_token_list(*ids);
+  } else if (auto chat = args.get("--chat")) {
+    // The rendered chat holds the format's control tokens as text ("<|im_start|>"), so special tokens
+    // are parsed; BOS is left to the tokenizer, as the templates' own bos_token would add it.
+    const ChatTemplate tmpl = detect_chat_template(engine->model().gguf());
+    chat_format = chat_format_name(tmpl.format);
+    if (!json) {
+      const bool unrecognised =
+          tmpl.format == ChatFormat::plain && engine->model().gguf().has("tokenizer.chat_template");
+      std::fprintf(stderr, "[chat format: %s%s]\n", chat_format.c_str(),
+                   unrecognised ? " (the model's chat template is not one lagvk recognises)" : "");
+    }
+    std::vector<ChatMessage> messages;
+    if (auto system = args.get("--system")) messages.push_back({"system", *system});
+    messages.push_back({"user", *chat});
+    const Tokenizer& tok = engine->tokenizer();
+    prompt = tok.encode(render_chat(tmpl, messages, true), tok.add_bos_by_default() && !args.has("--no-bos"),
+                        true);
   } else {
     const Tokenizer& tok = engine->tokenizer();
     prompt = tok.encode(*args.get("--prompt"), tok.add_bos_by_default() && !args.has("--no-bos"), false);
@@ -119,6 +145,7 @@ int cmd_run(int argc, char** argv) {
     nlohmann::json j{{"tokens", r.tokens},
                      {"text", r.text},
                      {"prompt_tokens", prompt},
+                     {"chat_template", chat_format},
                      {"stop_reason", r.stop_reason},
                      {"seed", seed},
                      {"device", engine->context().info().name},

@@ -1,0 +1,62 @@
+#pragma once
+// Chat prompts in the format a model was trained on. GGUF files carry their Hugging Face Jinja template
+// in `tokenizer.chat_template`; lagvk has no Jinja engine, so (like llama.cpp) it recognises the common
+// template families by characteristic substrings and renders them with hand-written code:
+//
+//   llama3   "<|start_header_id|>"        <|start_header_id|>ROLE<|end_header_id|>\n\nTEXT<|eot_id|>
+//   qwen3    "<|im_start|>" and "<think>"  ChatML, the last answer after the last question gets a
+//                                          <think> block
+//   chatml   "<|im_start|>"                <|im_start|>ROLE\nTEXT<|im_end|>\n (Qwen2/2.5: the template's
+//                                          default system prompt when none is given)
+//   llama2   "[INST]" and "<<SYS>>"        [INST] <<SYS>>\nSYSTEM\n<</SYS>>\n\nUSER [/INST] ANSWER
+//   </s><s>[INST] ... mistral_v1 "[INST]" and " [/INST]"     " [INST] USER [/INST] ANSWER</s>" (Mistral 7B
+//   v0.1/v0.2, Mixtral
+//                                          8x7B; system prepended to the first user turn)
+//   mistral_v3 other "[INST] " templates   "[INST] USER[/INST] ANSWER</s>" (v0.3 and later; system
+//                                          prepended to the last user turn)
+//   mistral_v3_tekken "[INST]" + quote     "[INST]USER[/INST]ANSWER</s>" (Nemo, Ministral)
+//   plain    no or unrecognised template   "SYSTEM\n\nUser: TEXT\nAssistant: TEXT\n...Assistant:"
+//
+// Rendered prompts never start with the BOS token: the tokenizer adds it (add_bos), as llama.cpp does.
+// BOS/EOS that a format puts between turns are written as their token text, so the prompt must be
+// tokenized with special-token parsing on. Roles other than system/user/assistant render like user
+// turns under the role's name where the format has role names (llama3, chatml, qwen3, plain) and as
+// user turns elsewhere.
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace lagvk {
+
+class GgufFile;
+
+enum class ChatFormat { plain, llama3, chatml, qwen3, llama2, mistral_v1, mistral_v3, mistral_v3_tekken };
+
+[[nodiscard]] std::string_view chat_format_name(ChatFormat f);
+
+struct ChatTemplate {
+  ChatFormat format = ChatFormat::plain;
+  std::string default_system;  ///< chatml: system prompt the template adds when a chat has none
+  std::string bos = "<s>";     ///< token texts that llama2/mistral formats write between turns
+  std::string eos = "</s>";
+};
+
+struct ChatMessage {
+  std::string role;  ///< "system", "user", "assistant"
+  std::string content;
+};
+
+/// Recognises a Jinja chat template's family; bos/eos are the model's token texts.
+[[nodiscard]] ChatTemplate chat_template_from_jinja(std::string_view jinja, std::string bos = "<s>",
+                                                    std::string eos = "</s>");
+
+/// The template of a GGUF model (tokenizer.chat_template, with BOS/EOS texts from its vocabulary);
+/// plain when the file has none or one lagvk does not recognise.
+[[nodiscard]] ChatTemplate detect_chat_template(const GgufFile& file);
+
+/// The prompt for a conversation; with add_generation_prompt it ends where the assistant's answer
+/// begins.
+[[nodiscard]] std::string render_chat(const ChatTemplate& tmpl, std::span<const ChatMessage> messages,
+                                      bool add_generation_prompt);
+
+}  // namespace lagvk
