@@ -22,3 +22,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 "$(dirname "$0")/setup_peer.sh"
+"$(dirname "$0")/setup_tokenizer_ref.sh"

