@@ -21,6 +21,7 @@
 #include "engine/model/gguf_reader.hpp"
 #include "engine/model/gguf_writer.hpp"
 #include "engine/model/hf_tokenizer.hpp"
+#include "engine/model/random_model.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 
 namespace lagvk {
@@ -182,6 +183,51 @@ TEST_P(HfVocab, MakeModelWithTokenizerJson) {
   for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(tok->encode(texts[i], false, true), expected[i]);
   // Llama 3 prepends <|begin_of_text|>; Qwen adds no BOS.
   EXPECT_EQ(tok->add_bos_by_default(), GetParam() == "llama3");
+}
+
+// `lagvk run --chat` on a model with the real vocabulary and its family's chat template: the control
+// tokens of the rendered chat become single special tokens, after the BOS the model asks for.
+TEST_P(HfVocab, RunChatParsesTheTemplatesSpecialTokens) {
+  const std::string lagvk = std::string(LAGVK_BINARY_DIR) + "/bin/lagvk";
+  if (!std::filesystem::exists(lagvk)) GTEST_SKIP() << "build the lagvk_cli target first";
+  RandomModelSpec spec;
+  spec.n_layers = 1;
+  spec.n_embd = 64;
+  spec.n_head = 2;
+  spec.n_head_kv = 1;
+  spec.n_ff = 128;
+  spec.n_ctx = 256;
+  spec.tied_output = true;
+  const HfTokenizer hf = read_hf_tokenizer(tokenizer_json(GetParam()).string());
+  spec.n_vocab = std::uint32_t(hf.tokens.size());
+  GgufWriter w = make_random_model(spec);
+  write_tokenizer_metadata(w, hf);
+  const bool llama3 = GetParam() == "llama3";
+  w.set_string("tokenizer.chat_template", llama3 ? "{{ '<|start_header_id|>' + message['role'] }}"
+                                                 : "{{ '<|im_start|>' + message.role + '\\n<think>' }}");
+  const auto model = (dir_ / "chat.gguf").string();
+  w.write(model);
+
+  const std::string cmd = lagvk + " run -m " + model +
+                          " --chat 'Hello there' --system 'Be brief.' -n 1 --temp 0 --json 2> " +
+                          (dir_ / "run.err").string();
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (pipe && std::fgets(buf.data(), int(buf.size()), pipe.get())) out += buf.data();
+  ASSERT_EQ(pclose(pipe.release()), 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["chat_template"], llama3 ? "llama3" : "qwen3");
+  const std::string rendered =
+      llama3 ? "<|start_header_id|>system<|end_header_id|>\n\nBe "
+               "brief.<|eot_id|><|start_header_id|>user<|end_header_id|>"
+               "\n\nHello there<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+             : "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello "
+               "there<|im_end|>\n<|im_start|>assistant\n";
+  auto expected = reference({rendered})[0];
+  if (llama3) expected.insert(expected.begin(), hf.bos);
+  EXPECT_EQ(j["prompt_tokens"].get<std::vector<std::int32_t>>(), expected);
+  EXPECT_EQ(expected[llama3 ? 1 : 0], llama3 ? 128006 : 151644);  // <|start_header_id|>, <|im_start|>
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabularies, HfVocab, ::testing::Values("llama3", "qwen3"),
