@@ -156,7 +156,9 @@ int cmd_run(int argc, char** argv) {
                        {"decode_ms", r.timings.decode_ms},
                        {"decode_tokens_per_s", r.timings.decode_tokens_per_s()},
                        {"time_to_first_token_ms", r.timings.time_to_first_token_ms}}}};
-    std::printf("%s\n", j.dump(2).c_str());
+    // Generated text may end inside a multi-byte character or hold byte tokens: invalid UTF-8 is
+    // replaced (U+FFFD) rather than failing the whole report.
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("\n");
     std::fprintf(stderr,
