@@ -18,9 +18,8 @@ namespace lagvk::test {
 namespace {
 
 // K goes through fp16 twice more than in a plain prefill (un-rotated, then re-rotated), about 1e-3
-// relative each; logits move by about 1e-4 of their range (measured 2e-5 to 7e-5). A misplaced page or a
-// wrong angle moves them
-// by O(1) (two logs in swapped order differ by 0.16).
+// relative each; logits move by about 1e-4 of their range (measured 2e-5 to 7e-5). A misplaced page or
+// a wrong angle moves them by O(1) (two logs in swapped order differ by 0.16).
 constexpr double kTolerance = 1e-3;
 
 class LagSplice : public GpuTest {
