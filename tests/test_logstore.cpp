@@ -200,10 +200,10 @@ TEST(LogStore, SearchAccumulatesWithoutDuplicatesAndFiltersTags) {
   const auto first = store->search("glass harbor director", 1);
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].id, ia);
+  // The next query adds its best log not yet taken; logs sharing no term with it are not returned.
   const auto next = store->search("mara ellison glass harbor", 2, {ia});
-  ASSERT_EQ(next.size(), 2u);
+  ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].id, ib);
-  EXPECT_NE(next[1].id, ia);
   const auto geo = store->search("capital", 5, {}, {"geo"});
   ASSERT_EQ(geo.size(), 1u);
   EXPECT_EQ(geo[0].id, ic);
