@@ -165,7 +165,8 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv) {
       fail("internal: layer {} holds {} / {} values, expected {}", l, kv.k[l].size(), kv.v[l].size(),
            kv.tokens * row);
   if (kv.tokens == 0) fail("a log must keep at least one token");
-  const std::string json = nlohmann::json(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string json =
+      nlohmann::json(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const std::uint32_t P = f.page_tokens;
   const std::uint32_t n_pages = (kv.tokens + P - 1) / P;
   std::vector<std::byte> value;
@@ -382,7 +383,8 @@ std::vector<ScoredLog> Store::search(const std::string& query, std::uint32_t k,
   std::vector<ScoredLog> scored;
   const auto scores = index.scores(query);
   for (std::size_t i = 0; i < ids.size(); ++i)
-    if (!exclude.count(ids[i]) && scores[i] > 0) scored.push_back({ids[i], scores[i]});  // no shared term: not relevant
+    if (!exclude.count(ids[i]) && scores[i] > 0)
+      scored.push_back({ids[i], scores[i]});  // no shared term: not relevant
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& a, const auto& b) { return a.score > b.score; });
   if (scored.size() > k) scored.resize(k);

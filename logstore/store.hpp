@@ -108,7 +108,8 @@ class Store {
   [[nodiscard]] VerifyReport verify();
 
   /// BM25 over the logs' retrieval text (lowercase, split on non-alphanumerics; k1 1.2, b 0.75):
-  /// the k best logs not in `exclude` (with every tag in `tags`) that share a term with the query, best first.
+  /// the k best logs not in `exclude` (with every tag in `tags`) that share a term with the query, best
+  /// first.
   [[nodiscard]] std::vector<ScoredLog> search(const std::string& query, std::uint32_t k,
                                               const std::set<LogId>& exclude = {},
                                               const std::vector<std::string>& tags = {});
