@@ -103,6 +103,7 @@ Store::Store(std::string dir, const StoreOptions& options) : dir_(std::move(dir)
     check_mdb(mdb_dbi_open(txn.get(), "meta", MDB_CREATE, &meta_), "mdb_dbi_open meta");
     check_mdb(mdb_dbi_open(txn.get(), "logs", MDB_CREATE, &logs_), "mdb_dbi_open logs");
     check_mdb(mdb_dbi_open(txn.get(), "pages", MDB_CREATE, &pages_), "mdb_dbi_open pages");
+    check_mdb(mdb_dbi_open(txn.get(), "vectors", MDB_CREATE, &vectors_), "mdb_dbi_open vectors");
     MDB_val k = as_val(std::string_view("fingerprint")), v{};
     const int got = mdb_get(txn.get(), meta_, &k, &v);
     if (got == MDB_NOTFOUND) {
@@ -155,7 +156,35 @@ void Store::grow() {
   check_mdb(mdb_env_set_mapsize(env_, map_size_), "growing the store map");
 }
 
-LogId Store::put_log(const LogRecord& record, const LogKvInput& kv) {
+std::uint64_t Store::generation(MDB_txn* txn) const {
+  MDB_val k = as_val(std::string_view("generation")), v{};
+  if (mdb_get(txn, meta_, &k, &v) != MDB_SUCCESS || v.mv_size != 8) return 0;
+  std::uint64_t g = 0;
+  std::memcpy(&g, v.mv_data, 8);
+  return g;
+}
+
+void Store::bump_generation(MDB_txn* txn) {
+  const std::uint64_t g = generation(txn) + 1;
+  MDB_val k = as_val(std::string_view("generation")), v{8, const_cast<std::uint64_t*>(&g)};
+  check_mdb(mdb_put(txn, meta_, &k, &v, 0), "updating the store generation");
+}
+
+const RetrievalIndex& Store::index() {
+  Reader r(*this);
+  const std::uint64_t g = generation(r.txn_.get());
+  if (index_ && g == index_generation_) return *index_;
+  std::vector<IndexedLog> logs;
+  for (LogId id : r.ids()) {
+    const auto rec = r.log(id);
+    logs.push_back({id, rec->retrieval_text, rec->tags, r.embedding(id)});
+  }
+  index_ = std::make_unique<RetrievalIndex>(std::move(logs));
+  index_generation_ = g;
+  return *index_;
+}
+
+LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding) {
   const auto& f = fingerprint_;
   if (kv.k.size() != f.layers || kv.v.size() != f.layers)
     fail("internal: log KV has {} layers, the store {}", kv.k.size(), f.layers);
@@ -202,6 +231,15 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv) {
         rc = mdb_put(txn.get(), pages_, &pkv, &pvv, 0);
       }
     }
+    if (rc == MDB_SUCCESS && !embedding.empty()) {
+      MDB_val ek = as_val(std::span<const std::byte>(ik)), ev = as_val(std::as_bytes(embedding));
+      rc = mdb_put(txn.get(), vectors_, &ek, &ev, 0);
+    }
+    if (rc == MDB_SUCCESS) {
+      const std::uint64_t g = generation(txn.get()) + 1;
+      MDB_val gk = as_val(std::string_view("generation")), gv{8, const_cast<std::uint64_t*>(&g)};
+      rc = mdb_put(txn.get(), meta_, &gk, &gv, 0);
+    }
     if (rc == MDB_MAP_FULL) {
       txn.abort();
       grow();
@@ -237,7 +275,11 @@ bool Store::remove(LogId id) {
     if (r != MDB_SUCCESS) r = mdb_cursor_get(cur, &pk, &pv, MDB_NEXT);
   }
   mdb_cursor_close(cur);
+  const int vr = mdb_del(txn.get(), vectors_, &k, nullptr);
+  if (vr != MDB_NOTFOUND) check_mdb(vr, "deleting a vector");
+  bump_generation(txn.get());
   txn.commit();
+  index_.reset();
   return true;
 }
 
@@ -265,6 +307,19 @@ std::optional<LogRecord> Store::Reader::log(LogId id) const {
       nlohmann::json::parse(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size), nullptr, false);
   if (j.is_discarded()) fail("log {} in '{}' has a damaged record", id, store_.dir_);
   return j.get<LogRecord>();
+}
+
+std::vector<float> Store::Reader::embedding(LogId id) const {
+  const auto ik = id_key(id);
+  MDB_val k = as_val(std::span<const std::byte>(ik)), v{};
+  const int rc = mdb_get(txn_.get(), store_.vectors_, &k, &v);
+  if (rc == MDB_NOTFOUND) return {};
+  check_mdb(rc, "reading a vector");
+  if (v.mv_size % 4 != 0) fail("log {} has a damaged retrieval vector", id);
+  // LMDB aligns small values to 2 bytes only: copy rather than view.
+  std::vector<float> out(v.mv_size / 4);
+  std::memcpy(out.data(), v.mv_data, v.mv_size);
+  return out;
 }
 
 std::uint32_t Store::Reader::pages_of(std::uint32_t tokens) const {
@@ -367,28 +422,13 @@ VerifyReport Store::verify() {
 
 std::vector<ScoredLog> Store::search(const std::string& query, std::uint32_t k,
                                      const std::set<LogId>& exclude, const std::vector<std::string>& tags) {
-  Reader r(*this);
-  std::vector<LogId> ids;
-  std::vector<std::string> texts;
-  for (LogId id : r.ids()) {
-    const auto log = r.log(id);
-    bool has_tags = true;
-    for (const auto& t : tags)
-      has_tags = has_tags && std::find(log->tags.begin(), log->tags.end(), t) != log->tags.end();
-    if (!has_tags) continue;
-    ids.push_back(id);
-    texts.push_back(log->retrieval_text);
-  }
-  const Bm25 index(texts);
-  std::vector<ScoredLog> scored;
-  const auto scores = index.scores(query);
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    if (!exclude.count(ids[i]) && scores[i] > 0)
-      scored.push_back({ids[i], scores[i]});  // no shared term: not relevant
-  std::stable_sort(scored.begin(), scored.end(),
-                   [](const auto& a, const auto& b) { return a.score > b.score; });
-  if (scored.size() > k) scored.resize(k);
-  return scored;
+  return index().lexical(query, k, exclude, tags);
+}
+
+std::vector<ScoredLog> Store::search_dense(std::span<const float> query, std::uint32_t k,
+                                           const std::set<LogId>& exclude,
+                                           const std::vector<std::string>& tags) {
+  return index().dense(query, k, exclude, tags);
 }
 
 }  // namespace lagvk::logstore

@@ -20,6 +20,7 @@
 
 #include "logstore/fingerprint.hpp"
 #include "logstore/lmdb.hpp"
+#include "logstore/retrieval_index.hpp"
 
 namespace lagvk::logstore {
 
@@ -68,11 +69,6 @@ struct VerifyReport {
   [[nodiscard]] bool ok() const { return problems.empty(); }
 };
 
-struct ScoredLog {
-  LogId id = 0;
-  double score = 0;
-};
-
 class Store {
  public:
   [[nodiscard]] static std::unique_ptr<Store> open(const std::string& dir, const StoreOptions& options);
@@ -83,8 +79,8 @@ class Store {
   [[nodiscard]] const Fingerprint& fingerprint() const { return fingerprint_; }
   [[nodiscard]] const std::string& dir() const { return dir_; }
 
-  /// Writes a log and its pages in one transaction; returns its id.
-  LogId put_log(const LogRecord& record, const LogKvInput& kv);
+  /// Writes a log, its pages and (optionally) its dense retrieval vector in one transaction; returns its id.
+  LogId put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding = {});
   /// Deletes a log and its pages; false when there is no such log.
   bool remove(LogId id);
 
@@ -96,6 +92,8 @@ class Store {
     /// A page; the checksum is verified and a mismatch is an error naming the log, layer and page.
     [[nodiscard]] PageView page(LogId id, std::uint32_t layer, std::uint32_t page) const;
     [[nodiscard]] std::uint32_t pages_of(std::uint32_t tokens) const;
+    /// The log's dense retrieval vector (empty when it has none).
+    [[nodiscard]] std::vector<float> embedding(LogId id) const;
 
    private:
     friend class Store;
@@ -113,17 +111,27 @@ class Store {
   [[nodiscard]] std::vector<ScoredLog> search(const std::string& query, std::uint32_t k,
                                               const std::set<LogId>& exclude = {},
                                               const std::vector<std::string>& tags = {});
+  /// Cosine similarity between `query` and the logs' vectors (logs without one are skipped).
+  [[nodiscard]] std::vector<ScoredLog> search_dense(std::span<const float> query, std::uint32_t k,
+                                                    const std::set<LogId>& exclude = {},
+                                                    const std::vector<std::string>& tags = {});
 
  private:
   Store(std::string dir, const StoreOptions& options);
   void grow();
+  /// The retrieval index, rebuilt when any process changed the store since it was built.
+  const RetrievalIndex& index();
+  [[nodiscard]] std::uint64_t generation(MDB_txn* txn) const;
+  void bump_generation(MDB_txn* txn);
 
   std::string dir_;
   StoreOptions options_;
   MDB_env* env_ = nullptr;
-  MDB_dbi meta_ = 0, logs_ = 0, pages_ = 0;
+  MDB_dbi meta_ = 0, logs_ = 0, pages_ = 0, vectors_ = 0;
   Fingerprint fingerprint_;
   std::uint64_t map_size_ = 0;
+  std::unique_ptr<RetrievalIndex> index_;
+  std::uint64_t index_generation_ = ~std::uint64_t(0);
 };
 
 }  // namespace lagvk::logstore

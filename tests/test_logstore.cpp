@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "engine/core/error.hpp"
+#include "logstore/archive.hpp"
 #include "logstore/bm25.hpp"
 #include "logstore/store.hpp"
 
@@ -207,6 +209,94 @@ TEST(LogStore, SearchAccumulatesWithoutDuplicatesAndFiltersTags) {
   const auto geo = store->search("capital", 5, {}, {"geo"});
   ASSERT_EQ(geo.size(), 1u);
   EXPECT_EQ(geo[0].id, ic);
+}
+
+TEST(LogStore, DenseSearchRanksByCosine) {
+  const auto dir = fresh_dir("dense");
+  auto store = Store::open(dir, {true, fingerprint()});
+  const auto a = synthetic(2, 9, "a"), b = synthetic(2, 10, "b"), c = synthetic(2, 11, "c");
+  const std::vector<float> va = {1, 0, 0}, vb = {0.6f, 0.8f, 0}, vc = {0, 0, 5};
+  const LogId ia = store->put_log(a.record, a.input(), va), ib = store->put_log(b.record, b.input(), vb);
+  store->put_log(c.record, c.input(), vc);
+  const std::vector<float> q = {2, 0, 0};  // cosines: a 1, b 0.6, c 0
+  const auto top = store->search_dense(q, 2);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].id, ia);
+  EXPECT_NEAR(top[0].score, 1.0, 1e-6);
+  EXPECT_EQ(top[1].id, ib);
+  EXPECT_NEAR(top[1].score, 0.6, 1e-6);
+  EXPECT_EQ(store->search_dense(q, 5, {ia}).front().id, ib);
+  EXPECT_TRUE(store->search_dense(std::vector<float>{1, 2}, 3).empty()) << "wrong dimension matches nothing";
+}
+
+TEST(LogStore, ExportImportRoundTrip) {
+  const auto src_dir = fresh_dir("export_src"), dst_dir = fresh_dir("export_dst");
+  auto src = Store::open(src_dir, {true, fingerprint()});
+  const auto a = synthetic(5, 12, "first task"), b = synthetic(3, 13, "second task");
+  const std::vector<float> va = {0.5f, 0.25f};
+  src->put_log(a.record, a.input(), va);
+  src->put_log(b.record, b.input());
+  std::stringstream archive;
+  EXPECT_EQ(export_logs(*src, archive), 2u);
+  auto dst = Store::open(dst_dir, {true, fingerprint()});
+  EXPECT_EQ(import_logs(*dst, archive, "archive"), 2u);
+  auto r = dst->read();
+  const auto ids = r.ids();
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(r.log(ids[0])->task, "first task");
+  EXPECT_EQ(r.embedding(ids[0]), va);
+  std::vector<std::uint16_t> k;
+  for (std::uint32_t p = 0; p < 2; ++p) {
+    const auto page = r.page(ids[0], 1, p);
+    k.insert(k.end(), page.k.begin(), page.k.end());
+  }
+  EXPECT_EQ(k, a.k[1]);
+  // Into a store of another model: refused.
+  Fingerprint other = fingerprint();
+  other.head_dim = 8;
+  auto wrong = Store::open(fresh_dir("export_wrong"), {true, other});
+  std::stringstream again;
+  (void)export_logs(*src, again);
+  EXPECT_THROW((void)import_logs(*wrong, again, "archive"), Error);
+}
+
+TEST(LogStore, AReaderProcessSeesCommittedLogsWhileAWriterWrites) {
+  const auto dir = fresh_dir("concurrent");
+  { auto store = Store::open(dir, {true, fingerprint()}); }
+  const pid_t writer = fork();
+  ASSERT_GE(writer, 0);
+  if (writer == 0) {
+    try {
+      auto store = Store::open(dir, {false, fingerprint()});
+      for (std::uint32_t i = 0; i < 200; ++i) {
+        const auto log = synthetic(1 + i % 20, i, "concurrent");
+        (void)store->put_log(log.record, log.input());
+      }
+      _exit(0);
+    } catch (...) {
+      _exit(2);
+    }
+  }
+  // Meanwhile this process reads: every log it sees is complete and verifies.
+  std::size_t max_seen = 0;
+  auto store = Store::open(dir, {false, fingerprint()});
+  for (int round = 0; round < 50; ++round) {
+    auto r = store->read();
+    const auto ids = r.ids();
+    max_seen = std::max(max_seen, ids.size());
+    for (LogId id : ids) {
+      const auto rec = r.log(id);
+      ASSERT_TRUE(rec);
+      for (std::uint32_t p = 0; p < r.pages_of(std::uint32_t(rec->token_ids.size())); ++p)
+        (void)r.page(id, 1, p);
+    }
+    usleep(2000);
+  }
+  int status = 0;
+  waitpid(writer, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(store->read().ids().size(), 200u);
+  std::printf("reader saw up to %zu logs while the writer wrote 200\n", max_seen);
 }
 
 // A child writes logs and reports each id after its commit returns; it is killed at a random moment,

@@ -11,6 +11,7 @@
 #include "engine/core/error.hpp"
 #include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
+#include "logstore/archive.hpp"
 #include "logstore/store.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
@@ -202,6 +203,43 @@ int log_verify(int argc, char** argv) {
   return r.ok() ? 0 : 1;
 }
 
+int log_export(int argc, char** argv) {
+  Args args(
+      "log export", "--store DIR FILE",
+      "Writes every log to FILE in the portable JSON Lines format (pages as base64 fp16; see docs/LAG.md).",
+      {kStore});
+  if (!args.parse(argc, argv)) return 0;
+  if (args.positional().size() != 1) fail("log export: give the output file");
+  auto store = logstore::Store::open(store_dir(args), {});
+  std::ofstream out(args.positional()[0]);
+  if (!out) fail("cannot write '{}'", args.positional()[0]);
+  const auto n = logstore::export_logs(*store, out);
+  out.close();
+  if (!out) fail("writing '{}' failed (disk full?)", args.positional()[0]);
+  fmt::print("exported {} logs to {}\n", n, args.positional()[0]);
+  return 0;
+}
+
+int log_import(int argc, char** argv) {
+  Args args("log import", "--store DIR FILE",
+            "Adds the logs of an export to a store made with the same model (created when missing).",
+            {kStore});
+  if (!args.parse(argc, argv)) return 0;
+  if (args.positional().size() != 1) fail("log import: give the export file");
+  std::ifstream in(args.positional()[0]);
+  if (!in) fail("cannot read '{}'", args.positional()[0]);
+  std::string header;
+  std::getline(in, header);
+  const auto j = nlohmann::json::parse(header, nullptr, false);
+  if (j.is_discarded() || !j.contains("fingerprint"))
+    fail("'{}' is not a lagvk log export", args.positional()[0]);
+  auto store = logstore::Store::open(store_dir(args), {true, j["fingerprint"].get<logstore::Fingerprint>()});
+  in.seekg(0);
+  const auto n = logstore::import_logs(*store, in, args.positional()[0]);
+  fmt::print("imported {} logs into {}\n", n, store->dir());
+  return 0;
+}
+
 }  // namespace
 
 int cmd_log(int argc, char** argv) {
@@ -217,6 +255,8 @@ int cmd_log(int argc, char** argv) {
       {"rm", "remove logs", log_rm},
       {"stats", "sizes and free space", log_stats},
       {"verify", "check checksums and cross-references", log_verify},
+      {"export", "write all logs to a portable file", log_export},
+      {"import", "add the logs of an exported file", log_import},
   };
   if (argc < 1 || std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h") {
     std::printf("usage: lagvk log <verb> --store DIR [options]   (lagvk log <verb> --help)\n\nverbs:\n");

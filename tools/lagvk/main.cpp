@@ -25,7 +25,7 @@ constexpr Command kCommands[] = {
     {"run", "generate text from a prompt with a GGUF model", lagvk::cli::cmd_run},
     {"ask", "answer a question with logs retrieved from a store (Log-Augmented Generation)",
      lagvk::cli::cmd_ask},
-    {"log", "manage a store of logs: add, ls, show, rm, stats, verify", lagvk::cli::cmd_log},
+    {"log", "manage a store of logs: add, ls, show, rm, stats, verify, export, import", lagvk::cli::cmd_log},
 };
 
 void print_usage() {
