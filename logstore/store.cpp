@@ -92,7 +92,7 @@ Store::Store(std::string dir, const StoreOptions& options) : dir_(std::move(dir)
     const auto file_size = exists ? fs::file_size(fs::path(dir_) / "data.mdb", size_ec) : 0;
     if (!size_ec) map_size_ = std::max<std::uint64_t>(map_size_, file_size);
     check_mdb(mdb_env_set_mapsize(env_, map_size_), "mdb_env_set_mapsize");
-    const int rc = mdb_env_open(env_, dir_.c_str(), MDB_NOTLS, 0644);
+    const int rc = mdb_env_open(env_, dir_.c_str(), MDB_NOTLS | (options.durable ? 0 : MDB_NOSYNC), 0644);
     if (rc == EACCES) fail("cannot open the log store '{}': permission denied", dir_);
     check_mdb(rc, ("opening the log store " + dir_).c_str());
     MDB_envinfo info{};
