@@ -56,6 +56,9 @@ struct StoreOptions {
   std::optional<Fingerprint> fingerprint;  ///< required to create; checked when opening
   std::uint64_t initial_map_size = 64ull << 20;
   std::uint64_t max_map_size = 64ull << 30;  ///< the map doubles on demand up to this; then "store full"
+  /// fsync on every commit. Off (MDB_NOSYNC) is for bulk loads that can be redone: a system crash may then
+  /// lose the last commits (never tear one; a killed process loses nothing either way).
+  bool durable = true;
 };
 
 struct StoreStats {
