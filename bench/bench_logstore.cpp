@@ -119,7 +119,9 @@ int main(int argc, char** argv) {
     for (std::uint32_t count : counts) {
       std::filesystem::remove_all(dir);
       // Filling 100k logs with an fsync each would measure the disk, not the store: bulk load without.
-      auto store = Store::open(dir, {true, bench_fingerprint(1), 64ull << 20, 8ull << 30, false});
+      StoreOptions bulk{true, bench_fingerprint(1), 64ull << 20, 8ull << 30};
+      bulk.durable = false;
+      auto store = Store::open(dir, bulk);
       std::vector<std::uint16_t> kv(256, 0x3c00);
       LogKvInput in{1, {kv}, {kv}};
       std::vector<float> vec(64);

@@ -20,9 +20,10 @@ std::uint64_t export_logs(Store& store, std::ostream& out) {
     for (std::uint32_t l = 0; l < store.fingerprint().layers; ++l) {
       std::vector<std::uint16_t> k, v;
       for (std::uint32_t p = 0; p < pages; ++p) {
-        const PageView page = r.page(id, l, p);
-        k.insert(k.end(), page.k.begin(), page.k.end());
-        v.insert(v.end(), page.v.begin(), page.v.end());
+        std::vector<std::uint16_t> pk, pv;
+        decode_page(r.page(id, l, p), pk, pv);  // exports are fp16 whatever the store's codec
+        k.insert(k.end(), pk.begin(), pk.end());
+        v.insert(v.end(), pv.begin(), pv.end());
       }
       layers.push_back({{"k", base64_encode(std::as_bytes(std::span<const std::uint16_t>(k)))},
                         {"v", base64_encode(std::as_bytes(std::span<const std::uint16_t>(v)))}});

@@ -12,6 +12,8 @@
 #include <map>
 
 #include "engine/core/error.hpp"
+#include "engine/core/half.hpp"
+#include "engine/model/quant.hpp"
 #include "logstore/bm25.hpp"
 
 namespace lagvk::logstore {
@@ -68,6 +70,20 @@ void from_json(const nlohmann::json& j, LogRecord& r) {
   r.created = j.value("created", std::int64_t(0));
 }
 
+void decode_page(const PageView& page, std::vector<std::uint16_t>& k, std::vector<std::uint16_t>& v) {
+  if (page.codec == PageCodec::f16) {
+    k.assign(page.k.begin(), page.k.end());
+    v.assign(page.v.begin(), page.v.end());
+    return;
+  }
+  const std::size_t n = page.k_q8.size() / 34 * 32;
+  const auto as_u8 = [](std::span<const std::byte> b) {
+    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(b.data()), b.size());
+  };
+  k = to_half(dequantize(GgmlType::q8_0, as_u8(page.k_q8), n));
+  v = to_half(dequantize(GgmlType::q8_0, as_u8(page.v_q8), n));
+}
+
 std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& options) {
   return std::unique_ptr<Store>(new Store(dir, options));
 }
@@ -116,6 +132,14 @@ Store::Store(std::string dir, const StoreOptions& options) : dir_(std::move(dir)
       const std::string schema = std::to_string(kSchemaVersion);
       MDB_val sk = as_val(std::string_view("schema")), sv = as_val(std::string_view(schema));
       check_mdb(mdb_put(txn.get(), meta_, &sk, &sv, 0), "writing the schema version");
+      codec_ = options.codec;
+      if (codec_ == PageCodec::q8_0 &&
+          (std::uint64_t(fingerprint_.kv_heads) * fingerprint_.head_dim) % 32 != 0)
+        fail("the q8_0 page codec needs kv_heads x head_dim to be a multiple of 32 (this model: {} x {})",
+             fingerprint_.kv_heads, fingerprint_.head_dim);
+      const std::string codec = codec_ == PageCodec::q8_0 ? "q8_0" : "f16";
+      MDB_val ck = as_val(std::string_view("codec")), cv = as_val(std::string_view(codec));
+      check_mdb(mdb_put(txn.get(), meta_, &ck, &cv, 0), "writing the page codec");
     } else {
       check_mdb(got, "reading the fingerprint");
       const auto j = nlohmann::json::parse(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size),
@@ -128,6 +152,14 @@ Store::Store(std::string dir, const StoreOptions& options) : dir_(std::move(dir)
         if (schema != std::to_string(kSchemaVersion))
           fail("the log store '{}' has schema version {}; this lagvk reads version {}", dir_, schema,
                kSchemaVersion);
+      }
+      MDB_val ck = as_val(std::string_view("codec")), cv{};
+      if (mdb_get(txn.get(), meta_, &ck, &cv) == MDB_SUCCESS) {
+        const std::string codec(static_cast<const char*>(cv.mv_data), cv.mv_size);
+        if (codec == "q8_0")
+          codec_ = PageCodec::q8_0;
+        else if (codec != "f16")
+          fail("the log store '{}' uses page codec '{}', which this lagvk does not know", dir_, codec);
       }
       if (options.fingerprint && !(*options.fingerprint == fingerprint_))
         fail(
@@ -219,9 +251,17 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
         const std::uint32_t tokens = std::min(P, kv.tokens - p * P);
         const auto ks = kv.k[l].subspan(std::size_t(p) * P * row, tokens * row);
         const auto vs = kv.v[l].subspan(std::size_t(p) * P * row, tokens * row);
-        value.assign(kPageHeader + ks.size_bytes() + vs.size_bytes(), std::byte{0});
-        std::memcpy(value.data() + kPageHeader, ks.data(), ks.size_bytes());
-        std::memcpy(value.data() + kPageHeader + ks.size_bytes(), vs.data(), vs.size_bytes());
+        if (codec_ == PageCodec::f16) {
+          value.assign(kPageHeader + ks.size_bytes() + vs.size_bytes(), std::byte{0});
+          std::memcpy(value.data() + kPageHeader, ks.data(), ks.size_bytes());
+          std::memcpy(value.data() + kPageHeader + ks.size_bytes(), vs.data(), vs.size_bytes());
+        } else {
+          const auto kq = quantize(GgmlType::q8_0, from_half(ks)),
+                     vq = quantize(GgmlType::q8_0, from_half(vs));
+          value.assign(kPageHeader + kq.size() + vq.size(), std::byte{0});
+          std::memcpy(value.data() + kPageHeader, kq.data(), kq.size());
+          std::memcpy(value.data() + kPageHeader + kq.size(), vq.data(), vq.size());
+        }
         const std::uint64_t sum = XXH64(value.data() + kPageHeader, value.size() - kPageHeader, 0);
         std::memcpy(value.data(), &kPageMagic, 4);
         std::memcpy(value.data() + 4, &tokens, 4);
@@ -342,7 +382,10 @@ PageView Store::Reader::page(LogId id, std::uint32_t layer, std::uint32_t page) 
     std::memcpy(&sum, bytes + 8, 8);
   }
   const std::uint64_t row = std::uint64_t(store_.fingerprint_.kv_heads) * store_.fingerprint_.head_dim;
-  if (magic != kPageMagic || v.mv_size != kPageHeader + 4 * std::uint64_t(tokens) * row ||
+  const bool q8 = store_.codec_ == PageCodec::q8_0;
+  const std::uint64_t half_bytes =
+      q8 ? std::uint64_t(tokens) * row / 32 * 34 : 2 * std::uint64_t(tokens) * row;
+  if (magic != kPageMagic || v.mv_size != kPageHeader + 2 * half_bytes ||
       tokens > store_.fingerprint_.page_tokens)
     fail("page {} of layer {} of log {} is corrupted (bad header); remove the log with 'lagvk log rm {}'",
          page, layer, id, id);
@@ -351,8 +394,16 @@ PageView Store::Reader::page(LogId id, std::uint32_t layer, std::uint32_t page) 
         "page {} of layer {} of log {} is corrupted (checksum mismatch); remove the log with 'lagvk log rm "
         "{}'",
         page, layer, id, id);
+  if (q8)
+    return PageView{tokens,
+                    PageCodec::q8_0,
+                    {},
+                    {},
+                    {bytes + kPageHeader, half_bytes},
+                    {bytes + kPageHeader + half_bytes, half_bytes}};
   const auto* halves = reinterpret_cast<const std::uint16_t*>(bytes + kPageHeader);
-  return PageView{tokens, {halves, tokens * row}, {halves + tokens * row, tokens * row}};
+  return PageView{tokens, PageCodec::f16, {halves, tokens * row}, {halves + tokens * row, tokens * row}, {},
+                  {}};
 }
 
 StoreStats Store::stats() {

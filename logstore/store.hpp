@@ -46,16 +46,26 @@ struct LogKvInput {
   std::vector<std::span<const std::uint16_t>> k, v;  ///< [layer]
 };
 
+/// How pages are stored: fp16 as the engine holds them, or ggml Q8_0 blocks (32 values share an fp16
+/// scale: 34 bytes instead of 64, decoded back to fp16 when spliced).
+enum class PageCodec { f16, q8_0 };
+
 struct PageView {
   std::uint32_t tokens = 0;
-  std::span<const std::uint16_t> k, v;  ///< point into the memory map
+  PageCodec codec = PageCodec::f16;
+  std::span<const std::uint16_t> k, v;    ///< fp16 pages: point into the memory map
+  std::span<const std::byte> k_q8, v_q8;  ///< q8_0 pages: the blocks, in the memory map
 };
+
+/// The page's K and V as fp16 whatever the codec (a copy).
+void decode_page(const PageView& page, std::vector<std::uint16_t>& k, std::vector<std::uint16_t>& v);
 
 struct StoreOptions {
   bool create = false;                     ///< create the directory and store if missing
   std::optional<Fingerprint> fingerprint;  ///< required to create; checked when opening
   std::uint64_t initial_map_size = 64ull << 20;
   std::uint64_t max_map_size = 64ull << 30;  ///< the map doubles on demand up to this; then "store full"
+  PageCodec codec = PageCodec::f16;          ///< for new stores; an existing store keeps its own
   /// fsync on every commit. Off (MDB_NOSYNC) is for bulk loads that can be redone: a system crash may then
   /// lose the last commits (never tear one; a killed process loses nothing either way).
   bool durable = true;
@@ -81,6 +91,7 @@ class Store {
 
   [[nodiscard]] const Fingerprint& fingerprint() const { return fingerprint_; }
   [[nodiscard]] const std::string& dir() const { return dir_; }
+  [[nodiscard]] PageCodec codec() const { return codec_; }
 
   /// Writes a log, its pages and (optionally) its dense retrieval vector in one transaction; returns its id.
   LogId put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding = {});
@@ -133,6 +144,7 @@ class Store {
   MDB_dbi meta_ = 0, logs_ = 0, pages_ = 0, vectors_ = 0;
   Fingerprint fingerprint_;
   std::uint64_t map_size_ = 0;
+  PageCodec codec_ = PageCodec::f16;
   std::unique_ptr<RetrievalIndex> index_;
   std::uint64_t index_generation_ = ~std::uint64_t(0);
 };

@@ -85,6 +85,31 @@ TEST_F(LagStore, StorePagesSpliceLikeMemoryPages) {
   EXPECT_EQ(compare(from_store.logits, from_memory).max_abs, 0.0);
 }
 
+TEST_F(LagStore, Q8PagesMoveNextTokenLogitsLittle) {
+  const lag::EncodedLog log = lag::encode_trace(*engine_, kTrace, lag::Selection::full);
+  const auto prompt =
+      lag::render_prompt({{"user", "where was mara ellison born"}}, engine_->tokenizer(), false);
+  std::vector<std::vector<float>> logits;
+  for (auto codec : {logstore::PageCodec::f16, logstore::PageCodec::q8_0}) {
+    const auto d = dir_ + (codec == logstore::PageCodec::f16 ? "_f16" : "_q8");
+    fs::remove_all(d);
+    logstore::StoreOptions o{true, lag::model_fingerprint(*engine_)};
+    o.codec = codec;
+    auto store = logstore::Store::open(d, o);
+    const auto id = lag::store_log(*store, log);
+    lag::StoreLibrary library(*store);
+    logits.push_back(lag::build_context(*engine_, &library, {id}, lag::LogMode::kv, prompt).logits);
+    fs::remove_all(d);
+  }
+  const ErrorStats e = compare(logits[1], logits[0]);
+  std::printf("q8_0 pages vs fp16 pages: next-token logits differ by %.3e of their range (max abs %.3e)\n",
+              e.max_rel, e.max_abs);
+  EXPECT_LE(e.max_rel, 5e-3);  // measured 7.6e-4
+  EXPECT_GT(e.max_rel, 0.0) << "q8_0 must actually be in use";
+  EXPECT_EQ(std::max_element(logits[0].begin(), logits[0].end()) - logits[0].begin(),
+            std::max_element(logits[1].begin(), logits[1].end()) - logits[1].begin());
+}
+
 TEST_F(LagStore, FullTraceLogsAgreeInKvAndTextModes) {
   auto store = logstore::Store::open(dir_, {true, lag::model_fingerprint(*engine_)});
   const auto id = lag::store_log(*store, lag::encode_trace(*engine_, kTrace, lag::Selection::full));

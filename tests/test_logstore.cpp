@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "engine/core/error.hpp"
+#include "engine/core/half.hpp"
 #include "logstore/archive.hpp"
 #include "logstore/bm25.hpp"
 #include "logstore/store.hpp"
@@ -209,6 +210,57 @@ TEST(LogStore, SearchAccumulatesWithoutDuplicatesAndFiltersTags) {
   const auto geo = store->search("capital", 5, {}, {"geo"});
   ASSERT_EQ(geo.size(), 1u);
   EXPECT_EQ(geo[0].id, ic);
+}
+
+TEST(LogStore, Q8PagesHalveStorageWithinTheQuantizationBound) {
+  Fingerprint f = fingerprint();
+  f.kv_heads = 2;
+  f.head_dim = 16;  // rows of 32 values: one Q8_0 block per token
+  StoreOptions o{true, f};
+  o.codec = PageCodec::q8_0;
+  const auto dir = fresh_dir("q8");
+  auto store = Store::open(dir, o);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  const std::uint32_t tokens = 7;
+  std::vector<std::vector<std::uint16_t>> k(2), v(2);
+  for (int l = 0; l < 2; ++l)
+    for (std::uint32_t i = 0; i < tokens * 32; ++i) {
+      k[std::size_t(l)].push_back(float_to_half(dist(rng)));
+      v[std::size_t(l)].push_back(float_to_half(dist(rng)));
+    }
+  LogRecord rec;
+  rec.task = "q8";
+  rec.token_ids.assign(tokens, 1);
+  rec.positions.assign(tokens, 0);
+  const LogId id = store->put_log(rec, {tokens, {k[0], k[1]}, {v[0], v[1]}});
+  auto r = store->read();
+  std::vector<std::uint16_t> got_k, got_v;
+  double max_err = 0;
+  for (std::uint32_t p = 0; p < 3; ++p) {
+    const PageView page = r.page(id, 1, p);
+    EXPECT_EQ(page.codec, PageCodec::q8_0);
+    EXPECT_EQ(page.k_q8.size(), page.tokens * 34u) << "34 bytes per 32 values instead of 64";
+    std::vector<std::uint16_t> pk, pv;
+    decode_page(page, pk, pv);
+    got_k.insert(got_k.end(), pk.begin(), pk.end());
+  }
+  // Each block of 32 shares a scale d = amax / 127: the error is at most d / 2 (plus fp16 rounding).
+  for (std::uint32_t t = 0; t < tokens; ++t) {
+    float amax = 0;
+    for (int i = 0; i < 32; ++i)
+      amax = std::max(amax, std::fabs(half_to_float(k[1][t * 32 + std::size_t(i)])));
+    for (int i = 0; i < 32; ++i) {
+      const double e = std::fabs(half_to_float(got_k[t * 32 + std::size_t(i)]) -
+                                 half_to_float(k[1][t * 32 + std::size_t(i)]));
+      max_err = std::max(max_err, e / amax);
+      EXPECT_LE(e, amax / 127.0 / 2.0 + 2e-3) << "token " << t << " element " << i;
+    }
+  }
+  std::printf("q8_0 pages: max error %.4f of the block's largest value\n", max_err);
+  EXPECT_TRUE(store->verify().ok());
+  Store::open(dir, {false, f}).reset();  // reopening keeps the codec
+  EXPECT_EQ(Store::open(dir, {false, f})->codec(), PageCodec::q8_0);
 }
 
 TEST(LogStore, DenseSearchRanksByCosine) {

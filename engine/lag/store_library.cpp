@@ -31,9 +31,12 @@ LogKvSource StoreLibrary::kv(LogId id) {
   if (!rec) fail("log {} is not in the store '{}'", id, store_.dir());
   logstore::Store::Reader* reader = &*reader_;
   return {std::uint32_t(rec->token_ids.size()),
-          [reader, id](std::uint32_t layer, std::uint32_t page, bool values) {
+          [this, reader, id](std::uint32_t layer, std::uint32_t page, bool values) {
             const logstore::PageView p = reader->page(id, layer, page);
-            return values ? p.v : p.k;
+            if (p.codec == logstore::PageCodec::f16) return values ? p.v : p.k;  // zero-copy
+            // q8_0 pages are decoded to fp16 here; splice_log_kv reads each span before the next call.
+            logstore::decode_page(p, decoded_k_, decoded_v_);
+            return std::span<const std::uint16_t>(values ? decoded_v_ : decoded_k_);
           }};
 }
 

@@ -21,7 +21,8 @@ class StoreLibrary : public LogLibrary {
  private:
   logstore::Store& store_;
   std::vector<std::string> tags_;
-  std::optional<logstore::Store::Reader> reader_;  ///< keeps the pages of the last kv() mapped
+  std::optional<logstore::Store::Reader> reader_;     ///< keeps the pages of the last kv() mapped
+  std::vector<std::uint16_t> decoded_k_, decoded_v_;  ///< the last decoded page of a q8_0 store
 };
 
 }  // namespace lagvk::lag

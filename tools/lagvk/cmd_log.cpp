@@ -70,7 +70,11 @@ int log_add(int argc, char** argv) {
   load.device = int(args.get_int("--device", -1));
   load.context = std::uint32_t(args.get_int("--ctx", 0));
   auto engine = Engine::load(*model, load);
-  auto store = logstore::Store::open(store_dir(args), {true, lag::model_fingerprint(*engine)});
+  logstore::StoreOptions so{true, lag::model_fingerprint(*engine)};
+  const std::string codec = args.get_or("--codec", "f16");
+  if (codec != "f16" && codec != "q8_0") fail("log add: --codec must be f16 or q8_0");
+  so.codec = codec == "q8_0" ? logstore::PageCodec::q8_0 : logstore::PageCodec::f16;
+  auto store = logstore::Store::open(store_dir(args), so);
   ProgressBar bar("encoding traces");
   nlohmann::json added = nlohmann::json::array();
   for (std::size_t i = 0; i < traces.size(); ++i) {
