@@ -54,6 +54,7 @@ int log_add(int argc, char** argv) {
        {"--trace", "-t", "FILE", "traces to add (required)", ""},
        {"--select", "", "S", "tokens to keep: last (last assistant response), all, answer, full", "last"},
        {"--ctx", "", "N", "context size for encoding", "the model's, at most 4096"},
+       {"--codec", "", "C", "page codec of a new store: f16, or q8_0 (about half the size)", "f16"},
        {"--device", "-d", "N", "Vulkan device index", "best"},
        kJson});
   if (!args.parse(argc, argv)) return 0;
