@@ -11,6 +11,7 @@
 #include "engine/lag/agent.hpp"
 #include "engine/model/random_model.hpp"
 #include "tests/support/gpu.hpp"
+#include "tests/support/models.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -93,15 +94,7 @@ class LagAgent : public GpuTest {
  protected:
   void SetUp() override {
     GpuTest::SetUp();
-    RandomModelSpec spec;
-    spec.type = GgmlType::f16;
-    spec.n_layers = 2;
-    spec.n_embd = 128;
-    spec.n_head = 4;
-    spec.n_head_kv = 2;
-    spec.n_ff = 256;
-    spec.n_vocab = 600;
-    spec.seed = 9;
+    const RandomModelSpec spec = small_model_spec(GgmlType::f16, 9);
     path_ = ::testing::TempDir() + "/lag_agent_model.gguf";
     make_random_model(spec).write(path_);
     LoadOptions o;

@@ -13,6 +13,7 @@
 #include "engine/kv/log_kv.hpp"
 #include "engine/model/random_model.hpp"
 #include "tests/support/gpu.hpp"
+#include "tests/support/models.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -26,16 +27,8 @@ class LagSplice : public GpuTest {
  protected:
   void SetUp() override {
     GpuTest::SetUp();
-    RandomModelSpec spec;
-    spec.type = GgmlType::f16;
-    spec.n_layers = 2;
-    spec.n_embd = 128;
-    spec.n_head = 4;
-    spec.n_head_kv = 2;
-    spec.n_ff = 256;
-    spec.n_vocab = 300;
+    RandomModelSpec spec = small_model_spec(GgmlType::f16, 5, 300);
     spec.rope_factors = true;
-    spec.seed = 5;
     model_ =
         std::make_unique<Model>(Model::from_gguf(GgufFile::from_bytes(make_random_model(spec).to_bytes())));
     host_ = host_weights(*model_);

@@ -16,6 +16,7 @@
 #include "engine/model/random_model.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/gpu.hpp"
+#include "tests/support/models.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -23,15 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string write_model(const std::string& name, std::uint64_t seed) {
-  RandomModelSpec spec;
-  spec.type = GgmlType::q8_0;
-  spec.n_layers = 2;
-  spec.n_embd = 128;
-  spec.n_head = 4;
-  spec.n_head_kv = 2;
-  spec.n_ff = 256;
-  spec.n_vocab = 600;
-  spec.seed = seed;
+  const RandomModelSpec spec = small_model_spec(GgmlType::q8_0, seed);
   const auto path = fs::path(::testing::TempDir()) / (name + std::to_string(::getpid()) + ".gguf");
   make_random_model(spec).write(path.string());
   return path.string();

@@ -11,17 +11,6 @@ struct Push {
 };
 constexpr std::uint32_t kTileM = 64, kTileN = 64, kTileK = 16;
 
-// Elements per wide load of the register-blocked variants (weights.glsl: CHUNK).
-constexpr std::uint32_t chunk_elements(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::f32:
-      return 4;
-    case WeightFormat::f16:
-      return 8;
-    default:
-      return 32;
-  }
-}
 }  // namespace
 
 void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& a,

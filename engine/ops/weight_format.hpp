@@ -29,6 +29,19 @@ enum class WeightFormat { f32, f16, q8_0, q4_0 };
   return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 ? 32 : 1;
 }
 
+/// Elements per wide load of the vectorised kernel variants (shaders/common/weights.glsl: CHUNK): a vec4
+/// of f32, eight halves, one quantized block. Rows whose length is not a multiple use scalar variants.
+[[nodiscard]] constexpr std::uint32_t chunk_elements(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::f32:
+      return 4;
+    case WeightFormat::f16:
+      return 8;
+    default:
+      return 32;
+  }
+}
+
 /// Bytes of one row of k elements; k must be a multiple of block_elements(f).
 [[nodiscard]] constexpr std::uint64_t row_bytes(WeightFormat f, std::uint64_t k) {
   switch (f) {
