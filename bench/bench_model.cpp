@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/support/bench_models.hpp"
 #include "bench/support/machine_limits.hpp"
 #include "bench/support/peer.hpp"
 #include "engine/forward/forward.hpp"
@@ -28,21 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-/// The reference shape: about 0.5 GB in f16.
-RandomModelSpec bench_spec(GgmlType type) {
-  RandomModelSpec s;
-  s.type = type;
-  s.n_layers = 16;
-  s.n_embd = 1024;
-  s.n_head = 16;
-  s.n_head_kv = 4;
-  s.n_ff = 2816;
-  s.n_vocab = 32000;
-  s.n_ctx = 2048;
-  s.seed = 42;
-  return s;
 }
 
 }  // namespace
@@ -79,14 +65,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (model_path.empty()) {
-      if (make_type.empty()) make_type = "f16";
-      const auto type = parse_ggml_type(make_type);
-      if (!type) fail("--make: unknown type '{}'", make_type);
-      model_path = "/tmp/lagvk-bench-" + make_type + ".gguf";
-      if (!std::ifstream(model_path)) {
-        std::printf("writing %s ...\n", model_path.c_str());
-        make_random_model(bench_spec(*type)).write(model_path);
-      }
+      model_path = bench::reference_model(make_type.empty() ? "f16" : make_type);
     }
     vk::Context ctx;
     std::printf("device: %s\nmodel: %s\n", ctx.info().name.c_str(), model_path.c_str());

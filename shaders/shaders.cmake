@@ -3,6 +3,7 @@
 foreach(fmt f32 f16 bf16 q8_0 q4_0 q4_k q5_k q6_k)
   string(TOUPPER ${fmt} FMT)
   lagvk_shader(matmul_${fmt} matmul.comp DEFINES WEIGHT_${FMT})
+  lagvk_shader(matmul_rb_${fmt} matmul_rb.comp DEFINES WEIGHT_${FMT} VEC)
   lagvk_shader(matvec_${fmt} matvec.comp DEFINES WEIGHT_${FMT})
   lagvk_shader(matvec_${fmt}_vec matvec.comp DEFINES WEIGHT_${FMT} VEC)
   lagvk_shader(embedding_${fmt} embedding.comp DEFINES WEIGHT_${FMT})

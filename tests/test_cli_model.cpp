@@ -2,6 +2,8 @@
 // that model-info describes and tokenize reads, and bad input gives an error exit, not a crash.
 #include <gtest/gtest.h>
 
+#include "tests/support/cli.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,21 +23,11 @@
 namespace lagvk {
 namespace {
 
-const std::string kLagvk = std::string(LAGVK_BINARY_DIR) + "/bin/lagvk";
+const std::string kLagvk = test::lagvk_binary();
 
-struct Result {
-  int status;
-  std::string out;
-};
-
+using Result = test::CliResult;
 Result run(const std::string& args) {
-  const std::string cmd = kLagvk + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (pipe && std::fgets(buf.data(), int(buf.size()), pipe.get())) out += buf.data();
-  const int raw = pclose(pipe.release());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
+  return test::run_lagvk(args);
 }
 
 class CliModel : public ::testing::Test {

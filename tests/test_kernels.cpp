@@ -93,14 +93,17 @@ vk::Buffer upload_bytes(const std::vector<std::byte>& bytes) {
   return upload(std::span<const std::byte>(bytes));
 }
 
-KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::uint32_t k) {
-  return {fmt::format("matmul_{}_m{}_n{}_k{}", format_name(f), m, n, k), [=] {
+KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::uint32_t k,
+                       ops::MatmulKernel kernel = ops::MatmulKernel::tiled) {
+  return {fmt::format("matmul{}_{}_m{}_n{}_k{}", kernel == ops::MatmulKernel::tiled ? "" : "_rb",
+                      format_name(f), m, n, k),
+          [=] {
             const auto a = random_floats(std::size_t(m) * k, 11 + m);
             const auto w = make_weights(f, n, k, 12 + n);
             auto ga = upload(a), gb = upload_bytes(w.bytes);
             auto gc = gpu().create_buffer(std::uint64_t(m) * n * 4);
             vk::CommandStream cs(gpu());
-            ops::matmul(gpu(), cs, f, ga, gb, gc, {m, n, k});
+            ops::matmul(gpu(), cs, f, ga, gb, gc, {m, n, k, 0, 0, kernel});
             cs.finish();
             CaseResult r{download<float>(gc, std::size_t(m) * n), std::vector<float>(std::size_t(m) * n)};
             ref::matmul_abt(a, w.values, r.ref, m, n, k);
@@ -459,6 +462,15 @@ std::vector<KernelCase> kernel_cases() {
     for (auto [m, n, k] : std::vector<std::array<std::uint32_t, 3>>{
              {1, 1, 1}, {1, 7, 13}, {3, 65, 17}, {67, 129, 33}, {64, 64, 64}, {2, 9, 4099}, {130, 70, 96}})
       cases.push_back(matmul_case(f, m, n, k));
+    // The register-blocked kernel needs K a multiple of its chunk (4 floats, 8 halves).
+    for (auto [m, n, k] : std::vector<std::array<std::uint32_t, 3>>{{1, 1, 8},
+                                                                    {3, 65, 24},
+                                                                    {67, 129, 40},
+                                                                    {17, 33, 64},
+                                                                    {2, 9, 4104},
+                                                                    {130, 70, 96},
+                                                                    {5, 300, 1000}})
+      cases.push_back(matmul_case(f, m, n, k, ops::MatmulKernel::register_blocked));
     for (auto [n, k] :
          std::vector<std::array<std::uint32_t, 2>>{{1, 1}, {7, 13}, {129, 4099}, {1001, 64}, {3, 11008}})
       cases.push_back(matvec_case(f, n, k));
@@ -469,6 +481,8 @@ std::vector<KernelCase> kernel_cases() {
   // rows; row counts are not multiples of the matvec workgroup (32 rows) or the matmul tile.
   cases.push_back(matmul_case(WeightFormat::bf16, 3, 65, 17));
   cases.push_back(matmul_case(WeightFormat::bf16, 67, 129, 64));
+  cases.push_back(matmul_case(WeightFormat::bf16, 3, 65, 24, ops::MatmulKernel::register_blocked));
+  cases.push_back(matmul_case(WeightFormat::bf16, 67, 129, 4104, ops::MatmulKernel::register_blocked));
   cases.push_back(matvec_case(WeightFormat::bf16, 7, 13));  // odd K: the scalar path
   cases.push_back(matvec_case(WeightFormat::bf16, 129, 4104));
   cases.push_back(matvec_case(WeightFormat::bf16, 1, 64));
@@ -478,8 +492,10 @@ std::vector<KernelCase> kernel_cases() {
     const std::uint32_t b = block_elements(f);
     const std::uint32_t long_k = b == 32 ? 4128 : 4352;  // 129 blocks of 32, 17 super-blocks
     for (auto [m, n, k] : std::vector<std::array<std::uint32_t, 3>>{
-             {1, 1, b}, {3, 65, 2 * b}, {67, 129, b}, {2, 9, long_k}, {130, 71, 3 * b}})
+             {1, 1, b}, {3, 65, 2 * b}, {67, 129, b}, {2, 9, long_k}, {130, 71, 3 * b}}) {
       cases.push_back(matmul_case(f, m, n, k));
+      cases.push_back(matmul_case(f, m, n, k, ops::MatmulKernel::register_blocked));
+    }
     for (auto [n, k] : std::vector<std::array<std::uint32_t, 2>>{
              {1, b}, {7, 3 * b}, {33, 2 * b}, {129, long_k}, {1001, b}, {3, 11008}})
       cases.push_back(matvec_case(f, n, k));
@@ -487,9 +503,11 @@ std::vector<KernelCase> kernel_cases() {
     cases.push_back(embedding_case(f, 1000, 2 * b, 3));
   }
   // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels address them by pointer.
-  cases.push_back(matvec_case(WeightFormat::f32, 8300, 4100));          // 136 MB
-  cases.push_back(matmul_case(WeightFormat::f16, 2, 16500, 4100));      // 135 MB
-  cases.push_back(embedding_case(WeightFormat::f32, 33000, 1024, 17));  // 135 MB
+  cases.push_back(matvec_case(WeightFormat::f32, 8300, 4100));  // 136 MB
+  cases.push_back(matmul_case(WeightFormat::f16, 2, 16500, 4100));
+  cases.push_back(
+      matmul_case(WeightFormat::f16, 3, 16500, 4104, ops::MatmulKernel::register_blocked));  // 135 MB
+  cases.push_back(embedding_case(WeightFormat::f32, 33000, 1024, 17));                       // 135 MB
 
   for (auto [r, d] :
        std::vector<std::array<std::uint32_t, 2>>{{1, 1}, {3, 7}, {5, 4096}, {2, 1000}, {70, 64}})

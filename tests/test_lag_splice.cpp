@@ -13,30 +13,22 @@
 #include "engine/kv/log_kv.hpp"
 #include "engine/model/random_model.hpp"
 #include "tests/support/gpu.hpp"
+#include "tests/support/models.hpp"
 
 namespace lagvk::test {
 namespace {
 
 // K goes through fp16 twice more than in a plain prefill (un-rotated, then re-rotated), about 1e-3
-// relative each; logits move by about 1e-4 of their range (measured 2e-5 to 7e-5). A misplaced page or a
-// wrong angle moves them
-// by O(1) (two logs in swapped order differ by 0.16).
+// relative each; logits move by about 1e-4 of their range (measured 2e-5 to 7e-5). A misplaced page or
+// a wrong angle moves them by O(1) (two logs in swapped order differ by 0.16).
 constexpr double kTolerance = 1e-3;
 
 class LagSplice : public GpuTest {
  protected:
   void SetUp() override {
     GpuTest::SetUp();
-    RandomModelSpec spec;
-    spec.type = GgmlType::f16;
-    spec.n_layers = 2;
-    spec.n_embd = 128;
-    spec.n_head = 4;
-    spec.n_head_kv = 2;
-    spec.n_ff = 256;
-    spec.n_vocab = 300;
+    RandomModelSpec spec = small_model_spec(GgmlType::f16, 5, 300);
     spec.rope_factors = true;
-    spec.seed = 5;
     model_ =
         std::make_unique<Model>(Model::from_gguf(GgufFile::from_bytes(make_random_model(spec).to_bytes())));
     host_ = host_weights(*model_);

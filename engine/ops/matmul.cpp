@@ -10,6 +10,7 @@ struct Push {
   std::uint32_t m, n, k, a_stride, c_stride;
 };
 constexpr std::uint32_t kTileM = 64, kTileN = 64, kTileK = 16;
+
 }  // namespace
 
 void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& a,
@@ -23,6 +24,23 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   require_bytes("matmul", "A", a, (std::uint64_t(s.m - 1) * a_stride + s.k) * 4);
   require_bytes("matmul", "B", b, std::uint64_t(s.n) * row_bytes(format, s.k));
   require_bytes("matmul", "C", c, (std::uint64_t(s.m - 1) * c_stride + s.n) * 4);
+  // The register-blocked kernel reads A by vec4 and B by whole chunks: it needs K a multiple of the chunk,
+  // 16-byte aligned rows of A and B, and is chosen on CPU devices (measured there: 8-10x the tiled one).
+  const bool rb_possible = s.k % chunk_elements(format) == 0 && a_stride % 4 == 0 && a.address() % 16 == 0 &&
+                           b.address() % 16 == 0 && (format != WeightFormat::f32 || s.k % 4 == 0);
+  bool rb = s.kernel == MatmulKernel::register_blocked ||
+            (s.kernel == MatmulKernel::automatic && ctx.info().type == "cpu" && rb_possible);
+  if (rb && !rb_possible) fail("internal: matmul: shapes do not allow the register-blocked kernel");
+  if (rb) {
+    // Tall blocks waste work on short prompts (rows past M repeat the last row): shrink them there.
+    const std::uint32_t tm = s.m >= 16 ? 16 : (s.m >= 8 ? 8 : 4), tn = 32, threads = 8;
+    const auto& p =
+        ctx.pipeline({"matmul_rb_" + std::string(format_name(format)), {threads, tm, tn}, sizeof(Push)});
+    const Push push{a.address(), b.address(), c.address(), s.m, s.n, s.k, a_stride, c_stride};
+    cs.dispatch(p, push, std::uint32_t(ceil_div(ceil_div(s.n, tn), threads)),
+                std::uint32_t(ceil_div(s.m, tm)), 1, "matmul");
+    return;
+  }
   const auto& pipeline = ctx.pipeline({"matmul_" + std::string(format_name(format)),
                                        {kTileM, kTileN, kTileK, (kTileM / 4) * (kTileN / 4)},
                                        sizeof(Push)});

@@ -8,10 +8,17 @@
 
 namespace lagvk::ops {
 
+enum class MatmulKernel {
+  automatic,         ///< register_blocked on CPU devices when shapes allow, tiled otherwise
+  tiled,             ///< shared-memory tiles (matmul.comp): GPUs
+  register_blocked,  ///< per-invocation register blocks (matmul_rb.comp): CPU implementations
+};
+
 struct MatmulShape {
   std::uint32_t m = 0, n = 0, k = 0;
   std::uint32_t a_stride = 0;  ///< floats between rows of A; 0 means k
   std::uint32_t c_stride = 0;  ///< floats between rows of C; 0 means n
+  MatmulKernel kernel = MatmulKernel::automatic;
 };
 
 /// a: M x K fp32, b: N x K weights in `format`, c: M x N fp32.

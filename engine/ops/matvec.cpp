@@ -15,25 +15,6 @@ struct Push {
 constexpr std::uint32_t kRowsPerSubgroup = 4;
 constexpr std::uint32_t kSubgroupsPerGroup = 8;
 
-// Elements per wide load of the vectorised variants (shaders/common/weights.glsl: CHUNK).
-constexpr std::uint32_t vector_chunk(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::f32:
-      return 4;
-    case WeightFormat::f16:
-    case WeightFormat::bf16:
-      return 8;
-    case WeightFormat::q8_0:
-    case WeightFormat::q4_0:
-      return 32;
-    case WeightFormat::q4_k:
-    case WeightFormat::q5_k:
-    case WeightFormat::q6_k:
-      return 64;
-  }
-  return 1;
-}
-
 }  // namespace
 
 void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& w,
@@ -48,7 +29,7 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   // Wide loads need K to be a multiple of the chunk and 16-byte aligned rows and x; quantized formats
   // always satisfy the first and the host keeps activations aligned.
   const bool quantized = block_elements(format) > 1;
-  const bool vec = k % vector_chunk(format) == 0 && x.address() % 16 == 0 && w.address() % 16 == 0;
+  const bool vec = k % chunk_elements(format) == 0 && x.address() % 16 == 0 && w.address() % 16 == 0;
   if (quantized && !vec) fail("internal: matvec: quantized weights need 16-byte aligned x and W");
   // Whole subgroups reduce without shared memory; the workgroup size must be a multiple of the subgroup
   // size the pipeline really gets, so it is requested explicitly where the device allows that.

@@ -50,6 +50,27 @@ enum class WeightFormat { f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k };
   return 1;
 }
 
+/// Elements per wide load of the vectorised kernel variants (shaders/common/weights.glsl: CHUNK): a vec4
+/// of f32, eight halves (f16, bf16), one Q8_0/Q4_0 block, two K-quant sub-blocks. Rows whose length is not a
+/// multiple use scalar variants.
+[[nodiscard]] constexpr std::uint32_t chunk_elements(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::f32:
+      return 4;
+    case WeightFormat::f16:
+    case WeightFormat::bf16:
+      return 8;
+    case WeightFormat::q8_0:
+    case WeightFormat::q4_0:
+      return 32;
+    case WeightFormat::q4_k:  // a pair of 32-element sub-blocks sharing their packed bytes
+    case WeightFormat::q5_k:
+    case WeightFormat::q6_k:
+      return 64;
+  }
+  return 1;
+}
+
 /// Bytes of one row of k elements; k must be a multiple of block_elements(f).
 [[nodiscard]] constexpr std::uint64_t row_bytes(WeightFormat f, std::uint64_t k) {
   switch (f) {

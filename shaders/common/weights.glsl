@@ -254,10 +254,12 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 #endif
 
 #if defined(CHUNK)
-void load_x_chunk(F32Ptr x, uint c, out vec4 xs[CHUNK / 4]) {
+// x may be a row of a matrix starting vec4_offset vec4s into the buffer.
+void load_x_chunk_at(F32Ptr x, uint vec4_offset, uint c, out vec4 xs[CHUNK / 4]) {
   Vec4Ptr xv = Vec4Ptr(x);
-  for (uint i = 0; i < CHUNK / 4; ++i) xs[i] = xv.v[c * (CHUNK / 4) + i];
+  for (uint i = 0; i < CHUNK / 4; ++i) xs[i] = xv.v[vec4_offset + c * (CHUNK / 4) + i];
 }
+void load_x_chunk(F32Ptr x, uint c, out vec4 xs[CHUNK / 4]) { load_x_chunk_at(x, 0, c, xs); }
 #else
 // Scalar fallback for odd row lengths: one element per chunk, carried in xs[0].x.
 #define CHUNK 4

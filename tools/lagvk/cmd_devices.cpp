@@ -63,7 +63,7 @@ int cmd_devices(int argc, char** argv) {
     j["devices"] = devices;
     j["chosen"] = chosen >= 0 ? nlohmann::json(chosen) : nlohmann::json(nullptr);
     if (!choice_error.empty()) j["error"] = choice_error;
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     if (devices.empty()) fmt::print("no Vulkan devices\n");
     for (const auto& d : devices) print_device(d, int(d.index) == chosen);

@@ -8,5 +8,7 @@ int cmd_make_model(int argc, char** argv);
 int cmd_model_info(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_log(int argc, char** argv);
+int cmd_ask(int argc, char** argv);
 
 }  // namespace lagvk::cli

@@ -23,6 +23,9 @@ constexpr Command kCommands[] = {
     {"model-info", "describe a GGUF model and check that lagvk can read it", lagvk::cli::cmd_model_info},
     {"tokenize", "print the token ids of a text under a model's tokenizer", lagvk::cli::cmd_tokenize},
     {"run", "generate text from a prompt with a GGUF model", lagvk::cli::cmd_run},
+    {"ask", "answer a question with logs retrieved from a store (Log-Augmented Generation)",
+     lagvk::cli::cmd_ask},
+    {"log", "manage a store of logs: add, ls, show, rm, stats, verify, export, import", lagvk::cli::cmd_log},
 };
 
 void print_usage() {

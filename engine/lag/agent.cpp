@@ -1,0 +1,69 @@
+#include "engine/lag/agent.hpp"
+
+#include <set>
+
+namespace lagvk::lag {
+
+namespace {
+
+void add_logs(LogLibrary* library, const std::string& query, const AgentOptions& options,
+              std::set<LogId>& taken, std::vector<RetrievedLog>& all, std::vector<RetrievedLog>* added) {
+  if (!library || options.mode == LogMode::none || options.logs_per_query == 0 || query.empty()) return;
+  for (auto& log : library->retrieve(query, options.logs_per_query, taken)) {
+    taken.insert(log.id);
+    all.push_back(log);
+    if (added) added->push_back(log);
+  }
+}
+
+}  // namespace
+
+AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& question,
+                      const std::vector<const Tool*>& tools, const AgentOptions& options) {
+  AgentResult result;
+  result.trace.task = question;
+  std::vector<Message>& messages = result.trace.messages;
+  messages.push_back({"user", question});
+  std::set<LogId> taken;
+  add_logs(library, question, options, taken, result.logs, nullptr);
+
+  GenerateOptions gen;
+  gen.max_tokens = options.max_step_tokens;
+  gen.sampling = options.sampling;
+  gen.stop_strings = {"\n"};  // one step is one line
+
+  for (std::uint32_t step = 0; step < options.max_steps; ++step) {
+    std::vector<LogId> ids;
+    for (const auto& l : result.logs) ids.push_back(l.id);
+    const bool after_logs = options.mode != LogMode::none && !ids.empty();
+    const auto prompt = render_prompt(messages, engine.tokenizer(), !after_logs);
+    BuiltContext ctx = build_context(engine, library, ids, options.mode, prompt);
+    const GenerateResult out =
+        generate_from(engine, *ctx.sequence, std::move(ctx.logits), ctx.next_position, gen);
+    result.context_tokens = ctx.sequence->length();
+
+    AgentStep s;
+    s.output = out.text.substr(0, out.text.find('\n'));
+    s.time_to_first_token_ms = ctx.logs_ms + ctx.suffix_ms + out.timings.time_to_first_token_ms;
+    messages.push_back({"assistant", s.output});
+    if (auto answer = parse_answer(s.output)) {
+      result.answer = answer;
+      result.steps.push_back(std::move(s));
+      break;
+    }
+    s.call = parse_tool_call(s.output);
+    if (s.call) {
+      s.observation = "unknown tool '" + s.call->name + "'";
+      for (const Tool* t : tools)
+        if (t->name() == s.call->name) s.observation = t->call(s.call->args);
+    } else {
+      s.observation = "no action: write Action: lookup(relation, entity) or Answer: ...";
+    }
+    messages.push_back({"tool", s.observation});
+    add_logs(library, s.output, options, taken, result.logs, &s.new_logs);
+    result.steps.push_back(std::move(s));
+  }
+  return result;
+}
+
+}  // namespace lagvk::lag

@@ -1,0 +1,51 @@
+#pragma once
+// The ReAct-style agent loop of the LAG paper. Each step the model writes one line after "Assistant:"
+// — a thought with an action ("Action: lookup(relation, entity)") or a final "Answer: ...". The host
+// runs the tool and appends its result as a Tool message. Logs are retrieved with the question and with
+// each step's output as the query (each query adds its k best logs not yet taken), and every step runs
+// on a context of [retrieved logs..., transcript so far] assembled in the chosen log mode.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/lag/context_builder.hpp"
+#include "engine/lag/tools.hpp"
+#include "engine/lag/trace.hpp"
+
+namespace lagvk::lag {
+
+struct AgentOptions {
+  std::uint32_t max_steps = 6;
+  std::uint32_t max_step_tokens = 48;
+  std::uint32_t logs_per_query = 2;  ///< k
+  LogMode mode = LogMode::kv;
+  SamplerParams sampling = [] {
+    SamplerParams p;
+    p.temperature = 0.0f;  // greedy: evaluations and demos are reproducible
+    return p;
+  }();
+};
+
+struct AgentStep {
+  std::string output;  ///< what the model wrote
+  std::optional<ToolCall> call;
+  std::string observation;
+  std::vector<RetrievedLog> new_logs;  ///< logs this step's query added
+  double time_to_first_token_ms = 0;
+};
+
+struct AgentResult {
+  std::optional<std::string> answer;
+  std::vector<AgentStep> steps;
+  std::vector<RetrievedLog> logs;  ///< every log used, in context order
+  Trace trace;                     ///< the finished task (user, assistant and tool messages)
+  std::uint32_t context_tokens = 0;
+};
+
+/// Runs the loop for `question`. `library` may be null (no logs). Tools are looked up by name; an unknown
+/// tool or bad arguments come back to the model as an observation, not an exception.
+[[nodiscard]] AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& question,
+                                    const std::vector<const Tool*>& tools, const AgentOptions& options);
+
+}  // namespace lagvk::lag

@@ -1,0 +1,65 @@
+#include "engine/lag/log_writer.hpp"
+
+#include <chrono>
+#include <numeric>
+
+#include "engine/core/error.hpp"
+
+namespace lagvk::lag {
+
+namespace {
+
+logstore::LogRecord record_of(const Trace& trace, Selection selection) {
+  logstore::LogRecord r;
+  r.task = trace.task;
+  r.retrieval_text = trace.task;
+  r.selection = std::string(selection_name(selection));
+  r.trace = nlohmann::json::array();
+  for (const auto& m : trace.messages) r.trace.push_back({{"role", m.role}, {"content", m.content}});
+  r.tags = trace.tags;
+  r.created =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  return r;
+}
+
+}  // namespace
+
+EncodedLog encode_trace(Engine& engine, const Trace& trace, Selection selection) {
+  const RenderedTrace rendered = render_trace(trace, engine.tokenizer(), selection);
+  auto seq = engine.new_sequence();
+  if (rendered.tokens.size() > seq->max_tokens())
+    fail("trace '{}' has {} tokens but the context holds {}; raise --ctx", trace.task, rendered.tokens.size(),
+         seq->max_tokens());
+  std::vector<std::int32_t> positions(rendered.tokens.size());
+  std::iota(positions.begin(), positions.end(), 0);
+  (void)engine.forward().eval(*seq, rendered.tokens, positions);
+  std::vector<std::int32_t> token_ids;
+  for (auto i : rendered.selected) token_ids.push_back(rendered.tokens[std::size_t(i)]);
+  // Entries and positions coincide: the trace was evaluated from entry 0 at position 0.
+  return capture_live(engine, *seq, trace, selection, rendered.selected, rendered.selected, token_ids);
+}
+
+EncodedLog capture_live(Engine& engine, const KvSequence& seq, const Trace& trace, Selection selection,
+                        std::span<const std::int32_t> entries, std::span<const std::int32_t> positions,
+                        std::span<const std::int32_t> token_ids) {
+  EncodedLog out;
+  out.record = record_of(trace, selection);
+  out.record.token_ids.assign(token_ids.begin(), token_ids.end());
+  out.record.positions.assign(positions.begin(), positions.end());
+  out.kv = capture_log_kv(engine.context(), seq, entries, positions, rope_args(engine.forward().weights()),
+                          engine.config().layers);
+  return out;
+}
+
+logstore::LogId store_log(logstore::Store& store, const EncodedLog& log) {
+  logstore::LogKvInput in;
+  in.tokens = log.kv.tokens;
+  for (std::size_t l = 0; l < log.kv.k.size(); ++l) {
+    in.k.emplace_back(log.kv.k[l]);
+    in.v.emplace_back(log.kv.v[l]);
+  }
+  return store.put_log(log.record, in);
+}
+
+}  // namespace lagvk::lag

@@ -1,0 +1,30 @@
+#pragma once
+// Turning finished tasks into stored logs: re-encode a trace (render it, run it through the model, keep
+// the selected tokens' KV, computed with the whole trace as context) or capture a live sequence that
+// already holds the task (no extra forward pass). Keys are stored without RoPE.
+#include "engine/api/engine.hpp"
+#include "engine/kv/log_kv.hpp"
+#include "engine/lag/trace.hpp"
+#include "logstore/store.hpp"
+
+namespace lagvk::lag {
+
+struct EncodedLog {
+  logstore::LogRecord record;
+  HostLogKv kv;
+};
+
+/// Renders and evaluates `trace` from position 0 and captures the tokens `selection` keeps.
+[[nodiscard]] EncodedLog encode_trace(Engine& engine, const Trace& trace, Selection selection);
+
+/// Captures `entries` of a live sequence (cache entries holding the tokens `token_ids`, rotated at
+/// `positions`) as the log of `trace`.
+[[nodiscard]] EncodedLog capture_live(Engine& engine, const KvSequence& seq, const Trace& trace,
+                                      Selection selection, std::span<const std::int32_t> entries,
+                                      std::span<const std::int32_t> positions,
+                                      std::span<const std::int32_t> token_ids);
+
+/// Writes an encoded log into the store (one transaction); returns its id.
+logstore::LogId store_log(logstore::Store& store, const EncodedLog& log);
+
+}  // namespace lagvk::lag

@@ -1,0 +1,28 @@
+#pragma once
+// The LMDB log store as the LAG scheduler's LogLibrary: BM25 retrieval, selected tokens for the text
+// baseline, and KV pages read in place from the store's memory map for splicing.
+#include <memory>
+#include <optional>
+
+#include "engine/lag/log_library.hpp"
+#include "logstore/store.hpp"
+
+namespace lagvk::lag {
+
+class StoreLibrary : public LogLibrary {
+ public:
+  explicit StoreLibrary(logstore::Store& store, std::vector<std::string> tags = {});
+
+  [[nodiscard]] std::vector<RetrievedLog> retrieve(const std::string& query, std::uint32_t k,
+                                                   const std::set<LogId>& exclude) override;
+  [[nodiscard]] std::vector<std::int32_t> tokens(LogId id) override;
+  [[nodiscard]] LogKvSource kv(LogId id) override;
+
+ private:
+  logstore::Store& store_;
+  std::vector<std::string> tags_;
+  std::optional<logstore::Store::Reader> reader_;     ///< keeps the pages of the last kv() mapped
+  std::vector<std::uint16_t> decoded_k_, decoded_v_;  ///< the last decoded page of a q8_0 store
+};
+
+}  // namespace lagvk::lag

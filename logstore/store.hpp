@@ -1,0 +1,152 @@
+#pragma once
+// The log store: one LMDB environment per directory holding
+//   meta  — "schema" (version) and "fingerprint" (JSON): what model the pages belong to;
+//   logs  — id (8 bytes, big-endian) -> JSON record: task, trace, selection, token ids and positions,
+//           retrieval text, tags, creation time;
+//   pages — id | layer (4 bytes) | page (4 bytes) -> 16-byte header {magic "LGPG", tokens, xxh64 of
+//           the payload} then K then V (fp16, tokens x kv_heads x head_dim each; K without RoPE).
+// Every log is written in one transaction (all or nothing: a killed writer leaves no torn log); many
+// readers and one writer may use a store at once, across processes. Reads are zero-copy views into the
+// memory map, valid for the life of the Reader that returned them.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "logstore/fingerprint.hpp"
+#include "logstore/lmdb.hpp"
+#include "logstore/retrieval_index.hpp"
+
+namespace lagvk::logstore {
+
+using LogId = std::uint64_t;
+
+struct LogRecord {
+  std::string task;
+  std::string retrieval_text;
+  std::string selection;                ///< "last", "all", "answer", "full"
+  nlohmann::json trace;                 ///< the finished task's messages
+  std::vector<std::int32_t> token_ids;  ///< the selected tokens
+  std::vector<std::int32_t> positions;  ///< their positions in the original trace
+  std::vector<std::string> tags;
+  std::int64_t created = 0;  ///< unix seconds
+};
+
+void to_json(nlohmann::json& j, const LogRecord& r);
+void from_json(const nlohmann::json& j, LogRecord& r);
+
+/// A log's KV to store: per layer, tokens x kv_heads x head_dim fp16 values (keys without RoPE).
+struct LogKvInput {
+  std::uint32_t tokens = 0;
+  std::vector<std::span<const std::uint16_t>> k, v;  ///< [layer]
+};
+
+/// How pages are stored: fp16 as the engine holds them, or ggml Q8_0 blocks (32 values share an fp16
+/// scale: 34 bytes instead of 64, decoded back to fp16 when spliced).
+enum class PageCodec { f16, q8_0 };
+
+struct PageView {
+  std::uint32_t tokens = 0;
+  PageCodec codec = PageCodec::f16;
+  std::span<const std::uint16_t> k, v;    ///< fp16 pages: point into the memory map
+  std::span<const std::byte> k_q8, v_q8;  ///< q8_0 pages: the blocks, in the memory map
+};
+
+/// The page's K and V as fp16 whatever the codec (a copy).
+void decode_page(const PageView& page, std::vector<std::uint16_t>& k, std::vector<std::uint16_t>& v);
+
+struct StoreOptions {
+  bool create = false;                     ///< create the directory and store if missing
+  std::optional<Fingerprint> fingerprint;  ///< required to create; checked when opening
+  std::uint64_t initial_map_size = 64ull << 20;
+  std::uint64_t max_map_size = 64ull << 30;  ///< the map doubles on demand up to this; then "store full"
+  PageCodec codec = PageCodec::f16;          ///< for new stores; an existing store keeps its own
+  /// fsync on every commit. Off (MDB_NOSYNC) is for bulk loads that can be redone: a system crash may then
+  /// lose the last commits (never tear one; a killed process loses nothing either way).
+  bool durable = true;
+};
+
+struct StoreStats {
+  std::uint64_t logs = 0, pages = 0, stored_tokens = 0, page_bytes = 0, file_bytes = 0, map_size = 0,
+                map_used = 0;
+};
+
+struct VerifyReport {
+  std::uint64_t logs = 0, pages = 0;
+  std::vector<std::string> problems;
+  [[nodiscard]] bool ok() const { return problems.empty(); }
+};
+
+class Store {
+ public:
+  [[nodiscard]] static std::unique_ptr<Store> open(const std::string& dir, const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  [[nodiscard]] const Fingerprint& fingerprint() const { return fingerprint_; }
+  [[nodiscard]] const std::string& dir() const { return dir_; }
+  [[nodiscard]] PageCodec codec() const { return codec_; }
+
+  /// Writes a log, its pages and (optionally) its dense retrieval vector in one transaction; returns its id.
+  LogId put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding = {});
+  /// Deletes a log and its pages; false when there is no such log.
+  bool remove(LogId id);
+
+  class Reader {
+   public:
+    explicit Reader(Store& store);
+    [[nodiscard]] std::vector<LogId> ids() const;
+    [[nodiscard]] std::optional<LogRecord> log(LogId id) const;
+    /// A page; the checksum is verified and a mismatch is an error naming the log, layer and page.
+    [[nodiscard]] PageView page(LogId id, std::uint32_t layer, std::uint32_t page) const;
+    [[nodiscard]] std::uint32_t pages_of(std::uint32_t tokens) const;
+    /// The log's dense retrieval vector (empty when it has none).
+    [[nodiscard]] std::vector<float> embedding(LogId id) const;
+
+   private:
+    friend class Store;
+    Store& store_;
+    Txn txn_;
+  };
+  [[nodiscard]] Reader read() { return Reader(*this); }
+
+  [[nodiscard]] StoreStats stats();
+  [[nodiscard]] VerifyReport verify();
+
+  /// BM25 over the logs' retrieval text (lowercase, split on non-alphanumerics; k1 1.2, b 0.75):
+  /// the k best logs not in `exclude` (with every tag in `tags`) that share a term with the query, best
+  /// first.
+  [[nodiscard]] std::vector<ScoredLog> search(const std::string& query, std::uint32_t k,
+                                              const std::set<LogId>& exclude = {},
+                                              const std::vector<std::string>& tags = {});
+  /// Cosine similarity between `query` and the logs' vectors (logs without one are skipped).
+  [[nodiscard]] std::vector<ScoredLog> search_dense(std::span<const float> query, std::uint32_t k,
+                                                    const std::set<LogId>& exclude = {},
+                                                    const std::vector<std::string>& tags = {});
+
+ private:
+  Store(std::string dir, const StoreOptions& options);
+  void grow();
+  /// The retrieval index, rebuilt when any process changed the store since it was built.
+  const RetrievalIndex& index();
+  [[nodiscard]] std::uint64_t generation(MDB_txn* txn) const;
+  void bump_generation(MDB_txn* txn);
+
+  std::string dir_;
+  StoreOptions options_;
+  MDB_env* env_ = nullptr;
+  MDB_dbi meta_ = 0, logs_ = 0, pages_ = 0, vectors_ = 0;
+  Fingerprint fingerprint_;
+  std::uint64_t map_size_ = 0;
+  PageCodec codec_ = PageCodec::f16;
+  std::unique_ptr<RetrievalIndex> index_;
+  std::uint64_t index_generation_ = ~std::uint64_t(0);
+};
+
+}  // namespace lagvk::logstore

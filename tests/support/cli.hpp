@@ -1,0 +1,16 @@
+#pragma once
+// Runs the built lagvk binary for end-to-end CLI tests.
+#include <string>
+
+namespace lagvk::test {
+
+struct CliResult {
+  int status = -1;  ///< exit code, -1 when killed by a signal
+  std::string out;  ///< stdout and stderr together
+};
+
+[[nodiscard]] std::string lagvk_binary();
+/// Runs `lagvk <args>` through the shell (quote arguments yourself).
+[[nodiscard]] CliResult run_lagvk(const std::string& args, bool with_stderr = true);
+
+}  // namespace lagvk::test

@@ -1,0 +1,193 @@
+// LAG host side without the store: traces (parsing, rendering, selections), tool-call parsing and the
+// knowledge-base tool, and the kv/text/none context modes through an in-memory log library, including
+// the equivalence of kv and text logs for full-trace logs.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <numeric>
+
+#include "engine/api/engine.hpp"
+#include "engine/core/error.hpp"
+#include "engine/lag/agent.hpp"
+#include "engine/model/random_model.hpp"
+#include "tests/support/gpu.hpp"
+#include "tests/support/models.hpp"
+
+namespace lagvk::test {
+namespace {
+
+using lag::LogId;
+
+TEST(LagTrace, ParsesObjectArrayAndJsonLines) {
+  const std::string one = R"({"task": "q1", "messages": [{"role": "user", "content": "hi"}], "tags": ["a"]})";
+  EXPECT_EQ(lag::parse_traces(one, "t").size(), 1u);
+  EXPECT_EQ(lag::parse_traces("[" + one + "," + one + "]", "t").size(), 2u);
+  const auto lines = lag::parse_traces(one + "\n\n" + one + "\n" + one + "\n", "t");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[2].tags, std::vector<std::string>{"a"});
+  EXPECT_THROW((void)lag::parse_traces(R"({"task": "q", "messages": []})", "t"), Error);
+  EXPECT_THROW(
+      (void)lag::parse_traces(R"({"task": "q", "messages": [{"role": "bot", "content": "x"}]})", "t"), Error);
+  try {
+    (void)lag::parse_traces(one + "\nnot json\n", "file.jsonl");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos) << e.what();
+  }
+}
+
+TEST(LagTools, ParsesActionsAndAnswers) {
+  const auto call = lag::parse_tool_call("Thought: need the city. Action: lookup(born_in, Mara Ellison)");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->name, "lookup");
+  EXPECT_EQ(call->args, (std::vector<std::string>{"born_in", "Mara Ellison"}));
+  EXPECT_FALSE(lag::parse_tool_call("no action here"));
+  EXPECT_EQ(lag::parse_answer("Thought: done. Answer: Port Alden\nmore").value(), "Port Alden");
+  EXPECT_FALSE(lag::parse_answer("Action: lookup(a, b)"));
+}
+
+TEST(LagTools, KnowledgeBaseLookup) {
+  const auto kb = lag::KnowledgeBaseLookup::load(std::string(LAGVK_SOURCE_DIR) + "/assets/kb/demo.json");
+  EXPECT_EQ(kb->call({"born_in", "mara ellison"}), "born_in(mara ellison) = Port Alden");
+  EXPECT_NE(kb->call({"born_in", "Nobody"}).find("no fact"), std::string::npos);
+  EXPECT_NE(kb->call({"born_in"}).find("two arguments"), std::string::npos);
+  EXPECT_THROW((void)lag::KnowledgeBaseLookup::load("/nonexistent.json"), Error);
+}
+
+/// Logs held in memory: KV captured from the engine, retrieval by shared words.
+class MemoryLibrary : public lag::LogLibrary {
+ public:
+  struct Entry {
+    std::string task;
+    std::vector<std::int32_t> tokens;
+    HostLogKv kv;
+  };
+  MemoryLibrary(const KvShape& shape) : shape_(shape) {}
+  LogId add(Entry e) {
+    entries_[next_] = std::move(e);
+    return next_++;
+  }
+  std::vector<lag::RetrievedLog> retrieve(const std::string& query, std::uint32_t k,
+                                          const std::set<LogId>& exclude) override {
+    std::vector<lag::RetrievedLog> all;
+    for (const auto& [id, e] : entries_) {
+      if (exclude.count(id)) continue;
+      double score = 0;
+      for (std::size_t i = 0; i + 3 <= query.size(); ++i)
+        if (e.task.find(query.substr(i, 3)) != std::string::npos) score += 1;
+      all.push_back({id, score, e.task});
+    }
+    std::stable_sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.score > b.score; });
+    if (all.size() > k) all.resize(k);
+    return all;
+  }
+  std::vector<std::int32_t> tokens(LogId id) override { return entries_.at(id).tokens; }
+  LogKvSource kv(LogId id) override { return source_of(entries_.at(id).kv, shape_); }
+
+ private:
+  KvShape shape_;
+  std::map<LogId, Entry> entries_;
+  LogId next_ = 1;
+};
+
+class LagAgent : public GpuTest {
+ protected:
+  void SetUp() override {
+    GpuTest::SetUp();
+    const RandomModelSpec spec = small_model_spec(GgmlType::f16, 9);
+    path_ = ::testing::TempDir() + "/lag_agent_model.gguf";
+    make_random_model(spec).write(path_);
+    LoadOptions o;
+    o.context = 512;
+    o.sequences = 4;
+    engine_ = Engine::load(path_, o);
+  }
+
+  /// Renders and evaluates a trace, capturing its selected tokens (positions from 0).
+  MemoryLibrary::Entry capture(const lag::Trace& trace, lag::Selection selection) {
+    const auto r = lag::render_trace(trace, engine_->tokenizer(), selection);
+    auto seq = engine_->new_sequence();
+    std::vector<std::int32_t> pos(r.tokens.size());
+    std::iota(pos.begin(), pos.end(), 0);
+    (void)engine_->forward().eval(*seq, r.tokens, pos);
+    std::vector<std::int32_t> sel_tokens;
+    for (auto i : r.selected) sel_tokens.push_back(r.tokens[std::size_t(i)]);
+    return {trace.task, sel_tokens,
+            capture_log_kv(engine_->context(), *seq, r.selected, r.selected,
+                           rope_args(engine_->forward().weights()), engine_->config().layers)};
+  }
+
+  std::string path_;
+  std::unique_ptr<Engine> engine_;
+};
+
+const lag::Trace kTrace{"who directed the glass harbor",
+                        {{"user", "who directed the glass harbor"},
+                         {"assistant", "Action: lookup(director, The Glass Harbor)"},
+                         {"tool", "director(The Glass Harbor) = Mara Ellison"},
+                         {"assistant", "Answer: Mara Ellison"}},
+                        {}};
+
+TEST_F(LagAgent, SelectionsKeepTheDocumentedSpans) {
+  const Tokenizer& tok = engine_->tokenizer();
+  auto decode_selected = [&](lag::Selection s) {
+    const auto r = lag::render_trace(kTrace, tok, s);
+    std::vector<std::int32_t> sel;
+    for (auto i : r.selected) sel.push_back(r.tokens[std::size_t(i)]);
+    std::string text = tok.decode(sel);
+    // Content is tokenized as " <content>" (the space after the role label).
+    text.erase(0, text.find_first_not_of(' '));
+    return std::make_pair(text, r);
+  };
+  EXPECT_EQ(decode_selected(lag::Selection::last).first, "Answer: Mara Ellison");
+  EXPECT_EQ(decode_selected(lag::Selection::answer).first, "Mara Ellison");
+  const auto [all_text, all] = decode_selected(lag::Selection::all);
+  EXPECT_NE(all_text.find("lookup(director"), std::string::npos);
+  EXPECT_NE(all_text.find("Mara Ellison"), std::string::npos);
+  EXPECT_EQ(all_text.find("User"), std::string::npos);
+  const auto full = lag::render_trace(kTrace, tok, lag::Selection::full);
+  EXPECT_EQ(full.selected.size(), full.tokens.size());
+}
+
+TEST_F(LagAgent, FullTraceLogsGiveTheSameGreedyTokensInKvAndTextModes) {
+  MemoryLibrary library(engine_->pool().shape());
+  const LogId id = library.add(capture(kTrace, lag::Selection::full));
+  const auto prompt =
+      lag::render_prompt({{"user", "who directed silent orchard"}}, engine_->tokenizer(), false);
+  GenerateOptions g;
+  g.max_tokens = 12;
+  g.sampling.temperature = 0;
+  g.stop_at_end_of_generation = false;
+  auto kv = lag::build_context(*engine_, &library, {id}, lag::LogMode::kv, prompt);
+  auto text = lag::build_context(*engine_, &library, {id}, lag::LogMode::text, prompt);
+  EXPECT_LE(compare(kv.logits, text.logits).max_rel, 1e-3);
+  const auto a = generate_from(*engine_, *kv.sequence, kv.logits, kv.next_position, g);
+  const auto b = generate_from(*engine_, *text.sequence, text.logits, text.next_position, g);
+  EXPECT_EQ(a.tokens, b.tokens);
+  // And the logs matter: without them the continuation's logits differ.
+  auto none = lag::build_context(*engine_, &library, {id}, lag::LogMode::none, prompt);
+  EXPECT_GT(compare(none.logits, kv.logits).max_rel, 1e-2);
+}
+
+TEST_F(LagAgent, LoopRunsToTheStepLimitAndRetrievesOncePerLog) {
+  MemoryLibrary library(engine_->pool().shape());
+  library.add(capture(kTrace, lag::Selection::last));
+  library.add(
+      capture({"who directed silent orchard", {{"user", "q"}, {"assistant", "Answer: Jun Okabe"}}, {}},
+              lag::Selection::last));
+  const auto kb = lag::KnowledgeBaseLookup::load(std::string(LAGVK_SOURCE_DIR) + "/assets/kb/demo.json");
+  lag::AgentOptions options;
+  options.max_steps = 3;
+  options.logs_per_query = 1;
+  const auto r = lag::run_agent(*engine_, &library, "who directed the glass harbor", {kb.get()}, options);
+  EXPECT_GE(r.steps.size(), 1u);
+  EXPECT_LE(r.steps.size(), 3u);
+  std::set<LogId> seen;
+  for (const auto& l : r.logs) EXPECT_TRUE(seen.insert(l.id).second) << "log " << l.id << " retrieved twice";
+  ASSERT_FALSE(r.logs.empty());
+  EXPECT_EQ(r.logs.front().task, "who directed the glass harbor");  // the question's best match comes first
+  EXPECT_EQ(r.trace.messages.front().role, "user");
+}
+
+}  // namespace
+}  // namespace lagvk::test

@@ -1,0 +1,175 @@
+// LAG through the LMDB store and the CLI: pages read in place from the store splice to exactly the same
+// cache as pages held in memory; a store made with another model is refused; full-trace logs give the
+// same greedy tokens in kv and text modes; and the commands work end to end with JSON output.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/error.hpp"
+#include "engine/lag/context_builder.hpp"
+#include "engine/lag/fingerprint.hpp"
+#include "engine/lag/log_writer.hpp"
+#include "engine/lag/store_library.hpp"
+#include "engine/model/random_model.hpp"
+#include "tests/support/cli.hpp"
+#include "tests/support/gpu.hpp"
+#include "tests/support/models.hpp"
+
+namespace lagvk::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string write_model(const std::string& name, std::uint64_t seed) {
+  const RandomModelSpec spec = small_model_spec(GgmlType::q8_0, seed);
+  const auto path = fs::path(::testing::TempDir()) / (name + std::to_string(::getpid()) + ".gguf");
+  make_random_model(spec).write(path.string());
+  return path.string();
+}
+
+const lag::Trace kTrace{"who directed the glass harbor",
+                        {{"user", "who directed the glass harbor"},
+                         {"assistant", "Action: lookup(director, The Glass Harbor)"},
+                         {"tool", "director(The Glass Harbor) = Mara Ellison"},
+                         {"assistant", "Answer: Mara Ellison"}},
+                        {"film"}};
+
+class LagStore : public GpuTest {
+ protected:
+  void SetUp() override {
+    GpuTest::SetUp();
+    model_ = write_model("lag_store_a", 21);
+    LoadOptions o;
+    o.context = 512;
+    o.sequences = 4;
+    engine_ = Engine::load(model_, o);
+    dir_ = (fs::path(::testing::TempDir()) / ("lag_store_" + std::to_string(::getpid()))).string();
+    fs::remove_all(dir_);
+  }
+  void TearDown() override {
+    fs::remove_all(dir_);
+    GpuTest::TearDown();
+  }
+  std::string model_, dir_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(LagStore, StorePagesSpliceLikeMemoryPages) {
+  auto store = logstore::Store::open(dir_, {true, lag::model_fingerprint(*engine_)});
+  const lag::EncodedLog log = lag::encode_trace(*engine_, kTrace, lag::Selection::all);
+  const auto id = lag::store_log(*store, log);
+  lag::StoreLibrary library(*store);
+  const auto prompt =
+      lag::render_prompt({{"user", "where was mara ellison born"}}, engine_->tokenizer(), false);
+  auto from_store = lag::build_context(*engine_, &library, {id}, lag::LogMode::kv, prompt);
+  // The same log spliced from host memory.
+  auto seq = engine_->new_sequence();
+  const auto pages =
+      splice_log_kv(engine_->context(), engine_->pool(), source_of(log.kv, engine_->pool().shape()), 0,
+                    rope_args(engine_->forward().weights()));
+  seq->append_shared_pages(pages, log.kv.tokens);
+  for (auto p : pages) engine_->pool().release(p);
+  std::vector<std::int32_t> pos(prompt.size());
+  std::iota(pos.begin(), pos.end(), std::int32_t(log.kv.tokens));
+  const auto from_memory = engine_->forward().eval(*seq, prompt, pos);
+  EXPECT_EQ(compare(from_store.logits, from_memory).max_abs, 0.0);
+}
+
+TEST_F(LagStore, Q8PagesMoveNextTokenLogitsLittle) {
+  const lag::EncodedLog log = lag::encode_trace(*engine_, kTrace, lag::Selection::full);
+  const auto prompt =
+      lag::render_prompt({{"user", "where was mara ellison born"}}, engine_->tokenizer(), false);
+  std::vector<std::vector<float>> logits;
+  for (auto codec : {logstore::PageCodec::f16, logstore::PageCodec::q8_0}) {
+    const auto d = dir_ + (codec == logstore::PageCodec::f16 ? "_f16" : "_q8");
+    fs::remove_all(d);
+    logstore::StoreOptions o{true, lag::model_fingerprint(*engine_)};
+    o.codec = codec;
+    auto store = logstore::Store::open(d, o);
+    const auto id = lag::store_log(*store, log);
+    lag::StoreLibrary library(*store);
+    logits.push_back(lag::build_context(*engine_, &library, {id}, lag::LogMode::kv, prompt).logits);
+    fs::remove_all(d);
+  }
+  const ErrorStats e = compare(logits[1], logits[0]);
+  std::printf("q8_0 pages vs fp16 pages: next-token logits differ by %.3e of their range (max abs %.3e)\n",
+              e.max_rel, e.max_abs);
+  EXPECT_LE(e.max_rel, 5e-3);  // measured 7.6e-4
+  EXPECT_GT(e.max_rel, 0.0) << "q8_0 must actually be in use";
+  EXPECT_EQ(std::max_element(logits[0].begin(), logits[0].end()) - logits[0].begin(),
+            std::max_element(logits[1].begin(), logits[1].end()) - logits[1].begin());
+}
+
+TEST_F(LagStore, FullTraceLogsAgreeInKvAndTextModes) {
+  auto store = logstore::Store::open(dir_, {true, lag::model_fingerprint(*engine_)});
+  const auto id = lag::store_log(*store, lag::encode_trace(*engine_, kTrace, lag::Selection::full));
+  lag::StoreLibrary library(*store);
+  const auto prompt =
+      lag::render_prompt({{"user", "who directed silent orchard"}}, engine_->tokenizer(), false);
+  GenerateOptions g;
+  g.max_tokens = 16;
+  g.sampling.temperature = 0;
+  g.stop_at_end_of_generation = false;
+  auto kv = lag::build_context(*engine_, &library, {id}, lag::LogMode::kv, prompt);
+  auto text = lag::build_context(*engine_, &library, {id}, lag::LogMode::text, prompt);
+  const auto a = generate_from(*engine_, *kv.sequence, kv.logits, kv.next_position, g);
+  const auto b = generate_from(*engine_, *text.sequence, text.logits, text.next_position, g);
+  EXPECT_EQ(a.tokens, b.tokens);
+}
+
+TEST_F(LagStore, RefusesAStoreMadeWithAnotherModel) {
+  { auto store = logstore::Store::open(dir_, {true, lag::model_fingerprint(*engine_)}); }
+  const auto other_path = write_model("lag_store_b", 22);
+  auto other = Engine::load(other_path);
+  try {
+    (void)logstore::Store::open(dir_, {false, lag::model_fingerprint(*other)});
+    FAIL() << "another model's store must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("another model"), std::string::npos) << e.what();
+  }
+  fs::remove(other_path);
+}
+
+TEST_F(LagStore, CommandsWorkEndToEnd) {
+  const auto traces =
+      (fs::path(::testing::TempDir()) / ("traces" + std::to_string(::getpid()) + ".jsonl")).string();
+  {
+    std::ofstream f(traces);
+    f << R"({"task": "who directed the glass harbor", "messages": [{"role": "user", "content": "who directed the glass harbor"}, {"role": "assistant", "content": "Answer: Mara Ellison"}]})"
+      << "\n"
+      << R"({"task": "capital of veloria", "messages": [{"role": "user", "content": "capital of veloria"}, {"role": "assistant", "content": "Answer: Castell"}]})"
+      << "\n";
+  }
+  const std::string store = " --store " + dir_ + " ";
+  auto r = run_lagvk("log add" + store + "-m " + model_ + " --trace " + traces + " --json", false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["added"].size(), 2u);
+  r = run_lagvk("log ls" + store + "--json", false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out).size(), 2u);
+  r = run_lagvk("ask -m " + model_ + store + "-k 2 -n 4 --save --json 'who directed the glass harbor'",
+                false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["logs"].size(), 1u) << "only the log sharing words with the question is relevant";
+  EXPECT_EQ(j["logs"][0]["task"], "who directed the glass harbor");
+  EXPECT_EQ(j["tokens"].size(), 4u);
+  EXPECT_TRUE(j.contains("saved_log"));
+  r = run_lagvk("log verify" + store);
+  EXPECT_EQ(r.status, 0) << r.out;
+  r = run_lagvk("log stats" + store + "--json", false);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["logs"], 3);
+  // Bad input: a clear error and exit code 1, never a crash.
+  r = run_lagvk("ask -m " + model_ + " --store /nonexistent/store 'q'");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("no log store"), std::string::npos) << r.out;
+  r = run_lagvk("ask -m " + model_ + store + "--logs maybe 'q'");
+  EXPECT_EQ(r.status, 1) << r.out;
+  fs::remove(traces);
+}
+
+}  // namespace
+}  // namespace lagvk::test

@@ -1,0 +1,404 @@
+// The LMDB log store: round trips, zero-copy pages, fingerprints, checksums, deletion, growth and
+// "store full", BM25 against hand-computed scores, and logs surviving a writer killed mid-write.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "engine/core/error.hpp"
+#include "engine/core/half.hpp"
+#include "logstore/archive.hpp"
+#include "logstore/bm25.hpp"
+#include "logstore/store.hpp"
+
+namespace lagvk::logstore {
+namespace {
+
+namespace fs = std::filesystem;
+
+Fingerprint fingerprint(std::uint32_t layers = 2) {
+  Fingerprint f;
+  f.model_name = "test";
+  f.model_hash = "abc123";
+  f.tokenizer_hash = "def456";
+  f.layers = layers;
+  f.kv_heads = 2;
+  f.head_dim = 4;
+  f.page_tokens = 3;
+  f.rope_mode = "normal";
+  f.rope_base = 10000;
+  return f;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const auto dir = fs::path(::testing::TempDir()) / ("logstore_" + name + "_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  return dir.string();
+}
+
+struct SyntheticLog {
+  LogRecord record;
+  std::vector<std::vector<std::uint16_t>> k, v;
+  LogKvInput input() const {
+    LogKvInput in{std::uint32_t(record.token_ids.size()), {}, {}};
+    for (std::size_t l = 0; l < k.size(); ++l) {
+      in.k.emplace_back(k[l]);
+      in.v.emplace_back(v[l]);
+    }
+    return in;
+  }
+};
+
+SyntheticLog synthetic(std::uint32_t tokens, std::uint32_t seed, const std::string& task,
+                       std::uint32_t layers = 2) {
+  std::mt19937 rng(seed);
+  SyntheticLog s;
+  s.record.task = task;
+  s.record.retrieval_text = task;
+  s.record.selection = "last";
+  for (std::uint32_t t = 0; t < tokens; ++t) {
+    s.record.token_ids.push_back(std::int32_t(rng() % 1000));
+    s.record.positions.push_back(std::int32_t(t + 5));
+  }
+  for (std::uint32_t l = 0; l < layers; ++l) {
+    s.k.emplace_back(tokens * 8);
+    s.v.emplace_back(tokens * 8);
+    for (auto& x : s.k.back()) x = std::uint16_t(rng());
+    for (auto& x : s.v.back()) x = std::uint16_t(rng());
+  }
+  return s;
+}
+
+TEST(LogStore, RoundTripsLogsAndPages) {
+  const auto dir = fresh_dir("roundtrip");
+  auto store = Store::open(dir, {true, fingerprint()});
+  const auto log = synthetic(7, 1, "who directed the glass harbor");  // pages of 3, 3, 1 tokens
+  const LogId id = store->put_log(log.record, log.input());
+  auto r = store->read();
+  const auto rec = r.log(id);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->task, log.record.task);
+  EXPECT_EQ(rec->token_ids, log.record.token_ids);
+  EXPECT_EQ(rec->positions, log.record.positions);
+  for (std::uint32_t l = 0; l < 2; ++l) {
+    std::vector<std::uint16_t> k, v;
+    for (std::uint32_t p = 0; p < 3; ++p) {
+      const PageView page = r.page(id, l, p);
+      EXPECT_EQ(page.tokens, p < 2 ? 3u : 1u);
+      k.insert(k.end(), page.k.begin(), page.k.end());
+      v.insert(v.end(), page.v.begin(), page.v.end());
+    }
+    EXPECT_EQ(k, log.k[l]);
+    EXPECT_EQ(v, log.v[l]);
+  }
+  EXPECT_FALSE(r.log(id + 1));
+  EXPECT_TRUE(store->verify().ok());
+}
+
+TEST(LogStore, RefusesAnotherModel) {
+  const auto dir = fresh_dir("fingerprint");
+  { auto store = Store::open(dir, {true, fingerprint()}); }
+  Fingerprint other = fingerprint();
+  other.model_hash = "zzz999";
+  try {
+    (void)Store::open(dir, {false, other});
+    FAIL() << "a store made with another model must be refused";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("another model"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("abc123"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("zzz999"), std::string::npos) << msg;
+  }
+  EXPECT_THROW((void)Store::open(fresh_dir("missing"), {false, fingerprint()}), Error);
+}
+
+TEST(LogStore, DetectsACorruptedPage) {
+  const auto dir = fresh_dir("corrupt");
+  LogId id = 0;
+  std::vector<std::uint16_t> needle;
+  {
+    auto store = Store::open(dir, {true, fingerprint()});
+    const auto log = synthetic(3, 2, "t");
+    id = store->put_log(log.record, log.input());
+    needle = log.k[1];
+  }
+  // Flip one byte of layer 1's keys inside the data file.
+  std::fstream f(fs::path(dir) / "data.mdb", std::ios::in | std::ios::out | std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), {});
+  const std::string pattern(reinterpret_cast<const char*>(needle.data()), needle.size() * 2);
+  const auto at = bytes.find(pattern);
+  ASSERT_NE(at, std::string::npos);
+  f.seekp(std::streamoff(at + 5));
+  f.put(char(bytes[at + 5] ^ 0x40));
+  f.close();
+  auto store = Store::open(dir, {false, fingerprint()});
+  try {
+    (void)store->read().page(id, 1, 0);
+    FAIL() << "corruption must be detected";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("log " + std::to_string(id)), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(store->verify().ok());
+}
+
+TEST(LogStore, RemoveReclaimsPages) {
+  const auto dir = fresh_dir("remove");
+  auto store = Store::open(dir, {true, fingerprint()});
+  const auto a = synthetic(5, 3, "a"), b = synthetic(4, 4, "b");
+  const LogId ia = store->put_log(a.record, a.input());
+  store->put_log(b.record, b.input());
+  EXPECT_EQ(store->stats().pages, 2u * 2 + 2u * 2);
+  EXPECT_TRUE(store->remove(ia));
+  EXPECT_FALSE(store->remove(ia));
+  const auto s = store->stats();
+  EXPECT_EQ(s.logs, 1u);
+  EXPECT_EQ(s.pages, 4u);
+  EXPECT_TRUE(store->verify().ok());
+}
+
+TEST(LogStore, GrowsItsMapAndThenReportsStoreFull) {
+  const auto dir = fresh_dir("grow");
+  StoreOptions o{true, fingerprint(), 1 << 20, 4 << 20};
+  auto store = Store::open(dir, o);
+  const auto big = synthetic(3000, 5, "big");  // about 200 KB per log
+  int written = 0;
+  try {
+    for (; written < 100; ++written) store->put_log(big.record, big.input());
+    FAIL() << "a 4 MiB store cannot hold 100 logs of 200 KB";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("store full"), std::string::npos) << e.what();
+  }
+  EXPECT_GT(written, 5) << "the map should have grown past its initial 1 MiB";
+  EXPECT_TRUE(store->verify().ok());
+  EXPECT_EQ(store->stats().logs, std::uint64_t(written));
+}
+
+TEST(Bm25, MatchesHandComputedScores) {
+  // N = 3, avgdl = (3 + 2 + 4) / 3 = 3. Query "cat": n = 2, idf = ln(1 + 1.5 / 2.5) = ln 1.6.
+  const Bm25 index({"the cat sat", "dog ran", "a cat and cat"});
+  const auto s = index.scores("Cat!");
+  const double idf = std::log(1.6);
+  const double d0 = idf * 1 * 2.2 / (1 + 1.2 * (0.25 + 0.75 * 3.0 / 3.0));
+  const double d2 = idf * 2 * 2.2 / (2 + 1.2 * (0.25 + 0.75 * 4.0 / 3.0));
+  EXPECT_NEAR(s[0], d0, 1e-12);
+  EXPECT_EQ(s[1], 0.0);
+  EXPECT_NEAR(s[2], d2, 1e-12);
+}
+
+TEST(LogStore, SearchAccumulatesWithoutDuplicatesAndFiltersTags) {
+  const auto dir = fresh_dir("search");
+  auto store = Store::open(dir, {true, fingerprint()});
+  auto a = synthetic(2, 6, "who directed the glass harbor"),
+       b = synthetic(2, 7, "where was mara ellison born"), c = synthetic(2, 8, "capital of veloria");
+  c.record.tags = {"geo"};
+  const LogId ia = store->put_log(a.record, a.input()), ib = store->put_log(b.record, b.input()),
+              ic = store->put_log(c.record, c.input());
+  const auto first = store->search("glass harbor director", 1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].id, ia);
+  // The next query adds its best log not yet taken; logs sharing no term with it are not returned.
+  const auto next = store->search("mara ellison glass harbor", 2, {ia});
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].id, ib);
+  const auto geo = store->search("capital", 5, {}, {"geo"});
+  ASSERT_EQ(geo.size(), 1u);
+  EXPECT_EQ(geo[0].id, ic);
+}
+
+TEST(LogStore, Q8PagesHalveStorageWithinTheQuantizationBound) {
+  Fingerprint f = fingerprint();
+  f.kv_heads = 2;
+  f.head_dim = 16;  // rows of 32 values: one Q8_0 block per token
+  StoreOptions o{true, f};
+  o.codec = PageCodec::q8_0;
+  const auto dir = fresh_dir("q8");
+  auto store = Store::open(dir, o);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  const std::uint32_t tokens = 7;
+  std::vector<std::vector<std::uint16_t>> k(2), v(2);
+  for (int l = 0; l < 2; ++l)
+    for (std::uint32_t i = 0; i < tokens * 32; ++i) {
+      k[std::size_t(l)].push_back(float_to_half(dist(rng)));
+      v[std::size_t(l)].push_back(float_to_half(dist(rng)));
+    }
+  LogRecord rec;
+  rec.task = "q8";
+  rec.token_ids.assign(tokens, 1);
+  rec.positions.assign(tokens, 0);
+  const LogId id = store->put_log(rec, {tokens, {k[0], k[1]}, {v[0], v[1]}});
+  auto r = store->read();
+  std::vector<std::uint16_t> got_k, got_v;
+  double max_err = 0;
+  for (std::uint32_t p = 0; p < 3; ++p) {
+    const PageView page = r.page(id, 1, p);
+    EXPECT_EQ(page.codec, PageCodec::q8_0);
+    EXPECT_EQ(page.k_q8.size(), page.tokens * 34u) << "34 bytes per 32 values instead of 64";
+    std::vector<std::uint16_t> pk, pv;
+    decode_page(page, pk, pv);
+    got_k.insert(got_k.end(), pk.begin(), pk.end());
+  }
+  // Each block of 32 shares a scale d = amax / 127: the error is at most d / 2 (plus fp16 rounding).
+  for (std::uint32_t t = 0; t < tokens; ++t) {
+    float amax = 0;
+    for (int i = 0; i < 32; ++i)
+      amax = std::max(amax, std::fabs(half_to_float(k[1][t * 32 + std::size_t(i)])));
+    for (int i = 0; i < 32; ++i) {
+      const double e = std::fabs(half_to_float(got_k[t * 32 + std::size_t(i)]) -
+                                 half_to_float(k[1][t * 32 + std::size_t(i)]));
+      max_err = std::max(max_err, e / amax);
+      EXPECT_LE(e, amax / 127.0 / 2.0 + 2e-3) << "token " << t << " element " << i;
+    }
+  }
+  std::printf("q8_0 pages: max error %.4f of the block's largest value\n", max_err);
+  EXPECT_TRUE(store->verify().ok());
+  Store::open(dir, {false, f}).reset();  // reopening keeps the codec
+  EXPECT_EQ(Store::open(dir, {false, f})->codec(), PageCodec::q8_0);
+}
+
+TEST(LogStore, DenseSearchRanksByCosine) {
+  const auto dir = fresh_dir("dense");
+  auto store = Store::open(dir, {true, fingerprint()});
+  const auto a = synthetic(2, 9, "a"), b = synthetic(2, 10, "b"), c = synthetic(2, 11, "c");
+  const std::vector<float> va = {1, 0, 0}, vb = {0.6f, 0.8f, 0}, vc = {0, 0, 5};
+  const LogId ia = store->put_log(a.record, a.input(), va), ib = store->put_log(b.record, b.input(), vb);
+  store->put_log(c.record, c.input(), vc);
+  const std::vector<float> q = {2, 0, 0};  // cosines: a 1, b 0.6, c 0
+  const auto top = store->search_dense(q, 2);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].id, ia);
+  EXPECT_NEAR(top[0].score, 1.0, 1e-6);
+  EXPECT_EQ(top[1].id, ib);
+  EXPECT_NEAR(top[1].score, 0.6, 1e-6);
+  EXPECT_EQ(store->search_dense(q, 5, {ia}).front().id, ib);
+  EXPECT_TRUE(store->search_dense(std::vector<float>{1, 2}, 3).empty()) << "wrong dimension matches nothing";
+}
+
+TEST(LogStore, ExportImportRoundTrip) {
+  const auto src_dir = fresh_dir("export_src"), dst_dir = fresh_dir("export_dst");
+  auto src = Store::open(src_dir, {true, fingerprint()});
+  const auto a = synthetic(5, 12, "first task"), b = synthetic(3, 13, "second task");
+  const std::vector<float> va = {0.5f, 0.25f};
+  src->put_log(a.record, a.input(), va);
+  src->put_log(b.record, b.input());
+  std::stringstream archive;
+  EXPECT_EQ(export_logs(*src, archive), 2u);
+  auto dst = Store::open(dst_dir, {true, fingerprint()});
+  EXPECT_EQ(import_logs(*dst, archive, "archive"), 2u);
+  auto r = dst->read();
+  const auto ids = r.ids();
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(r.log(ids[0])->task, "first task");
+  EXPECT_EQ(r.embedding(ids[0]), va);
+  std::vector<std::uint16_t> k;
+  for (std::uint32_t p = 0; p < 2; ++p) {
+    const auto page = r.page(ids[0], 1, p);
+    k.insert(k.end(), page.k.begin(), page.k.end());
+  }
+  EXPECT_EQ(k, a.k[1]);
+  // Into a store of another model: refused.
+  Fingerprint other = fingerprint();
+  other.head_dim = 8;
+  auto wrong = Store::open(fresh_dir("export_wrong"), {true, other});
+  std::stringstream again;
+  (void)export_logs(*src, again);
+  EXPECT_THROW((void)import_logs(*wrong, again, "archive"), Error);
+}
+
+TEST(LogStore, AReaderProcessSeesCommittedLogsWhileAWriterWrites) {
+  const auto dir = fresh_dir("concurrent");
+  { auto store = Store::open(dir, {true, fingerprint()}); }
+  const pid_t writer = fork();
+  ASSERT_GE(writer, 0);
+  if (writer == 0) {
+    try {
+      auto store = Store::open(dir, {false, fingerprint()});
+      for (std::uint32_t i = 0; i < 200; ++i) {
+        const auto log = synthetic(1 + i % 20, i, "concurrent");
+        (void)store->put_log(log.record, log.input());
+      }
+      _exit(0);
+    } catch (...) {
+      _exit(2);
+    }
+  }
+  // Meanwhile this process reads: every log it sees is complete and verifies.
+  std::size_t max_seen = 0;
+  auto store = Store::open(dir, {false, fingerprint()});
+  for (int round = 0; round < 50; ++round) {
+    auto r = store->read();
+    const auto ids = r.ids();
+    max_seen = std::max(max_seen, ids.size());
+    for (LogId id : ids) {
+      const auto rec = r.log(id);
+      ASSERT_TRUE(rec);
+      for (std::uint32_t p = 0; p < r.pages_of(std::uint32_t(rec->token_ids.size())); ++p)
+        (void)r.page(id, 1, p);
+    }
+    usleep(2000);
+  }
+  int status = 0;
+  waitpid(writer, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(store->read().ids().size(), 200u);
+  std::printf("reader saw up to %zu logs while the writer wrote 200\n", max_seen);
+}
+
+// A child writes logs and reports each id after its commit returns; it is killed at a random moment,
+// 50 times. Every reported log must be intact afterwards.
+TEST(LogStore, CommittedLogsSurviveAKilledWriter) {
+  const auto dir = fresh_dir("kill");
+  { auto store = Store::open(dir, {true, fingerprint()}); }
+  std::vector<LogId> committed;
+  std::mt19937 rng(11);
+  for (int round = 0; round < 50; ++round) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      try {
+        auto store = Store::open(dir, {false, fingerprint()});
+        for (std::uint32_t i = 0;; ++i) {
+          const auto log = synthetic(1 + i % 40, std::uint32_t(round * 1000) + i, "kill test");
+          const LogId id = store->put_log(log.record, log.input());
+          if (write(fds[1], &id, sizeof id) != sizeof id) _exit(3);
+        }
+      } catch (...) {
+        _exit(2);
+      }
+    }
+    close(fds[1]);
+    usleep(1000 + rng() % 20000);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    LogId id = 0;
+    while (read(fds[0], &id, sizeof id) == sizeof id) committed.push_back(id);
+    close(fds[0]);
+  }
+  ASSERT_GT(committed.size(), 50u);
+  auto store = Store::open(dir, {false, fingerprint()});
+  auto r = store->read();
+  for (LogId id : committed) {
+    const auto rec = r.log(id);
+    ASSERT_TRUE(rec) << "committed log " << id << " lost";
+    for (std::uint32_t l = 0; l < 2; ++l)
+      for (std::uint32_t p = 0; p < r.pages_of(std::uint32_t(rec->token_ids.size())); ++p)
+        (void)r.page(id, l, p);
+  }
+  const auto report = store->verify();
+  EXPECT_TRUE(report.ok()) << report.problems.front();
+  std::printf("kill test: %zu committed logs over 50 kills, all intact\n", committed.size());
+}
+
+}  // namespace
+}  // namespace lagvk::logstore

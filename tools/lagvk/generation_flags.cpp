@@ -1,0 +1,45 @@
+#include "tools/lagvk/generation_flags.hpp"
+
+#include <random>
+
+#include "engine/core/error.hpp"
+
+namespace lagvk::cli {
+
+std::vector<OptionSpec> generation_options() {
+  return {{"--n-predict", "-n", "N", "tokens to generate", "128"},
+          {"--temp", "", "T", "sampling temperature; 0 = greedy", "0.8"},
+          {"--top-k", "", "K", "keep the K most likely tokens; 0 = off", "40"},
+          {"--top-p", "", "P", "keep the smallest set with probability >= P; 1 = off", "0.95"},
+          {"--min-p", "", "P", "drop tokens below P x the top probability; 0 = off", "0.05"},
+          {"--repeat-penalty", "", "R", "penalise the last 64 tokens; 1 = off", "1.0"},
+          {"--seed", "", "S", "random seed (same seed, same output)", "random"},
+          {"--ignore-eos", "", "", "keep generating past end-of-generation tokens", ""}};
+}
+
+GenerateOptions generation_from(const Args& args, std::uint64_t& seed_used) {
+  GenerateOptions g;
+  const long long n = args.get_int("--n-predict", 128);
+  if (n < 0) fail("-n must be at least 0");
+  g.max_tokens = std::uint32_t(n);
+  g.sampling.temperature = float(args.get_double("--temp", 0.8));
+  g.sampling.top_k = std::int32_t(args.get_int("--top-k", 40));
+  g.sampling.top_p = float(args.get_double("--top-p", 0.95));
+  g.sampling.min_p = float(args.get_double("--min-p", 0.05));
+  g.sampling.repeat_penalty = float(args.get_double("--repeat-penalty", 1.0));
+  seed_used = args.has("--seed") ? std::uint64_t(args.get_int("--seed", 0)) : std::random_device{}();
+  g.sampling.seed = seed_used;
+  g.stop_at_end_of_generation = !args.has("--ignore-eos");
+  return g;
+}
+
+LoadOptions load_options_from(const Args& args) {
+  LoadOptions o;
+  o.device = int(args.get_int("--device", -1));
+  const long long ctx = args.get_int("--ctx", 0);
+  if (ctx < 0) fail("--ctx must be positive");
+  o.context = std::uint32_t(ctx);
+  return o;
+}
+
+}  // namespace lagvk::cli

@@ -1,0 +1,19 @@
+#pragma once
+// Flags shared by the commands that load a model and generate (run, ask): declared once so that --help
+// and parsing agree everywhere.
+#include <cstdint>
+#include <vector>
+
+#include "engine/api/engine.hpp"
+#include "tools/lagvk/args.hpp"
+
+namespace lagvk::cli {
+
+/// -n, --temp, --top-k, --top-p, --min-p, --repeat-penalty, --seed, --ignore-eos.
+[[nodiscard]] std::vector<OptionSpec> generation_options();
+/// Reads them; seed_used receives the seed (random unless --seed was given).
+[[nodiscard]] GenerateOptions generation_from(const Args& args, std::uint64_t& seed_used);
+/// --device and --ctx.
+[[nodiscard]] LoadOptions load_options_from(const Args& args);
+
+}  // namespace lagvk::cli
