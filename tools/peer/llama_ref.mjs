@@ -151,6 +151,20 @@ function checkModelFile(model) {
   } catch {
     throw new PeerError("model_missing", `model file not readable: ${p}`);
   }
+  // node-llama-cpp's own GGUF reader can spin forever on a bad header (seen with a bogus version
+  // number), so the header is checked here first: magic "GGUF", version 2 or 3, 24 header bytes.
+  const head = Buffer.alloc(24);
+  const fd = fs.openSync(p, "r");
+  let got;
+  try {
+    got = fs.readSync(fd, head, 0, 24, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (got < 24) throw new PeerError("model_load", `llama.cpp cannot load ${p}: file too short for a GGUF header`);
+  if (head.toString("latin1", 0, 4) !== "GGUF") throw new PeerError("model_load", `llama.cpp cannot load ${p}: no GGUF magic`);
+  const version = head.readUInt32LE(4);
+  if (version !== 2 && version !== 3) throw new PeerError("model_load", `llama.cpp cannot load ${p}: unsupported GGUF version ${version}`);
   return p;
 }
 
@@ -241,6 +255,7 @@ async function cmdGreedy(args, ctxInfo) {
   const seq = context.getSequence();
   const out = [];
   const steps = [];
+  const te = performance.now();
   if (n > 0) {
     // temperature 0 = llama.cpp's greedy sampler; the probabilities are the softmax of the raw logits.
     const it = seq.evaluateWithMetadata(tokens, { probabilities: true }, { temperature: 0, yieldEogToken: true });
@@ -250,8 +265,9 @@ async function cmdGreedy(args, ctxInfo) {
       if (out.length >= n) break;
     }
   }
+  const evalMs = performance.now() - te;
   await context.dispose();
-  return { tokens: out, steps, n_prompt: tokens.length, ctx: context.contextSize };
+  return { tokens: out, steps, n_prompt: tokens.length, ctx: context.contextSize, eval_ms: evalMs };
 }
 
 async function cmdScore(args, ctxInfo) {
@@ -271,7 +287,9 @@ async function cmdScore(args, ctxInfo) {
   const input = all.map((t, i) =>
     i < first ? t : [t, { generateNext: { probabilities: true, token: true, options: { temperature: 0 } } }],
   );
+  const te = performance.now();
   const res = await seq.controlledEvaluate(input);
+  const evalMs = performance.now() - te;
   const steps = [];
   for (let i = first; i < all.length; i++) {
     const r = res[i];
@@ -280,7 +298,7 @@ async function cmdScore(args, ctxInfo) {
     steps.push(stepEntry(r.next.probabilities, j < cont.length ? cont[j] : null, topK, cands));
   }
   await context.dispose();
-  return { steps, n_prompt: prefix.length, ctx: context.contextSize };
+  return { steps, n_prompt: prefix.length, ctx: context.contextSize, eval_ms: evalMs };
 }
 
 async function cmdTokenize(args, ctxInfo) {
@@ -332,6 +350,7 @@ async function cmdBench(args, ctxInfo) {
   const seq = context.getSequence();
   const greedy = { generateNext: { token: true, options: { temperature: 0 } } };
   const runs = [];
+  const warmupMs = [];
   for (let r = 0; r < warmup + reps; r++) {
     await seq.clearHistory();
     // prefill: the whole prompt in one llama_decode (n_batch = n_ubatch >= P), logits for the last
@@ -351,7 +370,8 @@ async function cmdBench(args, ctxInfo) {
       if (tok == null) throw new PeerError("internal", "decode produced no token");
     }
     const decodeMs = performance.now() - td;
-    if (r >= warmup) runs.push({ prefill_ms: prefillMs, decode_ms: decodeMs, prefill_tps: (P * 1000) / prefillMs, decode_tps: (G * 1000) / decodeMs });
+    if (r < warmup) warmupMs.push(prefillMs + decodeMs);
+    else runs.push({ prefill_ms: prefillMs, decode_ms: decodeMs, prefill_tps: (P * 1000) / prefillMs, decode_tps: (G * 1000) / decodeMs });
   }
   await context.dispose();
   return {
@@ -364,6 +384,7 @@ async function cmdBench(args, ctxInfo) {
     gen_tokens: G,
     reps,
     warmup,
+    warmup_ms: warmupMs,
     runs,
   };
 }

@@ -1,0 +1,184 @@
+// The llama.cpp peer harness itself (tests/support/llama_peer.hpp + tools/peer/llama_ref.mjs):
+// error reporting, greedy decoding vs teacher-forced scoring, tokenizer, CPU vs Vulkan agreement.
+// Needs the peer (scripts/setup_peer.sh) and, for the model tests, `lagvk make-model`.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/llama_peer.hpp"
+
+namespace lagvk::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kLagvk = fs::path(LAGVK_BINARY_DIR) / "bin" / "lagvk";
+
+fs::path scratch_dir() {
+  const fs::path d = fs::temp_directory_path() / ("lagvk_test_llama_peer_" + std::to_string(getpid()));
+  fs::create_directories(d);
+  return d;
+}
+
+// A small random llama model written by `lagvk make-model`; empty path when that is unavailable.
+const fs::path& tiny_model() {
+  static const fs::path path = [] {
+    const fs::path out = scratch_dir() / "tiny-q8_0.gguf";
+    const std::string cmd = kLagvk.string() +
+                            " make-model --type q8_0 --layers 2 --dim 128 --heads 4 --kv-heads 2 --ff 256"
+                            " --vocab 512 -o " +
+                            out.string() + " >/dev/null 2>&1";
+    const int raw = std::system(cmd.c_str());
+    return (raw != -1 && WIFEXITED(raw) && WEXITSTATUS(raw) == 0 && fs::exists(out)) ? out : fs::path();
+  }();
+  return path;
+}
+
+#define REQUIRE_PEER(backend)                                                               \
+  do {                                                                                      \
+    if (!llama_peer_available(backend)) {                                                   \
+      GTEST_SKIP() << llama_peer_unavailable_reason(backend);                               \
+    }                                                                                       \
+  } while (0)
+
+#define REQUIRE_MODEL()                                                                   \
+  do {                                                                                    \
+    if (tiny_model().empty()) {                                                           \
+      GTEST_SKIP() << "'" << kLagvk.string() << " make-model' unavailable";             \
+    }                                                                                     \
+  } while (0)
+
+const std::vector<int32_t> kPrompt{1, 40, 41, 300, 7};
+PeerOptions cpu_options() {
+  PeerOptions o;
+  o.threads = 1;
+  return o;
+}
+
+TEST(LlamaPeer, MissingModelIsAnErrorWithItsOwnCode) {
+  REQUIRE_PEER(PeerBackend::cpu);
+  try {
+    (void)llama_peer_greedy(scratch_dir() / "does-not-exist.gguf", kPrompt, 2, cpu_options());
+    FAIL() << "no error";
+  } catch (const PeerError& e) {
+    EXPECT_EQ(e.exit_code(), 3) << e.what();
+    EXPECT_EQ(e.code(), "model_missing") << e.what();
+  }
+}
+
+TEST(LlamaPeer, FileLlamaCppCannotLoadIsAnErrorWithItsOwnCode) {
+  REQUIRE_PEER(PeerBackend::cpu);
+  const fs::path bad = scratch_dir() / "bad.gguf";
+  std::ofstream(bad) << "GGUF but not really a model";
+  try {
+    (void)llama_peer_greedy(bad, kPrompt, 2, cpu_options());
+    FAIL() << "no error";
+  } catch (const PeerError& e) {
+    EXPECT_EQ(e.exit_code(), 4) << e.what();
+    EXPECT_EQ(e.code(), "model_load") << e.what();
+  }
+}
+
+TEST(LlamaPeer, UsageErrorsAreReported) {
+  REQUIRE_PEER(PeerBackend::cpu);
+  try {
+    (void)llama_peer_run({"frobnicate"});
+    FAIL() << "no error";
+  } catch (const PeerError& e) {
+    EXPECT_EQ(e.exit_code(), 2) << e.what();
+    EXPECT_EQ(e.code(), "usage") << e.what();
+  }
+}
+
+TEST(LlamaPeer, GreedyStepsAreConsistent) {
+  REQUIRE_PEER(PeerBackend::cpu);
+  REQUIRE_MODEL();
+  const PeerGreedy g = llama_peer_greedy(tiny_model(), kPrompt, 8, cpu_options());
+  ASSERT_EQ(g.tokens.size(), 8u);
+  ASSERT_EQ(g.steps.size(), 8u);
+  for (size_t i = 0; i < g.steps.size(); ++i) {
+    const PeerStep& s = g.steps[i];
+    EXPECT_EQ(s.token, g.tokens[i]);
+    EXPECT_EQ(s.token, s.top_token);
+    EXPECT_DOUBLE_EQ(s.token_prob, s.top_prob);
+    ASSERT_EQ(s.top.size(), 5u);
+    double sum = 0;
+    for (size_t k = 0; k < s.top.size(); ++k) {
+      sum += s.top[k].second;
+      if (k > 0) {
+        EXPECT_LE(s.top[k].second, s.top[k - 1].second);
+      }
+    }
+    EXPECT_LE(sum, 1.0 + 1e-5);
+    EXPECT_GT(s.top_prob, 0.0);
+  }
+}
+
+TEST(LlamaPeer, TeacherForcedScoreMatchesGreedy) {
+  REQUIRE_PEER(PeerBackend::cpu);
+  REQUIRE_MODEL();
+  const PeerGreedy g = llama_peer_greedy(tiny_model(), kPrompt, 6, cpu_options());
+  const std::vector<int32_t> cands{3, g.tokens[0]};
+  const PeerScore s = llama_peer_score(tiny_model(), kPrompt, g.tokens, cands, cpu_options());
+  ASSERT_EQ(s.steps.size(), g.tokens.size() + 1);
+  for (size_t i = 0; i < g.tokens.size(); ++i) {
+    EXPECT_EQ(s.steps[i].token, g.tokens[i]);
+    EXPECT_EQ(s.steps[i].top_token, g.steps[i].top_token) << "step " << i;
+    EXPECT_NEAR(s.steps[i].token_prob, g.steps[i].token_prob, 1e-3) << "step " << i;
+    EXPECT_TRUE(llama_peer_accepts(s.steps[i])) << "step " << i;
+    ASSERT_EQ(s.steps[i].candidates.size(), 2u);
+    EXPECT_EQ(s.steps[i].candidates[1].first, g.tokens[0]);
+  }
+  EXPECT_NEAR(s.steps[0].candidates[1].second, g.steps[0].token_prob, 1e-3);
+  EXPECT_EQ(s.steps.back().token, -1);
+  EXPECT_GE(s.steps.back().top_token, 0);
+
+  // A token llama.cpp finds unlikely is not accepted.
+  PeerStep bad = s.steps[0];
+  bad.token = s.steps[0].top.back().first;
+  bad.token_prob = s.steps[0].top.back().second;
+  EXPECT_EQ(llama_peer_accepts(bad), bad.token_prob >= 0.8 * bad.top_prob);
+}
+
+TEST(LlamaPeer, Tokenize) {
+  REQUIRE_PEER(PeerBackend::cpu);
+  REQUIRE_MODEL();
+  const auto plain = llama_peer_tokenize(tiny_model(), "Hello world");
+  ASSERT_FALSE(plain.empty());
+  const auto with_bos = llama_peer_tokenize(tiny_model(), "Hello world", false, true);
+  ASSERT_EQ(with_bos.size(), plain.size() + 1);
+  EXPECT_EQ(with_bos[0], 1);  // make-model's SentencePiece vocabulary: <s> = 1
+  EXPECT_EQ(std::vector<int32_t>(with_bos.begin() + 1, with_bos.end()), plain);
+  EXPECT_EQ(llama_peer_tokenize(tiny_model(), "<s>", true), std::vector<int32_t>{1});
+  EXPECT_NE(llama_peer_tokenize(tiny_model(), "<s>", false), std::vector<int32_t>{1});
+  EXPECT_TRUE(llama_peer_tokenize(tiny_model(), "").empty());
+  EXPECT_FALSE(llama_peer_tokenize(tiny_model(), "--text=x --bos").empty());  // no option injection
+}
+
+TEST(LlamaPeer, VulkanAgreesWithCpu) {
+  REQUIRE_PEER(PeerBackend::vulkan);
+  REQUIRE_MODEL();
+  PeerOptions vk;
+  vk.backend = PeerBackend::vulkan;
+  PeerGreedy g;
+  try {
+    g = llama_peer_greedy(tiny_model(), kPrompt, 4, vk);
+  } catch (const PeerError& e) {
+    if (e.code() == "backend") GTEST_SKIP() << "llama.cpp has no Vulkan device here: " << e.what();
+    throw;
+  }
+  EXPECT_EQ(g.raw.at("backend"), "vulkan");
+  const PeerScore s = llama_peer_score(tiny_model(), kPrompt, g.tokens, {}, cpu_options());
+  for (size_t i = 0; i < g.tokens.size(); ++i) EXPECT_TRUE(llama_peer_accepts(s.steps[i])) << "step " << i;
+}
+
+}  // namespace
+}  // namespace lagvk::test
