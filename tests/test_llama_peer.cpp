@@ -42,18 +42,18 @@ const fs::path& tiny_model() {
   return path;
 }
 
-#define REQUIRE_PEER(backend)                                                               \
-  do {                                                                                      \
-    if (!llama_peer_available(backend)) {                                                   \
-      GTEST_SKIP() << llama_peer_unavailable_reason(backend);                               \
-    }                                                                                       \
+#define REQUIRE_PEER(backend)                                 \
+  do {                                                        \
+    if (!llama_peer_available(backend)) {                     \
+      GTEST_SKIP() << llama_peer_unavailable_reason(backend); \
+    }                                                         \
   } while (0)
 
-#define REQUIRE_MODEL()                                                                   \
-  do {                                                                                    \
-    if (tiny_model().empty()) {                                                           \
-      GTEST_SKIP() << "'" << kLagvk.string() << " make-model' unavailable";             \
-    }                                                                                     \
+#define REQUIRE_MODEL()                                                     \
+  do {                                                                      \
+    if (tiny_model().empty()) {                                             \
+      GTEST_SKIP() << "'" << kLagvk.string() << " make-model' unavailable"; \
+    }                                                                       \
   } while (0)
 
 const std::vector<int32_t> kPrompt{1, 40, 41, 300, 7};

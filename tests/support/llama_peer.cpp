@@ -25,8 +25,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path peer_dir() { return fs::path(LAGVK_SOURCE_DIR) / "tools" / "peer"; }
-fs::path script_path() { return peer_dir() / "llama_ref.mjs"; }
+fs::path peer_dir() {
+  return fs::path(LAGVK_SOURCE_DIR) / "tools" / "peer";
+}
+fs::path script_path() {
+  return peer_dir() / "llama_ref.mjs";
+}
 
 std::string node_program() {
   const char* env = std::getenv("LAGVK_NODE");
@@ -45,7 +49,8 @@ struct ChildResult {
 ChildResult run_child(const std::vector<std::string>& argv, double timeout_s) {
   std::array<int, 2> out_pipe{};
   std::array<int, 2> err_pipe{};
-  if (pipe2(out_pipe.data(), O_CLOEXEC) != 0) throw PeerError(-1, "spawn", std::string("pipe: ") + std::strerror(errno));
+  if (pipe2(out_pipe.data(), O_CLOEXEC) != 0)
+    throw PeerError(-1, "spawn", std::string("pipe: ") + std::strerror(errno));
   if (pipe2(err_pipe.data(), O_CLOEXEC) != 0) {
     close(out_pipe[0]);
     close(out_pipe[1]);
@@ -82,7 +87,8 @@ ChildResult run_child(const std::vector<std::string>& argv, double timeout_s) {
   int open_fds = 2;
   std::array<char, 65536> buf{};
   while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       r.timed_out = true;
       kill(pid, SIGKILL);
@@ -111,12 +117,16 @@ ChildResult run_child(const std::vector<std::string>& argv, double timeout_s) {
   int wstatus = 0;
   while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
-  if (WIFEXITED(wstatus)) r.status = WEXITSTATUS(wstatus);
-  else if (WIFSIGNALED(wstatus)) r.status = 128 + WTERMSIG(wstatus);
+  if (WIFEXITED(wstatus))
+    r.status = WEXITSTATUS(wstatus);
+  else if (WIFSIGNALED(wstatus))
+    r.status = 128 + WTERMSIG(wstatus);
   return r;
 }
 
-std::string tail(const std::string& s, size_t n = 2000) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
+std::string tail(const std::string& s, size_t n = 2000) {
+  return s.size() <= n ? s : "..." + s.substr(s.size() - n);
+}
 
 std::string join_ids(std::span<const int32_t> ids) {
   std::string s;
@@ -128,8 +138,13 @@ std::string join_ids(std::span<const int32_t> ids) {
 }
 
 std::vector<std::string> common_args(const std::string& cmd, const fs::path& model, const PeerOptions& o) {
-  std::vector<std::string> a{cmd, "--model", model.string(), "--gpu", o.backend == PeerBackend::vulkan ? "vulkan" : "cpu",
-                             "--top", std::to_string(o.top)};
+  std::vector<std::string> a{cmd,
+                             "--model",
+                             model.string(),
+                             "--gpu",
+                             o.backend == PeerBackend::vulkan ? "vulkan" : "cpu",
+                             "--top",
+                             std::to_string(o.top)};
   if (o.ctx > 0) {
     a.emplace_back("--ctx");
     a.push_back(std::to_string(o.ctx));
@@ -165,7 +180,8 @@ auto parse_as(const nlohmann::json& j, F&& f) -> decltype(f(j)) {
   try {
     return f(j);
   } catch (const nlohmann::json::exception& e) {
-    throw PeerError(0, "bad_output", std::string("llama peer: unexpected JSON (") + e.what() + "): " + tail(j.dump(), 500));
+    throw PeerError(0, "bad_output",
+                    std::string("llama peer: unexpected JSON (") + e.what() + "): " + tail(j.dump(), 500));
   }
 }
 
@@ -178,7 +194,8 @@ std::string llama_peer_unavailable_reason(PeerBackend backend) {
   if (auto it = cache.find(backend); it != cache.end()) return it->second;
   std::string reason;
   const fs::path nm = peer_dir() / "node_modules";
-  const fs::path bins = nm / "@node-llama-cpp" / (backend == PeerBackend::vulkan ? "linux-x64-vulkan" : "linux-x64") / "bins";
+  const fs::path bins =
+      nm / "@node-llama-cpp" / (backend == PeerBackend::vulkan ? "linux-x64-vulkan" : "linux-x64") / "bins";
   std::error_code ec;
   if (!fs::exists(script_path(), ec)) {
     reason = "llama peer script missing: " + script_path().string();
@@ -187,7 +204,9 @@ std::string llama_peer_unavailable_reason(PeerBackend backend) {
   } else {
     try {
       const ChildResult r = run_child({node_program(), "--version"}, 30);
-      if (r.status != 0) reason = "'" + node_program() + " --version' failed (exit " + std::to_string(r.status) + "): " + tail(r.err, 300);
+      if (r.status != 0)
+        reason = "'" + node_program() + " --version' failed (exit " + std::to_string(r.status) +
+                 "): " + tail(r.err, 300);
     } catch (const PeerError& e) {
       reason = std::string("cannot run node: ") + e.what();
     }
@@ -196,7 +215,9 @@ std::string llama_peer_unavailable_reason(PeerBackend backend) {
   return reason;
 }
 
-bool llama_peer_available(PeerBackend backend) { return llama_peer_unavailable_reason(backend).empty(); }
+bool llama_peer_available(PeerBackend backend) {
+  return llama_peer_unavailable_reason(backend).empty();
+}
 
 nlohmann::json llama_peer_run(const std::vector<std::string>& args, double timeout_s) {
   std::vector<std::string> argv{node_program(), script_path().string()};
@@ -207,7 +228,9 @@ nlohmann::json llama_peer_run(const std::vector<std::string>& args, double timeo
 
   const ChildResult r = run_child(argv, timeout_s);
   if (r.timed_out) {
-    throw PeerError(r.status, "timeout", "llama peer timed out after " + std::to_string(timeout_s) + " s: " + cmdline + "\n" + tail(r.err));
+    throw PeerError(
+        r.status, "timeout",
+        "llama peer timed out after " + std::to_string(timeout_s) + " s: " + cmdline + "\n" + tail(r.err));
   }
   nlohmann::json j = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   if (r.status != 0) {
@@ -222,12 +245,15 @@ nlohmann::json llama_peer_run(const std::vector<std::string>& args, double timeo
     throw PeerError(r.status, code, msg);
   }
   if (j.is_discarded()) {
-    throw PeerError(0, "bad_output", "llama peer printed no JSON: " + cmdline + "\nstdout: " + tail(r.out, 500) + "\nstderr: " + tail(r.err));
+    throw PeerError(0, "bad_output",
+                    "llama peer printed no JSON: " + cmdline + "\nstdout: " + tail(r.out, 500) +
+                        "\nstderr: " + tail(r.err));
   }
   return j;
 }
 
-PeerGreedy llama_peer_greedy(const fs::path& model, std::span<const int32_t> prompt, int n, const PeerOptions& o) {
+PeerGreedy llama_peer_greedy(const fs::path& model, std::span<const int32_t> prompt, int n,
+                             const PeerOptions& o) {
   auto args = common_args("greedy", model, o);
   args.insert(args.end(), {"--tokens", join_ids(prompt), "--n", std::to_string(n)});
   nlohmann::json j = llama_peer_run(args, o.timeout_s);
@@ -240,8 +266,9 @@ PeerGreedy llama_peer_greedy(const fs::path& model, std::span<const int32_t> pro
   });
 }
 
-PeerScore llama_peer_score(const fs::path& model, std::span<const int32_t> prompt, std::span<const int32_t> continuation,
-                           std::span<const int32_t> candidates, const PeerOptions& o) {
+PeerScore llama_peer_score(const fs::path& model, std::span<const int32_t> prompt,
+                           std::span<const int32_t> continuation, std::span<const int32_t> candidates,
+                           const PeerOptions& o) {
   auto args = common_args("score", model, o);
   args.insert(args.end(), {"--tokens", join_ids(prompt)});
   if (!continuation.empty()) args.insert(args.end(), {"--continuation", join_ids(continuation)});
@@ -255,8 +282,8 @@ PeerScore llama_peer_score(const fs::path& model, std::span<const int32_t> promp
   });
 }
 
-std::vector<int32_t> llama_peer_tokenize(const fs::path& model, const std::string& text, bool special, bool bos,
-                                         const PeerOptions& o) {
+std::vector<int32_t> llama_peer_tokenize(const fs::path& model, const std::string& text, bool special,
+                                         bool bos, const PeerOptions& o) {
   std::vector<std::string> args{"tokenize", "--model", model.string(), "--text=" + text};
   if (special) args.emplace_back("--special");
   if (bos) args.emplace_back("--bos");
@@ -264,10 +291,11 @@ std::vector<int32_t> llama_peer_tokenize(const fs::path& model, const std::strin
   return parse_as(j, [](const nlohmann::json& v) { return v.get<std::vector<int32_t>>(); });
 }
 
-PeerBench llama_peer_bench(const fs::path& model, int prompt_tokens, int gen_tokens, int reps, const PeerOptions& o) {
+PeerBench llama_peer_bench(const fs::path& model, int prompt_tokens, int gen_tokens, int reps,
+                           const PeerOptions& o) {
   auto args = common_args("bench", model, o);
-  args.insert(args.end(), {"--prompt-tokens", std::to_string(prompt_tokens), "--gen-tokens", std::to_string(gen_tokens),
-                           "--reps", std::to_string(reps)});
+  args.insert(args.end(), {"--prompt-tokens", std::to_string(prompt_tokens), "--gen-tokens",
+                           std::to_string(gen_tokens), "--reps", std::to_string(reps)});
   nlohmann::json j = llama_peer_run(args, o.timeout_s);
   return parse_as(j, [](const nlohmann::json& v) {
     PeerBench b;

@@ -33,10 +33,10 @@ struct PeerOptions {
 
 // One next-token distribution of llama.cpp (probabilities = softmax of the raw logits).
 struct PeerStep {
-  int32_t token = -1;       // greedy: the token llama.cpp picked; score: the given token (-1 after the end)
-  double token_prob = 0;    // llama.cpp's probability of `token` (0 when token == -1)
-  int32_t top_token = -1;   // llama.cpp's argmax
-  double top_prob = 0;      // its probability
+  int32_t token = -1;      // greedy: the token llama.cpp picked; score: the given token (-1 after the end)
+  double token_prob = 0;   // llama.cpp's probability of `token` (0 when token == -1)
+  int32_t top_token = -1;  // llama.cpp's argmax
+  double top_prob = 0;     // its probability
   std::vector<std::pair<int32_t, double>> top;         // best `top` entries, highest first
   std::vector<std::pair<int32_t, double>> candidates;  // score --candidates: (id, prob) in the given order
 };
@@ -103,8 +103,8 @@ std::vector<int32_t> llama_peer_tokenize(const std::filesystem::path& model, con
                                          bool special = false, bool bos = false,
                                          const PeerOptions& options = {});
 
-PeerBench llama_peer_bench(const std::filesystem::path& model, int prompt_tokens, int gen_tokens, int reps = 3,
-                           const PeerOptions& options = {});
+PeerBench llama_peer_bench(const std::filesystem::path& model, int prompt_tokens, int gen_tokens,
+                           int reps = 3, const PeerOptions& options = {});
 
 // The agreement rule for one step: our token is acceptable when llama.cpp gives it at least
 // `ratio` times its top probability (always true when it is llama.cpp's argmax).
