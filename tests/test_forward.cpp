@@ -15,6 +15,7 @@
 #include "engine/model/random_model.hpp"
 #include "engine/ref/forward.hpp"
 #include "tests/support/gpu.hpp"
+#include "tests/support/models.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -31,17 +32,7 @@ void PrintTo(const ForwardCase& c, std::ostream* os) {
 
 RandomModelSpec spec(GgmlType type, std::uint32_t layers, std::uint32_t dim, std::uint32_t heads,
                      std::uint32_t kv_heads, std::uint32_t ff, std::uint32_t vocab) {
-  RandomModelSpec s;
-  s.type = type;
-  s.n_layers = layers;
-  s.n_embd = dim;
-  s.n_head = heads;
-  s.n_head_kv = kv_heads;
-  s.n_ff = ff;
-  s.n_vocab = vocab;
-  s.n_ctx = 512;
-  s.seed = 7 + layers + dim + ff;
-  return s;
+  return model_spec(type, layers, dim, heads, kv_heads, ff, vocab, 7 + layers + dim + ff);
 }
 
 std::vector<ForwardCase> forward_cases() {

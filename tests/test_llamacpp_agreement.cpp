@@ -12,6 +12,7 @@
 #include "engine/model/random_model.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/llama_peer.hpp"
+#include "tests/support/models.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -29,16 +30,8 @@ void PrintTo(const AgreementCase& c, std::ostream* os) {
 
 RandomModelSpec spec(GgmlType type, std::uint32_t layers, std::uint32_t dim, std::uint32_t heads,
                      std::uint32_t kv_heads, std::uint32_t ff, std::uint64_t seed) {
-  RandomModelSpec s;
-  s.type = type;
-  s.n_layers = layers;
-  s.n_embd = dim;
-  s.n_head = heads;
-  s.n_head_kv = kv_heads;
-  s.n_ff = ff;
-  s.n_vocab = 512;
+  RandomModelSpec s = model_spec(type, layers, dim, heads, kv_heads, ff, 512, seed);
   s.n_ctx = 256;
-  s.seed = seed;
   return s;
 }
 

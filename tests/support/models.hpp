@@ -21,4 +21,21 @@ namespace lagvk::test {
   return spec;
 }
 
+/// A random model of the given shape (context 512 unless changed).
+[[nodiscard]] inline RandomModelSpec model_spec(GgmlType type, std::uint32_t layers, std::uint32_t dim,
+                                                std::uint32_t heads, std::uint32_t kv_heads, std::uint32_t ff,
+                                                std::uint32_t vocab, std::uint64_t seed) {
+  RandomModelSpec s;
+  s.type = type;
+  s.n_layers = layers;
+  s.n_embd = dim;
+  s.n_head = heads;
+  s.n_head_kv = kv_heads;
+  s.n_ff = ff;
+  s.n_vocab = vocab;
+  s.n_ctx = 512;
+  s.seed = seed;
+  return s;
+}
+
 }  // namespace lagvk::test
