@@ -124,7 +124,12 @@ int log_show(int argc, char** argv) {
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().size() != 1) fail("log show: give one log id");
   auto store = logstore::Store::open(store_dir(args), {});
-  const auto id = std::stoull(args.positional()[0]);
+  std::uint64_t id = 0;
+  try {
+    id = std::stoull(args.positional()[0]);
+  } catch (const std::exception&) {
+    fail("log show: '{}' is not a log id", args.positional()[0]);
+  }
   const auto rec = store->read().log(id);
   if (!rec) fail("no log {} in '{}'", id, store->dir());
   if (args.has("--json")) {
@@ -140,21 +145,30 @@ int log_show(int argc, char** argv) {
 }
 
 int log_rm(int argc, char** argv) {
-  Args args("log rm", "--store DIR ID [ID...]", "Removes logs and their pages.", {kStore});
+  Args args("log rm", "--store DIR [--json] ID [ID...]",
+            "Removes logs and their pages (the space is reused).", {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().empty()) fail("log rm: give at least one log id");
   auto store = logstore::Store::open(store_dir(args), {});
-  int missing = 0;
+  nlohmann::json removed = nlohmann::json::array(), missing = nlohmann::json::array();
   for (const auto& s : args.positional()) {
-    const auto id = std::stoull(s);
-    if (store->remove(id))
-      fmt::print("removed log {}\n", id);
-    else {
-      fmt::print(stderr, "no log {}\n", id);
-      ++missing;
+    std::uint64_t id = 0;
+    try {
+      id = std::stoull(s);
+    } catch (const std::exception&) {
+      fail("log rm: '{}' is not a log id", s);
+    }
+    if (store->remove(id)) {
+      removed.push_back(id);
+      if (!args.has("--json")) fmt::print("removed log {}\n", id);
+    } else {
+      missing.push_back(id);
+      if (!args.has("--json")) fmt::print(stderr, "no log {}\n", id);
     }
   }
-  return missing ? 1 : 0;
+  if (args.has("--json"))
+    std::printf("%s\n", nlohmann::json{{"removed", removed}, {"missing", missing}}.dump(2).c_str());
+  return missing.empty() ? 0 : 1;
 }
 
 int log_stats(int argc, char** argv) {
