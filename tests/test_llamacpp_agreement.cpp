@@ -46,6 +46,27 @@ std::vector<AgreementCase> cases() {
   factors.rope_factors = true;
   factors.rope_freq_base = 500000.0f;
   out.push_back({"Q4_0_gqa8_rope_factors", factors});
+  // Part 2 formats and architectures (K-quants need widths that are multiples of 256).
+  out.push_back({"BF16_gqa", spec(GgmlType::bf16, 2, 128, 4, 2, 256, 35)});
+  out.push_back({"Q6_K_gqa", spec(GgmlType::q6_k, 2, 256, 4, 2, 512, 36)});
+  out.push_back({"Q5_K_mha", spec(GgmlType::q5_k, 2, 256, 4, 4, 512, 37)});
+  out.push_back({"Q4_K_gqa", spec(GgmlType::q4_k, 2, 256, 8, 2, 768, 38)});
+  for (const char* arch : {"qwen2", "qwen3"}) {
+    for (GgmlType type : {GgmlType::f16, GgmlType::q8_0, GgmlType::q4_k}) {
+      auto s = spec(type, 2, 256, 4, 2, 512, 39 + std::uint64_t(type));
+      s.arch = arch;
+      out.push_back({std::string(arch) + "_" + ggml_type_name(type), s});
+    }
+  }
+  // Realistic vocabulary sizes with a small hidden size (Qwen2.5/Qwen3: 151936, Llama 3: 128256).
+  auto qwen_vocab = spec(GgmlType::q8_0, 2, 128, 4, 2, 256, 45);
+  qwen_vocab.arch = "qwen2";
+  qwen_vocab.n_vocab = 151936;
+  out.push_back({"qwen2_Q8_0_vocab151936", qwen_vocab});
+  auto llama_vocab = spec(GgmlType::q4_k, 2, 256, 4, 1, 512, 46);
+  llama_vocab.n_vocab = 128256;
+  llama_vocab.rope_factors = true;
+  out.push_back({"Q4_K_vocab128256_rope_factors", llama_vocab});
   return out;
 }
 
