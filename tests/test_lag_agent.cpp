@@ -149,6 +149,38 @@ TEST_F(LagAgent, SelectionsKeepTheDocumentedSpans) {
   EXPECT_EQ(full.selected.size(), full.tokens.size());
 }
 
+TEST_F(LagAgent, ChatTemplatesKeepExactMessageSpans) {
+  const Tokenizer& tok = engine_->tokenizer();
+  for (ChatFormat format : {ChatFormat::llama3, ChatFormat::chatml, ChatFormat::plain}) {
+    ChatTemplate chat;
+    chat.format = format;
+    auto selected_text = [&](lag::Selection s) {
+      const auto r = lag::render_trace(kTrace, tok, s, &chat);
+      std::vector<std::int32_t> sel;
+      for (auto i : r.selected) sel.push_back(r.tokens[std::size_t(i)]);
+      std::string text = tok.decode(sel);
+      text.erase(0, text.find_first_not_of(' '));
+      return text;
+    };
+    const std::string name(chat_format_name(format));
+    EXPECT_EQ(selected_text(lag::Selection::last), "Answer: Mara Ellison") << name;
+    EXPECT_EQ(selected_text(lag::Selection::answer), "Mara Ellison") << name;
+    const std::string all = selected_text(lag::Selection::all);
+    EXPECT_NE(all.find("lookup(director"), std::string::npos) << name;
+    EXPECT_EQ(all.find("directed the glass"), std::string::npos)
+        << name << ": the user's message is not kept";
+    if (format != ChatFormat::plain) {
+      // The whole rendering carries the template's markers (as text: the random vocabulary has no
+      // special tokens for them) around the messages.
+      const auto full = lag::render_trace(kTrace, tok, lag::Selection::full, &chat);
+      const std::string text = tok.decode(full.tokens);
+      EXPECT_NE(text.find(format == ChatFormat::llama3 ? "<|start_header_id|>" : "<|im_start|>"),
+                std::string::npos)
+          << name;
+    }
+  }
+}
+
 TEST_F(LagAgent, FullTraceLogsGiveTheSameGreedyTokensInKvAndTextModes) {
   MemoryLibrary library(engine_->pool().shape());
   const LogId id = library.add(capture(kTrace, lag::Selection::full));

@@ -24,6 +24,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const LoadOptions&
 
 Engine::Engine(Model model, const LoadOptions& options) : model_(std::move(model)) {
   tokenizer_ = make_tokenizer(model_.gguf());
+  chat_template_ = detect_chat_template(model_.gguf());
   const HostWeights host = host_weights(model_);  // validates shapes and formats before touching the GPU
   vk::ContextOptions ctx_options;
   ctx_options.device_index = options.device;

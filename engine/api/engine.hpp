@@ -15,6 +15,7 @@
 #include "engine/kv/kv_pool.hpp"
 #include "engine/model/model.hpp"
 #include "engine/sampling/sampler.hpp"
+#include "engine/tokenizer/chat_template.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 #include "engine/vk/context.hpp"
 
@@ -39,6 +40,8 @@ class Engine {
   [[nodiscard]] const Model& model() const { return model_; }
   [[nodiscard]] const ForwardConfig& config() const { return weights_->config(); }
   [[nodiscard]] const Tokenizer& tokenizer() const { return *tokenizer_; }
+  /// The model's chat template family (plain when it has none lagvk recognises).
+  [[nodiscard]] const ChatTemplate& chat_template() const { return chat_template_; }
   [[nodiscard]] vk::Context& context() { return *ctx_; }
   [[nodiscard]] KvPool& pool() { return *pool_; }
   [[nodiscard]] Forward& forward() { return *forward_; }
@@ -53,6 +56,7 @@ class Engine {
 
   Model model_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  ChatTemplate chat_template_;
   std::unique_ptr<vk::Context> ctx_;
   std::unique_ptr<GpuWeights> weights_;
   std::unique_ptr<KvPool> pool_;

@@ -36,7 +36,7 @@ AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& qu
     std::vector<LogId> ids;
     for (const auto& l : result.logs) ids.push_back(l.id);
     const bool after_logs = options.mode != LogMode::none && !ids.empty();
-    const auto prompt = render_prompt(messages, engine.tokenizer(), !after_logs);
+    const auto prompt = render_prompt(messages, engine.tokenizer(), !after_logs, &engine.chat_template());
     BuiltContext ctx = build_context(engine, library, ids, options.mode, prompt);
     const GenerateResult out =
         generate_from(engine, *ctx.sequence, std::move(ctx.logits), ctx.next_position, gen);

@@ -26,7 +26,7 @@ logstore::LogRecord record_of(const Trace& trace, Selection selection) {
 }  // namespace
 
 EncodedLog encode_trace(Engine& engine, const Trace& trace, Selection selection) {
-  const RenderedTrace rendered = render_trace(trace, engine.tokenizer(), selection);
+  const RenderedTrace rendered = render_trace(trace, engine.tokenizer(), selection, &engine.chat_template());
   auto seq = engine.new_sequence();
   if (rendered.tokens.size() > seq->max_tokens())
     fail("trace '{}' has {} tokens but the context holds {}; raise --ctx", trace.task, rendered.tokens.size(),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -110,7 +111,7 @@ std::string_view selection_name(Selection s) {
   return "?";
 }
 
-RenderedTrace render_trace(const Trace& trace, const Tokenizer& tok, Selection selection) {
+static RenderedTrace render_plain(const Trace& trace, const Tokenizer& tok, Selection selection) {
   RenderedTrace r;
   if (tok.bos() >= 0) r.tokens.push_back(tok.bos());
   std::size_t last_assistant = trace.messages.size();
@@ -149,8 +150,8 @@ RenderedTrace render_trace(const Trace& trace, const Tokenizer& tok, Selection s
   return r;
 }
 
-std::vector<std::int32_t> render_prompt(const std::vector<Message>& messages, const Tokenizer& tok,
-                                        bool leading_bos) {
+static std::vector<std::int32_t> render_prompt_plain(const std::vector<Message>& messages,
+                                                     const Tokenizer& tok, bool leading_bos) {
   std::vector<std::int32_t> out;
   if (leading_bos && tok.bos() >= 0) out.push_back(tok.bos());
   for (std::size_t i = 0; i < messages.size(); ++i) {
@@ -158,6 +159,82 @@ std::vector<std::int32_t> render_prompt(const std::vector<Message>& messages, co
     append(out, tok.encode(" " + messages[i].content, false, false));
   }
   append(out, tok.encode("\nAssistant:", false, false));
+  return out;
+}
+
+namespace {
+
+std::vector<ChatMessage> chat_messages(std::span<const Message> messages) {
+  std::vector<ChatMessage> out;
+  for (const auto& m : messages) out.push_back({m.role, m.content});
+  return out;
+}
+
+/// The templated rendering, or nullopt when the template does not render conversations incrementally
+/// (a prefix of the conversation must render to a prefix of the whole).
+std::optional<RenderedTrace> render_templated(const Trace& trace, const Tokenizer& tok, Selection selection,
+                                              const ChatTemplate& chat) {
+  const auto all = chat_messages(trace.messages);
+  RenderedTrace r;
+  if (tok.add_bos_by_default() && tok.bos() >= 0) r.tokens.push_back(tok.bos());
+  std::size_t last_assistant = all.size();
+  for (std::size_t i = 0; i < all.size(); ++i)
+    if (all[i].role == "assistant") last_assistant = i;
+  std::string previous;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const std::string text = render_chat(chat, std::span(all).first(i + 1), false);
+    if (text.compare(0, previous.size(), previous) != 0) return std::nullopt;
+    const std::string increment = text.substr(previous.size());
+    previous = text;
+    const std::string& content = all[i].content;
+    const std::size_t at = content.empty() ? std::string::npos : increment.rfind(content);
+    if (at == std::string::npos) return std::nullopt;
+    append(r.tokens, tok.encode(increment.substr(0, at), false, true));
+    const bool keep_all = selection == Selection::full ||
+                          (all[i].role == "assistant" && selection == Selection::all) ||
+                          (i == last_assistant && selection == Selection::last);
+    std::size_t split =
+        i == last_assistant && selection == Selection::answer ? answer_start(content) : std::string::npos;
+    if (i == last_assistant && selection == Selection::answer && split == std::string::npos) split = 0;
+    if (split != std::string::npos && split > 0)
+      append(r.tokens, tok.encode(content.substr(0, split), false, false));
+    const std::size_t begin = r.tokens.size();
+    append(r.tokens, tok.encode(split != std::string::npos ? content.substr(split) : content, false, false));
+    if (keep_all || split != std::string::npos)
+      for (std::size_t t = begin; t < r.tokens.size(); ++t) r.selected.push_back(std::int32_t(t));
+    append(r.tokens, tok.encode(increment.substr(at + content.size()), false, true));
+  }
+  if (selection == Selection::full) {
+    r.selected.resize(r.tokens.size());
+    for (std::size_t t = 0; t < r.tokens.size(); ++t) r.selected[t] = std::int32_t(t);
+  }
+  return r;
+}
+
+}  // namespace
+
+RenderedTrace render_trace(const Trace& trace, const Tokenizer& tok, Selection selection,
+                           const ChatTemplate* chat) {
+  if (chat && chat->format != ChatFormat::plain) {
+    if (selection != Selection::full && std::none_of(trace.messages.begin(), trace.messages.end(),
+                                                     [](const Message& m) { return m.role == "assistant"; }))
+      fail("trace '{}' has no assistant message to keep (selection '{}'); use --select full", trace.task,
+           selection_name(selection));
+    if (auto r = render_templated(trace, tok, selection, *chat)) {
+      if (r->selected.empty())
+        fail("trace '{}': the selection '{}' keeps no tokens", trace.task, selection_name(selection));
+      return *r;
+    }
+  }
+  return render_plain(trace, tok, selection);
+}
+
+std::vector<std::int32_t> render_prompt(const std::vector<Message>& messages, const Tokenizer& tok,
+                                        bool leading_bos, const ChatTemplate* chat) {
+  if (!chat || chat->format == ChatFormat::plain) return render_prompt_plain(messages, tok, leading_bos);
+  std::vector<std::int32_t> out;
+  if (leading_bos && tok.bos() >= 0) out.push_back(tok.bos());
+  append(out, tok.encode(render_chat(*chat, chat_messages(messages), true), false, true));
   return out;
 }
 

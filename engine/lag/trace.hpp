@@ -2,15 +2,20 @@
 // Task traces as LAG stores them: the messages of a finished task, rendered to tokens, with the span of
 // tokens a selection strategy keeps as the log.
 //
-// Rendering (the plain format, used for every model until chat templates are wired in): BOS, then for
-// each message its role label and content, tokenized piecewise so that the spans of each message are
-// exact:   "System:" " <content>"  "\nUser:" " <content>"  "\nAssistant:" " <content>"  "\nTool:" ...
-// A prompt for a new task ends with "\nAssistant:" and the model continues from there.
+// Rendering. With a chat template (the model's, see engine/tokenizer/chat_template.hpp) each message is
+// rendered as the template renders it; the increments of the rendered conversation are split into the
+// template's text (tokenized with special tokens) and the message content (tokenized as plain text), so
+// each message's token span is exact. Templates whose rendering of a prefix of the conversation is not a
+// prefix of the whole (they move the system prompt or add reasoning blocks late) and models without a
+// template use the plain format: BOS, then for each message its role label and content, tokenized
+// piecewise:   "System:" " <content>"  "\nUser:" " <content>"  "\nAssistant:" " <content>"  "\nTool:" ...
+// A prompt for a new task ends where the assistant's answer begins ("\nAssistant:" in the plain format).
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/tokenizer/chat_template.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 
 namespace lagvk::lag {
@@ -45,11 +50,14 @@ struct RenderedTrace {
   std::vector<std::int32_t> selected;  ///< indices into tokens, ascending
 };
 
-[[nodiscard]] RenderedTrace render_trace(const Trace& trace, const Tokenizer& tokenizer, Selection selection);
+[[nodiscard]] RenderedTrace render_trace(const Trace& trace, const Tokenizer& tokenizer, Selection selection,
+                                         const ChatTemplate* chat = nullptr);
 
-/// The prompt of a new task: the messages so far (typically one user message), then "\nAssistant:".
-/// `leading_bos` is false when the prompt follows spliced logs (BOS belongs to the start of a context).
+/// The prompt of a new task: the messages so far (typically one user message), then where the
+/// assistant's answer begins. `leading_bos` is false when the prompt follows spliced logs (BOS belongs
+/// to the start of a context).
 [[nodiscard]] std::vector<std::int32_t> render_prompt(const std::vector<Message>& messages,
-                                                      const Tokenizer& tokenizer, bool leading_bos);
+                                                      const Tokenizer& tokenizer, bool leading_bos,
+                                                      const ChatTemplate* chat = nullptr);
 
 }  // namespace lagvk::lag

@@ -130,7 +130,8 @@ int cmd_ask(int argc, char** argv) {
   std::vector<lag::LogId> ids;
   for (const auto& l : retrieved) ids.push_back(l.id);
   const std::vector<lag::Message> messages = {{"user", question}};
-  const auto prompt = lag::render_prompt(messages, engine->tokenizer(), ids.empty());
+  const auto prompt =
+      lag::render_prompt(messages, engine->tokenizer(), ids.empty(), &engine->chat_template());
   lag::BuiltContext ctx = lag::build_context(*engine, &library, ids, mode, prompt);
   if (!json && !retrieved.empty()) {
     for (std::size_t i = 0; i < retrieved.size(); ++i)
