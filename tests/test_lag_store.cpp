@@ -10,10 +10,12 @@
 
 #include "engine/core/error.hpp"
 #include "engine/lag/context_builder.hpp"
+#include "engine/lag/embedding.hpp"
 #include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/store_library.hpp"
 #include "engine/model/random_model.hpp"
+#include "engine/ref/forward.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
@@ -101,6 +103,60 @@ TEST_F(LagStore, Q8PagesMoveNextTokenLogitsLittle) {
   EXPECT_GT(e.max_rel, 0.0) << "q8_0 must actually be in use";
   EXPECT_EQ(std::max_element(logits[0].begin(), logits[0].end()) - logits[0].begin(),
             std::max_element(logits[1].begin(), logits[1].end()) - logits[1].begin());
+}
+
+TEST_F(LagStore, EmbeddingsAreTheMeanFinalHiddenStateOfTheCpuReference) {
+  const std::string text = "who directed the glass harbor";
+  const auto gpu_vec = lag::embed_text(*engine_, text);
+  Model model = Model::open(model_);
+  ref::RefModel reference(model);
+  std::vector<float> sum;
+  reference.set_activation_hook([&](std::string_view name, std::span<const float> values) {
+    if (name != "result_norm") return;
+    const std::size_t dim = engine_->config().dim;
+    sum.assign(dim, 0.0f);
+    for (std::size_t i = 0; i < values.size(); ++i) sum[i % dim] += values[i];
+  });
+  const auto tokens = engine_->tokenizer().encode(text, engine_->tokenizer().add_bos_by_default(), false);
+  (void)reference.forward(tokens);
+  ASSERT_EQ(sum.size(), gpu_vec.size());
+  for (auto& v : sum) v /= float(tokens.size());
+  EXPECT_LE(compare(gpu_vec, sum).max_rel, 1e-3);
+}
+
+TEST_F(LagStore, DenseRetrievalAgainstBm25OnALabelledSet) {
+  // Logs of six tasks; each query is labelled with the log it should find. Identical wording must be
+  // found by both methods; paraphrases compare the model's own embedding with BM25's word overlap
+  // (measured: 6/6 each with this random-weight model, whose mean pooling acts like a bag of tokens).
+  const std::vector<std::string> tasks = {
+      "who directed the glass harbor", "where was mara ellison born",       "what is the capital of veloria",
+      "who founded brightwater films", "which river flows through castell", "who is the father of jun okabe"};
+  const std::vector<std::pair<std::string, std::size_t>> paraphrases = {
+      {"the glass harbor director", 0},    {"birthplace of mara ellison", 1}, {"veloria capital city", 2},
+      {"founder of brightwater films", 3}, {"river of castell", 4},           {"jun okabe father", 5}};
+  logstore::StoreOptions o{true, lag::model_fingerprint(*engine_)};
+  auto store = logstore::Store::open(dir_, o);
+  std::vector<logstore::LogId> ids;
+  for (const auto& t : tasks) {
+    auto log =
+        lag::encode_trace(*engine_, {t, {{"user", t}, {"assistant", "Answer: x"}}, {}}, lag::Selection::last);
+    log.embedding = lag::embed_text(*engine_, t);
+    ids.push_back(lag::store_log(*store, log));
+  }
+  lag::StoreLibrary bm25(*store);
+  lag::StoreLibrary dense(*store, {}, [this](const std::string& q) { return lag::embed_text(*engine_, q); });
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    EXPECT_EQ(bm25.retrieve(tasks[i], 1, {}).at(0).id, ids[i]);
+    EXPECT_EQ(dense.retrieve(tasks[i], 1, {}).at(0).id, ids[i]) << "a text's own embedding must be nearest";
+  }
+  int bm25_hits = 0, dense_hits = 0;
+  for (const auto& [q, label] : paraphrases) {
+    const auto b = bm25.retrieve(q, 1, {}), d = dense.retrieve(q, 1, {});
+    bm25_hits += !b.empty() && b[0].id == ids[label];
+    dense_hits += !d.empty() && d[0].id == ids[label];
+  }
+  std::printf("paraphrase top-1: BM25 %d/6, dense (random-weight model) %d/6\n", bm25_hits, dense_hits);
+  EXPECT_EQ(bm25_hits, 6);
 }
 
 TEST_F(LagStore, FullTraceLogsAgreeInKvAndTextModes) {

@@ -46,7 +46,7 @@ void linear(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const v
 
 }  // namespace
 
-void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t n, bool all_logits) {
+void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t n, Output output) {
   const auto& c = weights_.config();
   const std::uint32_t q_dim = c.heads * c.head_dim, kv_dim = c.kv_heads * c.head_dim;
   const std::uint32_t kv_start = seq.length();
@@ -94,7 +94,9 @@ void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t
     linear(ctx_, cs, L.w_down, gate_, tmp_, n);
     ops::add(ctx_, cs, x_, tmp_, x_, n * c.dim);
   }
-  if (all_logits) {
+  if (output == Output::hidden_sum) {
+    ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().buffer, xn_, n, c.dim, c.norm_eps);
+  } else if (output == Output::all_logits) {
     ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().buffer, xn_, n, c.dim, c.norm_eps);
     linear(ctx_, cs, weights_.output(), xn_, logits_, n);
   } else {
@@ -106,6 +108,19 @@ void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t
 
 std::vector<float> Forward::eval(KvSequence& seq, std::span<const std::int32_t> tokens,
                                  std::span<const std::int32_t> positions, bool all_logits) {
+  return run(seq, tokens, positions, all_logits ? Output::all_logits : Output::last_logits);
+}
+
+std::vector<float> Forward::mean_hidden_state(KvSequence& seq, std::span<const std::int32_t> tokens,
+                                              std::span<const std::int32_t> positions) {
+  std::vector<float> sum = run(seq, tokens, positions, Output::hidden_sum);
+  for (auto& v : sum) v /= float(tokens.size());
+  return sum;
+}
+
+std::vector<float> Forward::run(KvSequence& seq, std::span<const std::int32_t> tokens,
+                                std::span<const std::int32_t> positions, Output output) {
+  const bool all_logits = output == Output::all_logits;
   const auto& c = weights_.config();
   if (tokens.size() != positions.size())
     fail("internal: {} tokens but {} positions", tokens.size(), positions.size());
@@ -129,12 +144,18 @@ std::vector<float> Forward::eval(KvSequence& seq, std::span<const std::int32_t> 
     ctx_.upload(positions_, positions.subspan(begin, n));
     seq.reserve(n);
     vk::CommandStream cs(ctx_, vk::StreamOptions{512, profile_});
-    record_batch(cs, seq, n, all_logits);
+    record_batch(cs, seq, n, output);
     cs.finish();
     timings_.kernels.insert(timings_.kernels.end(), cs.timings().begin(), cs.timings().end());
     seq.advance(n);
     timings_.dispatches += cs.dispatch_count();
-    if (all_logits || last_chunk) {
+    if (output == Output::hidden_sum) {
+      std::vector<float> rows(std::size_t(n) * c.dim);
+      ctx_.download(vk::BufferView(xn_, 0, rows.size() * 4), std::span<float>(rows));
+      logits.resize(c.dim, 0.0f);
+      for (std::uint32_t r = 0; r < n; ++r)
+        for (std::uint32_t d = 0; d < c.dim; ++d) logits[d] += rows[std::size_t(r) * c.dim + d];
+    } else if (all_logits || last_chunk) {
       const std::size_t rows = all_logits ? n : 1;
       const std::size_t old = logits.size();
       logits.resize(old + rows * c.vocab);

@@ -29,13 +29,21 @@ class Forward {
   [[nodiscard]] std::vector<float> eval(KvSequence& seq, std::span<const std::int32_t> tokens,
                                         std::span<const std::int32_t> positions, bool all_logits = false);
 
+  /// The mean over `tokens` of the model's final normalised hidden states (what the output projection
+  /// would read): a text embedding from the model itself, for dense log retrieval. Appends to `seq`.
+  [[nodiscard]] std::vector<float> mean_hidden_state(KvSequence& seq, std::span<const std::int32_t> tokens,
+                                                     std::span<const std::int32_t> positions);
+
   [[nodiscard]] const ForwardTimings& last_timings() const { return timings_; }
   /// Records GPU timestamps around every kernel (ForwardTimings::kernels); costs a little time.
   void set_profiling(bool on) { profile_ = on; }
   [[nodiscard]] const GpuWeights& weights() const { return weights_; }
 
  private:
-  void record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t n, bool all_logits);
+  enum class Output { last_logits, all_logits, hidden_sum };
+  void record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t n, Output output);
+  [[nodiscard]] std::vector<float> run(KvSequence& seq, std::span<const std::int32_t> tokens,
+                                       std::span<const std::int32_t> positions, Output output);
 
   vk::Context& ctx_;
   const GpuWeights& weights_;

@@ -12,6 +12,7 @@ namespace lagvk::lag {
 struct EncodedLog {
   logstore::LogRecord record;
   HostLogKv kv;
+  std::vector<float> embedding;  ///< dense retrieval vector of the task, or empty
 };
 
 /// Renders and evaluates `trace` from position 0 and captures the tokens `selection` keeps.

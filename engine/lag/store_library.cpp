@@ -4,14 +4,16 @@
 
 namespace lagvk::lag {
 
-StoreLibrary::StoreLibrary(logstore::Store& store, std::vector<std::string> tags)
-    : store_(store), tags_(std::move(tags)) {}
+StoreLibrary::StoreLibrary(logstore::Store& store, std::vector<std::string> tags, Embedder embedder)
+    : store_(store), tags_(std::move(tags)), embedder_(std::move(embedder)) {}
 
 std::vector<RetrievedLog> StoreLibrary::retrieve(const std::string& query, std::uint32_t k,
                                                  const std::set<LogId>& exclude) {
   std::vector<RetrievedLog> out;
   auto reader = store_.read();
-  for (const auto& s : store_.search(query, k, exclude, tags_)) {
+  const auto hits = embedder_ ? store_.search_dense(embedder_(query), k, exclude, tags_)
+                              : store_.search(query, k, exclude, tags_);
+  for (const auto& s : hits) {
     const auto rec = reader.log(s.id);
     out.push_back({s.id, s.score, rec ? rec->task : std::string()});
   }

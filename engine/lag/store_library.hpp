@@ -1,6 +1,7 @@
 #pragma once
 // The LMDB log store as the LAG scheduler's LogLibrary: BM25 retrieval, selected tokens for the text
 // baseline, and KV pages read in place from the store's memory map for splicing.
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -9,9 +10,14 @@
 
 namespace lagvk::lag {
 
+/// Turns a query into a dense vector (for example lag::embed_text with the running model).
+using Embedder = std::function<std::vector<float>(const std::string&)>;
+
 class StoreLibrary : public LogLibrary {
  public:
-  explicit StoreLibrary(logstore::Store& store, std::vector<std::string> tags = {});
+  /// BM25 retrieval by default; with an embedder, cosine similarity between the query's vector and the
+  /// logs' stored vectors (logs added without one are not found).
+  explicit StoreLibrary(logstore::Store& store, std::vector<std::string> tags = {}, Embedder embedder = {});
 
   [[nodiscard]] std::vector<RetrievedLog> retrieve(const std::string& query, std::uint32_t k,
                                                    const std::set<LogId>& exclude) override;
@@ -21,6 +27,7 @@ class StoreLibrary : public LogLibrary {
  private:
   logstore::Store& store_;
   std::vector<std::string> tags_;
+  Embedder embedder_;
   std::optional<logstore::Store::Reader> reader_;     ///< keeps the pages of the last kv() mapped
   std::vector<std::uint16_t> decoded_k_, decoded_v_;  ///< the last decoded page of a q8_0 store
 };

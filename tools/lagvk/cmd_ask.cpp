@@ -7,6 +7,7 @@
 
 #include "engine/core/error.hpp"
 #include "engine/lag/agent.hpp"
+#include "engine/lag/embedding.hpp"
 #include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/store_library.hpp"
@@ -42,6 +43,10 @@ int cmd_ask(int argc, char** argv) {
       {"--logs", "", "MODE", "kv (LAG: splice stored KV), text (re-read the logs' tokens), none", "kv"},
       {"-k", "", "K", "logs retrieved per query", "3"},
       {"--tag", "", "TAG", "only logs with this tag", ""},
+      {"--retrieval", "", "R",
+       "bm25 over the logs' tasks, or dense: cosine between the model's embeddings (logs "
+       "added with --embed)",
+       "bm25"},
       {"--save", "", "", "store the finished task as a new log (the store grows online)", ""},
       {"--select", "", "S", "tokens --save keeps: last, all, answer, full", "last"},
       {"--agent", "", "", "run the ReAct agent loop with the lookup tool instead of one answer", ""},
@@ -82,7 +87,12 @@ int cmd_ask(int argc, char** argv) {
   auto store = logstore::Store::open(*store_dir, {false, lag::model_fingerprint(*engine)});
   std::vector<std::string> tags;
   if (auto t = args.get("--tag")) tags.push_back(*t);
-  lag::StoreLibrary library(*store, tags);
+  const std::string retrieval = args.get_or("--retrieval", "bm25");
+  if (retrieval != "bm25" && retrieval != "dense") fail("ask: --retrieval must be bm25 or dense");
+  lag::Embedder embedder;
+  if (retrieval == "dense")
+    embedder = [&engine](const std::string& text) { return lag::embed_text(*engine, text); };
+  lag::StoreLibrary library(*store, tags, embedder);
 
   if (args.has("--agent")) {
     const auto kb =

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
+#include "engine/lag/embedding.hpp"
 #include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "logstore/archive.hpp"
@@ -55,6 +56,7 @@ int log_add(int argc, char** argv) {
        {"--select", "", "S", "tokens to keep: last (last assistant response), all, answer, full", "last"},
        {"--ctx", "", "N", "context size for encoding", "the model's, at most 4096"},
        {"--codec", "", "C", "page codec of a new store: f16, or q8_0 (about half the size)", "f16"},
+       {"--embed", "", "", "also store the model's embedding of each task (for 'ask --retrieval dense')", ""},
        {"--device", "-d", "N", "Vulkan device index", "best"},
        kJson});
   if (!args.parse(argc, argv)) return 0;
@@ -79,7 +81,8 @@ int log_add(int argc, char** argv) {
   ProgressBar bar("encoding traces");
   nlohmann::json added = nlohmann::json::array();
   for (std::size_t i = 0; i < traces.size(); ++i) {
-    const auto log = lag::encode_trace(*engine, traces[i], selection);
+    auto log = lag::encode_trace(*engine, traces[i], selection);
+    if (args.has("--embed")) log.embedding = lag::embed_text(*engine, traces[i].task);
     const auto id = lag::store_log(*store, log);
     added.push_back({{"id", id}, {"task", traces[i].task}, {"tokens", log.kv.tokens}});
     if (!args.has("--json")) fmt::print("added log {} ({} tokens): {}\n", id, log.kv.tokens, traces[i].task);
