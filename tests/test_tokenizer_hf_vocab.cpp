@@ -23,6 +23,7 @@
 #include "engine/model/hf_tokenizer.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
+#include "tests/support/llama_peer.hpp"
 
 namespace lagvk {
 namespace {
@@ -183,6 +184,30 @@ TEST_P(HfVocab, MakeModelWithTokenizerJson) {
   for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(tok->encode(texts[i], false, true), expected[i]);
   // Llama 3 prepends <|begin_of_text|>; Qwen adds no BOS.
   EXPECT_EQ(tok->add_bos_by_default(), GetParam() == "llama3");
+}
+
+// The same GGUF tokenized by llama.cpp (its own BPE and pre-tokenizer) gives the same ids.
+TEST_P(HfVocab, MatchesLlamaCppOnTheSameGguf) {
+  const std::string lagvk = std::string(LAGVK_BINARY_DIR) + "/bin/lagvk";
+  if (!std::filesystem::exists(lagvk)) GTEST_SKIP() << "build the lagvk_cli target first";
+  if (!test::llama_peer_available()) GTEST_SKIP() << test::llama_peer_unavailable_reason();
+  const auto model = (dir_ / "peer.gguf").string();
+  const std::string cmd = lagvk + " make-model --vocab " + tokenizer_json(GetParam()).string() +
+                          " --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --tied -o " + model +
+                          " > /dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const auto tok = make_tokenizer(GgufFile::open(model));
+  const auto texts = corpus();
+  const std::size_t n = std::min<std::size_t>(texts.size(), 16);  // each call starts node: keep it short
+  int equal = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto ours = tok->encode(texts[i], false, false);
+    const auto theirs = test::llama_peer_tokenize(model, texts[i]);
+    EXPECT_EQ(ours, theirs) << "text " << i << ": " << texts[i];
+    equal += ours == theirs;
+  }
+  std::printf("%s: %d/%zu texts tokenized identically by lagvk and llama.cpp\n", GetParam().c_str(), equal,
+              n);
 }
 
 // `lagvk run --chat` on a model with the real vocabulary and its family's chat template: the control
