@@ -60,7 +60,7 @@ int bpe_char_to_byte(char32_t c) {
 
 BpeTokenizer::BpeTokenizer(TokenVocab vocab, const std::vector<std::string>& merges, PreTokenizer pre,
                            bool ignore_merges)
-    : vocab_(std::move(vocab)), specials_(vocab_), pre_(pre), ignore_merges_(ignore_merges) {
+    : VocabTokenizer(std::move(vocab)), specials_(vocab_), pre_(pre), ignore_merges_(ignore_merges) {
   merge_rank_.reserve(merges.size());
   for (std::size_t i = 0; i < merges.size(); ++i) {
     // Byte-level symbols never contain a plain space, so the first space after the first character
@@ -69,11 +69,6 @@ BpeTokenizer::BpeTokenizer(TokenVocab vocab, const std::vector<std::string>& mer
       fail("tokenizer.ggml.merges entry {} ('{}') is not a pair 'left right'", i, merges[i]);
     merge_rank_.emplace(merges[i], int(i));
   }
-}
-
-const std::string& BpeTokenizer::token_text(std::int32_t id) const {
-  if (!vocab_.valid(id)) fail("token id {} is outside the vocabulary (0..{})", id, vocab_.size() - 1);
-  return vocab_.text[std::size_t(id)];
 }
 
 void BpeTokenizer::encode_word(std::string_view word, std::vector<std::int32_t>& out) const {

@@ -9,12 +9,11 @@
 
 #include "engine/tokenizer/bpe_pretokenizer.hpp"
 #include "engine/tokenizer/special_tokens.hpp"
-#include "engine/tokenizer/tokenizer.hpp"
-#include "engine/tokenizer/vocab.hpp"
+#include "engine/tokenizer/vocab_tokenizer.hpp"
 
 namespace lagvk {
 
-class BpeTokenizer final : public Tokenizer {
+class BpeTokenizer final : public VocabTokenizer {
  public:
   /// merges: "left right" pairs, best first. ignore_merges: a word that is itself a token is emitted
   /// without merging (llama.cpp does this for Llama 3).
@@ -28,22 +27,10 @@ class BpeTokenizer final : public Tokenizer {
   [[nodiscard]] std::string decode(std::span<const std::int32_t> ids,
                                    bool render_special = false) const override;
   [[nodiscard]] std::string token_to_piece(std::int32_t id, bool render_special = false) const override;
-  [[nodiscard]] const std::string& token_text(std::int32_t id) const override;
-  [[nodiscard]] std::optional<std::int32_t> find_token(std::string_view text) const override {
-    return vocab_.find(text);
-  }
-  [[nodiscard]] std::int32_t bos() const override { return vocab_.bos; }
-  [[nodiscard]] std::int32_t eos() const override { return vocab_.eos; }
-  [[nodiscard]] bool add_bos_by_default() const override { return vocab_.add_bos; }
-  [[nodiscard]] std::size_t vocab_size() const override { return vocab_.size(); }
-  [[nodiscard]] bool is_end_of_generation(std::int32_t id) const override {
-    return id >= 0 && (id == vocab_.eos || id == vocab_.eot);
-  }
 
  private:
   void encode_word(std::string_view word, std::vector<std::int32_t>& out) const;
 
-  TokenVocab vocab_;
   SpecialTokenSplitter specials_;
   std::unordered_map<std::string, int> merge_rank_;  ///< "left right" -> rank
   PreTokenizer pre_;

@@ -86,18 +86,13 @@ struct BigramOrder {
 
 }  // namespace
 
-SpmTokenizer::SpmTokenizer(TokenVocab vocab) : vocab_(std::move(vocab)), specials_(vocab_) {
+SpmTokenizer::SpmTokenizer(TokenVocab vocab) : VocabTokenizer(std::move(vocab)), specials_(vocab_) {
   std::fill(std::begin(byte_token_), std::end(byte_token_), -1);
   for (std::size_t i = 0; i < vocab_.size(); ++i) {
     if (vocab_.type[i] != TokenType::byte) continue;
     const int b = byte_value(vocab_.text[i]);
     if (b >= 0 && byte_token_[b] < 0) byte_token_[b] = std::int32_t(i);
   }
-}
-
-const std::string& SpmTokenizer::token_text(std::int32_t id) const {
-  if (!vocab_.valid(id)) fail("token id {} is outside the vocabulary (0..{})", id, vocab_.size() - 1);
-  return vocab_.text[std::size_t(id)];
 }
 
 void SpmTokenizer::push_bytes(std::string_view bytes, std::vector<std::int32_t>& out) const {
