@@ -52,9 +52,8 @@ int cmd_ask(int argc, char** argv) {
       {"--agent", "", "", "run the ReAct agent loop with the lookup tool instead of one answer", ""},
       {"--kb", "", "FILE", "knowledge base for the agent's lookup tool", "assets/kb/demo.json"},
       {"--max-steps", "", "N", "agent step limit", "6"},
-      {"--ctx", "", "N", "context size in tokens", "the model's, at most 4096"},
-      {"--device", "-d", "N", "Vulkan device index", "best"},
       {"--json", "", "", "print one JSON object: answer, tokens, logs used, timings", ""}};
+  for (auto& o : load_option_specs()) options.push_back(o);
   for (auto& o : generation_options()) options.push_back(o);
   Args args(
       "ask", "-m MODEL --store DIR [--logs kv|text|none] [-k K] [--save] [--json] QUESTION",

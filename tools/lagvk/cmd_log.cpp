@@ -16,6 +16,7 @@
 #include "logstore/store.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/progress.hpp"
 
 namespace lagvk::cli {
@@ -54,11 +55,11 @@ int log_add(int argc, char** argv) {
        {"--model", "-m", "FILE", "GGUF model (required)", ""},
        {"--trace", "-t", "FILE", "traces to add (required)", ""},
        {"--select", "", "S", "tokens to keep: last (last assistant response), all, answer, full", "last"},
-       {"--ctx", "", "N", "context size for encoding", "the model's, at most 4096"},
        {"--codec", "", "C", "page codec of a new store: f16, or q8_0 (about half the size)", "f16"},
        {"--embed", "", "", "also store the model's embedding of each task (for 'ask --retrieval dense')", ""},
-       {"--device", "-d", "N", "Vulkan device index", "best"},
-       kJson});
+       kJson,
+       load_option_specs()[0],
+       load_option_specs()[1]});
   if (!args.parse(argc, argv)) return 0;
   const auto model = args.get("--model");
   const auto trace_file = args.get("--trace");
@@ -69,9 +70,7 @@ int log_add(int argc, char** argv) {
   std::stringstream text;
   text << in.rdbuf();
   const auto traces = lag::parse_traces(text.str(), *trace_file);
-  LoadOptions load;
-  load.device = int(args.get_int("--device", -1));
-  load.context = std::uint32_t(args.get_int("--ctx", 0));
+  const LoadOptions load = load_options_from(args);
   auto engine = Engine::load(*model, load);
   logstore::StoreOptions so{true, lag::model_fingerprint(*engine)};
   const std::string codec = args.get_or("--codec", "f16");

@@ -49,9 +49,8 @@ int cmd_run(int argc, char** argv) {
        ""},
       {"--system", "", "TEXT", "system message before the --chat message", ""},
       {"--no-bos", "", "", "do not add the BOS token to a text prompt", ""},
-      {"--ctx", "", "N", "context size in tokens", "the model's, at most 4096"},
-      {"--device", "-d", "N", "Vulkan device index (see 'lagvk devices')", "best"},
       {"--json", "", "", "print one JSON object (tokens, text, timings) instead of streaming text", ""}};
+  for (auto& o : load_option_specs()) options.push_back(o);
   for (auto& o : generation_options()) options.push_back(o);
   Args args("run", "-m MODEL (-p TEXT | --tokens 1,2,3 | --chat TEXT [--system TEXT]) [options]",
             "Generates text with a GGUF model on the GPU, streaming it as it is produced.\n"

@@ -33,6 +33,11 @@ GenerateOptions generation_from(const Args& args, std::uint64_t& seed_used) {
   return g;
 }
 
+std::vector<OptionSpec> load_option_specs() {
+  return {{"--ctx", "", "N", "context size in tokens", "the model's, at most 4096"},
+          {"--device", "-d", "N", "Vulkan device index (see 'lagvk devices')", "best"}};
+}
+
 LoadOptions load_options_from(const Args& args) {
   LoadOptions o;
   o.device = int(args.get_int("--device", -1));

@@ -13,7 +13,9 @@ namespace lagvk::cli {
 [[nodiscard]] std::vector<OptionSpec> generation_options();
 /// Reads them; seed_used receives the seed (random unless --seed was given).
 [[nodiscard]] GenerateOptions generation_from(const Args& args, std::uint64_t& seed_used);
-/// --device and --ctx.
+/// --ctx and --device.
+[[nodiscard]] std::vector<OptionSpec> load_option_specs();
+/// Reads them.
 [[nodiscard]] LoadOptions load_options_from(const Args& args);
 
 }  // namespace lagvk::cli
