@@ -10,6 +10,7 @@ void add_logs(LogLibrary* library, const std::string& query, const AgentOptions&
               std::set<LogId>& taken, std::vector<RetrievedLog>& all, std::vector<RetrievedLog>* added) {
   if (!library || options.mode == LogMode::none || options.logs_per_query == 0 || query.empty()) return;
   for (auto& log : library->retrieve(query, options.logs_per_query, taken)) {
+    if (options.max_logs && all.size() >= options.max_logs) break;
     taken.insert(log.id);
     all.push_back(log);
     if (added) added->push_back(log);

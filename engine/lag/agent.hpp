@@ -19,6 +19,7 @@ struct AgentOptions {
   std::uint32_t max_steps = 6;
   std::uint32_t max_step_tokens = 48;
   std::uint32_t logs_per_query = 2;  ///< k
+  std::uint32_t max_logs = 0;        ///< at most this many logs in the context (0: no limit)
   LogMode mode = LogMode::kv;
   SamplerParams sampling = [] {
     SamplerParams p;

@@ -65,6 +65,13 @@ std::vector<float> llama3_rope_factors(std::uint32_t rope_dims, float freq_base)
   return out;
 }
 
+std::vector<float> checked_weights(const RandomModelSpec& s, const std::string& name, std::size_t count) {
+  auto v = s.weights(name, count);
+  if (v.size() != count)
+    fail("tensor {}: the weights give {} values, the model needs {}", name, v.size(), count);
+  return v;
+}
+
 }  // namespace
 
 std::uint32_t llama_file_type(GgmlType type) {
@@ -87,6 +94,10 @@ std::uint32_t llama_file_type(GgmlType type) {
       return 32;  // MOSTLY_BF16
   }
   fail("internal: no file type for {}", ggml_type_name(type));
+}
+
+std::uint32_t vocabulary_size(const RandomModelSpec& s) {
+  return s.words.empty() ? s.n_vocab : std::uint32_t(make_word_vocab(s.words).tokens.size());
 }
 
 void validate(const RandomModelSpec& s) {
@@ -143,7 +154,11 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
   w.set_f32(a + "rope.freq_base", s.rope_freq_base);
   w.set_u32(a + "rope.dimension_count", head_dim);
 
-  const auto vocab = make_synthetic_vocab(s.n_vocab);
+  const auto vocab = s.words.empty() ? make_synthetic_vocab(s.n_vocab) : make_word_vocab(s.words);
+  if (vocab.tokens.size() != s.n_vocab)
+    fail("the word vocabulary has {} tokens but the model is declared with {}", vocab.tokens.size(),
+         s.n_vocab);
+  if (!s.words.empty()) w.set_bool("tokenizer.ggml.add_space_prefix", false);
   w.set_string("tokenizer.ggml.model", "llama");
   w.set_string_array("tokenizer.ggml.tokens", vocab.tokens);
   w.set_f32_array("tokenizer.ggml.scores", vocab.scores);
@@ -164,11 +179,13 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
   const double logit_gain = double(s.logit_std) / std::sqrt(double(s.n_embd));
 
   auto matrix = [&](const std::string& name, std::uint32_t in, std::uint32_t out, double stddev) {
-    const auto v = normal_values(rng, std::size_t(in) * out, 0.0, stddev);
+    const auto v = s.weights ? checked_weights(s, name, std::size_t(in) * out)
+                             : normal_values(rng, std::size_t(in) * out, 0.0, stddev);
     w.add_tensor(name, {in, out}, s.type, quantize(s.type, v));
   };
   auto vector = [&](const std::string& name, std::uint32_t n, double mean, double stddev) {
-    w.add_tensor(name, {n}, GgmlType::f32, f32_bytes(normal_values(rng, n, mean, stddev)));
+    w.add_tensor(name, {n}, GgmlType::f32,
+                 f32_bytes(s.weights ? checked_weights(s, name, n) : normal_values(rng, n, mean, stddev)));
   };
 
   // Tied models read logits from the embedding table, so it carries the logit scale; the input side

@@ -3,7 +3,9 @@
 // same file on every platform), for tests and benchmarks that need no downloaded model. Weight scales
 // make next-token distributions peaked, so greedy outputs of two implementations can be compared.
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/model/gguf_writer.hpp"
 #include "engine/model/tensor_type.hpp"
@@ -27,10 +29,19 @@ struct RandomModelSpec {
   float rms_eps = 1e-5f;
   float logit_std = 8.0f;  ///< typical spread of the logits; larger = more peaked
   std::string name;        ///< general.name; a descriptive default when empty
+  /// When set, the vocabulary is make_word_vocab(words) (n_vocab must be its size) and SentencePiece's
+  /// implicit leading space is off, as for the trained multihop model.
+  std::vector<std::string> words;
+  /// When set, tensor values come from here instead of the random generator (trained weights): called
+  /// with each GGUF tensor name and its element count, it returns exactly that many values.
+  std::function<std::vector<float>(const std::string& name, std::size_t count)> weights;
 };
 
 /// Checks the spec (positive sizes, divisibility, block-size multiples) with messages naming the option.
 void validate(const RandomModelSpec& spec);
+
+/// The number of tokens of the spec's vocabulary (the word vocabulary's size when words are given).
+[[nodiscard]] std::uint32_t vocabulary_size(const RandomModelSpec& spec);
 
 /// The model as a GGUF writer (metadata, tokenizer and all tensors).
 [[nodiscard]] GgufWriter make_random_model(const RandomModelSpec& spec);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <limits>
 #include <string_view>
 #include <unordered_set>
 
@@ -53,6 +54,13 @@ class Builder {
       add_piece(text.substr(0, n));
     }
   }
+  /// A piece and its prefixes (as add_with_prefixes), each scored by its length, plus `bonus`.
+  void add_scored_with_prefixes(const std::string& text, float bonus) {
+    for (std::size_t n = 1; n <= text.size(); ++n) {
+      if (n < text.size() && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) continue;
+      add(text.substr(0, n), TokenType::normal, bonus + float(n));
+    }
+  }
   Vocabulary take() { return std::move(v_); }
 
  private:
@@ -84,6 +92,25 @@ Vocabulary make_synthetic_vocab(std::size_t size) {
   for (char x = 'a'; x <= 'z' && !b.full(); ++x)
     for (char y = 'a'; y <= 'z' && !b.full(); ++y) b.add_piece(std::string{x, y});
   for (int i = 0; !b.full(); ++i) b.add(fmt::format("<extra_{}>", i), TokenType::normal, -1e6f - float(i));
+  return b.take();
+}
+
+Vocabulary make_word_vocab(const std::vector<std::string>& words) {
+  Builder b(std::numeric_limits<std::size_t>::max());
+  b.add("<unk>", TokenType::unknown, 0.0f);
+  b.add("<s>", TokenType::control, 0.0f);
+  b.add("</s>", TokenType::control, 0.0f);
+  for (int i = 0; i < 256; ++i) b.add(fmt::format("<0x{:02X}>", i), TokenType::byte, 0.0f);
+  b.add(std::string(kSpace), TokenType::normal, 1.0f);
+  for (char ch = 0x21; ch < 0x7f; ++ch) b.add(std::string(1, ch), TokenType::normal, 1.0f);
+  // Pieces that begin with a space outrank all others, so a word after a space is always built along its
+  // own prefix chain and never split by a piece of a word that starts without one.
+  for (const auto& w : words) {
+    if (w.empty()) fail("make_word_vocab: empty word");
+    if (w.find_first_of(" \n") != std::string::npos)
+      fail("make_word_vocab: word '{}' contains a space or newline (write spaces as U+2581)", w);
+    b.add_scored_with_prefixes(w, w.rfind(kSpace, 0) == 0 ? 1000.0f : 0.0f);
+  }
   return b.take();
 }
 

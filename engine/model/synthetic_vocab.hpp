@@ -29,4 +29,10 @@ struct Vocabulary {
 /// Exactly `size` tokens (at least 260). Deterministic.
 [[nodiscard]] Vocabulary make_synthetic_vocab(std::size_t size);
 
+/// A vocabulary made for a known text domain (the trained multihop model): control and byte tokens, "▁",
+/// printable ASCII characters, then each word (spaces written as "▁") with its prefix chain. Scores grow
+/// with length and pieces that start with "▁" outrank the rest, so every listed word that follows a
+/// space (or starts a text) becomes one token.
+[[nodiscard]] Vocabulary make_word_vocab(const std::vector<std::string>& words);
+
 }  // namespace lagvk

@@ -1,12 +1,14 @@
 // lagvk make-model: writes a GGUF model with deterministic random weights and a synthetic
 // SentencePiece vocabulary, loadable by lagvk and llama.cpp, for tests and benchmarks.
 #include <cstdio>
+#include <fstream>
 #include <limits>
 #include <optional>
 
 #include "engine/core/error.hpp"
 #include "engine/model/hf_tokenizer.hpp"
 #include "engine/model/random_model.hpp"
+#include "engine/model/trained_weights.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
 
@@ -27,7 +29,11 @@ int cmd_make_model(int argc, char** argv) {
   Args args(
       "make-model", "[options] -o OUT.gguf",
       "Writes a GGUF model with deterministic random weights (same seed, same file) whose next-token\n"
-      "distributions are peaked, with a synthetic SentencePiece vocabulary. It loads in lagvk and llama.cpp.",
+      "distributions are peaked, with a synthetic SentencePiece vocabulary. It loads in lagvk and "
+      "llama.cpp.\n"
+      "With --weights DIR it writes trained weights instead (tools/train/train.py writes DIR; the shape\n"
+      "comes from DIR/weights.json), e.g. the shipped multihop model:\n"
+      "  lagvk make-model --weights build/train/weights --words build/train/words.txt --type q8_0 -o m.gguf",
       {
           {"--output", "-o", "FILE", "where to write the model (required)", ""},
           {"--arch", "", "ARCH", "architecture: llama, qwen2 or qwen3", d.arch},
@@ -53,6 +59,11 @@ int cmd_make_model(int argc, char** argv) {
           {"--tied", "", "", "no output.weight: logits use token_embd", ""},
           {"--rope-factors", "", "", "write rope_freqs.weight with llama3-style factors (1 to 8)", ""},
           {"--name", "", "NAME", "general.name", "derived from the shape"},
+          {"--words", "", "FILE",
+           "vocabulary of these words (one per line, spaces written as U+2581) with their prefix chains, "
+           "instead of the synthetic one",
+           ""},
+          {"--weights", "", "DIR", "trained weights (weights.json + weights.bin) instead of random ones", ""},
       });
   if (!args.parse(argc, argv)) return 0;
   if (!args.positional().empty())
@@ -94,6 +105,29 @@ int cmd_make_model(int argc, char** argv) {
   s.tied_output = args.has("--tied");
   s.rope_factors = args.has("--rope-factors");
   s.name = args.get_or("--name", "");
+  if (const auto words = args.get("--words")) {
+    if (hf) fail("lagvk make-model: give --words or --vocab FILE, not both");
+    std::ifstream in(*words);
+    if (!in) fail("lagvk make-model: cannot open the word list '{}'", *words);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) s.words.push_back(line);
+    if (s.words.empty()) fail("lagvk make-model: the word list '{}' is empty", *words);
+    s.n_vocab = vocabulary_size(s);
+  }
+  std::optional<TrainedWeights> trained;
+  if (const auto dir = args.get("--weights")) {
+    for (const char* flag : {"--arch", "--layers", "--dim", "--heads", "--kv-heads", "--ff", "--ctx",
+                             "--tied", "--rope-base", "--rope-factors", "--vocab"})
+      if (args.has(flag)) fail("lagvk make-model: {} comes from {}/weights.json with --weights", flag, *dir);
+    trained = TrainedWeights::load(*dir);
+    const std::uint32_t vocab = s.n_vocab;
+    trained->apply_config(s);
+    if (!s.words.empty() && vocab != s.n_vocab)
+      fail("lagvk make-model: the weights were trained for {} tokens but --words gives {}", s.n_vocab, vocab);
+    s.weights = [&trained](const std::string& name, std::size_t count) {
+      return trained->tensor(name, count);
+    };
+  }
 
   GgufWriter w = make_random_model(s);
   if (hf) write_tokenizer_metadata(w, *hf);

@@ -1,11 +1,15 @@
 // lagvk tokenize: prints the token ids of a text under a model's tokenizer.
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
+#include "engine/lag/trace.hpp"
 #include "engine/model/gguf_reader.hpp"
+#include "engine/tokenizer/chat_template.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
@@ -13,18 +17,40 @@
 namespace lagvk::cli {
 
 int cmd_tokenize(int argc, char** argv) {
-  Args args("tokenize", "-m MODEL [--json] [--special] [--bos] [--pieces] TEXT...",
-            "Prints the token ids of TEXT (several arguments are joined with spaces).",
-            {
-                {"--model", "-m", "FILE", "GGUF model whose tokenizer to use (required)", ""},
-                {"--json", "", "", "print a JSON array of ids", ""},
-                {"--special", "", "", "parse control-token text such as <s> as those tokens", ""},
-                {"--bos", "", "", "prepend the BOS token", ""},
-                {"--pieces", "", "", "print one 'id<TAB>piece' line per token", ""},
-            });
+  Args args(
+      "tokenize", "-m MODEL [--json] [--special] [--bos] [--pieces] TEXT... | --traces FILE",
+      "Prints the token ids of TEXT (several arguments are joined with spaces).\n"
+      "With --traces, prints one JSON line per trace of FILE (as 'lagvk log add' reads it): the trace's\n"
+      "tokens as the agent renders them, and which of them the selections 'last' and 'all' keep\n"
+      "({\"tokens\": [...], \"last\": [indices], \"all\": [indices]}); tools/train uses it so that the\n"
+      "trained model sees exactly the tokens lagvk will give it.",
+      {
+          {"--model", "-m", "FILE", "GGUF model whose tokenizer to use (required)", ""},
+          {"--json", "", "", "print a JSON array of ids", ""},
+          {"--special", "", "", "parse control-token text such as <s> as those tokens", ""},
+          {"--bos", "", "", "prepend the BOS token", ""},
+          {"--pieces", "", "", "print one 'id<TAB>piece' line per token", ""},
+          {"--traces", "", "FILE", "render the traces of FILE instead of a text", ""},
+      });
   if (!args.parse(argc, argv)) return 0;
   const auto path = args.get("--model");
   if (!path) fail("lagvk tokenize: give the model with -m FILE");
+  if (const auto traces_path = args.get("--traces")) {
+    std::ifstream in(*traces_path);
+    if (!in) fail("lagvk tokenize: cannot open '{}'", *traces_path);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    const auto file = GgufFile::open(*path);
+    const auto tok = make_tokenizer(file);
+    const auto chat = detect_chat_template(file);
+    for (const auto& trace : lag::parse_traces(buf.str(), *traces_path)) {
+      const auto last = lag::render_trace(trace, *tok, lag::Selection::last, &chat);
+      const auto all = lag::render_trace(trace, *tok, lag::Selection::all, &chat);
+      nlohmann::json j{{"tokens", last.tokens}, {"last", last.selected}, {"all", all.selected}};
+      std::printf("%s\n", j.dump().c_str());
+    }
+    return 0;
+  }
   if (args.positional().empty()) fail("lagvk tokenize: give the text to tokenize");
   std::string text;
   for (const auto& p : args.positional()) text += (text.empty() ? "" : " ") + p;

@@ -10,5 +10,6 @@ int cmd_tokenize(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_log(int argc, char** argv);
 int cmd_ask(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
 
 }  // namespace lagvk::cli

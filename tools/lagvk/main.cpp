@@ -25,6 +25,8 @@ constexpr Command kCommands[] = {
     {"run", "generate text from a prompt with a GGUF model", lagvk::cli::cmd_run},
     {"ask", "answer a question with logs retrieved from a store (Log-Augmented Generation)",
      lagvk::cli::cmd_ask},
+    {"eval", "measure LAG on the multihop suite: exact match and agent steps per log mode",
+     lagvk::cli::cmd_eval},
     {"log", "manage a store of logs: add, ls, show, rm, stats, verify, export, import", lagvk::cli::cmd_log},
 };
 

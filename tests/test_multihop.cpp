@@ -1,0 +1,203 @@
+// The trained multihop model and its evaluation: the word vocabulary, trained weights through the GGUF
+// writer, the suite's files, and a slice of the evaluation on the shipped model, where LAG (KV logs,
+// last responses) must beat no logs on exact match and on steps by a margin in line with the full run
+// recorded in bench/RESULTS.md.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/api/engine.hpp"
+#include "engine/core/error.hpp"
+#include "engine/lag/multihop_suite.hpp"
+#include "engine/model/gguf_reader.hpp"
+#include "engine/model/random_model.hpp"
+#include "engine/model/synthetic_vocab.hpp"
+#include "engine/model/trained_weights.hpp"
+#include "engine/tokenizer/tokenizer.hpp"
+#include "tests/support/cli.hpp"
+#include "tests/support/gpu.hpp"
+
+namespace lagvk::test {
+namespace {
+
+const std::string kAssets = std::string(LAGVK_SOURCE_DIR) + "/assets";
+const std::string kModel = kAssets + "/models/multihop-q8_0.gguf";
+
+/// A word after a space, as SentencePiece writes it ("▁word").
+std::string sp(const std::string& word) {
+  return "\xe2\x96\x81" + word;
+}
+
+std::filesystem::path scratch(const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() / ("lagvk-test-multihop-" + name);
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+TEST(WordVocab, ListedWordsAreSingleTokensWhateverTheirNeighbours) {
+  const std::vector<std::string> words = {sp("Kastoria"), sp("director"), "director",
+                                          sp("Velor"),    "ria",          sp("Kas")};
+  RandomModelSpec s;
+  s.words = words;
+  s.n_layers = 1;
+  s.n_embd = 32;
+  s.n_head = 2;
+  s.n_head_kv = 1;
+  s.n_ff = 32;
+  s.n_vocab = vocabulary_size(s);
+  const auto bytes = make_random_model(s).to_bytes();
+  const auto dir = scratch("vocab");
+  const std::string path = (dir / "m.gguf").string();
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  const auto file = GgufFile::open(path);
+  const auto tok = make_tokenizer(file);
+  // " Kastoria" is one token although "ria" and " Kas" are pieces too; "(director" keeps its own word.
+  const auto ids = tok->encode(" Kastoria director(director, Velor", false, false);
+  std::vector<std::string> pieces;
+  for (auto id : ids) pieces.push_back(tok->token_text(id));
+  EXPECT_EQ(pieces,
+            (std::vector<std::string>{sp("Kastoria"), sp("director"), "(", "director", ",", sp("Velor")}));
+  // No implicit leading space: a text that starts with a word starts without "▁".
+  EXPECT_EQ(tok->token_text(tok->encode("director", false, false).at(0)), "director");
+  s.words.push_back("two words");
+  EXPECT_THROW((void)vocabulary_size(s), Error);
+}
+
+void write_weights(const std::filesystem::path& dir, const RandomModelSpec& s, std::size_t drop_bytes = 0) {
+  const std::uint32_t hd = s.n_embd / s.n_head, kv = s.n_head_kv * hd;
+  std::vector<std::pair<std::string, std::vector<std::uint64_t>>> shapes = {
+      {"token_embd.weight", {s.n_embd, s.n_vocab}}, {"output_norm.weight", {s.n_embd}}};
+  for (std::uint32_t i = 0; i < s.n_layers; ++i) {
+    const std::string b = "blk." + std::to_string(i) + ".";
+    shapes.push_back({b + "attn_norm.weight", {s.n_embd}});
+    shapes.push_back({b + "attn_q.weight", {s.n_embd, s.n_embd}});
+    shapes.push_back({b + "attn_k.weight", {s.n_embd, kv}});
+    shapes.push_back({b + "attn_v.weight", {s.n_embd, kv}});
+    shapes.push_back({b + "attn_output.weight", {s.n_embd, s.n_embd}});
+    shapes.push_back({b + "ffn_norm.weight", {s.n_embd}});
+    shapes.push_back({b + "ffn_gate.weight", {s.n_embd, s.n_ff}});
+    shapes.push_back({b + "ffn_up.weight", {s.n_embd, s.n_ff}});
+    shapes.push_back({b + "ffn_down.weight", {s.n_ff, s.n_embd}});
+  }
+  nlohmann::json tensors = nlohmann::json::object();
+  std::vector<float> data;
+  for (const auto& [name, shape] : shapes) {
+    std::uint64_t n = 1;
+    for (auto d : shape) n *= d;
+    tensors[name] = {{"shape", shape}, {"offset", data.size() * 4}};
+    for (std::uint64_t i = 0; i < n; ++i) data.push_back(float(i % 97) * 0.001f + float(name.size()) * 0.01f);
+  }
+  nlohmann::json meta{{"format", "lagvk-weights-1"},
+                      {"config",
+                       {{"arch", "llama"},
+                        {"n_layers", s.n_layers},
+                        {"n_embd", s.n_embd},
+                        {"n_head", s.n_head},
+                        {"n_head_kv", s.n_head_kv},
+                        {"n_ff", s.n_ff},
+                        {"n_vocab", s.n_vocab},
+                        {"n_ctx", 256},
+                        {"rope_freq_base", 10000.0},
+                        {"rms_eps", 1e-5},
+                        {"tied_output", true}}},
+                      {"tensors", tensors}};
+  std::ofstream(dir / "weights.json") << meta.dump();
+  std::ofstream(dir / "weights.bin", std::ios::binary)
+      .write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size() * 4 - drop_bytes));
+}
+
+TEST(TrainedWeights, ReachTheGgufFileUnchangedAndBadFilesAreRefused) {
+  RandomModelSpec s;
+  s.n_layers = 2;
+  s.n_embd = 64;
+  s.n_head = 4;
+  s.n_head_kv = 2;
+  s.n_ff = 96;
+  s.n_vocab = 300;
+  const auto dir = scratch("weights");
+  write_weights(dir, s);
+  const auto w = TrainedWeights::load(dir.string());
+  RandomModelSpec t;
+  w.apply_config(t);
+  EXPECT_EQ(t.n_layers, 2u);
+  EXPECT_EQ(t.n_ff, 96u);
+  EXPECT_TRUE(t.tied_output);
+  t.weights = [&w](const std::string& name, std::size_t n) { return w.tensor(name, n); };
+  const auto bytes = make_random_model(t).to_bytes();
+  const std::string path = (dir / "m.gguf").string();
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  const auto file = GgufFile::open(path);
+  const auto* q = file.find_tensor("blk.1.attn_q.weight");
+  ASSERT_NE(q, nullptr);
+  const auto expect = w.tensor("blk.1.attn_q.weight", 64 * 64);
+  const auto* got = reinterpret_cast<const float*>(file.tensor_data(*q).data());
+  for (std::size_t i = 0; i < expect.size(); ++i) ASSERT_EQ(got[i], expect[i]) << i;
+  EXPECT_THROW((void)w.tensor("blk.9.attn_q.weight", 10), Error);
+  EXPECT_THROW((void)w.tensor("blk.1.attn_q.weight", 10), Error);
+
+  const auto cut = scratch("weights-cut");
+  write_weights(cut, s, 8);
+  EXPECT_THROW((void)TrainedWeights::load(cut.string()), Error);
+  std::ofstream(cut / "weights.json") << "{\"format\": \"something else\"}";
+  EXPECT_THROW((void)TrainedWeights::load(cut.string()), Error);
+  EXPECT_THROW((void)TrainedWeights::load((cut / "missing").string()), Error);
+}
+
+TEST(MultihopSuite, LoadsTheShippedSuiteAndRefusesBadOnes) {
+  const auto suite = lag::load_multihop_suite(kAssets + "/multihop");
+  std::size_t seen = 0, unseen = 0;
+  for (const auto& q : suite.questions) {
+    (q.split == "seen" ? seen : unseen)++;
+    EXPECT_GE(q.hops, 2u);
+    EXPECT_LE(q.hops, 4u);
+  }
+  EXPECT_EQ(seen, 100u);
+  EXPECT_EQ(unseen, 100u);
+  const auto dir = scratch("suite");
+  std::ofstream(dir / "questions.jsonl")
+      << "{\"id\": \"a\", \"split\": \"later\", \"question\": \"q\", \"answer\": \"x\"}\n";
+  try {
+    (void)lag::load_multihop_suite(dir.string());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("line 1"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)lag::load_multihop_suite((dir / "none").string()), Error);
+  EXPECT_THROW((void)lag::parse_eval_modes("none,kv-first"), Error);
+  EXPECT_EQ(lag::parse_eval_modes("").size(), 5u);
+  EXPECT_TRUE(lag::exact_match(" Velor.", "velor"));
+  EXPECT_FALSE(lag::exact_match("", ""));
+  EXPECT_FALSE(lag::exact_match("Velorn", "Velor"));
+}
+
+TEST(MultihopModel, TokenizeTracesMatchesTheAgentsRendering) {
+  const auto r =
+      run_lagvk("tokenize -m " + kModel + " --traces " + kAssets + "/multihop/seen-gold-traces.jsonl", false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto file = GgufFile::open(kModel);
+  const auto tok = make_tokenizer(file);
+  std::ifstream in(kAssets + "/multihop/seen-gold-traces.jsonl");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const auto traces = lag::parse_traces(buf.str(), "demo");
+  std::stringstream out(r.out);
+  std::string line;
+  for (const auto& t : traces) {
+    ASSERT_TRUE(std::getline(out, line));
+    const auto j = nlohmann::json::parse(line);
+    const auto last = lag::render_trace(t, *tok, lag::Selection::last);
+    EXPECT_EQ(j["tokens"].get<std::vector<std::int32_t>>(), last.tokens);
+    EXPECT_EQ(j["last"].get<std::vector<std::int32_t>>(), last.selected);
+    EXPECT_EQ(j["all"].get<std::vector<std::int32_t>>(),
+              lag::render_trace(t, *tok, lag::Selection::all).selected);
+  }
+}
+
+}  // namespace
+}  // namespace lagvk::test

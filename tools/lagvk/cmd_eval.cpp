@@ -1,0 +1,161 @@
+// lagvk eval: the multihop evaluation of LAG (engine/lag/multihop_suite.hpp) as a table or JSON.
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/core/error.hpp"
+#include "engine/lag/multihop_suite.hpp"
+#include "tools/lagvk/args.hpp"
+#include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/generation_flags.hpp"
+#include "tools/lagvk/progress.hpp"
+
+namespace lagvk::cli {
+
+namespace {
+
+std::uint32_t count_flag(const Args& args, const std::string& name, long long fallback) {
+  const long long v = args.get_int(name, fallback);
+  if (v < 0) fail("lagvk eval: {} must not be negative", name);
+  return std::uint32_t(v);
+}
+
+nlohmann::json row_json(const lag::ModeResult& r, bool details) {
+  nlohmann::json j{{"split", r.split},           {"mode", r.mode},
+                   {"questions", r.questions},   {"exact_match", r.exact_match},
+                   {"mean_steps", r.mean_steps}, {"answered", r.answered},
+                   {"mean_logs", r.mean_logs},   {"seconds", r.seconds}};
+  if (details) {
+    j["details"] = nlohmann::json::array();
+    for (const auto& d : r.details)
+      j["details"].push_back({{"id", d.id},
+                              {"question", d.question},
+                              {"gold", d.gold},
+                              {"answer", d.answer},
+                              {"correct", d.correct},
+                              {"steps", d.steps},
+                              {"logs", d.logs}});
+  }
+  return j;
+}
+
+}  // namespace
+
+int cmd_eval(int argc, char** argv) {
+  std::vector<OptionSpec> options = {
+      {"--model", "-m", "FILE",
+       "GGUF model (required; the suite's vocabulary: assets/models/multihop-*.gguf)", ""},
+      {"--suite", "", "NAME", "evaluation suite: multihop", "multihop"},
+      {"--suite-dir", "", "DIR", "where the suite's world.json and questions.jsonl are",
+       std::string(LAGVK_ASSETS_DIR) + "/multihop"},
+      {"--split", "", "S", "questions to answer: unseen, seen or both", "unseen"},
+      {"--limit", "", "N", "questions per split (0: all)", "0"},
+      {"--modes", "", "LIST", "comma-separated rows: none, text-full, text-last, kv-last (LAG), kv-all",
+       "none,text-full,text-last,kv-last,kv-all"},
+      {"--max-steps", "", "N", "agent step limit while answering", "4"},
+      {"--store-limit", "", "N", "seen tasks run to make the logs (0: all)", "0"},
+      {"--store-max-steps", "", "N", "step limit of the seen tasks that become logs", "8"},
+      {"-k", "", "K", "logs retrieved per query (the question, then each step)", "2"},
+      {"--max-logs", "", "N", "at most N logs in a task's context", "4"},
+      {"--work-dir", "", "DIR", "where the scratch log stores go (removed afterwards)", "the temp directory"},
+      {"--details", "", "", "with --json: every question's answer, steps and logs", ""},
+      {"--json", "", "", "print one JSON object instead of the table", ""}};
+  for (auto& o : load_option_specs()) options.push_back(o);
+  Args args("eval", "-m MODEL [--suite multihop] [--split unseen|seen|both] [--limit N] [--json]",
+            "Measures Log-Augmented Generation on the multihop suite, as in the LAG paper's main table.\n"
+            "The agent first runs the seen split's tasks without logs; their traces become the logs. Then\n"
+            "it answers the chosen split once per mode: no logs; logs re-read as text (whole traces, or\n"
+            "last responses); logs spliced as KV (LAG: last responses, or every response). Reports exact\n"
+            "match (EM, %) and average agent steps (model turns, the final answer included). example:\n"
+            "  lagvk eval -m assets/models/multihop-q8_0.gguf --split both --limit 40",
+            options);
+  if (!args.parse(argc, argv)) return 0;
+  if (!args.positional().empty())
+    fail("lagvk eval: unexpected argument '{}' (see 'lagvk eval --help')", args.positional()[0]);
+  const auto model = args.get("--model");
+  if (!model) fail("lagvk eval: give the model with -m FILE");
+  if (args.get_or("--suite", "multihop") != "multihop")
+    fail("lagvk eval: unknown suite '{}' (the one suite is multihop)", args.get_or("--suite", ""));
+  lag::EvalOptions o;
+  o.modes = lag::parse_eval_modes(args.get_or("--modes", ""));
+  const std::string split = args.get_or("--split", "unseen");
+  if (split == "both")
+    o.splits = {"unseen", "seen"};
+  else if (split == "seen" || split == "unseen")
+    o.splits = {split};
+  else
+    fail("lagvk eval: --split must be unseen, seen or both, not '{}'", split);
+  o.limit = count_flag(args, "--limit", 0);
+  o.store_limit = count_flag(args, "--store-limit", 0);
+  o.max_steps = count_flag(args, "--max-steps", 4);
+  o.store_max_steps = count_flag(args, "--store-max-steps", 8);
+  o.logs_per_query = count_flag(args, "-k", 2);
+  o.max_logs = count_flag(args, "--max-logs", 4);
+  if (o.max_steps == 0 || o.store_max_steps == 0) fail("lagvk eval: step limits must be at least 1");
+  if (auto w = args.get("--work-dir")) o.work_dir = *w;
+  const bool json = args.has("--json");
+
+  const auto suite =
+      lag::load_multihop_suite(args.get_or("--suite-dir", std::string(LAGVK_ASSETS_DIR) + "/multihop"));
+  LoadOptions load = load_options_from(args);
+  std::unique_ptr<Engine> engine;
+  {
+    ProgressBar bar("loading " + *model);
+    load.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
+    engine = Engine::load(*model, load);
+  }
+  std::unique_ptr<ProgressBar> bar;
+  std::string current;
+  o.progress = [&](const std::string& what, std::uint32_t done, std::uint32_t total) {
+    if (what != current) {
+      bar = std::make_unique<ProgressBar>(what == "logs" ? "running the seen tasks for logs" : what);
+      current = what;
+    }
+    bar->update(done + 1, total);
+  };
+  const lag::EvalReport report = lag::run_multihop_eval(*engine, suite, o);
+  bar.reset();
+
+  if (json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : report.rows) rows.push_back(row_json(r, args.has("--details")));
+    nlohmann::json j{{"suite", "multihop"},
+                     {"model", *model},
+                     {"max_steps", o.max_steps},
+                     {"k", o.logs_per_query},
+                     {"max_logs", o.max_logs},
+                     {"logs",
+                      {{"tasks", report.log_tasks},
+                       {"answered", report.log_tasks_answered},
+                       {"correct", report.log_tasks_correct},
+                       {"store_max_steps", o.store_max_steps},
+                       {"seconds", report.log_seconds}}},
+                     {"rows", rows}};
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return 0;
+  }
+  if (report.log_tasks)
+    fmt::print(
+        "logs: {} seen tasks run without logs (step limit {}), {} answered ({} correct) -> {} logs\n\n",
+        report.log_tasks, o.store_max_steps, report.log_tasks_answered, report.log_tasks_correct,
+        report.log_tasks_answered);
+  fmt::print("{:<8} {:<28} {:>9} {:>7} {:>7} {:>6}\n", "split", "mode", "questions", "EM %", "steps", "logs");
+  auto describe = [](const std::string& m) -> std::string {
+    if (m == "none") return "no logs";
+    if (m == "text-full") return "text logs, whole trace";
+    if (m == "text-last") return "text logs, last response";
+    if (m == "kv-last") return "KV logs, last (LAG)";
+    return "KV logs, all responses";
+  };
+  for (const auto& r : report.rows)
+    fmt::print("{:<8} {:<28} {:>9} {:>7.1f} {:>7.2f} {:>6.2f}\n", r.split, describe(r.mode), r.questions,
+               r.exact_match, r.mean_steps, r.mean_logs);
+  fmt::print("(step limit {}; k = {} logs per query, at most {} per task)\n", o.max_steps, o.logs_per_query,
+             o.max_logs);
+  return 0;
+}
+
+}  // namespace lagvk::cli

@@ -1,0 +1,69 @@
+"""Plots for the multihop model card and the evaluation table.
+
+  plot.py loss train_log.json loss.png       training loss per step (and its moving average)
+  plot.py eval eval.json eval.png            `lagvk eval --json` output: EM and steps per mode and split
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LABELS = {"none": "no logs", "text-full": "text, whole trace", "text-last": "text, last response",
+          "kv-last": "KV, last (LAG)", "kv-all": "KV, all responses"}
+
+
+def loss(src: str, dst: str) -> None:
+    log = json.load(open(src))["log"]
+    steps = [r["step"] for r in log]
+    vals = [r["loss"] for r in log]
+    avg, acc = [], 0.0
+    for i, v in enumerate(vals):
+        acc = v if i == 0 else 0.95 * acc + 0.05 * v
+        avg.append(acc)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(steps, vals, lw=0.6, alpha=0.4, label="batch loss")
+    ax.plot(steps, avg, lw=1.5, label="moving average")
+    ax.set_yscale("log")
+    ax.set_xlabel("step (16 samples)")
+    ax.set_ylabel("cross-entropy on assistant tokens")
+    ax.set_title(f"lagvk multihop model: {json.load(open(src))['parameters'] / 1e6:.2f}M parameters")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(dst, dpi=120)
+
+
+def evaluation(src: str, dst: str) -> None:
+    rows = json.load(open(src))["rows"]
+    splits = [s for s in ("unseen", "seen") if any(r["split"] == s for r in rows)]
+    modes = [m for m in LABELS if any(r["mode"] == m for r in rows)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    width = 0.8 / len(splits)
+    for k, (ax, key, title) in enumerate(zip(axes, ["exact_match", "mean_steps"],
+                                             ["exact match (%)", "agent steps per question"])):
+        for j, s in enumerate(splits):
+            vals = [next((r[key] for r in rows if r["split"] == s and r["mode"] == m), 0) for m in modes]
+            xs = [i + (j - (len(splits) - 1) / 2) * width for i in range(len(modes))]
+            bars = ax.bar(xs, vals, width, label=f"{s} questions")
+            ax.bar_label(bars, fmt="%.1f" if key == "exact_match" else "%.2f", fontsize=7)
+        ax.set_xticks(range(len(modes)))
+        ax.set_xticklabels([LABELS[m] for m in modes], rotation=20, ha="right", fontsize=8)
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+        if k == 0:
+            ax.legend(fontsize=8)
+    fig.suptitle("LAG on the multihop suite (lagvk eval)")
+    fig.tight_layout()
+    fig.savefig(dst, dpi=120)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] not in ("loss", "eval"):
+        sys.exit(__doc__)
+    (loss if sys.argv[1] == "loss" else evaluation)(sys.argv[2], sys.argv[3])

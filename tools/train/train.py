@@ -1,0 +1,212 @@
+"""Trains the multihop demo model on agent traces (see tools/train/README.md for the whole pipeline).
+
+  train.py --data build/train --out build/train/weights [--steps N] [--minutes M] [--seed S]
+
+--data holds samples.jsonl (make_data.py corpus) and tokens.jsonl (`lagvk tokenize --traces`, the same
+traces as lagvk renders them). Each sample is one task trace with 0 to 4 earlier tasks in front of it,
+placed as the mode says, exactly as lagvk's context builder places logs:
+  none       BOS + the task
+  text_full  the earlier traces' tokens (each from its BOS), then the task ("\\n" in place of its BOS)
+  text_last  the earlier traces' last responses as text, then the task
+  kv_last    the earlier traces run in full, each in its own frame; the task attends to their last
+             responses' keys/values only, keys re-rotated to the positions the splice gives them
+  kv_all     the same with every assistant response kept
+The loss covers the task's assistant turns (each with the newline that ends it) and, in the kv modes,
+the earlier traces' assistant turns too (those are ordinary no-log traces in their own frames).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model import TASK, Config, Model  # noqa: E402
+
+
+def spans_end(indices: list[int]) -> list[int]:
+    """Index just after each run of consecutive indices."""
+    return [a + 1 for a, b in zip(indices, indices[1:] + [None]) if b is None or b != a + 1]
+
+
+class Corpus:
+    def __init__(self, data: Path, newline: int, max_len: int):
+        self.traces = [json.loads(l) for l in open(data / "tokens.jsonl")]
+        self.samples = [json.loads(l) for l in open(data / "samples.jsonl")]
+        self.nl = newline
+        self.max_len = max_len
+
+    def _trace(self, i: int, after_logs: bool):
+        t = self.traces[i]
+        toks = list(t["tokens"])
+        if after_logs:
+            toks[0] = self.nl  # "\nUser:" begins a prompt that follows logs; BOS begins a context
+        target = np.zeros(len(toks) + 1, dtype=bool)
+        target[t["all"]] = True
+        ends = spans_end(t["all"])
+        target[ends] = True
+        if ends and ends[-1] == len(toks):
+            toks.append(self.nl)  # the newline that ends the final answer
+        return toks, [bool(x) for x in target[:len(toks)]]
+
+    def build(self, s: dict):
+        """tokens, pos_own, pos_spliced, seg, selected, target (predict token t: target[t])."""
+        mode, priors = s["mode"], list(s["priors"])
+        while True:
+            parts = self._assemble(s["task"], priors, mode)
+            if len(parts[0]) <= self.max_len or not priors:
+                return parts
+            priors = priors[1:]
+
+    def _assemble(self, task: int, priors: list[int], mode: str):
+        toks, pown, pspl, seg, sel, tgt = [], [], [], [], [], []
+        at = 0  # where the next spliced/read token lands
+        for j, p in enumerate(priors if mode != "none" else []):
+            t = self.traces[p]
+            if mode in ("text_full", "text_last"):
+                keep = t["tokens"] if mode == "text_full" else [t["tokens"][i] for i in t["last"]]
+                n = len(keep)
+                toks += keep
+                pown += range(at, at + n)
+                pspl += range(at, at + n)
+                seg += [TASK] * n
+                sel += [False] * n
+                tgt += [False] * n
+                at += n
+            else:
+                keep_idx = t["last"] if mode == "kv_last" else t["all"]
+                ptoks, ptgt = self._trace(p, False)
+                ptoks, ptgt = ptoks[:len(t["tokens"])], ptgt[:len(t["tokens"])]
+                n = len(ptoks)
+                spl = [0] * n
+                selected = [False] * n
+                for k, i in enumerate(keep_idx):
+                    spl[i] = at + k
+                    selected[i] = True
+                toks += ptoks
+                pown += range(n)
+                pspl += spl
+                seg += [j] * n
+                sel += selected
+                tgt += list(ptgt)
+                at += len(keep_idx)
+        ttoks, ttgt = self._trace(task, after_logs=mode != "none" and bool(priors))
+        n = len(ttoks)
+        toks += ttoks
+        pown += range(at, at + n)
+        pspl += range(at, at + n)
+        seg += [TASK] * n
+        sel += [False] * n
+        tgt += list(ttgt)
+        return toks, pown, pspl, seg, sel, tgt
+
+
+def collate(parts_list):
+    T = max(len(p[0]) for p in parts_list)
+    B = len(parts_list)
+    out = [torch.zeros(B, T, dtype=torch.long) for _ in range(3)] + [torch.full((B, T), -1, dtype=torch.long)] + \
+          [torch.zeros(B, T, dtype=torch.bool) for _ in range(2)]
+    for b, parts in enumerate(parts_list):
+        n = len(parts[0])
+        for k in range(6):
+            out[k][b, :n] = torch.tensor(parts[k], dtype=out[k].dtype)
+    return out
+
+
+def batches(corpus: Corpus, batch: int, rng: random.Random):
+    order = list(range(len(corpus.samples)))
+    while True:
+        rng.shuffle(order)
+        for at in range(0, len(order) - 16 * batch + 1, 16 * batch):
+            chunk = [corpus.build(corpus.samples[i]) for i in order[at:at + 16 * batch]]
+            chunk.sort(key=lambda p: len(p[0]))  # similar lengths together: less padding
+            groups = [chunk[k:k + batch] for k in range(0, len(chunk), batch)]
+            rng.shuffle(groups)
+            for g in groups:
+                yield collate(g)
+
+
+def loss_of(model, b):
+    tokens, pown, pspl, seg, sel, tgt = b
+    at = torch.zeros_like(tgt)
+    at[:, :-1] = tgt[:, 1:]  # position t predicts token t + 1
+    logits = model(tokens, pown, pspl, seg, sel, at)
+    return F.cross_entropy(logits, tokens[:, 1:][tgt[:, 1:]])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--newline", type=int, required=True, help="token id of a newline")
+    ap.add_argument("--n-vocab", type=int, required=True)
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--minutes", type=float, default=50.0, help="stop (and save) after this long")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--max-len", type=int, default=640)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--dim", type=int, default=256)
+    ap.add_argument("--ff", type=int, default=640)
+    ap.add_argument("--threads", type=int, default=0)
+    a = ap.parse_args()
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads or torch.get_num_threads() or 1)
+    if a.threads == 0:
+        import os
+        torch.set_num_threads(os.cpu_count() or 1)
+    rng = random.Random(a.seed)
+    corpus = Corpus(a.data, a.newline, a.max_len)
+    cfg = Config(n_vocab=a.n_vocab, n_layers=a.layers, n_embd=a.dim, n_ff=a.ff)
+    model = Model(cfg)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"model: {params / 1e6:.2f}M parameters, {len(corpus.samples)} samples, {torch.get_num_threads()} threads",
+          flush=True)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.98))
+    warmup = 60
+    t0 = time.time()
+    log = []
+    a.out.mkdir(parents=True, exist_ok=True)
+    it = batches(corpus, a.batch, rng)
+    for step in range(1, a.steps + 1):
+        frac = min(1.0, (time.time() - t0) / (a.minutes * 60))
+        progress = max(step / a.steps, frac)
+        lr = a.lr * min(1.0, step / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        b = next(it)
+        loss = loss_of(model, b)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        log.append({"step": step, "loss": float(loss), "lr": lr, "seconds": round(time.time() - t0, 1),
+                    "tokens": int(b[0].numel())})
+        if step % 20 == 0 or step == 1:
+            print(f"step {step}/{a.steps} loss {float(loss):.4f} lr {lr:.2e} {time.time() - t0:.0f}s", flush=True)
+        if step % 200 == 0:
+            model.save_weights(a.out)
+        if frac >= 1.0:
+            print(f"time limit reached after {step} steps", flush=True)
+            break
+    model.save_weights(a.out)
+    (a.out / "train_log.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(a).items()},
+                                                       "parameters": params, "log": log}) + "\n")
+    print(f"saved {a.out} after {len(log)} steps, {time.time() - t0:.0f}s, final loss {log[-1]['loss']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

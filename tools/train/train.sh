@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Reproduces the shipped multihop model (assets/models/multihop-{f16,q8_0}.gguf) from nothing:
+# evaluation set, training corpus, vocabulary, tokenization (by lagvk itself), training, export with
+# lagvk's GGUF writer, an export check against PyTorch, and the loss curve. About 50 minutes on 2 cores.
+#   usage: tools/train/train.sh [train.py options, e.g. --minutes 50 --steps 1500 --seed 1]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${LAGVK_TRAIN_DIR:-$root/build/train}
+py=/usr/bin/python3  # Debian's python, where python3-torch lives
+"$root/tools/train/setup.sh"
+[ -x "$root/build/bin/lagvk" ] || "$root/scripts/build.sh"
+lagvk=$root/build/bin/lagvk
+mkdir -p "$out" "$root/assets/models"
+
+$py "$root/tools/train/make_data.py" eval "$root/assets/multihop"
+$py "$root/tools/train/make_data.py" corpus "$out"
+# A throwaway model that carries the vocabulary: lagvk renders and tokenizes every trace with it, so the
+# model trains on exactly the tokens lagvk's agent will give it.
+"$lagvk" make-model --words "$out/words.txt" --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 64 \
+  -o "$out/tokenizer.gguf" >/dev/null
+"$lagvk" tokenize -m "$out/tokenizer.gguf" --traces "$out/traces.jsonl" >"$out/tokens.jsonl"
+newline=$("$lagvk" tokenize -m "$out/tokenizer.gguf" --json "$(printf 'x\ny')" | $py -c 'import json,sys; print(json.load(sys.stdin)[1])')
+n_vocab=$("$lagvk" model-info -m "$out/tokenizer.gguf" --json | $py -c 'import json,sys; print(json.load(sys.stdin)["hparams"]["vocab_size"])')
+
+$py "$root/tools/train/train.py" --data "$out" --out "$out/weights" --newline "$newline" --n-vocab "$n_vocab" "$@"
+
+for type in f16 q8_0; do
+  "$lagvk" make-model --weights "$out/weights" --words "$out/words.txt" --type "$type" \
+    --name "lagvk-multihop-3.5M-$type" -o "$root/assets/models/multihop-$type.gguf"
+done
+$py "$root/tools/train/check_export.py" --weights "$out/weights" --gguf "$root/assets/models/multihop-f16.gguf" \
+  --lagvk "$lagvk"
+$py "$root/tools/train/plot.py" loss "$out/weights/train_log.json" "$root/assets/models/multihop-loss.png"
+cp "$out/weights/train_log.json" "$root/assets/models/multihop-train-log.json"
+echo "done: assets/models/multihop-f16.gguf and multihop-q8_0.gguf; evaluate with"
+echo "  build/bin/lagvk eval -m assets/models/multihop-q8_0.gguf --split both"

@@ -1,0 +1,197 @@
+"""A synthetic multi-hop world, generated deterministically from a seed.
+
+Entities (people, films, companies, cities, countries) get invented one-word names from a shared pool;
+every entity has one object per relation that applies to its type (director, father, birthplace ...).
+Questions are chains of 2 to 4 relations from a start entity, asked outermost first, in the spirit of
+MuSiQue and 2WikiMultiHop: "What is the birthplace of the father of the director of Kastoria?".
+
+The agent format is the one lagvk's agent loop runs (engine/lag/agent.cpp): every assistant turn is one
+line that restates the facts of the chain known so far, in chain order ("Kastoria director Velor."), then
+either an action "Action: lookup(relation, entity)" for the next unknown link or the final
+"Answer: X". The tool answers "relation(entity) = object". Because each turn restates what is known, the
+last response of a finished task holds the whole resolved chain: that is the log LAG keeps.
+
+Training worlds use seeds other than the evaluation world's, so the model cannot learn the evaluation
+facts: it must read them from the tool or from logs in its context.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+
+# Relation -> (subject type, object type). One object per subject (a function), so a lookup has one answer.
+RELATIONS = {
+    "director": ("film", "person"),
+    "studio": ("film", "company"),
+    "father": ("person", "person"),
+    "spouse": ("person", "person"),
+    "birthplace": ("person", "city"),
+    "employer": ("person", "company"),
+    "founder": ("company", "person"),
+    "headquarters": ("company", "city"),
+    "mayor": ("city", "person"),
+    "country": ("city", "country"),
+    "capital": ("country", "city"),
+}
+ENTITY_COUNTS = {"person": 48, "film": 20, "company": 14, "city": 16, "country": 8}
+NAME_POOL_SIZE = 320
+NAME_POOL_SEED = 7
+
+_ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "gr", "kr",
+           "st", "th", "tr", "sh"]
+_VOWELS = ["a", "e", "i", "o", "u", "ai", "ou"]
+_CODAS = ["", "", "n", "r", "l", "s", "nd", "x"]
+
+
+def name_pool(size: int = NAME_POOL_SIZE, seed: int = NAME_POOL_SEED) -> list[str]:
+    """Invented two-syllable names, unique, shared by every world (so one vocabulary covers them all)."""
+    rng = random.Random(seed)
+    names: list[str] = []
+    seen: set[str] = set()
+    while len(names) < size:
+        syl = lambda: rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
+        n = (syl() + syl()).capitalize()
+        if 4 <= len(n) <= 9 and n not in seen:
+            seen.add(n)
+            names.append(n)
+    return names
+
+
+@dataclass
+class World:
+    seed: int
+    entities: dict[str, list[str]]  # type -> names
+    facts: dict[tuple[str, str], str] = field(default_factory=dict)  # (subject, relation) -> object
+
+    def type_of(self, name: str) -> str:
+        for t, names in self.entities.items():
+            if name in names:
+                return t
+        raise KeyError(name)
+
+    def relations_of(self, name: str) -> list[str]:
+        t = self.type_of(name)
+        return [r for r, (s, _) in RELATIONS.items() if s == t]
+
+    def kb_json(self) -> dict:
+        facts = [{"subject": s, "relation": r, "object": o} for (s, r), o in sorted(self.facts.items())]
+        return {
+            "description": f"lagvk multihop world, seed {self.seed} (tools/train/world.py). All names are "
+            "invented. lookup(relation, entity) returns the object.",
+            "seed": self.seed,
+            "entities": self.entities,
+            "facts": facts,
+        }
+
+
+def make_world(seed: int) -> World:
+    rng = random.Random(seed)
+    pool = name_pool()
+    picked = rng.sample(pool, sum(ENTITY_COUNTS.values()))
+    entities: dict[str, list[str]] = {}
+    at = 0
+    for t, n in ENTITY_COUNTS.items():
+        entities[t] = picked[at:at + n]
+        at += n
+    w = World(seed, entities)
+    for r, (st, ot) in RELATIONS.items():
+        for s in entities[st]:
+            w.facts[(s, r)] = rng.choice([o for o in entities[ot] if o != s])
+    return w
+
+
+@dataclass(frozen=True)
+class Question:
+    start: str
+    relations: tuple[str, ...]
+
+    def text(self) -> str:
+        return "What is the " + " of the ".join(reversed(self.relations)) + f" of {self.start}?"
+
+    def chain(self, w: World) -> list[tuple[str, str, str]]:
+        out, cur = [], self.start
+        for r in self.relations:
+            o = w.facts[(cur, r)]
+            out.append((cur, r, o))
+            cur = o
+        return out
+
+    def answer(self, w: World) -> str:
+        return self.chain(w)[-1][2]
+
+
+def random_question(w: World, rng: random.Random, hops: int, start: str | None = None,
+                    prefix: tuple[str, ...] = ()) -> Question | None:
+    """A chain of `hops` relations (beginning with `prefix`) that never revisits an entity."""
+    all_names = [n for names in w.entities.values() for n in names]
+    for _ in range(50):
+        s = start or rng.choice(all_names)
+        rels, cur, visited, ok = [], s, {s}, True
+        for i in range(hops):
+            r = prefix[i] if i < len(prefix) else rng.choice(w.relations_of(cur))
+            if r not in w.relations_of(cur):
+                ok = False
+                break
+            cur = w.facts[(cur, r)]
+            if cur in visited:
+                ok = False
+                break
+            visited.add(cur)
+            rels.append(r)
+        if ok:
+            return Question(s, tuple(rels))
+        if start is not None and len(prefix) >= hops:
+            return None
+    return None
+
+
+def fact_text(f: tuple[str, str, str]) -> str:
+    return f"{f[0]} {f[1]} {f[2]}."
+
+
+def agent_turns(w: World, q: Question, known: dict[tuple[str, str], str]) -> list[dict]:
+    """The ideal agent's messages for q when the facts in `known` are in its context (from logs)."""
+    msgs = [{"role": "user", "content": q.text()}]
+    facts: list[tuple[str, str, str]] = []
+    cur, i = q.start, 0
+    while True:
+        while i < len(q.relations) and (cur, q.relations[i]) in known:
+            o = known[(cur, q.relations[i])]
+            facts.append((cur, q.relations[i], o))
+            cur, i = o, i + 1
+        prefix = " ".join(fact_text(f) for f in facts)
+        prefix = prefix + " " if prefix else ""
+        if i == len(q.relations):
+            msgs.append({"role": "assistant", "content": f"{prefix}Answer: {cur}"})
+            return msgs
+        r = q.relations[i]
+        msgs.append({"role": "assistant", "content": f"{prefix}Action: lookup({r}, {cur})"})
+        o = w.facts[(cur, r)]
+        msgs.append({"role": "tool", "content": f"{r}({cur}) = {o}"})
+        facts.append((cur, r, o))
+        cur, i = o, i + 1
+
+
+def chain_facts(w: World, q: Question) -> dict[tuple[str, str], str]:
+    return {(s, r): o for s, r, o in q.chain(w)}
+
+
+def trace(w: World, q: Question, known: dict[tuple[str, str], str] | None = None) -> dict:
+    return {"task": q.text(), "messages": agent_turns(w, q, known or {})}
+
+
+def related_question(w: World, q: Question, rng: random.Random) -> Question | None:
+    """A different question sharing a sub-chain with q: from one of q's entities, some of q's relations
+    from there, then a different continuation (a branch or an extension)."""
+    chain = q.chain(w)
+    for _ in range(20):
+        a = 0 if rng.random() < 0.7 else rng.randrange(len(chain))
+        shared = rng.randint(1, len(chain) - a)
+        prefix = q.relations[a:a + shared]
+        hops = min(4, shared + rng.choice([0, 1, 1, 2]))
+        r = random_question(w, rng, hops, start=chain[a][0], prefix=prefix)
+        if r is not None and r != q:
+            return r
+    return None
