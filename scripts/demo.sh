@@ -1,26 +1,43 @@
 #!/usr/bin/env bash
-# Installs everything, builds lagvk and runs the main job: the Vulkan devices, then a small
-# Log-Augmented Generation round trip on a random demo model (a trained model comes later): logs are
-# stored from demo traces and a question is answered with and without them.
+# Installs everything, builds lagvk and runs the main job on the shipped multihop model
+# (assets/models/multihop-q8_0.gguf, trained by tools/train/train.sh): the Vulkan devices; then the agent
+# runs a handful of tasks and keeps each finished task as a log; then it answers a new question that
+# shares part of its chain with them, first without logs and then with LAG (the logs' KV spliced in
+# front of the question), showing the answers, the logs used and the steps saved.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh" "$root/build" >/dev/null
 lagvk="$root/build/bin/lagvk"
+model="$root/assets/models/multihop-q8_0.gguf"
+kb="$root/assets/multihop/world.json"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
 echo "== Vulkan devices"
 "$lagvk" devices
 echo
-echo "== a random demo model (weights are random: its text is gibberish, the mechanics are real)"
-"$lagvk" make-model --type q8_0 --layers 4 --dim 256 --vocab 1024 -o "$work/demo.gguf"
+echo "== the model"
+"$lagvk" model-info -m "$model" | head -n 6
 echo
-echo "== store finished tasks as logs"
-"$lagvk" log add --store "$work/logs" -m "$work/demo.gguf" --trace "$root/assets/traces/demo.jsonl"
-echo
-question="where was the director of the glass harbor born"
-for mode in none kv text; do
-  echo "== ask with --logs $mode: $question"
-  "$lagvk" ask -m "$work/demo.gguf" --store "$work/logs" --logs "$mode" -k 2 -n 16 "$question"
-  echo
+# Earlier tasks (from the suite's seen split) and a new one (its unseen split) that shares a sub-chain.
+earlier=(
+  "DEMO_SEEN_1"
+  "DEMO_SEEN_2"
+  "DEMO_SEEN_3"
+)
+question="DEMO_UNSEEN"
+agent=(--agent --kb "$kb" -k 2 --max-logs 4 --temp 0)
+echo "== 1. the agent works on ${#earlier[@]} tasks; each finished task is kept as a log (its last response)"
+for q in "${earlier[@]}"; do
+  echo "-- task: $q"
+  "$lagvk" ask -m "$model" --store "$work/logs" "${agent[@]}" --logs kv --max-steps 8 --save "$q"
 done
+echo
+echo "== 2. a new task without logs (step limit 4): $question"
+"$lagvk" ask -m "$model" --store "$work/logs" "${agent[@]}" --logs none --max-steps 4 "$question"
+echo
+echo "== 3. the same task with LAG: the logs' KV pages are spliced in front of it"
+"$lagvk" ask -m "$model" --store "$work/logs" "${agent[@]}" --logs kv --max-steps 4 "$question"
+echo
+echo "== the whole evaluation: build/bin/lagvk eval -m $model --split both   (see bench/RESULTS.md)"

@@ -201,3 +201,51 @@ TEST(MultihopModel, TokenizeTracesMatchesTheAgentsRendering) {
 
 }  // namespace
 }  // namespace lagvk::test
+
+namespace lagvk::test {
+namespace {
+
+// The full evaluation (bench/multihop.sh, recorded in bench/RESULTS.md) gives LAG_EM_GAIN_FULL points of
+// exact match and LAG_STEP_SAVING_FULL steps per question over no logs on the unseen split; a slice of
+// 24 questions must show at least half of each.
+constexpr double kMinEmGain = LAG_MIN_EM_GAIN;
+constexpr double kMinStepSaving = LAG_MIN_STEP_SAVING;
+
+TEST(MultihopModel, LagBeatsNoLogsOnAnUnseenSlice) {
+  LoadOptions lo;
+  lo.context = 1024;
+  auto engine = Engine::load(kModel, lo);
+  const auto suite = lag::load_multihop_suite(kAssets + "/multihop");
+  lag::EvalOptions o;
+  o.modes = lag::parse_eval_modes("none,kv-last");
+  o.limit = 24;
+  const auto report = lag::run_multihop_eval(*engine, suite, o);
+  ASSERT_EQ(report.rows.size(), 2u);
+  const auto& none = report.rows[0];
+  const auto& lag = report.rows[1];
+  EXPECT_EQ(none.questions, 24u);
+  EXPECT_EQ(lag.mode, "kv-last");
+  EXPECT_GT(report.log_tasks_answered, 50u) << "the model no longer finishes its own seen tasks";
+  EXPECT_GE(lag.mean_logs, 1.0);
+  EXPECT_GE(lag.exact_match - none.exact_match, kMinEmGain)
+      << "EM: no logs " << none.exact_match << ", LAG " << lag.exact_match;
+  EXPECT_GE(none.mean_steps - lag.mean_steps, kMinStepSaving)
+      << "steps: no logs " << none.mean_steps << ", LAG " << lag.mean_steps;
+}
+
+TEST(MultihopModel, EvalCommandPrintsJson) {
+  const auto r =
+      run_lagvk("eval -m " + kModel + " --limit 2 --store-limit 4 --modes none,kv-last --json", false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["rows"].size(), 2u);
+  EXPECT_EQ(j["rows"][1]["mode"], "kv-last");
+  EXPECT_EQ(j["rows"][0]["questions"], 2);
+  EXPECT_EQ(j["logs"]["tasks"], 4);
+  const auto bad = run_lagvk("eval -m " + kModel + " --modes none,kv-first");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.out.find("kv-first"), std::string::npos) << bad.out;
+}
+
+}  // namespace
+}  // namespace lagvk::test

@@ -47,11 +47,13 @@ int cmd_ask(int argc, char** argv) {
        "bm25 over the logs' tasks, or dense: cosine between the model's embeddings (logs "
        "added with --embed)",
        "bm25"},
-      {"--save", "", "", "store the finished task as a new log (the store grows online)", ""},
+      {"--save", "", "",
+       "store the finished task as a new log (the store grows online; a missing store is created)", ""},
       {"--select", "", "S", "tokens --save keeps: last, all, answer, full", "last"},
       {"--agent", "", "", "run the ReAct agent loop with the lookup tool instead of one answer", ""},
       {"--kb", "", "FILE", "knowledge base for the agent's lookup tool", "assets/kb/demo.json"},
       {"--max-steps", "", "N", "agent step limit", "6"},
+      {"--max-logs", "", "N", "agent: at most N logs in the context (0: no limit)", "0"},
       {"--json", "", "", "print one JSON object: answer, tokens, logs used, timings", ""}};
   for (auto& o : load_option_specs()) options.push_back(o);
   for (auto& o : generation_options()) options.push_back(o);
@@ -83,7 +85,8 @@ int cmd_ask(int argc, char** argv) {
   load.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
   auto engine = Engine::load(*model, load);
   bar.finish();
-  auto store = logstore::Store::open(*store_dir, {false, lag::model_fingerprint(*engine)});
+  // --save may start a store; without it a missing store is an error (a typo should not look empty).
+  auto store = logstore::Store::open(*store_dir, {args.has("--save"), lag::model_fingerprint(*engine)});
   std::vector<std::string> tags;
   if (auto t = args.get("--tag")) tags.push_back(*t);
   const std::string retrieval = args.get_or("--retrieval", "bm25");
@@ -100,6 +103,9 @@ int cmd_ask(int argc, char** argv) {
     a.max_steps = std::uint32_t(args.get_int("--max-steps", 6));
     a.max_step_tokens = gen.max_tokens;
     a.logs_per_query = std::uint32_t(k);
+    const long long max_logs = args.get_int("--max-logs", 0);
+    if (max_logs < 0) fail("ask: --max-logs must be at least 0");
+    a.max_logs = std::uint32_t(max_logs);
     a.mode = mode;
     a.sampling = gen.sampling;
     const auto r = lag::run_agent(*engine, &library, question, {kb.get()}, a);
@@ -127,6 +133,7 @@ int cmd_ask(int argc, char** argv) {
       if (saved) j["saved_log"] = *saved;
       std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
+      for (const auto& l : r.logs) fmt::print("log used: #{} \"{}\" (score {:.2f})\n", l.id, l.task, l.score);
       fmt::print("answer: {}\n[{} steps, {} logs used ({}){}]\n",
                  r.answer.value_or("(none within the step limit)"), r.steps.size(), r.logs.size(),
                  lag::log_mode_name(mode), saved ? fmt::format(", saved as log {}", *saved) : "");

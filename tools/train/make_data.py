@@ -106,16 +106,19 @@ def make_corpus(out: Path, worlds: int, per_world: int) -> None:
     with open(out / "samples.jsonl", "w") as f:
         for s in samples:
             f.write(json.dumps(s) + "\n")
+    # Words of the templates (names excluded: they are spelled with their syllables), then the syllables
+    # as they occur: a first syllable after a space or after "(", a second syllable inside the name.
+    names = set(W.name_pool())
     words = set()
     texts = [" " + m["content"] for t in traces for m in t["messages"]] + [" " + x for x in AGENT_TEXTS]
-    texts += ["User:", "Assistant:", "Tool:", "System:"] + W.name_pool()
+    texts += ["User:", "Assistant:", "Tool:", "System:"]
     for text in texts:
         for u in re.findall(r" ?[A-Za-z0-9_]+", text):
-            if len(u) > 1:
+            if len(u) > 1 and u.strip() not in names:
                 words.add(u)
-    for name in W.name_pool():  # every name with and without a leading space
-        words.add(" " + name)
-        words.add(name)
+    for syl in W.FIRST_SYLLABLES:
+        words.update({" " + syl, syl})
+    words.update(W.SECOND_SYLLABLES)
     (out / "words.txt").write_text("".join(sorted(x.replace(" ", "\u2581") + "\n" for x in words)))
     print(f"wrote {out}: {len(samples)} samples, {len(traces)} traces, {len(words)} words")
 

@@ -1,6 +1,7 @@
 """Plots for the multihop model card and the evaluation table.
 
-  plot.py loss train_log.json loss.png       training loss per step (and its moving average)
+  plot.py loss loss.png LOG.json [LOG.json]  training loss per step and its moving average (train.py's
+                                             train_log.json; a second log continues the first)
   plot.py eval eval.json eval.png            `lagvk eval --json` output: EM and steps per mode and split
 """
 
@@ -18,10 +19,15 @@ LABELS = {"none": "no logs", "text-full": "text, whole trace", "text-last": "tex
           "kv-last": "KV, last (LAG)", "kv-all": "KV, all responses"}
 
 
-def loss(src: str, dst: str) -> None:
-    log = json.load(open(src))["log"]
-    steps = [r["step"] for r in log]
-    vals = [r["loss"] for r in log]
+def loss(dst: str, *srcs: str) -> None:
+    steps, vals, offset, bounds = [], [], 0, []
+    for src in srcs:
+        log = json.load(open(src))["log"]
+        steps += [offset + r["step"] for r in log]
+        vals += [r["loss"] for r in log]
+        offset = steps[-1]
+        bounds.append(offset)
+    params = json.load(open(srcs[-1]))["parameters"]
     avg, acc = [], 0.0
     for i, v in enumerate(vals):
         acc = v if i == 0 else 0.95 * acc + 0.05 * v
@@ -29,10 +35,12 @@ def loss(src: str, dst: str) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(steps, vals, lw=0.6, alpha=0.4, label="batch loss")
     ax.plot(steps, avg, lw=1.5, label="moving average")
+    for b in bounds[:-1]:
+        ax.axvline(b, color="gray", ls="--", lw=0.8)
     ax.set_yscale("log")
     ax.set_xlabel("step (16 samples)")
     ax.set_ylabel("cross-entropy on assistant tokens")
-    ax.set_title(f"lagvk multihop model: {json.load(open(src))['parameters'] / 1e6:.2f}M parameters")
+    ax.set_title(f"lagvk multihop model: {params / 1e6:.2f}M parameters")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -64,6 +72,9 @@ def evaluation(src: str, dst: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ("loss", "eval"):
+    if len(sys.argv) < 4 or sys.argv[1] not in ("loss", "eval"):
         sys.exit(__doc__)
-    (loss if sys.argv[1] == "loss" else evaluation)(sys.argv[2], sys.argv[3])
+    if sys.argv[1] == "loss":
+        loss(sys.argv[2], *sys.argv[3:])
+    else:
+        evaluation(sys.argv[2], sys.argv[3])

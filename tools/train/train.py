@@ -159,6 +159,8 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=256)
     ap.add_argument("--ff", type=int, default=640)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--stop-after", type=int, default=0, help="end after this many steps, schedule unchanged")
+    ap.add_argument("--init", type=Path, help="start from these saved weights (continue a run)")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads or torch.get_num_threads() or 1)
@@ -169,6 +171,10 @@ def main() -> None:
     corpus = Corpus(a.data, a.newline, a.max_len)
     cfg = Config(n_vocab=a.n_vocab, n_layers=a.layers, n_embd=a.dim, n_ff=a.ff)
     model = Model(cfg)
+    if a.init:
+        from check_export import load
+        model.load_state_dict(load(a.init).state_dict())
+        print(f"starting from {a.init}", flush=True)
     params = sum(p.numel() for p in model.parameters())
     print(f"model: {params / 1e6:.2f}M parameters, {len(corpus.samples)} samples, {torch.get_num_threads()} threads",
           flush=True)
@@ -201,6 +207,8 @@ def main() -> None:
             model.save_weights(a.out)
         if frac >= 1.0:
             print(f"time limit reached after {step} steps", flush=True)
+            break
+        if step == a.stop_after:
             break
     model.save_weights(a.out)
     (a.out / "train_log.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(a).items()},

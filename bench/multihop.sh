@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The LAG paper's main table on lagvk's multihop suite with the shipped model: every mode on the unseen
+# and the seen split, JSON in bench/results/multihop-<model>.json and a plot beside it.
+#   usage: bench/multihop.sh [MODEL.gguf] [extra lagvk eval options]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+model=${1:-$root/assets/models/multihop-q8_0.gguf}
+shift || true
+name=$(basename "$model" .gguf)
+out="$root/bench/results/multihop-$name"
+mkdir -p "$root/bench/results"
+"$root/build/bin/lagvk" eval -m "$model" --split both --json --details "$@" >"$out.json"
+if /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
+  /usr/bin/python3 "$root/tools/train/plot.py" eval "$out.json" "$out.png"
+fi
+/usr/bin/python3 - "$out.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(f"logs: {j['logs']['tasks']} seen tasks, {j['logs']['answered']} answered, {j['logs']['correct']} correct")
+print("| split | mode | EM % | steps | logs per task |")
+print("| --- | --- | --- | --- | --- |")
+for r in j["rows"]:
+    print(f"| {r['split']} | {r['mode']} | {r['exact_match']:.1f} | {r['mean_steps']:.2f} | {r['mean_logs']:.2f} |")
+PY
