@@ -10,16 +10,6 @@ packages=(
 )
 # node/npm (llama.cpp peer for tests and benchmarks) may come from Debian or be preinstalled.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+"$(dirname "$0")/install_packages.sh" "${packages[@]}"
 "$(dirname "$0")/setup_peer.sh"
 "$(dirname "$0")/setup_tokenizer_ref.sh"

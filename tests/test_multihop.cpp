@@ -19,6 +19,7 @@
 #include "engine/tokenizer/tokenizer.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/gpu.hpp"
+#include "tests/support/models.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -41,13 +42,8 @@ std::filesystem::path scratch(const std::string& name) {
 TEST(WordVocab, ListedWordsAreSingleTokensWhateverTheirNeighbours) {
   const std::vector<std::string> words = {sp("Kastoria"), sp("director"), "director",
                                           sp("Velor"),    "ria",          sp("Kas")};
-  RandomModelSpec s;
+  RandomModelSpec s = small_model_spec(GgmlType::f32, 1);
   s.words = words;
-  s.n_layers = 1;
-  s.n_embd = 32;
-  s.n_head = 2;
-  s.n_head_kv = 1;
-  s.n_ff = 32;
   s.n_vocab = vocabulary_size(s);
   const auto bytes = make_random_model(s).to_bytes();
   const auto dir = scratch("vocab");
@@ -112,13 +108,7 @@ void write_weights(const std::filesystem::path& dir, const RandomModelSpec& s, s
 }
 
 TEST(TrainedWeights, ReachTheGgufFileUnchangedAndBadFilesAreRefused) {
-  RandomModelSpec s;
-  s.n_layers = 2;
-  s.n_embd = 64;
-  s.n_head = 4;
-  s.n_head_kv = 2;
-  s.n_ff = 96;
-  s.n_vocab = 300;
+  const RandomModelSpec s = model_spec(GgmlType::f32, 2, 64, 4, 2, 96, 300, 1);
   const auto dir = scratch("weights");
   write_weights(dir, s);
   const auto w = TrainedWeights::load(dir.string());

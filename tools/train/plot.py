@@ -29,8 +29,9 @@ def loss(dst: str, *srcs: str) -> None:
         bounds.append(offset)
     params = json.load(open(srcs[-1]))["parameters"]
     avg, acc = [], 0.0
-    for i, v in enumerate(vals):
-        acc = v if i == 0 else 0.95 * acc + 0.05 * v
+    for i, v in enumerate(vals):  # a sparse log (one point per N steps) weighs each point N steps' worth
+        keep = 0.95 ** (steps[i] - steps[i - 1]) if i else 0.0
+        acc = keep * acc + (1 - keep) * v
         avg.append(acc)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(steps, vals, lw=0.6, alpha=0.4, label="batch loss")
