@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 model=${1:-$root/assets/models/multihop-q8_0.gguf}
 shift || true
 name=$(basename "$model" .gguf)
-out="$root/bench/results/multihop-$name"
+out="$root/bench/results/$name"
 mkdir -p "$root/bench/results"
 "$root/build/bin/lagvk" eval -m "$model" --split both --json --details "$@" >"$out.json"
 if /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then

@@ -197,9 +197,10 @@ namespace {
 
 // The full evaluation (bench/multihop.sh, recorded in bench/RESULTS.md) gives LAG_EM_GAIN_FULL points of
 // exact match and LAG_STEP_SAVING_FULL steps per question over no logs on the unseen split; a slice of
-// 24 questions must show at least half of each.
+// 20 questions must show at least half of each.
 constexpr double kMinEmGain = 10.0;
 constexpr double kMinStepSaving = 0.5;
+constexpr std::uint32_t kMinSeenCorrect = 50;
 
 TEST(MultihopModel, LagBeatsNoLogsOnAnUnseenSlice) {
   LoadOptions lo;
@@ -208,14 +209,16 @@ TEST(MultihopModel, LagBeatsNoLogsOnAnUnseenSlice) {
   const auto suite = lag::load_multihop_suite(kAssets + "/multihop");
   lag::EvalOptions o;
   o.modes = lag::parse_eval_modes("none,kv-last");
-  o.limit = 24;
+  o.limit = 20;
   const auto report = lag::run_multihop_eval(*engine, suite, o);
   ASSERT_EQ(report.rows.size(), 2u);
   const auto& none = report.rows[0];
   const auto& lag = report.rows[1];
-  EXPECT_EQ(none.questions, 24u);
+  EXPECT_EQ(none.questions, 20u);
   EXPECT_EQ(lag.mode, "kv-last");
-  EXPECT_GT(report.log_tasks_answered, 50u) << "the model no longer finishes its own seen tasks";
+  // Without logs and with room for every hop, the model solves most seen tasks itself (a broken
+  // rendering of its own turns, for one, drops this to zero).
+  EXPECT_GE(report.log_tasks_correct, kMinSeenCorrect) << "of " << report.log_tasks << " seen tasks";
   EXPECT_GE(lag.mean_logs, 1.0);
   EXPECT_GE(lag.exact_match - none.exact_match, kMinEmGain)
       << "EM: no logs " << none.exact_match << ", LAG " << lag.exact_match;

@@ -44,7 +44,11 @@ AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& qu
     result.context_tokens = ctx.sequence->length();
 
     AgentStep s;
+    // The model writes its line after "Assistant:" with a leading space; the message content is the line
+    // itself (the rendering adds that space back), or the next prompt would hold two.
     s.output = out.text.substr(0, out.text.find('\n'));
+    s.output.erase(0, s.output.find_first_not_of(" \t"));
+    s.output.erase(s.output.find_last_not_of(" \t\r") + 1);
     s.time_to_first_token_ms = ctx.logs_ms + ctx.suffix_ms + out.timings.time_to_first_token_ms;
     messages.push_back({"assistant", s.output});
     if (auto answer = parse_answer(s.output)) {
