@@ -3,7 +3,8 @@
 # (assets/models/multihop-q8_0.gguf, trained by tools/train/train.sh): the Vulkan devices; then the agent
 # runs a handful of tasks and keeps each finished task as a log; then it answers a new question that
 # shares part of its chain with them, first without logs and then with LAG (the logs' KV spliced in
-# front of the question), showing the answers, the logs used and the steps saved.
+# front of the question), showing the answers, the logs used and the steps saved. (This model saves
+# steps with logs but its answers with logs are often wrong; see bench/RESULTS.md.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -22,11 +23,11 @@ echo "== the model"
 echo
 # Earlier tasks (from the suite's seen split) and a new one (its unseen split) that shares a sub-chain.
 earlier=(
-  "DEMO_SEEN_1"
-  "DEMO_SEEN_2"
-  "DEMO_SEEN_3"
+  "What is the father of the founder of the employer of Zangis?"
+  "What is the capital of the country of Dorfen?"
+  "What is the birthplace of the father of the mayor of the headquarters of Yormund?"
 )
-question="DEMO_UNSEEN"
+question="What is the founder of the employer of Zangis?"  # answer: Yorkin
 agent=(--agent --kb "$kb" -k 2 --max-logs 4 --temp 0)
 echo "== 1. the agent works on ${#earlier[@]} tasks; each finished task is kept as a log (its last response)"
 for q in "${earlier[@]}"; do
