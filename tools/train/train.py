@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -70,18 +71,23 @@ class Corpus:
     def _assemble(self, task: int, priors: list[int], mode: str):
         toks, pown, pspl, seg, sel, tgt = [], [], [], [], [], []
         at = 0  # where the next spliced/read token lands
+
+        def read_as_text(tokens: list[int], targets: list[bool]) -> None:
+            """Tokens in the task's own segment at the next positions (text logs, the task itself)."""
+            nonlocal at
+            n = len(tokens)
+            toks.extend(tokens)
+            pown.extend(range(at, at + n))
+            pspl.extend(range(at, at + n))
+            seg.extend([TASK] * n)
+            sel.extend([False] * n)
+            tgt.extend(targets)
+            at += n
         for j, p in enumerate(priors if mode != "none" else []):
             t = self.traces[p]
             if mode in ("text_full", "text_last"):
                 keep = t["tokens"] if mode == "text_full" else [t["tokens"][i] for i in t["last"]]
-                n = len(keep)
-                toks += keep
-                pown += range(at, at + n)
-                pspl += range(at, at + n)
-                seg += [TASK] * n
-                sel += [False] * n
-                tgt += [False] * n
-                at += n
+                read_as_text(keep, [False] * len(keep))
             else:
                 keep_idx = t["last"] if mode == "kv_last" else t["all"]
                 ptoks, ptgt = self._trace(p, False)
@@ -99,14 +105,7 @@ class Corpus:
                 sel += selected
                 tgt += list(ptgt)
                 at += len(keep_idx)
-        ttoks, ttgt = self._trace(task, after_logs=mode != "none" and bool(priors))
-        n = len(ttoks)
-        toks += ttoks
-        pown += range(at, at + n)
-        pspl += range(at, at + n)
-        seg += [TASK] * n
-        sel += [False] * n
-        tgt += list(ttgt)
+        read_as_text(*self._trace(task, after_logs=mode != "none" and bool(priors)))
         return toks, pown, pspl, seg, sel, tgt
 
 
@@ -163,10 +162,7 @@ def main() -> None:
     ap.add_argument("--init", type=Path, help="start from these saved weights (continue a run)")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
-    torch.set_num_threads(a.threads or torch.get_num_threads() or 1)
-    if a.threads == 0:
-        import os
-        torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(a.threads or os.cpu_count() or 1)  # Debian's torch defaults to one thread
     rng = random.Random(a.seed)
     corpus = Corpus(a.data, a.newline, a.max_len)
     cfg = Config(n_vocab=a.n_vocab, n_layers=a.layers, n_embd=a.dim, n_ff=a.ff)
