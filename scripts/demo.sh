@@ -28,7 +28,7 @@ earlier=(
   "What is the birthplace of the father of the mayor of the headquarters of Yormund?"
 )
 question="What is the founder of the employer of Zangis?"  # answer: Yorkin
-agent=(--agent --kb "$kb" -k 2 --max-logs 4 --temp 0)
+agent=(--agent --kb "$kb" -k 1 --max-logs 1 --temp 0)  # one log per task: see bench/RESULTS.md
 echo "== 1. the agent works on ${#earlier[@]} tasks; each finished task is kept as a log (its last response)"
 for q in "${earlier[@]}"; do
   echo "-- task: $q"

@@ -195,12 +195,14 @@ TEST(MultihopModel, TokenizeTracesMatchesTheAgentsRendering) {
 namespace lagvk::test {
 namespace {
 
-// The full evaluation (bench/multihop.sh, bench/RESULTS.md; 50 unseen questions) measured 3.74 steps per
-// question without logs and 1.72 with KV logs (last responses), and 69 of the 100 seen tasks solved
-// without logs. A slice must show at least half that step saving. Exact match is recorded, not
-// asserted: with logs this model still answers early with wrong facts (66% EM without logs, 4% with
-// KV logs), which is the open part of the issue.
-constexpr double kMinStepSaving = 1.0;
+// The full evaluation (bench/multihop.sh, bench/RESULTS.md; 50 unseen questions, one log per task)
+// measured 3.74 steps per question without logs and 2.96 with KV logs (last responses), and 69 of the
+// 100 seen tasks solved without logs. LAG beating no logs on exact match is not asserted: this model
+// does not (66% without logs, 34% with KV logs), which is the open part of the issue.
+constexpr double kMinStepSaving = 0.3;  // measured: 0.55 on this slice, 0.78 on 50 unseen questions
+// LAG's exact match on the slice (measured 30%; 34% on 50 questions, where no logs reach 66%): a broken
+// splice or re-rotation makes the log unreadable and drops it to a few percent.
+constexpr double kMinLagExactMatch = 15.0;
 constexpr std::uint32_t kMinSeenCorrect = 50;
 
 TEST(MultihopModel, LagSavesStepsOnAnUnseenSlice) {
@@ -223,6 +225,7 @@ TEST(MultihopModel, LagSavesStepsOnAnUnseenSlice) {
   EXPECT_GE(lag.mean_logs, 1.0);
   std::printf("slice: no logs EM %.1f%% in %.2f steps; KV logs (last) EM %.1f%% in %.2f steps\n",
               none.exact_match, none.mean_steps, lag.exact_match, lag.mean_steps);
+  EXPECT_GE(lag.exact_match, kMinLagExactMatch);
   EXPECT_GE(none.mean_steps - lag.mean_steps, kMinStepSaving)
       << "steps: no logs " << none.mean_steps << ", LAG " << lag.mean_steps;
 }

@@ -58,8 +58,8 @@ int cmd_eval(int argc, char** argv) {
       {"--max-steps", "", "N", "agent step limit while answering", "4"},
       {"--store-limit", "", "N", "seen tasks run to make the logs (0: all)", "0"},
       {"--store-max-steps", "", "N", "step limit of the seen tasks that become logs", "8"},
-      {"-k", "", "K", "logs retrieved per query (the question, then each step)", "2"},
-      {"--max-logs", "", "N", "at most N logs in a task's context", "4"},
+      {"-k", "", "K", "logs retrieved per query (the question, then each step)", "1"},
+      {"--max-logs", "", "N", "at most N logs in a task's context", "1"},
       {"--work-dir", "", "DIR", "where the scratch log stores go (removed afterwards)", "the temp directory"},
       {"--details", "", "", "with --json: every question's answer, steps and logs", ""},
       {"--json", "", "", "print one JSON object instead of the table", ""}};
@@ -92,8 +92,8 @@ int cmd_eval(int argc, char** argv) {
   o.store_limit = count_flag(args, "--store-limit", 0);
   o.max_steps = count_flag(args, "--max-steps", 4);
   o.store_max_steps = count_flag(args, "--store-max-steps", 8);
-  o.logs_per_query = count_flag(args, "-k", 2);
-  o.max_logs = count_flag(args, "--max-logs", 4);
+  o.logs_per_query = count_flag(args, "-k", o.logs_per_query);
+  o.max_logs = count_flag(args, "--max-logs", o.max_logs);
   if (o.max_steps == 0 || o.store_max_steps == 0) fail("lagvk eval: step limits must be at least 1");
   if (auto w = args.get("--work-dir")) o.work_dir = *w;
   const bool json = args.has("--json");

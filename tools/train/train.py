@@ -40,9 +40,25 @@ def spans_end(indices: list[int]) -> list[int]:
 
 
 class Corpus:
-    def __init__(self, data: Path, newline: int, max_len: int):
+    def __init__(self, data: Path, newline: int, max_len: int, mode_weights: dict[str, float] | None = None,
+                 seed: int = 0, task_only: bool = False, first_turn_weight: float = 1.0, max_priors: int = 0):
+        self.task_only = task_only
+        self.first_turn_weight = first_turn_weight
         self.traces = [json.loads(l) for l in open(data / "tokens.jsonl")]
         self.samples = [json.loads(l) for l in open(data / "samples.jsonl")]
+        if mode_weights is not None:  # a later phase can stress one way of reading logs: re-draw the modes
+            rng = random.Random(seed)
+            logs = {k: v for k, v in mode_weights.items() if k != "none"}
+            plain_share = mode_weights.get("none", 1.0)  # keep this share of the samples without logs
+            keep = []
+            for s in self.samples:
+                if max_priors:
+                    s = {**s, "priors": s["priors"][:max_priors]}
+                if s["priors"]:
+                    keep.append({**s, "mode": rng.choices(list(logs), list(logs.values()))[0]})
+                elif rng.random() < plain_share:
+                    keep.append(s)
+            self.samples = keep
         self.nl = newline
         self.max_len = max_len
 
@@ -51,13 +67,18 @@ class Corpus:
         toks = list(t["tokens"])
         if after_logs:
             toks[0] = self.nl  # "\nUser:" begins a prompt that follows logs; BOS begins a context
-        target = np.zeros(len(toks) + 1, dtype=bool)
-        target[t["all"]] = True
+        target = np.zeros(len(toks) + 1, dtype=np.float32)  # a token's loss weight; 0: not a target
+        target[t["all"]] = 1.0
         ends = spans_end(t["all"])
-        target[ends] = True
+        target[ends] = 1.0
+        if after_logs and ends:
+            # After logs, the first turn decides everything: which facts the logs already give (copied
+            # from them) and what to look up; later turns only repeat it.
+            first = t["all"][0]
+            target[first:ends[0] + 1] *= self.first_turn_weight
         if ends and ends[-1] == len(toks):
             toks.append(self.nl)  # the newline that ends the final answer
-        return toks, [bool(x) for x in target[:len(toks)]]
+        return toks, [float(x) for x in target[:len(toks)]]
 
     def build(self, s: dict):
         """tokens, pos_own, pos_spliced, seg, selected, target (predict token t: target[t])."""
@@ -72,7 +93,7 @@ class Corpus:
         toks, pown, pspl, seg, sel, tgt = [], [], [], [], [], []
         at = 0  # where the next spliced/read token lands
 
-        def read_as_text(tokens: list[int], targets: list[bool]) -> None:
+        def read_as_text(tokens: list[int], targets: list[float]) -> None:
             """Tokens in the task's own segment at the next positions (text logs, the task itself)."""
             nonlocal at
             n = len(tokens)
@@ -87,7 +108,7 @@ class Corpus:
             t = self.traces[p]
             if mode in ("text_full", "text_last"):
                 keep = t["tokens"] if mode == "text_full" else [t["tokens"][i] for i in t["last"]]
-                read_as_text(keep, [False] * len(keep))
+                read_as_text(keep, [0.0] * len(keep))
             else:
                 keep_idx = t["last"] if mode == "kv_last" else t["all"]
                 ptoks, ptgt = self._trace(p, False)
@@ -103,7 +124,7 @@ class Corpus:
                 pspl += spl
                 seg += [j] * n
                 sel += selected
-                tgt += list(ptgt)
+                tgt += [0.0] * n if self.task_only else list(ptgt)
                 at += len(keep_idx)
         read_as_text(*self._trace(task, after_logs=mode != "none" and bool(priors)))
         return toks, pown, pspl, seg, sel, tgt
@@ -113,7 +134,7 @@ def collate(parts_list):
     T = max(len(p[0]) for p in parts_list)
     B = len(parts_list)
     out = [torch.zeros(B, T, dtype=torch.long) for _ in range(3)] + [torch.full((B, T), -1, dtype=torch.long)] + \
-          [torch.zeros(B, T, dtype=torch.bool) for _ in range(2)]
+          [torch.zeros(B, T, dtype=torch.bool), torch.zeros(B, T, dtype=torch.float32)]
     for b, parts in enumerate(parts_list):
         n = len(parts[0])
         for k in range(6):
@@ -135,11 +156,13 @@ def batches(corpus: Corpus, batch: int, rng: random.Random):
 
 
 def loss_of(model, b):
-    tokens, pown, pspl, seg, sel, tgt = b
+    tokens, pown, pspl, seg, sel, weight = b
+    tgt = weight > 0
     at = torch.zeros_like(tgt)
     at[:, :-1] = tgt[:, 1:]  # position t predicts token t + 1
     logits = model(tokens, pown, pspl, seg, sel, at)
-    return F.cross_entropy(logits, tokens[:, 1:][tgt[:, 1:]])
+    w = weight[:, 1:][tgt[:, 1:]]
+    return (F.cross_entropy(logits, tokens[:, 1:][tgt[:, 1:]], reduction="none") * w).sum() / w.sum()
 
 
 def main() -> None:
@@ -159,12 +182,23 @@ def main() -> None:
     ap.add_argument("--ff", type=int, default=640)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--stop-after", type=int, default=0, help="end after this many steps, schedule unchanged")
+    ap.add_argument("--modes", default="", help="re-draw the modes of samples with earlier tasks by these "
+                    "weights, and keep the share none= of samples without (e.g. none=0.4,kv_last=6,kv_all=1,text_last=1,"
+                    "text_full=1; default: the modes make_data.py drew)")
+    ap.add_argument("--task-only", action="store_true", help="loss on the task's turns only, not on the earlier "
+                    "traces' own turns in the kv modes (those are no-log traces, a skill learnt first)")
+    ap.add_argument("--first-turn-weight", type=float, default=1.0, help="loss weight of the task's first turn "
+                    "when logs precede it (the turn that reads them)")
+    ap.add_argument("--max-priors", type=int, default=0, help="with --modes: keep at most N earlier tasks per "
+                    "sample (lagvk eval's --max-logs)")
     ap.add_argument("--init", type=Path, help="start from these saved weights (continue a run)")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads or os.cpu_count() or 1)  # Debian's torch defaults to one thread
     rng = random.Random(a.seed)
-    corpus = Corpus(a.data, a.newline, a.max_len)
+    weights = {k: float(v) for k, v in (x.split("=") for x in a.modes.split(",") if x)} if a.modes else None
+    corpus = Corpus(a.data, a.newline, a.max_len, weights, a.seed, a.task_only, a.first_turn_weight,
+                    a.max_priors)
     cfg = Config(n_vocab=a.n_vocab, n_layers=a.layers, n_embd=a.dim, n_ff=a.ff)
     model = Model(cfg)
     if a.init:
