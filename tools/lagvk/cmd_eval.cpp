@@ -45,6 +45,7 @@ nlohmann::json row_json(const lag::ModeResult& r, bool details) {
 }  // namespace
 
 int cmd_eval(int argc, char** argv) {
+  const lag::EvalOptions defaults;  // the help shows the library's defaults, the flags start from them
   std::vector<OptionSpec> options = {
       {"--model", "-m", "FILE",
        "GGUF model (required; the suite's vocabulary: assets/models/multihop-*.gguf)", ""},
@@ -55,11 +56,13 @@ int cmd_eval(int argc, char** argv) {
       {"--limit", "", "N", "questions per split (0: all)", "0"},
       {"--modes", "", "LIST", "comma-separated rows: none, text-full, text-last, kv-last (LAG), kv-all",
        "none,text-full,text-last,kv-last,kv-all"},
-      {"--max-steps", "", "N", "agent step limit while answering", "4"},
+      {"--max-steps", "", "N", "agent step limit while answering", std::to_string(defaults.max_steps)},
       {"--store-limit", "", "N", "seen tasks run to make the logs (0: all)", "0"},
-      {"--store-max-steps", "", "N", "step limit of the seen tasks that become logs", "8"},
-      {"-k", "", "K", "logs retrieved per query (the question, then each step)", "1"},
-      {"--max-logs", "", "N", "at most N logs in a task's context", "1"},
+      {"--store-max-steps", "", "N", "step limit of the seen tasks that become logs",
+       std::to_string(defaults.store_max_steps)},
+      {"-k", "", "K", "logs retrieved per query (the question, then each step)",
+       std::to_string(defaults.logs_per_query)},
+      {"--max-logs", "", "N", "at most N logs in a task's context", std::to_string(defaults.max_logs)},
       {"--work-dir", "", "DIR", "where the scratch log stores go (removed afterwards)", "the temp directory"},
       {"--details", "", "", "with --json: every question's answer, steps and logs", ""},
       {"--json", "", "", "print one JSON object instead of the table", ""}};
@@ -90,8 +93,8 @@ int cmd_eval(int argc, char** argv) {
     fail("lagvk eval: --split must be unseen, seen or both, not '{}'", split);
   o.limit = count_flag(args, "--limit", 0);
   o.store_limit = count_flag(args, "--store-limit", 0);
-  o.max_steps = count_flag(args, "--max-steps", 4);
-  o.store_max_steps = count_flag(args, "--store-max-steps", 8);
+  o.max_steps = count_flag(args, "--max-steps", o.max_steps);
+  o.store_max_steps = count_flag(args, "--store-max-steps", o.store_max_steps);
   o.logs_per_query = count_flag(args, "-k", o.logs_per_query);
   o.max_logs = count_flag(args, "--max-logs", o.max_logs);
   if (o.max_steps == 0 || o.store_max_steps == 0) fail("lagvk eval: step limits must be at least 1");

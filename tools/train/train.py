@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_data import CONTEXT_MODES  # noqa: E402
 from model import TASK, Config, Model  # noqa: E402
 
 
@@ -46,19 +47,17 @@ class Corpus:
         self.first_turn_weight = first_turn_weight
         self.traces = [json.loads(l) for l in open(data / "tokens.jsonl")]
         self.samples = [json.loads(l) for l in open(data / "samples.jsonl")]
+        if max_priors:
+            self.samples = [{**s, "priors": s["priors"][:max_priors]} for s in self.samples]
         if mode_weights is not None:  # a later phase can stress one way of reading logs: re-draw the modes
+            unknown = set(mode_weights) - {"none", *CONTEXT_MODES}
+            if unknown:
+                sys.exit(f"train.py: unknown mode(s) {sorted(unknown)} in --modes; use none and {CONTEXT_MODES}")
             rng = random.Random(seed)
             logs = {k: v for k, v in mode_weights.items() if k != "none"}
             plain_share = mode_weights.get("none", 1.0)  # keep this share of the samples without logs
-            keep = []
-            for s in self.samples:
-                if max_priors:
-                    s = {**s, "priors": s["priors"][:max_priors]}
-                if s["priors"]:
-                    keep.append({**s, "mode": rng.choices(list(logs), list(logs.values()))[0]})
-                elif rng.random() < plain_share:
-                    keep.append(s)
-            self.samples = keep
+            self.samples = [{**s, "mode": rng.choices(list(logs), list(logs.values()))[0]} if s["priors"] else s
+                            for s in self.samples if s["priors"] or rng.random() < plain_share]
         self.nl = newline
         self.max_len = max_len
 
@@ -189,14 +188,17 @@ def main() -> None:
                     "traces' own turns in the kv modes (those are no-log traces, a skill learnt first)")
     ap.add_argument("--first-turn-weight", type=float, default=1.0, help="loss weight of the task's first turn "
                     "when logs precede it (the turn that reads them)")
-    ap.add_argument("--max-priors", type=int, default=0, help="with --modes: keep at most N earlier tasks per "
-                    "sample (lagvk eval's --max-logs)")
+    ap.add_argument("--max-priors", type=int, default=0, help="keep at most N earlier tasks per sample (lagvk "
+                    "eval's --max-logs)")
     ap.add_argument("--init", type=Path, help="start from these saved weights (continue a run)")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads or os.cpu_count() or 1)  # Debian's torch defaults to one thread
     rng = random.Random(a.seed)
-    weights = {k: float(v) for k, v in (x.split("=") for x in a.modes.split(",") if x)} if a.modes else None
+    try:
+        weights = {k: float(v) for k, v in (x.split("=") for x in a.modes.split(",") if x)} if a.modes else None
+    except ValueError:
+        sys.exit(f"train.py: --modes takes mode=weight pairs separated by commas, not '{a.modes}'")
     corpus = Corpus(a.data, a.newline, a.max_len, weights, a.seed, a.task_only, a.first_turn_weight,
                     a.max_priors)
     cfg = Config(n_vocab=a.n_vocab, n_layers=a.layers, n_embd=a.dim, n_ff=a.ff)
