@@ -177,6 +177,9 @@ EvalReport run_multihop_eval(Engine& engine, const MultihopSuite& suite, const E
                          std::uint32_t(r.logs.size()),
                          r.context_tokens};
         d.correct = r.answer && exact_match(*r.answer, q.answer);
+        for (const auto& l : r.logs) d.log_tasks.push_back(l.task);
+        for (const auto& s : r.steps)
+          d.transcript.push_back(s.observation.empty() ? s.output : s.output + " -> " + s.observation);
         row.correct += d.correct;
         row.answered += r.answer.has_value();
         row.mean_steps += d.steps;

@@ -56,6 +56,8 @@ struct QuestionResult {
   std::string id, question, gold, answer;  ///< answer empty when none within the step limit
   bool correct = false;
   std::uint32_t steps = 0, logs = 0, context_tokens = 0;
+  std::vector<std::string> log_tasks;   ///< the tasks of the logs used, in context order
+  std::vector<std::string> transcript;  ///< each step: the model's line, then " -> " and the tool's reply
 };
 
 struct ModeResult {

@@ -37,7 +37,9 @@ nlohmann::json row_json(const lag::ModeResult& r, bool details) {
                               {"answer", d.answer},
                               {"correct", d.correct},
                               {"steps", d.steps},
-                              {"logs", d.logs}});
+                              {"logs", d.logs},
+                              {"log_tasks", d.log_tasks},
+                              {"transcript", d.transcript}});
   }
   return j;
 }
@@ -64,7 +66,7 @@ int cmd_eval(int argc, char** argv) {
        std::to_string(defaults.logs_per_query)},
       {"--max-logs", "", "N", "at most N logs in a task's context", std::to_string(defaults.max_logs)},
       {"--work-dir", "", "DIR", "where the scratch log stores go (removed afterwards)", "the temp directory"},
-      {"--details", "", "", "with --json: every question's answer, steps and logs", ""},
+      {"--details", "", "", "with --json: every question's answer, steps, logs used and transcript", ""},
       {"--json", "", "", "print one JSON object instead of the table", ""}};
   for (auto& o : load_option_specs()) options.push_back(o);
   Args args("eval", "-m MODEL [--suite multihop] [--split unseen|seen|both] [--limit N] [--json]",
