@@ -231,14 +231,21 @@ TEST(MultihopModel, LagSavesStepsOnAnUnseenSlice) {
 }
 
 TEST(MultihopModel, EvalCommandPrintsJson) {
-  const auto r =
-      run_lagvk("eval -m " + kModel + " --limit 2 --store-limit 4 --modes none,kv-last --json", false);
+  const auto r = run_lagvk(
+      "eval -m " + kModel + " --limit 2 --store-limit 4 --modes none,kv-last --json --details", false);
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["rows"].size(), 2u);
   EXPECT_EQ(j["rows"][1]["mode"], "kv-last");
   EXPECT_EQ(j["rows"][0]["questions"], 2);
   EXPECT_EQ(j["logs"]["tasks"], 4);
+  // --details: every question's transcript (one line per step) and, with logs, the tasks of the logs used.
+  const auto& plain = j["rows"][0]["details"].at(0);
+  const auto& lag = j["rows"][1]["details"].at(0);
+  EXPECT_EQ(plain["transcript"].size(), plain["steps"].get<std::size_t>());
+  EXPECT_TRUE(plain["log_tasks"].empty());
+  EXPECT_EQ(lag["log_tasks"].size(), lag["logs"].get<std::size_t>());
+  EXPECT_GE(lag["logs"].get<int>(), 1);
   const auto bad = run_lagvk("eval -m " + kModel + " --modes none,kv-first");
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.out.find("kv-first"), std::string::npos) << bad.out;
