@@ -55,11 +55,12 @@ int cmd_eval(int argc, char** argv) {
       {"--suite-dir", "", "DIR", "where the suite's world.json and questions.jsonl are",
        std::string(LAGVK_ASSETS_DIR) + "/multihop"},
       {"--split", "", "S", "questions to answer: unseen, seen or both", "unseen"},
-      {"--limit", "", "N", "questions per split (0: all)", "0"},
+      {"--limit", "", "N", "questions per split (0: all)", std::to_string(defaults.limit)},
       {"--modes", "", "LIST", "comma-separated rows: none, text-full, text-last, kv-last (LAG), kv-all",
        "none,text-full,text-last,kv-last,kv-all"},
       {"--max-steps", "", "N", "agent step limit while answering", std::to_string(defaults.max_steps)},
-      {"--store-limit", "", "N", "seen tasks run to make the logs (0: all)", "0"},
+      {"--store-limit", "", "N", "seen tasks run to make the logs (0: all)",
+       std::to_string(defaults.store_limit)},
       {"--store-max-steps", "", "N", "step limit of the seen tasks that become logs",
        std::to_string(defaults.store_max_steps)},
       {"-k", "", "K", "logs retrieved per query (the question, then each step)",
@@ -93,8 +94,8 @@ int cmd_eval(int argc, char** argv) {
     o.splits = {split};
   else
     fail("lagvk eval: --split must be unseen, seen or both, not '{}'", split);
-  o.limit = count_flag(args, "--limit", 0);
-  o.store_limit = count_flag(args, "--store-limit", 0);
+  o.limit = count_flag(args, "--limit", o.limit);
+  o.store_limit = count_flag(args, "--store-limit", o.store_limit);
   o.max_steps = count_flag(args, "--max-steps", o.max_steps);
   o.store_max_steps = count_flag(args, "--store-max-steps", o.store_max_steps);
   o.logs_per_query = count_flag(args, "-k", o.logs_per_query);
