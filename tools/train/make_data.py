@@ -24,6 +24,8 @@ EVAL_SEED = 1000
 TRAIN_SEED0 = 10000
 # How the earlier tasks sit in a training sample's context: the modes `lagvk eval` compares.
 CONTEXT_MODES = ["text_full", "text_last", "kv_last", "kv_all"]
+CONTEXT_MODE_WEIGHTS = [1, 1, 2, 1]  # kv_last is LAG's default: twice as many samples read logs that way
+PRIOR_COUNT_WEIGHTS = [0.2, 0.45, 0.15, 0.1, 0.1]  # how many earlier tasks precede a sample's task
 # Texts the agent loop itself writes as observations (engine/lag/agent.cpp, engine/lag/tools.cpp).
 AGENT_TEXTS = ["no action: write Action: lookup(relation, entity) or Answer: ...",
                "lookup needs two arguments: lookup(relation, entity)", "no fact", "unknown tool"]
@@ -86,11 +88,13 @@ def make_corpus(out: Path, worlds: int, per_world: int) -> None:
             q = W.random_question(w, rng, hops_choice(rng, (0.1, 0.3, 0.3, 0.3)))
             if q is None:
                 continue
-            n = rng.choices([0, 1, 2, 3, 4], [0.2, 0.25, 0.25, 0.15, 0.15])[0]
+            # Mostly one earlier task, the way `lagvk eval` and the demo retrieve logs (-k 1), and
+            # mostly related ones, whose shared prefix the task must read and whose other links it must not.
+            n = rng.choices([0, 1, 2, 3, 4], PRIOR_COUNT_WEIGHTS)[0]
             priors: list[W.Question] = []
             for _ in range(n):
                 r = rng.random()
-                p = q if r < 0.05 else (W.related_question(w, q, rng) if r < 0.65
+                p = q if r < 0.05 else (W.related_question(w, q, rng) if r < 0.75
                                         else W.random_question(w, rng, hops_choice(rng, (0.1, 0.3, 0.3, 0.3))))
                 if p is not None:
                     priors.append(p)
@@ -98,7 +102,7 @@ def make_corpus(out: Path, worlds: int, per_world: int) -> None:
             for p in priors:
                 known.update(W.chain_facts(w, p))
             samples.append({"task": add(W.trace(w, q, known)), "priors": [add(W.trace(w, p)) for p in priors],
-                            "mode": rng.choice(CONTEXT_MODES) if priors else "none"})
+                            "mode": rng.choices(CONTEXT_MODES, CONTEXT_MODE_WEIGHTS)[0] if priors else "none"})
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "traces.jsonl", "w") as f:
         for t in traces:

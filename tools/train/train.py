@@ -48,7 +48,9 @@ class Corpus:
         self.traces = [json.loads(l) for l in open(data / "tokens.jsonl")]
         self.samples = [json.loads(l) for l in open(data / "samples.jsonl")]
         if max_priors:
-            self.samples = [{**s, "priors": s["priors"][:max_priors]} for s in self.samples]
+            # Drop, never cut: a task's trace restates every fact its earlier tasks resolved, so a sample
+            # cut to fewer earlier tasks would teach the model to restate facts its context lacks.
+            self.samples = [s for s in self.samples if len(s["priors"]) <= max_priors]
         if mode_weights is not None:  # a later phase can stress one way of reading logs: re-draw the modes
             unknown = set(mode_weights) - {"none", *CONTEXT_MODES}
             if unknown:
@@ -188,7 +190,7 @@ def main() -> None:
                     "traces' own turns in the kv modes (those are no-log traces, a skill learnt first)")
     ap.add_argument("--first-turn-weight", type=float, default=1.0, help="loss weight of the task's first turn "
                     "when logs precede it (the turn that reads them)")
-    ap.add_argument("--max-priors", type=int, default=0, help="keep at most N earlier tasks per sample (lagvk "
+    ap.add_argument("--max-priors", type=int, default=0, help="keep only samples with at most N earlier tasks (lagvk "
                     "eval's --max-logs)")
     ap.add_argument("--init", type=Path, help="start from these saved weights (continue a run)")
     a = ap.parse_args()

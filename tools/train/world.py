@@ -1,7 +1,7 @@
 """A synthetic multi-hop world, generated deterministically from a seed.
 
-Entities (people, films, companies, cities, countries) get invented one-word names from a shared pool;
-every entity has one object per relation that applies to its type (director, father, birthplace ...).
+24 entities (people, films, companies, cities, countries) get invented two-syllable names, one per first
+syllable (Bra..., Dor..., ...; the second syllable drawn per world); every entity has one object per relation that applies to its type (director, father, birthplace ...).
 Questions are chains of 2 to 4 relations from a start entity, asked outermost first, in the spirit of
 MuSiQue and 2WikiMultiHop: "What is the birthplace of the father of the director of Kastoria?".
 
@@ -35,24 +35,23 @@ RELATIONS = {
     "country": ("city", "country"),
     "capital": ("country", "city"),
 }
-ENTITY_COUNTS = {"person": 48, "film": 20, "company": 14, "city": 16, "country": 8}
-NAME_POOL_SIZE = 320
-NAME_POOL_SEED = 7
+# One entity per first syllable (see make_world): the counts add up to len(FIRST_SYLLABLES).
+ENTITY_COUNTS = {"person": 9, "film": 4, "company": 4, "city": 4, "country": 3}
 
 # Names are two syllables, each a token of the vocabulary: copying a name is copying a short token
 # sequence, which a small model learns far sooner than a copy circuit for hundreds of one-token names.
+# Within a world no two names share a first syllable, so a name is known by its first token: a model
+# that copies "Sel" from its context can only continue with that world's one "Sel..." name. (With five
+# names per first syllable in a world, 2.8M models ended copied names with another name's syllable.)
 FIRST_SYLLABLES = ["Bra", "Dor", "Fen", "Gal", "Hol", "Kas", "Lim", "Mor", "Nel", "Pra", "Quin", "Ros",
-                   "Sel", "Tam", "Ul", "Ven", "Wil", "Yor", "Zan", "Tor"]
+                   "Sel", "Tam", "Ul", "Ven", "Wil", "Yor", "Zan", "Tor", "Cal", "Jas", "Pel", "Vor"]
 SECOND_SYLLABLES = ["bail", "dor", "fen", "gis", "hal", "kin", "lor", "mar", "nis", "pol", "ros", "sun",
                     "tal", "vek", "wyn", "xar", "zel", "mund", "grim", "thas"]
 
 
-def name_pool(size: int = NAME_POOL_SIZE, seed: int = NAME_POOL_SEED) -> list[str]:
-    """Invented two-syllable names, unique, shared by every world (so one vocabulary covers them all)."""
-    rng = random.Random(seed)
-    names = [a + b for a in FIRST_SYLLABLES for b in SECOND_SYLLABLES if a.lower() != b]
-    rng.shuffle(names)
-    return names[:size]
+def name_pool() -> list[str]:
+    """Every invented two-syllable name a world can use (one vocabulary covers them all)."""
+    return [a + b for a in FIRST_SYLLABLES for b in SECOND_SYLLABLES if a.lower() != b]
 
 
 @dataclass
@@ -84,8 +83,9 @@ class World:
 
 def make_world(seed: int) -> World:
     rng = random.Random(seed)
-    pool = name_pool()
-    picked = rng.sample(pool, sum(ENTITY_COUNTS.values()))
+    assert sum(ENTITY_COUNTS.values()) == len(FIRST_SYLLABLES)
+    picked = [a + rng.choice([b for b in SECOND_SYLLABLES if a.lower() != b]) for a in FIRST_SYLLABLES]
+    rng.shuffle(picked)
     entities: dict[str, list[str]] = {}
     at = 0
     for t, n in ENTITY_COUNTS.items():
