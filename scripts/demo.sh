@@ -4,7 +4,7 @@
 # runs a handful of tasks and keeps each finished task as a log; then it answers a new question that
 # shares part of its chain with them, first without logs and then with LAG (the logs' KV spliced in
 # front of the question), showing the answers, the logs used and the steps saved. (This model saves
-# steps with logs but its answers with logs are often wrong; see bench/RESULTS.md.)
+# steps with logs but about half its answers with logs are wrong; see bench/RESULTS.md.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -23,11 +23,11 @@ echo "== the model"
 echo
 # Earlier tasks (from the suite's seen split) and a new one (its unseen split) that shares a sub-chain.
 earlier=(
-  "What is the father of the founder of the employer of Zangis?"
-  "What is the capital of the country of Dorfen?"
-  "What is the birthplace of the father of the mayor of the headquarters of Yormund?"
+  "What is the employer of the director of Dorhal?"
+  "What is the mayor of the capital of Limkin?"
+  "What is the father of the founder of Fenvek?"
 )
-question="What is the founder of the employer of Zangis?"  # answer: Yorkin
+question="What is the headquarters of the employer of the director of Dorhal?"  # answer: Ullor
 agent=(--agent --kb "$kb" -k 1 --max-logs 1 --temp 0)  # one log per task: see bench/RESULTS.md
 echo "== 1. the agent works on ${#earlier[@]} tasks; each finished task is kept as a log (its last response)"
 for q in "${earlier[@]}"; do
