@@ -40,5 +40,14 @@ $py "$root/tools/train/check_export.py" --weights "$out/weights" --gguf "$root/a
   --lagvk "$lagvk"
 $py "$root/tools/train/plot.py" loss "$root/assets/models/multihop-loss.png" "$out/weights-part1/train_log.json" \
   "$out/weights/train_log.json"
+$py - "$out" "$root/assets/models/multihop-train-log.json" <<'PY'  # both runs' logs beside the model card
+import json, sys
+out = sys.argv[1]
+runs = [json.load(open(f"{out}/{d}/train_log.json")) for d in ("weights-part1", "weights")]
+for r in runs:  # paths relative to the training directory: the log says how, not where
+    r["args"] = {k: v.replace(out + "/", "").replace(out, ".") for k, v in r["args"].items()}
+json.dump({"description": "train.py's train_log.json of the two runs of tools/train/train.sh that made the shipped "
+           "model (paths relative to the training directory)", "runs": runs}, open(sys.argv[2], "w"))
+PY
 echo "done: assets/models/multihop-f16.gguf and multihop-q8_0.gguf; evaluate with"
 echo "  build/bin/lagvk eval -m assets/models/multihop-q8_0.gguf --split both"
