@@ -1,7 +1,8 @@
 """A synthetic multi-hop world, generated deterministically from a seed.
 
 24 entities (people, films, companies, cities, countries) get invented two-syllable names, one per first
-syllable (Bra..., Dor..., ...; the second syllable drawn per world); every entity has one object per relation that applies to its type (director, father, birthplace ...).
+syllable (Bra..., Dor..., ...; the second syllable drawn per world); every entity has one object per
+relation that applies to its type (director, father, birthplace ...).
 Questions are chains of 2 to 4 relations from a start entity, asked outermost first, in the spirit of
 MuSiQue and 2WikiMultiHop: "What is the birthplace of the father of the director of Kastoria?".
 
@@ -49,9 +50,14 @@ SECOND_SYLLABLES = ["bail", "dor", "fen", "gis", "hal", "kin", "lor", "mar", "ni
                     "tal", "vek", "wyn", "xar", "zel", "mund", "grim", "thas"]
 
 
+def endings(first: str) -> list[str]:
+    """The second syllables a name may have after `first` (never its own sound twice: no "Dordor")."""
+    return [b for b in SECOND_SYLLABLES if first.lower() != b]
+
+
 def name_pool() -> list[str]:
     """Every invented two-syllable name a world can use (one vocabulary covers them all)."""
-    return [a + b for a in FIRST_SYLLABLES for b in SECOND_SYLLABLES if a.lower() != b]
+    return [a + b for a in FIRST_SYLLABLES for b in endings(a)]
 
 
 @dataclass
@@ -84,7 +90,7 @@ class World:
 def make_world(seed: int) -> World:
     rng = random.Random(seed)
     assert sum(ENTITY_COUNTS.values()) == len(FIRST_SYLLABLES)
-    picked = [a + rng.choice([b for b in SECOND_SYLLABLES if a.lower() != b]) for a in FIRST_SYLLABLES]
+    picked = [a + rng.choice(endings(a)) for a in FIRST_SYLLABLES]
     rng.shuffle(picked)
     entities: dict[str, list[str]] = {}
     at = 0
