@@ -86,8 +86,10 @@ KnowledgeBaseLookup::KnowledgeBaseLookup(std::map<std::pair<std::string, std::st
 std::string KnowledgeBaseLookup::call(const std::vector<std::string>& args) const {
   if (args.size() != 2) return "lookup needs two arguments: lookup(relation, entity)";
   const auto it = facts_.find({lower(args[0]), lower(args[1])});
-  if (it == facts_.end()) return fmt::format("no fact {}({})", args[0], args[1]);
-  return fmt::format("{}({}) = {}", args[0], args[1], it->second);
+  // The answer states the fact in the words the agent restates it with ("subject relation object"), so
+  // the model reads a tool answer and a fact in a log the same way.
+  if (it == facts_.end()) return fmt::format("no fact {} {}", args[1], args[0]);
+  return fmt::format("{} {} {}", args[1], args[0], it->second);
 }
 
 }  // namespace lagvk::lag

@@ -120,6 +120,7 @@ def make_corpus(out: Path, worlds: int, per_world: int) -> None:
         for u in re.findall(r" ?[A-Za-z0-9_]+", text):
             if len(u) > 1 and u.strip() not in names:
                 words.add(u)
+    words.add(" " + W.UNKNOWN)  # one token: the agent decides between it and a name's first syllable
     for syl in W.FIRST_SYLLABLES:
         words.update({" " + syl, syl})
     words.update(W.SECOND_SYLLABLES)

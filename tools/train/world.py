@@ -8,9 +8,12 @@ MuSiQue and 2WikiMultiHop: "What is the birthplace of the father of the director
 
 The agent format is the one lagvk's agent loop runs (engine/lag/agent.cpp): every assistant turn is one
 line that restates the facts of the chain known so far, in chain order ("Kastoria director Velor."), then
-either an action "Action: lookup(relation, entity)" for the next unknown link or the final
-"Answer: X". The tool answers "relation(entity) = object". Because each turn restates what is known, the
-last response of a finished task holds the whole resolved chain: that is the log LAG keeps.
+either the final "Answer: X" or the next link's subject and relation with a question mark and the action
+that looks it up ("Velor father ? Action: lookup(father, Velor)"). The tool answers with the fact in the
+same words ("Velor father Dunmar"). Writing "subject relation" before deciding whether the link is known
+turns reading a log into a copy: the model continues "Velor father" with the object if "Velor father X"
+is anywhere in its context (a log, a tool answer), and with "?" if not. Because each turn restates what
+is known, the last response of a finished task holds the whole resolved chain: that is the log LAG keeps.
 
 Training worlds use seeds other than the evaluation world's, so the model cannot learn the evaluation
 facts: it must read them from the tool or from logs in its context.
@@ -149,6 +152,9 @@ def random_question(w: World, rng: random.Random, hops: int, start: str | None =
     return None
 
 
+UNKNOWN = "?"  # the object of a link the agent has to look up
+
+
 def fact_text(f: tuple[str, str, str]) -> str:
     return f"{f[0]} {f[1]} {f[2]}."
 
@@ -169,9 +175,9 @@ def agent_turns(w: World, q: Question, known: dict[tuple[str, str], str]) -> lis
             msgs.append({"role": "assistant", "content": f"{prefix}Answer: {cur}"})
             return msgs
         r = q.relations[i]
-        msgs.append({"role": "assistant", "content": f"{prefix}Action: lookup({r}, {cur})"})
+        msgs.append({"role": "assistant", "content": f"{prefix}{cur} {r} {UNKNOWN} Action: lookup({r}, {cur})"})
         o = w.facts[(cur, r)]
-        msgs.append({"role": "tool", "content": f"{r}({cur}) = {o}"})
+        msgs.append({"role": "tool", "content": f"{cur} {r} {o}"})  # as KnowledgeBaseLookup answers
         facts.append((cur, r, o))
         cur, i = o, i + 1
 
