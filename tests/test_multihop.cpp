@@ -196,16 +196,16 @@ namespace lagvk::test {
 namespace {
 
 // The full evaluation (bench/multihop.sh, bench/RESULTS.md; 50 unseen questions, one log per task)
-// measured 3.70 steps per question without logs and 2.08 with KV logs (last responses), and 99 of the
-// 100 seen tasks solved without logs. LAG beating no logs on exact match is not asserted: this model
-// does not (64% without logs, 34% with KV logs), which is the open part of the issue.
-constexpr double kMinStepSaving = 1.0;  // measured: 1.85 on this slice, 1.62 on 50 unseen questions
-// LAG's exact match on the slice (measured 30%; 34% on 50 questions, where no logs reach 64%): a broken
-// splice or re-rotation makes the log unreadable and drops it to a few percent.
-constexpr double kMinLagExactMatch = 15.0;
-constexpr std::uint32_t kMinSeenCorrect = 85;
+// measured no logs 64% EM in 3.70 steps and KV logs (last responses) 74% in 1.80, and 100 of the 100
+// seen tasks solved without logs. On this slice (the first 20 unseen questions): no logs 55% in 3.80
+// steps, KV logs 75% in 1.90. The margins below are about half of the slice's, so that the test fails when
+// LAG stops paying off but not on one question's worth of noise; a broken splice or re-rotation makes
+// the log unreadable and drops LAG below no logs on exact match.
+constexpr double kMinStepSaving = 1.0;       // measured 1.90 on this slice, 1.90 on 50 questions
+constexpr double kMinExactMatchGain = 10.0;  // points; measured 20 on this slice, 10 on 50 questions
+constexpr std::uint32_t kMinSeenCorrect = 90;
 
-TEST(MultihopModel, LagSavesStepsOnAnUnseenSlice) {
+TEST(MultihopModel, LagBeatsNoLogsOnAnUnseenSlice) {
   LoadOptions lo;
   lo.context = 1024;
   auto engine = Engine::load(kModel, lo);
@@ -225,7 +225,8 @@ TEST(MultihopModel, LagSavesStepsOnAnUnseenSlice) {
   EXPECT_GE(lag.mean_logs, 1.0);
   std::printf("slice: no logs EM %.1f%% in %.2f steps; KV logs (last) EM %.1f%% in %.2f steps\n",
               none.exact_match, none.mean_steps, lag.exact_match, lag.mean_steps);
-  EXPECT_GE(lag.exact_match, kMinLagExactMatch);
+  EXPECT_GE(lag.exact_match - none.exact_match, kMinExactMatchGain)
+      << "exact match: no logs " << none.exact_match << "%, LAG " << lag.exact_match << "%";
   EXPECT_GE(none.mean_steps - lag.mean_steps, kMinStepSaving)
       << "steps: no logs " << none.mean_steps << ", LAG " << lag.mean_steps;
 }

@@ -2,7 +2,8 @@
 // Tools an agent can call, and the call syntax the agent loop recognises in model output:
 //   Action: name(arg1, arg2)
 // The demo tool is a lookup over a JSON knowledge base of (subject, relation, object) facts
-// (assets/kb/demo.json): lookup(relation, entity) -> the object, or a message saying there is none.
+// (assets/kb/demo.json): lookup(relation, entity) -> "entity relation object", or a message saying
+// there is none.
 #include <map>
 #include <memory>
 #include <optional>
