@@ -155,8 +155,13 @@ def random_question(w: World, rng: random.Random, hops: int, start: str | None =
 UNKNOWN = "?"  # the object of a link the agent has to look up
 
 
+def link_text(subject: str, relation: str, obj: str) -> str:
+    """A link in the one spelling the agent's facts, its open links and the tool's answers all share."""
+    return f"{subject} {relation} {obj}"
+
+
 def fact_text(f: tuple[str, str, str]) -> str:
-    return f"{f[0]} {f[1]} {f[2]}."
+    return link_text(*f) + "."
 
 
 def agent_turns(w: World, q: Question, known: dict[tuple[str, str], str]) -> list[dict]:
@@ -175,9 +180,9 @@ def agent_turns(w: World, q: Question, known: dict[tuple[str, str], str]) -> lis
             msgs.append({"role": "assistant", "content": f"{prefix}Answer: {cur}"})
             return msgs
         r = q.relations[i]
-        msgs.append({"role": "assistant", "content": f"{prefix}{cur} {r} {UNKNOWN} Action: lookup({r}, {cur})"})
+        msgs.append({"role": "assistant", "content": f"{prefix}{link_text(cur, r, UNKNOWN)} Action: lookup({r}, {cur})"})
         o = w.facts[(cur, r)]
-        msgs.append({"role": "tool", "content": f"{cur} {r} {o}"})  # as KnowledgeBaseLookup answers
+        msgs.append({"role": "tool", "content": link_text(cur, r, o)})  # as KnowledgeBaseLookup answers
         facts.append((cur, r, o))
         cur, i = o, i + 1
 
