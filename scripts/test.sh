@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs everything, builds lagvk and runs the whole test suite: the release build, then the
-# sanitizer (ASan + UBSan) build, both under the Khronos validation layer.
+# Installs everything (the training tools' packages too), builds lagvk and runs the whole test suite:
+# the release build, then the sanitizer (ASan + UBSan) build, both under the Khronos validation layer.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
+"$root/tools/train/setup.sh"  # PyTorch: the training model's test
 "$root/scripts/check_format.sh"
 "$root/scripts/build.sh" "$root/build"
 (cd "$root/build" && ctest --output-on-failure --timeout 1200 -j"$(nproc)")

@@ -3,6 +3,8 @@
 // the equivalence of kv and text logs for full-trace logs.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <numeric>
 
@@ -52,6 +54,26 @@ TEST(LagTools, KnowledgeBaseLookup) {
   EXPECT_NE(kb->call({"born_in", "Nobody"}).find("no fact"), std::string::npos);
   EXPECT_NE(kb->call({"born_in"}).find("two arguments"), std::string::npos);
   EXPECT_THROW((void)lag::KnowledgeBaseLookup::load("/nonexistent.json"), Error);
+}
+
+// The model learnt the tool's answers from Python's traces (tools/train/world.py); the agent gets them
+// from this C++ tool. Every call of the seen split's gold traces must get the answer those traces hold.
+TEST(LagTools, LookupAnswersAsTheTrainingTracesSpellThem) {
+  const std::string dir = std::string(LAGVK_SOURCE_DIR) + "/assets/multihop/";
+  const auto kb = lag::KnowledgeBaseLookup::load(dir + "world.json");
+  std::ifstream in(dir + "seen-gold-traces.jsonl");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t calls = 0;
+  for (const auto& trace : lag::parse_traces(text, "seen-gold-traces.jsonl")) {
+    for (size_t i = 0; i + 1 < trace.messages.size(); ++i) {
+      const auto call = lag::parse_tool_call(trace.messages[i].content);
+      if (trace.messages[i].role != "assistant" || !call) continue;
+      ASSERT_EQ(trace.messages[i + 1].role, "tool") << trace.task;
+      EXPECT_EQ(kb->call(call->args), trace.messages[i + 1].content) << trace.task;
+      ++calls;
+    }
+  }
+  EXPECT_GE(calls, 200u);  // 100 tasks of 2 to 4 hops
 }
 
 /// Logs held in memory: KV captured from the engine, retrieval by shared words.

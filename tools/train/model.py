@@ -46,12 +46,16 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def rope(x: torch.Tensor, pos: torch.Tensor, base: float) -> torch.Tensor:
-    """x: [B, T, H, D]; pos: [B, T]. Rotates the pairs (x[2i], x[2i+1]) by pos * base^(-2i/D)."""
-    d = x.shape[-1]
-    inv = base ** (-torch.arange(0, d, 2, dtype=torch.float32, device=x.device) / d)
+def rope_tables(pos: torch.Tensor, d: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin of pos * base^(-2i/D), [B, T, 1, D/2]: computed once per forward, used by every layer."""
+    inv = base ** (-torch.arange(0, d, 2, dtype=torch.float32, device=pos.device) / d)
     ang = pos.float()[..., None] * inv
-    cos, sin = ang.cos()[:, :, None, :], ang.sin()[:, :, None, :]
+    return ang.cos()[:, :, None, :], ang.sin()[:, :, None, :]
+
+
+def rope(x: torch.Tensor, table: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """x: [B, T, H, D]. Rotates the pairs (x[2i], x[2i+1]) by the table's angles."""
+    cos, sin = table
     x0, x1 = x[..., 0::2], x[..., 1::2]
     return torch.stack([x0 * cos - x1 * sin, x0 * sin + x1 * cos], -1).flatten(-2)
 
@@ -71,27 +75,51 @@ class Block(nn.Module):
         self.up = nn.Linear(c.n_embd, c.n_ff, bias=False)
         self.down = nn.Linear(c.n_ff, c.n_embd, bias=False)
 
-    def forward(self, x, pos_own, pos_spliced, allowed, spliced, any_spliced: bool):
+    def forward(self, x, own: tuple, splice: "Splice | None", bias: torch.Tensor):
+        """bias: [B, 1, 1, T, T + S] additive mask (0 or -inf) over the keys, the spliced keys last."""
         c = self.c
         B, T, _ = x.shape
         hd = c.n_embd // c.n_head
+        rep = c.n_head // c.n_head_kv
         h = self.attn_norm(x)
-        q = self.q(h).view(B, T, c.n_head, hd)
+        q = self.q(h).view(B, T, c.n_head, hd) * (1.0 / math.sqrt(hd))  # the scale on q: T x D, not T x T
         k = self.k(h).view(B, T, c.n_head_kv, hd)
         v = self.v(h).view(B, T, c.n_head_kv, hd)
-        rep = c.n_head // c.n_head_kv
-        qr = rope(q, pos_own, c.rope_freq_base).transpose(1, 2)  # B H T D
-        kr = rope(k, pos_own, c.rope_freq_base).repeat_interleave(rep, 2).transpose(1, 2)
-        s = qr @ kr.transpose(-1, -2)
-        if any_spliced:
-            ks = rope(k, pos_spliced, c.rope_freq_base).repeat_interleave(rep, 2).transpose(1, 2)
-            s = torch.where(spliced[:, None], qr @ ks.transpose(-1, -2), s)
-        s = s / math.sqrt(hd)
-        s = s.masked_fill(~allowed[:, None], float("-inf"))
-        a = torch.softmax(s, -1) @ v.repeat_interleave(rep, 2).transpose(1, 2)
-        x = x + self.o(a.transpose(1, 2).reshape(B, T, -1))
+        # Grouped-query attention without copying keys: the rep query heads of a kv head share one matmul.
+        qr = rope(q, own).view(B, T, c.n_head_kv, rep, hd).permute(0, 2, 3, 1, 4).reshape(B, c.n_head_kv, rep * T, hd)
+        kr = rope(k, own)
+        if splice is not None:
+            # LAG's splice: an earlier task's kept keys, re-rotated at the positions the splice gives them,
+            # appended as extra keys that only the task's queries may see; their values as computed.
+            kr = torch.cat([kr, rope(splice.gather(k), splice.table)], 1)
+            v = torch.cat([v, splice.gather(v)], 1)
+        s = (qr @ kr.permute(0, 2, 3, 1)).view(B, c.n_head_kv, rep, T, -1) + bias
+        a = torch.softmax(s, -1).view(B, c.n_head_kv, rep * T, -1) @ v.transpose(1, 2)
+        a = a.view(B, c.n_head_kv, rep, T, hd).permute(0, 3, 1, 2, 4).reshape(B, T, c.n_head * hd)
+        x = x + self.o(a)
         h = self.ffn_norm(x)
         return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+
+class Splice:
+    """The earlier tasks' kept tokens of a batch, padded to the longest: where they are in the sequence
+    and the rotary table of their spliced positions."""
+
+    def __init__(self, selected: torch.Tensor, pos_spliced: torch.Tensor, d: int, base: float):
+        counts = selected.sum(1)
+        S = int(counts.max())
+        B = selected.shape[0]
+        # Stable sort puts each row's selected tokens first, in sequence order.
+        order = torch.sort((~selected).to(torch.int8), dim=1, stable=True).indices[:, :S]
+        self.index = order
+        self.valid = torch.arange(S, device=selected.device)[None] < counts[:, None]
+        self.table = rope_tables(torch.gather(pos_spliced, 1, order), d, base)
+        self.B, self.S = B, S
+
+    def gather(self, t: torch.Tensor) -> torch.Tensor:
+        """t: [B, T, H, D] -> the kept tokens' rows, [B, S, H, D]."""
+        idx = self.index[:, :, None, None].expand(-1, -1, t.shape[2], t.shape[3])
+        return torch.gather(t, 1, idx)
 
 
 class Model(nn.Module):
@@ -112,16 +140,23 @@ class Model(nn.Module):
         """seg: segment of each token (-1 padding, 0.. earlier tasks, TASK the task itself); selected: the
         tokens an earlier task's log keeps. A token attends causally inside its own segment; the task's
         tokens also attend to every selected token of the earlier tasks, rotated at pos_spliced."""
-        T = tokens.shape[1]
+        c = self.c
+        B, T = tokens.shape
+        hd = c.n_embd // c.n_head
         causal = torch.ones(T, T, dtype=torch.bool, device=tokens.device).tril()
-        same = (seg[:, :, None] == seg[:, None, :]) & causal
-        task_q = seg == TASK
-        spliced = task_q[:, :, None] & (seg[:, None, :] != TASK) & selected[:, None, :]
-        allowed = same | spliced
-        any_spliced = bool(spliced.any())
+        allowed = (seg[:, :, None] == seg[:, None, :]) & causal
+        selected = selected & (seg != TASK)
+        splice = None
+        if bool(selected.any()):
+            splice = Splice(selected, pos_spliced, hd, c.rope_freq_base)
+            task_sees = (seg == TASK)[:, :, None] & splice.valid[:, None, :]
+            allowed = torch.cat([allowed, task_sees], 2)
+        bias = torch.zeros(allowed.shape, dtype=torch.float32, device=tokens.device)
+        bias = bias.masked_fill(~allowed, float("-inf"))[:, None, None]
+        own = rope_tables(pos_own, hd, c.rope_freq_base)
         x = self.embd(tokens)
         for b in self.blocks:
-            x = b(x, pos_own, pos_spliced, allowed, spliced, any_spliced)
+            x = b(x, own, splice, bias)
         x = self.norm(x)
         if at is not None:
             x = x[at]  # only where a loss is taken: the output layer is the widest matrix
