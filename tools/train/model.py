@@ -108,13 +108,10 @@ class Splice:
     def __init__(self, selected: torch.Tensor, pos_spliced: torch.Tensor, d: int, base: float):
         counts = selected.sum(1)
         S = int(counts.max())
-        B = selected.shape[0]
         # Stable sort puts each row's selected tokens first, in sequence order.
-        order = torch.sort((~selected).to(torch.int8), dim=1, stable=True).indices[:, :S]
-        self.index = order
+        self.index = torch.sort((~selected).to(torch.int8), dim=1, stable=True).indices[:, :S]
         self.valid = torch.arange(S, device=selected.device)[None] < counts[:, None]
-        self.table = rope_tables(torch.gather(pos_spliced, 1, order), d, base)
-        self.B, self.S = B, S
+        self.table = rope_tables(torch.gather(pos_spliced, 1, self.index), d, base)
 
     def gather(self, t: torch.Tensor) -> torch.Tensor:
         """t: [B, T, H, D] -> the kept tokens' rows, [B, S, H, D]."""

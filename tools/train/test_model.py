@@ -109,13 +109,19 @@ def sample_batch(gen: torch.Generator):
     return tokens, pos_own, pos_spliced, seg, selected
 
 
+def small_model(layers: int) -> Model:
+    """GQA ratio 3, with weights large enough that attention is far from uniform."""
+    torch.manual_seed(0)
+    m = Model(Config(n_vocab=50, n_layers=layers, n_embd=24, n_head=6, n_head_kv=2, n_ff=40))
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    return m
+
+
 class AttentionMatchesReference(unittest.TestCase):
     def test_logits(self):
-        torch.manual_seed(0)
-        m = Model(Config(n_vocab=50, n_layers=2, n_embd=24, n_head=6, n_head_kv=2, n_ff=40))
-        with torch.no_grad():  # weights large enough that attention is far from uniform
-            for p in m.parameters():
-                p.add_(torch.randn_like(p) * 0.3)
+        m = small_model(2)
         batch = sample_batch(torch.Generator().manual_seed(1))
         got = m(*batch).detach().double()
         want = reference_logits(m, *batch)
@@ -125,11 +131,7 @@ class AttentionMatchesReference(unittest.TestCase):
 
     def test_reference_sees_the_splice(self):
         """The check above can fail: moving one kept token's spliced position changes the task's logits."""
-        torch.manual_seed(0)
-        m = Model(Config(n_vocab=50, n_layers=1, n_embd=24, n_head=6, n_head_kv=2, n_ff=40))
-        with torch.no_grad():
-            for p in m.parameters():
-                p.add_(torch.randn_like(p) * 0.3)
+        m = small_model(1)
         tokens, pos_own, pos_spliced, seg, selected = sample_batch(torch.Generator().manual_seed(1))
         moved = pos_spliced.clone()
         moved[2, 1] += 5
