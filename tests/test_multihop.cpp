@@ -17,6 +17,7 @@
 #include "engine/model/synthetic_vocab.hpp"
 #include "engine/model/trained_weights.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
+#include "logstore/retrieval_index.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
@@ -164,6 +165,31 @@ TEST(MultihopSuite, LoadsTheShippedSuiteAndRefusesBadOnes) {
   EXPECT_TRUE(lag::exact_match(" Velor.", "velor"));
   EXPECT_FALSE(lag::exact_match("", ""));
   EXPECT_FALSE(lag::exact_match("Velorn", "Velor"));
+}
+
+// make_data.py records, for each unseen question, the seen task whose log lagvk retrieves for it; its
+// training corpus puts the same retrieval's logs in front of tasks (tools/train/make_data.py Bm25). Both
+// must be the retrieval lagvk runs: the store's BM25 over the seen tasks' questions, top 1, ties to the
+// task stored first.
+TEST(MultihopSuite, RecordedRetrievalIsTheStoresRetrieval) {
+  std::ifstream in(kAssets + "/multihop/questions.jsonl");
+  std::vector<nlohmann::json> seen, unseen;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    (j["split"] == "seen" ? seen : unseen).push_back(std::move(j));
+  }
+  std::vector<logstore::IndexedLog> logs;
+  for (std::size_t i = 0; i < seen.size(); ++i)  // the eval stores the seen tasks in file order
+    logs.push_back({logstore::LogId(i + 1), seen[i]["question"].get<std::string>(), {}, {}});
+  const logstore::RetrievalIndex index(std::move(logs));
+  ASSERT_EQ(unseen.size(), 100u);
+  for (const auto& q : unseen) {
+    const auto top = index.lexical(q["question"].get<std::string>(), 1, {}, {});
+    ASSERT_FALSE(top.empty()) << q["question"];
+    const auto& recorded = q["retrieved"];
+    ASSERT_TRUE(recorded.is_string()) << q["id"] << ": regenerate with tools/train/make_data.py eval";
+    EXPECT_EQ(seen.at(top[0].id - 1)["id"], recorded) << q["question"];
+  }
 }
 
 TEST(MultihopModel, TokenizeTracesMatchesTheAgentsRendering) {
