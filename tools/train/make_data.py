@@ -16,6 +16,7 @@ import math
 import random
 import re
 import sys
+from collections.abc import Container
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,7 +60,7 @@ class Bm25:
     def terms(text: str) -> list[str]:
         return [t.lower() for t in re.findall(r"[A-Za-z0-9]+", text)]
 
-    def top(self, query: str, exclude: set[int] = frozenset()) -> int | None:
+    def top(self, query: str, exclude: Container[int] = ()) -> int | None:
         """Index of the best document (the lowest index among equals), None when none shares a term."""
         k1, b, n = 1.2, 0.75, len(self.tf)
         scores = [0.0] * n
