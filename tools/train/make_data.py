@@ -174,8 +174,7 @@ def make_corpus(out: Path, worlds: int, per_world: int, retrieved: float = 0.0) 
                 elif r < 0.05 + retrieved:
                     best = retriever.top(q.text(), taken)
                     p = None if best is None else store[best]
-                    if best is not None:
-                        taken.add(best)
+                    taken.add(best)
                 elif r < 0.75:
                     p = W.related_question(w, q, rng)
                 else:
