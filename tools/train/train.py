@@ -42,9 +42,12 @@ def spans_end(indices: list[int]) -> list[int]:
 
 class Corpus:
     def __init__(self, data: Path, newline: int, max_len: int, mode_weights: dict[str, float] | None = None,
-                 seed: int = 0, task_only: bool = False, first_turn_weight: float = 1.0, max_priors: int = 0):
+                 seed: int = 0, task_only: bool = False, first_turn_weight: float = 1.0, max_priors: int = 0,
+                 decision_after: frozenset[int] = frozenset(), decision_weight: float = 1.0):
         self.task_only = task_only
         self.first_turn_weight = first_turn_weight
+        self.decision_after = decision_after
+        self.decision_weight = decision_weight
         self.traces = [json.loads(l) for l in open(data / "tokens.jsonl")]
         self.samples = [json.loads(l) for l in open(data / "samples.jsonl")]
         if max_priors:
@@ -77,6 +80,13 @@ class Corpus:
             # from them) and what to look up; later turns only repeat it.
             first = t["all"][0]
             target[first:ends[0] + 1] *= self.first_turn_weight
+        if self.decision_weight != 1.0:
+            # The token after `subject relation` is the decision: the object of that very link wherever the
+            # context holds it, ` ?` where it does not. One token in a fact's four or five, it is where logs
+            # are misread (an object copied for the right subject under another relation).
+            for i in range(1, len(toks)):
+                if toks[i - 1] in self.decision_after:
+                    target[i] *= self.decision_weight
         if ends and ends[-1] == len(toks):
             toks.append(self.nl)  # the newline that ends the final answer
         return toks, [float(x) for x in target[:len(toks)]]
@@ -190,6 +200,10 @@ def main() -> None:
                     "traces' own turns in the kv modes (those are no-log traces, a skill learnt first)")
     ap.add_argument("--first-turn-weight", type=float, default=1.0, help="loss weight of the task's first turn "
                     "when logs precede it (the turn that reads them)")
+    ap.add_argument("--decision-weight", type=float, default=1.0, help="loss weight of the token after a "
+                    "relation (the link's object or ` ?`), the tokens --decision-after lists")
+    ap.add_argument("--decision-after", default="", help="token ids of the relations as the agent writes them "
+                    "(` father`), separated by commas")
     ap.add_argument("--max-priors", type=int, default=0, help="keep only samples with at most N earlier tasks (lagvk "
                     "eval's --max-logs)")
     ap.add_argument("--init", type=Path, help="start from these saved weights (continue a run)")
@@ -201,8 +215,14 @@ def main() -> None:
         weights = {k: float(v) for k, v in (x.split("=") for x in a.modes.split(",") if x)} if a.modes else None
     except ValueError:
         sys.exit(f"train.py: --modes takes mode=weight pairs separated by commas, not '{a.modes}'")
+    try:
+        decision_after = frozenset(int(x) for x in a.decision_after.split(",") if x)
+    except ValueError:
+        sys.exit(f"train.py: --decision-after takes token ids separated by commas, not '{a.decision_after}'")
+    if a.decision_weight != 1.0 and not decision_after:
+        sys.exit("train.py: --decision-weight needs --decision-after (the relations' token ids)")
     corpus = Corpus(a.data, a.newline, a.max_len, weights, a.seed, a.task_only, a.first_turn_weight,
-                    a.max_priors)
+                    a.max_priors, decision_after, a.decision_weight)
     cfg = Config(n_vocab=a.n_vocab, n_layers=a.layers, n_embd=a.dim, n_ff=a.ff)
     model = Model(cfg)
     if a.init:
