@@ -94,6 +94,20 @@ def chain_prefix(chain: list, known: set) -> int:
     return n
 
 
+def branch_point(chain: list, earlier: set) -> str | None:
+    """Where a task's next link after the facts its earlier tasks resolve (`earlier`, triples) has a subject
+    those tasks name under another relation: "start" at its first link, "later" after a resolved prefix;
+    None when not. There a log is misread by copying the object of the right subject's other fact, so
+    train.py can repeat such samples (--branch-repeats)."""
+    n = chain_prefix(chain, earlier)
+    if n == len(chain):
+        return None
+    subject, relation, _ = chain[n]
+    if not any(s == subject and r != relation for s, r, _ in earlier):
+        return None
+    return "later" if n else "start"
+
+
 def make_eval(out: Path, n_seen: int, n_unseen: int) -> None:
     w = W.make_world(EVAL_SEED)
     rng = random.Random(EVAL_SEED + 1)
@@ -184,8 +198,12 @@ def make_corpus(out: Path, worlds: int, per_world: int, retrieved: float = 0.0) 
             known: dict = {}
             for p in priors:
                 known.update(W.chain_facts(w, p))
-            samples.append({"task": add(W.trace(w, q, known)), "priors": [add(W.trace(w, p)) for p in priors],
-                            "mode": rng.choices(CONTEXT_MODES, CONTEXT_MODE_WEIGHTS)[0] if priors else "none"})
+            sample = {"task": add(W.trace(w, q, known)), "priors": [add(W.trace(w, p)) for p in priors],
+                      "mode": rng.choices(CONTEXT_MODES, CONTEXT_MODE_WEIGHTS)[0] if priors else "none"}
+            branch = branch_point(q.chain(w), {(s, r, o) for (s, r), o in known.items()})
+            if branch:
+                sample["branch"] = branch
+            samples.append(sample)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "traces.jsonl", "w") as f:
         for t in traces:

@@ -1,6 +1,7 @@
 """Checks train.py's loss weights on a hand-made trace: the assistant turns and their ending newlines
 are targets, the prompt and the tool's answer are not, and --decision-weight multiplies exactly the
-tokens that follow a relation in a target turn (the link's object or ` ?`).
+tokens that follow a relation in a target turn (the link's object or ` ?`). Also make_data.py's branch
+points and train.py's --branch-repeats.
 
   /usr/bin/python3 -m unittest tools/train/test_corpus.py
 """
@@ -14,6 +15,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_data import branch_point  # noqa: E402
 from train import Corpus  # noqa: E402
 
 NL = 13
@@ -25,14 +27,17 @@ TOKENS = [1, 20, REL, 21, NL, 30, REL, Q, 40, NL, 30, REL, 31, NL, 30, REL, 31, 
 ASSISTANT = [5, 6, 7, 8, 9, 14, 15, 16, 17, 18]  # indices the `all` selection keeps
 
 
+def corpus(d: str, samples: list[dict], **kw) -> Corpus:
+    Path(d, "tokens.jsonl").write_text(json.dumps({"tokens": TOKENS, "last": ASSISTANT[5:], "all": ASSISTANT}) + "\n")
+    Path(d, "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    return Corpus(Path(d), NL, 640, **kw)
+
+
 def weights(decision_weight: float, first_turn_weight: float = 1.0, after_logs: bool = False) -> list[float]:
     with tempfile.TemporaryDirectory() as d:
-        Path(d, "tokens.jsonl").write_text(json.dumps({"tokens": TOKENS, "last": ASSISTANT[5:],
-                                                       "all": ASSISTANT}) + "\n")
-        Path(d, "samples.jsonl").write_text(json.dumps({"task": 0, "priors": [], "mode": "none"}) + "\n")
-        corpus = Corpus(Path(d), NL, 640, first_turn_weight=first_turn_weight, decision_after=frozenset([REL]),
-                        decision_weight=decision_weight)
-        return corpus._trace(0, after_logs)[1]
+        c = corpus(d, [{"task": 0, "priors": [], "mode": "none"}], first_turn_weight=first_turn_weight,
+                   decision_after=frozenset([REL]), decision_weight=decision_weight)
+        return c._trace(0, after_logs)[1]
 
 
 class DecisionWeight(unittest.TestCase):
@@ -53,6 +58,27 @@ class DecisionWeight(unittest.TestCase):
         self.assertEqual(w[7], 6.0)
         self.assertEqual(w[8], 2.0)
         self.assertEqual(w[16], 3.0)
+
+
+class Branches(unittest.TestCase):
+    CHAIN = [("Ann", "father", "Bob"), ("Bob", "employer", "Cog")]
+
+    def test_branch_points(self):
+        self.assertEqual(branch_point(self.CHAIN, {("Ann", "spouse", "Dan")}), "start")
+        self.assertEqual(branch_point(self.CHAIN, {("Ann", "father", "Bob"), ("Bob", "spouse", "Eve")}), "later")
+        self.assertIsNone(branch_point(self.CHAIN, set(self.CHAIN)))  # the log resolves every link
+        self.assertIsNone(branch_point(self.CHAIN, {("Dan", "father", "Bob")}))  # the relation, not the subject
+        self.assertIsNone(branch_point(self.CHAIN, {("Bob", "spouse", "Eve")}))  # after an unresolved link
+        self.assertIsNone(branch_point(self.CHAIN, set()))
+
+    def test_repeats_branch_samples_in_place(self):
+        samples = [{"task": 0, "priors": [0], "mode": "kv_last", "branch": "start"},
+                   {"task": 0, "priors": [], "mode": "none"},
+                   {"task": 0, "priors": [0], "mode": "kv_last", "branch": "later"}]
+        with tempfile.TemporaryDirectory() as d:
+            got = [s.get("branch") for s in corpus(d, samples, branch_repeats={"start": 3, "later": 2}).samples]
+            self.assertEqual(got, ["start"] * 3 + [None] + ["later"] * 2)
+            self.assertEqual(len(corpus(d, samples).samples), 3)
 
 
 if __name__ == "__main__":

@@ -43,13 +43,16 @@ def spans_end(indices: list[int]) -> list[int]:
 class Corpus:
     def __init__(self, data: Path, newline: int, max_len: int, mode_weights: dict[str, float] | None = None,
                  seed: int = 0, task_only: bool = False, first_turn_weight: float = 1.0, max_priors: int = 0,
-                 decision_after: frozenset[int] = frozenset(), decision_weight: float = 1.0):
+                 decision_after: frozenset[int] = frozenset(), decision_weight: float = 1.0,
+                 branch_repeats: dict[str, int] | None = None):
         self.task_only = task_only
         self.first_turn_weight = first_turn_weight
         self.decision_after = decision_after
         self.decision_weight = decision_weight
         self.traces = [json.loads(l) for l in open(data / "tokens.jsonl")]
         self.samples = [json.loads(l) for l in open(data / "samples.jsonl")]
+        if branch_repeats:  # in place, so that the re-drawn modes below stay one draw per line
+            self.samples = [s for s in self.samples for _ in range(branch_repeats.get(s.get("branch"), 1))]
         if max_priors:
             # Drop, never cut: a task's trace restates every fact its earlier tasks resolved, so a sample
             # cut to fewer earlier tasks would teach the model to restate facts its context lacks.
@@ -204,6 +207,9 @@ def main() -> None:
                     "relation (the link's object or ` ?`), the tokens --decision-after lists")
     ap.add_argument("--decision-after", default="", help="token ids of the relations as the agent writes them "
                     "(` father`), separated by commas")
+    ap.add_argument("--branch-repeats", default="", help="START,LATER: take each sample whose next link has a "
+                    "subject its earlier tasks name under another relation this many times (make_data.py's "
+                    "branch: at the task's first link, or after a resolved prefix)")
     ap.add_argument("--max-priors", type=int, default=0, help="keep only samples with at most N earlier tasks (lagvk "
                     "eval's --max-logs)")
     ap.add_argument("--init", type=Path, help="start from these saved weights (continue a run)")
@@ -221,8 +227,12 @@ def main() -> None:
         sys.exit(f"train.py: --decision-after takes token ids separated by commas, not '{a.decision_after}'")
     if a.decision_weight != 1.0 and not decision_after:
         sys.exit("train.py: --decision-weight needs --decision-after (the relations' token ids)")
+    try:
+        start, later = (int(x) for x in a.branch_repeats.split(",")) if a.branch_repeats else (1, 1)
+    except ValueError:
+        sys.exit(f"train.py: --branch-repeats takes two counts, START,LATER (e.g. 6,3), not '{a.branch_repeats}'")
     corpus = Corpus(a.data, a.newline, a.max_len, weights, a.seed, a.task_only, a.first_turn_weight,
-                    a.max_priors, decision_after, a.decision_weight)
+                    a.max_priors, decision_after, a.decision_weight, {"start": start, "later": later})
     cfg = Config(n_vocab=a.n_vocab, n_layers=a.layers, n_embd=a.dim, n_ff=a.ff)
     model = Model(cfg)
     if a.init:
