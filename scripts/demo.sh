@@ -4,7 +4,7 @@
 # runs a handful of tasks and keeps each finished task as a log; then it answers a new question that
 # shares part of its chain with them, first without logs and then with LAG (the logs' KV spliced in
 # front of the question), showing the answers, the logs used and the steps saved. (On the whole unseen
-# split this model answers 67% exactly in 1.84 steps with LAG, 65% in 3.72 without; bench/RESULTS.md.)
+# split this model answers 75% exactly in 2.39 steps with LAG, 65% in 3.72 without; bench/RESULTS.md.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
