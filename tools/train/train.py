@@ -85,8 +85,8 @@ class Corpus:
             target[first:ends[0] + 1] *= self.first_turn_weight
         if self.decision_weight != 1.0:
             # The token after `subject relation` is the decision: the object of that very link wherever the
-            # context holds it, ` ?` where it does not. One token in a fact's four or five, it is where logs
-            # are misread (an object copied for the right subject under another relation).
+            # context holds it, ` ?` where it does not. One token of a fact's six, it is where logs are
+            # misread (an object copied for the right subject under another relation).
             for i in range(1, len(toks)):
                 if toks[i - 1] in self.decision_after:
                     target[i] *= self.decision_weight
@@ -229,8 +229,15 @@ def main() -> None:
         sys.exit("train.py: --decision-weight needs --decision-after (the relations' token ids)")
     try:
         start, later = (int(x) for x in a.branch_repeats.split(",")) if a.branch_repeats else (1, 1)
+        if min(start, later) < 1:
+            raise ValueError
     except ValueError:
-        sys.exit(f"train.py: --branch-repeats takes two counts, START,LATER (e.g. 6,3), not '{a.branch_repeats}'")
+        sys.exit(f"train.py: --branch-repeats takes two counts of at least 1, START,LATER (e.g. 6,3), not "
+                 f"'{a.branch_repeats}'")
+    missing = [f for f in ("samples.jsonl", "tokens.jsonl") if not (a.data / f).is_file()]
+    if missing:
+        sys.exit(f"train.py: {a.data} has no {' or '.join(missing)}; make them with make_data.py corpus and "
+                 "lagvk tokenize --traces, as tools/train/train.sh does")
     corpus = Corpus(a.data, a.newline, a.max_len, weights, a.seed, a.task_only, a.first_turn_weight,
                     a.max_priors, decision_after, a.decision_weight, {"start": start, "later": later})
     cfg = Config(n_vocab=a.n_vocab, n_layers=a.layers, n_embd=a.dim, n_ff=a.ff)
