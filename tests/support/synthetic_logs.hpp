@@ -1,0 +1,27 @@
+#pragma once
+// Logs with random KV for store tests that need no model: a small fingerprint (2 KV heads of 4, pages of
+// 3 tokens) and logs of any length whose pages are random fp16 bit patterns.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "logstore/store.hpp"
+
+namespace lagvk::test {
+
+[[nodiscard]] logstore::Fingerprint small_fingerprint(std::uint32_t layers = 2);
+
+/// A fresh (removed) directory under the test temp dir, unique to this process.
+[[nodiscard]] std::string fresh_store_dir(const std::string& name);
+
+struct SyntheticLog {
+  logstore::LogRecord record;
+  std::vector<std::vector<std::uint16_t>> k, v;  ///< [layer]: tokens x 2 x 4 values
+  [[nodiscard]] logstore::LogKvInput input() const;
+};
+
+/// `tokens` random token ids at positions 5.., random K/V for `layers` layers of small_fingerprint().
+[[nodiscard]] SyntheticLog synthetic_log(std::uint32_t tokens, std::uint32_t seed, const std::string& task,
+                                         std::uint32_t layers = 2);
+
+}  // namespace lagvk::test
