@@ -26,4 +26,15 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
 fi
 echo "setup_peer: installing the llama.cpp peer in tools/peer (npm ci)"
 (cd "$peer" && npm ci --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error)
+# Verified, not assumed: a changed package layout must fail here, not turn the peer's tests into skips.
+for d in node-llama-cpp/package.json @node-llama-cpp/linux-x64/bins @node-llama-cpp/linux-x64-vulkan/bins; do
+  if [ ! -e "$peer/node_modules/$d" ]; then
+    echo "setup_peer: npm ci left no tools/peer/node_modules/$d; the peer's package layout changed" >&2
+    exit 1
+  fi
+done
+if ! (cd "$peer" && node --input-type=module -e "await import('node-llama-cpp')"); then
+  echo "setup_peer: node cannot load node-llama-cpp from tools/peer" >&2
+  exit 1
+fi
 echo "$want" > "$stamp"

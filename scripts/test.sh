@@ -3,6 +3,9 @@
 # the release build, then the sanitizer (ASan + UBSan) build, both under the Khronos validation layer.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# Every outside reference (llama.cpp peer, reference tokenizers) is installed below: a test that finds
+# one missing fails instead of skipping (tests/support/references.hpp).
+export LAGVK_REQUIRE_REFERENCES=1
 "$root/scripts/setup.sh"
 "$root/tools/train/setup.sh"  # PyTorch: the training model's test
 "$root/scripts/check_format.sh"

@@ -22,6 +22,7 @@
 #include "engine/model/random_model.hpp"
 #include "engine/tokenizer/chat_template.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
+#include "tests/support/references.hpp"
 
 namespace lagvk {
 namespace {
@@ -178,7 +179,7 @@ CliResult run_cli(const std::string& args) {
 
 TEST(ChatTemplate, RunChatThroughTheCli) {
   if (!std::filesystem::exists(std::string(LAGVK_BINARY_DIR) + "/bin/lagvk"))
-    GTEST_SKIP() << "build the lagvk_cli target first";
+    LAGVK_REFERENCE_MISSING("build the lagvk_cli target first");
   const auto path =
       std::filesystem::temp_directory_path() / ("lagvk_chat_" + std::to_string(::getpid()) + ".gguf");
   auto writer = make_random_model(tiny_model());

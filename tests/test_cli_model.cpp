@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/cli.hpp"
+#include "tests/support/references.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,7 +34,7 @@ Result run(const std::string& args) {
 class CliModel : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(kLagvk)) GTEST_SKIP() << "build the lagvk_cli target first";
+    if (!std::filesystem::exists(kLagvk)) LAGVK_REFERENCE_MISSING("build the lagvk_cli target first");
     dir_ = std::filesystem::temp_directory_path() / ("lagvk_cli_model_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/support/llama_peer.hpp"
+#include "tests/support/references.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -42,18 +43,18 @@ const fs::path& tiny_model() {
   return path;
 }
 
-#define REQUIRE_PEER(backend)                                 \
-  do {                                                        \
-    if (!llama_peer_available(backend)) {                     \
-      GTEST_SKIP() << llama_peer_unavailable_reason(backend); \
-    }                                                         \
+#define REQUIRE_PEER(backend)                                          \
+  do {                                                                 \
+    if (!llama_peer_available(backend)) {                              \
+      LAGVK_REFERENCE_MISSING(llama_peer_unavailable_reason(backend)); \
+    }                                                                  \
   } while (0)
 
-#define REQUIRE_MODEL()                                                     \
-  do {                                                                      \
-    if (tiny_model().empty()) {                                             \
-      GTEST_SKIP() << "'" << kLagvk.string() << " make-model' unavailable"; \
-    }                                                                       \
+#define REQUIRE_MODEL()                                                              \
+  do {                                                                               \
+    if (tiny_model().empty()) {                                                      \
+      LAGVK_REFERENCE_MISSING("'" << kLagvk.string() << " make-model' unavailable"); \
+    }                                                                                \
   } while (0)
 
 const std::vector<int32_t> kPrompt{1, 40, 41, 300, 7};
@@ -172,7 +173,7 @@ TEST(LlamaPeer, VulkanAgreesWithCpu) {
   try {
     g = llama_peer_greedy(tiny_model(), kPrompt, 4, vk);
   } catch (const PeerError& e) {
-    if (e.code() == "backend") GTEST_SKIP() << "llama.cpp has no Vulkan device here: " << e.what();
+    if (e.code() == "backend") LAGVK_REFERENCE_MISSING("llama.cpp has no Vulkan device here: " << e.what());
     throw;
   }
   EXPECT_EQ(g.raw.at("backend"), "vulkan");

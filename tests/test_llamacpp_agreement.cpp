@@ -13,6 +13,7 @@
 #include "tests/support/gpu.hpp"
 #include "tests/support/llama_peer.hpp"
 #include "tests/support/models.hpp"
+#include "tests/support/references.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -74,7 +75,7 @@ class LlamaCppAgreement : public GpuTest, public ::testing::WithParamInterface<A
 
 TEST_P(LlamaCppAgreement, GreedyTokensAgree) {
   if (!llama_peer_available(PeerBackend::cpu))
-    GTEST_SKIP() << llama_peer_unavailable_reason(PeerBackend::cpu);
+    LAGVK_REFERENCE_MISSING(llama_peer_unavailable_reason(PeerBackend::cpu));
   const AgreementCase& c = GetParam();
   const fs::path path =
       fs::path(::testing::TempDir()) / (c.name + "_" + std::to_string(::getpid()) + ".gguf");

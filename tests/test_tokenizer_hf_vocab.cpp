@@ -24,6 +24,7 @@
 #include "engine/model/random_model.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 #include "tests/support/llama_peer.hpp"
+#include "tests/support/references.hpp"
 
 namespace lagvk {
 namespace {
@@ -124,8 +125,8 @@ class HfVocab : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (!std::filesystem::exists(tokenizer_json(GetParam())))
-      GTEST_SKIP() << "run scripts/setup_tokenizer_ref.sh to install the reference tokenizers";
-    if (std::system("node --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "node is not installed";
+      LAGVK_REFERENCE_MISSING("run scripts/setup_tokenizer_ref.sh to install the reference tokenizers");
+    if (std::system("node --version > /dev/null 2>&1") != 0) LAGVK_REFERENCE_MISSING("node is not installed");
     dir_ = std::filesystem::temp_directory_path() / ("lagvk_hf_vocab_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }
@@ -169,7 +170,7 @@ TEST_P(HfVocab, MatchesReferenceTokenizer) {
 // `lagvk make-model --vocab tokenizer.json` writes a model whose tokenizer is the same.
 TEST_P(HfVocab, MakeModelWithTokenizerJson) {
   const std::string lagvk = std::string(LAGVK_BINARY_DIR) + "/bin/lagvk";
-  if (!std::filesystem::exists(lagvk)) GTEST_SKIP() << "build the lagvk_cli target first";
+  if (!std::filesystem::exists(lagvk)) LAGVK_REFERENCE_MISSING("build the lagvk_cli target first");
   const auto model = (dir_ / "m.gguf").string();
   const std::string cmd = lagvk + " make-model --vocab " + tokenizer_json(GetParam()).string() +
                           " --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --tied -o " + model +
@@ -189,8 +190,8 @@ TEST_P(HfVocab, MakeModelWithTokenizerJson) {
 // The same GGUF tokenized by llama.cpp (its own BPE and pre-tokenizer) gives the same ids.
 TEST_P(HfVocab, MatchesLlamaCppOnTheSameGguf) {
   const std::string lagvk = std::string(LAGVK_BINARY_DIR) + "/bin/lagvk";
-  if (!std::filesystem::exists(lagvk)) GTEST_SKIP() << "build the lagvk_cli target first";
-  if (!test::llama_peer_available()) GTEST_SKIP() << test::llama_peer_unavailable_reason();
+  if (!std::filesystem::exists(lagvk)) LAGVK_REFERENCE_MISSING("build the lagvk_cli target first");
+  if (!test::llama_peer_available()) LAGVK_REFERENCE_MISSING(test::llama_peer_unavailable_reason());
   const auto model = (dir_ / "peer.gguf").string();
   const std::string cmd = lagvk + " make-model --vocab " + tokenizer_json(GetParam()).string() +
                           " --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --tied -o " + model +
@@ -214,7 +215,7 @@ TEST_P(HfVocab, MatchesLlamaCppOnTheSameGguf) {
 // tokens of the rendered chat become single special tokens, after the BOS the model asks for.
 TEST_P(HfVocab, RunChatParsesTheTemplatesSpecialTokens) {
   const std::string lagvk = std::string(LAGVK_BINARY_DIR) + "/bin/lagvk";
-  if (!std::filesystem::exists(lagvk)) GTEST_SKIP() << "build the lagvk_cli target first";
+  if (!std::filesystem::exists(lagvk)) LAGVK_REFERENCE_MISSING("build the lagvk_cli target first");
   RandomModelSpec spec;
   spec.n_layers = 1;
   spec.n_embd = 64;
