@@ -372,6 +372,9 @@ TEST(LogStore, CommittedLogsSurviveAKilledWriter) {
           const LogId id = store->put_log(log.record, log.input());
           if (write(fds[1], &id, sizeof id) != sizeof id) _exit(3);
         }
+      } catch (const std::exception& e) {
+        fprintf(stderr, "DEBUG child: %s\n", e.what());
+        _exit(2);
       } catch (...) {
         _exit(2);
       }
