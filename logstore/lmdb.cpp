@@ -22,6 +22,11 @@ void check_mdb(int rc, const char* what) {
         "{}: the log store is full (its map reached the maximum size); remove logs with 'lagvk log rm' or "
         "start a new store",
         what);
+  // What LMDB says when it meets pages that do not hold together (a damaged file).
+  if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_BAD_TXN || rc == MDB_INVALID ||
+      rc == MDB_BAD_VALSIZE)
+    fail("{}: the log store is damaged ({}); run 'lagvk log verify', or restore it from an export or backup",
+         what, mdb_strerror(rc));
   fail("{}: {}", what, mdb_strerror(rc));
 }
 
