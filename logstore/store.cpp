@@ -654,10 +654,17 @@ std::vector<LogId> Store::Reader::ids() const {
   MDB_cursor* cur = nullptr;
   check_mdb(mdb_cursor_open(txn_.get(), store_.logs_, &cur), "mdb_cursor_open");
   MDB_val k{}, v{};
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  for (; rc == MDB_SUCCESS && k.mv_size == 8; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
     out.push_back(key_id(k));
   mdb_cursor_close(cur);
+  // A walk that ends early (a damaged tree) must not pass for a shorter list of logs.
+  if (rc == MDB_SUCCESS)
+    fail(
+        "the log store '{}' is damaged (a log key of {} bytes); run 'lagvk log verify', or restore it from "
+        "an export or backup",
+        store_.dir_, k.mv_size);
+  if (rc != MDB_NOTFOUND) check_mdb(rc, "listing the logs");
   return out;
 }
 
@@ -776,8 +783,8 @@ VerifyReport Store::verify() {
   MDB_cursor* cur = nullptr;
   check_mdb(mdb_cursor_open(r.txn_.get(), pages_, &cur), "mdb_cursor_open");
   MDB_val k{}, v{};
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     ++report.pages;
     if (k.mv_size != 16) {
       report.problems.push_back("a page has a malformed key");
@@ -793,6 +800,8 @@ VerifyReport Store::verify() {
           fmt::format("log {}: unexpected page {} of layer {}", id, be32(p + 12), be32(p + 8)));
   }
   mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND)
+    report.problems.push_back(fmt::format("the pages table cannot be read to its end: {}", mdb_strerror(rc)));
   return report;
 }
 

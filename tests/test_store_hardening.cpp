@@ -544,8 +544,7 @@ TEST(StoreHardening, ReadersKilledMidReadLeaveNoStaleSlots) {
     waitpid(pid, nullptr, 0);
     ASSERT_EQ(got, "r") << "reader " << round << " could not read: " << got;
   }
-  auto store = Store::open(dir, {false, fingerprint()});
-  EXPECT_EQ(store->read().ids().size(), 1u);
+  // The long-running process still reads (LMDB forbids opening the same store twice in one process).
   EXPECT_EQ(holder->read().ids().size(), 1u);
 }
 
