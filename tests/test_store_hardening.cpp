@@ -194,6 +194,40 @@ TEST(StoreHardening, CreatingAStoreOnAFullTmpfsSaysNoSpace) {
   EXPECT_NE(r.out.find("no space left on device"), std::string::npos) << r.out;
 }
 
+TEST(StoreHardening, FillingATmpfsKeepsEveryCommittedLog) {
+  SmallTmpfs tmpfs(fresh_dir("tmpfs_fill"), "2m");
+  if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN)";
+  const auto dir = tmpfs.path + "/store";
+  const auto r = in_child([&](int out) {
+    auto store = Store::open(dir, {true, fingerprint(), 1 << 20});
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+      const auto log = synthetic(600, i);
+      const LogId id = store->put_log(log.record, log.input());
+      const std::string line = "ID " + std::to_string(id) + "\n";
+      if (write(out, line.data(), line.size()) != ssize_t(line.size())) return 3;
+    }
+    return 0;
+  });
+  ASSERT_TRUE(r.exited) << "killed by signal " << r.status;
+  EXPECT_EQ(r.status, 7) << r.out;
+  EXPECT_NE(r.out.find("no space left on device"), std::string::npos) << r.out;
+  std::vector<LogId> committed;
+  std::istringstream lines(r.out);
+  for (std::string word; lines >> word;)
+    if (word == "ID") {
+      LogId id = 0;
+      lines >> id;
+      committed.push_back(id);
+    }
+  EXPECT_GT(committed.size(), 5u);
+  StoreOptions read_only;
+  read_only.read_only = true;  // the full file system has no room for anything more
+  auto store = Store::open(dir, read_only);
+  expect_logs_intact(*store, committed);
+  EXPECT_EQ(store->read().ids().size(), committed.size());
+  EXPECT_TRUE(store->verify().ok());
+}
+
 TEST(StoreHardening, FillingTheDiskKeepsEveryCommittedLog) {
   const auto dir = fresh_dir("fill");
   std::vector<LogId> before;
@@ -679,6 +713,11 @@ TEST(StoreHardening, LogAddLeavesNoEmptyStoreAndRefusesACodecItCannotApply) {
   r = test::run_lagvk("log add --store " + store + " -m " + model + " --codec f16 --trace " + work +
                       "/ok.jsonl");
   EXPECT_EQ(r.status, 0) << "the store's own codec is fine: " << r.out;
+  // 'ask' on a damaged store: an error naming the store, not a signal.
+  fs::resize_file(store + "/data.mdb", fs::file_size(store + "/data.mdb") / 2);
+  r = test::run_lagvk("ask -m " + model + " --store " + store + " -n 2 'who directed the glass harbor'");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("damaged"), std::string::npos) << r.out;
   fs::remove_all(work);
 }
 
