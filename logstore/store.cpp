@@ -376,9 +376,11 @@ Store::~Store() {
 
 void Store::discard_if_new_and_empty(std::unique_ptr<Store> store) {
   if (!store || !store->created_) return;
-  {
+  try {
     Reader r(*store);
     if (!r.ids().empty()) return;
+  } catch (const std::exception&) {
+    return;  // called while another error is on its way: keep the store rather than guess
   }
   const std::string dir = store->dir_;
   const bool remove_dir = store->created_dir_;

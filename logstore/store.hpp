@@ -113,7 +113,8 @@ class Store {
   [[nodiscard]] int open_readers() const { return open_readers_; }
 
   /// Removes a store that `store` created and that holds no log (a command that failed before adding
-  /// anything should not leave an empty store bound to its model behind). Closes the store either way.
+  /// anything should not leave an empty store bound to its model behind). Closes the store either way;
+  /// never throws (a store it cannot read is kept).
   static void discard_if_new_and_empty(std::unique_ptr<Store> store);
 
   /// Writes a log, its pages and (optionally) its dense retrieval vector in one transaction; returns its id.
