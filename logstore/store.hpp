@@ -1,6 +1,7 @@
 #pragma once
 // The log store: one LMDB environment per directory holding
-//   meta  — "schema" (version) and "fingerprint" (JSON): what model the pages belong to;
+//   meta  — "schema" (version) and "fingerprint" (JSON): what model the pages belong to; "codec";
+//           "next_id" (8 bytes: ids are never reused, even after a log is removed); "generation";
 //   logs  — id (8 bytes, big-endian) -> JSON record: task, trace, selection, token ids and positions,
 //           retrieval text, tags, creation time;
 //   pages — id | layer (4 bytes) | page (4 bytes) -> 16-byte header {magic "LGPG", tokens, xxh64 of
@@ -14,7 +15,10 @@
 // environment, so the Store counts its open Readers and resizes only when there are none (keep Readers
 // short: copy what must outlive them). Reader slots of killed processes are reclaimed on opening
 // (mdb_reader_check) and when the slots run out. Before LMDB maps an existing data file its two meta
-// pages are checked, so a truncated or damaged file is an error, not a fault inside the map.
+// pages are checked, so a truncated or damaged file is an error, not a fault inside the map. Links named
+// data.mdb or lock.mdb are refused (LMDB would write through them), and only a missing or empty directory
+// becomes a new store. Each write pre-allocates its room (fallocate) so a full disk is an error naming
+// the store before LMDB writes; a failed write loses nothing committed.
 #include <cstdint>
 #include <memory>
 #include <optional>
