@@ -713,6 +713,12 @@ TEST(StoreHardening, LogAddLeavesNoEmptyStoreAndRefusesACodecItCannotApply) {
   r = test::run_lagvk("log add --store " + store + " -m " + model + " --codec f16 --trace " + work +
                       "/ok.jsonl");
   EXPECT_EQ(r.status, 0) << "the store's own codec is fine: " << r.out;
+  // 'ask --save' that fails after creating its store leaves no store behind either.
+  const auto ask_store = work + "/ask_store";
+  r = test::run_lagvk("ask -m " + model + " --store " + ask_store +
+                      " --save --agent --max-logs -1 -n 2 'who directed the glass harbor'");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_FALSE(fs::exists(ask_store)) << "a failed 'ask --save' left an empty store:\n" << r.out;
   // 'ask' on a damaged store: an error naming the store, not a signal.
   fs::resize_file(store + "/data.mdb", fs::file_size(store + "/data.mdb") / 2);
   r = test::run_lagvk("ask -m " + model + " --store " + store + " -n 2 'who directed the glass harbor'");

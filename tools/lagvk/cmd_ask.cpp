@@ -95,6 +95,7 @@ int cmd_ask(int argc, char** argv) {
     const StoreFaultGuard guard(*store_dir);
     store = logstore::Store::open(*store_dir, store_options);
   }
+  const DiscardNewStoreOnFailure discard_on_failure(store);  // declared before what refers to the store
   std::vector<std::string> tags;
   if (auto t = args.get("--tag")) tags.push_back(*t);
   const std::string retrieval = args.get_or("--retrieval", "bm25");

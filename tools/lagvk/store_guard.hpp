@@ -7,9 +7,12 @@
 // Install one only around code that runs the store (not around model or GPU code, whose faults are bugs);
 // the previous handlers are restored when it ends. Not reentrant across threads: the CLI is one thread.
 #include <csignal>
+#include <exception>
+#include <memory>
 #include <string>
 
 #include "engine/lag/log_library.hpp"
+#include "logstore/store.hpp"
 
 namespace lagvk::cli {
 
@@ -24,6 +27,23 @@ class StoreFaultGuard {
   bool installed_ = false;  ///< false for a guard nested in another (the outer one handles faults)
   struct sigaction old_bus_ {
   }, old_segv_{};
+};
+
+/// Removes a store that this command created, if the command fails (an exception leaves the scope)
+/// before a log was added to it: a failed command leaves no empty store bound to its model behind.
+class DiscardNewStoreOnFailure {
+ public:
+  explicit DiscardNewStoreOnFailure(std::unique_ptr<logstore::Store>& store) : store_(store) {}
+  ~DiscardNewStoreOnFailure() {
+    if (std::uncaught_exceptions() > exceptions_)
+      logstore::Store::discard_if_new_and_empty(std::move(store_));
+  }
+  DiscardNewStoreOnFailure(const DiscardNewStoreOnFailure&) = delete;
+  DiscardNewStoreOnFailure& operator=(const DiscardNewStoreOnFailure&) = delete;
+
+ private:
+  std::unique_ptr<logstore::Store>& store_;
+  int exceptions_ = std::uncaught_exceptions();
 };
 
 /// A LogLibrary (the store's, for 'ask') whose calls each run under a StoreFaultGuard. The KV sources it
