@@ -1,6 +1,10 @@
 #include "logstore/store.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -88,90 +92,281 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const StoreOptions& o
   return std::unique_ptr<Store>(new Store(dir, options));
 }
 
-Store::Store(std::string dir, const StoreOptions& options) : dir_(std::move(dir)), options_(options) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const bool exists = fs::exists(fs::path(dir_) / "data.mdb", ec);
-  if (!exists) {
-    if (!options.create)
-      fail("no log store at '{}' (create one with 'lagvk log add', or check the path)", dir_);
-    if (!options.fingerprint) fail("internal: creating a store needs a model fingerprint");
-    fs::create_directories(dir_, ec);
-    if (ec) fail("cannot create the store directory '{}': {}", dir_, ec.message());
-  }
-  check_mdb(mdb_env_create(&env_), "mdb_env_create");
-  try {
-    check_mdb(mdb_env_set_maxdbs(env_, 4), "mdb_env_set_maxdbs");
-    map_size_ = std::max<std::uint64_t>(options.initial_map_size, std::uint64_t(1) << 20);
-    // An existing store keeps at least its current size (LMDB adopts the larger of the two).
-    std::error_code size_ec;
-    const auto file_size = exists ? fs::file_size(fs::path(dir_) / "data.mdb", size_ec) : 0;
-    if (!size_ec) map_size_ = std::max<std::uint64_t>(map_size_, file_size);
-    check_mdb(mdb_env_set_mapsize(env_, map_size_), "mdb_env_set_mapsize");
-    const int rc = mdb_env_open(env_, dir_.c_str(), MDB_NOTLS | (options.durable ? 0 : MDB_NOSYNC), 0644);
-    if (rc == EACCES) fail("cannot open the log store '{}': permission denied", dir_);
-    check_mdb(rc, ("opening the log store " + dir_).c_str());
-    MDB_envinfo info{};
-    mdb_env_info(env_, &info);
-    map_size_ = info.me_mapsize;
+namespace {
 
-    Txn txn(env_, true);
-    check_mdb(mdb_dbi_open(txn.get(), "meta", MDB_CREATE, &meta_), "mdb_dbi_open meta");
-    check_mdb(mdb_dbi_open(txn.get(), "logs", MDB_CREATE, &logs_), "mdb_dbi_open logs");
-    check_mdb(mdb_dbi_open(txn.get(), "pages", MDB_CREATE, &pages_), "mdb_dbi_open pages");
-    check_mdb(mdb_dbi_open(txn.get(), "vectors", MDB_CREATE, &vectors_), "mdb_dbi_open vectors");
-    MDB_val k = as_val(std::string_view("fingerprint")), v{};
-    const int got = mdb_get(txn.get(), meta_, &k, &v);
-    if (got == MDB_NOTFOUND) {
-      if (!options.fingerprint)
-        fail("the log store '{}' has no fingerprint; it is damaged or not a lagvk store", dir_);
-      fingerprint_ = *options.fingerprint;
-      const std::string fp = nlohmann::json(fingerprint_).dump();
-      MDB_val fv = as_val(std::string_view(fp));
-      check_mdb(mdb_put(txn.get(), meta_, &k, &fv, 0), "writing the fingerprint");
-      const std::string schema = std::to_string(kSchemaVersion);
-      MDB_val sk = as_val(std::string_view("schema")), sv = as_val(std::string_view(schema));
-      check_mdb(mdb_put(txn.get(), meta_, &sk, &sv, 0), "writing the schema version");
-      codec_ = options.codec;
-      if (codec_ == PageCodec::q8_0 &&
-          (std::uint64_t(fingerprint_.kv_heads) * fingerprint_.head_dim) % 32 != 0)
-        fail("the q8_0 page codec needs kv_heads x head_dim to be a multiple of 32 (this model: {} x {})",
-             fingerprint_.kv_heads, fingerprint_.head_dim);
-      const std::string codec = codec_ == PageCodec::q8_0 ? "q8_0" : "f16";
-      MDB_val ck = as_val(std::string_view("codec")), cv = as_val(std::string_view(codec));
-      check_mdb(mdb_put(txn.get(), meta_, &ck, &cv, 0), "writing the page codec");
-    } else {
-      check_mdb(got, "reading the fingerprint");
-      const auto j = nlohmann::json::parse(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size),
-                                           nullptr, false);
-      if (j.is_discarded()) fail("the log store '{}' has a damaged fingerprint record", dir_);
-      fingerprint_ = j.get<Fingerprint>();
-      MDB_val sk = as_val(std::string_view("schema")), sv{};
-      if (mdb_get(txn.get(), meta_, &sk, &sv) == MDB_SUCCESS) {
-        const std::string schema(static_cast<const char*>(sv.mv_data), sv.mv_size);
-        if (schema != std::to_string(kSchemaVersion))
-          fail("the log store '{}' has schema version {}; this lagvk reads version {}", dir_, schema,
-               kSchemaVersion);
-      }
-      MDB_val ck = as_val(std::string_view("codec")), cv{};
-      if (mdb_get(txn.get(), meta_, &ck, &cv) == MDB_SUCCESS) {
-        const std::string codec(static_cast<const char*>(cv.mv_data), cv.mv_size);
-        if (codec == "q8_0")
-          codec_ = PageCodec::q8_0;
-        else if (codec != "f16")
-          fail("the log store '{}' uses page codec '{}', which this lagvk does not know", dir_, codec);
-      }
-      if (options.fingerprint && !(*options.fingerprint == fingerprint_))
+namespace fs = std::filesystem;
+
+/// lstat of a store file: links (even dangling ones) and other non-regular entries are refused, so LMDB
+/// never writes through a link to somewhere outside the store.
+bool store_file_exists(const fs::path& path, const std::string& dir) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return false;
+    fail("cannot inspect '{}': {}", path.string(), std::strerror(errno));
+  }
+  if (S_ISLNK(st.st_mode))
+    fail(
+        "the log store '{}' has a symbolic link as {}; lagvk refuses links inside a store (replace it with "
+        "the real file, or use the directory the link points into as --store)",
+        dir, path.filename().string());
+  if (!S_ISREG(st.st_mode))
+    fail("the log store '{}' is damaged ({} is not a regular file); restore it from an export or backup", dir,
+         path.filename().string());
+  return true;
+}
+
+/// Whether `dir` holds anything but LMDB's lock file (a directory that may not become a new store).
+bool holds_other_files(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().filename() != "lock.mdb") return true;
+  if (ec) fail("cannot list the store directory '{}': {}", dir.string(), ec.message());
+  return false;
+}
+
+bool is_no_space(int rc) {
+  return rc == ENOSPC || rc == EDQUOT || rc == EFBIG;
+}
+
+[[noreturn]] void fail_no_space(const std::string& dir, const char* what) {
+  fail(
+      "no space left on device (store '{}'): {}; every log committed before is kept. Free space on the disk "
+      "(or raise the file size limit) and try again",
+      dir, what);
+}
+
+/// LMDB maps its lock file and writes the reader table through the map; on a full disk the first write to
+/// a page the file system has not allocated is a SIGBUS. Allocating the lock file's blocks first (without
+/// changing its size, which LMDB sets) turns that into ENOSPC here.
+void preallocate_lock_file(const fs::path& path, const std::string& dir) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == ELOOP) (void)store_file_exists(path, dir);  // names the link
+    if (is_no_space(errno)) fail_no_space(dir, "cannot create its lock file");
+    return;  // read-only file system or no permission: LMDB reports it when opening
+  }
+  const int rc = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 16);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && is_no_space(err)) fail_no_space(dir, "cannot allocate its lock file");
+}
+
+}  // namespace
+
+Store::Store(std::string dir, const StoreOptions& options) : dir_(std::move(dir)), options_(options) {
+  const fs::path data_file = fs::path(dir_) / "data.mdb";
+  std::error_code ec;
+  const bool dir_exists = fs::is_directory(dir_, ec);
+  if (!dir_exists && fs::exists(dir_, ec)) fail("'{}' is not a directory; give a directory as --store", dir_);
+  bool has_data = dir_exists && store_file_exists(data_file, dir_);
+  if (dir_exists) (void)store_file_exists(fs::path(dir_) / "lock.mdb", dir_);
+  // An environment created by an open that did not finish (nothing committed) may become the store.
+  const bool blank = has_data && check_data_file(data_file.string(), dir_).blank;
+  if (!has_data || blank) {
+    if (!options.create) {
+      if (blank)
         fail(
-            "the log store '{}' was made with another model and cannot be used with this one:\n  store: {}\n "
-            " model: "
-            "{}\nuse a store made with this model (or a new --store directory)",
-            dir_, fingerprint_.describe(), options.fingerprint->describe());
+            "'{}' holds an empty LMDB environment, not a log store (an interrupted 'lagvk log add'?); add "
+            "logs "
+            "to it with 'lagvk log add', or remove it",
+            dir_);
+      fail("no log store at '{}' (create one with 'lagvk log add', or check the path)", dir_);
     }
-    txn.commit();
+    if (options.read_only) fail("internal: a store cannot be created read-only");
+    if (!options.fingerprint) fail("internal: creating a store needs a model fingerprint");
+    if (!has_data && dir_exists && holds_other_files(dir_))
+      fail(
+          "'{}' is not empty and holds no log store; a new store needs an empty or missing directory "
+          "(lagvk does not adopt a directory with other files)",
+          dir_);
+    const Fingerprint& f = *options.fingerprint;
+    if (options.codec == PageCodec::q8_0 && (std::uint64_t(f.kv_heads) * f.head_dim) % 32 != 0)
+      fail("the q8_0 page codec needs kv_heads x head_dim to be a multiple of 32 (this model: {} x {})",
+           f.kv_heads, f.head_dim);
+    if (!dir_exists) {
+      fs::create_directories(dir_, ec);
+      if (ec) fail("cannot create the store directory '{}': {}", dir_, ec.message());
+      created_dir_ = true;
+    }
+  }
+  const bool new_files = !has_data;
+  try {
+    open_environment(data_file.string());
+    if (!has_data || blank)
+      create_tables();
+    else
+      open_tables();
   } catch (...) {
-    mdb_env_close(env_);
+    if (env_) mdb_env_close(env_);
+    env_ = nullptr;
+    // Leave nothing behind of a store this open failed to create (only if nothing was committed since).
+    if (new_files) {
+      bool committed = false;
+      try {
+        committed = fs::exists(data_file, ec) && !check_data_file(data_file.string(), dir_).blank;
+      } catch (const Error&) {
+      }
+      if (!committed) {
+        fs::remove(data_file, ec);
+        fs::remove(fs::path(dir_) / "lock.mdb", ec);
+        if (created_dir_) fs::remove(dir_, ec);
+      }
+    }
     throw;
+  }
+}
+
+void Store::open_environment(const std::string& data_file) {
+  const std::uint64_t initial = std::max<std::uint64_t>(options_.initial_map_size, std::uint64_t(1) << 20);
+  // An existing store keeps at least its current size.
+  std::error_code ec;
+  const auto file_size = std::filesystem::file_size(data_file, ec);
+  map_size_ = ec ? initial : std::max<std::uint64_t>(initial, file_size);
+  if (!options_.read_only) preallocate_lock_file(std::filesystem::path(dir_) / "lock.mdb", dir_);
+  unsigned flags = MDB_NOTLS | (options_.durable ? 0 : MDB_NOSYNC) | (options_.read_only ? MDB_RDONLY : 0);
+  for (;;) {
+    check_mdb(mdb_env_create(&env_), "mdb_env_create");
+    check_mdb(mdb_env_set_maxdbs(env_, 4), "mdb_env_set_maxdbs");
+    check_mdb(mdb_env_set_mapsize(env_, map_size_), "mdb_env_set_mapsize");
+    const int rc = mdb_env_open(env_, dir_.c_str(), flags, 0644);
+    if (rc == MDB_SUCCESS) break;
+    mdb_env_close(env_);  // LMDB's rule: a failed open leaves a handle that can only be closed
+    env_ = nullptr;
+    // Reading without write permission on the lock file: read without LMDB's reader lock.
+    if ((rc == EACCES || rc == EROFS || rc == EPERM) && options_.read_only && !(flags & MDB_NOLOCK)) {
+      flags |= MDB_NOLOCK;
+      locked_ = false;
+      continue;
+    }
+    if (rc == EACCES || rc == EPERM)
+      fail(
+          "cannot open the log store '{}' for writing: permission denied (reading it works: log ls, show, "
+          "verify, export)",
+          dir_);
+    if (rc == EROFS)
+      fail(
+          "the log store '{}' is on a read-only file system: it can be read (log ls, show, verify, export) "
+          "but not written",
+          dir_);
+    if (is_no_space(rc)) fail_no_space(dir_, "cannot create its files");
+    if (rc == EIO) fail_write(rc, 1 << 20, "cannot create its files");
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+      fail("the log store '{}' is damaged ({}); restore it from an export or backup", dir_, mdb_strerror(rc));
+    check_mdb(rc, ("opening the log store " + dir_).c_str());
+  }
+  if (locked_) {
+    int dead = 0;
+    (void)mdb_reader_check(env_, &dead);  // slots of killed readers would fill the table
+  }
+  MDB_envinfo info{};
+  mdb_env_info(env_, &info);
+  map_size_ = info.me_mapsize;
+}
+
+void Store::create_tables() {
+  const Fingerprint& f = *options_.fingerprint;
+  Txn txn = begin(true);
+  {
+    // Another process may have created the store since it was inspected: then it is opened as it is.
+    MDB_dbi main = 0;
+    check_mdb(mdb_dbi_open(txn.get(), nullptr, 0, &main), "mdb_dbi_open");
+    MDB_stat st{};
+    check_mdb(mdb_stat(txn.get(), main, &st), "mdb_stat");
+    if (st.ms_entries != 0) {
+      txn.abort();
+      open_tables();
+      return;
+    }
+  }
+  check_mdb(mdb_dbi_open(txn.get(), "meta", MDB_CREATE, &meta_), "mdb_dbi_open meta");
+  check_mdb(mdb_dbi_open(txn.get(), "logs", MDB_CREATE, &logs_), "mdb_dbi_open logs");
+  check_mdb(mdb_dbi_open(txn.get(), "pages", MDB_CREATE, &pages_), "mdb_dbi_open pages");
+  check_mdb(mdb_dbi_open(txn.get(), "vectors", MDB_CREATE, &vectors_), "mdb_dbi_open vectors");
+  fingerprint_ = f;
+  codec_ = options_.codec;
+  const std::string fp = nlohmann::json(fingerprint_).dump();
+  const std::string schema = std::to_string(kSchemaVersion);
+  const std::string codec = codec_ == PageCodec::q8_0 ? "q8_0" : "f16";
+  const std::uint64_t next_id = 1;
+  const std::pair<std::string_view, MDB_val> records[] = {
+      {"fingerprint", as_val(std::string_view(fp))},
+      {"schema", as_val(std::string_view(schema))},
+      {"codec", as_val(std::string_view(codec))},
+      {"next_id", MDB_val{8, const_cast<std::uint64_t*>(&next_id)}},
+  };
+  for (const auto& [key, value] : records) {
+    MDB_val k = as_val(key), v = value;
+    const int rc = mdb_put(txn.get(), meta_, &k, &v, 0);
+    if (rc != MDB_SUCCESS) fail_write(rc, 1 << 20, "cannot write its first records");
+  }
+  const int rc = mdb_txn_commit(txn.release());
+  if (rc != MDB_SUCCESS) fail_write(rc, 1 << 20, "cannot write its first records");
+  created_ = true;
+}
+
+void Store::open_tables() {
+  const auto not_a_store = [this]() {
+    fail(
+        "'{}' holds an LMDB database that is not a lagvk log store (it has no lagvk fingerprint record); "
+        "use an empty or new directory for a store",
+        dir_);
+  };
+  Txn txn = begin(false);
+  int rc = mdb_dbi_open(txn.get(), "meta", 0, &meta_);
+  if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) not_a_store();
+  check_mdb(rc, "opening the store's meta table");
+  MDB_val k = as_val(std::string_view("fingerprint")), v{};
+  rc = mdb_get(txn.get(), meta_, &k, &v);
+  if (rc == MDB_NOTFOUND) not_a_store();
+  check_mdb(rc, "reading the fingerprint");
+  try {
+    const auto j = nlohmann::json::parse(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size),
+                                         nullptr, false);
+    if (j.is_discarded()) throw Error("unparsable");
+    fingerprint_ = j.get<Fingerprint>();
+  } catch (const std::exception&) {
+    fail(
+        "the log store '{}' is damaged (its fingerprint record is unreadable); restore it from an export or "
+        "backup",
+        dir_);
+  }
+  MDB_val sk = as_val(std::string_view("schema")), sv{};
+  if (mdb_get(txn.get(), meta_, &sk, &sv) == MDB_SUCCESS) {
+    const std::string schema(static_cast<const char*>(sv.mv_data), sv.mv_size);
+    if (schema != std::to_string(kSchemaVersion))
+      fail("the log store '{}' has schema version {}; this lagvk reads version {}", dir_, schema,
+           kSchemaVersion);
+  }
+  MDB_val ck = as_val(std::string_view("codec")), cv{};
+  if (mdb_get(txn.get(), meta_, &ck, &cv) == MDB_SUCCESS) {
+    const std::string codec(static_cast<const char*>(cv.mv_data), cv.mv_size);
+    if (codec == "q8_0")
+      codec_ = PageCodec::q8_0;
+    else if (codec != "f16")
+      fail("the log store '{}' uses page codec '{}', which this lagvk does not know", dir_, codec);
+  }
+  if (options_.fingerprint && !(*options_.fingerprint == fingerprint_))
+    fail(
+        "the log store '{}' was made with another model and cannot be used with this one:\n  store: {}\n  "
+        "model: "
+        "{}\nuse a store made with this model (or a new --store directory)",
+        dir_, fingerprint_.describe(), options_.fingerprint->describe());
+  for (auto [name, dbi] : {std::pair{"logs", &logs_}, std::pair{"pages", &pages_}}) {
+    rc = mdb_dbi_open(txn.get(), name, 0, dbi);
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
+      fail("the log store '{}' is damaged (its '{}' table is missing); restore it from an export or backup",
+           dir_, name);
+    check_mdb(rc, "opening a store table");
+  }
+  rc = mdb_dbi_open(txn.get(), "vectors", 0, &vectors_);
+  has_vectors_ = rc == MDB_SUCCESS;
+  if (rc != MDB_NOTFOUND) check_mdb(rc, "opening the store's vectors table");
+  txn.commit();  // keeps the table handles open for the environment
+  if (!has_vectors_ && !options_.read_only) {
+    Txn w = begin(true);
+    check_mdb(mdb_dbi_open(w.get(), "vectors", MDB_CREATE, &vectors_), "mdb_dbi_open vectors");
+    w.commit();
+    has_vectors_ = true;
   }
 }
 
@@ -179,13 +374,109 @@ Store::~Store() {
   mdb_env_close(env_);
 }
 
+void Store::discard_if_new_and_empty(std::unique_ptr<Store> store) {
+  if (!store || !store->created_) return;
+  try {
+    Reader r(*store);
+    if (!r.ids().empty()) return;
+  } catch (const std::exception&) {
+    return;  // called while another error is on its way: keep the store rather than guess
+  }
+  const std::string dir = store->dir_;
+  const bool remove_dir = store->created_dir_;
+  store.reset();
+  std::error_code ec;
+  std::filesystem::remove(std::filesystem::path(dir) / "data.mdb", ec);
+  std::filesystem::remove(std::filesystem::path(dir) / "lock.mdb", ec);
+  if (remove_dir) std::filesystem::remove(dir, ec);  // only if empty
+}
+
+Txn Store::begin(bool write) {
+  if (write && options_.read_only) fail("internal: writing to the log store '{}' opened read-only", dir_);
+  bool reclaimed = false;
+  for (;;) {
+    MDB_txn* txn = nullptr;
+    const int rc = mdb_txn_begin(env_, nullptr, write ? 0 : MDB_RDONLY, &txn);
+    if (rc == MDB_SUCCESS) return Txn(txn);
+    if (rc == MDB_MAP_RESIZED) {
+      adopt_map_size();
+      continue;
+    }
+    if (rc == MDB_READERS_FULL && !reclaimed && locked_) {
+      int dead = 0;
+      (void)mdb_reader_check(env_, &dead);
+      reclaimed = true;
+      continue;
+    }
+    if (rc == MDB_READERS_FULL)
+      fail(
+          "the log store '{}' has no free reader slot: too many processes are reading it; try again when "
+          "some have finished",
+          dir_);
+    if (is_no_space(rc) || rc == EIO) fail_write(rc, 1 << 20, "cannot start a transaction");
+    check_mdb(rc, write ? "starting a write to the log store" : "starting a read of the log store");
+  }
+}
+
+void Store::adopt_map_size() {
+  // LMDB's rule: no transaction of this process may be open while the map moves.
+  if (open_readers_ > 0)
+    fail(
+        "the log store '{}' was grown by another process while this one was reading it; run the command "
+        "again",
+        dir_);
+  check_mdb(mdb_env_set_mapsize(env_, 0), "adopting the store's new map size");
+  MDB_envinfo info{};
+  mdb_env_info(env_, &info);
+  map_size_ = info.me_mapsize;
+}
+
 void Store::grow() {
+  if (open_readers_ > 0)
+    fail("internal: the log store '{}' must grow while a reader of it is open in this process", dir_);
   if (map_size_ >= options_.max_map_size)
     fail(
-        "store full: the log store '{}' reached its maximum size of {} MiB; remove logs or raise the maximum",
+        "store full: the log store '{}' reached its maximum size of {} MiB; remove logs with 'lagvk log rm' "
+        "or "
+        "start a new store",
         dir_, options_.max_map_size >> 20);
   map_size_ = std::min(map_size_ * 2, options_.max_map_size);
   check_mdb(mdb_env_set_mapsize(env_, map_size_), "growing the store map");
+  MDB_envinfo info{};
+  mdb_env_info(env_, &info);
+  map_size_ = info.me_mapsize;
+}
+
+void Store::reserve(std::uint64_t bytes) {
+  int fd = -1;
+  if (mdb_env_get_fd(env_, &fd) != MDB_SUCCESS || fd < 0) return;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return;
+  if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, off_t(bytes)) != 0 && is_no_space(errno))
+    fail_no_space(dir_, "the log was not written");
+}
+
+void Store::fail_write(int rc, std::uint64_t bytes, const char* what) const {
+  if (is_no_space(rc)) fail_no_space(dir_, what);
+  if (rc == EIO) {
+    // LMDB reports a short write (the disk filled up part way) as EIO: tell a full disk from a failing one.
+    struct statvfs vfs {};
+    const bool disk_full = ::statvfs(dir_.c_str(), &vfs) == 0 &&
+                           std::uint64_t(vfs.f_bavail) * vfs.f_frsize < bytes + (std::uint64_t(1) << 20);
+    rlimit limit{};
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(std::filesystem::path(dir_) / "data.mdb", ec);
+    const bool over_limit = ::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+                            !ec && size + bytes > limit.rlim_cur;
+    if (disk_full || over_limit) fail_no_space(dir_, what);
+    fail(
+        "writing the log store '{}' failed: input/output error ({}); every log committed before is kept; "
+        "check "
+        "the disk",
+        dir_, what);
+  }
+  check_mdb(rc, what);
+  fail("internal: fail_write without an error ({})", what);
 }
 
 std::uint64_t Store::generation(MDB_txn* txn) const {
@@ -194,12 +485,6 @@ std::uint64_t Store::generation(MDB_txn* txn) const {
   std::uint64_t g = 0;
   std::memcpy(&g, v.mv_data, 8);
   return g;
-}
-
-void Store::bump_generation(MDB_txn* txn) {
-  const std::uint64_t g = generation(txn) + 1;
-  MDB_val k = as_val(std::string_view("generation")), v{8, const_cast<std::uint64_t*>(&g)};
-  check_mdb(mdb_put(txn, meta_, &k, &v, 0), "updating the store generation");
 }
 
 const RetrievalIndex& Store::index() {
@@ -231,9 +516,15 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
   const std::uint32_t P = f.page_tokens;
   const std::uint32_t n_pages = (kv.tokens + P - 1) / P;
   std::vector<std::byte> value;
+  const std::uint64_t page_bytes = codec_ == PageCodec::q8_0 ? row / 32 * 34 : row * 2;
+  const std::uint64_t bytes =
+      json.size() + embedding.size_bytes() +
+      2 * std::uint64_t(f.layers) * (n_pages * (kPageHeader + 64) + kv.tokens * page_bytes);
+  reserve(bytes + bytes / 4 + (64 << 10));  // the values, LMDB's branch pages and free list
   for (;;) {
-    Txn txn(env_, true);
-    // The next id follows the largest one in use (ids are never reused while the log exists).
+    Txn txn = begin(true);
+    // Ids are never reused: the next one follows both the largest in use and the "next_id" counter
+    // (stores made before the counter start from the largest id).
     LogId id = 1;
     {
       MDB_cursor* cur = nullptr;
@@ -241,6 +532,12 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
       MDB_val k{}, v{};
       if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == MDB_SUCCESS) id = key_id(k) + 1;
       mdb_cursor_close(cur);
+      MDB_val nk = as_val(std::string_view("next_id")), nv{};
+      if (mdb_get(txn.get(), meta_, &nk, &nv) == MDB_SUCCESS && nv.mv_size == 8) {
+        std::uint64_t next = 0;
+        std::memcpy(&next, nv.mv_data, 8);
+        id = std::max(id, next);
+      }
     }
     int rc = MDB_SUCCESS;
     const auto ik = id_key(id);
@@ -276,6 +573,11 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
       rc = mdb_put(txn.get(), vectors_, &ek, &ev, 0);
     }
     if (rc == MDB_SUCCESS) {
+      const std::uint64_t next = id + 1;
+      MDB_val nk = as_val(std::string_view("next_id")), nv{8, const_cast<std::uint64_t*>(&next)};
+      rc = mdb_put(txn.get(), meta_, &nk, &nv, 0);
+    }
+    if (rc == MDB_SUCCESS) {
       const std::uint64_t g = generation(txn.get()) + 1;
       MDB_val gk = as_val(std::string_view("generation")), gv{8, const_cast<std::uint64_t*>(&g)};
       rc = mdb_put(txn.get(), meta_, &gk, &gv, 0);
@@ -285,55 +587,86 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
       grow();
       continue;
     }
-    check_mdb(rc, "writing a log");
+    if (rc != MDB_SUCCESS) fail_write(rc, bytes, "the log was not written");
     // mdb_txn_commit frees the transaction whatever it returns.
     rc = mdb_txn_commit(txn.release());
     if (rc == MDB_MAP_FULL) {
       grow();
       continue;
     }
-    check_mdb(rc, "committing a log");
+    if (rc != MDB_SUCCESS) fail_write(rc, bytes, "the log was not written");
     return id;
   }
 }
 
 bool Store::remove(LogId id) {
-  Txn txn(env_, true);
-  const auto ik = id_key(id);
-  MDB_val k = as_val(std::span<const std::byte>(ik));
-  const int rc = mdb_del(txn.get(), logs_, &k, nullptr);
-  if (rc == MDB_NOTFOUND) return false;
-  check_mdb(rc, "deleting a log");
-  MDB_cursor* cur = nullptr;
-  check_mdb(mdb_cursor_open(txn.get(), pages_, &cur), "mdb_cursor_open");
-  const auto start = page_key(id, 0, 0);
-  MDB_val pk = as_val(std::span<const std::byte>(start)), pv{};
-  int r = mdb_cursor_get(cur, &pk, &pv, MDB_SET_RANGE);
-  while (r == MDB_SUCCESS && pk.mv_size == 16 && key_id(pk) == id) {
-    check_mdb(mdb_cursor_del(cur, 0), "deleting a page");
-    r = mdb_cursor_get(cur, &pk, &pv, MDB_GET_CURRENT);
-    if (r != MDB_SUCCESS) r = mdb_cursor_get(cur, &pk, &pv, MDB_NEXT);
+  for (;;) {
+    Txn txn = begin(true);
+    const auto ik = id_key(id);
+    MDB_val k = as_val(std::span<const std::byte>(ik));
+    int rc = mdb_del(txn.get(), logs_, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return false;
+    MDB_cursor* cur = nullptr;
+    if (rc == MDB_SUCCESS) rc = mdb_cursor_open(txn.get(), pages_, &cur);
+    if (rc == MDB_SUCCESS) {
+      const auto start = page_key(id, 0, 0);
+      MDB_val pk = as_val(std::span<const std::byte>(start)), pv{};
+      int r = mdb_cursor_get(cur, &pk, &pv, MDB_SET_RANGE);
+      while (r == MDB_SUCCESS && pk.mv_size == 16 && key_id(pk) == id) {
+        r = mdb_cursor_del(cur, 0);
+        if (r != MDB_SUCCESS) break;
+        r = mdb_cursor_get(cur, &pk, &pv, MDB_GET_CURRENT);
+        if (r != MDB_SUCCESS) r = mdb_cursor_get(cur, &pk, &pv, MDB_NEXT);
+      }
+      mdb_cursor_close(cur);
+      if (r != MDB_NOTFOUND && r != MDB_SUCCESS) rc = r;
+    }
+    if (rc == MDB_SUCCESS && has_vectors_) {
+      rc = mdb_del(txn.get(), vectors_, &k, nullptr);
+      if (rc == MDB_NOTFOUND) rc = MDB_SUCCESS;
+    }
+    if (rc == MDB_SUCCESS) {
+      // Deleting copies pages too (LMDB never overwrites in place), so a full map is grown here as well.
+      const std::uint64_t g = generation(txn.get()) + 1;
+      MDB_val gk = as_val(std::string_view("generation")), gv{8, const_cast<std::uint64_t*>(&g)};
+      rc = mdb_put(txn.get(), meta_, &gk, &gv, 0);
+    }
+    if (rc == MDB_SUCCESS) rc = mdb_txn_commit(txn.release());
+    if (rc == MDB_MAP_FULL) {
+      txn.abort();
+      grow();
+      continue;
+    }
+    if (rc != MDB_SUCCESS) fail_write(rc, 1 << 20, "the log was not removed");
+    index_.reset();
+    return true;
   }
-  mdb_cursor_close(cur);
-  const int vr = mdb_del(txn.get(), vectors_, &k, nullptr);
-  if (vr != MDB_NOTFOUND) check_mdb(vr, "deleting a vector");
-  bump_generation(txn.get());
-  txn.commit();
-  index_.reset();
-  return true;
 }
 
-Store::Reader::Reader(Store& store) : store_(store), txn_(store.env_, false) {}
+Store::Reader::Reader(Store& store) : store_(store), txn_(store.begin(false)) {
+  ++store_.open_readers_;
+}
+
+Store::Reader::~Reader() {
+  --store_.open_readers_;
+}
 
 std::vector<LogId> Store::Reader::ids() const {
   std::vector<LogId> out;
   MDB_cursor* cur = nullptr;
   check_mdb(mdb_cursor_open(txn_.get(), store_.logs_, &cur), "mdb_cursor_open");
   MDB_val k{}, v{};
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  for (; rc == MDB_SUCCESS && k.mv_size == 8; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
     out.push_back(key_id(k));
   mdb_cursor_close(cur);
+  // A walk that ends early (a damaged tree) must not pass for a shorter list of logs.
+  if (rc == MDB_SUCCESS)
+    fail(
+        "the log store '{}' is damaged (a log key of {} bytes); run 'lagvk log verify', or restore it from "
+        "an export or backup",
+        store_.dir_, k.mv_size);
+  if (rc != MDB_NOTFOUND) check_mdb(rc, "listing the logs");
   return out;
 }
 
@@ -350,6 +683,7 @@ std::optional<LogRecord> Store::Reader::log(LogId id) const {
 }
 
 std::vector<float> Store::Reader::embedding(LogId id) const {
+  if (!store_.has_vectors_) return {};
   const auto ik = id_key(id);
   MDB_val k = as_val(std::span<const std::byte>(ik)), v{};
   const int rc = mdb_get(txn_.get(), store_.vectors_, &k, &v);
@@ -451,8 +785,8 @@ VerifyReport Store::verify() {
   MDB_cursor* cur = nullptr;
   check_mdb(mdb_cursor_open(r.txn_.get(), pages_, &cur), "mdb_cursor_open");
   MDB_val k{}, v{};
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     ++report.pages;
     if (k.mv_size != 16) {
       report.problems.push_back("a page has a malformed key");
@@ -468,6 +802,8 @@ VerifyReport Store::verify() {
           fmt::format("log {}: unexpected page {} of layer {}", id, be32(p + 12), be32(p + 8)));
   }
   mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND)
+    report.problems.push_back(fmt::format("the pages table cannot be read to its end: {}", mdb_strerror(rc)));
   return report;
 }
 

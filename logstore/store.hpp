@@ -1,6 +1,7 @@
 #pragma once
 // The log store: one LMDB environment per directory holding
-//   meta  — "schema" (version) and "fingerprint" (JSON): what model the pages belong to;
+//   meta  — "schema" (version) and "fingerprint" (JSON): what model the pages belong to; "codec";
+//           "next_id" (8 bytes: ids are never reused, even after a log is removed); "generation";
 //   logs  — id (8 bytes, big-endian) -> JSON record: task, trace, selection, token ids and positions,
 //           retrieval text, tags, creation time;
 //   pages — id | layer (4 bytes) | page (4 bytes) -> 16-byte header {magic "LGPG", tokens, xxh64 of
@@ -8,6 +9,16 @@
 // Every log is written in one transaction (all or nothing: a killed writer leaves no torn log); many
 // readers and one writer may use a store at once, across processes. Reads are zero-copy views into the
 // memory map, valid for the life of the Reader that returned them.
+//
+// LMDB's rules, followed here: the map may only be resized (grown by this process, or adopted after
+// another process grew it: MDB_MAP_RESIZED) while this process has no transaction open on the
+// environment, so the Store counts its open Readers and resizes only when there are none (keep Readers
+// short: copy what must outlive them). Reader slots of killed processes are reclaimed on opening
+// (mdb_reader_check) and when the slots run out. Before LMDB maps an existing data file its two meta
+// pages are checked, so a truncated or damaged file is an error, not a fault inside the map. Links named
+// data.mdb or lock.mdb are refused (LMDB would write through them), and only a missing or empty directory
+// becomes a new store. Each write pre-allocates its room (fallocate) so a full disk is an error naming
+// the store before LMDB writes; a failed write loses nothing committed.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -61,7 +72,9 @@ struct PageView {
 void decode_page(const PageView& page, std::vector<std::uint16_t>& k, std::vector<std::uint16_t>& v);
 
 struct StoreOptions {
-  bool create = false;                     ///< create the directory and store if missing
+  /// Create the store if missing. Only a missing or empty directory (or one holding an LMDB
+  /// environment with nothing in it) becomes a new store; anything else is refused.
+  bool create = false;
   std::optional<Fingerprint> fingerprint;  ///< required to create; checked when opening
   std::uint64_t initial_map_size = 64ull << 20;
   std::uint64_t max_map_size = 64ull << 30;  ///< the map doubles on demand up to this; then "store full"
@@ -69,6 +82,9 @@ struct StoreOptions {
   /// fsync on every commit. Off (MDB_NOSYNC) is for bulk loads that can be redone: a system crash may then
   /// lose the last commits (never tear one; a killed process loses nothing either way).
   bool durable = true;
+  /// Open for reading only (MDB_RDONLY): works on a read-only file system or without write permission
+  /// (then without LMDB's reader lock, see Store::locked()). Writing through such a store is an error.
+  bool read_only = false;
 };
 
 struct StoreStats {
@@ -92,6 +108,18 @@ class Store {
   [[nodiscard]] const Fingerprint& fingerprint() const { return fingerprint_; }
   [[nodiscard]] const std::string& dir() const { return dir_; }
   [[nodiscard]] PageCodec codec() const { return codec_; }
+  /// True when this open created the store (it did not hold a fingerprint before).
+  [[nodiscard]] bool created() const { return created_; }
+  /// False when the store was opened read-only without LMDB's lock file (it could not be opened for
+  /// writing): reads then do not hold a reader slot, so a writer elsewhere may reuse pages being read.
+  [[nodiscard]] bool locked() const { return locked_; }
+  /// Readers of this Store now open (the map is resized only when there are none).
+  [[nodiscard]] int open_readers() const { return open_readers_; }
+
+  /// Removes a store that `store` created and that holds no log (a command that failed before adding
+  /// anything should not leave an empty store bound to its model behind). Closes the store either way;
+  /// never throws (a store it cannot read is kept).
+  static void discard_if_new_and_empty(std::unique_ptr<Store> store);
 
   /// Writes a log, its pages and (optionally) its dense retrieval vector in one transaction; returns its id.
   LogId put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding = {});
@@ -101,6 +129,9 @@ class Store {
   class Reader {
    public:
     explicit Reader(Store& store);
+    ~Reader();
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
     [[nodiscard]] std::vector<LogId> ids() const;
     [[nodiscard]] std::optional<LogRecord> log(LogId id) const;
     /// A page; the checksum is verified and a mismatch is an error naming the log, layer and page.
@@ -132,11 +163,21 @@ class Store {
 
  private:
   Store(std::string dir, const StoreOptions& options);
+  void open_environment(const std::string& data_file);
+  void create_tables();
+  void open_tables();
+  /// Begins a transaction; adopts another process's larger map (MDB_MAP_RESIZED) and reclaims the
+  /// reader slots of dead processes (MDB_READERS_FULL) on the way.
+  [[nodiscard]] Txn begin(bool write);
+  void adopt_map_size();
   void grow();
+  /// Pre-allocates room for about `bytes` more at the end of data.mdb, so a full disk is found before
+  /// LMDB writes (false when the file system cannot pre-allocate; nothing to check then).
+  void reserve(std::uint64_t bytes);
+  [[noreturn]] void fail_write(int rc, std::uint64_t bytes, const char* what) const;
   /// The retrieval index, rebuilt when any process changed the store since it was built.
   const RetrievalIndex& index();
   [[nodiscard]] std::uint64_t generation(MDB_txn* txn) const;
-  void bump_generation(MDB_txn* txn);
 
   std::string dir_;
   StoreOptions options_;
@@ -145,6 +186,8 @@ class Store {
   Fingerprint fingerprint_;
   std::uint64_t map_size_ = 0;
   PageCodec codec_ = PageCodec::f16;
+  bool created_ = false, created_dir_ = false, locked_ = true, has_vectors_ = true;
+  int open_readers_ = 0;
   std::unique_ptr<RetrievalIndex> index_;
   std::uint64_t index_generation_ = ~std::uint64_t(0);
 };

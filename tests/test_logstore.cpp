@@ -163,6 +163,33 @@ TEST(LogStore, RemoveReclaimsPages) {
   EXPECT_TRUE(store->verify().ok());
 }
 
+TEST(LogStore, AFullMapIsReportedWithoutNamingAFlagThatDoesNotExist) {
+  try {
+    check_mdb(MDB_MAP_FULL, "deleting a log");
+    FAIL() << "MDB_MAP_FULL is an error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("full"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("--max-size"), std::string::npos) << "lagvk has no --max-size flag: " << msg;
+  }
+}
+
+TEST(LogStore, IdsAreNeverReusedAfterRemove) {
+  const auto dir = fresh_dir("ids");
+  auto store = Store::open(dir, {true, fingerprint()});
+  const auto log = synthetic(2, 1, "a");
+  std::vector<LogId> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(store->put_log(log.record, log.input()));
+  ASSERT_TRUE(store->remove(ids[2]));
+  const LogId next = store->put_log(log.record, log.input());
+  EXPECT_GT(next, ids[2]) << "the id of a removed log was given again";
+  for (LogId id : {ids[0], ids[1], next}) ASSERT_TRUE(store->remove(id));
+  store.reset();
+  // Also across reopening, with the store empty.
+  store = Store::open(dir, {false, fingerprint()});
+  EXPECT_GT(store->put_log(log.record, log.input()), next);
+}
+
 TEST(LogStore, GrowsItsMapAndThenReportsStoreFull) {
   const auto dir = fresh_dir("grow");
   StoreOptions o{true, fingerprint(), 1 << 20, 4 << 20};
@@ -174,6 +201,7 @@ TEST(LogStore, GrowsItsMapAndThenReportsStoreFull) {
     FAIL() << "a 4 MiB store cannot hold 100 logs of 200 KB";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("store full"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("--max-size"), std::string::npos) << "no such flag: " << e.what();
   }
   EXPECT_GT(written, 5) << "the map should have grown past its initial 1 MiB";
   EXPECT_TRUE(store->verify().ok());
@@ -372,11 +400,18 @@ TEST(LogStore, CommittedLogsSurviveAKilledWriter) {
           const LogId id = store->put_log(log.record, log.input());
           if (write(fds[1], &id, sizeof id) != sizeof id) _exit(3);
         }
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "writer: %s\n", e.what());
+        _exit(2);
       } catch (...) {
         _exit(2);
       }
     }
     close(fds[1]);
+    // Each round kills a writer that has committed at least once (on a loaded machine a fixed delay may
+    // end before the child's first commit), at a random moment after that.
+    LogId first = 0;
+    if (read(fds[0], &first, sizeof first) == sizeof first) committed.push_back(first);
     usleep(1000 + rng() % 20000);
     kill(pid, SIGKILL);
     int status = 0;

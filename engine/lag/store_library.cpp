@@ -9,10 +9,12 @@ StoreLibrary::StoreLibrary(logstore::Store& store, std::vector<std::string> tags
 
 std::vector<RetrievedLog> StoreLibrary::retrieve(const std::string& query, std::uint32_t k,
                                                  const std::set<LogId>& exclude) {
-  std::vector<RetrievedLog> out;
-  auto reader = store_.read();
+  // The search runs before the reader opens: it may rebuild the index (its own read), and a read open
+  // in this process would keep the store from adopting a map another process grew.
   const auto hits = embedder_ ? store_.search_dense(embedder_(query), k, exclude, tags_)
                               : store_.search(query, k, exclude, tags_);
+  std::vector<RetrievedLog> out;
+  auto reader = store_.read();
   for (const auto& s : hits) {
     const auto rec = reader.log(s.id);
     out.push_back({s.id, s.score, rec ? rec->task : std::string()});
@@ -27,18 +29,32 @@ std::vector<std::int32_t> StoreLibrary::tokens(LogId id) {
 }
 
 LogKvSource StoreLibrary::kv(LogId id) {
-  reader_.reset();
-  reader_.emplace(store_);
-  const auto rec = reader_->log(id);
-  if (!rec) fail("log {} is not in the store '{}'", id, store_.dir());
-  logstore::Store::Reader* reader = &*reader_;
-  return {std::uint32_t(rec->token_ids.size()),
-          [this, reader, id](std::uint32_t layer, std::uint32_t page, bool values) {
-            const logstore::PageView p = reader->page(id, layer, page);
-            if (p.codec == logstore::PageCodec::f16) return values ? p.v : p.k;  // zero-copy
-            // q8_0 pages are decoded to fp16 here; splice_log_kv reads each span before the next call.
-            logstore::decode_page(p, decoded_k_, decoded_v_);
-            return std::span<const std::uint16_t>(values ? decoded_v_ : decoded_k_);
+  // The log's pages are copied out of the memory map in one read (one consistent snapshot), and the read
+  // ends here: LMDB may only move the map (when this or another process grows the store) while this
+  // process has no read open, and the scheduler may save a new log before it calls kv() again.
+  std::uint32_t tokens = 0;
+  {
+    auto reader = store_.read();
+    const auto rec = reader.log(id);
+    if (!rec) fail("log {} is not in the store '{}'", id, store_.dir());
+    tokens = std::uint32_t(rec->token_ids.size());
+    const std::uint32_t layers = store_.fingerprint().layers, n_pages = reader.pages_of(tokens);
+    k_.assign(layers, {});
+    v_.assign(layers, {});
+    page_offsets_.assign(n_pages + 1, 0);
+    std::vector<std::uint16_t> k, v;
+    for (std::uint32_t l = 0; l < layers; ++l)
+      for (std::uint32_t p = 0; p < n_pages; ++p) {
+        logstore::decode_page(reader.page(id, l, p), k, v);
+        k_[l].insert(k_[l].end(), k.begin(), k.end());
+        v_[l].insert(v_[l].end(), v.begin(), v.end());
+        page_offsets_[p + 1] = k_[l].size();
+      }
+  }
+  return {tokens, [this](std::uint32_t layer, std::uint32_t page, bool values) {
+            const auto& data = values ? v_.at(layer) : k_.at(layer);
+            const std::size_t begin = page_offsets_.at(page), end = page_offsets_.at(page + 1);
+            return std::span<const std::uint16_t>(data.data() + begin, end - begin);
           }};
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // The LMDB log store as the LAG scheduler's LogLibrary: BM25 retrieval, selected tokens for the text
-// baseline, and KV pages read in place from the store's memory map for splicing.
+// baseline, and KV pages for splicing, copied out of the store's memory map when kv() is called (no read
+// of the store stays open between calls, so the store can grow its map, or follow another process that
+// grew it, at any time: LMDB's rule).
 #include <functional>
 #include <memory>
 #include <optional>
@@ -28,8 +30,9 @@ class StoreLibrary : public LogLibrary {
   logstore::Store& store_;
   std::vector<std::string> tags_;
   Embedder embedder_;
-  std::optional<logstore::Store::Reader> reader_;     ///< keeps the pages of the last kv() mapped
-  std::vector<std::uint16_t> decoded_k_, decoded_v_;  ///< the last decoded page of a q8_0 store
+  /// The last kv() log's keys and values as fp16, per layer, and where each page starts in them.
+  std::vector<std::vector<std::uint16_t>> k_, v_;
+  std::vector<std::size_t> page_offsets_;
 };
 
 }  // namespace lagvk::lag

@@ -15,6 +15,7 @@
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/progress.hpp"
+#include "tools/lagvk/store_guard.hpp"
 
 namespace lagvk::cli {
 
@@ -86,7 +87,15 @@ int cmd_ask(int argc, char** argv) {
   auto engine = Engine::load(*model, load);
   bar.finish();
   // --save may start a store; without it a missing store is an error (a typo should not look empty).
-  auto store = logstore::Store::open(*store_dir, {args.has("--save"), lag::model_fingerprint(*engine)});
+  // Without --save the store is only read (so a read-only store can be asked).
+  logstore::StoreOptions store_options{args.has("--save"), lag::model_fingerprint(*engine)};
+  store_options.read_only = !args.has("--save");
+  std::unique_ptr<logstore::Store> store;
+  {
+    const StoreFaultGuard guard(*store_dir);
+    store = logstore::Store::open(*store_dir, store_options);
+  }
+  const DiscardNewStoreOnFailure discard_on_failure(store);  // declared before what refers to the store
   std::vector<std::string> tags;
   if (auto t = args.get("--tag")) tags.push_back(*t);
   const std::string retrieval = args.get_or("--retrieval", "bm25");
@@ -94,7 +103,8 @@ int cmd_ask(int argc, char** argv) {
   lag::Embedder embedder;
   if (retrieval == "dense")
     embedder = [&engine](const std::string& text) { return lag::embed_text(*engine, text); };
-  lag::StoreLibrary library(*store, tags, embedder);
+  lag::StoreLibrary store_library(*store, tags, embedder);
+  GuardedLibrary library(store_library, *store_dir);
 
   if (args.has("--agent")) {
     const auto kb =
@@ -121,9 +131,11 @@ int cmd_ask(int argc, char** argv) {
       }
     }
     std::optional<logstore::LogId> saved;
-    if (args.has("--save"))
-      saved = lag::store_log(
-          *store, lag::encode_trace(*engine, r.trace, lag::parse_selection(args.get_or("--select", "last"))));
+    if (args.has("--save")) {
+      auto log = lag::encode_trace(*engine, r.trace, lag::parse_selection(args.get_or("--select", "last")));
+      const StoreFaultGuard guard(*store_dir);
+      saved = lag::store_log(*store, log);
+    }
     if (json) {
       nlohmann::json j{{"answer", r.answer ? nlohmann::json(*r.answer) : nlohmann::json(nullptr)},
                        {"steps", steps},
@@ -182,10 +194,13 @@ int cmd_ask(int argc, char** argv) {
         entries[i] = std::int32_t(answer_start + i);
         positions[i] = answer_position + std::int32_t(i);
       }
-      saved = lag::store_log(
-          *store, lag::capture_live(*engine, *ctx.sequence, trace, selection, entries, positions, r.tokens));
+      auto log = lag::capture_live(*engine, *ctx.sequence, trace, selection, entries, positions, r.tokens);
+      const StoreFaultGuard guard(*store_dir);
+      saved = lag::store_log(*store, log);
     } else {
-      saved = lag::store_log(*store, lag::encode_trace(*engine, trace, selection));
+      auto log = lag::encode_trace(*engine, trace, selection);
+      const StoreFaultGuard guard(*store_dir);
+      saved = lag::store_log(*store, log);
     }
   }
   if (json) {

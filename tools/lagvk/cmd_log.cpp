@@ -18,6 +18,7 @@
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/progress.hpp"
+#include "tools/lagvk/store_guard.hpp"
 
 namespace lagvk::cli {
 
@@ -30,6 +31,14 @@ std::string store_dir(const Args& args) {
   const auto dir = args.get("--store");
   if (!dir) fail("log: --store DIR is required");
   return *dir;
+}
+
+/// Opens an existing store for reading only: ls, show, stats, verify and export also work on a read-only
+/// file system or without write permission.
+std::unique_ptr<logstore::Store> open_for_reading(const std::string& dir) {
+  logstore::StoreOptions options;
+  options.read_only = true;
+  return logstore::Store::open(dir, options);
 }
 
 std::string when(std::int64_t t) {
@@ -71,21 +80,37 @@ int log_add(int argc, char** argv) {
   text << in.rdbuf();
   const auto traces = lag::parse_traces(text.str(), *trace_file);
   const LoadOptions load = load_options_from(args);
-  auto engine = Engine::load(*model, load);
-  logstore::StoreOptions so{true, lag::model_fingerprint(*engine)};
+  const std::string dir = store_dir(args);
   const std::string codec = args.get_or("--codec", "f16");
   if (codec != "f16" && codec != "q8_0") fail("log add: --codec must be f16 or q8_0");
+  auto engine = Engine::load(*model, load);
+  logstore::StoreOptions so{true, lag::model_fingerprint(*engine)};
   so.codec = codec == "q8_0" ? logstore::PageCodec::q8_0 : logstore::PageCodec::f16;
-  auto store = logstore::Store::open(store_dir(args), so);
+  std::unique_ptr<logstore::Store> store;
+  {
+    const StoreFaultGuard guard(dir);
+    store = logstore::Store::open(dir, so);
+  }
+  if (args.has("--codec") && store->codec() != so.codec)
+    fail("log add: the store '{}' keeps its page codec {}; --codec {} applies only to a new store", dir,
+         store->codec() == logstore::PageCodec::q8_0 ? "q8_0" : "f16", codec);
   ProgressBar bar("encoding traces");
   nlohmann::json added = nlohmann::json::array();
-  for (std::size_t i = 0; i < traces.size(); ++i) {
-    auto log = lag::encode_trace(*engine, traces[i], selection);
-    if (args.has("--embed")) log.embedding = lag::embed_text(*engine, traces[i].task);
-    const auto id = lag::store_log(*store, log);
-    added.push_back({{"id", id}, {"task", traces[i].task}, {"tokens", log.kv.tokens}});
-    if (!args.has("--json")) fmt::print("added log {} ({} tokens): {}\n", id, log.kv.tokens, traces[i].task);
-    bar.update(i + 1, traces.size());
+  try {
+    for (std::size_t i = 0; i < traces.size(); ++i) {
+      auto log = lag::encode_trace(*engine, traces[i], selection);
+      if (args.has("--embed")) log.embedding = lag::embed_text(*engine, traces[i].task);
+      const StoreFaultGuard guard(dir);
+      const auto id = lag::store_log(*store, log);
+      added.push_back({{"id", id}, {"task", traces[i].task}, {"tokens", log.kv.tokens}});
+      if (!args.has("--json"))
+        fmt::print("added log {} ({} tokens): {}\n", id, log.kv.tokens, traces[i].task);
+      bar.update(i + 1, traces.size());
+    }
+  } catch (...) {
+    // A store this command created and could not add anything to is not left behind.
+    if (added.empty()) logstore::Store::discard_if_new_and_empty(std::move(store));
+    throw;
   }
   bar.finish();
   if (args.has("--json"))
@@ -98,7 +123,8 @@ int log_add(int argc, char** argv) {
 int log_ls(int argc, char** argv) {
   Args args("log ls", "--store DIR [--json]", "Lists the logs of a store.", {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
-  auto store = logstore::Store::open(store_dir(args), {});
+  const StoreFaultGuard guard(store_dir(args));
+  auto store = open_for_reading(store_dir(args));
   auto r = store->read();
   nlohmann::json rows = nlohmann::json::array();
   for (auto id : r.ids()) {
@@ -125,7 +151,8 @@ int log_show(int argc, char** argv) {
             {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().size() != 1) fail("log show: give one log id");
-  auto store = logstore::Store::open(store_dir(args), {});
+  const StoreFaultGuard guard(store_dir(args));
+  auto store = open_for_reading(store_dir(args));
   std::uint64_t id = 0;
   try {
     id = std::stoull(args.positional()[0]);
@@ -151,6 +178,7 @@ int log_rm(int argc, char** argv) {
             "Removes logs and their pages (the space is reused).", {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().empty()) fail("log rm: give at least one log id");
+  const StoreFaultGuard guard(store_dir(args));
   auto store = logstore::Store::open(store_dir(args), {});
   nlohmann::json removed = nlohmann::json::array(), missing = nlohmann::json::array();
   for (const auto& s : args.positional()) {
@@ -177,7 +205,8 @@ int log_stats(int argc, char** argv) {
   Args args("log stats", "--store DIR [--json]",
             "Logs, pages, bytes, bytes per stored token, free map space.", {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
-  auto store = logstore::Store::open(store_dir(args), {});
+  const StoreFaultGuard guard(store_dir(args));
+  auto store = open_for_reading(store_dir(args));
   const auto s = store->stats();
   const double per_token = s.stored_tokens ? double(s.page_bytes) / double(s.stored_tokens) : 0;
   if (args.has("--json")) {
@@ -209,7 +238,8 @@ int log_verify(int argc, char** argv) {
             "Checks every page's checksum and every cross-reference; exits 1 on any problem.",
             {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
-  auto store = logstore::Store::open(store_dir(args), {});
+  const StoreFaultGuard guard(store_dir(args));
+  auto store = open_for_reading(store_dir(args));
   const auto r = store->verify();
   if (args.has("--json")) {
     std::printf("%s\n",
@@ -231,7 +261,8 @@ int log_export(int argc, char** argv) {
       {kStore});
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().size() != 1) fail("log export: give the output file");
-  auto store = logstore::Store::open(store_dir(args), {});
+  const StoreFaultGuard guard(store_dir(args));
+  auto store = open_for_reading(store_dir(args));
   std::ofstream out(args.positional()[0]);
   if (!out) fail("cannot write '{}'", args.positional()[0]);
   const auto n = logstore::export_logs(*store, out);
@@ -254,6 +285,7 @@ int log_import(int argc, char** argv) {
   const auto j = nlohmann::json::parse(header, nullptr, false);
   if (j.is_discarded() || !j.contains("fingerprint"))
     fail("'{}' is not a lagvk log export", args.positional()[0]);
+  const StoreFaultGuard guard(store_dir(args));
   auto store = logstore::Store::open(store_dir(args), {true, j["fingerprint"].get<logstore::Fingerprint>()});
   in.seekg(0);
   const auto n = logstore::import_logs(*store, in, args.positional()[0]);
