@@ -14,8 +14,13 @@ std::vector<RetrievedLog> StoreLibrary::retrieve(const std::string& query, std::
   const auto hits = embedder_ ? store_.search_dense(embedder_(query), k, exclude, tags_)
                               : store_.search(query, k, exclude, tags_);
   for (const auto& s : hits) {
-    const auto rec = reader.log(s.id);
-    out.push_back({s.id, s.score, rec ? rec->task : std::string()});
+    std::string task;
+    try {
+      if (const auto rec = reader.log(s.id)) task = rec->task;
+    } catch (const Error&) {
+      // Damaged since it was indexed: build_context skips it with the reason.
+    }
+    out.push_back({s.id, s.score, task});
   }
   return out;
 }
