@@ -120,13 +120,17 @@ mode_t new_file_mode() {
   return 0666 & ~mask;
 }
 
-/// Paths like /dev/stdout or /proc/self/fd/1 name an already open stream: write through them, never replace.
+/// Names of an already open stream (/dev/stdout, /dev/fd/N, /proc/self/fd/N): written through, never
+/// replaced, even when the stream is a regular file the shell opened.
 bool names_a_stream(const std::string& path) {
-  return path.starts_with("/dev/") || path.starts_with("/proc/");
+  return path == "/dev/stdout" || path == "/dev/stderr" || path.starts_with("/dev/fd/") ||
+         (path.starts_with("/proc/") && path.find("/fd/") != std::string::npos);
 }
 
 std::uint64_t export_directly(Store& store, const std::string& path) {
-  std::ofstream out(path, std::ios::binary);
+  // Appending: through /dev/stdout this continues the shell's redirection ('>' truncated the file
+  // already, '>>' keeps it) instead of truncating the file behind it.
+  std::ofstream out(path, std::ios::binary | std::ios::app);
   if (!out) fail("cannot write '{}': {}", path, std::strerror(errno));
   const auto n = export_logs(store, out);
   out.close();
@@ -153,6 +157,8 @@ nlohmann::json parse_line(std::string_view line, const std::string& source, std:
     return nlohmann::json::parse(line);
   } catch (const nlohmann::json::parse_error& e) {
     fail("{} line {}: not valid JSON (at byte {})", source, number, e.byte);
+  } catch (const nlohmann::json::exception&) {  // out_of_range: a number beyond a double
+    fail("{} line {}: not valid JSON (a number out of range)", source, number);
   }
 }
 
@@ -253,7 +259,7 @@ Fingerprint parse_export_header(std::string_view line, const std::string& source
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {
     fail("{}: not a lagvk log export (line 1 is not a JSON header)", source);
   }
   if (!j.is_object() || !j.contains("lagvk_log_export"))

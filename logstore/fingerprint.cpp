@@ -12,7 +12,7 @@ namespace lagvk::logstore {
 
 namespace {
 
-constexpr std::size_t kMaxNameBytes = 4096, kMaxHashChars = 128;
+constexpr std::size_t kMaxHashChars = 128;
 
 bool is_hex(const std::string& s) {
   for (char c : s)
@@ -70,8 +70,6 @@ std::string Fingerprint::describe() const {
 }
 
 void Fingerprint::validate() const {
-  if (model_name.size() > kMaxNameBytes)
-    fail("fingerprint: model_name is longer than {} bytes", kMaxNameBytes);
   check_hash("model_hash", model_hash);
   check_hash("tokenizer_hash", tokenizer_hash);
   check_dimension("layers", layers, kMaxLayers);
