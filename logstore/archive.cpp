@@ -43,11 +43,6 @@ nlohmann::json entry_json(Store::Reader& r, const Fingerprint& f, LogId id) {
   return {{"id", id}, {"record", *rec}, {"embedding", r.embedding(id)}, {"layers", layers}};
 }
 
-struct FileId {
-  dev_t dev = 0;
-  ino_t ino = 0;
-};
-
 bool is_within(const fs::path& dir, const fs::path& path) {
   const auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
   return d == dir.end();
@@ -62,9 +57,8 @@ void refuse_store_output(const Store& store, const std::string& path, const fs::
   if (ec) return;  // the store is open, so this is unexpected; nothing to compare against
   if (is_within(store_dir, resolved))
     fail(
-        "refusing to write the export '{}' into the log store's own directory '{}' (it would destroy the "
-        "store); "
-        "write it elsewhere",
+        "refusing to write the export '{}' inside the log store '{}' (it would destroy the store); write it "
+        "elsewhere",
         path, store.dir());
   if (!existing) return;
   for (const auto& entry : fs::directory_iterator(store_dir, ec)) {
@@ -313,8 +307,9 @@ ExportSummary check_export(std::istream& in, const std::string& source) {
   ExportSummary summary;
   std::string line;
   if (!std::getline(in, line)) fail("{}: empty file, not a lagvk log export", source);
-  if (in.eof()) fail("{}: the archive is truncated after its header line; export it again", source);
   summary.fingerprint = parse_export_header(line, source);
+  if (in.eof())
+    fail("{} line 1: the archive is truncated (no newline after the header); export it again", source);
   for (std::uint64_t number = 2; read_line(in, line, source, number); ++number) {
     if (line.empty()) continue;
     (void)parse_export_entry(line, summary.fingerprint, source, number);
@@ -351,9 +346,8 @@ std::vector<ImportedLog> import_checked_export(Store& store, std::istream& in, c
     if (landed.empty())
       fail("importing {} failed at line {}: {}\nno log was imported", source, number, e.what());
     fail(
-        "importing {} failed at line {}: {}\n{} of {} logs were imported before it and stay in '{}' (old id "
-        "-> new "
-        "id: {}); the others were not",
+        "importing {} failed at line {}: {}\n{} of {} logs were imported before it and stay in '{}' "
+        "(old id -> new id: {}); the others were not",
         source, number, e.what(), landed.size(), summary.logs, store.dir(), list);
   }
   return landed;
