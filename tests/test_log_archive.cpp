@@ -617,5 +617,26 @@ TEST(LogRecordsCli, ADamagedRecordIsFlaggedAndTheOthersStayUsable) {
   EXPECT_EQ(r.status, 0) << r.out;
 }
 
+TEST(LogRecordsCli, AnAlteredRecordFailsVerifyAndShow) {
+  const auto dir = fresh_dir("altered_cli");
+  make_store(dir, {"first", "quartz zeppelin marmalade", "third"});
+  {  // every copy of the text, as in AFlippedByteInARecordFailsVerifyAndReading
+    std::fstream f(fs::path(dir) / "data.mdb", std::ios::in | std::ios::out | std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), {});
+    for (auto at = bytes.find("zeppelin"); at != std::string::npos; at = bytes.find("zeppelin", at + 1)) {
+      f.seekp(std::streamoff(at));
+      f.put('Z');
+    }
+  }
+  auto r = run_lagvk("log verify --store " + dir);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "problem: log 2")) << r.out;
+  EXPECT_TRUE(contains(r.out, "checksum")) << r.out;
+  r = run_lagvk("log show --store " + dir + " 2");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: log 2")) << r.out;
+  EXPECT_FALSE(contains(r.out, "Zeppelin")) << "the altered text must not be shown as the log's";
+}
+
 }  // namespace
 }  // namespace lagvk::logstore
