@@ -19,9 +19,21 @@ struct Fingerprint {
 
   friend bool operator==(const Fingerprint&, const Fingerprint&) = default;
   [[nodiscard]] std::string describe() const;
+  /// Throws lagvk::Error naming the first field outside its sane range: zero or huge dimensions (a
+  /// page_tokens of 0 would divide by zero, 2^32-1 would overflow page sizes), a page larger than 256 MiB,
+  /// hashes that are not hex, an unknown kv_dtype or rope_mode, a rope base or scale that is not a positive
+  /// finite number. Fingerprints read from a store or an export archive are validated before use.
+  void validate() const;
 };
 
+/// Bounds of a valid fingerprint (generous: far above any real model).
+inline constexpr std::uint32_t kMaxLayers = 4096, kMaxKvHeads = 4096, kMaxHeadDim = 65536,
+                               kMaxPageTokens = 65536;
+inline constexpr std::uint64_t kMaxPageBytes = 256ull << 20;
+
 void to_json(nlohmann::json& j, const Fingerprint& f);
+/// Strict: a field of the wrong JSON type or out of its type's range is a lagvk::Error naming it (missing
+/// fields keep their defaults; validate() then judges the values).
 void from_json(const nlohmann::json& j, Fingerprint& f);
 
 }  // namespace lagvk::logstore

@@ -50,29 +50,20 @@ LogId key_id(const MDB_val& v) {
   return id;
 }
 
+/// A stored record, decoded; damage is an error naming the log.
+DecodedRecord decode_stored_record(LogId id, const MDB_val& v, const std::string& dir) {
+  try {
+    return decode_record_value(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size));
+  } catch (const Error& e) {
+    fail("log {} in '{}' has a damaged record: {}; remove it with 'lagvk log rm {}'", id, dir, e.what(), id);
+  }
+}
+
 std::uint32_t be32(const unsigned char* p) {
   return std::uint32_t(p[0]) << 24 | p[1] << 16 | p[2] << 8 | p[3];
 }
 
 }  // namespace
-
-void to_json(nlohmann::json& j, const LogRecord& r) {
-  j = {{"task", r.task},           {"retrieval_text", r.retrieval_text},
-       {"selection", r.selection}, {"trace", r.trace},
-       {"token_ids", r.token_ids}, {"positions", r.positions},
-       {"tags", r.tags},           {"created", r.created}};
-}
-
-void from_json(const nlohmann::json& j, LogRecord& r) {
-  r.task = j.value("task", "");
-  r.retrieval_text = j.value("retrieval_text", r.task);
-  r.selection = j.value("selection", "");
-  r.trace = j.value("trace", nlohmann::json::array());
-  r.token_ids = j.value("token_ids", std::vector<std::int32_t>{});
-  r.positions = j.value("positions", std::vector<std::int32_t>{});
-  r.tags = j.value("tags", std::vector<std::string>{});
-  r.created = j.value("created", std::int64_t(0));
-}
 
 void decode_page(const PageView& page, std::vector<std::uint16_t>& k, std::vector<std::uint16_t>& v) {
   if (page.codec == PageCodec::f16) {
@@ -265,6 +256,7 @@ void Store::open_environment(const std::string& data_file) {
 
 void Store::create_tables() {
   const Fingerprint& f = *options_.fingerprint;
+  f.validate();
   Txn txn = begin(true);
   {
     // Another process may have created the store since it was inspected: then it is opened as it is.
@@ -324,11 +316,12 @@ void Store::open_tables() {
                                          nullptr, false);
     if (j.is_discarded()) throw Error("unparsable");
     fingerprint_ = j.get<Fingerprint>();
-  } catch (const std::exception&) {
+    fingerprint_.validate();  // a page_tokens of 0 would divide by zero in every page count
+  } catch (const std::exception& e) {
     fail(
-        "the log store '{}' is damaged (its fingerprint record is unreadable); restore it from an export or "
-        "backup",
-        dir_);
+        "the log store '{}' is damaged (its fingerprint record is unreadable: {}); restore it from an export "
+        "or backup",
+        dir_, e.what());
   }
   MDB_val sk = as_val(std::string_view("schema")), sv{};
   if (mdb_get(txn.get(), meta_, &sk, &sv) == MDB_SUCCESS) {
@@ -492,11 +485,17 @@ const RetrievalIndex& Store::index() {
   const std::uint64_t g = generation(r.txn_.get());
   if (index_ && g == index_generation_) return *index_;
   std::vector<IndexedLog> logs;
+  std::vector<UnreadableLog> unreadable;
   for (LogId id : r.ids()) {
-    const auto rec = r.log(id);
-    logs.push_back({id, rec->retrieval_text, rec->tags, r.embedding(id)});
+    try {
+      const auto rec = r.log(id);
+      logs.push_back({id, rec->retrieval_text, rec->tags, r.embedding(id)});
+    } catch (const Error& e) {
+      unreadable.push_back({id, e.what()});  // one damaged log must not stop retrieval over the others
+    }
   }
   index_ = std::make_unique<RetrievalIndex>(std::move(logs));
+  unreadable_ = std::move(unreadable);
   index_generation_ = g;
   return *index_;
 }
@@ -511,8 +510,7 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
       fail("internal: layer {} holds {} / {} values, expected {}", l, kv.k[l].size(), kv.v[l].size(),
            kv.tokens * row);
   if (kv.tokens == 0) fail("a log must keep at least one token");
-  const std::string json =
-      nlohmann::json(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string json = encode_record_value(record);
   const std::uint32_t P = f.page_tokens;
   const std::uint32_t n_pages = (kv.tokens + P - 1) / P;
   std::vector<std::byte> value;
@@ -676,10 +674,7 @@ std::optional<LogRecord> Store::Reader::log(LogId id) const {
   const int rc = mdb_get(txn_.get(), store_.logs_, &k, &v);
   if (rc == MDB_NOTFOUND) return std::nullopt;
   check_mdb(rc, "reading a log");
-  const auto j =
-      nlohmann::json::parse(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size), nullptr, false);
-  if (j.is_discarded()) fail("log {} in '{}' has a damaged record", id, store_.dir_);
-  return j.get<LogRecord>();
+  return decode_stored_record(id, v, store_.dir_).record;
 }
 
 std::vector<float> Store::Reader::embedding(LogId id) const {
@@ -740,12 +735,21 @@ PageView Store::Reader::page(LogId id, std::uint32_t layer, std::uint32_t page) 
                   {}};
 }
 
+std::vector<Store::UnreadableLog> Store::unreadable_logs() {
+  (void)index();
+  return unreadable_;
+}
+
 StoreStats Store::stats() {
   StoreStats s;
   Reader r(*this);
   for (LogId id : r.ids()) {
     ++s.logs;
-    if (auto log = r.log(id)) s.stored_tokens += log->token_ids.size();
+    try {
+      if (auto log = r.log(id)) s.stored_tokens += log->token_ids.size();
+    } catch (const Error&) {
+      // A damaged record: counted as a log; verify reports it.
+    }
   }
   MDB_stat st{};
   mdb_stat(r.txn_.get(), pages_, &st);
@@ -763,25 +767,39 @@ StoreStats Store::stats() {
 VerifyReport Store::verify() {
   VerifyReport report;
   Reader r(*this);
-  std::map<LogId, std::uint32_t> expected;  // pages per layer
+  // Pages per layer of each log; a log whose record is damaged owns all its pages (they are not orphans).
+  constexpr std::uint32_t kAnyPages = ~std::uint32_t(0);
+  std::map<LogId, std::uint32_t> expected;
+  std::uint64_t legacy = 0;
   for (LogId id : r.ids()) {
     ++report.logs;
+    expected[id] = kAnyPages;
     try {
-      const auto log = r.log(id);
-      const std::uint32_t n = r.pages_of(std::uint32_t(log->token_ids.size()));
+      const auto ik = id_key(id);
+      MDB_val k = as_val(std::span<const std::byte>(ik)), v{};
+      check_mdb(mdb_get(r.txn_.get(), logs_, &k, &v), "reading a log");
+      const DecodedRecord decoded = decode_stored_record(id, v, dir_);
+      const LogRecord& log = decoded.record;
+      if (decoded.legacy) ++legacy;
+      const std::uint32_t n = r.pages_of(std::uint32_t(log.token_ids.size()));
       expected[id] = n;
       std::uint32_t tokens = 0;
       for (std::uint32_t l = 0; l < fingerprint_.layers; ++l) {
         tokens = 0;
         for (std::uint32_t p = 0; p < n; ++p) tokens += r.page(id, l, p).tokens;
-        if (tokens != log->token_ids.size())
+        if (tokens != log.token_ids.size())
           report.problems.push_back(fmt::format("log {}: layer {} pages hold {} tokens, the record {}", id, l,
-                                                tokens, log->token_ids.size()));
+                                                tokens, log.token_ids.size()));
       }
     } catch (const Error& e) {
       report.problems.push_back(e.what());
     }
   }
+  if (legacy)
+    report.notes.push_back(fmt::format(
+        "{} of {} log records were written by an older lagvk without a record checksum: their pages are "
+        "verified, their text cannot be",
+        legacy, report.logs));
   MDB_cursor* cur = nullptr;
   check_mdb(mdb_cursor_open(r.txn_.get(), pages_, &cur), "mdb_cursor_open");
   MDB_val k{}, v{};

@@ -2,8 +2,9 @@
 // The log store: one LMDB environment per directory holding
 //   meta  — "schema" (version) and "fingerprint" (JSON): what model the pages belong to; "codec";
 //           "next_id" (8 bytes: ids are never reused, even after a log is removed); "generation";
-//   logs  — id (8 bytes, big-endian) -> JSON record: task, trace, selection, token ids and positions,
-//           retrieval text, tags, creation time;
+//   logs  — id (8 bytes, big-endian) -> record: 16-byte header {magic "LGRC", length, xxh64} then JSON
+//           (task, trace, selection, token ids and positions, retrieval text, tags, creation time; see
+//           record.hpp, which also reads the bare JSON records of older stores);
 //   pages — id | layer (4 bytes) | page (4 bytes) -> 16-byte header {magic "LGPG", tokens, xxh64 of
 //           the payload} then K then V (fp16, tokens x kv_heads x head_dim each; K without RoPE).
 // Every log is written in one transaction (all or nothing: a killed writer leaves no torn log); many
@@ -31,25 +32,12 @@
 
 #include "logstore/fingerprint.hpp"
 #include "logstore/lmdb.hpp"
+#include "logstore/record.hpp"
 #include "logstore/retrieval_index.hpp"
 
 namespace lagvk::logstore {
 
 using LogId = std::uint64_t;
-
-struct LogRecord {
-  std::string task;
-  std::string retrieval_text;
-  std::string selection;                ///< "last", "all", "answer", "full"
-  nlohmann::json trace;                 ///< the finished task's messages
-  std::vector<std::int32_t> token_ids;  ///< the selected tokens
-  std::vector<std::int32_t> positions;  ///< their positions in the original trace
-  std::vector<std::string> tags;
-  std::int64_t created = 0;  ///< unix seconds
-};
-
-void to_json(nlohmann::json& j, const LogRecord& r);
-void from_json(const nlohmann::json& j, LogRecord& r);
 
 /// A log's KV to store: per layer, tokens x kv_heads x head_dim fp16 values (keys without RoPE).
 struct LogKvInput {
@@ -95,6 +83,7 @@ struct StoreStats {
 struct VerifyReport {
   std::uint64_t logs = 0, pages = 0;
   std::vector<std::string> problems;
+  std::vector<std::string> notes;  ///< not problems: e.g. legacy records without a checksum
   [[nodiscard]] bool ok() const { return problems.empty(); }
 };
 
@@ -133,6 +122,8 @@ class Store {
     Reader(const Reader&) = delete;
     Reader& operator=(const Reader&) = delete;
     [[nodiscard]] std::vector<LogId> ids() const;
+    /// The log's record; nullopt when there is no such log. A damaged record (checksum mismatch, wrong
+    /// JSON shape) is a lagvk::Error naming the log and what is wrong.
     [[nodiscard]] std::optional<LogRecord> log(LogId id) const;
     /// A page; the checksum is verified and a mismatch is an error naming the log, layer and page.
     [[nodiscard]] PageView page(LogId id, std::uint32_t layer, std::uint32_t page) const;
@@ -146,6 +137,14 @@ class Store {
     Txn txn_;
   };
   [[nodiscard]] Reader read() { return Reader(*this); }
+
+  /// A log whose record cannot be read (damaged): retrieval, stats and listings leave it out.
+  struct UnreadableLog {
+    LogId id = 0;
+    std::string reason;  ///< names the log
+  };
+  /// The logs that retrieval had to leave out, as of the store's current contents.
+  [[nodiscard]] std::vector<UnreadableLog> unreadable_logs();
 
   [[nodiscard]] StoreStats stats();
   [[nodiscard]] VerifyReport verify();
@@ -189,6 +188,7 @@ class Store {
   bool created_ = false, created_dir_ = false, locked_ = true, has_vectors_ = true;
   int open_readers_ = 0;
   std::unique_ptr<RetrievalIndex> index_;
+  std::vector<UnreadableLog> unreadable_;  ///< found while building index_
   std::uint64_t index_generation_ = ~std::uint64_t(0);
 };
 

@@ -3,6 +3,7 @@
 // same greedy tokens in kv and text modes; and the commands work end to end with JSON output.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 
@@ -16,6 +17,7 @@
 #include "engine/lag/store_library.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/ref/forward.hpp"
+#include "logstore/lmdb.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
@@ -224,6 +226,110 @@ TEST_F(LagStore, CommandsWorkEndToEnd) {
   EXPECT_NE(r.out.find("no log store"), std::string::npos) << r.out;
   r = run_lagvk("ask -m " + model_ + store + "--logs maybe 'q'");
   EXPECT_EQ(r.status, 1) << r.out;
+  fs::remove(traces);
+}
+
+std::string write_traces(const std::string& name, const std::vector<nlohmann::json>& traces) {
+  const auto path =
+      (fs::path(::testing::TempDir()) / (name + std::to_string(::getpid()) + ".jsonl")).string();
+  std::ofstream f(path);
+  for (const auto& t : traces) f << t.dump() << "\n";
+  return path;
+}
+
+nlohmann::json trace_json(const std::string& task, const std::string& answer) {
+  return {
+      {"task", task},
+      {"messages", {{{"role", "user"}, {"content", task}}, {{"role", "assistant"}, {"content", answer}}}}};
+}
+
+std::string long_text(std::size_t words) {
+  std::string text;
+  for (std::size_t i = 0; i < words; ++i) text += "harbor film glass director ";
+  return text;
+}
+
+/// Overwrites log `id`'s record in the store at `dir` (no Store open on it in this process).
+void put_raw_record(const std::string& dir, std::uint64_t id, const std::string& value) {
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 4);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi dbi = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, "logs", 0, &dbi), 0);
+  std::array<unsigned char, 8> key{};
+  for (int i = 0; i < 8; ++i) key[std::size_t(i)] = (id >> (56 - 8 * i)) & 0xff;
+  MDB_val k{8, key.data()}, v{value.size(), const_cast<char*>(value.data())};
+  ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+TEST_F(LagStore, AddJsonReportsTheLogsCommittedBeforeAFailure) {
+  const auto traces = write_traces("add_fails", {trace_json("capital of veloria", "Answer: Castell"),
+                                                 trace_json("a long one", long_text(200))});
+  const auto r = run_lagvk(
+      "log add --store " + dir_ + " -m " + model_ + " --ctx 128 --trace " + traces + " --json", false);
+  EXPECT_EQ(r.status, 1) << r.out;
+  const auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << "stdout must be the JSON report: " << r.out;
+  ASSERT_EQ(j["added"].size(), 1u) << r.out;
+  EXPECT_EQ(j["added"][0]["task"], "capital of veloria");
+  EXPECT_NE(j["error"].get<std::string>().find("context"), std::string::npos) << r.out;
+  const auto ls = run_lagvk("log ls --json --store " + dir_, false);
+  ASSERT_EQ(ls.status, 0) << ls.out;
+  const auto listed = nlohmann::json::parse(ls.out);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["id"], j["added"][0]["id"]);
+  fs::remove(traces);
+}
+
+TEST_F(LagStore, AskSkipsALogLongerThanTheContext) {
+  const auto traces = write_traces("ask_long", {trace_json("glass harbor director history", long_text(60)),
+                                                trace_json("who directed the glass harbor", "Answer: Mara")});
+  auto r = run_lagvk(
+      "log add --store " + dir_ + " -m " + model_ + " --select full --trace " + traces + " --json", false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto added = nlohmann::json::parse(r.out)["added"];
+  ASSERT_GT(added[0]["tokens"].get<int>(), 128) << "the first log must be longer than the context below";
+  ASSERT_LT(added[1]["tokens"].get<int>(), 64);
+  const std::string ask = "ask -m " + model_ + " --store " + dir_ + " --ctx 128 -k 2 -n 2 ";
+  r = run_lagvk(ask + "--json 'who directed the glass harbor'", false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["skipped_logs"].size(), 1u) << r.out;
+  EXPECT_EQ(j["skipped_logs"][0]["id"], added[0]["id"]);
+  EXPECT_NE(j["skipped_logs"][0]["reason"].get<std::string>().find("does not fit"), std::string::npos)
+      << r.out;
+  ASSERT_EQ(j["logs"].size(), 1u) << r.out;
+  EXPECT_EQ(j["logs"][0]["id"], added[1]["id"]);
+  r = run_lagvk(ask + "'who directed the glass harbor'");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("warning: skipped log " + added[0]["id"].dump()), std::string::npos) << r.out;
+  fs::remove(traces);
+}
+
+TEST_F(LagStore, AskSkipsADamagedLogAndUsesTheOthers) {
+  const auto traces =
+      write_traces("ask_damaged", {trace_json("who directed the glass harbor", "Answer: Mara"),
+                                   trace_json("the glass harbor film", "Answer: a film")});
+  auto r = run_lagvk("log add --store " + dir_ + " -m " + model_ + " --trace " + traces, false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  put_raw_record(dir_, 1, R"({"task": "who directed the glass harbor", "token_ids": "x"})");
+  const std::string ask = "ask -m " + model_ + " --store " + dir_ + " -k 2 -n 2 ";
+  r = run_lagvk(ask + "--json 'who directed the glass harbor'", false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["skipped_logs"].size(), 1u) << r.out;
+  EXPECT_EQ(j["skipped_logs"][0]["id"], 1);
+  EXPECT_NE(j["skipped_logs"][0]["reason"].get<std::string>().find("log 1"), std::string::npos) << r.out;
+  ASSERT_EQ(j["logs"].size(), 1u) << r.out;
+  EXPECT_EQ(j["logs"][0]["id"], 2);
+  r = run_lagvk(ask + "'who directed the glass harbor'");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("warning: skipped log 1: log 1"), std::string::npos) << r.out;
   fs::remove(traces);
 }
 

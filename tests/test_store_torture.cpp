@@ -48,6 +48,7 @@ struct Proc {
   std::string log_path;  ///< its stderr (and stdout)
   int report_fd = -1;    ///< writers: ids after each commit
   bool killed = false;
+  bool reaped = false;  ///< waitpid has returned its status
   int status = 0;
 };
 
@@ -141,8 +142,7 @@ Proc spawn_cli(const std::vector<std::string>& args, const std::string& log_path
 bool wait_for(Proc& p, double seconds) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   for (;;) {
-    const pid_t r = waitpid(p.pid, &p.status, WNOHANG);
-    if (r == p.pid) return true;
+    if (p.reaped || waitpid(p.pid, &p.status, WNOHANG) == p.pid) return p.reaped = true;
     if (std::chrono::steady_clock::now() > until) {
       kill(p.pid, SIGKILL);
       waitpid(p.pid, &p.status, 0);
@@ -202,19 +202,23 @@ TEST(StoreTorture, RandomKillsOfWritersReadersAndImportersLoseNoCommittedLog) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 60));
     // Kill a random subset at a random moment; writers and readers never stop by themselves, so they
     // are killed last in any case.
-    for (auto& p : procs)
-      if (rng() % 3 != 0 && waitpid(p.pid, &p.status, WNOHANG) == 0) {
-        kill(p.pid, SIGKILL);
-        p.killed = true;
-        ++kills;
+    for (auto& p : procs) {
+      if (rng() % 3 == 0) continue;
+      if (waitpid(p.pid, &p.status, WNOHANG) == p.pid) {
+        p.reaped = true;  // it finished first
+        continue;
       }
+      kill(p.pid, SIGKILL);
+      p.killed = true;
+      ++kills;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 30));
     for (auto& p : procs) {
       if (p.killed) {
         waitpid(p.pid, &p.status, 0);
         continue;
       }
-      if (p.what.rfind("writer", 0) == 0 || p.what == "reader") {
+      if (!p.reaped && (p.what.rfind("writer", 0) == 0 || p.what == "reader")) {
         kill(p.pid, SIGKILL);
         p.killed = true;
         waitpid(p.pid, &p.status, 0);

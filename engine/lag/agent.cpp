@@ -1,5 +1,6 @@
 #include "engine/lag/agent.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace lagvk::lag {
@@ -39,6 +40,10 @@ AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& qu
     const bool after_logs = options.mode != LogMode::none && !ids.empty();
     const auto prompt = render_prompt(messages, engine.tokenizer(), !after_logs, &engine.chat_template());
     BuiltContext ctx = build_context(engine, library, ids, options.mode, prompt);
+    for (auto& skipped : ctx.skipped)
+      if (std::none_of(result.skipped.begin(), result.skipped.end(),
+                       [&](const SkippedLog& s) { return s.id == skipped.id; }))
+        result.skipped.push_back(std::move(skipped));
     const GenerateResult out =
         generate_from(engine, *ctx.sequence, std::move(ctx.logits), ctx.next_position, gen);
     result.context_tokens = ctx.sequence->length();

@@ -39,8 +39,9 @@ struct AgentStep {
 struct AgentResult {
   std::optional<std::string> answer;
   std::vector<AgentStep> steps;
-  std::vector<RetrievedLog> logs;  ///< every log used, in context order
-  Trace trace;                     ///< the finished task (user, assistant and tool messages)
+  std::vector<RetrievedLog> logs;   ///< every log retrieved, in context order
+  std::vector<SkippedLog> skipped;  ///< retrieved logs left out of the context (damaged, too long), once each
+  Trace trace;                      ///< the finished task (user, assistant and tool messages)
   std::uint32_t context_tokens = 0;
 };
 

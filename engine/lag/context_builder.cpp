@@ -3,6 +3,8 @@
 #include <chrono>
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include "engine/core/error.hpp"
 
 namespace lagvk::lag {
@@ -12,6 +14,28 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
+
+std::uint64_t round_up(std::uint64_t n, std::uint32_t multiple) {
+  return (n + multiple - 1) / multiple * multiple;
+}
+
+/// Whether a log of `tokens` fits before a suffix of `suffix` tokens. Spliced pages start on a fresh page
+/// and fill whole pages; text is appended token by token.
+bool log_fits(const KvSequence& seq, std::uint32_t page_tokens, LogMode mode, std::uint64_t tokens,
+              std::uint64_t suffix) {
+  const std::uint64_t end = mode == LogMode::kv
+                                ? round_up(seq.length(), page_tokens) + round_up(tokens, page_tokens)
+                                : std::uint64_t(seq.length()) + tokens;
+  return end + suffix <= seq.max_tokens();
+}
+
+std::string does_not_fit(LogId id, std::uint64_t tokens, const KvSequence& seq, std::uint64_t suffix) {
+  return fmt::format(
+      "log {} ({} tokens) does not fit in the context of {} tokens ({} already used, {} needed by the task); "
+      "skipped (a larger --ctx would hold it)",
+      id, tokens, seq.max_tokens(), seq.length(), suffix);
+}
+
 }  // namespace
 
 LogMode parse_log_mode(std::string_view name) {
@@ -38,6 +62,7 @@ BuiltContext build_context(Engine& engine, LogLibrary* library, const std::vecto
   BuiltContext out;
   out.sequence = engine.new_sequence();
   KvSequence& seq = *out.sequence;
+  const std::uint32_t page_tokens = engine.pool().shape().page_tokens;
   const auto t0 = Clock::now();
   if (mode != LogMode::none && !logs.empty()) {
     if (!library) fail("internal: logs requested without a log library");
@@ -45,11 +70,21 @@ BuiltContext build_context(Engine& engine, LogLibrary* library, const std::vecto
     for (LogId id : logs) {
       PlacedLog placed{id, 0, out.next_position};
       if (mode == LogMode::kv) {
-        const LogKvSource source = library->kv(id);
-        placed.tokens = source.tokens;
-        const auto pages = splice_log_kv(engine.context(), engine.pool(), source, out.next_position, rope);
+        std::vector<std::uint32_t> pages;
         try {
-          seq.append_shared_pages(pages, source.tokens);
+          const LogKvSource source = library->kv(id);
+          if (!log_fits(seq, page_tokens, mode, source.tokens, suffix.size())) {
+            out.skipped.push_back({id, does_not_fit(id, source.tokens, seq, suffix.size())});
+            continue;
+          }
+          placed.tokens = source.tokens;
+          pages = splice_log_kv(engine.context(), engine.pool(), source, out.next_position, rope);
+        } catch (const Error& e) {  // a damaged record or page (splice_log_kv released its pages)
+          out.skipped.push_back({id, e.what()});
+          continue;
+        }
+        try {
+          seq.append_shared_pages(pages, placed.tokens);
         } catch (...) {
           for (auto p : pages) engine.pool().release(p);
           throw;
@@ -57,7 +92,17 @@ BuiltContext build_context(Engine& engine, LogLibrary* library, const std::vecto
         // The sequence holds its own references now; a cache of spliced pages would keep ours.
         for (auto p : pages) engine.pool().release(p);
       } else {
-        const std::vector<std::int32_t> text = library->tokens(id);
+        std::vector<std::int32_t> text;
+        try {
+          text = library->tokens(id);
+        } catch (const Error& e) {
+          out.skipped.push_back({id, e.what()});
+          continue;
+        }
+        if (!log_fits(seq, page_tokens, mode, text.size(), suffix.size())) {
+          out.skipped.push_back({id, does_not_fit(id, text.size(), seq, suffix.size())});
+          continue;
+        }
         placed.tokens = std::uint32_t(text.size());
         std::vector<std::int32_t> positions(text.size());
         std::iota(positions.begin(), positions.end(), out.next_position);

@@ -7,6 +7,7 @@
 //   none — no logs.
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -25,16 +26,26 @@ struct PlacedLog {
   std::int32_t first_position = 0;
 };
 
-struct BuiltContext {
-  std::unique_ptr<KvSequence> sequence;
-  std::vector<PlacedLog> logs;
-  std::int32_t next_position = 0;  ///< where the task's own tokens continue
-  std::vector<float> logits;       ///< after the last suffix token
-  double logs_ms = 0;              ///< time to place the logs (splice or prefill)
-  double suffix_ms = 0;            ///< time to prefill the suffix
+/// A retrieved log that build_context left out: its record or pages are damaged, or it does not fit in
+/// the context with the task. `reason` names the log; callers show it as a warning.
+struct SkippedLog {
+  LogId id = 0;
+  std::string reason;
 };
 
-/// A fresh sequence holding `logs` (in order) and then `suffix`, with the logits after the suffix.
+struct BuiltContext {
+  std::unique_ptr<KvSequence> sequence;
+  std::vector<PlacedLog> logs;      ///< the logs placed, in order (requested logs minus the skipped)
+  std::vector<SkippedLog> skipped;  ///< in request order
+  std::int32_t next_position = 0;   ///< where the task's own tokens continue
+  std::vector<float> logits;        ///< after the last suffix token
+  double logs_ms = 0;               ///< time to place the logs (splice or prefill)
+  double suffix_ms = 0;             ///< time to prefill the suffix
+};
+
+/// A fresh sequence holding `logs` (in order) and then `suffix`, with the logits after the suffix. A log
+/// that cannot be read, or that would leave no room for the suffix, is skipped (see BuiltContext::skipped)
+/// and the others are placed: one bad log must not fail every request that retrieves it.
 [[nodiscard]] BuiltContext build_context(Engine& engine, LogLibrary* library, const std::vector<LogId>& logs,
                                          LogMode mode, std::span<const std::int32_t> suffix);
 

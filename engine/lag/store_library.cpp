@@ -16,8 +16,13 @@ std::vector<RetrievedLog> StoreLibrary::retrieve(const std::string& query, std::
   std::vector<RetrievedLog> out;
   auto reader = store_.read();
   for (const auto& s : hits) {
-    const auto rec = reader.log(s.id);
-    out.push_back({s.id, s.score, rec ? rec->task : std::string()});
+    std::string task;
+    try {
+      if (const auto rec = reader.log(s.id)) task = rec->task;
+    } catch (const Error&) {
+      // Damaged since it was indexed: build_context skips it with the reason.
+    }
+    out.push_back({s.id, s.score, task});
   }
   return out;
 }

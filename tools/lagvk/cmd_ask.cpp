@@ -1,5 +1,6 @@
 // lagvk ask: answer a question with Log-Augmented Generation — retrieve logs from a store, splice their
 // KV pages (or re-read them as text, or use none, for comparison) in front of the question, generate.
+#include <algorithm>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -21,17 +22,41 @@ namespace lagvk::cli {
 
 namespace {
 
+/// The retrieved logs that were placed in the context (a skipped log is not among `placed`).
 nlohmann::json logs_json(const std::vector<lag::RetrievedLog>& logs,
-                         const std::vector<lag::PlacedLog>& placed) {
+                         const std::vector<lag::PlacedLog>& placed,
+                         const std::vector<lag::SkippedLog>& skipped) {
   nlohmann::json out = nlohmann::json::array();
-  for (std::size_t i = 0; i < logs.size(); ++i) {
-    nlohmann::json j{{"id", logs[i].id}, {"score", logs[i].score}, {"task", logs[i].task}};
-    if (i < placed.size()) {
-      j["tokens"] = placed[i].tokens;
-      j["first_position"] = placed[i].first_position;
+  for (const auto& log : logs) {
+    const auto is_this = [&](const auto& other) { return other.id == log.id; };
+    if (std::any_of(skipped.begin(), skipped.end(), is_this)) continue;
+    nlohmann::json j{{"id", log.id}, {"score", log.score}, {"task", log.task}};
+    if (const auto p = std::find_if(placed.begin(), placed.end(), is_this); p != placed.end()) {
+      j["tokens"] = p->tokens;
+      j["first_position"] = p->first_position;
     }
     out.push_back(j);
   }
+  return out;
+}
+
+/// Logs left out: damaged records retrieval could not index, and retrieved logs the context could not
+/// take. Warned about on stderr; listed under "skipped_logs" in --json output.
+std::vector<lag::SkippedLog> skipped_logs(logstore::Store& store,
+                                          const std::vector<lag::SkippedLog>& from_context) {
+  std::vector<lag::SkippedLog> out;
+  for (const auto& u : store.unreadable_logs()) out.push_back({u.id, u.reason});
+  out.insert(out.end(), from_context.begin(), from_context.end());
+  return out;
+}
+
+void warn_skipped(const std::vector<lag::SkippedLog>& skipped) {
+  for (const auto& s : skipped) fmt::print(stderr, "warning: skipped log {}: {}\n", s.id, s.reason);
+}
+
+nlohmann::json skipped_json(const std::vector<lag::SkippedLog>& skipped) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : skipped) out.push_back({{"id", s.id}, {"reason", s.reason}});
   return out;
 }
 
@@ -119,11 +144,13 @@ int cmd_ask(int argc, char** argv) {
     a.mode = mode;
     a.sampling = gen.sampling;
     const auto r = lag::run_agent(*engine, &library, question, {kb.get()}, a);
+    const auto skipped = skipped_logs(*store, r.skipped);
+    if (!json) warn_skipped(skipped);
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : r.steps) {
       steps.push_back({{"output", s.output},
                        {"observation", s.observation},
-                       {"new_logs", logs_json(s.new_logs, {})},
+                       {"new_logs", logs_json(s.new_logs, {}, r.skipped)},
                        {"time_to_first_token_ms", s.time_to_first_token_ms}});
       if (!json) {
         fmt::print("step: {}\n", s.output);
@@ -140,14 +167,21 @@ int cmd_ask(int argc, char** argv) {
       nlohmann::json j{{"answer", r.answer ? nlohmann::json(*r.answer) : nlohmann::json(nullptr)},
                        {"steps", steps},
                        {"step_count", r.steps.size()},
-                       {"logs", logs_json(r.logs, {})},
+                       {"logs", logs_json(r.logs, {}, r.skipped)},
+                       {"skipped_logs", skipped_json(skipped)},
                        {"mode", lag::log_mode_name(mode)}};
       if (saved) j["saved_log"] = *saved;
       std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
-      for (const auto& l : r.logs) fmt::print("log used: #{} \"{}\" (score {:.2f})\n", l.id, l.task, l.score);
+      std::size_t used = 0;
+      for (const auto& l : r.logs) {
+        const auto is_this = [&](const lag::SkippedLog& sk) { return sk.id == l.id; };
+        if (std::any_of(r.skipped.begin(), r.skipped.end(), is_this)) continue;
+        fmt::print("log used: #{} \"{}\" (score {:.2f})\n", l.id, l.task, l.score);
+        ++used;
+      }
       fmt::print("answer: {}\n[{} steps, {} logs used ({}){}]\n",
-                 r.answer.value_or("(none within the step limit)"), r.steps.size(), r.logs.size(),
+                 r.answer.value_or("(none within the step limit)"), r.steps.size(), used,
                  lag::log_mode_name(mode), saved ? fmt::format(", saved as log {}", *saved) : "");
     }
     return 0;
@@ -161,10 +195,15 @@ int cmd_ask(int argc, char** argv) {
   const auto prompt =
       lag::render_prompt(messages, engine->tokenizer(), ids.empty(), &engine->chat_template());
   lag::BuiltContext ctx = lag::build_context(*engine, &library, ids, mode, prompt);
-  if (!json && !retrieved.empty()) {
-    for (std::size_t i = 0; i < retrieved.size(); ++i)
-      fmt::print(stderr, "[log {} score {:.2f}, {} tokens at {}..: {}]\n", retrieved[i].id,
-                 retrieved[i].score, ctx.logs[i].tokens, ctx.logs[i].first_position, retrieved[i].task);
+  const auto skipped = skipped_logs(*store, ctx.skipped);
+  if (!json) {
+    warn_skipped(skipped);
+    for (const auto& placed : ctx.logs) {
+      const auto log = std::find_if(retrieved.begin(), retrieved.end(),
+                                    [&](const lag::RetrievedLog& l) { return l.id == placed.id; });
+      fmt::print(stderr, "[log {} score {:.2f}, {} tokens at {}..: {}]\n", placed.id, log->score,
+                 placed.tokens, placed.first_position, log->task);
+    }
   }
   const std::uint32_t answer_start = ctx.sequence->length();
   const std::int32_t answer_position = ctx.next_position;
@@ -208,7 +247,8 @@ int cmd_ask(int argc, char** argv) {
                      {"tokens", r.tokens},
                      {"stop_reason", r.stop_reason},
                      {"mode", lag::log_mode_name(mode)},
-                     {"logs", logs_json(retrieved, ctx.logs)},
+                     {"logs", logs_json(retrieved, ctx.logs, ctx.skipped)},
+                     {"skipped_logs", skipped_json(skipped)},
                      {"seed", seed},
                      {"timings",
                       {{"load_ms", engine->load_ms()},
@@ -224,7 +264,7 @@ int cmd_ask(int argc, char** argv) {
         stderr,
         "[{} logs ({}), time to first token {:.0f} ms (logs {:.0f} ms, prompt {:.0f} ms); {} tokens at "
         "{:.2f} tok/s{}]\n",
-        retrieved.size(), lag::log_mode_name(mode), ttft, ctx.logs_ms, ctx.suffix_ms, r.tokens.size(),
+        ctx.logs.size(), lag::log_mode_name(mode), ttft, ctx.logs_ms, ctx.suffix_ms, r.tokens.size(),
         r.timings.decode_tokens_per_s(), saved ? fmt::format("; saved as log {}", *saved) : "");
   }
   return 0;

@@ -1,6 +1,8 @@
 // lagvk log: manage a store of logs (add traces, list, show, remove, stats, verify).
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -96,6 +98,9 @@ int log_add(int argc, char** argv) {
          store->codec() == logstore::PageCodec::q8_0 ? "q8_0" : "f16", codec);
   ProgressBar bar("encoding traces");
   nlohmann::json added = nlohmann::json::array();
+  const auto print_json = [&](nlohmann::json j) {
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  };
   try {
     for (std::size_t i = 0; i < traces.size(); ++i) {
       auto log = lag::encode_trace(*engine, traces[i], selection);
@@ -107,16 +112,19 @@ int log_add(int argc, char** argv) {
         fmt::print("added log {} ({} tokens): {}\n", id, log.kv.tokens, traces[i].task);
       bar.update(i + 1, traces.size());
     }
-  } catch (...) {
+  } catch (const std::exception& e) {
     // A store this command created and could not add anything to is not left behind.
     if (added.empty()) logstore::Store::discard_if_new_and_empty(std::move(store));
-    throw;
+    // The logs added before the failure are committed: a script must learn their ids.
+    if (!args.has("--json")) throw;
+    bar.finish();
+    print_json({{"added", added}, {"error", e.what()}});
+    if (dynamic_cast<const Error*>(&e) == nullptr) throw;  // an internal error keeps its exit code
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
   }
   bar.finish();
-  if (args.has("--json"))
-    std::printf("%s\n", nlohmann::json{{"added", added}}
-                            .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                            .c_str());
+  if (args.has("--json")) print_json({{"added", added}});
   return 0;
 }
 
@@ -127,8 +135,21 @@ int log_ls(int argc, char** argv) {
   auto store = open_for_reading(store_dir(args));
   auto r = store->read();
   nlohmann::json rows = nlohmann::json::array();
+  bool damaged = false;
   for (auto id : r.ids()) {
-    const auto rec = r.log(id);
+    std::optional<logstore::LogRecord> rec;
+    try {
+      rec = r.log(id);
+    } catch (const Error& e) {
+      // One damaged record must not hide the other logs: flag it and go on.
+      damaged = true;
+      if (args.has("--json"))
+        rows.push_back({{"id", id}, {"damaged", e.what()}});
+      else
+        fmt::print("{:>6}  DAMAGED: {}\n", id, e.what());
+      continue;
+    }
+    if (!rec) continue;  // removed since the listing began
     if (args.has("--json")) {
       rows.push_back({{"id", id},
                       {"task", rec->task},
@@ -143,6 +164,7 @@ int log_ls(int argc, char** argv) {
   }
   if (args.has("--json"))
     std::printf("%s\n", rows.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  if (damaged) fmt::print(stderr, "some logs are damaged; 'lagvk log verify' lists them\n");
   return 0;
 }
 
@@ -242,12 +264,16 @@ int log_verify(int argc, char** argv) {
   auto store = open_for_reading(store_dir(args));
   const auto r = store->verify();
   if (args.has("--json")) {
-    std::printf("%s\n",
-                nlohmann::json{{"ok", r.ok()}, {"logs", r.logs}, {"pages", r.pages}, {"problems", r.problems}}
-                    .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                    .c_str());
+    std::printf("%s\n", nlohmann::json{{"ok", r.ok()},
+                                       {"logs", r.logs},
+                                       {"pages", r.pages},
+                                       {"problems", r.problems},
+                                       {"notes", r.notes}}
+                            .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                            .c_str());
   } else {
     for (const auto& p : r.problems) fmt::print("problem: {}\n", p);
+    for (const auto& n : r.notes) fmt::print("note: {}\n", n);
     fmt::print("{}: {} logs, {} pages checked, {} problems\n", r.ok() ? "ok" : "DAMAGED", r.logs, r.pages,
                r.problems.size());
   }
@@ -263,12 +289,9 @@ int log_export(int argc, char** argv) {
   if (args.positional().size() != 1) fail("log export: give the output file");
   const StoreFaultGuard guard(store_dir(args));
   auto store = open_for_reading(store_dir(args));
-  std::ofstream out(args.positional()[0]);
-  if (!out) fail("cannot write '{}'", args.positional()[0]);
-  const auto n = logstore::export_logs(*store, out);
-  out.close();
-  if (!out) fail("writing '{}' failed (disk full?)", args.positional()[0]);
-  fmt::print("exported {} logs to {}\n", n, args.positional()[0]);
+  const auto n = logstore::export_logs_to_path(*store, args.positional()[0]);
+  // FILE may be /dev/stdout: the status line must not land in the archive.
+  fmt::print(stderr, "exported {} logs to {}\n", n, args.positional()[0]);
   return 0;
 }
 
@@ -278,18 +301,22 @@ int log_import(int argc, char** argv) {
             {kStore});
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().size() != 1) fail("log import: give the export file");
-  std::ifstream in(args.positional()[0]);
-  if (!in) fail("cannot read '{}'", args.positional()[0]);
-  std::string header;
-  std::getline(in, header);
-  const auto j = nlohmann::json::parse(header, nullptr, false);
-  if (j.is_discarded() || !j.contains("fingerprint"))
-    fail("'{}' is not a lagvk log export", args.positional()[0]);
+  const std::string& path = args.positional()[0];
+  std::ifstream file(path, std::ios::binary);
+  if (!file) fail("cannot read '{}': {}", path, std::strerror(errno));
+  std::stringstream buffered;  // a pipe is read into memory: the import reads its input twice
+  std::istream* in = &file;
+  if (file.tellg() == std::istream::pos_type(-1)) {
+    buffered << file.rdbuf();
+    buffered.clear();
+    in = &buffered;
+  }
+  // Every line is validated before the store is created or touched: a bad archive changes nothing.
+  const auto summary = logstore::check_export(*in, path);
   const StoreFaultGuard guard(store_dir(args));
-  auto store = logstore::Store::open(store_dir(args), {true, j["fingerprint"].get<logstore::Fingerprint>()});
-  in.seekg(0);
-  const auto n = logstore::import_logs(*store, in, args.positional()[0]);
-  fmt::print("imported {} logs into {}\n", n, store->dir());
+  auto store = logstore::Store::open(store_dir(args), {true, summary.fingerprint});
+  const auto landed = logstore::import_checked_export(*store, *in, path, summary);
+  fmt::print("imported {} logs into {}\n", landed.size(), store->dir());
   return 0;
 }
 
