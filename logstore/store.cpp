@@ -24,7 +24,11 @@ namespace lagvk::logstore {
 
 namespace {
 
-constexpr std::uint32_t kSchemaVersion = 1;
+// Schema 2: log records carry a checksum header (record.hpp). Schema-1 stores are read as they are and
+// become schema 2 with their first new log, so an older lagvk refuses them by version instead of calling
+// every new record damaged.
+constexpr std::uint32_t kSchemaVersion = 2;
+constexpr std::uint32_t kOldestReadableSchema = 1;
 constexpr std::uint32_t kPageMagic = 0x4750474c;  // "LGPG"
 constexpr std::size_t kPageHeader = 16;
 
@@ -326,9 +330,12 @@ void Store::open_tables() {
   MDB_val sk = as_val(std::string_view("schema")), sv{};
   if (mdb_get(txn.get(), meta_, &sk, &sv) == MDB_SUCCESS) {
     const std::string schema(static_cast<const char*>(sv.mv_data), sv.mv_size);
-    if (schema != std::to_string(kSchemaVersion))
-      fail("the log store '{}' has schema version {}; this lagvk reads version {}", dir_, schema,
-           kSchemaVersion);
+    bool known = false;
+    for (std::uint32_t version = kOldestReadableSchema; version <= kSchemaVersion; ++version)
+      known = known || schema == std::to_string(version);
+    if (!known)
+      fail("the log store '{}' has schema version {}; this lagvk reads versions {} to {} (use a newer lagvk)",
+           dir_, schema, kOldestReadableSchema, kSchemaVersion);
   }
   MDB_val ck = as_val(std::string_view("codec")), cv{};
   if (mdb_get(txn.get(), meta_, &ck, &cv) == MDB_SUCCESS) {
@@ -579,6 +586,11 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
       const std::uint64_t g = generation(txn.get()) + 1;
       MDB_val gk = as_val(std::string_view("generation")), gv{8, const_cast<std::uint64_t*>(&g)};
       rc = mdb_put(txn.get(), meta_, &gk, &gv, 0);
+    }
+    if (rc == MDB_SUCCESS) {  // a schema-1 store holds a checksummed record from now on
+      const std::string schema = std::to_string(kSchemaVersion);
+      MDB_val sk = as_val(std::string_view("schema")), sv = as_val(std::string_view(schema));
+      rc = mdb_put(txn.get(), meta_, &sk, &sv, 0);
     }
     if (rc == MDB_MAP_FULL) {
       txn.abort();

@@ -93,24 +93,35 @@ void make_store(const std::string& dir, const std::vector<std::string>& tasks, s
   }
 }
 
-/// Writes `value` as log `id`'s record straight into LMDB, as damage or an older lagvk would leave it.
-/// No Store may be open on `dir` in this process meanwhile (LMDB allows one environment per file).
-void put_raw_record(const std::string& dir, LogId id, const std::string& value) {
+/// Writes `value` under `key` in one of the store's tables straight into LMDB, as damage or an older lagvk
+/// would leave it; returns the value that was there ("" when none). No Store may be open on `dir` in
+/// this process meanwhile (LMDB allows one environment per file).
+std::string put_raw(const std::string& dir, const char* table, std::string_view key,
+                    const std::string& value) {
   MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
+  EXPECT_EQ(mdb_env_create(&env), 0);
   mdb_env_set_maxdbs(env, 4);
   mdb_env_set_mapsize(env, 1ull << 30);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644), 0);
+  EXPECT_EQ(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644), 0);
   MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  EXPECT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
   MDB_dbi dbi = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "logs", 0, &dbi), 0);
-  std::array<unsigned char, 8> key{};
-  for (int i = 0; i < 8; ++i) key[std::size_t(i)] = (id >> (56 - 8 * i)) & 0xff;
-  MDB_val k{8, key.data()}, v{value.size(), const_cast<char*>(value.data())};
-  ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  EXPECT_EQ(mdb_dbi_open(txn, table, 0, &dbi), 0);
+  MDB_val k{key.size(), const_cast<char*>(key.data())}, old{};
+  std::string before;
+  if (mdb_get(txn, dbi, &k, &old) == 0) before.assign(static_cast<const char*>(old.mv_data), old.mv_size);
+  MDB_val v{value.size(), const_cast<char*>(value.data())};
+  EXPECT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+  EXPECT_EQ(mdb_txn_commit(txn), 0);
   mdb_env_close(env);
+  return before;
+}
+
+/// Writes `value` as log `id`'s record.
+void put_raw_record(const std::string& dir, LogId id, const std::string& value) {
+  std::array<char, 8> key{};
+  for (int i = 0; i < 8; ++i) key[std::size_t(i)] = char((id >> (56 - 8 * i)) & 0xff);
+  (void)put_raw(dir, "logs", std::string_view(key.data(), key.size()), value);
 }
 
 std::string read_file(const std::string& path) {
@@ -416,6 +427,29 @@ TEST(LogRecords, LegacyRecordsWithoutAChecksumStillReadAndVerifySaysSo) {
   EXPECT_TRUE(report.ok()) << report.problems.front();
   ASSERT_EQ(report.notes.size(), 1u);
   EXPECT_TRUE(contains(report.notes[0], "1 of 2")) << report.notes[0];
+}
+
+// A schema-1 store (bare JSON records) opens, and its first new log marks it schema 2, so that an older
+// lagvk refuses it by version instead of calling the checksummed records damaged; an unknown newer
+// schema is refused with a message.
+TEST(LogRecords, ASchemaOneStoreBecomesSchemaTwoWithItsFirstNewLog) {
+  const auto dir = fresh_dir("schema");
+  make_store(dir, {"first"});
+  EXPECT_EQ(put_raw(dir, "meta", "schema", "1"), "2");  // new stores are schema 2
+  {
+    auto store = Store::open(dir, {false, fingerprint()});
+    EXPECT_EQ(store->read().log(1)->task, "first");
+    const auto log = synthetic(4, 7, "second");
+    (void)store->put_log(log.record, log.input());
+  }
+  EXPECT_EQ(put_raw(dir, "meta", "schema", "3"), "2");
+  try {
+    (void)Store::open(dir, {false, fingerprint()});
+    FAIL() << "a store of a newer schema must be refused";
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "schema version 3")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "newer lagvk")) << e.what();
+  }
 }
 
 TEST(LogRecords, RecordsRoundTripThroughTheirStoredBytes) {
