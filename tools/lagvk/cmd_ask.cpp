@@ -73,8 +73,10 @@ int cmd_ask(int argc, char** argv) {
   std::string question;
   for (const auto& p : args.positional()) question += (question.empty() ? "" : " ") + p;
   const lag::LogMode mode = lag::parse_log_mode(args.get_or("--logs", "kv"));
-  const long long k = args.get_int("-k", 3);
-  if (k < 0) fail("ask: -k must be at least 0");
+  // Every flag is read before the model is loaded: a bad value fails at once, with nothing allocated.
+  const auto k = std::uint32_t(args.get_int("-k", 3, 0, kMaxCount));
+  const auto max_steps = std::uint32_t(args.get_int("--max-steps", 6, 1, kMaxCount));
+  const auto max_logs = std::uint32_t(args.get_int("--max-logs", 0, 0, kMaxCount));
   std::uint64_t seed = 0;
   GenerateOptions gen = generation_from(args, seed);
   if (!args.has("--temp")) gen.sampling.temperature = 0.0f;  // answers are greedy unless asked otherwise
@@ -100,12 +102,10 @@ int cmd_ask(int argc, char** argv) {
     const auto kb =
         lag::KnowledgeBaseLookup::load(args.get_or("--kb", std::string(LAGVK_ASSETS_DIR) + "/kb/demo.json"));
     lag::AgentOptions a;
-    a.max_steps = std::uint32_t(args.get_int("--max-steps", 6));
+    a.max_steps = max_steps;
     a.max_step_tokens = gen.max_tokens;
-    a.logs_per_query = std::uint32_t(k);
-    const long long max_logs = args.get_int("--max-logs", 0);
-    if (max_logs < 0) fail("ask: --max-logs must be at least 0");
-    a.max_logs = std::uint32_t(max_logs);
+    a.logs_per_query = k;
+    a.max_logs = max_logs;
     a.mode = mode;
     a.sampling = gen.sampling;
     const auto r = lag::run_agent(*engine, &library, question, {kb.get()}, a);
@@ -141,8 +141,8 @@ int cmd_ask(int argc, char** argv) {
     return 0;
   }
 
-  const auto retrieved = mode == lag::LogMode::none ? std::vector<lag::RetrievedLog>{}
-                                                    : library.retrieve(question, std::uint32_t(k), {});
+  const auto retrieved =
+      mode == lag::LogMode::none ? std::vector<lag::RetrievedLog>{} : library.retrieve(question, k, {});
   std::vector<lag::LogId> ids;
   for (const auto& l : retrieved) ids.push_back(l.id);
   const std::vector<lag::Message> messages = {{"user", question}};

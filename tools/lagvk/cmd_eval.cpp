@@ -17,10 +17,9 @@ namespace lagvk::cli {
 
 namespace {
 
-std::uint32_t count_flag(const Args& args, const std::string& name, long long fallback) {
-  const long long v = args.get_int(name, fallback);
-  if (v < 0) fail("lagvk eval: {} must not be negative", name);
-  return std::uint32_t(v);
+std::uint32_t count_flag(const Args& args, const std::string& name, std::uint32_t fallback,
+                         std::int64_t min = 0) {
+  return std::uint32_t(args.get_int(name, fallback, min, kMaxCount));
 }
 
 nlohmann::json row_json(const lag::ModeResult& r, bool details) {
@@ -96,17 +95,17 @@ int cmd_eval(int argc, char** argv) {
     fail("lagvk eval: --split must be unseen, seen or both, not '{}'", split);
   o.limit = count_flag(args, "--limit", o.limit);
   o.store_limit = count_flag(args, "--store-limit", o.store_limit);
-  o.max_steps = count_flag(args, "--max-steps", o.max_steps);
-  o.store_max_steps = count_flag(args, "--store-max-steps", o.store_max_steps);
+  o.max_steps = count_flag(args, "--max-steps", o.max_steps, 1);
+  o.store_max_steps = count_flag(args, "--store-max-steps", o.store_max_steps, 1);
   o.logs_per_query = count_flag(args, "-k", o.logs_per_query);
   o.max_logs = count_flag(args, "--max-logs", o.max_logs);
   if (o.max_steps == 0 || o.store_max_steps == 0) fail("lagvk eval: step limits must be at least 1");
   if (auto w = args.get("--work-dir")) o.work_dir = *w;
   const bool json = args.has("--json");
 
+  LoadOptions load = load_options_from(args);
   const auto suite =
       lag::load_multihop_suite(args.get_or("--suite-dir", std::string(LAGVK_ASSETS_DIR) + "/multihop"));
-  LoadOptions load = load_options_from(args);
   std::unique_ptr<Engine> engine;
   {
     ProgressBar bar("loading " + *model);

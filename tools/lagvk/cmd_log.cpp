@@ -17,6 +17,7 @@
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"
+#include "tools/lagvk/human_text.hpp"
 #include "tools/lagvk/progress.hpp"
 
 namespace lagvk::cli {
@@ -111,8 +112,8 @@ int log_ls(int argc, char** argv) {
                       {"tags", rec->tags},
                       {"created", rec->created}});
     } else {
-      fmt::print("{:>6}  {:>5} tokens  {:<6}  {}  {}\n", id, rec->token_ids.size(), rec->selection,
-                 when(rec->created), rec->task);
+      fmt::print("{:>6}  {:>5} tokens  {:<6}  {}  {}\n", id, rec->token_ids.size(),
+                 printable(rec->selection, true), when(rec->created), printable(rec->task, true));
     }
   }
   if (args.has("--json"))
@@ -125,13 +126,8 @@ int log_show(int argc, char** argv) {
             {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().size() != 1) fail("log show: give one log id");
+  const std::uint64_t id = parse_log_id(args.positional()[0], "log show");
   auto store = logstore::Store::open(store_dir(args), {});
-  std::uint64_t id = 0;
-  try {
-    id = std::stoull(args.positional()[0]);
-  } catch (const std::exception&) {
-    fail("log show: '{}' is not a log id", args.positional()[0]);
-  }
   const auto rec = store->read().log(id);
   if (!rec) fail("no log {} in '{}'", id, store->dir());
   if (args.has("--json")) {
@@ -140,26 +136,28 @@ int log_show(int argc, char** argv) {
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
-  fmt::print("log {}: {}\nselection: {} ({} tokens)  tags: {}  created: {}\n", id, rec->task, rec->selection,
-             rec->token_ids.size(), nlohmann::json(rec->tags).dump(), when(rec->created));
-  for (const auto& m : rec->trace) fmt::print("  {}: {}\n", m.value("role", "?"), m.value("content", ""));
+  fmt::print(
+      "log {}: {}\nselection: {} ({} tokens)  tags: {}  created: {}\n", id, printable(rec->task, true),
+      printable(rec->selection, true), rec->token_ids.size(),
+      printable(nlohmann::json(rec->tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)),
+      when(rec->created));
+  for (const auto& m : rec->trace)
+    fmt::print("  {}: {}\n", printable(m.value("role", "?"), true), printable(m.value("content", "")));
   return 0;
 }
 
 int log_rm(int argc, char** argv) {
   Args args("log rm", "--store DIR [--json] ID [ID...]",
-            "Removes logs and their pages (the space is reused).", {kStore, kJson});
+            "Removes logs and their pages (the space is reused). Give several ids as separate arguments\n"
+            "(lagvk log rm --store DIR 12 13); every id is checked before any log is removed.",
+            {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().empty()) fail("log rm: give at least one log id");
+  std::vector<std::uint64_t> ids;
+  for (const auto& s : args.positional()) ids.push_back(parse_log_id(s, "log rm"));
   auto store = logstore::Store::open(store_dir(args), {});
   nlohmann::json removed = nlohmann::json::array(), missing = nlohmann::json::array();
-  for (const auto& s : args.positional()) {
-    std::uint64_t id = 0;
-    try {
-      id = std::stoull(s);
-    } catch (const std::exception&) {
-      fail("log rm: '{}' is not a log id", s);
-    }
+  for (const std::uint64_t id : ids) {
     if (store->remove(id)) {
       removed.push_back(id);
       if (!args.has("--json")) fmt::print("removed log {}\n", id);
