@@ -76,8 +76,9 @@ int cmd_run(int argc, char** argv) {
   if (auto ids = args.get("--tokens")) {
     prompt = parse_token_list(*ids);
   } else if (auto chat = args.get("--chat")) {
-    // The rendered chat holds the format's control tokens as text ("<|im_start|>"), so special tokens
-    // are parsed; BOS is left to the tokenizer, as the templates' own bos_token would add it.
+    // The template's markup holds the format's control tokens as text ("<|im_start|>"), parsed as
+    // special tokens; the messages are plain text (a --chat text cannot forge a turn). BOS is left to
+    // the tokenizer, as the templates' own bos_token would add it.
     const ChatTemplate tmpl = detect_chat_template(engine->model().gguf());
     chat_format = chat_format_name(tmpl.format);
     if (!json) {
@@ -90,8 +91,8 @@ int cmd_run(int argc, char** argv) {
     if (auto system = args.get("--system")) messages.push_back({"system", *system});
     messages.push_back({"user", *chat});
     const Tokenizer& tok = engine->tokenizer();
-    prompt = tok.encode(render_chat(tmpl, messages, true), tok.add_bos_by_default() && !args.has("--no-bos"),
-                        true);
+    prompt = encode_chat(tok, render_chat_segments(tmpl, messages, true),
+                         tok.add_bos_by_default() && !args.has("--no-bos"));
   } else {
     const Tokenizer& tok = engine->tokenizer();
     prompt = tok.encode(*args.get("--prompt"), tok.add_bos_by_default() && !args.has("--no-bos"), false);
