@@ -5,8 +5,10 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <sstream>
 
 #include "engine/core/error.hpp"
+#include "engine/core/regular_file.hpp"
 #include "engine/model/hf_tokenizer.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/model/trained_weights.hpp"
@@ -108,8 +110,7 @@ int cmd_make_model(int argc, char** argv) {
   s.name = args.get_or("--name", "");
   if (const auto words = args.get("--words")) {
     if (hf) fail("lagvk make-model: give --words or --vocab FILE, not both");
-    std::ifstream in(*words);
-    if (!in) fail("lagvk make-model: cannot open the word list '{}'", *words);
+    std::istringstream in(read_regular_file(*words));
     for (std::string line; std::getline(in, line);)
       if (!line.empty()) s.words.push_back(line);
     if (s.words.empty()) fail("lagvk make-model: the word list '{}' is empty", *words);
