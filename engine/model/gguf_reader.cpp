@@ -214,8 +214,9 @@ void GgufFile::parse() {
   // A file cut short (a partial download or copy) is by far the likeliest cause; say so.
   if (n_kv > c.remaining() / 13 || n_tensors > c.remaining() / 24)
     fail(
-        "'{}' is truncated (it ends at byte {}) or corrupt: its header announces {} metadata entries and {} "
-        "tensors, which cannot fit in the {} bytes after the header; download or convert it again",
+        "'{}' is truncated (it ends at byte {}) or corrupt: its header's metadata count {} and tensor count "
+        "{} "
+        "cannot fit in the {} bytes after the header; download or convert it again",
         label_, bytes_.size(), n_kv, n_tensors, c.remaining());
 
   metadata_.reserve(std::size_t(std::min(n_kv, kMaxReserve)));
