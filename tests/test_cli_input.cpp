@@ -16,6 +16,7 @@
 
 #include "engine/model/gguf_reader.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
+#include "tools/lagvk/human_text.hpp"
 
 namespace lagvk {
 namespace {
@@ -244,6 +245,61 @@ TEST_F(CliInput, AskStreamsTheSameTextAsJson) {
     const auto j = nlohmann::json::parse(json.out);
     EXPECT_EQ(streamed.out, tok->decode(j["tokens"].get<std::vector<std::int32_t>>()) + "\n");
   }
+}
+
+// Stored text reaches a terminal escaped: an ESC sequence, a C1 CSI, a BEL or a carriage return in a
+// task cannot recolour, retitle or overwrite the listing; newlines in one-line listings show as "\n".
+// JSON output keeps the text exactly.
+TEST_F(CliInput, ControlCharactersInStoredTextAreEscapedInHumanOutput) {
+  const std::string task =
+      "red \x1b[31mtask\x1b]0;title\x07 \xc2\x9b"
+      "2J back\rline\nnext";
+  const auto traces = (dir_ / "escapes.jsonl").string();
+  std::ofstream(traces) << nlohmann::json{{"task", task},
+                                          {"messages",
+                                           {{{"role", "user"}, {"content", task}},
+                                            {{"role", "assistant"}, {"content", "Answer: \x1b[2J"}}}}}
+                               .dump()
+                        << "\n";
+  const std::string store = (dir_ / "escape_store").string();
+  auto r = run_lagvk("log add --store " + store + " -m " + model_ + " --trace " + traces);
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto expect_escaped = [](const std::string& out, const std::string& what) {
+    for (const char raw : {'\x1b', '\x07', '\r'})
+      EXPECT_EQ(out.find(raw), std::string::npos) << what << ": raw control character " << int(raw) << "\n"
+                                                  << out;
+    EXPECT_EQ(out.find("\xc2\x9b"), std::string::npos) << what << ": raw C1 CSI";
+    EXPECT_NE(out.find("red \\x1b[31mtask"), std::string::npos) << what << "\n" << out;
+    EXPECT_NE(out.find("\\u009b"
+                       "2J"),
+              std::string::npos)
+        << what << "\n"
+        << out;
+  };
+  r = run_lagvk("log ls --store " + store);
+  ASSERT_EQ(r.status, 0) << r.out;
+  expect_escaped(r.out, "log ls");
+  EXPECT_NE(r.out.find("line\\nnext"), std::string::npos) << "one line per log\n" << r.out;
+  r = run_lagvk("log show --store " + store + " 1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  expect_escaped(r.out, "log show");
+  r = run_lagvk("ask -m " + model_ + " --store " + store + " -n 2 'red task back line next'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const std::string log_line = r.out.substr(r.out.find("[log 1"));
+  expect_escaped(log_line.substr(0, log_line.find('\n')), "ask");
+  // JSON keeps the text exactly.
+  r = run_lagvk("log show --json --store " + store + " 1", false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["task"], task);
+}
+
+TEST(HumanText, PrintableEscapesControlsAndInvalidUtf8Only) {
+  EXPECT_EQ(cli::printable("plain ünïcödé 日本 \\ text"), "plain ünïcödé 日本 \\ text");
+  EXPECT_EQ(cli::printable("a\tb\nc"), "a\tb\nc");
+  EXPECT_EQ(cli::printable("a\tb\nc", true), "a\\tb\\nc");
+  EXPECT_EQ(cli::printable("\x1b[0m\x7f\x01"), "\\x1b[0m\\x7f\\x01");
+  EXPECT_EQ(cli::printable("\xc2\x85\xc2\xa0"), "\\u0085\xc2\xa0");  // NEL is C1, NBSP is text
+  EXPECT_EQ(cli::printable("\xff\xe2\x82"), "\\xff\\xe2\\x82");      // not UTF-8
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"
+#include "tools/lagvk/human_text.hpp"
 #include "tools/lagvk/progress.hpp"
 
 namespace lagvk::cli {
@@ -116,8 +117,8 @@ int cmd_ask(int argc, char** argv) {
                        {"new_logs", logs_json(s.new_logs, {})},
                        {"time_to_first_token_ms", s.time_to_first_token_ms}});
       if (!json) {
-        fmt::print("step: {}\n", s.output);
-        if (!s.observation.empty()) fmt::print("  tool: {}\n", s.observation);
+        fmt::print("step: {}\n", printable(s.output));
+        if (!s.observation.empty()) fmt::print("  tool: {}\n", printable(s.observation));
       }
     }
     std::optional<logstore::LogId> saved;
@@ -133,9 +134,10 @@ int cmd_ask(int argc, char** argv) {
       if (saved) j["saved_log"] = *saved;
       std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
-      for (const auto& l : r.logs) fmt::print("log used: #{} \"{}\" (score {:.2f})\n", l.id, l.task, l.score);
+      for (const auto& l : r.logs)
+        fmt::print("log used: #{} \"{}\" (score {:.2f})\n", l.id, printable(l.task, true), l.score);
       fmt::print("answer: {}\n[{} steps, {} logs used ({}){}]\n",
-                 r.answer.value_or("(none within the step limit)"), r.steps.size(), r.logs.size(),
+                 printable(r.answer.value_or("(none within the step limit)")), r.steps.size(), r.logs.size(),
                  lag::log_mode_name(mode), saved ? fmt::format(", saved as log {}", *saved) : "");
     }
     return 0;
@@ -152,7 +154,8 @@ int cmd_ask(int argc, char** argv) {
   if (!json && !retrieved.empty()) {
     for (std::size_t i = 0; i < retrieved.size(); ++i)
       fmt::print(stderr, "[log {} score {:.2f}, {} tokens at {}..: {}]\n", retrieved[i].id,
-                 retrieved[i].score, ctx.logs[i].tokens, ctx.logs[i].first_position, retrieved[i].task);
+                 retrieved[i].score, ctx.logs[i].tokens, ctx.logs[i].first_position,
+                 printable(retrieved[i].task, true));
   }
   const std::uint32_t answer_start = ctx.sequence->length();
   const std::int32_t answer_position = ctx.next_position;
