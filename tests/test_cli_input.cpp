@@ -5,7 +5,13 @@
 
 #include "tests/support/cli.hpp"
 
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -291,6 +297,54 @@ TEST_F(CliInput, ControlCharactersInStoredTextAreEscapedInHumanOutput) {
   r = run_lagvk("log show --json --store " + store + " 1", false);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(nlohmann::json::parse(r.out)["task"], task);
+}
+
+// Whether some file below dir is named name.
+bool holds_file(const fs::path& dir, const std::string& name) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    if (it->path().filename() == name) return true;
+  return false;
+}
+
+// An evaluation stopped by SIGINT or SIGTERM removes its scratch stores (it used to leave them in the
+// work directory) and still ends as killed by that signal, promptly.
+TEST_F(CliInput, InterruptedEvalRemovesItsScratchStores) {
+  for (const int signal : {SIGTERM, SIGINT}) {
+    const fs::path work = dir_ / ("work_" + std::to_string(signal));
+    fs::create_directories(work);
+    const std::string binary = test::lagvk_binary(), work_dir = work.string();
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::execl(binary.c_str(), binary.c_str(), "eval", "-m", model_.c_str(), "--work-dir", work_dir.c_str(),
+              "--store-limit", "2", "--store-max-steps", "1", "--limit", "0", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Wait until the stores exist and questions are being answered.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!holds_file(work, "data.mdb") && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(holds_file(work, "data.mdb")) << "the evaluation made no store";
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_EQ(::kill(pid, signal), 0);
+    int status = 0;
+    const auto stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > stop_deadline) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        FAIL() << "the evaluation did not stop within 10 s of signal " << signal;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == signal) << "status " << status;
+    EXPECT_TRUE(fs::is_empty(work)) << "scratch left in " << work;
+  }
 }
 
 TEST(HumanText, PrintableEscapesControlsAndInvalidUtf8Only) {
