@@ -161,6 +161,9 @@ TEST_F(CliInput, NegativeCountsAndUnitRangesAreRefused) {
       {"run -m %M -p hi -n -1", "-n"},
       {"run -m %M -p hi --ctx -5", "--ctx"},
       {"make-model -o %D/never.gguf --layers 0", "--layers"},
+      {"run -m %M --tokens 4294967297", "--tokens"},
+      {"run -m %M --tokens 1,-2", "--tokens"},
+      {"run -m %M --tokens 1,2x", "--tokens"},
   };
   for (const auto& [command, fragment] : cases) {
     const auto r = run_lagvk(expand(command, model_, traces_, dir_.string()));

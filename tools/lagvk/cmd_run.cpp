@@ -1,5 +1,7 @@
 // lagvk run: generate text from a prompt with a GGUF model on the GPU.
+#include <charconv>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -18,19 +20,19 @@ namespace lagvk::cli {
 
 namespace {
 
+// Each id all digits and within int32 (std::stol and a cast turned 4294967297 into 1).
 std::vector<std::int32_t> parse_token_list(const std::string& s) {
   std::vector<std::int32_t> ids;
   std::stringstream in(s);
   std::string item;
   while (std::getline(in, item, ',')) {
-    try {
-      std::size_t used = 0;
-      const long v = std::stol(item, &used);
-      if (used != item.size() || v < 0) throw std::invalid_argument(item);
-      ids.push_back(std::int32_t(v));
-    } catch (const std::exception&) {
-      fail("--tokens expects comma-separated non-negative ids, got '{}'", item);
-    }
+    std::int32_t v = -1;
+    const char* end = item.data() + item.size();
+    const auto [ptr, ec] = std::from_chars(item.data(), end, v);
+    if (item.empty() || ec != std::errc() || ptr != end || v < 0)
+      fail("--tokens expects comma-separated token ids from 0 to {}, got '{}'",
+           std::numeric_limits<std::int32_t>::max(), item);
+    ids.push_back(v);
   }
   return ids;
 }
