@@ -218,6 +218,7 @@ TEST_F(CliModelChecks, DirectoriesAndFifosAreRefusedWithoutBlocking) {
          {"model-info -m " + path, "run -m " + path + " -p hi", "tokenize -m " + path + " hi",
           "ask -m " + path + " --store " + (dir_ / "s").string() + " q", "eval -m " + path,
           "tokenize -m " + model + " --traces " + path,
+          "log add --store " + (dir_ / "s").string() + " -m " + model + " --trace " + path,
           "ask -m " + model + " --store " + (dir_ / "s").string() + " --save --agent --kb " + path + " q",
           "make-model -o " + (dir_ / "w.gguf").string() + " --words " + path,
           "make-model -o " + (dir_ / "w.gguf").string() + " --vocab " + path}) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
+#include "engine/core/regular_file.hpp"
 #include "engine/lag/embedding.hpp"
 #include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
@@ -66,11 +67,8 @@ int log_add(int argc, char** argv) {
   const auto trace_file = args.get("--trace");
   if (!model || !trace_file) fail("log add: -m MODEL and --trace FILE are required");
   const lag::Selection selection = lag::parse_selection(args.get_or("--select", "last"));
-  std::ifstream in(*trace_file);
-  if (!in) fail("cannot read traces from '{}'", *trace_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto traces = lag::parse_traces(text.str(), *trace_file);
+  // A directory or a FIFO is refused up front (it read as an empty file, or blocked forever).
+  const auto traces = lag::parse_traces(read_regular_file(*trace_file), *trace_file);
   const LoadOptions load = load_options_from(args);
   auto engine = Engine::load(*model, load);
   logstore::StoreOptions so{true, lag::model_fingerprint(*engine)};
