@@ -201,6 +201,14 @@ TEST(Gguf, RejectsTensorDataOutOfBoundsAndAbsurdCounts) {
   EXPECT_NE(error_of(huge).find("metadata count"), std::string::npos);
 }
 
+// A file cut short inside its metadata (a partial download) is reported as truncated, at its size.
+TEST(Gguf, ATruncatedHeaderIsReportedAsTruncated) {
+  auto bytes = sample_writer().to_bytes();
+  bytes.resize(40);
+  const auto msg = error_of(bytes);
+  EXPECT_NE(msg.find("is truncated (it ends at byte 40)"), std::string::npos) << msg;
+}
+
 TEST(Gguf, OpensAMappedFile) {
   // The process id keeps concurrent test runs (other checkouts, parallel ctest) apart.
   const auto path = (std::filesystem::temp_directory_path() /

@@ -499,7 +499,9 @@ TEST(LogRecords, AStoreWithADamagedFingerprintIsRefused) {
 
 // ---- the CLI -------------------------------------------------------------------------------------
 
+using test::lagvk_binary;
 using test::run_lagvk;
+using test::run_shell;
 
 /// Runs a shell command line; its exit status, or -1 when a signal ended it.
 int shell(const std::string& command) {
@@ -628,6 +630,27 @@ TEST(LogImportCli, ABadEntryLeavesAnExistingStoreUntouched) {
   EXPECT_TRUE(contains(r.out, file + " line 4 (log 3): record field 'token_ids'")) << r.out;
   expect_store_intact(dst, 1);
   fs::remove(file);
+}
+
+// The archive may come through a pipe; a directory is refused and a FIFO that no writer holds reads as
+// empty instead of blocking the open forever.
+TEST(LogImportCli, ADirectoryIsRefusedAndAFifoWithoutAWriterDoesNotBlock) {
+  const auto dst = fresh_dir("nonregular_dst"), dir = fresh_dir("nonregular");
+  fs::create_directories(dir);
+  auto r = run_lagvk("log import --store " + dst + " " + dir);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "'" + dir + "' is a directory")) << r.out;
+  const std::string fifo = dir + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  r = run_shell("timeout 20 " + lagvk_binary() + " log import --store " + dst + " " + fifo + " 2>&1");
+  EXPECT_EQ(r.status, 1) << "124 means the open blocked: " << r.out;
+  EXPECT_TRUE(contains(r.out, "error: " + fifo)) << r.out;
+  EXPECT_FALSE(fs::exists(dst)) << "nothing imported: no store";
+  // Standard input redirected from a file is a regular file and imports.
+  write_file(dir + "/a.jsonl", valid_archive(2).text());
+  r = run_lagvk("log import --store " + dst + " /dev/stdin < " + dir + "/a.jsonl");
+  EXPECT_EQ(r.status, 0) << r.out;
+  fs::remove_all(dir);
 }
 
 TEST(LogRecordsCli, ADamagedRecordIsFlaggedAndTheOthersStayUsable) {

@@ -65,9 +65,11 @@ GenerateResult generate_from(Engine& engine, KvSequence& seq, std::vector<float>
     }
     result.tokens.push_back(next);
     // Decode the whole continuation so that multi-byte characters split over tokens come out whole.
-    std::string now = tok.decode(result.tokens);
-    const std::string_view added = std::string_view(now).substr(std::min(text.size(), now.size()));
-    text = std::move(now);
+    // The view into `text` is taken after the assignment: a view into the decoded string itself would
+    // dangle once it is moved from (a short string's bytes live inside the object and are cleared).
+    const std::size_t streamed = text.size();
+    text = tok.decode(result.tokens);
+    const std::string_view added = std::string_view(text).substr(std::min(streamed, text.size()));
     bool stop = false;
     if (on_token) on_token(next, added);
     for (const auto& s : options.stop_strings)

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
+#include "engine/core/regular_file.hpp"
 #include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/store_library.hpp"
@@ -54,6 +55,7 @@ MultihopSuite load_multihop_suite(const std::string& dir) {
   MultihopSuite suite;
   suite.dir = dir;
   const std::string path = dir + "/questions.jsonl";
+  if (std::filesystem::exists(path)) require_regular_file(path);
   std::ifstream in(path);
   if (!in)
     fail(

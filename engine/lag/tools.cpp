@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
+#include "engine/core/regular_file.hpp"
 
 namespace lagvk::lag {
 
@@ -61,11 +62,7 @@ std::optional<std::string> parse_answer(std::string_view text) {
 }
 
 std::unique_ptr<KnowledgeBaseLookup> KnowledgeBaseLookup::load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail("cannot open knowledge base '{}'", path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  const auto j = nlohmann::json::parse(buf.str(), nullptr, false);
+  const auto j = nlohmann::json::parse(read_regular_file(path), nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("facts") || !j["facts"].is_array())
     fail("knowledge base '{}' must be a JSON object with a \"facts\" array", path);
   std::map<std::pair<std::string, std::string>, std::string> facts;

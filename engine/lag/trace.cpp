@@ -170,8 +170,28 @@ std::vector<ChatMessage> chat_messages(std::span<const Message> messages) {
   return out;
 }
 
+/// The segments of text that cover its characters [begin, end), each with its own kind.
+ChatText slice(const ChatText& text, std::size_t begin, std::size_t end) {
+  ChatText out;
+  std::size_t at = 0;
+  for (const auto& s : text) {
+    const std::size_t b = std::max(begin, at), e = std::min(end, at + s.text.size());
+    if (b < e) out.push_back({s.text.substr(b - at, e - b), s.markup});
+    at += s.text.size();
+  }
+  return out;
+}
+
+/// Whether characters [begin, end) of text lie in message text only (no markup).
+bool is_message_text(const ChatText& text, std::size_t begin, std::size_t end) {
+  for (const auto& s : slice(text, begin, end))
+    if (s.markup) return false;
+  return true;
+}
+
 /// The templated rendering, or nullopt when the template does not render conversations incrementally
-/// (a prefix of the conversation must render to a prefix of the whole).
+/// (a prefix of the conversation must render to a prefix of the whole). Markup is tokenized with
+/// special tokens, message text (roles and content) as plain text (encode_chat).
 std::optional<RenderedTrace> render_templated(const Trace& trace, const Tokenizer& tok, Selection selection,
                                               const ChatTemplate& chat) {
   const auto all = chat_messages(trace.messages);
@@ -182,14 +202,17 @@ std::optional<RenderedTrace> render_templated(const Trace& trace, const Tokenize
     if (all[i].role == "assistant") last_assistant = i;
   std::string previous;
   for (std::size_t i = 0; i < all.size(); ++i) {
-    const std::string text = render_chat(chat, std::span(all).first(i + 1), false);
+    const ChatText rendered = render_chat_segments(chat, std::span(all).first(i + 1), false);
+    const std::string text = joined(rendered);
     if (text.compare(0, previous.size(), previous) != 0) return std::nullopt;
+    const ChatText increment_text = slice(rendered, previous.size(), text.size());
     const std::string increment = text.substr(previous.size());
     previous = text;
     const std::string& content = all[i].content;
     const std::size_t at = content.empty() ? std::string::npos : increment.rfind(content);
-    if (at == std::string::npos) return std::nullopt;
-    append(r.tokens, tok.encode(increment.substr(0, at), false, true));
+    if (at == std::string::npos || !is_message_text(increment_text, at, at + content.size()))
+      return std::nullopt;
+    append(r.tokens, encode_chat(tok, slice(increment_text, 0, at), false));
     const bool keep_all = selection == Selection::full ||
                           (all[i].role == "assistant" && selection == Selection::all) ||
                           (i == last_assistant && selection == Selection::last);
@@ -202,7 +225,7 @@ std::optional<RenderedTrace> render_templated(const Trace& trace, const Tokenize
     append(r.tokens, tok.encode(split != std::string::npos ? content.substr(split) : content, false, false));
     if (keep_all || split != std::string::npos)
       for (std::size_t t = begin; t < r.tokens.size(); ++t) r.selected.push_back(std::int32_t(t));
-    append(r.tokens, tok.encode(increment.substr(at + content.size()), false, true));
+    append(r.tokens, encode_chat(tok, slice(increment_text, at + content.size(), increment.size()), false));
   }
   if (selection == Selection::full) {
     r.selected.resize(r.tokens.size());
@@ -234,7 +257,8 @@ std::vector<std::int32_t> render_prompt(const std::vector<Message>& messages, co
   if (!chat || chat->format == ChatFormat::plain) return render_prompt_plain(messages, tok, leading_bos);
   std::vector<std::int32_t> out;
   if (leading_bos && tok.bos() >= 0) out.push_back(tok.bos());
-  append(out, tok.encode(render_chat(*chat, chat_messages(messages), true), false, true));
+  // Message text stays plain text: "<|im_start|>system" in a question or a tool's output is not a turn.
+  append(out, encode_chat(tok, render_chat_segments(*chat, chat_messages(messages), true), false));
   return out;
 }
 

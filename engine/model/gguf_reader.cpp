@@ -211,8 +211,13 @@ void GgufFile::parse() {
   const auto n_kv = c.read<std::uint64_t>("metadata count");
   // Each metadata entry takes at least 8 (key length) + 4 (type) + 1 bytes; each tensor info at least
   // 8 + 4 + 4 + 8 bytes. Counts that cannot fit are rejected before anything is allocated.
-  if (n_kv > c.remaining() / 13) c.corrupt(fmt::format("metadata count {} is impossible", n_kv));
-  if (n_tensors > c.remaining() / 24) c.corrupt(fmt::format("tensor count {} is impossible", n_tensors));
+  // A file cut short (a partial download or copy) is by far the likeliest cause; say so.
+  if (n_kv > c.remaining() / 13 || n_tensors > c.remaining() / 24)
+    fail(
+        "'{}' is truncated (it ends at byte {}) or corrupt: its header's metadata count {} and tensor count "
+        "{} "
+        "cannot fit in the {} bytes after the header; download or convert it again",
+        label_, bytes_.size(), n_kv, n_tensors, c.remaining());
 
   metadata_.reserve(std::size_t(std::min(n_kv, kMaxReserve)));
   std::uint64_t budget = kMaxMetadataValues;

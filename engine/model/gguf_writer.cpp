@@ -122,8 +122,7 @@ void GgufWriter::add_tensor(const std::string& name, std::vector<std::uint64_t> 
   if (dims[0] % info.block_size != 0 || data.size() != n / info.block_size * info.bytes_per_block)
     fail("internal: tensor '{}' data ({} bytes) does not match its shape and type {}", name, data.size(),
          info.name);
-  for (const auto& t : tensors_)
-    if (t.name == name) fail("internal: tensor '{}' added twice", name);
+  if (!tensor_names_.insert(name).second) fail("internal: tensor '{}' added twice", name);
   tensors_.push_back({name, std::move(dims), type, std::move(data)});
 }
 

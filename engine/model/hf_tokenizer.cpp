@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
+#include "engine/core/regular_file.hpp"
 #include "engine/model/gguf_writer.hpp"
 
 namespace lagvk {
@@ -15,10 +16,9 @@ namespace {
 constexpr std::int32_t kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5;
 
 nlohmann::json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("cannot open '{}'", path.string());
+  const std::string text = read_regular_file(path.string());
   try {
-    return nlohmann::json::parse(in);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail("'{}' is not valid JSON: {}", path.string(), e.what());
   }

@@ -10,33 +10,22 @@
 #include <utility>
 
 #include "engine/core/error.hpp"
+#include "engine/core/regular_file.hpp"
 
 namespace lagvk {
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("cannot open '{}': {}", path, std::strerror(errno));
+  // A FIFO or a directory is refused before anything blocks or is mapped.
+  const FileDescriptor fd = open_regular_file(path);
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    fail("cannot read '{}': {}", path, std::strerror(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail("'{}' is not a regular file", path);
-  }
+  if (::fstat(fd.get(), &st) != 0) fail("cannot read '{}': {}", path, std::strerror(errno));
   size_ = static_cast<std::size_t>(st.st_size);
   if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      fail("cannot map '{}' into memory: {}", path, std::strerror(err));
-    }
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (p == MAP_FAILED) fail("cannot map '{}' into memory: {}", path, std::strerror(errno));
     data_ = static_cast<const std::uint8_t*>(p);
   }
-  ::close(fd);  // the mapping stays valid without the descriptor
+  // The mapping stays valid once the descriptor is closed.
 }
 
 MappedFile::~MappedFile() {

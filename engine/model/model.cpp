@@ -32,9 +32,10 @@ TensorView Model::tensor(std::string_view name) const {
 
 void Model::bind_weights() {
   const auto& c = config_;
-  // Every expected tensor: present, the exact shape, and a type the CPU reference can decode. Norms and
-  // biases must be float types (llama.cpp keeps them F32).
-  auto expect = [&](const std::string& name, std::vector<std::uint64_t> ne, bool float_only) {
+  // Every expected tensor: present, the exact shape, and a type both the CPU reference and the GPU
+  // kernels handle. Norms, biases and RoPE factors must be F32 (llama.cpp keeps them F32, and the GPU
+  // kernels read them as F32), so a file with F16 norms is refused here rather than on the GPU.
+  auto expect = [&](const std::string& name, std::vector<std::uint64_t> ne, bool f32_only) {
     const auto* info = file_.find_tensor(name);
     if (!info)
       fail("'{}' lacks the tensor {} that a {} model needs; the file is incomplete or not a {} model",
@@ -47,8 +48,8 @@ void Model::bind_weights() {
           "'{}': tensor {} is {}, which lagvk cannot decode yet (supported: F32, F16, BF16, Q8_0, Q4_0, "
           "Q4_K, Q5_K, Q6_K)",
           file_.path(), name, ggml_type_name(info->type));
-    if (float_only && is_quantized(info->type))
-      fail("'{}': tensor {} is {}; norms and biases must be F32, F16 or BF16", file_.path(), name,
+    if (f32_only && info->type != GgmlType::f32)
+      fail("'{}': tensor {} is {}; norms, biases and rope_freqs must be F32", file_.path(), name,
            ggml_type_name(info->type));
     return tensor(name);
   };
@@ -61,7 +62,6 @@ void Model::bind_weights() {
   weights_.output = c.tied_output ? weights_.token_embd : expect("output.weight", {embd, vocab}, false);
   if (c.has_rope_freqs) {
     weights_.rope_freqs = expect("rope_freqs.weight", {c.rope_dims / 2}, true);
-    if (weights_.rope_freqs->type != GgmlType::f32) fail("'{}': rope_freqs.weight must be F32", file_.path());
   }
   weights_.layers.clear();
   weights_.layers.reserve(c.n_layers);

@@ -25,6 +25,9 @@ struct ArchTraits {
 /// "llama, qwen2, qwen3"
 [[nodiscard]] std::string supported_architectures();
 
+/// The largest head dimension lagvk's attention kernel handles (shaders/attention.comp: MAX_HEAD_DIM).
+inline constexpr std::uint32_t kMaxSupportedHeadDim = 512;
+
 enum class RopeScaling { none, linear, yarn, llama3 };
 
 struct ModelConfig {

@@ -7,17 +7,14 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
+#include "engine/core/regular_file.hpp"
 
 namespace lagvk {
 
 namespace {
 
 std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open '{}'", path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  return read_regular_file(path);
 }
 
 }  // namespace

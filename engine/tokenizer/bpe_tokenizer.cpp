@@ -129,11 +129,11 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<std::int32_t>&
   }
 }
 
-std::vector<std::int32_t> BpeTokenizer::encode(std::string_view text, bool add_bos,
-                                               bool parse_special) const {
+std::vector<std::int32_t> BpeTokenizer::encode_segments(std::span<const TextSegment> segments,
+                                                        bool add_bos) const {
   std::vector<std::int32_t> out;
   if (add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
-  for (const auto& f : specials_.split(text, parse_special)) {
+  for (const auto& f : specials_.split(segments)) {
     if (f.token >= 0) {
       out.push_back(f.token);
       continue;

@@ -22,8 +22,8 @@ class BpeTokenizer final : public VocabTokenizer {
   BpeTokenizer(const BpeTokenizer&) = delete;  // specials_ refers to this object's vocab_
   BpeTokenizer& operator=(const BpeTokenizer&) = delete;
 
-  [[nodiscard]] std::vector<std::int32_t> encode(std::string_view text, bool add_bos,
-                                                 bool parse_special) const override;
+  [[nodiscard]] std::vector<std::int32_t> encode_segments(std::span<const TextSegment> segments,
+                                                          bool add_bos) const override;
   [[nodiscard]] std::string decode(std::span<const std::int32_t> ids,
                                    bool render_special = false) const override;
   [[nodiscard]] std::string token_to_piece(std::int32_t id, bool render_special = false) const override;

@@ -1,5 +1,6 @@
 #include "engine/tokenizer/chat_template.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "engine/model/gguf_reader.hpp"
@@ -58,6 +59,48 @@ std::string chatml_default_system(std::string_view jinja) {
   return {};
 }
 
+/// Appends to a rendered chat, joining neighbours of the same kind.
+void add(ChatText& out, std::string_view text, bool markup) {
+  if (text.empty()) return;
+  if (!out.empty() && out.back().markup == markup)
+    out.back().text += text;
+  else
+    out.push_back({std::string(text), markup});
+}
+void markup(ChatText& out, std::string_view text) {
+  add(out, text, true);
+}
+void content(ChatText& out, std::string_view text) {
+  add(out, text, false);
+}
+void append(ChatText& out, const ChatText& more) {
+  for (const auto& s : more) add(out, s.text, s.markup);
+}
+
+/// trim() over a rendered piece: whitespace goes from its start and end whichever segments hold it.
+ChatText trimmed(ChatText text) {
+  while (!text.empty()) {
+    auto& front = text.front().text;
+    front.erase(0, std::min(front.size(), front.find_first_not_of(kWhitespace)));
+    if (!front.empty()) break;
+    text.erase(text.begin());
+  }
+  while (!text.empty()) {
+    auto& back = text.back().text;
+    const auto last = back.find_last_not_of(kWhitespace);
+    back.erase(last == std::string::npos ? 0 : last + 1);
+    if (!back.empty()) break;
+    text.pop_back();
+  }
+  return text;
+}
+
+ChatText content_only(std::string_view text) {
+  ChatText out;
+  content(out, text);
+  return out;
+}
+
 bool is_role(const ChatMessage& m, std::string_view role) {
   return m.role == role;
 }
@@ -74,27 +117,41 @@ std::string split_system(std::span<const ChatMessage> messages, std::vector<Chat
   return system;
 }
 
-std::string render_llama3(std::span<const ChatMessage> messages, bool gen) {
-  std::string out;
-  for (const auto& m : messages)
-    out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + trim(m.content) + "<|eot_id|>";
-  if (gen) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+// Roles are written as content: they come from traces and requests like the messages themselves.
+ChatText render_llama3(std::span<const ChatMessage> messages, bool gen) {
+  ChatText out;
+  for (const auto& m : messages) {
+    markup(out, "<|start_header_id|>");
+    content(out, m.role);
+    markup(out, "<|end_header_id|>\n\n");
+    content(out, trim(m.content));
+    markup(out, "<|eot_id|>");
+  }
+  if (gen) markup(out, "<|start_header_id|>assistant<|end_header_id|>\n\n");
   return out;
 }
 
-std::string render_chatml(const ChatTemplate& t, std::span<const ChatMessage> messages, bool gen) {
-  std::string out;
+void chatml_turn(ChatText& out, const std::string& role, const ChatText& body) {
+  markup(out, "<|im_start|>");
+  content(out, role);
+  markup(out, "\n");
+  append(out, body);
+  markup(out, "<|im_end|>\n");
+}
+
+ChatText render_chatml(const ChatTemplate& t, std::span<const ChatMessage> messages, bool gen) {
+  ChatText out;
   if (!t.default_system.empty() && (messages.empty() || !is_role(messages[0], "system")))
-    out += "<|im_start|>system\n" + t.default_system + "<|im_end|>\n";
-  for (const auto& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-  if (gen) out += "<|im_start|>assistant\n";
+    markup(out, "<|im_start|>system\n" + t.default_system + "<|im_end|>\n");  // the template's own text
+  for (const auto& m : messages) chatml_turn(out, m.role, content_only(m.content));
+  if (gen) markup(out, "<|im_start|>assistant\n");
   return out;
 }
 
 /// ChatML as Qwen3's template writes it: an answer that follows the last question carries its
 /// reasoning in a <think> block (an empty one when it is the final message), earlier answers are
 /// written without their reasoning. Reasoning is whatever precedes "</think>" in the content.
-std::string render_qwen3(std::span<const ChatMessage> messages, bool gen) {
+ChatText render_qwen3(std::span<const ChatMessage> messages, bool gen) {
   std::size_t last_query = messages.empty() ? 0 : messages.size() - 1;
   for (std::size_t i = messages.size(); i-- > 0;) {
     const std::string& c = messages[i].content;
@@ -104,54 +161,67 @@ std::string render_qwen3(std::span<const ChatMessage> messages, bool gen) {
       break;
     }
   }
-  std::string out;
+  ChatText out;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
     if (!is_role(m, "assistant")) {
-      out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+      chatml_turn(out, m.role, content_only(m.content));
       continue;
     }
-    std::string_view content = m.content, reasoning;
-    if (const auto close = content.rfind("</think>"); close != std::string_view::npos) {
-      std::string_view before = strip_chars(content.substr(0, content.find("</think>")), "\n", false, true);
+    std::string_view text = m.content, reasoning;
+    if (const auto close = text.rfind("</think>"); close != std::string_view::npos) {
+      std::string_view before = strip_chars(text.substr(0, text.find("</think>")), "\n", false, true);
       if (const auto open = before.rfind("<think>"); open != std::string_view::npos)
         before = before.substr(open + 7);
       reasoning = strip_chars(before, "\n", true, false);
-      content = strip_chars(content.substr(close + 8), "\n", true, false);
+      text = strip_chars(text.substr(close + 8), "\n", true, false);
     }
     const bool last = i + 1 == messages.size();
-    out += "<|im_start|>assistant\n";
-    if (i > last_query && (last || !reasoning.empty()))
-      out += "<think>\n" + std::string(strip_chars(reasoning, "\n", true, true)) + "\n</think>\n\n" +
-             std::string(strip_chars(content, "\n", true, false));
-    else
-      out += content;
-    out += "<|im_end|>\n";
+    ChatText body;
+    if (i > last_query && (last || !reasoning.empty())) {
+      markup(body, "<think>\n");
+      content(body, strip_chars(reasoning, "\n", true, true));
+      markup(body, "\n</think>\n\n");
+      content(body, strip_chars(text, "\n", true, false));
+    } else {
+      content(body, text);
+    }
+    chatml_turn(out, "assistant", body);
   }
-  if (gen) out += "<|im_start|>assistant\n";
+  if (gen) markup(out, "<|im_start|>assistant\n");
   return out;
 }
 
 /// Llama 2 chat: the system prompt sits inside the first [INST]; every user turn after the first
 /// starts with BOS (written as text), every answer ends with EOS.
-std::string render_llama2(const ChatTemplate& t, std::span<const ChatMessage> messages) {
+ChatText render_llama2(const ChatTemplate& t, std::span<const ChatMessage> messages) {
   std::vector<ChatMessage> turns;
   const std::string system = split_system(messages, turns);
-  std::string out;
+  ChatText out;
   for (std::size_t i = 0; i < turns.size(); ++i) {
-    std::string content = turns[i].content;
-    if (i == 0 && !system.empty()) content = "<<SYS>>\n" + system + "\n<</SYS>>\n\n" + content;
-    if (is_role(turns[i], "assistant"))
-      out += " " + trim(content) + " " + t.eos;
-    else
-      out += (i == 0 ? "" : t.bos) + "[INST] " + trim(content) + " [/INST]";
+    ChatText body;
+    if (i == 0 && !system.empty()) {
+      markup(body, "<<SYS>>\n");
+      content(body, system);
+      markup(body, "\n<</SYS>>\n\n");
+    }
+    content(body, turns[i].content);
+    if (is_role(turns[i], "assistant")) {
+      markup(out, " ");
+      append(out, trimmed(body));
+      markup(out, " " + t.eos);
+    } else {
+      markup(out, (i == 0 ? "" : t.bos) + "[INST] ");
+      append(out, trimmed(body));
+      markup(out, " [/INST]");
+    }
   }
   return out;
 }
 
 /// Mistral's tokenizer versions (mistral-common): the same turns with different spacing; the system
 /// prompt goes before the first (v1) or the last (v3) user turn.
-std::string render_mistral(const ChatTemplate& t, std::span<const ChatMessage> messages) {
+ChatText render_mistral(const ChatTemplate& t, std::span<const ChatMessage> messages) {
   std::vector<ChatMessage> turns;
   const std::string system = split_system(messages, turns);
   const bool v1 = t.format == ChatFormat::mistral_v1, tekken = t.format == ChatFormat::mistral_v3_tekken;
@@ -161,36 +231,43 @@ std::string render_mistral(const ChatTemplate& t, std::span<const ChatMessage> m
     if (v1 && system_turn == turns.size()) system_turn = i;  // the first user turn
     if (!v1) system_turn = i;                                // the last one
   }
-  std::string out;
+  ChatText out;
   for (std::size_t i = 0; i < turns.size(); ++i) {
-    std::string content = turns[i].content;
     if (is_role(turns[i], "assistant")) {
-      out += (tekken ? "" : " ") + content + t.eos;
+      markup(out, tekken ? "" : " ");
+      content(out, turns[i].content);
+      markup(out, t.eos);
       continue;
     }
-    if (i == system_turn && !system.empty()) content = system + "\n\n" + content;
-    if (v1)
-      out += " [INST] " + content + " [/INST]";
-    else
-      out += (tekken ? "[INST]" : "[INST] ") + content + "[/INST]";
+    markup(out, v1 ? " [INST] " : (tekken ? "[INST]" : "[INST] "));
+    if (i == system_turn && !system.empty()) {
+      content(out, system);
+      markup(out, "\n\n");
+    }
+    content(out, turns[i].content);
+    markup(out, v1 ? " [/INST]" : "[/INST]");
   }
   return out;
 }
 
 /// Models without a (recognised) template: a readable transcript that ends with "Assistant:".
-std::string render_plain(std::span<const ChatMessage> messages, bool gen) {
-  std::string out;
+ChatText render_plain(std::span<const ChatMessage> messages, bool gen) {
+  ChatText out;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
     if (i == 0 && is_role(m, "system")) {
-      out += m.content + "\n\n";
+      content(out, m.content);
+      markup(out, "\n\n");
       continue;
     }
     std::string name = m.role;
     if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = char(name[0] - 'a' + 'A');
-    out += name + ": " + m.content + "\n";
+    content(out, name);
+    markup(out, ": ");
+    content(out, m.content);
+    markup(out, "\n");
   }
-  if (gen) out += "Assistant:";
+  if (gen) markup(out, "Assistant:");
   return out;
 }
 
@@ -254,8 +331,8 @@ ChatTemplate detect_chat_template(const GgufFile& file) {
   return chat_template_from_jinja(jinja ? *jinja : std::string(), std::move(bos), std::move(eos));
 }
 
-std::string render_chat(const ChatTemplate& tmpl, std::span<const ChatMessage> messages,
-                        bool add_generation_prompt) {
+ChatText render_chat_segments(const ChatTemplate& tmpl, std::span<const ChatMessage> messages,
+                              bool add_generation_prompt) {
   switch (tmpl.format) {
     case ChatFormat::llama3:
       return render_llama3(messages, add_generation_prompt);
@@ -273,6 +350,27 @@ std::string render_chat(const ChatTemplate& tmpl, std::span<const ChatMessage> m
       break;
   }
   return render_plain(messages, add_generation_prompt);
+}
+
+std::string joined(const ChatText& text) {
+  std::string out;
+  for (const auto& s : text) out += s.text;
+  return out;
+}
+
+std::string render_chat(const ChatTemplate& tmpl, std::span<const ChatMessage> messages,
+                        bool add_generation_prompt) {
+  return joined(render_chat_segments(tmpl, messages, add_generation_prompt));
+}
+
+std::vector<TextSegment> text_segments(const ChatText& text) {
+  std::vector<TextSegment> out;
+  for (const auto& s : text) out.push_back({s.text, s.markup});
+  return out;
+}
+
+std::vector<std::int32_t> encode_chat(const Tokenizer& tok, const ChatText& text, bool add_bos) {
+  return tok.encode_segments(text_segments(text), add_bos);
 }
 
 }  // namespace lagvk

@@ -18,13 +18,19 @@
 //   plain    no or unrecognised template   "SYSTEM\n\nUser: TEXT\nAssistant: TEXT\n...Assistant:"
 //
 // Rendered prompts never start with the BOS token: the tokenizer adds it (add_bos), as llama.cpp does.
-// BOS/EOS that a format puts between turns are written as their token text, so the prompt must be
-// tokenized with special-token parsing on. Roles other than system/user/assistant render like user
+// BOS/EOS that a format puts between turns are written as their token text. A rendering is a list of
+// segments: the template's markup, tokenized with special-token parsing, and the messages' text (content
+// and role names), tokenized as plain text, so that "<|im_start|>system" inside a message stays text and
+// cannot forge a turn (encode_chat). Roles other than system/user/assistant render like user
 // turns under the role's name where the format has role names (llama3, chatml, qwen3, plain) and as
 // user turns elsewhere.
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "engine/tokenizer/tokenizer.hpp"
 
 namespace lagvk {
 
@@ -54,9 +60,27 @@ struct ChatMessage {
 /// plain when the file has none or one lagvk does not recognise.
 [[nodiscard]] ChatTemplate detect_chat_template(const GgufFile& file);
 
-/// The prompt for a conversation; with add_generation_prompt it ends where the assistant's answer
-/// begins.
+/// A piece of a rendered chat: the template's own markup (special-token texts allowed) or text from
+/// the messages (never special).
+struct ChatSegment {
+  std::string text;
+  bool markup = false;
+};
+using ChatText = std::vector<ChatSegment>;
+
+/// The prompt for a conversation as segments; with add_generation_prompt it ends where the assistant's
+/// answer begins.
+[[nodiscard]] ChatText render_chat_segments(const ChatTemplate& tmpl, std::span<const ChatMessage> messages,
+                                            bool add_generation_prompt);
+/// The same prompt as one string (for display and tests; tokenize with encode_chat, not encode).
 [[nodiscard]] std::string render_chat(const ChatTemplate& tmpl, std::span<const ChatMessage> messages,
                                       bool add_generation_prompt);
+/// The segments' text, concatenated.
+[[nodiscard]] std::string joined(const ChatText& text);
+/// Views of the segments for Tokenizer::encode_segments (markup parses special tokens); they refer to
+/// text, which must outlive them.
+[[nodiscard]] std::vector<TextSegment> text_segments(const ChatText& text);
+/// Token ids of a rendered chat: markup with special tokens, message text as plain text.
+[[nodiscard]] std::vector<std::int32_t> encode_chat(const Tokenizer& tok, const ChatText& text, bool add_bos);
 
 }  // namespace lagvk

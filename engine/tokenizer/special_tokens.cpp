@@ -19,13 +19,15 @@ SpecialTokenSplitter::SpecialTokenSplitter(const TokenVocab& vocab) : vocab_(voc
     if (vocab_.type[std::size_t(id)] == TokenType::user_defined) user_defined_.push_back(id);
 }
 
-std::vector<TextFragment> SpecialTokenSplitter::split(std::string_view text, bool parse_special) const {
-  const auto& specials = parse_special ? all_ : user_defined_;
+std::vector<TextFragment> SpecialTokenSplitter::split(std::span<const TextSegment> segments) const {
   std::vector<TextFragment> out;
-  std::size_t raw_start = 0;
-  for (std::size_t pos = 0; pos < text.size();) {
-    std::int32_t match = -1;
-    if (!specials.empty()) {
+  std::string raw;  // text since the last special token, possibly from several segments
+  for (const TextSegment& segment : segments) {
+    const std::string_view text = segment.text;
+    const auto& specials = segment.parse_special ? all_ : user_defined_;
+    std::size_t raw_start = 0;
+    for (std::size_t pos = 0; pos < text.size();) {
+      std::int32_t match = -1;
       for (auto id : specials) {
         const auto& t = vocab_.text[std::size_t(id)];
         if (text.compare(pos, t.size(), t) == 0) {
@@ -33,17 +35,20 @@ std::vector<TextFragment> SpecialTokenSplitter::split(std::string_view text, boo
           break;
         }
       }
+      if (match < 0) {
+        ++pos;
+        continue;
+      }
+      raw.append(text.substr(raw_start, pos - raw_start));
+      if (!raw.empty()) out.push_back({std::move(raw), -1});
+      raw.clear();
+      out.push_back({{}, match});
+      pos += vocab_.text[std::size_t(match)].size();
+      raw_start = pos;
     }
-    if (match < 0) {
-      ++pos;
-      continue;
-    }
-    if (pos > raw_start) out.push_back({text.substr(raw_start, pos - raw_start), -1});
-    out.push_back({{}, match});
-    pos += vocab_.text[std::size_t(match)].size();
-    raw_start = pos;
+    raw.append(text.substr(raw_start));
   }
-  if (text.size() > raw_start) out.push_back({text.substr(raw_start), -1});
+  if (!raw.empty()) out.push_back({std::move(raw), -1});
   return out;
 }
 

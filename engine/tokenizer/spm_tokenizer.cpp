@@ -155,14 +155,14 @@ void SpmTokenizer::encode_piece(std::string_view text, std::vector<std::int32_t>
   }
 }
 
-std::vector<std::int32_t> SpmTokenizer::encode(std::string_view text, bool add_bos,
-                                               bool parse_special) const {
+std::vector<std::int32_t> SpmTokenizer::encode_segments(std::span<const TextSegment> segments,
+                                                        bool add_bos) const {
   std::vector<std::int32_t> out;
   if (add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
 
   // llama.cpp prefixes a space to the text at the start and after every special token.
   bool prev_special = true;
-  for (const auto& f : specials_.split(text, parse_special)) {
+  for (const auto& f : specials_.split(segments)) {
     if (f.token >= 0) {
       out.push_back(f.token);
       prev_special = true;

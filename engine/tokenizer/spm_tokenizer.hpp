@@ -13,8 +13,8 @@ class SpmTokenizer final : public VocabTokenizer {
   SpmTokenizer(const SpmTokenizer&) = delete;  // specials_ refers to this object's vocab_
   SpmTokenizer& operator=(const SpmTokenizer&) = delete;
 
-  [[nodiscard]] std::vector<std::int32_t> encode(std::string_view text, bool add_bos,
-                                                 bool parse_special) const override;
+  [[nodiscard]] std::vector<std::int32_t> encode_segments(std::span<const TextSegment> segments,
+                                                          bool add_bos) const override;
   [[nodiscard]] std::string decode(std::span<const std::int32_t> ids,
                                    bool render_special = false) const override;
   [[nodiscard]] std::string token_to_piece(std::int32_t id, bool render_special = false) const override;

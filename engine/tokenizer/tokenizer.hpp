@@ -13,14 +13,31 @@ namespace lagvk {
 
 class GgufFile;
 
+/// A piece of text to tokenize and whether the texts of control tokens in it become those tokens.
+/// Chat prompts are lists of these: the template's markup ("<|im_start|>") parses special tokens, the
+/// messages' content does not, so that a message cannot forge a turn.
+struct TextSegment {
+  std::string_view text;
+  bool parse_special = false;
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
   /// Token ids of text. add_bos prepends BOS (when the model has one); parse_special turns the text of
   /// control tokens ("<s>") into those tokens instead of tokenizing it as characters.
-  [[nodiscard]] virtual std::vector<std::int32_t> encode(std::string_view text, bool add_bos,
-                                                         bool parse_special) const = 0;
+  [[nodiscard]] std::vector<std::int32_t> encode(std::string_view text, bool add_bos,
+                                                 bool parse_special) const {
+    const TextSegment whole{text, parse_special};
+    return encode_segments(std::span<const TextSegment>(&whole, 1), add_bos);
+  }
+  /// Token ids of the segments' concatenation, with control-token texts parsed only inside segments
+  /// that ask for it. Text between special tokens is tokenized as one piece across segment boundaries,
+  /// so the ids equal encode(concatenation, add_bos, true) whenever no plain segment holds the text of
+  /// a control token.
+  [[nodiscard]] virtual std::vector<std::int32_t> encode_segments(std::span<const TextSegment> segments,
+                                                                  bool add_bos) const = 0;
   /// Text of a token sequence: control tokens render as nothing (as their text when render_special),
   /// byte tokens are reassembled into UTF-8, and the space the encoder prefixed is removed.
   [[nodiscard]] virtual std::string decode(std::span<const std::int32_t> ids,

@@ -13,7 +13,10 @@ std::string lagvk_binary() {
 }
 
 CliResult run_lagvk(const std::string& args, bool with_stderr) {
-  const std::string cmd = lagvk_binary() + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+  return run_shell(lagvk_binary() + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
+}
+
+CliResult run_shell(const std::string& cmd) {
   FILE* pipe = popen(cmd.c_str(), "r");
   CliResult r;
   if (!pipe) return r;

@@ -12,5 +12,7 @@ struct CliResult {
 [[nodiscard]] std::string lagvk_binary();
 /// Runs `lagvk <args>` through the shell (quote arguments yourself).
 [[nodiscard]] CliResult run_lagvk(const std::string& args, bool with_stderr = true);
+/// Runs a shell command line as it is (stdout only unless it redirects stderr itself).
+[[nodiscard]] CliResult run_shell(const std::string& command);
 
 }  // namespace lagvk::test

@@ -1,6 +1,12 @@
 #include "tools/lagvk/args.hpp"
 
+#include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <limits>
+
+#include <fmt/format.h>
 
 #include "engine/core/error.hpp"
 
@@ -74,30 +80,61 @@ std::string Args::get_or(const std::string& name, const std::string& fallback) c
   return get(name).value_or(fallback);
 }
 
-long long Args::get_int(const std::string& name, long long fallback) const {
-  auto v = get(name);
-  if (!v) return fallback;
-  try {
-    std::size_t used = 0;
-    long long r = std::stoll(*v, &used);
-    if (used != v->size()) throw std::invalid_argument(*v);
-    return r;
-  } catch (const std::exception&) {
-    fail("lagvk {}: option {} expects an integer, got '{}'", command_, name, *v);
-  }
+namespace {
+
+// Whole-string parses: std::from_chars neither skips spaces nor accepts a '+', and reports values that
+// do not fit instead of wrapping them (std::stoll and a cast to 32 bits turned 2^32 into 0).
+template <typename T>
+bool parse_whole(const std::string& text, T& value) {
+  if (text.empty()) return false;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  return ec == std::errc() && ptr == end;
 }
 
-double Args::get_double(const std::string& name, double fallback) const {
-  auto v = get(name);
+std::string format_bound(double v) {
+  return fmt::format("{}", v);
+}
+
+}  // namespace
+
+std::string Args::label(const std::string& name) const {
+  const OptionSpec* spec = find(name);
+  return spec && !spec->short_name.empty() ? spec->name + " (" + spec->short_name + ")" : name;
+}
+
+std::int64_t Args::get_int(const std::string& name, std::int64_t fallback, std::int64_t min,
+                           std::int64_t max) const {
+  const auto v = get(name);
   if (!v) return fallback;
-  try {
-    std::size_t used = 0;
-    double r = std::stod(*v, &used);
-    if (used != v->size()) throw std::invalid_argument(*v);
-    return r;
-  } catch (const std::exception&) {
-    fail("lagvk {}: option {} expects a number, got '{}'", command_, name, *v);
-  }
+  std::int64_t r = 0;
+  if (!parse_whole(*v, r) || r < min || r > max)
+    fail("lagvk {}: option {} expects an integer from {} to {}, got '{}'", command_, label(name), min, max,
+         *v);
+  return r;
+}
+
+std::uint64_t Args::get_uint64(const std::string& name, std::uint64_t fallback) const {
+  const auto v = get(name);
+  if (!v) return fallback;
+  std::uint64_t r = 0;
+  if (!parse_whole(*v, r))
+    fail("lagvk {}: option {} expects an integer from 0 to {}, got '{}'", command_, label(name),
+         std::numeric_limits<std::uint64_t>::max(), *v);
+  return r;
+}
+
+double Args::get_double(const std::string& name, double fallback, double min, double max,
+                        bool min_exclusive) const {
+  const auto v = get(name);
+  if (!v) return fallback;
+  double r = 0;
+  const bool in_range =
+      parse_whole(*v, r) && std::isfinite(r) && (min_exclusive ? r > min : r >= min) && r <= max;
+  if (!in_range)
+    fail("lagvk {}: option {} expects a number in {}{}, {}], got '{}'", command_, label(name),
+         min_exclusive ? "(" : "[", format_bound(min), format_bound(max), *v);
+  return r;
 }
 
 void Args::print_help() const {

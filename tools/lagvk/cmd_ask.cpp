@@ -15,6 +15,7 @@
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"
+#include "tools/lagvk/human_text.hpp"
 #include "tools/lagvk/progress.hpp"
 #include "tools/lagvk/store_guard.hpp"
 
@@ -99,8 +100,10 @@ int cmd_ask(int argc, char** argv) {
   std::string question;
   for (const auto& p : args.positional()) question += (question.empty() ? "" : " ") + p;
   const lag::LogMode mode = lag::parse_log_mode(args.get_or("--logs", "kv"));
-  const long long k = args.get_int("-k", 3);
-  if (k < 0) fail("ask: -k must be at least 0");
+  // Every flag is read before the model is loaded: a bad value fails at once, with nothing allocated.
+  const auto k = std::uint32_t(args.get_int("-k", 3, 0, kMaxCount));
+  const auto max_steps = std::uint32_t(args.get_int("--max-steps", 6, 1, kMaxCount));
+  const auto max_logs = std::uint32_t(args.get_int("--max-logs", 0, 0, kMaxCount));
   std::uint64_t seed = 0;
   GenerateOptions gen = generation_from(args, seed);
   if (!args.has("--temp")) gen.sampling.temperature = 0.0f;  // answers are greedy unless asked otherwise
@@ -135,12 +138,10 @@ int cmd_ask(int argc, char** argv) {
     const auto kb =
         lag::KnowledgeBaseLookup::load(args.get_or("--kb", std::string(LAGVK_ASSETS_DIR) + "/kb/demo.json"));
     lag::AgentOptions a;
-    a.max_steps = std::uint32_t(args.get_int("--max-steps", 6));
+    a.max_steps = max_steps;
     a.max_step_tokens = gen.max_tokens;
-    a.logs_per_query = std::uint32_t(k);
-    const long long max_logs = args.get_int("--max-logs", 0);
-    if (max_logs < 0) fail("ask: --max-logs must be at least 0");
-    a.max_logs = std::uint32_t(max_logs);
+    a.logs_per_query = k;
+    a.max_logs = max_logs;
     a.mode = mode;
     a.sampling = gen.sampling;
     const auto r = lag::run_agent(*engine, &library, question, {kb.get()}, a);
@@ -153,8 +154,8 @@ int cmd_ask(int argc, char** argv) {
                        {"new_logs", logs_json(s.new_logs, {}, r.skipped)},
                        {"time_to_first_token_ms", s.time_to_first_token_ms}});
       if (!json) {
-        fmt::print("step: {}\n", s.output);
-        if (!s.observation.empty()) fmt::print("  tool: {}\n", s.observation);
+        fmt::print("step: {}\n", printable(s.output));
+        if (!s.observation.empty()) fmt::print("  tool: {}\n", printable(s.observation));
       }
     }
     std::optional<logstore::LogId> saved;
@@ -177,18 +178,18 @@ int cmd_ask(int argc, char** argv) {
       for (const auto& l : r.logs) {
         const auto is_this = [&](const lag::SkippedLog& sk) { return sk.id == l.id; };
         if (std::any_of(r.skipped.begin(), r.skipped.end(), is_this)) continue;
-        fmt::print("log used: #{} \"{}\" (score {:.2f})\n", l.id, l.task, l.score);
+        fmt::print("log used: #{} \"{}\" (score {:.2f})\n", l.id, printable(l.task, true), l.score);
         ++used;
       }
       fmt::print("answer: {}\n[{} steps, {} logs used ({}){}]\n",
-                 r.answer.value_or("(none within the step limit)"), r.steps.size(), used,
+                 printable(r.answer.value_or("(none within the step limit)")), r.steps.size(), used,
                  lag::log_mode_name(mode), saved ? fmt::format(", saved as log {}", *saved) : "");
     }
     return 0;
   }
 
-  const auto retrieved = mode == lag::LogMode::none ? std::vector<lag::RetrievedLog>{}
-                                                    : library.retrieve(question, std::uint32_t(k), {});
+  const auto retrieved =
+      mode == lag::LogMode::none ? std::vector<lag::RetrievedLog>{} : library.retrieve(question, k, {});
   std::vector<lag::LogId> ids;
   for (const auto& l : retrieved) ids.push_back(l.id);
   const std::vector<lag::Message> messages = {{"user", question}};
@@ -202,7 +203,7 @@ int cmd_ask(int argc, char** argv) {
       const auto log = std::find_if(retrieved.begin(), retrieved.end(),
                                     [&](const lag::RetrievedLog& l) { return l.id == placed.id; });
       fmt::print(stderr, "[log {} score {:.2f}, {} tokens at {}..: {}]\n", placed.id, log->score,
-                 placed.tokens, placed.first_position, log->task);
+                 placed.tokens, placed.first_position, printable(log->task, true));
     }
   }
   const std::uint32_t answer_start = ctx.sequence->length();

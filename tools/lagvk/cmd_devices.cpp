@@ -54,7 +54,7 @@ int cmd_devices(int argc, char** argv) {
   int chosen = -1;
   std::string choice_error;
   try {
-    chosen = int(vk::choose_device(devices, int(args.get_int("--device", -1))));
+    chosen = int(vk::choose_device(devices, int(args.get_int("--device", -1, -1, 1 << 16))));
   } catch (const lagvk::Error& e) {
     choice_error = e.what();
   }

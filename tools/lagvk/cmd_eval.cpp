@@ -12,15 +12,15 @@
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/progress.hpp"
+#include "tools/lagvk/scratch_dir.hpp"
 
 namespace lagvk::cli {
 
 namespace {
 
-std::uint32_t count_flag(const Args& args, const std::string& name, long long fallback) {
-  const long long v = args.get_int(name, fallback);
-  if (v < 0) fail("lagvk eval: {} must not be negative", name);
-  return std::uint32_t(v);
+std::uint32_t count_flag(const Args& args, const std::string& name, std::uint32_t fallback,
+                         std::int64_t min = 0) {
+  return std::uint32_t(args.get_int(name, fallback, min, kMaxCount));
 }
 
 nlohmann::json row_json(const lag::ModeResult& r, bool details) {
@@ -66,7 +66,8 @@ int cmd_eval(int argc, char** argv) {
       {"-k", "", "K", "logs retrieved per query (the question, then each step)",
        std::to_string(defaults.logs_per_query)},
       {"--max-logs", "", "N", "at most N logs in a task's context", std::to_string(defaults.max_logs)},
-      {"--work-dir", "", "DIR", "where the scratch log stores go (removed afterwards)", "the temp directory"},
+      {"--work-dir", "", "DIR", "where the scratch log stores go (removed afterwards, and on SIGINT/SIGTERM)",
+       "the temp directory"},
       {"--details", "", "", "with --json: every question's answer, steps, logs used and transcript", ""},
       {"--json", "", "", "print one JSON object instead of the table", ""}};
   for (auto& o : load_option_specs()) options.push_back(o);
@@ -96,17 +97,19 @@ int cmd_eval(int argc, char** argv) {
     fail("lagvk eval: --split must be unseen, seen or both, not '{}'", split);
   o.limit = count_flag(args, "--limit", o.limit);
   o.store_limit = count_flag(args, "--store-limit", o.store_limit);
-  o.max_steps = count_flag(args, "--max-steps", o.max_steps);
-  o.store_max_steps = count_flag(args, "--store-max-steps", o.store_max_steps);
+  o.max_steps = count_flag(args, "--max-steps", o.max_steps, 1);
+  o.store_max_steps = count_flag(args, "--store-max-steps", o.store_max_steps, 1);
   o.logs_per_query = count_flag(args, "-k", o.logs_per_query);
   o.max_logs = count_flag(args, "--max-logs", o.max_logs);
   if (o.max_steps == 0 || o.store_max_steps == 0) fail("lagvk eval: step limits must be at least 1");
-  if (auto w = args.get("--work-dir")) o.work_dir = *w;
+  // The scratch stores go into a directory of the CLI's own, which an interrupt removes too.
+  const ScratchDir scratch(args.get_or("--work-dir", ""), "lagvk-eval-");
+  o.work_dir = scratch.path();
   const bool json = args.has("--json");
 
+  LoadOptions load = load_options_from(args);
   const auto suite =
       lag::load_multihop_suite(args.get_or("--suite-dir", std::string(LAGVK_ASSETS_DIR) + "/multihop"));
-  LoadOptions load = load_options_from(args);
   std::unique_ptr<Engine> engine;
   {
     ProgressBar bar("loading " + *model);

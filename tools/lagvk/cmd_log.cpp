@@ -1,4 +1,6 @@
 // lagvk log: manage a store of logs (add traces, list, show, remove, stats, verify).
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
+#include "engine/core/regular_file.hpp"
 #include "engine/lag/embedding.hpp"
 #include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
@@ -19,6 +22,7 @@
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"
+#include "tools/lagvk/human_text.hpp"
 #include "tools/lagvk/progress.hpp"
 #include "tools/lagvk/store_guard.hpp"
 
@@ -76,11 +80,8 @@ int log_add(int argc, char** argv) {
   const auto trace_file = args.get("--trace");
   if (!model || !trace_file) fail("log add: -m MODEL and --trace FILE are required");
   const lag::Selection selection = lag::parse_selection(args.get_or("--select", "last"));
-  std::ifstream in(*trace_file);
-  if (!in) fail("cannot read traces from '{}'", *trace_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto traces = lag::parse_traces(text.str(), *trace_file);
+  // A directory or a FIFO is refused up front (it read as an empty file, or blocked forever).
+  const auto traces = lag::parse_traces(read_regular_file(*trace_file), *trace_file);
   const LoadOptions load = load_options_from(args);
   const std::string dir = store_dir(args);
   const std::string codec = args.get_or("--codec", "f16");
@@ -158,8 +159,8 @@ int log_ls(int argc, char** argv) {
                       {"tags", rec->tags},
                       {"created", rec->created}});
     } else {
-      fmt::print("{:>6}  {:>5} tokens  {:<6}  {}  {}\n", id, rec->token_ids.size(), rec->selection,
-                 when(rec->created), rec->task);
+      fmt::print("{:>6}  {:>5} tokens  {:<6}  {}  {}\n", id, rec->token_ids.size(),
+                 printable(rec->selection, true), when(rec->created), printable(rec->task, true));
     }
   }
   if (args.has("--json"))
@@ -173,14 +174,9 @@ int log_show(int argc, char** argv) {
             {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().size() != 1) fail("log show: give one log id");
+  const std::uint64_t id = parse_log_id(args.positional()[0], "log show");
   const StoreFaultGuard guard(store_dir(args));
   auto store = open_for_reading(store_dir(args));
-  std::uint64_t id = 0;
-  try {
-    id = std::stoull(args.positional()[0]);
-  } catch (const std::exception&) {
-    fail("log show: '{}' is not a log id", args.positional()[0]);
-  }
   const auto rec = store->read().log(id);
   if (!rec) fail("no log {} in '{}'", id, store->dir());
   if (args.has("--json")) {
@@ -189,27 +185,29 @@ int log_show(int argc, char** argv) {
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
-  fmt::print("log {}: {}\nselection: {} ({} tokens)  tags: {}  created: {}\n", id, rec->task, rec->selection,
-             rec->token_ids.size(), nlohmann::json(rec->tags).dump(), when(rec->created));
-  for (const auto& m : rec->trace) fmt::print("  {}: {}\n", m.value("role", "?"), m.value("content", ""));
+  fmt::print(
+      "log {}: {}\nselection: {} ({} tokens)  tags: {}  created: {}\n", id, printable(rec->task, true),
+      printable(rec->selection, true), rec->token_ids.size(),
+      printable(nlohmann::json(rec->tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)),
+      when(rec->created));
+  for (const auto& m : rec->trace)
+    fmt::print("  {}: {}\n", printable(m.value("role", "?"), true), printable(m.value("content", "")));
   return 0;
 }
 
 int log_rm(int argc, char** argv) {
   Args args("log rm", "--store DIR [--json] ID [ID...]",
-            "Removes logs and their pages (the space is reused).", {kStore, kJson});
+            "Removes logs and their pages (the space is reused). Give several ids as separate arguments\n"
+            "(lagvk log rm --store DIR 12 13); every id is checked before any log is removed.",
+            {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().empty()) fail("log rm: give at least one log id");
+  std::vector<std::uint64_t> ids;
+  for (const auto& s : args.positional()) ids.push_back(parse_log_id(s, "log rm"));
   const StoreFaultGuard guard(store_dir(args));
   auto store = logstore::Store::open(store_dir(args), {});
   nlohmann::json removed = nlohmann::json::array(), missing = nlohmann::json::array();
-  for (const auto& s : args.positional()) {
-    std::uint64_t id = 0;
-    try {
-      id = std::stoull(s);
-    } catch (const std::exception&) {
-      fail("log rm: '{}' is not a log id", s);
-    }
+  for (const std::uint64_t id : ids) {
     if (store->remove(id)) {
       removed.push_back(id);
       if (!args.has("--json")) fmt::print("removed log {}\n", id);
@@ -302,14 +300,22 @@ int log_import(int argc, char** argv) {
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().size() != 1) fail("log import: give the export file");
   const std::string& path = args.positional()[0];
-  std::ifstream file(path, std::ios::binary);
-  if (!file) fail("cannot read '{}': {}", path, std::strerror(errno));
-  std::stringstream buffered;  // a pipe is read into memory: the import reads its input twice
+  // The import reads its input twice (validated, then written): a regular file from disk, a pipe
+  // (`log export ... /dev/stdout | log import ... /dev/stdin`) once into memory. Directories, devices
+  // and the like are refused; a FIFO without a writer reads as empty rather than blocking.
+  std::ifstream file;
+  std::istringstream buffered;
   std::istream* in = &file;
-  if (file.tellg() == std::istream::pos_type(-1)) {
-    buffered << file.rdbuf();
-    buffered.clear();
-    in = &buffered;
+  {
+    const FileDescriptor fd = open_regular_file(path, AlsoAccept::pipe);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+      buffered.str(read_all(fd, path));
+      in = &buffered;
+    } else {
+      file.open(path, std::ios::binary);
+      if (!file) fail("cannot read '{}': {}", path, std::strerror(errno));
+    }
   }
   // Every line is validated before the store is created or touched: a bad archive changes nothing.
   const auto summary = logstore::check_export(*in, path);

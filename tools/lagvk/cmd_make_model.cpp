@@ -1,11 +1,14 @@
 // lagvk make-model: writes a GGUF model with deterministic random weights and a synthetic
 // SentencePiece vocabulary, loadable by lagvk and llama.cpp, for tests and benchmarks.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <sstream>
 
 #include "engine/core/error.hpp"
+#include "engine/core/regular_file.hpp"
 #include "engine/model/hf_tokenizer.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/model/trained_weights.hpp"
@@ -15,11 +18,10 @@
 namespace lagvk::cli {
 namespace {
 
+// Shapes: positive, and small enough that products of two of them (a weight matrix's elements) and the
+// sizes derived from them stay far inside 64 bits; a model this wide would not fit in memory anyway.
 std::uint32_t positive_u32(const Args& args, const std::string& name, std::uint32_t fallback) {
-  const long long v = args.get_int(name, fallback);
-  if (v <= 0 || v > std::numeric_limits<std::uint32_t>::max())
-    fail("lagvk make-model: {} must be a positive integer, got {}", name, v);
-  return std::uint32_t(v);
+  return std::uint32_t(args.get_int(name, fallback, 1, 1 << 20));
 }
 
 }  // namespace
@@ -87,7 +89,12 @@ int cmd_make_model(int argc, char** argv) {
   // --vocab is a size, or a tokenizer.json (anything that is not a number).
   std::optional<HfTokenizer> hf;
   const std::string vocab_arg = args.get_or("--vocab", std::to_string(d.n_vocab));
-  if (!vocab_arg.empty() && vocab_arg.find_first_not_of("0123456789") != std::string::npos) {
+  const bool vocab_is_number =
+      vocab_arg.empty() || vocab_arg.find_first_not_of("0123456789") == std::string::npos;
+  if (!vocab_is_number && !std::filesystem::exists(vocab_arg))
+    fail("lagvk make-model: --vocab expects a vocabulary size or a tokenizer.json file, and '{}' is neither",
+         vocab_arg);
+  if (!vocab_is_number) {
     hf = read_hf_tokenizer(vocab_arg, args.get_or("--pre", ""));
     s.n_vocab = std::uint32_t(hf->tokens.size());
   } else {
@@ -95,20 +102,15 @@ int cmd_make_model(int argc, char** argv) {
     s.n_vocab = positive_u32(args, "--vocab", d.n_vocab);
   }
   s.n_ctx = positive_u32(args, "--ctx", d.n_ctx);
-  const long long seed = args.get_int("--seed", static_cast<long long>(d.seed));
-  if (seed < 0) fail("lagvk make-model: --seed must not be negative");
-  s.seed = std::uint64_t(seed);
-  s.rope_freq_base = float(args.get_double("--rope-base", d.rope_freq_base));
-  s.logit_std = float(args.get_double("--logit-std", d.logit_std));
-  if (!(s.rope_freq_base > 1.0f)) fail("lagvk make-model: --rope-base must be greater than 1");
-  if (!(s.logit_std > 0.0f)) fail("lagvk make-model: --logit-std must be positive");
+  s.seed = args.get_uint64("--seed", d.seed);
+  s.rope_freq_base = float(args.get_double("--rope-base", d.rope_freq_base, 1.0, 1e9, true));
+  s.logit_std = float(args.get_double("--logit-std", d.logit_std, 0.0, 1e4, true));
   s.tied_output = args.has("--tied");
   s.rope_factors = args.has("--rope-factors");
   s.name = args.get_or("--name", "");
   if (const auto words = args.get("--words")) {
     if (hf) fail("lagvk make-model: give --words or --vocab FILE, not both");
-    std::ifstream in(*words);
-    if (!in) fail("lagvk make-model: cannot open the word list '{}'", *words);
+    std::istringstream in(read_regular_file(*words));
     for (std::string line; std::getline(in, line);)
       if (!line.empty()) s.words.push_back(line);
     if (s.words.empty()) fail("lagvk make-model: the word list '{}' is empty", *words);

@@ -29,7 +29,8 @@ nlohmann::json value_to_json(const GgufValue& v) {
 int cmd_model_info(int argc, char** argv) {
   Args args("model-info", "-m FILE [--json] [--metadata]",
             "Describes a GGUF model: architecture, hyper-parameters, tensors, size and tokenizer, and\n"
-            "whether it passes lagvk's checks (and if not, why).",
+            "whether it passes lagvk's checks, the same ones every command runs before loading a model\n"
+            "(if not, why: the description is printed and the command exits 1 with the problem).",
             {
                 {"--model", "-m", "FILE", "the GGUF file (required)", ""},
                 {"--json", "", "", "print JSON instead of text", ""},
@@ -97,13 +98,24 @@ int cmd_model_info(int argc, char** argv) {
   } catch (const Error& e) {
     j["tokenizer"] = {{"model", file.get_string_opt("tokenizer.ggml.model").value_or("")},
                       {"problem", e.what()}};
+    if (j["valid"].get<bool>()) {  // every command needs the tokenizer: the file is not usable
+      j["valid"] = false;
+      j["problem"] = e.what();
+    }
   }
   if (args.has("--metadata"))
     for (const auto& [k, v] : file.metadata()) j["metadata"][k] = value_to_json(v);
 
+  // A file that fails the checks is described as far as it can be, then reported as the error every
+  // other command would give for it (exit 1).
+  const auto verdict = [&j]() {
+    if (!j["valid"].get<bool>()) throw Error(j["problem"].get<std::string>());
+    return 0;
+  };
   if (args.has("--json")) {
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    return 0;
+    std::fflush(stdout);
+    return verdict();
   }
   std::printf("file:          %s (%.1f MiB, GGUF v%u)\n", path->c_str(), double(file.file_size()) / 1048576.0,
               file.version());
@@ -142,7 +154,8 @@ int cmd_model_info(int argc, char** argv) {
   if (j.contains("metadata"))
     for (const auto& [k, v] : file.metadata())
       std::printf("  %s = %s\n", k.c_str(), v.to_display_string().c_str());
-  return 0;
+  std::fflush(stdout);
+  return verdict();
 }
 
 }  // namespace lagvk::cli

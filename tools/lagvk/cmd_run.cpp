@@ -1,5 +1,7 @@
 // lagvk run: generate text from a prompt with a GGUF model on the GPU.
+#include <charconv>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -18,19 +20,19 @@ namespace lagvk::cli {
 
 namespace {
 
+// Each id all digits and within int32 (std::stol and a cast turned 4294967297 into 1).
 std::vector<std::int32_t> parse_token_list(const std::string& s) {
   std::vector<std::int32_t> ids;
   std::stringstream in(s);
   std::string item;
   while (std::getline(in, item, ',')) {
-    try {
-      std::size_t used = 0;
-      const long v = std::stol(item, &used);
-      if (used != item.size() || v < 0) throw std::invalid_argument(item);
-      ids.push_back(std::int32_t(v));
-    } catch (const std::exception&) {
-      fail("--tokens expects comma-separated non-negative ids, got '{}'", item);
-    }
+    std::int32_t v = -1;
+    const char* end = item.data() + item.size();
+    const auto [ptr, ec] = std::from_chars(item.data(), end, v);
+    if (item.empty() || ec != std::errc() || ptr != end || v < 0)
+      fail("--tokens expects comma-separated token ids from 0 to {}, got '{}'",
+           std::numeric_limits<std::int32_t>::max(), item);
+    ids.push_back(v);
   }
   return ids;
 }
@@ -76,8 +78,9 @@ int cmd_run(int argc, char** argv) {
   if (auto ids = args.get("--tokens")) {
     prompt = parse_token_list(*ids);
   } else if (auto chat = args.get("--chat")) {
-    // The rendered chat holds the format's control tokens as text ("<|im_start|>"), so special tokens
-    // are parsed; BOS is left to the tokenizer, as the templates' own bos_token would add it.
+    // The template's markup holds the format's control tokens as text ("<|im_start|>"), parsed as
+    // special tokens; the messages are plain text (a --chat text cannot forge a turn). BOS is left to
+    // the tokenizer, as the templates' own bos_token would add it.
     const ChatTemplate tmpl = detect_chat_template(engine->model().gguf());
     chat_format = chat_format_name(tmpl.format);
     if (!json) {
@@ -90,8 +93,8 @@ int cmd_run(int argc, char** argv) {
     if (auto system = args.get("--system")) messages.push_back({"system", *system});
     messages.push_back({"user", *chat});
     const Tokenizer& tok = engine->tokenizer();
-    prompt = tok.encode(render_chat(tmpl, messages, true), tok.add_bos_by_default() && !args.has("--no-bos"),
-                        true);
+    prompt = encode_chat(tok, render_chat_segments(tmpl, messages, true),
+                         tok.add_bos_by_default() && !args.has("--no-bos"));
   } else {
     const Tokenizer& tok = engine->tokenizer();
     prompt = tok.encode(*args.get("--prompt"), tok.add_bos_by_default() && !args.has("--no-bos"), false);

@@ -7,14 +7,28 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
+#include "engine/core/regular_file.hpp"
 #include "engine/lag/trace.hpp"
 #include "engine/model/gguf_reader.hpp"
+#include "engine/model/model.hpp"
 #include "engine/tokenizer/chat_template.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
 
 namespace lagvk::cli {
+
+namespace {
+
+// A model file passes the checks every command runs (a file that run refuses is refused here too); a
+// vocabulary-only file (no tensors, as llama.cpp ships for tokenizer tests) needs only its tokenizer.
+GgufFile open_tokenizer_file(const std::string& path) {
+  GgufFile file = GgufFile::open(path);
+  if (!file.tensors().empty()) (void)Model::open(path);
+  return file;
+}
+
+}  // namespace
 
 int cmd_tokenize(int argc, char** argv) {
   Args args(
@@ -35,15 +49,12 @@ int cmd_tokenize(int argc, char** argv) {
   if (!args.parse(argc, argv)) return 0;
   const auto path = args.get("--model");
   if (!path) fail("lagvk tokenize: give the model with -m FILE");
+  const auto file = open_tokenizer_file(*path);
   if (const auto traces_path = args.get("--traces")) {
-    std::ifstream in(*traces_path);
-    if (!in) fail("lagvk tokenize: cannot open '{}'", *traces_path);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    const auto file = GgufFile::open(*path);
+    const std::string traces_text = read_regular_file(*traces_path);
     const auto tok = make_tokenizer(file);
     const auto chat = detect_chat_template(file);
-    for (const auto& trace : lag::parse_traces(buf.str(), *traces_path)) {
+    for (const auto& trace : lag::parse_traces(traces_text, *traces_path)) {
       const auto last = lag::render_trace(trace, *tok, lag::Selection::last, &chat);
       const auto all = lag::render_trace(trace, *tok, lag::Selection::all, &chat);
       nlohmann::json j{{"tokens", last.tokens}, {"last", last.selected}, {"all", all.selected}};
@@ -55,7 +66,6 @@ int cmd_tokenize(int argc, char** argv) {
   std::string text;
   for (const auto& p : args.positional()) text += (text.empty() ? "" : " ") + p;
 
-  const auto file = GgufFile::open(*path);
   const auto tok = make_tokenizer(file);
   const auto ids = tok->encode(text, args.has("--bos"), args.has("--special"));
   if (args.has("--json")) {

@@ -1,5 +1,6 @@
 #include "tools/lagvk/generation_flags.hpp"
 
+#include <limits>
 #include <random>
 
 #include "engine/core/error.hpp"
@@ -19,31 +20,29 @@ std::vector<OptionSpec> generation_options() {
 
 GenerateOptions generation_from(const Args& args, std::uint64_t& seed_used) {
   GenerateOptions g;
-  const long long n = args.get_int("--n-predict", 128);
-  if (n < 0) fail("-n must be at least 0");
-  g.max_tokens = std::uint32_t(n);
-  g.sampling.temperature = float(args.get_double("--temp", 0.8));
-  g.sampling.top_k = std::int32_t(args.get_int("--top-k", 40));
-  g.sampling.top_p = float(args.get_double("--top-p", 0.95));
-  g.sampling.min_p = float(args.get_double("--min-p", 0.05));
-  g.sampling.repeat_penalty = float(args.get_double("--repeat-penalty", 1.0));
-  seed_used = args.has("--seed") ? std::uint64_t(args.get_int("--seed", 0)) : std::random_device{}();
+  g.max_tokens = std::uint32_t(args.get_int("--n-predict", 128, 0, kMaxTokens));
+  g.sampling.temperature = float(args.get_double("--temp", 0.8, 0.0, 100.0));
+  g.sampling.top_k = std::int32_t(args.get_int("--top-k", 40, 0, std::numeric_limits<std::int32_t>::max()));
+  g.sampling.top_p = float(args.get_double("--top-p", 0.95, 0.0, 1.0, true));
+  g.sampling.min_p = float(args.get_double("--min-p", 0.05, 0.0, 1.0));
+  g.sampling.repeat_penalty = float(args.get_double("--repeat-penalty", 1.0, 0.0, 100.0, true));
+  seed_used = args.has("--seed") ? args.get_uint64("--seed", 0) : std::random_device{}();
   g.sampling.seed = seed_used;
   g.stop_at_end_of_generation = !args.has("--ignore-eos");
   return g;
 }
 
 std::vector<OptionSpec> load_option_specs() {
-  return {{"--ctx", "", "N", "context size in tokens", "the model's, at most 4096"},
-          {"--device", "-d", "N", "Vulkan device index (see 'lagvk devices')", "best"}};
+  return {{"--ctx", "", "N",
+           "context size in tokens, at most " + std::to_string(kMaxContext) + " (0: the model's)",
+           "the model's, at most 4096"},
+          {"--device", "-d", "N", "Vulkan device index (see 'lagvk devices'; -1: the best)", "best"}};
 }
 
 LoadOptions load_options_from(const Args& args) {
   LoadOptions o;
-  o.device = int(args.get_int("--device", -1));
-  const long long ctx = args.get_int("--ctx", 0);
-  if (ctx < 0) fail("--ctx must be positive");
-  o.context = std::uint32_t(ctx);
+  o.device = int(args.get_int("--device", -1, -1, kMaxDeviceIndex));
+  o.context = std::uint32_t(args.get_int("--ctx", 0, 0, kMaxContext));
   return o;
 }
 

@@ -9,6 +9,12 @@
 
 namespace lagvk::cli {
 
+/// Bounds of the numeric flags that more than one command shares (checked by Args' typed getters).
+inline constexpr std::int64_t kMaxTokens = 1 << 24;       ///< -n, --max-step-tokens and the like
+inline constexpr std::int64_t kMaxContext = 1 << 24;      ///< --ctx
+inline constexpr std::int64_t kMaxDeviceIndex = 1 << 16;  ///< --device
+inline constexpr std::int64_t kMaxCount = 1 << 24;        ///< -k, --max-logs, --limit, step limits
+
 /// -n, --temp, --top-k, --top-p, --min-p, --repeat-penalty, --seed, --ignore-eos.
 [[nodiscard]] std::vector<OptionSpec> generation_options();
 /// Reads them; seed_used receives the seed (random unless --seed was given).
