@@ -24,6 +24,7 @@
 #include "logstore/lmdb.hpp"
 #include "logstore/store.hpp"
 #include "tests/support/cli.hpp"
+#include "tests/support/synthetic_logs.hpp"
 
 namespace lagvk::logstore {
 namespace {
@@ -31,64 +32,16 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-Fingerprint fingerprint() {
-  Fingerprint f;
-  f.model_name = "test";
-  f.model_hash = "abc123";
-  f.tokenizer_hash = "def456";
-  f.layers = 2;
-  f.kv_heads = 2;
-  f.head_dim = 4;
-  f.page_tokens = 3;
-  f.rope_mode = "normal";
-  f.rope_base = 10000;
-  return f;
-}
-
-std::string fresh_dir(const std::string& name) {
-  const auto dir = fs::path(::testing::TempDir()) / ("log_archive_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  return dir.string();
-}
-
-struct SyntheticLog {
-  LogRecord record;
-  std::vector<std::vector<std::uint16_t>> k, v;
-  [[nodiscard]] LogKvInput input() const {
-    LogKvInput in{std::uint32_t(record.token_ids.size()), {}, {}};
-    for (std::size_t l = 0; l < k.size(); ++l) {
-      in.k.emplace_back(k[l]);
-      in.v.emplace_back(v[l]);
-    }
-    return in;
-  }
-};
-
-SyntheticLog synthetic(std::uint32_t tokens, std::uint32_t seed, const std::string& task) {
-  std::mt19937 rng(seed);
-  SyntheticLog s;
-  s.record.task = task;
-  s.record.retrieval_text = task;
-  s.record.selection = "last";
-  s.record.trace = json::array({{{"role", "user"}, {"content", task}}});
-  for (std::uint32_t t = 0; t < tokens; ++t) {
-    s.record.token_ids.push_back(std::int32_t(rng() % 1000));
-    s.record.positions.push_back(std::int32_t(t));
-  }
-  for (std::uint32_t l = 0; l < 2; ++l) {
-    s.k.emplace_back(tokens * 8);
-    s.v.emplace_back(tokens * 8);
-    for (auto& x : s.k.back()) x = std::uint16_t(rng());
-    for (auto& x : s.v.back()) x = std::uint16_t(rng());
-  }
-  return s;
-}
+using test::fresh_store_dir;
+using test::small_fingerprint;
+using test::synthetic_log;
+using test::SyntheticLog;
 
 /// A store at `dir` holding one log per task (ids 1, 2, ...).
 void make_store(const std::string& dir, const std::vector<std::string>& tasks, std::uint32_t tokens = 5) {
-  auto store = Store::open(dir, {true, fingerprint()});
+  auto store = Store::open(dir, {true, small_fingerprint()});
   for (std::size_t i = 0; i < tasks.size(); ++i) {
-    const auto log = synthetic(tokens, std::uint32_t(i + 1), tasks[i]);
+    const auto log = synthetic_log(tokens, std::uint32_t(i + 1), tasks[i]);
     (void)store->put_log(log.record, log.input());
   }
 }
@@ -150,11 +103,11 @@ struct Archive {
 };
 
 Archive valid_archive(std::size_t logs = 2, std::uint32_t tokens = 5) {
-  const auto dir = fresh_dir("archive_source");
+  const auto dir = fresh_store_dir("archive_source");
   std::vector<std::string> tasks;
   for (std::size_t i = 0; i < logs; ++i) tasks.push_back("task number " + std::to_string(i + 1));
   make_store(dir, tasks, tokens);
-  auto store = Store::open(dir, {false, fingerprint()});
+  auto store = Store::open(dir, {false, small_fingerprint()});
   std::stringstream s;
   (void)export_logs(*store, s);
   Archive a;
@@ -168,8 +121,8 @@ Archive valid_archive(std::size_t logs = 2, std::uint32_t tokens = 5) {
 /// Imports `text` into an existing empty store; returns the error message ("" when it succeeded) and
 /// checks that nothing was written when it failed.
 std::string import_into_empty_store(const std::string& text, std::size_t* logs_after = nullptr) {
-  const auto dir = fresh_dir("import_target");
-  auto store = Store::open(dir, {true, fingerprint()});
+  const auto dir = fresh_store_dir("import_target");
+  auto store = Store::open(dir, {true, small_fingerprint()});
   std::istringstream in(text);
   std::string error;
   try {
@@ -307,11 +260,11 @@ TEST(LogArchive, ATruncatedArchiveIsAnError) {
 // A store that fills up midway: the error lists exactly the logs that landed, old id -> new id.
 TEST(LogArchive, AFailedWriteReportsExactlyWhichLogsLanded) {
   const Archive a = valid_archive(40, 2000);  // about 64 KB of pages per log
-  const auto dir = fresh_dir("import_full");
-  StoreOptions o{true, fingerprint(), 1 << 20, 1 << 20};
+  const auto dir = fresh_store_dir("import_full");
+  StoreOptions o{true, small_fingerprint(), 1 << 20, 1 << 20};
   auto store = Store::open(dir, o);
   {  // one log already there, so that new ids differ from the archive's
-    const auto log = synthetic(3, 77, "resident");
+    const auto log = synthetic_log(3, 77, "resident");
     (void)store->put_log(log.record, log.input());
   }
   std::istringstream in(a.text());
@@ -339,7 +292,7 @@ TEST(LogArchive, CheckExportNeedsNoStoreAndRewinds) {
   std::istringstream in(a.text());
   const ExportSummary s = check_export(in, "archive.jsonl");
   EXPECT_EQ(s.logs, 3u);
-  EXPECT_EQ(s.fingerprint, fingerprint());
+  EXPECT_EQ(s.fingerprint, small_fingerprint());
   std::string first;
   std::getline(in, first);
   EXPECT_EQ(json::parse(first), a.header) << "the stream is rewound for the second pass";
@@ -352,10 +305,10 @@ TEST(LogArchive, CheckExportNeedsNoStoreAndRewinds) {
 // ---- records -------------------------------------------------------------------------------------
 
 TEST(LogRecords, AWrongShapedRecordNamesTheLogAndSparesTheOthers) {
-  const auto dir = fresh_dir("wrong_shape");
+  const auto dir = fresh_store_dir("wrong_shape");
   make_store(dir, {"alpha harbor", "beta harbor", "gamma harbor"});
   put_raw_record(dir, 2, R"({"task": "beta harbor", "token_ids": "x"})");
-  auto store = Store::open(dir, {false, fingerprint()});
+  auto store = Store::open(dir, {false, small_fingerprint()});
   auto r = store->read();
   EXPECT_EQ(r.log(1)->task, "alpha harbor");
   EXPECT_EQ(r.log(3)->task, "gamma harbor");
@@ -378,10 +331,10 @@ TEST(LogRecords, AWrongShapedRecordNamesTheLogAndSparesTheOthers) {
 }
 
 TEST(LogRecords, UnreadableLogsAreListedForWarnings) {
-  const auto dir = fresh_dir("unreadable");
+  const auto dir = fresh_store_dir("unreadable");
   make_store(dir, {"alpha", "beta"});
   put_raw_record(dir, 1, "{not json");
-  auto store = Store::open(dir, {false, fingerprint()});
+  auto store = Store::open(dir, {false, small_fingerprint()});
   const auto unreadable = store->unreadable_logs();
   ASSERT_EQ(unreadable.size(), 1u);
   EXPECT_EQ(unreadable[0].id, 1u);
@@ -389,7 +342,7 @@ TEST(LogRecords, UnreadableLogsAreListedForWarnings) {
 }
 
 TEST(LogRecords, AFlippedByteInARecordFailsVerifyAndReading) {
-  const auto dir = fresh_dir("record_flip");
+  const auto dir = fresh_store_dir("record_flip");
   make_store(dir, {"ordinary task", "quartz zeppelin marmalade", "another task"});
   {  // Alter one letter of log 2's text inside the data file (still valid JSON). Every copy: stale
      // copies of the record may remain in pages LMDB has freed.
@@ -403,7 +356,7 @@ TEST(LogRecords, AFlippedByteInARecordFailsVerifyAndReading) {
     }
     ASSERT_GT(copies, 0u);
   }
-  auto store = Store::open(dir, {false, fingerprint()});
+  auto store = Store::open(dir, {false, small_fingerprint()});
   const auto report = store->verify();
   EXPECT_FALSE(report.ok()) << "an altered record must not verify";
   ASSERT_EQ(report.problems.size(), 1u);
@@ -415,12 +368,12 @@ TEST(LogRecords, AFlippedByteInARecordFailsVerifyAndReading) {
 }
 
 TEST(LogRecords, LegacyRecordsWithoutAChecksumStillReadAndVerifySaysSo) {
-  const auto dir = fresh_dir("legacy");
+  const auto dir = fresh_store_dir("legacy");
   make_store(dir, {"old one", "new one"});
   // Log 1 as an older lagvk stored it: the bare JSON record.
-  const auto legacy = synthetic(5, 1, "old one");
+  const auto legacy = synthetic_log(5, 1, "old one");
   put_raw_record(dir, 1, json(legacy.record).dump());
-  auto store = Store::open(dir, {false, fingerprint()});
+  auto store = Store::open(dir, {false, small_fingerprint()});
   EXPECT_EQ(store->read().log(1)->task, "old one");
   EXPECT_EQ(store->read().log(1)->token_ids, legacy.record.token_ids);
   const auto report = store->verify();
@@ -433,18 +386,18 @@ TEST(LogRecords, LegacyRecordsWithoutAChecksumStillReadAndVerifySaysSo) {
 // lagvk refuses it by version instead of calling the checksummed records damaged; an unknown newer
 // schema is refused with a message.
 TEST(LogRecords, ASchemaOneStoreBecomesSchemaTwoWithItsFirstNewLog) {
-  const auto dir = fresh_dir("schema");
+  const auto dir = fresh_store_dir("schema");
   make_store(dir, {"first"});
   EXPECT_EQ(put_raw(dir, "meta", "schema", "1"), "2");  // new stores are schema 2
   {
-    auto store = Store::open(dir, {false, fingerprint()});
+    auto store = Store::open(dir, {false, small_fingerprint()});
     EXPECT_EQ(store->read().log(1)->task, "first");
-    const auto log = synthetic(4, 7, "second");
+    const auto log = synthetic_log(4, 7, "second");
     (void)store->put_log(log.record, log.input());
   }
   EXPECT_EQ(put_raw(dir, "meta", "schema", "3"), "2");
   try {
-    (void)Store::open(dir, {false, fingerprint()});
+    (void)Store::open(dir, {false, small_fingerprint()});
     FAIL() << "a store of a newer schema must be refused";
   } catch (const Error& e) {
     EXPECT_TRUE(contains(e.what(), "schema version 3")) << e.what();
@@ -453,7 +406,7 @@ TEST(LogRecords, ASchemaOneStoreBecomesSchemaTwoWithItsFirstNewLog) {
 }
 
 TEST(LogRecords, RecordsRoundTripThroughTheirStoredBytes) {
-  const auto log = synthetic(4, 9, "round trip");
+  const auto log = synthetic_log(4, 9, "round trip");
   const std::string bytes = encode_record_value(log.record);
   const DecodedRecord d = decode_record_value(bytes);
   EXPECT_FALSE(d.legacy);
@@ -469,7 +422,7 @@ TEST(LogRecords, RecordsRoundTripThroughTheirStoredBytes) {
 }
 
 TEST(LogRecords, AStoreWithADamagedFingerprintIsRefused) {
-  const auto dir = fresh_dir("bad_fingerprint");
+  const auto dir = fresh_store_dir("bad_fingerprint");
   make_store(dir, {"a"});
   {
     MDB_env* env = nullptr;
@@ -480,7 +433,7 @@ TEST(LogRecords, AStoreWithADamagedFingerprintIsRefused) {
     ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
     MDB_dbi meta = 0;
     ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    json fp = fingerprint();
+    json fp = small_fingerprint();
     fp["page_tokens"] = 0;
     const std::string value = fp.dump();
     MDB_val k{11, const_cast<char*>("fingerprint")}, v{value.size(), const_cast<char*>(value.data())};
@@ -518,7 +471,7 @@ void expect_store_intact(const std::string& dir, std::size_t logs) {
 }
 
 TEST(LogExportCli, RefusesEveryPathThatResolvesIntoTheStore) {
-  const auto dir = fresh_dir("export_into_store");
+  const auto dir = fresh_store_dir("export_into_store");
   make_store(dir, {"first", "second"});
   const fs::path base = fs::path(dir).parent_path();
   const std::string name = fs::path(dir).filename().string();
@@ -546,10 +499,10 @@ TEST(LogExportCli, RefusesEveryPathThatResolvesIntoTheStore) {
 }
 
 TEST(LogExportCli, AFailedExportLeavesTheOldFileAsItWas) {
-  const auto dir = fresh_dir("export_fails");
+  const auto dir = fresh_store_dir("export_fails");
   make_store(dir, {"first", "second", "third"});
   put_raw_record(dir, 3, "{damaged");
-  const auto out_dir = fresh_dir("export_fails_out");
+  const auto out_dir = fresh_store_dir("export_fails_out");
   fs::create_directories(out_dir);
   const auto out = out_dir + "/backup.jsonl";
   write_file(out, "the previous backup\n");
@@ -563,26 +516,26 @@ TEST(LogExportCli, AFailedExportLeavesTheOldFileAsItWas) {
   ASSERT_EQ(run_lagvk("log rm --store " + dir + " 3").status, 0);
   const auto ok = run_lagvk("log export --store " + dir + " " + out);
   EXPECT_EQ(ok.status, 0) << ok.out;
-  const auto dst = fresh_dir("export_fails_dst");
+  const auto dst = fresh_store_dir("export_fails_dst");
   const auto imported = run_lagvk("log import --store " + dst + " " + out);
   EXPECT_EQ(imported.status, 0) << imported.out;
   expect_store_intact(dst, 2);
 }
 
 TEST(LogExportCli, ExportToStdoutKeepsTheStatusLineOutOfTheArchive) {
-  const auto dir = fresh_dir("export_stdout");
+  const auto dir = fresh_store_dir("export_stdout");
   make_store(dir, {"first", "second"});
   const auto out = dir + "_out.jsonl", err = dir + "_err.txt";
   ASSERT_EQ(
       shell(test::lagvk_binary() + " log export --store " + dir + " /dev/stdout > " + out + " 2> " + err), 0)
       << read_file(err);
   EXPECT_TRUE(contains(read_file(err), "exported 2 logs")) << read_file(err);
-  const auto dst = fresh_dir("export_stdout_dst");
+  const auto dst = fresh_store_dir("export_stdout_dst");
   const auto r = run_lagvk("log import --store " + dst + " " + out);
   EXPECT_EQ(r.status, 0) << r.out;
   expect_store_intact(dst, 2);
   // Through a pipe as well.
-  const auto dst2 = fresh_dir("export_pipe_dst");
+  const auto dst2 = fresh_store_dir("export_pipe_dst");
   ASSERT_EQ(shell(test::lagvk_binary() + " log export --store " + dir + " /dev/stdout 2>/dev/null | " +
                   test::lagvk_binary() + " log import --store " + dst2 + " /dev/stdin > /dev/null 2>&1"),
             0);
@@ -597,18 +550,18 @@ TEST(LogImportCli, ACraftedHeaderLeavesNoStoreBehind) {
        std::vector<std::pair<std::string, json>>{{"empty fingerprint", json::object()},
                                                  {"page_tokens 0",
                                                   [] {
-                                                    json f = fingerprint();
+                                                    json f = small_fingerprint();
                                                     f["page_tokens"] = 0;
                                                     return f;
                                                   }()},
                                                  {"page_tokens 2^32-1", [] {
-                                                    json f = fingerprint();
+                                                    json f = small_fingerprint();
                                                     f["page_tokens"] = 4294967295u;
                                                     return f;
                                                   }()}}) {
     Archive a = valid;
     a.header["fingerprint"] = value;
-    const auto file = fresh_dir("crafted") + ".jsonl", dst = fresh_dir("crafted_dst");
+    const auto file = fresh_store_dir("crafted") + ".jsonl", dst = fresh_store_dir("crafted_dst");
     write_file(file, a.text());
     const auto r = run_lagvk("log import --store " + dst + " " + file);
     EXPECT_EQ(r.status, 1) << what << ": " << r.out;
@@ -619,11 +572,11 @@ TEST(LogImportCli, ACraftedHeaderLeavesNoStoreBehind) {
 }
 
 TEST(LogImportCli, ABadEntryLeavesAnExistingStoreUntouched) {
-  const auto dst = fresh_dir("bad_entry_dst");
+  const auto dst = fresh_store_dir("bad_entry_dst");
   make_store(dst, {"resident"});
   Archive a = valid_archive(3);
   a.entries[2]["record"]["token_ids"] = "x";
-  const auto file = fresh_dir("bad_entry") + ".jsonl";
+  const auto file = fresh_store_dir("bad_entry") + ".jsonl";
   write_file(file, a.text());
   const auto r = run_lagvk("log import --store " + dst + " " + file);
   EXPECT_EQ(r.status, 1) << r.out;
@@ -635,7 +588,7 @@ TEST(LogImportCli, ABadEntryLeavesAnExistingStoreUntouched) {
 // The archive may come through a pipe; a directory is refused and a FIFO that no writer holds reads as
 // empty instead of blocking the open forever.
 TEST(LogImportCli, ADirectoryIsRefusedAndAFifoWithoutAWriterDoesNotBlock) {
-  const auto dst = fresh_dir("nonregular_dst"), dir = fresh_dir("nonregular");
+  const auto dst = fresh_store_dir("nonregular_dst"), dir = fresh_store_dir("nonregular");
   fs::create_directories(dir);
   auto r = run_lagvk("log import --store " + dst + " " + dir);
   EXPECT_EQ(r.status, 1) << r.out;
@@ -654,7 +607,7 @@ TEST(LogImportCli, ADirectoryIsRefusedAndAFifoWithoutAWriterDoesNotBlock) {
 }
 
 TEST(LogRecordsCli, ADamagedRecordIsFlaggedAndTheOthersStayUsable) {
-  const auto dir = fresh_dir("damaged_cli");
+  const auto dir = fresh_store_dir("damaged_cli");
   make_store(dir, {"first", "second", "third"});
   put_raw_record(dir, 2, R"({"task": "second", "token_ids": "x"})");
   auto r = run_lagvk("log ls --store " + dir, false);
@@ -675,7 +628,7 @@ TEST(LogRecordsCli, ADamagedRecordIsFlaggedAndTheOthersStayUsable) {
 }
 
 TEST(LogRecordsCli, AnAlteredRecordFailsVerifyAndShow) {
-  const auto dir = fresh_dir("altered_cli");
+  const auto dir = fresh_store_dir("altered_cli");
   make_store(dir, {"first", "quartz zeppelin marmalade", "third"});
   {  // every copy of the text, as in AFlippedByteInARecordFailsVerifyAndReading
     std::fstream f(fs::path(dir) / "data.mdb", std::ios::in | std::ios::out | std::ios::binary);

@@ -17,69 +17,22 @@
 #include "logstore/archive.hpp"
 #include "logstore/bm25.hpp"
 #include "logstore/store.hpp"
+#include "tests/support/synthetic_logs.hpp"
 
 namespace lagvk::logstore {
 namespace {
 
 namespace fs = std::filesystem;
 
-Fingerprint fingerprint(std::uint32_t layers = 2) {
-  Fingerprint f;
-  f.model_name = "test";
-  f.model_hash = "abc123";
-  f.tokenizer_hash = "def456";
-  f.layers = layers;
-  f.kv_heads = 2;
-  f.head_dim = 4;
-  f.page_tokens = 3;
-  f.rope_mode = "normal";
-  f.rope_base = 10000;
-  return f;
-}
-
-std::string fresh_dir(const std::string& name) {
-  const auto dir = fs::path(::testing::TempDir()) / ("logstore_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  return dir.string();
-}
-
-struct SyntheticLog {
-  LogRecord record;
-  std::vector<std::vector<std::uint16_t>> k, v;
-  LogKvInput input() const {
-    LogKvInput in{std::uint32_t(record.token_ids.size()), {}, {}};
-    for (std::size_t l = 0; l < k.size(); ++l) {
-      in.k.emplace_back(k[l]);
-      in.v.emplace_back(v[l]);
-    }
-    return in;
-  }
-};
-
-SyntheticLog synthetic(std::uint32_t tokens, std::uint32_t seed, const std::string& task,
-                       std::uint32_t layers = 2) {
-  std::mt19937 rng(seed);
-  SyntheticLog s;
-  s.record.task = task;
-  s.record.retrieval_text = task;
-  s.record.selection = "last";
-  for (std::uint32_t t = 0; t < tokens; ++t) {
-    s.record.token_ids.push_back(std::int32_t(rng() % 1000));
-    s.record.positions.push_back(std::int32_t(t + 5));
-  }
-  for (std::uint32_t l = 0; l < layers; ++l) {
-    s.k.emplace_back(tokens * 8);
-    s.v.emplace_back(tokens * 8);
-    for (auto& x : s.k.back()) x = std::uint16_t(rng());
-    for (auto& x : s.v.back()) x = std::uint16_t(rng());
-  }
-  return s;
-}
+using test::fresh_store_dir;
+using test::small_fingerprint;
+using test::synthetic_log;
+using test::SyntheticLog;
 
 TEST(LogStore, RoundTripsLogsAndPages) {
-  const auto dir = fresh_dir("roundtrip");
-  auto store = Store::open(dir, {true, fingerprint()});
-  const auto log = synthetic(7, 1, "who directed the glass harbor");  // pages of 3, 3, 1 tokens
+  const auto dir = fresh_store_dir("roundtrip");
+  auto store = Store::open(dir, {true, small_fingerprint()});
+  const auto log = synthetic_log(7, 1, "who directed the glass harbor");  // pages of 3, 3, 1 tokens
   const LogId id = store->put_log(log.record, log.input());
   auto r = store->read();
   const auto rec = r.log(id);
@@ -103,9 +56,9 @@ TEST(LogStore, RoundTripsLogsAndPages) {
 }
 
 TEST(LogStore, RefusesAnotherModel) {
-  const auto dir = fresh_dir("fingerprint");
-  { auto store = Store::open(dir, {true, fingerprint()}); }
-  Fingerprint other = fingerprint();
+  const auto dir = fresh_store_dir("fingerprint");
+  { auto store = Store::open(dir, {true, small_fingerprint()}); }
+  Fingerprint other = small_fingerprint();
   other.model_hash = "zzz999";
   try {
     (void)Store::open(dir, {false, other});
@@ -116,16 +69,16 @@ TEST(LogStore, RefusesAnotherModel) {
     EXPECT_NE(msg.find("abc123"), std::string::npos) << msg;
     EXPECT_NE(msg.find("zzz999"), std::string::npos) << msg;
   }
-  EXPECT_THROW((void)Store::open(fresh_dir("missing"), {false, fingerprint()}), Error);
+  EXPECT_THROW((void)Store::open(fresh_store_dir("missing"), {false, small_fingerprint()}), Error);
 }
 
 TEST(LogStore, DetectsACorruptedPage) {
-  const auto dir = fresh_dir("corrupt");
+  const auto dir = fresh_store_dir("corrupt");
   LogId id = 0;
   std::vector<std::uint16_t> needle;
   {
-    auto store = Store::open(dir, {true, fingerprint()});
-    const auto log = synthetic(3, 2, "t");
+    auto store = Store::open(dir, {true, small_fingerprint()});
+    const auto log = synthetic_log(3, 2, "t");
     id = store->put_log(log.record, log.input());
     needle = log.k[1];
   }
@@ -138,7 +91,7 @@ TEST(LogStore, DetectsACorruptedPage) {
   f.seekp(std::streamoff(at + 5));
   f.put(char(bytes[at + 5] ^ 0x40));
   f.close();
-  auto store = Store::open(dir, {false, fingerprint()});
+  auto store = Store::open(dir, {false, small_fingerprint()});
   try {
     (void)store->read().page(id, 1, 0);
     FAIL() << "corruption must be detected";
@@ -149,9 +102,9 @@ TEST(LogStore, DetectsACorruptedPage) {
 }
 
 TEST(LogStore, RemoveReclaimsPages) {
-  const auto dir = fresh_dir("remove");
-  auto store = Store::open(dir, {true, fingerprint()});
-  const auto a = synthetic(5, 3, "a"), b = synthetic(4, 4, "b");
+  const auto dir = fresh_store_dir("remove");
+  auto store = Store::open(dir, {true, small_fingerprint()});
+  const auto a = synthetic_log(5, 3, "a"), b = synthetic_log(4, 4, "b");
   const LogId ia = store->put_log(a.record, a.input());
   store->put_log(b.record, b.input());
   EXPECT_EQ(store->stats().pages, 2u * 2 + 2u * 2);
@@ -175,9 +128,9 @@ TEST(LogStore, AFullMapIsReportedWithoutNamingAFlagThatDoesNotExist) {
 }
 
 TEST(LogStore, IdsAreNeverReusedAfterRemove) {
-  const auto dir = fresh_dir("ids");
-  auto store = Store::open(dir, {true, fingerprint()});
-  const auto log = synthetic(2, 1, "a");
+  const auto dir = fresh_store_dir("ids");
+  auto store = Store::open(dir, {true, small_fingerprint()});
+  const auto log = synthetic_log(2, 1, "a");
   std::vector<LogId> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(store->put_log(log.record, log.input()));
   ASSERT_TRUE(store->remove(ids[2]));
@@ -186,15 +139,15 @@ TEST(LogStore, IdsAreNeverReusedAfterRemove) {
   for (LogId id : {ids[0], ids[1], next}) ASSERT_TRUE(store->remove(id));
   store.reset();
   // Also across reopening, with the store empty.
-  store = Store::open(dir, {false, fingerprint()});
+  store = Store::open(dir, {false, small_fingerprint()});
   EXPECT_GT(store->put_log(log.record, log.input()), next);
 }
 
 TEST(LogStore, GrowsItsMapAndThenReportsStoreFull) {
-  const auto dir = fresh_dir("grow");
-  StoreOptions o{true, fingerprint(), 1 << 20, 4 << 20};
+  const auto dir = fresh_store_dir("grow");
+  StoreOptions o{true, small_fingerprint(), 1 << 20, 4 << 20};
   auto store = Store::open(dir, o);
-  const auto big = synthetic(3000, 5, "big");  // about 200 KB per log
+  const auto big = synthetic_log(3000, 5, "big");  // about 200 KB per log
   int written = 0;
   try {
     for (; written < 100; ++written) store->put_log(big.record, big.input());
@@ -221,10 +174,10 @@ TEST(Bm25, MatchesHandComputedScores) {
 }
 
 TEST(LogStore, SearchAccumulatesWithoutDuplicatesAndFiltersTags) {
-  const auto dir = fresh_dir("search");
-  auto store = Store::open(dir, {true, fingerprint()});
-  auto a = synthetic(2, 6, "who directed the glass harbor"),
-       b = synthetic(2, 7, "where was mara ellison born"), c = synthetic(2, 8, "capital of veloria");
+  const auto dir = fresh_store_dir("search");
+  auto store = Store::open(dir, {true, small_fingerprint()});
+  auto a = synthetic_log(2, 6, "who directed the glass harbor"),
+       b = synthetic_log(2, 7, "where was mara ellison born"), c = synthetic_log(2, 8, "capital of veloria");
   c.record.tags = {"geo"};
   const LogId ia = store->put_log(a.record, a.input()), ib = store->put_log(b.record, b.input()),
               ic = store->put_log(c.record, c.input());
@@ -241,12 +194,12 @@ TEST(LogStore, SearchAccumulatesWithoutDuplicatesAndFiltersTags) {
 }
 
 TEST(LogStore, Q8PagesHalveStorageWithinTheQuantizationBound) {
-  Fingerprint f = fingerprint();
+  Fingerprint f = small_fingerprint();
   f.kv_heads = 2;
   f.head_dim = 16;  // rows of 32 values: one Q8_0 block per token
   StoreOptions o{true, f};
   o.codec = PageCodec::q8_0;
-  const auto dir = fresh_dir("q8");
+  const auto dir = fresh_store_dir("q8");
   auto store = Store::open(dir, o);
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
@@ -292,9 +245,9 @@ TEST(LogStore, Q8PagesHalveStorageWithinTheQuantizationBound) {
 }
 
 TEST(LogStore, DenseSearchRanksByCosine) {
-  const auto dir = fresh_dir("dense");
-  auto store = Store::open(dir, {true, fingerprint()});
-  const auto a = synthetic(2, 9, "a"), b = synthetic(2, 10, "b"), c = synthetic(2, 11, "c");
+  const auto dir = fresh_store_dir("dense");
+  auto store = Store::open(dir, {true, small_fingerprint()});
+  const auto a = synthetic_log(2, 9, "a"), b = synthetic_log(2, 10, "b"), c = synthetic_log(2, 11, "c");
   const std::vector<float> va = {1, 0, 0}, vb = {0.6f, 0.8f, 0}, vc = {0, 0, 5};
   const LogId ia = store->put_log(a.record, a.input(), va), ib = store->put_log(b.record, b.input(), vb);
   store->put_log(c.record, c.input(), vc);
@@ -310,15 +263,15 @@ TEST(LogStore, DenseSearchRanksByCosine) {
 }
 
 TEST(LogStore, ExportImportRoundTrip) {
-  const auto src_dir = fresh_dir("export_src"), dst_dir = fresh_dir("export_dst");
-  auto src = Store::open(src_dir, {true, fingerprint()});
-  const auto a = synthetic(5, 12, "first task"), b = synthetic(3, 13, "second task");
+  const auto src_dir = fresh_store_dir("export_src"), dst_dir = fresh_store_dir("export_dst");
+  auto src = Store::open(src_dir, {true, small_fingerprint()});
+  const auto a = synthetic_log(5, 12, "first task"), b = synthetic_log(3, 13, "second task");
   const std::vector<float> va = {0.5f, 0.25f};
   src->put_log(a.record, a.input(), va);
   src->put_log(b.record, b.input());
   std::stringstream archive;
   EXPECT_EQ(export_logs(*src, archive), 2u);
-  auto dst = Store::open(dst_dir, {true, fingerprint()});
+  auto dst = Store::open(dst_dir, {true, small_fingerprint()});
   EXPECT_EQ(import_logs(*dst, archive, "archive"), 2u);
   auto r = dst->read();
   const auto ids = r.ids();
@@ -332,24 +285,24 @@ TEST(LogStore, ExportImportRoundTrip) {
   }
   EXPECT_EQ(k, a.k[1]);
   // Into a store of another model: refused.
-  Fingerprint other = fingerprint();
+  Fingerprint other = small_fingerprint();
   other.head_dim = 8;
-  auto wrong = Store::open(fresh_dir("export_wrong"), {true, other});
+  auto wrong = Store::open(fresh_store_dir("export_wrong"), {true, other});
   std::stringstream again;
   (void)export_logs(*src, again);
   EXPECT_THROW((void)import_logs(*wrong, again, "archive"), Error);
 }
 
 TEST(LogStore, AReaderProcessSeesCommittedLogsWhileAWriterWrites) {
-  const auto dir = fresh_dir("concurrent");
-  { auto store = Store::open(dir, {true, fingerprint()}); }
+  const auto dir = fresh_store_dir("concurrent");
+  { auto store = Store::open(dir, {true, small_fingerprint()}); }
   const pid_t writer = fork();
   ASSERT_GE(writer, 0);
   if (writer == 0) {
     try {
-      auto store = Store::open(dir, {false, fingerprint()});
+      auto store = Store::open(dir, {false, small_fingerprint()});
       for (std::uint32_t i = 0; i < 200; ++i) {
-        const auto log = synthetic(1 + i % 20, i, "concurrent");
+        const auto log = synthetic_log(1 + i % 20, i, "concurrent");
         (void)store->put_log(log.record, log.input());
       }
       _exit(0);
@@ -359,7 +312,7 @@ TEST(LogStore, AReaderProcessSeesCommittedLogsWhileAWriterWrites) {
   }
   // Meanwhile this process reads: every log it sees is complete and verifies.
   std::size_t max_seen = 0;
-  auto store = Store::open(dir, {false, fingerprint()});
+  auto store = Store::open(dir, {false, small_fingerprint()});
   for (int round = 0; round < 50; ++round) {
     auto r = store->read();
     const auto ids = r.ids();
@@ -382,8 +335,8 @@ TEST(LogStore, AReaderProcessSeesCommittedLogsWhileAWriterWrites) {
 // A child writes logs and reports each id after its commit returns; it is killed at a random moment,
 // 50 times. Every reported log must be intact afterwards.
 TEST(LogStore, CommittedLogsSurviveAKilledWriter) {
-  const auto dir = fresh_dir("kill");
-  { auto store = Store::open(dir, {true, fingerprint()}); }
+  const auto dir = fresh_store_dir("kill");
+  { auto store = Store::open(dir, {true, small_fingerprint()}); }
   std::vector<LogId> committed;
   std::mt19937 rng(11);
   for (int round = 0; round < 50; ++round) {
@@ -394,9 +347,9 @@ TEST(LogStore, CommittedLogsSurviveAKilledWriter) {
     if (pid == 0) {
       close(fds[0]);
       try {
-        auto store = Store::open(dir, {false, fingerprint()});
+        auto store = Store::open(dir, {false, small_fingerprint()});
         for (std::uint32_t i = 0;; ++i) {
-          const auto log = synthetic(1 + i % 40, std::uint32_t(round * 1000) + i, "kill test");
+          const auto log = synthetic_log(1 + i % 40, std::uint32_t(round * 1000) + i, "kill test");
           const LogId id = store->put_log(log.record, log.input());
           if (write(fds[1], &id, sizeof id) != sizeof id) _exit(3);
         }
@@ -421,7 +374,7 @@ TEST(LogStore, CommittedLogsSurviveAKilledWriter) {
     close(fds[0]);
   }
   ASSERT_GT(committed.size(), 50u);
-  auto store = Store::open(dir, {false, fingerprint()});
+  auto store = Store::open(dir, {false, small_fingerprint()});
   auto r = store->read();
   for (LogId id : committed) {
     const auto rec = r.log(id);

@@ -29,64 +29,17 @@
 #include "logstore/store.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/models.hpp"
+#include "tests/support/synthetic_logs.hpp"
 
 namespace lagvk::logstore {
 namespace {
 
 namespace fs = std::filesystem;
 
-Fingerprint fingerprint() {
-  Fingerprint f;
-  f.model_name = "test";
-  f.model_hash = "abc123";
-  f.tokenizer_hash = "def456";
-  f.layers = 2;
-  f.kv_heads = 2;
-  f.head_dim = 4;
-  f.page_tokens = 3;
-  f.rope_mode = "normal";
-  f.rope_base = 10000;
-  return f;
-}
-
-std::string fresh_dir(const std::string& name) {
-  const auto dir = fs::path(::testing::TempDir()) / ("hardening_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  return dir.string();
-}
-
-struct Synthetic {
-  LogRecord record;
-  std::vector<std::vector<std::uint16_t>> k, v;
-  LogKvInput input() const {
-    LogKvInput in{std::uint32_t(record.token_ids.size()), {}, {}};
-    for (std::size_t l = 0; l < k.size(); ++l) {
-      in.k.emplace_back(k[l]);
-      in.v.emplace_back(v[l]);
-    }
-    return in;
-  }
-};
-
-/// A log of `tokens` tokens (2 layers x 2 kv heads x 4 dims: 64 bytes of pages per token).
-Synthetic synthetic(std::uint32_t tokens, std::uint32_t seed, const std::string& task = "task") {
-  std::mt19937 rng(seed);
-  Synthetic s;
-  s.record.task = task + " " + std::to_string(seed);
-  s.record.retrieval_text = s.record.task;
-  s.record.selection = "last";
-  for (std::uint32_t t = 0; t < tokens; ++t) {
-    s.record.token_ids.push_back(std::int32_t(rng() % 1000));
-    s.record.positions.push_back(std::int32_t(t));
-  }
-  for (int l = 0; l < 2; ++l) {
-    s.k.emplace_back(tokens * 8);
-    s.v.emplace_back(tokens * 8);
-    for (auto& x : s.k.back()) x = std::uint16_t(rng());
-    for (auto& x : s.v.back()) x = std::uint16_t(rng());
-  }
-  return s;
-}
+using test::fresh_store_dir;
+using test::small_fingerprint;
+using test::synthetic_log;
+using test::SyntheticLog;
 
 /// Every page of every listed log reads back (checksums verified).
 void expect_logs_intact(Store& store, const std::vector<LogId>& ids) {
@@ -145,10 +98,10 @@ void limit_file_size(rlim_t bytes) {
 // --- full disk --------------------------------------------------------------------------------------
 
 TEST(StoreHardening, CreatingAStoreOnAFullDiskSaysNoSpace) {
-  const auto dir = fresh_dir("create_full");
+  const auto dir = fresh_store_dir("create_full");
   const auto r = in_child([&](int) {
     limit_file_size(4096);  // not even LMDB's two meta pages fit
-    (void)Store::open(dir, {true, fingerprint()});
+    (void)Store::open(dir, {true, small_fingerprint()});
     return 0;
   });
   ASSERT_TRUE(r.exited) << "killed by signal " << r.status;
@@ -156,7 +109,7 @@ TEST(StoreHardening, CreatingAStoreOnAFullDiskSaysNoSpace) {
   EXPECT_NE(r.out.find("no space left on device"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(dir), std::string::npos) << r.out;
   // Nothing half-made is left: the next (unlimited) attempt makes a sound store.
-  auto store = Store::open(dir, {true, fingerprint()});
+  auto store = Store::open(dir, {true, small_fingerprint()});
   EXPECT_TRUE(store->verify().ok());
 }
 
@@ -177,7 +130,7 @@ struct SmallTmpfs {
 
 // On a really full file system LMDB's first write into its mapped lock file was a SIGBUS.
 TEST(StoreHardening, CreatingAStoreOnAFullTmpfsSaysNoSpace) {
-  SmallTmpfs tmpfs(fresh_dir("tmpfs_full"), "64k");
+  SmallTmpfs tmpfs(fresh_store_dir("tmpfs_full"), "64k");
   if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN)";
   {
     std::ofstream filler(tmpfs.path + "/filler", std::ios::binary);
@@ -186,7 +139,7 @@ TEST(StoreHardening, CreatingAStoreOnAFullTmpfsSaysNoSpace) {
   }
   const auto dir = tmpfs.path + "/store";
   const auto r = in_child([&](int) {
-    (void)Store::open(dir, {true, fingerprint()});
+    (void)Store::open(dir, {true, small_fingerprint()});
     return 0;
   });
   ASSERT_TRUE(r.exited) << "killed by signal " << r.status;
@@ -195,13 +148,13 @@ TEST(StoreHardening, CreatingAStoreOnAFullTmpfsSaysNoSpace) {
 }
 
 TEST(StoreHardening, FillingATmpfsKeepsEveryCommittedLog) {
-  SmallTmpfs tmpfs(fresh_dir("tmpfs_fill"), "2m");
+  SmallTmpfs tmpfs(fresh_store_dir("tmpfs_fill"), "2m");
   if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN)";
   const auto dir = tmpfs.path + "/store";
   const auto r = in_child([&](int out) {
-    auto store = Store::open(dir, {true, fingerprint(), 1 << 20});
+    auto store = Store::open(dir, {true, small_fingerprint(), 1 << 20});
     for (std::uint32_t i = 0; i < 1000; ++i) {
-      const auto log = synthetic(600, i);
+      const auto log = synthetic_log(600, i, "task");
       const LogId id = store->put_log(log.record, log.input());
       const std::string line = "ID " + std::to_string(id) + "\n";
       if (write(out, line.data(), line.size()) != ssize_t(line.size())) return 3;
@@ -229,19 +182,20 @@ TEST(StoreHardening, FillingATmpfsKeepsEveryCommittedLog) {
 }
 
 TEST(StoreHardening, FillingTheDiskKeepsEveryCommittedLog) {
-  const auto dir = fresh_dir("fill");
+  const auto dir = fresh_store_dir("fill");
   std::vector<LogId> before;
   {
-    auto store = Store::open(dir, {true, fingerprint()});
+    auto store = Store::open(dir, {true, small_fingerprint()});
     for (std::uint32_t i = 0; i < 5; ++i)
-      before.push_back(store->put_log(synthetic(300, i).record, synthetic(300, i).input()));
+      before.push_back(
+          store->put_log(synthetic_log(300, i, "task").record, synthetic_log(300, i, "task").input()));
   }
   const auto size = fs::file_size(fs::path(dir) / "data.mdb");
   const auto r = in_child([&](int out) {
     limit_file_size(size + (400 << 10));  // room for a few more 40 KB logs, then the "disk" is full
-    auto store = Store::open(dir, {false, fingerprint()});
+    auto store = Store::open(dir, {false, small_fingerprint()});
     for (std::uint32_t i = 100; i < 1000; ++i) {
-      const auto log = synthetic(600, i);
+      const auto log = synthetic_log(600, i, "task");
       const LogId id = store->put_log(log.record, log.input());
       const std::string line = "ID " + std::to_string(id) + "\n";
       if (write(out, line.data(), line.size()) != ssize_t(line.size())) return 3;
@@ -261,7 +215,7 @@ TEST(StoreHardening, FillingTheDiskKeepsEveryCommittedLog) {
       committed.push_back(id);
     }
   EXPECT_GT(committed.size(), before.size()) << "some logs fit before the disk filled";
-  auto store = Store::open(dir, {false, fingerprint()});
+  auto store = Store::open(dir, {false, small_fingerprint()});
   expect_logs_intact(*store, committed);
   EXPECT_EQ(store->read().ids().size(), committed.size());
   EXPECT_TRUE(store->verify().ok());
@@ -272,17 +226,18 @@ TEST(StoreHardening, FillingTheDiskKeepsEveryCommittedLog) {
 class StoreDamage : public ::testing::Test {
  protected:
   void SetUp() override {
-    pristine_ = fresh_dir("pristine");
-    auto store = Store::open(pristine_, {true, fingerprint()});
+    pristine_ = fresh_store_dir("pristine");
+    auto store = Store::open(pristine_, {true, small_fingerprint()});
     for (std::uint32_t i = 0; i < 30; ++i)
-      (void)store->put_log(synthetic(40 + i * 7, i).record, synthetic(40 + i * 7, i).input());
+      (void)store->put_log(synthetic_log(40 + i * 7, i, "task").record,
+                           synthetic_log(40 + i * 7, i, "task").input());
   }
   void TearDown() override { fs::remove_all(pristine_); }
 
   /// A copy of the store whose data.mdb `damage` changed.
   template <typename Damage>
   std::string damaged_copy(const std::string& name, Damage damage) {
-    const auto dir = fresh_dir(name);
+    const auto dir = fresh_store_dir(name);
     fs::create_directories(dir);
     fs::copy_file(fs::path(pristine_) / "data.mdb", fs::path(dir) / "data.mdb");
     std::string bytes;
@@ -389,14 +344,14 @@ TEST_F(StoreDamage, FlippedBytesAreReportedNeverASignal) {
 // --- links and foreign directories ------------------------------------------------------------------
 
 TEST(StoreHardening, ALockFileLinkIsRefusedAndItsTargetUntouched) {
-  const auto dir = fresh_dir("lock_link");
-  { auto store = Store::open(dir, {true, fingerprint()}); }
+  const auto dir = fresh_store_dir("lock_link");
+  { auto store = Store::open(dir, {true, small_fingerprint()}); }
   const auto target = dir + "_precious.txt";
   { std::ofstream(target) << std::string(10000, 'p'); }
   fs::remove(fs::path(dir) / "lock.mdb");
   fs::create_symlink(target, fs::path(dir) / "lock.mdb");
   try {
-    (void)Store::open(dir, {false, fingerprint()});
+    (void)Store::open(dir, {false, small_fingerprint()});
     FAIL() << "a store whose lock.mdb is a link must be refused";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("symbolic link"), std::string::npos) << e.what();
@@ -412,21 +367,21 @@ TEST(StoreHardening, ALockFileLinkIsRefusedAndItsTargetUntouched) {
 }
 
 TEST(StoreHardening, ADanglingDataFileLinkIsRefusedAndNothingIsCreatedWhereItPoints) {
-  const auto dir = fresh_dir("data_link");
+  const auto dir = fresh_store_dir("data_link");
   const auto target = dir + "_elsewhere.mdb";
   fs::create_directories(dir);
   fs::create_symlink(target, fs::path(dir) / "data.mdb");
-  EXPECT_THROW((void)Store::open(dir, {true, fingerprint()}), Error);
+  EXPECT_THROW((void)Store::open(dir, {true, small_fingerprint()}), Error);
   EXPECT_FALSE(fs::exists(target)) << "the database was created where the link points";
 }
 
 TEST(StoreHardening, OnlyAnEmptyDirectoryBecomesANewStore) {
   // A directory with other files in it.
-  const auto busy = fresh_dir("busy");
+  const auto busy = fresh_store_dir("busy");
   fs::create_directories(busy);
   std::ofstream(fs::path(busy) / "notes.txt") << "mine";
   try {
-    (void)Store::open(busy, {true, fingerprint()});
+    (void)Store::open(busy, {true, small_fingerprint()});
     FAIL() << "a directory with other files must not become a store";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not empty"), std::string::npos) << e.what();
@@ -434,7 +389,7 @@ TEST(StoreHardening, OnlyAnEmptyDirectoryBecomesANewStore) {
   EXPECT_FALSE(fs::exists(fs::path(busy) / "data.mdb"));
 
   // Another application's LMDB environment.
-  const auto foreign = fresh_dir("foreign");
+  const auto foreign = fresh_store_dir("foreign");
   fs::create_directories(foreign);
   {
     MDB_env* env = nullptr;
@@ -452,7 +407,7 @@ TEST(StoreHardening, OnlyAnEmptyDirectoryBecomesANewStore) {
   }
   const auto before = fs::file_size(fs::path(foreign) / "data.mdb");
   try {
-    (void)Store::open(foreign, {true, fingerprint()});
+    (void)Store::open(foreign, {true, small_fingerprint()});
     FAIL() << "another application's LMDB must not be adopted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not a lagvk log store"), std::string::npos) << e.what();
@@ -463,9 +418,9 @@ TEST(StoreHardening, OnlyAnEmptyDirectoryBecomesANewStore) {
   EXPECT_NE(r.out.find("not a lagvk log store"), std::string::npos) << r.out;
 
   // An empty directory does.
-  const auto empty = fresh_dir("empty");
+  const auto empty = fresh_store_dir("empty");
   fs::create_directories(empty);
-  auto store = Store::open(empty, {true, fingerprint()});
+  auto store = Store::open(empty, {true, small_fingerprint()});
   EXPECT_TRUE(store->created());
 }
 
@@ -474,8 +429,8 @@ TEST(StoreHardening, OnlyAnEmptyDirectoryBecomesANewStore) {
 // Two processes start from a 1 MiB map and write about 5 MB between them: each must grow the map past
 // the other's (MDB_MAP_RESIZED), and a reader that opened the store at 1 MiB must follow.
 TEST(StoreHardening, TwoWritersGrowingTheMapAtOnceBothSucceed) {
-  const auto dir = fresh_dir("two_writers");
-  StoreOptions small{true, fingerprint(), 1 << 20};
+  const auto dir = fresh_store_dir("two_writers");
+  StoreOptions small{true, small_fingerprint(), 1 << 20};
   { auto store = Store::open(dir, small); }
   StoreOptions reopen = small;
   reopen.create = false;
@@ -485,7 +440,7 @@ TEST(StoreHardening, TwoWritersGrowingTheMapAtOnceBothSucceed) {
     return [&, first](int out) {
       auto store = Store::open(dir, reopen);
       for (std::uint32_t i = first; i < first + 60; ++i) {
-        const auto log = synthetic(600, i);  // about 40 KB of pages
+        const auto log = synthetic_log(600, i, "task");  // about 40 KB of pages
         const LogId id = store->put_log(log.record, log.input());
         const std::string line = "ID " + std::to_string(id) + "\n";
         if (write(out, line.data(), line.size()) != ssize_t(line.size())) return 3;
@@ -541,14 +496,14 @@ TEST(StoreHardening, TwoWritersGrowingTheMapAtOnceBothSucceed) {
 }
 
 TEST(StoreHardening, ReadersKilledMidReadLeaveNoStaleSlots) {
-  const auto dir = fresh_dir("killed_readers");
+  const auto dir = fresh_store_dir("killed_readers");
   {
-    auto store = Store::open(dir, {true, fingerprint()});
-    (void)store->put_log(synthetic(10, 1).record, synthetic(10, 1).input());
+    auto store = Store::open(dir, {true, small_fingerprint()});
+    (void)store->put_log(synthetic_log(10, 1, "task").record, synthetic_log(10, 1, "task").input());
   }
   // A long-running process keeps the store open (as 'ask' in a loop would): LMDB then never starts its
   // reader table afresh, and only reclaiming dead readers' slots keeps it from filling.
-  auto holder = Store::open(dir, {false, fingerprint()});
+  auto holder = Store::open(dir, {false, small_fingerprint()});
   for (int round = 0; round < 200; ++round) {
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
@@ -557,7 +512,7 @@ TEST(StoreHardening, ReadersKilledMidReadLeaveNoStaleSlots) {
     if (pid == 0) {
       close(fds[0]);
       try {
-        auto store = Store::open(dir, {false, fingerprint()});
+        auto store = Store::open(dir, {false, small_fingerprint()});
         auto r = store->read();  // holds a reader slot
         (void)r.ids();
         const char ready = 'r';
@@ -585,24 +540,26 @@ TEST(StoreHardening, ReadersKilledMidReadLeaveNoStaleSlots) {
 // Splicing copies the log out of the map and ends its read, so the store can grow its map afterwards
 // (LMDB forbids resizing while this process holds a read) and the spliced data stays valid.
 TEST(StoreHardening, SplicingKeepsNoReadOpenSoTheStoreCanGrow) {
-  const auto dir = fresh_dir("library_grow");
-  auto store = Store::open(dir, {true, fingerprint(), 1 << 20});
-  const auto first = synthetic(30, 1);
+  const auto dir = fresh_store_dir("library_grow");
+  auto store = Store::open(dir, {true, small_fingerprint(), 1 << 20});
+  const auto first = synthetic_log(30, 1, "task");
   const LogId id = store->put_log(first.record, first.input());
   lag::StoreLibrary library(*store);
   const auto source = library.kv(id);
   EXPECT_EQ(store->open_readers(), 0) << "kv() must not leave a read of the store open";
   // Another process grows the map well past this one's 1 MiB ...
   const auto child = in_child([&](int) {
-    auto other = Store::open(dir, {false, fingerprint(), 1 << 20});
+    auto other = Store::open(dir, {false, small_fingerprint(), 1 << 20});
     for (std::uint32_t i = 0; i < 40; ++i)
-      (void)other->put_log(synthetic(600, 100 + i).record, synthetic(600, 100 + i).input());
+      (void)other->put_log(synthetic_log(600, 100 + i, "task").record,
+                           synthetic_log(600, 100 + i, "task").input());
     return 0;
   });
   ASSERT_TRUE(child.exited && child.status == 0) << child.out;
   // ... and this one, which spliced a log, follows it (MDB_MAP_RESIZED) to write and grows further itself.
   for (std::uint32_t i = 0; i < 40; ++i)
-    (void)store->put_log(synthetic(600, 200 + i).record, synthetic(600, 200 + i).input());
+    (void)store->put_log(synthetic_log(600, 200 + i, "task").record,
+                         synthetic_log(600, 200 + i, "task").input());
   std::vector<std::uint16_t> k;
   for (std::uint32_t p = 0; p < 10; ++p) {
     const auto page = source.page(1, p, false);
@@ -632,18 +589,18 @@ test::CliResult run_lagvk_unprivileged(const std::string& args) {
 TEST(StoreHardening, AStoreWithoutWritePermissionCanBeListedVerifiedAndExported) {
   if (geteuid() == 0 && std::system("setpriv --version > /dev/null 2>&1") != 0)
     GTEST_SKIP() << "needs setpriv (util-linux) to drop root";
-  const auto dir = fresh_dir("read_only");
+  const auto dir = fresh_store_dir("read_only");
   {
-    auto store = Store::open(dir, {true, fingerprint()});
+    auto store = Store::open(dir, {true, small_fingerprint()});
     for (std::uint32_t i = 0; i < 3; ++i)
-      (void)store->put_log(synthetic(5, i).record, synthetic(5, i).input());
+      (void)store->put_log(synthetic_log(5, i, "task").record, synthetic_log(5, i, "task").input());
   }
   fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
                            fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
   for (const char* f : {"data.mdb", "lock.mdb"})
     fs::permissions(fs::path(dir) / f,
                     fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-  const auto out_dir = fresh_dir("read_only_out");
+  const auto out_dir = fresh_store_dir("read_only_out");
   fs::create_directories(out_dir);
   fs::permissions(out_dir, fs::perms::all);
   for (const std::string cmd : {"log ls", "log show 2", "log verify", "log stats", "log export"}) {
@@ -662,15 +619,15 @@ TEST(StoreHardening, AStoreWithoutWritePermissionCanBeListedVerifiedAndExported)
 }
 
 TEST(StoreHardening, AStoreOnAReadOnlyFileSystemCanBeRead) {
-  SmallTmpfs tmpfs(fresh_dir("ro_fs"), "4m");
+  SmallTmpfs tmpfs(fresh_store_dir("ro_fs"), "4m");
   if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN)";
   const auto dir = tmpfs.path + "/store";
   {
-    auto store = Store::open(dir, {true, fingerprint()});
-    (void)store->put_log(synthetic(5, 1).record, synthetic(5, 1).input());
+    auto store = Store::open(dir, {true, small_fingerprint()});
+    (void)store->put_log(synthetic_log(5, 1, "task").record, synthetic_log(5, 1, "task").input());
   }
   ASSERT_EQ(mount(nullptr, tmpfs.path.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0);
-  const auto out = fresh_dir("ro_fs_export") + ".jsonl";
+  const auto out = fresh_store_dir("ro_fs_export") + ".jsonl";
   for (const std::string cmd : {"log ls", "log verify", "log stats", "log export"}) {
     const auto r = test::run_lagvk(cmd + " --store " + dir + (cmd == "log export" ? " " + out : ""));
     EXPECT_EQ(r.status, 0) << cmd << "\n" << r.out;
@@ -685,7 +642,7 @@ TEST(StoreHardening, AStoreOnAReadOnlyFileSystemCanBeRead) {
 // --- log add -----------------------------------------------------------------------------------------
 
 TEST(StoreHardening, LogAddLeavesNoEmptyStoreAndRefusesACodecItCannotApply) {
-  const auto work = fresh_dir("log_add");
+  const auto work = fresh_store_dir("log_add");
   fs::create_directories(work);
   const auto model = work + "/m.gguf";
   make_random_model(test::small_model_spec(GgmlType::q8_0, 7)).write(model);

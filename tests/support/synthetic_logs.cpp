@@ -45,6 +45,7 @@ SyntheticLog synthetic_log(std::uint32_t tokens, std::uint32_t seed, const std::
   s.record.task = task;
   s.record.retrieval_text = task;
   s.record.selection = "last";
+  s.record.trace = nlohmann::json::array({{{"role", "user"}, {"content", task}}});
   for (std::uint32_t t = 0; t < tokens; ++t) {
     s.record.token_ids.push_back(std::int32_t(rng() % 1000));
     s.record.positions.push_back(std::int32_t(t + 5));

@@ -20,7 +20,8 @@ struct SyntheticLog {
   [[nodiscard]] logstore::LogKvInput input() const;
 };
 
-/// `tokens` random token ids at positions 5.., random K/V for `layers` layers of small_fingerprint().
+/// `tokens` random token ids at positions 5.., random K/V for `layers` layers of small_fingerprint(); the
+/// trace is one user message holding the task.
 [[nodiscard]] SyntheticLog synthetic_log(std::uint32_t tokens, std::uint32_t seed, const std::string& task,
                                          std::uint32_t layers = 2);
 
