@@ -13,5 +13,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # Mesa's JIT and loader keep allocations alive until exit; leaks are checked in our own code by the
 # sanitizer build's tests that use no driver.
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure --timeout 1200 -j"$(nproc)")
-# 45 s per target: the clang build and five runs take about N minutes on 2 cores.
-"$root/scripts/fuzz.sh" 45 "$root/build-fuzz"
+# 30 s per target: the clang build (about 2.5-4 minutes on 2 cores) and five runs (2.5 minutes).
+"$root/scripts/fuzz.sh" 30 "$root/build-fuzz"
