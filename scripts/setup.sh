@@ -6,6 +6,8 @@ packages=(
   build-essential cmake ninja-build pkg-config clang-format
   libvulkan-dev glslang-tools vulkan-tools mesa-vulkan-drivers vulkan-validationlayers
   libglm-dev liblmdb-dev libfmt-dev nlohmann-json3-dev libgtest-dev libxxhash-dev libpcre2-dev
+  # libFuzzer and its sanitizer runtimes for the fuzz targets (scripts/fuzz.sh, tests/fuzz)
+  clang libclang-rt-14-dev
 
 )
 # node/npm (llama.cpp peer for tests and benchmarks) may come from Debian or be preinstalled.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything (the training tools' packages too), builds lagvk and runs the whole test suite:
-# the release build, then the sanitizer (ASan + UBSan) build, both under the Khronos validation layer.
+# the release build, then the sanitizer (ASan + UBSan) build, both under the Khronos validation layer,
+# then a bounded libFuzzer run of every fuzz target (clang, ASan + UBSan; tests/fuzz/README.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # Every outside reference (llama.cpp peer, reference tokenizers) is installed below: a test that finds
@@ -15,3 +16,5 @@ export LAGVK_REQUIRE_REFERENCES=1
 # Mesa's JIT and loader keep allocations alive until exit; leaks are checked in our own code by the
 # sanitizer build's tests that use no driver.
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure --timeout 1200 -j"$(nproc)")
+# 30 s per target: the clang build (about 2.5-4 minutes on 2 cores) and five runs (2.5 minutes).
+"$root/scripts/fuzz.sh" 30 "$root/build-fuzz"
