@@ -1,7 +1,7 @@
 // libFuzzer target: the export-archive importer (logstore/archive.cpp) as `lagvk log import` runs it:
-// the header's fingerprint creates a fresh store (a new temporary directory per input), then every line
-// is imported. Bad input must end in lagvk::Error. (An import into a real LMDB store costs about a
-// millisecond; when the importer gains validation functions that need no store, fuzz those instead.)
+// check_export validates the whole archive without a store; only an archive it accepts creates a fresh
+// store (a new temporary directory per input) and is imported, and must then import whole and verify
+// clean. Bad input must end in lagvk::Error from check_export.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,8 +9,7 @@
 #include <sstream>
 #include <string>
 #include <system_error>
-
-#include <nlohmann/json.hpp>
+#include <vector>
 
 #include "logstore/archive.hpp"
 #include "logstore/store.hpp"
@@ -44,22 +43,26 @@ class TempDir {
 // What tools/lagvk/cmd_log.cpp (log_import) does with the file.
 void import_archive(const std::string& text) {
   std::istringstream in(text);
-  std::string header;
-  std::getline(in, header);
-  const auto j = nlohmann::json::parse(header, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("fingerprint"))
-    fail("'fuzz.jsonl' is not a lagvk log export");
+  const auto summary = logstore::check_export(in, "fuzz.jsonl");
   const TempDir dir;
   logstore::StoreOptions options;
   options.create = true;
-  options.fingerprint = j["fingerprint"].get<logstore::Fingerprint>();
+  options.fingerprint = summary.fingerprint;
   options.initial_map_size = 1ull << 20;  // small, so imports also grow the map
   options.max_map_size = 256ull << 20;
   options.durable = false;
   auto store = logstore::Store::open((dir.path() / "store").string(), options);
-  in.seekg(0);
-  (void)logstore::import_logs(*store, in, "fuzz.jsonl");
-  (void)store->verify();
+  std::vector<logstore::ImportedLog> landed;
+  try {
+    landed = logstore::import_checked_export(*store, in, "fuzz.jsonl", summary);
+  } catch (const Error& e) {
+    fuzz::broken_promise("an archive check_export accepted failed to import", e.what());
+  }
+  if (landed.size() != summary.logs)
+    fuzz::broken_promise("an accepted archive imported a different number of logs",
+                         std::to_string(landed.size()));
+  const auto report = store->verify();
+  if (!report.ok()) fuzz::broken_promise("an imported archive does not verify", report.problems.front());
 }
 
 }  // namespace
