@@ -60,6 +60,12 @@ void refuse_store_output(const Store& store, const std::string& path, const fs::
         "refusing to write the export '{}' inside the log store '{}' (it would destroy the store); write it "
         "elsewhere",
         path, store.dir());
+  // Another store's files (or any LMDB environment's): an export over them would destroy that store.
+  if (resolved.filename() == "data.mdb" || resolved.filename() == "lock.mdb")
+    fail(
+        "refusing to write the export '{}': {} is the name of an LMDB database file (another log store's?); "
+        "give the export another name",
+        path, resolved.filename().string());
   if (!existing) return;
   for (const auto& entry : fs::directory_iterator(store_dir, ec)) {
     struct stat st {};
@@ -122,9 +128,16 @@ bool names_a_stream(const std::string& path) {
 }
 
 std::uint64_t export_directly(Store& store, const std::string& path) {
+  // A FIFO that no process reads would block the open forever: a non-blocking open finds out (ENXIO) and,
+  // held until the stream is open, keeps the reader from seeing an end of file in between.
+  const int probe = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (probe < 0 && errno == ENXIO)
+    fail("cannot write '{}': it is a FIFO (named pipe) that no process is reading; start the reader first",
+         path);
   // Appending: through /dev/stdout this continues the shell's redirection ('>' truncated the file
   // already, '>>' keeps it) instead of truncating the file behind it.
   std::ofstream out(path, std::ios::binary | std::ios::app);
+  if (probe >= 0) ::close(probe);
   if (!out) fail("cannot write '{}': {}", path, std::strerror(errno));
   const auto n = export_logs(store, out);
   out.close();

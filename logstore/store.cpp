@@ -107,6 +107,13 @@ bool store_file_exists(const fs::path& path, const std::string& dir) {
   if (!S_ISREG(st.st_mode))
     fail("the log store '{}' is damaged ({} is not a regular file); restore it from an export or backup", dir,
          path.filename().string());
+  // A hard link makes another name for the same bytes: LMDB's writes would change that file too (a
+  // backup made with 'cp -al', or any file linked in as lock.mdb).
+  if (st.st_nlink > 1)
+    fail(
+        "the log store '{}' has {} with {} hard links; lagvk refuses files shared with other paths (copy the "
+        "store with 'lagvk log export' or 'cp', not hard links)",
+        dir, path.filename().string(), st.st_nlink);
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include "tests/support/cli.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -311,10 +312,10 @@ bool holds_file(const fs::path& dir, const std::string& name) {
   return false;
 }
 
-// An evaluation stopped by SIGINT or SIGTERM removes its scratch stores (it used to leave them in the
-// work directory) and still ends as killed by that signal, promptly.
+// An evaluation stopped by SIGINT, SIGTERM, SIGHUP or SIGQUIT removes its scratch stores (it used to leave
+// them in the work directory) and still ends as killed by that signal, promptly.
 TEST_F(CliInput, InterruptedEvalRemovesItsScratchStores) {
-  for (const int signal : {SIGTERM, SIGINT}) {
+  for (const int signal : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) {
     const fs::path work = dir_ / ("work_" + std::to_string(signal));
     fs::create_directories(work);
     const std::string binary = test::lagvk_binary(), work_dir = work.string();
@@ -324,6 +325,8 @@ TEST_F(CliInput, InterruptedEvalRemovesItsScratchStores) {
       const int null = ::open("/dev/null", O_WRONLY);
       ::dup2(null, 1);
       ::dup2(null, 2);
+      const struct rlimit no_core {};  // SIGQUIT's default action would dump core
+      ::setrlimit(RLIMIT_CORE, &no_core);
       ::execl(binary.c_str(), binary.c_str(), "eval", "-m", model_.c_str(), "--work-dir", work_dir.c_str(),
               "--store-limit", "2", "--store-max-steps", "1", "--limit", "0", static_cast<char*>(nullptr));
       ::_exit(127);
@@ -357,6 +360,15 @@ TEST(HumanText, PrintableEscapesControlsAndInvalidUtf8Only) {
   EXPECT_EQ(cli::printable("\x1b[0m\x7f\x01"), "\\x1b[0m\\x7f\\x01");
   EXPECT_EQ(cli::printable("\xc2\x85\xc2\xa0"), "\\u0085\xc2\xa0");  // NEL is C1, NBSP is text
   EXPECT_EQ(cli::printable("\xff\xe2\x82"), "\\xff\\xe2\\x82");      // not UTF-8
+  // Bidirectional overrides and isolates reorder the rest of a line; other format characters stay.
+  EXPECT_EQ(cli::printable("a\xe2\x80\xae"
+                           "b\xe2\x81\xa6"
+                           "c\xe2\x80\x8b"
+                           "d"),
+            "a\\u202e"
+            "b\\u2066"
+            "c\xe2\x80\x8b"
+            "d");
 }
 
 }  // namespace

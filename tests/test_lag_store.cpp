@@ -311,6 +311,34 @@ TEST_F(LagStore, AskSkipsALogLongerThanTheContext) {
   fs::remove(traces);
 }
 
+// An imported archive may hold token ids the model does not have (its checksums are its own): a text log
+// with one is skipped with a warning naming it, and the others are used.
+TEST_F(LagStore, AskSkipsATextLogWithTokensOutsideTheVocabulary) {
+  const auto traces = write_traces("ask_vocab", {trace_json("who directed the glass harbor", "Answer: Mara"),
+                                                 trace_json("the glass harbor film", "Answer: a film")});
+  auto r = run_lagvk("log add --store " + dir_ + " -m " + model_ + " --trace " + traces, false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  logstore::LogRecord record;
+  {
+    auto store = logstore::Store::open(dir_, {});
+    record = *store->read().log(1);
+  }
+  record.token_ids[0] = 1000000;
+  put_raw_record(dir_, 1, logstore::encode_record_value(record));
+  r = run_lagvk("ask -m " + model_ + " --store " + dir_ +
+                    " --logs text -k 2 -n 2 --json 'who directed the glass harbor'",
+                false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["skipped_logs"].size(), 1u) << r.out;
+  EXPECT_EQ(j["skipped_logs"][0]["id"], 1);
+  EXPECT_NE(j["skipped_logs"][0]["reason"].get<std::string>().find("token id 1000000"), std::string::npos)
+      << r.out;
+  ASSERT_EQ(j["logs"].size(), 1u) << r.out;
+  EXPECT_EQ(j["logs"][0]["id"], 2);
+  fs::remove(traces);
+}
+
 TEST_F(LagStore, AskSkipsADamagedLogAndUsesTheOthers) {
   const auto traces =
       write_traces("ask_damaged", {trace_json("who directed the glass harbor", "Answer: Mara"),

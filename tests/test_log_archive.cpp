@@ -480,22 +480,29 @@ TEST(LogExportCli, RefusesEveryPathThatResolvesIntoTheStore) {
   fs::remove(dir_link);
   fs::create_symlink(fs::path(dir) / "data.mdb", link);
   fs::create_directory_symlink(dir, dir_link);
-  const auto hard = (base / (name + "_hard")).string();
-  fs::remove(hard);
-  fs::create_hard_link(fs::path(dir) / "data.mdb", hard);
   const auto size = fs::file_size(fs::path(dir) / "data.mdb");
   for (const std::string& target : {dir + "/data.mdb", dir + "/lock.mdb", dir + "/../" + name + "/data.mdb",
-                                    link, dir_link + "/lock.mdb", dir + "/backup.jsonl", hard}) {
+                                    link, dir_link + "/lock.mdb", dir + "/backup.jsonl"}) {
     const auto r = run_lagvk("log export --store " + dir + " " + target);
     EXPECT_EQ(r.status, 1) << target << ": " << r.out;
     EXPECT_TRUE(contains(r.out, "refusing")) << target << ": " << r.out;
     EXPECT_EQ(fs::file_size(fs::path(dir) / "data.mdb"), size) << target;
     expect_store_intact(dir, 2);
   }
+  // While a hard link to data.mdb exists the store itself refuses to open (a file shared with another
+  // path), so nothing is written through it either.
+  const auto hard = (base / (name + "_hard")).string();
+  fs::remove(hard);
+  fs::create_hard_link(fs::path(dir) / "data.mdb", hard);
+  const auto r = run_lagvk("log export --store " + dir + " " + hard);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "hard links")) << r.out;
+  EXPECT_EQ(fs::file_size(fs::path(dir) / "data.mdb"), size);
+  fs::remove(hard);
+  expect_store_intact(dir, 2);
   EXPECT_FALSE(fs::exists(fs::path(dir) / "backup.jsonl"));
   fs::remove(link);
   fs::remove(dir_link);
-  fs::remove(hard);
 }
 
 TEST(LogExportCli, AFailedExportLeavesTheOldFileAsItWas) {
@@ -597,13 +604,54 @@ TEST(LogImportCli, ADirectoryIsRefusedAndAFifoWithoutAWriterDoesNotBlock) {
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   r = run_shell("timeout 20 " + lagvk_binary() + " log import --store " + dst + " " + fifo + " 2>&1");
   EXPECT_EQ(r.status, 1) << "124 means the open blocked: " << r.out;
-  EXPECT_TRUE(contains(r.out, "error: " + fifo)) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: '" + fifo + "' is a pipe with nothing written to it")) << r.out;
   EXPECT_FALSE(fs::exists(dst)) << "nothing imported: no store";
+  // Exporting into a FIFO nobody reads is refused at once instead of blocking.
+  make_store(dst, {"one"});
+  r = run_shell("timeout 20 " + lagvk_binary() + " log export --store " + dst + " " + fifo + " 2>&1");
+  EXPECT_EQ(r.status, 1) << "124 means the open blocked: " << r.out;
+  EXPECT_TRUE(contains(r.out, "no process is reading")) << r.out;
+  fs::remove_all(dst);
   // Standard input redirected from a file is a regular file and imports.
   write_file(dir + "/a.jsonl", valid_archive(2).text());
   r = run_lagvk("log import --store " + dst + " /dev/stdin < " + dir + "/a.jsonl");
   EXPECT_EQ(r.status, 0) << r.out;
   fs::remove_all(dir);
+}
+
+// At the shell's file-size limit (ulimit -f) writes fail with EFBIG instead of a SIGXFSZ that killed the
+// process mid-write: an import reports no space and leaves no store, an export leaves no temporary file.
+TEST(LogImportCli, AFileSizeLimitIsNoSpaceNotASignal) {
+  const auto dir = fresh_store_dir("fsize"), dst = fresh_store_dir("fsize_dst");
+  fs::create_directories(dir);
+  write_file(dir + "/a.jsonl", valid_archive(3).text());
+  auto r = run_shell("ulimit -f 4; " + lagvk_binary() + " log import --store " + dst + " " + dir +
+                     "/a.jsonl 2>&1");
+  EXPECT_EQ(r.status, 1) << "153 is SIGXFSZ: " << r.out;
+  EXPECT_TRUE(contains(r.out, "no space left on device")) << r.out;
+  EXPECT_FALSE(fs::exists(dst)) << "a store that could not be made is not left behind";
+  make_store(dst, {"one", "two", "three"}, 400);
+  r = run_shell("ulimit -f 4; " + lagvk_binary() + " log export --store " + dst + " " + dir +
+                "/out.jsonl 2>&1");
+  EXPECT_EQ(r.status, 1) << "153 is SIGXFSZ: " << r.out;
+  std::size_t left = 0;
+  for (const auto& e : fs::directory_iterator(dir)) left += e.path().filename() != "a.jsonl";
+  EXPECT_EQ(left, 0u) << "a failed export leaves nothing beside its target";
+  fs::remove_all(dir);
+  fs::remove_all(dst);
+}
+
+// An export over another store's data.mdb or lock.mdb would destroy that store.
+TEST(LogExportCli, RefusesToOverwriteAnotherStoresFiles) {
+  const auto src = fresh_store_dir("other_src"), other = fresh_store_dir("other_dst");
+  make_store(src, {"exported"});
+  make_store(other, {"kept one", "kept two"});
+  for (const std::string name : {"data.mdb", "lock.mdb"}) {
+    const auto r = run_lagvk("log export --store " + src + " " + other + "/" + name);
+    EXPECT_EQ(r.status, 1) << r.out;
+    EXPECT_TRUE(contains(r.out, "is the name of an LMDB database file")) << r.out;
+  }
+  expect_store_intact(other, 2);
 }
 
 TEST(LogRecordsCli, ADamagedRecordIsFlaggedAndTheOthersStayUsable) {

@@ -366,6 +366,24 @@ TEST(StoreHardening, ALockFileLinkIsRefusedAndItsTargetUntouched) {
   fs::remove(target);
 }
 
+// A hard link is another name for the same bytes: a store file shared with another path is refused
+// before LMDB writes to it.
+TEST(StoreHardening, AHardLinkedLockFileIsRefusedAndItsOtherNameUntouched) {
+  const auto dir = fresh_store_dir("lock_hard_link");
+  { auto store = Store::open(dir, {true, small_fingerprint()}); }
+  const auto victim = dir + "_victim.txt";
+  { std::ofstream(victim) << std::string(10000, 'v'); }
+  fs::remove(fs::path(dir) / "lock.mdb");
+  fs::create_hard_link(victim, fs::path(dir) / "lock.mdb");
+  const auto r = test::run_lagvk("log ls --store " + dir);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("hard links"), std::string::npos) << r.out;
+  std::ifstream in(victim);
+  const std::string content((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(content, std::string(10000, 'v')) << "the other name's bytes were written";
+  fs::remove(victim);
+}
+
 TEST(StoreHardening, ADanglingDataFileLinkIsRefusedAndNothingIsCreatedWhereItPoints) {
   const auto dir = fresh_store_dir("data_link");
   const auto target = dir + "_elsewhere.mdb";

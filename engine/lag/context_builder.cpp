@@ -1,5 +1,6 @@
 #include "engine/lag/context_builder.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <numeric>
 
@@ -101,6 +102,17 @@ BuiltContext build_context(Engine& engine, LogLibrary* library, const std::vecto
         }
         if (!log_fits(seq, page_tokens, mode, text.size(), suffix.size())) {
           out.skipped.push_back({id, does_not_fit(id, text.size(), seq, suffix.size())});
+          continue;
+        }
+        // A store's token ids come from the model it is bound to, but an imported archive may carry any.
+        const std::uint32_t vocab = engine.config().vocab;
+        const auto bad = std::find_if(text.begin(), text.end(),
+                                      [&](std::int32_t t) { return t < 0 || std::uint32_t(t) >= vocab; });
+        if (bad != text.end()) {
+          out.skipped.push_back(
+              {id, fmt::format("log {} holds token id {}, outside the model's vocabulary of "
+                               "{}; remove it with 'lagvk log rm {}'",
+                               id, *bad, vocab, id)});
           continue;
         }
         placed.tokens = std::uint32_t(text.size());

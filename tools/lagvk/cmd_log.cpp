@@ -110,7 +110,7 @@ int log_add(int argc, char** argv) {
       const auto id = lag::store_log(*store, log);
       added.push_back({{"id", id}, {"task", traces[i].task}, {"tokens", log.kv.tokens}});
       if (!args.has("--json"))
-        fmt::print("added log {} ({} tokens): {}\n", id, log.kv.tokens, traces[i].task);
+        fmt::print("added log {} ({} tokens): {}\n", id, log.kv.tokens, printable(traces[i].task, true));
       bar.update(i + 1, traces.size());
     }
   } catch (const std::exception& e) {
@@ -311,6 +311,11 @@ int log_import(int argc, char** argv) {
     struct stat st {};
     if (::fstat(fd.get(), &st) == 0 && S_ISFIFO(st.st_mode)) {
       buffered.str(read_all(fd, path));
+      if (buffered.str().empty())
+        fail(
+            "'{}' is a pipe with nothing written to it; a FIFO is read only while its writer is there (start "
+            "the writer first), or give a regular file",
+            path);
       in = &buffered;
     } else {
       file.open(path, std::ios::binary);

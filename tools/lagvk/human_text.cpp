@@ -37,6 +37,14 @@ std::size_t utf8_length(std::string_view text, std::size_t i) {
   return n;
 }
 
+/// The bidirectional embedding, override and isolate controls (U+202A..U+202E, U+2066..U+2069): they
+/// reorder what a terminal shows after them, so a task could make its listing read as something else.
+bool is_bidi_control(std::string_view utf8) {
+  const auto b1 = static_cast<unsigned char>(utf8[1]), b2 = static_cast<unsigned char>(utf8[2]);
+  if (static_cast<unsigned char>(utf8[0]) != 0xE2) return false;
+  return (b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9);
+}
+
 }  // namespace
 
 std::string printable(std::string_view text, bool one_line) {
@@ -68,6 +76,9 @@ std::string printable(std::string_view text, bool one_line) {
     } else if (n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
       // U+0080..U+009F: the C1 controls (U+009B is a one-byte CSI on some terminals).
       out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[i + 1]));
+    } else if (n == 3 && is_bidi_control(text.substr(i, 3))) {
+      const auto b = [&](std::size_t k) { return std::uint32_t(static_cast<unsigned char>(text[i + k])); };
+      out += fmt::format("\\u{:04x}", ((b(0) & 0x0Fu) << 12) | ((b(1) & 0x3Fu) << 6) | (b(2) & 0x3Fu));
     } else {
       out.append(text.substr(i, n));
     }

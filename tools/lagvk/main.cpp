@@ -1,4 +1,6 @@
 // lagvk: Log-Augmented Generation on Vulkan. Dispatches to one subcommand per file.
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -42,9 +44,20 @@ void print_usage() {
       "  LAGVK_VALIDATION=1    enable the Khronos validation layer\n");
 }
 
+/// Output that could not be written (a full disk, /dev/full, a closed pipe) is a failure, not a success
+/// with the output lost.
+int check_stdout(int status) {
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return status;
+  std::fprintf(stderr, "error: writing the output failed: %s\n", std::strerror(errno));
+  return status == 0 ? 1 : status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // At the file-size limit (ulimit -f) a write fails with EFBIG, which the store and the writers report
+  // as "no space"; the default SIGXFSZ would kill the process with a store half made.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     print_usage();
     return argc < 2 ? 2 : 0;
@@ -52,13 +65,13 @@ int main(int argc, char** argv) {
   for (const auto& c : kCommands) {
     if (c.name == argv[1]) {
       try {
-        return c.run(argc - 2, argv + 2);
+        return check_stdout(c.run(argc - 2, argv + 2));
       } catch (const lagvk::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
+        return check_stdout(1);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "internal error: %s\n", e.what());
-        return 3;
+        return check_stdout(3);
       }
     }
   }

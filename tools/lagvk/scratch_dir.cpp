@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <vector>
 
 #include "engine/core/error.hpp"
@@ -20,8 +21,10 @@ namespace {
 // allocate or take locks, so it reads a fixed buffer).
 char g_scratch_path[4096];
 volatile std::sig_atomic_t g_scratch_active = 0;
-struct sigaction g_previous_int {
-}, g_previous_term{};
+// The signals that end a process from a terminal or a supervisor (Ctrl-C, kill, a closed terminal,
+// Ctrl-\): each removes the scratch directory before the process ends as killed by it.
+constexpr int kEndingSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+struct sigaction g_previous[std::size(kEndingSignals)]{};
 
 // getdents64's record (the kernel's struct linux_dirent64).
 struct DirEntry64 {
@@ -97,15 +100,14 @@ ScratchDir::ScratchDir(const std::string& parent, const std::string& prefix) {
   struct sigaction sa {};
   sa.sa_handler = remove_scratch_and_reraise;
   sigemptyset(&sa.sa_mask);
-  sigaddset(&sa.sa_mask, SIGINT);  // one handler at a time
-  sigaddset(&sa.sa_mask, SIGTERM);
-  ::sigaction(SIGINT, &sa, &g_previous_int);
-  ::sigaction(SIGTERM, &sa, &g_previous_term);
+  for (const int sig : kEndingSignals) sigaddset(&sa.sa_mask, sig);  // one handler at a time
+  for (std::size_t i = 0; i < std::size(kEndingSignals); ++i)
+    ::sigaction(kEndingSignals[i], &sa, &g_previous[i]);
 }
 
 ScratchDir::~ScratchDir() {
-  ::sigaction(SIGINT, &g_previous_int, nullptr);
-  ::sigaction(SIGTERM, &g_previous_term, nullptr);
+  for (std::size_t i = 0; i < std::size(kEndingSignals); ++i)
+    ::sigaction(kEndingSignals[i], &g_previous[i], nullptr);
   g_scratch_active = 0;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
