@@ -353,6 +353,24 @@ TEST_F(CliInput, InterruptedEvalRemovesItsScratchStores) {
   }
 }
 
+// Output that cannot be written is a failure (it used to exit 0 with the output lost), and a file-size
+// limit ends make-model with a message and no half-written file, not SIGXFSZ.
+TEST(CliOutput, UnwritableOutputFailsAndAFileSizeLimitIsAnError) {
+  auto r = test::run_shell(test::lagvk_binary() + " make-model --help 2>&1 > /dev/full");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("error: writing the output failed"), std::string::npos) << r.out;
+  const fs::path dir = fs::path(::testing::TempDir()) / ("cli_output_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  r = test::run_shell("ulimit -f 100; " + test::lagvk_binary() +
+                      " make-model --type q8_0 --layers 2 --dim 256 -o " + (dir / "m.gguf").string() +
+                      " 2>&1");
+  EXPECT_EQ(r.status, 1) << "153 is SIGXFSZ: " << r.out;
+  EXPECT_NE(r.out.find("error: cannot write"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::is_empty(dir)) << "a half-written model was left";
+  fs::remove_all(dir);
+}
+
 TEST(HumanText, PrintableEscapesControlsAndInvalidUtf8Only) {
   EXPECT_EQ(cli::printable("plain ünïcödé 日本 \\ text"), "plain ünïcödé 日本 \\ text");
   EXPECT_EQ(cli::printable("a\tb\nc"), "a\tb\nc");
