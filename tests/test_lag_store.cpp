@@ -17,10 +17,10 @@
 #include "engine/lag/store_library.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/ref/forward.hpp"
-#include "logstore/lmdb.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
+#include "tests/support/synthetic_logs.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -247,24 +247,6 @@ std::string long_text(std::size_t words) {
   std::string text;
   for (std::size_t i = 0; i < words; ++i) text += "harbor film glass director ";
   return text;
-}
-
-/// Overwrites log `id`'s record in the store at `dir` (no Store open on it in this process).
-void put_raw_record(const std::string& dir, std::uint64_t id, const std::string& value) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  mdb_env_set_maxdbs(env, 4);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi dbi = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "logs", 0, &dbi), 0);
-  std::array<unsigned char, 8> key{};
-  for (int i = 0; i < 8; ++i) key[std::size_t(i)] = (id >> (56 - 8 * i)) & 0xff;
-  MDB_val k{8, key.data()}, v{value.size(), const_cast<char*>(value.data())};
-  ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
 }
 
 TEST_F(LagStore, AddJsonReportsTheLogsCommittedBeforeAFailure) {

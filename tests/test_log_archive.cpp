@@ -33,6 +33,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 using test::fresh_store_dir;
+using test::put_raw;
+using test::put_raw_record;
 using test::small_fingerprint;
 using test::synthetic_log;
 using test::SyntheticLog;
@@ -44,37 +46,6 @@ void make_store(const std::string& dir, const std::vector<std::string>& tasks, s
     const auto log = synthetic_log(tokens, std::uint32_t(i + 1), tasks[i]);
     (void)store->put_log(log.record, log.input());
   }
-}
-
-/// Writes `value` under `key` in one of the store's tables straight into LMDB, as damage or an older lagvk
-/// would leave it; returns the value that was there ("" when none). No Store may be open on `dir` in
-/// this process meanwhile (LMDB allows one environment per file).
-std::string put_raw(const std::string& dir, const char* table, std::string_view key,
-                    const std::string& value) {
-  MDB_env* env = nullptr;
-  EXPECT_EQ(mdb_env_create(&env), 0);
-  mdb_env_set_maxdbs(env, 4);
-  mdb_env_set_mapsize(env, 1ull << 30);
-  EXPECT_EQ(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644), 0);
-  MDB_txn* txn = nullptr;
-  EXPECT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi dbi = 0;
-  EXPECT_EQ(mdb_dbi_open(txn, table, 0, &dbi), 0);
-  MDB_val k{key.size(), const_cast<char*>(key.data())}, old{};
-  std::string before;
-  if (mdb_get(txn, dbi, &k, &old) == 0) before.assign(static_cast<const char*>(old.mv_data), old.mv_size);
-  MDB_val v{value.size(), const_cast<char*>(value.data())};
-  EXPECT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
-  EXPECT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
-  return before;
-}
-
-/// Writes `value` as log `id`'s record.
-void put_raw_record(const std::string& dir, LogId id, const std::string& value) {
-  std::array<char, 8> key{};
-  for (int i = 0; i < 8; ++i) key[std::size_t(i)] = char((id >> (56 - 8 * i)) & 0xff);
-  (void)put_raw(dir, "logs", std::string_view(key.data(), key.size()), value);
 }
 
 std::string read_file(const std::string& path) {

@@ -60,8 +60,16 @@ struct ChildResult {
   std::string out;
 };
 
+/// A forked child running a body that reports on a pipe.
+struct Child {
+  pid_t pid = -1;
+  int fd = -1;  ///< the read end of the child's pipe
+};
+
+/// Forks a child that runs body(write end of a pipe) and exits with its result; an exception is written
+/// to the pipe as "ERROR <what>" and exits 7.
 template <typename Body>
-ChildResult in_child(Body body) {
+Child start_child(Body body) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   const pid_t pid = fork();
@@ -78,15 +86,45 @@ ChildResult in_child(Body body) {
     _exit(code);
   }
   close(fds[1]);
+  return {pid, fds[0]};
+}
+
+/// Everything the child wrote, and how it ended.
+ChildResult finish_child(Child child) {
   ChildResult r;
+  if (child.pid < 0) return r;
   std::array<char, 4096> buf{};
-  for (ssize_t n; (n = read(fds[0], buf.data(), buf.size())) > 0;) r.out.append(buf.data(), std::size_t(n));
-  close(fds[0]);
+  for (ssize_t n; (n = read(child.fd, buf.data(), buf.size())) > 0;) r.out.append(buf.data(), std::size_t(n));
+  close(child.fd);
   int raw = 0;
-  waitpid(pid, &raw, 0);
+  waitpid(child.pid, &raw, 0);
   r.exited = WIFEXITED(raw);
   r.status = r.exited ? WEXITSTATUS(raw) : WTERMSIG(raw);
   return r;
+}
+
+template <typename Body>
+ChildResult in_child(Body body) {
+  return finish_child(start_child(body));
+}
+
+/// A writer child reports each id once put_log returned; false when the pipe is gone.
+bool report_committed(int out, LogId id) {
+  const std::string line = "ID " + std::to_string(id) + "\n";
+  return write(out, line.data(), line.size()) == ssize_t(line.size());
+}
+
+/// The ids a child reported with report_committed.
+std::vector<LogId> committed_ids(const std::string& out) {
+  std::vector<LogId> ids;
+  std::istringstream lines(out);
+  for (std::string word; lines >> word;)
+    if (word == "ID") {
+      LogId id = 0;
+      lines >> id;
+      ids.push_back(id);
+    }
+  return ids;
 }
 
 void limit_file_size(rlim_t bytes) {
@@ -156,22 +194,14 @@ TEST(StoreHardening, FillingATmpfsKeepsEveryCommittedLog) {
     for (std::uint32_t i = 0; i < 1000; ++i) {
       const auto log = synthetic_log(600, i, "task");
       const LogId id = store->put_log(log.record, log.input());
-      const std::string line = "ID " + std::to_string(id) + "\n";
-      if (write(out, line.data(), line.size()) != ssize_t(line.size())) return 3;
+      if (!report_committed(out, id)) return 3;
     }
     return 0;
   });
   ASSERT_TRUE(r.exited) << "killed by signal " << r.status;
   EXPECT_EQ(r.status, 7) << r.out;
   EXPECT_NE(r.out.find("no space left on device"), std::string::npos) << r.out;
-  std::vector<LogId> committed;
-  std::istringstream lines(r.out);
-  for (std::string word; lines >> word;)
-    if (word == "ID") {
-      LogId id = 0;
-      lines >> id;
-      committed.push_back(id);
-    }
+  const std::vector<LogId> committed = committed_ids(r.out);
   EXPECT_GT(committed.size(), 5u);
   StoreOptions read_only;
   read_only.read_only = true;  // the full file system has no room for anything more
@@ -197,8 +227,7 @@ TEST(StoreHardening, FillingTheDiskKeepsEveryCommittedLog) {
     for (std::uint32_t i = 100; i < 1000; ++i) {
       const auto log = synthetic_log(600, i, "task");
       const LogId id = store->put_log(log.record, log.input());
-      const std::string line = "ID " + std::to_string(id) + "\n";
-      if (write(out, line.data(), line.size()) != ssize_t(line.size())) return 3;
+      if (!report_committed(out, id)) return 3;
     }
     return 0;
   });
@@ -207,13 +236,7 @@ TEST(StoreHardening, FillingTheDiskKeepsEveryCommittedLog) {
   EXPECT_NE(r.out.find("no space left on device"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(dir), std::string::npos) << r.out;
   std::vector<LogId> committed = before;
-  std::istringstream lines(r.out);
-  for (std::string word; lines >> word;)
-    if (word == "ID") {
-      LogId id = 0;
-      lines >> id;
-      committed.push_back(id);
-    }
+  for (const LogId id : committed_ids(r.out)) committed.push_back(id);
   EXPECT_GT(committed.size(), before.size()) << "some logs fit before the disk filled";
   auto store = Store::open(dir, {false, small_fingerprint()});
   expect_logs_intact(*store, committed);
@@ -460,50 +483,18 @@ TEST(StoreHardening, TwoWritersGrowingTheMapAtOnceBothSucceed) {
       for (std::uint32_t i = first; i < first + 60; ++i) {
         const auto log = synthetic_log(600, i, "task");  // about 40 KB of pages
         const LogId id = store->put_log(log.record, log.input());
-        const std::string line = "ID " + std::to_string(id) + "\n";
-        if (write(out, line.data(), line.size()) != ssize_t(line.size())) return 3;
+        if (!report_committed(out, id)) return 3;
       }
       return 0;
     };
   };
   // Both run at once: the second child starts while the first writes.
-  int fds[2][2];
-  pid_t pids[2];
-  for (int w = 0; w < 2; ++w) {
-    ASSERT_EQ(pipe(fds[w]), 0);
-    pids[w] = fork();
-    ASSERT_GE(pids[w], 0);
-    if (pids[w] == 0) {
-      close(fds[w][0]);
-      int code = 0;
-      try {
-        code = writer(std::uint32_t(1000 * (w + 1)))(fds[w][1]);
-      } catch (const std::exception& e) {
-        const std::string msg = std::string("ERROR ") + e.what();
-        (void)!write(fds[w][1], msg.data(), msg.size());
-        code = 7;
-      }
-      _exit(code);
-    }
-    close(fds[w][1]);
-  }
+  const Child children[2] = {start_child(writer(1000)), start_child(writer(2000))};
   std::vector<LogId> committed;
   for (int w = 0; w < 2; ++w) {
-    std::string text;
-    std::array<char, 4096> buf{};
-    for (ssize_t n; (n = read(fds[w][0], buf.data(), buf.size())) > 0;)
-      text.append(buf.data(), std::size_t(n));
-    close(fds[w][0]);
-    int status = 0;
-    waitpid(pids[w], &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "writer " << w << ": " << text;
-    std::istringstream lines(text);
-    for (std::string word; lines >> word;)
-      if (word == "ID") {
-        LogId id = 0;
-        lines >> id;
-        committed.push_back(id);
-      }
+    const ChildResult r = finish_child(children[w]);
+    EXPECT_TRUE(r.exited && r.status == 0) << "writer " << w << ": " << r.out;
+    for (const LogId id : committed_ids(r.out)) committed.push_back(id);
   }
   EXPECT_EQ(committed.size(), 120u);
   EXPECT_EQ(std::set<LogId>(committed.begin(), committed.end()).size(), committed.size()) << "ids are unique";
@@ -594,14 +585,7 @@ TEST(StoreHardening, SplicingKeepsNoReadOpenSoTheStoreCanGrow) {
 test::CliResult run_lagvk_unprivileged(const std::string& args) {
   const std::string cmd = (geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "") +
                           test::lagvk_binary() + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  test::CliResult r;
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) r.out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
+  return test::run_shell(cmd);
 }
 
 TEST(StoreHardening, AStoreWithoutWritePermissionCanBeListedVerifiedAndExported) {

@@ -1,8 +1,10 @@
 #include "tests/support/synthetic_logs.hpp"
 
 #include <gtest/gtest.h>
+#include <lmdb.h>
 #include <unistd.h>
 
+#include <array>
 #include <filesystem>
 #include <random>
 
@@ -57,6 +59,33 @@ SyntheticLog synthetic_log(std::uint32_t tokens, std::uint32_t seed, const std::
     for (auto& x : s.v.back()) x = std::uint16_t(rng());
   }
   return s;
+}
+
+std::string put_raw(const std::string& dir, const char* table, std::string_view key,
+                    const std::string& value) {
+  MDB_env* env = nullptr;
+  EXPECT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 4);
+  mdb_env_set_mapsize(env, 1ull << 30);
+  EXPECT_EQ(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644), 0);
+  MDB_txn* txn = nullptr;
+  EXPECT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi dbi = 0;
+  EXPECT_EQ(mdb_dbi_open(txn, table, 0, &dbi), 0);
+  MDB_val k{key.size(), const_cast<char*>(key.data())}, old{};
+  std::string before;
+  if (mdb_get(txn, dbi, &k, &old) == 0) before.assign(static_cast<const char*>(old.mv_data), old.mv_size);
+  MDB_val v{value.size(), const_cast<char*>(value.data())};
+  EXPECT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+  EXPECT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  return before;
+}
+
+void put_raw_record(const std::string& dir, std::uint64_t id, const std::string& value) {
+  std::array<char, 8> key{};
+  for (int i = 0; i < 8; ++i) key[std::size_t(i)] = char((id >> (56 - 8 * i)) & 0xff);
+  (void)put_raw(dir, "logs", std::string_view(key.data(), key.size()), value);
 }
 
 }  // namespace lagvk::test

@@ -3,6 +3,7 @@
 // 3 tokens) and logs of any length whose pages are random fp16 bit patterns.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "logstore/store.hpp"
@@ -24,5 +25,14 @@ struct SyntheticLog {
 /// trace is one user message holding the task.
 [[nodiscard]] SyntheticLog synthetic_log(std::uint32_t tokens, std::uint32_t seed, const std::string& task,
                                          std::uint32_t layers = 2);
+
+/// Writes `value` under `key` in one of a store's tables straight into LMDB, as damage or an older lagvk
+/// would leave it; returns the value that was there ("" when none). No Store may be open on `dir` in
+/// this process meanwhile (LMDB allows one environment per file).
+std::string put_raw(const std::string& dir, const char* table, std::string_view key,
+                    const std::string& value);
+
+/// Writes `value` as log `id`'s record (put_raw into "logs").
+void put_raw_record(const std::string& dir, std::uint64_t id, const std::string& value);
 
 }  // namespace lagvk::test
