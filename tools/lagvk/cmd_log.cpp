@@ -198,7 +198,8 @@ int log_show(int argc, char** argv) {
 int log_rm(int argc, char** argv) {
   Args args("log rm", "--store DIR [--json] ID [ID...]",
             "Removes logs and their pages (the space is reused). Give several ids as separate arguments\n"
-            "(lagvk log rm --store DIR 12 13); every id is checked before any log is removed.",
+            "(lagvk log rm --store DIR 12 13); every id is parsed before any log is removed, and ids the\n"
+            "store does not hold are reported after the others are removed (exit 1).",
             {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().empty()) fail("log rm: give at least one log id");
