@@ -159,13 +159,7 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
     fail("the word vocabulary has {} tokens but the model is declared with {}", vocab.tokens.size(),
          s.n_vocab);
   if (!s.words.empty()) w.set_bool("tokenizer.ggml.add_space_prefix", false);
-  w.set_string("tokenizer.ggml.model", "llama");
-  w.set_string_array("tokenizer.ggml.tokens", vocab.tokens);
-  w.set_f32_array("tokenizer.ggml.scores", vocab.scores);
-  w.set_i32_array("tokenizer.ggml.token_type", vocab.types);
-  w.set_u32("tokenizer.ggml.bos_token_id", std::uint32_t(vocab.bos_id));
-  w.set_u32("tokenizer.ggml.eos_token_id", std::uint32_t(vocab.eos_id));
-  w.set_u32("tokenizer.ggml.unknown_token_id", std::uint32_t(vocab.unk_id));
+  write_spm_vocabulary(w, vocab);
   w.set_bool("tokenizer.ggml.add_bos_token", true);
   w.set_bool("tokenizer.ggml.add_eos_token", false);
 

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "engine/core/error.hpp"
+#include "engine/model/gguf_writer.hpp"
 
 namespace lagvk {
 namespace {
@@ -112,6 +113,16 @@ Vocabulary make_word_vocab(const std::vector<std::string>& words) {
     b.add_scored_with_prefixes(w, w.rfind(kSpace, 0) == 0 ? 1000.0f : 0.0f);
   }
   return b.take();
+}
+
+void write_spm_vocabulary(GgufWriter& w, const Vocabulary& vocab) {
+  w.set_string("tokenizer.ggml.model", "llama");
+  w.set_string_array("tokenizer.ggml.tokens", vocab.tokens);
+  w.set_f32_array("tokenizer.ggml.scores", vocab.scores);
+  w.set_i32_array("tokenizer.ggml.token_type", vocab.types);
+  w.set_u32("tokenizer.ggml.bos_token_id", std::uint32_t(vocab.bos_id));
+  w.set_u32("tokenizer.ggml.eos_token_id", std::uint32_t(vocab.eos_id));
+  w.set_u32("tokenizer.ggml.unknown_token_id", std::uint32_t(vocab.unk_id));
 }
 
 }  // namespace lagvk

@@ -8,6 +8,8 @@
 
 namespace lagvk {
 
+class GgufWriter;
+
 /// tokenizer.ggml.token_type values.
 enum class TokenType : std::int32_t {
   undefined = 0,
@@ -34,5 +36,9 @@ struct Vocabulary {
 /// with length and pieces that start with "▁" outrank the rest, so every listed word that follows a
 /// space (or starts a text) becomes one token.
 [[nodiscard]] Vocabulary make_word_vocab(const std::vector<std::string>& words);
+
+/// Writes `vocab` as a SentencePiece ("llama") tokenizer: tokens, scores, types and the unknown, BOS and
+/// EOS ids (the flags such as add_bos_token are the caller's).
+void write_spm_vocabulary(GgufWriter& w, const Vocabulary& vocab);
 
 }  // namespace lagvk

@@ -65,13 +65,7 @@ const Tokenizer& spm_tokenizer() {
       vocab.types.push_back(type_id(TokenType::control));
     }
     GgufWriter w;
-    w.set_string("tokenizer.ggml.model", "llama");
-    w.set_string_array("tokenizer.ggml.tokens", vocab.tokens);
-    w.set_f32_array("tokenizer.ggml.scores", vocab.scores);
-    w.set_i32_array("tokenizer.ggml.token_type", vocab.types);
-    w.set_u32("tokenizer.ggml.bos_token_id", std::uint32_t(vocab.bos_id));
-    w.set_u32("tokenizer.ggml.eos_token_id", std::uint32_t(vocab.eos_id));
-    w.set_u32("tokenizer.ggml.unknown_token_id", std::uint32_t(vocab.unk_id));
+    write_spm_vocabulary(w, vocab);
     return make_tokenizer(GgufFile::from_bytes(w.to_bytes(), "fuzz-spm"));
   }();
   return *tokenizer;
