@@ -15,3 +15,4 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 "$(dirname "$0")/install_packages.sh" "${packages[@]}"
 "$(dirname "$0")/setup_peer.sh"
 "$(dirname "$0")/setup_tokenizer_ref.sh"
+"$(dirname "$0")/setup_gguf_ref.sh"
