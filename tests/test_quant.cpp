@@ -229,6 +229,13 @@ TEST(Quant, KQuantRoundTripErrorBounds) {
 }  // namespace
 }  // namespace lagvk
 
+namespace lagvk {
+// Names the type in gtest's messages ("GetParam() = Q5_K"); found by argument-dependent lookup.
+[[maybe_unused]] static void PrintTo(GgmlType type, std::ostream* os) {
+  *os << ggml_type_name(type);
+}
+}  // namespace lagvk
+
 namespace lagvk::test {
 namespace {
 
