@@ -1,7 +1,11 @@
 // Every GPU kernel against the plain CPU reference (engine/ref), driven by one table of awkward cases:
 // sizes that are not multiples of the workgroup or tile, single rows, long inner dimensions, tensors
 // larger than the device's maxStorageBufferRange, grouped-query ratios 1/2/4/8, permuted KV pages.
-// Each case reports its max absolute and normalised error against a threshold chosen by dtype.
+// Each case reports its max absolute and normalised error against a threshold chosen by dtype, and
+// kernels whose small outputs matter (softmax, norms, activations, copies) are also held to a
+// per-element bound |gpu - ref| <= atol + rtol |ref|, which a normalised maximum cannot see past.
+// Quantized weights are checked twice: random values through lagvk's own encoder, and "awkward" blocks
+// (every bit random, minimums of both signs) whose reference values come from llama.cpp's gguf-py.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -25,7 +29,9 @@
 #include "engine/ops/rope.hpp"
 #include "engine/ops/softmax.hpp"
 #include "engine/ref/ops.hpp"
+#include "tests/support/gguf_ref.hpp"
 #include "tests/support/gpu.hpp"
+#include "tests/support/references.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -36,10 +42,20 @@ namespace {
 constexpr double kTolF32 = 5e-5;
 constexpr double kTolF16Data = 5e-5;
 constexpr double kTolTranscendental = 2e-4;
+// Per-element bounds (|gpu - ref| <= atol + rtol |ref|), measured on lavapipe with a margin.
+constexpr double kSoftmaxRtol = 2e-5;
+constexpr double kRmsnormRtol = 2e-6;
+constexpr double kSwigluRtol = 2e-6;
+constexpr double kOneHalfUlp = 1.0 / 1024;
+// Keys rotated at positions up to 5000 carry fp32 angle errors of ~3e-4 rad, i.e. absolute errors of
+// up to ~5e-4 on unit-sized keys, however small the rotated component comes out.
+constexpr double kRotationAtol = 1e-3;
 
 struct CaseResult {
   std::vector<float> gpu, ref;
   double tolerance = kTolF32;
+  std::optional<ElementwiseTolerance> elementwise;  ///< also a per-element bound, where set
+  std::string reference_missing;                    ///< why the case could not run (an outside reference)
 };
 
 struct KernelCase {
@@ -89,17 +105,56 @@ Weights make_weights(WeightFormat format, std::size_t rows, std::size_t cols, st
   return w;
 }
 
+/// Random blocks with every field awkward (tests/support/gguf_ref.hpp) and the values llama.cpp's gguf-py
+/// decodes them to: a reference for the GPU's decoding that shares no code with lagvk's. Decoded once
+/// per (format, shape, seed); nullopt when gguf-py is missing.
+std::optional<Weights> awkward_weights(WeightFormat format, std::size_t rows, std::size_t cols,
+                                       std::uint64_t seed) {
+  if (!gguf_ref_available()) return std::nullopt;
+  const GgmlType type = ggml_type(format);
+  const std::size_t per_block = is_quantized(type) ? block_elements(format) : 32;
+  const auto blocks = awkward_blocks(type, rows * cols / per_block, seed, /*extreme_scales=*/false);
+  Weights w;
+  w.bytes.resize(blocks.size());
+  std::memcpy(w.bytes.data(), blocks.data(), blocks.size());
+  w.values = gguf_ref_dequantize(type, blocks);
+  return w;
+}
+
 vk::Buffer upload_bytes(const std::vector<std::byte>& bytes) {
   return upload(std::span<const std::byte>(bytes));
 }
 
+/// Where a case's weights come from: lagvk's encoder of random values, or awkward blocks judged by gguf-py.
+enum class WeightSource { encoded, awkward };
+
+/// The weights of a case, or (with `missing` set) none because gguf-py is not installed.
+std::optional<Weights> case_weights(WeightSource source, WeightFormat f, std::size_t rows, std::size_t cols,
+                                    std::uint64_t seed) {
+  if (source == WeightSource::encoded) return make_weights(f, rows, cols, seed);
+  return awkward_weights(f, rows, cols, seed);
+}
+
+CaseResult reference_missing() {
+  CaseResult r;
+  r.reference_missing = gguf_ref_unavailable_reason();
+  return r;
+}
+
+std::string source_suffix(WeightSource source) {
+  return source == WeightSource::awkward ? "_awkward_vs_gguf_py" : "";
+}
+
 KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::uint32_t k,
-                       ops::MatmulKernel kernel = ops::MatmulKernel::tiled) {
-  return {fmt::format("matmul{}_{}_m{}_n{}_k{}", kernel == ops::MatmulKernel::tiled ? "" : "_rb",
-                      format_name(f), m, n, k),
+                       ops::MatmulKernel kernel = ops::MatmulKernel::tiled,
+                       WeightSource source = WeightSource::encoded) {
+  return {fmt::format("matmul{}_{}_m{}_n{}_k{}{}", kernel == ops::MatmulKernel::tiled ? "" : "_rb",
+                      format_name(f), m, n, k, source_suffix(source)),
           [=] {
             const auto a = random_floats(std::size_t(m) * k, 11 + m);
-            const auto w = make_weights(f, n, k, 12 + n);
+            const auto weights = case_weights(source, f, n, k, 12 + n);
+            if (!weights) return reference_missing();
+            const Weights& w = *weights;
             auto ga = upload(a), gb = upload_bytes(w.bytes);
             auto gc = gpu().create_buffer(std::uint64_t(m) * n * 4);
             vk::CommandStream cs(gpu());
@@ -112,10 +167,13 @@ KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::ui
           }};
 }
 
-KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k) {
-  return {fmt::format("matvec_{}_n{}_k{}", format_name(f), n, k), [=] {
+KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
+                       WeightSource source = WeightSource::encoded) {
+  return {fmt::format("matvec_{}_n{}_k{}{}", format_name(f), n, k, source_suffix(source)), [=] {
             const auto x = random_floats(k, 21 + k);
-            const auto w = make_weights(f, n, k, 22 + n);
+            const auto weights = case_weights(source, f, n, k, 22 + n);
+            if (!weights) return reference_missing();
+            const Weights& w = *weights;
             auto gx = upload(x), gw = upload_bytes(w.bytes);
             auto gy = gpu().create_buffer(std::uint64_t(n) * 4);
             vk::CommandStream cs(gpu());
@@ -140,6 +198,7 @@ KernelCase rmsnorm_case(std::uint32_t rows, std::uint32_t dim) {
             CaseResult r{download<float>(gy, x.size()), std::vector<float>(x.size())};
             ref::rmsnorm(x, w, r.ref, rows, dim, 1e-5f);
             r.tolerance = kTolTranscendental;
+            r.elementwise = ElementwiseTolerance{0.0, kRmsnormRtol};  // a per-row scale: relative
             return r;
           }};
 }
@@ -194,6 +253,8 @@ KernelCase softmax_case(std::uint32_t rows, std::uint32_t cols) {
             CaseResult r{download<float>(gy, x.size()), std::vector<float>(x.size())};
             ref::softmax(x, r.ref, rows, cols, 0.7f);
             r.tolerance = kTolTranscendental;
+            // Every probability to a few fp32 ulps of exp and of the row's sum, however small.
+            r.elementwise = ElementwiseTolerance{0.0, kSoftmaxRtol};
             return r;
           }};
 }
@@ -209,6 +270,7 @@ KernelCase swiglu_case(std::uint32_t n) {
             CaseResult r{download<float>(go, n), std::vector<float>(n)};
             ref::swiglu(g, u, r.ref);
             r.tolerance = kTolTranscendental;
+            r.elementwise = ElementwiseTolerance{0.0, kSwigluRtol};  // silu(-6) * u is small, not zero
             return r;
           }};
 }
@@ -225,28 +287,35 @@ KernelCase add_case(std::uint32_t n, std::uint32_t period) {
             for (std::uint32_t i = 0; i < n; ++i) bb[i] = b[i % p];
             CaseResult r{download<float>(ga, n), std::vector<float>(n)};
             ref::add(a, bb, r.ref);
+            r.elementwise = ElementwiseTolerance{0.0, 0.0};  // one fp32 addition: exact
             return r;
           }};
 }
 
-KernelCase embedding_case(WeightFormat f, std::uint32_t rows, std::uint32_t dim, std::uint32_t tokens) {
-  return {fmt::format("embedding_{}_rows{}_d{}_t{}", format_name(f), rows, dim, tokens), [=] {
-            const auto table = make_weights(f, rows, dim, 81 + rows);
-            std::vector<std::int32_t> ids(tokens);
-            std::mt19937 rng(82);
-            for (auto& id : ids) id = std::int32_t(rng() % rows);
-            ids.back() = std::int32_t(rows - 1);  // the last row sits past any 128 MiB binding
-            auto gt = upload_bytes(table.bytes), gi = upload(ids);
-            auto go = gpu().create_buffer(std::uint64_t(tokens) * dim * 4);
-            vk::CommandStream cs(gpu());
-            ops::embedding(gpu(), cs, f, gt, gi, go, tokens, rows, dim);
-            cs.finish();
-            CaseResult r{download<float>(go, std::size_t(tokens) * dim),
-                         std::vector<float>(std::size_t(tokens) * dim)};
-            ref::embedding(table.values, ids, r.ref, dim);
-            r.tolerance = 0.0;  // a copy: exact
-            return r;
-          }};
+KernelCase embedding_case(WeightFormat f, std::uint32_t rows, std::uint32_t dim, std::uint32_t tokens,
+                          WeightSource source = WeightSource::encoded) {
+  return {
+      fmt::format("embedding_{}_rows{}_d{}_t{}{}", format_name(f), rows, dim, tokens, source_suffix(source)),
+      [=] {
+        const auto weights = case_weights(source, f, rows, dim, 81 + rows);
+        if (!weights) return reference_missing();
+        const Weights& table = *weights;
+        std::vector<std::int32_t> ids(tokens);
+        std::mt19937 rng(82);
+        for (auto& id : ids) id = std::int32_t(rng() % rows);
+        ids.back() = std::int32_t(rows - 1);  // the last row sits past any 128 MiB binding
+        auto gt = upload_bytes(table.bytes), gi = upload(ids);
+        auto go = gpu().create_buffer(std::uint64_t(tokens) * dim * 4);
+        vk::CommandStream cs(gpu());
+        ops::embedding(gpu(), cs, f, gt, gi, go, tokens, rows, dim);
+        cs.finish();
+        CaseResult r{download<float>(go, std::size_t(tokens) * dim),
+                     std::vector<float>(std::size_t(tokens) * dim)};
+        ref::embedding(table.values, ids, r.ref, dim);
+        r.tolerance = 0.0;  // a copy: exact
+        r.elementwise = ElementwiseTolerance{0.0, 0.0};
+        return r;
+      }};
 }
 
 /// A paged cache with pages scattered through a larger pool in a random order, so that any error in
@@ -372,6 +441,8 @@ KernelCase kv_store_case(std::uint32_t tokens, std::uint32_t kv_heads, std::uint
         // GLSL leaves the fp32 -> fp16 rounding mode to the implementation, so allow one fp16 ulp
         // (relative to the pool's largest value, the poison 99); a misplaced row shows as an O(1) error.
         r.tolerance = 1e-5;
+        // Per element: one fp16 ulp of the value itself (2^-10 relative), not of the poison's 99.
+        r.elementwise = ElementwiseTolerance{0.0, kOneHalfUlp};
         return r;
       }};
 }
@@ -452,6 +523,9 @@ KernelCase kv_transfer_case(bool do_export, ref::RopeMode mode, std::uint32_t co
             // fp16 results: one fp16 ulp at the largest magnitude (the pools hold a poison value of 99
             // for untouched slots, so an entry written to the wrong slot is an O(1) error).
             r.tolerance = do_export ? 2e-3 : 2e-5;
+            // Per element: values are copied to within one fp16 ulp of themselves (not of the poison's
+            // 99), rotated keys to within the rotation's absolute error.
+            r.elementwise = ElementwiseTolerance{kRotationAtol, kOneHalfUlp};
             return r;
           }};
 }
@@ -501,6 +575,16 @@ std::vector<KernelCase> kernel_cases() {
       cases.push_back(matvec_case(f, n, k));
     cases.push_back(embedding_case(f, 5, b, 9));
     cases.push_back(embedding_case(f, 1000, 2 * b, 3));
+  }
+  // Awkward blocks (every bit random, minimums of both signs, distinct K-quant sub-block scales) against
+  // gguf-py's decoding: the GPU's decoders judged by a decoder that is not lagvk's.
+  for (WeightFormat f : {WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0,
+                         WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k}) {
+    const std::uint32_t b = std::max<std::uint32_t>(block_elements(f), 32);
+    cases.push_back(matvec_case(f, 37, 3 * b, WeightSource::awkward));
+    cases.push_back(matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::tiled, WeightSource::awkward));
+    cases.push_back(matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::register_blocked, WeightSource::awkward));
+    cases.push_back(embedding_case(f, 37, 2 * b, 9, WeightSource::awkward));
   }
   // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels address them by pointer.
   cases.push_back(matvec_case(WeightFormat::f32, 8300, 4100));  // 136 MB
@@ -557,6 +641,7 @@ class Kernels : public GpuTest, public ::testing::WithParamInterface<KernelCase>
 
 TEST_P(Kernels, MatchCpuReference) {
   const CaseResult r = GetParam().run();
+  if (!r.reference_missing.empty()) LAGVK_REFERENCE_MISSING(r.reference_missing);
   ASSERT_EQ(r.gpu.size(), r.ref.size());
   const ErrorStats e = compare(r.gpu, r.ref);
   std::printf("%-60s max_abs %.3e  normalised %.3e  (threshold %.1e)\n", GetParam().name.c_str(), e.max_abs,
@@ -564,6 +649,45 @@ TEST_P(Kernels, MatchCpuReference) {
   EXPECT_TRUE(e.finite);
   EXPECT_LE(e.max_rel, r.tolerance) << "worst element " << e.worst_index << ": gpu " << r.gpu[e.worst_index]
                                     << " vs ref " << r.ref[e.worst_index];
+  if (r.elementwise) {
+    const ElementwiseReport el = check_elementwise(r.gpu, r.ref, *r.elementwise);
+    std::printf("%-60s per element: worst %.3g of the bound\n", "", el.worst_excess);
+    EXPECT_TRUE(el.ok()) << describe(el, *r.elementwise, r.gpu.size());
+  }
+}
+
+// The per-element bound sees what the normalised maximum cannot: a softmax over 32,001 columns whose
+// small probabilities are all doubled (a 100% error on a fifth of the row) passes the normalised check
+// the softmax cases use, and fails the per-element one, naming a small element.
+TEST(ErrorMeasures, PerElementBoundCatchesErrorsOnSmallValues) {
+  constexpr std::uint32_t kCols = 32001;
+  const auto x = random_floats(kCols, 51 + kCols, -8.0f, 8.0f);
+  std::vector<float> ref(kCols);
+  ref::softmax(x, ref, 1, kCols, 0.7f);
+  auto wrong = ref;
+  std::size_t doubled = 0;
+  // The largest probability is about 3.5e-4; below 5e-8 lie about a fifth of the row (x < -3.2).
+  for (float& p : wrong)
+    if (p < 5e-8f) p *= 2.0f, ++doubled;
+  ASSERT_GT(doubled, kCols / 8u);
+  EXPECT_LE(compare(wrong, ref).max_rel, kTolTranscendental) << "the normalised maximum passes the error";
+  const ElementwiseTolerance tol{0.0, kSoftmaxRtol};
+  const ElementwiseReport report = check_elementwise(wrong, ref, tol);
+  EXPECT_FALSE(report.ok());
+  EXPECT_EQ(report.violations, doubled);
+  EXPECT_LT(report.worst_ref, 1e-5f);
+  EXPECT_NE(describe(report, tol, kCols).find("elements outside"), std::string::npos);
+
+  // Rounding-sized differences (one fp32 ulp everywhere) pass, an exact copy passes, a NaN fails.
+  auto ulp = ref;
+  for (float& p : ulp) p = std::nextafter(p, 1.0f);
+  EXPECT_TRUE(check_elementwise(ulp, ref, tol).ok());
+  EXPECT_TRUE(check_elementwise(ref, ref, ElementwiseTolerance{}).ok());
+  auto nan = ref;
+  nan[7] = std::nanf("");
+  const ElementwiseReport with_nan = check_elementwise(nan, ref, tol);
+  EXPECT_EQ(with_nan.violations, 1u);
+  EXPECT_EQ(with_nan.worst_index, 7u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, Kernels, ::testing::ValuesIn(kernel_cases()),

@@ -7,6 +7,8 @@
 
 #include "engine/core/error.hpp"
 #include "engine/model/quant.hpp"
+#include "tests/support/gguf_ref.hpp"
+#include "tests/support/references.hpp"
 
 namespace lagvk {
 namespace {
@@ -226,3 +228,80 @@ TEST(Quant, KQuantRoundTripErrorBounds) {
 
 }  // namespace
 }  // namespace lagvk
+
+namespace lagvk {
+// Names the type in gtest's messages ("GetParam() = Q5_K"); found by argument-dependent lookup.
+[[maybe_unused]] static void PrintTo(GgmlType type, std::ostream* os) {
+  *os << ggml_type_name(type);
+}
+}  // namespace lagvk
+
+namespace lagvk::test {
+namespace {
+
+// Every format lagvk decodes, judged by an outside decoder (llama.cpp's gguf-py) on blocks no encoder
+// writes: random quants and packed scales (K-quant sub-blocks 0-7 with distinct 6-bit scales and
+// minimums, the high bits of the packing set), scales and minimums of both signs, fp16 scales at their
+// limits. The hand-made blocks above check one or two elements each; these check every bit.
+class QuantVsGgufPy : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(QuantVsGgufPy, DecoderMatchesOnAwkwardBlocks) {
+  if (!gguf_ref_available()) LAGVK_REFERENCE_MISSING(gguf_ref_unavailable_reason());
+  const GgmlType type = GetParam();
+  constexpr std::size_t kBlocks = 96;
+  const auto blocks = awkward_blocks(type, kBlocks, 1000 + std::uint64_t(type), /*extreme_scales=*/true);
+  const std::size_t n = awkward_elements(type, kBlocks);
+  ASSERT_EQ(blocks.size(), row_bytes(type, n));
+  const auto ours = dequantize(type, blocks, n);
+  const auto theirs = gguf_ref_dequantize(type, blocks);
+  ASSERT_EQ(theirs.size(), n);
+  std::size_t mismatches = 0, first = n;
+  for (std::size_t i = 0; i < n; ++i) {
+    // Both decoders multiply in float in ggml's order: the values must be identical.
+    if (ours[i] != theirs[i] && !(std::isnan(ours[i]) && std::isnan(theirs[i]))) {
+      if (mismatches++ == 0) first = i;
+    }
+  }
+  const std::size_t block = is_quantized(type) ? type_info(type).block_size : 1;
+  EXPECT_EQ(mismatches, 0u) << ggml_type_name(type) << ": first mismatch at element " << first << " (block "
+                            << first / block << ", element " << first % block << "): lagvk "
+                            << (first < n ? ours[first] : 0.0f) << ", gguf-py "
+                            << (first < n ? theirs[first] : 0.0f);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, QuantVsGgufPy,
+                         ::testing::Values(GgmlType::f32, GgmlType::f16, GgmlType::bf16, GgmlType::q8_0,
+                                           GgmlType::q4_0, GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k),
+                         [](const ::testing::TestParamInfo<GgmlType>& p) { return ggml_type_name(p.param); });
+
+// The awkward blocks really are awkward: minimums of both signs and zero, extreme scales, all-ones
+// scale packing; otherwise the comparison above could pass on easy blocks.
+TEST(AwkwardBlocks, CoverSignsExtremesAndPackedHighBits) {
+  const auto q5 = awkward_blocks(GgmlType::q5_k, 96, 7, /*extreme_scales=*/true);
+  int negative_min = 0, positive_min = 0, zero_min = 0, max_scale = 0, all_ones = 0, high_bits = 0;
+  for (std::size_t b = 0; b < 96; ++b) {
+    const std::uint8_t* blk = &q5[b * 176];
+    const std::uint16_t dmin = std::uint16_t(blk[2] | blk[3] << 8), d = std::uint16_t(blk[0] | blk[1] << 8);
+    if (dmin == 0)
+      ++zero_min;
+    else if (dmin & 0x8000)
+      ++negative_min;
+    else
+      ++positive_min;
+    if ((d & 0x7FFF) == 0x7BFF) ++max_scale;
+    bool ones = true;
+    for (int i = 4; i < 16; ++i) ones = ones && blk[i] == 0xFF;
+    all_ones += ones;
+    // Sub-blocks 4-7 take their top scale bits from bytes 0-3 and top minimum bits from bytes 4-7.
+    for (int i = 4; i < 12; ++i) high_bits += (blk[i] >> 6) != 0;
+  }
+  EXPECT_GT(negative_min, 10);
+  EXPECT_GT(positive_min, 10);
+  EXPECT_GT(zero_min, 5);
+  EXPECT_GT(max_scale, 1);
+  EXPECT_GT(all_ones, 10);
+  EXPECT_GT(high_bits, 96 * 4);
+}
+
+}  // namespace
+}  // namespace lagvk::test

@@ -1,16 +1,23 @@
 // The CPU reference forward pass: against an independent, hand-written computation of a one-layer
 // model; prefill vs. incremental decode; quantized vs. f32 weights; and the peakedness of generated
-// models that makes greedy comparisons meaningful.
+// models that makes greedy comparisons meaningful. The configuration and weights both forward passes
+// share (read_model_config, Model's tensor views) are checked against llama.cpp's gguf-py reader.
 #include <gtest/gtest.h>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <functional>
 #include <set>
 
 #include "engine/core/error.hpp"
 #include "engine/model/model.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/ref/forward.hpp"
+#include "tests/support/gguf_ref.hpp"
+#include "tests/support/references.hpp"
 
 namespace lagvk {
 namespace {
@@ -314,3 +321,167 @@ TEST(RefForward, QuantizedModelsStayCloseToF32) {
 
 }  // namespace
 }  // namespace lagvk
+
+namespace lagvk::test {
+namespace {
+
+// The GPU forward pass and this CPU reference read the same ModelConfig and the same TensorViews, so a
+// mistake in reading qwen2/qwen3 switches or rope settings would be shared by both and invisible to
+// their comparison. Here an outside reader (gguf-py) reads the same files: every hyper-parameter lagvk
+// derives must be what the metadata says (with llama.cpp's defaults for absent keys), the architecture
+// switches must follow the tensors present, and every tensor must decode to gguf-py's values.
+struct ConfigCase {
+  std::string name;
+  RandomModelSpec spec;
+  std::function<void(GgufWriter&)> extra;  ///< metadata a random model does not write by itself
+};
+
+void PrintTo(const ConfigCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+std::vector<ConfigCase> config_cases() {
+  auto base = [](const char* arch, GgmlType type, std::uint32_t dim, std::uint32_t heads, std::uint32_t kv,
+                 std::uint64_t seed) {
+    RandomModelSpec s;
+    s.arch = arch;
+    s.type = type;
+    s.n_layers = 2;
+    s.n_embd = dim;
+    s.n_head = heads;
+    s.n_head_kv = kv;
+    s.n_ff = 512;
+    s.n_vocab = 300;
+    s.n_ctx = 640;
+    s.seed = seed;
+    return s;
+  };
+  std::vector<ConfigCase> out;
+  auto factors = base("llama", GgmlType::q4_k, 256, 8, 2, 51);
+  factors.rope_factors = true;
+  factors.rope_freq_base = 500000.0f;
+  factors.rms_eps = 1e-6f;
+  out.push_back({"llama_Q4_K_rope_factors", factors, {}});
+  out.push_back(
+      {"llama_Q5_K_linear_rope_partial", base("llama", GgmlType::q5_k, 256, 4, 4, 52), [](GgufWriter& w) {
+         w.set_string("llama.rope.scaling.type", "linear");
+         w.set_f32("llama.rope.scaling.factor", 4.0f);
+         w.set_u32("llama.rope.dimension_count", 32);
+       }});
+  auto qwen2 = base("qwen2", GgmlType::q8_0, 128, 4, 2, 53);
+  qwen2.rope_freq_base = 1000000.0f;
+  out.push_back({"qwen2_Q8_0", qwen2, {}});
+  auto qwen2_tied = base("qwen2", GgmlType::q4_0, 128, 2, 1, 54);
+  qwen2_tied.tied_output = true;
+  out.push_back({"qwen2_Q4_0_tied", qwen2_tied, {}});
+  out.push_back({"qwen3_Q6_K", base("qwen3", GgmlType::q6_k, 256, 8, 4, 55), {}});
+  out.push_back({"qwen3_BF16", base("qwen3", GgmlType::bf16, 128, 4, 2, 56), {}});
+  return out;
+}
+
+class IndependentReader : public ::testing::TestWithParam<ConfigCase> {};
+
+/// gguf-py's value of `key` as T, or `fallback` (llama.cpp's default) when the file lacks it.
+template <typename T>
+T kv_or(const nlohmann::json& kv, const std::string& key, T fallback) {
+  return kv.contains(key) ? kv.at(key).get<T>() : fallback;
+}
+
+bool has_tensor(const GgufRefModel& ref, const std::string& name) {
+  return ref.values.count(name) != 0;
+}
+
+TEST_P(IndependentReader, ConfigAndWeightsMatchGgufPy) {
+  if (!gguf_ref_available()) LAGVK_REFERENCE_MISSING(gguf_ref_unavailable_reason());
+  const ConfigCase& c = GetParam();
+  const auto path =
+      std::filesystem::path(::testing::TempDir()) / (c.name + "_" + std::to_string(::getpid()) + ".gguf");
+  auto writer = make_random_model(c.spec);
+  if (c.extra) c.extra(writer);
+  writer.write(path.string());
+  const Model model = Model::open(path.string());
+  const GgufRefModel ref = gguf_ref_read_model(path);
+  std::filesystem::remove(path);
+  const ModelConfig& cfg = model.config();
+  const nlohmann::json& kv = ref.kv;
+
+  const std::string arch = kv.at("general.architecture");
+  const std::string p = arch + ".";
+  EXPECT_EQ(cfg.arch, arch);
+  EXPECT_EQ(cfg.n_layers, kv.at(p + "block_count").get<std::uint32_t>());
+  EXPECT_EQ(cfg.n_embd, kv.at(p + "embedding_length").get<std::uint32_t>());
+  EXPECT_EQ(cfg.n_ff, kv.at(p + "feed_forward_length").get<std::uint32_t>());
+  EXPECT_EQ(cfg.n_head, kv.at(p + "attention.head_count").get<std::uint32_t>());
+  EXPECT_EQ(cfg.n_head_kv, kv_or<std::uint32_t>(kv, p + "attention.head_count_kv", cfg.n_head));
+  EXPECT_EQ(cfg.n_ctx_train, kv.at(p + "context_length").get<std::uint32_t>());
+  EXPECT_EQ(cfg.rms_eps, kv.at(p + "attention.layer_norm_rms_epsilon").get<float>());
+  const std::uint32_t head_dim =
+      kv_or<std::uint32_t>(kv, p + "attention.key_length", cfg.n_embd / cfg.n_head);
+  EXPECT_EQ(cfg.head_dim, head_dim);
+  EXPECT_EQ(cfg.rope_freq_base, kv_or<float>(kv, p + "rope.freq_base", 10000.0f));
+  EXPECT_EQ(cfg.rope_dims, kv_or<std::uint32_t>(kv, p + "rope.dimension_count", head_dim));
+  const std::string scaling = kv_or<std::string>(kv, p + "rope.scaling.type", "none");
+  const float factor = kv_or<float>(kv, p + "rope.scaling.factor", 1.0f);
+  EXPECT_EQ(cfg.rope_scaling, scaling == "linear" ? RopeScaling::linear : RopeScaling::none);
+  EXPECT_EQ(cfg.rope_scaling_factor, factor);
+  // Linear scaling divides positions by the factor (llama.cpp's freq_scale = 1 / factor).
+  EXPECT_EQ(cfg.rope_params().freq_scale, scaling == "linear" ? 1.0f / factor : 1.0f);
+  EXPECT_EQ(cfg.rope_params().rot_dims, cfg.rope_dims);
+  EXPECT_EQ(cfg.rope_params().freq_base, cfg.rope_freq_base);
+
+  // Architecture switches, from llama.cpp's own architecture table: qwen2 and qwen3 rotate NeoX-style
+  // (halves), llama rotates adjacent pairs; qwen2 has q/k/v biases, qwen3 per-head q/k norms.
+  EXPECT_EQ(cfg.traits.rope_mode, arch == "llama" ? ref::RopeMode::normal : ref::RopeMode::neox);
+  EXPECT_EQ(cfg.traits.qkv_bias, has_tensor(ref, "blk.0.attn_q.bias"));
+  EXPECT_EQ(cfg.traits.qk_norm, has_tensor(ref, "blk.0.attn_q_norm.weight"));
+  EXPECT_EQ(cfg.traits.qkv_bias, arch == "qwen2");
+  EXPECT_EQ(cfg.traits.qk_norm, arch == "qwen3");
+  EXPECT_EQ(cfg.tied_output, !has_tensor(ref, "output.weight"));
+  EXPECT_EQ(cfg.has_rope_freqs, has_tensor(ref, "rope_freqs.weight"));
+  EXPECT_EQ(cfg.has_rope_freqs, c.spec.rope_factors);
+
+  // Every tensor: the same shape, and the same values from lagvk's decoder as from gguf-py's.
+  ASSERT_EQ(ref.tensors.size(), model.gguf().tensors().size());
+  for (const auto& t : ref.tensors) {
+    const std::string name = t.at("name");
+    const TensorView view = model.tensor(name);
+    std::vector<std::uint64_t> shape;
+    for (const auto& d : t.at("shape")) shape.push_back(d.get<std::uint64_t>());
+    EXPECT_EQ(view.ne, shape) << name;
+    EXPECT_EQ(ggml_type_name(view.type), t.at("type").get<std::string>()) << name;
+    const auto ours = view.to_float();
+    const auto& theirs = ref.values.at(name);
+    ASSERT_EQ(ours.size(), theirs.size()) << name;
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < ours.size(); ++i) differ += ours[i] != theirs[i];
+    EXPECT_EQ(differ, 0u) << name << ": " << differ << " of " << ours.size()
+                          << " values differ from gguf-py's";
+  }
+  // The forward passes' bindings name the tensors llama.cpp uses for each role.
+  const ModelWeights& w = model.weights();
+  EXPECT_EQ(w.output.name, cfg.tied_output ? "token_embd.weight" : "output.weight");
+  ASSERT_EQ(w.rope_freqs.has_value(), cfg.has_rope_freqs);
+  if (w.rope_freqs) {
+    EXPECT_EQ(w.rope_freqs->n_elements(), cfg.rope_dims / 2);
+    EXPECT_EQ(w.rope_freqs->to_float(), ref.values.at("rope_freqs.weight"));
+  }
+  for (std::size_t i = 0; i < w.layers.size(); ++i) {
+    const std::string b = "blk." + std::to_string(i) + ".";
+    const LayerWeights& l = w.layers[i];
+    EXPECT_EQ(l.wq.name, b + "attn_q.weight");
+    EXPECT_EQ(l.wk.name, b + "attn_k.weight");
+    EXPECT_EQ(l.wv.name, b + "attn_v.weight");
+    EXPECT_EQ(l.wo.name, b + "attn_output.weight");
+    EXPECT_EQ(l.ffn_gate.name, b + "ffn_gate.weight");
+    EXPECT_EQ(l.ffn_up.name, b + "ffn_up.weight");
+    EXPECT_EQ(l.ffn_down.name, b + "ffn_down.weight");
+    EXPECT_EQ(l.bq.has_value() ? l.bq->name : "", cfg.traits.qkv_bias ? b + "attn_q.bias" : "");
+    EXPECT_EQ(l.k_norm.has_value() ? l.k_norm->name : "", cfg.traits.qk_norm ? b + "attn_k_norm.weight" : "");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, IndependentReader, ::testing::ValuesIn(config_cases()),
+                         [](const ::testing::TestParamInfo<ConfigCase>& p) { return p.param.name; });
+
+}  // namespace
+}  // namespace lagvk::test

@@ -1,7 +1,7 @@
 #pragma once
 // Test support for GPU code: one Vulkan context per test binary (validation on when LAGVK_VALIDATION=1,
 // which ctest sets), a fixture that fails a test on any validation message, host<->GPU helpers, and
-// the error measure used by every kernel comparison.
+// the error measures kernel comparisons use: a normalised maximum and a per-element bound.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -53,5 +53,27 @@ struct ErrorStats {
   bool finite = true;
 };
 [[nodiscard]] ErrorStats compare(std::span<const float> gpu, std::span<const float> ref);
+
+/// A per-element bound |gpu - ref| <= atol + rtol * |ref|. The normalised maximum above measures every
+/// error against the largest reference value, so it cannot see an error on a small one (a softmax over
+/// 32,001 columns: the largest probability is ~1e-3, most are ~1e-5 and some 1e-9, and doubling all the
+/// small ones moves the normalised error by nothing). Where the output's small values mean something,
+/// kernels are checked with this as well.
+struct ElementwiseTolerance {
+  double atol = 0.0;
+  double rtol = 0.0;
+};
+struct ElementwiseReport {
+  std::size_t violations = 0;  ///< elements outside the bound (a non-finite value is one)
+  std::size_t worst_index = 0;
+  double worst_excess = 0.0;  ///< |gpu - ref| / (atol + rtol |ref|) at worst_index (> 1: outside)
+  float worst_gpu = 0.0f, worst_ref = 0.0f;
+  [[nodiscard]] bool ok() const { return violations == 0; }
+};
+[[nodiscard]] ElementwiseReport check_elementwise(std::span<const float> gpu, std::span<const float> ref,
+                                                  ElementwiseTolerance tolerance);
+/// "3 of 64002 elements outside |d| <= 0 + 1e-05 |ref|; worst: element 17, gpu 2e-09 vs ref 1e-09 (100000x)"
+[[nodiscard]] std::string describe(const ElementwiseReport& report, ElementwiseTolerance tolerance,
+                                   std::size_t elements);
 
 }  // namespace lagvk::test

@@ -473,8 +473,20 @@ async function main() {
   return 0;
 }
 
+// One fs.writeSync call may take only part of a large answer when stdout is a pipe (it returns the bytes
+// it wrote; a non-blocking pipe may refuse with EAGAIN while the reader catches up), and the process
+// exits right after: write until every byte is out, or a long score answer arrives cut short.
 function emit(obj) {
-  fs.writeSync(1, JSON.stringify(obj) + "\n");
+  const bytes = Buffer.from(JSON.stringify(obj) + "\n");
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let done = 0; done < bytes.length; ) {
+    try {
+      done += fs.writeSync(1, bytes, done, bytes.length - done);
+    } catch (e) {
+      if (e.code !== "EAGAIN") throw e;
+      Atomics.wait(pause, 0, 0, 5);  // the reader has not drained the pipe yet
+    }
+  }
 }
 
 main()
