@@ -31,11 +31,6 @@ std::vector<std::string> ValidationLog::take() {
   return std::exchange(messages_, {});
 }
 
-void ValidationLog::clear() {
-  std::lock_guard lock(mutex_);
-  messages_.clear();
-}
-
 InstanceOptions parse_validation_setting(std::string_view value) {
   InstanceOptions options;
   if (value.empty() || value == "0" || value == "false" || value == "no" || value == "off") return options;

@@ -20,7 +20,6 @@ class ValidationLog {
   [[nodiscard]] std::vector<std::string> messages() const;
   /// The messages so far, leaving the log empty (so each check sees only what came after the last).
   [[nodiscard]] std::vector<std::string> take();
-  void clear();
 
  private:
   mutable std::mutex mutex_;
