@@ -122,7 +122,7 @@ class LagAgent : public GpuTest {
     LoadOptions o;
     o.context = 512;
     o.sequences = 4;
-    engine_ = Engine::load(path_, o);
+    engine_ = load_engine(path_, o);
   }
 
   /// Renders and evaluates a trace, capturing its selected tokens (positions from 0).

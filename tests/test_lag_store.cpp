@@ -49,7 +49,7 @@ class LagStore : public GpuTest {
     LoadOptions o;
     o.context = 512;
     o.sequences = 4;
-    engine_ = Engine::load(model_, o);
+    engine_ = load_engine(model_, o);
     dir_ = (fs::path(::testing::TempDir()) / ("lag_store_" + std::to_string(::getpid()))).string();
     fs::remove_all(dir_);
   }
@@ -181,7 +181,7 @@ TEST_F(LagStore, FullTraceLogsAgreeInKvAndTextModes) {
 TEST_F(LagStore, RefusesAStoreMadeWithAnotherModel) {
   { auto store = logstore::Store::open(dir_, {true, lag::model_fingerprint(*engine_)}); }
   const auto other_path = write_model("lag_store_b", 22);
-  auto other = Engine::load(other_path);
+  auto other = load_engine(other_path);
   try {
     (void)logstore::Store::open(dir_, {false, lag::model_fingerprint(*other)});
     FAIL() << "another model's store must be refused";

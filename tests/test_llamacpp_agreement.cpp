@@ -176,7 +176,7 @@ TEST_P(LlamaCppAgreement, GreedyTokensAgree) {
   {
     LoadOptions o;
     o.context = 256;
-    auto engine = Engine::load(path.string(), o);
+    auto engine = load_engine(path.string(), o);
     auto seq = engine->new_sequence();
     GenerateOptions g;
     g.max_tokens = 32;

@@ -235,7 +235,7 @@ constexpr std::uint32_t kMinSeenCorrect = 90;
 TEST(MultihopModel, LagBeatsNoLogsOnAnUnseenSlice) {
   LoadOptions lo;
   lo.context = 1024;
-  auto engine = Engine::load(kModel, lo);
+  auto engine = load_engine(kModel, lo);
   const auto suite = lag::load_multihop_suite(kAssets + "/multihop");
   lag::EvalOptions o;
   o.modes = lag::parse_eval_modes("none,kv-last");

@@ -28,6 +28,7 @@ Engine::Engine(Model model, const LoadOptions& options) : model_(std::move(model
   const HostWeights host = host_weights(model_);  // validates shapes and formats before touching the GPU
   vk::ContextOptions ctx_options;
   ctx_options.device_index = options.device;
+  ctx_options.instance = options.instance;
   ctx_ = std::make_unique<vk::Context>(ctx_options);
   weights_ = std::make_unique<GpuWeights>(*ctx_, host, options.progress);
   const auto& c = weights_->config();

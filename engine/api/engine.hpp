@@ -29,6 +29,9 @@ struct LoadOptions {
   std::uint32_t max_batch = 256;   ///< prompt tokens per forward pass
   /// Called while weights upload: (bytes done, bytes total).
   std::function<void(std::uint64_t, std::uint64_t)> progress;
+  /// The Vulkan instance: validation (LAGVK_VALIDATION by default) and the log its messages go to (set
+  /// `instance.log` to read them after the engine is gone; else context().validation_log() has them).
+  vk::InstanceOptions instance = vk::instance_options_from_env();
 };
 
 /// A model resident on a device, with its tokenizer and KV page pool.

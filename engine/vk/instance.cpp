@@ -1,9 +1,11 @@
 #include "engine/vk/instance.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 #include "engine/vk/check.hpp"
 
@@ -14,7 +16,7 @@ void ValidationLog::add(std::string message) {
   messages_.push_back(std::move(message));
 }
 
-std::size_t ValidationLog::error_count() const {
+std::size_t ValidationLog::message_count() const {
   std::lock_guard lock(mutex_);
   return messages_.size();
 }
@@ -24,19 +26,41 @@ std::vector<std::string> ValidationLog::messages() const {
   return messages_;
 }
 
-void ValidationLog::clear() {
+std::vector<std::string> ValidationLog::take() {
   std::lock_guard lock(mutex_);
-  messages_.clear();
+  return std::exchange(messages_, {});
+}
+
+InstanceOptions parse_validation_setting(std::string_view value) {
+  InstanceOptions options;
+  if (value.empty() || value == "0" || value == "false" || value == "no" || value == "off") return options;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const std::size_t comma = std::min(value.find(',', start), value.size());
+    const std::string_view setting = value.substr(start, comma - start);
+    if (setting == "1" || setting == "true" || setting == "yes" || setting == "on") {
+      // the layer alone
+    } else if (setting == "sync") {
+      options.synchronization_validation = true;
+    } else if (setting == "error") {
+      options.messages_are_errors = true;
+    } else {
+      fail(
+          "{}={} is not a validation setting: use 1 (the Khronos validation layer), sync (with its "
+          "synchronization validation), error (a lagvk command fails on any validation message) or a "
+          "comma-separated list such as sync,error; 0 or unset turns validation off",
+          kValidationVariable, value);
+    }
+    start = comma + 1;
+  }
+  options.validation = true;
+  options.require_validation = true;
+  return options;
 }
 
 InstanceOptions instance_options_from_env() {
-  InstanceOptions options;
-  if (const char* v = std::getenv("LAGVK_VALIDATION")) {
-    std::string_view s(v);
-    options.validation = s == "1" || s == "true" || s == "yes" || s == "on";
-    options.require_validation = options.validation;
-  }
-  return options;
+  const char* value = std::getenv(kValidationVariable);
+  return parse_validation_setting(value ? value : "");
 }
 
 namespace {
@@ -46,8 +70,10 @@ VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(VkDebugUtilsMessageSeverity
                                                      const VkDebugUtilsMessengerCallbackDataEXT* data,
                                                      void* user) {
   if (severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
-    std::fprintf(stderr, "vulkan validation: %s\n", data->pMessage);
-    static_cast<ValidationLog*>(user)->add(data->pMessage ? data->pMessage : "(no message)");
+    const char* message = data->pMessage ? data->pMessage : "(no message)";
+    // Test runs fail on this prefix in any output (tests/CMakeLists.txt), whichever log recorded it.
+    std::fprintf(stderr, "vulkan validation: %s\n", message);
+    static_cast<ValidationLog*>(user)->add(message);
   }
   return VK_FALSE;
 }
@@ -62,15 +88,39 @@ bool layer_available(const char* name) {
   return false;
 }
 
+/// Whether the loader (layer == nullptr) or the named layer offers an instance extension.
+bool instance_extension_available(const char* layer, const char* extension) {
+  uint32_t count = 0;
+  vkEnumerateInstanceExtensionProperties(layer, &count, nullptr);
+  std::vector<VkExtensionProperties> available(count);
+  vkEnumerateInstanceExtensionProperties(layer, &count, available.data());
+  for (const auto& e : available)
+    if (std::strcmp(e.extensionName, extension) == 0) return true;
+  return false;
+}
+
+constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
+
 }  // namespace
 
-Instance::Instance(const InstanceOptions& options) : log_(std::make_unique<ValidationLog>()) {
-  constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
+Instance::Instance(const InstanceOptions& options)
+    : log_(options.log ? options.log : std::make_shared<ValidationLog>()) {
   validation_ = options.validation && layer_available(kValidationLayer);
   if (options.validation && !validation_ && options.require_validation)
     fail(
-        "the Khronos validation layer was requested (LAGVK_VALIDATION=1) but is not installed; "
-        "apt-get install vulkan-validationlayers");
+        "the Khronos validation layer was requested ({}) but is not installed; "
+        "apt-get install vulkan-validationlayers",
+        kValidationVariable);
+  // Synchronization validation is switched on through VK_EXT_validation_features, which the layer offers.
+  synchronization_validation_ =
+      validation_ && options.synchronization_validation &&
+      instance_extension_available(kValidationLayer, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+  if (validation_ && options.synchronization_validation && !synchronization_validation_ &&
+      options.require_validation)
+    fail(
+        "synchronization validation was requested ({}=sync) but the installed validation layer does not "
+        "offer {}; install a newer vulkan-validationlayers",
+        kValidationVariable, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
 
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.pApplicationName = "lagvk";
@@ -79,18 +129,14 @@ Instance::Instance(const InstanceOptions& options) : log_(std::make_unique<Valid
 
   std::vector<const char*> layers, extensions;
   // Portability enumeration lists drivers such as MoltenVK that are not fully conformant.
-  uint32_t ext_count = 0;
-  vkEnumerateInstanceExtensionProperties(nullptr, &ext_count, nullptr);
-  std::vector<VkExtensionProperties> available(ext_count);
-  vkEnumerateInstanceExtensionProperties(nullptr, &ext_count, available.data());
-  bool portability = false;
-  for (const auto& e : available)
-    if (std::strcmp(e.extensionName, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME) == 0) portability = true;
+  const bool portability =
+      instance_extension_available(nullptr, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
   if (portability) extensions.push_back(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
   if (validation_) {
     layers.push_back(kValidationLayer);
     extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
   }
+  if (synchronization_validation_) extensions.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
 
   VkDebugUtilsMessengerCreateInfoEXT messenger_info{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
   messenger_info.messageSeverity =
@@ -101,6 +147,15 @@ Instance::Instance(const InstanceOptions& options) : log_(std::make_unique<Valid
   messenger_info.pfnUserCallback = on_validation_message;
   messenger_info.pUserData = log_.get();
 
+  // The features go first in the chain: the messenger's create info is reused below on its own, where
+  // its pNext must stay null.
+  const VkValidationFeatureEnableEXT sync_feature =
+      VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+  VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
+  features.enabledValidationFeatureCount = 1;
+  features.pEnabledValidationFeatures = &sync_feature;
+  features.pNext = &messenger_info;
+
   VkInstanceCreateInfo info{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
   info.pApplicationInfo = &app;
   info.flags = portability ? VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR : 0;
@@ -108,7 +163,10 @@ Instance::Instance(const InstanceOptions& options) : log_(std::make_unique<Valid
   info.ppEnabledLayerNames = layers.data();
   info.enabledExtensionCount = uint32_t(extensions.size());
   info.ppEnabledExtensionNames = extensions.data();
-  if (validation_) info.pNext = &messenger_info;
+  if (synchronization_validation_)
+    info.pNext = &features;
+  else if (validation_)
+    info.pNext = &messenger_info;
   check(vkCreateInstance(&info, nullptr, &instance_), "vkCreateInstance");
 
   if (validation_) {

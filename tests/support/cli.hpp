@@ -1,5 +1,7 @@
 #pragma once
-// Runs the built lagvk binary for end-to-end CLI tests.
+// Runs the built lagvk binary for end-to-end CLI tests. Every lagvk a test starts, through these or any
+// other way, exits with status 4 on a validation message: tests/support/main.cpp adds `error` to
+// LAGVK_VALIDATION for every child process (tests/support/validation.hpp).
 #include <string>
 
 namespace lagvk::test {

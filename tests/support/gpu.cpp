@@ -7,21 +7,18 @@
 
 #include <fmt/format.h>
 
+#include "tests/support/validation.hpp"
+
 namespace lagvk::test {
 
 vk::Context& gpu() {
   // One device per test binary: creating a Vulkan device takes longer than most tests.
-  static std::unique_ptr<vk::Context> context = std::make_unique<vk::Context>();
+  static std::unique_ptr<vk::Context> context = [] {
+    vk::ContextOptions options;
+    options.instance = instance_options();
+    return std::make_unique<vk::Context>(options);
+  }();
   return *context;
-}
-
-void GpuTest::SetUp() {
-  gpu().validation_log().clear();
-}
-
-void GpuTest::TearDown() {
-  const auto messages = gpu().validation_log().messages();
-  EXPECT_TRUE(messages.empty()) << messages.size() << " validation message(s), first: " << messages.front();
 }
 
 std::vector<float> random_floats(std::size_t n, std::uint64_t seed, float lo, float hi) {

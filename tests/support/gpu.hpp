@@ -1,7 +1,7 @@
 #pragma once
 // Test support for GPU code: one Vulkan context per test binary (validation on when LAGVK_VALIDATION=1,
-// which ctest sets), a fixture that fails a test on any validation message, host<->GPU helpers, and
-// the error measures kernel comparisons use: a normalised maximum and a per-element bound.
+// which ctest sets; its messages fail the test, see tests/support/validation.hpp), host<->GPU helpers,
+// and the error measures kernel comparisons use: a normalised maximum and a per-element bound.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -11,18 +11,16 @@
 #include <vector>
 
 #include "engine/vk/context.hpp"
+#include "tests/support/validation.hpp"  // load_engine(): how tests load engines
 
 namespace lagvk::test {
 
-/// The test binary's shared context (created on first use).
+/// The test binary's shared context (created on first use; its messages go to validation_log()).
 [[nodiscard]] vk::Context& gpu();
 
-/// Fails the current test if the validation layer reported anything during it.
-class GpuTest : public ::testing::Test {
- protected:
-  void SetUp() override;
-  void TearDown() override;
-};
+/// The fixture of GPU tests. Validation messages fail every test, with this fixture or without it
+/// (tests/support/validation.hpp), so it adds nothing but the name.
+class GpuTest : public ::testing::Test {};
 
 template <typename T>
 [[nodiscard]] vk::Buffer upload(std::span<const T> data) {

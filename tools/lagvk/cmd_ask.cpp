@@ -63,7 +63,7 @@ nlohmann::json skipped_json(const std::vector<lag::SkippedLog>& skipped) {
 
 }  // namespace
 
-int cmd_ask(int argc, char** argv) {
+int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   std::vector<OptionSpec> options = {
       {"--model", "-m", "FILE", "GGUF model (required)", ""},
       {"--store", "-s", "DIR", "log store (required; made with this model by 'lagvk log add')", ""},
@@ -109,7 +109,7 @@ int cmd_ask(int argc, char** argv) {
   if (!args.has("--temp")) gen.sampling.temperature = 0.0f;  // answers are greedy unless asked otherwise
   const bool json = args.has("--json");
 
-  LoadOptions load = load_options_from(args);
+  LoadOptions load = load_options_from(args, vulkan);
   ProgressBar bar("loading " + *model);
   load.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
   auto engine = Engine::load(*model, load);

@@ -41,7 +41,7 @@ void print_device(const vk::DeviceInfo& d, bool chosen) {
 
 }  // namespace
 
-int cmd_devices(int argc, char** argv) {
+int cmd_devices(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   Args args("devices", "[--json] [--device N]",
             "Lists every Vulkan device with the features and limits lagvk depends on, and marks (*) the one\n"
             "lagvk would use: --device N, else $LAGVK_DEVICE, else the best-scoring usable device\n"
@@ -49,7 +49,7 @@ int cmd_devices(int argc, char** argv) {
             {{"--json", "", "", "print one JSON object: {\"devices\": [...], \"chosen\": index}", ""},
              {"--device", "-d", "N", "the device index lagvk should choose", ""}});
   if (!args.parse(argc, argv)) return 0;
-  vk::Instance instance;
+  const vk::Instance instance(vulkan);
   const auto devices = vk::enumerate_devices(instance);
   int chosen = -1;
   std::string choice_error;

@@ -46,7 +46,7 @@ nlohmann::json row_json(const lag::ModeResult& r, bool details) {
 
 }  // namespace
 
-int cmd_eval(int argc, char** argv) {
+int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const lag::EvalOptions defaults;  // the help shows the library's defaults, the flags start from them
   std::vector<OptionSpec> options = {
       {"--model", "-m", "FILE",
@@ -107,7 +107,7 @@ int cmd_eval(int argc, char** argv) {
   o.work_dir = scratch.path();
   const bool json = args.has("--json");
 
-  LoadOptions load = load_options_from(args);
+  LoadOptions load = load_options_from(args, vulkan);
   const auto suite =
       lag::load_multihop_suite(args.get_or("--suite-dir", std::string(LAGVK_ASSETS_DIR) + "/multihop"));
   std::unique_ptr<Engine> engine;

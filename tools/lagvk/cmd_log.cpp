@@ -56,7 +56,7 @@ std::string when(std::int64_t t) {
   return buf;
 }
 
-int log_add(int argc, char** argv) {
+int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   Args args(
       "log add", "--store DIR -m MODEL --trace FILE [--select last|all|answer|full] [--json]",
       "Re-encodes finished tasks and stores them as logs: each trace is rendered, run through the model,\n"
@@ -82,7 +82,7 @@ int log_add(int argc, char** argv) {
   const lag::Selection selection = lag::parse_selection(args.get_or("--select", "last"));
   // A directory or a FIFO is refused up front (it read as an empty file, or blocked forever).
   const auto traces = lag::parse_traces(read_regular_file(*trace_file), *trace_file);
-  const LoadOptions load = load_options_from(args);
+  const LoadOptions load = load_options_from(args, vulkan);
   const std::string dir = store_dir(args);
   const std::string codec = args.get_or("--codec", "f16");
   if (codec != "f16" && codec != "q8_0") fail("log add: --codec must be f16 or q8_0");
@@ -129,7 +129,7 @@ int log_add(int argc, char** argv) {
   return 0;
 }
 
-int log_ls(int argc, char** argv) {
+int log_ls(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
   Args args("log ls", "--store DIR [--json]", "Lists the logs of a store.", {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
   const StoreFaultGuard guard(store_dir(args));
@@ -169,7 +169,7 @@ int log_ls(int argc, char** argv) {
   return 0;
 }
 
-int log_show(int argc, char** argv) {
+int log_show(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
   Args args("log show", "--store DIR [--json] ID", "Shows one log: task, trace, selected tokens, tags.",
             {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
@@ -195,7 +195,7 @@ int log_show(int argc, char** argv) {
   return 0;
 }
 
-int log_rm(int argc, char** argv) {
+int log_rm(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
   Args args("log rm", "--store DIR [--json] ID [ID...]",
             "Removes logs and their pages (the space is reused). Give several ids as separate arguments\n"
             "(lagvk log rm --store DIR 12 13); every id is parsed before any log is removed, and ids the\n"
@@ -222,7 +222,7 @@ int log_rm(int argc, char** argv) {
   return missing.empty() ? 0 : 1;
 }
 
-int log_stats(int argc, char** argv) {
+int log_stats(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
   Args args("log stats", "--store DIR [--json]",
             "Logs, pages, bytes, bytes per stored token, free map space.", {kStore, kJson});
   if (!args.parse(argc, argv)) return 0;
@@ -254,7 +254,7 @@ int log_stats(int argc, char** argv) {
   return 0;
 }
 
-int log_verify(int argc, char** argv) {
+int log_verify(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
   Args args("log verify", "--store DIR [--json]",
             "Checks every page's checksum and every cross-reference; exits 1 on any problem.",
             {kStore, kJson});
@@ -279,7 +279,7 @@ int log_verify(int argc, char** argv) {
   return r.ok() ? 0 : 1;
 }
 
-int log_export(int argc, char** argv) {
+int log_export(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
   Args args(
       "log export", "--store DIR FILE",
       "Writes every log to FILE in the portable JSON Lines format (pages as base64 fp16; see docs/LAG.md).",
@@ -294,7 +294,7 @@ int log_export(int argc, char** argv) {
   return 0;
 }
 
-int log_import(int argc, char** argv) {
+int log_import(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
   Args args("log import", "--store DIR FILE",
             "Adds the logs of an export to a store made with the same model (created when missing).",
             {kStore});
@@ -334,11 +334,11 @@ int log_import(int argc, char** argv) {
 
 }  // namespace
 
-int cmd_log(int argc, char** argv) {
+int cmd_log(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   struct Verb {
     const char* name;
     const char* help;
-    int (*run)(int, char**);
+    int (*run)(int, char**, const vk::InstanceOptions&);  // only add uses Vulkan
   };
   static constexpr Verb verbs[] = {
       {"add", "encode traces with a model and store them as logs", log_add},
@@ -356,7 +356,7 @@ int cmd_log(int argc, char** argv) {
     return argc < 1 ? 2 : 0;
   }
   for (const auto& v : verbs)
-    if (std::string(argv[0]) == v.name) return v.run(argc - 1, argv + 1);
+    if (std::string(argv[0]) == v.name) return v.run(argc - 1, argv + 1, vulkan);
   fail("log: unknown verb '{}' (see 'lagvk log --help')", argv[0]);
 }
 

@@ -39,7 +39,7 @@ std::vector<std::int32_t> parse_token_list(const std::string& s) {
 
 }  // namespace
 
-int cmd_run(int argc, char** argv) {
+int cmd_run(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   std::vector<OptionSpec> options = {
       {"--model", "-m", "FILE", "GGUF model to run (required)", ""},
       {"--prompt", "-p", "TEXT",
@@ -66,7 +66,7 @@ int cmd_run(int argc, char** argv) {
   if (args.has("--system") && !args.has("--chat")) fail("run: --system needs --chat");
   std::uint64_t seed = 0;
   const GenerateOptions gen = generation_from(args, seed);
-  LoadOptions load = load_options_from(args);
+  LoadOptions load = load_options_from(args, vulkan);
   const bool json = args.has("--json");
   ProgressBar bar("loading " + *model_path);
   load.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };

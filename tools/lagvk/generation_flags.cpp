@@ -39,8 +39,9 @@ std::vector<OptionSpec> load_option_specs() {
           {"--device", "-d", "N", "Vulkan device index (see 'lagvk devices'; -1: the best)", "best"}};
 }
 
-LoadOptions load_options_from(const Args& args) {
+LoadOptions load_options_from(const Args& args, const vk::InstanceOptions& vulkan) {
   LoadOptions o;
+  o.instance = vulkan;
   o.device = int(args.get_int("--device", -1, -1, kMaxDeviceIndex));
   o.context = std::uint32_t(args.get_int("--ctx", 0, 0, kMaxContext));
   return o;

@@ -21,7 +21,7 @@ inline constexpr std::int64_t kMaxCount = 1 << 24;        ///< -k, --max-logs, -
 [[nodiscard]] GenerateOptions generation_from(const Args& args, std::uint64_t& seed_used);
 /// --ctx and --device.
 [[nodiscard]] std::vector<OptionSpec> load_option_specs();
-/// Reads them.
-[[nodiscard]] LoadOptions load_options_from(const Args& args);
+/// Reads them; the engine's Vulkan instance gets `vulkan` (validation and its log).
+[[nodiscard]] LoadOptions load_options_from(const Args& args, const vk::InstanceOptions& vulkan);
 
 }  // namespace lagvk::cli

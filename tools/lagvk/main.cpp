@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string_view>
 
 #include "engine/core/error.hpp"
@@ -11,19 +12,27 @@
 
 namespace {
 
+using lagvk::vk::InstanceOptions;
+
+// Exit statuses: 0 success, 1 an error the user can act on ("error: ..."), 2 usage, 3 internal error,
+// kExitValidation a validation message under LAGVK_VALIDATION=error.
+constexpr int kExitValidation = 4;
+
 struct Command {
   std::string_view name;
   std::string_view summary;
-  int (*run)(int argc, char** argv);
+  int (*run)(int argc, char** argv, const InstanceOptions& vulkan);
 };
 
 constexpr Command kCommands[] = {
     {"devices", "list Vulkan devices, their features and limits, and which one lagvk would use",
      lagvk::cli::cmd_devices},
     {"make-model", "write a GGUF model with deterministic random weights (tests, benchmarks)",
-     lagvk::cli::cmd_make_model},
-    {"model-info", "describe a GGUF model and check that lagvk can read it", lagvk::cli::cmd_model_info},
-    {"tokenize", "print the token ids of a text under a model's tokenizer", lagvk::cli::cmd_tokenize},
+     [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_make_model(argc, argv); }},
+    {"model-info", "describe a GGUF model and check that lagvk can read it",
+     [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_model_info(argc, argv); }},
+    {"tokenize", "print the token ids of a text under a model's tokenizer",
+     [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_tokenize(argc, argv); }},
     {"run", "generate text from a prompt with a GGUF model", lagvk::cli::cmd_run},
     {"ask", "answer a question with logs retrieved from a store (Log-Augmented Generation)",
      lagvk::cli::cmd_ask},
@@ -41,7 +50,11 @@ void print_usage() {
                 c.summary.data());
   std::printf(
       "\nenvironment:\n  LAGVK_DEVICE=N        use Vulkan device N (as listed by 'lagvk devices')\n"
-      "  LAGVK_VALIDATION=1    enable the Khronos validation layer\n");
+      "  LAGVK_VALIDATION=1    enable the Khronos validation layer; =sync adds its synchronization\n"
+      "                        validation; =error makes any validation message fail the command with\n"
+      "                        exit status %d (after the command's own output); combine as sync,error\n"
+      "\nexit status: 0 success, 1 error, 2 usage, 3 internal error, %d validation message\n",
+      kExitValidation, kExitValidation);
 }
 
 /// Output that could not be written (a full disk, /dev/full, a closed pipe) is a failure, not a success
@@ -50,6 +63,37 @@ int check_stdout(int status) {
   if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return status;
   std::fprintf(stderr, "error: writing the output failed: %s\n", std::strerror(errno));
   return status == 0 ? 1 : status;
+}
+
+/// Under LAGVK_VALIDATION=error a validation message fails the command whatever its own status: a bug in
+/// lagvk's Vulkan use that a test must not miss, with a status of its own that tells it apart from the
+/// command's errors.
+int validation_verdict(int status, const InstanceOptions& vulkan) {
+  if (!vulkan.messages_are_errors || !vulkan.log) return status;
+  const std::size_t messages = vulkan.log->message_count();
+  if (messages == 0) return status;
+  std::fprintf(stderr,
+               "error: the Vulkan validation layer reported %zu message(s) (the 'vulkan validation:' lines); "
+               "LAGVK_VALIDATION=error makes that exit status %d (the command's own was %d)\n",
+               messages, kExitValidation, status);
+  return kExitValidation;
+}
+
+int run_command(const Command& command, int argc, char** argv) {
+  InstanceOptions vulkan;
+  int status = 0;
+  try {
+    vulkan = lagvk::vk::instance_options_from_env();
+    vulkan.log = std::make_shared<lagvk::vk::ValidationLog>();
+    status = command.run(argc, argv, vulkan);
+  } catch (const lagvk::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    status = 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "internal error: %s\n", e.what());
+    status = 3;
+  }
+  return validation_verdict(check_stdout(status), vulkan);
 }
 
 }  // namespace
@@ -62,19 +106,8 @@ int main(int argc, char** argv) {
     print_usage();
     return argc < 2 ? 2 : 0;
   }
-  for (const auto& c : kCommands) {
-    if (c.name == argv[1]) {
-      try {
-        return check_stdout(c.run(argc - 2, argv + 2));
-      } catch (const lagvk::Error& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return check_stdout(1);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "internal error: %s\n", e.what());
-        return check_stdout(3);
-      }
-    }
-  }
+  for (const auto& c : kCommands)
+    if (c.name == argv[1]) return run_command(c, argc - 2, argv + 2);
   std::fprintf(stderr, "lagvk: unknown command '%s'\n\n", argv[1]);
   print_usage();
   return 2;
