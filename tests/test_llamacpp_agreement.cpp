@@ -308,7 +308,7 @@ TEST_P(LlamaCppLongContext, TopLogProbsAgreeOver1100Positions) {
   {
     LoadOptions o;
     o.context = 4096;
-    auto engine = Engine::load(path.string(), o);
+    auto engine = load_engine(path.string(), o);
     logits = teacher_forced_logits(*engine, tokens);
   }
   const std::span<const std::int32_t> all(tokens);
