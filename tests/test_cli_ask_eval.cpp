@@ -63,10 +63,14 @@ class CliAskEval : public ::testing::Test {
         << R"({"task": "which country is port alden in", "messages": [{"role": "user", "content": "which country is port alden in"}, {"role": "assistant", "content": "veloria"}], "tags": ["place"]})"
            "\n";
     // store: logs with embeddings (dense retrieval); plain: the same logs without.
-    test::run_cases({{"model", "make-model --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --vocab 300 -o {model}", kExitOk, {"wrote"}},
-                     {"store", "log add -s {store} -m {model} -t {dir}/traces.jsonl --embed", kExitOk, {"added log 3"}},
-                     {"plain store", "log add -s {plain} -m {model} -t {dir}/traces.jsonl", kExitOk, {"added log 3"}}},
-                    values_);
+    test::run_cases(
+        {{"model",
+          "make-model --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --vocab 300 -o {model}",
+          kExitOk,
+          {"wrote"}},
+         {"store", "log add -s {store} -m {model} -t {dir}/traces.jsonl --embed", kExitOk, {"added log 3"}},
+         {"plain store", "log add -s {plain} -m {model} -t {dir}/traces.jsonl", kExitOk, {"added log 3"}}},
+        values_);
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
   void SetUp() override {
@@ -107,14 +111,21 @@ TEST_F(CliAskEval, LogModesPlaceTheRetrievedLogs) {
   const auto tagged = ask("--tag", "ask -m {model} -s {store} -k 3 --tag place -n 1 --json" + q);
   EXPECT_EQ(log_ids(tagged["logs"]), (std::vector<int>{3})) << "log 2 ranks first without the tag";
   // Text output: the logs on stderr, then the answer and the statistics.
-  test::run_case({"text output", "ask -m {model} -s {store} -k 2 -n 3 --temp 0" + q, kExitOk,
-                  {"[log 2 score ", "tokens at 0..: where was mara ellison born]", "[log 3 score ", "[2 logs (kv), time to first token "}},
+  test::run_case({"text output",
+                  "ask -m {model} -s {store} -k 2 -n 3 --temp 0" + q,
+                  kExitOk,
+                  {"[log 2 score ", "tokens at 0..: where was mara ellison born]", "[log 3 score ",
+                   "[2 logs (kv), time to first token "}},
                  values_);
-  test::run_cases({{"bad mode", "ask -m {model} -s {store} --logs maybe" + q, kExitError, {"error: ", "maybe"}},
-                   {"no question", "ask -m {model} -s {store}", kExitError, {"error: ask: give the question as the last argument"}},
-                   {"no store", "ask -m {model}" + q, kExitError, {"error: ask: -m MODEL and --store DIR are required"}},
-                   {"missing store", "ask -m {model} -s {dir}/none" + q, kExitError, {"error: ", "no log store"}}},
-                  values_);
+  test::run_cases(
+      {{"bad mode", "ask -m {model} -s {store} --logs maybe" + q, kExitError, {"error: ", "maybe"}},
+       {"no question",
+        "ask -m {model} -s {store}",
+        kExitError,
+        {"error: ask: give the question as the last argument"}},
+       {"no store", "ask -m {model}" + q, kExitError, {"error: ask: -m MODEL and --store DIR are required"}},
+       {"missing store", "ask -m {model} -s {dir}/none" + q, kExitError, {"error: ", "no log store"}}},
+      values_);
 }
 
 TEST_F(CliAskEval, DenseRetrievalRanksTheSameTextFirstWithCosineOne) {
@@ -129,7 +140,9 @@ TEST_F(CliAskEval, DenseRetrievalRanksTheSameTextFirstWithCosineOne) {
       EXPECT_LE(j["logs"][i]["score"].get<double>(), j["logs"][i - 1]["score"].get<double>());
     }
   }
-  test::run_case({"bad retrieval", "ask -m {model} -s {store} --retrieval fuzzy q", kExitError,
+  test::run_case({"bad retrieval",
+                  "ask -m {model} -s {store} --retrieval fuzzy q",
+                  kExitError,
                   {"error: ask: --retrieval must be bm25 or dense"}},
                  values_);
 }
@@ -137,36 +150,52 @@ TEST_F(CliAskEval, DenseRetrievalRanksTheSameTextFirstWithCosineOne) {
 TEST_F(CliAskEval, SamplingFlagsAndSave) {
   const std::string q = " 'who directed the glass harbor'";
   const std::string sample =
-      "ask -m {model} -s {store} -n 6 --temp 1.2 --top-k 0 --top-p 1 --min-p 0 --repeat-penalty 1.1 --ignore-eos --json --seed ";
+      "ask -m {model} -s {store} -n 6 --temp 1.2 --top-k 0 --top-p 1 --min-p 0 --repeat-penalty 1.1 "
+      "--ignore-eos --json --seed ";
   const auto a = ask("seed 5", sample + "5" + q), b = ask("seed 5 again", sample + "5" + q);
   EXPECT_EQ(a["seed"], 5);
   EXPECT_EQ(a["tokens"], b["tokens"]);
   EXPECT_EQ(a["tokens"].size(), 6u);
   // Greedy unless --temp is given: the same answer whatever the seed.
-  EXPECT_EQ(ask("greedy", "ask -m {model} -s {store} -n 4 --seed 1 --json" + q)["tokens"],
-            ask("greedy", "ask -m {model} -s {store} -n 4 --seed 2 --ctx 256 -d 0 --json" + q)["tokens"]);
+  EXPECT_EQ(
+      ask("greedy", "ask -m {model} -s {store} -n 4 --seed 1 --json" + q)["tokens"],
+      ask("greedy", "ask -m {model} -s {store} --n-predict 4 --seed 2 --ctx 256 -d 0 --json" + q)["tokens"]);
   EXPECT_EQ(ask("greedy", "ask -m {model} -s {store} -n 4 --seed 1 --json" + q)["tokens"],
             ask("--temp 0", "ask -m {model} -s {store} -n 4 --temp 0 --device 0 --json" + q)["tokens"]);
 
   // --save stores the finished task as a new log with the selection asked for.
   fs::copy(dir_ / "store", dir_ / "save", fs::copy_options::recursive);
-  const auto saved = test::run_case({"--save", "ask -m {model} -s {dir}/save -n 4 --save --json" + q, kExitOk, {},
+  const auto saved = test::run_case({"--save",
+                                     "ask -m {model} -s {dir}/save -n 4 --save --json" + q,
+                                     kExitOk,
+                                     {},
                                      {{"/saved_log", JsonType::integer}}},
                                     values_)
                          .json;
   EXPECT_EQ(saved["saved_log"], 4);
-  const auto all = test::run_case({"--save --select all", "ask -m {model} -s {dir}/save -n 4 --save --select all --json" + q, kExitOk, {},
+  const auto all = test::run_case({"--save --select all",
+                                   "ask -m {model} -s {dir}/save -n 4 --save --select all --json" + q,
+                                   kExitOk,
+                                   {},
                                    {{"/saved_log", JsonType::integer}}},
                                   values_)
                        .json;
   EXPECT_EQ(all["saved_log"], 5);
-  const auto rows = test::run_case({"ls", "log ls --json -s {dir}/save", kExitOk, {}, {{"/4/selection", JsonType::string}}}, values_).json;
+  const auto rows =
+      test::run_case({"ls", "log ls --json -s {dir}/save", kExitOk, {}, {{"/4/selection", JsonType::string}}},
+                     values_)
+          .json;
   ASSERT_EQ(rows.size(), 5u);
   EXPECT_EQ(rows[3]["task"], "who directed the glass harbor");
   EXPECT_EQ(rows[3]["selection"], "last");
   EXPECT_EQ(rows[4]["selection"], "all");
-  test::run_case({"--save text", "ask -m {model} -s {dir}/save -n 2 --save" + q, kExitOk, {"; saved as log 6]"}}, values_);
-  test::run_case({"--save new store", "ask -m {model} -s {dir}/new --logs none -n 2 --save --json" + q, kExitOk, {},
+  test::run_case(
+      {"--save text", "ask -m {model} -s {dir}/save -n 2 --save" + q, kExitOk, {"; saved as log 6]"}},
+      values_);
+  test::run_case({"--save new store",
+                  "ask -m {model} -s {dir}/new --logs none -n 2 --save --json" + q,
+                  kExitOk,
+                  {},
                   {{"/saved_log", JsonType::integer}}},
                  values_);
   test::run_case({"verify", "log verify -s {dir}/new", kExitOk, {"ok: 1 logs"}}, values_);
@@ -175,7 +204,10 @@ TEST_F(CliAskEval, SamplingFlagsAndSave) {
 // The agent on the shipped multihop model, with the suite's world as its knowledge base: every lookup the
 // model writes is answered with the world's fact.
 TEST_F(CliAskEval, AgentLooksUpTheKnowledgeBase) {
-  test::run_case({"multihop store", "log add -s {dir}/mh -m {multihop} -t {dir}/seen.jsonl --json", kExitOk, {},
+  test::run_case({"multihop store",
+                  "log add -s {dir}/mh -m {multihop} -t {dir}/seen.jsonl --json",
+                  kExitOk,
+                  {},
                   {{"/added/0/id", JsonType::integer}}},
                  [&] {
                    std::ifstream in(kAssets + "/multihop/seen-gold-traces.jsonl");
@@ -187,31 +219,36 @@ TEST_F(CliAskEval, AgentLooksUpTheKnowledgeBase) {
   std::map<std::pair<std::string, std::string>, std::string> facts;
   std::ifstream world(kAssets + "/multihop/world.json");
   for (const auto& f : nlohmann::json::parse(world)["facts"])
-    facts[{f["relation"].get<std::string>(), f["subject"].get<std::string>()}] = f["object"].get<std::string>();
+    facts[{f["relation"].get<std::string>(), f["subject"].get<std::string>()}] =
+        f["object"].get<std::string>();
 
-  const auto j = test::run_case({"--agent",
-                                 "ask -m {multihop} -s {dir}/mh --agent --kb {suite}/world.json --max-steps 2 --max-logs 1 -k 1 -n 32 "
-                                 "--json 'What is the employer of the father of the mayor of the capital of Pelwyn?'",
-                                 kExitOk,
-                                 {},
-                                 {{"/steps", JsonType::array},
-                                  {"/step_count", JsonType::integer},
-                                  {"/logs", JsonType::array},
-                                  {"/skipped_logs", JsonType::array},
-                                  {"/mode", JsonType::string},
-                                  {"/steps/0/output", JsonType::string},
-                                  {"/steps/0/observation", JsonType::string},
-                                  {"/steps/0/new_logs", JsonType::array},
-                                  {"/steps/0/time_to_first_token_ms", JsonType::number}}},
-                                values_)
-                     .json;
+  const auto j =
+      test::run_case({"--agent",
+                      "ask -m {multihop} -s {dir}/mh --agent --kb {suite}/world.json --max-steps 2 "
+                      "--max-logs 1 -k 1 -n 32 "
+                      "--json 'What is the employer of the father of the mayor of the capital of Pelwyn?'",
+                      kExitOk,
+                      {},
+                      {{"/steps", JsonType::array},
+                       {"/step_count", JsonType::integer},
+                       {"/logs", JsonType::array},
+                       {"/skipped_logs", JsonType::array},
+                       {"/mode", JsonType::string},
+                       {"/steps/0/output", JsonType::string},
+                       {"/steps/0/observation", JsonType::string},
+                       {"/steps/0/new_logs", JsonType::array},
+                       {"/steps/0/time_to_first_token_ms", JsonType::number}}},
+                     values_)
+          .json;
   ASSERT_TRUE(j.is_object());
   ASSERT_GE(j["steps"].size(), 1u);
   EXPECT_LE(j["steps"].size(), 2u) << "--max-steps 2";
   EXPECT_EQ(j["step_count"], j["steps"].size());
   // An answer is the one the last step gave; without one the steps ran out.
   if (j["answer"].is_string()) {
-    EXPECT_NE(j["steps"].back()["output"].get<std::string>().find("Answer: " + j["answer"].get<std::string>()), std::string::npos)
+    EXPECT_NE(
+        j["steps"].back()["output"].get<std::string>().find("Answer: " + j["answer"].get<std::string>()),
+        std::string::npos)
         << j.dump(2);
   } else {
     EXPECT_TRUE(j["answer"].is_null()) << j.dump(2);
@@ -231,50 +268,63 @@ TEST_F(CliAskEval, AgentLooksUpTheKnowledgeBase) {
     ++lookups;
   }
   EXPECT_GT(lookups, 0u) << j.dump(2);
-  test::run_case({"--agent text", "ask -m {multihop} -s {dir}/mh --agent --kb {suite}/world.json --max-steps 1 -n 32 "
+  test::run_case({"--agent text",
+                  "ask -m {multihop} -s {dir}/mh --agent --kb {suite}/world.json --max-steps 1 -n 32 "
                   "'What is the employer of the father of the mayor of the capital of Pelwyn?'",
-                  kExitOk, {"step: ", "  tool: ", "answer: (none within the step limit)", "[1 steps, "}},
+                  kExitOk,
+                  {"step: ", "  tool: ", "answer: (none within the step limit)", "[1 steps, "}},
                  values_);
-  test::run_cases({{"missing kb", "ask -m {multihop} -s {dir}/mh --agent --kb {dir}/none.json q", kExitError, {"error: ", "none.json"}},
-                   {"--max-steps 0", "ask -m {multihop} -s {dir}/mh --agent --max-steps 0 q", kExitError,
+  test::run_cases({{"missing kb",
+                    "ask -m {multihop} -s {dir}/mh --agent --kb {dir}/none.json q",
+                    kExitError,
+                    {"error: ", "none.json"}},
+                   {"--max-steps 0",
+                    "ask -m {multihop} -s {dir}/mh --agent --max-steps 0 q",
+                    kExitError,
                     {"error: lagvk ask: option --max-steps expects an integer from 1 to"}}},
                   values_);
 }
 
 TEST_F(CliAskEval, EvalReportsTheRowsAndLimitsAsked) {
-  test::run_case({"eval text", "eval -m {multihop} --split seen --limit 1 --store-limit 2 --max-steps 2 --store-max-steps 2 --modes text-last,kv-all", kExitOk,
+  test::run_case({"eval text",
+                  "eval -m {multihop} --split seen --limit 1 --store-limit 2 --max-steps 2 --store-max-steps "
+                  "2 --modes text-last,kv-all",
+                  kExitOk,
                   {"logs: 2 seen tasks run without logs", "seen     text logs, last response             1",
                    "seen     KV logs, all responses               1", "(step limit "}},
                  values_);
   fs::create_directories(dir_ / "work");
-  const auto j = test::run_case({"eval json",
-                                 "eval --model {multihop} --suite multihop --suite-dir {suite} --split both --limit 1 --store-limit 2 "
-                                 "--modes none,kv-all --max-steps 2 --store-max-steps 3 -k 2 --max-logs 2 --work-dir {dir}/work "
-                                 "--ctx 1024 -d 0 --details --json",
-                                 kExitOk,
-                                 {},
-                                 {{"/suite", JsonType::string},
-                                  {"/model", JsonType::string},
-                                  {"/max_steps", JsonType::integer},
-                                  {"/k", JsonType::integer},
-                                  {"/max_logs", JsonType::integer},
-                                  {"/logs/tasks", JsonType::integer},
-                                  {"/logs/answered", JsonType::integer},
-                                  {"/logs/correct", JsonType::integer},
-                                  {"/logs/store_max_steps", JsonType::integer},
-                                  {"/logs/seconds", JsonType::number},
-                                  {"/rows", JsonType::array},
-                                  {"/rows/0/split", JsonType::string},
-                                  {"/rows/0/mode", JsonType::string},
-                                  {"/rows/0/questions", JsonType::integer},
-                                  {"/rows/0/exact_match", JsonType::number},
-                                  {"/rows/0/mean_steps", JsonType::number},
-                                  {"/rows/0/details/0/question", JsonType::string},
-                                  {"/rows/0/details/0/gold", JsonType::string},
-                                  {"/rows/0/details/0/correct", JsonType::boolean},
-                                  {"/rows/0/details/0/transcript", JsonType::array}}},
-                                values_)
-                     .json;
+  const auto j =
+      test::run_case(
+          {"eval json",
+           "eval --model {multihop} --suite multihop --suite-dir {suite} --split both --limit 1 "
+           "--store-limit 2 "
+           "--modes none,kv-all --max-steps 2 --store-max-steps 3 -k 2 --max-logs 2 --work-dir {dir}/work "
+           "--ctx 1024 --device 0 --details --json",
+           kExitOk,
+           {},
+           {{"/suite", JsonType::string},
+            {"/model", JsonType::string},
+            {"/max_steps", JsonType::integer},
+            {"/k", JsonType::integer},
+            {"/max_logs", JsonType::integer},
+            {"/logs/tasks", JsonType::integer},
+            {"/logs/answered", JsonType::integer},
+            {"/logs/correct", JsonType::integer},
+            {"/logs/store_max_steps", JsonType::integer},
+            {"/logs/seconds", JsonType::number},
+            {"/rows", JsonType::array},
+            {"/rows/0/split", JsonType::string},
+            {"/rows/0/mode", JsonType::string},
+            {"/rows/0/questions", JsonType::integer},
+            {"/rows/0/exact_match", JsonType::number},
+            {"/rows/0/mean_steps", JsonType::number},
+            {"/rows/0/details/0/question", JsonType::string},
+            {"/rows/0/details/0/gold", JsonType::string},
+            {"/rows/0/details/0/correct", JsonType::boolean},
+            {"/rows/0/details/0/transcript", JsonType::array}}},
+          values_)
+          .json;
   ASSERT_TRUE(j.is_object());
   EXPECT_EQ(j["max_steps"], 2);
   EXPECT_EQ(j["k"], 2);
@@ -297,12 +347,22 @@ TEST_F(CliAskEval, EvalReportsTheRowsAndLimitsAsked) {
   EXPECT_EQ(rows, (std::vector<std::pair<std::string, std::string>>{
                       {"unseen", "none"}, {"unseen", "kv-all"}, {"seen", "none"}, {"seen", "kv-all"}}));
   EXPECT_TRUE(fs::is_empty(dir_ / "work")) << "the scratch stores are removed";
-  test::run_cases({{"bad split", "eval -m {multihop} --split sideways", kExitError, {"error: lagvk eval: --split must be unseen, seen or both, not 'sideways'"}},
-                   {"bad suite", "eval -m {multihop} --suite other", kExitError, {"error: lagvk eval: unknown suite 'other'"}},
-                   {"bad mode", "eval -m {multihop} --modes none,kv-first", kExitError, {"error: ", "kv-first"}},
-                   {"bad suite dir", "eval -m {multihop} --suite-dir {dir}/none --limit 1", kExitError, {"error: ", "none"}},
-                   {"no model", "eval --limit 1", kExitError, {"error: lagvk eval: give the model with -m FILE"}}},
-                  values_);
+  test::run_cases(
+      {{"bad split",
+        "eval -m {multihop} -d 0 --split sideways",
+        kExitError,
+        {"error: lagvk eval: --split must be unseen, seen or both, not 'sideways'"}},
+       {"bad suite",
+        "eval -m {multihop} --suite other",
+        kExitError,
+        {"error: lagvk eval: unknown suite 'other'"}},
+       {"bad mode", "eval -m {multihop} --modes none,kv-first", kExitError, {"error: ", "kv-first"}},
+       {"bad suite dir",
+        "eval -m {multihop} --suite-dir {dir}/none --limit 1",
+        kExitError,
+        {"error: ", "none"}},
+       {"no model", "eval --limit 1", kExitError, {"error: lagvk eval: give the model with -m FILE"}}},
+      values_);
 }
 
 }  // namespace

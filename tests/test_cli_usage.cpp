@@ -37,10 +37,12 @@ TEST_F(CliUsage, TopLevelUsageListsEveryCommand) {
   listed.push_back("usage: lagvk <command> [options]");
   // Without a command the usage is printed and the exit code says it was a usage error.
   test::run_cases({{"no command", "", kExitUsage, listed},
-             {"--help", "--help", kExitOk, listed},
-             {"-h", "-h", kExitOk, listed},
-             {"unknown command", "frobnicate --json", kExitUsage,
-              {"lagvk: unknown command 'frobnicate'", "usage: lagvk <command>"}}});
+                   {"--help", "--help", kExitOk, listed},
+                   {"-h", "-h", kExitOk, listed},
+                   {"unknown command",
+                    "frobnicate --json",
+                    kExitUsage,
+                    {"lagvk: unknown command 'frobnicate'", "usage: lagvk <command>"}}});
 }
 
 TEST_F(CliUsage, EveryCommandsHelpExitsZeroWithItsUsage) {
@@ -81,15 +83,20 @@ TEST_F(CliUsage, EveryCommandsHelpExitsZeroWithItsUsage) {
 }
 
 TEST_F(CliUsage, LogVerbDispatch) {
-  test::run_cases({{"log without a verb", "log", kExitUsage, {"usage: lagvk log <verb>", "  add "}},
-             {"unknown verb", "log frob --store x", kExitError, {"error: log: unknown verb 'frob'"}},
-             {"unknown option", "log ls --stor x", kExitError, {"error: lagvk log ls: unknown option '--stor'"}},
-             {"missing store", "log ls --json", kExitError, {"error: log: --store DIR is required"}}});
+  test::run_cases(
+      {{"log without a verb", "log", kExitUsage, {"usage: lagvk log <verb>", "  add "}},
+       {"unknown verb", "log frob --store x", kExitError, {"error: log: unknown verb 'frob'"}},
+       {"unknown option", "log ls --stor x", kExitError, {"error: lagvk log ls: unknown option '--stor'"}},
+       {"missing store", "log ls --json", kExitError, {"error: log: --store DIR is required"}}});
 }
 
 TEST_F(CliUsage, DevicesListsTheDeviceItWouldUse) {
-  const auto text = test::run_case({"text", "devices", kExitOk, {"features: fp16 arithmetic", "memory heaps:"}});
-  const auto all = test::run_case({"json", "devices --json", kExitOk, {},
+  const auto text =
+      test::run_case({"text", "devices", kExitOk, {"features: fp16 arithmetic", "memory heaps:"}});
+  const auto all = test::run_case({"json",
+                                   "devices --json",
+                                   kExitOk,
+                                   {},
                                    {{"/devices", JsonType::array},
                                     {"/chosen", JsonType::integer},
                                     {"/devices/0/name", JsonType::string},
@@ -102,28 +109,40 @@ TEST_F(CliUsage, DevicesListsTheDeviceItWouldUse) {
   ASSERT_GE(chosen, 0);
   ASSERT_LT(std::size_t(chosen), devices.size());
   // The text marks the chosen device with '*', the one the JSON names.
-  EXPECT_NE(text.run.out.find("* [" + std::to_string(chosen) + "] " + devices[chosen]["name"].get<std::string>()),
-            std::string::npos)
+  EXPECT_NE(
+      text.run.out.find("* [" + std::to_string(chosen) + "] " + devices[chosen]["name"].get<std::string>()),
+      std::string::npos)
       << text.run.out;
 
   // --device N chooses N (its short form too); a device that does not exist is an error, still listed.
   for (std::size_t i = 0; i < devices.size(); ++i) {
-    const auto pick = test::run_case(
-        {"--device", "devices --json --device " + std::to_string(i), kExitOk, {}, {{"/chosen", JsonType::integer}}});
+    const auto pick = test::run_case({"--device",
+                                      "devices --json --device " + std::to_string(i),
+                                      kExitOk,
+                                      {},
+                                      {{"/chosen", JsonType::integer}}});
     if (devices[i].value("usable", true)) {
       EXPECT_EQ(pick.json["chosen"], i);
     }
   }
-  const auto shortform =
-      test::run_case({"-d", "devices -d " + std::to_string(chosen), kExitOk, {"* [" + std::to_string(chosen) + "]"}});
+  const auto shortform = test::run_case(
+      {"-d", "devices -d " + std::to_string(chosen), kExitOk, {"* [" + std::to_string(chosen) + "]"}});
   const std::string missing = std::to_string(devices.size() + 7);
-  const auto bad = test::run_case({"a device that does not exist", "devices --json -d " + missing, kExitError,
-                                   {"does not exist"},
-                                   {{"/chosen", JsonType::null}, {"/error", JsonType::string}, {"/devices", JsonType::array}}});
+  const auto bad = test::run_case(
+      {"a device that does not exist",
+       "devices --json -d " + missing,
+       kExitError,
+       {"does not exist"},
+       {{"/chosen", JsonType::null}, {"/error", JsonType::string}, {"/devices", JsonType::array}}});
   EXPECT_EQ(bad.json["devices"].size(), devices.size());
-  test::run_case({"text, bad device", "devices --device " + missing, kExitError,
+  test::run_case({"text, bad device",
+                  "devices --device " + missing,
+                  kExitError,
                   {"error: device " + missing + " does not exist", "memory heaps:"}});
-  test::run_case({"bad index", "devices --device x", kExitError, {"error: lagvk devices: option --device (-d) expects an integer"}});
+  test::run_case({"bad index",
+                  "devices --device x",
+                  kExitError,
+                  {"error: lagvk devices: option --device (-d) expects an integer"}});
 }
 
 }  // namespace

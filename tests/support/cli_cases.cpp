@@ -8,13 +8,20 @@ namespace {
 
 bool has_type(const nlohmann::json& v, JsonType t) {
   switch (t) {
-    case JsonType::integer: return v.is_number_integer();
-    case JsonType::number: return v.is_number();
-    case JsonType::string: return v.is_string();
-    case JsonType::boolean: return v.is_boolean();
-    case JsonType::array: return v.is_array();
-    case JsonType::object: return v.is_object();
-    case JsonType::null: return v.is_null();
+    case JsonType::integer:
+      return v.is_number_integer();
+    case JsonType::number:
+      return v.is_number();
+    case JsonType::string:
+      return v.is_string();
+    case JsonType::boolean:
+      return v.is_boolean();
+    case JsonType::array:
+      return v.is_array();
+    case JsonType::object:
+      return v.is_object();
+    case JsonType::null:
+      return v.is_null();
   }
   return false;
 }
@@ -23,13 +30,20 @@ bool has_type(const nlohmann::json& v, JsonType t) {
 
 const char* json_type_name(JsonType t) {
   switch (t) {
-    case JsonType::integer: return "integer";
-    case JsonType::number: return "number";
-    case JsonType::string: return "string";
-    case JsonType::boolean: return "boolean";
-    case JsonType::array: return "array";
-    case JsonType::object: return "object";
-    case JsonType::null: return "null";
+    case JsonType::integer:
+      return "integer";
+    case JsonType::number:
+      return "number";
+    case JsonType::string:
+      return "string";
+    case JsonType::boolean:
+      return "boolean";
+    case JsonType::array:
+      return "array";
+    case JsonType::object:
+      return "object";
+    case JsonType::null:
+      return "null";
   }
   return "?";
 }
@@ -50,8 +64,10 @@ CaseResult run_case(const CliCase& c, const Placeholders& values) {
   CaseResult r;
   r.run = run_lagvk(args, c.json.empty());
   EXPECT_EQ(r.run.status, c.exit_code) << r.run.out;
-  for (const auto& f : c.fragments) EXPECT_NE(r.run.out.find(f), std::string::npos) << "'" << f << "' in\n" << r.run.out;
-  for (const auto& f : c.absent) EXPECT_EQ(r.run.out.find(f), std::string::npos) << "no '" << f << "' in\n" << r.run.out;
+  for (const auto& f : c.fragments)
+    EXPECT_NE(r.run.out.find(f), std::string::npos) << "'" << f << "' in\n" << r.run.out;
+  for (const auto& f : c.absent)
+    EXPECT_EQ(r.run.out.find(f), std::string::npos) << "no '" << f << "' in\n" << r.run.out;
   if (c.json.empty()) return r;
   r.json = nlohmann::json::parse(r.run.out, nullptr, false);
   if (r.json.is_discarded()) {
@@ -78,7 +94,8 @@ void run_cases(const std::vector<CliCase>& cases, const Placeholders& values) {
 void expect_error(const CliResult& r, const std::string& fragment, const std::string& what) {
   EXPECT_EQ(r.status, kExitError) << what << ": exit 1 expected\n" << r.out;
   EXPECT_NE(r.out.find("error: "), std::string::npos) << what << "\n" << r.out;
-  EXPECT_NE(r.out.find(fragment), std::string::npos) << what << ": '" << fragment << "' expected in\n" << r.out;
+  EXPECT_NE(r.out.find(fragment), std::string::npos) << what << ": '" << fragment << "' expected in\n"
+                                                     << r.out;
 }
 
 }  // namespace lagvk::test

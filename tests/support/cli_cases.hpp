@@ -28,12 +28,12 @@ struct JsonField {
 };
 
 struct CliCase {
-  std::string name;                     ///< what the case shows
-  std::string args;                     ///< the command line after 'lagvk', with {placeholders}
-  int exit_code = kExitOk;              ///< the exact exit code
-  std::vector<std::string> fragments;   ///< text the output must hold (stdout+stderr; stdout with json)
-  std::vector<JsonField> json = {};     ///< when not empty: stdout alone is one JSON value with these
-  std::vector<std::string> absent = {}; ///< text the output must not hold
+  std::string name;                      ///< what the case shows
+  std::string args;                      ///< the command line after 'lagvk', with {placeholders}
+  int exit_code = kExitOk;               ///< the exact exit code
+  std::vector<std::string> fragments;    ///< text the output must hold (stdout+stderr; stdout with json)
+  std::vector<JsonField> json = {};      ///< when not empty: stdout alone is one JSON value with these
+  std::vector<std::string> absent = {};  ///< text the output must not hold
 };
 
 using Placeholders = std::map<std::string, std::string>;
