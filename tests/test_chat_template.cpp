@@ -203,8 +203,15 @@ TEST(ChatTemplate, RunChatThroughTheCli) {
   EXPECT_EQ(j["prompt_tokens"].get<std::vector<std::int32_t>>(),
             tok->encode(text, tok->add_bos_by_default(), true));
 
-  EXPECT_NE(run_cli("run -m " + path.string() + " --chat hi -p hi").status, 0);
-  EXPECT_NE(run_cli("run -m " + path.string() + " --system hi -p hi").status, 0);
+  // Exit 1 with the message, not any failure (a signal or a sanitizer abort is not a usage error).
+  const auto two_prompts = run_cli("run -m " + path.string() + " --chat hi -p hi");
+  EXPECT_EQ(two_prompts.status, 1) << two_prompts.out;
+  EXPECT_NE(two_prompts.out.find("error: run: give exactly one of -p TEXT, --tokens IDS or --chat TEXT"),
+            std::string::npos)
+      << two_prompts.out;
+  const auto lone_system = run_cli("run -m " + path.string() + " --system hi -p hi");
+  EXPECT_EQ(lone_system.status, 1) << lone_system.out;
+  EXPECT_NE(lone_system.out.find("error: run: --system needs --chat"), std::string::npos) << lone_system.out;
   std::filesystem::remove(path);
 }
 

@@ -196,6 +196,7 @@ TEST_F(CliInput, LogIdsAreParsedStrictly) {
   // A bad id among good ones removes nothing: every id is checked first.
   auto r = run_lagvk("log rm --store " + store + " 1 2x");
   EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("is not a log id"), std::string::npos) << r.out;
   r = run_lagvk("log ls --json --store " + store);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(nlohmann::json::parse(r.out).size(), 3u) << r.out;

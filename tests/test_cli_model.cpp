@@ -91,12 +91,15 @@ TEST_F(CliModel, BadInputIsAnErrorExitNotACrash) {
   { std::ofstream(junk) << "GGUF\x03 and then nothing useful"; }
   r = run("tokenize -m " + junk + " hello");
   EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("error: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(junk), std::string::npos) << "the error names the file: " << r.out;
 
   r = run("make-model --dim 60 --heads 8 -o " + (dir_ / "x.gguf").string());
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("--dim 60"), std::string::npos) << r.out;
   r = run("make-model --type q2_k -o " + (dir_ / "x.gguf").string());
   EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("error: lagvk make-model: unknown --type 'q2_k'"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -226,6 +226,8 @@ TEST_F(LagStore, CommandsWorkEndToEnd) {
   EXPECT_NE(r.out.find("no log store"), std::string::npos) << r.out;
   r = run_lagvk("ask -m " + model_ + store + "--logs maybe 'q'");
   EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("error: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("maybe"), std::string::npos) << r.out;
   fs::remove(traces);
 }
 

@@ -605,6 +605,7 @@ TEST(LogImportCli, AFileSizeLimitIsNoSpaceNotASignal) {
   r = run_shell("ulimit -f 4; " + lagvk_binary() + " log export --store " + dst + " " + dir +
                 "/out.jsonl 2>&1");
   EXPECT_EQ(r.status, 1) << "153 is SIGXFSZ: " << r.out;
+  EXPECT_TRUE(contains(r.out, "error: writing ") && contains(r.out, " failed (disk full?)")) << r.out;
   std::size_t left = 0;
   for (const auto& e : fs::directory_iterator(dir)) left += e.path().filename() != "a.jsonl";
   EXPECT_EQ(left, 0u) << "a failed export leaves nothing beside its target";

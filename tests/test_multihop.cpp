@@ -275,7 +275,8 @@ TEST(MultihopModel, EvalCommandPrintsJson) {
   EXPECT_EQ(lag["log_tasks"].size(), lag["logs"].get<std::size_t>());
   EXPECT_GE(lag["logs"].get<int>(), 1);
   const auto bad = run_lagvk("eval -m " + kModel + " --modes none,kv-first");
-  EXPECT_NE(bad.status, 0);
+  EXPECT_EQ(bad.status, 1) << bad.out;
+  EXPECT_NE(bad.out.find("error: "), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("kv-first"), std::string::npos) << bad.out;
 }
 
