@@ -1,11 +1,14 @@
 // The trained multihop model and its evaluation: the word vocabulary, trained weights through the GGUF
-// writer, the suite's files, and a slice of the evaluation on the shipped model, where LAG (KV logs,
-// last responses) must beat no logs on exact match and on steps by a margin in line with the full run
-// recorded in bench/RESULTS.md.
+// writer, the suite's files, and the whole evaluation on the shipped model, where LAG (KV logs) must
+// save steps and lose no answers against no logs, by paired significance bounds stated in the test.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +24,7 @@
 #include "tests/support/cli.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
+#include "tests/support/sign_test.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -221,41 +225,177 @@ TEST(MultihopModel, TokenizeTracesMatchesTheAgentsRendering) {
 namespace lagvk::test {
 namespace {
 
-// The full evaluation (bench/multihop.sh, bench/RESULTS.md; all 100 unseen questions, one log per
-// task) measured no logs 65% EM in 3.72 steps and KV logs (last responses) 75% in 2.39, and 100 of the
-// 100 seen tasks solved without logs. On this slice (the first 20): no logs 55% in 3.80 steps, KV logs
-// 75% in 2.40 (the other 80: 67.5% against 75%). The exact-match margin is half of the slice's and
-// the steps margin about three quarters, so that the test fails when LAG stops paying off on these
-// questions but not on a question's worth of noise; a broken splice or re-rotation makes the log
-// unreadable and drops LAG below no logs on exact match.
-constexpr double kMinStepSaving = 1.0;       // measured 1.40 on this slice, 1.33 on 100 questions
-constexpr double kMinExactMatchGain = 10.0;  // points; measured 20 on this slice, 10 on 100 questions
-constexpr std::uint32_t kMinSeenCorrect = 90;
+// The sign test's exact tail against values computed by hand: C(n, k) / 2^n summed.
+TEST(SignTest, ExactBinomialTailsAndOneSidedPValues) {
+  EXPECT_EQ(binomial_half_upper_tail(10, 0), 1.0);
+  EXPECT_EQ(binomial_half_upper_tail(10, 11), 0.0);
+  EXPECT_EQ(binomial_half_upper_tail(10, 10), 1.0 / 1024);
+  EXPECT_EQ(binomial_half_upper_tail(10, 9), 11.0 / 1024);  // C(10,9) + C(10,10)
+  EXPECT_EQ(binomial_half_upper_tail(4, 2), 11.0 / 16);     // (6 + 4 + 1) / 16
+  EXPECT_DOUBLE_EQ(binomial_half_upper_tail(7, 4), 0.5);    // symmetric, odd n: half the mass
+  // 6 wins, 2 losses (the old 20-question slice): (C(8,6) + C(8,7) + C(8,8)) / 256 = 37 / 256.
+  EXPECT_DOUBLE_EQ(sign_test_p(6, 2), 37.0 / 256);
+  EXPECT_DOUBLE_EQ(sign_test_p(0, 0), 1.0);
+  EXPECT_DOUBLE_EQ(sign_test_p(88, 0), std::ldexp(1.0, -88));
+  // A large n, by the symmetry P(X >= 51) + P(X <= 49) + P(X = 50) = 1 with P(X <= 49) = P(X >= 51).
+  const double middle = binomial_half_upper_tail(100, 50) - binomial_half_upper_tail(100, 51);
+  EXPECT_NEAR(2 * binomial_half_upper_tail(100, 51) + middle, 1.0, 1e-12);
+  EXPECT_NEAR(middle, 0.0795892373871787, 1e-12);  // C(100, 50) / 2^100
+  EXPECT_THROW((void)binomial_half_upper_tail(1001, 1), std::invalid_argument);
+}
 
-TEST(MultihopModel, LagBeatsNoLogsOnAnUnseenSlice) {
+/// How a mode fared against no logs on the same questions, counting the discordant questions only.
+struct PairedCounts {
+  std::uint32_t gained = 0, lost = 0;             ///< right with logs and wrong without, and the reverse
+  std::uint32_t fewer_steps = 0, more_steps = 0;  ///< steps with logs below, or above, steps without
+};
+
+PairedCounts paired_counts(const lag::ModeResult& logs, const lag::ModeResult& none) {
+  std::map<std::string, const lag::QuestionResult*> base;
+  for (const auto& d : none.details) base[d.id] = &d;
+  EXPECT_EQ(logs.details.size(), none.details.size());
+  PairedCounts c;
+  for (const auto& d : logs.details) {
+    const auto it = base.find(d.id);
+    if (it == base.end()) {
+      ADD_FAILURE() << d.id << " was answered with logs only";
+      continue;
+    }
+    const auto& b = *it->second;
+    c.gained += d.correct && !b.correct;
+    c.lost += b.correct && !d.correct;
+    c.fewer_steps += d.steps < b.steps;
+    c.more_steps += d.steps > b.steps;
+  }
+  return c;
+}
+
+const lag::ModeResult& row(const lag::EvalReport& report, const std::string& split, const std::string& mode) {
+  for (const auto& r : report.rows)
+    if (r.split == split && r.mode == mode) return r;
+  throw std::runtime_error("no row " + split + "/" + mode);
+}
+
+/// The ASan + UBSan build (CMake option LAGVK_SANITIZE), known from the compiler's own macro.
+constexpr bool kSanitizerBuild =
+#if defined(__SANITIZE_ADDRESS__)
+    true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    true;
+#else
+    false;
+#endif
+#else
+    false;
+#endif
+
+// The LAG effect on the shipped model, over both whole splits (100 unseen questions, 100 seen), paired
+// with no logs question by question. The statistics: for each question, a mode with logs either agrees
+// with no logs or not; only the discordant questions carry evidence, and if logs made no difference each
+// would go either way with probability 1/2, so a one-sided sign test (exact binomial tail,
+// tests/support/sign_test.hpp) bounds the chance that the measured advantage is luck.
+//
+// Measured with this eval on lavapipe (bench/results/multihop-q8_0.json, recomputed from its details;
+// gained/lost = questions right with logs and wrong without / the reverse):
+//   unseen, exact match:  kv-last 24 gained vs 14 lost (p = 0.072); kv-all 27 vs 14 (p = 0.030);
+//                         text-full 21 vs 14 (p = 0.16); text-last 21 vs 17 (p = 0.31)
+//   unseen, steps:        kv-last fewer on 88 questions, more on 0 (p = 3e-27); kv-all 89 vs 0
+//   seen, exact match:    kv-last 31 vs 0 (p = 5e-10); kv-all 29 vs 0
+//   seen, steps:          kv-last fewer on 94, more on 0; kv-all 93 vs 0
+// So: the step saving is overwhelming on both splits, and so is the exact-match gain on the seen split
+// (each seen task reads its own log); but on unseen questions, where the log only shares a sub-chain,
+// the exact-match gain of LAG (kv-last) is NOT significant at 0.05 on 100 questions, and kv-all's is
+// with one question to spare. The bounds below assert what holds with a margin: a different GPU's
+// rounding may flip a few greedy answers, so each bound still holds with 3 or 4 questions flipped
+// against LAG (kv-last's exact-match p becomes 0.22 after 4 such flips, kv-all's 0.087 after 3). kv-all
+// is tested beside kv-last because it is the only mode whose unseen exact-match gain reaches 0.05, and a
+// splice of every response exercises the KV path kv-last's single response does not.
+// Both bounds on unseen exact match also mean no loss: they need more questions gained than lost.
+constexpr double kStepsP = 1e-3;               // steps, both splits, both KV modes
+constexpr double kMinStepSaving = 1.0;         // mean steps; measured unseen 1.33 / 1.35, seen 1.56 / 1.52
+constexpr double kUnseenKvLastMatchP = 0.25;   // measured 0.072: better than chance, not significant
+constexpr double kUnseenKvAllMatchP = 0.10;    // measured 0.030
+constexpr double kSeenMatchP = 1e-3;           // measured 5e-10 (kv-last), 2e-9 (kv-all)
+constexpr std::uint32_t kMaxSeenLost = 2;      // seen questions a KV mode may lose; measured 0
+constexpr std::uint32_t kMinSeenCorrect = 90;  // of the 100 seen tasks run for logs; measured 100
+
+void expect_saves_steps(const PairedCounts& c, const lag::ModeResult& logs, const lag::ModeResult& none,
+                        double max_p, double min_saving) {
+  const std::string what = logs.split + "/" + logs.mode;
+  EXPECT_LT(sign_test_p(c.fewer_steps, c.more_steps), max_p)
+      << what << ": fewer steps on " << c.fewer_steps << " questions, more on " << c.more_steps;
+  EXPECT_GE(none.mean_steps - logs.mean_steps, min_saving)
+      << what << ": mean steps " << logs.mean_steps << ", without logs " << none.mean_steps;
+}
+
+void print_counts(const PairedCounts& c, const lag::ModeResult& logs, const lag::ModeResult& none) {
+  std::printf(
+      "%s/%s: EM %.0f%% (none %.0f%%), gained %u lost %u (p %.3g); steps %.2f (none %.2f), "
+      "fewer %u more %u (p %.3g)\n",
+      logs.split.c_str(), logs.mode.c_str(), logs.exact_match, none.exact_match, c.gained, c.lost,
+      sign_test_p(c.gained, c.lost), logs.mean_steps, none.mean_steps, c.fewer_steps, c.more_steps,
+      sign_test_p(c.fewer_steps, c.more_steps));
+}
+
+// The sanitizer build runs a 10-question slice of the seen split with 10 logs: it exercises the same
+// code (store, retrieval, splice) for memory errors in minutes; it cannot carry the statistics above,
+// so it asserts only what a slice can (each task reads its own log; fewer steps, p < 0.05 on the slice:
+// measured 9 of 10 fewer, 0 more), and says so on stdout and in the test's properties.
+void run_sanitizer_slice(Engine& engine, const lag::MultihopSuite& suite) {
+  std::printf("sanitizer build: a 10-question seen slice; the whole-suite bounds run in the release build\n");
+  ::testing::Test::RecordProperty("lag_effect", "sanitizer slice: 10 seen questions, 10 logs");
+  lag::EvalOptions o;
+  o.modes = lag::parse_eval_modes("none,kv-last");
+  o.splits = {"seen"};
+  o.limit = 10;
+  o.store_limit = 10;
+  const auto report = lag::run_multihop_eval(engine, suite, o);
+  const auto& none = row(report, "seen", "none");
+  const auto& kv = row(report, "seen", "kv-last");
+  ASSERT_EQ(kv.details.size(), 10u);
+  for (const auto& d : kv.details) EXPECT_EQ(d.log_tasks, std::vector<std::string>{d.question}) << d.id;
+  const auto c = paired_counts(kv, none);
+  print_counts(c, kv, none);
+  EXPECT_LT(sign_test_p(c.fewer_steps, c.more_steps), 0.05);
+  EXPECT_LE(c.lost, kMaxSeenLost);
+}
+
+// Run time on the 2-core CI machine (lavapipe), release build: RUNTIME_PLACEHOLDER
+TEST(MultihopModel, KvLogsSaveStepsAndLoseNoAnswersOverBothWholeSplits) {
   LoadOptions lo;
   lo.context = 1024;
   auto engine = Engine::load(kModel, lo);
   const auto suite = lag::load_multihop_suite(kAssets + "/multihop");
+  if (kSanitizerBuild) return run_sanitizer_slice(*engine, suite);
+  ::testing::Test::RecordProperty("lag_effect", "whole suite: 100 unseen and 100 seen questions");
   lag::EvalOptions o;
-  o.modes = lag::parse_eval_modes("none,kv-last");
-  o.limit = 20;
+  o.modes = lag::parse_eval_modes("none,kv-last,kv-all");
+  o.splits = {"unseen", "seen"};
   const auto report = lag::run_multihop_eval(*engine, suite, o);
-  ASSERT_EQ(report.rows.size(), 2u);
-  const auto& none = report.rows[0];
-  const auto& lag = report.rows[1];
-  EXPECT_EQ(none.questions, 20u);
-  EXPECT_EQ(lag.mode, "kv-last");
+  ASSERT_EQ(report.rows.size(), 6u);
   // Without logs and with room for every hop, the model solves most seen tasks itself (a broken
   // rendering of its own turns, for one, drops this to zero).
   EXPECT_GE(report.log_tasks_correct, kMinSeenCorrect) << "of " << report.log_tasks << " seen tasks";
-  EXPECT_GE(lag.mean_logs, 1.0);
-  std::printf("slice: no logs EM %.1f%% in %.2f steps; KV logs (last) EM %.1f%% in %.2f steps\n",
-              none.exact_match, none.mean_steps, lag.exact_match, lag.mean_steps);
-  EXPECT_GE(lag.exact_match - none.exact_match, kMinExactMatchGain)
-      << "exact match: no logs " << none.exact_match << "%, LAG " << lag.exact_match << "%";
-  EXPECT_GE(none.mean_steps - lag.mean_steps, kMinStepSaving)
-      << "steps: no logs " << none.mean_steps << ", LAG " << lag.mean_steps;
+  for (const std::string split : {"unseen", "seen"}) {
+    const auto& none = row(report, split, "none");
+    EXPECT_EQ(none.questions, 100u) << split;
+    for (const std::string mode : {"kv-last", "kv-all"}) {
+      const auto& logs = row(report, split, mode);
+      const auto c = paired_counts(logs, none);
+      print_counts(c, logs, none);
+      EXPECT_GE(logs.mean_logs, 1.0) << split << "/" << mode;
+      expect_saves_steps(c, logs, none, kStepsP, kMinStepSaving);
+      const double match_p = split == "seen"     ? kSeenMatchP
+                             : mode == "kv-last" ? kUnseenKvLastMatchP
+                                                 : kUnseenKvAllMatchP;
+      EXPECT_LT(sign_test_p(c.gained, c.lost), match_p)
+          << split << "/" << mode << ": gained " << c.gained << ", lost " << c.lost;
+      if (split == "seen") {
+        EXPECT_LE(c.lost, kMaxSeenLost) << mode << " lost seen questions";
+      }
+    }
+  }
 }
 
 TEST(MultihopModel, EvalCommandPrintsJson) {
