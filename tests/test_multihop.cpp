@@ -2,7 +2,9 @@
 // writer, the suite's files, and the whole evaluation on the shipped model, where LAG (KV logs) must
 // save steps and lose no answers against no logs, by paired significance bounds stated in the test.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +21,7 @@
 #include "engine/model/random_model.hpp"
 #include "engine/model/synthetic_vocab.hpp"
 #include "engine/model/trained_weights.hpp"
+#include "engine/tokenizer/chat_template.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 #include "logstore/retrieval_index.hpp"
 #include "tests/support/cli.hpp"
@@ -37,12 +40,27 @@ std::string sp(const std::string& word) {
   return "\xe2\x96\x81" + word;
 }
 
-std::filesystem::path scratch(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("lagvk-test-multihop-" + name);
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  return p;
-}
+/// A fresh directory for one test, removed when the test ends. The process id and the name keep tests
+/// apart under `ctest -j` (each test is a process of its own) and across checkouts sharing /tmp.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name)
+      : path_(std::filesystem::temp_directory_path() /
+              ("lagvk-test-multihop-" + name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 TEST(WordVocab, ListedWordsAreSingleTokensWhateverTheirNeighbours) {
   const std::vector<std::string> words = {sp("Kastoria"), sp("director"), "director",
@@ -51,7 +69,8 @@ TEST(WordVocab, ListedWordsAreSingleTokensWhateverTheirNeighbours) {
   s.words = words;
   s.n_vocab = vocabulary_size(s);
   const auto bytes = make_random_model(s).to_bytes();
-  const auto dir = scratch("vocab");
+  const ScratchDir dir_scratch("vocab");
+  const auto& dir = dir_scratch.path();
   const std::string path = (dir / "m.gguf").string();
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
@@ -114,7 +133,8 @@ void write_weights(const std::filesystem::path& dir, const RandomModelSpec& s, s
 
 TEST(TrainedWeights, ReachTheGgufFileUnchangedAndBadFilesAreRefused) {
   const RandomModelSpec s = model_spec(GgmlType::f32, 2, 64, 4, 2, 96, 300, 1);
-  const auto dir = scratch("weights");
+  const ScratchDir dir_scratch("weights");
+  const auto& dir = dir_scratch.path();
   write_weights(dir, s);
   const auto w = TrainedWeights::load(dir.string());
   RandomModelSpec t;
@@ -136,7 +156,8 @@ TEST(TrainedWeights, ReachTheGgufFileUnchangedAndBadFilesAreRefused) {
   EXPECT_THROW((void)w.tensor("blk.9.attn_q.weight", 10), Error);
   EXPECT_THROW((void)w.tensor("blk.1.attn_q.weight", 10), Error);
 
-  const auto cut = scratch("weights-cut");
+  const ScratchDir cut_scratch("weights-cut");
+  const auto& cut = cut_scratch.path();
   write_weights(cut, s, 8);
   EXPECT_THROW((void)TrainedWeights::load(cut.string()), Error);
   std::ofstream(cut / "weights.json") << "{\"format\": \"something else\"}";
@@ -154,7 +175,8 @@ TEST(MultihopSuite, LoadsTheShippedSuiteAndRefusesBadOnes) {
   }
   EXPECT_EQ(seen, 100u);
   EXPECT_EQ(unseen, 100u);
-  const auto dir = scratch("suite");
+  const ScratchDir dir_scratch("suite");
+  const auto& dir = dir_scratch.path();
   std::ofstream(dir / "questions.jsonl")
       << "{\"id\": \"a\", \"split\": \"later\", \"question\": \"q\", \"answer\": \"x\"}\n";
   try {
@@ -196,27 +218,68 @@ TEST(MultihopSuite, RecordedRetrievalIsTheStoresRetrieval) {
   }
 }
 
+/// The runs of consecutive indices in an ascending list: [first, last] pairs.
+std::vector<std::pair<std::int32_t, std::int32_t>> runs_of(const std::vector<std::int32_t>& indices) {
+  std::vector<std::pair<std::int32_t, std::int32_t>> runs;
+  for (auto i : indices) {
+    if (!runs.empty() && runs.back().second + 1 == i) {
+      runs.back().second = i;
+    } else {
+      runs.push_back({i, i});
+    }
+  }
+  return runs;
+}
+
+// `lagvk tokenize --traces` tells tools/train which tokens the model will see as a log; they must be the
+// tokens the agent (engine/lag/agent.cpp) gives the model: before each assistant turn, the prompt
+// render_prompt makes of the messages so far (BOS first, no log before it), then the turn the model
+// wrote. So each turn's prompt is a prefix of the trace's tokens, the selection 'all' is one run per
+// assistant turn starting where that turn's prompt ends and decoding to the turn's text, and 'last' is
+// the last of those runs.
 TEST(MultihopModel, TokenizeTracesMatchesTheAgentsRendering) {
   const auto r =
       run_lagvk("tokenize -m " + kModel + " --traces " + kAssets + "/multihop/seen-gold-traces.jsonl", false);
   ASSERT_EQ(r.status, 0) << r.out;
   const auto file = GgufFile::open(kModel);
   const auto tok = make_tokenizer(file);
+  const auto chat = detect_chat_template(file);
   std::ifstream in(kAssets + "/multihop/seen-gold-traces.jsonl");
   std::stringstream buf;
   buf << in.rdbuf();
   const auto traces = lag::parse_traces(buf.str(), "demo");
   std::stringstream out(r.out);
   std::string line;
+  std::size_t turns = 0;
   for (const auto& t : traces) {
     ASSERT_TRUE(std::getline(out, line));
     const auto j = nlohmann::json::parse(line);
-    const auto last = lag::render_trace(t, *tok, lag::Selection::last);
-    EXPECT_EQ(j["tokens"].get<std::vector<std::int32_t>>(), last.tokens);
-    EXPECT_EQ(j["last"].get<std::vector<std::int32_t>>(), last.selected);
-    EXPECT_EQ(j["all"].get<std::vector<std::int32_t>>(),
-              lag::render_trace(t, *tok, lag::Selection::all).selected);
+    const auto tokens = j["tokens"].get<std::vector<std::int32_t>>();
+    const auto all = runs_of(j["all"].get<std::vector<std::int32_t>>());
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < t.messages.size(); ++i) {
+      if (t.messages[i].role != "assistant") continue;
+      const std::vector<lag::Message> before(t.messages.begin(), t.messages.begin() + std::ptrdiff_t(i));
+      const auto prompt = lag::render_prompt(before, *tok, true, &chat);
+      ASSERT_LE(prompt.size(), tokens.size()) << t.task;
+      EXPECT_TRUE(std::equal(prompt.begin(), prompt.end(), tokens.begin()))
+          << t.task << ": the prompt before turn " << i << " is not how the trace begins";
+      ASSERT_LT(run, all.size()) << t.task << ": no selected span for turn " << i;
+      const auto [first, last] = all[run++];
+      EXPECT_EQ(std::size_t(first), prompt.size()) << t.task << " turn " << i;
+      std::string text =
+          tok->decode(std::vector<std::int32_t>(tokens.begin() + first, tokens.begin() + last + 1));
+      text.erase(0, text.find_first_not_of(' '));
+      EXPECT_EQ(text, t.messages[i].content) << t.task << " turn " << i;
+      ++turns;
+    }
+    EXPECT_EQ(run, all.size()) << t.task << ": 'all' keeps more than the assistant turns";
+    const auto last_run = runs_of(j["last"].get<std::vector<std::int32_t>>());
+    ASSERT_EQ(last_run.size(), 1u) << t.task;
+    EXPECT_EQ(last_run[0], all.back()) << t.task;
   }
+  EXPECT_FALSE(std::getline(out, line)) << "more lines than traces";
+  EXPECT_GE(turns, 300u);  // 100 tasks of 2 to 4 hops, each with an answer turn
 }
 
 }  // namespace
