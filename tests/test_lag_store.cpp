@@ -57,6 +57,8 @@ class LagStore : public GpuTest {
   }
   void TearDown() override {
     fs::remove_all(dir_);
+    engine_.reset();
+    fs::remove(model_);
     GpuTest::TearDown();
   }
   std::string model_, dir_;
