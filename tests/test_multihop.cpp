@@ -361,8 +361,8 @@ const lag::ModeResult& row(const lag::EvalReport& report, const std::string& spl
 // on the unseen split beside kv-last because it is the only mode whose exact-match gain there reaches
 // 0.05, and it splices every response of a log, a path kv-last's single response does not take.
 // Both bounds on unseen exact match also mean no loss: they need more questions gained than lost.
-// Rerun here (2026-12-01, both splits in one process, this eval): the same counts, question for question
-// in total (24/14, 27/14, 88/0 and 89/0 unseen; 31/0 and 94/0 seen).
+// Rerun here (2026-12-01, both splits in one process, this eval): the same counts
+// (24/14, 27/14, 88/0 and 89/0 unseen; 31/0 and 94/0 seen).
 constexpr double kStepsP = 1e-3;               // fewer steps with logs, both splits
 constexpr double kMinStepSaving = 1.0;         // mean steps; measured unseen 1.33 / 1.35, seen 1.56
 constexpr double kUnseenKvLastMatchP = 0.25;   // measured 0.072: better than chance, not significant
