@@ -2,7 +2,9 @@
 // knowledge-base tool, and the kv/text/none context modes through an in-memory log library, including
 // the equivalence of kv and text logs for full-trace logs.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -91,6 +93,7 @@ class MemoryLibrary : public lag::LogLibrary {
   }
   std::vector<lag::RetrievedLog> retrieve(const std::string& query, std::uint32_t k,
                                           const std::set<LogId>& exclude) override {
+    queries_.push_back(query);
     std::vector<lag::RetrievedLog> all;
     for (const auto& [id, e] : entries_) {
       if (exclude.count(id)) continue;
@@ -105,9 +108,12 @@ class MemoryLibrary : public lag::LogLibrary {
   }
   std::vector<std::int32_t> tokens(LogId id) override { return entries_.at(id).tokens; }
   LogKvSource kv(LogId id) override { return source_of(entries_.at(id).kv, shape_); }
+  /// Every query retrieve() was called with, in order.
+  const std::vector<std::string>& queries() const { return queries_; }
 
  private:
   KvShape shape_;
+  std::vector<std::string> queries_;
   std::map<LogId, Entry> entries_;
   LogId next_ = 1;
 };
@@ -117,12 +123,21 @@ class LagAgent : public GpuTest {
   void SetUp() override {
     GpuTest::SetUp();
     const RandomModelSpec spec = small_model_spec(GgmlType::f16, 9);
-    path_ = ::testing::TempDir() + "/lag_agent_model.gguf";
+    // Each test is a process of its own under ctest -j: a shared file name would let one test rewrite
+    // the model while another loads it.
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = ::testing::TempDir() + "/lag_agent_model_" + std::to_string(::getpid()) + "_" + info->name() +
+            ".gguf";
     make_random_model(spec).write(path_);
     LoadOptions o;
     o.context = 512;
     o.sequences = 4;
     engine_ = load_engine(path_, o);
+  }
+  void TearDown() override {
+    engine_.reset();
+    std::filesystem::remove(path_);
+    GpuTest::TearDown();
   }
 
   /// Renders and evaluates a trace, capturing its selected tokens (positions from 0).
@@ -223,24 +238,60 @@ TEST_F(LagAgent, FullTraceLogsGiveTheSameGreedyTokensInKvAndTextModes) {
   EXPECT_GT(compare(none.logits, kv.logits).max_rel, 1e-2);
 }
 
+// The random-weight model never writes "Answer:", so the loop must run exactly to its step limit; it
+// retrieves once for the question and once after each step whose line is not empty (k = 1 each time,
+// from a library with more logs than that), never the same log twice, and stops adding logs at max_logs.
 TEST_F(LagAgent, LoopRunsToTheStepLimitAndRetrievesOncePerLog) {
-  MemoryLibrary library(engine_->pool().shape());
-  library.add(capture(kTrace, lag::Selection::last));
-  library.add(
-      capture({"who directed silent orchard", {{"user", "q"}, {"assistant", "Answer: Jun Okabe"}}, {}},
-              lag::Selection::last));
+  auto entry = capture(kTrace, lag::Selection::last);
   const auto kb = lag::KnowledgeBaseLookup::load(std::string(LAGVK_SOURCE_DIR) + "/assets/kb/demo.json");
-  lag::AgentOptions options;
-  options.max_steps = 3;
-  options.logs_per_query = 1;
-  const auto r = lag::run_agent(*engine_, &library, "who directed the glass harbor", {kb.get()}, options);
-  EXPECT_GE(r.steps.size(), 1u);
-  EXPECT_LE(r.steps.size(), 3u);
-  std::set<LogId> seen;
-  for (const auto& l : r.logs) EXPECT_TRUE(seen.insert(l.id).second) << "log " << l.id << " retrieved twice";
-  ASSERT_FALSE(r.logs.empty());
-  EXPECT_EQ(r.logs.front().task, "who directed the glass harbor");  // the question's best match comes first
-  EXPECT_EQ(r.trace.messages.front().role, "user");
+  // Each step adds about 100 tokens (a 4-token line and the "no action" reply): room for 8 steps.
+  LoadOptions o;
+  o.context = 2048;
+  auto engine = load_engine(path_, o);
+  for (const std::uint32_t limit : {1u, 3u, 8u}) {
+    for (const std::uint32_t max_logs : {0u, 3u}) {
+      if (max_logs && limit != 3) continue;  // the cap once, where it binds (4 retrievals)
+      MemoryLibrary library(engine_->pool().shape());
+      library.add(entry);  // kTrace's own task: the question's best match
+      for (int i = 0; i < 12; ++i) {
+        auto other = entry;
+        other.task = "other task " + std::to_string(i);
+        library.add(std::move(other));
+      }
+      lag::AgentOptions options;
+      options.max_steps = limit;
+      options.max_step_tokens = 4;
+      options.logs_per_query = 1;
+      options.max_logs = max_logs;
+      const auto r = lag::run_agent(*engine, &library, kTrace.task, {kb.get()}, options);
+      const std::string what = "limit " + std::to_string(limit) + ", max_logs " + std::to_string(max_logs);
+      ASSERT_FALSE(r.answer) << what << ": the random model answered '" << *r.answer << "'";
+      EXPECT_EQ(r.steps.size(), limit) << what;
+      // The queries: the question, then each non-empty line in order.
+      std::vector<std::string> expect_queries = {kTrace.task};
+      for (const auto& step : r.steps)
+        if (!step.output.empty()) expect_queries.push_back(step.output);
+      const std::size_t expect_logs =
+          max_logs ? std::min<std::size_t>(max_logs, expect_queries.size()) : expect_queries.size();
+      if (max_logs == 0) {
+        EXPECT_EQ(library.queries(), expect_queries) << what;
+      }
+      EXPECT_EQ(r.logs.size(), expect_logs) << what;
+      std::printf("%s: %zu non-empty lines, %zu logs, %u context tokens\n", what.c_str(),
+                  expect_queries.size() - 1, r.logs.size(), r.context_tokens);
+      std::size_t added = 0;
+      for (const auto& step : r.steps) added += step.new_logs.size();
+      EXPECT_EQ(added + 1, r.logs.size()) << what << ": logs after the first come from the steps";
+      std::set<LogId> seen;
+      for (const auto& l : r.logs)
+        EXPECT_TRUE(seen.insert(l.id).second) << what << ": log " << l.id << " retrieved twice";
+      ASSERT_FALSE(r.logs.empty());
+      EXPECT_EQ(r.logs.front().task, kTrace.task) << what;  // the question's best match comes first
+      EXPECT_EQ(r.trace.messages.front().role, "user");
+      EXPECT_EQ(r.trace.messages.size(), 1 + 2 * limit)
+          << what << ": the question, then line and reply per step";
+    }
+  }
 }
 
 }  // namespace

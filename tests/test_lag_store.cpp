@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -55,6 +57,8 @@ class LagStore : public GpuTest {
   }
   void TearDown() override {
     fs::remove_all(dir_);
+    engine_.reset();
+    fs::remove(model_);
     GpuTest::TearDown();
   }
   std::string model_, dir_;
@@ -107,23 +111,90 @@ TEST_F(LagStore, Q8PagesMoveNextTokenLogitsLittle) {
             std::max_element(logits[1].begin(), logits[1].end()) - logits[1].begin());
 }
 
-TEST_F(LagStore, EmbeddingsAreTheMeanFinalHiddenStateOfTheCpuReference) {
-  const std::string text = "who directed the glass harbor";
-  const auto gpu_vec = lag::embed_text(*engine_, text);
-  Model model = Model::open(model_);
+/// A text's embedding as the CPU reference computes it, independently of the GPU: the mean over the
+/// text's tokens of the final normalised hidden state (the reference's "result_norm" activation).
+std::vector<float> reference_embedding(const std::string& model_path, const Engine& engine,
+                                       const std::string& text) {
+  Model model = Model::open(model_path);
   ref::RefModel reference(model);
   std::vector<float> sum;
   reference.set_activation_hook([&](std::string_view name, std::span<const float> values) {
     if (name != "result_norm") return;
-    const std::size_t dim = engine_->config().dim;
+    const std::size_t dim = engine.config().dim;
     sum.assign(dim, 0.0f);
     for (std::size_t i = 0; i < values.size(); ++i) sum[i % dim] += values[i];
   });
-  const auto tokens = engine_->tokenizer().encode(text, engine_->tokenizer().add_bos_by_default(), false);
+  const auto tokens = engine.tokenizer().encode(text, engine.tokenizer().add_bos_by_default(), false);
   (void)reference.forward(tokens);
-  ASSERT_EQ(sum.size(), gpu_vec.size());
   for (auto& v : sum) v /= float(tokens.size());
+  return sum;
+}
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ab += double(a[i]) * b[i];
+    aa += double(a[i]) * a[i];
+    bb += double(b[i]) * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+TEST_F(LagStore, EmbeddingsAreTheMeanFinalHiddenStateOfTheCpuReference) {
+  const std::string text = "who directed the glass harbor";
+  const auto gpu_vec = lag::embed_text(*engine_, text);
+  const auto sum = reference_embedding(model_, *engine_, text);
+  ASSERT_EQ(sum.size(), gpu_vec.size());
   EXPECT_LE(compare(gpu_vec, sum).max_rel, 1e-3);
+}
+
+// Dense retrieval (StoreLibrary with an embedder) against an independent computation: the cosine
+// similarity, computed here, between CPU-reference embeddings of the query and of each task. The queries
+// are ones where BM25 and dense retrieval disagree (BM25 follows the shared word "films" or "mara"; the
+// model's embedding is nearest to another task), so a library that fell back to BM25, or scored by
+// anything but cosine, fails. Measured reference cosines: "capital films" 0.648 for the capital of
+// veloria, next 0.453; "mara okabe" 0.662 for jun okabe's father, next 0.534.
+TEST_F(LagStore, DenseRetrievalRanksByCosineOfTheReferenceEmbeddings) {
+  const std::vector<std::string> tasks = {
+      "who directed the glass harbor", "where was mara ellison born",       "what is the capital of veloria",
+      "who founded brightwater films", "which river flows through castell", "who is the father of jun okabe"};
+  logstore::StoreOptions o{true, lag::model_fingerprint(*engine_)};
+  auto store = logstore::Store::open(dir_, o);
+  std::map<logstore::LogId, std::vector<float>> reference;  // each log's task, embedded by the CPU reference
+  for (const auto& t : tasks) {
+    auto log =
+        lag::encode_trace(*engine_, {t, {{"user", t}, {"assistant", "Answer: x"}}, {}}, lag::Selection::last);
+    log.embedding = lag::embed_text(*engine_, t);
+    reference[lag::store_log(*store, log)] = reference_embedding(model_, *engine_, t);
+  }
+  lag::StoreLibrary bm25(*store);
+  lag::StoreLibrary dense(*store, {}, [this](const std::string& q) { return lag::embed_text(*engine_, q); });
+  constexpr double kScoreTolerance = 2e-3;  // GPU against CPU embeddings: 1e-3 of their range
+  constexpr double kMinGap = 0.01;          // reference cosines closer than this may swap
+  for (const std::string query : {"capital films", "mara okabe"}) {
+    const auto q = reference_embedding(model_, *engine_, query);
+    std::vector<std::pair<double, logstore::LogId>> expected;  // (cosine, id), best first
+    for (const auto& [id, v] : reference) expected.push_back({cosine(q, v), id});
+    std::sort(expected.rbegin(), expected.rend());
+    ASSERT_GE(expected[0].first - expected[1].first, 0.05)
+        << query << ": the reference's best is no clear best";
+    const auto got = dense.retrieve(query, std::uint32_t(tasks.size()), {});
+    ASSERT_EQ(got.size(), tasks.size()) << query;
+    EXPECT_EQ(got[0].id, expected[0].second) << query;
+    const auto lexical = bm25.retrieve(query, 1, {});
+    ASSERT_FALSE(lexical.empty()) << query;
+    EXPECT_NE(lexical[0].id, expected[0].second) << query << ": BM25 and dense must disagree here";
+    std::map<logstore::LogId, double> score;
+    for (const auto& hit : got) score[hit.id] = hit.score;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_NEAR(score[expected[i].second], expected[i].first, kScoreTolerance) << query << ", log " << i;
+      // Order: every pair the reference separates by more than the gap comes back in that order.
+      for (std::size_t j = i + 1; j < expected.size(); ++j)
+        if (expected[i].first - expected[j].first > kMinGap) {
+          EXPECT_GT(score[expected[i].second], score[expected[j].second]) << query;
+        }
+    }
+  }
 }
 
 TEST_F(LagStore, DenseRetrievalAgainstBm25OnALabelledSet) {

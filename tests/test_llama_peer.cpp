@@ -141,12 +141,31 @@ TEST(LlamaPeer, TeacherForcedScoreMatchesGreedy) {
   EXPECT_NEAR(s.steps[0].candidates[1].second, g.steps[0].token_prob, 1e-3);
   EXPECT_EQ(s.steps.back().token, -1);
   EXPECT_GE(s.steps.back().top_token, 0);
+}
 
-  // A token llama.cpp finds unlikely is not accepted.
-  PeerStep bad = s.steps[0];
-  bad.token = s.steps[0].top.back().first;
-  bad.token_prob = s.steps[0].top.back().second;
-  EXPECT_EQ(llama_peer_accepts(bad), bad.token_prob >= 0.8 * bad.top_prob);
+/// A step where llama.cpp's argmax is token 7 with probability `top`, and our token has probability `ours`.
+PeerStep step_with(std::int32_t token, double ours, double top) {
+  PeerStep s;
+  s.token = token;
+  s.token_prob = ours;
+  s.top_token = 7;
+  s.top_prob = top;
+  return s;
+}
+
+// The agreement rule (llama_peer.hpp: acceptable when llama.cpp gives our token at least `ratio` times
+// its top probability, always when it is the argmax) on cases worked out by hand, not by its formula.
+TEST(LlamaPeer, AcceptsTokensNearTheArgmaxAndRejectsUnlikelyOnes) {
+  EXPECT_TRUE(llama_peer_accepts(step_with(7, 0.30, 0.30)));   // the argmax itself
+  EXPECT_TRUE(llama_peer_accepts(step_with(5, 0.45, 0.50)));   // 90% of the top
+  EXPECT_TRUE(llama_peer_accepts(step_with(5, 0.40, 0.50)));   // exactly 80%: accepted
+  EXPECT_FALSE(llama_peer_accepts(step_with(5, 0.39, 0.50)));  // 78%
+  EXPECT_FALSE(llama_peer_accepts(step_with(5, 0.01, 0.90)));  // far below a confident top
+  EXPECT_FALSE(llama_peer_accepts(step_with(5, 0.0, 0.20)));
+  // Another ratio: half the top.
+  EXPECT_TRUE(llama_peer_accepts(step_with(5, 0.25, 0.50), 0.5));
+  EXPECT_FALSE(llama_peer_accepts(step_with(5, 0.24, 0.50), 0.5));
+  EXPECT_TRUE(llama_peer_accepts(step_with(7, 0.02, 0.02), 0.99));  // a flat distribution's argmax
 }
 
 TEST(LlamaPeer, Tokenize) {

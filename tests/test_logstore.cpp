@@ -293,43 +293,94 @@ TEST(LogStore, ExportImportRoundTrip) {
   EXPECT_THROW((void)import_logs(*wrong, again, "archive"), Error);
 }
 
-TEST(LogStore, AReaderProcessSeesCommittedLogsWhileAWriterWrites) {
-  const auto dir = fresh_store_dir("concurrent");
-  { auto store = Store::open(dir, {true, small_fingerprint()}); }
+/// Expects the log `id` of a read to be `log` exactly: record and every page of every layer.
+void expect_log_is(const Store::Reader& r, LogId id, const SyntheticLog& log) {
+  const auto rec = r.log(id);
+  ASSERT_TRUE(rec) << "log " << id;
+  EXPECT_EQ(rec->task, log.record.task) << "log " << id;
+  EXPECT_EQ(rec->token_ids, log.record.token_ids) << "log " << id;
+  for (std::uint32_t l = 0; l < log.k.size(); ++l) {
+    std::vector<std::uint16_t> k, v;
+    for (std::uint32_t p = 0; p < r.pages_of(std::uint32_t(rec->token_ids.size())); ++p) {
+      const PageView page = r.page(id, l, p);
+      k.insert(k.end(), page.k.begin(), page.k.end());
+      v.insert(v.end(), page.v.begin(), page.v.end());
+    }
+    EXPECT_EQ(k, log.k[l]) << "log " << id << " layer " << l;
+    EXPECT_EQ(v, log.v[l]) << "log " << id << " layer " << l;
+  }
+}
+
+SyntheticLog later_log(std::uint32_t i) {
+  return synthetic_log(4 + i, 100 + i, "later " + std::to_string(i));
+}
+
+// A reader holds a read transaction while a writer in another process commits; pipes fix the order:
+// the reader opens its snapshot, then lets the writer go (it removes the first log and adds five, each
+// its own commit), then waits until the writer has exited. The snapshot must still show exactly the
+// logs of its moment, the removed one with intact pages (LMDB may not reuse pages a reader holds); a
+// read begun afterwards shows the writer's work.
+TEST(LogStore, AReadersSnapshotHoldsWhileAWriterProcessCommitsAndALaterReadSeesItsLogs) {
+  const auto dir = fresh_store_dir("snapshot");
+  int go[2], committed[2];
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(committed), 0);
+  // The writer forks before this process opens the store (LMDB environments do not survive fork).
   const pid_t writer = fork();
   ASSERT_GE(writer, 0);
   if (writer == 0) {
+    close(go[1]);
+    close(committed[0]);
+    char c = 0;
+    if (read(go[0], &c, 1) != 1) _exit(3);
     try {
       auto store = Store::open(dir, {false, small_fingerprint()});
-      for (std::uint32_t i = 0; i < 200; ++i) {
-        const auto log = synthetic_log(1 + i % 20, i, "concurrent");
-        (void)store->put_log(log.record, log.input());
+      if (!store->remove(1)) _exit(4);
+      for (std::uint32_t i = 0; i < 5; ++i) {
+        const auto log = later_log(i);
+        const LogId id = store->put_log(log.record, log.input());
+        if (write(committed[1], &id, sizeof id) != sizeof id) _exit(3);
       }
       _exit(0);
     } catch (...) {
       _exit(2);
     }
   }
-  // Meanwhile this process reads: every log it sees is complete and verifies.
-  std::size_t max_seen = 0;
-  auto store = Store::open(dir, {false, small_fingerprint()});
-  for (int round = 0; round < 50; ++round) {
-    auto r = store->read();
-    const auto ids = r.ids();
-    max_seen = std::max(max_seen, ids.size());
-    for (LogId id : ids) {
-      const auto rec = r.log(id);
-      ASSERT_TRUE(rec);
-      for (std::uint32_t p = 0; p < r.pages_of(std::uint32_t(rec->token_ids.size())); ++p)
-        (void)r.page(id, 1, p);
-    }
-    usleep(2000);
+  close(go[0]);
+  close(committed[1]);
+  auto store = Store::open(dir, {true, small_fingerprint()});
+  std::vector<SyntheticLog> first;
+  std::vector<LogId> first_ids;
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    first.push_back(synthetic_log(5 + i, i, "first " + std::to_string(i)));
+    first_ids.push_back(store->put_log(first.back().record, first.back().input()));
   }
-  int status = 0;
-  waitpid(writer, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  EXPECT_EQ(store->read().ids().size(), 200u);
-  std::printf("reader saw up to %zu logs while the writer wrote 200\n", max_seen);
+  ASSERT_EQ(first_ids.front(), 1u);
+  std::vector<LogId> later_ids;
+  {
+    const auto snapshot = store->read();
+    ASSERT_EQ(snapshot.ids(), first_ids);
+    ASSERT_EQ(write(go[1], "g", 1), 1);
+    close(go[1]);
+    LogId id = 0;
+    while (read(committed[0], &id, sizeof id) == sizeof id) later_ids.push_back(id);  // until it exits
+    close(committed[0]);
+    int status = 0;
+    ASSERT_EQ(waitpid(writer, &status, 0), writer);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "writer status " << status;
+    ASSERT_EQ(later_ids.size(), 5u);
+    // All five commits are done, and the snapshot is as it was.
+    EXPECT_EQ(snapshot.ids(), first_ids);
+    for (std::size_t i = 0; i < first.size(); ++i) expect_log_is(snapshot, first_ids[i], first[i]);
+    for (LogId later : later_ids) EXPECT_FALSE(snapshot.log(later)) << "log " << later << " in the snapshot";
+  }
+  const auto after = store->read();
+  std::vector<LogId> expect_ids(first_ids.begin() + 1, first_ids.end());
+  expect_ids.insert(expect_ids.end(), later_ids.begin(), later_ids.end());
+  EXPECT_EQ(after.ids(), expect_ids);
+  EXPECT_FALSE(after.log(first_ids.front())) << "the removed log";
+  for (std::uint32_t i = 0; i < later_ids.size(); ++i) expect_log_is(after, later_ids[i], later_log(i));
+  EXPECT_TRUE(store->verify().ok());
 }
 
 // A child writes logs and reports each id after its commit returns; it is killed at a random moment,

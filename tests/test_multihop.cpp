@@ -1,11 +1,16 @@
 // The trained multihop model and its evaluation: the word vocabulary, trained weights through the GGUF
-// writer, the suite's files, and a slice of the evaluation on the shipped model, where LAG (KV logs,
-// last responses) must beat no logs on exact match and on steps by a margin in line with the full run
-// recorded in bench/RESULTS.md.
+// writer, the suite's files, and the whole evaluation on the shipped model, where LAG (KV logs) must
+// save steps and lose no answers against no logs, by paired significance bounds stated in the test.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -16,11 +21,13 @@
 #include "engine/model/random_model.hpp"
 #include "engine/model/synthetic_vocab.hpp"
 #include "engine/model/trained_weights.hpp"
+#include "engine/tokenizer/chat_template.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 #include "logstore/retrieval_index.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
+#include "tests/support/sign_test.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -33,12 +40,27 @@ std::string sp(const std::string& word) {
   return "\xe2\x96\x81" + word;
 }
 
-std::filesystem::path scratch(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("lagvk-test-multihop-" + name);
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  return p;
-}
+/// A fresh directory for one test, removed when the test ends. The process id and the name keep tests
+/// apart under `ctest -j` (each test is a process of its own) and across checkouts sharing /tmp.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name)
+      : path_(std::filesystem::temp_directory_path() /
+              ("lagvk-test-multihop-" + name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 TEST(WordVocab, ListedWordsAreSingleTokensWhateverTheirNeighbours) {
   const std::vector<std::string> words = {sp("Kastoria"), sp("director"), "director",
@@ -47,7 +69,8 @@ TEST(WordVocab, ListedWordsAreSingleTokensWhateverTheirNeighbours) {
   s.words = words;
   s.n_vocab = vocabulary_size(s);
   const auto bytes = make_random_model(s).to_bytes();
-  const auto dir = scratch("vocab");
+  const ScratchDir dir_scratch("vocab");
+  const auto& dir = dir_scratch.path();
   const std::string path = (dir / "m.gguf").string();
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
@@ -110,7 +133,8 @@ void write_weights(const std::filesystem::path& dir, const RandomModelSpec& s, s
 
 TEST(TrainedWeights, ReachTheGgufFileUnchangedAndBadFilesAreRefused) {
   const RandomModelSpec s = model_spec(GgmlType::f32, 2, 64, 4, 2, 96, 300, 1);
-  const auto dir = scratch("weights");
+  const ScratchDir dir_scratch("weights");
+  const auto& dir = dir_scratch.path();
   write_weights(dir, s);
   const auto w = TrainedWeights::load(dir.string());
   RandomModelSpec t;
@@ -132,7 +156,8 @@ TEST(TrainedWeights, ReachTheGgufFileUnchangedAndBadFilesAreRefused) {
   EXPECT_THROW((void)w.tensor("blk.9.attn_q.weight", 10), Error);
   EXPECT_THROW((void)w.tensor("blk.1.attn_q.weight", 10), Error);
 
-  const auto cut = scratch("weights-cut");
+  const ScratchDir cut_scratch("weights-cut");
+  const auto& cut = cut_scratch.path();
   write_weights(cut, s, 8);
   EXPECT_THROW((void)TrainedWeights::load(cut.string()), Error);
   std::ofstream(cut / "weights.json") << "{\"format\": \"something else\"}";
@@ -150,7 +175,8 @@ TEST(MultihopSuite, LoadsTheShippedSuiteAndRefusesBadOnes) {
   }
   EXPECT_EQ(seen, 100u);
   EXPECT_EQ(unseen, 100u);
-  const auto dir = scratch("suite");
+  const ScratchDir dir_scratch("suite");
+  const auto& dir = dir_scratch.path();
   std::ofstream(dir / "questions.jsonl")
       << "{\"id\": \"a\", \"split\": \"later\", \"question\": \"q\", \"answer\": \"x\"}\n";
   try {
@@ -192,27 +218,68 @@ TEST(MultihopSuite, RecordedRetrievalIsTheStoresRetrieval) {
   }
 }
 
+/// The runs of consecutive indices in an ascending list: [first, last] pairs.
+std::vector<std::pair<std::int32_t, std::int32_t>> runs_of(const std::vector<std::int32_t>& indices) {
+  std::vector<std::pair<std::int32_t, std::int32_t>> runs;
+  for (auto i : indices) {
+    if (!runs.empty() && runs.back().second + 1 == i) {
+      runs.back().second = i;
+    } else {
+      runs.push_back({i, i});
+    }
+  }
+  return runs;
+}
+
+// `lagvk tokenize --traces` tells tools/train which tokens the model will see as a log; they must be the
+// tokens the agent (engine/lag/agent.cpp) gives the model: before each assistant turn, the prompt
+// render_prompt makes of the messages so far (BOS first, no log before it), then the turn the model
+// wrote. So each turn's prompt is a prefix of the trace's tokens, the selection 'all' is one run per
+// assistant turn starting where that turn's prompt ends and decoding to the turn's text, and 'last' is
+// the last of those runs.
 TEST(MultihopModel, TokenizeTracesMatchesTheAgentsRendering) {
   const auto r =
       run_lagvk("tokenize -m " + kModel + " --traces " + kAssets + "/multihop/seen-gold-traces.jsonl", false);
   ASSERT_EQ(r.status, 0) << r.out;
   const auto file = GgufFile::open(kModel);
   const auto tok = make_tokenizer(file);
+  const auto chat = detect_chat_template(file);
   std::ifstream in(kAssets + "/multihop/seen-gold-traces.jsonl");
   std::stringstream buf;
   buf << in.rdbuf();
   const auto traces = lag::parse_traces(buf.str(), "demo");
   std::stringstream out(r.out);
   std::string line;
+  std::size_t turns = 0;
   for (const auto& t : traces) {
     ASSERT_TRUE(std::getline(out, line));
     const auto j = nlohmann::json::parse(line);
-    const auto last = lag::render_trace(t, *tok, lag::Selection::last);
-    EXPECT_EQ(j["tokens"].get<std::vector<std::int32_t>>(), last.tokens);
-    EXPECT_EQ(j["last"].get<std::vector<std::int32_t>>(), last.selected);
-    EXPECT_EQ(j["all"].get<std::vector<std::int32_t>>(),
-              lag::render_trace(t, *tok, lag::Selection::all).selected);
+    const auto tokens = j["tokens"].get<std::vector<std::int32_t>>();
+    const auto all = runs_of(j["all"].get<std::vector<std::int32_t>>());
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < t.messages.size(); ++i) {
+      if (t.messages[i].role != "assistant") continue;
+      const std::vector<lag::Message> before(t.messages.begin(), t.messages.begin() + std::ptrdiff_t(i));
+      const auto prompt = lag::render_prompt(before, *tok, true, &chat);
+      ASSERT_LE(prompt.size(), tokens.size()) << t.task;
+      EXPECT_TRUE(std::equal(prompt.begin(), prompt.end(), tokens.begin()))
+          << t.task << ": the prompt before turn " << i << " is not how the trace begins";
+      ASSERT_LT(run, all.size()) << t.task << ": no selected span for turn " << i;
+      const auto [first, last] = all[run++];
+      EXPECT_EQ(std::size_t(first), prompt.size()) << t.task << " turn " << i;
+      std::string text =
+          tok->decode(std::vector<std::int32_t>(tokens.begin() + first, tokens.begin() + last + 1));
+      text.erase(0, text.find_first_not_of(' '));
+      EXPECT_EQ(text, t.messages[i].content) << t.task << " turn " << i;
+      ++turns;
+    }
+    EXPECT_EQ(run, all.size()) << t.task << ": 'all' keeps more than the assistant turns";
+    const auto last_run = runs_of(j["last"].get<std::vector<std::int32_t>>());
+    ASSERT_EQ(last_run.size(), 1u) << t.task;
+    EXPECT_EQ(last_run[0], all.back()) << t.task;
   }
+  EXPECT_FALSE(std::getline(out, line)) << "more lines than traces";
+  EXPECT_GE(turns, 300u);  // 100 tasks of 2 to 4 hops, each with an answer turn
 }
 
 }  // namespace
@@ -221,41 +288,198 @@ TEST(MultihopModel, TokenizeTracesMatchesTheAgentsRendering) {
 namespace lagvk::test {
 namespace {
 
-// The full evaluation (bench/multihop.sh, bench/RESULTS.md; all 100 unseen questions, one log per
-// task) measured no logs 65% EM in 3.72 steps and KV logs (last responses) 75% in 2.39, and 100 of the
-// 100 seen tasks solved without logs. On this slice (the first 20): no logs 55% in 3.80 steps, KV logs
-// 75% in 2.40 (the other 80: 67.5% against 75%). The exact-match margin is half of the slice's and
-// the steps margin about three quarters, so that the test fails when LAG stops paying off on these
-// questions but not on a question's worth of noise; a broken splice or re-rotation makes the log
-// unreadable and drops LAG below no logs on exact match.
-constexpr double kMinStepSaving = 1.0;       // measured 1.40 on this slice, 1.33 on 100 questions
-constexpr double kMinExactMatchGain = 10.0;  // points; measured 20 on this slice, 10 on 100 questions
-constexpr std::uint32_t kMinSeenCorrect = 90;
+// The sign test's exact tail against values computed by hand: C(n, k) / 2^n summed.
+TEST(SignTest, ExactBinomialTailsAndOneSidedPValues) {
+  EXPECT_EQ(binomial_half_upper_tail(10, 0), 1.0);
+  EXPECT_EQ(binomial_half_upper_tail(10, 11), 0.0);
+  EXPECT_EQ(binomial_half_upper_tail(10, 10), 1.0 / 1024);
+  EXPECT_EQ(binomial_half_upper_tail(10, 9), 11.0 / 1024);  // C(10,9) + C(10,10)
+  EXPECT_EQ(binomial_half_upper_tail(4, 2), 11.0 / 16);     // (6 + 4 + 1) / 16
+  EXPECT_DOUBLE_EQ(binomial_half_upper_tail(7, 4), 0.5);    // symmetric, odd n: half the mass
+  // 6 wins, 2 losses (the old 20-question slice): (C(8,6) + C(8,7) + C(8,8)) / 256 = 37 / 256.
+  EXPECT_DOUBLE_EQ(sign_test_p(6, 2), 37.0 / 256);
+  EXPECT_DOUBLE_EQ(sign_test_p(0, 0), 1.0);
+  EXPECT_DOUBLE_EQ(sign_test_p(88, 0), std::ldexp(1.0, -88));
+  // A large n, by the symmetry P(X >= 51) + P(X <= 49) + P(X = 50) = 1 with P(X <= 49) = P(X >= 51).
+  const double middle = binomial_half_upper_tail(100, 50) - binomial_half_upper_tail(100, 51);
+  EXPECT_NEAR(2 * binomial_half_upper_tail(100, 51) + middle, 1.0, 1e-12);
+  EXPECT_NEAR(middle, 0.0795892373871787, 1e-12);  // C(100, 50) / 2^100
+  EXPECT_THROW((void)binomial_half_upper_tail(1001, 1), std::invalid_argument);
+}
 
-TEST(MultihopModel, LagBeatsNoLogsOnAnUnseenSlice) {
+/// How a mode fared against no logs on the same questions, counting the discordant questions only.
+struct PairedCounts {
+  std::uint32_t gained = 0, lost = 0;             ///< right with logs and wrong without, and the reverse
+  std::uint32_t fewer_steps = 0, more_steps = 0;  ///< steps with logs below, or above, steps without
+};
+
+PairedCounts paired_counts(const lag::ModeResult& logs, const lag::ModeResult& none) {
+  std::map<std::string, const lag::QuestionResult*> base;
+  for (const auto& d : none.details) base[d.id] = &d;
+  EXPECT_EQ(logs.details.size(), none.details.size());
+  PairedCounts c;
+  for (const auto& d : logs.details) {
+    const auto it = base.find(d.id);
+    if (it == base.end()) {
+      ADD_FAILURE() << d.id << " was answered with logs only";
+      continue;
+    }
+    const auto& b = *it->second;
+    c.gained += d.correct && !b.correct;
+    c.lost += b.correct && !d.correct;
+    c.fewer_steps += d.steps < b.steps;
+    c.more_steps += d.steps > b.steps;
+  }
+  return c;
+}
+
+const lag::ModeResult& row(const lag::EvalReport& report, const std::string& split, const std::string& mode) {
+  for (const auto& r : report.rows)
+    if (r.split == split && r.mode == mode) return r;
+  throw std::runtime_error("no row " + split + "/" + mode);
+}
+
+// The LAG effect on the shipped model, over whole splits (100 unseen questions; 100 seen), paired with
+// no logs question by question. The statistics: on each question a mode with logs either agrees with no
+// logs or not; only the discordant questions carry evidence, and if logs made no difference each would go
+// either way with probability 1/2, so a one-sided sign test (exact binomial tail,
+// tests/support/sign_test.hpp) bounds the chance that the measured advantage is luck.
+//
+// Measured with this eval on lavapipe (bench/results/multihop-q8_0.json, recomputed from its details;
+// gained/lost = questions right with logs and wrong without / the reverse):
+//   unseen, exact match:  kv-last 24 gained vs 14 lost (p = 0.072); kv-all 27 vs 14 (p = 0.030);
+//                         text-full 21 vs 14 (p = 0.16); text-last 21 vs 17 (p = 0.31)
+//   unseen, steps:        kv-last fewer on 88 questions, more on 0 (p = 3e-27); kv-all 89 vs 0
+//   seen, exact match:    kv-last 31 vs 0 (p = 5e-10)
+//   seen, steps:          kv-last fewer on 94, more on 0 (p = 5e-29)
+// So the step saving is overwhelming on both splits, and so is the exact-match gain on the seen split
+// (each seen task reads its own log); but on unseen questions, whose log only shares a sub-chain, the
+// exact-match gain of LAG (kv-last) is NOT significant at 0.05 on 100 questions, and kv-all's is with
+// one question to spare. The bounds below assert what holds with a margin: another GPU's rounding may
+// flip a few greedy answers, so each bound still holds with 3 or 4 questions flipped against LAG
+// (kv-last's exact-match p becomes 0.22 after 4 such flips, kv-all's 0.087 after 3). kv-all is tested
+// on the unseen split beside kv-last because it is the only mode whose exact-match gain there reaches
+// 0.05, and it splices every response of a log, a path kv-last's single response does not take.
+// Both bounds on unseen exact match also mean no loss: they need more questions gained than lost.
+// Rerun here (2026-12-01, both splits in one process, this eval): the same counts
+// (24/14, 27/14, 88/0 and 89/0 unseen; 31/0 and 94/0 seen).
+constexpr double kStepsP = 1e-3;               // fewer steps with logs, both splits
+constexpr double kMinStepSaving = 1.0;         // mean steps; measured unseen 1.33 / 1.35, seen 1.56
+constexpr double kUnseenKvLastMatchP = 0.25;   // measured 0.072: better than chance, not significant
+constexpr double kUnseenKvAllMatchP = 0.10;    // measured 0.030
+constexpr double kSeenMatchP = 1e-3;           // measured 5e-10
+constexpr std::uint32_t kMaxSeenLost = 2;      // seen questions LAG may lose; measured 0
+constexpr std::uint32_t kMinSeenCorrect = 90;  // of the 100 seen tasks run for logs; measured 100
+constexpr std::uint32_t kMinOwnLogs = 95;      // seen questions that read their own task's log; measured 97
+
+// The sanitizer build (ASan + UBSan, CMake option LAGVK_SANITIZE; known from the compiler's own macro)
+// runs a slice, 10 questions with the logs of the first 10 seen tasks: the same code (agent, store,
+// retrieval, splice) checked for memory errors in a few minutes. A slice cannot carry the statistics,
+// so there the tests assert only what it can, and say so on stdout and in the test's properties.
+constexpr bool kSanitizerBuild =
+#if defined(__SANITIZE_ADDRESS__)
+    true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    true;
+#else
+    false;
+#endif
+#else
+    false;
+#endif
+constexpr std::uint32_t kSliceQuestions = 10;
+
+/// One split's evaluation: the seen tasks run by the agent become the logs (100 agent runs: half the
+/// time), then the split's questions with no logs and with each mode.
+lag::EvalReport evaluate(const std::string& split, const std::string& modes) {
+  if (kSanitizerBuild) {
+    std::printf("sanitizer build: a %u-question %s slice; the whole-split bounds are the release build's\n",
+                kSliceQuestions, split.c_str());
+    ::testing::Test::RecordProperty(
+        "lag_effect", "sanitizer build: slice of " + std::to_string(kSliceQuestions) + " questions");
+  } else {
+    ::testing::Test::RecordProperty("lag_effect", "whole " + split + " split");
+  }
   LoadOptions lo;
   lo.context = 1024;
   auto engine = load_engine(kModel, lo);
-  const auto suite = lag::load_multihop_suite(kAssets + "/multihop");
   lag::EvalOptions o;
-  o.modes = lag::parse_eval_modes("none,kv-last");
-  o.limit = 20;
-  const auto report = lag::run_multihop_eval(*engine, suite, o);
-  ASSERT_EQ(report.rows.size(), 2u);
-  const auto& none = report.rows[0];
-  const auto& lag = report.rows[1];
-  EXPECT_EQ(none.questions, 20u);
-  EXPECT_EQ(lag.mode, "kv-last");
+  o.modes = lag::parse_eval_modes(modes);
+  o.splits = {split};
+  if (kSanitizerBuild) o.limit = o.store_limit = kSliceQuestions;
+  auto report = lag::run_multihop_eval(*engine, lag::load_multihop_suite(kAssets + "/multihop"), o);
+  std::printf("logs of %u seen tasks: %.0f s\n", report.log_tasks, report.log_seconds);
+  for (const auto& r : report.rows)
+    std::printf("%s/%s: %.0f s\n", r.split.c_str(), r.mode.c_str(), r.seconds);
   // Without logs and with room for every hop, the model solves most seen tasks itself (a broken
   // rendering of its own turns, for one, drops this to zero).
-  EXPECT_GE(report.log_tasks_correct, kMinSeenCorrect) << "of " << report.log_tasks << " seen tasks";
-  EXPECT_GE(lag.mean_logs, 1.0);
-  std::printf("slice: no logs EM %.1f%% in %.2f steps; KV logs (last) EM %.1f%% in %.2f steps\n",
-              none.exact_match, none.mean_steps, lag.exact_match, lag.mean_steps);
-  EXPECT_GE(lag.exact_match - none.exact_match, kMinExactMatchGain)
-      << "exact match: no logs " << none.exact_match << "%, LAG " << lag.exact_match << "%";
-  EXPECT_GE(none.mean_steps - lag.mean_steps, kMinStepSaving)
-      << "steps: no logs " << none.mean_steps << ", LAG " << lag.mean_steps;
+  EXPECT_GE(report.log_tasks_correct, kSanitizerBuild ? kSliceQuestions - 1 : kMinSeenCorrect)
+      << "of " << report.log_tasks << " seen tasks";
+  return report;
+}
+
+PairedCounts counted(const lag::ModeResult& logs, const lag::ModeResult& none) {
+  const auto c = paired_counts(logs, none);
+  std::printf(
+      "%s/%s: EM %.0f%% (none %.0f%%), gained %u lost %u (p %.3g); steps %.2f (none %.2f), "
+      "fewer %u more %u (p %.3g)\n",
+      logs.split.c_str(), logs.mode.c_str(), logs.exact_match, none.exact_match, c.gained, c.lost,
+      sign_test_p(c.gained, c.lost), logs.mean_steps, none.mean_steps, c.fewer_steps, c.more_steps,
+      sign_test_p(c.fewer_steps, c.more_steps));
+  if (!kSanitizerBuild) {  // the slice's 10 logs may share no word with an unseen question
+    EXPECT_EQ(logs.mean_logs, 1.0) << logs.mode << ": one log per question";
+  }
+  return c;
+}
+
+void expect_saves_steps(const PairedCounts& c, const lag::ModeResult& logs, const lag::ModeResult& none) {
+  const std::string what = logs.split + "/" + logs.mode;
+  EXPECT_LT(sign_test_p(c.fewer_steps, c.more_steps), kStepsP)
+      << what << ": fewer steps on " << c.fewer_steps << " questions, more on " << c.more_steps;
+  EXPECT_GE(none.mean_steps - logs.mean_steps, kMinStepSaving)
+      << what << ": mean steps " << logs.mean_steps << ", without logs " << none.mean_steps;
+}
+
+// Run time (release build, lavapipe, this 2-core machine unloaded; the bench run's per-row seconds): logs
+// 283 s, none 106 s, kv-last 80 s, kv-all 99 s, about 9.5 minutes in all (the 20-question slice it
+// replaces took 5-8). The seen split runs beside it under ctest -j2. The sanitizer slice of each: 4 minutes
+// measured on this machine under a load of 13 (a release build standing in for it); under that load
+// the whole of both splits took 57 minutes of wall time, 1182 s of CPU.
+TEST(MultihopModel, KvLogsSaveStepsAndLoseNoAnswersOnTheWholeUnseenSplit) {
+  const auto report = evaluate("unseen", "none,kv-last,kv-all");
+  ASSERT_EQ(report.rows.size(), 3u);
+  const auto& none = row(report, "unseen", "none");
+  EXPECT_EQ(none.questions, kSanitizerBuild ? kSliceQuestions : 100u);
+  for (const std::string mode : {"kv-last", "kv-all"}) {
+    const auto& logs = row(report, "unseen", mode);
+    const auto c = counted(logs, none);
+    if (kSanitizerBuild) continue;  // a slice of unseen questions with 10 unrelated logs: no bound holds
+    expect_saves_steps(c, logs, none);
+    EXPECT_LT(sign_test_p(c.gained, c.lost), mode == "kv-last" ? kUnseenKvLastMatchP : kUnseenKvAllMatchP)
+        << mode << ": gained " << c.gained << ", lost " << c.lost;
+  }
+}
+
+// Run time as above: logs 283 s, none 108 s, kv-last 69 s, about 7.7 minutes.
+TEST(MultihopModel, KvLogsSaveStepsAndLoseNoAnswersOnTheWholeSeenSplit) {
+  const auto report = evaluate("seen", "none,kv-last");
+  ASSERT_EQ(report.rows.size(), 2u);
+  const auto& none = row(report, "seen", "none");
+  const auto& lag = row(report, "seen", "kv-last");
+  EXPECT_EQ(none.questions, kSanitizerBuild ? kSliceQuestions : 100u);
+  const auto c = counted(lag, none);
+  std::uint32_t own = 0;
+  for (const auto& d : lag.details) own += d.log_tasks == std::vector<std::string>{d.question};
+  EXPECT_GE(own, kSanitizerBuild ? kSliceQuestions : kMinOwnLogs) << "questions that read their own log";
+  EXPECT_LE(c.lost, kMaxSeenLost) << "seen questions lost with their own log";
+  if (kSanitizerBuild) {
+    // On the slice: measured fewer steps on 9 of the 10, more on none (p = 0.002).
+    EXPECT_LT(sign_test_p(c.fewer_steps, c.more_steps), 0.05);
+    return;
+  }
+  expect_saves_steps(c, lag, none);
+  EXPECT_LT(sign_test_p(c.gained, c.lost), kSeenMatchP) << "gained " << c.gained << ", lost " << c.lost;
 }
 
 TEST(MultihopModel, EvalCommandPrintsJson) {
