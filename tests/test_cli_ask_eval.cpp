@@ -219,7 +219,9 @@ TEST_F(CliAskEval, AgentLooksUpTheKnowledgeBase) {
                  }());
   std::map<std::pair<std::string, std::string>, std::string> facts;
   std::ifstream world(kAssets + "/multihop/world.json");
-  for (const auto& f : nlohmann::json::parse(world)["facts"])
+  // Parsed into a variable: a range-for over parse(...)["facts"] would outlive the parsed document.
+  const auto world_json = nlohmann::json::parse(world);
+  for (const auto& f : world_json["facts"])
     facts[{f["relation"].get<std::string>(), f["subject"].get<std::string>()}] =
         f["object"].get<std::string>();
 
@@ -257,7 +259,7 @@ TEST_F(CliAskEval, AgentLooksUpTheKnowledgeBase) {
   }
   EXPECT_LE(j["logs"].size(), 1u);
   std::size_t lookups = 0;
-  // "Action: lookup(SUBJECT, RELATION)", read by hand (std::regex trips GCC 12's -Wmaybe-uninitialized
+  // "Action: lookup(RELATION, SUBJECT)", read by hand (std::regex trips GCC 12's -Wmaybe-uninitialized
   // in the sanitizer build).
   const auto parse_lookup =
       [](const std::string& text) -> std::optional<std::pair<std::string, std::string>> {
@@ -274,10 +276,10 @@ TEST_F(CliAskEval, AgentLooksUpTheKnowledgeBase) {
     const auto output = s["output"].get<std::string>();
     const auto lookup = parse_lookup(output);
     if (!lookup) continue;
-    const auto& [subject, relation] = *lookup;
-    const auto fact = facts.find({subject, relation});
-    const std::string expected = fact == facts.end() ? "no fact " + relation + " " + subject
-                                                     : relation + " " + subject + " " + fact->second;
+    const auto& [relation, subject] = *lookup;
+    const auto fact = facts.find({relation, subject});
+    const std::string expected = fact == facts.end() ? "no fact " + subject + " " + relation
+                                                     : subject + " " + relation + " " + fact->second;
     EXPECT_EQ(s["observation"], expected) << output;
     ++lookups;
   }
