@@ -18,6 +18,7 @@
 #include "engine/model/gguf_reader.hpp"
 #include "tests/support/cli_cases.hpp"
 #include "tests/support/references.hpp"
+#include "tests/support/trained_weights_dir.hpp"
 
 namespace lagvk {
 namespace {
@@ -208,41 +209,20 @@ TEST_F(CliModelTools, MakeModelWordsGivesWholeWordTokens) {
                  values_);
 }
 
-/// Trained weights as tools/train writes them (engine/model/trained_weights.hpp), for a tied llama of
-/// 1 layer, width 32, 2 heads over 1 KV head, feed-forward 48 and the given vocabulary.
+/// Trained weights (tests/support/trained_weights_dir.hpp) for a tied llama of 1 layer, width 32, 2 heads
+/// over 1 KV head, feed-forward 48, context 128 and the given vocabulary; values sin(0.37 offset) / 2.
 void write_weights(const fs::path& dir, std::uint32_t vocab) {
-  fs::create_directories(dir);
-  const std::uint32_t dim = 32, ff = 48, kv = 16;
-  std::vector<std::pair<std::string, std::vector<std::uint32_t>>> shapes = {
-      {"token_embd.weight", {dim, vocab}},      {"output_norm.weight", {dim}},
-      {"blk.0.attn_norm.weight", {dim}},        {"blk.0.attn_q.weight", {dim, dim}},
-      {"blk.0.attn_k.weight", {dim, kv}},       {"blk.0.attn_v.weight", {dim, kv}},
-      {"blk.0.attn_output.weight", {dim, dim}}, {"blk.0.ffn_norm.weight", {dim}},
-      {"blk.0.ffn_gate.weight", {dim, ff}},     {"blk.0.ffn_up.weight", {dim, ff}},
-      {"blk.0.ffn_down.weight", {ff, dim}}};
-  nlohmann::json tensors = nlohmann::json::object();
-  std::vector<float> data;
-  for (const auto& [name, shape] : shapes) {
-    std::uint64_t n = 1;
-    for (auto d : shape) n *= d;
-    tensors[name] = {{"shape", shape}, {"offset", data.size() * 4}};
-    for (std::uint64_t i = 0; i < n; ++i) data.push_back(std::sin(float(data.size()) * 0.37f) * 0.5f);
-  }
-  const nlohmann::json meta{{"format", "lagvk-weights-1"},
-                            {"config",
-                             {{"arch", "llama"},
-                              {"n_layers", 1},
-                              {"n_embd", dim},
-                              {"n_head", 2},
-                              {"n_head_kv", 1},
-                              {"n_ff", ff},
-                              {"n_vocab", vocab},
-                              {"n_ctx", 128},
-                              {"tied_output", true}}},
-                            {"tensors", tensors}};
-  std::ofstream(dir / "weights.json") << meta.dump();
-  std::ofstream(dir / "weights.bin", std::ios::binary)
-      .write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size() * 4));
+  RandomModelSpec spec;
+  spec.n_layers = 1;
+  spec.n_embd = 32;
+  spec.n_head = 2;
+  spec.n_head_kv = 1;
+  spec.n_ff = 48;
+  spec.n_vocab = vocab;
+  spec.n_ctx = 128;
+  test::write_trained_weights(dir, spec, [](const std::string&, std::uint64_t, std::uint64_t offset) {
+    return std::sin(float(offset) * 0.37f) * 0.5f;
+  });
 }
 
 TEST_F(CliModelTools, MakeModelWeightsWritesTheTrainedValues) {

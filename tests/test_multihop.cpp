@@ -28,6 +28,7 @@
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
 #include "tests/support/sign_test.hpp"
+#include "tests/support/trained_weights_dir.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -88,54 +89,16 @@ TEST(WordVocab, ListedWordsAreSingleTokensWhateverTheirNeighbours) {
   EXPECT_THROW((void)vocabulary_size(s), Error);
 }
 
-void write_weights(const std::filesystem::path& dir, const RandomModelSpec& s, std::size_t drop_bytes = 0) {
-  const std::uint32_t hd = s.n_embd / s.n_head, kv = s.n_head_kv * hd;
-  std::vector<std::pair<std::string, std::vector<std::uint64_t>>> shapes = {
-      {"token_embd.weight", {s.n_embd, s.n_vocab}}, {"output_norm.weight", {s.n_embd}}};
-  for (std::uint32_t i = 0; i < s.n_layers; ++i) {
-    const std::string b = "blk." + std::to_string(i) + ".";
-    shapes.push_back({b + "attn_norm.weight", {s.n_embd}});
-    shapes.push_back({b + "attn_q.weight", {s.n_embd, s.n_embd}});
-    shapes.push_back({b + "attn_k.weight", {s.n_embd, kv}});
-    shapes.push_back({b + "attn_v.weight", {s.n_embd, kv}});
-    shapes.push_back({b + "attn_output.weight", {s.n_embd, s.n_embd}});
-    shapes.push_back({b + "ffn_norm.weight", {s.n_embd}});
-    shapes.push_back({b + "ffn_gate.weight", {s.n_embd, s.n_ff}});
-    shapes.push_back({b + "ffn_up.weight", {s.n_embd, s.n_ff}});
-    shapes.push_back({b + "ffn_down.weight", {s.n_ff, s.n_embd}});
-  }
-  nlohmann::json tensors = nlohmann::json::object();
-  std::vector<float> data;
-  for (const auto& [name, shape] : shapes) {
-    std::uint64_t n = 1;
-    for (auto d : shape) n *= d;
-    tensors[name] = {{"shape", shape}, {"offset", data.size() * 4}};
-    for (std::uint64_t i = 0; i < n; ++i) data.push_back(float(i % 97) * 0.001f + float(name.size()) * 0.01f);
-  }
-  nlohmann::json meta{{"format", "lagvk-weights-1"},
-                      {"config",
-                       {{"arch", "llama"},
-                        {"n_layers", s.n_layers},
-                        {"n_embd", s.n_embd},
-                        {"n_head", s.n_head},
-                        {"n_head_kv", s.n_head_kv},
-                        {"n_ff", s.n_ff},
-                        {"n_vocab", s.n_vocab},
-                        {"n_ctx", 256},
-                        {"rope_freq_base", 10000.0},
-                        {"rms_eps", 1e-5},
-                        {"tied_output", true}}},
-                      {"tensors", tensors}};
-  std::ofstream(dir / "weights.json") << meta.dump();
-  std::ofstream(dir / "weights.bin", std::ios::binary)
-      .write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size() * 4 - drop_bytes));
+/// The values TrainedWeights tests write: distinct per tensor and position.
+float weight_value(const std::string& name, std::uint64_t i, std::uint64_t /*offset*/) {
+  return float(i % 97) * 0.001f + float(name.size()) * 0.01f;
 }
 
 TEST(TrainedWeights, ReachTheGgufFileUnchangedAndBadFilesAreRefused) {
   const RandomModelSpec s = model_spec(GgmlType::f32, 2, 64, 4, 2, 96, 300, 1);
   const ScratchDir dir_scratch("weights");
   const auto& dir = dir_scratch.path();
-  write_weights(dir, s);
+  test::write_trained_weights(dir, s, weight_value);
   const auto w = TrainedWeights::load(dir.string());
   RandomModelSpec t;
   w.apply_config(t);
@@ -158,7 +121,7 @@ TEST(TrainedWeights, ReachTheGgufFileUnchangedAndBadFilesAreRefused) {
 
   const ScratchDir cut_scratch("weights-cut");
   const auto& cut = cut_scratch.path();
-  write_weights(cut, s, 8);
+  test::write_trained_weights(cut, s, weight_value, 8);
   EXPECT_THROW((void)TrainedWeights::load(cut.string()), Error);
   std::ofstream(cut / "weights.json") << "{\"format\": \"something else\"}";
   EXPECT_THROW((void)TrainedWeights::load(cut.string()), Error);
