@@ -1,6 +1,6 @@
 #pragma once
 // lagvk's public C++ API for running a model: load a GGUF file onto a Vulkan device, tokenize, and
-// generate. The CLI uses only this (and the LAG API built on it); native apps include lagvk/lagvk.hpp.
+// generate. The C API (api/, include/lagvk/lagvk.h) and the CLI are built on it.
 #include <cstdint>
 #include <functional>
 #include <memory>

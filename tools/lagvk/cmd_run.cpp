@@ -10,7 +10,8 @@
 
 #include "engine/core/error.hpp"
 #include "engine/tokenizer/chat_template.hpp"
-#include "lagvk/lagvk.hpp"
+#include "engine/api/engine.hpp"
+#include "engine/vk/device_info.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"

@@ -1,0 +1,369 @@
+/* lagvk.h: the C API of lagvk, a Vulkan engine for Llama-family models with Log-Augmented Generation.
+ *
+ * This header is lagvk's whole public surface: it compiles as C99 and as C++, and includes nothing but
+ * <stddef.h> and <stdint.h>. A C++ wrapper with owning handles is in lagvk/lagvk.hpp. docs/API.md has an
+ * example and the stability promise.
+ *
+ * Errors. Every call that can fail returns a lagvk_status. LAGVK_OK is 0; anything else is an error an
+ * app can branch on, and lagvk_last_error() returns its message (one per thread, valid until the next
+ * failing call on that thread). Outputs are written only on success; on failure an output handle is set
+ * to NULL. Messages describe the problem in library terms (a file, a size, a model); they never name
+ * command-line flags.
+ *
+ * Ownership. A handle returned through an out-parameter belongs to the caller, who frees it with the
+ * matching *_free / *_close function (each accepts NULL). Strings and arrays reached through a handle
+ * (lagvk_model_get_info, lagvk_completion_get, lagvk_log_list_get) stay valid until that handle is freed.
+ * A model freed while stores opened with it are still open stays loaded until the last of them closes
+ * (its handle is invalid at once). Passing a NULL, freed or wrong-kind handle is LAGVK_ERROR_INVALID_ARGUMENT
+ * (live handles are tracked); freeing a handle while a call on it runs in another thread is undefined.
+ *
+ * Threads. Calls on one lagvk_model are serialised by a lock inside it: several threads may share a
+ * model, and their calls run one at a time (load one model per thread for parallel work). lagvk_cancel
+ * is the exception: it may be called from any thread at any time, and stops the generation running on
+ * that model at its next token. A lagvk_store may be shared by threads the same way (its calls take its
+ * model's lock); several stores, in this process or others, may open the same directory at once (LMDB:
+ * many readers, one writer at a time, writers wait for each other). lagvk_last_error is per thread.
+ * Callbacks run on the calling thread, inside the call, with the model's lock held: a callback must not
+ * call back into the same model or its stores (except lagvk_cancel).
+ */
+#ifndef LAGVK_H
+#define LAGVK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define LAGVK_API
+#elif defined(LAGVK_BUILDING_LIBRARY)
+#define LAGVK_API __attribute__((visibility("default")))
+#else
+#define LAGVK_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- version --------------------------------------------------------------------------------------- */
+
+#define LAGVK_VERSION_MAJOR 0
+#define LAGVK_VERSION_MINOR 2
+#define LAGVK_VERSION_PATCH 0
+#define LAGVK_VERSION_STRING "0.2.0"
+/** MAJOR * 10000 + MINOR * 100 + PATCH, for #if comparisons. */
+#define LAGVK_VERSION_NUMBER (LAGVK_VERSION_MAJOR * 10000 + LAGVK_VERSION_MINOR * 100 + LAGVK_VERSION_PATCH)
+
+/** The version of the library actually loaded ("0.2.0"); compare with LAGVK_VERSION_STRING. */
+LAGVK_API const char* lagvk_version_string(void);
+/** The git commit the library was built from ("unknown" outside a git checkout). */
+LAGVK_API const char* lagvk_build_commit(void);
+
+/* ---- status codes ---------------------------------------------------------------------------------- */
+
+typedef enum lagvk_status {
+  LAGVK_OK = 0,
+  LAGVK_ERROR_INVALID_ARGUMENT = 1,     /**< NULL where a value is needed, a value out of range, a bad handle */
+  LAGVK_ERROR_BUFFER_TOO_SMALL = 2,     /**< the size needed was written; call again with a larger buffer */
+  LAGVK_ERROR_FILE_NOT_FOUND = 3,       /**< a model file or store directory does not exist */
+  LAGVK_ERROR_IO = 4,                   /**< a file could not be read or written (permissions, disk) */
+  LAGVK_ERROR_BAD_MODEL_FILE = 5,       /**< not a GGUF file, or a damaged or inconsistent one */
+  LAGVK_ERROR_UNSUPPORTED_MODEL = 6,    /**< a valid GGUF lagvk cannot run (architecture, tensor type) */
+  LAGVK_ERROR_NO_DEVICE = 7,            /**< no usable Vulkan device, or the index asked for is not there */
+  LAGVK_ERROR_OUT_OF_DEVICE_MEMORY = 8, /**< the model, context or a buffer does not fit on the device */
+  LAGVK_ERROR_OUT_OF_HOST_MEMORY = 9,
+  LAGVK_ERROR_CONTEXT_FULL = 10,        /**< the prompt (with its logs) does not fit in the context */
+  LAGVK_ERROR_BAD_INPUT = 11,           /**< malformed input text: trace JSON, a token id out of range */
+  LAGVK_ERROR_STORE = 12,               /**< the log store failed: damaged, locked, read-only, full disk */
+  LAGVK_ERROR_STORE_MODEL_MISMATCH = 13, /**< the store was made with a different model */
+  LAGVK_ERROR_NOT_FOUND = 14,           /**< no log with that id */
+  LAGVK_ERROR_DEVICE_LOST = 15,         /**< the Vulkan device was lost: free the model and load it again */
+  LAGVK_ERROR_CANCELLED = 16,           /**< a callback or lagvk_cancel stopped the call */
+  LAGVK_ERROR_INTERNAL = 17             /**< a bug in lagvk: please report it with the message */
+} lagvk_status;
+
+/** "LAGVK_ERROR_CONTEXT_FULL" and so on; "unknown status" for other values. Never NULL. */
+LAGVK_API const char* lagvk_status_name(lagvk_status status);
+/** The message of the last failed call on this thread ("" when none). Never NULL. */
+LAGVK_API const char* lagvk_last_error(void);
+
+/* ---- devices --------------------------------------------------------------------------------------- */
+
+typedef enum lagvk_device_type {
+  LAGVK_DEVICE_OTHER = 0,
+  LAGVK_DEVICE_DISCRETE_GPU = 1,
+  LAGVK_DEVICE_INTEGRATED_GPU = 2,
+  LAGVK_DEVICE_VIRTUAL_GPU = 3,
+  LAGVK_DEVICE_CPU = 4 /**< a software rasteriser such as Mesa's lavapipe */
+} lagvk_device_type;
+
+typedef struct lagvk_device_info {
+  uint32_t index;          /**< what lagvk_model_params.device selects */
+  const char* name;
+  lagvk_device_type type;
+  const char* driver_name; /**< "llvmpipe", "NVIDIA", ... */
+  const char* driver_info;
+  const char* api_version; /**< "1.3.255" */
+  uint32_t vendor_id, device_id;
+  uint64_t device_memory_bytes;      /**< the largest device-local heap */
+  uint64_t max_storage_buffer_range; /**< bytes one kernel binding may address */
+  uint32_t subgroup_size;
+  int usable;              /**< 1: lagvk can run on it; 0: a required feature is missing (see why_unusable) */
+  const char* why_unusable; /**< "" when usable */
+  int is_default;          /**< the device a model loads on when none is asked for */
+} lagvk_device_info;
+
+typedef struct lagvk_device_list lagvk_device_list;
+
+/** Every Vulkan device, in the order the index refers to. */
+LAGVK_API lagvk_status lagvk_devices(lagvk_device_list** out);
+LAGVK_API size_t lagvk_device_list_size(const lagvk_device_list* list);
+/** NULL when i is out of range. */
+LAGVK_API const lagvk_device_info* lagvk_device_list_get(const lagvk_device_list* list, size_t i);
+LAGVK_API void lagvk_device_list_free(lagvk_device_list* list);
+
+/* ---- models ---------------------------------------------------------------------------------------- */
+
+typedef struct lagvk_model lagvk_model;
+
+/** Called while the weights upload; return non-zero to cancel the load (LAGVK_ERROR_CANCELLED). */
+typedef int (*lagvk_progress_fn)(void* user_data, uint64_t bytes_done, uint64_t bytes_total);
+
+typedef struct lagvk_model_params {
+  int32_t device;           /**< device index; -1: the LAGVK_DEVICE environment variable, else the best */
+  uint32_t context_tokens;  /**< tokens per sequence; 0: the model's, at most 4096 */
+  uint32_t page_tokens;     /**< KV page size; a log store's page size must match (16) */
+  uint32_t max_batch;       /**< prompt tokens per forward pass (256) */
+  lagvk_progress_fn progress; /**< may be NULL */
+  void* progress_user_data;
+} lagvk_model_params;
+
+/** The defaults every lagvk entry point shares (the CLI's and the server's). */
+LAGVK_API lagvk_model_params lagvk_model_params_default(void);
+
+/** Opens a GGUF file, creates the Vulkan context on the chosen device and uploads the weights. */
+LAGVK_API lagvk_status lagvk_model_load(const char* path, const lagvk_model_params* params, lagvk_model** out);
+LAGVK_API void lagvk_model_free(lagvk_model* model);
+
+typedef struct lagvk_model_info {
+  const char* architecture;   /**< "llama", "qwen2", ... */
+  const char* name;           /**< general.name, or "" */
+  const char* chat_format;    /**< the chat template family lagvk renders: "llama3", "chatml", "plain", ... */
+  const char* device_name;
+  uint32_t vocab_size, layers, embedding_size, heads, kv_heads, head_dim;
+  uint32_t context_tokens;       /**< this model's context (as loaded) */
+  uint32_t trained_context;      /**< the model file's context length */
+  int32_t bos_token, eos_token;  /**< -1 when the model has none */
+  uint64_t weight_bytes;
+  double load_ms;
+} lagvk_model_info;
+
+/** Valid until the model is freed. NULL only when model is NULL. */
+LAGVK_API const lagvk_model_info* lagvk_model_get_info(const lagvk_model* model);
+
+/* ---- tokens and chat templates --------------------------------------------------------------------- */
+
+/** Tokenizes len bytes of UTF-8 text. add_bos: prepend BOS if the model asks for it (as lagvk run does);
+ *  parse_special: text such as "<|im_start|>" becomes its special token (else it stays text).
+ *  Writes at most capacity ids and sets *n_tokens to the number needed: LAGVK_ERROR_BUFFER_TOO_SMALL when
+ *  that is more than capacity (tokens may be NULL when capacity is 0). */
+LAGVK_API lagvk_status lagvk_tokenize(lagvk_model* model, const char* text, size_t len, int add_bos,
+                                      int parse_special, int32_t* tokens, size_t capacity, size_t* n_tokens);
+
+/** The UTF-8 text of n_tokens ids (special tokens as their text). Writes at most capacity bytes plus
+ *  nothing else (no terminator is counted; one is written when there is room), sets *len to the bytes
+ *  needed: LAGVK_ERROR_BUFFER_TOO_SMALL when that is more than capacity. */
+LAGVK_API lagvk_status lagvk_detokenize(lagvk_model* model, const int32_t* tokens, size_t n_tokens, char* text,
+                                        size_t capacity, size_t* len);
+
+typedef struct lagvk_message {
+  const char* role; /**< "system", "user", "assistant" or "tool" */
+  const char* content;
+} lagvk_message;
+
+/** Renders messages with the model's chat template (lagvk_model_info.chat_format), ending where the
+ *  assistant's answer begins when add_generation_prompt is non-zero. Same buffer contract as
+ *  lagvk_detokenize. The text starts without BOS: tokenize it with add_bos and parse_special. */
+LAGVK_API lagvk_status lagvk_chat_render(lagvk_model* model, const lagvk_message* messages, size_t n_messages,
+                                         int add_generation_prompt, char* text, size_t capacity, size_t* len);
+
+/* ---- generation ------------------------------------------------------------------------------------ */
+
+/** Called with each generated token and the UTF-8 text it adds (len may be 0 inside a multi-byte
+ *  character). Return non-zero to stop: the call then returns LAGVK_ERROR_CANCELLED. */
+typedef int (*lagvk_token_fn)(void* user_data, int32_t token, const char* text, size_t len);
+
+typedef struct lagvk_generate_params {
+  uint32_t max_tokens;    /**< 128 */
+  float temperature;      /**< <= 0: greedy (0.8, as llama.cpp) */
+  int32_t top_k;          /**< <= 0: off (40) */
+  float top_p;            /**< >= 1: off (0.95) */
+  float min_p;            /**< <= 0: off (0.05) */
+  float repeat_penalty;   /**< 1: off (1.0) */
+  uint64_t seed;          /**< same seed, same tokens (0) */
+  int ignore_eos;         /**< keep generating past end-of-generation tokens (0) */
+  const char* const* stop; /**< n_stop strings; generation stops once the text ends with one (kept in it) */
+  size_t n_stop;
+  lagvk_token_fn on_token; /**< may be NULL */
+  void* user_data;
+} lagvk_generate_params;
+
+LAGVK_API lagvk_generate_params lagvk_generate_params_default(void);
+
+typedef enum lagvk_stop_reason {
+  LAGVK_STOP_END_OF_GENERATION = 0, /**< the model produced an end-of-generation token */
+  LAGVK_STOP_MAX_TOKENS = 1,
+  LAGVK_STOP_CONTEXT_FULL = 2,
+  LAGVK_STOP_STOP_STRING = 3
+} lagvk_stop_reason;
+
+/** A log as retrieved (score) and as placed in a context (tokens, first_position: 0 when not placed). */
+typedef struct lagvk_log_ref {
+  uint64_t id;
+  double score;
+  const char* task;
+  uint32_t tokens;
+  int32_t first_position;
+} lagvk_log_ref;
+
+/** A retrieved log left out of the context: damaged, or too long for it. */
+typedef struct lagvk_skipped_log {
+  uint64_t id;
+  const char* reason;
+} lagvk_skipped_log;
+
+typedef struct lagvk_completion_info {
+  const char* text; /**< NUL-terminated; text_len bytes */
+  size_t text_len;
+  const int32_t* tokens; /**< the generated ids (prompt excluded) */
+  size_t n_tokens;
+  lagvk_stop_reason stop_reason;
+  uint32_t prompt_tokens;
+  double time_to_first_token_ms; /**< from the call to the first generated token, logs included */
+  double prefill_ms, decode_ms, decode_tokens_per_s;
+  /* LAG (lagvk_ask only; empty otherwise) */
+  const lagvk_log_ref* logs; /**< the logs placed in the context, in context order */
+  size_t n_logs;
+  const lagvk_skipped_log* skipped;
+  size_t n_skipped;
+  double logs_ms;   /**< time to place the logs (splice or prefill) */
+  int has_saved_log;
+  uint64_t saved_log; /**< the new log's id when the task was saved */
+} lagvk_completion_info;
+
+typedef struct lagvk_completion lagvk_completion;
+
+/** Tokenizes prompt (BOS as the model asks, special tokens not parsed) and generates. */
+LAGVK_API lagvk_status lagvk_generate(lagvk_model* model, const char* prompt, const lagvk_generate_params* params,
+                                      lagvk_completion** out);
+/** Generates after exactly these prompt ids. */
+LAGVK_API lagvk_status lagvk_generate_tokens(lagvk_model* model, const int32_t* prompt, size_t n_prompt,
+                                             const lagvk_generate_params* params, lagvk_completion** out);
+/** Renders messages with the chat template (message text cannot forge a turn) and generates the answer. */
+LAGVK_API lagvk_status lagvk_chat(lagvk_model* model, const lagvk_message* messages, size_t n_messages,
+                                  const lagvk_generate_params* params, lagvk_completion** out);
+/** Asks the generation running on model (in another thread) to stop at its next token. Thread-safe;
+ *  a no-op when nothing runs. The running call returns LAGVK_ERROR_CANCELLED. */
+LAGVK_API void lagvk_cancel(lagvk_model* model);
+
+/** Valid until the completion is freed. NULL only when completion is NULL. */
+LAGVK_API const lagvk_completion_info* lagvk_completion_get(const lagvk_completion* completion);
+LAGVK_API void lagvk_completion_free(lagvk_completion* completion);
+
+/* ---- embeddings ------------------------------------------------------------------------------------ */
+
+/** A dense vector for text: the mean of the model's final normalised hidden states (the vector dense
+ *  retrieval uses). Writes lagvk_model_info.embedding_size floats: *dim is set to that, and
+ *  LAGVK_ERROR_BUFFER_TOO_SMALL is returned when capacity is less. */
+LAGVK_API lagvk_status lagvk_embed(lagvk_model* model, const char* text, size_t len, float* vector, size_t capacity,
+                                   size_t* dim);
+
+/* ---- Log-Augmented Generation: stores of logs -------------------------------------------------------- */
+
+typedef struct lagvk_store lagvk_store;
+
+typedef enum lagvk_page_codec {
+  LAGVK_CODEC_F16 = 0, /**< pages as the device holds them */
+  LAGVK_CODEC_Q8_0 = 1 /**< 8-bit blocks: 34 bytes per 32 values instead of 64 */
+} lagvk_page_codec;
+
+typedef struct lagvk_store_params {
+  int create;      /**< create the store when the directory is missing or empty (0) */
+  int read_only;   /**< open for reading only: adding or saving logs is then LAGVK_ERROR_INVALID_ARGUMENT (0) */
+  lagvk_page_codec codec; /**< for a new store; an existing store keeps its own (F16) */
+} lagvk_store_params;
+
+LAGVK_API lagvk_store_params lagvk_store_params_default(void);
+
+/** Opens the store in directory dir for model: LAGVK_ERROR_STORE_MODEL_MISMATCH when it was made with
+ *  different weights, tokenizer, KV layout or rotary embedding (its pages would be meaningless). */
+LAGVK_API lagvk_status lagvk_store_open(lagvk_model* model, const char* dir, const lagvk_store_params* params,
+                                        lagvk_store** out);
+LAGVK_API void lagvk_store_close(lagvk_store* store);
+
+typedef enum lagvk_selection {
+  LAGVK_SELECT_LAST = 0,   /**< the last assistant response (LAG's default) */
+  LAGVK_SELECT_ALL = 1,    /**< every assistant response */
+  LAGVK_SELECT_ANSWER = 2, /**< after the last "Answer:" in the last response */
+  LAGVK_SELECT_FULL = 3    /**< every token of the trace */
+} lagvk_selection;
+
+/** Runs a finished task through the model and stores the selected tokens' KV as a new log. trace_json is
+ *  one trace object: {"task": "...", "messages": [{"role": "user", "content": "..."}, ...], "tags": [...]}.
+ *  embed: also store the task's dense vector (for LAGVK_RETRIEVE_DENSE). Sets *id to the new log's id. */
+LAGVK_API lagvk_status lagvk_store_add_trace(lagvk_store* store, const char* trace_json, size_t len,
+                                             lagvk_selection selection, int embed, uint64_t* id);
+/** Logs in the store (damaged ones included). */
+LAGVK_API lagvk_status lagvk_store_count(lagvk_store* store, uint64_t* logs);
+
+typedef enum lagvk_retrieval {
+  LAGVK_RETRIEVE_BM25 = 0, /**< lexical: BM25 over the logs' tasks */
+  LAGVK_RETRIEVE_DENSE = 1 /**< cosine between lagvk_embed vectors (logs added with embed) */
+} lagvk_retrieval;
+
+typedef struct lagvk_retrieve_params {
+  uint32_t k;          /**< logs to retrieve (3) */
+  lagvk_retrieval retrieval;
+  const char* tag;     /**< only logs with this tag; NULL: all */
+} lagvk_retrieve_params;
+
+LAGVK_API lagvk_retrieve_params lagvk_retrieve_params_default(void);
+
+typedef struct lagvk_log_list lagvk_log_list;
+
+/** The k best logs for query, best first (tokens and first_position are 0). */
+LAGVK_API lagvk_status lagvk_store_retrieve(lagvk_store* store, const char* query,
+                                            const lagvk_retrieve_params* params, lagvk_log_list** out);
+LAGVK_API size_t lagvk_log_list_size(const lagvk_log_list* list);
+/** NULL when i is out of range. */
+LAGVK_API const lagvk_log_ref* lagvk_log_list_get(const lagvk_log_list* list, size_t i);
+LAGVK_API void lagvk_log_list_free(lagvk_log_list* list);
+
+typedef enum lagvk_log_mode {
+  LAGVK_LOGS_KV = 0,   /**< LAG: splice the logs' stored KV, keys re-rotated to their new positions */
+  LAGVK_LOGS_TEXT = 1, /**< baseline: prefill the logs' selected tokens as text */
+  LAGVK_LOGS_NONE = 2  /**< no logs */
+} lagvk_log_mode;
+
+typedef struct lagvk_ask_params {
+  lagvk_log_mode mode;
+  lagvk_retrieve_params retrieve;
+  const uint64_t* log_ids; /**< use exactly these logs, in this order, instead of retrieving (NULL: retrieve) */
+  size_t n_log_ids;
+  int save;                /**< store the finished task (question and answer) as a new log (0) */
+  lagvk_selection selection; /**< the tokens save keeps (LAST: captured from the live cache) */
+  lagvk_generate_params generate; /**< greedy by default: answers are reproducible */
+} lagvk_ask_params;
+
+LAGVK_API lagvk_ask_params lagvk_ask_params_default(void);
+
+/** Answers question with logs from store: retrieves them (or takes log_ids), places them in front of the
+ *  question as mode says, generates, and with save stores the finished task as a new log. Damaged or
+ *  too-long logs are skipped and listed in lagvk_completion_info.skipped, not errors. */
+LAGVK_API lagvk_status lagvk_ask(lagvk_store* store, const char* question, const lagvk_ask_params* params,
+                                 lagvk_completion** out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LAGVK_H */
