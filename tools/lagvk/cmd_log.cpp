@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -88,11 +89,16 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const lag::Selection selection = lag::parse_selection(args.get_or("--select", "last"));
   // A directory or a FIFO is refused up front (it read as an empty file, or blocked forever).
   const auto traces = lag::parse_traces(read_regular_file(*trace_file), *trace_file);
-  const LoadOptions load = load_options_from(args, vulkan);
+  LoadOptions load = load_options_from(args, vulkan);
   const std::string dir = store_dir(args);
   const std::string codec = args.get_or("--codec", "f16");
   if (codec != "f16" && codec != "q8_0") fail("log add: --codec must be f16 or q8_0");
-  auto engine = Engine::load(*model, load);
+  std::unique_ptr<Engine> engine;
+  {
+    ProgressBar loading("loading " + *model, ProgressUnit::bytes());
+    load.progress = [&](std::uint64_t done, std::uint64_t total) { loading.update(done, total); };
+    engine = Engine::load(*model, load);
+  }
   logstore::StoreOptions so{true, lag::model_fingerprint(*engine)};
   so.codec = codec == "q8_0" ? logstore::PageCodec::q8_0 : logstore::PageCodec::f16;
   std::unique_ptr<logstore::Store> store;
@@ -103,7 +109,8 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   if (args.has("--codec") && store->codec() != so.codec)
     fail("log add: the store '{}' keeps its page codec {}; --codec {} applies only to a new store", dir,
          codec_name(store->codec()), codec);
-  ProgressBar bar("encoding traces");
+  ProgressBar bar("encoding traces", ProgressUnit::items("logs"));
+  bar.update(0, traces.size());
   nlohmann::json added = nlohmann::json::array();
   const auto print_json = [&](nlohmann::json j) {
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
@@ -115,8 +122,11 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       const StoreFaultGuard guard(dir);
       const auto id = lag::store_log(*store, log);
       added.push_back({{"id", id}, {"task", traces[i].task}, {"tokens", log.kv.tokens}});
-      if (!args.has("--json"))
+      if (!args.has("--json")) {
+        bar.clear();  // the line goes above the bar, not into it
         fmt::print("added log {} ({} tokens): {}\n", id, log.kv.tokens, printable(traces[i].task, true));
+        std::fflush(stdout);
+      }
       bar.update(i + 1, traces.size());
     }
   } catch (const std::exception& e) {

@@ -32,10 +32,11 @@ int cmd_make_model(int argc, char** argv) {
       "make-model", "[options] -o OUT.gguf",
       "Writes a GGUF model with deterministic random weights (same seed, same file) whose next-token\n"
       "distributions are peaked, with a synthetic SentencePiece vocabulary. It loads in lagvk and "
-      "llama.cpp.\n"
+      "llama.cpp. A random model tests the engine end to end without downloads; its text is noise.\n"
+      "example: lagvk make-model --type q8_0 --layers 4 --dim 256 -o OUT.gguf\n"
       "With --weights DIR it writes trained weights instead (tools/train/train.py writes DIR; the shape\n"
-      "comes from DIR/weights.json), e.g. the shipped multihop model:\n"
-      "  lagvk make-model --weights build/train/weights --words build/train/words.txt --type q8_0 -o m.gguf",
+      "comes from DIR/weights.json), as tools/train/train.sh makes the shipped multihop model:\n"
+      "  lagvk make-model --weights WEIGHTS_DIR --words WORDS.txt --type q8_0 -o OUT.gguf",
       {
           {"--output", "-o", "FILE", "where to write the model (required)", ""},
           {"--arch", "", "ARCH", "architecture: llama, qwen2 or qwen3", d.arch},

@@ -8,9 +8,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "engine/api/engine.hpp"
 #include "engine/core/error.hpp"
 #include "engine/tokenizer/chat_template.hpp"
-#include "engine/api/engine.hpp"
 #include "engine/vk/device_info.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
@@ -57,7 +57,9 @@ int cmd_run(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   for (auto& o : generation_options()) options.push_back(o);
   Args args("run", "-m MODEL (-p TEXT | --tokens 1,2,3 | --chat TEXT [--system TEXT]) [options]",
             "Generates text with a GGUF model on the GPU, streaming it as it is produced.\n"
-            "example: lagvk run -m assets/models/demo.gguf -p \"Once upon a time\" -n 32 --temp 0",
+            "MODEL.gguf is any GGUF file; 'lagvk make-model -o MODEL.gguf' writes a random one (its text is\n"
+            "noise: it tests the engine without downloads). example:\n"
+            "  lagvk run -m MODEL.gguf -p \"Once upon a time\" -n 32 --temp 0",
             options);
   if (!args.parse(argc, argv)) return 0;
   const auto model_path = args.get("--model");
@@ -69,7 +71,7 @@ int cmd_run(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const GenerateOptions gen = generation_from(args, seed);
   LoadOptions load = load_options_from(args, vulkan);
   const bool json = args.has("--json");
-  ProgressBar bar("loading " + *model_path);
+  ProgressBar bar("loading " + *model_path, ProgressUnit::bytes());
   load.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
   auto engine = Engine::load(*model_path, load);
   bar.finish();

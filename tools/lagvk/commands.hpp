@@ -3,6 +3,8 @@
 // the process exit code. Each is defined in its own cmd_<name>.cpp. The commands that use Vulkan also
 // take the instance options main() read from LAGVK_VALIDATION, whose log main() checks once the command
 // has finished (LAGVK_VALIDATION=error).
+#include <string>
+
 #include "engine/vk/instance.hpp"
 
 namespace lagvk::cli {
@@ -15,5 +17,8 @@ int cmd_run(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_log(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan);
+int cmd_version(int argc, char** argv, const vk::InstanceOptions& vulkan);
+/// "lagvk 0.2.0 (commit 1a2b3c4d5e6f)": what `lagvk --version` prints.
+[[nodiscard]] std::string version_line();
 
 }  // namespace lagvk::cli

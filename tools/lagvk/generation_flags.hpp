@@ -15,10 +15,13 @@ inline constexpr std::int64_t kMaxContext = 1 << 24;      ///< --ctx
 inline constexpr std::int64_t kMaxDeviceIndex = 1 << 16;  ///< --device
 inline constexpr std::int64_t kMaxCount = 1 << 24;        ///< -k, --max-logs, --limit, step limits
 
-/// -n, --temp, --top-k, --top-p, --min-p, --repeat-penalty, --seed, --ignore-eos.
-[[nodiscard]] std::vector<OptionSpec> generation_options();
-/// Reads them; seed_used receives the seed (random unless --seed was given).
-[[nodiscard]] GenerateOptions generation_from(const Args& args, std::uint64_t& seed_used);
+/// -n, --temp, --top-k, --top-p, --min-p, --repeat-penalty, --seed, --ignore-eos, their --help showing
+/// `defaults`: the command's own (the library's GenerateOptions unless the command differs, as ask does).
+[[nodiscard]] std::vector<OptionSpec> generation_options(const GenerateOptions& defaults = {});
+/// Reads them, starting from the same `defaults` their --help showed; seed_used receives the seed (random
+/// unless --seed was given).
+[[nodiscard]] GenerateOptions generation_from(const Args& args, std::uint64_t& seed_used,
+                                              const GenerateOptions& defaults = {});
 /// --ctx and --device.
 [[nodiscard]] std::vector<OptionSpec> load_option_specs();
 /// Reads them; the engine's Vulkan instance gets `vulkan` (validation and its log).

@@ -6,6 +6,7 @@
 #include <exception>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "engine/core/error.hpp"
 #include "tools/lagvk/commands.hpp"
@@ -39,12 +40,16 @@ constexpr Command kCommands[] = {
     {"eval", "measure LAG on the multihop suite: exact match and agent steps per log mode",
      lagvk::cli::cmd_eval},
     {"log", "manage a store of logs: add, ls, show, rm, stats, verify, export, import", lagvk::cli::cmd_log},
+    {"version", "print the version, git commit, Vulkan loader and the device's driver (--json)",
+     lagvk::cli::cmd_version},
 };
 
 void print_usage() {
   std::printf(
       "lagvk: run Llama-family models on any Vulkan GPU, with Log-Augmented Generation.\n\n"
-      "usage: lagvk <command> [options]    (lagvk <command> --help for details)\n\ncommands:\n");
+      "usage: lagvk <command> [options]    (lagvk <command> --help for details)\n"
+      "       lagvk --version\n\ncommands:\n"
+      "  help         this usage, or a command's help: lagvk help <command> [<verb>]\n");
   for (const auto& c : kCommands)
     std::printf("  %-12.*s %.*s\n", int(c.name.size()), c.name.data(), int(c.summary.size()),
                 c.summary.data());
@@ -96,6 +101,22 @@ int run_command(const Command& command, int argc, char** argv) {
   return validation_verdict(check_stdout(status), vulkan);
 }
 
+/// lagvk help [COMMAND [VERB]]: the usage, or what `lagvk COMMAND [VERB] --help` prints.
+int help(int argc, char** argv) {
+  if (argc == 0 || std::strcmp(argv[0], "--help") == 0 || std::strcmp(argv[0], "-h") == 0) {
+    print_usage();
+    return 0;
+  }
+  static char help_flag[] = "--help";
+  std::vector<char*> args(argv + 1, argv + argc);  // the verb, for 'lagvk help log add'
+  args.push_back(help_flag);
+  for (const auto& c : kCommands)
+    if (c.name == argv[0]) return run_command(c, int(args.size()), args.data());
+  std::fprintf(stderr, "lagvk: unknown command '%s'\n\n", argv[0]);
+  print_usage();
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,6 +127,11 @@ int main(int argc, char** argv) {
     print_usage();
     return argc < 2 ? 2 : 0;
   }
+  if (std::strcmp(argv[1], "--version") == 0) {
+    std::printf("%s\n", lagvk::cli::version_line().c_str());
+    return check_stdout(0);
+  }
+  if (std::strcmp(argv[1], "help") == 0) return help(argc - 2, argv + 2);
   for (const auto& c : kCommands)
     if (c.name == argv[1]) return run_command(c, argc - 2, argv + 2);
   std::fprintf(stderr, "lagvk: unknown command '%s'\n\n", argv[1]);

@@ -1,0 +1,77 @@
+// What the setup scripts install: the demo (README's first command) needs only what builds and runs lagvk;
+// the tests' outside references (the llama.cpp peer's ~300 MB of npm packages, the reference tokenizers,
+// gguf-py) are installed by the full setup (scripts/test.sh) alone. The scripts run in a copy of scripts/
+// whose installers, build and lagvk are stubs that record how they were called, so nothing is installed.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "tests/support/cli.hpp"
+
+namespace lagvk {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SetupScripts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("lagvk-setup-test-" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "build" / "bin");
+    fs::create_directories(root_ / "stubs");
+    fs::copy(fs::path(LAGVK_SOURCE_DIR) / "scripts", root_ / "scripts");
+    // Every installer and the build record their name and arguments; so do npm and the lagvk binary.
+    for (const char* name :
+         {"install_packages.sh", "setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh", "build.sh"})
+      write_stub(root_ / "scripts" / name);
+    write_stub(root_ / "build" / "bin" / "lagvk");
+    write_stub(root_ / "stubs" / "npm");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  void write_stub(const fs::path& path) {
+    std::ofstream(path) << "#!/bin/sh\necho \"$(basename \"$0\") $*\" >> '" << calls_file().string() << "'\n";
+    fs::permissions(path, fs::perms::owner_all);
+  }
+  fs::path calls_file() const { return root_ / "calls.log"; }
+
+  /// Runs a script of the copy (with the stub npm first on PATH) and returns the calls it made.
+  std::string calls_of(const std::string& script_and_args) {
+    const auto r = test::run_shell("PATH='" + (root_ / "stubs").string() + "':\"$PATH\" bash '" +
+                                   (root_ / "scripts").string() + "/" + script_and_args + "' 2>&1");
+    EXPECT_EQ(r.status, 0) << script_and_args << ":\n" << r.out;
+    std::ifstream in(calls_file());
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+
+  fs::path root_;
+};
+
+TEST_F(SetupScripts, TheDemoInstallsNoNpmPackagesOrTestReferences) {
+  const std::string calls = calls_of("demo.sh");
+  EXPECT_NE(calls.find("install_packages.sh "), std::string::npos) << calls;
+  EXPECT_NE(calls.find("lagvk ask"), std::string::npos) << "the demo still runs:\n" << calls;
+  for (const char* unwanted : {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh", "npm"})
+    EXPECT_EQ(calls.find(unwanted), std::string::npos) << unwanted << " in:\n" << calls;
+}
+
+TEST_F(SetupScripts, TheFullSetupStillInstallsEveryTestReference) {
+  const std::string calls = calls_of("setup.sh");
+  for (const char* wanted : {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh"})
+    EXPECT_NE(calls.find(wanted), std::string::npos) << wanted << " missing from:\n" << calls;
+  EXPECT_NE(calls.find("vulkan-validationlayers"), std::string::npos) << calls;
+}
+
+TEST_F(SetupScripts, AnUnknownSetupOptionIsAUsageError) {
+  const auto r = test::run_shell("bash '" + (root_ / "scripts").string() + "/setup.sh' --demo 2>&1");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("usage:"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace lagvk
