@@ -6,11 +6,17 @@
 namespace lagvk::api {
 namespace {
 
+constexpr std::uint32_t kMaxBatch = 1u << 16;  ///< prompt tokens per forward pass: far beyond any use
+
 LoadOptions load_options(const std::string& path, const lagvk_model_params& p) {
   if (p.device < -1)
     fail(Errc::invalid_argument, "device index {} is invalid: use -1 or a device index", p.device);
   if (p.page_tokens == 0) fail(Errc::invalid_argument, "page_tokens must be at least 1");
-  if (p.max_batch == 0) fail(Errc::invalid_argument, "max_batch must be at least 1");
+  if (p.max_batch == 0 || p.max_batch > kMaxBatch)
+    fail(Errc::invalid_argument, "max_batch is {}: it must be from 1 to {}", p.max_batch, kMaxBatch);
+  if (p.context_tokens > kMaxContextTokens)
+    fail(Errc::invalid_argument, "context_tokens is {}: at most {} are supported", p.context_tokens,
+         kMaxContextTokens);
   LoadOptions o;
   o.device = p.device;
   o.context = p.context_tokens;

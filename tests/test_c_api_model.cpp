@@ -541,6 +541,12 @@ TEST_F(CApiModel, BadParametersAreInvalidArguments) {
   p.device = -2;
   EXPECT_TRUE(fails_with(lagvk_model_load(path_.c_str(), &p, &m), LAGVK_ERROR_INVALID_ARGUMENT));
   p = lagvk_model_params_default();
+  p.context_tokens = kMaxContextTokens + 1;
+  EXPECT_TRUE(fails_with(lagvk_model_load(path_.c_str(), &p, &m), LAGVK_ERROR_INVALID_ARGUMENT));
+  p = lagvk_model_params_default();
+  p.max_batch = 0;
+  EXPECT_TRUE(fails_with(lagvk_model_load(path_.c_str(), &p, &m), LAGVK_ERROR_INVALID_ARGUMENT));
+  p = lagvk_model_params_default();
   p.page_tokens = 0;
   EXPECT_TRUE(fails_with(lagvk_model_load(path_.c_str(), &p, &m), LAGVK_ERROR_INVALID_ARGUMENT));
   EXPECT_EQ(m, nullptr);

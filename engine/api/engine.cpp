@@ -34,6 +34,9 @@ Engine::Engine(Model model, const LoadOptions& options) : model_(std::move(model
   const auto& c = weights_->config();
   const std::uint32_t trained = c.context ? c.context : 4096;
   context_tokens_ = options.context ? options.context : std::min(trained, 4096u);
+  if (context_tokens_ > kMaxContextTokens)
+    fail(Errc::invalid_argument, "a context of {} tokens exceeds the {} lagvk supports", context_tokens_,
+         kMaxContextTokens);
   if (options.page_tokens == 0) fail(Errc::invalid_argument, "the KV page size must be at least one token");
   const std::uint32_t pages_per_sequence = (context_tokens_ + options.page_tokens - 1) / options.page_tokens;
   pool_ = std::make_unique<KvPool>(*ctx_, KvShape{c.layers, c.kv_heads, c.head_dim, options.page_tokens},

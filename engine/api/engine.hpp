@@ -21,6 +21,9 @@
 
 namespace lagvk {
 
+/// The longest context a model may be loaded with (page counts and positions stay far from 32 bits).
+inline constexpr std::uint32_t kMaxContextTokens = 1u << 24;
+
 struct LoadOptions {
   int device = -1;                 ///< Vulkan device index; -1: LAGVK_DEVICE or the best device
   std::uint32_t context = 0;       ///< tokens per sequence; 0: the model's, capped at 4096
