@@ -23,7 +23,14 @@ lagvk_status lagvk_embed(lagvk_model* model, const char* text, size_t len, float
       return api::set_error(
           LAGVK_ERROR_BUFFER_TOO_SMALL,
           fmt::format("the embedding has {} values but the buffer holds {}", need, capacity));
-    const std::vector<float> v = lag::embed_text(m.engine(), std::string(text, len));
+    const std::string t(text, len);
+    // lag::embed_text tokenizes the same way; a text the context cannot hold is the caller's to shorten.
+    const Tokenizer& tok = m.engine().tokenizer();
+    const std::size_t tokens = tok.encode(t, tok.add_bos_by_default(), false).size();
+    if (tokens > m.engine().context_tokens())
+      fail(Errc::context_full, "the text has {} tokens but the context holds {}", tokens,
+           m.engine().context_tokens());
+    const std::vector<float> v = lag::embed_text(m.engine(), t);
     if (v.size() != need)
       fail(Errc::internal, "the embedding has {} values, not the model's {}", v.size(), need);
     std::copy(v.begin(), v.end(), vector);

@@ -600,6 +600,10 @@ TEST(CApiModelFiles, APromptLongerThanTheContextIsContextFull) {
   EXPECT_TRUE(fails_with(lagvk_generate(m, long_prompt.c_str(), &g, &c), LAGVK_ERROR_CONTEXT_FULL));
   EXPECT_EQ(std::string(lagvk_last_error()).find("--ctx"), std::string::npos) << "no CLI flags";
   EXPECT_EQ(c, nullptr);
+  std::vector<float> v(lagvk_model_get_info(m)->embedding_size);
+  std::size_t dim = 0;
+  EXPECT_TRUE(fails_with(lagvk_embed(m, long_prompt.data(), long_prompt.size(), v.data(), v.size(), &dim),
+                         LAGVK_ERROR_CONTEXT_FULL));
   // The model still generates, and a generation that fills the context stops with CONTEXT_FULL.
   lagvk_generate_params fill = greedy(100);
   fill.ignore_eos = 1;
