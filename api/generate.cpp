@@ -10,6 +10,29 @@
 namespace lagvk::api {
 namespace {
 
+lagvk_stop_reason stop_reason(const std::string& reason) {
+  if (reason == "end_of_generation") return LAGVK_STOP_END_OF_GENERATION;
+  if (reason == "context_full") return LAGVK_STOP_CONTEXT_FULL;
+  if (reason == "stop_string") return LAGVK_STOP_STOP_STRING;
+  return LAGVK_STOP_MAX_TOKENS;
+}
+
+/// Generates after prompt in a fresh sequence of the locked model and hands out the completion.
+void run_generation(const LockedModel& m, std::span<const std::int32_t> prompt,
+                    const lagvk_generate_params& p, lagvk_completion** out) {
+  GenerateOptions options = generate_options(p);
+  Cancellation cancellation(m.handle(), p, options);
+  const Tokenizer& tok = m.engine().tokenizer();
+  for (auto t : prompt)
+    if (t < 0 || std::size_t(t) >= tok.vocab_size())
+      fail(Errc::bad_input, "prompt token {} is outside the model's vocabulary of {} tokens", t,
+           tok.vocab_size());
+  const auto seq = m.engine().new_sequence();  // freed on every way out, cancellation included
+  *out = adopt(completion_of(generate(m.engine(), *seq, prompt, options, cancellation.on_token())));
+}
+
+}  // namespace
+
 GenerateOptions generate_options(const lagvk_generate_params& p) {
   if (std::isnan(p.temperature) || std::isnan(p.top_p) || std::isnan(p.min_p) || std::isnan(p.repeat_penalty))
     fail(Errc::invalid_argument, "a sampling parameter is NaN");
@@ -36,11 +59,13 @@ GenerateOptions generate_options(const lagvk_generate_params& p) {
   return o;
 }
 
-lagvk_stop_reason stop_reason(const std::string& reason) {
-  if (reason == "end_of_generation") return LAGVK_STOP_END_OF_GENERATION;
-  if (reason == "context_full") return LAGVK_STOP_CONTEXT_FULL;
-  if (reason == "stop_string") return LAGVK_STOP_STOP_STRING;
-  return LAGVK_STOP_MAX_TOKENS;
+Cancellation::Cancellation(lagvk_model& model, const lagvk_generate_params& p, GenerateOptions& options) {
+  model.cancel = false;
+  options.stop_requested = [this, &model] { return callback_stopped_ || model.cancel.load(); };
+  if (p.on_token)
+    on_token_ = [this, fn = p.on_token, user_data = p.user_data](std::int32_t token, std::string_view text) {
+      if (fn(user_data, token, text.data(), text.size()) != 0) callback_stopped_ = true;
+    };
 }
 
 std::unique_ptr<lagvk_completion> completion_of(GenerateResult r) {
@@ -57,29 +82,6 @@ std::unique_ptr<lagvk_completion> completion_of(GenerateResult r) {
   return c;
 }
 
-/// Generates after prompt in a fresh sequence of the locked model and hands out the completion.
-void run_generation(const LockedModel& m, std::span<const std::int32_t> prompt,
-                    const lagvk_generate_params& p, lagvk_completion** out) {
-  GenerateOptions options = generate_options(p);
-  lagvk_model& model = m.handle();
-  model.cancel = false;  // a lagvk_cancel before this generation began is not for it
-  bool callback_stopped = false;
-  options.stop_requested = [&] { return callback_stopped || model.cancel.load(); };
-  TokenCallback on_token;
-  if (p.on_token)
-    on_token = [&](std::int32_t token, std::string_view text) {
-      if (p.on_token(p.user_data, token, text.data(), text.size()) != 0) callback_stopped = true;
-    };
-  const Tokenizer& tok = m.engine().tokenizer();
-  for (auto t : prompt)
-    if (t < 0 || std::size_t(t) >= tok.vocab_size())
-      fail(Errc::bad_input, "prompt token {} is outside the model's vocabulary of {} tokens", t,
-           tok.vocab_size());
-  const auto seq = m.engine().new_sequence();
-  *out = adopt(completion_of(generate(m.engine(), *seq, prompt, options, on_token)));
-}
-
-}  // namespace
 }  // namespace lagvk::api
 
 void lagvk_completion::publish() {

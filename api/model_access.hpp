@@ -49,4 +49,28 @@ void clear_output(Handle** out) {
 /// Error(invalid_argument).
 [[nodiscard]] std::vector<ChatMessage> chat_messages(const lagvk_message* messages, std::size_t n);
 
+/// The engine's generation options for p (NaN or out-of-range sampling values, NULL stop strings are
+/// Error(invalid_argument)).
+[[nodiscard]] GenerateOptions generate_options(const lagvk_generate_params& p);
+
+/// Wires a generation on model to the C API's cancellation: the params' token callback (a non-zero return
+/// stops) and lagvk_cancel both reach the engine through options.stop_requested, which ends generation at
+/// the next token with Errc::cancelled. Clears model.cancel: a lagvk_cancel before this call is not for
+/// it. Lives as long as the generation (the options refer to it); lagvk_ask uses it the same way.
+class Cancellation {
+ public:
+  Cancellation(lagvk_model& model, const lagvk_generate_params& p, GenerateOptions& options);
+  Cancellation(const Cancellation&) = delete;
+  Cancellation& operator=(const Cancellation&) = delete;
+  /// The callback to pass to the engine (empty when the params have none).
+  [[nodiscard]] const TokenCallback& on_token() const { return on_token_; }
+
+ private:
+  bool callback_stopped_ = false;
+  TokenCallback on_token_;
+};
+
+/// A completion holding r (text, tokens, stop reason, timings), published; LAG fields left empty.
+[[nodiscard]] std::unique_ptr<lagvk_completion> completion_of(GenerateResult r);
+
 }  // namespace lagvk::api
