@@ -84,8 +84,7 @@ int validation_verdict(int status, const InstanceOptions& vulkan) {
 const char* hint_for(lagvk::Errc code) {
   switch (code) {
     case lagvk::Errc::context_full:
-      return "raise --ctx (at most the model's trained context), shorten the prompt, or retrieve fewer logs "
-             "(-k)";
+      return "raise --ctx or shorten the prompt (ask and eval: retrieve fewer logs with -k)";
     case lagvk::Errc::out_of_device_memory:
       return "use a smaller --ctx or model, or another device (--device N; see 'lagvk devices')";
     case lagvk::Errc::no_device:
