@@ -68,7 +68,7 @@ TEST_F(CApiLifetime, AModelFreedWithOpenStoresLivesUntilTheLastCloses) {
     o.max_tokens = 2;
     EXPECT_EQ(generate(*m->engine, *seq, ids, o).tokens.size(), 2u);
   }
-  api::release_model(m);  // the last store: deletes the model (the sanitizer build checks the leak)
+  api::release_model(m);  // the last store: deletes the model
 }
 
 TEST_F(CApiLifetime, StoresClosingAfterAnUnfreedModelLeaveItLoaded) {
@@ -83,7 +83,7 @@ TEST_F(CApiLifetime, StoresClosingAfterAnUnfreedModelLeaveItLoaded) {
 
 TEST_F(CApiLifetime, FreeAndTheLastCloseRacingDeleteTheModelOnce) {
   // lagvk_model_free in one thread, the last store's close in another: exactly one deletes (a double
-  // delete aborts in glibc or the sanitizer build; a missed one leaks).
+  // delete aborts in glibc or the sanitizer build).
   for (int i = 0; i < 8; ++i) {
     lagvk_model* m = load();
     ASSERT_NE(m, nullptr);
