@@ -21,6 +21,9 @@
 
 namespace lagvk {
 
+/// The longest context a model may be loaded with (page counts and positions stay far from 32 bits).
+inline constexpr std::uint32_t kMaxContextTokens = 1u << 24;
+
 struct LoadOptions {
   int device = -1;                 ///< Vulkan device index; -1: LAGVK_DEVICE or the best device
   std::uint32_t context = 0;       ///< tokens per sequence; 0: the model's, capped at 4096
@@ -74,6 +77,10 @@ struct GenerateOptions {
   bool stop_at_end_of_generation = true;
   /// Generation stops once the text ends with one of these (the string is kept in the output).
   std::vector<std::string> stop_strings;
+  /// Asked before each token is sampled and right after each is streamed: when it returns true,
+  /// generation ends by throwing lagvk::Error(Errc::cancelled) (a token callback or another thread asked
+  /// to stop). The sequence keeps what was evaluated; callers discard or reuse it.
+  std::function<bool()> stop_requested;
 };
 
 struct GenerateTimings {
