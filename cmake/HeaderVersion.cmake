@@ -2,7 +2,7 @@
 # _PATCH and _STRING); the project, the SONAME, the CMake package's version file and lagvk.pc read it from
 # there. Included before project(): sets LAGVK_HEADER_VERSION ("0.2.0"), or stops the configure when the
 # header's numbers and its version string disagree.
-set(lagvk_header ${CMAKE_CURRENT_LIST_DIR}/../include/lagvk/lagvk.h)
+get_filename_component(lagvk_header ${CMAKE_CURRENT_LIST_DIR}/../include/lagvk/lagvk.h ABSOLUTE)
 file(STRINGS ${lagvk_header} lagvk_version_lines REGEX "^#define LAGVK_VERSION_(MAJOR|MINOR|PATCH|STRING) ")
 foreach(part MAJOR MINOR PATCH)
   set(number "")
