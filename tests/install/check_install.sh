@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ctest's Install.ExamplesBuildAgainstInstalledPackage: installs the build into a temporary prefix and
 # checks that an app needs nothing but that prefix:
+#   - find_package(lagvk MAJOR.MINOR CONFIG) finds it, another minor version does not (ABI before 1.0);
 #   - the prefix holds the public files only (headers, liblagvk, the CLI and its assets, the CMake package,
 #     lagvk.pc), none naming the source or build tree;
 #   - examples/ builds out of tree through find_package(lagvk 0.2 CONFIG) (CMAKE_PREFIX_PATH=prefix) and
@@ -36,6 +37,22 @@ if grep -rlF -e "$src" -e "$build" "$prefix/$libdir/cmake" "$prefix/$libdir/pkgc
 fi
 # The CLI finds its assets from its own place, never from the source tree it was built from.
 if grep -qaF "$src/assets" "$prefix/bin/lagvk"; then fail "bin/lagvk holds the source tree's path $src/assets"; fi
+
+# Before 1.0 a minor version breaks the ABI: the package satisfies find_package(lagvk MAJOR.MINOR) only.
+major=$(sed -n 's/^#define LAGVK_VERSION_MAJOR \([0-9]*\)$/\1/p' "$prefix/include/lagvk/lagvk.h")
+minor=$(sed -n 's/^#define LAGVK_VERSION_MINOR \([0-9]*\)$/\1/p' "$prefix/include/lagvk/lagvk.h")
+finds() {
+  mkdir -p "$work/find-$1"
+  printf 'cmake_minimum_required(VERSION 3.16)\nproject(probe LANGUAGES NONE)\nfind_package(lagvk %s CONFIG REQUIRED)\n' "$1" \
+    >"$work/find-$1/CMakeLists.txt"
+  cmake -S "$work/find-$1" -B "$work/find-$1/build" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >/dev/null 2>&1
+}
+finds "$major.$minor" || fail "find_package(lagvk $major.$minor CONFIG) did not find the installed package"
+finds "$major.$((minor + 1))" && fail "find_package(lagvk $major.$((minor + 1))) accepted version $major.$minor"
+if [ "$minor" -gt 0 ]; then
+  finds "$major.$((minor - 1))" && fail "find_package(lagvk $major.$((minor - 1))) accepted version $major.$minor"
+fi
 
 # The examples, copied out of the source tree.
 cp -r "$src/examples" "$work/examples"
