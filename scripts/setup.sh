@@ -6,11 +6,10 @@ packages=(
   build-essential cmake ninja-build pkg-config clang-format
   libvulkan-dev glslang-tools vulkan-tools mesa-vulkan-drivers vulkan-validationlayers
   libglm-dev liblmdb-dev libfmt-dev nlohmann-json3-dev libgtest-dev libxxhash-dev libpcre2-dev
-  # the package tests (tests/install): `cpack -G DEB` reads binaries' dependencies with file and
-  # dpkg-shlibdeps; the examples are built through pkg-config
-  file dpkg-dev
   # libFuzzer and its sanitizer runtimes for the fuzz targets (scripts/fuzz.sh, tests/fuzz)
   clang libclang-rt-14-dev
+  # the package tests (tests/install): cpack -G DEB finds its binaries with file(1)
+  file
   # venv for the gguf-py reference decoder (scripts/setup_gguf_ref.sh)
   python3 python3-venv
 
