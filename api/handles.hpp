@@ -42,7 +42,9 @@ struct lagvk_model : lagvk_handle_base {
   std::atomic<bool> cancel{false};  ///< set by lagvk_cancel, cleared when a generation starts
   lagvk_model_info info{};
   std::string architecture, name, chat_format, device_name;  ///< what info's strings point to
-  std::atomic<int> open_stores{0};                           ///< freeing a model with open stores is refused
+  /// Stores open on this model: api::retain_model / api::release_model count them under `lock`.
+  std::atomic<int> open_stores{0};
+  bool freed = false;  ///< lagvk_model_free ran while stores were open: the last release deletes it
 };
 
 struct lagvk_completion : lagvk_handle_base {
@@ -70,3 +72,15 @@ struct lagvk_device_list : lagvk_handle_base {
 };
 
 // lagvk_store is defined in api/store_handle.hpp (it needs the log store's headers).
+
+namespace lagvk::api {
+
+/// A store opened on model holds it: call with model->lock held (lagvk_store_open, once the store is
+/// made). Increments open_stores.
+void retain_model(lagvk_model* model);
+/// A store's hold ends (lagvk_store_close, after the store is destroyed, without holding model->lock):
+/// decrements open_stores and deletes the model when lagvk_model_free already ran and this was the
+/// last store. Exactly one of lagvk_model_free and the releases deletes it (api/model.cpp).
+void release_model(lagvk_model* model);
+
+}  // namespace lagvk::api

@@ -4,6 +4,7 @@
 // message for lagvk_last_error() on this thread. No exception crosses into C.
 #include <new>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "api/handles.hpp"
@@ -38,11 +39,17 @@ Handle* checked(Handle* h, HandleKind kind, const char* what) {
   return h;
 }
 
+/// Runs body, which returns nothing (LAGVK_OK) or a lagvk_status of its own (BUFFER_TOO_SMALL, which
+/// is not an exception: the size needed is an output).
 template <typename F>
 lagvk_status guarded(F&& body) noexcept {
   try {
-    std::forward<F>(body)();
-    return LAGVK_OK;
+    if constexpr (std::is_same_v<decltype(body()), lagvk_status>) {
+      return std::forward<F>(body)();
+    } else {
+      std::forward<F>(body)();
+      return LAGVK_OK;
+    }
   } catch (const Error& e) {
     return set_error(status_of(e.code()), e.what());
   } catch (const std::bad_alloc&) {

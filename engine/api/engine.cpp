@@ -34,7 +34,7 @@ Engine::Engine(Model model, const LoadOptions& options) : model_(std::move(model
   const auto& c = weights_->config();
   const std::uint32_t trained = c.context ? c.context : 4096;
   context_tokens_ = options.context ? options.context : std::min(trained, 4096u);
-  if (options.page_tokens == 0) fail("the KV page size must be at least one token");
+  if (options.page_tokens == 0) fail(Errc::invalid_argument, "the KV page size must be at least one token");
   const std::uint32_t pages_per_sequence = (context_tokens_ + options.page_tokens - 1) / options.page_tokens;
   pool_ = std::make_unique<KvPool>(*ctx_, KvShape{c.layers, c.kv_heads, c.head_dim, options.page_tokens},
                                    pages_per_sequence * std::max(options.sequences, 1u));
@@ -44,6 +44,13 @@ Engine::Engine(Model model, const LoadOptions& options) : model_(std::move(model
 std::unique_ptr<KvSequence> Engine::new_sequence() {
   return std::make_unique<KvSequence>(*ctx_, *pool_, context_tokens_);
 }
+
+namespace {
+void stop_if_requested(const GenerateOptions& options, std::size_t generated) {
+  if (options.stop_requested && options.stop_requested())
+    fail(Errc::cancelled, "generation was cancelled after {} token{}", generated, generated == 1 ? "" : "s");
+}
+}  // namespace
 
 GenerateResult generate_from(Engine& engine, KvSequence& seq, std::vector<float> logits,
                              std::int32_t next_position, const GenerateOptions& options,
@@ -57,6 +64,7 @@ GenerateResult generate_from(Engine& engine, KvSequence& seq, std::vector<float>
   std::string text;
   std::int32_t position = next_position;
   for (std::uint32_t i = 0; i < options.max_tokens; ++i) {
+    stop_if_requested(options, result.tokens.size());
     const std::int32_t next = sampler.sample(logits);
     sampler.accept(next);
     if (i == 0) result.timings.time_to_first_token_ms = ms_since(t_decode);
@@ -73,6 +81,7 @@ GenerateResult generate_from(Engine& engine, KvSequence& seq, std::vector<float>
     const std::string_view added = std::string_view(text).substr(std::min(streamed, text.size()));
     bool stop = false;
     if (on_token) on_token(next, added);
+    stop_if_requested(options, result.tokens.size());
     for (const auto& s : options.stop_strings)
       if (!s.empty() && text.size() >= s.size() &&
           text.find(s, text.size() - std::min(text.size(), s.size() + added.size())) != std::string::npos)
@@ -99,11 +108,12 @@ GenerateResult generate_from(Engine& engine, KvSequence& seq, std::vector<float>
 GenerateResult generate(Engine& engine, KvSequence& seq, std::span<const std::int32_t> prompt,
                         const GenerateOptions& options, const TokenCallback& on_token,
                         std::optional<std::int32_t> first_position) {
-  if (prompt.empty()) fail("the prompt is empty: give some text or token ids");
+  if (prompt.empty()) fail(Errc::invalid_argument, "the prompt is empty: give some text or token ids");
   if (std::uint64_t(seq.length()) + prompt.size() > seq.max_tokens())
-    fail(
-        "the prompt has {} tokens but the context has room for {} (of {}); shorten the prompt or raise --ctx",
-        prompt.size(), seq.max_tokens() - seq.length(), seq.max_tokens());
+    fail(Errc::context_full,
+         "the prompt has {} tokens but the context has room for {} (of {}); shorten the prompt or load the "
+         "model with a larger context",
+         prompt.size(), seq.max_tokens() - seq.length(), seq.max_tokens());
   std::int32_t position = first_position.value_or(std::int32_t(seq.length()));
   std::vector<std::int32_t> positions(prompt.size());
   for (auto& p : positions) p = position++;

@@ -74,6 +74,10 @@ struct GenerateOptions {
   bool stop_at_end_of_generation = true;
   /// Generation stops once the text ends with one of these (the string is kept in the output).
   std::vector<std::string> stop_strings;
+  /// Asked before each token is sampled and right after each is streamed: when it returns true,
+  /// generation ends by throwing lagvk::Error(Errc::cancelled) (a token callback or another thread asked
+  /// to stop). The sequence keeps what was evaluated; callers discard or reuse it.
+  std::function<bool()> stop_requested;
 };
 
 struct GenerateTimings {

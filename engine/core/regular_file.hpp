@@ -71,14 +71,16 @@ enum class AlsoAccept { nothing, pipe };
 [[nodiscard]] inline FileDescriptor open_regular_file(const std::string& path,
                                                       AlsoAccept also = AlsoAccept::nothing) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-  if (fd.get() < 0) fail("cannot open '{}': {}", path, std::strerror(errno));
+  if (fd.get() < 0)
+    fail(errno == ENOENT || errno == ENOTDIR ? Errc::file_not_found : Errc::io, "cannot open '{}': {}", path,
+         std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) fail("cannot read '{}': {}", path, std::strerror(errno));
+  if (::fstat(fd.get(), &st) != 0) fail(Errc::io, "cannot read '{}': {}", path, std::strerror(errno));
   const bool pipe_ok = also == AlsoAccept::pipe && S_ISFIFO(st.st_mode);
-  if (!S_ISREG(st.st_mode) && !pipe_ok) throw Error(not_regular_file_message(path, st.st_mode));
+  if (!S_ISREG(st.st_mode) && !pipe_ok) throw Error(Errc::io, not_regular_file_message(path, st.st_mode));
   const int flags = ::fcntl(fd.get(), F_GETFL);
   if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
-    fail("cannot read '{}': {}", path, std::strerror(errno));
+    fail(Errc::io, "cannot read '{}': {}", path, std::strerror(errno));
   return fd;
 }
 
@@ -95,7 +97,7 @@ inline void require_regular_file(const std::string& path) {
   for (;;) {
     const ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("cannot read '{}': {}", path, std::strerror(errno));
+    if (n < 0) fail(Errc::io, "cannot read '{}': {}", path, std::strerror(errno));
     if (n == 0) break;
     out.append(buf, std::size_t(n));
   }

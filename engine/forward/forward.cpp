@@ -124,15 +124,15 @@ std::vector<float> Forward::run(KvSequence& seq, std::span<const std::int32_t> t
   const auto& c = weights_.config();
   if (tokens.size() != positions.size())
     fail("internal: {} tokens but {} positions", tokens.size(), positions.size());
-  if (tokens.empty()) fail("nothing to evaluate: the prompt is empty");
+  if (tokens.empty()) fail(Errc::invalid_argument, "nothing to evaluate: the prompt is empty");
   for (auto t : tokens)
     if (t < 0 || std::uint32_t(t) >= c.vocab)
-      fail("token id {} is outside the model's vocabulary of {}", t, c.vocab);
+      fail(Errc::bad_input, "token id {} is outside the model's vocabulary of {}", t, c.vocab);
   if (std::uint64_t(seq.length()) + tokens.size() > seq.max_tokens())
-    fail(
-        "context full: {} tokens in the context plus {} new exceed its {} tokens; shorten the prompt or "
-        "raise --ctx",
-        seq.length(), tokens.size(), seq.max_tokens());
+    fail(Errc::context_full,
+         "context full: {} tokens in the context plus {} new exceed its {} tokens; shorten the prompt or "
+         "load the model with a larger context",
+         seq.length(), tokens.size(), seq.max_tokens());
 
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<float> logits;

@@ -8,16 +8,19 @@ namespace {
 
 void expect_shape(const HostTensor& t, std::uint64_t rows, std::uint64_t cols) {
   if (t.rows != rows || t.cols != cols)
-    fail("tensor {}: shape {} x {}, expected {} x {}", t.name, t.rows, t.cols, rows, cols);
+    fail(Errc::bad_model_file, "tensor {}: shape {} x {}, expected {} x {}", t.name, t.rows, t.cols, rows,
+         cols);
   if (cols % block_elements(t.format) != 0)
-    fail("tensor {}: row length {} is not a multiple of the {} block size", t.name, cols,
-         format_name(t.format));
+    fail(Errc::bad_model_file, "tensor {}: row length {} is not a multiple of the {} block size", t.name,
+         cols, format_name(t.format));
   if (t.data.size() < rows * row_bytes(t.format, cols))
-    fail("tensor {}: {} bytes of data, expected {}", t.name, t.data.size(), rows * row_bytes(t.format, cols));
+    fail(Errc::bad_model_file, "tensor {}: {} bytes of data, expected {}", t.name, t.data.size(),
+         rows * row_bytes(t.format, cols));
 }
 
 void expect_f32_vector(const HostTensor& t, std::uint64_t n) {
-  if (t.format != WeightFormat::f32) fail("tensor {}: must be F32, is {}", t.name, format_name(t.format));
+  if (t.format != WeightFormat::f32)
+    fail(Errc::bad_model_file, "tensor {}: must be F32, is {}", t.name, format_name(t.format));
   expect_shape(t, 1, n);
 }
 
@@ -27,13 +30,14 @@ void validate(const HostWeights& h) {
   const auto& c = h.config;
   if (c.layers == 0 || c.dim == 0 || c.heads == 0 || c.kv_heads == 0 || c.head_dim == 0 || c.ff == 0 ||
       c.vocab == 0)
-    fail(
-        "model hyper-parameters incomplete (layers {}, dim {}, heads {}, kv heads {}, head dim {}, ff {}, "
-        "vocab {})",
-        c.layers, c.dim, c.heads, c.kv_heads, c.head_dim, c.ff, c.vocab);
+    fail(Errc::bad_model_file,
+         "model hyper-parameters incomplete (layers {}, dim {}, heads {}, kv heads {}, head dim {}, ff {}, "
+         "vocab {})",
+         c.layers, c.dim, c.heads, c.kv_heads, c.head_dim, c.ff, c.vocab);
   if (c.heads % c.kv_heads != 0)
-    fail("model has {} heads, not a multiple of its {} kv heads", c.heads, c.kv_heads);
-  if (h.layers.size() != c.layers) fail("model declares {} layers but has {}", c.layers, h.layers.size());
+    fail(Errc::bad_model_file, "model has {} heads, not a multiple of its {} kv heads", c.heads, c.kv_heads);
+  if (h.layers.size() != c.layers)
+    fail(Errc::bad_model_file, "model declares {} layers but has {}", c.layers, h.layers.size());
   const std::uint64_t q_dim = std::uint64_t(c.heads) * c.head_dim,
                       kv_dim = std::uint64_t(c.kv_heads) * c.head_dim;
   expect_shape(h.token_embd, c.vocab, c.dim);
@@ -51,13 +55,15 @@ void validate(const HostWeights& h) {
     expect_shape(l.w_up, c.ff, c.dim);
     expect_shape(l.w_down, c.dim, c.ff);
     if (c.qkv_bias) {
-      if (!l.bq || !l.bk || !l.bv) fail("model needs q/k/v biases ({}) but a layer lacks them", l.wq.name);
+      if (!l.bq || !l.bk || !l.bv)
+        fail(Errc::bad_model_file, "model needs q/k/v biases ({}) but a layer lacks them", l.wq.name);
       expect_f32_vector(*l.bq, q_dim);
       expect_f32_vector(*l.bk, kv_dim);
       expect_f32_vector(*l.bv, kv_dim);
     }
     if (c.qk_norm) {
-      if (!l.q_norm || !l.k_norm) fail("model needs q/k norms but layer of {} lacks them", l.wq.name);
+      if (!l.q_norm || !l.k_norm)
+        fail(Errc::bad_model_file, "model needs q/k norms but layer of {} lacks them", l.wq.name);
       expect_f32_vector(*l.q_norm, c.head_dim);
       expect_f32_vector(*l.k_norm, c.head_dim);
     }

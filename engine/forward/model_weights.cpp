@@ -23,10 +23,10 @@ WeightFormat weight_format(GgmlType type, const std::string& tensor) {
     case GgmlType::q6_k:
       return WeightFormat::q6_k;
     default:
-      fail(
-          "tensor {} has type {}, which lagvk's GPU kernels do not support yet (supported: F32, F16, BF16, "
-          "Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)",
-          tensor, ggml_type_name(type));
+      fail(Errc::unsupported_model,
+           "tensor {} has type {}, which lagvk's GPU kernels do not support yet (supported: F32, F16, BF16, "
+           "Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)",
+           tensor, ggml_type_name(type));
   }
 }
 
@@ -53,7 +53,8 @@ HostWeights host_weights(const Model& model) {
   const ModelConfig& m = model.config();
   const ModelWeights& w = model.weights();
   if (m.value_dim != 0 && m.value_dim != m.head_dim)
-    fail("model has value length {} different from key length {}; lagvk supports equal lengths only",
+    fail(Errc::unsupported_model,
+         "model has value length {} different from key length {}; lagvk supports equal lengths only",
          m.value_dim, m.head_dim);
   HostWeights h;
   auto& c = h.config;

@@ -5,7 +5,8 @@
 namespace lagvk {
 
 KvPool::KvPool(vk::Context& ctx, const KvShape& shape, std::uint32_t pages) : shape_(shape) {
-  if (pages == 0 || shape.page_tokens == 0) fail("KV cache: needs at least one page of at least one token");
+  if (pages == 0 || shape.page_tokens == 0)
+    fail(Errc::invalid_argument, "KV cache: needs at least one page of at least one token");
   const std::uint64_t bytes = std::uint64_t(pages) * shape.page_bytes();
   for (std::uint32_t l = 0; l < shape.layers; ++l) {
     keys_.push_back(ctx.create_buffer(bytes));
@@ -17,10 +18,10 @@ KvPool::KvPool(vk::Context& ctx, const KvShape& shape, std::uint32_t pages) : sh
 
 std::uint32_t KvPool::allocate() {
   if (free_.empty())
-    fail(
-        "KV cache full: all {} pages of {} tokens are in use; use a larger --ctx or fewer concurrent "
-        "sequences",
-        capacity(), shape_.page_tokens);
+    fail(Errc::context_full,
+         "KV cache full: all {} pages of {} tokens are in use; load the model with a larger context or use "
+         "fewer sequences at once",
+         capacity(), shape_.page_tokens);
   const std::uint32_t p = free_.back();
   free_.pop_back();
   refs_[p] = 1;
@@ -51,8 +52,10 @@ KvSequence::~KvSequence() {
 void KvSequence::reserve(std::uint32_t tokens) {
   const std::uint64_t needed = std::uint64_t(length_) + tokens;
   if (needed > max_tokens_)
-    fail("context full: {} tokens needed but the context holds {}; shorten the prompt or raise --ctx", needed,
-         max_tokens_);
+    fail(Errc::context_full,
+         "context full: {} tokens needed but the context holds {}; shorten the prompt or load the model with "
+         "a larger context",
+         needed, max_tokens_);
   const std::uint32_t P = pool_.shape().page_tokens;
   bool changed = false;
   while (std::uint64_t(table_.size()) * P < needed) {
@@ -77,10 +80,10 @@ void KvSequence::append_shared_pages(const std::vector<std::uint32_t>& pages, st
   if (length_ % P != 0) fill_.back() = std::int32_t(length_ % P);
   const std::uint64_t start = std::uint64_t(table_.size()) * P;
   if (start + pages.size() * P > max_tokens_)
-    fail(
-        "context full: splicing {} tokens needs more than the context's {} tokens; use fewer logs (-k) or a "
-        "larger --ctx",
-        tokens, max_tokens_);
+    fail(Errc::context_full,
+         "context full: splicing {} tokens needs more than the context's {} tokens; use fewer logs or load "
+         "the model with a larger context",
+         tokens, max_tokens_);
   for (std::size_t i = 0; i < pages.size(); ++i) {
     pool_.retain(pages[i]);
     table_.push_back(std::int32_t(pages[i]));

@@ -46,12 +46,13 @@ class Cursor {
 
   void need(std::uint64_t n, const char* what) const {
     if (n > remaining())
-      fail("'{}' is truncated or corrupt: {} at byte {} needs {} bytes but only {} remain", label_, what,
+      fail(Errc::bad_model_file,
+           "'{}' is truncated or corrupt: {} at byte {} needs {} bytes but only {} remain", label_, what,
            pos_, n, remaining());
   }
 
   [[noreturn]] void corrupt(const std::string& msg) const {
-    fail("'{}' is not a valid GGUF file: {} (at byte {})", label_, msg, pos_);
+    fail(Errc::bad_model_file, "'{}' is not a valid GGUF file: {} (at byte {})", label_, msg, pos_);
   }
 
  private:
@@ -154,19 +155,22 @@ T integer_as(const GgufValue& v, std::string_view key, const std::string& file) 
         (*i < 0 || std::uint64_t(*i) <= std::uint64_t(std::numeric_limits<T>::max())))
       return static_cast<T>(*i);
   } else {
-    fail("'{}': metadata key '{}' should be an integer but is {}", file, key, describe(v));
+    fail(Errc::bad_model_file, "'{}': metadata key '{}' should be an integer but is {}", file, key,
+         describe(v));
   }
-  fail("'{}': metadata key '{}' = {} is out of range", file, key, v.to_display_string());
+  fail(Errc::bad_model_file, "'{}': metadata key '{}' = {} is out of range", file, key,
+       v.to_display_string());
 }
 
 float real_as_float(const GgufValue& v, std::string_view key, const std::string& file) {
   if (const auto* d = std::get_if<double>(&v.data)) return float(*d);
-  fail("'{}': metadata key '{}' should be a number (f32) but is {}", file, key, describe(v));
+  fail(Errc::bad_model_file, "'{}': metadata key '{}' should be a number (f32) but is {}", file, key,
+       describe(v));
 }
 
 const GgufArray& as_array(const GgufValue& v, std::string_view key, const std::string& file) {
   if (const auto* a = std::get_if<GgufArray>(&v.data)) return *a;
-  fail("'{}': metadata key '{}' should be an array but is {}", file, key, describe(v));
+  fail(Errc::bad_model_file, "'{}': metadata key '{}' should be an array but is {}", file, key, describe(v));
 }
 
 }  // namespace
@@ -191,21 +195,23 @@ GgufFile GgufFile::from_bytes(std::vector<std::uint8_t> bytes, std::string label
 
 void GgufFile::parse() {
   Cursor c(bytes_, label_);
-  if (bytes_.size() < 4) fail("'{}' is not a GGUF file: it has only {} bytes", label_, bytes_.size());
+  if (bytes_.size() < 4)
+    fail(Errc::bad_model_file, "'{}' is not a GGUF file: it has only {} bytes", label_, bytes_.size());
   const auto magic = c.read<std::uint32_t>("magic");
   if (magic != kGgufMagic)
-    fail(
-        "'{}' is not a GGUF file (it does not start with \"GGUF\"); convert the model with llama.cpp's "
-        "convert_hf_to_gguf.py or create one with 'lagvk make-model'",
-        label_);
+    fail(Errc::bad_model_file,
+         "'{}' is not a GGUF file (it does not start with \"GGUF\"); convert the model with llama.cpp's "
+         "convert_hf_to_gguf.py",
+         label_);
   version_ = c.read<std::uint32_t>("version");
   if (version_ == 1 || version_ == 2)
-    fail(
-        "'{}' is GGUF version {}, which lagvk does not read; re-convert it with a current llama.cpp "
-        "(GGUF version 3)",
-        label_, version_);
+    fail(Errc::unsupported_model,
+         "'{}' is GGUF version {}, which lagvk does not read; re-convert it with a current llama.cpp "
+         "(GGUF version 3)",
+         label_, version_);
   if (version_ != kGgufVersion)
-    fail("'{}' has unknown GGUF version {} (lagvk reads version 3)", label_, version_);
+    fail(Errc::unsupported_model, "'{}' has unknown GGUF version {} (lagvk reads version 3)", label_,
+         version_);
 
   const auto n_tensors = c.read<std::uint64_t>("tensor count");
   const auto n_kv = c.read<std::uint64_t>("metadata count");
@@ -213,11 +219,11 @@ void GgufFile::parse() {
   // 8 + 4 + 4 + 8 bytes. Counts that cannot fit are rejected before anything is allocated.
   // A file cut short (a partial download or copy) is by far the likeliest cause; say so.
   if (n_kv > c.remaining() / 13 || n_tensors > c.remaining() / 24)
-    fail(
-        "'{}' is truncated (it ends at byte {}) or corrupt: its header's metadata count {} and tensor count "
-        "{} "
-        "cannot fit in the {} bytes after the header; download or convert it again",
-        label_, bytes_.size(), n_kv, n_tensors, c.remaining());
+    fail(Errc::bad_model_file,
+         "'{}' is truncated (it ends at byte {}) or corrupt: its header's metadata count {} and tensor count "
+         "{} "
+         "cannot fit in the {} bytes after the header; download or convert it again",
+         label_, bytes_.size(), n_kv, n_tensors, c.remaining());
 
   metadata_.reserve(std::size_t(std::min(n_kv, kMaxReserve)));
   std::uint64_t budget = kMaxMetadataValues;
@@ -231,10 +237,11 @@ void GgufFile::parse() {
   }
 
   if (const auto* a = find("general.alignment")) {
-    if (a->type != GgufValueType::u32) fail("'{}': general.alignment must be a u32", label_);
+    if (a->type != GgufValueType::u32)
+      fail(Errc::bad_model_file, "'{}': general.alignment must be a u32", label_);
     const auto al = std::get<std::uint64_t>(a->data);
     if (al == 0 || (al & (al - 1)) != 0)
-      fail("'{}': general.alignment = {} is not a power of two", label_, al);
+      fail(Errc::bad_model_file, "'{}': general.alignment = {} is not a power of two", label_, al);
     alignment_ = std::uint32_t(al);
   }
 
@@ -256,10 +263,10 @@ void GgufFile::parse() {
     const auto type_id = c.read<std::uint32_t>("tensor type");
     const auto info = ggml_type_info(type_id);
     if (!info)
-      fail(
-          "'{}': tensor '{}' has type {}, which lagvk does not support (supported: F32, F16, BF16, Q8_0, "
-          "Q4_0, Q4_K, Q5_K, Q6_K); re-quantize the model to one of these",
-          label_, t.name, ggml_type_name(type_id));
+      fail(Errc::unsupported_model,
+           "'{}': tensor '{}' has type {}, which lagvk does not support (supported: F32, F16, BF16, Q8_0, "
+           "Q4_0, Q4_K, Q5_K, Q6_K); re-quantize the model to one of these",
+           label_, t.name, ggml_type_name(type_id));
     t.type = info->type;
     if (t.dims[0] % info->block_size != 0)
       c.corrupt(fmt::format("tensor '{}' of type {} has rows of {} elements, not a multiple of {}", t.name,
@@ -276,15 +283,16 @@ void GgufFile::parse() {
 
   data_offset_ = (std::uint64_t(c.pos()) + alignment_ - 1) / alignment_ * alignment_;
   if (!tensors_.empty() && data_offset_ > bytes_.size())
-    fail("'{}' is truncated: the tensor data section should start at byte {} but the file has {} bytes",
+    fail(Errc::bad_model_file,
+         "'{}' is truncated: the tensor data section should start at byte {} but the file has {} bytes",
          label_, data_offset_, bytes_.size());
   const std::uint64_t data_size = data_offset_ <= bytes_.size() ? bytes_.size() - data_offset_ : 0;
   for (const auto& t : tensors_) {
     if (t.offset > data_size || t.n_bytes > data_size - t.offset)
-      fail(
-          "'{}' is truncated or corrupt: tensor '{}' ({} bytes at data offset {}) lies outside the {} "
-          "bytes of tensor data",
-          label_, t.name, t.n_bytes, t.offset, data_size);
+      fail(Errc::bad_model_file,
+           "'{}' is truncated or corrupt: tensor '{}' ({} bytes at data offset {}) lies outside the {} "
+           "bytes of tensor data",
+           label_, t.name, t.n_bytes, t.offset, data_size);
   }
 }
 
@@ -295,7 +303,7 @@ const GgufValue* GgufFile::find(std::string_view key) const {
 
 const GgufValue& GgufFile::get(std::string_view key) const {
   if (const auto* v = find(key)) return *v;
-  fail("'{}' lacks the metadata key '{}' (see 'lagvk model-info -m {}')", label_, key, label_);
+  fail(Errc::bad_model_file, "'{}' lacks the metadata key '{}'", label_, key);
 }
 
 std::uint32_t GgufFile::get_u32(std::string_view key) const {
@@ -313,12 +321,13 @@ float GgufFile::get_f32(std::string_view key) const {
 bool GgufFile::get_bool(std::string_view key) const {
   const auto& v = get(key);
   if (const auto* b = std::get_if<bool>(&v.data)) return *b;
-  fail("'{}': metadata key '{}' should be a bool but is {}", label_, key, describe(v));
+  fail(Errc::bad_model_file, "'{}': metadata key '{}' should be a bool but is {}", label_, key, describe(v));
 }
 const std::string& GgufFile::get_string(std::string_view key) const {
   const auto& v = get(key);
   if (const auto* s = std::get_if<std::string>(&v.data)) return *s;
-  fail("'{}': metadata key '{}' should be a string but is {}", label_, key, describe(v));
+  fail(Errc::bad_model_file, "'{}': metadata key '{}' should be a string but is {}", label_, key,
+       describe(v));
 }
 
 std::optional<std::uint32_t> GgufFile::get_u32_opt(std::string_view key) const {
@@ -341,7 +350,7 @@ std::optional<std::string> GgufFile::get_string_opt(std::string_view key) const 
 std::vector<std::string> GgufFile::get_string_array(std::string_view key) const {
   const auto& a = as_array(get(key), key, label_);
   if (a.element_type != GgufValueType::string)
-    fail("'{}': metadata key '{}' should be an array of strings", label_, key);
+    fail(Errc::bad_model_file, "'{}': metadata key '{}' should be an array of strings", label_, key);
   std::vector<std::string> out;
   out.reserve(a.items.size());
   for (const auto& v : a.items) out.push_back(std::get<std::string>(v.data));

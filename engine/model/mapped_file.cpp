@@ -18,11 +18,13 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   // A FIFO or a directory is refused before anything blocks or is mapped.
   const FileDescriptor fd = open_regular_file(path);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) fail("cannot read '{}': {}", path, std::strerror(errno));
+  if (::fstat(fd.get(), &st) != 0) fail(Errc::io, "cannot read '{}': {}", path, std::strerror(errno));
   size_ = static_cast<std::size_t>(st.st_size);
   if (size_ > 0) {
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
-    if (p == MAP_FAILED) fail("cannot map '{}' into memory: {}", path, std::strerror(errno));
+    if (p == MAP_FAILED)
+      fail(errno == ENOMEM ? Errc::out_of_host_memory : Errc::io, "cannot map '{}' into memory: {}", path,
+           std::strerror(errno));
     data_ = static_cast<const std::uint8_t*>(p);
   }
   // The mapping stays valid once the descriptor is closed.

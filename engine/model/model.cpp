@@ -26,7 +26,7 @@ Model::Model(GgufFile file, ModelConfig config) : file_(std::move(file)), config
 
 TensorView Model::tensor(std::string_view name) const {
   const auto* info = file_.find_tensor(name);
-  if (!info) fail("'{}' lacks the tensor {}", file_.path(), name);
+  if (!info) fail(Errc::bad_model_file, "'{}' lacks the tensor {}", file_.path(), name);
   return {info->name, info->type, info->dims, file_.tensor_data(*info)};
 }
 
@@ -38,19 +38,20 @@ void Model::bind_weights() {
   auto expect = [&](const std::string& name, std::vector<std::uint64_t> ne, bool f32_only) {
     const auto* info = file_.find_tensor(name);
     if (!info)
-      fail("'{}' lacks the tensor {} that a {} model needs; the file is incomplete or not a {} model",
+      fail(Errc::bad_model_file,
+           "'{}' lacks the tensor {} that a {} model needs; the file is incomplete or not a {} model",
            file_.path(), name, c.arch, c.arch);
     if (info->dims != ne)
-      fail("'{}': tensor {} has shape [{}] but this model's hyper-parameters need [{}]", file_.path(), name,
-           fmt::join(info->dims, ", "), fmt::join(ne, ", "));
+      fail(Errc::bad_model_file, "'{}': tensor {} has shape [{}] but this model's hyper-parameters need [{}]",
+           file_.path(), name, fmt::join(info->dims, ", "), fmt::join(ne, ", "));
     if (!can_dequantize(info->type))
-      fail(
-          "'{}': tensor {} is {}, which lagvk cannot decode yet (supported: F32, F16, BF16, Q8_0, Q4_0, "
-          "Q4_K, Q5_K, Q6_K)",
-          file_.path(), name, ggml_type_name(info->type));
+      fail(Errc::unsupported_model,
+           "'{}': tensor {} is {}, which lagvk cannot decode yet (supported: F32, F16, BF16, Q8_0, Q4_0, "
+           "Q4_K, Q5_K, Q6_K)",
+           file_.path(), name, ggml_type_name(info->type));
     if (f32_only && info->type != GgmlType::f32)
-      fail("'{}': tensor {} is {}; norms, biases and rope_freqs must be F32", file_.path(), name,
-           ggml_type_name(info->type));
+      fail(Errc::unsupported_model, "'{}': tensor {} is {}; norms, biases and rope_freqs must be F32",
+           file_.path(), name, ggml_type_name(info->type));
     return tensor(name);
   };
   auto optional = [&](const std::string& name, std::vector<std::uint64_t> ne, bool present) {

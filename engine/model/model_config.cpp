@@ -22,12 +22,14 @@ constexpr std::uint64_t kMaxVocab = 1u << 24;  ///< token ids are int32; logits 
 
 void expect_finite_positive(const GgufFile& f, const std::string& key, float v) {
   if (!std::isfinite(v) || v <= 0.0f)
-    fail("'{}': {} = {} must be a finite positive number; the file is corrupt", f.path(), key, v);
+    fail(Errc::bad_model_file, "'{}': {} = {} must be a finite positive number; the file is corrupt",
+         f.path(), key, v);
 }
 
 void expect_at_most(const GgufFile& f, std::string_view what, std::uint64_t v, std::uint64_t limit) {
   if (v > limit)
-    fail("'{}': {} {} exceeds the {} lagvk supports; the file is corrupt", f.path(), what, v, limit);
+    fail(Errc::bad_model_file, "'{}': {} {} exceeds the {} lagvk supports; the file is corrupt", f.path(),
+         what, v, limit);
 }
 
 }  // namespace
@@ -44,7 +46,8 @@ std::string supported_architectures() {
 const ArchTraits& arch_traits(std::string_view arch) {
   for (const auto& a : kArchitectures)
     if (a.name == arch) return a;
-  fail("model architecture '{}' is not supported (supported: {})", arch, supported_architectures());
+  fail(Errc::unsupported_model, "model architecture '{}' is not supported (supported: {})", arch,
+       supported_architectures());
 }
 
 ref::RopeParams ModelConfig::rope_params() const {
@@ -74,38 +77,42 @@ ModelConfig read_model_config(const GgufFile& f) {
   c.rope_freq_base = f.get_f32_opt(p + "rope.freq_base").value_or(10000.0f);
 
   if (c.n_layers == 0 || c.n_embd == 0 || c.n_ff == 0 || c.n_head == 0 || c.n_head_kv == 0)
-    fail("'{}': layer count, widths and head counts must be positive", f.path());
+    fail(Errc::bad_model_file, "'{}': layer count, widths and head counts must be positive", f.path());
   expect_finite_positive(f, p + "attention.layer_norm_rms_epsilon", c.rms_eps);
   expect_finite_positive(f, p + "rope.freq_base", c.rope_freq_base);
   expect_at_most(f, "embedding_length", c.n_embd, kMaxWidth);
   expect_at_most(f, "feed_forward_length", c.n_ff, kMaxWidth);
   // Every block has at least 9 tensors (2 norms, 4 attention and 3 feed-forward matrices).
   if (std::uint64_t(c.n_layers) * 9 > f.tensors().size())
-    fail("'{}': block_count {} needs at least {} tensors but the file holds {}; the file is corrupt",
+    fail(Errc::bad_model_file,
+         "'{}': block_count {} needs at least {} tensors but the file holds {}; the file is corrupt",
          f.path(), c.n_layers, std::uint64_t(c.n_layers) * 9, f.tensors().size());
   if (c.n_head % c.n_head_kv != 0)
-    fail("'{}': {} query heads cannot be grouped over {} key/value heads", f.path(), c.n_head, c.n_head_kv);
+    fail(Errc::bad_model_file, "'{}': {} query heads cannot be grouped over {} key/value heads", f.path(),
+         c.n_head, c.n_head_kv);
   if (c.n_embd % c.n_head != 0 && !f.has(p + "attention.key_length"))
-    fail("'{}': embedding_length {} is not a multiple of head_count {}", f.path(), c.n_embd, c.n_head);
+    fail(Errc::bad_model_file, "'{}': embedding_length {} is not a multiple of head_count {}", f.path(),
+         c.n_embd, c.n_head);
   c.head_dim = f.get_u32_opt(p + "attention.key_length").value_or(c.n_embd / c.n_head);
   c.value_dim = f.get_u32_opt(p + "attention.value_length").value_or(c.head_dim);
   if (c.head_dim == 0 || c.head_dim % 2 != 0)
-    fail("'{}': head dimension {} must be positive and even", f.path(), c.head_dim);
+    fail(Errc::bad_model_file, "'{}': head dimension {} must be positive and even", f.path(), c.head_dim);
   if (c.head_dim > kMaxSupportedHeadDim)
-    fail("'{}': head dimension {} exceeds the {} lagvk's attention kernel supports", f.path(), c.head_dim,
-         kMaxSupportedHeadDim);
+    fail(Errc::unsupported_model, "'{}': head dimension {} exceeds the {} lagvk's attention kernel supports",
+         f.path(), c.head_dim, kMaxSupportedHeadDim);
   // q_dim() and kv_dim() are 32-bit products: bound them in 64 bits first.
   expect_at_most(f, "query width (head_count x head dimension)", std::uint64_t(c.n_head) * c.head_dim,
                  kMaxWidth);
   expect_at_most(f, "key/value width (head_count_kv x head dimension)",
                  std::uint64_t(c.n_head_kv) * c.head_dim, kMaxWidth);
   if (c.value_dim != c.head_dim)
-    fail("'{}': value_length {} differs from key_length {}, which lagvk does not support", f.path(),
+    fail(Errc::unsupported_model,
+         "'{}': value_length {} differs from key_length {}, which lagvk does not support", f.path(),
          c.value_dim, c.head_dim);
   c.rope_dims = f.get_u32_opt(p + "rope.dimension_count").value_or(c.head_dim);
   if (c.rope_dims == 0 || c.rope_dims > c.head_dim || c.rope_dims % 2 != 0)
-    fail("'{}': rope.dimension_count {} must be even and at most the head dimension {}", f.path(),
-         c.rope_dims, c.head_dim);
+    fail(Errc::bad_model_file, "'{}': rope.dimension_count {} must be even and at most the head dimension {}",
+         f.path(), c.rope_dims, c.head_dim);
 
   if (const auto type = f.get_string_opt(p + "rope.scaling.type")) {
     if (*type == "none") {
@@ -117,35 +124,38 @@ ModelConfig read_model_config(const GgufFile& f) {
     } else if (*type == "llama3") {
       c.rope_scaling = RopeScaling::llama3;
     } else {
-      fail("'{}': rope scaling '{}' is not supported (none, linear, llama3)", f.path(), *type);
+      fail(Errc::unsupported_model, "'{}': rope scaling '{}' is not supported (none, linear, llama3)",
+           f.path(), *type);
     }
   }
   c.rope_scaling_factor = f.get_f32_opt(p + "rope.scaling.factor").value_or(1.0f);
   if (c.rope_scaling == RopeScaling::none && c.rope_scaling_factor != 1.0f && c.rope_scaling_factor > 0.0f)
     c.rope_scaling = RopeScaling::linear;  // llama.cpp treats a bare factor as linear scaling
   if (!(c.rope_scaling_factor > 0.0f) || !std::isfinite(c.rope_scaling_factor))
-    fail("'{}': rope.scaling.factor must be a finite positive number", f.path());
+    fail(Errc::bad_model_file, "'{}': rope.scaling.factor must be a finite positive number", f.path());
   c.rope_scaling_orig_ctx = f.get_u32_opt(p + "rope.scaling.original_context_length").value_or(0);
   if (c.rope_scaling == RopeScaling::yarn)
-    fail("'{}': YaRN rope scaling is not supported yet; use a model without rope.scaling.type=yarn",
+    fail(Errc::unsupported_model,
+         "'{}': YaRN rope scaling is not supported yet; use a model without rope.scaling.type=yarn",
          f.path());
 
   const auto* embd = f.find_tensor("token_embd.weight");
-  if (!embd) fail("'{}' lacks the tensor token_embd.weight", f.path());
+  if (!embd) fail(Errc::bad_model_file, "'{}' lacks the tensor token_embd.weight", f.path());
   if (embd->dims.size() != 2)
-    fail("'{}': token_embd.weight should have 2 dimensions, not {}", f.path(), embd->dims.size());
+    fail(Errc::bad_model_file, "'{}': token_embd.weight should have 2 dimensions, not {}", f.path(),
+         embd->dims.size());
   expect_at_most(f, "token_embd.weight rows", embd->dims[1], kMaxVocab);
   c.n_vocab = f.get_u32_opt(p + "vocab_size").value_or(std::uint32_t(embd->dims[1]));
-  if (c.n_vocab == 0) fail("'{}': the vocabulary is empty", f.path());
+  if (c.n_vocab == 0) fail(Errc::bad_model_file, "'{}': the vocabulary is empty", f.path());
   // Every row of the embedding and the logits needs a token, and every token a row: a smaller tokenizer
   // cannot decode what the model samples, a larger one encodes ids the embedding lacks.
   if (f.has("tokenizer.ggml.tokens")) {
     const std::size_t tokens = f.get_array_size("tokenizer.ggml.tokens");
     if (tokens != c.n_vocab)
-      fail(
-          "'{}': the tokenizer has {} tokens but the model's vocabulary has {}; the file is corrupt or "
-          "mismatched",
-          f.path(), tokens, c.n_vocab);
+      fail(Errc::bad_model_file,
+           "'{}': the tokenizer has {} tokens but the model's vocabulary has {}; the file is corrupt or "
+           "mismatched",
+           f.path(), tokens, c.n_vocab);
   }
   c.tied_output = f.find_tensor("output.weight") == nullptr;
   c.has_rope_freqs = f.find_tensor("rope_freqs.weight") != nullptr;

@@ -103,21 +103,22 @@ std::uint32_t vocabulary_size(const RandomModelSpec& s) {
 void validate(const RandomModelSpec& s) {
   (void)arch_traits(s.arch);
   if (s.n_layers == 0 || s.n_embd == 0 || s.n_head == 0 || s.n_head_kv == 0 || s.n_ff == 0 || s.n_ctx == 0)
-    fail("--layers, --dim, --heads, --kv-heads, --ff and --ctx must all be positive");
+    fail(Errc::invalid_argument, "--layers, --dim, --heads, --kv-heads, --ff and --ctx must all be positive");
   if (s.n_embd % s.n_head != 0) fail("--dim {} must be a multiple of --heads {}", s.n_embd, s.n_head);
   if ((s.n_embd / s.n_head) % 2 != 0)
-    fail("the head dimension (--dim / --heads = {}) must be even", s.n_embd / s.n_head);
+    fail(Errc::invalid_argument, "the head dimension (--dim / --heads = {}) must be even",
+         s.n_embd / s.n_head);
   if (s.n_head % s.n_head_kv != 0)
-    fail("--heads {} must be a multiple of --kv-heads {}", s.n_head, s.n_head_kv);
+    fail(Errc::invalid_argument, "--heads {} must be a multiple of --kv-heads {}", s.n_head, s.n_head_kv);
   if (!can_quantize(s.type))
-    fail(
-        "--type {} is not supported for generated models (use f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or "
-        "q6_k)",
-        ggml_type_name(s.type));
+    fail(Errc::invalid_argument,
+         "--type {} is not supported for generated models (use f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or "
+         "q6_k)",
+         ggml_type_name(s.type));
   const auto block = type_info(s.type).block_size;
   if (s.n_embd % block != 0 || s.n_ff % block != 0)
-    fail("with --type {} the --dim ({}) and --ff ({}) must be multiples of {}", ggml_type_name(s.type),
-         s.n_embd, s.n_ff, block);
+    fail(Errc::invalid_argument, "with --type {} the --dim ({}) and --ff ({}) must be multiples of {}",
+         ggml_type_name(s.type), s.n_embd, s.n_ff, block);
   if (s.n_vocab < 260) fail("--vocab must be at least 260 (3 control tokens, 256 byte tokens, one piece)");
   // The generator holds every tensor in memory before writing; refuse sizes no test or benchmark needs
   // before allocating anything.

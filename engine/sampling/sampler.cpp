@@ -68,7 +68,7 @@ void min_p_filter(std::vector<TokenCandidate>& c, float min_p) {
 }
 
 std::int32_t argmax(std::span<const float> logits) {
-  if (logits.empty()) fail("cannot pick a token from an empty set of logits");
+  if (logits.empty()) fail(Errc::invalid_argument, "cannot pick a token from an empty set of logits");
   std::size_t best = 0;
   for (std::size_t i = 1; i < logits.size(); ++i)
     if (logits[i] > logits[best]) best = i;
@@ -76,8 +76,9 @@ std::int32_t argmax(std::span<const float> logits) {
 }
 
 Sampler::Sampler(SamplerParams params) : params_(params), rng_(params.seed) {
-  if (params_.repeat_penalty <= 0.0f) fail("the repetition penalty must be positive (1 disables it)");
-  if (params_.top_p <= 0.0f) fail("top-p must be in (0, 1] (1 disables it)");
+  if (params_.repeat_penalty <= 0.0f)
+    fail(Errc::invalid_argument, "the repetition penalty must be positive (1 disables it)");
+  if (params_.top_p <= 0.0f) fail(Errc::invalid_argument, "top-p must be in (0, 1] (1 disables it)");
 }
 
 void Sampler::accept(std::int32_t token) {
@@ -113,7 +114,7 @@ std::vector<TokenCandidate> Sampler::candidates(std::span<const float> logits) c
 }
 
 std::int32_t Sampler::sample(std::span<const float> logits) {
-  if (logits.empty()) fail("cannot sample from an empty set of logits");
+  if (logits.empty()) fail(Errc::invalid_argument, "cannot sample from an empty set of logits");
   if (params_.temperature <= 0.0f) return argmax(penalized(logits));
   const auto c = candidates(logits);
   // Inverse-CDF draw over the candidates in their sorted order.

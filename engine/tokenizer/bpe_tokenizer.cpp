@@ -66,7 +66,8 @@ BpeTokenizer::BpeTokenizer(TokenVocab vocab, const std::vector<std::string>& mer
     // Byte-level symbols never contain a plain space, so the first space after the first character
     // separates the pair.
     if (merges[i].find(' ', 1) == std::string::npos)
-      fail("tokenizer.ggml.merges entry {} ('{}') is not a pair 'left right'", i, merges[i]);
+      fail(Errc::bad_model_file, "tokenizer.ggml.merges entry {} ('{}') is not a pair 'left right'", i,
+           merges[i]);
     merge_rank_.emplace(merges[i], int(i));
   }
 }

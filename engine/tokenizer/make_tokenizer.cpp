@@ -13,15 +13,16 @@ std::unique_ptr<Tokenizer> make_tokenizer(const GgufFile& file) {
     const auto pre_name = file.get_string_opt("tokenizer.ggml.pre").value_or("default");
     const auto pre = pre_tokenizer_for(pre_name);
     if (!pre)
-      fail(
-          "'{}' uses the BPE pre-tokenizer '{}' (tokenizer.ggml.pre), which lagvk does not support yet "
-          "(supported: llama-bpe, qwen2, gpt-2)",
-          file.path(), pre_name);
+      fail(Errc::unsupported_model,
+           "'{}' uses the BPE pre-tokenizer '{}' (tokenizer.ggml.pre), which lagvk does not support yet "
+           "(supported: llama-bpe, qwen2, gpt-2)",
+           file.path(), pre_name);
     return std::make_unique<BpeTokenizer>(load_vocab(file, false),
                                           file.get_string_array("tokenizer.ggml.merges"), *pre,
                                           *pre == PreTokenizer::llama3);
   }
-  fail("'{}' uses the tokenizer '{}', which lagvk does not support (supported: llama, gpt2)", file.path(),
+  fail(Errc::unsupported_model,
+       "'{}' uses the tokenizer '{}', which lagvk does not support (supported: llama, gpt2)", file.path(),
        kind);
 }
 

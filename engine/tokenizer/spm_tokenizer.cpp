@@ -102,7 +102,8 @@ void SpmTokenizer::push_bytes(std::string_view bytes, std::vector<std::int32_t>&
     } else if (vocab_.unk >= 0) {
       out.push_back(vocab_.unk);
     } else {
-      fail("the vocabulary has neither the byte token <0x{:02X}> nor an unknown token", b);
+      fail(Errc::bad_model_file, "the vocabulary has neither the byte token <0x{:02X}> nor an unknown token",
+           b);
     }
   }
 }

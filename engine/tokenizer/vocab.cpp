@@ -15,11 +15,12 @@ TokenVocab load_vocab(const GgufFile& f, bool add_bos_default) {
   TokenVocab v;
   v.text = f.get_string_array("tokenizer.ggml.tokens");
   const std::size_t n = v.text.size();
-  if (n == 0) fail("'{}': tokenizer.ggml.tokens is empty", f.path());
+  if (n == 0) fail(Errc::bad_model_file, "'{}': tokenizer.ggml.tokens is empty", f.path());
   if (f.has("tokenizer.ggml.scores")) {
     v.score = f.get_f32_array("tokenizer.ggml.scores");
     if (v.score.size() != n)
-      fail("'{}': tokenizer.ggml.scores has {} entries for {} tokens", f.path(), v.score.size(), n);
+      fail(Errc::bad_model_file, "'{}': tokenizer.ggml.scores has {} entries for {} tokens", f.path(),
+           v.score.size(), n);
   } else {
     v.score.assign(n, 0.0f);
   }
@@ -27,10 +28,11 @@ TokenVocab load_vocab(const GgufFile& f, bool add_bos_default) {
   if (f.has("tokenizer.ggml.token_type")) {
     const auto types = f.get_i32_array("tokenizer.ggml.token_type");
     if (types.size() != n)
-      fail("'{}': tokenizer.ggml.token_type has {} entries for {} tokens", f.path(), types.size(), n);
+      fail(Errc::bad_model_file, "'{}': tokenizer.ggml.token_type has {} entries for {} tokens", f.path(),
+           types.size(), n);
     for (std::size_t i = 0; i < n; ++i) {
       if (types[i] < 0 || types[i] > static_cast<std::int32_t>(TokenType::byte))
-        fail("'{}': token {} has unknown token type {}", f.path(), i, types[i]);
+        fail(Errc::bad_model_file, "'{}': token {} has unknown token type {}", f.path(), i, types[i]);
       v.type[i] = static_cast<TokenType>(types[i]);
     }
   }
@@ -40,7 +42,9 @@ TokenVocab load_vocab(const GgufFile& f, bool add_bos_default) {
   auto special = [&](const char* key) -> std::int32_t {
     const auto id = f.get_u32_opt(key);
     if (!id) return -1;
-    if (*id >= n) fail("'{}': {} = {} is outside the vocabulary of {} tokens", f.path(), key, *id, n);
+    if (*id >= n)
+      fail(Errc::bad_model_file, "'{}': {} = {} is outside the vocabulary of {} tokens", f.path(), key, *id,
+           n);
     return std::int32_t(*id);
   };
   v.bos = special("tokenizer.ggml.bos_token_id");

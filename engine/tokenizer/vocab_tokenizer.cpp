@@ -5,7 +5,8 @@
 namespace lagvk {
 
 const std::string& VocabTokenizer::token_text(std::int32_t id) const {
-  if (!vocab_.valid(id)) fail("token id {} is outside the vocabulary (0..{})", id, vocab_.size() - 1);
+  if (!vocab_.valid(id))
+    fail(Errc::bad_input, "token id {} is outside the vocabulary (0..{})", id, vocab_.size() - 1);
   return vocab_.text[std::size_t(id)];
 }
 

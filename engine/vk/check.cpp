@@ -50,17 +50,17 @@ const char* result_name(VkResult result) {
 void check(VkResult result, const char* what) {
   if (result == VK_SUCCESS) return;
   if (result == VK_ERROR_DEVICE_LOST)
-    fail(
-        "{}: the GPU device was lost (driver reset, hang or removal); GPU state is gone — restart the "
-        "command, and if it repeats try another device with --device or update the driver",
-        what);
+    fail(Errc::device_lost,
+         "{}: the GPU device was lost (driver reset, hang or removal); GPU state is gone: load the model "
+         "again, and if it repeats use another device or update the driver",
+         what);
   if (result == VK_ERROR_OUT_OF_DEVICE_MEMORY)
-    fail("{}: out of GPU memory; use a smaller model or context (--ctx), or another device", what);
+    fail(Errc::out_of_device_memory,
+         "{}: out of GPU memory; use a smaller model or context, or another device", what);
+  if (result == VK_ERROR_OUT_OF_HOST_MEMORY) fail(Errc::out_of_host_memory, "{}: out of host memory", what);
   if (result == VK_ERROR_INCOMPATIBLE_DRIVER)
-    fail(
-        "{}: no compatible Vulkan driver; install one (on machines without a GPU: apt-get install "
-        "mesa-vulkan-drivers)",
-        what);
+    fail(Errc::no_device, "{}: no compatible Vulkan driver is installed (a GPU driver, or Mesa's lavapipe)",
+         what);
   fail("{}: {}", what, result_name(result));
 }
 

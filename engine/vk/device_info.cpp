@@ -196,9 +196,8 @@ DeviceInfo probe_device(VkPhysicalDevice device, std::uint32_t index) {
 
 std::size_t choose_device(const std::vector<DeviceInfo>& devices, int requested) {
   if (devices.empty())
-    fail(
-        "no Vulkan device found; install a GPU driver, or lavapipe for CPU-only machines "
-        "(apt-get install mesa-vulkan-drivers)");
+    fail(Errc::no_device,
+         "no Vulkan device found; install a GPU driver, or Mesa's lavapipe on machines without a GPU");
   auto listing = [&] {
     std::string s;
     for (const auto& d : devices)
@@ -210,21 +209,23 @@ std::size_t choose_device(const std::vector<DeviceInfo>& devices, int requested)
     if (const char* env = std::getenv("LAGVK_DEVICE"); env && *env) {
       char* end = nullptr;
       long v = std::strtol(env, &end, 10);
-      if (*end != '\0' || v < 0) fail("LAGVK_DEVICE='{}' is not a device index; devices:{}", env, listing());
+      if (*end != '\0' || v < 0)
+        fail(Errc::invalid_argument, "LAGVK_DEVICE='{}' is not a device index; devices:{}", env, listing());
       requested = int(v);
     }
   }
   if (requested >= 0) {
     if (std::size_t(requested) >= devices.size())
-      fail("device {} does not exist; devices:{}", requested, listing());
+      fail(Errc::no_device, "device {} does not exist; devices:{}", requested, listing());
     const auto& d = devices[std::size_t(requested)];
-    if (!d.usable()) fail("device {} ({}) cannot run lagvk: {}", requested, d.name, d.unsupported_reason);
+    if (!d.usable())
+      fail(Errc::no_device, "device {} ({}) cannot run lagvk: {}", requested, d.name, d.unsupported_reason);
     return std::size_t(requested);
   }
   std::size_t best = devices.size();
   for (std::size_t i = 0; i < devices.size(); ++i)
     if (devices[i].usable() && (best == devices.size() || devices[i].score > devices[best].score)) best = i;
-  if (best == devices.size()) fail("no Vulkan device can run lagvk; devices:{}", listing());
+  if (best == devices.size()) fail(Errc::no_device, "no Vulkan device can run lagvk; devices:{}", listing());
   return best;
 }
 

@@ -107,20 +107,20 @@ Instance::Instance(const InstanceOptions& options)
     : log_(options.log ? options.log : std::make_shared<ValidationLog>()) {
   validation_ = options.validation && layer_available(kValidationLayer);
   if (options.validation && !validation_ && options.require_validation)
-    fail(
-        "the Khronos validation layer was requested ({}) but is not installed; "
-        "apt-get install vulkan-validationlayers",
-        kValidationVariable);
+    fail(Errc::invalid_argument,
+         "the Khronos validation layer was requested ({}) but is not installed (Debian and Ubuntu package: "
+         "vulkan-validationlayers)",
+         kValidationVariable);
   // Synchronization validation is switched on through VK_EXT_validation_features, which the layer offers.
   synchronization_validation_ =
       validation_ && options.synchronization_validation &&
       instance_extension_available(kValidationLayer, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
   if (validation_ && options.synchronization_validation && !synchronization_validation_ &&
       options.require_validation)
-    fail(
-        "synchronization validation was requested ({}=sync) but the installed validation layer does not "
-        "offer {}; install a newer vulkan-validationlayers",
-        kValidationVariable, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+    fail(Errc::invalid_argument,
+         "synchronization validation was requested ({}=sync) but the installed validation layer does not "
+         "offer {}; install a newer vulkan-validationlayers",
+         kValidationVariable, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
 
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.pApplicationName = "lagvk";

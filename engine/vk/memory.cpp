@@ -103,13 +103,15 @@ std::uint32_t MemoryAllocator::choose_type(std::uint32_t type_bits, MemoryKind k
     if ((flags & preferred) == preferred) return i;
     if (best < 0) best = int(i);
   }
-  if (best < 0) fail("no Vulkan memory type fits the request (type bits 0x{:x})", type_bits);
+  if (best < 0)
+    fail(Errc::out_of_device_memory, "no Vulkan memory type fits the request (type bits 0x{:x})", type_bits);
   return std::uint32_t(best);
 }
 
 Allocation MemoryAllocator::allocate(const VkMemoryRequirements& req, MemoryKind kind) {
   if (req.size > max_allocation_)
-    fail("a single tensor of {} MiB exceeds this device's maxMemoryAllocationSize of {} MiB", req.size >> 20,
+    fail(Errc::out_of_device_memory,
+         "a single tensor of {} MiB exceeds this device's maxMemoryAllocationSize of {} MiB", req.size >> 20,
          max_allocation_ >> 20);
   const std::uint32_t type = choose_type(req.memoryTypeBits, kind);
   const bool host_visible =

@@ -79,6 +79,28 @@ int validation_verdict(int status, const InstanceOptions& vulkan) {
   return kExitValidation;
 }
 
+/// The CLI's advice for an error of this kind, printed after its message (the library's messages speak
+/// in library terms and never name flags); nullptr when the message says enough.
+const char* hint_for(lagvk::Errc code) {
+  switch (code) {
+    case lagvk::Errc::context_full:
+      return "raise --ctx (at most the model's trained context), shorten the prompt, or retrieve fewer logs "
+             "(-k)";
+    case lagvk::Errc::out_of_device_memory:
+      return "use a smaller --ctx or model, or another device (--device N; see 'lagvk devices')";
+    case lagvk::Errc::no_device:
+      return "'lagvk devices' lists the devices and which one --device N or LAGVK_DEVICE would choose; on "
+             "machines without a GPU: apt-get install mesa-vulkan-drivers";
+    case lagvk::Errc::device_lost:
+      return "run the command again; if it repeats, try another device with --device N or update the driver";
+    case lagvk::Errc::bad_model_file:
+      return "'lagvk model-info -m FILE' shows what lagvk reads in it; convert models with llama.cpp's "
+             "convert_hf_to_gguf.py, or write a test model with 'lagvk make-model'";
+    default:
+      return nullptr;
+  }
+}
+
 int run_command(const Command& command, int argc, char** argv) {
   InstanceOptions vulkan;
   int status = 0;
@@ -88,6 +110,7 @@ int run_command(const Command& command, int argc, char** argv) {
     status = command.run(argc, argv, vulkan);
   } catch (const lagvk::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
+    if (const char* hint = hint_for(e.code())) std::fprintf(stderr, "hint: %s\n", hint);
     status = 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "internal error: %s\n", e.what());
