@@ -10,7 +10,8 @@
 #     prints the text `lagvk run --temp 0` prints, and a missing model is exit 1 with its status;
 #   - the installed CLI runs from the prefix (--help; the agent demo finds its knowledge base in
 #     prefix/share/lagvk);
-#   - examples/ask_with_logs (C++, lagvk/lagvk.hpp), when present, answers with logs and saves the task.
+#   - examples/ask_with_logs (C++, lagvk/lagvk.hpp), when present, saves each answer as a log and answers
+#     the same question again with that log.
 # usage: check_install.sh BUILD_DIR SOURCE_DIR LIBDIR C_COMPILER CXX_COMPILER
 set -euo pipefail
 build=$1 src=$2 libdir=$3 cc=$4 cxx=$5
@@ -116,9 +117,17 @@ grep -q "LAGVK_ERROR_FILE_NOT_FOUND" "$work/err.txt" || fail "generate's error l
 
 if [ -x "$work/ex-cmake/ask_with_logs" ]; then
   step "ask_with_logs answers with logs and saves the task"
+  question="who directed the glass harbor?"
   for exe in "$work/ex-cmake/ask_with_logs" "$work/ex-pc/ask_with_logs"; do
-    LD_LIBRARY_PATH=$prefix/$libdir "$exe" "$model" "$work/store-$(basename "$(dirname "$exe")")" \
-      "who directed the glass harbor?" || fail "$exe failed"
+    store=$work/store-$(basename "$(dirname "$exe")")
+    # The first question finds an empty store and becomes its log 1; asked again, it is answered with log 1.
+    for round in 1 2; do
+      LD_LIBRARY_PATH=$prefix/$libdir "$exe" "$model" "$store" "$question" >"$work/ask-$round.txt" ||
+        fail "$exe (round $round) failed: $(cat "$work/ask-$round.txt")"
+      grep -q "^saved as log $round " "$work/ask-$round.txt" ||
+        fail "$exe (round $round) did not save log $round: $(cat "$work/ask-$round.txt")"
+    done
+    grep -q '^log used: #1 ' "$work/ask-2.txt" || fail "$exe did not answer with log 1: $(cat "$work/ask-2.txt")"
   done
 else
   echo "(no examples/ask_with_logs.cpp: the C++ example is not checked)"
