@@ -1,9 +1,7 @@
-// The library's version and the commit it was built from (LAGVK_BUILD_COMMIT, set by api/CMakeLists.txt).
+// The library's version and the commit it was built from (lagvk_build_commit.h, regenerated at build time
+// by api/CMakeLists.txt when HEAD moves).
 #include "lagvk/lagvk.h"
-
-#ifndef LAGVK_BUILD_COMMIT
-#define LAGVK_BUILD_COMMIT "unknown"
-#endif
+#include "lagvk_build_commit.h"
 
 extern "C" {
 const char* lagvk_version_string(void) {

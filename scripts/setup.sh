@@ -28,6 +28,8 @@ packages+=(
   clang-format vulkan-validationlayers
   # libFuzzer and its sanitizer runtimes for the fuzz targets (scripts/fuzz.sh, tests/fuzz)
   clang libclang-rt-14-dev
+  # the package tests (tests/install): cpack -G DEB finds its binaries with file(1)
+  file
   # venv for the gguf-py reference decoder (scripts/setup_gguf_ref.sh)
   python3 python3-venv
 )

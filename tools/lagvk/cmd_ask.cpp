@@ -13,6 +13,7 @@
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/store_library.hpp"
 #include "tools/lagvk/args.hpp"
+#include "tools/lagvk/assets.hpp"
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/human_text.hpp"
@@ -137,8 +138,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   GuardedLibrary library(store_library, *store_dir);
 
   if (args.has("--agent")) {
-    const auto kb =
-        lag::KnowledgeBaseLookup::load(args.get_or("--kb", std::string(LAGVK_ASSETS_DIR) + "/kb/demo.json"));
+    const auto kb = lag::KnowledgeBaseLookup::load(args.get_or("--kb", assets_dir() + "/kb/demo.json"));
     lag::AgentOptions a;
     a.max_steps = max_steps;
     a.max_step_tokens = gen.max_tokens;

@@ -9,6 +9,7 @@
 #include "engine/core/error.hpp"
 #include "engine/lag/multihop_suite.hpp"
 #include "tools/lagvk/args.hpp"
+#include "tools/lagvk/assets.hpp"
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/progress.hpp"
@@ -53,7 +54,7 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
        "GGUF model (required; the suite's vocabulary: assets/models/multihop-*.gguf)", ""},
       {"--suite", "", "NAME", "evaluation suite: multihop", "multihop"},
       {"--suite-dir", "", "DIR", "where the suite's world.json and questions.jsonl are",
-       std::string(LAGVK_ASSETS_DIR) + "/multihop"},
+       assets_dir() + "/multihop"},
       {"--split", "", "S", "questions to answer: unseen, seen or both", "unseen"},
       {"--limit", "", "N", "questions per split (0: all)", std::to_string(defaults.limit)},
       {"--modes", "", "LIST", "comma-separated rows: none, text-full, text-last, kv-last (LAG), kv-all",
@@ -108,8 +109,7 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const bool json = args.has("--json");
 
   LoadOptions load = load_options_from(args, vulkan);
-  const auto suite =
-      lag::load_multihop_suite(args.get_or("--suite-dir", std::string(LAGVK_ASSETS_DIR) + "/multihop"));
+  const auto suite = lag::load_multihop_suite(args.get_or("--suite-dir", assets_dir() + "/multihop"));
   std::unique_ptr<Engine> engine;
   {
     ProgressBar bar("loading " + *model, ProgressUnit::bytes());

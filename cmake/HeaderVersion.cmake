@@ -1,0 +1,33 @@
+# The version is defined once, in the public header (include/lagvk/lagvk.h: LAGVK_VERSION_MAJOR, _MINOR,
+# _PATCH and _STRING); the project, the SONAME, the CMake package's version file and lagvk.pc read it from
+# there. Included before project(): sets LAGVK_HEADER_VERSION ("0.2.0"), or stops the configure when the
+# header's numbers and its version string disagree.
+get_filename_component(lagvk_header ${CMAKE_CURRENT_LIST_DIR}/../include/lagvk/lagvk.h ABSOLUTE)
+file(STRINGS ${lagvk_header} lagvk_version_lines REGEX "^#define LAGVK_VERSION_(MAJOR|MINOR|PATCH|STRING) ")
+foreach(part MAJOR MINOR PATCH)
+  set(number "")
+  foreach(line ${lagvk_version_lines})
+    if(line MATCHES "^#define LAGVK_VERSION_${part} +([0-9]+)$")
+      set(number ${CMAKE_MATCH_1})
+    endif()
+  endforeach()
+  if(number STREQUAL "")
+    message(FATAL_ERROR "${lagvk_header}: no '#define LAGVK_VERSION_${part} <number>' line")
+  endif()
+  list(APPEND lagvk_version_parts ${number})
+endforeach()
+list(JOIN lagvk_version_parts "." LAGVK_HEADER_VERSION)
+set(lagvk_version_string "")
+foreach(line ${lagvk_version_lines})
+  if(line MATCHES "^#define LAGVK_VERSION_STRING +\"([^\"]*)\"$")
+    set(lagvk_version_string ${CMAKE_MATCH_1})
+  endif()
+endforeach()
+if(NOT lagvk_version_string STREQUAL LAGVK_HEADER_VERSION)
+  message(FATAL_ERROR "${lagvk_header}: LAGVK_VERSION_STRING is \"${lagvk_version_string}\" but the version "
+                      "macros say ${LAGVK_HEADER_VERSION}: make them agree")
+endif()
+unset(lagvk_header)
+unset(lagvk_version_lines)
+unset(lagvk_version_parts)
+unset(lagvk_version_string)
