@@ -9,6 +9,7 @@
 
 #include "engine/core/error.hpp"
 #include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/store_guard.hpp"
 
 namespace {
 
@@ -88,6 +89,7 @@ int run_command(const Command& command, int argc, char** argv) {
     status = command.run(argc, argv, vulkan);
   } catch (const lagvk::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
+    if (const auto hint = lagvk::cli::store_hint(e.code())) std::fprintf(stderr, "hint: %s\n", hint->c_str());
     status = 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "internal error: %s\n", e.what());

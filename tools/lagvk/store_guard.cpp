@@ -23,6 +23,20 @@ extern "C" void on_store_fault(int, siginfo_t*, void*) {
 
 }  // namespace
 
+std::optional<std::string> store_hint(Errc code) {
+  switch (code) {
+    case Errc::store:
+      return "'lagvk log verify --store DIR' checks a store; 'lagvk log rm --store DIR ID' removes a damaged "
+             "log; 'lagvk log export' / 'log import' move logs to a new store";
+    case Errc::store_model_mismatch:
+      return "a store belongs to the model that made it: give this model another --store directory";
+    case Errc::not_found:
+      return "'lagvk log ls --store DIR' lists the logs and their ids";
+    default:
+      return std::nullopt;
+  }
+}
+
 StoreFaultGuard::StoreFaultGuard(const std::string& store_dir) {
   if (g_armed) return;
   const std::string message = fmt::format(

@@ -9,12 +9,18 @@
 #include <csignal>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "engine/core/error.hpp"
 #include "engine/lag/log_library.hpp"
 #include "logstore/store.hpp"
 
 namespace lagvk::cli {
+
+/// The CLI's hint for a log-store error code (the library's messages name no command): printed after the
+/// "error: ..." line. Nothing for other codes.
+[[nodiscard]] std::optional<std::string> store_hint(Errc code);
 
 class StoreFaultGuard {
  public:
