@@ -30,7 +30,7 @@ EncodedLog encode_trace(Engine& engine, const Trace& trace, Selection selection)
   auto seq = engine.new_sequence();
   if (rendered.tokens.size() > seq->max_tokens())
     fail(Errc::context_full,
-         "trace '{}' has {} tokens but the context holds {};"
+         "trace '{}' has {} tokens but the context holds {}; "
          "load the model with a larger context",
          trace.task, rendered.tokens.size(), seq->max_tokens());
   std::vector<std::int32_t> positions(rendered.tokens.size());
