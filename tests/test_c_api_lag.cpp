@@ -245,6 +245,30 @@ TEST_F(CApiLag, AskWithSaveAddsALogRetrievalFinds) {
   lagvk_log_list_free(list);
 }
 
+TEST_F(CApiLag, AnAnswerThatFillsTheContextIsStillSaved) {
+  (void)open_filled_store();
+  lagvk_store_close(store_);
+  store_ = nullptr;
+  lagvk_model* small = nullptr;
+  lagvk_model_params mp = lagvk_model_params_default();
+  mp.context_tokens = 160;
+  ASSERT_EQ(lagvk_model_load(model_path_.c_str(), &mp, &small), LAGVK_OK) << last_error();
+  ASSERT_EQ(lagvk_store_open(small, store_dir_.c_str(), nullptr, &store_), LAGVK_OK) << last_error();
+  lagvk_ask_params a = short_ask(LAGVK_LOGS_KV);
+  a.save = 1;
+  a.generate.max_tokens = 200;  // more than the context holds: generation stops when it is full
+  a.generate.ignore_eos = 1;
+  lagvk_completion* c = nullptr;
+  ASSERT_EQ(lagvk_ask(store_, kQuestion.c_str(), &a, &c), LAGVK_OK) << last_error();
+  const lagvk_completion_info* info = lagvk_completion_get(c);
+  EXPECT_EQ(info->stop_reason, LAGVK_STOP_CONTEXT_FULL);
+  EXPECT_EQ(info->has_saved_log, 1);
+  lagvk_completion_free(c);
+  lagvk_store_close(store_);
+  store_ = nullptr;
+  lagvk_model_free(small);
+}
+
 TEST_F(CApiLag, AMissingStoreIsFileNotFoundWithoutCreate) {
   lagvk_store* s = reinterpret_cast<lagvk_store*>(&s);
   EXPECT_EQ(lagvk_store_open(model_, store_dir_.c_str(), nullptr, &s), LAGVK_ERROR_FILE_NOT_FOUND);

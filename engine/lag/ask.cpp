@@ -27,13 +27,19 @@ std::vector<RetrievedLog> given_logs(logstore::Store& store, const std::vector<L
 
 /// The finished task's log. For `last` the answer's KV is taken from the live sequence: its keys and
 /// values are already in the cache (they attended to the placed logs and the question); only the last
-/// token still needs its pass. The other selections keep tokens the cache does not hold as a trace.
-EncodedLog finished_task_log(Engine& engine, const BuiltContext& ctx, const Trace& trace, Selection selection,
+/// token still needs its pass. The other selections keep tokens the cache does not hold, and an answer
+/// that filled the context leaves no room for that pass: those are encoded again as a trace.
+EncodedLog finished_task_log(Engine& engine, BuiltContext& ctx, const Trace& trace, Selection selection,
                              const GenerateResult& r, std::uint32_t answer_start,
                              std::int32_t answer_position) {
-  if (selection != Selection::last) return encode_trace(engine, trace, selection);
+  const bool last_pending = ctx.sequence->length() == answer_start + r.tokens.size() - 1;
+  const bool context_full = ctx.sequence->length() >= ctx.sequence->max_tokens();
+  if (selection != Selection::last || (last_pending && context_full)) {
+    ctx.sequence.reset();  // its pages go back to the pool, which the trace's sequence needs
+    return encode_trace(engine, trace, selection);
+  }
   const std::int32_t last = r.tokens.back(), pos = answer_position + std::int32_t(r.tokens.size()) - 1;
-  if (ctx.sequence->length() == answer_start + r.tokens.size() - 1)
+  if (last_pending)
     (void)engine.forward().eval(*ctx.sequence, std::span<const std::int32_t>(&last, 1),
                                 std::span<const std::int32_t>(&pos, 1));
   std::vector<std::int32_t> entries(r.tokens.size()), positions(r.tokens.size());
