@@ -154,7 +154,7 @@ lagvk_status lagvk_ask(lagvk_store* store, const char* question, const lagvk_ask
     api::checked_store(store);
     api::require(question, "question");
     api::require(out, "out");
-    const lagvk_ask_params p = params ? *params : lagvk_ask_params_default();
+    const lagvk_ask_params p = *api::require(params, "params");
     lagvk_model& model = *store->model;
     const std::lock_guard lock(model.lock);
     std::vector<std::string> tags;

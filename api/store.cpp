@@ -101,7 +101,7 @@ lagvk_status lagvk_store_open(lagvk_model* model, const char* dir, const lagvk_s
     api::checked(model, api::HandleKind::model, "model");
     api::require(dir, "dir");
     api::require(out, "out");
-    const lagvk_store_params p = params ? *params : lagvk_store_params_default();
+    const lagvk_store_params p = *api::require(params, "params");
     const std::lock_guard lock(model->lock);
     auto handle = std::make_unique<lagvk_store>();
     handle->store = lagvk::logstore::Store::open(dir, api::store_options(*model->engine, p));
@@ -166,7 +166,7 @@ lagvk_status lagvk_store_retrieve(lagvk_store* store, const char* query, const l
     api::checked_store(store);
     api::require(query, "query");
     api::require(out, "out");
-    const lagvk_retrieve_params p = params ? *params : lagvk_retrieve_params_default();
+    const lagvk_retrieve_params p = *api::require(params, "params");
     const std::lock_guard lock(store->model->lock);
     std::vector<std::string> tags;
     const auto library = api::library_for(*store, p, tags);

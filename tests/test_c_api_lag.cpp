@@ -48,6 +48,9 @@ std::string as_json_prints(const std::string& text) {
   return nlohmann::json::parse(dumped).get<std::string>();
 }
 
+const lagvk_model_params kModelDefaults = lagvk_model_params_default();
+const lagvk_store_params kStoreDefaults = lagvk_store_params_default();
+
 std::string last_error() {
   return lagvk_last_error();
 }
@@ -62,7 +65,7 @@ class CApiLag : public ::testing::Test {
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
   void SetUp() override {
-    ASSERT_EQ(lagvk_model_load(model_path_.c_str(), nullptr, &model_), LAGVK_OK) << last_error();
+    ASSERT_EQ(lagvk_model_load(model_path_.c_str(), &kModelDefaults, &model_), LAGVK_OK) << last_error();
     store_dir_ = (dir_ / ("store_" + std::to_string(++stores_))).string();
   }
   void TearDown() override {
@@ -253,7 +256,7 @@ TEST_F(CApiLag, AnAnswerThatFillsTheContextIsStillSaved) {
   lagvk_model_params mp = lagvk_model_params_default();
   mp.context_tokens = 160;
   ASSERT_EQ(lagvk_model_load(model_path_.c_str(), &mp, &small), LAGVK_OK) << last_error();
-  ASSERT_EQ(lagvk_store_open(small, store_dir_.c_str(), nullptr, &store_), LAGVK_OK) << last_error();
+  ASSERT_EQ(lagvk_store_open(small, store_dir_.c_str(), &kStoreDefaults, &store_), LAGVK_OK) << last_error();
   lagvk_ask_params a = short_ask(LAGVK_LOGS_KV);
   a.save = 1;
   a.generate.max_tokens = 200;  // more than the context holds: generation stops when it is full
@@ -271,7 +274,7 @@ TEST_F(CApiLag, AnAnswerThatFillsTheContextIsStillSaved) {
 
 TEST_F(CApiLag, AMissingStoreIsFileNotFoundWithoutCreate) {
   lagvk_store* s = reinterpret_cast<lagvk_store*>(&s);
-  EXPECT_EQ(lagvk_store_open(model_, store_dir_.c_str(), nullptr, &s), LAGVK_ERROR_FILE_NOT_FOUND);
+  EXPECT_EQ(lagvk_store_open(model_, store_dir_.c_str(), &kStoreDefaults, &s), LAGVK_ERROR_FILE_NOT_FOUND);
   EXPECT_EQ(s, nullptr);
   EXPECT_NE(last_error().find(store_dir_), std::string::npos) << last_error();
   EXPECT_EQ(last_error().find("lagvk log"), std::string::npos) << "no CLI wording: " << last_error();
@@ -284,9 +287,10 @@ TEST_F(CApiLag, AStoreOfAnotherModelIsAMismatch) {
   store_ = nullptr;
   const std::string other_path = make_model(dir_, 2);
   lagvk_model* other = nullptr;
-  ASSERT_EQ(lagvk_model_load(other_path.c_str(), nullptr, &other), LAGVK_OK) << last_error();
+  ASSERT_EQ(lagvk_model_load(other_path.c_str(), &kModelDefaults, &other), LAGVK_OK) << last_error();
   lagvk_store* s = nullptr;
-  EXPECT_EQ(lagvk_store_open(other, store_dir_.c_str(), nullptr, &s), LAGVK_ERROR_STORE_MODEL_MISMATCH);
+  EXPECT_EQ(lagvk_store_open(other, store_dir_.c_str(), &kStoreDefaults, &s),
+            LAGVK_ERROR_STORE_MODEL_MISMATCH);
   EXPECT_EQ(s, nullptr);
   EXPECT_NE(last_error().find("another model"), std::string::npos) << last_error();
   EXPECT_EQ(last_error().find("--store"), std::string::npos) << "no CLI wording: " << last_error();
@@ -342,11 +346,14 @@ TEST_F(CApiLag, BadTraceJsonIsBadInput) {
 TEST_F(CApiLag, NullAndDeadHandlesAreInvalidArguments) {
   (void)open_filled_store();
   lagvk_store* s = nullptr;
-  EXPECT_EQ(lagvk_store_open(nullptr, store_dir_.c_str(), nullptr, &s), LAGVK_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(lagvk_store_open(model_, nullptr, nullptr, &s), LAGVK_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(lagvk_store_open(model_, store_dir_.c_str(), nullptr, nullptr), LAGVK_ERROR_INVALID_ARGUMENT);
+  const lagvk_store_params* d = &kStoreDefaults;
+  EXPECT_EQ(lagvk_store_open(nullptr, store_dir_.c_str(), d, &s), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lagvk_store_open(model_, nullptr, d, &s), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lagvk_store_open(model_, store_dir_.c_str(), nullptr, &s), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("params is NULL"), std::string::npos) << last_error();
+  EXPECT_EQ(lagvk_store_open(model_, store_dir_.c_str(), d, nullptr), LAGVK_ERROR_INVALID_ARGUMENT);
   // A store passed as a model, a model passed as a store.
-  EXPECT_EQ(lagvk_store_open(reinterpret_cast<lagvk_model*>(store_), store_dir_.c_str(), nullptr, &s),
+  EXPECT_EQ(lagvk_store_open(reinterpret_cast<lagvk_model*>(store_), store_dir_.c_str(), d, &s),
             LAGVK_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(last_error().find("not a live handle"), std::string::npos) << last_error();
   std::uint64_t n = 0, id = 0;
@@ -360,17 +367,20 @@ TEST_F(CApiLag, NullAndDeadHandlesAreInvalidArguments) {
   EXPECT_EQ(lagvk_store_add_trace(store_, kTraceFilm, std::strlen(kTraceFilm), lagvk_selection(7), 0, &id),
             LAGVK_ERROR_INVALID_ARGUMENT);
   lagvk_log_list* list = nullptr;
-  EXPECT_EQ(lagvk_store_retrieve(store_, nullptr, nullptr, &list), LAGVK_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(lagvk_store_retrieve(store_, "q", nullptr, nullptr), LAGVK_ERROR_INVALID_ARGUMENT);
   lagvk_retrieve_params r = lagvk_retrieve_params_default();
+  EXPECT_EQ(lagvk_store_retrieve(store_, nullptr, &r, &list), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lagvk_store_retrieve(store_, "q", nullptr, &list), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lagvk_store_retrieve(store_, "q", &r, nullptr), LAGVK_ERROR_INVALID_ARGUMENT);
   r.retrieval = lagvk_retrieval(9);
   EXPECT_EQ(lagvk_store_retrieve(store_, "q", &r, &list), LAGVK_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(list, nullptr);
   lagvk_completion* c = nullptr;
-  EXPECT_EQ(lagvk_ask(nullptr, "q", nullptr, &c), LAGVK_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(lagvk_ask(store_, nullptr, nullptr, &c), LAGVK_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(lagvk_ask(store_, "q", nullptr, nullptr), LAGVK_ERROR_INVALID_ARGUMENT);
-  lagvk_ask_params a = short_ask(lagvk_log_mode(5));
+  lagvk_ask_params a = short_ask(LAGVK_LOGS_KV);
+  EXPECT_EQ(lagvk_ask(nullptr, "q", &a, &c), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lagvk_ask(store_, nullptr, &a, &c), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lagvk_ask(store_, "q", nullptr, &c), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lagvk_ask(store_, "q", &a, nullptr), LAGVK_ERROR_INVALID_ARGUMENT);
+  a = short_ask(lagvk_log_mode(5));
   EXPECT_EQ(lagvk_ask(store_, "q", &a, &c), LAGVK_ERROR_INVALID_ARGUMENT);
   a = short_ask(LAGVK_LOGS_KV);
   a.n_log_ids = 2;  // without log_ids
@@ -396,7 +406,7 @@ TEST_F(CApiLag, AStoreKeepsItsModelAfterTheModelIsFreed) {
   model_ = nullptr;
   // The model's handle is dead at once...
   lagvk_store* s = nullptr;
-  EXPECT_EQ(lagvk_store_open(freed, store_dir_.c_str(), nullptr, &s), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lagvk_store_open(freed, store_dir_.c_str(), &kStoreDefaults, &s), LAGVK_ERROR_INVALID_ARGUMENT);
   // ... but its store still answers, with the model it was opened with.
   lagvk_completion* c = nullptr;
   lagvk_ask_params a = short_ask(LAGVK_LOGS_KV);
