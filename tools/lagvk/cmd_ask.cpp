@@ -109,6 +109,8 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const auto k = std::uint32_t(args.get_int("-k", ask_defaults.k, 0, kMaxCount));
   const auto max_steps = std::uint32_t(args.get_int("--max-steps", 6, 1, kMaxCount));
   const auto max_logs = std::uint32_t(args.get_int("--max-logs", 0, 0, kMaxCount));
+  const lag::Selection selection =
+      lag::parse_selection(args.get_or("--select", std::string(lag::selection_name(ask_defaults.selection))));
   std::uint64_t seed = 0;
   GenerateOptions gen = generation_from(args, seed);
   // Answers are greedy unless asked otherwise.
@@ -166,10 +168,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
     }
     std::optional<logstore::LogId> saved;
     if (args.has("--save")) {
-      auto log =
-          lag::encode_trace(*engine, r.trace,
-                            lag::parse_selection(args.get_or(
-                                "--select", std::string(lag::selection_name(ask_defaults.selection)))));
+      auto log = lag::encode_trace(*engine, r.trace, selection);
       const StoreFaultGuard guard(*store_dir);
       saved = lag::store_log(*store, log);
     }
@@ -202,8 +201,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   ask_options.k = k;
   ask_options.tags = tags;
   ask_options.save = args.has("--save");
-  ask_options.selection =
-      lag::parse_selection(args.get_or("--select", std::string(lag::selection_name(ask_defaults.selection))));
+  ask_options.selection = selection;
   ask_options.generate = gen;
   lag::AskHooks hooks;
   if (!json) {
