@@ -59,6 +59,19 @@ GenerateOptions generate_options(const lagvk_generate_params& p) {
   return o;
 }
 
+lagvk_generate_params generate_params_of(const GenerateOptions& g) {
+  lagvk_generate_params p{};
+  p.max_tokens = g.max_tokens;
+  p.temperature = g.sampling.temperature;
+  p.top_k = g.sampling.top_k;
+  p.top_p = g.sampling.top_p;
+  p.min_p = g.sampling.min_p;
+  p.repeat_penalty = g.sampling.repeat_penalty;
+  p.seed = g.sampling.seed;
+  p.ignore_eos = g.stop_at_end_of_generation ? 0 : 1;
+  return p;  // no stop strings, no callback
+}
+
 Cancellation::Cancellation(lagvk_model& model, const lagvk_generate_params& p, GenerateOptions& options) {
   model.cancel = false;
   options.stop_requested = [this, &model] { return callback_stopped_ || model.cancel.load(); };
@@ -100,21 +113,7 @@ using namespace lagvk;
 extern "C" {
 
 lagvk_generate_params lagvk_generate_params_default(void) {
-  const GenerateOptions g{};
-  lagvk_generate_params p{};
-  p.max_tokens = g.max_tokens;
-  p.temperature = g.sampling.temperature;
-  p.top_k = g.sampling.top_k;
-  p.top_p = g.sampling.top_p;
-  p.min_p = g.sampling.min_p;
-  p.repeat_penalty = g.sampling.repeat_penalty;
-  p.seed = g.sampling.seed;
-  p.ignore_eos = g.stop_at_end_of_generation ? 0 : 1;
-  p.stop = nullptr;
-  p.n_stop = 0;
-  p.on_token = nullptr;
-  p.user_data = nullptr;
-  return p;
+  return api::generate_params_of(GenerateOptions{});
 }
 
 lagvk_status lagvk_generate(lagvk_model* model, const char* prompt, const lagvk_generate_params* params,

@@ -52,6 +52,8 @@ void clear_output(Handle** out) {
 /// The engine's generation options for p (NaN or out-of-range sampling values, NULL stop strings are
 /// Error(invalid_argument)).
 [[nodiscard]] GenerateOptions generate_options(const lagvk_generate_params& p);
+/// The C parameters of the engine's options (the defaults' one definition is the engine's).
+[[nodiscard]] lagvk_generate_params generate_params_of(const GenerateOptions& g);
 
 /// Wires a generation on model to the C API's cancellation: the params' token callback (a non-zero return
 /// stops) and lagvk_cancel both reach the engine through options.stop_requested, which ends generation at

@@ -30,7 +30,8 @@ std::vector<std::byte> base64_decode(std::string_view text) {
   std::array<int, 256> value{};
   value.fill(-1);
   for (int i = 0; i < 64; ++i) value[static_cast<unsigned char>(kAlphabet[i])] = i;
-  if (text.size() % 4 != 0) fail("base64 text has a length ({}) that is not a multiple of 4", text.size());
+  if (text.size() % 4 != 0)
+    fail(Errc::bad_input, "base64 text has a length ({}) that is not a multiple of 4", text.size());
   std::vector<std::byte> out;
   out.reserve(text.size() / 4 * 3);
   for (std::size_t i = 0; i < text.size(); i += 4) {
@@ -42,7 +43,7 @@ std::vector<std::byte> base64_decode(std::string_view text) {
         v[j] = 0;
         ++pad;
       } else if ((v[j] = value[static_cast<unsigned char>(c)]) < 0 || pad) {
-        fail("invalid base64 character at offset {}", i + std::size_t(j));
+        fail(Errc::bad_input, "invalid base64 character at offset {}", i + std::size_t(j));
       }
     }
     const std::uint32_t n = std::uint32_t(v[0]) << 18 | std::uint32_t(v[1]) << 12 | std::uint32_t(v[2]) << 6 |

@@ -21,23 +21,24 @@ bool is_hex(const std::string& s) {
 }
 
 void check_dimension(const char* name, std::uint32_t value, std::uint32_t max) {
-  if (value == 0 || value > max) fail("fingerprint: {} is {}; it must be between 1 and {}", name, value, max);
+  if (value == 0 || value > max)
+    fail(Errc::bad_input, "fingerprint: {} is {}; it must be between 1 and {}", name, value, max);
 }
 
 void check_hash(const char* name, const std::string& value) {
   if (value.empty() || value.size() > kMaxHashChars || !is_hex(value))
-    fail("fingerprint: {} must be 1 to {} hex digits", name, kMaxHashChars);
+    fail(Errc::bad_input, "fingerprint: {} must be 1 to {} hex digits", name, kMaxHashChars);
 }
 
 void check_positive(const char* name, double value) {
   if (!std::isfinite(value) || value <= 0)
-    fail("fingerprint: {} is {}; it must be a positive finite number", name, value);
+    fail(Errc::bad_input, "fingerprint: {} is {}; it must be a positive finite number", name, value);
 }
 
 std::string string_field(const nlohmann::json& j, const char* key, const std::string& fallback) {
   const auto it = j.find(key);
   if (it == j.end()) return fallback;
-  if (!it->is_string()) fail("fingerprint: '{}' must be a string", key);
+  if (!it->is_string()) fail(Errc::bad_input, "fingerprint: '{}' must be a string", key);
   return it->get<std::string>();
 }
 
@@ -47,14 +48,14 @@ std::uint32_t u32_field(const nlohmann::json& j, const char* key) {
   const bool in_range = it->is_number_unsigned()
                             ? it->get<std::uint64_t>() <= std::numeric_limits<std::uint32_t>::max()
                             : it->is_number_integer() && it->get<std::int64_t>() >= 0;
-  if (!in_range) fail("fingerprint: '{}' must be an integer from 0 to 2^32-1", key);
+  if (!in_range) fail(Errc::bad_input, "fingerprint: '{}' must be an integer from 0 to 2^32-1", key);
   return std::uint32_t(it->get<std::uint64_t>());
 }
 
 double number_field(const nlohmann::json& j, const char* key, double fallback) {
   const auto it = j.find(key);
   if (it == j.end()) return fallback;
-  if (!it->is_number()) fail("fingerprint: '{}' must be a number", key);
+  if (!it->is_number()) fail(Errc::bad_input, "fingerprint: '{}' must be a number", key);
   return it->get<double>();
 }
 
@@ -79,11 +80,13 @@ void Fingerprint::validate() const {
   // K and V of one page, fp16.
   const std::uint64_t page_bytes = std::uint64_t(page_tokens) * kv_heads * head_dim * 2 * 2;
   if (page_bytes > kMaxPageBytes)
-    fail("fingerprint: a page of {} tokens x {} kv heads x {} dims would take {} MiB (at most {} MiB)",
+    fail(Errc::bad_input,
+         "fingerprint: a page of {} tokens x {} kv heads x {} dims would take {} MiB (at most {} MiB)",
          page_tokens, kv_heads, head_dim, page_bytes >> 20, kMaxPageBytes >> 20);
-  if (kv_dtype != "f16") fail("fingerprint: kv_dtype '{}' is not known (only f16)", kv_dtype);
+  if (kv_dtype != "f16")
+    fail(Errc::bad_input, "fingerprint: kv_dtype '{}' is not known (only f16)", kv_dtype);
   if (rope_mode != "normal" && rope_mode != "neox")
-    fail("fingerprint: rope_mode '{}' is not known (normal or neox)", rope_mode);
+    fail(Errc::bad_input, "fingerprint: rope_mode '{}' is not known (normal or neox)", rope_mode);
   check_positive("rope_base", rope_base);
   check_positive("rope_scale", rope_scale);
 }
@@ -96,7 +99,7 @@ void to_json(nlohmann::json& j, const Fingerprint& f) {
 }
 
 void from_json(const nlohmann::json& j, Fingerprint& f) {
-  if (!j.is_object()) fail("fingerprint: must be a JSON object");
+  if (!j.is_object()) fail(Errc::bad_input, "fingerprint: must be a JSON object");
   f.model_name = string_field(j, "model_name", "");
   f.model_hash = string_field(j, "model_hash", "");
   f.tokenizer_hash = string_field(j, "tokenizer_hash", "");

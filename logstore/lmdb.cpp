@@ -18,16 +18,16 @@ namespace lagvk::logstore {
 void check_mdb(int rc, const char* what) {
   if (rc == MDB_SUCCESS) return;
   if (rc == MDB_MAP_FULL)
-    fail(
-        "{}: the log store is full (its map reached the maximum size); remove logs with 'lagvk log rm' or "
-        "start a new store",
-        what);
+    fail(Errc::store,
+         "{}: the log store is full (its map reached the maximum size); remove logs or start "
+         "a new store",
+         what);
   // What LMDB says when it meets pages that do not hold together (a damaged file).
   if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_BAD_TXN || rc == MDB_INVALID ||
       rc == MDB_BAD_VALSIZE)
-    fail("{}: the log store is damaged ({}); run 'lagvk log verify', or restore it from an export or backup",
+    fail(Errc::store, "{}: the log store is damaged ({}); verify it, or restore it from an export or backup",
          what, mdb_strerror(rc));
-  fail("{}: {}", what, mdb_strerror(rc));
+  fail(Errc::store, "{}: {}", what, mdb_strerror(rc));
 }
 
 Txn::Txn(MDB_env* env, bool write) {
@@ -164,14 +164,16 @@ DataFileCheck check_data_file(const std::string& path, const std::string& store_
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ELOOP)
-      fail("the log store '{}' has a symbolic link as data.mdb; lagvk refuses links inside a store",
+      fail(Errc::store,
+           "the log store '{}' has a symbolic link as data.mdb; lagvk refuses links inside a store",
            store_dir);
-    fail("cannot read the log store '{}': {} ({})", store_dir, std::strerror(errno), path);
+    fail(Errc::store, "cannot read the log store '{}': {} ({})", store_dir, std::strerror(errno), path);
   }
   const Fd file(fd);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
     fail(
+        Errc::store,
         "the log store '{}' is damaged (data.mdb is not a regular file); restore it from an export or backup",
         store_dir);
   // A writer may be rewriting a meta page while it is read here: a reading that does not hold together
@@ -183,7 +185,8 @@ DataFileCheck check_data_file(const std::string& path, const std::string& store_
     if (why.empty()) return out;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  fail("the log store '{}' is damaged ({}); restore it from an export or backup", store_dir, why);
+  fail(Errc::store, "the log store '{}' is damaged ({}); restore it from an export or backup", store_dir,
+       why);
 }
 
 }  // namespace lagvk::logstore

@@ -59,7 +59,7 @@ DecodedRecord decode_stored_record(LogId id, const MDB_val& v, const std::string
   try {
     return decode_record_value(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size));
   } catch (const Error& e) {
-    fail("log {} in '{}' has a damaged record: {}; remove it with 'lagvk log rm {}'", id, dir, e.what(), id);
+    fail(Errc::store, "log {} in '{}' has a damaged record: {}; remove the log", id, dir, e.what());
   }
 }
 
@@ -97,22 +97,24 @@ bool store_file_exists(const fs::path& path, const std::string& dir) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return false;
-    fail("cannot inspect '{}': {}", path.string(), std::strerror(errno));
+    fail(Errc::io, "cannot inspect '{}': {}", path.string(), std::strerror(errno));
   }
   if (S_ISLNK(st.st_mode))
-    fail(
-        "the log store '{}' has a symbolic link as {}; lagvk refuses links inside a store (replace it with "
-        "the real file, or use the directory the link points into as --store)",
-        dir, path.filename().string());
+    fail(Errc::store,
+         "the log store '{}' has a symbolic link as {}; lagvk refuses links inside a store (replace it with "
+         "the real file, or open the directory the link points into)",
+         dir, path.filename().string());
   if (!S_ISREG(st.st_mode))
-    fail("the log store '{}' is damaged ({} is not a regular file); restore it from an export or backup", dir,
+    fail(Errc::store,
+         "the log store '{}' is damaged ({} is not a regular file); restore it from an export or backup", dir,
          path.filename().string());
   // A hard link makes another name for the same bytes: LMDB's writes would change that file too (a
   // backup made with 'cp -al', or any file linked in as lock.mdb).
   if (st.st_nlink > 1)
     fail(
+        Errc::store,
         "the log store '{}' has {} with {} hard links; lagvk refuses files shared with other paths (copy the "
-        "store with 'lagvk log export' or 'cp', not hard links)",
+        "store with an export or 'cp', not hard links)",
         dir, path.filename().string(), st.st_nlink);
   return true;
 }
@@ -122,7 +124,7 @@ bool holds_other_files(const fs::path& dir) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec))
     if (entry.path().filename() != "lock.mdb") return true;
-  if (ec) fail("cannot list the store directory '{}': {}", dir.string(), ec.message());
+  if (ec) fail(Errc::io, "cannot list the store directory '{}': {}", dir.string(), ec.message());
   return false;
 }
 
@@ -131,10 +133,10 @@ bool is_no_space(int rc) {
 }
 
 [[noreturn]] void fail_no_space(const std::string& dir, const char* what) {
-  fail(
-      "no space left on device (store '{}'): {}; every log committed before is kept. Free space on the disk "
-      "(or raise the file size limit) and try again",
-      dir, what);
+  fail(Errc::store,
+       "no space left on device (store '{}'): {}; every log committed before is kept. Free space on the disk "
+       "(or raise the file size limit) and try again",
+       dir, what);
 }
 
 /// LMDB maps its lock file and writes the reader table through the map; on a full disk the first write to
@@ -159,7 +161,8 @@ Store::Store(std::string dir, const StoreOptions& options) : dir_(std::move(dir)
   const fs::path data_file = fs::path(dir_) / "data.mdb";
   std::error_code ec;
   const bool dir_exists = fs::is_directory(dir_, ec);
-  if (!dir_exists && fs::exists(dir_, ec)) fail("'{}' is not a directory; give a directory as --store", dir_);
+  if (!dir_exists && fs::exists(dir_, ec))
+    fail(Errc::invalid_argument, "'{}' is not a directory (a log store is a directory)", dir_);
   bool has_data = dir_exists && store_file_exists(data_file, dir_);
   if (dir_exists) (void)store_file_exists(fs::path(dir_) / "lock.mdb", dir_);
   // An environment created by an open that did not finish (nothing committed) may become the store.
@@ -167,27 +170,29 @@ Store::Store(std::string dir, const StoreOptions& options) : dir_(std::move(dir)
   if (!has_data || blank) {
     if (!options.create) {
       if (blank)
-        fail(
-            "'{}' holds an empty LMDB environment, not a log store (an interrupted 'lagvk log add'?); add "
-            "logs "
-            "to it with 'lagvk log add', or remove it",
-            dir_);
-      fail("no log store at '{}' (create one with 'lagvk log add', or check the path)", dir_);
+        fail(Errc::file_not_found,
+             "'{}' holds an empty LMDB environment, not a log store (an interrupted first write?); add "
+             "logs "
+             "to it, or remove it",
+             dir_);
+      fail(Errc::file_not_found, "no log store at '{}' (create one by adding a log to it, or check the path)",
+           dir_);
     }
-    if (options.read_only) fail("internal: a store cannot be created read-only");
-    if (!options.fingerprint) fail("internal: creating a store needs a model fingerprint");
+    if (options.read_only) fail(Errc::internal, "internal: a store cannot be created read-only");
+    if (!options.fingerprint) fail(Errc::internal, "internal: creating a store needs a model fingerprint");
     if (!has_data && dir_exists && holds_other_files(dir_))
-      fail(
-          "'{}' is not empty and holds no log store; a new store needs an empty or missing directory "
-          "(lagvk does not adopt a directory with other files)",
-          dir_);
+      fail(Errc::store,
+           "'{}' is not empty and holds no log store; a new store needs an empty or missing directory "
+           "(lagvk does not adopt a directory with other files)",
+           dir_);
     const Fingerprint& f = *options.fingerprint;
     if (options.codec == PageCodec::q8_0 && (std::uint64_t(f.kv_heads) * f.head_dim) % 32 != 0)
-      fail("the q8_0 page codec needs kv_heads x head_dim to be a multiple of 32 (this model: {} x {})",
+      fail(Errc::invalid_argument,
+           "the q8_0 page codec needs kv_heads x head_dim to be a multiple of 32 (this model: {} x {})",
            f.kv_heads, f.head_dim);
     if (!dir_exists) {
       fs::create_directories(dir_, ec);
-      if (ec) fail("cannot create the store directory '{}': {}", dir_, ec.message());
+      if (ec) fail(Errc::io, "cannot create the store directory '{}': {}", dir_, ec.message());
       created_dir_ = true;
     }
   }
@@ -241,19 +246,20 @@ void Store::open_environment(const std::string& data_file) {
       continue;
     }
     if (rc == EACCES || rc == EPERM)
-      fail(
-          "cannot open the log store '{}' for writing: permission denied (reading it works: log ls, show, "
-          "verify, export)",
-          dir_);
+      fail(Errc::store,
+           "cannot open the log store '{}' for writing: permission denied (reading it works: log ls, show, "
+           "verify, export)",
+           dir_);
     if (rc == EROFS)
-      fail(
-          "the log store '{}' is on a read-only file system: it can be read (log ls, show, verify, export) "
-          "but not written",
-          dir_);
+      fail(Errc::store,
+           "the log store '{}' is on a read-only file system: it can be read (log ls, show, verify, export) "
+           "but not written",
+           dir_);
     if (is_no_space(rc)) fail_no_space(dir_, "cannot create its files");
     if (rc == EIO) fail_write(rc, 1 << 20, "cannot create its files");
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
-      fail("the log store '{}' is damaged ({}); restore it from an export or backup", dir_, mdb_strerror(rc));
+      fail(Errc::store, "the log store '{}' is damaged ({}); restore it from an export or backup", dir_,
+           mdb_strerror(rc));
     check_mdb(rc, ("opening the log store " + dir_).c_str());
   }
   if (locked_) {
@@ -309,10 +315,10 @@ void Store::create_tables() {
 
 void Store::open_tables() {
   const auto not_a_store = [this]() {
-    fail(
-        "'{}' holds an LMDB database that is not a lagvk log store (it has no lagvk fingerprint record); "
-        "use an empty or new directory for a store",
-        dir_);
+    fail(Errc::store,
+         "'{}' holds an LMDB database that is not a lagvk log store (it has no lagvk fingerprint record); "
+         "use an empty or new directory for a store",
+         dir_);
   };
   Txn txn = begin(false);
   int rc = mdb_dbi_open(txn.get(), "meta", 0, &meta_);
@@ -330,6 +336,7 @@ void Store::open_tables() {
     fingerprint_.validate();  // a page_tokens of 0 would divide by zero in every page count
   } catch (const std::exception& e) {
     fail(
+        Errc::store,
         "the log store '{}' is damaged (its fingerprint record is unreadable: {}); restore it from an export "
         "or backup",
         dir_, e.what());
@@ -341,7 +348,8 @@ void Store::open_tables() {
     for (std::uint32_t version = kOldestReadableSchema; version <= kSchemaVersion; ++version)
       known = known || schema == std::to_string(version);
     if (!known)
-      fail("the log store '{}' has schema version {}; this lagvk reads versions {} to {} (use a newer lagvk)",
+      fail(Errc::store,
+           "the log store '{}' has schema version {}; this lagvk reads versions {} to {} (use a newer lagvk)",
            dir_, schema, kOldestReadableSchema, kSchemaVersion);
   }
   MDB_val ck = as_val(std::string_view("codec")), cv{};
@@ -350,18 +358,20 @@ void Store::open_tables() {
     if (codec == "q8_0")
       codec_ = PageCodec::q8_0;
     else if (codec != "f16")
-      fail("the log store '{}' uses page codec '{}', which this lagvk does not know", dir_, codec);
+      fail(Errc::store, "the log store '{}' uses page codec '{}', which this lagvk does not know", dir_,
+           codec);
   }
   if (options_.fingerprint && !(*options_.fingerprint == fingerprint_))
-    fail(
-        "the log store '{}' was made with another model and cannot be used with this one:\n  store: {}\n  "
-        "model: "
-        "{}\nuse a store made with this model (or a new --store directory)",
-        dir_, fingerprint_.describe(), options_.fingerprint->describe());
+    fail(Errc::store_model_mismatch,
+         "the log store '{}' was made with another model and cannot be used with this one:\n  store: {}\n  "
+         "model: "
+         "{}\nuse a store made with this model (or a new store directory)",
+         dir_, fingerprint_.describe(), options_.fingerprint->describe());
   for (auto [name, dbi] : {std::pair{"logs", &logs_}, std::pair{"pages", &pages_}}) {
     rc = mdb_dbi_open(txn.get(), name, 0, dbi);
     if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
-      fail("the log store '{}' is damaged (its '{}' table is missing); restore it from an export or backup",
+      fail(Errc::store,
+           "the log store '{}' is damaged (its '{}' table is missing); restore it from an export or backup",
            dir_, name);
     check_mdb(rc, "opening a store table");
   }
@@ -399,7 +409,8 @@ void Store::discard_if_new_and_empty(std::unique_ptr<Store> store) {
 }
 
 Txn Store::begin(bool write) {
-  if (write && options_.read_only) fail("internal: writing to the log store '{}' opened read-only", dir_);
+  if (write && options_.read_only)
+    fail(Errc::internal, "internal: writing to the log store '{}' opened read-only", dir_);
   bool reclaimed = false;
   for (;;) {
     MDB_txn* txn = nullptr;
@@ -416,10 +427,10 @@ Txn Store::begin(bool write) {
       continue;
     }
     if (rc == MDB_READERS_FULL)
-      fail(
-          "the log store '{}' has no free reader slot: too many processes are reading it; try again when "
-          "some have finished",
-          dir_);
+      fail(Errc::store,
+           "the log store '{}' has no free reader slot: too many processes are reading it; try again when "
+           "some have finished",
+           dir_);
     if (is_no_space(rc) || rc == EIO) fail_write(rc, 1 << 20, "cannot start a transaction");
     check_mdb(rc, write ? "starting a write to the log store" : "starting a read of the log store");
   }
@@ -428,10 +439,10 @@ Txn Store::begin(bool write) {
 void Store::adopt_map_size() {
   // LMDB's rule: no transaction of this process may be open while the map moves.
   if (open_readers_ > 0)
-    fail(
-        "the log store '{}' was grown by another process while this one was reading it; run the command "
-        "again",
-        dir_);
+    fail(Errc::store,
+         "the log store '{}' was grown by another process while this one was reading it; run the command "
+         "again",
+         dir_);
   check_mdb(mdb_env_set_mapsize(env_, 0), "adopting the store's new map size");
   MDB_envinfo info{};
   mdb_env_info(env_, &info);
@@ -440,13 +451,13 @@ void Store::adopt_map_size() {
 
 void Store::grow() {
   if (open_readers_ > 0)
-    fail("internal: the log store '{}' must grow while a reader of it is open in this process", dir_);
+    fail(Errc::internal,
+         "internal: the log store '{}' must grow while a reader of it is open in this process", dir_);
   if (map_size_ >= options_.max_map_size)
-    fail(
-        "store full: the log store '{}' reached its maximum size of {} MiB; remove logs with 'lagvk log rm' "
-        "or "
-        "start a new store",
-        dir_, options_.max_map_size >> 20);
+    fail(Errc::store,
+         "store full: the log store '{}' reached its maximum size of {} MiB; remove logs "
+         "or start a new store",
+         dir_, options_.max_map_size >> 20);
   map_size_ = std::min(map_size_ * 2, options_.max_map_size);
   check_mdb(mdb_env_set_mapsize(env_, map_size_), "growing the store map");
   MDB_envinfo info{};
@@ -476,14 +487,14 @@ void Store::fail_write(int rc, std::uint64_t bytes, const char* what) const {
     const bool over_limit = ::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
                             !ec && size + bytes > limit.rlim_cur;
     if (disk_full || over_limit) fail_no_space(dir_, what);
-    fail(
-        "writing the log store '{}' failed: input/output error ({}); every log committed before is kept; "
-        "check "
-        "the disk",
-        dir_, what);
+    fail(Errc::store,
+         "writing the log store '{}' failed: input/output error ({}); every log committed before is kept; "
+         "check "
+         "the disk",
+         dir_, what);
   }
   check_mdb(rc, what);
-  fail("internal: fail_write without an error ({})", what);
+  fail(Errc::internal, "internal: fail_write without an error ({})", what);
 }
 
 std::uint64_t Store::generation(MDB_txn* txn) const {
@@ -517,13 +528,13 @@ const RetrievalIndex& Store::index() {
 LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding) {
   const auto& f = fingerprint_;
   if (kv.k.size() != f.layers || kv.v.size() != f.layers)
-    fail("internal: log KV has {} layers, the store {}", kv.k.size(), f.layers);
+    fail(Errc::internal, "internal: log KV has {} layers, the store {}", kv.k.size(), f.layers);
   const std::uint64_t row = std::uint64_t(f.kv_heads) * f.head_dim;
   for (std::uint32_t l = 0; l < f.layers; ++l)
     if (kv.k[l].size() != kv.tokens * row || kv.v[l].size() != kv.tokens * row)
-      fail("internal: layer {} holds {} / {} values, expected {}", l, kv.k[l].size(), kv.v[l].size(),
-           kv.tokens * row);
-  if (kv.tokens == 0) fail("a log must keep at least one token");
+      fail(Errc::internal, "internal: layer {} holds {} / {} values, expected {}", l, kv.k[l].size(),
+           kv.v[l].size(), kv.tokens * row);
+  if (kv.tokens == 0) fail(Errc::invalid_argument, "a log must keep at least one token");
   const std::string json = encode_record_value(record);
   const std::uint32_t P = f.page_tokens;
   const std::uint32_t n_pages = (kv.tokens + P - 1) / P;
@@ -679,10 +690,10 @@ std::vector<LogId> Store::Reader::ids() const {
   mdb_cursor_close(cur);
   // A walk that ends early (a damaged tree) must not pass for a shorter list of logs.
   if (rc == MDB_SUCCESS)
-    fail(
-        "the log store '{}' is damaged (a log key of {} bytes); run 'lagvk log verify', or restore it from "
-        "an export or backup",
-        store_.dir_, k.mv_size);
+    fail(Errc::store,
+         "the log store '{}' is damaged (a log key of {} bytes); verify it, or restore it from "
+         "an export or backup",
+         store_.dir_, k.mv_size);
   if (rc != MDB_NOTFOUND) check_mdb(rc, "listing the logs");
   return out;
 }
@@ -703,7 +714,7 @@ std::vector<float> Store::Reader::embedding(LogId id) const {
   const int rc = mdb_get(txn_.get(), store_.vectors_, &k, &v);
   if (rc == MDB_NOTFOUND) return {};
   check_mdb(rc, "reading a vector");
-  if (v.mv_size % 4 != 0) fail("log {} has a damaged retrieval vector", id);
+  if (v.mv_size % 4 != 0) fail(Errc::store, "log {} has a damaged retrieval vector", id);
   // LMDB aligns small values to 2 bytes only: copy rather than view.
   std::vector<float> out(v.mv_size / 4);
   std::memcpy(out.data(), v.mv_data, v.mv_size);
@@ -719,7 +730,7 @@ PageView Store::Reader::page(LogId id, std::uint32_t layer, std::uint32_t page) 
   MDB_val k = as_val(std::span<const std::byte>(pk)), v{};
   const int rc = mdb_get(txn_.get(), store_.pages_, &k, &v);
   if (rc == MDB_NOTFOUND)
-    fail("log {} has no page {} of layer {}: the store is damaged (run 'lagvk log verify')", id, page, layer);
+    fail(Errc::store, "log {} has no page {} of layer {}: the store is damaged (verify it)", id, page, layer);
   check_mdb(rc, "reading a page");
   const auto* bytes = static_cast<const std::byte*>(v.mv_data);
   std::uint32_t magic = 0, tokens = 0;
@@ -735,13 +746,11 @@ PageView Store::Reader::page(LogId id, std::uint32_t layer, std::uint32_t page) 
       q8 ? std::uint64_t(tokens) * row / 32 * 34 : 2 * std::uint64_t(tokens) * row;
   if (magic != kPageMagic || v.mv_size != kPageHeader + 2 * half_bytes ||
       tokens > store_.fingerprint_.page_tokens)
-    fail("page {} of layer {} of log {} is corrupted (bad header); remove the log with 'lagvk log rm {}'",
-         page, layer, id, id);
+    fail(Errc::store, "page {} of layer {} of log {} is corrupted (bad header); remove the log", page, layer,
+         id);
   if (XXH64(bytes + kPageHeader, v.mv_size - kPageHeader, 0) != sum)
-    fail(
-        "page {} of layer {} of log {} is corrupted (checksum mismatch); remove the log with 'lagvk log rm "
-        "{}'",
-        page, layer, id, id);
+    fail(Errc::store, "page {} of layer {} of log {} is corrupted (checksum mismatch); remove the log", page,
+         layer, id);
   if (q8)
     return PageView{tokens,
                     PageCodec::q8_0,

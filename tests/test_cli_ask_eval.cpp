@@ -125,7 +125,14 @@ TEST_F(CliAskEval, LogModesPlaceTheRetrievedLogs) {
         kExitError,
         {"error: ask: give the question as the last argument"}},
        {"no store", "ask -m {model}" + q, kExitError, {"error: ask: -m MODEL and --store DIR are required"}},
-       {"missing store", "ask -m {model} -s {dir}/none" + q, kExitError, {"error: ", "no log store"}}},
+       {"missing store", "ask -m {model} -s {dir}/none" + q, kExitError, {"error: ", "no log store"}},
+       // The library's message names no flag; the CLI's hint line does.
+       {"another model's store",
+        "ask -m {multihop} -s {store}" + q,
+        kExitError,
+        {"error: ", "was made with another model",
+         "\nhint: a store belongs to the model that made it: give "
+         "this model another --store directory"}}},
       values_);
 }
 

@@ -288,7 +288,7 @@ TEST_F(CliLog, AddFlagsSelectCodecEmbedContextDevice) {
         "log add -s {dir}/ctx64 -m {model} -t {traces} --ctx 64",
         kExitError,
         {"added log 2 (", "error: trace 'which country is port alden in' has ",
-         " tokens but the context holds 64; raise --ctx"}},
+         " tokens but the context holds 64; load the model with a larger context"}},
        {"--ctx too small for any",
         "log add -s {dir}/ctx8 -m {model} -t {traces} --ctx 8",
         kExitError,

@@ -65,6 +65,40 @@ class LagStore : public GpuTest {
   std::unique_ptr<Engine> engine_;
 };
 
+/// The code and message of the lagvk::Error `body` throws.
+template <typename F>
+std::pair<Errc, std::string> error_of(F&& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    return {e.code(), e.what()};
+  }
+  ADD_FAILURE() << "no lagvk::Error was thrown";
+  return {Errc::internal, ""};
+}
+
+TEST_F(LagStore, ErrorsCarryTheirCodes) {
+  auto store = logstore::Store::open(dir_, {true, lag::model_fingerprint(*engine_)});
+  lag::StoreLibrary library(*store);
+  const auto unknown = error_of([&] { (void)library.tokens(42); });
+  EXPECT_EQ(unknown.first, Errc::not_found) << unknown.second;
+  EXPECT_EQ(error_of([&] { (void)library.kv(42); }).first, Errc::not_found);
+  EXPECT_EQ(error_of([&] { (void)lag::parse_traces("{\"task\": 1}", "t.json"); }).first, Errc::bad_input);
+  const auto mode = error_of([&] { (void)lag::parse_log_mode("splice"); });
+  EXPECT_EQ(mode.first, Errc::invalid_argument);
+  EXPECT_EQ(mode.second.find("--"), std::string::npos) << mode.second;
+  EXPECT_EQ(error_of([&] { (void)lag::parse_selection("most"); }).first, Errc::invalid_argument);
+  const lag::Trace no_answer{"t", {{"user", "only a question"}}, {}};
+  const auto select = error_of([&] { (void)lag::encode_trace(*engine_, no_answer, lag::Selection::last); });
+  EXPECT_EQ(select.first, Errc::bad_input) << select.second;
+  EXPECT_EQ(select.second.find("--"), std::string::npos) << select.second;
+  lag::Trace longer = kTrace;
+  longer.messages.back().content = std::string(3000, 'x');
+  const auto full = error_of([&] { (void)lag::encode_trace(*engine_, longer, lag::Selection::last); });
+  EXPECT_EQ(full.first, Errc::context_full) << full.second;
+  EXPECT_EQ(full.second.find("--"), std::string::npos) << full.second;
+}
+
 TEST_F(LagStore, StorePagesSpliceLikeMemoryPages) {
   auto store = logstore::Store::open(dir_, {true, lag::model_fingerprint(*engine_)});
   const lag::EncodedLog log = lag::encode_trace(*engine_, kTrace, lag::Selection::all);

@@ -72,6 +72,53 @@ TEST(LogStore, RefusesAnotherModel) {
   EXPECT_THROW((void)Store::open(fresh_store_dir("missing"), {false, small_fingerprint()}), Error);
 }
 
+/// The code and message of the lagvk::Error `body` throws.
+template <typename F>
+std::pair<Errc, std::string> error_of(F&& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    return {e.code(), e.what()};
+  }
+  ADD_FAILURE() << "no lagvk::Error was thrown";
+  return {Errc::internal, ""};
+}
+
+/// A library message names no command-line flag or lagvk command (the CLI adds its own hints).
+void expect_library_wording(const std::string& message) {
+  EXPECT_EQ(message.find("--"), std::string::npos) << message;
+  EXPECT_EQ(message.find("'lagvk "), std::string::npos) << message;
+}
+
+TEST(LogStore, ErrorsCarryTheirCodes) {
+  const auto dir = fresh_store_dir("codes");
+  { auto store = Store::open(dir, {true, small_fingerprint()}); }
+  Fingerprint other = small_fingerprint();
+  other.model_hash = "zzz999";
+  const auto mismatch = error_of([&] { (void)Store::open(dir, {false, other}); });
+  EXPECT_EQ(mismatch.first, Errc::store_model_mismatch) << mismatch.second;
+  expect_library_wording(mismatch.second);
+  const auto missing = error_of([&] {
+    (void)Store::open(fresh_store_dir("codes_missing"), {false, small_fingerprint()});
+  });
+  EXPECT_EQ(missing.first, Errc::file_not_found) << missing.second;
+  expect_library_wording(missing.second);
+  const auto not_dir = error_of([&] { (void)Store::open(dir + "/data.mdb", {true, small_fingerprint()}); });
+  EXPECT_EQ(not_dir.first, Errc::invalid_argument) << not_dir.second;
+  expect_library_wording(not_dir.second);
+  const auto bad_record = error_of([&] { (void)decode_record_value("{not json"); });
+  EXPECT_EQ(bad_record.first, Errc::bad_input) << bad_record.second;
+  // A store that cannot grow further: the store's own failure.
+  StoreOptions small{true, small_fingerprint(), 1 << 20, 1 << 20};
+  auto store = Store::open(fresh_store_dir("codes_full"), small);
+  const auto big = synthetic_log(3000, 5, "big");
+  const auto full = error_of([&] {
+    for (int i = 0; i < 100; ++i) (void)store->put_log(big.record, big.input());
+  });
+  EXPECT_EQ(full.first, Errc::store) << full.second;
+  expect_library_wording(full.second);
+}
+
 TEST(LogStore, DetectsACorruptedPage) {
   const auto dir = fresh_store_dir("corrupt");
   LogId id = 0;
@@ -97,6 +144,8 @@ TEST(LogStore, DetectsACorruptedPage) {
     FAIL() << "corruption must be detected";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("log " + std::to_string(id)), std::string::npos) << e.what();
+    EXPECT_EQ(e.code(), Errc::store);
+    expect_library_wording(e.what());
   }
   EXPECT_FALSE(store->verify().ok());
 }

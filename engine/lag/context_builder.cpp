@@ -33,7 +33,7 @@ bool log_fits(const KvSequence& seq, std::uint32_t page_tokens, LogMode mode, st
 std::string does_not_fit(LogId id, std::uint64_t tokens, const KvSequence& seq, std::uint64_t suffix) {
   return fmt::format(
       "log {} ({} tokens) does not fit in the context of {} tokens ({} already used, {} needed by the task); "
-      "skipped (a larger --ctx would hold it)",
+      "skipped (a larger context would hold it)",
       id, tokens, seq.max_tokens(), seq.length(), suffix);
 }
 
@@ -43,7 +43,8 @@ LogMode parse_log_mode(std::string_view name) {
   if (name == "kv") return LogMode::kv;
   if (name == "text") return LogMode::text;
   if (name == "none") return LogMode::none;
-  fail("unknown --logs mode '{}': use kv (LAG), text (logs re-read as text) or none", name);
+  fail(Errc::invalid_argument, "unknown log mode '{}': use kv (LAG), text (logs re-read as text) or none",
+       name);
 }
 
 std::string_view log_mode_name(LogMode mode) {
@@ -111,8 +112,8 @@ BuiltContext build_context(Engine& engine, LogLibrary* library, const std::vecto
         if (bad != text.end()) {
           out.skipped.push_back(
               {id, fmt::format("log {} holds token id {}, outside the model's vocabulary of "
-                               "{}; remove it with 'lagvk log rm {}'",
-                               id, *bad, vocab, id)});
+                               "{}; remove the log",
+                               id, *bad, vocab)});
           continue;
         }
         placed.tokens = std::uint32_t(text.size());
@@ -129,9 +130,9 @@ BuiltContext build_context(Engine& engine, LogLibrary* library, const std::vecto
   if (!suffix.empty()) {
     if (std::uint64_t(seq.length()) + suffix.size() > seq.max_tokens())
       fail(
-          "context full: {} tokens of logs plus {} of the task exceed the context of {}; use fewer logs (-k) "
-          "or "
-          "a larger --ctx",
+          Errc::context_full,
+          "context full: {} tokens of logs plus {} of the task exceed the context of {}; place fewer logs or "
+          "load the model with a larger context",
           seq.length(), suffix.size(), seq.max_tokens());
     std::vector<std::int32_t> positions(suffix.size());
     std::iota(positions.begin(), positions.end(), out.next_position);

@@ -29,8 +29,10 @@ EncodedLog encode_trace(Engine& engine, const Trace& trace, Selection selection)
   const RenderedTrace rendered = render_trace(trace, engine.tokenizer(), selection, &engine.chat_template());
   auto seq = engine.new_sequence();
   if (rendered.tokens.size() > seq->max_tokens())
-    fail("trace '{}' has {} tokens but the context holds {}; raise --ctx", trace.task, rendered.tokens.size(),
-         seq->max_tokens());
+    fail(Errc::context_full,
+         "trace '{}' has {} tokens but the context holds {}; "
+         "load the model with a larger context",
+         trace.task, rendered.tokens.size(), seq->max_tokens());
   std::vector<std::int32_t> positions(rendered.tokens.size());
   std::iota(positions.begin(), positions.end(), 0);
   (void)engine.forward().eval(*seq, rendered.tokens, positions);

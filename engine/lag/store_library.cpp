@@ -29,7 +29,7 @@ std::vector<RetrievedLog> StoreLibrary::retrieve(const std::string& query, std::
 
 std::vector<std::int32_t> StoreLibrary::tokens(LogId id) {
   const auto rec = store_.read().log(id);
-  if (!rec) fail("log {} is not in the store '{}'", id, store_.dir());
+  if (!rec) fail(Errc::not_found, "log {} is not in the store '{}'", id, store_.dir());
   return rec->token_ids;
 }
 
@@ -41,7 +41,7 @@ LogKvSource StoreLibrary::kv(LogId id) {
   {
     auto reader = store_.read();
     const auto rec = reader.log(id);
-    if (!rec) fail("log {} is not in the store '{}'", id, store_.dir());
+    if (!rec) fail(Errc::not_found, "log {} is not in the store '{}'", id, store_.dir());
     tokens = std::uint32_t(rec->token_ids.size());
     const std::uint32_t layers = store_.fingerprint().layers, n_pages = reader.pages_of(tokens);
     k_.assign(layers, {});

@@ -14,26 +14,29 @@ namespace lagvk::lag {
 namespace {
 
 Trace trace_from_json(const nlohmann::json& j, const std::string& where) {
-  if (!j.is_object()) fail("{}: a trace must be a JSON object with \"task\" and \"messages\"", where);
+  if (!j.is_object())
+    fail(Errc::bad_input, "{}: a trace must be a JSON object with \"task\" and \"messages\"", where);
   Trace t;
-  if (!j.contains("task") || !j["task"].is_string()) fail("{}: \"task\" (a string) is missing", where);
+  if (!j.contains("task") || !j["task"].is_string())
+    fail(Errc::bad_input, "{}: \"task\" (a string) is missing", where);
   t.task = j["task"].get<std::string>();
   if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
-    fail("{}: \"messages\" must be a non-empty array", where);
+    fail(Errc::bad_input, "{}: \"messages\" must be a non-empty array", where);
   for (std::size_t i = 0; i < j["messages"].size(); ++i) {
     const auto& m = j["messages"][i];
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
         !m["content"].is_string())
-      fail("{}: message {} needs string fields \"role\" and \"content\"", where, i);
+      fail(Errc::bad_input, "{}: message {} needs string fields \"role\" and \"content\"", where, i);
     Message msg{m["role"].get<std::string>(), m["content"].get<std::string>()};
     if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && msg.role != "tool")
-      fail("{}: message {} has role '{}'; use system, user, assistant or tool", where, i, msg.role);
+      fail(Errc::bad_input, "{}: message {} has role '{}'; use system, user, assistant or tool", where, i,
+           msg.role);
     t.messages.push_back(std::move(msg));
   }
   if (j.contains("tags")) {
-    if (!j["tags"].is_array()) fail("{}: \"tags\" must be an array of strings", where);
+    if (!j["tags"].is_array()) fail(Errc::bad_input, "{}: \"tags\" must be an array of strings", where);
     for (const auto& tag : j["tags"]) {
-      if (!tag.is_string()) fail("{}: \"tags\" must be an array of strings", where);
+      if (!tag.is_string()) fail(Errc::bad_input, "{}: \"tags\" must be an array of strings", where);
       t.tags.push_back(tag.get<std::string>());
     }
   }
@@ -65,7 +68,7 @@ std::size_t answer_start(const std::string& text) {
 std::vector<Trace> parse_traces(std::string_view text, const std::string& source) {
   std::vector<Trace> out;
   const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) fail("{}: no traces (the file is empty)", source);
+  if (first == std::string_view::npos) fail(Errc::bad_input, "{}: no traces (the file is empty)", source);
   nlohmann::json whole = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!whole.is_discarded()) {
     if (whole.is_array()) {
@@ -83,7 +86,8 @@ std::vector<Trace> parse_traces(std::string_view text, const std::string& source
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded())
-      fail("{}: line {} is not valid JSON (the file is neither one JSON document nor JSON Lines)", source, n);
+      fail(Errc::bad_input,
+           "{}: line {} is not valid JSON (the file is neither one JSON document nor JSON Lines)", source, n);
     out.push_back(trace_from_json(j, fmt::format("{} line {}", source, n)));
   }
   return out;
@@ -94,7 +98,7 @@ Selection parse_selection(std::string_view name) {
   if (name == "all") return Selection::all;
   if (name == "answer") return Selection::answer;
   if (name == "full") return Selection::full;
-  fail("unknown selection '{}': use last, all, answer or full", name);
+  fail(Errc::invalid_argument, "unknown selection '{}': use last, all, answer or full", name);
 }
 
 std::string_view selection_name(Selection s) {
@@ -118,8 +122,10 @@ static RenderedTrace render_plain(const Trace& trace, const Tokenizer& tok, Sele
   for (std::size_t i = 0; i < trace.messages.size(); ++i)
     if (trace.messages[i].role == "assistant") last_assistant = i;
   if (selection != Selection::full && last_assistant == trace.messages.size())
-    fail("trace '{}' has no assistant message to keep (selection '{}'); use --select full", trace.task,
-         selection_name(selection));
+    fail(Errc::bad_input,
+         "trace '{}' has no assistant message to keep (selection '{}'); keep the full trace instead "
+         "(selection full)",
+         trace.task, selection_name(selection));
   for (std::size_t i = 0; i < trace.messages.size(); ++i) {
     const Message& m = trace.messages[i];
     append(r.tokens, tok.encode((i ? "\n" : "") + label(m.role), false, false));
@@ -146,7 +152,8 @@ static RenderedTrace render_plain(const Trace& trace, const Tokenizer& tok, Sele
     for (std::size_t t = 0; t < r.tokens.size(); ++t) r.selected[t] = std::int32_t(t);
   }
   if (r.selected.empty())
-    fail("trace '{}': the selection '{}' keeps no tokens", trace.task, selection_name(selection));
+    fail(Errc::bad_input, "trace '{}': the selection '{}' keeps no tokens", trace.task,
+         selection_name(selection));
   return r;
 }
 
@@ -241,11 +248,14 @@ RenderedTrace render_trace(const Trace& trace, const Tokenizer& tok, Selection s
   if (chat && chat->format != ChatFormat::plain) {
     if (selection != Selection::full && std::none_of(trace.messages.begin(), trace.messages.end(),
                                                      [](const Message& m) { return m.role == "assistant"; }))
-      fail("trace '{}' has no assistant message to keep (selection '{}'); use --select full", trace.task,
-           selection_name(selection));
+      fail(Errc::bad_input,
+           "trace '{}' has no assistant message to keep (selection '{}'); keep the full trace instead "
+           "(selection full)",
+           trace.task, selection_name(selection));
     if (auto r = render_templated(trace, tok, selection, *chat)) {
       if (r->selected.empty())
-        fail("trace '{}': the selection '{}' keeps no tokens", trace.task, selection_name(selection));
+        fail(Errc::bad_input, "trace '{}': the selection '{}' keeps no tokens", trace.task,
+             selection_name(selection));
       return *r;
     }
   }

@@ -347,7 +347,8 @@ typedef enum lagvk_log_mode {
 typedef struct lagvk_ask_params {
   lagvk_log_mode mode;
   lagvk_retrieve_params retrieve;
-  const uint64_t* log_ids; /**< use exactly these logs, in this order, instead of retrieving (NULL: retrieve) */
+  const uint64_t* log_ids; /**< use exactly these logs, in this order, instead of retrieving (NULL: retrieve);
+                               an id not in the store is LAGVK_ERROR_NOT_FOUND (a damaged log is skipped) */
   size_t n_log_ids;
   int save;                /**< store the finished task (question and answer) as a new log (0) */
   lagvk_selection selection; /**< the tokens save keeps (LAST: captured from the live cache) */

@@ -8,6 +8,7 @@
 
 #include "engine/core/error.hpp"
 #include "engine/lag/agent.hpp"
+#include "engine/lag/ask.hpp"
 #include "engine/lag/embedding.hpp"
 #include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
@@ -65,11 +66,13 @@ nlohmann::json skipped_json(const std::vector<lag::SkippedLog>& skipped) {
 }  // namespace
 
 int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
+  const lag::AskOptions ask_defaults;  // shared with the C API's lagvk_ask_params_default
   std::vector<OptionSpec> options = {
       {"--model", "-m", "FILE", "GGUF model (required)", ""},
       {"--store", "-s", "DIR", "log store (required; made with this model by 'lagvk log add')", ""},
-      {"--logs", "", "MODE", "kv (LAG: splice stored KV), text (re-read the logs' tokens), none", "kv"},
-      {"-k", "", "K", "logs retrieved per query", "3"},
+      {"--logs", "", "MODE", "kv (LAG: splice stored KV), text (re-read the logs' tokens), none",
+       std::string(lag::log_mode_name(ask_defaults.mode))},
+      {"-k", "", "K", "logs retrieved per query", std::to_string(ask_defaults.k)},
       {"--tag", "", "TAG", "only logs with this tag", ""},
       {"--retrieval", "", "R",
        "bm25 over the logs' tasks, or dense: cosine between the model's embeddings (logs "
@@ -77,16 +80,15 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
        "bm25"},
       {"--save", "", "",
        "store the finished task as a new log (the store grows online; a missing store is created)", ""},
-      {"--select", "", "S", "tokens --save keeps: last, all, answer, full", "last"},
+      {"--select", "", "S", "tokens --save keeps: last, all, answer, full",
+       std::string(lag::selection_name(ask_defaults.selection))},
       {"--agent", "", "", "run the ReAct agent loop with the lookup tool instead of one answer", ""},
       {"--kb", "", "FILE", "knowledge base for the agent's lookup tool", "assets/kb/demo.json"},
       {"--max-steps", "", "N", "agent step limit", "6"},
       {"--max-logs", "", "N", "agent: at most N logs in the context (0: no limit)", "0"},
       {"--json", "", "", "print one JSON object: answer, tokens, logs used, timings", ""}};
   for (auto& o : load_option_specs()) options.push_back(o);
-  GenerateOptions ask_defaults;  // the library's, but greedy: an answer should not change from run to run
-  ask_defaults.sampling.temperature = 0.0f;
-  for (auto& o : generation_options(ask_defaults)) options.push_back(o);
+  for (auto& o : generation_options(ask_defaults.generate)) options.push_back(o);
   Args args(
       "ask", "-m MODEL --store DIR [--logs kv|text|none] [-k K] [--save] [--json] QUESTION",
       "Answers QUESTION using logs retrieved from the store (BM25 over their tasks): their KV pages are\n"
@@ -103,13 +105,16 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   if (args.positional().empty()) fail("ask: give the question as the last argument");
   std::string question;
   for (const auto& p : args.positional()) question += (question.empty() ? "" : " ") + p;
-  const lag::LogMode mode = lag::parse_log_mode(args.get_or("--logs", "kv"));
+  const lag::LogMode mode =
+      lag::parse_log_mode(args.get_or("--logs", std::string(lag::log_mode_name(ask_defaults.mode))));
   // Every flag is read before the model is loaded: a bad value fails at once, with nothing allocated.
-  const auto k = std::uint32_t(args.get_int("-k", 3, 0, kMaxCount));
+  const auto k = std::uint32_t(args.get_int("-k", ask_defaults.k, 0, kMaxCount));
   const auto max_steps = std::uint32_t(args.get_int("--max-steps", 6, 1, kMaxCount));
   const auto max_logs = std::uint32_t(args.get_int("--max-logs", 0, 0, kMaxCount));
+  const lag::Selection selection =
+      lag::parse_selection(args.get_or("--select", std::string(lag::selection_name(ask_defaults.selection))));
   std::uint64_t seed = 0;
-  GenerateOptions gen = generation_from(args, seed, ask_defaults);
+  GenerateOptions gen = generation_from(args, seed, ask_defaults.generate);
   const bool json = args.has("--json");
 
   LoadOptions load = load_options_from(args, vulkan);
@@ -162,7 +167,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
     }
     std::optional<logstore::LogId> saved;
     if (args.has("--save")) {
-      auto log = lag::encode_trace(*engine, r.trace, lag::parse_selection(args.get_or("--select", "last")));
+      auto log = lag::encode_trace(*engine, r.trace, selection);
       const StoreFaultGuard guard(*store_dir);
       saved = lag::store_log(*store, log);
     }
@@ -190,73 +195,49 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
     return 0;
   }
 
-  const auto retrieved =
-      mode == lag::LogMode::none ? std::vector<lag::RetrievedLog>{} : library.retrieve(question, k, {});
-  std::vector<lag::LogId> ids;
-  for (const auto& l : retrieved) ids.push_back(l.id);
-  const std::vector<lag::Message> messages = {{"user", question}};
-  const auto prompt =
-      lag::render_prompt(messages, engine->tokenizer(), ids.empty(), &engine->chat_template());
-  lag::BuiltContext ctx = lag::build_context(*engine, &library, ids, mode, prompt);
-  const auto skipped = skipped_logs(*store, ctx.skipped);
+  lag::AskOptions ask_options;
+  ask_options.mode = mode;
+  ask_options.k = k;
+  ask_options.tags = tags;
+  ask_options.save = args.has("--save");
+  ask_options.selection = selection;
+  ask_options.generate = gen;
+  lag::AskHooks hooks;
   if (!json) {
-    warn_skipped(skipped);
-    for (const auto& placed : ctx.logs) {
-      const auto log = std::find_if(retrieved.begin(), retrieved.end(),
-                                    [&](const lag::RetrievedLog& l) { return l.id == placed.id; });
-      fmt::print(stderr, "[log {} score {:.2f}, {} tokens at {}..: {}]\n", placed.id, log->score,
-                 placed.tokens, placed.first_position, printable(log->task, true));
-    }
-  }
-  const std::uint32_t answer_start = ctx.sequence->length();
-  const std::int32_t answer_position = ctx.next_position;
-  TokenCallback stream;
-  if (!json)
-    stream = [](std::int32_t, std::string_view text) {
+    hooks.on_context = [](const lag::AskResult& placed) {
+      warn_skipped(placed.skipped);
+      for (const auto& p : placed.placed) {
+        const auto log = std::find_if(placed.retrieved.begin(), placed.retrieved.end(),
+                                      [&](const lag::RetrievedLog& l) { return l.id == p.id; });
+        fmt::print(stderr, "[log {} score {:.2f}, {} tokens at {}..: {}]\n", p.id, log->score, p.tokens,
+                   p.first_position, printable(log->task, true));
+      }
+    };
+    hooks.on_token = [](std::int32_t, std::string_view text) {
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
     };
-  GenerateResult r =
-      generate_from(*engine, *ctx.sequence, ctx.logits, ctx.next_position, gen, stream, prompt);
-  const double ttft = ctx.logs_ms + ctx.suffix_ms + r.timings.time_to_first_token_ms;
-
-  std::optional<logstore::LogId> saved;
-  if (args.has("--save") && !r.tokens.empty()) {
-    lag::Trace trace{question, {{"user", question}, {"assistant", r.text}}, tags};
-    const auto selection = lag::parse_selection(args.get_or("--select", "last"));
-    if (selection == lag::Selection::last) {
-      // Capture from the live session: the answer's keys and values are already in the cache (they
-      // attended to the spliced logs and the question); only the last token still needs its pass.
-      const std::int32_t last = r.tokens.back(), pos = answer_position + std::int32_t(r.tokens.size()) - 1;
-      if (ctx.sequence->length() == answer_start + r.tokens.size() - 1)
-        (void)engine->forward().eval(*ctx.sequence, std::span<const std::int32_t>(&last, 1),
-                                     std::span<const std::int32_t>(&pos, 1));
-      std::vector<std::int32_t> entries(r.tokens.size()), positions(r.tokens.size());
-      for (std::size_t i = 0; i < r.tokens.size(); ++i) {
-        entries[i] = std::int32_t(answer_start + i);
-        positions[i] = answer_position + std::int32_t(i);
-      }
-      auto log = lag::capture_live(*engine, *ctx.sequence, trace, selection, entries, positions, r.tokens);
-      const StoreFaultGuard guard(*store_dir);
-      saved = lag::store_log(*store, log);
-    } else {
-      auto log = lag::encode_trace(*engine, trace, selection);
-      const StoreFaultGuard guard(*store_dir);
-      saved = lag::store_log(*store, log);
-    }
   }
+  hooks.save = [&](const lag::EncodedLog& log) {
+    const StoreFaultGuard guard(*store_dir);
+    return lag::store_log(*store, log);
+  };
+  const lag::AskResult answer = lag::ask(*engine, *store, library, question, ask_options, hooks);
+  const GenerateResult& r = answer.generation;
+  const auto& saved = answer.saved;
+  const double ttft = answer.time_to_first_token_ms;
   if (json) {
     nlohmann::json j{{"answer", r.text},
                      {"tokens", r.tokens},
                      {"stop_reason", r.stop_reason},
                      {"mode", lag::log_mode_name(mode)},
-                     {"logs", logs_json(retrieved, ctx.logs, ctx.skipped)},
-                     {"skipped_logs", skipped_json(skipped)},
+                     {"logs", logs_json(answer.retrieved, answer.placed, answer.skipped_by_context)},
+                     {"skipped_logs", skipped_json(answer.skipped)},
                      {"seed", seed},
                      {"timings",
                       {{"load_ms", engine->load_ms()},
-                       {"logs_ms", ctx.logs_ms},
-                       {"prompt_prefill_ms", ctx.suffix_ms},
+                       {"logs_ms", answer.logs_ms},
+                       {"prompt_prefill_ms", answer.prompt_prefill_ms},
                        {"time_to_first_token_ms", ttft},
                        {"decode_tokens_per_s", r.timings.decode_tokens_per_s()}}}};
     if (saved) j["saved_log"] = *saved;
@@ -267,8 +248,9 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
         stderr,
         "[{} logs ({}), time to first token {:.0f} ms (logs {:.0f} ms, prompt {:.0f} ms); {} tokens at "
         "{:.2f} tok/s{}]\n",
-        ctx.logs.size(), lag::log_mode_name(mode), ttft, ctx.logs_ms, ctx.suffix_ms, r.tokens.size(),
-        r.timings.decode_tokens_per_s(), saved ? fmt::format("; saved as log {}", *saved) : "");
+        answer.placed.size(), lag::log_mode_name(mode), ttft, answer.logs_ms, answer.prompt_prefill_ms,
+        r.tokens.size(), r.timings.decode_tokens_per_s(),
+        saved ? fmt::format("; saved as log {}", *saved) : "");
   }
   return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "engine/core/error.hpp"
 #include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/store_guard.hpp"
 
 namespace {
 
@@ -100,6 +101,13 @@ const char* hint_for(lagvk::Errc code) {
     case lagvk::Errc::bad_model_file:
       return "'lagvk model-info -m FILE' shows what lagvk reads in it; convert models with llama.cpp's "
              "convert_hf_to_gguf.py, or write a test model with 'lagvk make-model'";
+    case lagvk::Errc::store:
+      return "'lagvk log verify --store DIR' checks a store; 'lagvk log rm --store DIR ID' removes a damaged "
+             "log; 'lagvk log export' / 'log import' move logs to a new store";
+    case lagvk::Errc::store_model_mismatch:
+      return "a store belongs to the model that made it: give this model another --store directory";
+    case lagvk::Errc::not_found:
+      return "'lagvk log ls --store DIR' lists the logs and their ids";
     default:
       return nullptr;
   }

@@ -9,8 +9,10 @@
 #include <csignal>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "engine/core/error.hpp"
 #include "engine/lag/log_library.hpp"
 #include "logstore/store.hpp"
 

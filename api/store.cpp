@@ -1,0 +1,201 @@
+// The C API's log stores: open and close, add a finished task, count, retrieve (include/lagvk/lagvk.h).
+#include <mutex>
+
+#include "api/status.hpp"
+#include "api/store_handle.hpp"
+#include "engine/lag/ask.hpp"
+#include "engine/lag/embedding.hpp"
+#include "engine/lag/fingerprint.hpp"
+#include "engine/lag/log_writer.hpp"
+
+namespace lagvk::api {
+
+lagvk_store* checked_store(lagvk_store* store) {
+  return checked(store, HandleKind::store, "store");
+}
+
+std::unique_ptr<lag::StoreLibrary> library_for(lagvk_store& store, const lagvk_retrieve_params& params,
+                                               std::vector<std::string>& tags) {
+  if (params.retrieval != LAGVK_RETRIEVE_BM25 && params.retrieval != LAGVK_RETRIEVE_DENSE)
+    fail(Errc::invalid_argument, "retrieval {} is not a lagvk_retrieval (BM25 or DENSE)",
+         int(params.retrieval));
+  tags.clear();
+  if (params.tag != nullptr) tags.emplace_back(params.tag);
+  lag::Embedder embedder;
+  if (params.retrieval == LAGVK_RETRIEVE_DENSE) {
+    Engine& engine = *store.model->engine;
+    embedder = [&engine](const std::string& text) { return lag::embed_text(engine, text); };
+  }
+  return std::make_unique<lag::StoreLibrary>(*store.store, tags, embedder);
+}
+
+lag::Selection selection_of(lagvk_selection selection) {
+  switch (selection) {
+    case LAGVK_SELECT_LAST:
+      return lag::Selection::last;
+    case LAGVK_SELECT_ALL:
+      return lag::Selection::all;
+    case LAGVK_SELECT_ANSWER:
+      return lag::Selection::answer;
+    case LAGVK_SELECT_FULL:
+      return lag::Selection::full;
+  }
+  fail(Errc::invalid_argument, "selection {} is not a lagvk_selection (LAST, ALL, ANSWER or FULL)",
+       int(selection));
+}
+
+void require_writable(const lagvk_store& store, const char* what) {
+  if (store.read_only)
+    fail(Errc::invalid_argument,
+         "{}: the log store '{}' was opened read-only; open it without read_only to write", what,
+         store.store->dir());
+}
+
+namespace {
+
+logstore::StoreOptions store_options(Engine& engine, const lagvk_store_params& params) {
+  if (params.codec != LAGVK_CODEC_F16 && params.codec != LAGVK_CODEC_Q8_0)
+    fail(Errc::invalid_argument, "codec {} is not a lagvk_page_codec (F16 or Q8_0)", int(params.codec));
+  if (params.create && params.read_only)
+    fail(Errc::invalid_argument, "a store cannot be created read-only: set create or read_only, not both");
+  logstore::StoreOptions o;
+  o.create = params.create != 0;
+  o.read_only = params.read_only != 0;
+  o.codec = params.codec == LAGVK_CODEC_Q8_0 ? logstore::PageCodec::q8_0 : logstore::PageCodec::f16;
+  o.fingerprint = lag::model_fingerprint(engine);
+  return o;
+}
+
+/// The one trace object of trace_json (an array or several lines of them is bad input here).
+lag::Trace one_trace(const char* trace_json, std::size_t len) {
+  auto traces = lag::parse_traces(std::string_view(trace_json, len), "the trace JSON");
+  if (traces.size() != 1)
+    fail(Errc::bad_input, "the trace JSON holds {} traces; give exactly one trace object", traces.size());
+  return std::move(traces.front());
+}
+
+}  // namespace
+
+}  // namespace lagvk::api
+
+using lagvk::Errc;
+using lagvk::fail;
+namespace api = lagvk::api;
+namespace lag = lagvk::lag;
+
+extern "C" {
+
+lagvk_store_params lagvk_store_params_default(void) {
+  const lagvk::logstore::StoreOptions defaults;
+  lagvk_store_params p{};
+  p.create = defaults.create ? 1 : 0;
+  p.read_only = defaults.read_only ? 1 : 0;
+  p.codec = defaults.codec == lagvk::logstore::PageCodec::q8_0 ? LAGVK_CODEC_Q8_0 : LAGVK_CODEC_F16;
+  return p;
+}
+
+lagvk_status lagvk_store_open(lagvk_model* model, const char* dir, const lagvk_store_params* params,
+                              lagvk_store** out) {
+  if (out) *out = nullptr;
+  return api::guarded([&] {
+    api::checked(model, api::HandleKind::model, "model");
+    api::require(dir, "dir");
+    api::require(out, "out");
+    const lagvk_store_params p = *api::require(params, "params");
+    const std::lock_guard lock(model->lock);
+    auto handle = std::make_unique<lagvk_store>();
+    handle->store = lagvk::logstore::Store::open(dir, api::store_options(*model->engine, p));
+    handle->model = model;
+    handle->read_only = p.read_only != 0;
+    api::retain_model(model);
+    api::register_handle(handle.get());
+    *out = handle.release();
+  });
+}
+
+void lagvk_store_close(lagvk_store* store) {
+  if (store == nullptr || !api::is_live(store, api::HandleKind::store)) return;
+  lagvk_model* model = store->model;
+  {
+    const std::lock_guard lock(model->lock);
+    api::unregister_handle(store);
+    delete store;  // closes the LMDB environment
+  }
+  api::release_model(model);  // may delete the model: its lock must be released first
+}
+
+lagvk_status lagvk_store_add_trace(lagvk_store* store, const char* trace_json, size_t len,
+                                   lagvk_selection selection, int embed, uint64_t* id) {
+  return api::guarded([&] {
+    api::checked_store(store);
+    api::require(trace_json, "trace_json");
+    api::require(id, "id");
+    const lag::Selection keep = api::selection_of(selection);
+    const std::lock_guard lock(store->model->lock);
+    api::require_writable(*store, "lagvk_store_add_trace");
+    const lag::Trace trace = api::one_trace(trace_json, len);
+    lagvk::Engine& engine = *store->model->engine;
+    auto log = lag::encode_trace(engine, trace, keep);
+    if (embed) log.embedding = lag::embed_text(engine, trace.task);
+    *id = lag::store_log(*store->store, log);
+  });
+}
+
+lagvk_status lagvk_store_count(lagvk_store* store, uint64_t* logs) {
+  return api::guarded([&] {
+    api::checked_store(store);
+    api::require(logs, "logs");
+    const std::lock_guard lock(store->model->lock);
+    *logs = store->store->read().ids().size();
+  });
+}
+
+lagvk_retrieve_params lagvk_retrieve_params_default(void) {
+  const lag::AskOptions defaults;
+  lagvk_retrieve_params p{};
+  p.k = defaults.k;
+  p.retrieval = LAGVK_RETRIEVE_BM25;
+  p.tag = nullptr;
+  return p;
+}
+
+lagvk_status lagvk_store_retrieve(lagvk_store* store, const char* query, const lagvk_retrieve_params* params,
+                                  lagvk_log_list** out) {
+  if (out) *out = nullptr;
+  return api::guarded([&] {
+    api::checked_store(store);
+    api::require(query, "query");
+    api::require(out, "out");
+    const lagvk_retrieve_params p = *api::require(params, "params");
+    const std::lock_guard lock(store->model->lock);
+    std::vector<std::string> tags;
+    const auto library = api::library_for(*store, p, tags);
+    const auto found = library->retrieve(query, p.k, {});
+    auto list = std::make_unique<lagvk_log_list>();
+    for (const auto& log : found) {
+      list->tasks.push_back(log.task);
+      list->logs.push_back({log.id, log.score, nullptr, 0, 0});
+    }
+    for (std::size_t i = 0; i < list->logs.size(); ++i) list->logs[i].task = list->tasks[i].c_str();
+    api::register_handle(list.get());
+    *out = list.release();
+  });
+}
+
+size_t lagvk_log_list_size(const lagvk_log_list* list) {
+  if (!api::is_live(list, api::HandleKind::log_list)) return 0;
+  return list->logs.size();
+}
+
+const lagvk_log_ref* lagvk_log_list_get(const lagvk_log_list* list, size_t i) {
+  if (!api::is_live(list, api::HandleKind::log_list) || i >= list->logs.size()) return nullptr;
+  return &list->logs[i];
+}
+
+void lagvk_log_list_free(lagvk_log_list* list) {
+  if (!api::is_live(list, api::HandleKind::log_list)) return;
+  api::unregister_handle(list);
+  delete list;
+}
+
+}  // extern "C"

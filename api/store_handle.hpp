@@ -1,0 +1,31 @@
+#pragma once
+// The C API's lagvk_store: an open log store bound to the model it was opened with. The store holds its
+// model (api::retain_model on open, api::release_model on close), so a model freed while stores are open
+// stays loaded until the last of them closes; every call on a store takes its model's lock.
+#include <memory>
+
+#include "api/handles.hpp"
+#include "engine/lag/store_library.hpp"
+#include "engine/lag/trace.hpp"
+#include "logstore/store.hpp"
+
+struct lagvk_store : lagvk_handle_base {
+  lagvk_store() : lagvk_handle_base(lagvk::api::HandleKind::store) {}
+  lagvk_model* model = nullptr;  ///< the model the store was opened with (held until close)
+  std::unique_ptr<lagvk::logstore::Store> store;
+  bool read_only = false;
+};
+
+namespace lagvk::api {
+
+/// The live store handle `store` (else Error(invalid_argument)).
+lagvk_store* checked_store(lagvk_store* store);
+/// The store's library for retrieval as params say (BM25 or dense, tag filter); `tags` receives the tag.
+[[nodiscard]] std::unique_ptr<lag::StoreLibrary> library_for(lagvk_store& store,
+                                                             const lagvk_retrieve_params& params,
+                                                             std::vector<std::string>& tags);
+[[nodiscard]] lag::Selection selection_of(lagvk_selection selection);
+/// Error(invalid_argument) when the store was opened read-only; `what` names the call.
+void require_writable(const lagvk_store& store, const char* what);
+
+}  // namespace lagvk::api

@@ -1,0 +1,70 @@
+#pragma once
+// One LAG question, start to finish: the flow `lagvk ask` and the C API's lagvk_ask both run (one
+// definition, so the library answers exactly as the command does). Retrieve logs for the question (or
+// take the ids given), render the prompt, place the logs and the prompt in a fresh sequence
+// (build_context), generate, and optionally save the finished task as a new log: for selection `last`
+// the answer's KV is captured from the live cache (it attended to the logs and the question), for the
+// others the trace is re-encoded.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/api/engine.hpp"
+#include "engine/lag/context_builder.hpp"
+#include "engine/lag/log_writer.hpp"
+#include "engine/lag/trace.hpp"
+#include "logstore/store.hpp"
+
+namespace lagvk::lag {
+
+/// The defaults of every way to ask (the CLI's flags and lagvk_ask_params_default).
+struct AskOptions {
+  LogMode mode = LogMode::kv;
+  std::uint32_t k = 3;  ///< logs retrieved per question
+  /// Use exactly these logs, in this order, instead of retrieving (an unknown id is Errc::not_found).
+  std::optional<std::vector<LogId>> log_ids;
+  /// The tags a saved task carries (retrieval filters by tag in the LogLibrary the caller passes).
+  std::vector<std::string> tags;
+  bool save = false;
+  Selection selection = Selection::last;  ///< the tokens a saved task keeps
+  GenerateOptions generate = greedy();    ///< answers are greedy: reproducible
+
+  [[nodiscard]] static GenerateOptions greedy() {
+    GenerateOptions g;
+    g.sampling.temperature = 0.0f;
+    return g;
+  }
+};
+
+struct AskResult {
+  std::vector<RetrievedLog> retrieved;  ///< retrieved (or given) logs, best first
+  std::vector<PlacedLog> placed;        ///< those placed in the context, in context order
+  /// Logs left out: damaged records retrieval could not index, then retrieved logs the context could not
+  /// take (in that order).
+  std::vector<SkippedLog> skipped;
+  std::vector<SkippedLog> skipped_by_context;  ///< the second part of `skipped` alone
+  std::uint32_t prompt_tokens = 0;
+  GenerateResult generation;
+  double logs_ms = 0, prompt_prefill_ms = 0, time_to_first_token_ms = 0;
+  std::optional<LogId> saved;  ///< the new log, when the task was saved
+};
+
+/// What the caller hooks into the flow. All may be empty.
+struct AskHooks {
+  /// Called once the logs and the prompt are in the context, before the first token (`result` has
+  /// retrieved, placed, skipped and the timings of placing them).
+  std::function<void(const AskResult& result)> on_context;
+  TokenCallback on_token;  ///< may throw to stop (the exception leaves ask(); nothing is saved)
+  /// Writes a finished task into the store (default: store_log); the CLI wraps it in its fault guard.
+  std::function<LogId(const EncodedLog& log)> save;
+};
+
+/// Answers `question` with logs from `library` (which reads `store`). Throws lagvk::Error: not_found for
+/// an unknown id in options.log_ids, context_full when the question alone does not fit.
+[[nodiscard]] AskResult ask(Engine& engine, logstore::Store& store, LogLibrary& library,
+                            const std::string& question, const AskOptions& options,
+                            const AskHooks& hooks = {});
+
+}  // namespace lagvk::lag
