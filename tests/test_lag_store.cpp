@@ -13,10 +13,10 @@
 
 #include "engine/core/error.hpp"
 #include "engine/lag/context_builder.hpp"
-#include "engine/lag/embedding.hpp"
-#include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
+#include "engine/lag/model_fingerprint.hpp"
 #include "engine/lag/store_library.hpp"
+#include "engine/lag/text_embedding.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/ref/forward.hpp"
 #include "tests/support/cli.hpp"

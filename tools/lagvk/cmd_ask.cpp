@@ -8,10 +8,11 @@
 
 #include "engine/core/error.hpp"
 #include "engine/lag/agent.hpp"
-#include "engine/lag/embedding.hpp"
-#include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
+#include "engine/lag/model_fingerprint.hpp"
 #include "engine/lag/store_library.hpp"
+#include "engine/lag/text_embedding.hpp"
+#include "tools/eval/knowledge_base.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"
