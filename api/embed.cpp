@@ -2,7 +2,7 @@
 #include <algorithm>
 
 #include "api/model_access.hpp"
-#include "engine/lag/embedding.hpp"
+#include "engine/lag/text_embedding.hpp"
 
 using namespace lagvk;
 

@@ -4,9 +4,9 @@
 #include "api/status.hpp"
 #include "api/store_handle.hpp"
 #include "engine/lag/ask.hpp"
-#include "engine/lag/embedding.hpp"
-#include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
+#include "engine/lag/model_fingerprint.hpp"
+#include "engine/lag/text_embedding.hpp"
 
 namespace lagvk::api {
 

@@ -15,7 +15,7 @@
 
 #include "bench/support/bench_models.hpp"
 #include "engine/lag/context_builder.hpp"
-#include "engine/lag/fingerprint.hpp"
+#include "engine/lag/model_fingerprint.hpp"
 #include "engine/lag/store_library.hpp"
 #include "engine/lag/trace.hpp"
 

@@ -9,10 +9,9 @@
 #include <vector>
 
 #include "logstore/bm25.hpp"
+#include "logstore/log_id.hpp"
 
 namespace lagvk::logstore {
-
-using LogId = std::uint64_t;
 
 struct ScoredLog {
   LogId id = 0;

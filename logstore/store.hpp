@@ -32,12 +32,11 @@
 
 #include "logstore/fingerprint.hpp"
 #include "logstore/lmdb.hpp"
+#include "logstore/log_id.hpp"
 #include "logstore/record.hpp"
 #include "logstore/retrieval_index.hpp"
 
 namespace lagvk::logstore {
-
-using LogId = std::uint64_t;
 
 /// A log's KV to store: per layer, tokens x kv_heads x head_dim fp16 values (keys without RoPE).
 struct LogKvInput {

@@ -13,16 +13,8 @@ layout(local_size_x_id = 0) in;
 const uint MAX_DIMS_PER_THREAD = 4;
 const uint MAX_HEAD_DIM = 512;
 
-layout(push_constant) uniform Push {
-  F32Ptr q;
-  F16Ptr k;
-  F16Ptr v;
-  I32Ptr table;
-  I32Ptr fill;
-  F32Ptr out_;
-  uint tokens, q_heads, kv_heads, head_dim, page_tokens, kv_start;
-  float scale;
-} p;
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_ATTENTION)
 
 shared float q_sh[MAX_HEAD_DIM];
 shared float score_sh[1024];

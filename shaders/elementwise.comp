@@ -7,12 +7,8 @@
 
 layout(local_size_x_id = 0) in;
 
-layout(push_constant) uniform Push {
-  F32Ptr a;
-  F32Ptr b;
-  F32Ptr out_;
-  uint n, b_period;
-} p;
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_ELEMENTWISE)
 
 void main() {
   const uint i = flat_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;

@@ -7,12 +7,8 @@
 
 layout(local_size_x_id = 0) in;
 
-layout(push_constant) uniform Push {
-  WeightPtr table;
-  I32Ptr ids;
-  F32Ptr out_;
-  uint tokens, rows, dim;
-} p;
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_EMBEDDING)
 
 void main() {
   const uint t = flat_group_id();

@@ -6,15 +6,8 @@
 
 layout(local_size_x_id = 0) in;
 
-layout(push_constant) uniform Push {
-  F32Ptr k_new;
-  F32Ptr v_new;
-  F16Ptr k_cache;
-  F16Ptr v_cache;
-  I32Ptr table;
-  uint tokens, kv_heads, head_dim, page_tokens, kv_start;
-  uint k_stride, v_stride;  // floats between consecutive tokens of k_new / v_new
-} p;
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_KV_STORE)
 
 void main() {
   const uint row = p.kv_heads * p.head_dim;

@@ -11,18 +11,8 @@
 
 layout(local_size_x_id = 0) in;
 
-layout(push_constant) uniform Push {
-  F16Ptr k_cache;
-  F16Ptr v_cache;
-  I32Ptr table;
-  I32Ptr entries;    // cache entry (index in the sequence) of each packed row
-  I32Ptr positions;  // rotary position of each packed row
-  F32Ptr factors;
-  F16Ptr k_packed;
-  F16Ptr v_packed;
-  uint count, kv_heads, head_dim, page_tokens, rot_dims, mode, has_factors;
-  float freq_base, freq_scale;
-} p;
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_KV_TRANSFER)
 
 void main() {
   const uint pairs = p.head_dim / 2;

@@ -13,13 +13,9 @@ layout(local_size_x_id = 3) in;
 const uint TM = 4;
 const uint TN = 4;
 
-layout(push_constant) uniform Push {
-  F32Ptr a;
-  WeightPtr b;
-  F32Ptr c;
-  uint M, N, K;
-  uint a_stride, c_stride;
-} p;
+#define MatmulWeightPtr WeightPtr
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_MATMUL)
 
 shared float tile_a[BK][BM + 1];
 shared float tile_b[BK][BN + 1];

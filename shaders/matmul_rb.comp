@@ -12,13 +12,9 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 16;
 layout(constant_id = 2) const uint TN = 32;
 
-layout(push_constant) uniform Push {
-  F32Ptr a;
-  ChunkPtr b;
-  F32Ptr c;
-  uint M, N, K;
-  uint a_stride, c_stride;
-} p;
+#define MatmulWeightPtr ChunkPtr
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_MATMUL)
 
 void main() {
   const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * TN;

@@ -10,12 +10,8 @@
 layout(constant_id = 0) const uint ROWS = 8;
 layout(local_size_x_id = 1) in;
 
-layout(push_constant) uniform Push {
-  ChunkPtr w;
-  F32Ptr x;
-  F32Ptr y;
-  uint N, K;
-} p;
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_MATVEC)
 
 void main() {
   const uint row0 = (flat_group_id() * gl_NumSubgroups + gl_SubgroupID) * ROWS;

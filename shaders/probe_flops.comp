@@ -6,10 +6,8 @@
 
 layout(local_size_x_id = 0) in;
 
-layout(push_constant) uniform Push {
-  F32Ptr out_;
-  uint iterations;
-} p;
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_PROBE_FLOPS)
 
 void main() {
   vec4 a = vec4(gl_LocalInvocationID.x) * 1e-7, b = a + 1e-7, c = a + 2e-7, d = a + 3e-7;

@@ -6,13 +6,8 @@
 
 layout(local_size_x_id = 0) in;
 
-layout(push_constant) uniform Push {
-  F32Ptr x;
-  F32Ptr weight;
-  F32Ptr y;
-  uint rows, dim;
-  float eps;
-} p;
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_RMSNORM)
 
 shared float partial[64];
 

@@ -9,15 +9,8 @@
 
 layout(local_size_x_id = 0) in;
 
-layout(push_constant) uniform Push {
-  F32Ptr x;
-  I32Ptr positions;
-  F32Ptr factors;  // ignored unless has_factors
-  uint tokens, heads, head_dim, rot_dims;
-  uint token_stride;  // floats between consecutive tokens
-  uint mode, has_factors, inverse;
-  float freq_base, freq_scale;
-} p;
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_ROPE)
 
 void main() {
   const uint pairs = p.rot_dims / 2;

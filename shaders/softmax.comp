@@ -5,12 +5,8 @@
 
 layout(local_size_x_id = 0) in;
 
-layout(push_constant) uniform Push {
-  F32Ptr x;
-  F32Ptr y;
-  uint rows, cols;
-  float scale;
-} p;
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_SOFTMAX)
 
 shared float partial[64];
 

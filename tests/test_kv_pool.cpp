@@ -53,21 +53,64 @@ TEST_F(KvPoolTest, PoolExhaustionIsAClearError) {
 
 TEST_F(KvPoolTest, SharedPagesAreReferenceCountedAndLeaveHoles) {
   KvPool pool(gpu(), {1, 1, 8, 4}, 10);
-  const std::uint32_t p0 = pool.allocate(), p1 = pool.allocate();  // a "log" of 6 tokens
   {
-    KvSequence a(gpu(), pool, 100), b(gpu(), pool, 100);
-    a.append_shared_pages({p0, p1}, 6);
-    b.reserve(3);
-    b.advance(3);
-    b.append_shared_pages({p0, p1}, 6);  // b's partly used page is closed: slot 3 becomes a hole
-    EXPECT_EQ(pool.ref_count(p0), 3u);
-    EXPECT_EQ(a.length(), 8u);  // the next entry starts on a fresh page
-    EXPECT_EQ(b.length(), 12u);
+    const KvPages log = pool.allocate(2);  // a "log" of 6 tokens
+    const std::uint32_t p0 = log.ids()[0];
+    {
+      KvSequence a(gpu(), pool, 100), b(gpu(), pool, 100);
+      a.append_shared_pages(log.ids(), 6);
+      b.reserve(3);
+      b.advance(3);
+      b.append_shared_pages(log.ids(), 6);  // b's partly used page is closed: slot 3 becomes a hole
+      EXPECT_EQ(pool.ref_count(p0), 3u);
+      EXPECT_EQ(a.length(), 8u);  // the next entry starts on a fresh page
+      EXPECT_EQ(b.length(), 12u);
+    }
+    EXPECT_EQ(pool.ref_count(p0), 1u);
   }
-  EXPECT_EQ(pool.ref_count(p0), 1u);
-  pool.release(p0);
-  pool.release(p1);
   EXPECT_EQ(pool.free_pages(), 10u);
+}
+
+TEST_F(KvPoolTest, PageHandleReturnsItsPagesWhenItGoesOutOfScope) {
+  KvPool pool(gpu(), {1, 1, 8, 4}, 10);
+  {
+    const KvPages pages = pool.allocate(3);
+    EXPECT_EQ(pages.size(), 3u);
+    EXPECT_EQ(pool.free_pages(), 7u);
+  }
+  EXPECT_EQ(pool.free_pages(), 10u);
+  // A moved handle hands its references on once: nothing is released twice, nothing is kept.
+  {
+    KvPages first = pool.allocate(2);
+    KvPages second = std::move(first);
+    EXPECT_EQ(pool.free_pages(), 8u);
+    first = pool.allocate(1);
+    second = std::move(first);  // second's two pages go back, first's one moves over
+    EXPECT_EQ(pool.free_pages(), 9u);
+  }
+  EXPECT_EQ(pool.free_pages(), 10u);
+}
+
+TEST_F(KvPoolTest, PageHandleReturnsItsPagesWhenAnExceptionUnwindsPastIt) {
+  KvPool pool(gpu(), {1, 1, 8, 4}, 10);
+  try {
+    const KvPages log = pool.allocate(2);
+    KvSequence seq(gpu(), pool, 100);
+    seq.append_shared_pages(log.ids(), 6);
+    EXPECT_EQ(pool.free_pages(), 8u);
+    seq.reserve(1000);  // past the sequence's context: throws with the log's and the sequence's pages held
+    FAIL() << "reserve past the context must throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("context full"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(pool.free_pages(), 10u);
+}
+
+TEST_F(KvPoolTest, AllocationThePoolCannotSupplyKeepsNoPages) {
+  KvPool pool(gpu(), {1, 1, 8, 4}, 4);
+  const KvPages held = pool.allocate(1);
+  EXPECT_THROW((void)pool.allocate(4), Error);  // three are taken before the pool runs dry
+  EXPECT_EQ(pool.free_pages(), 3u);
 }
 
 TEST_F(KvPoolTest, InterleavedSequencesMatchSeparateRuns) {

@@ -16,6 +16,7 @@
 #include "engine/model/random_model.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
+#include "tools/eval/knowledge_base.hpp"
 
 namespace lagvk::test {
 namespace {

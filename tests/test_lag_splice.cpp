@@ -8,6 +8,7 @@
 
 #include <numeric>
 
+#include "engine/core/error.hpp"
 #include "engine/forward/forward.hpp"
 #include "engine/forward/model_weights.hpp"
 #include "engine/kv/log_kv.hpp"
@@ -62,10 +63,9 @@ class LagSplice : public GpuTest {
     auto seq = sequence();
     std::int32_t position = first_position;
     for (const HostLogKv* log : logs) {
-      const auto pages =
+      const KvPages pages =
           splice_log_kv(gpu(), *pool_, source_of(*log, pool_->shape()), position, rope_args(*weights_));
-      seq->append_shared_pages(pages, log->tokens);
-      for (auto p : pages) pool_->release(p);
+      seq->append_shared_pages(pages.ids(), log->tokens);
       position += std::int32_t(log->tokens);
     }
     return eval(*seq, prompt, position);
@@ -114,9 +114,9 @@ TEST_F(LagSplice, UnrotateThenRotateReproducesKeys) {
   const HostLogKv first = capture(kTrace, 11);
   // Splice at position 11 again and capture: keys went through rotate(11..) and un-rotate(11..).
   auto seq = sequence();
-  const auto pages = splice_log_kv(gpu(), *pool_, source_of(first, pool_->shape()), 11, rope_args(*weights_));
-  seq->append_shared_pages(pages, first.tokens);
-  for (auto p : pages) pool_->release(p);
+  const KvPages pages =
+      splice_log_kv(gpu(), *pool_, source_of(first, pool_->shape()), 11, rope_args(*weights_));
+  seq->append_shared_pages(pages.ids(), first.tokens);
   std::vector<std::int32_t> entries(first.tokens), pos(first.tokens);
   std::iota(entries.begin(), entries.end(), 0);
   std::iota(pos.begin(), pos.end(), 11);
@@ -150,6 +150,35 @@ TEST_F(LagSplice, TwoLogsTakeRetrievalOrderPositions) {
   EXPECT_LE(e_ab, kTolerance);
   EXPECT_LE(e_ba, kTolerance);
   EXPECT_GT(compare(ab, ba).max_rel, 10 * kTolerance) << "order must matter, or this test cannot fail";
+}
+
+TEST_F(LagSplice, SplicedPagesReturnToThePoolOnEveryPath) {
+  const HostLogKv log = capture(kTrace, 0);
+  const std::uint32_t free_before = pool_->free_pages();
+  {  // success: the handle's and the sequence's references both go
+    auto seq = sequence();
+    const KvPages pages =
+        splice_log_kv(gpu(), *pool_, source_of(log, pool_->shape()), 0, rope_args(*weights_));
+    seq->append_shared_pages(pages.ids(), log.tokens);
+    EXPECT_LT(pool_->free_pages(), free_before);
+  }
+  EXPECT_EQ(pool_->free_pages(), free_before);
+  // A page of the wrong size on the last layer: splice_log_kv throws after taking its pages.
+  LogKvSource damaged = source_of(log, pool_->shape());
+  damaged.page = [inner = damaged.page](std::uint32_t layer, std::uint32_t page, bool values) {
+    const auto data = inner(layer, page, values);
+    return layer == 1 && values ? data.first(data.size() - 1) : data;
+  };
+  EXPECT_THROW((void)splice_log_kv(gpu(), *pool_, damaged, 0, rope_args(*weights_)), Error);
+  EXPECT_EQ(pool_->free_pages(), free_before);
+  // A caller that throws between splicing and handing the pages to a sequence loses none either.
+  try {
+    const KvPages pages =
+        splice_log_kv(gpu(), *pool_, source_of(log, pool_->shape()), 0, rope_args(*weights_));
+    fail("a failure before the pages reach a sequence");
+  } catch (const Error&) {
+  }
+  EXPECT_EQ(pool_->free_pages(), free_before);
 }
 
 }  // namespace

@@ -13,10 +13,10 @@
 
 #include "engine/core/error.hpp"
 #include "engine/lag/context_builder.hpp"
-#include "engine/lag/embedding.hpp"
-#include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
+#include "engine/lag/model_fingerprint.hpp"
 #include "engine/lag/store_library.hpp"
+#include "engine/lag/text_embedding.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/ref/forward.hpp"
 #include "tests/support/cli.hpp"
@@ -109,11 +109,10 @@ TEST_F(LagStore, StorePagesSpliceLikeMemoryPages) {
   auto from_store = lag::build_context(*engine_, &library, {id}, lag::LogMode::kv, prompt);
   // The same log spliced from host memory.
   auto seq = engine_->new_sequence();
-  const auto pages =
+  const KvPages pages =
       splice_log_kv(engine_->context(), engine_->pool(), source_of(log.kv, engine_->pool().shape()), 0,
                     rope_args(engine_->forward().weights()));
-  seq->append_shared_pages(pages, log.kv.tokens);
-  for (auto p : pages) engine_->pool().release(p);
+  seq->append_shared_pages(pages.ids(), log.kv.tokens);
   std::vector<std::int32_t> pos(prompt.size());
   std::iota(pos.begin(), pos.end(), std::int32_t(log.kv.tokens));
   const auto from_memory = engine_->forward().eval(*seq, prompt, pos);

@@ -16,7 +16,6 @@
 
 #include "engine/api/engine.hpp"
 #include "engine/core/error.hpp"
-#include "engine/lag/multihop_suite.hpp"
 #include "engine/model/gguf_reader.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/model/synthetic_vocab.hpp"
@@ -29,6 +28,7 @@
 #include "tests/support/models.hpp"
 #include "tests/support/sign_test.hpp"
 #include "tests/support/trained_weights_dir.hpp"
+#include "tools/eval/multihop_suite.hpp"
 
 namespace lagvk::test {
 namespace {

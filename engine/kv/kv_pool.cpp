@@ -16,7 +16,34 @@ KvPool::KvPool(vk::Context& ctx, const KvShape& shape, std::uint32_t pages) : sh
   for (std::uint32_t p = pages; p-- > 0;) free_.push_back(p);  // hand out low pages first
 }
 
-std::uint32_t KvPool::allocate() {
+KvPages::KvPages(KvPages&& other) noexcept : pool_(other.pool_), ids_(std::move(other.ids_)) {
+  other.ids_.clear();
+}
+
+KvPages& KvPages::operator=(KvPages&& other) noexcept {
+  if (this != &other) {
+    reset();
+    pool_ = other.pool_;
+    ids_ = std::move(other.ids_);
+    other.ids_.clear();
+  }
+  return *this;
+}
+
+void KvPages::reset() {
+  // release() throws only for a page that is already free, which a handle's own reference rules out.
+  for (auto p : ids_) pool_->release(p);
+  ids_.clear();
+}
+
+KvPages KvPool::allocate(std::uint32_t count) {
+  KvPages pages(*this);
+  pages.ids_.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) pages.ids_.push_back(allocate_one());
+  return pages;
+}
+
+std::uint32_t KvPool::allocate_one() {
   if (free_.empty())
     fail(Errc::context_full,
          "KV cache full: all {} pages of {} tokens are in use; load the model with a larger context or use "
@@ -59,14 +86,14 @@ void KvSequence::reserve(std::uint32_t tokens) {
   const std::uint32_t P = pool_.shape().page_tokens;
   bool changed = false;
   while (std::uint64_t(table_.size()) * P < needed) {
-    table_.push_back(std::int32_t(pool_.allocate()));
+    table_.push_back(std::int32_t(pool_.allocate_one()));
     fill_.push_back(std::int32_t(P));
     changed = true;
   }
   if (changed) upload_table();
 }
 
-void KvSequence::append_shared_pages(const std::vector<std::uint32_t>& pages, std::uint32_t tokens) {
+void KvSequence::append_shared_pages(std::span<const std::uint32_t> pages, std::uint32_t tokens) {
   const std::uint32_t P = pool_.shape().page_tokens;
   if (pages.empty() || tokens > pages.size() * P || tokens + P <= pages.size() * P)
     fail("internal: {} tokens do not fill {} pages", tokens, pages.size());

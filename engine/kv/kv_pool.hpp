@@ -4,6 +4,7 @@
 // page holding a spliced log can be shared read-only by several sequences.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "engine/ops/attention.hpp"
@@ -21,6 +22,34 @@ struct KvShape {
   friend bool operator==(const KvShape&, const KvShape&) = default;
 };
 
+class KvPool;
+
+/// Pages of a KvPool held by their owner: one reference on each page, dropped when the handle is
+/// destroyed (also when an exception unwinds past it), so no caller releases pages by hand.
+class KvPages {
+ public:
+  KvPages() = default;
+  ~KvPages() { reset(); }
+  KvPages(KvPages&& other) noexcept;
+  KvPages& operator=(KvPages&& other) noexcept;
+  KvPages(const KvPages&) = delete;
+  KvPages& operator=(const KvPages&) = delete;
+
+  /// The page indices, in order (borrowed: valid while this handle holds them).
+  [[nodiscard]] std::span<const std::uint32_t> ids() const { return ids_; }
+  [[nodiscard]] std::size_t size() const { return ids_.size(); }
+  [[nodiscard]] bool empty() const { return ids_.empty(); }
+  /// Drops this handle's references now.
+  void reset();
+
+ private:
+  friend class KvPool;
+  explicit KvPages(KvPool& pool) : pool_(&pool) {}
+
+  KvPool* pool_ = nullptr;
+  std::vector<std::uint32_t> ids_;
+};
+
 class KvPool {
  public:
   /// Allocates `pages` pages per layer (K and V) on the device.
@@ -30,12 +59,9 @@ class KvPool {
   [[nodiscard]] std::uint32_t capacity() const { return std::uint32_t(refs_.size()); }
   [[nodiscard]] std::uint32_t free_pages() const { return std::uint32_t(free_.size()); }
 
-  /// A free page with reference count 1. Throws lagvk::Error when the pool is exhausted.
-  [[nodiscard]] std::uint32_t allocate();
-  /// Another user of a page (a shared log page).
-  void retain(std::uint32_t page);
-  /// Drops one reference; the page returns to the pool at zero.
-  void release(std::uint32_t page);
+  /// `count` free pages, each with one reference held by the returned handle. Throws lagvk::Error when
+  /// the pool cannot supply them all (pages taken before that return to the pool).
+  [[nodiscard]] KvPages allocate(std::uint32_t count);
   [[nodiscard]] std::uint32_t ref_count(std::uint32_t page) const { return refs_.at(page); }
 
   [[nodiscard]] const vk::Buffer& keys(std::uint32_t layer) const { return keys_.at(layer); }
@@ -46,6 +72,16 @@ class KvPool {
   }
 
  private:
+  // Reference counting is reserved to the owners of references: KvPages and KvSequence's block table.
+  friend class KvPages;
+  friend class KvSequence;
+  /// A free page with reference count 1. Throws lagvk::Error when the pool is exhausted.
+  [[nodiscard]] std::uint32_t allocate_one();
+  /// Another user of a page (a shared log page).
+  void retain(std::uint32_t page);
+  /// Drops one reference; the page returns to the pool at zero.
+  void release(std::uint32_t page);
+
   KvShape shape_;
   std::vector<vk::Buffer> keys_, values_;
   std::vector<std::uint32_t> refs_;
@@ -68,10 +104,11 @@ class KvSequence {
   /// Makes room for `tokens` more entries (allocating pages) and uploads the block table if it changed.
   /// Throws a clear error past max_tokens (the context limit) or when the pool runs out.
   void reserve(std::uint32_t tokens);
-  /// Appends already-filled pages (shared, e.g. a spliced log) at the end of the sequence. The sequence's
-  /// own partly used last page, if any, is closed first (its unused slots become holes), and `tokens` may
-  /// leave the last appended page partly used: attention skips holes, so entries are page-aligned per log.
-  void append_shared_pages(const std::vector<std::uint32_t>& pages, std::uint32_t tokens);
+  /// Appends already-filled pages (shared, e.g. a spliced log) at the end of the sequence, taking its own
+  /// reference on each (the caller keeps, and its handle later drops, its own). The sequence's own partly
+  /// used last page, if any, is closed first (its unused slots become holes), and `tokens` may leave the
+  /// last appended page partly used: attention skips holes, so entries are page-aligned per log.
+  void append_shared_pages(std::span<const std::uint32_t> pages, std::uint32_t tokens);
   /// Marks `tokens` reserved entries as written.
   void advance(std::uint32_t tokens);
   /// Drops entries from `new_length` on (pages no longer used are released).

@@ -58,15 +58,15 @@ LogKvSource source_of(const HostLogKv& kv, const KvShape& shape) {
           }};
 }
 
-std::vector<std::uint32_t> splice_log_kv(vk::Context& ctx, KvPool& pool, const LogKvSource& source,
-                                         std::int32_t first_position, const ops::RopeArgs& rope) {
+KvPages splice_log_kv(vk::Context& ctx, KvPool& pool, const LogKvSource& source, std::int32_t first_position,
+                      const ops::RopeArgs& rope) {
   const KvShape& shape = pool.shape();
   const std::uint32_t P = shape.page_tokens;
   if (source.tokens == 0) fail("internal: splicing an empty log");
   const std::uint32_t n_pages = (source.tokens + P - 1) / P;
-  std::vector<std::uint32_t> pages;
-  try {
-    for (std::uint32_t i = 0; i < n_pages; ++i) pages.push_back(pool.allocate());
+  // Held by the handle from here on: a failure below returns them to the pool as it unwinds.
+  KvPages pages = pool.allocate(n_pages);
+  {
     const std::uint64_t row = std::uint64_t(shape.kv_heads) * shape.head_dim;
     const std::uint64_t layer_bytes = std::uint64_t(source.tokens) * row * 2;
     // One upload buffer for all layers; the store's pages are copied into it once, directly.
@@ -88,7 +88,7 @@ std::vector<std::uint32_t> splice_log_kv(vk::Context& ctx, KvPool& pool, const L
         }
       }
     }
-    std::vector<std::int32_t> table(pages.begin(), pages.end()), fill(n_pages, std::int32_t(P)),
+    std::vector<std::int32_t> table(pages.ids().begin(), pages.ids().end()), fill(n_pages, std::int32_t(P)),
         entries(source.tokens), positions(source.tokens);
     std::iota(entries.begin(), entries.end(), 0);
     std::iota(positions.begin(), positions.end(), first_position);
@@ -111,9 +111,6 @@ std::vector<std::uint32_t> splice_log_kv(vk::Context& ctx, KvPool& pool, const L
     }
     cs.end_parallel();
     cs.finish();
-  } catch (...) {
-    for (auto p : pages) pool.release(p);
-    throw;
   }
   return pages;
 }

@@ -41,10 +41,10 @@ struct LogKvSource {
 [[nodiscard]] LogKvSource source_of(const HostLogKv& kv, const KvShape& shape);
 
 /// Writes a log into newly allocated pool pages, keys rotated to positions first_position ..
-/// first_position + tokens - 1. Returns the pages, each holding one reference for the caller (append them
-/// to sequences with KvSequence::append_shared_pages, then KvPool::release them).
-[[nodiscard]] std::vector<std::uint32_t> splice_log_kv(vk::Context& ctx, KvPool& pool,
-                                                       const LogKvSource& source, std::int32_t first_position,
-                                                       const ops::RopeArgs& rope);
+/// first_position + tokens - 1. Returns the pages in a handle that holds one reference on each: append
+/// them to sequences with KvSequence::append_shared_pages (each sequence takes its own references); the
+/// pages return to the pool when the handle and every sequence holding them are gone.
+[[nodiscard]] KvPages splice_log_kv(vk::Context& ctx, KvPool& pool, const LogKvSource& source,
+                                    std::int32_t first_position, const ops::RopeArgs& rope);
 
 }  // namespace lagvk

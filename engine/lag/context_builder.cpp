@@ -72,7 +72,7 @@ BuiltContext build_context(Engine& engine, LogLibrary* library, const std::vecto
     for (LogId id : logs) {
       PlacedLog placed{id, 0, out.next_position};
       if (mode == LogMode::kv) {
-        std::vector<std::uint32_t> pages;
+        KvPages pages;
         try {
           const LogKvSource source = library->kv(id);
           if (!log_fits(seq, page_tokens, mode, source.tokens, suffix.size())) {
@@ -81,18 +81,13 @@ BuiltContext build_context(Engine& engine, LogLibrary* library, const std::vecto
           }
           placed.tokens = source.tokens;
           pages = splice_log_kv(engine.context(), engine.pool(), source, out.next_position, rope);
-        } catch (const Error& e) {  // a damaged record or page (splice_log_kv released its pages)
+        } catch (const Error& e) {  // a damaged record or page (splice_log_kv's pages went back)
           out.skipped.push_back({id, e.what()});
           continue;
         }
-        try {
-          seq.append_shared_pages(pages, placed.tokens);
-        } catch (...) {
-          for (auto p : pages) engine.pool().release(p);
-          throw;
-        }
-        // The sequence holds its own references now; a cache of spliced pages would keep ours.
-        for (auto p : pages) engine.pool().release(p);
+        // The sequence takes its own references; ours go when `pages` does (a cache of spliced pages would
+        // keep the handle).
+        seq.append_shared_pages(pages.ids(), placed.tokens);
       } else {
         std::vector<std::int32_t> text;
         try {

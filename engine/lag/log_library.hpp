@@ -8,10 +8,11 @@
 #include <vector>
 
 #include "engine/kv/log_kv.hpp"
+#include "logstore/log_id.hpp"
 
 namespace lagvk::lag {
 
-using LogId = std::uint64_t;
+using logstore::LogId;
 
 struct RetrievedLog {
   LogId id = 0;

@@ -1,11 +1,7 @@
 #pragma once
 // Tools an agent can call, and the call syntax the agent loop recognises in model output:
 //   Action: name(arg1, arg2)
-// The demo tool is a lookup over a JSON knowledge base of (subject, relation, object) facts
-// (assets/kb/demo.json): lookup(relation, entity) -> "entity relation object", or a message saying
-// there is none.
-#include <map>
-#include <memory>
+// The tools themselves live with their users (the demo knowledge-base lookup: tools/eval/knowledge_base.hpp).
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,21 +26,6 @@ class Tool {
   [[nodiscard]] virtual std::string name() const = 0;
   /// The observation the host appends; never throws for bad arguments (the model should read why).
   [[nodiscard]] virtual std::string call(const std::vector<std::string>& args) const = 0;
-};
-
-class KnowledgeBaseLookup : public Tool {
- public:
-  /// Loads {"facts": [{"subject", "relation", "object"}...]}; errors name the file and the problem.
-  [[nodiscard]] static std::unique_ptr<KnowledgeBaseLookup> load(const std::string& path);
-  explicit KnowledgeBaseLookup(std::map<std::pair<std::string, std::string>, std::string> facts);
-
-  [[nodiscard]] std::string name() const override { return "lookup"; }
-  [[nodiscard]] std::string call(const std::vector<std::string>& args) const override;
-  [[nodiscard]] std::size_t size() const { return facts_.size(); }
-
- private:
-  std::map<std::pair<std::string, std::string>, std::string>
-      facts_;  ///< (relation, lowercase subject) -> object
 };
 
 }  // namespace lagvk::lag

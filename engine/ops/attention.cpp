@@ -1,21 +1,11 @@
 #include "engine/ops/attention.hpp"
 
 #include "engine/ops/dispatch.hpp"
+#include "engine/ops/push_constants.hpp"
 
 namespace lagvk::ops {
 
 namespace {
-
-struct AttentionPush {
-  VkDeviceAddress q, k, v, table, fill, out;
-  std::uint32_t tokens, q_heads, kv_heads, head_dim, page_tokens, kv_start;
-  float scale;
-};
-
-struct StorePush {
-  VkDeviceAddress k_new, v_new, k_cache, v_cache, table;
-  std::uint32_t tokens, kv_heads, head_dim, page_tokens, kv_start, k_stride, v_stride;
-};
 
 constexpr std::uint32_t kAttentionThreads = 64;
 constexpr std::uint32_t kMaxHeadDim = 512;  // shaders/attention.comp: MAX_HEAD_DIM
@@ -50,9 +40,9 @@ void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q,
   if (tokens > ctx.info().max_workgroup_count[1] || q_heads > ctx.info().max_workgroup_count[0])
     fail("attention: {} tokens x {} heads exceed the device's grid limits; use smaller prefill batches",
          tokens, q_heads);
-  const auto& pipeline = ctx.pipeline({"attention", {kAttentionThreads}, sizeof(AttentionPush)});
+  const auto& pipeline = ctx.pipeline({"attention", {kAttentionThreads}, sizeof(push::Attention)});
   require_bytes("attention", "page fill", kv.fill, std::uint64_t(kv.table_pages) * 4);
-  const AttentionPush push{
+  const push::Attention push{
       q.address(),    kv.k.address(), kv.v.address(), kv.table.address(), kv.fill.address(),
       out.address(),  tokens,         q_heads,        kv.kv_heads,        kv.head_dim,
       kv.page_tokens, kv_start,       scale};
@@ -68,19 +58,19 @@ void kv_store(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& k_n
   validate_cache("kv_store", kv, std::uint64_t(kv_start) + tokens);
   require_bytes("kv_store", "k_new", k_new, (std::uint64_t(tokens - 1) * ks + row) * 4);
   require_bytes("kv_store", "v_new", v_new, (std::uint64_t(tokens - 1) * vs + row) * 4);
-  const auto& pipeline = ctx.pipeline({"kv_store", {64}, sizeof(StorePush)});
-  const StorePush push{k_new.address(),
-                       v_new.address(),
-                       kv.k.address(),
-                       kv.v.address(),
-                       kv.table.address(),
-                       tokens,
-                       kv.kv_heads,
-                       kv.head_dim,
-                       kv.page_tokens,
-                       kv_start,
-                       ks,
-                       vs};
+  const auto& pipeline = ctx.pipeline({"kv_store", {64}, sizeof(push::KvStore)});
+  const push::KvStore push{k_new.address(),
+                           v_new.address(),
+                           kv.k.address(),
+                           kv.v.address(),
+                           kv.table.address(),
+                           tokens,
+                           kv.kv_heads,
+                           kv.head_dim,
+                           kv.page_tokens,
+                           kv_start,
+                           ks,
+                           vs};
   const Grid g = grid_1d(ctx.info(), ceil_div(std::uint64_t(tokens) * row, 64));
   cs.dispatch(pipeline, push, g.x, g.y, 1, "kv_store");
 }

@@ -1,14 +1,12 @@
 #include "engine/ops/elementwise.hpp"
 
 #include "engine/ops/dispatch.hpp"
+#include "engine/ops/push_constants.hpp"
 
 namespace lagvk::ops {
 
 namespace {
-struct Push {
-  VkDeviceAddress a, b, out;
-  std::uint32_t n, b_period;
-};
+using Push = push::Elementwise;
 constexpr std::uint32_t kThreads = 64;
 
 void run(vk::Context& ctx, vk::CommandStream& cs, const char* shader, const Push& push) {

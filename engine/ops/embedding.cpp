@@ -1,14 +1,12 @@
 #include "engine/ops/embedding.hpp"
 
 #include "engine/ops/dispatch.hpp"
+#include "engine/ops/push_constants.hpp"
 
 namespace lagvk::ops {
 
 namespace {
-struct Push {
-  VkDeviceAddress table, ids, out;
-  std::uint32_t tokens, rows, dim;
-};
+using Push = push::Embedding;
 }  // namespace
 
 void embedding(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& table,

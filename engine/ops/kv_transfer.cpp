@@ -1,16 +1,13 @@
 #include "engine/ops/kv_transfer.hpp"
 
 #include "engine/ops/dispatch.hpp"
+#include "engine/ops/push_constants.hpp"
 
 namespace lagvk::ops {
 
 namespace {
 
-struct Push {
-  VkDeviceAddress k_cache, v_cache, table, entries, positions, factors, k_packed, v_packed;
-  std::uint32_t count, kv_heads, head_dim, page_tokens, rot_dims, mode, has_factors;
-  float freq_base, freq_scale;
-};
+using Push = push::KvTransfer;
 
 void run(vk::Context& ctx, vk::CommandStream& cs, const char* shader, const PagedKv& kv, const KvTransfer& t,
          const RopeArgs& rope) {

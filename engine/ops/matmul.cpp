@@ -1,14 +1,12 @@
 #include "engine/ops/matmul.hpp"
 
 #include "engine/ops/dispatch.hpp"
+#include "engine/ops/push_constants.hpp"
 
 namespace lagvk::ops {
 
 namespace {
-struct Push {
-  VkDeviceAddress a, b, c;
-  std::uint32_t m, n, k, a_stride, c_stride;
-};
+using Push = push::Matmul;
 constexpr std::uint32_t kTileM = 64, kTileN = 64, kTileK = 16;
 
 }  // namespace

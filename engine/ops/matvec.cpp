@@ -3,14 +3,12 @@
 #include <algorithm>
 
 #include "engine/ops/dispatch.hpp"
+#include "engine/ops/push_constants.hpp"
 
 namespace lagvk::ops {
 
 namespace {
-struct Push {
-  VkDeviceAddress w, x, y;
-  std::uint32_t n, k;
-};
+using Push = push::Matvec;
 // Measured on lavapipe (bench_model decode): 4 rows per subgroup, 8 subgroups per workgroup.
 constexpr std::uint32_t kRowsPerSubgroup = 4;
 constexpr std::uint32_t kSubgroupsPerGroup = 8;

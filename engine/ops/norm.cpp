@@ -1,15 +1,12 @@
 #include "engine/ops/norm.hpp"
 
 #include "engine/ops/dispatch.hpp"
+#include "engine/ops/push_constants.hpp"
 
 namespace lagvk::ops {
 
 namespace {
-struct Push {
-  VkDeviceAddress x, weight, y;
-  std::uint32_t rows, dim;
-  float eps;
-};
+using Push = push::Rmsnorm;
 }  // namespace
 
 void rmsnorm(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x, const vk::BufferView& weight,

@@ -1,15 +1,12 @@
 #include "engine/ops/rope.hpp"
 
 #include "engine/ops/dispatch.hpp"
+#include "engine/ops/push_constants.hpp"
 
 namespace lagvk::ops {
 
 namespace {
-struct Push {
-  VkDeviceAddress x, positions, factors;
-  std::uint32_t tokens, heads, head_dim, rot_dims, token_stride, mode, has_factors, inverse;
-  float freq_base, freq_scale;
-};
+using Push = push::Rope;
 constexpr std::uint32_t kThreads = 64;
 }  // namespace
 

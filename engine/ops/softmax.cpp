@@ -1,15 +1,12 @@
 #include "engine/ops/softmax.hpp"
 
 #include "engine/ops/dispatch.hpp"
+#include "engine/ops/push_constants.hpp"
 
 namespace lagvk::ops {
 
 namespace {
-struct Push {
-  VkDeviceAddress x, y;
-  std::uint32_t rows, cols;
-  float scale;
-};
+using Push = push::Softmax;
 }  // namespace
 
 void softmax(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x, const vk::BufferView& y,

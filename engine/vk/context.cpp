@@ -67,49 +67,60 @@ Context::Context(const ContextOptions& options) : instance_(options.instance) {
   info.pQueueCreateInfos = &queue_info;
   info.enabledExtensionCount = std::uint32_t(extensions.size());
   info.ppEnabledExtensionNames = extensions.data();
-  check(vkCreateDevice(d.handle, &info, nullptr, &device_), "vkCreateDevice");
-  vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
+  const auto step_done = [&options](std::string_view step) {
+    if (options.after_step) options.after_step(step);
+  };
+  VkDevice device = VK_NULL_HANDLE;
+  check(vkCreateDevice(d.handle, &info, nullptr, &device), "vkCreateDevice");
+  device_ = DeviceHandle(device);
+  vkGetDeviceQueue(device, queue_family_, 0, &queue_);
+  step_done("device");
 
   VkPipelineCacheCreateInfo cache_info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-  check(vkCreatePipelineCache(device_, &cache_info, nullptr, &pipeline_cache_), "vkCreatePipelineCache");
+  VkPipelineCache cache = VK_NULL_HANDLE;
+  check(vkCreatePipelineCache(device, &cache_info, nullptr, &cache), "vkCreatePipelineCache");
+  pipeline_cache_ = {device, cache};
+  step_done("pipeline cache");
+
   VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pool_info.flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT;
   pool_info.queueFamilyIndex = queue_family_;
-  check(vkCreateCommandPool(device_, &pool_info, nullptr, &transfer_pool_), "vkCreateCommandPool");
+  VkCommandPool pool = VK_NULL_HANDLE;
+  check(vkCreateCommandPool(device, &pool_info, nullptr, &pool), "vkCreateCommandPool");
+  transfer_pool_ = {device, pool};
+  step_done("command pool");
 
   const VkDeviceSize block = std::min(options.block_size, d.max_memory_allocation_size);
-  allocator_ = std::make_unique<MemoryAllocator>(d.handle, device_, block, d.max_memory_allocation_size);
+  allocator_ = std::make_unique<MemoryAllocator>(d.handle, device, block, d.max_memory_allocation_size);
+  step_done("allocator");
 }
 
 Context::~Context() {
-  if (device_ != VK_NULL_HANDLE) vkDeviceWaitIdle(device_);
-  pipelines_.clear();
-  allocator_.reset();
-  if (transfer_pool_) vkDestroyCommandPool(device_, transfer_pool_, nullptr);
-  if (pipeline_cache_) vkDestroyPipelineCache(device_, pipeline_cache_, nullptr);
-  if (device_) vkDestroyDevice(device_, nullptr);
+  // The GPU must be done with everything before the members below destroy it (pipelines, memory, pools,
+  // the device: the reverse of their declaration).
+  if (device_.get() != VK_NULL_HANDLE) vkDeviceWaitIdle(device_.get());
 }
 
 Buffer Context::create_buffer(VkDeviceSize size, MemoryKind kind) {
-  return Buffer(device_, *allocator_, size, kind);
+  return Buffer(device_.get(), *allocator_, size, kind);
 }
 
 const Pipeline& Context::pipeline(const PipelineKey& key) {
   const std::string id = key.to_string();
   auto it = pipelines_.find(id);
   if (it == pipelines_.end())
-    it = pipelines_.emplace(id, std::make_unique<Pipeline>(device_, pipeline_cache_, key)).first;
+    it = pipelines_.emplace(id, std::make_unique<Pipeline>(device_.get(), pipeline_cache_.get(), key)).first;
   return *it->second;
 }
 
 void Context::copy_now(VkBuffer src, VkDeviceSize src_offset, VkBuffer dst, VkDeviceSize dst_offset,
                        VkDeviceSize bytes) {
   VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  alloc.commandPool = transfer_pool_;
+  alloc.commandPool = transfer_pool_.get();
   alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   alloc.commandBufferCount = 1;
   VkCommandBuffer cmd = VK_NULL_HANDLE;
-  check(vkAllocateCommandBuffers(device_, &alloc, &cmd), "vkAllocateCommandBuffers");
+  check(vkAllocateCommandBuffers(device(), &alloc, &cmd), "vkAllocateCommandBuffers");
   VkFence fence = VK_NULL_HANDLE;
   try {
     VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
@@ -130,19 +141,19 @@ void Context::copy_now(VkBuffer src, VkDeviceSize src_offset, VkBuffer dst, VkDe
                          nullptr, 0, nullptr);
     check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
     VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    check(vkCreateFence(device_, &fence_info, nullptr, &fence), "vkCreateFence");
+    check(vkCreateFence(device(), &fence_info, nullptr, &fence), "vkCreateFence");
     VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     submit.commandBufferCount = 1;
     submit.pCommandBuffers = &cmd;
     check(vkQueueSubmit(queue_, 1, &submit, fence), "vkQueueSubmit");
-    check(vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+    check(vkWaitForFences(device(), 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
   } catch (...) {
-    if (fence) vkDestroyFence(device_, fence, nullptr);
-    vkFreeCommandBuffers(device_, transfer_pool_, 1, &cmd);
+    if (fence) vkDestroyFence(device(), fence, nullptr);
+    vkFreeCommandBuffers(device(), transfer_pool_.get(), 1, &cmd);
     throw;
   }
-  vkDestroyFence(device_, fence, nullptr);
-  vkFreeCommandBuffers(device_, transfer_pool_, 1, &cmd);
+  vkDestroyFence(device(), fence, nullptr);
+  vkFreeCommandBuffers(device(), transfer_pool_.get(), 1, &cmd);
 }
 
 namespace {

@@ -3,10 +3,13 @@
 // the cache of pipelines. Everything GPU-side is created through it and must not outlive it.
 #include <vulkan/vulkan.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/vk/buffer.hpp"
@@ -21,6 +24,54 @@ struct ContextOptions {
   int device_index = -1;  ///< -1: LAGVK_DEVICE, else the best-scoring usable device
   InstanceOptions instance = instance_options_from_env();
   VkDeviceSize block_size = VkDeviceSize(256) << 20;  ///< memory sub-allocation block (clamped by the device)
+  /// Test hook: called after each step of the constructor ("device", "pipeline cache", "command pool",
+  /// "allocator") with the step's name. Tests throw from it to check that a constructor failing part-way
+  /// frees everything it made.
+  std::function<void(std::string_view step)> after_step;
+};
+
+/// Owns the logical device: destroyed after every object made from it (it is declared before them).
+class DeviceHandle {
+ public:
+  DeviceHandle() = default;
+  explicit DeviceHandle(VkDevice device) : device_(device) {}
+  ~DeviceHandle() {
+    if (device_ != VK_NULL_HANDLE) vkDestroyDevice(device_, nullptr);
+  }
+  DeviceHandle(DeviceHandle&& other) noexcept : device_(std::exchange(other.device_, VK_NULL_HANDLE)) {}
+  DeviceHandle& operator=(DeviceHandle&& other) noexcept {
+    std::swap(device_, other.device_);
+    return *this;
+  }
+
+  [[nodiscard]] VkDevice get() const { return device_; }
+
+ private:
+  VkDevice device_ = VK_NULL_HANDLE;
+};
+
+/// Owns one object of a device (a pipeline cache, a command pool) and destroys it with `Destroy`.
+template <typename Handle, void (*Destroy)(VkDevice, Handle, const VkAllocationCallbacks*)>
+class DeviceObject {
+ public:
+  DeviceObject() = default;
+  DeviceObject(VkDevice device, Handle handle) : device_(device), handle_(handle) {}
+  ~DeviceObject() {
+    if (handle_ != VK_NULL_HANDLE) Destroy(device_, handle_, nullptr);
+  }
+  DeviceObject(DeviceObject&& other) noexcept
+      : device_(other.device_), handle_(std::exchange(other.handle_, VK_NULL_HANDLE)) {}
+  DeviceObject& operator=(DeviceObject&& other) noexcept {
+    std::swap(device_, other.device_);
+    std::swap(handle_, other.handle_);
+    return *this;
+  }
+
+  [[nodiscard]] Handle get() const { return handle_; }
+
+ private:
+  VkDevice device_ = VK_NULL_HANDLE;
+  Handle handle_ = VK_NULL_HANDLE;
 };
 
 class Context {
@@ -32,7 +83,7 @@ class Context {
 
   [[nodiscard]] const DeviceInfo& info() const { return devices_[chosen_]; }
   [[nodiscard]] const std::vector<DeviceInfo>& devices() const { return devices_; }
-  [[nodiscard]] VkDevice device() const { return device_; }
+  [[nodiscard]] VkDevice device() const { return device_.get(); }
   [[nodiscard]] VkQueue queue() const { return queue_; }
   [[nodiscard]] std::uint32_t queue_family() const { return queue_family_; }
   [[nodiscard]] ValidationLog& validation_log() const { return instance_.validation_log(); }
@@ -62,14 +113,17 @@ class Context {
   void copy_now(VkBuffer src, VkDeviceSize src_offset, VkBuffer dst, VkDeviceSize dst_offset,
                 VkDeviceSize bytes);
 
+  // Every member owns what it holds and members are destroyed in reverse order, so a constructor that
+  // throws part-way frees exactly what it had made, and the device goes after its objects, the instance
+  // last.
   Instance instance_;
   std::vector<DeviceInfo> devices_;
   std::size_t chosen_ = 0;
-  VkDevice device_ = VK_NULL_HANDLE;
+  DeviceHandle device_;
   VkQueue queue_ = VK_NULL_HANDLE;
   std::uint32_t queue_family_ = 0;
-  VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
-  VkCommandPool transfer_pool_ = VK_NULL_HANDLE;
+  DeviceObject<VkPipelineCache, vkDestroyPipelineCache> pipeline_cache_;
+  DeviceObject<VkCommandPool, vkDestroyCommandPool> transfer_pool_;
   std::unique_ptr<MemoryAllocator> allocator_;
   std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;
 };

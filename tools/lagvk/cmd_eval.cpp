@@ -1,4 +1,4 @@
-// lagvk eval: the multihop evaluation of LAG (engine/lag/multihop_suite.hpp) as a table or JSON.
+// lagvk eval: the multihop evaluation of LAG (tools/eval/multihop_suite.hpp) as a table or JSON.
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
-#include "engine/lag/multihop_suite.hpp"
+#include "tools/eval/multihop_suite.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/assets.hpp"
 #include "tools/lagvk/commands.hpp"

@@ -15,9 +15,9 @@
 
 #include "engine/core/error.hpp"
 #include "engine/core/regular_file.hpp"
-#include "engine/lag/embedding.hpp"
-#include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
+#include "engine/lag/model_fingerprint.hpp"
+#include "engine/lag/text_embedding.hpp"
 #include "logstore/archive.hpp"
 #include "logstore/store.hpp"
 #include "tools/lagvk/args.hpp"

@@ -1,4 +1,4 @@
-#include "engine/lag/embedding.hpp"
+#include "engine/lag/text_embedding.hpp"
 
 #include <numeric>
 

@@ -1,4 +1,4 @@
-#include "engine/lag/fingerprint.hpp"
+#include "engine/lag/model_fingerprint.hpp"
 
 #include <xxhash.h>
 

@@ -1,4 +1,4 @@
-#include "engine/lag/multihop_suite.hpp"
+#include "tools/eval/multihop_suite.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -11,10 +11,10 @@
 
 #include "engine/core/error.hpp"
 #include "engine/core/regular_file.hpp"
-#include "engine/lag/fingerprint.hpp"
 #include "engine/lag/log_writer.hpp"
+#include "engine/lag/model_fingerprint.hpp"
 #include "engine/lag/store_library.hpp"
-#include "engine/lag/tools.hpp"
+#include "tools/eval/knowledge_base.hpp"
 
 namespace lagvk::lag {
 
