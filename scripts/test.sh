@@ -11,7 +11,8 @@ export LAGVK_REQUIRE_REFERENCES=1
 "$root/scripts/setup.sh"
 "$root/tools/train/setup.sh"  # PyTorch: the training model's test
 "$root/scripts/check_format.sh"
-"$root/scripts/build.sh" "$root/build"
+# The release build also makes liblagvk.a, so the install test builds the C example against it too.
+"$root/scripts/build.sh" "$root/build" -DLAGVK_STATIC_LIBRARY=ON
 (cd "$root/build" && ctest --output-on-failure --timeout 1200 -j"$(nproc)")
 # LAGVK_VALIDATION=sync for this pass (tests/CMakeLists.txt): hazards between commands that no barrier
 # orders. It sees the transfers (copies, fills) CommandStream records, not the kernels' accesses through
