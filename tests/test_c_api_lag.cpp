@@ -462,7 +462,7 @@ TEST_F(CApiLag, TheTokenCallbackAndLagvkCancelStopAnAsk) {
   a.generate.user_data = &cancel;
   EXPECT_EQ(lagvk_ask(store_, kQuestion.c_str(), &a, &c), LAGVK_ERROR_CANCELLED);
   EXPECT_EQ(cancel.calls, 1);
-  EXPECT_NE(last_error().find("lagvk_cancel"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("cancelled"), std::string::npos) << last_error();
   std::uint64_t n = 0;
   ASSERT_EQ(lagvk_store_count(store_, &n), LAGVK_OK);
   EXPECT_EQ(n, 2u) << "a cancelled task is not saved";
