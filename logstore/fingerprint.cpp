@@ -61,12 +61,16 @@ double number_field(const nlohmann::json& j, const char* key, double fallback) {
 
 }  // namespace
 
-std::string Fingerprint::describe() const {
+std::string Fingerprint::describe(std::string_view page_codec) const {
+  // kv_dtype is what the pages were computed in; only the store knows how it encodes them.
+  const std::string pages = page_codec.empty()
+                                ? fmt::format("{} KV", kv_dtype)
+                                : fmt::format("{} KV stored as {} pages", kv_dtype, page_codec);
   return fmt::format(
-      "{} (model {}, tokenizer {}, {} layers x {} kv heads x {} dims, {} tokens/page, {} pages, rope {} "
-      "base {} scale {})",
+      "{} (model {}, tokenizer {}, {} layers x {} kv heads x {} dims, {} tokens/page, {}, rope {} base {} "
+      "scale {})",
       model_name.empty() ? "unnamed model" : model_name, model_hash.substr(0, 12),
-      tokenizer_hash.substr(0, 12), layers, kv_heads, head_dim, page_tokens, kv_dtype, rope_mode, rope_base,
+      tokenizer_hash.substr(0, 12), layers, kv_heads, head_dim, page_tokens, pages, rope_mode, rope_base,
       rope_scale);
 }
 

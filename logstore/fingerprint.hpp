@@ -3,6 +3,7 @@
 // it with a different fingerprint fails with a message naming both.
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -13,12 +14,15 @@ struct Fingerprint {
   std::string model_hash;      ///< content hash of the weights and metadata (hex)
   std::string tokenizer_hash;  ///< hash of the vocabulary (hex)
   std::uint32_t layers = 0, kv_heads = 0, head_dim = 0, page_tokens = 0;
-  std::string kv_dtype = "f16";  ///< element type of stored pages
+  std::string kv_dtype = "f16";  ///< element type of the KV cache the pages were computed in (how a store
+                                 ///< encodes its pages is its page codec, not part of the fingerprint)
   std::string rope_mode;         ///< "normal" or "neox"
   double rope_base = 0, rope_scale = 1;
 
   friend bool operator==(const Fingerprint&, const Fingerprint&) = default;
-  [[nodiscard]] std::string describe() const;
+  /// The model, its KV shape and rope in a line for messages; with `page_codec` (a store's), also how its
+  /// pages are stored.
+  [[nodiscard]] std::string describe(std::string_view page_codec = {}) const;
   /// Throws lagvk::Error naming the first field outside its sane range: zero or huge dimensions (a
   /// page_tokens of 0 would divide by zero, 2^32-1 would overflow page sizes), a page larger than 256 MiB,
   /// hashes that are not hex, an unknown kv_dtype or rope_mode, a rope base or scale that is not a positive

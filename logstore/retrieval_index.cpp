@@ -62,6 +62,10 @@ std::vector<ScoredLog> RetrievalIndex::lexical(const std::string& query, std::ui
   return top_k(std::move(scored), k);
 }
 
+std::size_t RetrievalIndex::vector_count() const {
+  return std::size_t(std::count(has_vector_.begin(), has_vector_.end(), std::uint8_t(1)));
+}
+
 std::vector<ScoredLog> RetrievalIndex::dense(std::span<const float> query, std::uint32_t k,
                                              const std::set<LogId>& exclude,
                                              const std::vector<std::string>& tags) const {

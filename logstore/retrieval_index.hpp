@@ -30,6 +30,8 @@ class RetrievalIndex {
   explicit RetrievalIndex(std::vector<IndexedLog> logs);
 
   [[nodiscard]] std::size_t size() const { return ids_.size(); }
+  /// Logs with a dense vector (those dense() can find).
+  [[nodiscard]] std::size_t vector_count() const;
   /// Top k by BM25 among logs sharing a term with the query, not excluded, carrying every tag.
   [[nodiscard]] std::vector<ScoredLog> lexical(const std::string& query, std::uint32_t k,
                                                const std::set<LogId>& exclude,

@@ -295,7 +295,7 @@ void Store::create_tables() {
   codec_ = options_.codec;
   const std::string fp = nlohmann::json(fingerprint_).dump();
   const std::string schema = std::to_string(kSchemaVersion);
-  const std::string codec = codec_ == PageCodec::q8_0 ? "q8_0" : "f16";
+  const std::string codec = page_codec_name(codec_);
   const std::uint64_t next_id = 1;
   const std::pair<std::string_view, MDB_val> records[] = {
       {"fingerprint", as_val(std::string_view(fp))},
@@ -366,7 +366,7 @@ void Store::open_tables() {
          "the log store '{}' was made with another model and cannot be used with this one:\n  store: {}\n  "
          "model: "
          "{}\nuse a store made with this model (or a new store directory)",
-         dir_, fingerprint_.describe(), options_.fingerprint->describe());
+         dir_, fingerprint_.describe(page_codec_name(codec_)), options_.fingerprint->describe());
   for (auto [name, dbi] : {std::pair{"logs", &logs_}, std::pair{"pages", &pages_}}) {
     rc = mdb_dbi_open(txn.get(), name, 0, dbi);
     if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
@@ -861,7 +861,17 @@ std::vector<ScoredLog> Store::search(const std::string& query, std::uint32_t k,
 std::vector<ScoredLog> Store::search_dense(std::span<const float> query, std::uint32_t k,
                                            const std::set<LogId>& exclude,
                                            const std::vector<std::string>& tags) {
-  return index().dense(query, k, exclude, tags);
+  const RetrievalIndex& logs = index();
+  if (logs.vector_count() == 0)
+    fail(Errc::invalid_argument,
+         "dense retrieval: no log in the store '{}' has a dense vector (only logs added with an embedding "
+         "can be found this way); add logs with their embeddings, or use lexical (BM25) retrieval",
+         dir_);
+  return logs.dense(query, k, exclude, tags);
+}
+
+std::size_t Store::dense_vector_count() {
+  return index().vector_count();
 }
 
 }  // namespace lagvk::logstore

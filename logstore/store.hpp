@@ -48,6 +48,11 @@ struct LogKvInput {
 /// scale: 34 bytes instead of 64, decoded back to fp16 when spliced).
 enum class PageCodec { f16, q8_0 };
 
+/// The codec's name as a store records it: "f16" or "q8_0".
+[[nodiscard]] inline const char* page_codec_name(PageCodec codec) {
+  return codec == PageCodec::q8_0 ? "q8_0" : "f16";
+}
+
 struct PageView {
   std::uint32_t tokens = 0;
   PageCodec codec = PageCodec::f16;
@@ -154,10 +159,14 @@ class Store {
   [[nodiscard]] std::vector<ScoredLog> search(const std::string& query, std::uint32_t k,
                                               const std::set<LogId>& exclude = {},
                                               const std::vector<std::string>& tags = {});
-  /// Cosine similarity between `query` and the logs' vectors (logs without one are skipped).
+  /// Cosine similarity between `query` and the logs' vectors (logs without one are skipped). Throws
+  /// lagvk::Error (Errc::invalid_argument) when no log in the store has a vector: nothing could ever be
+  /// found, and an empty answer would hide that.
   [[nodiscard]] std::vector<ScoredLog> search_dense(std::span<const float> query, std::uint32_t k,
                                                     const std::set<LogId>& exclude = {},
                                                     const std::vector<std::string>& tags = {});
+  /// Logs with a dense retrieval vector (those search_dense can find).
+  [[nodiscard]] std::size_t dense_vector_count();
 
  private:
   Store(std::string dir, const StoreOptions& options);

@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "engine/lag/ask.hpp"
 #include "lagvk/lagvk.h"
 #include "tests/support/cli.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -58,11 +60,11 @@ std::string last_error() {
 class CApiLag : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::path(::testing::TempDir()) / ("lagvk_c_api_lag_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    scratch_.emplace("c_api_lag");
+    dir_ = scratch_->path();
     model_path_ = make_model(dir_, 1);
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static void TearDownTestSuite() { scratch_.reset(); }
 
   void SetUp() override {
     ASSERT_EQ(lagvk_model_load(model_path_.c_str(), &kModelDefaults, &model_), LAGVK_OK) << last_error();
@@ -95,6 +97,7 @@ class CApiLag : public ::testing::Test {
     return p;
   }
 
+  static inline std::optional<test::ScratchDir> scratch_;
   static inline fs::path dir_;
   static inline std::string model_path_;
   static inline int stores_ = 0;
@@ -152,6 +155,36 @@ TEST_F(CApiLag, AddCountAndRetrieve) {
   ASSERT_EQ(lagvk_log_list_size(list), 1u);
   EXPECT_EQ(lagvk_log_list_get(list, 0)->id, ids[1]);
   EXPECT_NEAR(lagvk_log_list_get(list, 0)->score, 1.0, 1e-3) << "the question is the log's task";
+  lagvk_log_list_free(list);
+}
+
+TEST_F(CApiLag, DenseRetrievalWithoutVectorsIsAnInvalidArgument) {
+  lagvk_store_params p = lagvk_store_params_default();
+  p.create = 1;
+  ASSERT_EQ(lagvk_store_open(model_, store_dir_.c_str(), &p, &store_), LAGVK_OK) << last_error();
+  std::uint64_t film = 0, person = 0;
+  ASSERT_EQ(lagvk_store_add_trace(store_, kTraceFilm, std::strlen(kTraceFilm), LAGVK_SELECT_LAST, 0, &film),
+            LAGVK_OK)
+      << last_error();
+  lagvk_retrieve_params r = lagvk_retrieve_params_default();
+  r.retrieval = LAGVK_RETRIEVE_DENSE;
+  lagvk_log_list* list = nullptr;
+  EXPECT_EQ(lagvk_store_retrieve(store_, "where was mara ellison born", &r, &list),
+            LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(list, nullptr);
+  const std::string message = last_error();
+  EXPECT_NE(message.find("has a dense vector"), std::string::npos) << message;
+  EXPECT_NE(message.find(store_dir_), std::string::npos) << "the message names the store: " << message;
+  EXPECT_EQ(message.find("--"), std::string::npos) << "a library message names no CLI flag: " << message;
+
+  // With one log embedded, dense retrieval finds that one alone.
+  ASSERT_EQ(
+      lagvk_store_add_trace(store_, kTracePerson, std::strlen(kTracePerson), LAGVK_SELECT_LAST, 1, &person),
+      LAGVK_OK)
+      << last_error();
+  ASSERT_EQ(lagvk_store_retrieve(store_, "where was mara ellison born", &r, &list), LAGVK_OK) << last_error();
+  ASSERT_EQ(lagvk_log_list_size(list), 1u);
+  EXPECT_EQ(lagvk_log_list_get(list, 0)->id, person);
   lagvk_log_list_free(list);
 }
 

@@ -19,6 +19,7 @@
 
 #include "tests/support/cli_cases.hpp"
 #include "tests/support/references.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace lagvk {
 namespace {
@@ -48,8 +49,8 @@ class CliAskEval : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!fs::exists(test::lagvk_binary())) return;
-    dir_ = fs::path(::testing::TempDir()) / ("lagvk_cli_ask_eval_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    scratch_.emplace("cli_ask_eval");
+    dir_ = scratch_->path();
     values_ = {{"dir", dir_.string()},
                {"model", (dir_ / "m.gguf").string()},
                {"store", (dir_ / "store").string()},
@@ -73,7 +74,7 @@ class CliAskEval : public ::testing::Test {
          {"plain store", "log add -s {plain} -m {model} -t {dir}/traces.jsonl", kExitOk, {"added log 3"}}},
         values_);
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static void TearDownTestSuite() { scratch_.reset(); }
   void SetUp() override {
     if (!fs::exists(test::lagvk_binary())) LAGVK_REFERENCE_MISSING("build the lagvk_cli target first");
   }
@@ -85,6 +86,7 @@ class CliAskEval : public ::testing::Test {
     for (const auto& l : logs) out.push_back(l["id"].get<int>());
     return out;
   }
+  static inline std::optional<test::ScratchDir> scratch_;
   static inline fs::path dir_;
   static inline test::Placeholders values_;
 };
@@ -153,6 +155,33 @@ TEST_F(CliAskEval, DenseRetrievalRanksTheSameTextFirstWithCosineOne) {
                   kExitError,
                   {"error: ask: --retrieval must be bm25 or dense"}},
                  values_);
+}
+
+TEST_F(CliAskEval, DenseRetrievalNeedsLogsWithVectors) {
+  // A store whose logs were added without --embed has nothing dense retrieval could find: an error
+  // that says what to do, not an empty answer.
+  test::run_case({"dense over a store without vectors",
+                  "ask -m {model} -s {plain} --retrieval dense -k 3 -n 1 'where was mara ellison born'",
+                  kExitError,
+                  {"error: ask --retrieval dense: no log in the store '", "has a dense vector",
+                   "lagvk log add --embed"}},
+                 values_);
+  // A store where some logs have vectors retrieves among those alone.
+  std::ofstream(dir_ / "one.jsonl")
+      << R"({"task": "who wrote the salt road", "messages": [{"role": "user", "content": "who wrote the salt road"}, {"role": "assistant", "content": "ines"}]})"
+         "\n";
+  test::run_cases(
+      {{"mixed store", "log add -s {dir}/mixed -m {model} -t {dir}/traces.jsonl", kExitOk, {"added log 3"}},
+       {"one log with a vector",
+        "log add -s {dir}/mixed -m {model} -t {dir}/one.jsonl --embed",
+        kExitOk,
+        {"added log 4"}}},
+      values_);
+  const auto j = ask("dense among some",
+                     "ask -m {model} -s {dir}/mixed --retrieval dense -k 3 -n 1 --json "
+                     "'where was mara ellison born'");
+  ASSERT_EQ(j["logs"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["logs"][0]["id"], 4);
 }
 
 TEST_F(CliAskEval, SamplingFlagsAndSave) {

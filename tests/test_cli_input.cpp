@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <optional>
 #include <thread>
 
 #include <filesystem>
@@ -23,6 +24,7 @@
 
 #include "engine/model/gguf_reader.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
+#include "tests/support/scratch_dir.hpp"
 #include "tools/lagvk/human_text.hpp"
 
 namespace lagvk {
@@ -34,8 +36,8 @@ using test::run_lagvk;
 class CliInput : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("lagvk_cli_input_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    scratch_.emplace("cli_input");
+    dir_ = scratch_->path();
     model_ = (dir_ / "m.gguf").string();
     const auto r = run_lagvk(
         "make-model --layers 2 --dim 64 --heads 4 --kv-heads 2 --ff 128 --vocab 400 "
@@ -47,7 +49,7 @@ class CliInput : public ::testing::Test {
                               R"({"role": "assistant", "content": "b"}]})"
                            << "\n";
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static void TearDownTestSuite() { scratch_.reset(); }
 
   // A fresh store holding `count` logs (ids 1..count).
   static std::string store_with_logs(const std::string& name, int count) {
@@ -59,6 +61,7 @@ class CliInput : public ::testing::Test {
     return store;
   }
 
+  static inline std::optional<test::ScratchDir> scratch_;
   static inline fs::path dir_;
   static inline std::string model_, traces_;
 };
@@ -360,16 +363,14 @@ TEST(CliOutput, UnwritableOutputFailsAndAFileSizeLimitIsAnError) {
   auto r = test::run_shell(test::lagvk_binary() + " make-model --help 2>&1 > /dev/full");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("error: writing the output failed"), std::string::npos) << r.out;
-  const fs::path dir = fs::path(::testing::TempDir()) / ("cli_output_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const test::ScratchDir scratch("cli_output");
+  const fs::path& dir = scratch.path();
   r = test::run_shell("ulimit -f 100; " + test::lagvk_binary() +
                       " make-model --type q8_0 --layers 2 --dim 256 -o " + (dir / "m.gguf").string() +
                       " 2>&1");
   EXPECT_EQ(r.status, 1) << "153 is SIGXFSZ: " << r.out;
   EXPECT_NE(r.out.find("error: cannot write"), std::string::npos) << r.out;
   EXPECT_TRUE(fs::is_empty(dir)) << "a half-written model was left";
-  fs::remove_all(dir);
 }
 
 TEST(HumanText, PrintableEscapesControlsAndInvalidUtf8Only) {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 
 #include "tests/support/cli_cases.hpp"
 #include "tests/support/references.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace lagvk {
 namespace {
@@ -38,8 +40,8 @@ class CliLog : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!fs::exists(test::lagvk_binary())) return;
-    dir_ = fs::path(::testing::TempDir()) / ("lagvk_cli_log_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    scratch_.emplace("cli_log");
+    dir_ = scratch_->path();
     values_ = {{"dir", dir_.string()},
                {"model", (dir_ / "m.gguf").string()},
                {"traces", (dir_ / "traces.jsonl").string()}};
@@ -58,7 +60,7 @@ class CliLog : public ::testing::Test {
                     {"wrote"}},
                    values_);
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static void TearDownTestSuite() { scratch_.reset(); }
   void SetUp() override {
     if (!fs::exists(test::lagvk_binary())) LAGVK_REFERENCE_MISSING("build the lagvk_cli target first");
   }
@@ -74,6 +76,7 @@ class CliLog : public ::testing::Test {
     for (const auto& r : rows) out.push_back(r["id"].get<int>());
     return out;
   }
+  static inline std::optional<test::ScratchDir> scratch_;
   static inline fs::path dir_;
   static inline test::Placeholders values_;
 };
@@ -243,7 +246,16 @@ TEST_F(CliLog, AddFlagsSelectCodecEmbedContextDevice) {
   EXPECT_EQ(f16["page_codec"], "f16");
   EXPECT_EQ(q8["page_codec"], "q8_0");
   EXPECT_LT(q8["page_bytes"].get<double>(), 0.6 * f16["page_bytes"].get<double>());
-  test::run_case({"q8_0 stats text", "log stats --store {dir}/q8", kExitOk, {"page codec q8_0)"}}, values_);
+  // The model line says how this store keeps its pages, not the KV cache's type alone as if it were.
+  test::run_case({"q8_0 stats text",
+                  "log stats --store {dir}/q8",
+                  kExitOk,
+                  {"page codec q8_0)", "stored as q8_0 pages"},
+                  {},
+                  {"f16 pages"}},
+                 values_);
+  test::run_case({"f16 stats text", "log stats --store {dir}/f16", kExitOk, {"stored as f16 pages"}},
+                 values_);
   test::run_cases({{"codec of an existing store",
                     "log add -s {dir}/q8 -m {model} -t {traces} --codec f16",
                     kExitError,

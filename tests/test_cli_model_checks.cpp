@@ -24,6 +24,7 @@
 #include "engine/model/gguf_reader.hpp"
 #include "engine/model/gguf_writer.hpp"
 #include "engine/model/random_model.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace lagvk {
 namespace {
@@ -127,14 +128,12 @@ std::vector<BadModel> bad_models() {
 class CliModelChecks : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lagvk_model_checks_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    dir_ = scratch_.path();
     traces_ = (dir_ / "t.jsonl").string();
     std::ofstream(traces_) << R"({"task": "t", "messages": [{"role": "user", "content": "a"}, )"
                               R"({"role": "assistant", "content": "b"}]})"
                            << "\n";
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Every command that reads a model, with the model's path in place of %M.
   std::vector<std::string> commands() const {
@@ -161,6 +160,7 @@ class CliModelChecks : public ::testing::Test {
     EXPECT_FALSE(fs::exists(dir_ / "store" / "data.mdb")) << "a refused model must leave no store";
   }
 
+  const test::ScratchDir scratch_{"model_checks"};
   fs::path dir_;
   std::string traces_;
 };

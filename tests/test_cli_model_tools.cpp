@@ -9,15 +9,20 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/core/error.hpp"
 #include "engine/model/gguf_reader.hpp"
+#include "engine/model/random_model.hpp"
 #include "tests/support/cli_cases.hpp"
+#include "tests/support/models.hpp"
 #include "tests/support/references.hpp"
+#include "tests/support/scratch_dir.hpp"
 #include "tests/support/trained_weights_dir.hpp"
 
 namespace lagvk {
@@ -33,11 +38,10 @@ class CliModelTools : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists(test::lagvk_binary())) LAGVK_REFERENCE_MISSING("build the lagvk_cli target first");
-    dir_ = fs::path(::testing::TempDir()) / ("lagvk_cli_model_tools_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    scratch_.emplace("cli_model_tools");
+    dir_ = scratch_->path();
     values_ = {{"dir", dir_.string()}};
   }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   /// model-info --json of a file that passes the checks.
@@ -50,6 +54,7 @@ class CliModelTools : public ::testing::Test {
         .json;
   }
 
+  std::optional<test::ScratchDir> scratch_;
   fs::path dir_;
   test::Placeholders values_;
 };
@@ -62,7 +67,7 @@ TEST_F(CliModelTools, MakeModelWritesTheShapeAndOptionsAsked) {
        "--rope-factors --name tiny-test",
        kExitOk,
        {"wrote " + path("a.gguf") +
-        ": llama, 1 layers, dim 64, 2/1 heads, ff 128, vocab 300, F16, tied output, rope factors"}},
+        ": llama, 1 layer, dim 64, 2/1 heads, ff 128, vocab 300, F16, tied output, rope factors"}},
       values_);
   const auto j = info(path("a.gguf"));
   EXPECT_EQ(j["architecture"], "llama");
@@ -101,7 +106,7 @@ TEST_F(CliModelTools, ArchQwenGivesAQwenModel) {
                     "make-model --arch " + arch +
                         " --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 -o {dir}/" + arch + ".gguf",
                     kExitOk,
-                    {": " + arch + ", 1 layers"}},
+                    {": " + arch + ", 1 layer,"}},
                    values_);
     const auto j = test::run_case({"model-info --metadata --json",
                                    "model-info --metadata --json --model {dir}/" + arch + ".gguf",
@@ -184,6 +189,62 @@ TEST_F(CliModelTools, ModelInfoMetadataListsTheKeysMakeModelWrote) {
                   {"error: lagvk model-info: give the model with -m FILE"}});
 }
 
+TEST_F(CliModelTools, MakeModelShapeErrorsNameTheFlags) {
+  // The library says which size is wrong in its own words; the command adds the flags that set them.
+  const std::string flags =
+      "(--layers, --dim, --heads, --kv-heads, --ff, --ctx, --vocab and --type set them)";
+  test::run_cases(
+      {{"dim not a multiple of heads",
+        "make-model --dim 30 --heads 4 --kv-heads 1 -o {dir}/x.gguf",
+        kExitError,
+        {"error: lagvk make-model: a random model's dimension 30 must be a multiple of its heads 4", flags}},
+       {"heads not a multiple of kv heads",
+        "make-model --dim 64 --heads 4 --kv-heads 3 -o {dir}/x.gguf",
+        kExitError,
+        {"error: lagvk make-model: a random model's heads 4 must be a multiple of its kv heads 3", flags}},
+       {"vocab too small",
+        "make-model --vocab 100 -o {dir}/x.gguf",
+        kExitError,
+        {"error: lagvk make-model: a random model's vocabulary of 100 tokens is too small", flags}},
+       {"dim not a block multiple",
+        "make-model --type q8_0 --dim 48 --heads 2 --kv-heads 1 --ff 64 -o {dir}/x.gguf",
+        kExitError,
+        {"error: lagvk make-model: with weight type Q8_0 a random model's dimension (48)", flags}}},
+      values_);
+  EXPECT_FALSE(fs::exists(path("x.gguf")));
+}
+
+TEST(RandomModelSpec, BadSizesAreInvalidArgumentsThatNameNoFlag) {
+  const auto with = [](auto change) {
+    RandomModelSpec s = test::small_model_spec(GgmlType::f32, 1);
+    change(s);
+    return s;
+  };
+  const std::vector<std::pair<std::string, RandomModelSpec>> bad = {
+      {"no layers", with([](RandomModelSpec& s) { s.n_layers = 0; })},
+      {"dim vs heads", with([](RandomModelSpec& s) { s.n_embd = s.n_head * 2 + 1; })},
+      {"odd head dim", with([](RandomModelSpec& s) { s.n_embd = s.n_head * 3; })},
+      {"heads vs kv heads", with([](RandomModelSpec& s) { s.n_head_kv = s.n_head + 1; })},
+      {"type", with([](RandomModelSpec& s) {
+         s.type = GgmlType::q6_k;
+         s.n_embd = 32;
+         s.n_ff = 32;
+       })},
+      {"vocab", with([](RandomModelSpec& s) { s.n_vocab = 259; })},
+  };
+  for (const auto& [name, spec] : bad) {
+    SCOPED_TRACE(name);
+    try {
+      validate(spec);
+      ADD_FAILURE() << "the spec passed";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::invalid_argument) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("--"), std::string::npos)
+          << "a library message names a flag: " << e.what();
+    }
+  }
+}
+
 // A vocabulary of whole words: each word (after a space) is one token, and its pieces spell it.
 TEST_F(CliModelTools, MakeModelWordsGivesWholeWordTokens) {
   std::ofstream(path("words.txt")) << "\xe2\x96\x81"
@@ -230,7 +291,7 @@ TEST_F(CliModelTools, MakeModelWeightsWritesTheTrainedValues) {
   test::run_case({"--weights",
                   "make-model --weights {dir}/weights --type f32 -o {dir}/t.gguf",
                   kExitOk,
-                  {": llama, 1 layers, dim 32, 2/1 heads, ff 48, vocab 300, F32, tied output"}},
+                  {": llama, 1 layer, dim 32, 2/1 heads, ff 48, vocab 300, F32, tied output"}},
                  values_);
   const auto j = info(path("t.gguf"));
   EXPECT_EQ(j["valid"], true) << j.dump(2);

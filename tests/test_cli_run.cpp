@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 
 #include "tests/support/cli_cases.hpp"
 #include "tests/support/references.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace lagvk {
 namespace {
@@ -43,8 +45,8 @@ class CliRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!fs::exists(test::lagvk_binary())) return;
-    dir_ = fs::path(::testing::TempDir()) / ("lagvk_cli_run_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    scratch_.emplace("cli_run");
+    dir_ = scratch_->path();
     values_ = {{"dir", dir_.string()},
                {"peaked", (dir_ / "peaked.gguf").string()},
                {"flat", (dir_ / "flat.gguf").string()}};
@@ -62,13 +64,14 @@ class CliRun : public ::testing::Test {
           {"wrote"}}},
         values_);
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static void TearDownTestSuite() { scratch_.reset(); }
   void SetUp() override {
     if (!fs::exists(test::lagvk_binary())) LAGVK_REFERENCE_MISSING("build the lagvk_cli target first");
   }
   static nlohmann::json run_json(const std::string& name, const std::string& args) {
     return test::run_case({name, args, kExitOk, {}, kRunJson}, values_).json;
   }
+  static inline std::optional<test::ScratchDir> scratch_;
   static inline fs::path dir_;
   static inline test::Placeholders values_;
 };

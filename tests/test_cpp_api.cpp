@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -19,6 +20,7 @@
 #include "engine/model/model.hpp"
 #include "lagvk/lagvk.hpp"
 #include "tests/support/cli.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -39,15 +41,15 @@ const std::string kTrace =
 class CppApi : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::path(::testing::TempDir()) / ("lagvk_cpp_api_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    scratch_.emplace("cpp_api");
+    dir_ = scratch_->path();
     model_path_ = (dir_ / "m.gguf").string();
     const auto r = run_lagvk(
         "make-model --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --vocab 300 --ctx 256 -o '" +
         model_path_ + "'");
     ASSERT_EQ(r.status, 0) << r.out;
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static void TearDownTestSuite() { scratch_.reset(); }
   void SetUp() override { store_dir_ = (dir_ / ("store_" + std::to_string(++stores_))).string(); }
 
   /// A store of model with the trace added.
@@ -64,6 +66,7 @@ class CppApi : public ::testing::Test {
     return o;
   }
 
+  static inline std::optional<test::ScratchDir> scratch_;
   static inline fs::path dir_;
   static inline std::string model_path_;
   static inline int stores_ = 0;

@@ -51,6 +51,25 @@ TEST_F(KvPoolTest, PoolExhaustionIsAClearError) {
   EXPECT_THROW(b.reserve(1), Error);
 }
 
+TEST_F(KvPoolTest, AReserveThatFailsTakesNoPage) {
+  // The pool has 3 free pages and the reserve needs 4: it must take none of them (a push_back failing
+  // after a page was taken cannot be forced without replacing the global allocator; the pool running out
+  // part-way is the same path through reserve).
+  KvPool pool(gpu(), {1, 1, 8, 4}, 5);
+  KvSequence a(gpu(), pool, 100);
+  a.reserve(4);
+  KvSequence b(gpu(), pool, 100);
+  b.reserve(2);
+  b.advance(2);
+  const auto table_before = b.table();
+  EXPECT_THROW(b.reserve(2 + 16), Error);  // needs 4 more pages, 3 are free
+  EXPECT_EQ(pool.free_pages(), 3u);
+  EXPECT_EQ(b.table(), table_before);
+  EXPECT_EQ(b.length(), 2u);
+  b.reserve(2 + 12);  // the 3 free pages are all still there to take
+  EXPECT_EQ(pool.free_pages(), 0u);
+}
+
 TEST_F(KvPoolTest, SharedPagesAreReferenceCountedAndLeaveHoles) {
   KvPool pool(gpu(), {1, 1, 8, 4}, 10);
   {

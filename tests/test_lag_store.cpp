@@ -22,6 +22,7 @@
 #include "tests/support/cli.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
+#include "tests/support/scratch_dir.hpp"
 #include "tests/support/synthetic_logs.hpp"
 
 namespace lagvk::test {
@@ -52,15 +53,14 @@ class LagStore : public GpuTest {
     o.context = 512;
     o.sequences = 4;
     engine_ = load_engine(model_, o);
-    dir_ = (fs::path(::testing::TempDir()) / ("lag_store_" + std::to_string(::getpid()))).string();
-    fs::remove_all(dir_);
+    dir_ = (scratch_.path() / "store").string();  // not there yet: the tests make the store
   }
   void TearDown() override {
-    fs::remove_all(dir_);
     engine_.reset();
     fs::remove(model_);
     GpuTest::TearDown();
   }
+  const test::ScratchDir scratch_{"lag_store"};
   std::string model_, dir_;
   std::unique_ptr<Engine> engine_;
 };

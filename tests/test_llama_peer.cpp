@@ -15,6 +15,7 @@
 
 #include "tests/support/llama_peer.hpp"
 #include "tests/support/references.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -23,10 +24,9 @@ namespace fs = std::filesystem;
 
 const fs::path kLagvk = fs::path(LAGVK_BINARY_DIR) / "bin" / "lagvk";
 
-fs::path scratch_dir() {
-  const fs::path d = fs::temp_directory_path() / ("lagvk_test_llama_peer_" + std::to_string(getpid()));
-  fs::create_directories(d);
-  return d;
+const fs::path& scratch_dir() {
+  static const test::ScratchDir dir("llama_peer");  // removed when the program exits
+  return dir.path();
 }
 
 // A small random llama model written by `lagvk make-model`; empty path when that is unavailable.

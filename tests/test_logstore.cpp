@@ -311,6 +311,28 @@ TEST(LogStore, DenseSearchRanksByCosine) {
   EXPECT_TRUE(store->search_dense(std::vector<float>{1, 2}, 3).empty()) << "wrong dimension matches nothing";
 }
 
+TEST(LogStore, DenseSearchOfAStoreWithoutVectorsIsAnError) {
+  const auto dir = fresh_store_dir("dense_none");
+  auto store = Store::open(dir, {true, small_fingerprint()});
+  const auto a = synthetic_log(2, 9, "a"), b = synthetic_log(2, 10, "b");
+  store->put_log(a.record, a.input());
+  const std::vector<float> q = {1, 0, 0};
+  try {
+    (void)store->search_dense(q, 3);
+    FAIL() << "dense search over a store without vectors must throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find(dir), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("has a dense vector"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(store->dense_vector_count(), 0u);
+  const LogId ib = store->put_log(b.record, b.input(), std::vector<float>{0, 1, 0});
+  EXPECT_EQ(store->dense_vector_count(), 1u);
+  const auto found = store->search_dense(q, 3);  // among the logs with a vector only
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].id, ib);
+}
+
 TEST(LogStore, ExportImportRoundTrip) {
   const auto src_dir = fresh_store_dir("export_src"), dst_dir = fresh_store_dir("export_dst");
   auto src = Store::open(src_dir, {true, small_fingerprint()});

@@ -184,7 +184,7 @@ TEST(RandomModel, SameSeedSameBytesOtherSeedOtherBytes) {
 TEST(RandomModel, RejectsBadSpecs) {
   auto s = small_spec();
   s.n_head_kv = 3;
-  EXPECT_NE(error_of([&] { validate(s); }).find("--kv-heads"), std::string::npos);
+  EXPECT_NE(error_of([&] { validate(s); }).find("kv heads 3"), std::string::npos);
   s = small_spec();
   s.type = GgmlType::q4_0;
   s.n_ff = 100;

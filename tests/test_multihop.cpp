@@ -26,6 +26,7 @@
 #include "tests/support/cli.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
+#include "tests/support/scratch_dir.hpp"
 #include "tests/support/sign_test.hpp"
 #include "tests/support/trained_weights_dir.hpp"
 #include "tools/eval/multihop_suite.hpp"
@@ -41,28 +42,6 @@ std::string sp(const std::string& word) {
   return "\xe2\x96\x81" + word;
 }
 
-/// A fresh directory for one test, removed when the test ends. The process id and the name keep tests
-/// apart under `ctest -j` (each test is a process of its own) and across checkouts sharing /tmp.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& name)
-      : path_(std::filesystem::temp_directory_path() /
-              ("lagvk-test-multihop-" + name + "-" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 TEST(WordVocab, ListedWordsAreSingleTokensWhateverTheirNeighbours) {
   const std::vector<std::string> words = {sp("Kastoria"), sp("director"), "director",
                                           sp("Velor"),    "ria",          sp("Kas")};
@@ -70,7 +49,7 @@ TEST(WordVocab, ListedWordsAreSingleTokensWhateverTheirNeighbours) {
   s.words = words;
   s.n_vocab = vocabulary_size(s);
   const auto bytes = make_random_model(s).to_bytes();
-  const ScratchDir dir_scratch("vocab");
+  const test::ScratchDir dir_scratch("multihop_vocab");
   const auto& dir = dir_scratch.path();
   const std::string path = (dir / "m.gguf").string();
   std::ofstream(path, std::ios::binary)
@@ -96,7 +75,7 @@ float weight_value(const std::string& name, std::uint64_t i, std::uint64_t /*off
 
 TEST(TrainedWeights, ReachTheGgufFileUnchangedAndBadFilesAreRefused) {
   const RandomModelSpec s = model_spec(GgmlType::f32, 2, 64, 4, 2, 96, 300, 1);
-  const ScratchDir dir_scratch("weights");
+  const test::ScratchDir dir_scratch("multihop_weights");
   const auto& dir = dir_scratch.path();
   test::write_trained_weights(dir, s, weight_value);
   const auto w = TrainedWeights::load(dir.string());
@@ -119,7 +98,7 @@ TEST(TrainedWeights, ReachTheGgufFileUnchangedAndBadFilesAreRefused) {
   EXPECT_THROW((void)w.tensor("blk.9.attn_q.weight", 10), Error);
   EXPECT_THROW((void)w.tensor("blk.1.attn_q.weight", 10), Error);
 
-  const ScratchDir cut_scratch("weights-cut");
+  const test::ScratchDir cut_scratch("multihop_weights_cut");
   const auto& cut = cut_scratch.path();
   test::write_trained_weights(cut, s, weight_value, 8);
   EXPECT_THROW((void)TrainedWeights::load(cut.string()), Error);
@@ -138,7 +117,7 @@ TEST(MultihopSuite, LoadsTheShippedSuiteAndRefusesBadOnes) {
   }
   EXPECT_EQ(seen, 100u);
   EXPECT_EQ(unseen, 100u);
-  const ScratchDir dir_scratch("suite");
+  const test::ScratchDir dir_scratch("multihop_suite");
   const auto& dir = dir_scratch.path();
   std::ofstream(dir / "questions.jsonl")
       << "{\"id\": \"a\", \"split\": \"later\", \"question\": \"q\", \"answer\": \"x\"}\n";

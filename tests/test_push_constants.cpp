@@ -6,8 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <regex>
 #include <span>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -133,6 +137,31 @@ TEST(PushConstants, EveryKernelsBlockMatchesItsCppStructMemberByMember) {
               (end + kernel.struct_align - 1) / kernel.struct_align * kernel.struct_align)
         << "the C++ struct holds more than the shared layout's members";
   }
+}
+
+TEST(PushConstants, EveryPipelineInTheSourcesUsesASharedStruct) {
+  // The check above covers the structs of engine/ops/push_constants.hpp; a host file that fills a struct
+  // of its own for a kernel (the benchmark's probe once did) escapes it. Any source that creates a
+  // pipeline takes its push constants from ops::push and defines no push-constant struct of its own.
+  namespace fs = std::filesystem;
+  const fs::path root = LAGVK_SOURCE_DIR;
+  const std::regex own_struct(R"(struct\s+\w*Push\w*\s*\{)");
+  std::size_t files_with_pipelines = 0;
+  for (const char* dir : {"engine", "bench", "tools", "api"})
+    for (const auto& entry : fs::recursive_directory_iterator(root / dir)) {
+      if (!entry.is_regular_file() || entry.path().extension() != ".cpp") continue;
+      std::ifstream in(entry.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      const std::string source = text.str();
+      if (source.find("pipeline({") == std::string::npos) continue;
+      ++files_with_pipelines;
+      const std::string name = fs::relative(entry.path(), root).string();
+      EXPECT_FALSE(std::regex_search(source, own_struct))
+          << name << " defines a push-constant struct of its own";
+      EXPECT_NE(source.find("push::"), std::string::npos) << name << " creates a pipeline without ops::push";
+    }
+  EXPECT_GT(files_with_pipelines, 5u) << "the scan found too few kernel wrappers: has the layout changed?";
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "tests/support/cli.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace lagvk {
 namespace {
@@ -20,8 +21,7 @@ namespace fs = std::filesystem;
 class SetupScripts : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("lagvk-setup-test-" + std::to_string(::getpid()));
-    fs::remove_all(root_);
+    root_ = scratch_.path();
     fs::create_directories(root_ / "build" / "bin");
     fs::create_directories(root_ / "stubs");
     fs::copy(fs::path(LAGVK_SOURCE_DIR) / "scripts", root_ / "scripts");
@@ -32,7 +32,6 @@ class SetupScripts : public ::testing::Test {
     write_stub(root_ / "build" / "bin" / "lagvk");
     write_stub(root_ / "stubs" / "npm");
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   void write_stub(const fs::path& path) {
     std::ofstream(path) << "#!/bin/sh\necho \"$(basename \"$0\") $*\" >> '" << calls_file().string() << "'\n";
@@ -49,6 +48,7 @@ class SetupScripts : public ::testing::Test {
     return {std::istreambuf_iterator<char>(in), {}};
   }
 
+  const test::ScratchDir scratch_{"setup_scripts"};
   fs::path root_;
 };
 

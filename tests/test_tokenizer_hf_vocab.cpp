@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,7 @@
 #include "engine/tokenizer/tokenizer.hpp"
 #include "tests/support/llama_peer.hpp"
 #include "tests/support/references.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace lagvk {
 namespace {
@@ -127,11 +129,8 @@ class HfVocab : public ::testing::TestWithParam<std::string> {
     if (!std::filesystem::exists(tokenizer_json(GetParam())))
       LAGVK_REFERENCE_MISSING("run scripts/setup_tokenizer_ref.sh to install the reference tokenizers");
     if (std::system("node --version > /dev/null 2>&1") != 0) LAGVK_REFERENCE_MISSING("node is not installed");
-    dir_ = std::filesystem::temp_directory_path() / ("lagvk_hf_vocab_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    scratch_.emplace("hf_vocab");
+    dir_ = scratch_->path();
   }
 
   /// Reference ids of every corpus text.
@@ -143,6 +142,7 @@ class HfVocab : public ::testing::TestWithParam<std::string> {
     return nlohmann::json::parse(out).get<std::vector<std::vector<std::int32_t>>>();
   }
 
+  std::optional<test::ScratchDir> scratch_;
   std::filesystem::path dir_;
 };
 

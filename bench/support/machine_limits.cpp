@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/ops/dispatch.hpp"
+#include "engine/ops/push_constants.hpp"
 #include "engine/vk/command_stream.hpp"
 
 namespace lagvk::bench {
@@ -74,10 +75,7 @@ double probe_gpu_copy(vk::Context& ctx, std::uint64_t bytes) {
 }
 
 double probe_gpu_flops(vk::Context& ctx) {
-  struct Push {
-    VkDeviceAddress out;
-    std::uint32_t iterations;
-  };
+  using Push = ops::push::ProbeFlops;
   constexpr std::uint32_t kThreads = 64, kIterations = 4096;
   // Enough workgroups to fill any device several times over.
   const std::uint32_t groups = std::max<std::uint32_t>(64, 4 * 1024);

@@ -84,13 +84,20 @@ void KvSequence::reserve(std::uint32_t tokens) {
          "a larger context",
          needed, max_tokens_);
   const std::uint32_t P = pool_.shape().page_tokens;
-  bool changed = false;
-  while (std::uint64_t(table_.size()) * P < needed) {
-    table_.push_back(std::int32_t(pool_.allocate_one()));
+  const std::uint64_t pages_needed = (needed + P - 1) / P;
+  if (pages_needed <= table_.size()) return;
+  const std::size_t added = std::size_t(pages_needed - table_.size());
+  // Room in the block table first (the only step that can fail for want of host memory), then every
+  // page at once: a reserve that fails takes no page and leaves the table as it was.
+  table_.reserve(table_.size() + added);
+  fill_.reserve(fill_.size() + added);
+  const KvPages pages = pool_.allocate(std::uint32_t(added));
+  for (const std::uint32_t p : pages.ids()) {
+    pool_.retain(p);  // the table's own reference; the handle drops its one on return
+    table_.push_back(std::int32_t(p));
     fill_.push_back(std::int32_t(P));
-    changed = true;
   }
-  if (changed) upload_table();
+  upload_table();
 }
 
 void KvSequence::append_shared_pages(std::span<const std::uint32_t> pages, std::uint32_t tokens) {
@@ -111,6 +118,8 @@ void KvSequence::append_shared_pages(std::span<const std::uint32_t> pages, std::
          "context full: splicing {} tokens needs more than the context's {} tokens; use fewer logs or load "
          "the model with a larger context",
          tokens, max_tokens_);
+  table_.reserve(table_.size() + pages.size());  // push_back below cannot throw after a reference is taken
+  fill_.reserve(fill_.size() + pages.size());
   for (std::size_t i = 0; i < pages.size(); ++i) {
     pool_.retain(pages[i]);
     table_.push_back(std::int32_t(pages[i]));

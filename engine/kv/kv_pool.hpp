@@ -102,7 +102,8 @@ class KvSequence {
   [[nodiscard]] const std::vector<std::int32_t>& table() const { return table_; }
 
   /// Makes room for `tokens` more entries (allocating pages) and uploads the block table if it changed.
-  /// Throws a clear error past max_tokens (the context limit) or when the pool runs out.
+  /// Throws a clear error past max_tokens (the context limit) or when the pool runs out; a reserve that
+  /// throws takes no page (the block table and the pool are as they were).
   void reserve(std::uint32_t tokens);
   /// Appends already-filled pages (shared, e.g. a spliced log) at the end of the sequence, taking its own
   /// reference on each (the caller keeps, and its handle later drops, its own). The sequence's own partly

@@ -68,7 +68,7 @@ std::vector<float> llama3_rope_factors(std::uint32_t rope_dims, float freq_base)
 std::vector<float> checked_weights(const RandomModelSpec& s, const std::string& name, std::size_t count) {
   auto v = s.weights(name, count);
   if (v.size() != count)
-    fail("tensor {}: the weights give {} values, the model needs {}", name, v.size(), count);
+    fail(Errc::bad_input, "tensor {}: the weights give {} values, the model needs {}", name, v.size(), count);
   return v;
 }
 
@@ -103,23 +103,34 @@ std::uint32_t vocabulary_size(const RandomModelSpec& s) {
 void validate(const RandomModelSpec& s) {
   (void)arch_traits(s.arch);
   if (s.n_layers == 0 || s.n_embd == 0 || s.n_head == 0 || s.n_head_kv == 0 || s.n_ff == 0 || s.n_ctx == 0)
-    fail(Errc::invalid_argument, "--layers, --dim, --heads, --kv-heads, --ff and --ctx must all be positive");
-  if (s.n_embd % s.n_head != 0) fail("--dim {} must be a multiple of --heads {}", s.n_embd, s.n_head);
+    fail(Errc::invalid_argument,
+         "a random model's layers, dimension, heads, kv heads, feed-forward size and context must all be "
+         "positive");
+  if (s.n_embd % s.n_head != 0)
+    fail(Errc::invalid_argument, "a random model's dimension {} must be a multiple of its heads {}", s.n_embd,
+         s.n_head);
   if ((s.n_embd / s.n_head) % 2 != 0)
-    fail(Errc::invalid_argument, "the head dimension (--dim / --heads = {}) must be even",
+    fail(Errc::invalid_argument, "a random model's head dimension (dimension / heads = {}) must be even",
          s.n_embd / s.n_head);
   if (s.n_head % s.n_head_kv != 0)
-    fail(Errc::invalid_argument, "--heads {} must be a multiple of --kv-heads {}", s.n_head, s.n_head_kv);
+    fail(Errc::invalid_argument, "a random model's heads {} must be a multiple of its kv heads {}", s.n_head,
+         s.n_head_kv);
   if (!can_quantize(s.type))
     fail(Errc::invalid_argument,
-         "--type {} is not supported for generated models (use f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or "
-         "q6_k)",
+         "weight type {} is not supported for generated models (f32, f16, bf16, q8_0, q4_0, q4_k, q5_k and "
+         "q6_k are)",
          ggml_type_name(s.type));
   const auto block = type_info(s.type).block_size;
   if (s.n_embd % block != 0 || s.n_ff % block != 0)
-    fail(Errc::invalid_argument, "with --type {} the --dim ({}) and --ff ({}) must be multiples of {}",
+    fail(Errc::invalid_argument,
+         "with weight type {} a random model's dimension ({}) and feed-forward size ({}) must be "
+         "multiples of {}",
          ggml_type_name(s.type), s.n_embd, s.n_ff, block);
-  if (s.n_vocab < 260) fail("--vocab must be at least 260 (3 control tokens, 256 byte tokens, one piece)");
+  if (s.n_vocab < 260)
+    fail(Errc::invalid_argument,
+         "a random model's vocabulary of {} tokens is too small: it needs at least 260 (3 control tokens, "
+         "256 byte tokens, one piece)",
+         s.n_vocab);
   // The generator holds every tensor in memory before writing; refuse sizes no test or benchmark needs
   // before allocating anything.
   const double dim = s.n_embd, ff = s.n_ff, kv = double(s.n_head_kv) * (s.n_embd / s.n_head);
@@ -127,7 +138,9 @@ void validate(const RandomModelSpec& s) {
                         double(s.n_layers) * (dim * dim * 2 + 2 * dim * kv + 3 * dim * ff);
   const auto& t = type_info(s.type);
   const double gib = params * double(t.bytes_per_block) / double(t.block_size) / double(1ull << 30);
-  if (gib > 32.0) fail("the model would take {:.1f} GiB; make-model writes models of at most 32 GiB", gib);
+  if (gib > 32.0)
+    fail(Errc::invalid_argument,
+         "the random model would take {:.1f} GiB; generated models are at most 32 GiB", gib);
 }
 
 GgufWriter make_random_model(const RandomModelSpec& s) {
@@ -157,8 +170,8 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
 
   const auto vocab = s.words.empty() ? make_synthetic_vocab(s.n_vocab) : make_word_vocab(s.words);
   if (vocab.tokens.size() != s.n_vocab)
-    fail("the word vocabulary has {} tokens but the model is declared with {}", vocab.tokens.size(),
-         s.n_vocab);
+    fail(Errc::invalid_argument, "the word vocabulary has {} tokens but the model is declared with {}",
+         vocab.tokens.size(), s.n_vocab);
   if (!s.words.empty()) w.set_bool("tokenizer.ggml.add_space_prefix", false);
   write_spm_vocabulary(w, vocab);
   w.set_bool("tokenizer.ggml.add_bos_token", true);

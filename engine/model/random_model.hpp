@@ -37,7 +37,9 @@ struct RandomModelSpec {
   std::function<std::vector<float>(const std::string& name, std::size_t count)> weights;
 };
 
-/// Checks the spec (positive sizes, divisibility, block-size multiples) with messages naming the option.
+/// Checks the spec (positive sizes, divisibility, block-size multiples): lagvk::Error with
+/// Errc::invalid_argument naming the size at fault in the spec's words (a caller such as the CLI adds how
+/// its users set them).
 void validate(const RandomModelSpec& spec);
 
 /// The number of tokens of the spec's vocabulary (the word vocabulary's size when words are given).

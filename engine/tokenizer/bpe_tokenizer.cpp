@@ -1,9 +1,10 @@
 #include "engine/tokenizer/bpe_tokenizer.hpp"
 
 #include <array>
-#include <queue>
+#include <optional>
 
 #include "engine/core/error.hpp"
+#include "engine/tokenizer/pair_merge.hpp"
 #include "engine/tokenizer/unicode_class.hpp"
 
 namespace lagvk {
@@ -25,24 +26,6 @@ const ByteMap& byte_map() {
   static const ByteMap map;  // immutable table, built once
   return map;
 }
-
-struct Symbol {
-  int prev, next;
-  std::size_t start, len;
-};
-
-struct Bigram {
-  int left, right;
-  int rank;
-  std::size_t size;
-};
-
-/// Priority: lowest rank first, then the leftmost pair.
-struct BigramOrder {
-  bool operator()(const Bigram& a, const Bigram& b) const {
-    return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
-  }
-};
 
 }  // namespace
 
@@ -74,48 +57,29 @@ BpeTokenizer::BpeTokenizer(TokenVocab vocab, const std::vector<std::string>& mer
 
 void BpeTokenizer::encode_word(std::string_view word, std::vector<std::int32_t>& out) const {
   std::string text;  // the word's bytes as mapped characters
-  std::vector<Symbol> sym;
+  std::vector<MergeSymbol> sym;
   for (unsigned char b : word) {
     const std::size_t start = text.size();
     append_utf8(text, byte_to_bpe_char(b));
-    sym.push_back({int(sym.size()) - 1, int(sym.size()) + 1, start, text.size() - start});
+    sym.push_back({-1, -1, start, text.size() - start});
   }
   if (sym.empty()) return;
-  sym.back().next = -1;
   if (ignore_merges_) {
     if (const auto id = vocab_.find(text)) {
       out.push_back(*id);
       return;
     }
   }
-
-  std::priority_queue<Bigram, std::vector<Bigram>, BigramOrder> queue;
+  // A pair merges when "left right" is a merge rule; the earliest rule (lowest rank) first.
   std::string key;
-  auto try_add = [&](int left, int right) {
-    if (left < 0 || right < 0) return;
-    const auto& l = sym[std::size_t(left)];
-    const auto& r = sym[std::size_t(right)];
+  merge_best_pairs<int>(sym, [&](const MergeSymbol& l, const MergeSymbol& r) -> std::optional<int> {
     key.assign(text, l.start, l.len);
     key += ' ';
     key.append(text, r.start, r.len);
     const auto it = merge_rank_.find(key);
-    if (it == merge_rank_.end()) return;
-    queue.push({left, right, it->second, l.len + r.len});
-  };
-  for (std::size_t i = 1; i < sym.size(); ++i) try_add(int(i) - 1, int(i));
-  while (!queue.empty()) {
-    const Bigram b = queue.top();
-    queue.pop();
-    auto& l = sym[std::size_t(b.left)];
-    auto& r = sym[std::size_t(b.right)];
-    if (l.len == 0 || r.len == 0 || l.len + r.len != b.size) continue;  // stale
-    l.len += r.len;
-    r.len = 0;
-    l.next = r.next;
-    if (r.next >= 0) sym[std::size_t(r.next)].prev = b.left;
-    try_add(l.prev, b.left);
-    try_add(b.left, l.next);
-  }
+    if (it == merge_rank_.end()) return std::nullopt;
+    return -it->second;
+  });
   for (int i = 0; i >= 0; i = sym[std::size_t(i)].next) {
     const auto& s = sym[std::size_t(i)];
     const std::string_view piece = std::string_view(text).substr(s.start, s.len);

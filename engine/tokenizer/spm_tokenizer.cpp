@@ -3,9 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <queue>
+#include <optional>
 
 #include "engine/core/error.hpp"
+#include "engine/tokenizer/pair_merge.hpp"
 
 namespace lagvk {
 namespace {
@@ -66,24 +67,6 @@ int byte_value(std::string_view text) {
   return v;
 }
 
-struct Symbol {
-  int prev, next;
-  std::size_t start, len;
-};
-
-struct Bigram {
-  int left, right;
-  float score;
-  std::size_t size;
-};
-
-/// Priority: higher score first, then the leftmost pair.
-struct BigramOrder {
-  bool operator()(const Bigram& a, const Bigram& b) const {
-    return a.score < b.score || (a.score == b.score && a.left > b.left);
-  }
-};
-
 }  // namespace
 
 SpmTokenizer::SpmTokenizer(TokenVocab vocab) : VocabTokenizer(std::move(vocab)), specials_(vocab_) {
@@ -109,40 +92,19 @@ void SpmTokenizer::push_bytes(std::string_view bytes, std::vector<std::int32_t>&
 }
 
 void SpmTokenizer::encode_piece(std::string_view text, std::vector<std::int32_t>& out) const {
-  std::vector<Symbol> sym;
+  std::vector<MergeSymbol> sym;
   for (std::size_t pos = 0; pos < text.size();) {
     const std::size_t len = std::min(utf8_len(static_cast<unsigned char>(text[pos])), text.size() - pos);
-    sym.push_back({int(sym.size()) - 1, int(sym.size()) + 1, pos, len});
+    sym.push_back({-1, -1, pos, len});
     pos += len;
   }
   if (sym.empty()) return;
-  sym.back().next = -1;
-
-  std::priority_queue<Bigram, std::vector<Bigram>, BigramOrder> queue;
-  auto try_add = [&](int left, int right) {
-    if (left < 0 || right < 0) return;
-    const auto& l = sym[std::size_t(left)];
-    const auto& r = sym[std::size_t(right)];
+  // A pair merges when its text is a vocabulary entry; the highest-scoring entry first.
+  merge_best_pairs<float>(sym, [&](const MergeSymbol& l, const MergeSymbol& r) -> std::optional<float> {
     const auto id = vocab_.find(text.substr(l.start, l.len + r.len));
-    if (!id) return;
-    queue.push({left, right, vocab_.score[std::size_t(*id)], l.len + r.len});
-  };
-  for (std::size_t i = 1; i < sym.size(); ++i) try_add(int(i) - 1, int(i));
-
-  while (!queue.empty()) {
-    const Bigram b = queue.top();
-    queue.pop();
-    auto& l = sym[std::size_t(b.left)];
-    auto& r = sym[std::size_t(b.right)];
-    // Stale entries: one side was merged away, or grew since the pair was queued.
-    if (l.len == 0 || r.len == 0 || l.len + r.len != b.size) continue;
-    l.len += r.len;
-    r.len = 0;
-    l.next = r.next;
-    if (r.next >= 0) sym[std::size_t(r.next)].prev = b.left;
-    try_add(l.prev, b.left);
-    try_add(b.left, l.next);
-  }
+    if (!id) return std::nullopt;
+    return vocab_.score[std::size_t(*id)];
+  });
 
   // Every merged symbol is a vocabulary entry (a pair is only queued when its text is one), so a
   // symbol missing from the vocabulary is a single character: it falls back to its bytes.

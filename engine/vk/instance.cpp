@@ -167,30 +167,39 @@ Instance::Instance(const InstanceOptions& options)
     info.pNext = &features;
   else if (validation_)
     info.pNext = &messenger_info;
-  check(vkCreateInstance(&info, nullptr, &instance_), "vkCreateInstance");
+  const auto step_done = [&options](std::string_view step) {
+    if (options.after_step) options.after_step(step);
+  };
+  VkInstance instance = VK_NULL_HANDLE;
+  check(vkCreateInstance(&info, options.allocator, &instance), "vkCreateInstance");
+  instance_ = InstanceHandle(instance, options.allocator);
+  step_done("instance");
 
   if (validation_) {
     auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
-        vkGetInstanceProcAddr(instance_, "vkCreateDebugUtilsMessengerEXT"));
-    if (create)
-      check(create(instance_, &messenger_info, nullptr, &messenger_), "vkCreateDebugUtilsMessengerEXT");
+        vkGetInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT"));
+    if (create) {
+      VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+      check(create(instance, &messenger_info, options.allocator, &messenger),
+            "vkCreateDebugUtilsMessengerEXT");
+      messenger_ = MessengerHandle(instance, messenger, options.allocator);
+    }
+    step_done("messenger");
   }
 }
 
-Instance::~Instance() {
-  if (messenger_ != VK_NULL_HANDLE) {
-    auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
-        vkGetInstanceProcAddr(instance_, "vkDestroyDebugUtilsMessengerEXT"));
-    if (destroy) destroy(instance_, messenger_, nullptr);
-  }
-  if (instance_ != VK_NULL_HANDLE) vkDestroyInstance(instance_, nullptr);
+MessengerHandle::~MessengerHandle() {
+  if (messenger_ == VK_NULL_HANDLE) return;
+  auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+      vkGetInstanceProcAddr(instance_, "vkDestroyDebugUtilsMessengerEXT"));
+  if (destroy) destroy(instance_, messenger_, allocator_);
 }
 
 std::vector<VkPhysicalDevice> Instance::physical_devices() const {
   uint32_t count = 0;
-  check(vkEnumeratePhysicalDevices(instance_, &count, nullptr), "vkEnumeratePhysicalDevices");
+  check(vkEnumeratePhysicalDevices(instance_.get(), &count, nullptr), "vkEnumeratePhysicalDevices");
   std::vector<VkPhysicalDevice> devices(count);
-  check(vkEnumeratePhysicalDevices(instance_, &count, devices.data()), "vkEnumeratePhysicalDevices");
+  check(vkEnumeratePhysicalDevices(instance_.get(), &count, devices.data()), "vkEnumeratePhysicalDevices");
   devices.resize(count);
   return devices;
 }

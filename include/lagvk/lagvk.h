@@ -317,7 +317,8 @@ LAGVK_API lagvk_status lagvk_store_count(lagvk_store* store, uint64_t* logs);
 
 typedef enum lagvk_retrieval {
   LAGVK_RETRIEVE_BM25 = 0, /**< lexical: BM25 over the logs' tasks */
-  LAGVK_RETRIEVE_DENSE = 1 /**< cosine between lagvk_embed vectors (logs added with embed) */
+  LAGVK_RETRIEVE_DENSE = 1 /**< cosine between lagvk_embed vectors (logs added with embed; the others are
+                              not found). LAGVK_ERROR_INVALID_ARGUMENT when no log in the store has one. */
 } lagvk_retrieval;
 
 typedef struct lagvk_retrieve_params {

@@ -1,4 +1,5 @@
 #include "tests/support/gguf_ref.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 #include <unistd.h>
 
@@ -52,22 +53,11 @@ std::string run_script(const std::vector<std::string>& args) {
   return out;
 }
 
-/// A scratch directory removed on scope exit.
-struct ScratchDir {
-  fs::path path;
-  ScratchDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("lagvk_gguf_ref_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-};
+/// A scratch directory of its own for each call (calls may nest in one process).
+test::ScratchDir numbered_scratch_dir() {
+  static int counter = 0;
+  return test::ScratchDir("gguf_ref_" + std::to_string(counter++));
+}
 
 std::vector<float> read_floats(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -175,27 +165,27 @@ std::string gguf_ref_unavailable_reason() {
 }
 
 std::vector<float> gguf_ref_dequantize(GgmlType type, std::span<const std::uint8_t> blocks) {
-  ScratchDir dir;
+  const test::ScratchDir dir = numbered_scratch_dir();
   {
-    std::ofstream out(dir.path / "blocks", std::ios::binary);
+    std::ofstream out(dir.path() / "blocks", std::ios::binary);
     out.write(reinterpret_cast<const char*>(blocks.data()), std::streamsize(blocks.size()));
   }
-  (void)run_script(
-      {"dequantize", ggml_type_name(type), (dir.path / "blocks").string(), (dir.path / "values").string()});
-  return read_floats(dir.path / "values");
+  (void)run_script({"dequantize", ggml_type_name(type), (dir.path() / "blocks").string(),
+                    (dir.path() / "values").string()});
+  return read_floats(dir.path() / "values");
 }
 
 GgufRefModel gguf_ref_read_model(const std::filesystem::path& model) {
-  ScratchDir dir;
-  (void)run_script({"metadata", model.string(), dir.path.string()});
-  std::ifstream in(dir.path / "metadata.json");
+  const test::ScratchDir dir = numbered_scratch_dir();
+  (void)run_script({"metadata", model.string(), dir.path().string()});
+  std::ifstream in(dir.path() / "metadata.json");
   const auto doc = nlohmann::json::parse(in);
   GgufRefModel out;
   out.kv = doc.at("kv");
   out.tensors = doc.at("tensors");
   for (const auto& t : out.tensors) {
     const std::string name = t.at("name");
-    out.values[name] = read_floats(dir.path / (name + ".f32"));
+    out.values[name] = read_floats(dir.path() / (name + ".f32"));
   }
   return out;
 }

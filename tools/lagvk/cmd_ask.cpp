@@ -138,8 +138,15 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const std::string retrieval = args.get_or("--retrieval", "bm25");
   if (retrieval != "bm25" && retrieval != "dense") fail("ask: --retrieval must be bm25 or dense");
   lag::Embedder embedder;
-  if (retrieval == "dense")
+  if (retrieval == "dense") {
+    // The library refuses too (Errc::invalid_argument); here the message can name the command to run.
+    if (store->dense_vector_count() == 0)
+      fail(Errc::invalid_argument,
+           "ask --retrieval dense: no log in the store '{}' has a dense vector, so nothing could be found; "
+           "add logs with their embeddings ('lagvk log add --embed') or retrieve with --retrieval bm25",
+           *store_dir);
     embedder = [&engine](const std::string& text) { return lag::embed_text(*engine, text); };
+  }
   lag::StoreLibrary store_library(*store, tags, embedder);
   GuardedLibrary library(store_library, *store_dir);
 

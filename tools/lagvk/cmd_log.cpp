@@ -48,12 +48,6 @@ std::unique_ptr<logstore::Store> open_for_reading(const std::string& dir) {
   return logstore::Store::open(dir, options);
 }
 
-/// The page codec's name as --codec takes it. The fingerprint's "f16 pages" is the KV cache's type the
-/// pages were computed in, not how the store encodes them.
-const char* codec_name(logstore::PageCodec codec) {
-  return codec == logstore::PageCodec::q8_0 ? "q8_0" : "f16";
-}
-
 std::string when(std::int64_t t) {
   char buf[32];
   const std::time_t tt = std::time_t(t);
@@ -108,7 +102,7 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   }
   if (args.has("--codec") && store->codec() != so.codec)
     fail("log add: the store '{}' keeps its page codec {}; --codec {} applies only to a new store", dir,
-         codec_name(store->codec()), codec);
+         logstore::page_codec_name(store->codec()), codec);
   ProgressBar bar("encoding traces", ProgressUnit::items("logs"));
   bar.update(0, traces.size());
   nlohmann::json added = nlohmann::json::array();
@@ -251,7 +245,7 @@ int log_stats(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
                                        {"pages", s.pages},
                                        {"stored_tokens", s.stored_tokens},
                                        {"page_bytes", s.page_bytes},
-                                       {"page_codec", codec_name(store->codec())},
+                                       {"page_codec", logstore::page_codec_name(store->codec())},
                                        {"bytes_per_stored_token", per_token},
                                        {"file_bytes", s.file_bytes},
                                        {"map_size", s.map_size},
@@ -263,9 +257,9 @@ int log_stats(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
     fmt::print(
         "store {}\n  model: {}\n  logs: {}  pages: {}  stored tokens: {}\n  page bytes: {:.1f} MB ({:.0f} "
         "bytes per stored token, page codec {})\n  file: {:.1f} MB, map {:.1f} MB of which {:.1f} MB free\n",
-        store->dir(), store->fingerprint().describe(), s.logs, s.pages, s.stored_tokens, s.page_bytes / 1e6,
-        per_token, codec_name(store->codec()), s.file_bytes / 1e6, s.map_size / 1e6,
-        (s.map_size - std::min(s.map_size, s.map_used)) / 1e6);
+        store->dir(), store->fingerprint().describe(logstore::page_codec_name(store->codec())), s.logs,
+        s.pages, s.stored_tokens, s.page_bytes / 1e6, per_token, logstore::page_codec_name(store->codec()),
+        s.file_bytes / 1e6, s.map_size / 1e6, (s.map_size - std::min(s.map_size, s.map_used)) / 1e6);
   }
   return 0;
 }

@@ -24,6 +24,20 @@ std::uint32_t positive_u32(const Args& args, const std::string& name, std::uint3
   return std::uint32_t(args.get_int(name, fallback, 1, 1 << 20));
 }
 
+/// The library's check of the sizes, its message followed by the flags that set them (the library's
+/// messages name no flag).
+void check_spec(const RandomModelSpec& s) {
+  try {
+    validate(s);
+  } catch (const Error& e) {
+    if (e.code() != Errc::invalid_argument) throw;
+    fail(Errc::invalid_argument,
+         "lagvk make-model: {} (--layers, --dim, --heads, --kv-heads, --ff, --ctx, --vocab and --type set "
+         "them)",
+         e.what());
+  }
+}
+
 }  // namespace
 
 int cmd_make_model(int argc, char** argv) {
@@ -132,13 +146,15 @@ int cmd_make_model(int argc, char** argv) {
     };
   }
 
+  check_spec(s);
   GgufWriter w = make_random_model(s);
   if (hf) write_tokenizer_metadata(w, *hf);
   w.write(*out);
-  std::printf("wrote %s: %s, %u layers, dim %u, %u/%u heads, ff %u, vocab %u%s, %s%s%s\n", out->c_str(),
-              s.arch.c_str(), s.n_layers, s.n_embd, s.n_head, s.n_head_kv, s.n_ff, s.n_vocab,
-              hf ? (" (" + hf->pre + " BPE)").c_str() : "", ggml_type_name(s.type).c_str(),
-              s.tied_output ? ", tied output" : "", s.rope_factors ? ", rope factors" : "");
+  std::printf("wrote %s: %s, %u %s, dim %u, %u/%u heads, ff %u, vocab %u%s, %s%s%s\n", out->c_str(),
+              s.arch.c_str(), s.n_layers, s.n_layers == 1 ? "layer" : "layers", s.n_embd, s.n_head,
+              s.n_head_kv, s.n_ff, s.n_vocab, hf ? (" (" + hf->pre + " BPE)").c_str() : "",
+              ggml_type_name(s.type).c_str(), s.tied_output ? ", tied output" : "",
+              s.rope_factors ? ", rope factors" : "");
   return 0;
 }
 
