@@ -1,5 +1,7 @@
 #include "server/server.hpp"
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <filesystem>
 
@@ -20,6 +22,13 @@ Server::Server(ServerOptions options)
   RouteContext context{options_, model_id_, created_, model_, loaded_, stopping_, queue_};
   routes_ = std::make_unique<Routes>(context);
   routes_->install(*http_);
+  // httplib's default options add SO_REUSEPORT, under which a second server binds a port already in use
+  // and the two silently share its connections. SO_REUSEADDR alone lets a restarted server take its port
+  // back at once (past TIME_WAIT) and still refuses one that another server holds.
+  http_->set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
 }
 
 Server::~Server() {
