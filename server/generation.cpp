@@ -17,21 +17,22 @@ Overloaded(F...) -> Overloaded<F...>;
 
 std::uint32_t count_tokens(cpp::Model& model, const PromptInput& prompt) {
   return std::visit(
-      Overloaded{[&](const std::vector<cpp::Message>& messages) {
-                   // As lagvk_chat renders and tokenizes it (the template's markup as special tokens).
-                   return std::uint32_t(model.tokenize(model.chat_render(messages), true, true).size());
-                 },
-                 [&](const std::string& text) { return std::uint32_t(model.tokenize(text, true, false).size()); },
-                 [&](const std::vector<std::int32_t>& ids) {
-                   for (const std::int32_t id : ids)
-                     if (std::uint32_t(id) >= model.info().vocab_size)
-                       throw bad_request("invalid_value",
-                                         "'prompt' holds token id " + std::to_string(id) +
-                                             ", outside the model's vocabulary of " +
-                                             std::to_string(model.info().vocab_size),
-                                         "prompt");
-                   return std::uint32_t(ids.size());
-                 }},
+      Overloaded{
+          [&](const std::vector<cpp::Message>& messages) {
+            // As lagvk_chat renders and tokenizes it (the template's markup as special tokens).
+            return std::uint32_t(model.tokenize(model.chat_render(messages), true, true).size());
+          },
+          [&](const std::string& text) { return std::uint32_t(model.tokenize(text, true, false).size()); },
+          [&](const std::vector<std::int32_t>& ids) {
+            for (const std::int32_t id : ids)
+              if (std::uint32_t(id) >= model.info().vocab_size)
+                throw bad_request("invalid_value",
+                                  "'prompt' holds token id " + std::to_string(id) +
+                                      ", outside the model's vocabulary of " +
+                                      std::to_string(model.info().vocab_size),
+                                  "prompt");
+            return std::uint32_t(ids.size());
+          }},
       prompt);
 }
 
@@ -47,12 +48,11 @@ cpp::GenerateOptions options_of(const Sampling& s, std::uint32_t room) {
 }
 
 cpp::Completion run(cpp::Model& model, const PromptInput& prompt, const cpp::GenerateOptions& options) {
-  return std::visit(Overloaded{[&](const std::vector<cpp::Message>& messages) { return model.chat(messages, options); },
-                               [&](const std::string& text) { return model.generate(text, options); },
-                               [&](const std::vector<std::int32_t>& ids) {
-                                 return model.generate_tokens(ids, options);
-                               }},
-                    prompt);
+  return std::visit(
+      Overloaded{[&](const std::vector<cpp::Message>& messages) { return model.chat(messages, options); },
+                 [&](const std::string& text) { return model.generate(text, options); },
+                 [&](const std::vector<std::int32_t>& ids) { return model.generate_tokens(ids, options); }},
+      prompt);
 }
 
 }  // namespace
@@ -80,14 +80,15 @@ std::uint32_t checked_prompt_tokens(cpp::Model& model, const PromptInput& prompt
   if (n >= context)
     throw bad_request("context_length_exceeded",
                       "the prompt is " + std::to_string(n) + " tokens, and this model's context holds " +
-                          std::to_string(context) + " (prompt and completion together): shorten the prompt, or "
+                          std::to_string(context) +
+                          " (prompt and completion together): shorten the prompt, or "
                           "start the server with a larger --ctx",
                       std::holds_alternative<std::vector<cpp::Message>>(prompt) ? "messages" : "prompt");
   return n;
 }
 
-Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& sampling, std::uint32_t prompt_tokens,
-                 const Emit& emit) {
+Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& sampling,
+                 std::uint32_t prompt_tokens, const Emit& emit) {
   StopFilter filter(sampling.stop);
   cpp::GenerateOptions options = options_of(sampling, model.info().context_tokens - prompt_tokens);
   Outcome outcome;

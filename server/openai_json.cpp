@@ -23,10 +23,8 @@ std::string base64_of(const std::vector<float>& v) {
   for (std::size_t i = 0; i < bytes.size(); i += 3) {
     const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
     std::uint32_t group = 0;
-    for (std::size_t k = 0; k < 3; ++k)
-      group = (group << 8) | (k < n ? std::uint8_t(bytes[i + k]) : 0u);
-    for (std::size_t k = 0; k < 4; ++k)
-      out += k <= n ? kAlphabet[(group >> (18 - 6 * k)) & 63] : '=';
+    for (std::size_t k = 0; k < 3; ++k) group = (group << 8) | (k < n ? std::uint8_t(bytes[i + k]) : 0u);
+    for (std::size_t k = 0; k < 4; ++k) out += k <= n ? kAlphabet[(group >> (18 - 6 * k)) & 63] : '=';
   }
   return out;
 }
@@ -90,7 +88,8 @@ json text_completion(const ResponseMeta& meta, std::string_view text, std::strin
           {"usage", usage_json(usage)}};
 }
 
-json text_chunk(const ResponseMeta& meta, std::string_view text, std::optional<std::string_view> finish_reason) {
+json text_chunk(const ResponseMeta& meta, std::string_view text,
+                std::optional<std::string_view> finish_reason) {
   return {{"id", meta.id},
           {"object", "text_completion"},
           {"created", meta.created},
@@ -102,12 +101,8 @@ json text_chunk(const ResponseMeta& meta, std::string_view text, std::optional<s
 }
 
 json usage_chunk(const ResponseMeta& meta, std::string_view object, const Usage& usage) {
-  return {{"id", meta.id},
-          {"object", std::string(object)},
-          {"created", meta.created},
-          {"model", meta.model},
-          {"choices", json::array()},
-          {"usage", usage_json(usage)}};
+  return {{"id", meta.id},       {"object", std::string(object)}, {"created", meta.created},
+          {"model", meta.model}, {"choices", json::array()},      {"usage", usage_json(usage)}};
 }
 
 json embeddings_response(std::string_view model, const std::vector<std::vector<float>>& vectors, bool base64,
@@ -124,11 +119,11 @@ json embeddings_response(std::string_view model, const std::vector<std::vector<f
 }
 
 json model_list(std::string_view id, std::int64_t created) {
-  return {{"object", "list"},
-          {"data", json::array({{{"id", std::string(id)},
-                                 {"object", "model"},
-                                 {"created", created},
-                                 {"owned_by", "lagvk"}}})}};
+  return {
+      {"object", "list"},
+      {"data",
+       json::array(
+           {{{"id", std::string(id)}, {"object", "model"}, {"created", created}, {"owned_by", "lagvk"}}})}};
 }
 
 std::string dump(const json& j) {

@@ -42,11 +42,13 @@ struct Usage {
                                         std::optional<std::string_view> finish_reason);
 
 /// The last chunk of a stream with stream_options.include_usage: no choices, the usage.
-[[nodiscard]] nlohmann::json usage_chunk(const ResponseMeta& meta, std::string_view object, const Usage& usage);
+[[nodiscard]] nlohmann::json usage_chunk(const ResponseMeta& meta, std::string_view object,
+                                         const Usage& usage);
 
 /// vectors[i] is the embedding of input i; base64: each as base64 of its little-endian float32 bytes.
-[[nodiscard]] nlohmann::json embeddings_response(std::string_view model, const std::vector<std::vector<float>>& vectors,
-                                                 bool base64, std::uint32_t prompt_tokens);
+[[nodiscard]] nlohmann::json embeddings_response(std::string_view model,
+                                                 const std::vector<std::vector<float>>& vectors, bool base64,
+                                                 std::uint32_t prompt_tokens);
 
 [[nodiscard]] nlohmann::json model_list(std::string_view id, std::int64_t created);
 

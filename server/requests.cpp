@@ -44,7 +44,8 @@ bool bool_field(const json& j, const char* name) {
   return f->get<bool>();
 }
 
-std::optional<float> number_field(const json& j, const char* name, double min, double max, bool min_exclusive) {
+std::optional<float> number_field(const json& j, const char* name, double min, double max,
+                                  bool min_exclusive) {
   const json* f = field(j, name);
   if (!f) return std::nullopt;
   if (!f->is_number()) wrong_type(name, "a number");
@@ -63,12 +64,13 @@ std::optional<std::uint32_t> max_tokens_field(const json& j) {
   const json* f = field(j, name);
   if (!f) return std::nullopt;
   if (!f->is_number_integer()) wrong_type(name, "an integer");
-  const std::int64_t v = f->is_number_unsigned() ? std::int64_t(std::min<std::uint64_t>(
-                                                       f->get<std::uint64_t>(), std::uint64_t(1) << 32))
-                                                 : f->get<std::int64_t>();
+  const std::int64_t v =
+      f->is_number_unsigned()
+          ? std::int64_t(std::min<std::uint64_t>(f->get<std::uint64_t>(), std::uint64_t(1) << 32))
+          : f->get<std::int64_t>();
   if (v < 1 || v > std::numeric_limits<std::uint32_t>::max())
-    throw bad_request("invalid_value", "'" + std::string(name) + "' is " + f->dump() + ": it must be at least 1",
-                      name);
+    throw bad_request("invalid_value",
+                      "'" + std::string(name) + "' is " + f->dump() + ": it must be at least 1", name);
   return std::uint32_t(v);
 }
 
@@ -95,8 +97,9 @@ std::vector<std::string> stop_field(const json& j) {
     wrong_type("stop", "a string or an array of strings");
   }
   if (stops.size() > kMaxStopStrings)
-    throw bad_request("invalid_value", "'stop' has " + std::to_string(stops.size()) + " strings: at most " +
-                                           std::to_string(kMaxStopStrings) + " are allowed",
+    throw bad_request("invalid_value",
+                      "'stop' has " + std::to_string(stops.size()) + " strings: at most " +
+                          std::to_string(kMaxStopStrings) + " are allowed",
                       "stop");
   for (const auto& s : stops)
     if (s.empty()) throw bad_request("invalid_value", "'stop' strings must not be empty", "stop");
@@ -133,8 +136,8 @@ std::string message_content(const json& message, std::size_t index) {
   for (const json& part : *content) {
     if (!part.is_object() || !part.contains("type") || part["type"] != "text" || !part.contains("text") ||
         !part["text"].is_string())
-      throw bad_request("unsupported_value", name + ": only text parts ({\"type\": \"text\", \"text\": ...}) are supported",
-                        name);
+      throw bad_request("unsupported_value",
+                        name + ": only text parts ({\"type\": \"text\", \"text\": ...}) are supported", name);
     text += part["text"].get<std::string>();
   }
   return text;
@@ -148,7 +151,8 @@ std::string message_role(const json& message, std::size_t index) {
   const std::string r = role->get<std::string>();
   if (r == "developer") return "system";  // OpenAI's newer name for the system role
   if (r != "system" && r != "user" && r != "assistant" && r != "tool")
-    throw bad_request("invalid_value", "'" + name + "' is '" + r + "': use system, user, assistant or tool", name);
+    throw bad_request("invalid_value", "'" + name + "' is '" + r + "': use system, user, assistant or tool",
+                      name);
   return r;
 }
 
@@ -222,7 +226,8 @@ EmbeddingRequest parse_embedding_request(std::string_view body) {
   r.model = string_field(j, "model");
   if (const json* f = field(j, "encoding_format")) {
     if (*f != "float" && *f != "base64")
-      throw bad_request("invalid_value", "'encoding_format' must be \"float\" or \"base64\"", "encoding_format");
+      throw bad_request("invalid_value", "'encoding_format' must be \"float\" or \"base64\"",
+                        "encoding_format");
     r.base64 = *f == "base64";
   }
   const json* input = field(j, "input");
@@ -238,8 +243,9 @@ EmbeddingRequest parse_embedding_request(std::string_view body) {
     wrong_type("input", "a string or a non-empty array of strings");
   }
   if (r.input.size() > kMaxEmbeddingInputs)
-    throw bad_request("invalid_value", "'input' has " + std::to_string(r.input.size()) + " texts: at most " +
-                                           std::to_string(kMaxEmbeddingInputs) + " per request",
+    throw bad_request("invalid_value",
+                      "'input' has " + std::to_string(r.input.size()) + " texts: at most " +
+                          std::to_string(kMaxEmbeddingInputs) + " per request",
                       "input");
   return r;
 }

@@ -33,13 +33,14 @@ ApiError error_for_status(int status, std::size_t max_body_bytes) {
   switch (status) {
     case 413:
       return ApiError(413, "invalid_request_error", "request_too_large",
-                      "the request body is larger than the server's limit of " + std::to_string(max_body_bytes) +
-                          " bytes (lagvk serve --max-body-bytes)");
+                      "the request body is larger than the server's limit of " +
+                          std::to_string(max_body_bytes) + " bytes (lagvk serve --max-body-bytes)");
     case 404:
       return ApiError(404, "invalid_request_error", "not_found",
                       "no such endpoint: see docs/SERVER.md for the routes lagvk serve has");
     case 405:
-      return ApiError(405, "invalid_request_error", "method_not_allowed", "this endpoint does not take that method");
+      return ApiError(405, "invalid_request_error", "method_not_allowed",
+                      "this endpoint does not take that method");
     default:
       return ApiError(status, status >= 500 ? "server_error" : "invalid_request_error", "http_error",
                       "the HTTP request could not be handled (status " + std::to_string(status) + ")");
@@ -87,8 +88,8 @@ void Routes::install(httplib::Server& http) {
   const std::size_t max_body = c_.options.max_body_bytes;
   http.set_payload_max_length(max_body);
   // httplib calls this for every status >= 400: the routes' own errors already have their body.
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [max_body](const httplib::Request&, httplib::Response& res) {
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([max_body](const httplib::Request&, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         send_error(res, error_for_status(res.status, max_body));
         return httplib::Server::HandlerResponse::Handled;
@@ -119,10 +120,11 @@ void Routes::check_api_key(const httplib::Request& req) const {
   const std::string& key = c_.options.api_key;
   if (key.empty()) return;
   if (req.get_header_value("Authorization") == "Bearer " + key) return;
-  throw ApiError(401, "invalid_request_error", "invalid_api_key",
-                 req.has_header("Authorization")
-                     ? "the API key is not this server's: send 'Authorization: Bearer KEY' with lagvk serve's --api-key"
-                     : "this server needs an API key: send 'Authorization: Bearer KEY' (lagvk serve --api-key)");
+  throw ApiError(
+      401, "invalid_request_error", "invalid_api_key",
+      req.has_header("Authorization")
+          ? "the API key is not this server's: send 'Authorization: Bearer KEY' with lagvk serve's --api-key"
+          : "this server needs an API key: send 'Authorization: Bearer KEY' (lagvk serve --api-key)");
 }
 
 void Routes::check_ready() const {
@@ -142,9 +144,11 @@ void Routes::check_model(const std::string& requested) const {
 RequestQueue::Turn Routes::take_turn() const {
   auto turn = c_.queue.wait_for_turn();
   if (turn) return std::move(*turn);
-  if (c_.queue.closed()) throw ApiError(503, "server_error", "server_stopping", "the server is shutting down");
-  throw ApiError(503, "server_error", "server_busy",
-                 "the server is busy: its queue of waiting requests is full (lagvk serve --queue); retry later");
+  if (c_.queue.closed())
+    throw ApiError(503, "server_error", "server_stopping", "the server is shutting down");
+  throw ApiError(
+      503, "server_error", "server_busy",
+      "the server is busy: its queue of waiting requests is full (lagvk serve --queue); retry later");
 }
 
 namespace {
@@ -158,9 +162,10 @@ struct StreamShape {
 
 /// Streams a generation as server-sent events. Runs inside httplib's content provider, the status
 /// (200) already sent: an error from here on is sent as an event of its own.
-bool stream_generation(httplib::DataSink& sink, cpp::Model& model, const PromptInput& prompt, const Sampling& sampling,
-                       std::uint32_t prompt_tokens, const StreamShape& shape, const std::optional<json>& first,
-                       const ResponseMeta& meta, bool include_usage, const std::atomic<bool>& stopping) {
+bool stream_generation(httplib::DataSink& sink, cpp::Model& model, const PromptInput& prompt,
+                       const Sampling& sampling, std::uint32_t prompt_tokens, const StreamShape& shape,
+                       const std::optional<json>& first, const ResponseMeta& meta, bool include_usage,
+                       const std::atomic<bool>& stopping) {
   if (first && !write_all(sink, sse_event(*first))) return false;
   Outcome outcome;
   try {
@@ -172,31 +177,34 @@ bool stream_generation(httplib::DataSink& sink, cpp::Model& model, const PromptI
   }
   if (outcome.cancelled) return false;  // the client is gone, or the server stops: drop the connection
   if (!write_all(sink, sse_event(shape.last(outcome.finish_reason)))) return false;
-  if (include_usage && !write_all(sink, sse_event(usage_chunk(meta, shape.object, outcome.usage)))) return false;
+  if (include_usage && !write_all(sink, sse_event(usage_chunk(meta, shape.object, outcome.usage))))
+    return false;
   return write_all(sink, "data: [DONE]\n\n");
 }
 
 /// Generates the whole text for a non-streaming response.
-std::pair<std::string, Outcome> generate_whole(cpp::Model& model, const PromptInput& prompt, const Sampling& sampling,
-                                               std::uint32_t prompt_tokens, const std::atomic<bool>& stopping) {
+std::pair<std::string, Outcome> generate_whole(cpp::Model& model, const PromptInput& prompt,
+                                               const Sampling& sampling, std::uint32_t prompt_tokens,
+                                               const std::atomic<bool>& stopping) {
   std::string text;
   Outcome outcome = generate(model, prompt, sampling, prompt_tokens, [&](std::string_view piece) {
     text += piece;
     return !stopping.load();
   });
-  if (outcome.cancelled) throw ApiError(503, "server_error", "server_stopping", "the server is shutting down");
+  if (outcome.cancelled)
+    throw ApiError(503, "server_error", "server_stopping", "the server is shutting down");
   return {std::move(text), std::move(outcome)};
 }
 
 void start_stream(httplib::Response& res, std::shared_ptr<RequestQueue::Turn> turn,
                   std::function<bool(httplib::DataSink&)> body) {
   res.set_header("Cache-Control", "no-cache");
-  res.set_chunked_content_provider("text/event-stream",
-                                   [turn = std::move(turn), body = std::move(body)](std::size_t, httplib::DataSink& sink) {
-                                     if (!body(sink)) return false;
-                                     sink.done();
-                                     return true;
-                                   });
+  res.set_chunked_content_provider("text/event-stream", [turn = std::move(turn), body = std::move(body)](
+                                                            std::size_t, httplib::DataSink& sink) {
+    if (!body(sink)) return false;
+    sink.done();
+    return true;
+  });
 }
 
 }  // namespace
@@ -217,13 +225,16 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
     return;
   }
   StreamShape shape{"chat.completion.chunk",
-                    [meta](std::string_view text) { return chat_chunk(meta, {{"content", std::string(text)}}, std::nullopt); },
+                    [meta](std::string_view text) {
+                      return chat_chunk(meta, {{"content", std::string(text)}}, std::nullopt);
+                    },
                     [meta](std::string_view reason) { return chat_chunk(meta, json::object(), reason); }};
   const json first = chat_chunk(meta, {{"role", "assistant"}, {"content", ""}}, std::nullopt);
-  start_stream(res, std::move(turn), [&model, prompt, r, prompt_tokens, shape, first, meta, this](httplib::DataSink& sink) {
-    return stream_generation(sink, model, prompt, r.sampling, prompt_tokens, shape, first, meta, r.include_usage,
-                             c_.stopping);
-  });
+  start_stream(res, std::move(turn),
+               [&model, prompt, r, prompt_tokens, shape, first, meta, this](httplib::DataSink& sink) {
+                 return stream_generation(sink, model, prompt, r.sampling, prompt_tokens, shape, first, meta,
+                                          r.include_usage, c_.stopping);
+               });
 }
 
 void Routes::completions(const httplib::Request& req, httplib::Response& res) {
@@ -246,10 +257,11 @@ void Routes::completions(const httplib::Request& req, httplib::Response& res) {
   StreamShape shape{"text_completion",
                     [meta](std::string_view text) { return text_chunk(meta, text, std::nullopt); },
                     [meta](std::string_view reason) { return text_chunk(meta, "", reason); }};
-  start_stream(res, std::move(turn), [&model, prompt, r, prompt_tokens, shape, meta, this](httplib::DataSink& sink) {
-    return stream_generation(sink, model, prompt, r.sampling, prompt_tokens, shape, std::nullopt, meta,
-                             r.include_usage, c_.stopping);
-  });
+  start_stream(res, std::move(turn),
+               [&model, prompt, r, prompt_tokens, shape, meta, this](httplib::DataSink& sink) {
+                 return stream_generation(sink, model, prompt, r.sampling, prompt_tokens, shape, std::nullopt,
+                                          meta, r.include_usage, c_.stopping);
+               });
 }
 
 void Routes::embeddings(const httplib::Request& req, httplib::Response& res) {

@@ -28,8 +28,8 @@ class CliServe : public ::testing::Test {
     dir_ = fs::path(::testing::TempDir()) / ("lagvk_cli_serve_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
     values_ = {{"model", (dir_ / "tiny.gguf").string()}, {"missing", (dir_ / "missing.gguf").string()}};
-    const auto r = test::run_lagvk("make-model --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --vocab 300 -o " +
-                                   values_["model"]);
+    const auto r = test::run_lagvk(
+        "make-model --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --vocab 300 -o " + values_["model"]);
     ASSERT_EQ(r.status, 0) << r.out;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
@@ -40,17 +40,23 @@ class CliServe : public ::testing::Test {
 
 TEST_F(CliServe, BadFlagsAndUnloadableModelsAreErrors) {
   const std::vector<CliCase> cases = {
-      {"help lists the flags", "serve --help", kExitOk,
-       {"--host", "--port", "--api-key", "--queue", "--max-body-bytes", "--ctx", "--device", "127.0.0.1", "8080"}},
+      {"help lists the flags",
+       "serve --help",
+       kExitOk,
+       {"--host", "--port", "--api-key", "--queue", "--max-body-bytes", "--ctx", "--device", "127.0.0.1",
+        "8080"}},
+      {"short help", "serve -h", kExitOk, {"--max-body-bytes"}},
       {"no model", "serve --port 0", kExitError, {"-m MODEL is required"}},
       {"port out of range", "serve -m {model} --port 70000", kExitError, {"--port", "65535"}},
       {"negative queue", "serve -m {model} --port 0 --queue -1", kExitError, {"--queue"}},
       {"empty body limit", "serve -m {model} --port 0 --max-body-bytes 0", kExitError, {"--max-body-bytes"}},
       {"empty key", "serve -m {model} --port 0 --api-key ''", kExitError, {"--api-key must not be empty"}},
       {"context too large", "serve -m {model} --port 0 --ctx 99999999", kExitError, {"--ctx"}},
-      {"missing model file", "serve -m {missing} --port 0", kExitError, {"missing.gguf"}},
-      {"no such device", "serve -m {model} --port 0 --device 999", kExitError, {"999"}},
-      {"not an address of this machine", "serve -m {model} --host 192.0.2.1 --port 0", kExitError,
+      {"missing model file", "serve --model {missing} --port 0", kExitError, {"missing.gguf"}},
+      {"no such device", "serve -m {model} --port 0 -d 999", kExitError, {"999"}},
+      {"not an address of this machine",
+       "serve -m {model} --host 192.0.2.1 --port 0",
+       kExitError,
        {"cannot listen on 192.0.2.1"}},
   };
   test::run_cases(cases, values_);
@@ -62,7 +68,8 @@ TEST_F(CliServe, AnAddressInUseIsAnError) {
   // Under a time limit: a second server that binds the port anyway would serve until killed.
   const auto r = test::run_shell(
       "timeout 60 " + test::lagvk_binary() + " " +
-      test::expand("serve -m {model} --host 127.0.0.1 --port " + std::to_string(first.port()), values_) + " 2>&1");
+      test::expand("serve -m {model} --host 127.0.0.1 --port " + std::to_string(first.port()), values_) +
+      " 2>&1");
   test::expect_error(r, "cannot listen on 127.0.0.1:" + std::to_string(first.port()), "a port in use");
   EXPECT_EQ(first.stop(SIGTERM, std::chrono::seconds(20)), 0);
 }
@@ -83,7 +90,8 @@ TEST_F(CliServe, TheFlagsShapeTheServer) {
   ASSERT_TRUE(models);
   EXPECT_EQ(models->status, 200) << models->body;
   EXPECT_NE(models->body.find("tiny.gguf"), std::string::npos);
-  const auto big = c.Post("/v1/completions", std::string(400, ' ') + R"({"prompt": [1]})", "application/json");
+  const auto big =
+      c.Post("/v1/completions", std::string(400, ' ') + R"({"prompt": [1]})", "application/json");
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 413);
   // --ctx 128: a prompt of 128 tokens leaves no room.

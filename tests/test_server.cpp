@@ -84,13 +84,15 @@ class ServerHttp : public ::testing::Test {
     server_ = nullptr;
     fs::remove_all(dir_);
   }
-  void SetUp() override { ASSERT_GT(server_->port(), 0) << "lagvk serve did not start:\n" << server_->output(); }
+  void SetUp() override {
+    ASSERT_GT(server_->port(), 0) << "lagvk serve did not start:\n" << server_->output();
+  }
 
   static httplib::Client client(const std::string& key = kKey) { return client_for(server_->port(), key); }
 
   /// POSTs body to path; expects an error with this status and code.
-  static void expect_error(const std::string& path, const std::string& body, int status, const std::string& code,
-                           const std::string& key = kKey) {
+  static void expect_error(const std::string& path, const std::string& body, int status,
+                           const std::string& code, const std::string& key = kKey) {
     auto c = client(key);
     const auto r = c.Post(path.c_str(), body, "application/json");
     ASSERT_TRUE(r) << path;
@@ -160,7 +162,8 @@ TEST_F(ServerHttp, APromptLongerThanTheContextIs400ContextLengthExceeded) {
   json streamed = chat;
   streamed["stream"] = true;  // refused before the stream starts: a status, not an event
   expect_error("/v1/chat/completions", streamed.dump(), 400, "context_length_exceeded");
-  expect_error("/v1/completions", json{{"prompt", std::vector<int>(256, 7)}}.dump(), 400, "context_length_exceeded");
+  expect_error("/v1/completions", json{{"prompt", std::vector<int>(256, 7)}}.dump(), 400,
+               "context_length_exceeded");
   expect_error("/v1/completions", json{{"prompt", words}}.dump(), 400, "context_length_exceeded");
 }
 
@@ -182,9 +185,9 @@ TEST_F(ServerHttp, AMissingOrWrongKeyIs401) {
 
 /// `lagvk run ... --temp 0 -n N --json`'s text.
 std::string greedy_run(const std::string& model, const std::string& prompt_args, int n) {
-  const auto r = test::run_lagvk("run -m " + model + " --ctx 256 " + prompt_args + " --temp 0 -n " +
-                                     std::to_string(n) + " --json",
-                                 false);
+  const auto r = test::run_lagvk(
+      "run -m " + model + " --ctx 256 " + prompt_args + " --temp 0 -n " + std::to_string(n) + " --json",
+      false);
   EXPECT_EQ(r.status, 0) << r.out;
   return json::parse(r.out, nullptr, false).value("text", "");
 }

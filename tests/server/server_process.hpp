@@ -19,7 +19,8 @@ class ServerProcess {
  public:
   /// Starts `lagvk serve ARGS` (a shell command line: quote arguments yourself) and waits up to
   /// startup_limit for it to say it listens.
-  explicit ServerProcess(const std::string& args, std::chrono::seconds startup_limit = std::chrono::seconds(120)) {
+  explicit ServerProcess(const std::string& args,
+                         std::chrono::seconds startup_limit = std::chrono::seconds(120)) {
     int out[2];
     if (pipe(out) != 0) return;
     pid_ = fork();
@@ -59,7 +60,8 @@ class ServerProcess {
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         if (took)
-          *took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+          *took =
+              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
         return status_;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -33,9 +33,10 @@ server::ServerOptions server_options_from(const Args& args) {
   o.model_params.context_tokens = std::uint32_t(args.get_int("--ctx", 0, 0, kMaxContext));
   o.api_key = args.get_or("--api-key", "");
   if (args.has("--api-key") && o.api_key.empty())
-    fail(Errc::invalid_argument, "serve: --api-key must not be empty (leave it out for a server without a key)");
-  o.max_body_bytes =
-      std::size_t(args.get_int("--max-body-bytes", std::int64_t(server::kDefaultMaxBodyBytes), 1, kMaxBodyBytes));
+    fail(Errc::invalid_argument,
+         "serve: --api-key must not be empty (leave it out for a server without a key)");
+  o.max_body_bytes = std::size_t(
+      args.get_int("--max-body-bytes", std::int64_t(server::kDefaultMaxBodyBytes), 1, kMaxBodyBytes));
   o.queue = std::size_t(args.get_int("--queue", std::int64_t(server::kDefaultQueue), 0, kMaxQueue));
   return o;
 }
@@ -84,7 +85,7 @@ class StopOnSignal {
 /// lagvk_status as the CLI's error code (Errc lists the same failures, in the same order, from 1).
 Errc errc_of(lagvk_status status) {
   return status >= LAGVK_ERROR_INVALID_ARGUMENT && status <= LAGVK_ERROR_INTERNAL ? Errc(int(status) - 1)
-                                                                                   : Errc::internal;
+                                                                                  : Errc::internal;
 }
 
 }  // namespace
@@ -102,13 +103,14 @@ int cmd_serve(int argc, char** argv, const vk::InstanceOptions&) {
        std::to_string(server::kDefaultMaxBodyBytes)}};
   for (auto& o : load_option_specs()) options.push_back(o);
   Args args("serve", "-m MODEL [--host ADDR] [--port N] [options]",
-            "Serves a GGUF model over HTTP with OpenAI's API: GET /health, GET /v1/models,\n"
-            "POST /v1/chat/completions, /v1/completions and /v1/embeddings (docs/SERVER.md). Prints\n"
-            "'listening on http://HOST:PORT' once the model is loaded; SIGINT or SIGTERM stops it. example:\n"
+            "Serves a GGUF model over HTTP with OpenAI's API: health, models, chat completions, completions\n"
+            "and embeddings (the routes and fields: docs/SERVER.md). Prints 'listening on http://HOST:PORT'\n"
+            "once the model is loaded; SIGINT or SIGTERM stops it. example:\n"
             "  lagvk serve -m MODEL.gguf --port 8080",
             options);
   if (!args.parse(argc, argv)) return 0;
-  if (!args.get("--model")) fail(Errc::invalid_argument, "serve: -m MODEL is required (see 'lagvk serve --help')");
+  if (!args.get("--model"))
+    fail(Errc::invalid_argument, "serve: -m MODEL is required (see 'lagvk serve --help')");
   server::Server server(server_options_from(args));
   const StopOnSignal stop_on_signal(server);
   const int port = server.bind();
@@ -116,7 +118,8 @@ int cmd_serve(int argc, char** argv, const vk::InstanceOptions&) {
     fail(Errc::invalid_argument,
          "serve: cannot listen on {}:{}: the port is in use or the address is not one of this machine's "
          "(choose another with --host / --port)",
-         args.get_or("--host", server::kDefaultHost), args.get_or("--port", std::to_string(server::kDefaultPort)));
+         args.get_or("--host", server::kDefaultHost),
+         args.get_or("--port", std::to_string(server::kDefaultPort)));
   server.start();
   std::fprintf(stderr, "[loading %s]\n", args.get("--model")->c_str());
   try {
