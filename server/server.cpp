@@ -42,7 +42,10 @@ int Server::bind() {
 }
 
 void Server::start() {
-  listener_ = std::thread([this] { http_->listen_after_bind(); });
+  listener_ = std::thread([this] {
+    http_->listen_after_bind();
+    listener_done_.store(true);
+  });
 }
 
 void Server::load_model() {
@@ -65,7 +68,14 @@ void Server::stop() {
   stopping_.store(true);
   queue_.close();
   if (loaded_.load()) model_->cancel();
-  http_->stop();
+  std::call_once(http_stopped_, [this] {
+    // httplib's stop() does nothing until its listen loop runs: a stop that comes between start() and
+    // then (a model that fails to load at once) must wait for the loop, or the server listens forever.
+    if (listener_.joinable())
+      while (!http_->is_running() && !listener_done_.load())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    http_->stop();
+  });
 }
 
 }  // namespace lagvk::server

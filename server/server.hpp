@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -65,6 +66,8 @@ class Server {
   std::unique_ptr<cpp::Model> model_;
   std::atomic<bool> loaded_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> listener_done_{false};
+  std::once_flag http_stopped_;
   RequestQueue queue_;
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<Routes> routes_;

@@ -5,6 +5,7 @@
 // SIGTERM during a generation. Each error must have OpenAI's shape and leave the server serving.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,6 +20,7 @@
 
 #include "tests/server/server_process.hpp"
 #include "tests/support/cli.hpp"
+#include "tests/support/cli_cases.hpp"
 #include "tests/support/references.hpp"
 
 namespace lagvk {
@@ -288,6 +290,21 @@ TEST(ServerLifecycle, SigtermDuringAGenerationStopsTheServerWithStatus0WithinSec
   EXPECT_EQ(server.stop(SIGTERM, 10s, &took), 0);
   EXPECT_LT(took, 10s);
   streaming.join();
+  fs::remove_all(dir);
+}
+
+TEST(ServerLifecycle, AModelThatFailsToLoadEndsTheCommandWithStatus1) {
+  // The server listens before it loads; a load that fails at once must still stop the listener it had
+  // just started (it hung, listening, when the stop came before the listener ran).
+  const fs::path dir = make_dir("lagvk_server_bad_model");
+  const fs::path fifo = dir / "pipe.gguf";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  // The race lost about one run in three: ten runs catch it.
+  for (int i = 0; i < 10; ++i) {
+    const auto r = test::run_shell("timeout 10 " + test::lagvk_binary() + " serve -m " + fifo.string() +
+                                   " --port 0 2>&1");
+    test::expect_error(r, "FIFO", "a model that is not a regular file");
+  }
   fs::remove_all(dir);
 }
 
