@@ -201,7 +201,13 @@ void start_stream(httplib::Response& res, std::shared_ptr<RequestQueue::Turn> tu
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider("text/event-stream", [turn = std::move(turn), body = std::move(body)](
                                                             std::size_t, httplib::DataSink& sink) {
-    if (!body(sink)) return false;
+    // httplib calls this outside the routes' guard: nothing may escape it (an exception would end the
+    // process). A failure past the status line can only drop the connection.
+    try {
+      if (!body(sink)) return false;
+    } catch (const std::exception&) {
+      return false;
+    }
     sink.done();
     return true;
   });
