@@ -4,7 +4,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <regex>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -109,6 +113,28 @@ TEST(ServerRequests, ParsedFieldsKeepTheirMeaning) {
   const EmbeddingRequest e = parse_embedding_request(R"({"input": "x", "encoding_format": "base64"})");
   EXPECT_EQ(e.input, std::vector<std::string>{"x"});
   EXPECT_TRUE(e.base64);
+}
+
+TEST(ServerLayout, TheServerIncludesOnlyThePublicApiOfLagvk) {
+  // docs/ARCHITECTURE.md: the CLI and the server use only the public API. Engine internals in server/
+  // would tie it to what the library may change.
+  const std::regex include(R"re(#include\s+"([^"]+)")re");
+  int files = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(LAGVK_SOURCE_DIR) / "server")) {
+    if (entry.path().extension() != ".cpp" && entry.path().extension() != ".hpp") continue;
+    ++files;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string source = text.str();
+    for (std::sregex_iterator it(source.begin(), source.end(), include), end; it != end; ++it) {
+      const std::string header = (*it)[1];
+      EXPECT_TRUE(header.rfind("lagvk/", 0) == 0 || header.rfind("server/", 0) == 0)
+          << entry.path().filename() << " includes " << header;
+    }
+  }
+  EXPECT_GT(files, 0);
 }
 
 }  // namespace
