@@ -19,6 +19,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libvulkan-dev glslang-tools vulkan-tools mesa-vulkan-drivers
   libglm-dev liblmdb-dev libfmt-dev nlohmann-json3-dev libgtest-dev libxxhash-dev libpcre2-dev
+  # lagvk serve's HTTP (server/)
+  libcpp-httplib-dev
 )
 if [ "$build_only" -eq 1 ]; then
   "$here/install_packages.sh" "${packages[@]}"
@@ -39,4 +41,5 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 "$here/install_packages.sh" "${packages[@]}"
 "$here/setup_peer.sh"
 "$here/setup_tokenizer_ref.sh"
+"$here/setup_server_clients.sh"
 "$here/setup_gguf_ref.sh"

@@ -24,8 +24,8 @@ using test::kExitOk;
 using test::kExitUsage;
 
 // Every command, as the usage lists them; a new command must be added here (and to the coverage check).
-const std::vector<std::string> kCommands = {"help", "devices", "make-model", "model-info", "tokenize",
-                                            "run",  "ask",     "eval",       "log",        "version"};
+const std::vector<std::string> kCommands = {"help", "devices", "make-model", "model-info", "tokenize", "run",
+                                            "ask",  "eval",    "serve",      "log",        "version"};
 const std::vector<std::string> kLogVerbs = {"add", "ls", "show", "rm", "stats", "verify", "export", "import"};
 
 /// Every command and log verb that has a --help ("log add" for a verb).

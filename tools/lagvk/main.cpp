@@ -40,6 +40,8 @@ constexpr Command kCommands[] = {
      lagvk::cli::cmd_ask},
     {"eval", "measure LAG on the multihop suite: exact match and agent steps per log mode",
      lagvk::cli::cmd_eval},
+    {"serve", "serve a model over HTTP with OpenAI's API (chat, completions, embeddings)",
+     lagvk::cli::cmd_serve},
     {"log", "manage a store of logs: add, ls, show, rm, stats, verify, export, import", lagvk::cli::cmd_log},
     {"version", "print the version, git commit, Vulkan loader and the device's driver (--json)",
      lagvk::cli::cmd_version},

@@ -1,0 +1,127 @@
+#include "server/generation.hpp"
+
+#include <random>
+
+#include "server/api_error.hpp"
+#include "server/stop_filter.hpp"
+
+namespace lagvk::server {
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+std::uint32_t count_tokens(cpp::Model& model, const PromptInput& prompt) {
+  return std::visit(
+      Overloaded{
+          [&](const std::vector<cpp::Message>& messages) {
+            // As lagvk_chat renders and tokenizes it (the template's markup as special tokens).
+            return std::uint32_t(model.tokenize(model.chat_render(messages), true, true).size());
+          },
+          [&](const std::string& text) { return std::uint32_t(model.tokenize(text, true, false).size()); },
+          [&](const std::vector<std::int32_t>& ids) {
+            for (const std::int32_t id : ids)
+              if (std::uint32_t(id) >= model.info().vocab_size)
+                throw bad_request("invalid_value",
+                                  "'prompt' holds token id " + std::to_string(id) +
+                                      ", outside the model's vocabulary of " +
+                                      std::to_string(model.info().vocab_size),
+                                  "prompt");
+            return std::uint32_t(ids.size());
+          }},
+      prompt);
+}
+
+cpp::GenerateOptions options_of(const Sampling& s, std::uint32_t room) {
+  cpp::GenerateOptions o;
+  o.params.max_tokens = s.max_tokens ? std::min(*s.max_tokens, room) : room;
+  if (s.temperature) o.params.temperature = *s.temperature;
+  if (s.top_p) o.params.top_p = *s.top_p;
+  // A request without a seed is sampled differently each time, as OpenAI's are.
+  o.params.seed = s.seed ? *s.seed : std::random_device{}();
+  o.stop = s.stop;
+  return o;
+}
+
+cpp::Completion run(cpp::Model& model, const PromptInput& prompt, const cpp::GenerateOptions& options) {
+  return std::visit(
+      Overloaded{[&](const std::vector<cpp::Message>& messages) { return model.chat(messages, options); },
+                 [&](const std::string& text) { return model.generate(text, options); },
+                 [&](const std::vector<std::int32_t>& ids) { return model.generate_tokens(ids, options); }},
+      prompt);
+}
+
+}  // namespace
+
+ApiError api_error_of(const cpp::Error& e) {
+  switch (e.status()) {
+    case LAGVK_ERROR_CONTEXT_FULL:
+      return bad_request("context_length_exceeded", e.what(), "messages");
+    case LAGVK_ERROR_BAD_INPUT:
+    case LAGVK_ERROR_INVALID_ARGUMENT:
+      return bad_request("invalid_value", e.what());
+    default:
+      return ApiError(500, "server_error", e.status_name(), e.what());
+  }
+}
+
+std::uint32_t checked_prompt_tokens(cpp::Model& model, const PromptInput& prompt) {
+  std::uint32_t n = 0;
+  try {
+    n = count_tokens(model, prompt);
+  } catch (const cpp::Error& e) {
+    throw api_error_of(e);
+  }
+  const std::uint32_t context = model.info().context_tokens;
+  if (n >= context)
+    throw bad_request("context_length_exceeded",
+                      "the prompt is " + std::to_string(n) + " tokens, and this model's context holds " +
+                          std::to_string(context) +
+                          " (prompt and completion together): shorten the prompt, or "
+                          "start the server with a larger --ctx",
+                      std::holds_alternative<std::vector<cpp::Message>>(prompt) ? "messages" : "prompt");
+  return n;
+}
+
+Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& sampling,
+                 std::uint32_t prompt_tokens, const Emit& emit) {
+  StopFilter filter(sampling.stop);
+  cpp::GenerateOptions options = options_of(sampling, model.info().context_tokens - prompt_tokens);
+  Outcome outcome;
+  outcome.usage.prompt_tokens = prompt_tokens;
+  bool client_gone = false;
+  options.on_token = [&](std::int32_t, std::string_view text) {
+    ++outcome.usage.completion_tokens;
+    const std::string out = filter.push(text);
+    if (!out.empty() && !emit(out)) {
+      client_gone = true;
+      return false;
+    }
+    return !filter.stopped();
+  };
+  try {
+    const cpp::Completion c = run(model, prompt, options);
+    const std::string rest = filter.finish();
+    if (!rest.empty() && !emit(rest)) client_gone = true;
+    outcome.usage.prompt_tokens = c.info().prompt_tokens;
+    outcome.usage.completion_tokens = std::uint32_t(c.info().n_tokens);
+    outcome.finish_reason = filter.stopped() ? "stop" : finish_reason_of(c.stop_reason());
+  } catch (const cpp::Error& e) {
+    if (e.status() != LAGVK_ERROR_CANCELLED) throw api_error_of(e);
+    // Stopped by the filter at a stop string the library had not matched yet: a normal end.
+    if (filter.stopped() && !client_gone) {
+      outcome.finish_reason = "stop";
+      return outcome;
+    }
+    outcome.cancelled = true;
+    return outcome;
+  }
+  outcome.cancelled = client_gone;
+  return outcome;
+}
+
+}  // namespace lagvk::server

@@ -1,0 +1,45 @@
+#pragma once
+// One request's generation on the model through the public API: its prompt's length checked against the
+// context first (so a stream can still answer with an error status), then the tokens streamed to `emit`
+// through the stop-string filter. A client gone (emit returns false) or a cancel from another thread
+// (shutdown) stops the generation at its next token.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "lagvk/lagvk.hpp"
+#include "server/api_error.hpp"
+#include "server/openai_json.hpp"
+#include "server/requests.hpp"
+
+namespace lagvk::server {
+
+/// A chat (rendered with the model's template), a text prompt, or token ids used as given.
+using PromptInput = std::variant<std::vector<cpp::Message>, std::string, std::vector<std::int32_t>>;
+
+/// Sends generated text to the client; returns false when the client is gone.
+using Emit = std::function<bool(std::string_view text)>;
+
+struct Outcome {
+  std::string finish_reason;  ///< "stop" or "length"; empty when cancelled
+  Usage usage;
+  bool cancelled = false;  ///< the client left or the server is stopping: nothing more is to be sent
+};
+
+/// The prompt's tokens, as the generation will count them (a chat is rendered and tokenized). Throws
+/// ApiError: 400 context_length_exceeded when it leaves no room to generate, 400 for a token id outside
+/// the vocabulary.
+[[nodiscard]] std::uint32_t checked_prompt_tokens(cpp::Model& model, const PromptInput& prompt);
+
+/// Generates; `prompt_tokens` from checked_prompt_tokens (the default max_tokens is the rest of the
+/// context). Library failures become ApiError (400 for the input's faults, 500 otherwise).
+[[nodiscard]] Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& sampling,
+                               std::uint32_t prompt_tokens, const Emit& emit);
+
+/// The ApiError for a failed library call (what the client is told).
+[[nodiscard]] ApiError api_error_of(const cpp::Error& e);
+
+}  // namespace lagvk::server

@@ -1,0 +1,57 @@
+#pragma once
+// The OpenAI request bodies the server accepts, parsed and validated into typed structs. Every problem (bad
+// JSON, a wrong type, a value out of range, a missing field) is an ApiError naming the field, thrown before
+// anything touches the model. Fields the server does not know are ignored, as OpenAI's clients send many.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "lagvk/lagvk.hpp"
+
+namespace lagvk::server {
+
+/// The sampling fields shared by chat and text completions; absent ones keep the library's defaults
+/// (lagvk_generate_params_default), except the seed, which is random unless given.
+struct Sampling {
+  std::optional<std::uint32_t> max_tokens;
+  std::optional<float> temperature;  ///< 0 to 2; 0 is greedy
+  std::optional<float> top_p;        ///< (0, 1]
+  std::optional<std::uint64_t> seed;
+  std::vector<std::string> stop;
+};
+
+struct ChatRequest {
+  std::string model;  ///< "" when the body names none
+  std::vector<cpp::Message> messages;
+  Sampling sampling;
+  bool stream = false;
+  bool include_usage = false;  ///< stream_options.include_usage: a last chunk with the usage
+};
+
+struct CompletionRequest {
+  std::string model;
+  std::variant<std::string, std::vector<std::int32_t>> prompt;  ///< text, or token ids used as given
+  Sampling sampling;
+  bool stream = false;
+  bool include_usage = false;
+};
+
+struct EmbeddingRequest {
+  std::string model;
+  std::vector<std::string> input;
+  bool base64 = false;  ///< encoding_format "base64": each vector as base64 of little-endian float32s
+};
+
+/// The largest number of stop strings a request may give (OpenAI allows 4; llama-server more).
+inline constexpr std::size_t kMaxStopStrings = 16;
+/// The largest number of texts one embeddings request may give.
+inline constexpr std::size_t kMaxEmbeddingInputs = 2048;
+
+[[nodiscard]] ChatRequest parse_chat_request(std::string_view body);
+[[nodiscard]] CompletionRequest parse_completion_request(std::string_view body);
+[[nodiscard]] EmbeddingRequest parse_embedding_request(std::string_view body);
+
+}  // namespace lagvk::server

@@ -1,0 +1,289 @@
+#include "server/routes.hpp"
+
+#include <cstdio>
+
+#include <httplib.h>
+
+#include "server/api_error.hpp"
+#include "server/generation.hpp"
+#include "server/openai_json.hpp"
+#include "server/requests.hpp"
+
+namespace lagvk::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kJson = "application/json";
+/// Seconds a client turned away by a full queue is asked to wait (Retry-After).
+constexpr const char* kRetryAfterSeconds = "1";
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(dump(body), kJson);
+}
+
+void send_error(httplib::Response& res, const ApiError& e) {
+  if (e.http_status() == 503) res.set_header("Retry-After", kRetryAfterSeconds);
+  send_json(res, e.http_status(), error_body(e));
+}
+
+/// The error body for statuses httplib answers by itself (an oversized body, an unknown path).
+ApiError error_for_status(int status, std::size_t max_body_bytes) {
+  switch (status) {
+    case 413:
+      return ApiError(413, "invalid_request_error", "request_too_large",
+                      "the request body is larger than the server's limit of " +
+                          std::to_string(max_body_bytes) + " bytes (lagvk serve --max-body-bytes)");
+    case 404:
+      return ApiError(404, "invalid_request_error", "not_found",
+                      "no such endpoint: see docs/SERVER.md for the routes lagvk serve has");
+    case 405:
+      return ApiError(405, "invalid_request_error", "method_not_allowed",
+                      "this endpoint does not take that method");
+    default:
+      return ApiError(status, status >= 500 ? "server_error" : "invalid_request_error", "http_error",
+                      "the HTTP request could not be handled (status " + std::to_string(status) + ")");
+  }
+}
+
+/// Runs a route, turning every failure into an error response: nothing a client sends can crash the server.
+template <typename F>
+void guarded(httplib::Response& res, F&& route) {
+  try {
+    route();
+  } catch (const ApiError& e) {
+    send_error(res, e);
+  } catch (const cpp::Error& e) {
+    send_error(res, api_error_of(e));
+  } catch (const std::exception& e) {
+    send_error(res, ApiError(500, "server_error", "internal_error", e.what()));
+  }
+}
+
+bool write_all(httplib::DataSink& sink, const std::string& data) {
+  return sink.write(data.data(), data.size());
+}
+
+}  // namespace
+
+void Routes::install(httplib::Server& http) {
+  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) { health(res); });
+  http.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] {
+      check_api_key(req);
+      check_ready();
+      models(res);
+    });
+  });
+  http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] { chat_completions(req, res); });
+  });
+  http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] { completions(req, res); });
+  });
+  http.Post("/v1/embeddings", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] { embeddings(req, res); });
+  });
+  const std::size_t max_body = c_.options.max_body_bytes;
+  http.set_payload_max_length(max_body);
+  // httplib calls this for every status >= 400: the routes' own errors already have their body.
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([max_body](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        send_error(res, error_for_status(res.status, max_body));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    send_error(res, ApiError(500, "server_error", "internal_error", "the request failed inside the server"));
+  });
+  // Every waiting request holds a thread: enough threads for the queue, the running generation and a
+  // few quick requests (health, models) besides.
+  const std::size_t threads = c_.options.queue + 8;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Idle keep-alive connections hold a thread too, and delay shutdown: keep them short.
+  http.set_keep_alive_timeout(2);
+}
+
+void Routes::health(httplib::Response& res) const {
+  if (c_.loaded.load() && !c_.stopping.load())
+    send_json(res, 200, {{"status", "ok"}});
+  else
+    send_json(res, 503, {{"status", c_.stopping.load() ? "stopping" : "loading"}});
+}
+
+void Routes::models(httplib::Response& res) const {
+  send_json(res, 200, model_list(c_.model_id, c_.created));
+}
+
+void Routes::check_api_key(const httplib::Request& req) const {
+  const std::string& key = c_.options.api_key;
+  if (key.empty()) return;
+  if (req.get_header_value("Authorization") == "Bearer " + key) return;
+  throw ApiError(
+      401, "invalid_request_error", "invalid_api_key",
+      req.has_header("Authorization")
+          ? "the API key is not this server's: send 'Authorization: Bearer KEY' with lagvk serve's --api-key"
+          : "this server needs an API key: send 'Authorization: Bearer KEY' (lagvk serve --api-key)");
+}
+
+void Routes::check_ready() const {
+  if (c_.stopping.load())
+    throw ApiError(503, "server_error", "server_stopping", "the server is shutting down");
+  if (!c_.loaded.load())
+    throw ApiError(503, "server_error", "model_loading", "the model is still loading: retry in a moment");
+}
+
+void Routes::check_model(const std::string& requested) const {
+  if (requested.empty() || requested == c_.model_id) return;
+  throw ApiError(404, "invalid_request_error", "model_not_found",
+                 "the model '" + requested + "' is not served here: this server serves '" + c_.model_id + "'",
+                 "model");
+}
+
+RequestQueue::Turn Routes::take_turn() const {
+  auto turn = c_.queue.wait_for_turn();
+  if (turn) return std::move(*turn);
+  if (c_.queue.closed())
+    throw ApiError(503, "server_error", "server_stopping", "the server is shutting down");
+  throw ApiError(
+      503, "server_error", "server_busy",
+      "the server is busy: its queue of waiting requests is full (lagvk serve --queue); retry later");
+}
+
+namespace {
+
+/// How one request's stream is written: its chunks around the generated text.
+struct StreamShape {
+  std::string object;                          ///< "chat.completion.chunk" or "text_completion"
+  std::function<json(std::string_view)> text;  ///< a chunk carrying generated text
+  std::function<json(std::string_view)> last;  ///< the chunk with the finish reason
+};
+
+/// Streams a generation as server-sent events. Runs inside httplib's content provider, the status
+/// (200) already sent: an error from here on is sent as an event of its own.
+bool stream_generation(httplib::DataSink& sink, cpp::Model& model, const PromptInput& prompt,
+                       const Sampling& sampling, std::uint32_t prompt_tokens, const StreamShape& shape,
+                       const std::optional<json>& first, const ResponseMeta& meta, bool include_usage,
+                       const std::atomic<bool>& stopping) {
+  if (first && !write_all(sink, sse_event(*first))) return false;
+  Outcome outcome;
+  try {
+    outcome = generate(model, prompt, sampling, prompt_tokens, [&](std::string_view text) {
+      return !stopping.load() && write_all(sink, sse_event(shape.text(text)));
+    });
+  } catch (const ApiError& e) {
+    return write_all(sink, sse_event(error_body(e))) && write_all(sink, "data: [DONE]\n\n");
+  }
+  if (outcome.cancelled) return false;  // the client is gone, or the server stops: drop the connection
+  if (!write_all(sink, sse_event(shape.last(outcome.finish_reason)))) return false;
+  if (include_usage && !write_all(sink, sse_event(usage_chunk(meta, shape.object, outcome.usage))))
+    return false;
+  return write_all(sink, "data: [DONE]\n\n");
+}
+
+/// Generates the whole text for a non-streaming response.
+std::pair<std::string, Outcome> generate_whole(cpp::Model& model, const PromptInput& prompt,
+                                               const Sampling& sampling, std::uint32_t prompt_tokens,
+                                               const std::atomic<bool>& stopping) {
+  std::string text;
+  Outcome outcome = generate(model, prompt, sampling, prompt_tokens, [&](std::string_view piece) {
+    text += piece;
+    return !stopping.load();
+  });
+  if (outcome.cancelled)
+    throw ApiError(503, "server_error", "server_stopping", "the server is shutting down");
+  return {std::move(text), std::move(outcome)};
+}
+
+void start_stream(httplib::Response& res, std::shared_ptr<RequestQueue::Turn> turn,
+                  std::function<bool(httplib::DataSink&)> body) {
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider("text/event-stream", [turn = std::move(turn), body = std::move(body)](
+                                                            std::size_t, httplib::DataSink& sink) {
+    // httplib calls this outside the routes' guard: nothing may escape it (an exception would end the
+    // process). A failure past the status line can only drop the connection.
+    try {
+      if (!body(sink)) return false;
+    } catch (const std::exception&) {
+      return false;
+    }
+    sink.done();
+    return true;
+  });
+}
+
+}  // namespace
+
+void Routes::chat_completions(const httplib::Request& req, httplib::Response& res) {
+  check_api_key(req);
+  check_ready();
+  ChatRequest r = parse_chat_request(req.body);
+  check_model(r.model);
+  auto turn = std::make_shared<RequestQueue::Turn>(take_turn());
+  cpp::Model& model = *c_.model;
+  const PromptInput prompt = std::move(r.messages);
+  const std::uint32_t prompt_tokens = checked_prompt_tokens(model, prompt);
+  const ResponseMeta meta{"chatcmpl-" + std::to_string(next_id_++), c_.created, c_.model_id};
+  if (!r.stream) {
+    const auto [text, outcome] = generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping);
+    send_json(res, 200, chat_completion(meta, text, outcome.finish_reason, outcome.usage));
+    return;
+  }
+  StreamShape shape{"chat.completion.chunk",
+                    [meta](std::string_view text) {
+                      return chat_chunk(meta, {{"content", std::string(text)}}, std::nullopt);
+                    },
+                    [meta](std::string_view reason) { return chat_chunk(meta, json::object(), reason); }};
+  const json first = chat_chunk(meta, {{"role", "assistant"}, {"content", ""}}, std::nullopt);
+  start_stream(res, std::move(turn),
+               [&model, prompt, r, prompt_tokens, shape, first, meta, this](httplib::DataSink& sink) {
+                 return stream_generation(sink, model, prompt, r.sampling, prompt_tokens, shape, first, meta,
+                                          r.include_usage, c_.stopping);
+               });
+}
+
+void Routes::completions(const httplib::Request& req, httplib::Response& res) {
+  check_api_key(req);
+  check_ready();
+  CompletionRequest r = parse_completion_request(req.body);
+  check_model(r.model);
+  auto turn = std::make_shared<RequestQueue::Turn>(take_turn());
+  cpp::Model& model = *c_.model;
+  const PromptInput prompt = std::holds_alternative<std::string>(r.prompt)
+                                 ? PromptInput(std::get<std::string>(std::move(r.prompt)))
+                                 : PromptInput(std::get<std::vector<std::int32_t>>(std::move(r.prompt)));
+  const std::uint32_t prompt_tokens = checked_prompt_tokens(model, prompt);
+  const ResponseMeta meta{"cmpl-" + std::to_string(next_id_++), c_.created, c_.model_id};
+  if (!r.stream) {
+    const auto [text, outcome] = generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping);
+    send_json(res, 200, text_completion(meta, text, outcome.finish_reason, outcome.usage));
+    return;
+  }
+  StreamShape shape{"text_completion",
+                    [meta](std::string_view text) { return text_chunk(meta, text, std::nullopt); },
+                    [meta](std::string_view reason) { return text_chunk(meta, "", reason); }};
+  start_stream(res, std::move(turn),
+               [&model, prompt, r, prompt_tokens, shape, meta, this](httplib::DataSink& sink) {
+                 return stream_generation(sink, model, prompt, r.sampling, prompt_tokens, shape, std::nullopt,
+                                          meta, r.include_usage, c_.stopping);
+               });
+}
+
+void Routes::embeddings(const httplib::Request& req, httplib::Response& res) {
+  check_api_key(req);
+  check_ready();
+  const EmbeddingRequest r = parse_embedding_request(req.body);
+  check_model(r.model);
+  const RequestQueue::Turn turn = take_turn();
+  cpp::Model& model = *c_.model;
+  std::vector<std::vector<float>> vectors;
+  std::uint32_t tokens = 0;
+  for (const std::string& text : r.input) {
+    tokens += checked_prompt_tokens(model, PromptInput(text));
+    vectors.push_back(model.embed(text));
+  }
+  send_json(res, 200, embeddings_response(c_.model_id, vectors, r.base64, tokens));
+}
+
+}  // namespace lagvk::server

@@ -1,0 +1,58 @@
+#pragma once
+// The HTTP routes of lagvk serve: each parses its request (server/requests.hpp), waits for its turn
+// (server/request_queue.hpp), generates (server/generation.hpp) and answers in OpenAI's JSON or as
+// server-sent events (server/openai_json.hpp). Every failure is an OpenAI-shaped error response.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "lagvk/lagvk.hpp"
+#include "server/request_queue.hpp"
+#include "server/server.hpp"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace lagvk::server {
+
+/// What the routes read of the server that owns them (which outlives them).
+struct RouteContext {
+  const ServerOptions& options;
+  const std::string& model_id;
+  std::int64_t created;
+  const std::unique_ptr<cpp::Model>& model;  ///< set once `loaded` is true
+  const std::atomic<bool>& loaded;
+  const std::atomic<bool>& stopping;
+  RequestQueue& queue;
+};
+
+class Routes {
+ public:
+  explicit Routes(const RouteContext& context) : c_(context) {}
+  void install(httplib::Server& http);
+
+ private:
+  void health(httplib::Response& res) const;
+  void models(httplib::Response& res) const;
+  void chat_completions(const httplib::Request& req, httplib::Response& res);
+  void completions(const httplib::Request& req, httplib::Response& res);
+  void embeddings(const httplib::Request& req, httplib::Response& res);
+
+  /// 401 unless the request carries the server's key (when it has one).
+  void check_api_key(const httplib::Request& req) const;
+  /// 503 while the model loads or the server stops.
+  void check_ready() const;
+  /// 404 when the request names a model this server does not serve ("" names none: the served one).
+  void check_model(const std::string& requested) const;
+  /// This request's turn to use the model; 503 with Retry-After when the queue is full or closed.
+  [[nodiscard]] RequestQueue::Turn take_turn() const;
+
+  RouteContext c_;
+  std::atomic<std::uint64_t> next_id_{1};
+};
+
+}  // namespace lagvk::server

@@ -1,0 +1,140 @@
+// lagvk serve: an OpenAI-compatible HTTP server over one model (server/, on the public API). It listens
+// at once (GET /health answers 503 while the model loads), prints "listening on http://HOST:PORT" when
+// the model is ready, and stops on SIGINT or SIGTERM: no new requests, the running generation
+// cancelled, exit 0.
+#include <pthread.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+
+#include "engine/core/error.hpp"
+#include "lagvk/lagvk.hpp"
+#include "server/server.hpp"
+#include "tools/lagvk/args.hpp"
+#include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/generation_flags.hpp"
+
+namespace lagvk::cli {
+namespace {
+
+constexpr std::int64_t kMaxPort = 65535;
+constexpr std::int64_t kMaxQueue = 4096;
+constexpr std::int64_t kMaxBodyBytes = std::int64_t(1) << 30;
+
+server::ServerOptions server_options_from(const Args& args) {
+  server::ServerOptions o;
+  o.model_path = *args.get("--model");
+  o.host = args.get_or("--host", server::kDefaultHost);
+  o.port = int(args.get_int("--port", server::kDefaultPort, 0, kMaxPort));
+  o.model_params.device = std::int32_t(args.get_int("--device", -1, -1, kMaxDeviceIndex));
+  o.model_params.context_tokens = std::uint32_t(args.get_int("--ctx", 0, 0, kMaxContext));
+  o.api_key = args.get_or("--api-key", "");
+  if (args.has("--api-key") && o.api_key.empty())
+    fail(Errc::invalid_argument,
+         "serve: --api-key must not be empty (leave it out for a server without a key)");
+  o.max_body_bytes = std::size_t(
+      args.get_int("--max-body-bytes", std::int64_t(server::kDefaultMaxBodyBytes), 1, kMaxBodyBytes));
+  o.queue = std::size_t(args.get_int("--queue", std::int64_t(server::kDefaultQueue), 0, kMaxQueue));
+  return o;
+}
+
+/// SIGINT and SIGTERM, blocked in every thread (set before any is started) and taken by one watcher
+/// thread with sigtimedwait, which stops the server: no handler runs in a signal context.
+class StopOnSignal {
+ public:
+  explicit StopOnSignal(server::Server& server) {
+    sigset_t signals = stop_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, &previous_);
+    watcher_ = std::thread([this, &server] {
+      sigset_t wanted = stop_signals();
+      const timespec poll{0, 100'000'000};
+      while (!done_.load()) {
+        if (sigtimedwait(&wanted, nullptr, &poll) > 0) {
+          std::fprintf(stderr, "[stopping]\n");
+          server.stop();
+          return;
+        }
+      }
+    });
+  }
+  ~StopOnSignal() {
+    done_.store(true);
+    watcher_.join();
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+ private:
+  static sigset_t stop_signals() {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGTERM);
+    return s;
+  }
+
+  sigset_t previous_{};
+  std::atomic<bool> done_{false};
+  std::thread watcher_;
+};
+
+/// lagvk_status as the CLI's error code (Errc lists the same failures, in the same order, from 1).
+Errc errc_of(lagvk_status status) {
+  return status >= LAGVK_ERROR_INVALID_ARGUMENT && status <= LAGVK_ERROR_INTERNAL ? Errc(int(status) - 1)
+                                                                                  : Errc::internal;
+}
+
+}  // namespace
+
+int cmd_serve(int argc, char** argv, const vk::InstanceOptions&) {
+  std::vector<OptionSpec> options = {
+      {"--model", "-m", "FILE", "GGUF model to serve (required); clients name it by its file name", ""},
+      {"--host", "", "ADDR", "address to listen on (0.0.0.0: every interface)", server::kDefaultHost},
+      {"--port", "", "N", "port to listen on (0: any free port, printed when ready)",
+       std::to_string(server::kDefaultPort)},
+      {"--api-key", "", "KEY", "require 'Authorization: Bearer KEY' on every /v1 request", "none"},
+      {"--queue", "", "N", "requests that may wait while one generates; more get 503 with Retry-After",
+       std::to_string(server::kDefaultQueue)},
+      {"--max-body-bytes", "", "N", "largest request body accepted (larger: 413)",
+       std::to_string(server::kDefaultMaxBodyBytes)}};
+  for (auto& o : load_option_specs()) options.push_back(o);
+  Args args("serve", "-m MODEL [--host ADDR] [--port N] [options]",
+            "Serves a GGUF model over HTTP with OpenAI's API: health, models, chat completions, completions\n"
+            "and embeddings (the routes and fields: docs/SERVER.md). Prints 'listening on http://HOST:PORT'\n"
+            "once the model is loaded; SIGINT or SIGTERM stops it. example:\n"
+            "  lagvk serve -m MODEL.gguf --port 8080",
+            options);
+  if (!args.parse(argc, argv)) return 0;
+  if (!args.get("--model"))
+    fail(Errc::invalid_argument, "serve: -m MODEL is required (see 'lagvk serve --help')");
+  server::Server server(server_options_from(args));
+  const StopOnSignal stop_on_signal(server);
+  const int port = server.bind();
+  if (port < 0)
+    fail(Errc::invalid_argument,
+         "serve: cannot listen on {}:{}: the port is in use or the address is not one of this machine's "
+         "(choose another with --host / --port)",
+         args.get_or("--host", server::kDefaultHost),
+         args.get_or("--port", std::to_string(server::kDefaultPort)));
+  server.start();
+  std::fprintf(stderr, "[loading %s]\n", args.get("--model")->c_str());
+  try {
+    server.load_model();
+  } catch (const cpp::Error& e) {
+    server.stop();
+    server.wait();
+    if (e.status() == LAGVK_ERROR_CANCELLED) return 0;  // stopped by a signal while loading
+    fail(errc_of(e.status()), "serve: {}", e.what());
+  }
+  std::printf("listening on http://%s:%d\n", args.get_or("--host", server::kDefaultHost).c_str(), port);
+  std::fflush(stdout);
+  server.wait();
+  std::fprintf(stderr, "[stopped]\n");
+  return 0;
+}
+
+}  // namespace lagvk::cli
