@@ -21,6 +21,8 @@ lag::LogMode mode_of(lagvk_log_mode mode) {
       return lag::LogMode::text;
     case LAGVK_LOGS_NONE:
       return lag::LogMode::none;
+    case LAGVK_LOGS_MAX_ENUM:
+      break;
   }
   fail(Errc::invalid_argument, "mode {} is not a lagvk_log_mode (KV, TEXT or NONE)", int(mode));
 }

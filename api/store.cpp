@@ -39,6 +39,8 @@ lag::Selection selection_of(lagvk_selection selection) {
       return lag::Selection::answer;
     case LAGVK_SELECT_FULL:
       return lag::Selection::full;
+    case LAGVK_SELECT_MAX_ENUM:
+      break;
   }
   fail(Errc::invalid_argument, "selection {} is not a lagvk_selection (LAST, ALL, ANSWER or FULL)",
        int(selection));

@@ -39,6 +39,8 @@ const char* finish_reason_of(lagvk_stop_reason reason) {
     case LAGVK_STOP_MAX_TOKENS:
     case LAGVK_STOP_CONTEXT_FULL:
       return "length";
+    case LAGVK_STOP_REASON_MAX_ENUM:
+      break;
   }
   return "stop";
 }

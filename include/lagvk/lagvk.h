@@ -4,6 +4,10 @@
  * <stddef.h> and <stdint.h>. A C++ wrapper with owning handles is in lagvk/lagvk.hpp. docs/API.md has an
  * example and the stability promise.
  *
+ * Enums. Each enum ends with a *_MAX_ENUM value (as Vulkan's do) that only fixes its size to that of an int, so
+ * any int a caller passes is a valid value of the type; values the header does not name are
+ * LAGVK_ERROR_INVALID_ARGUMENT.
+ *
  * Errors. Every call that can fail returns a lagvk_status. LAGVK_OK is 0; anything else is an error an
  * app can branch on, and lagvk_last_error() returns its message (one per thread, valid until the next
  * failing call on that thread). Outputs are written only on success; on failure an output handle is set
@@ -93,7 +97,8 @@ typedef enum lagvk_device_type {
   LAGVK_DEVICE_DISCRETE_GPU = 1,
   LAGVK_DEVICE_INTEGRATED_GPU = 2,
   LAGVK_DEVICE_VIRTUAL_GPU = 3,
-  LAGVK_DEVICE_CPU = 4 /**< a software rasteriser such as Mesa's lavapipe */
+  LAGVK_DEVICE_CPU = 4, /**< a software rasteriser such as Mesa's lavapipe */
+  LAGVK_DEVICE_TYPE_MAX_ENUM = 0x7fffffff
 } lagvk_device_type;
 
 typedef struct lagvk_device_info {
@@ -213,7 +218,8 @@ typedef enum lagvk_stop_reason {
   LAGVK_STOP_END_OF_GENERATION = 0, /**< the model produced an end-of-generation token */
   LAGVK_STOP_MAX_TOKENS = 1,
   LAGVK_STOP_CONTEXT_FULL = 2,
-  LAGVK_STOP_STOP_STRING = 3
+  LAGVK_STOP_STOP_STRING = 3,
+  LAGVK_STOP_REASON_MAX_ENUM = 0x7fffffff
 } lagvk_stop_reason;
 
 /** A log as retrieved (score) and as placed in a context (tokens, first_position: 0 when not placed). */
@@ -283,7 +289,8 @@ typedef struct lagvk_store lagvk_store;
 
 typedef enum lagvk_page_codec {
   LAGVK_CODEC_F16 = 0, /**< pages as the device holds them */
-  LAGVK_CODEC_Q8_0 = 1 /**< 8-bit blocks: 34 bytes per 32 values instead of 64 */
+  LAGVK_CODEC_Q8_0 = 1, /**< 8-bit blocks: 34 bytes per 32 values instead of 64 */
+  LAGVK_CODEC_MAX_ENUM = 0x7fffffff
 } lagvk_page_codec;
 
 typedef struct lagvk_store_params {
@@ -304,7 +311,8 @@ typedef enum lagvk_selection {
   LAGVK_SELECT_LAST = 0,   /**< the last assistant response (LAG's default) */
   LAGVK_SELECT_ALL = 1,    /**< every assistant response */
   LAGVK_SELECT_ANSWER = 2, /**< after the last "Answer:" in the last response */
-  LAGVK_SELECT_FULL = 3    /**< every token of the trace */
+  LAGVK_SELECT_FULL = 3,    /**< every token of the trace */
+  LAGVK_SELECT_MAX_ENUM = 0x7fffffff
 } lagvk_selection;
 
 /** Runs a finished task through the model and stores the selected tokens' KV as a new log. trace_json is
@@ -317,8 +325,9 @@ LAGVK_API lagvk_status lagvk_store_count(lagvk_store* store, uint64_t* logs);
 
 typedef enum lagvk_retrieval {
   LAGVK_RETRIEVE_BM25 = 0, /**< lexical: BM25 over the logs' tasks */
-  LAGVK_RETRIEVE_DENSE = 1 /**< cosine between lagvk_embed vectors (logs added with embed; the others are
+  LAGVK_RETRIEVE_DENSE = 1, /**< cosine between lagvk_embed vectors (logs added with embed; the others are
                               not found). LAGVK_ERROR_INVALID_ARGUMENT when no log in the store has one. */
+  LAGVK_RETRIEVE_MAX_ENUM = 0x7fffffff
 } lagvk_retrieval;
 
 typedef struct lagvk_retrieve_params {
@@ -342,7 +351,8 @@ LAGVK_API void lagvk_log_list_free(lagvk_log_list* list);
 typedef enum lagvk_log_mode {
   LAGVK_LOGS_KV = 0,   /**< LAG: splice the logs' stored KV, keys re-rotated to their new positions */
   LAGVK_LOGS_TEXT = 1, /**< baseline: prefill the logs' selected tokens as text */
-  LAGVK_LOGS_NONE = 2  /**< no logs */
+  LAGVK_LOGS_NONE = 2,  /**< no logs */
+  LAGVK_LOGS_MAX_ENUM = 0x7fffffff
 } lagvk_log_mode;
 
 typedef struct lagvk_ask_params {
