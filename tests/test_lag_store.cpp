@@ -24,6 +24,7 @@
 #include "tests/support/models.hpp"
 #include "tests/support/scratch_dir.hpp"
 #include "tests/support/synthetic_logs.hpp"
+#include "tests/support/thrown_error.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -64,18 +65,6 @@ class LagStore : public GpuTest {
   std::string model_, dir_;
   std::unique_ptr<Engine> engine_;
 };
-
-/// The code and message of the lagvk::Error `body` throws.
-template <typename F>
-std::pair<Errc, std::string> error_of(F&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return {e.code(), e.what()};
-  }
-  ADD_FAILURE() << "no lagvk::Error was thrown";
-  return {Errc::internal, ""};
-}
 
 TEST_F(LagStore, ErrorsCarryTheirCodes) {
   auto store = logstore::Store::open(dir_, {true, lag::model_fingerprint(*engine_)});

@@ -18,11 +18,13 @@
 #include "logstore/bm25.hpp"
 #include "logstore/store.hpp"
 #include "tests/support/synthetic_logs.hpp"
+#include "tests/support/thrown_error.hpp"
 
 namespace lagvk::logstore {
 namespace {
 
 namespace fs = std::filesystem;
+using lagvk::test::error_of;
 
 using test::fresh_store_dir;
 using test::small_fingerprint;
@@ -70,18 +72,6 @@ TEST(LogStore, RefusesAnotherModel) {
     EXPECT_NE(msg.find("zzz999"), std::string::npos) << msg;
   }
   EXPECT_THROW((void)Store::open(fresh_store_dir("missing"), {false, small_fingerprint()}), Error);
-}
-
-/// The code and message of the lagvk::Error `body` throws.
-template <typename F>
-std::pair<Errc, std::string> error_of(F&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return {e.code(), e.what()};
-  }
-  ADD_FAILURE() << "no lagvk::Error was thrown";
-  return {Errc::internal, ""};
 }
 
 /// A library message names no command-line flag or lagvk command (the CLI adds its own hints).
