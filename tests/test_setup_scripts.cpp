@@ -26,8 +26,9 @@ class SetupScripts : public ::testing::Test {
     fs::create_directories(root_ / "stubs");
     fs::copy(fs::path(LAGVK_SOURCE_DIR) / "scripts", root_ / "scripts");
     // Every installer and the build record their name and arguments; so do npm and the lagvk binary.
-    for (const char* name : {"install_packages.sh", "setup_peer.sh", "setup_tokenizer_ref.sh",
-                             "setup_gguf_ref.sh", "setup_server_clients.sh", "build.sh"})
+    for (const char* name :
+         {"install_packages.sh", "setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh",
+          "setup_server_clients.sh", "setup_real_models.sh", "build.sh"})
       write_stub(root_ / "scripts" / name);
     write_stub(root_ / "build" / "bin" / "lagvk");
     write_stub(root_ / "stubs" / "npm");
@@ -56,15 +57,15 @@ TEST_F(SetupScripts, TheDemoInstallsNoNpmPackagesOrTestReferences) {
   const std::string calls = calls_of("demo.sh");
   EXPECT_NE(calls.find("install_packages.sh "), std::string::npos) << calls;
   EXPECT_NE(calls.find("lagvk ask"), std::string::npos) << "the demo still runs:\n" << calls;
-  for (const char* unwanted :
-       {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh", "setup_server_clients.sh", "npm"})
+  for (const char* unwanted : {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh",
+                               "setup_server_clients.sh", "setup_real_models.sh", "npm"})
     EXPECT_EQ(calls.find(unwanted), std::string::npos) << unwanted << " in:\n" << calls;
 }
 
 TEST_F(SetupScripts, TheFullSetupStillInstallsEveryTestReference) {
   const std::string calls = calls_of("setup.sh");
-  for (const char* wanted :
-       {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh", "setup_server_clients.sh"})
+  for (const char* wanted : {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh",
+                             "setup_server_clients.sh", "setup_real_models.sh"})
     EXPECT_NE(calls.find(wanted), std::string::npos) << wanted << " missing from:\n" << calls;
   EXPECT_NE(calls.find("vulkan-validationlayers"), std::string::npos) << calls;
 }

@@ -34,18 +34,18 @@ std::string_view strip_chars(std::string_view s, std::string_view chars, bool le
   return s;
 }
 
-/// Qwen2/2.5 templates add a fixed system turn when the chat has none:
-/// {{- '<|im_start|>system\nYou are Qwen, ...<|im_end|>\n' }}. Finds such a literal (the "\n" escapes
-/// as written in the template source) whose text is not followed by a Jinja expression.
-std::string chatml_default_system(std::string_view jinja) {
-  constexpr std::string_view open = "<|im_start|>system\\n", close = "<|im_end|>";
+/// The text between `open` and the next "<|im_end|>" at each occurrence of `open`: the first that is a
+/// plain literal (no quote, brace or Jinja expression in it), with the "\n" and "\\" escapes of a Jinja
+/// string undone; empty when there is none.
+std::string literal_system_text(std::string_view jinja, std::string_view open) {
+  constexpr std::string_view close = "<|im_end|>";
   for (auto pos = jinja.find(open); pos != std::string_view::npos; pos = jinja.find(open, pos + 1)) {
     const auto start = pos + open.size();
     const auto end = jinja.find(close, start);
     if (end == std::string_view::npos) break;
     const std::string_view text = jinja.substr(start, end - start);
     if (text.empty() || contains(text, "'") || contains(text, "\"") || contains(text, "{")) continue;
-    std::string out;  // undo the two escapes such prompts use
+    std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
       if (text[i] == '\\' && i + 1 < text.size() && (text[i + 1] == 'n' || text[i + 1] == '\\')) {
         out += text[i + 1] == 'n' ? '\n' : '\\';
@@ -56,6 +56,16 @@ std::string chatml_default_system(std::string_view jinja) {
     }
     return out;
   }
+  return {};
+}
+
+/// ChatML templates that add a fixed system turn when the chat has none: Qwen2/2.5 write
+/// {{- '<|im_start|>system\nYou are Qwen, ...<|im_end|>\n' }} (the newline as a "\n" escape in the
+/// template source), SmolLM2 '<|im_start|>system<newline>You are a helpful AI assistant named SmolLM,
+/// ...<|im_end|>' (a real newline: its template was stored with the escape already decoded).
+std::string chatml_default_system(std::string_view jinja) {
+  for (std::string_view open : {"<|im_start|>system\\n", "<|im_start|>system\n"})
+    if (auto text = literal_system_text(jinja, open); !text.empty()) return text;
   return {};
 }
 
