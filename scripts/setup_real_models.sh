@@ -29,6 +29,7 @@ say() { echo "setup_real_models: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 [ -x "$venv/bin/python" ] || die "gguf-py is not installed in tests/gguf_ref/venv; run scripts/setup_gguf_ref.sh first"
+[ -f "$dequantizer" ] || die "$dequantizer is missing from the checkout"
 
 stamp=$dir/.lagvk-stamp
 want="$wheel_sha256 $(sha256sum "$0" "$dequantizer" | cut -d' ' -f1 | tr '\n' ' ')"
