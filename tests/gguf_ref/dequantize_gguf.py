@@ -3,8 +3,9 @@
 
 usage: dequantize_gguf.py IN.gguf OUT.gguf
 
-Matrices become F16 (F16 holds every Q4_0/Q4_1/Q8_0 value of a small model exactly enough for agreement
-tests: their scales are F16 already); vectors (norm weights, biases) stay or become F32, as llama.cpp's
+Matrices become F16: gguf-py's float32 values (scale * quant (+ min)) rounded to the nearest F16, a
+relative change of at most 2^-11 per weight; lagvk and llama.cpp then read the same rounded copy, so
+agreement tests compare like with like. Vectors (norm weights, biases) stay or become F32, as llama.cpp's
 converter writes them. Every metadata key is copied with its own type (tokenizer, chat template, rope
 parameters), except general.file_type, which says F16 afterwards. The output is written to OUT.tmp and
 renamed, so an interrupted run never leaves a truncated OUT behind.
