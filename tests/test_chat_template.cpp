@@ -135,6 +135,19 @@ TEST(ChatTemplate, ChatmlFindsADefaultSystemPromptWrittenWithARealNewline) {
   EXPECT_EQ(render_chat(t, user, true),
             "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
             "Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  // Its system turn is written inside the loop over the messages: an empty chat has none.
+  EXPECT_EQ(render_chat(t, {}, true), "<|im_start|>assistant\n");
+  EXPECT_TRUE(t.default_system_needs_a_message);
+  // Qwen2.5's comes before the loop over the messages (after a closed loop over the tools), so every
+  // chat has it.
+  const std::string qwen25_with_loops =
+      "{%- for tool in tools %}{{- tool }}{%- endfor %}" + std::string(kQwen25Jinja) +
+      "{%- for message in messages %}{%- if not loop.first %}x{%- endif %}{%- "
+      "endfor %}";
+  EXPECT_FALSE(chat_template_from_jinja(qwen25_with_loops).default_system_needs_a_message);
+  EXPECT_EQ(render_chat(chat_template_from_jinja(kQwen25Jinja), {}, true),
+            "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
+            "assistant.<|im_end|>\n<|im_start|>assistant\n");
 }
 
 TEST(ChatTemplate, Llama2AndMistral) {

@@ -115,6 +115,7 @@ TEST_F(SmolLM2, ChatPromptsAreTheFilesTemplate) {
        {"user", "Where is the treasure?"}},
       {{"user", "Write a haiku about\nnewlines  and   spaces, 123."}},
       {{"user", "Hi"}, {"assistant", "Hello! How can I help?"}, {"user", "Tell me a joke."}},
+      {},  // no message: the template's system turn is inside its loop over the messages
   };
   const auto theirs = llama_peer_chat(model_.path, conversations);
   ASSERT_EQ(theirs.size(), conversations.size());
