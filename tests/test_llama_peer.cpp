@@ -183,6 +183,43 @@ TEST(LlamaPeer, Tokenize) {
   EXPECT_FALSE(llama_peer_tokenize(tiny_model(), "--text=x --bos").empty());  // no option injection
 }
 
+// The one-run forms (tokenize --texts, score --sequences) give what one run per text or sequence gives.
+TEST(LlamaPeer, ManyTextsAndSequencesInOneRunMatchOneRunEach) {
+  REQUIRE_PEER(PeerBackend::cpu);
+  REQUIRE_MODEL();
+  const std::vector<std::string> texts = {"Hello world", "<s> x"};
+  const auto all = llama_peer_tokenize_all(tiny_model(), texts, /*special=*/true, cpu_options());
+  ASSERT_EQ(all.size(), texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    EXPECT_EQ(all[i], llama_peer_tokenize(tiny_model(), texts[i], true, false, cpu_options())) << texts[i];
+
+  const std::vector<PeerSequence> sequences = {{kPrompt, {9, 10, 11}}, {{1, 200}, {}}};
+  const auto scores = llama_peer_score_all(tiny_model(), sequences, cpu_options());
+  ASSERT_EQ(scores.size(), sequences.size());
+  for (std::size_t q = 0; q < sequences.size(); ++q) {
+    const PeerScore one =
+        llama_peer_score(tiny_model(), sequences[q].prompt, sequences[q].continuation, {}, cpu_options());
+    ASSERT_EQ(scores[q].steps.size(), one.steps.size()) << "sequence " << q;
+    for (std::size_t i = 0; i < one.steps.size(); ++i) {
+      EXPECT_EQ(scores[q].steps[i].token, one.steps[i].token) << "sequence " << q << ", step " << i;
+      EXPECT_EQ(scores[q].steps[i].top_token, one.steps[i].top_token) << "sequence " << q << ", step " << i;
+      EXPECT_NEAR(scores[q].steps[i].top_prob, one.steps[i].top_prob, 1e-6) << "sequence " << q;
+    }
+  }
+}
+
+TEST(LlamaPeer, ChatNeedsTheFilesTemplate) {
+  REQUIRE_PEER(PeerBackend::cpu);
+  REQUIRE_MODEL();
+  try {
+    (void)llama_peer_chat(tiny_model(), {{{"user", "Hi"}}});
+    FAIL() << "make-model writes no chat template; the peer rendered one anyway";
+  } catch (const PeerError& e) {
+    EXPECT_EQ(e.code(), "usage") << e.what();
+    EXPECT_NE(std::string(e.what()).find("tokenizer.chat_template"), std::string::npos) << e.what();
+  }
+}
+
 TEST(LlamaPeer, VulkanAgreesWithCpu) {
   REQUIRE_PEER(PeerBackend::vulkan);
   REQUIRE_MODEL();

@@ -72,11 +72,25 @@ TEST(BpePreTokenizer, Gpt2Pattern) {
   EXPECT_EQ(pre_tokenize("end  ", PreTokenizer::gpt2), (Words{"end", "  "}));  // trailing run stays whole
 }
 
+// llama.cpp's "smollm": \p{N} first, then the gpt2 pattern inside each stretch between digits, so a
+// space before a number is a word of its own and a stretch's trailing spaces stay whole.
+TEST(BpePreTokenizer, SmollmIsolatesDigitsThenSplitsLikeGpt2) {
+  ASSERT_EQ(pre_tokenizer_for("smollm"), PreTokenizer::digits_then_gpt2);
+  EXPECT_EQ(pre_tokenize(kMixed, PreTokenizer::digits_then_gpt2),
+            (Words{"Hello", " world", "'s", " ", "1", "2", "3", "4", "5", " !!", "\n\n ", " x"}));
+  EXPECT_EQ(pre_tokenize("x  42y", PreTokenizer::digits_then_gpt2), (Words{"x", "  ", "4", "2", "y"}));
+  EXPECT_EQ(pre_tokenize("I'M 7", PreTokenizer::digits_then_gpt2), (Words{"I", "'", "M", " ", "7"}));
+  EXPECT_EQ(pre_tokenize("v\xc2\xb2", PreTokenizer::digits_then_gpt2),
+            (Words{"v", "\xc2\xb2"}));  // U+00B2 is \p{N}
+  EXPECT_EQ(pre_tokenize("", PreTokenizer::digits_then_gpt2), Words{});
+}
+
 TEST(BpePreTokenizer, WordsCoverTheText) {
   const std::string text =
       "Mixed \t text\r\n with 3.14, \xe2\x82\xac"
       "5 and \xff bytes\n";
-  for (auto kind : {PreTokenizer::gpt2, PreTokenizer::llama3, PreTokenizer::qwen2}) {
+  for (auto kind :
+       {PreTokenizer::gpt2, PreTokenizer::llama3, PreTokenizer::qwen2, PreTokenizer::digits_then_gpt2}) {
     std::string joined;
     for (auto w : pre_tokenize(text, kind)) {
       EXPECT_FALSE(w.empty());

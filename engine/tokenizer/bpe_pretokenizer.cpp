@@ -96,18 +96,9 @@ std::size_t match_llama3(const Chars& c, std::size_t i, std::size_t max_digits) 
   return 1;
 }
 
-}  // namespace
-
-std::optional<PreTokenizer> pre_tokenizer_for(std::string_view pre) {
-  if (pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe") return PreTokenizer::llama3;
-  if (pre == "qwen2") return PreTokenizer::qwen2;
-  if (pre == "gpt-2" || pre == "gpt2") return PreTokenizer::gpt2;
-  return std::nullopt;
-}
-
-std::vector<std::string_view> pre_tokenize(std::string_view text, PreTokenizer kind) {
+/// The words of a run of text under one single-pass pattern.
+void append_words(std::string_view text, PreTokenizer kind, std::vector<std::string_view>& words) {
   const Chars c(text);
-  std::vector<std::string_view> words;
   for (std::size_t i = 0; i < c.size();) {
     const std::size_t n = kind == PreTokenizer::gpt2     ? match_gpt2(c, i)
                           : kind == PreTokenizer::llama3 ? match_llama3(c, i, 3)
@@ -116,6 +107,39 @@ std::vector<std::string_view> pre_tokenize(std::string_view text, PreTokenizer k
     words.push_back(text.substr(begin, end - begin));
     i += n;
   }
+}
+
+/// The digits_then_gpt2 passes: each digit is a word, and the gpt2 pattern runs inside each stretch of
+/// text between digits as if it were the whole text (its lookahead sees the stretch's end, not the
+/// digit after it), as llama.cpp applies a later expression within the pieces of an earlier one.
+void append_digit_split_words(std::string_view text, std::vector<std::string_view>& words) {
+  const Chars c(text);
+  std::size_t stretch = 0;  // first character of the current stretch without digits
+  for (std::size_t i = 0; i <= c.size(); ++i) {
+    if (i < c.size() && !c.number(i)) continue;
+    const std::size_t begin = c.byte_offset(stretch), end = c.byte_offset(i);
+    append_words(text.substr(begin, end - begin), PreTokenizer::gpt2, words);
+    if (i < c.size()) words.push_back(text.substr(end, c.byte_offset(i + 1) - end));
+    stretch = i + 1;
+  }
+}
+
+}  // namespace
+
+std::optional<PreTokenizer> pre_tokenizer_for(std::string_view pre) {
+  if (pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe") return PreTokenizer::llama3;
+  if (pre == "qwen2") return PreTokenizer::qwen2;
+  if (pre == "gpt-2" || pre == "gpt2") return PreTokenizer::gpt2;
+  if (pre == "smollm") return PreTokenizer::digits_then_gpt2;
+  return std::nullopt;
+}
+
+std::vector<std::string_view> pre_tokenize(std::string_view text, PreTokenizer kind) {
+  std::vector<std::string_view> words;
+  if (kind == PreTokenizer::digits_then_gpt2)
+    append_digit_split_words(text, words);
+  else
+    append_words(text, kind, words);
   return words;
 }
 

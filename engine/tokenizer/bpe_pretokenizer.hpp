@@ -16,6 +16,12 @@ enum class PreTokenizer {
   llama3,
   /// llama3's pattern with \p{N} (single digits) instead of \p{N}{1,3}
   qwen2,
+  /// Two passes, as llama.cpp runs its list of expressions for tokenizer.ggml.pre "smollm" (it uses
+  /// them for starcoder, refact, command-r and others too, untested here): \p{N} isolates every digit, then
+  /// 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S) (gpt2's without the
+  /// final \s+, whose matches the unmatched-text rule gives anyway) splits each run between digits on
+  /// its own: " 42" is " ", "4", "2".
+  digits_then_gpt2,
 };
 
 /// The pre-tokenizer for a tokenizer.ggml.pre value, or nullopt when lagvk has none for it.

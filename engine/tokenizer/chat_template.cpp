@@ -34,18 +34,24 @@ std::string_view strip_chars(std::string_view s, std::string_view chars, bool le
   return s;
 }
 
-/// Qwen2/2.5 templates add a fixed system turn when the chat has none:
-/// {{- '<|im_start|>system\nYou are Qwen, ...<|im_end|>\n' }}. Finds such a literal (the "\n" escapes
-/// as written in the template source) whose text is not followed by a Jinja expression.
-std::string chatml_default_system(std::string_view jinja) {
-  constexpr std::string_view open = "<|im_start|>system\\n", close = "<|im_end|>";
+/// A default system prompt found in a template: its text and where its literal starts in the source.
+struct SystemLiteral {
+  std::string text;
+  std::size_t position = 0;
+};
+
+/// The text between `open` and the next "<|im_end|>" at each occurrence of `open`: the first that is a
+/// plain literal (no quote, brace or Jinja expression in it), with the "\n" and "\\" escapes of a Jinja
+/// string undone; empty text when there is none.
+SystemLiteral literal_system_text(std::string_view jinja, std::string_view open) {
+  constexpr std::string_view close = "<|im_end|>";
   for (auto pos = jinja.find(open); pos != std::string_view::npos; pos = jinja.find(open, pos + 1)) {
     const auto start = pos + open.size();
     const auto end = jinja.find(close, start);
     if (end == std::string_view::npos) break;
     const std::string_view text = jinja.substr(start, end - start);
     if (text.empty() || contains(text, "'") || contains(text, "\"") || contains(text, "{")) continue;
-    std::string out;  // undo the two escapes such prompts use
+    std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
       if (text[i] == '\\' && i + 1 < text.size() && (text[i + 1] == 'n' || text[i + 1] == '\\')) {
         out += text[i + 1] == 'n' ? '\n' : '\\';
@@ -54,9 +60,35 @@ std::string chatml_default_system(std::string_view jinja) {
         out += text[i];
       }
     }
-    return out;
+    return {out, pos};
   }
   return {};
+}
+
+/// ChatML templates that add a fixed system turn when the chat has none: Qwen2/2.5 write
+/// {{- '<|im_start|>system\nYou are Qwen, ...<|im_end|>\n' }} (the newline as a "\n" escape in the
+/// template source), SmolLM2 '<|im_start|>system<newline>You are a helpful AI assistant named SmolLM,
+/// ...<|im_end|>' (a real newline: its template was stored with the escape already decoded).
+SystemLiteral chatml_default_system(std::string_view jinja) {
+  for (std::string_view open : {"<|im_start|>system\\n", "<|im_start|>system\n"})
+    if (auto found = literal_system_text(jinja, open); !found.text.empty()) return found;
+  return {};
+}
+
+/// Occurrences of `what` in text[0, end).
+std::size_t count_before(std::string_view text, std::string_view what, std::size_t end) {
+  std::size_t n = 0;
+  for (auto pos = text.find(what); pos != std::string_view::npos && pos < end; pos = text.find(what, pos + 1))
+    ++n;
+  return n;
+}
+
+/// Whether `position` lies inside a {% for %} ... {% endfor %} block: more loops open before it than
+/// closed ("{%- for" and "{% for" open one, "endfor" closes one).
+bool inside_for_loop(std::string_view jinja, std::size_t position) {
+  const std::size_t opened =
+      count_before(jinja, "{% for ", position) + count_before(jinja, "{%- for ", position);
+  return opened > count_before(jinja, "endfor", position);
 }
 
 /// Appends to a rendered chat, joining neighbours of the same kind.
@@ -141,7 +173,9 @@ void chatml_turn(ChatText& out, const std::string& role, const ChatText& body) {
 
 ChatText render_chatml(const ChatTemplate& t, std::span<const ChatMessage> messages, bool gen) {
   ChatText out;
-  if (!t.default_system.empty() && (messages.empty() || !is_role(messages[0], "system")))
+  const bool first_is_system = !messages.empty() && is_role(messages[0], "system");
+  const bool wanted = !messages.empty() || !t.default_system_needs_a_message;
+  if (!t.default_system.empty() && wanted && !first_is_system)
     markup(out, "<|im_start|>system\n" + t.default_system + "<|im_end|>\n");  // the template's own text
   for (const auto& m : messages) chatml_turn(out, m.role, content_only(m.content));
   if (gen) markup(out, "<|im_start|>assistant\n");
@@ -303,7 +337,11 @@ ChatTemplate chat_template_from_jinja(std::string_view jinja, std::string bos, s
     t.format = ChatFormat::llama3;
   } else if (contains(jinja, "<|im_start|>")) {
     t.format = contains(jinja, "<think>") ? ChatFormat::qwen3 : ChatFormat::chatml;
-    if (t.format == ChatFormat::chatml) t.default_system = chatml_default_system(jinja);
+    if (t.format == ChatFormat::chatml) {
+      const SystemLiteral found = chatml_default_system(jinja);
+      t.default_system = found.text;
+      t.default_system_needs_a_message = !found.text.empty() && inside_for_loop(jinja, found.position);
+    }
   } else if (contains(jinja, "[INST]")) {
     if (contains(jinja, "<<SYS>>"))
       t.format = ChatFormat::llama2;

@@ -43,7 +43,11 @@ enum class ChatFormat { plain, llama3, chatml, qwen3, llama2, mistral_v1, mistra
 struct ChatTemplate {
   ChatFormat format = ChatFormat::plain;
   std::string default_system;  ///< chatml: system prompt the template adds when a chat has none
-  std::string bos = "<s>";     ///< token texts that llama2/mistral formats write between turns
+  /// chatml: the template writes default_system inside its loop over the messages (SmolLM2:
+  /// "{% if loop.first and messages[0]['role'] != 'system' %}"), so an empty chat gets none; Qwen2.5
+  /// writes it before the loop, into every chat.
+  bool default_system_needs_a_message = false;
+  std::string bos = "<s>";  ///< token texts that llama2/mistral formats write between turns
   std::string eos = "</s>";
 };
 

@@ -15,7 +15,7 @@ std::unique_ptr<Tokenizer> make_tokenizer(const GgufFile& file) {
     if (!pre)
       fail(Errc::unsupported_model,
            "'{}' uses the BPE pre-tokenizer '{}' (tokenizer.ggml.pre), which lagvk does not support yet "
-           "(supported: llama-bpe, qwen2, gpt-2)",
+           "(supported: llama-bpe, qwen2, smollm, gpt-2)",
            file.path(), pre_name);
     return std::make_unique<BpeTokenizer>(load_vocab(file, false),
                                           file.get_string_array("tokenizer.ggml.merges"), *pre,

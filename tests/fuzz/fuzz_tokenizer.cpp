@@ -26,6 +26,7 @@ const Tokenizer& pick_tokenizer(unsigned selector) {
   static const auto llama_bpe = fuzz::make_bpe_tokenizer("llama-bpe");
   static const auto qwen2 = fuzz::make_bpe_tokenizer("qwen2");
   static const auto gpt2 = fuzz::make_bpe_tokenizer("gpt-2");
+  static const auto smollm = fuzz::make_bpe_tokenizer("smollm");
   switch (selector % 4) {
     case 0:
       return fuzz::spm_tokenizer();
@@ -33,8 +34,8 @@ const Tokenizer& pick_tokenizer(unsigned selector) {
       return *llama_bpe;
     case 2:
       return *qwen2;
-    default:
-      return *gpt2;
+    default:  // flag 32 (otherwise unused) picks gpt2's two-pass variant
+      return selector & 32 ? *smollm : *gpt2;
   }
 }
 

@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <mutex>
 
@@ -185,6 +187,29 @@ auto parse_as(const nlohmann::json& j, F&& f) -> decltype(f(j)) {
   }
 }
 
+/// A JSON document in a file of its own for the peer to read, removed when this goes out of scope.
+class JsonArgumentFile {
+ public:
+  explicit JsonArgumentFile(const nlohmann::json& doc) {
+    static std::atomic<unsigned> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("lagvk_peer_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".json");
+    std::ofstream out(path_, std::ios::binary);
+    out << doc.dump();
+    if (!out) throw PeerError(-1, "spawn", "cannot write the peer's argument file " + path_.string());
+  }
+  JsonArgumentFile(const JsonArgumentFile&) = delete;
+  JsonArgumentFile& operator=(const JsonArgumentFile&) = delete;
+  ~JsonArgumentFile() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  [[nodiscard]] const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
 }  // namespace
 
 std::string llama_peer_unavailable_reason(PeerBackend backend) {
@@ -282,6 +307,26 @@ PeerScore llama_peer_score(const fs::path& model, std::span<const int32_t> promp
   });
 }
 
+std::vector<PeerScore> llama_peer_score_all(const fs::path& model, const std::vector<PeerSequence>& sequences,
+                                            const PeerOptions& o) {
+  nlohmann::json doc = nlohmann::json::array();
+  for (const auto& q : sequences) doc.push_back({{"tokens", q.prompt}, {"continuation", q.continuation}});
+  const JsonArgumentFile file(doc);
+  auto args = common_args("score", model, o);
+  args.insert(args.end(), {"--sequences", file.path().string()});
+  nlohmann::json j = llama_peer_run(args, o.timeout_s);
+  return parse_as(j, [](const nlohmann::json& v) {
+    std::vector<PeerScore> out;
+    for (const auto& one : v.at("scores")) {
+      PeerScore s;
+      for (const auto& st : one.at("steps")) s.steps.push_back(step_from(st));
+      s.raw = one;
+      out.push_back(std::move(s));
+    }
+    return out;
+  });
+}
+
 std::vector<int32_t> llama_peer_tokenize(const fs::path& model, const std::string& text, bool special,
                                          bool bos, const PeerOptions& o) {
   std::vector<std::string> args{"tokenize", "--model", model.string(), "--text=" + text};
@@ -289,6 +334,37 @@ std::vector<int32_t> llama_peer_tokenize(const fs::path& model, const std::strin
   if (bos) args.emplace_back("--bos");
   nlohmann::json j = llama_peer_run(args, o.timeout_s);
   return parse_as(j, [](const nlohmann::json& v) { return v.get<std::vector<int32_t>>(); });
+}
+
+std::vector<std::vector<int32_t>> llama_peer_tokenize_all(const fs::path& model,
+                                                          const std::vector<std::string>& texts, bool special,
+                                                          const PeerOptions& o) {
+  const JsonArgumentFile file(texts);
+  std::vector<std::string> args{"tokenize", "--model", model.string(), "--texts", file.path().string()};
+  if (special) args.emplace_back("--special");
+  nlohmann::json j = llama_peer_run(args, o.timeout_s);
+  return parse_as(j, [](const nlohmann::json& v) { return v.get<std::vector<std::vector<int32_t>>>(); });
+}
+
+std::vector<PeerChat> llama_peer_chat(const fs::path& model,
+                                      const std::vector<std::vector<PeerMessage>>& conversations,
+                                      bool add_generation_prompt, const PeerOptions& o) {
+  nlohmann::json doc = nlohmann::json::array();
+  for (const auto& messages : conversations) {
+    nlohmann::json c = nlohmann::json::array();
+    for (const auto& m : messages) c.push_back({{"role", m.role}, {"content", m.content}});
+    doc.push_back(std::move(c));
+  }
+  const JsonArgumentFile file(doc);
+  std::vector<std::string> args{"chat", "--model", model.string(), "--messages", file.path().string()};
+  if (!add_generation_prompt) args.emplace_back("--no-generation-prompt");
+  nlohmann::json j = llama_peer_run(args, o.timeout_s);
+  return parse_as(j, [](const nlohmann::json& v) {
+    std::vector<PeerChat> out;
+    for (const auto& c : v)
+      out.push_back({c.at("text").get<std::string>(), c.at("tokens").get<std::vector<int32_t>>()});
+    return out;
+  });
 }
 
 PeerBench llama_peer_bench(const fs::path& model, int prompt_tokens, int gen_tokens, int reps,

@@ -97,11 +97,42 @@ PeerScore llama_peer_score(const std::filesystem::path& model, std::span<const i
                            std::span<const int32_t> continuation, std::span<const int32_t> candidates = {},
                            const PeerOptions& options = {});
 
+struct PeerSequence {
+  std::vector<int32_t> prompt;
+  std::vector<int32_t> continuation;
+};
+// llama_peer_score for many sequences in one run of the peer (each in a fresh context); result[i]
+// scores sequences[i].
+std::vector<PeerScore> llama_peer_score_all(const std::filesystem::path& model,
+                                            const std::vector<PeerSequence>& sequences,
+                                            const PeerOptions& options = {});
+
 // llama.cpp's tokenizer. special: text like "<s>" becomes special tokens; bos: prepend the BOS id.
 // Never adds a BOS on its own.
 std::vector<int32_t> llama_peer_tokenize(const std::filesystem::path& model, const std::string& text,
                                          bool special = false, bool bos = false,
                                          const PeerOptions& options = {});
+
+// llama_peer_tokenize for many texts in one run of the peer (a run costs seconds: node and llama.cpp
+// start each time); result[i] is the ids of texts[i].
+std::vector<std::vector<int32_t>> llama_peer_tokenize_all(const std::filesystem::path& model,
+                                                          const std::vector<std::string>& texts,
+                                                          bool special = false,
+                                                          const PeerOptions& options = {});
+
+struct PeerMessage {
+  std::string role;
+  std::string content;
+};
+struct PeerChat {
+  std::string text;             // the conversation rendered by the GGUF's Jinja template
+  std::vector<int32_t> tokens;  // llama.cpp's tokens of `text`, special-token text parsed
+};
+// Renders each conversation with the model's own tokenizer.chat_template (Jinja, through the engine
+// node-llama-cpp applies GGUF templates with) and tokenizes it with llama.cpp; one peer run for all.
+std::vector<PeerChat> llama_peer_chat(const std::filesystem::path& model,
+                                      const std::vector<std::vector<PeerMessage>>& conversations,
+                                      bool add_generation_prompt = true, const PeerOptions& options = {});
 
 PeerBench llama_peer_bench(const std::filesystem::path& model, int prompt_tokens, int gen_tokens,
                            int reps = 3, const PeerOptions& options = {});

@@ -10,7 +10,12 @@
 //   greedy   --model M --tokens 1,2,3 --n 32             greedy decode from raw token ids (no BOS added)
 //   score    --model M --tokens P [--continuation T] [--candidates C]
 //                                                        teacher-forced next-token distributions
+//   score    --model M --sequences FILE.json             the same for many sequences in one run
 //   tokenize --model M --text "..." [--special] [--bos]  llama.cpp tokenizer
+//   tokenize --model M --texts FILE.json [--special]     the same for each string of a JSON array
+//   chat     --model M --messages FILE.json [--no-generation-prompt]
+//                                                        each conversation of FILE rendered with the
+//                                                        GGUF's own chat template and tokenized
 //   bench    --model M --prompt-tokens 128 --gen-tokens 64 [--reps 3]
 //                                                        prefill and decode throughput
 // Common options: --gpu cpu|vulkan (default cpu), --ctx N, --threads N, --batch N, --top K (default 5).
@@ -37,7 +42,15 @@ commands:
   greedy   --tokens IDS --n N            greedy-decode N tokens after the prompt IDS (used as given, no BOS)
   score    --tokens IDS [--continuation IDS] [--candidates IDS]
                                          distribution of the next token after IDS, IDS+T[0], ..., IDS+T
+  score    --sequences FILE              FILE: a JSON array of {"tokens": IDS, "continuation": IDS}; each
+                                         scored as above in a fresh context: {"scores": [...]}
   tokenize --text S [--special] [--bos]  token ids (--special: parse special-token text; --bos: prepend BOS)
+  tokenize --texts FILE [--special]      FILE: a JSON array of strings; prints an array of id arrays
+  chat     --messages FILE [--no-generation-prompt]
+                                         FILE: a JSON array of conversations, each an array of
+                                         {"role", "content"}; renders each with tokenizer.chat_template
+                                         (Jinja, @huggingface/jinja as node-llama-cpp uses it) and
+                                         prints [{"text", "tokens"}] (tokens with special-token parsing)
   bench    --prompt-tokens P --gen-tokens G [--reps R] [--warmup W]
 options:
   --gpu cpu|vulkan   backend (default cpu; vulkan offloads all layers)
@@ -50,7 +63,7 @@ IDS are comma-separated token ids.`;
 
 // ---------------------------------------------------------------------------------------------
 // argument parsing
-const FLAGS = new Set(["special", "bos", "flash-attn", "help"]);
+const FLAGS = new Set(["special", "bos", "flash-attn", "help", "no-generation-prompt"]);
 
 function parseArgs(argv) {
   const out = { _: [] };
@@ -271,13 +284,26 @@ async function cmdGreedy(args, ctxInfo) {
 }
 
 async function cmdScore(args, ctxInfo) {
+  const topK = intOpt(args, "top", 5, 0);
+  if (args.sequences !== undefined) {
+    const sequences = readJsonFile(args.sequences, "--sequences");
+    if (!Array.isArray(sequences) || sequences.some((q) => !Array.isArray(q?.tokens)))
+      throw new PeerError("usage", '--sequences: the file must hold a JSON array of {"tokens", "continuation"}');
+    const scores = [];
+    for (const [i, q] of sequences.entries())
+      scores.push(await scoreSequence(args, ctxInfo.model, q.tokens, q.continuation ?? [], [], topK, `--sequences[${i}]`));
+    return { scores };
+  }
   const prefix = idList(args, "tokens", true);
-  if (prefix.length === 0) throw new PeerError("usage", "--tokens must hold at least one id");
   const cont = idList(args, "continuation", false);
   const cands = idList(args, "candidates", false);
-  const topK = intOpt(args, "top", 5, 0);
-  const { model } = ctxInfo;
-  checkIds(model, prefix, "--tokens");
+  return scoreSequence(args, ctxInfo.model, prefix, cont, cands, topK, "--tokens");
+}
+
+// Teacher-forced distributions after prefix, prefix + cont[0], ..., prefix + cont, in a fresh context.
+async function scoreSequence(args, model, prefix, cont, cands, topK, what) {
+  if (prefix.length === 0) throw new PeerError("usage", `${what} must hold at least one id`);
+  checkIds(model, prefix, what);
   checkIds(model, cont, "--continuation");
   checkIds(model, cands, "--candidates");
   const all = prefix.concat(cont);
@@ -301,7 +327,21 @@ async function cmdScore(args, ctxInfo) {
   return { steps, n_prompt: prefix.length, ctx: context.contextSize, eval_ms: evalMs };
 }
 
+function readJsonFile(file, what) {
+  try {
+    return JSON.parse(fs.readFileSync(String(file), "utf8"));
+  } catch (e) {
+    throw new PeerError("usage", `${what}: cannot read JSON from ${file}: ${e?.message ?? e}`);
+  }
+}
+
 async function cmdTokenize(args, ctxInfo) {
+  if (args.texts !== undefined) {
+    const texts = readJsonFile(args.texts, "--texts");
+    if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string"))
+      throw new PeerError("usage", "--texts: the file must hold a JSON array of strings");
+    return texts.map((t) => Array.from(ctxInfo.model.tokenize(t, args.special === true)));
+  }
   const text = args.text;
   if (text === undefined || text === true) throw new PeerError("usage", "missing --text");
   const { model } = ctxInfo;
@@ -312,6 +352,30 @@ async function cmdTokenize(args, ctxInfo) {
     ids.unshift(bos);
   }
   return ids;
+}
+
+// Renders conversations with the model's own Jinja template (tokenizer.chat_template) through the
+// Jinja engine node-llama-cpp applies GGUF templates with, then tokenizes them as llama.cpp does with
+// special tokens parsed: the reference for lagvk's hand-written template families.
+async function cmdChat(args, ctxInfo) {
+  if (args.messages === undefined || args.messages === true) throw new PeerError("usage", "missing --messages");
+  const conversations = readJsonFile(args.messages, "--messages");
+  if (!Array.isArray(conversations) || conversations.some((c) => !Array.isArray(c)))
+    throw new PeerError("usage", "--messages: the file must hold a JSON array of conversations (arrays)");
+  const { model } = ctxInfo;
+  const source = model.fileInfo?.metadata?.tokenizer?.chat_template;
+  if (typeof source !== "string") throw new PeerError("usage", "the model has no tokenizer.chat_template");
+  const { Template } = await import("@huggingface/jinja");
+  const template = new Template(source);
+  return conversations.map((messages) => {
+    const text = template.render({
+      messages,
+      add_generation_prompt: args["no-generation-prompt"] !== true,
+      bos_token: model.tokens.bosString ?? "",
+      eos_token: model.tokens.eosString ?? "",
+    });
+    return { text, tokens: Array.from(model.tokenize(text, true)) };
+  });
 }
 
 // Deterministic pseudo-random prompt ids (xorshift32) avoiding the first 3 ids (usually <unk>, <s>, </s>).
@@ -418,9 +482,16 @@ async function main() {
     process.stdout.write(HELP + "\n");
     return cmd === undefined && !args.help ? EXIT.usage : 0;
   }
-  const commands = { greedy: cmdGreedy, score: cmdScore, tokenize: cmdTokenize, bench: cmdBench, info: cmdInfo };
+  const commands = {
+    greedy: cmdGreedy,
+    score: cmdScore,
+    tokenize: cmdTokenize,
+    chat: cmdChat,
+    bench: cmdBench,
+    info: cmdInfo,
+  };
   const fn = commands[cmd];
-  if (!fn) throw new PeerError("usage", `unknown command '${cmd}' (greedy, score, tokenize, bench, info)`);
+  if (!fn) throw new PeerError("usage", `unknown command '${cmd}' (greedy, score, tokenize, chat, bench, info)`);
   const gpu = args.gpu === undefined ? "cpu" : String(args.gpu);
   if (gpu !== "cpu" && gpu !== "vulkan") throw new PeerError("usage", `--gpu must be cpu or vulkan, got '${gpu}'`);
   args.threadsResolved = intOpt(args, "threads", defaultThreads(), 1);
@@ -447,11 +518,11 @@ async function main() {
     device = names.join(", ");
   }
   const tm = performance.now();
-  const model = await loadModel(llama, modelPath, gpu, { vocabOnly: cmd === "tokenize" });
+  const model = await loadModel(llama, modelPath, gpu, { vocabOnly: cmd === "tokenize" || cmd === "chat" });
   const loadMs = performance.now() - tm;
   const result = await fn(args, { llama, model, loadMs });
   await model.dispose();
-  if (cmd === "tokenize") {
+  if (cmd === "tokenize" || cmd === "chat") {
     emit(result);
   } else {
     const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "node_modules/node-llama-cpp/package.json"), "utf8"));
