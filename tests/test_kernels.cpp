@@ -69,33 +69,10 @@ struct Weights {
   std::vector<float> values;
 };
 
-/// The ggml type whose bytes a GPU weight format reads.
-GgmlType ggml_type(WeightFormat format) {
-  switch (format) {
-    case WeightFormat::f32:
-      return GgmlType::f32;
-    case WeightFormat::f16:
-      return GgmlType::f16;
-    case WeightFormat::bf16:
-      return GgmlType::bf16;
-    case WeightFormat::q8_0:
-      return GgmlType::q8_0;
-    case WeightFormat::q4_0:
-      return GgmlType::q4_0;
-    case WeightFormat::q4_k:
-      return GgmlType::q4_k;
-    case WeightFormat::q5_k:
-      return GgmlType::q5_k;
-    case WeightFormat::q6_k:
-      return GgmlType::q6_k;
-  }
-  return GgmlType::f32;
-}
-
 /// Random values encoded with the project's quantizers (engine/model/quant.hpp, ggml's exact layouts);
 /// the reference gets the decoded values, so it sees exactly what the GPU decodes.
 Weights make_weights(WeightFormat format, std::size_t rows, std::size_t cols, std::uint64_t seed) {
-  const GgmlType type = ggml_type(format);
+  const GgmlType type = format;  // a GPU weight format is the ggml type of its bytes
   const auto values = random_floats(rows * cols, seed);
   const auto encoded = quantize(type, values);
   Weights w;
@@ -111,7 +88,7 @@ Weights make_weights(WeightFormat format, std::size_t rows, std::size_t cols, st
 std::optional<Weights> awkward_weights(WeightFormat format, std::size_t rows, std::size_t cols,
                                        std::uint64_t seed) {
   if (!gguf_ref_available()) return std::nullopt;
-  const GgmlType type = ggml_type(format);
+  const GgmlType type = format;  // a GPU weight format is the ggml type of its bytes
   const std::size_t per_block = is_quantized(type) ? block_elements(format) : 32;
   const auto blocks = awkward_blocks(type, rows * cols / per_block, seed, /*extreme_scales=*/false);
   Weights w;

@@ -104,7 +104,7 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
   return d * float(sc) * float(q);
 }
 #else
-#error "define one of WEIGHT_F32, WEIGHT_F16, WEIGHT_BF16, WEIGHT_Q8_0, WEIGHT_Q4_0, WEIGHT_Q4_K, WEIGHT_Q5_K, WEIGHT_Q6_K"
+#error "define WEIGHT_<FORMAT> for a format of engine/model/weight_types.def"
 #endif
 
 // Chunked row access for bandwidth-bound kernels. A chunk is CHUNK consecutive elements of a row
