@@ -185,6 +185,52 @@ TEST(Quant, Q5_KHighBitsAddSixteen) {
   EXPECT_EQ(y[3 * 32 + 4], 3.0f * 21);
 }
 
+// 32-element blocks built by hand from the layouts: element j (0..15) is the low nibble of qs[j],
+// element j + 16 the high nibble; 5-bit types take bit 4 of element e from bit e of qh (little-endian).
+TEST(Quant, Q4_1HandMadeBlock) {
+  std::vector<std::uint8_t> b(20, 0);
+  b[1] = 0x38;               // d = 0.5
+  b[2] = 0x00, b[3] = 0xC0;  // m = -2
+  b[4 + 3] = 0xB7;           // element 3: 7, element 19: 11
+  const auto y = dequantize(GgmlType::q4_1, b, 32);
+  EXPECT_EQ(y[3], 0.5f * 7 - 2.0f);
+  EXPECT_EQ(y[19], 0.5f * 11 - 2.0f);
+  EXPECT_EQ(y[0], -2.0f);  // q = 0: just the minimum
+}
+
+TEST(Quant, Q5_0AndQ5_1HighBitsAddSixteen) {
+  std::vector<std::uint8_t> q5_0(22, 0);
+  q5_0[1] = 0x3C;      // d = 1
+  q5_0[2 + 0] = 0x02;  // qh bit 1: element 1 gets +16
+  q5_0[2 + 2] = 0x04;  // qh bit 18: element 18 gets +16
+  q5_0[6 + 1] = 0x03;  // element 1: 3
+  q5_0[6 + 2] = 0x50;  // element 18: 5
+  const auto y0 = dequantize(GgmlType::q5_0, q5_0, 32);
+  EXPECT_EQ(y0[1], float(3 + 16 - 16));
+  EXPECT_EQ(y0[18], float(5 + 16 - 16));
+  EXPECT_EQ(y0[0], -16.0f);  // all bits zero: q = -16
+  std::vector<std::uint8_t> q5_1(24, 0);
+  q5_1[1] = 0x38;                  // d = 0.5
+  q5_1[2] = 0x00, q5_1[3] = 0x3C;  // m = 1
+  q5_1[4 + 3] = 0x80;              // qh bit 31: element 31 gets +16
+  q5_1[8 + 15] = 0xF0;             // element 31: 15
+  const auto y1 = dequantize(GgmlType::q5_1, q5_1, 32);
+  EXPECT_EQ(y1[31], 0.5f * 31 + 1.0f);
+  EXPECT_EQ(y1[15], 1.0f);
+}
+
+TEST(Quant, Iq4_NlUsesTheNonUniformGrid) {
+  std::vector<std::uint8_t> b(18, 0);
+  b[1] = 0x38;      // d = 0.5
+  b[2 + 0] = 0xF0;  // element 0: level 0 (-127), element 16: level 15 (113)
+  b[2 + 5] = 0x78;  // element 5: level 8 (1), element 21: level 7 (-10)
+  const auto y = dequantize(GgmlType::iq4_nl, b, 32);
+  EXPECT_EQ(y[0], 0.5f * -127);
+  EXPECT_EQ(y[16], 0.5f * 113);
+  EXPECT_EQ(y[5], 0.5f * 1);
+  EXPECT_EQ(y[21], 0.5f * -10);
+}
+
 TEST(Quant, Q6_KHandMadeBlock) {
   std::vector<std::uint8_t> b(210, 0);
   b[208] = 0x00, b[209] = 0x38;  // d = 0.5
@@ -207,7 +253,11 @@ TEST(Quant, KQuantRoundTripErrorBounds) {
   // RMS error of unit-variance data: a step is about (sub-block range) / levels, its RMS error
   // step / sqrt(12), plus what rounding the 6/8-bit scales adds.
   for (auto [type, bound] :
-       {std::pair{GgmlType::q4_k, 0.12}, std::pair{GgmlType::q5_k, 0.06}, std::pair{GgmlType::q6_k, 0.035}}) {
+       {std::pair{GgmlType::q4_k, 0.12}, std::pair{GgmlType::q5_k, 0.06}, std::pair{GgmlType::q6_k, 0.035},
+        // 32-element blocks: a step of (block range) / levels, or IQ4_NL's grid (about 1/9 of the range
+        // between its middle levels).
+        std::pair{GgmlType::q4_1, 0.12}, std::pair{GgmlType::q5_0, 0.06}, std::pair{GgmlType::q5_1, 0.06},
+        std::pair{GgmlType::iq4_nl, 0.12}}) {
     const auto bytes = quantize(type, x);
     ASSERT_EQ(bytes.size(), row_bytes(type, x.size()));
     const auto y = dequantize(type, bytes, x.size());
@@ -222,7 +272,8 @@ TEST(Quant, KQuantRoundTripErrorBounds) {
     EXPECT_LT(worst, 8 * bound) << ggml_type_name(type);
   }
   std::vector<float> zeros(256, 0.0f);
-  for (auto t : {GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k})
+  for (auto t : {GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k, GgmlType::q4_1, GgmlType::q5_0,
+                 GgmlType::q5_1, GgmlType::iq4_nl})
     for (float v : dequantize(t, quantize(t, zeros), 256)) EXPECT_EQ(v, 0.0f);
 }
 
@@ -306,6 +357,63 @@ TEST(AwkwardBlocks, CoverSignsExtremesAndPackedHighBits) {
   EXPECT_GT(max_scale, 1);
   EXPECT_GT(all_ones, 10);
   EXPECT_GT(high_bits, 96 * 4);
+}
+
+// The traits table (engine/model/weight_types.def) against gguf-py's: the same ggml id and block shape
+// for every format lagvk lists, so a mistyped entry cannot pass.
+TEST(WeightTypeTraits, MatchGgufPy) {
+  if (!gguf_ref_available()) LAGVK_REFERENCE_MISSING(gguf_ref_unavailable_reason());
+  for (const GgmlTypeInfo& t : kGgmlTypes) {
+    SCOPED_TRACE(std::string(t.name));
+    const GgufRefTypeTraits theirs = gguf_ref_type_traits(t.name);
+    EXPECT_EQ(static_cast<std::uint32_t>(t.type), theirs.id);
+    EXPECT_EQ(t.block_size, theirs.block_elements);
+    EXPECT_EQ(t.bytes_per_block, theirs.block_bytes);
+    EXPECT_EQ(parse_ggml_type(t.lower_name), t.type);
+    EXPECT_EQ(t.chunk_elements % t.block_size == 0 || t.block_size % t.chunk_elements == 0, true);
+  }
+}
+
+// Every format the traits call writable is encoded, and its encoding decodes near the input.
+TEST(WeightTypeTraits, WritableFormatsRoundTrip) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(512);
+  for (auto& v : x) v = dist(rng);
+  for (const GgmlTypeInfo& t : kGgmlTypes) {
+    SCOPED_TRACE(std::string(t.name));
+    ASSERT_TRUE(t.writable);  // every format today; a read-only one would be skipped here
+    const auto y = dequantize(t.type, quantize(t.type, x), x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(y[i], x[i], 0.5) << "element " << i;
+  }
+}
+
+// Q4_1, Q5_0 and Q5_1 follow ggml's reference quantizers exactly: lagvk's bytes are gguf-py's (a port of
+// the same algorithm) for random blocks and awkward ones: constant blocks (zero scale), one-signed
+// blocks, blocks whose extreme is negative, and values at exact rounding midpoints.
+TEST(Quant32VsGgufPy, EncoderMatchesByteForByte) {
+  if (!gguf_ref_available()) LAGVK_REFERENCE_MISSING(gguf_ref_unavailable_reason());
+  std::mt19937_64 rng(77);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(32 * 64);
+  for (auto& v : x) v = dist(rng);
+  for (std::size_t j = 0; j < 32; ++j) {
+    x[j] = 0.0f;                          // block 0: all zero
+    x[32 + j] = 1.5f;                     // block 1: constant
+    x[64 + j] = 0.25f * float(j) - 3.0f;  // block 2: a ramp of exact steps (midpoints)
+    x[96 + j] = std::fabs(x[96 + j]);     // block 3: all positive
+    x[128 + j] = -std::fabs(x[128 + j]);  // block 4: all negative
+  }
+  x[160 + 7] = -40.0f;  // block 5: a negative extreme
+  for (GgmlType type : {GgmlType::q4_1, GgmlType::q5_0, GgmlType::q5_1}) {
+    SCOPED_TRACE(ggml_type_name(type));
+    const auto ours = quantize(type, x);
+    const auto theirs = gguf_ref_quantize(type, x);
+    ASSERT_EQ(ours.size(), theirs.size());
+    const std::size_t bytes = type_info(type).bytes_per_block;
+    for (std::size_t i = 0; i < ours.size(); ++i)
+      ASSERT_EQ(int(ours[i]), int(theirs[i])) << "byte " << i % bytes << " of block " << i / bytes;
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "engine/core/error.hpp"
 #include "engine/core/half.hpp"
+#include "engine/model/quant_32.hpp"
 #include "engine/model/quant_k.hpp"
 
 namespace lagvk {
@@ -128,6 +129,14 @@ void quantize_row(GgmlType type, std::span<const float> src, std::span<std::uint
       return quantize_q8_0(src, dst);
     case GgmlType::q4_0:
       return quantize_q4_0(src, dst);
+    case GgmlType::q4_1:
+      return quant32::quantize_q4_1(src, dst);
+    case GgmlType::q5_0:
+      return quant32::quantize_q5_0(src, dst);
+    case GgmlType::q5_1:
+      return quant32::quantize_q5_1(src, dst);
+    case GgmlType::iq4_nl:
+      return quant32::quantize_iq4_nl(src, dst);
     case GgmlType::q4_k:
       return kquant::quantize_q4_k(src, dst);
     case GgmlType::q5_k:
@@ -164,6 +173,14 @@ void dequantize_row(GgmlType type, std::span<const std::uint8_t> src, std::span<
       return dequantize_q8_0(src, dst);
     case GgmlType::q4_0:
       return dequantize_q4_0(src, dst);
+    case GgmlType::q4_1:
+      return quant32::dequantize_q4_1(src, dst);
+    case GgmlType::q5_0:
+      return quant32::dequantize_q5_0(src, dst);
+    case GgmlType::q5_1:
+      return quant32::dequantize_q5_1(src, dst);
+    case GgmlType::iq4_nl:
+      return quant32::dequantize_iq4_nl(src, dst);
     case GgmlType::q4_k:
       return kquant::dequantize_q4_k(src, dst);
     case GgmlType::q5_k:

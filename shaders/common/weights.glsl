@@ -1,7 +1,7 @@
-// Weight row access for every weight format, selected by one of WEIGHT_F32, WEIGHT_F16, WEIGHT_BF16,
-// WEIGHT_Q8_0, WEIGHT_Q4_0, WEIGHT_Q4_K, WEIGHT_Q5_K, WEIGHT_Q6_K. Quantized formats are dequantized on
-// the fly: weights are never expanded in memory. Rows are K elements long; Q8_0/Q4_0 rows are K/32
-// blocks of 32 elements, K-quant rows K/256 super-blocks of 256 elements (ggml's layouts).
+// Weight row access for every weight format of engine/model/weight_types.def, selected by
+// WEIGHT_<FORMAT> (WEIGHT_F32, WEIGHT_Q4_1, ...). Quantized formats are dequantized on the fly: weights
+// are never expanded in memory. Rows are K elements long; Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and IQ4_NL rows
+// are K/32 blocks of 32 elements, K-quant rows K/256 super-blocks of 256 elements (ggml's layouts).
 // weight_at returns exactly the value ggml's (and engine/model/quant*.cpp's) dequantizer produces: the
 // same fp32 operations in the same order, marked `precise` where a fused multiply-add would round
 // differently.
@@ -22,6 +22,25 @@ void k_scale_min(uint j, uvec3 s, out float sc, out float m) {
     m = float((byte_of(s.z, j) >> 4) | ((byte_of(s.y, j) >> 6) << 4));
   }
 }
+
+// 32-element blocks keep element j (0..15) in the low nibble of qs[j] and element j + 16 in the high
+// nibble. These read them from blocks that are only 2-byte aligned, as 16-bit words.
+// The 32-bit word at 16-bit index i (two halves, little-endian).
+uint word16(U16Ptr w, uint i) { return uint(w.v[i]) | (uint(w.v[i + 1]) << 16); }
+// The 4-bit quant of element j (0..31) of a qs[16] starting at 16-bit index qs.
+uint block_nibble(U16Ptr w, uint qs, uint j) {
+  const uint byte_index = j % 16;
+  const uint b = (uint(w.v[qs + byte_index / 2]) >> (8 * (byte_index & 1))) & 0xFFu;
+  return j < 16 ? (b & 0xFu) : (b >> 4);
+}
+// Elements 4i .. 4i + 3 (low nibbles) and 16 + 4i .. 16 + 4i + 3 (high nibbles) from qs[4i .. 4i + 3].
+uvec4 low_nibbles(uint b) { return uvec4(b, b >> 8, b >> 16, b >> 24) & 0xFu; }
+uvec4 high_nibbles(uint b) { return uvec4(b >> 4, b >> 12, b >> 20, b >> 28) & 0xFu; }
+// Bits e .. e + 3 of qh, as the fifth bit (16) of four 5-bit quants.
+uvec4 fifth_bits(uint qh, uint e) { return ((uvec4(qh) >> uvec4(e, e + 1, e + 2, e + 3)) & 1u) << 4; }
+// IQ4_NL's (and IQ4_XS's) 16 non-uniform levels: x = d * IQ4NL_GRID[q].
+const float IQ4NL_GRID[16] = float[16](-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0,
+                                       25.0, 38.0, 53.0, 69.0, 89.0, 113.0);
 
 #if defined(WEIGHT_F32)
 #define WeightPtr F32Ptr
@@ -59,6 +78,43 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint b = (word >> (8 * (byte_index & 1))) & 0xFF;
   const uint q = j < 16 ? (b & 0xF) : (b >> 4);
   return d * (float(q) - 8.0);
+}
+#elif defined(WEIGHT_Q4_1)
+// block_q4_1 = { f16 d; f16 m; u8 qs[16]; } = 10 halves; value = d * q + m.
+#define WeightPtr U16Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 32) + k / 32) * 10;
+  const vec2 dm = unpackHalf2x16(word16(w, base));
+  precise float v = dm.x * float(block_nibble(w, base + 2, k % 32)) + dm.y;
+  return v;
+}
+#elif defined(WEIGHT_Q5_0)
+// block_q5_0 = { f16 d; u8 qh[4]; u8 qs[16]; } = 11 halves; bit 4 of element j's quant is bit j of qh
+// (a little-endian u32); value = d * (q - 16).
+#define WeightPtr U16Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 32) + k / 32) * 11;
+  const uint j = k % 32;
+  const uint q = block_nibble(w, base + 3, j) | (((word16(w, base + 1) >> j) & 1u) << 4);
+  return unpackHalf2x16(uint(w.v[base])).x * float(int(q) - 16);
+}
+#elif defined(WEIGHT_Q5_1)
+// block_q5_1 = { f16 d; f16 m; u8 qh[4]; u8 qs[16]; } = 12 halves; qh as in Q5_0; value = d * q + m.
+#define WeightPtr U16Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 32) + k / 32) * 12;
+  const uint j = k % 32;
+  const uint q = block_nibble(w, base + 4, j) | (((word16(w, base + 2) >> j) & 1u) << 4);
+  const vec2 dm = unpackHalf2x16(word16(w, base));
+  precise float v = dm.x * float(q) + dm.y;
+  return v;
+}
+#elif defined(WEIGHT_IQ4_NL)
+// block_iq4_nl = { f16 d; u8 qs[16]; } = 9 halves; value = d * IQ4NL_GRID[q].
+#define WeightPtr U16Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 32) + k / 32) * 9;
+  return unpackHalf2x16(uint(w.v[base])).x * IQ4NL_GRID[block_nibble(w, base + 1, k % 32)];
 }
 #elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
 // block_q4_K = { f16 d, dmin; u8 scales[12]; u8 qs[128]; } = 36 words; block_q5_K inserts u8 qh[32]
@@ -160,6 +216,62 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
     const vec4 lo = vec4(uvec4(b & 0xF, (b >> 8) & 0xF, (b >> 16) & 0xF, (b >> 24) & 0xF)) - 8.0;
     const vec4 hi = vec4(uvec4((b >> 4) & 0xF, (b >> 12) & 0xF, (b >> 20) & 0xF, b >> 28)) - 8.0;
     s += dot(lo, xs[i]) + dot(hi, xs[4 + i]);
+  }
+  return s * unpackHalf2x16(uint(w.v[base])).x;
+}
+#elif defined(WEIGHT_Q4_1) || defined(WEIGHT_Q5_1)
+// One block per chunk: sum (d q + m) x = d (sum q x) + m (sum x).
+#define CHUNK 32
+#define ChunkPtr U16Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+#if defined(WEIGHT_Q5_1)
+  const uint halves = 12, qs = 4;
+#else
+  const uint halves = 10, qs = 2;
+#endif
+  const uint base = (row * (K / 32) + c) * halves;
+#if defined(WEIGHT_Q5_1)
+  const uint qh = word16(w, base + 2);
+#endif
+  float s = 0.0, sx = 0.0;
+  for (uint i = 0; i < 4; ++i) {
+    const uint b = word16(w, base + qs + 2 * i);  // qs[4i .. 4i+3]
+    uvec4 lo = low_nibbles(b), hi = high_nibbles(b);
+#if defined(WEIGHT_Q5_1)
+    lo |= fifth_bits(qh, 4 * i);
+    hi |= fifth_bits(qh, 16 + 4 * i);
+#endif
+    s += dot(vec4(lo), xs[i]) + dot(vec4(hi), xs[4 + i]);
+    sx += dot(xs[i], vec4(1.0)) + dot(xs[4 + i], vec4(1.0));
+  }
+  const vec2 dm = unpackHalf2x16(word16(w, base));
+  return dm.x * s + dm.y * sx;
+}
+#elif defined(WEIGHT_Q5_0)
+#define CHUNK 32
+#define ChunkPtr U16Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uint base = (row * (K / 32) + c) * 11;
+  const uint qh = word16(w, base + 1);
+  float s = 0.0;
+  for (uint i = 0; i < 4; ++i) {
+    const uint b = word16(w, base + 3 + 2 * i);  // qs[4i .. 4i+3]
+    const vec4 lo = vec4(low_nibbles(b) | fifth_bits(qh, 4 * i)) - 16.0;
+    const vec4 hi = vec4(high_nibbles(b) | fifth_bits(qh, 16 + 4 * i)) - 16.0;
+    s += dot(lo, xs[i]) + dot(hi, xs[4 + i]);
+  }
+  return s * unpackHalf2x16(uint(w.v[base])).x;
+}
+#elif defined(WEIGHT_IQ4_NL)
+#define CHUNK 32
+#define ChunkPtr U16Ptr
+vec4 iq4nl_levels(uvec4 q) { return vec4(IQ4NL_GRID[q.x], IQ4NL_GRID[q.y], IQ4NL_GRID[q.z], IQ4NL_GRID[q.w]); }
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uint base = (row * (K / 32) + c) * 9;
+  float s = 0.0;
+  for (uint i = 0; i < 4; ++i) {
+    const uint b = word16(w, base + 1 + 2 * i);  // qs[4i .. 4i+3]
+    s += dot(iq4nl_levels(low_nibbles(b)), xs[i]) + dot(iq4nl_levels(high_nibbles(b)), xs[4 + i]);
   }
   return s * unpackHalf2x16(uint(w.v[base])).x;
 }
