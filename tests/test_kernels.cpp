@@ -539,7 +539,8 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(matvec_case(WeightFormat::bf16, 1, 64));
   cases.push_back(embedding_case(WeightFormat::bf16, 5, 7, 9));
   for (WeightFormat f :
-       {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k}) {
+       {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0, WeightFormat::q5_1,
+        WeightFormat::iq4_nl, WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k}) {
     const std::uint32_t b = block_elements(f);
     const std::uint32_t long_k = b == 32 ? 4128 : 4352;  // 129 blocks of 32, 17 super-blocks
     for (auto [m, n, k] : std::vector<std::array<std::uint32_t, 3>>{
@@ -556,6 +557,7 @@ std::vector<KernelCase> kernel_cases() {
   // Awkward blocks (every bit random, minimums of both signs, distinct K-quant sub-block scales) against
   // gguf-py's decoding: the GPU's decoders judged by a decoder that is not lagvk's.
   for (WeightFormat f : {WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0,
+                         WeightFormat::q4_1, WeightFormat::q5_0, WeightFormat::q5_1, WeightFormat::iq4_nl,
                          WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k}) {
     const std::uint32_t b = std::max<std::uint32_t>(block_elements(f), 32);
     cases.push_back(matvec_case(f, 37, 3 * b, WeightSource::awkward));
@@ -569,6 +571,8 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(
       matmul_case(WeightFormat::f16, 3, 16500, 4104, ops::MatmulKernel::register_blocked));  // 135 MB
   cases.push_back(embedding_case(WeightFormat::f32, 33000, 1024, 17));                       // 135 MB
+  // The 32-element block family (Q5_1: 24 bytes per 32 elements), decoded through weight_at.
+  cases.push_back(embedding_case(WeightFormat::q5_1, 44000, 4096, 17));  // 135 MB
 
   for (auto [r, d] :
        std::vector<std::array<std::uint32_t, 2>>{{1, 1}, {3, 7}, {5, 4096}, {2, 1000}, {70, 64}})
