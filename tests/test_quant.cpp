@@ -231,6 +231,22 @@ TEST(Quant, Iq4_NlUsesTheNonUniformGrid) {
   EXPECT_EQ(y[21], 0.5f * -10);
 }
 
+TEST(Quant, Iq4_XsSubBlockScales) {
+  std::vector<std::uint8_t> b(136, 0);
+  b[1] = 0x38;  // d = 0.5
+  // Sub-block 0: ls = 0x1 | 0b10 << 4 = 33 (scale 1); sub-block 3: ls = 0xF | 0b01 << 4 = 31 (scale -1).
+  b[2] = 0x02 | (0x01 << 6);  // scales_h bits 0-1 (sub-block 0) and 6-7 (sub-block 3)
+  b[4 + 0] = 0x01;            // scales_l[0] low nibble: sub-block 0
+  b[4 + 1] = 0xF0;            // scales_l[1] high nibble: sub-block 3
+  b[8 + 2] = 0xF0;            // sub-block 0, element 2: level 0 (-127); element 18: level 15 (113)
+  b[8 + 48 + 5] = 0x09;       // sub-block 3, element 5: level 9 (13)
+  const auto y = dequantize(GgmlType::iq4_xs, b, 256);
+  EXPECT_EQ(y[2], 0.5f * 1 * -127);
+  EXPECT_EQ(y[18], 0.5f * 1 * 113);
+  EXPECT_EQ(y[96 + 5], 0.5f * -1 * 13);
+  EXPECT_EQ(y[32], 0.5f * -32 * -127);  // sub-block 1: every bit zero, ls = 0 (scale -32), level 0
+}
+
 TEST(Quant, Q6_KHandMadeBlock) {
   std::vector<std::uint8_t> b(210, 0);
   b[208] = 0x00, b[209] = 0x38;  // d = 0.5
@@ -257,7 +273,7 @@ TEST(Quant, KQuantRoundTripErrorBounds) {
         // 32-element blocks: a step of (block range) / levels, or IQ4_NL's grid (about 1/9 of the range
         // between its middle levels).
         std::pair{GgmlType::q4_1, 0.12}, std::pair{GgmlType::q5_0, 0.06}, std::pair{GgmlType::q5_1, 0.06},
-        std::pair{GgmlType::iq4_nl, 0.12}}) {
+        std::pair{GgmlType::iq4_nl, 0.12}, std::pair{GgmlType::iq4_xs, 0.12}}) {
     const auto bytes = quantize(type, x);
     ASSERT_EQ(bytes.size(), row_bytes(type, x.size()));
     const auto y = dequantize(type, bytes, x.size());
@@ -273,7 +289,7 @@ TEST(Quant, KQuantRoundTripErrorBounds) {
   }
   std::vector<float> zeros(256, 0.0f);
   for (auto t : {GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k, GgmlType::q4_1, GgmlType::q5_0,
-                 GgmlType::q5_1, GgmlType::iq4_nl})
+                 GgmlType::q5_1, GgmlType::iq4_nl, GgmlType::iq4_xs})
     for (float v : dequantize(t, quantize(t, zeros), 256)) EXPECT_EQ(v, 0.0f);
 }
 

@@ -69,7 +69,88 @@ void quantize_with_min(std::span<const float> x, std::span<std::uint8_t> dst, un
   }
 }
 
+/// The value of largest magnitude among n, with its sign.
+float signed_extreme(const float* v, std::size_t n) {
+  float amax = 0.0f, max = 0.0f;
+  for (std::size_t j = 0; j < n; ++j) {
+    if (amax < std::fabs(v[j])) {
+      amax = std::fabs(v[j]);
+      max = v[j];
+    }
+  }
+  return max;
+}
+
+/// The scale that maps the signed extreme m to the grid's end on its side (-127 or 113): never negative.
+float grid_scale(float m) {
+  return m < 0.0f ? m / float(kIq4nlGrid.front()) : m / float(kIq4nlGrid.back());
+}
+
+/// The grid level whose value d * level is nearest to v.
+unsigned nearest_level(float d, float v) {
+  unsigned best = 0;
+  float best_err = INFINITY;
+  for (unsigned g = 0; g < kIq4nlGrid.size(); ++g) {
+    const float err = std::fabs(d * float(kIq4nlGrid[g]) - v);
+    if (err < best_err) {
+      best_err = err;
+      best = g;
+    }
+  }
+  return best;
+}
+
+// IQ4_XS = {f16 d, u16 scales_h, u8 scales_l[4], u8 qs[128]} (136 bytes): sub-block ib (0..7) has the
+// 6-bit scale ls = nibble ib % 2 of scales_l[ib / 2] | bits 2 ib, 2 ib + 1 of scales_h << 4, and
+// x = (d * (ls - 32)) * grid[q]; its 32 quants are qs[16 ib .. 16 ib + 15] as in IQ4_NL.
+constexpr std::size_t kIq4xsBytes = 136, kSuperBlock = 256;
+
 }  // namespace
+
+void dequantize_iq4_xs(std::span<const std::uint8_t> src, std::span<float> y) {
+  for (std::size_t b = 0; b < y.size() / kSuperBlock; ++b) {
+    const std::uint8_t* blk = &src[b * kIq4xsBytes];
+    const float d = half_at(blk);
+    const unsigned scales_h = unsigned(blk[2]) | (unsigned(blk[3]) << 8);
+    for (std::size_t ib = 0; ib < 8; ++ib) {
+      const unsigned low = (blk[4 + ib / 2] >> (4 * (ib % 2))) & 0x0Fu;
+      const unsigned high = (scales_h >> (2 * ib)) & 3u;
+      const float dl = d * float(int(low | (high << 4)) - 32);
+      for (std::size_t e = 0; e < kBlock; ++e)
+        y[b * kSuperBlock + kBlock * ib + e] = dl * float(kIq4nlGrid[nibble(blk + 8 + 16 * ib, e)]);
+    }
+  }
+}
+
+/// Each sub-block's own scale as IQ4_NL picks it; d = the largest over 31, so scales are 0..31 (stored
+/// as 32..63); every element then takes the nearest level under the stored scales.
+void quantize_iq4_xs(std::span<const float> x, std::span<std::uint8_t> dst) {
+  for (std::size_t b = 0; b < x.size() / kSuperBlock; ++b) {
+    const float* v = &x[b * kSuperBlock];
+    float sub[8], max_sub = 0.0f;
+    for (std::size_t ib = 0; ib < 8; ++ib) {
+      sub[ib] = grid_scale(signed_extreme(v + kBlock * ib, kBlock));
+      max_sub = std::max(max_sub, sub[ib]);
+    }
+    std::uint8_t* blk = &dst[b * kIq4xsBytes];
+    std::memset(blk, 0, kIq4xsBytes);
+    put_half(blk, max_sub / 31.0f);
+    const float d = half_at(blk);
+    unsigned scales_h = 0;
+    for (std::size_t ib = 0; ib < 8; ++ib) {
+      const int l = d > 0.0f ? std::clamp(int(std::lround(sub[ib] / d)), 0, 31) : 0;
+      const auto ls = unsigned(l + 32);
+      blk[4 + ib / 2] |= std::uint8_t((ls & 0x0Fu) << (4 * (ib % 2)));
+      scales_h |= (ls >> 4) << (2 * ib);
+      const float dl = d * float(l);
+      unsigned q[kBlock];
+      for (std::size_t e = 0; e < kBlock; ++e) q[e] = nearest_level(dl, v[kBlock * ib + e]);
+      pack(q, blk + 8 + 16 * ib, nullptr);
+    }
+    blk[2] = std::uint8_t(scales_h & 0xFF);
+    blk[3] = std::uint8_t(scales_h >> 8);
+  }
+}
 
 void dequantize_q4_1(std::span<const std::uint8_t> src, std::span<float> y) {
   for (std::size_t b = 0; b < y.size() / kBlock; ++b) {
@@ -141,29 +222,11 @@ void quantize_q5_0(std::span<const float> x, std::span<std::uint8_t> dst) {
 void quantize_iq4_nl(std::span<const float> x, std::span<std::uint8_t> dst) {
   for (std::size_t b = 0; b < x.size() / kBlock; ++b) {
     const float* v = &x[b * kBlock];
-    float amax = 0.0f, max = 0.0f;
-    for (std::size_t j = 0; j < kBlock; ++j) {
-      if (amax < std::fabs(v[j])) {
-        amax = std::fabs(v[j]);
-        max = v[j];
-      }
-    }
     std::uint8_t* blk = &dst[b * kIq4nlBytes];
-    put_half(blk, max < 0.0f ? max / float(kIq4nlGrid.front()) : max / float(kIq4nlGrid.back()));
+    put_half(blk, grid_scale(signed_extreme(v, kBlock)));
     const float d = half_at(blk);  // the stored scale, which decoding uses
     unsigned q[kBlock];
-    for (std::size_t j = 0; j < kBlock; ++j) {
-      unsigned best = 0;
-      float best_err = INFINITY;
-      for (unsigned g = 0; g < kIq4nlGrid.size(); ++g) {
-        const float err = std::fabs(d * float(kIq4nlGrid[g]) - v[j]);
-        if (err < best_err) {
-          best_err = err;
-          best = g;
-        }
-      }
-      q[j] = best;
-    }
+    for (std::size_t j = 0; j < kBlock; ++j) q[j] = nearest_level(d, v[j]);
     pack(q, blk + 2, nullptr);
   }
 }

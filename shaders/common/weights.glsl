@@ -38,9 +38,13 @@ uvec4 low_nibbles(uint b) { return uvec4(b, b >> 8, b >> 16, b >> 24) & 0xFu; }
 uvec4 high_nibbles(uint b) { return uvec4(b >> 4, b >> 12, b >> 20, b >> 28) & 0xFu; }
 // Bits e .. e + 3 of qh, as the fifth bit (16) of four 5-bit quants.
 uvec4 fifth_bits(uint qh, uint e) { return ((uvec4(qh) >> uvec4(e, e + 1, e + 2, e + 3)) & 1u) << 4; }
-// IQ4_NL's (and IQ4_XS's) 16 non-uniform levels: x = d * IQ4NL_GRID[q].
-const float IQ4NL_GRID[16] = float[16](-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0,
-                                       25.0, 38.0, 53.0, 69.0, 89.0, 113.0);
+// IQ4_NL's (and IQ4_XS's) 16 non-uniform levels -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38,
+// 53, 69, 89, 113 as signed bytes, four per word: level q is byte q % 4 of component q / 4. (A vector
+// lookup compiles to a few selects; a 16-entry constant array made lavapipe's first compile of the
+// register-blocked matmul about twice as slow.)
+const uvec4 IQ4NL_LEVELS = uvec4(0xBFAD9881u, 0xF6EADDCFu, 0x26190D01u, 0x71594535u);
+float iq4nl_level(uint q) { return float(int(IQ4NL_LEVELS[q >> 2] << (24 - 8 * (q & 3u))) >> 24); }
+vec4 iq4nl_levels(uvec4 q) { return vec4(iq4nl_level(q.x), iq4nl_level(q.y), iq4nl_level(q.z), iq4nl_level(q.w)); }
 
 #if defined(WEIGHT_F32)
 #define WeightPtr F32Ptr
@@ -110,11 +114,28 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
   return v;
 }
 #elif defined(WEIGHT_IQ4_NL)
-// block_iq4_nl = { f16 d; u8 qs[16]; } = 9 halves; value = d * IQ4NL_GRID[q].
+// block_iq4_nl = { f16 d; u8 qs[16]; } = 9 halves; value = d * level(q).
 #define WeightPtr U16Ptr
 float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint base = (row * (K / 32) + k / 32) * 9;
-  return unpackHalf2x16(uint(w.v[base])).x * IQ4NL_GRID[block_nibble(w, base + 1, k % 32)];
+  return unpackHalf2x16(uint(w.v[base])).x * iq4nl_level(block_nibble(w, base + 1, k % 32));
+}
+#elif defined(WEIGHT_IQ4_XS)
+// block_iq4_xs = { f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]; } = 34 words (4-byte aligned).
+// Sub-block ib (0..7) has the 6-bit scale ls = nibble ib % 2 of scales_l[ib / 2] | (bits 2 ib, 2 ib + 1
+// of scales_h) << 4; its elements are the nibbles of qs[16 ib ..] as in IQ4_NL; x = (d (ls - 32)) level(q).
+#define WeightPtr U32Ptr
+float iq4_xs_scale(U32Ptr w, uint base, uint ib) {
+  const uint w0 = w.v[base];
+  const uint ls = ((byte_of(w.v[base + 1], ib / 2) >> (4 * (ib & 1))) & 15u) | (((w0 >> (16 + 2 * ib)) & 3u) << 4);
+  return unpackHalf2x16(w0).x * float(int(ls) - 32);
+}
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 256) + k / 256) * 34;
+  const uint i = k % 256, ib = i / 32, j = i % 32;
+  const uint qbyte = 16 * ib + j % 16;
+  const uint q = (byte_of(w.v[base + 2 + qbyte / 4], qbyte) >> (4 * (j / 16))) & 15u;
+  return iq4_xs_scale(w, base, ib) * iq4nl_level(q);
 }
 #elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
 // block_q4_K = { f16 d, dmin; u8 scales[12]; u8 qs[128]; } = 36 words; block_q5_K inserts u8 qh[32]
@@ -265,7 +286,6 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 #elif defined(WEIGHT_IQ4_NL)
 #define CHUNK 32
 #define ChunkPtr U16Ptr
-vec4 iq4nl_levels(uvec4 q) { return vec4(IQ4NL_GRID[q.x], IQ4NL_GRID[q.y], IQ4NL_GRID[q.z], IQ4NL_GRID[q.w]); }
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uint base = (row * (K / 32) + c) * 9;
   float s = 0.0;
@@ -274,6 +294,20 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
     s += dot(iq4nl_levels(low_nibbles(b)), xs[i]) + dot(iq4nl_levels(high_nibbles(b)), xs[4 + i]);
   }
   return s * unpackHalf2x16(uint(w.v[base])).x;
+}
+#elif defined(WEIGHT_IQ4_XS)
+// A chunk is one 32-element sub-block (c % 8 of super-block c / 8): its 16 quant bytes are 4 words.
+#define CHUNK 32
+#define ChunkPtr U32Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uint base = (row * (K / 256) + c / 8) * 34;
+  const uint ib = c % 8;
+  float s = 0.0;
+  for (uint i = 0; i < 4; ++i) {
+    const uint b = w.v[base + 2 + 4 * ib + i];  // qs[16 ib + 4i .. 16 ib + 4i + 3]
+    s += dot(iq4nl_levels(low_nibbles(b)), xs[i]) + dot(iq4nl_levels(high_nibbles(b)), xs[4 + i]);
+  }
+  return s * iq4_xs_scale(w, base, ib);
 }
 #elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
 // A chunk is the pair of sub-blocks 2p, 2p + 1 (p = c % 4) that share the 32 bytes qs[32p ..]: low

@@ -92,6 +92,8 @@ BlockLayout layout(GgmlType type) {
       return {24, 32, 0, 2};
     case GgmlType::iq4_nl:  // {f16 d; u8 qs[16]}
       return {18, 32, 0, -1};
+    case GgmlType::iq4_xs:  // {f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]}
+      return {136, 256, 0, -1};
     case GgmlType::q4_k:  // {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]}
       return {144, 256, 0, 2};
     case GgmlType::q5_k:  // {f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]}
