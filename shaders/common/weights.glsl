@@ -137,6 +137,24 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint q = (byte_of(w.v[base + 2 + qbyte / 4], qbyte) >> (4 * (j / 16))) & 15u;
   return iq4_xs_scale(w, base, ib) * iq4nl_level(q);
 }
+#elif defined(WEIGHT_Q2_K)
+// block_q2_K = { u8 scales[16]; u8 qs[64]; f16 d; f16 dmin; } = 21 words. Element i = 128 n + 32 j +
+// 16 h + l (n = 0..1, j = 0..3, h = 0..1, l = 0..15) belongs to sub-block s = 8 n + 2 j + h (scale: low
+// nibble of scales[s], min: high nibble) and has its 2 bits at bit 2j of qs[32 n + 16 h + l];
+// x = (d * scale) * q - dmin * min.
+#define WeightPtr U32Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 256) + k / 256) * 21;
+  const uint i = k % 256, n = i / 128, j = (i % 128) / 32, h = (i % 32) / 16, l = i % 16;
+  const uint s = 8 * n + 2 * j + h;
+  const uint sc = byte_of(w.v[base + s / 4], s);
+  const uint qbyte = 32 * n + 16 * h + l;
+  const uint q = (byte_of(w.v[base + 4 + qbyte / 4], qbyte) >> (2 * j)) & 3u;
+  const vec2 dm = unpackHalf2x16(w.v[base + 20]);
+  const float dl = dm.x * float(sc & 15u), ml = dm.y * float(sc >> 4);
+  precise float v = dl * float(q) - ml;
+  return v;
+}
 #elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
 // block_q4_K = { f16 d, dmin; u8 scales[12]; u8 qs[128]; } = 36 words; block_q5_K inserts u8 qh[32]
 // before qs (44 words). Both are multiples of 16 bytes, so whole blocks are read as 32-bit words.
@@ -308,6 +326,32 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
     s += dot(iq4nl_levels(low_nibbles(b)), xs[i]) + dot(iq4nl_levels(high_nibbles(b)), xs[4 + i]);
   }
   return s * iq4_xs_scale(w, base, ib);
+}
+#elif defined(WEIGHT_Q2_K)
+// A chunk is the 32 elements 128 n + 32 j .. (g = c % 8 = 4 n + j of super-block c / 8): sub-blocks
+// 8 n + 2 j and 8 n + 2 j + 1, whose quants are bits 2j of the 32 bytes qs[32 n ..] (8 words).
+#define CHUNK 32
+#define ChunkPtr U32Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uint base = (row * (K / 256) + c / 8) * 21;
+  const uint g = c % 8, n = g / 4, j = g % 4;
+  float qx0 = 0.0, qx1 = 0.0, sx0 = 0.0, sx1 = 0.0;
+  for (uint t = 0; t < 8; ++t) {  // bytes 4t .. 4t + 3: elements 4t .. 4t + 3 of the chunk
+    const vec4 q = bytes4((w.v[base + 4 + 8 * n + t] >> (2 * j)) & 0x03030303u);
+    if (t < 4) {
+      qx0 += dot(q, xs[t]);
+      sx0 += dot(xs[t], vec4(1.0));
+    } else {
+      qx1 += dot(q, xs[t]);
+      sx1 += dot(xs[t], vec4(1.0));
+    }
+  }
+  const uint s = 8 * n + 2 * j;  // even: both scales lie in one word
+  const uint sc0 = byte_of(w.v[base + s / 4], s), sc1 = byte_of(w.v[base + s / 4], s + 1);
+  const vec2 dm = unpackHalf2x16(w.v[base + 20]);
+  // sum (d sc q - dmin m) x = d sc (sum q x) - dmin m (sum x), per sub-block.
+  return dm.x * (float(sc0 & 15u) * qx0 + float(sc1 & 15u) * qx1) -
+         dm.y * (float(sc0 >> 4) * sx0 + float(sc1 >> 4) * sx1);
 }
 #elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
 // A chunk is the pair of sub-blocks 2p, 2p + 1 (p = c % 4) that share the 32 bytes qs[32p ..]: low

@@ -92,6 +92,8 @@ BlockLayout layout(GgmlType type) {
       return {24, 32, 0, 2};
     case GgmlType::iq4_nl:  // {f16 d; u8 qs[16]}
       return {18, 32, 0, -1};
+    case GgmlType::q2_k:  // {u8 scales[16]; u8 qs[64]; f16 d; f16 dmin}
+      return {84, 256, 80, 82};
     case GgmlType::iq4_xs:  // {f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]}
       return {136, 256, 0, -1};
     case GgmlType::q4_k:  // {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]}
@@ -243,7 +245,7 @@ std::vector<std::uint8_t> awkward_blocks(GgmlType type, std::size_t blocks, std:
       // A minimum of either sign (random_half picks it), and now and then a zero minimum.
       put_half_bits(blk + l.dmin_offset, i % 7 == 3 ? 0 : random_half(rng, scale_magnitude));
       // One K-quant block in five has every packed scale byte 0xFF: all 6-bit scales and minimums 63.
-      if (l.elements == 256 && i % 5 == 2) std::memset(blk + 4, 0xFF, 12);
+      if (l.elements == 256 && l.dmin_offset == 2 && i % 5 == 2) std::memset(blk + 4, 0xFF, 12);
     }
   }
   return out;
