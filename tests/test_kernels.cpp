@@ -540,7 +540,7 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(embedding_case(WeightFormat::bf16, 5, 7, 9));
   for (WeightFormat f : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0,
                          WeightFormat::q5_1, WeightFormat::iq4_nl, WeightFormat::q4_k, WeightFormat::q5_k,
-                         WeightFormat::q6_k, WeightFormat::iq4_xs, WeightFormat::q2_k}) {
+                         WeightFormat::q6_k, WeightFormat::iq4_xs, WeightFormat::q2_k, WeightFormat::q3_k}) {
     const std::uint32_t b = block_elements(f);
     const std::uint32_t long_k = b == 32 ? 4128 : 4352;  // 129 blocks of 32, 17 super-blocks
     for (auto [m, n, k] : std::vector<std::array<std::uint32_t, 3>>{
@@ -559,7 +559,7 @@ std::vector<KernelCase> kernel_cases() {
   for (WeightFormat f :
        {WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1,
         WeightFormat::q5_0, WeightFormat::q5_1, WeightFormat::iq4_nl, WeightFormat::q4_k, WeightFormat::q5_k,
-        WeightFormat::q6_k, WeightFormat::iq4_xs, WeightFormat::q2_k}) {
+        WeightFormat::q6_k, WeightFormat::iq4_xs, WeightFormat::q2_k, WeightFormat::q3_k}) {
     const std::uint32_t b = std::max<std::uint32_t>(block_elements(f), 32);
     cases.push_back(matvec_case(f, 37, 3 * b, WeightSource::awkward));
     cases.push_back(matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::tiled, WeightSource::awkward));

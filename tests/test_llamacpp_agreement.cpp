@@ -72,6 +72,7 @@ std::vector<AgreementCase> cases() {
   out.push_back({"IQ4_NL_gqa", spec(GgmlType::iq4_nl, 2, 128, 4, 2, 416, 51)});
   out.push_back({"IQ4_XS_gqa", spec(GgmlType::iq4_xs, 2, 256, 4, 2, 512, 52)});
   out.push_back({"Q2_K_gqa", spec(GgmlType::q2_k, 2, 256, 8, 2, 512, 53)});
+  out.push_back({"Q3_K_mha", spec(GgmlType::q3_k, 2, 256, 4, 4, 768, 54)});
   for (const char* arch : {"qwen2", "qwen3"}) {
     for (GgmlType type : {GgmlType::f16, GgmlType::q8_0, GgmlType::q4_k}) {
       auto s = spec(type, 2, 256, 4, 2, 512, 39 + std::uint64_t(type));

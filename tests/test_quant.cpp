@@ -262,6 +262,28 @@ TEST(Quant, Q2_KHandMadeBlock) {
   EXPECT_EQ(y[128 + 64 + 16 + 7], 0.5f * 15 * 2 - 1.0f * 1);
 }
 
+TEST(Quant, Q3_KHandMadeBlock) {
+  std::vector<std::uint8_t> b(110, 0);
+  b[108] = 0x00, b[109] = 0x38;  // d = 0.5
+  std::uint8_t* scales = &b[96];
+  // Sub-block 0: scale 0b10'0011 = 35 (low nibble of scales[0], bits 0-1 of scales[8]): 35 - 32 = 3.
+  scales[0] = 0x03;
+  scales[8] = 0x02;
+  // Sub-block 13 (= 8 * 1 + 2 * 2 + 1): high nibble of scales[5], bits 6-7 of scales[9]: 0b00'0001 = 1,
+  // so 1 - 32 = -31.
+  scales[5] = 0x10;
+  std::uint8_t* hmask = &b[0];
+  std::uint8_t* qs = &b[32];
+  qs[5] = 0x02;            // element 5 (n 0, j 0, h 0): low bits 2
+  hmask[5] = 0x01;         // bit 0 set: q = 2
+  qs[32 + 16 + 7] = 0x10;  // element 128 + 64 + 16 + 7 (n 1, j 2, h 1): low bits (bits 4-5) 1
+  // hmask[16 + 7] bit 4 * 1 + 2 = 6 clear: q = 1 - 4 = -3
+  const auto y = dequantize(GgmlType::q3_k, b, 256);
+  EXPECT_EQ(y[5], 0.5f * 3 * 2);
+  EXPECT_EQ(y[0], 0.5f * 3 * -4);  // all bits clear: q = -4
+  EXPECT_EQ(y[128 + 64 + 16 + 7], 0.5f * -31 * -3);
+}
+
 TEST(Quant, Q6_KHandMadeBlock) {
   std::vector<std::uint8_t> b(210, 0);
   b[208] = 0x00, b[209] = 0x38;  // d = 0.5
@@ -290,7 +312,7 @@ TEST(Quant, KQuantRoundTripErrorBounds) {
         std::pair{GgmlType::q4_1, 0.12}, std::pair{GgmlType::q5_0, 0.06}, std::pair{GgmlType::q5_1, 0.06},
         std::pair{GgmlType::iq4_nl, 0.12}, std::pair{GgmlType::iq4_xs, 0.12},
         // 2 bits: four levels over a 16-element sub-block's range.
-        std::pair{GgmlType::q2_k, 0.4}}) {
+        std::pair{GgmlType::q2_k, 0.4}, std::pair{GgmlType::q3_k, 0.25}}) {
     const auto bytes = quantize(type, x);
     ASSERT_EQ(bytes.size(), row_bytes(type, x.size()));
     const auto y = dequantize(type, bytes, x.size());
@@ -306,7 +328,7 @@ TEST(Quant, KQuantRoundTripErrorBounds) {
   }
   std::vector<float> zeros(256, 0.0f);
   for (auto t : {GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k, GgmlType::q4_1, GgmlType::q5_0,
-                 GgmlType::q5_1, GgmlType::iq4_nl, GgmlType::iq4_xs, GgmlType::q2_k})
+                 GgmlType::q5_1, GgmlType::iq4_nl, GgmlType::iq4_xs, GgmlType::q2_k, GgmlType::q3_k})
     for (float v : dequantize(t, quantize(t, zeros), 256)) EXPECT_EQ(v, 0.0f);
 }
 

@@ -141,6 +141,8 @@ void quantize_row(GgmlType type, std::span<const float> src, std::span<std::uint
       return quant32::quantize_iq4_xs(src, dst);
     case GgmlType::q2_k:
       return kquant::quantize_q2_k(src, dst);
+    case GgmlType::q3_k:
+      return kquant::quantize_q3_k(src, dst);
     case GgmlType::q4_k:
       return kquant::quantize_q4_k(src, dst);
     case GgmlType::q5_k:
@@ -189,6 +191,8 @@ void dequantize_row(GgmlType type, std::span<const std::uint8_t> src, std::span<
       return quant32::dequantize_iq4_xs(src, dst);
     case GgmlType::q2_k:
       return kquant::dequantize_q2_k(src, dst);
+    case GgmlType::q3_k:
+      return kquant::dequantize_q3_k(src, dst);
     case GgmlType::q4_k:
       return kquant::dequantize_q4_k(src, dst);
     case GgmlType::q5_k:

@@ -155,6 +155,25 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
   precise float v = dl * float(q) - ml;
   return v;
 }
+#elif defined(WEIGHT_Q3_K)
+// block_q3_K = { u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d; } = 55 halves (2-byte aligned). Element
+// i = 128 n + 32 j + 16 h + l has its 2 low bits at bit 2j of qs[32 n + 16 h + l] and its third bit at bit
+// 4 n + j of hmask[16 h + l] (clear: subtract 4); sub-block s = 8 n + 2 j + h has the 6-bit scale
+// (nibble s / 8 of scales[s % 8]) | (bits 2 (s / 4) of scales[8 + s % 4]) << 4; x = (d (scale - 32)) q.
+#define WeightPtr U16Ptr
+uint q3_k_byte(U16Ptr w, uint base, uint n) { return (uint(w.v[base + n / 2]) >> (8 * (n & 1))) & 0xFFu; }
+float q3_k_scale(U16Ptr w, uint base, uint s) {
+  const uint low = (q3_k_byte(w, base, 96 + s % 8) >> (4 * (s / 8))) & 15u;
+  const uint high = (q3_k_byte(w, base, 104 + s % 4) >> (2 * (s / 4))) & 3u;
+  return unpackHalf2x16(uint(w.v[base + 54])).x * float(int(low | (high << 4)) - 32);
+}
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 256) + k / 256) * 55;
+  const uint i = k % 256, n = i / 128, j = (i % 128) / 32, h = (i % 32) / 16, l = i % 16;
+  const uint low = (q3_k_byte(w, base, 32 + 32 * n + 16 * h + l) >> (2 * j)) & 3u;
+  const uint high = (q3_k_byte(w, base, 16 * h + l) >> (4 * n + j)) & 1u;
+  return q3_k_scale(w, base, 8 * n + 2 * j + h) * float(int(low) - (high != 0u ? 0 : 4));
+}
 #elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
 // block_q4_K = { f16 d, dmin; u8 scales[12]; u8 qs[128]; } = 36 words; block_q5_K inserts u8 qh[32]
 // before qs (44 words). Both are multiples of 16 bytes, so whole blocks are read as 32-bit words.
@@ -352,6 +371,26 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   // sum (d sc q - dmin m) x = d sc (sum q x) - dmin m (sum x), per sub-block.
   return dm.x * (float(sc0 & 15u) * qx0 + float(sc1 & 15u) * qx1) -
          dm.y * (float(sc0 >> 4) * sx0 + float(sc1 >> 4) * sx1);
+}
+#elif defined(WEIGHT_Q3_K)
+// A chunk is the 32 elements 128 n + 32 j .. (g = c % 8 = 4 n + j of super-block c / 8): sub-blocks
+// 8 n + 2 j and 8 n + 2 j + 1; low bits at bit 2j of qs[32 n ..], third bits at bit 4 n + j of hmask[0 ..].
+#define CHUNK 32
+#define ChunkPtr U16Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uint base = (row * (K / 256) + c / 8) * 55;
+  const uint g = c % 8, n = g / 4, j = g % 4;
+  float s0 = 0.0, s1 = 0.0;
+  for (uint t = 0; t < 8; ++t) {  // bytes 4t .. 4t + 3 of qs[32 n ..] and hmask: chunk elements 4t ..
+    const uint low = (word16(w, base + 16 + 16 * n + 2 * t) >> (2 * j)) & 0x03030303u;
+    const uint high = (word16(w, base + 2 * t) >> (4 * n + j)) & 0x01010101u;
+    const float part = dot(bytes4(low) + 4.0 * bytes4(high) - 4.0, xs[t]);
+    if (t < 4)
+      s0 += part;
+    else
+      s1 += part;
+  }
+  return q3_k_scale(w, base, 8 * n + 2 * j) * s0 + q3_k_scale(w, base, 8 * n + 2 * j + 1) * s1;
 }
 #elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
 // A chunk is the pair of sub-blocks 2p, 2p + 1 (p = c % 4) that share the 32 bytes qs[32p ..]: low

@@ -94,6 +94,8 @@ BlockLayout layout(GgmlType type) {
       return {18, 32, 0, -1};
     case GgmlType::q2_k:  // {u8 scales[16]; u8 qs[64]; f16 d; f16 dmin}
       return {84, 256, 80, 82};
+    case GgmlType::q3_k:  // {u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d}
+      return {110, 256, 108, -1};
     case GgmlType::iq4_xs:  // {f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]}
       return {136, 256, 0, -1};
     case GgmlType::q4_k:  // {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]}
