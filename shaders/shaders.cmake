@@ -1,6 +1,18 @@
 # The shader variants compiled into lagvk: lagvk_shader(<variant name> <source> [DEFINES ...]).
-# Weight formats are variants of the same kernels (see common/weights.glsl).
-foreach(fmt f32 f16 bf16 q8_0 q4_0 q4_k q5_k q6_k)
+# Weight formats are variants of the same kernels (see common/weights.glsl): one set for every format of
+# engine/model/weight_types.def with a kernel chunk (the traits list; nothing to repeat here).
+set(LAGVK_WEIGHT_TYPES_DEF ${PROJECT_SOURCE_DIR}/engine/model/weight_types.def)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${LAGVK_WEIGHT_TYPES_DEF})
+file(STRINGS ${LAGVK_WEIGHT_TYPES_DEF} weight_type_lines REGEX "^LAGVK_WEIGHT_TYPE\\(")
+foreach(line ${weight_type_lines})
+  # LAGVK_WEIGHT_TYPE(enumerator, id, name, block elements, block bytes, kernel chunk, ...)
+  if(NOT line MATCHES "^LAGVK_WEIGHT_TYPE\\(([a-z0-9_]+), *[0-9]+, *[A-Z0-9_]+, *[0-9]+, *[0-9]+, *([0-9]+),")
+    message(FATAL_ERROR "weight_types.def: cannot parse '${line}'")
+  endif()
+  set(fmt ${CMAKE_MATCH_1})
+  if(CMAKE_MATCH_2 EQUAL 0)
+    continue()  # no GPU kernels for this format
+  endif()
   string(TOUPPER ${fmt} FMT)
   lagvk_shader(matmul_${fmt} matmul.comp DEFINES WEIGHT_${FMT})
   lagvk_shader(matmul_rb_${fmt} matmul_rb.comp DEFINES WEIGHT_${FMT} VEC)

@@ -100,6 +100,33 @@ TEST_F(CliModelTools, MakeModelWritesTheShapeAndOptionsAsked) {
   EXPECT_NE(bytes("s5.gguf"), bytes("s6.gguf"));
 }
 
+// --type takes every format the traits table (engine/model/weight_types.def) marks writable, and the
+// file holds that type; an unknown type's message lists exactly those formats.
+TEST_F(CliModelTools, MakeModelWritesEveryWritableType) {
+  std::string listed;
+  for (const GgmlTypeInfo& t : kGgmlTypes) {
+    if (!t.writable) continue;
+    const std::string lower(t.lower_name), file = "t_" + lower + ".gguf";
+    const std::size_t dim = std::max<std::size_t>(64, t.block_size);  // a whole number of blocks
+    test::run_case({"--type " + lower,
+                    fmt::format("make-model --type {} --layers 1 --dim {} --heads 2 --kv-heads 1 --ff {} -o "
+                                "{{dir}}/{}",
+                                lower, dim, dim, file),
+                    kExitOk,
+                    {", " + std::string(t.name)}},
+                   values_);
+    const auto j = info(path(file));
+    EXPECT_EQ(j["valid"], true) << j.dump(2);
+    EXPECT_TRUE(j["tensor_types"].contains(std::string(t.name))) << j.dump(2);
+    listed += (listed.empty() ? "" : ", ") + lower;
+  }
+  test::run_case({"unknown --type",
+                  "make-model --type q3_k_m -o {dir}/x.gguf",
+                  kExitError,
+                  {"error: lagvk make-model: unknown --type 'q3_k_m' (use one of " + listed + ")"}},
+                 values_);
+}
+
 TEST_F(CliModelTools, ArchQwenGivesAQwenModel) {
   for (const std::string arch : {"qwen2", "qwen3"}) {
     test::run_case({"--arch " + arch,

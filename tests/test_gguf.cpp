@@ -180,10 +180,10 @@ TEST(Gguf, NamesUnsupportedTensorTypes) {
   auto it = std::search(bytes.begin(), bytes.end(), name.begin(), name.end());
   ASSERT_NE(it, bytes.end());
   const std::size_t type_at = std::size_t(it - bytes.begin()) + name.size() + 4 + 2 * 8;
-  const std::uint32_t q2_k = 10;
-  std::memcpy(&bytes[type_at], &q2_k, 4);
+  const std::uint32_t iq2_xxs = 16;  // a ggml type lagvk does not read
+  std::memcpy(&bytes[type_at], &iq2_xxs, 4);
   const auto msg = error_of(bytes);
-  EXPECT_NE(msg.find("Q2_K"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("IQ2_XXS"), std::string::npos) << msg;
   EXPECT_NE(msg.find("a.q8"), std::string::npos) << msg;
 }
 

@@ -69,33 +69,10 @@ struct Weights {
   std::vector<float> values;
 };
 
-/// The ggml type whose bytes a GPU weight format reads.
-GgmlType ggml_type(WeightFormat format) {
-  switch (format) {
-    case WeightFormat::f32:
-      return GgmlType::f32;
-    case WeightFormat::f16:
-      return GgmlType::f16;
-    case WeightFormat::bf16:
-      return GgmlType::bf16;
-    case WeightFormat::q8_0:
-      return GgmlType::q8_0;
-    case WeightFormat::q4_0:
-      return GgmlType::q4_0;
-    case WeightFormat::q4_k:
-      return GgmlType::q4_k;
-    case WeightFormat::q5_k:
-      return GgmlType::q5_k;
-    case WeightFormat::q6_k:
-      return GgmlType::q6_k;
-  }
-  return GgmlType::f32;
-}
-
 /// Random values encoded with the project's quantizers (engine/model/quant.hpp, ggml's exact layouts);
 /// the reference gets the decoded values, so it sees exactly what the GPU decodes.
 Weights make_weights(WeightFormat format, std::size_t rows, std::size_t cols, std::uint64_t seed) {
-  const GgmlType type = ggml_type(format);
+  const GgmlType type = format;  // a GPU weight format is the ggml type of its bytes
   const auto values = random_floats(rows * cols, seed);
   const auto encoded = quantize(type, values);
   Weights w;
@@ -111,7 +88,7 @@ Weights make_weights(WeightFormat format, std::size_t rows, std::size_t cols, st
 std::optional<Weights> awkward_weights(WeightFormat format, std::size_t rows, std::size_t cols,
                                        std::uint64_t seed) {
   if (!gguf_ref_available()) return std::nullopt;
-  const GgmlType type = ggml_type(format);
+  const GgmlType type = format;  // a GPU weight format is the ggml type of its bytes
   const std::size_t per_block = is_quantized(type) ? block_elements(format) : 32;
   const auto blocks = awkward_blocks(type, rows * cols / per_block, seed, /*extreme_scales=*/false);
   Weights w;
@@ -561,8 +538,9 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(matvec_case(WeightFormat::bf16, 129, 4104));
   cases.push_back(matvec_case(WeightFormat::bf16, 1, 64));
   cases.push_back(embedding_case(WeightFormat::bf16, 5, 7, 9));
-  for (WeightFormat f :
-       {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k}) {
+  for (WeightFormat f : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0,
+                         WeightFormat::q5_1, WeightFormat::iq4_nl, WeightFormat::q4_k, WeightFormat::q5_k,
+                         WeightFormat::q6_k, WeightFormat::iq4_xs, WeightFormat::q2_k, WeightFormat::q3_k}) {
     const std::uint32_t b = block_elements(f);
     const std::uint32_t long_k = b == 32 ? 4128 : 4352;  // 129 blocks of 32, 17 super-blocks
     for (auto [m, n, k] : std::vector<std::array<std::uint32_t, 3>>{
@@ -578,8 +556,10 @@ std::vector<KernelCase> kernel_cases() {
   }
   // Awkward blocks (every bit random, minimums of both signs, distinct K-quant sub-block scales) against
   // gguf-py's decoding: the GPU's decoders judged by a decoder that is not lagvk's.
-  for (WeightFormat f : {WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0,
-                         WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k}) {
+  for (WeightFormat f :
+       {WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1,
+        WeightFormat::q5_0, WeightFormat::q5_1, WeightFormat::iq4_nl, WeightFormat::q4_k, WeightFormat::q5_k,
+        WeightFormat::q6_k, WeightFormat::iq4_xs, WeightFormat::q2_k, WeightFormat::q3_k}) {
     const std::uint32_t b = std::max<std::uint32_t>(block_elements(f), 32);
     cases.push_back(matvec_case(f, 37, 3 * b, WeightSource::awkward));
     cases.push_back(matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::tiled, WeightSource::awkward));
@@ -592,6 +572,8 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(
       matmul_case(WeightFormat::f16, 3, 16500, 4104, ops::MatmulKernel::register_blocked));  // 135 MB
   cases.push_back(embedding_case(WeightFormat::f32, 33000, 1024, 17));                       // 135 MB
+  // The 32-element block family (Q5_1: 24 bytes per 32 elements), decoded through weight_at.
+  cases.push_back(embedding_case(WeightFormat::q5_1, 44000, 4096, 17));  // 135 MB
 
   for (auto [r, d] :
        std::vector<std::array<std::uint32_t, 2>>{{1, 1}, {3, 7}, {5, 4096}, {2, 1000}, {70, 64}})

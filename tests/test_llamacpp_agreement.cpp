@@ -65,6 +65,14 @@ std::vector<AgreementCase> cases() {
   out.push_back({"Q6_K_gqa", spec(GgmlType::q6_k, 2, 256, 4, 2, 512, 36)});
   out.push_back({"Q5_K_mha", spec(GgmlType::q5_k, 2, 256, 4, 4, 512, 37)});
   out.push_back({"Q4_K_gqa", spec(GgmlType::q4_k, 2, 256, 8, 2, 768, 38)});
+  // The other 32-element block formats (issue #25): feed-forward widths that are multiples of 32 only.
+  out.push_back({"Q4_1_gqa_odd_ff", spec(GgmlType::q4_1, 2, 128, 8, 2, 352, 48)});
+  out.push_back({"Q5_0_mha", spec(GgmlType::q5_0, 2, 128, 4, 4, 288, 49)});
+  out.push_back({"Q5_1_gqa", spec(GgmlType::q5_1, 2, 160, 5, 1, 320, 50)});
+  out.push_back({"IQ4_NL_gqa", spec(GgmlType::iq4_nl, 2, 128, 4, 2, 416, 51)});
+  out.push_back({"IQ4_XS_gqa", spec(GgmlType::iq4_xs, 2, 256, 4, 2, 512, 52)});
+  out.push_back({"Q2_K_gqa", spec(GgmlType::q2_k, 2, 256, 8, 2, 512, 53)});
+  out.push_back({"Q3_K_mha", spec(GgmlType::q3_k, 2, 256, 4, 4, 768, 54)});
   for (const char* arch : {"qwen2", "qwen3"}) {
     for (GgmlType type : {GgmlType::f16, GgmlType::q8_0, GgmlType::q4_k}) {
       auto s = spec(type, 2, 256, 4, 2, 512, 39 + std::uint64_t(type));

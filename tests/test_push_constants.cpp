@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/model/tensor_type.hpp"
 #include "engine/ops/push_constants.hpp"
 #include "lagvk/shader_registry.hpp"
 
@@ -104,8 +105,11 @@ std::vector<Kernel> every_kernel() {
                              kernel<Elementwise>("swiglu"),   kernel<Attention>("attention"),
                              kernel<KvStore>("kv_store"),     kernel<ProbeFlops>("probe_flops"),
                              kernel<KvTransfer>("kv_export"), kernel<KvTransfer>("kv_import")};
-  // The weight formats shaders/shaders.cmake compiles each weight kernel for.
-  for (std::string f : {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"}) {
+  // Every format whose traits (engine/model/weight_types.def) promise GPU kernels: shaders.cmake must
+  // have compiled each weight kernel for it.
+  for (const GgmlTypeInfo& t : kGgmlTypes) {
+    if (t.chunk_elements == 0) continue;
+    const std::string f(t.lower_name);
     out.push_back(kernel<Matmul>("matmul_" + f));
     out.push_back(kernel<Matmul>("matmul_rb_" + f));
     out.push_back(kernel<Matvec>("matvec_" + f));

@@ -26,7 +26,8 @@ TEST(TensorType, LayoutsMatchGgml) {
   EXPECT_EQ(ggml_type_name(10), "Q2_K");
   EXPECT_EQ(parse_ggml_type("q4_0"), GgmlType::q4_0);
   EXPECT_EQ(parse_ggml_type("Q8_0"), GgmlType::q8_0);
-  EXPECT_EQ(parse_ggml_type("q2_k"), std::nullopt);
+  EXPECT_EQ(parse_ggml_type("q2_k"), GgmlType::q2_k);
+  EXPECT_EQ(parse_ggml_type("iq2_xxs"), std::nullopt);  // a ggml type lagvk does not read
 }
 
 TEST(Quant, Q8_0HandMadeBlockBytes) {
@@ -185,6 +186,104 @@ TEST(Quant, Q5_KHighBitsAddSixteen) {
   EXPECT_EQ(y[3 * 32 + 4], 3.0f * 21);
 }
 
+// 32-element blocks built by hand from the layouts: element j (0..15) is the low nibble of qs[j],
+// element j + 16 the high nibble; 5-bit types take bit 4 of element e from bit e of qh (little-endian).
+TEST(Quant, Q4_1HandMadeBlock) {
+  std::vector<std::uint8_t> b(20, 0);
+  b[1] = 0x38;               // d = 0.5
+  b[2] = 0x00, b[3] = 0xC0;  // m = -2
+  b[4 + 3] = 0xB7;           // element 3: 7, element 19: 11
+  const auto y = dequantize(GgmlType::q4_1, b, 32);
+  EXPECT_EQ(y[3], 0.5f * 7 - 2.0f);
+  EXPECT_EQ(y[19], 0.5f * 11 - 2.0f);
+  EXPECT_EQ(y[0], -2.0f);  // q = 0: just the minimum
+}
+
+TEST(Quant, Q5_0AndQ5_1HighBitsAddSixteen) {
+  std::vector<std::uint8_t> q5_0(22, 0);
+  q5_0[1] = 0x3C;      // d = 1
+  q5_0[2 + 0] = 0x02;  // qh bit 1: element 1 gets +16
+  q5_0[2 + 2] = 0x04;  // qh bit 18: element 18 gets +16
+  q5_0[6 + 1] = 0x03;  // element 1: 3
+  q5_0[6 + 2] = 0x50;  // element 18: 5
+  const auto y0 = dequantize(GgmlType::q5_0, q5_0, 32);
+  EXPECT_EQ(y0[1], float(3 + 16 - 16));
+  EXPECT_EQ(y0[18], float(5 + 16 - 16));
+  EXPECT_EQ(y0[0], -16.0f);  // all bits zero: q = -16
+  std::vector<std::uint8_t> q5_1(24, 0);
+  q5_1[1] = 0x38;                  // d = 0.5
+  q5_1[2] = 0x00, q5_1[3] = 0x3C;  // m = 1
+  q5_1[4 + 3] = 0x80;              // qh bit 31: element 31 gets +16
+  q5_1[8 + 15] = 0xF0;             // element 31: 15
+  const auto y1 = dequantize(GgmlType::q5_1, q5_1, 32);
+  EXPECT_EQ(y1[31], 0.5f * 31 + 1.0f);
+  EXPECT_EQ(y1[15], 1.0f);
+}
+
+TEST(Quant, Iq4_NlUsesTheNonUniformGrid) {
+  std::vector<std::uint8_t> b(18, 0);
+  b[1] = 0x38;      // d = 0.5
+  b[2 + 0] = 0xF0;  // element 0: level 0 (-127), element 16: level 15 (113)
+  b[2 + 5] = 0x78;  // element 5: level 8 (1), element 21: level 7 (-10)
+  const auto y = dequantize(GgmlType::iq4_nl, b, 32);
+  EXPECT_EQ(y[0], 0.5f * -127);
+  EXPECT_EQ(y[16], 0.5f * 113);
+  EXPECT_EQ(y[5], 0.5f * 1);
+  EXPECT_EQ(y[21], 0.5f * -10);
+}
+
+TEST(Quant, Iq4_XsSubBlockScales) {
+  std::vector<std::uint8_t> b(136, 0);
+  b[1] = 0x38;  // d = 0.5
+  // Sub-block 0: ls = 0x1 | 0b10 << 4 = 33 (scale 1); sub-block 3: ls = 0xF | 0b01 << 4 = 31 (scale -1).
+  b[2] = 0x02 | (0x01 << 6);  // scales_h bits 0-1 (sub-block 0) and 6-7 (sub-block 3)
+  b[4 + 0] = 0x01;            // scales_l[0] low nibble: sub-block 0
+  b[4 + 1] = 0xF0;            // scales_l[1] high nibble: sub-block 3
+  b[8 + 2] = 0xF0;            // sub-block 0, element 2: level 0 (-127); element 18: level 15 (113)
+  b[8 + 48 + 5] = 0x09;       // sub-block 3, element 5: level 9 (13)
+  const auto y = dequantize(GgmlType::iq4_xs, b, 256);
+  EXPECT_EQ(y[2], 0.5f * 1 * -127);
+  EXPECT_EQ(y[18], 0.5f * 1 * 113);
+  EXPECT_EQ(y[96 + 5], 0.5f * -1 * 13);
+  EXPECT_EQ(y[32], 0.5f * -32 * -127);  // sub-block 1: every bit zero, ls = 0 (scale -32), level 0
+}
+
+TEST(Quant, Q2_KHandMadeBlock) {
+  std::vector<std::uint8_t> b(84, 0);
+  b[80] = 0x00, b[81] = 0x38;  // d = 0.5
+  b[82] = 0x00, b[83] = 0x3C;  // dmin = 1
+  b[0] = 0x23;                 // sub-block 0 (elements 0-15): scale 3, min 2
+  b[13] = 0x1F;                // sub-block 13 = 8 * 1 + 2 * 2 + 1: elements 128 + 64 + 16 ..; scale 15, min 1
+  b[16 + 5] = 0x03;            // qs[5] bits 0-1: element 5 (n 0, j 0, h 0) has q = 3
+  b[16 + 32 + 16 + 7] = 0x20;  // qs[55] bits 4-5: element 128 + 64 + 16 + 7 (n 1, j 2, h 1) has q = 2
+  const auto y = dequantize(GgmlType::q2_k, b, 256);
+  EXPECT_EQ(y[5], 0.5f * 3 * 3 - 1.0f * 2);
+  EXPECT_EQ(y[0], -2.0f);  // q = 0: just the min
+  EXPECT_EQ(y[128 + 64 + 16 + 7], 0.5f * 15 * 2 - 1.0f * 1);
+}
+
+TEST(Quant, Q3_KHandMadeBlock) {
+  std::vector<std::uint8_t> b(110, 0);
+  b[108] = 0x00, b[109] = 0x38;  // d = 0.5
+  std::uint8_t* scales = &b[96];
+  // Sub-block 0: scale 0b10'0011 = 35 (low nibble of scales[0], bits 0-1 of scales[8]): 35 - 32 = 3.
+  scales[0] = 0x03;
+  scales[8] = 0x02;
+  // Sub-block 13 (= 8 * 1 + 2 * 2 + 1): high nibble of scales[5], bits 6-7 of scales[9]: 0b00'0001 = 1,
+  // so 1 - 32 = -31.
+  scales[5] = 0x10;
+  std::uint8_t* hmask = &b[0];
+  std::uint8_t* qs = &b[32];
+  qs[5] = 0x02;            // element 5 (n 0, j 0, h 0): low bits 2
+  hmask[5] = 0x01;         // bit 0 set: q = 2
+  qs[32 + 16 + 7] = 0x10;  // element 128 + 64 + 16 + 7 (n 1, j 2, h 1): low bits (bits 4-5) 1
+  // hmask[16 + 7] bit 4 * 1 + 2 = 6 clear: q = 1 - 4 = -3
+  const auto y = dequantize(GgmlType::q3_k, b, 256);
+  EXPECT_EQ(y[5], 0.5f * 3 * 2);
+  EXPECT_EQ(y[0], 0.5f * 3 * -4);  // all bits clear: q = -4
+  EXPECT_EQ(y[128 + 64 + 16 + 7], 0.5f * -31 * -3);
+}
+
 TEST(Quant, Q6_KHandMadeBlock) {
   std::vector<std::uint8_t> b(210, 0);
   b[208] = 0x00, b[209] = 0x38;  // d = 0.5
@@ -207,7 +306,13 @@ TEST(Quant, KQuantRoundTripErrorBounds) {
   // RMS error of unit-variance data: a step is about (sub-block range) / levels, its RMS error
   // step / sqrt(12), plus what rounding the 6/8-bit scales adds.
   for (auto [type, bound] :
-       {std::pair{GgmlType::q4_k, 0.12}, std::pair{GgmlType::q5_k, 0.06}, std::pair{GgmlType::q6_k, 0.035}}) {
+       {std::pair{GgmlType::q4_k, 0.12}, std::pair{GgmlType::q5_k, 0.06}, std::pair{GgmlType::q6_k, 0.035},
+        // 32-element blocks: a step of (block range) / levels, or IQ4_NL's grid (about 1/9 of the range
+        // between its middle levels).
+        std::pair{GgmlType::q4_1, 0.12}, std::pair{GgmlType::q5_0, 0.06}, std::pair{GgmlType::q5_1, 0.06},
+        std::pair{GgmlType::iq4_nl, 0.12}, std::pair{GgmlType::iq4_xs, 0.12},
+        // 2 bits: four levels over a 16-element sub-block's range.
+        std::pair{GgmlType::q2_k, 0.4}, std::pair{GgmlType::q3_k, 0.25}}) {
     const auto bytes = quantize(type, x);
     ASSERT_EQ(bytes.size(), row_bytes(type, x.size()));
     const auto y = dequantize(type, bytes, x.size());
@@ -222,7 +327,8 @@ TEST(Quant, KQuantRoundTripErrorBounds) {
     EXPECT_LT(worst, 8 * bound) << ggml_type_name(type);
   }
   std::vector<float> zeros(256, 0.0f);
-  for (auto t : {GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k})
+  for (auto t : {GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k, GgmlType::q4_1, GgmlType::q5_0,
+                 GgmlType::q5_1, GgmlType::iq4_nl, GgmlType::iq4_xs, GgmlType::q2_k, GgmlType::q3_k})
     for (float v : dequantize(t, quantize(t, zeros), 256)) EXPECT_EQ(v, 0.0f);
 }
 
@@ -244,6 +350,13 @@ namespace {
 // minimums, the high bits of the packing set), scales and minimums of both signs, fp16 scales at their
 // limits. The hand-made blocks above check one or two elements each; these check every bit.
 class QuantVsGgufPy : public ::testing::TestWithParam<GgmlType> {};
+
+/// Every format of weight_types.def: a new one is compared with gguf-py without a line here.
+std::vector<GgmlType> every_type() {
+  std::vector<GgmlType> out;
+  for (const auto& t : kGgmlTypes) out.push_back(t.type);
+  return out;
+}
 
 TEST_P(QuantVsGgufPy, DecoderMatchesOnAwkwardBlocks) {
   if (!gguf_ref_available()) LAGVK_REFERENCE_MISSING(gguf_ref_unavailable_reason());
@@ -269,9 +382,7 @@ TEST_P(QuantVsGgufPy, DecoderMatchesOnAwkwardBlocks) {
                             << (first < n ? theirs[first] : 0.0f);
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, QuantVsGgufPy,
-                         ::testing::Values(GgmlType::f32, GgmlType::f16, GgmlType::bf16, GgmlType::q8_0,
-                                           GgmlType::q4_0, GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k),
+INSTANTIATE_TEST_SUITE_P(Types, QuantVsGgufPy, ::testing::ValuesIn(every_type()),
                          [](const ::testing::TestParamInfo<GgmlType>& p) { return ggml_type_name(p.param); });
 
 // The awkward blocks really are awkward: minimums of both signs and zero, extreme scales, all-ones
@@ -301,6 +412,68 @@ TEST(AwkwardBlocks, CoverSignsExtremesAndPackedHighBits) {
   EXPECT_GT(max_scale, 1);
   EXPECT_GT(all_ones, 10);
   EXPECT_GT(high_bits, 96 * 4);
+}
+
+// The traits table (engine/model/weight_types.def) against gguf-py's: the same ggml id and block shape
+// for every format lagvk lists, so a mistyped entry cannot pass.
+TEST(WeightTypeTraits, MatchGgufPy) {
+  if (!gguf_ref_available()) LAGVK_REFERENCE_MISSING(gguf_ref_unavailable_reason());
+  for (const GgmlTypeInfo& t : kGgmlTypes) {
+    SCOPED_TRACE(std::string(t.name));
+    const GgufRefTypeTraits theirs = gguf_ref_type_traits(t.name);
+    EXPECT_EQ(static_cast<std::uint32_t>(t.type), theirs.id);
+    EXPECT_EQ(t.block_size, theirs.block_elements);
+    EXPECT_EQ(t.bytes_per_block, theirs.block_bytes);
+    EXPECT_EQ(parse_ggml_type(t.lower_name), t.type);
+    // The vectorised kernels' chunk is whole blocks or a whole fraction of one (kernels pick it by K).
+    if (t.chunk_elements > 0)
+      EXPECT_TRUE(t.chunk_elements % t.block_size == 0 || t.block_size % t.chunk_elements == 0);
+  }
+}
+
+// Every format the traits call writable is encoded, and its encoding decodes near the input (RMS error
+// below half the data's spread; 2-bit Q2_K is the coarsest).
+TEST(WeightTypeTraits, WritableFormatsRoundTrip) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(512);
+  for (auto& v : x) v = dist(rng);
+  for (const GgmlTypeInfo& t : kGgmlTypes) {
+    SCOPED_TRACE(std::string(t.name));
+    ASSERT_TRUE(t.writable);  // every format today; a read-only one would be skipped here
+    const auto y = dequantize(t.type, quantize(t.type, x), x.size());
+    double sq = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) sq += double(y[i] - x[i]) * double(y[i] - x[i]);
+    EXPECT_LT(std::sqrt(sq / double(x.size())), 0.5);
+  }
+}
+
+// Q4_1, Q5_0 and Q5_1 follow ggml's reference quantizers exactly: lagvk's bytes are gguf-py's (a port of
+// the same algorithm) for random blocks and awkward ones: constant blocks (zero scale), one-signed
+// blocks, blocks whose extreme is negative, and values at exact rounding midpoints.
+TEST(Quant32VsGgufPy, EncoderMatchesByteForByte) {
+  if (!gguf_ref_available()) LAGVK_REFERENCE_MISSING(gguf_ref_unavailable_reason());
+  std::mt19937_64 rng(77);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(32 * 64);
+  for (auto& v : x) v = dist(rng);
+  for (std::size_t j = 0; j < 32; ++j) {
+    x[j] = 0.0f;                          // block 0: all zero
+    x[32 + j] = 1.5f;                     // block 1: constant
+    x[64 + j] = 0.25f * float(j) - 3.0f;  // block 2: a ramp of exact steps (midpoints)
+    x[96 + j] = std::fabs(x[96 + j]);     // block 3: all positive
+    x[128 + j] = -std::fabs(x[128 + j]);  // block 4: all negative
+  }
+  x[160 + 7] = -40.0f;  // block 5: a negative extreme
+  for (GgmlType type : {GgmlType::q4_1, GgmlType::q5_0, GgmlType::q5_1}) {
+    SCOPED_TRACE(ggml_type_name(type));
+    const auto ours = quantize(type, x);
+    const auto theirs = gguf_ref_quantize(type, x);
+    ASSERT_EQ(ours.size(), theirs.size());
+    const std::size_t bytes = type_info(type).bytes_per_block;
+    for (std::size_t i = 0; i < ours.size(); ++i)
+      ASSERT_EQ(int(ours[i]), int(theirs[i])) << "byte " << i % bytes << " of block " << i / bytes;
+  }
 }
 
 }  // namespace

@@ -5,29 +5,11 @@
 namespace lagvk {
 
 WeightFormat weight_format(GgmlType type, const std::string& tensor) {
-  switch (type) {
-    case GgmlType::f32:
-      return WeightFormat::f32;
-    case GgmlType::f16:
-      return WeightFormat::f16;
-    case GgmlType::q8_0:
-      return WeightFormat::q8_0;
-    case GgmlType::bf16:
-      return WeightFormat::bf16;
-    case GgmlType::q4_0:
-      return WeightFormat::q4_0;
-    case GgmlType::q4_k:
-      return WeightFormat::q4_k;
-    case GgmlType::q5_k:
-      return WeightFormat::q5_k;
-    case GgmlType::q6_k:
-      return WeightFormat::q6_k;
-    default:
-      fail(Errc::unsupported_model,
-           "tensor {} has type {}, which lagvk's GPU kernels do not support yet (supported: F32, F16, BF16, "
-           "Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)",
-           tensor, ggml_type_name(type));
-  }
+  if (!has_gpu_kernels(type))
+    fail(Errc::unsupported_model,
+         "tensor {} has type {}, which lagvk's GPU kernels do not support yet (supported: {})", tensor,
+         ggml_type_name(type), type_names(TypeList::gpu));
+  return type;
 }
 
 namespace {

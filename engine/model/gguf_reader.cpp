@@ -264,9 +264,9 @@ void GgufFile::parse() {
     const auto info = ggml_type_info(type_id);
     if (!info)
       fail(Errc::unsupported_model,
-           "'{}': tensor '{}' has type {}, which lagvk does not support (supported: F32, F16, BF16, Q8_0, "
-           "Q4_0, Q4_K, Q5_K, Q6_K); re-quantize the model to one of these",
-           label_, t.name, ggml_type_name(type_id));
+           "'{}': tensor '{}' has type {}, which lagvk does not support (supported: {}); re-quantize the "
+           "model to one of these",
+           label_, t.name, ggml_type_name(type_id), type_names(TypeList::readable));
     t.type = info->type;
     if (t.dims[0] % info->block_size != 0)
       c.corrupt(fmt::format("tensor '{}' of type {} has rows of {} elements, not a multiple of {}", t.name,

@@ -45,10 +45,8 @@ void Model::bind_weights() {
       fail(Errc::bad_model_file, "'{}': tensor {} has shape [{}] but this model's hyper-parameters need [{}]",
            file_.path(), name, fmt::join(info->dims, ", "), fmt::join(ne, ", "));
     if (!can_dequantize(info->type))
-      fail(Errc::unsupported_model,
-           "'{}': tensor {} is {}, which lagvk cannot decode yet (supported: F32, F16, BF16, Q8_0, Q4_0, "
-           "Q4_K, Q5_K, Q6_K)",
-           file_.path(), name, ggml_type_name(info->type));
+      fail(Errc::unsupported_model, "'{}': tensor {} is {}, which lagvk cannot decode yet (supported: {})",
+           file_.path(), name, ggml_type_name(info->type), type_names(TypeList::readable));
     if (f32_only && info->type != GgmlType::f32)
       fail(Errc::unsupported_model, "'{}': tensor {} is {}; norms, biases and rope_freqs must be F32",
            file_.path(), name, ggml_type_name(info->type));

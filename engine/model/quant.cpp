@@ -7,6 +7,7 @@
 
 #include "engine/core/error.hpp"
 #include "engine/core/half.hpp"
+#include "engine/model/quant_32.hpp"
 #include "engine/model/quant_k.hpp"
 
 namespace lagvk {
@@ -98,23 +99,12 @@ float bf16_to_float(std::uint16_t v) {
 }
 
 bool can_quantize(GgmlType type) {
-  switch (type) {
-    case GgmlType::f32:
-    case GgmlType::f16:
-    case GgmlType::bf16:
-    case GgmlType::q8_0:
-    case GgmlType::q4_0:
-    case GgmlType::q4_k:
-    case GgmlType::q5_k:
-    case GgmlType::q6_k:
-      return true;
-    default:
-      return false;
-  }
+  return type_info(type).writable;
 }
 
 bool can_dequantize(GgmlType type) {
-  return can_quantize(type);
+  // Every format in weight_types.def has a decoder (test_quant checks each against gguf-py).
+  return ggml_type_info(static_cast<std::uint32_t>(type)).has_value();
 }
 
 void quantize_row(GgmlType type, std::span<const float> src, std::span<std::uint8_t> dst) {
@@ -139,6 +129,20 @@ void quantize_row(GgmlType type, std::span<const float> src, std::span<std::uint
       return quantize_q8_0(src, dst);
     case GgmlType::q4_0:
       return quantize_q4_0(src, dst);
+    case GgmlType::q4_1:
+      return quant32::quantize_q4_1(src, dst);
+    case GgmlType::q5_0:
+      return quant32::quantize_q5_0(src, dst);
+    case GgmlType::q5_1:
+      return quant32::quantize_q5_1(src, dst);
+    case GgmlType::iq4_nl:
+      return quant32::quantize_iq4_nl(src, dst);
+    case GgmlType::iq4_xs:
+      return quant32::quantize_iq4_xs(src, dst);
+    case GgmlType::q2_k:
+      return kquant::quantize_q2_k(src, dst);
+    case GgmlType::q3_k:
+      return kquant::quantize_q3_k(src, dst);
     case GgmlType::q4_k:
       return kquant::quantize_q4_k(src, dst);
     case GgmlType::q5_k:
@@ -146,8 +150,8 @@ void quantize_row(GgmlType type, std::span<const float> src, std::span<std::uint
     case GgmlType::q6_k:
       return kquant::quantize_q6_k(src, dst);
     default:
-      fail("quantizing to {} is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)",
-           ggml_type_name(type));
+      fail("quantizing to {} is not supported (supported: {})", ggml_type_name(type),
+           type_names(TypeList::writable_lower));
   }
 }
 
@@ -175,6 +179,20 @@ void dequantize_row(GgmlType type, std::span<const std::uint8_t> src, std::span<
       return dequantize_q8_0(src, dst);
     case GgmlType::q4_0:
       return dequantize_q4_0(src, dst);
+    case GgmlType::q4_1:
+      return quant32::dequantize_q4_1(src, dst);
+    case GgmlType::q5_0:
+      return quant32::dequantize_q5_0(src, dst);
+    case GgmlType::q5_1:
+      return quant32::dequantize_q5_1(src, dst);
+    case GgmlType::iq4_nl:
+      return quant32::dequantize_iq4_nl(src, dst);
+    case GgmlType::iq4_xs:
+      return quant32::dequantize_iq4_xs(src, dst);
+    case GgmlType::q2_k:
+      return kquant::dequantize_q2_k(src, dst);
+    case GgmlType::q3_k:
+      return kquant::dequantize_q3_k(src, dst);
     case GgmlType::q4_k:
       return kquant::dequantize_q4_k(src, dst);
     case GgmlType::q5_k:
@@ -182,10 +200,7 @@ void dequantize_row(GgmlType type, std::span<const std::uint8_t> src, std::span<
     case GgmlType::q6_k:
       return kquant::dequantize_q6_k(src, dst);
     default:
-      fail(
-          "decoding {} tensors is not supported yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, "
-          "Q6_K)",
-          ggml_type_name(type));
+      fail("internal: {} is in weight_types.def but has no decoder", ggml_type_name(type));
   }
 }
 

@@ -25,10 +25,11 @@ struct BlockQ4_0 {
 };
 static_assert(sizeof(BlockQ4_0) == 18);
 
-/// True when quantize_row supports the type (F32, F16, BF16, Q8_0, Q4_0, and Q4_K/Q5_K/Q6_K, whose
-/// blocks follow ggml's layout but whose scales come from a simpler search than llama-quantize's).
+/// True when quantize_row supports the type (the traits' `writable`: the float types and the quants
+/// whose encoders exist; K-quant blocks follow ggml's layout but their scales come from a simpler search
+/// than llama-quantize's).
 [[nodiscard]] bool can_quantize(GgmlType type);
-/// True when dequantize_row supports the type (the same set).
+/// True when dequantize_row supports the type: every type in weight_types.def.
 [[nodiscard]] bool can_dequantize(GgmlType type);
 
 /// Encodes src into dst (exactly row_bytes(type, src.size()) bytes). Fails for unsupported types or

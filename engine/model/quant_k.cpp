@@ -144,7 +144,153 @@ void quantize_q4_q5_k_impl(std::span<const float> x, std::span<std::uint8_t> dst
   }
 }
 
+/// Q2_K = {u8 scales[16], u8 qs[64], f16 d, f16 dmin} (84 bytes): sixteen 16-element sub-blocks with
+/// a 4-bit scale (low nibble of scales[s]) and min (high nibble). Element 128 n + 32 j + 16 h + l
+/// (n = 0..1, j = 0..3, h = 0..1, l = 0..15) is sub-block s = 8 n + 2 j + h, its 2 bits are bits 2j of
+/// qs[32 n + 16 h + l], and x = (d * scale_s) * q - dmin * min_s.
+constexpr std::size_t kQ2KBytes = 84;
+
+std::size_t q2_k_sub_block(std::size_t e) {
+  return 8 * (e / 128) + 2 * ((e % 128) / 32) + (e % 32) / 16;
+}
+std::size_t q2_k_byte(std::size_t e) {
+  return 32 * (e / 128) + 16 * ((e % 32) / 16) + e % 16;
+}
+unsigned q2_k_shift(std::size_t e) {
+  return unsigned(2 * ((e % 128) / 32));
+}
+
+/// Q3_K = {u8 hmask[32], u8 qs[64], u8 scales[12], f16 d} (110 bytes). Elements and sub-blocks are
+/// numbered as in Q2_K (the 2 low bits at bit 2j of qs[32 n + 16 h + l]); the third bit is bit 4 n + j
+/// of hmask[16 h + l], and a clear bit subtracts 4. Sub-block s has a 6-bit scale: its low nibble is
+/// nibble s / 8 of scales[s % 8], its top 2 bits are bits 2 (s / 4) of scales[8 + s % 4];
+/// x = (d * (scale - 32)) * q.
+constexpr std::size_t kQ3KBytes = 110;
+
+int q3_k_scale(const std::uint8_t* scales, std::size_t s) {
+  const int low = (scales[s % 8] >> (4 * (s / 8))) & 0x0F;
+  const int high = (scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+  return low | (high << 4);
+}
+std::size_t q3_k_mask_byte(std::size_t e) {
+  return 16 * ((e % 32) / 16) + e % 16;
+}
+unsigned q3_k_mask_bit(std::size_t e) {
+  return unsigned(4 * (e / 128) + (e % 128) / 32);
+}
+
 }  // namespace
+
+void dequantize_q3_k(std::span<const std::uint8_t> src, std::span<float> y) {
+  for (std::size_t b = 0; b < y.size() / kSuperBlock; ++b) {
+    const std::uint8_t* blk = &src[b * kQ3KBytes];
+    half_bits dh;
+    std::memcpy(&dh, blk + 108, 2);
+    const float d = half_to_float(dh);
+    for (std::size_t e = 0; e < kSuperBlock; ++e) {
+      const float dl = d * float(q3_k_scale(blk + 96, q2_k_sub_block(e)) - 32);
+      const int low = (blk[32 + q2_k_byte(e)] >> q2_k_shift(e)) & 3;
+      const bool high = (blk[q3_k_mask_byte(e)] >> q3_k_mask_bit(e)) & 1;
+      y[b * kSuperBlock + e] = dl * float(low - (high ? 0 : 4));
+    }
+  }
+}
+
+/// Like Q6_K's encoder with 3 bits: each 16-element sub-block maps its value of largest magnitude to
+/// -4 (q in -4..3); the 6-bit scales (-32..31) share d = largest |scale| / 31.
+void quantize_q3_k(std::span<const float> x, std::span<std::uint8_t> dst) {
+  for (std::size_t b = 0; b < x.size() / kSuperBlock; ++b) {
+    const float* v = &x[b * kSuperBlock];
+    float scale[16], max_abs = 0.0f;
+    for (std::size_t s = 0; s < 16; ++s) {
+      const std::size_t first = 128 * (s / 8) + 32 * ((s % 8) / 2) + 16 * (s % 2);
+      float amax = 0.0f, extreme = 0.0f;
+      for (std::size_t l = 0; l < 16; ++l) {
+        if (std::fabs(v[first + l]) > amax) {
+          amax = std::fabs(v[first + l]);
+          extreme = v[first + l];
+        }
+      }
+      scale[s] = extreme / -4.0f;
+      max_abs = std::max(max_abs, std::fabs(scale[s]));
+    }
+    std::uint8_t* blk = &dst[b * kQ3KBytes];
+    std::memset(blk, 0, kQ3KBytes);
+    const half_bits dh = float_to_half(max_abs / 31.0f);
+    std::memcpy(blk + 108, &dh, 2);
+    const float d = half_to_float(dh);
+    std::uint8_t* scales = blk + 96;
+    int sc[16];
+    for (std::size_t s = 0; s < 16; ++s) {
+      sc[s] = d > 0.0f ? round_clamp(scale[s] / d, -32, 31) : 0;
+      const auto u = unsigned(sc[s] + 32);  // 0..63
+      scales[s % 8] |= std::uint8_t((u & 0x0F) << (4 * (s / 8)));
+      scales[8 + s % 4] |= std::uint8_t((u >> 4) << (2 * (s / 4)));
+    }
+    for (std::size_t e = 0; e < kSuperBlock; ++e) {
+      const float dl = d * float(sc[q2_k_sub_block(e)]);
+      const int q = dl != 0.0f ? round_clamp(v[e] / dl, -4, 3) : 0;
+      const auto u = unsigned(q + 4);  // 0..7: bit 2 set means "do not subtract 4"
+      blk[32 + q2_k_byte(e)] |= std::uint8_t((u & 3) << q2_k_shift(e));
+      if (u & 4) blk[q3_k_mask_byte(e)] |= std::uint8_t(1u << q3_k_mask_bit(e));
+    }
+  }
+}
+
+void dequantize_q2_k(std::span<const std::uint8_t> src, std::span<float> y) {
+  for (std::size_t b = 0; b < y.size() / kSuperBlock; ++b) {
+    const std::uint8_t* blk = &src[b * kQ2KBytes];
+    half_bits dh, mh;
+    std::memcpy(&dh, blk + 80, 2);
+    std::memcpy(&mh, blk + 82, 2);
+    const float d = half_to_float(dh), dmin = half_to_float(mh);
+    for (std::size_t e = 0; e < kSuperBlock; ++e) {
+      const std::uint8_t sc = blk[q2_k_sub_block(e)];
+      const float dl = d * float(sc & 0x0F), ml = dmin * float(sc >> 4);
+      const int q = (blk[16 + q2_k_byte(e)] >> q2_k_shift(e)) & 3;
+      y[b * kSuperBlock + e] = dl * float(q) - ml;
+    }
+  }
+}
+
+/// Each sub-block spans [min(0, lowest), highest] with levels 0..3; d and dmin are the largest scale
+/// and min over 15 (4-bit sub-block scales).
+void quantize_q2_k(std::span<const float> x, std::span<std::uint8_t> dst) {
+  for (std::size_t b = 0; b < x.size() / kSuperBlock; ++b) {
+    const float* v = &x[b * kSuperBlock];
+    float scale[16], minv[16], max_scale = 0.0f, max_min = 0.0f;
+    for (std::size_t s = 0; s < 16; ++s) {
+      float lo = 0.0f, hi = 0.0f;
+      // Sub-block s holds elements e with q2_k_sub_block(e) == s: 16 consecutive ones.
+      const std::size_t first = 128 * (s / 8) + 32 * ((s % 8) / 2) + 16 * (s % 2);
+      for (std::size_t l = 0; l < 16; ++l) {
+        lo = std::min(lo, v[first + l]);
+        hi = std::max(hi, v[first + l]);
+      }
+      scale[s] = (hi - lo) / 3.0f;
+      minv[s] = -lo;
+      max_scale = std::max(max_scale, scale[s]);
+      max_min = std::max(max_min, minv[s]);
+    }
+    std::uint8_t* blk = &dst[b * kQ2KBytes];
+    std::memset(blk, 0, kQ2KBytes);
+    const half_bits dh = float_to_half(max_scale / 15.0f), mh = float_to_half(max_min / 15.0f);
+    std::memcpy(blk + 80, &dh, 2);
+    std::memcpy(blk + 82, &mh, 2);
+    const float d = half_to_float(dh), dmin = half_to_float(mh);
+    for (std::size_t s = 0; s < 16; ++s) {
+      const int sc = d > 0.0f ? round_clamp(scale[s] / d, 0, 15) : 0;
+      const int m = dmin > 0.0f ? round_clamp(minv[s] / dmin, 0, 15) : 0;
+      blk[s] = std::uint8_t(sc | (m << 4));
+    }
+    for (std::size_t e = 0; e < kSuperBlock; ++e) {
+      const std::uint8_t sc = blk[q2_k_sub_block(e)];
+      const float dl = d * float(sc & 0x0F), ml = dmin * float(sc >> 4);
+      const int q = dl > 0.0f ? round_clamp((v[e] + ml) / dl, 0, 3) : 0;
+      blk[16 + q2_k_byte(e)] |= std::uint8_t(q << q2_k_shift(e));
+    }
+  }
+}
 
 void dequantize_q4_k(std::span<const std::uint8_t> src, std::span<float> dst) {
   dequantize_q4_q5_k_impl(src, dst, false);

@@ -10,10 +10,14 @@ namespace lagvk::kquant {
 
 inline constexpr std::size_t kSuperBlock = 256;
 
+void dequantize_q2_k(std::span<const std::uint8_t> src, std::span<float> dst);
+void dequantize_q3_k(std::span<const std::uint8_t> src, std::span<float> dst);
 void dequantize_q4_k(std::span<const std::uint8_t> src, std::span<float> dst);
 void dequantize_q5_k(std::span<const std::uint8_t> src, std::span<float> dst);
 void dequantize_q6_k(std::span<const std::uint8_t> src, std::span<float> dst);
 
+void quantize_q2_k(std::span<const float> src, std::span<std::uint8_t> dst);
+void quantize_q3_k(std::span<const float> src, std::span<std::uint8_t> dst);
 void quantize_q4_k(std::span<const float> src, std::span<std::uint8_t> dst);
 void quantize_q5_k(std::span<const float> src, std::span<std::uint8_t> dst);
 void quantize_q6_k(std::span<const float> src, std::span<std::uint8_t> dst);

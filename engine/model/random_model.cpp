@@ -75,25 +75,7 @@ std::vector<float> checked_weights(const RandomModelSpec& s, const std::string& 
 }  // namespace
 
 std::uint32_t llama_file_type(GgmlType type) {
-  switch (type) {
-    case GgmlType::f32:
-      return 0;  // LLAMA_FTYPE_ALL_F32
-    case GgmlType::f16:
-      return 1;  // MOSTLY_F16
-    case GgmlType::q4_0:
-      return 2;  // MOSTLY_Q4_0
-    case GgmlType::q8_0:
-      return 7;  // MOSTLY_Q8_0
-    case GgmlType::q4_k:
-      return 14;  // MOSTLY_Q4_K_S: every matrix Q4_K
-    case GgmlType::q5_k:
-      return 16;  // MOSTLY_Q5_K_S
-    case GgmlType::q6_k:
-      return 18;  // MOSTLY_Q6_K
-    case GgmlType::bf16:
-      return 32;  // MOSTLY_BF16
-  }
-  fail("internal: no file type for {}", ggml_type_name(type));
+  return type_info(type).llama_file_type;
 }
 
 std::uint32_t vocabulary_size(const RandomModelSpec& s) {
@@ -116,10 +98,8 @@ void validate(const RandomModelSpec& s) {
     fail(Errc::invalid_argument, "a random model's heads {} must be a multiple of its kv heads {}", s.n_head,
          s.n_head_kv);
   if (!can_quantize(s.type))
-    fail(Errc::invalid_argument,
-         "weight type {} is not supported for generated models (f32, f16, bf16, q8_0, q4_0, q4_k, q5_k and "
-         "q6_k are)",
-         ggml_type_name(s.type));
+    fail(Errc::invalid_argument, "weight type {} is not supported for generated models (these are: {})",
+         ggml_type_name(s.type), type_names(TypeList::writable_lower));
   const auto block = type_info(s.type).block_size;
   if (s.n_embd % block != 0 || s.n_ff % block != 0)
     fail(Errc::invalid_argument,

@@ -1,7 +1,7 @@
-// Weight row access for every weight format, selected by one of WEIGHT_F32, WEIGHT_F16, WEIGHT_BF16,
-// WEIGHT_Q8_0, WEIGHT_Q4_0, WEIGHT_Q4_K, WEIGHT_Q5_K, WEIGHT_Q6_K. Quantized formats are dequantized on
-// the fly: weights are never expanded in memory. Rows are K elements long; Q8_0/Q4_0 rows are K/32
-// blocks of 32 elements, K-quant rows K/256 super-blocks of 256 elements (ggml's layouts).
+// Weight row access for every weight format of engine/model/weight_types.def, selected by
+// WEIGHT_<FORMAT> (WEIGHT_F32, WEIGHT_Q4_1, ...). Quantized formats are dequantized on the fly: weights
+// are never expanded in memory. Rows are K elements long; Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and IQ4_NL rows
+// are K/32 blocks of 32 elements, K-quant rows K/256 super-blocks of 256 elements (ggml's layouts).
 // weight_at returns exactly the value ggml's (and engine/model/quant*.cpp's) dequantizer produces: the
 // same fp32 operations in the same order, marked `precise` where a fused multiply-add would round
 // differently.
@@ -22,6 +22,29 @@ void k_scale_min(uint j, uvec3 s, out float sc, out float m) {
     m = float((byte_of(s.z, j) >> 4) | ((byte_of(s.y, j) >> 6) << 4));
   }
 }
+
+// 32-element blocks keep element j (0..15) in the low nibble of qs[j] and element j + 16 in the high
+// nibble. These read them from blocks that are only 2-byte aligned, as 16-bit words.
+// The 32-bit word at 16-bit index i (two halves, little-endian).
+uint word16(U16Ptr w, uint i) { return uint(w.v[i]) | (uint(w.v[i + 1]) << 16); }
+// The 4-bit quant of element j (0..31) of a qs[16] starting at 16-bit index qs.
+uint block_nibble(U16Ptr w, uint qs, uint j) {
+  const uint byte_index = j % 16;
+  const uint b = (uint(w.v[qs + byte_index / 2]) >> (8 * (byte_index & 1))) & 0xFFu;
+  return j < 16 ? (b & 0xFu) : (b >> 4);
+}
+// Elements 4i .. 4i + 3 (low nibbles) and 16 + 4i .. 16 + 4i + 3 (high nibbles) from qs[4i .. 4i + 3].
+uvec4 low_nibbles(uint b) { return uvec4(b, b >> 8, b >> 16, b >> 24) & 0xFu; }
+uvec4 high_nibbles(uint b) { return uvec4(b >> 4, b >> 12, b >> 20, b >> 28) & 0xFu; }
+// Bits e .. e + 3 of qh, as the fifth bit (16) of four 5-bit quants.
+uvec4 fifth_bits(uint qh, uint e) { return ((uvec4(qh) >> uvec4(e, e + 1, e + 2, e + 3)) & 1u) << 4; }
+// IQ4_NL's (and IQ4_XS's) 16 non-uniform levels -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38,
+// 53, 69, 89, 113 as signed bytes, four per word: level q is byte q % 4 of component q / 4. (A vector
+// lookup compiles to a few selects; a 16-entry constant array made lavapipe's first compile of the
+// register-blocked matmul about twice as slow.)
+const uvec4 IQ4NL_LEVELS = uvec4(0xBFAD9881u, 0xF6EADDCFu, 0x26190D01u, 0x71594535u);
+float iq4nl_level(uint q) { return float(int(IQ4NL_LEVELS[q >> 2] << (24 - 8 * (q & 3u))) >> 24); }
+vec4 iq4nl_levels(uvec4 q) { return vec4(iq4nl_level(q.x), iq4nl_level(q.y), iq4nl_level(q.z), iq4nl_level(q.w)); }
 
 #if defined(WEIGHT_F32)
 #define WeightPtr F32Ptr
@@ -59,6 +82,97 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint b = (word >> (8 * (byte_index & 1))) & 0xFF;
   const uint q = j < 16 ? (b & 0xF) : (b >> 4);
   return d * (float(q) - 8.0);
+}
+#elif defined(WEIGHT_Q4_1)
+// block_q4_1 = { f16 d; f16 m; u8 qs[16]; } = 10 halves; value = d * q + m.
+#define WeightPtr U16Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 32) + k / 32) * 10;
+  const vec2 dm = unpackHalf2x16(word16(w, base));
+  precise float v = dm.x * float(block_nibble(w, base + 2, k % 32)) + dm.y;
+  return v;
+}
+#elif defined(WEIGHT_Q5_0)
+// block_q5_0 = { f16 d; u8 qh[4]; u8 qs[16]; } = 11 halves; bit 4 of element j's quant is bit j of qh
+// (a little-endian u32); value = d * (q - 16).
+#define WeightPtr U16Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 32) + k / 32) * 11;
+  const uint j = k % 32;
+  const uint q = block_nibble(w, base + 3, j) | (((word16(w, base + 1) >> j) & 1u) << 4);
+  return unpackHalf2x16(uint(w.v[base])).x * float(int(q) - 16);
+}
+#elif defined(WEIGHT_Q5_1)
+// block_q5_1 = { f16 d; f16 m; u8 qh[4]; u8 qs[16]; } = 12 halves; qh as in Q5_0; value = d * q + m.
+#define WeightPtr U16Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 32) + k / 32) * 12;
+  const uint j = k % 32;
+  const uint q = block_nibble(w, base + 4, j) | (((word16(w, base + 2) >> j) & 1u) << 4);
+  const vec2 dm = unpackHalf2x16(word16(w, base));
+  precise float v = dm.x * float(q) + dm.y;
+  return v;
+}
+#elif defined(WEIGHT_IQ4_NL)
+// block_iq4_nl = { f16 d; u8 qs[16]; } = 9 halves; value = d * level(q).
+#define WeightPtr U16Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 32) + k / 32) * 9;
+  return unpackHalf2x16(uint(w.v[base])).x * iq4nl_level(block_nibble(w, base + 1, k % 32));
+}
+#elif defined(WEIGHT_IQ4_XS)
+// block_iq4_xs = { f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]; } = 34 words (4-byte aligned).
+// Sub-block ib (0..7) has the 6-bit scale ls = nibble ib % 2 of scales_l[ib / 2] | (bits 2 ib, 2 ib + 1
+// of scales_h) << 4; its elements are the nibbles of qs[16 ib ..] as in IQ4_NL; x = (d (ls - 32)) level(q).
+#define WeightPtr U32Ptr
+float iq4_xs_scale(U32Ptr w, uint base, uint ib) {
+  const uint w0 = w.v[base];
+  const uint ls = ((byte_of(w.v[base + 1], ib / 2) >> (4 * (ib & 1))) & 15u) | (((w0 >> (16 + 2 * ib)) & 3u) << 4);
+  return unpackHalf2x16(w0).x * float(int(ls) - 32);
+}
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 256) + k / 256) * 34;
+  const uint i = k % 256, ib = i / 32, j = i % 32;
+  const uint qbyte = 16 * ib + j % 16;
+  const uint q = (byte_of(w.v[base + 2 + qbyte / 4], qbyte) >> (4 * (j / 16))) & 15u;
+  return iq4_xs_scale(w, base, ib) * iq4nl_level(q);
+}
+#elif defined(WEIGHT_Q2_K)
+// block_q2_K = { u8 scales[16]; u8 qs[64]; f16 d; f16 dmin; } = 21 words. Element i = 128 n + 32 j +
+// 16 h + l (n = 0..1, j = 0..3, h = 0..1, l = 0..15) belongs to sub-block s = 8 n + 2 j + h (scale: low
+// nibble of scales[s], min: high nibble) and has its 2 bits at bit 2j of qs[32 n + 16 h + l];
+// x = (d * scale) * q - dmin * min.
+#define WeightPtr U32Ptr
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 256) + k / 256) * 21;
+  const uint i = k % 256, n = i / 128, j = (i % 128) / 32, h = (i % 32) / 16, l = i % 16;
+  const uint s = 8 * n + 2 * j + h;
+  const uint sc = byte_of(w.v[base + s / 4], s);
+  const uint qbyte = 32 * n + 16 * h + l;
+  const uint q = (byte_of(w.v[base + 4 + qbyte / 4], qbyte) >> (2 * j)) & 3u;
+  const vec2 dm = unpackHalf2x16(w.v[base + 20]);
+  const float dl = dm.x * float(sc & 15u), ml = dm.y * float(sc >> 4);
+  precise float v = dl * float(q) - ml;
+  return v;
+}
+#elif defined(WEIGHT_Q3_K)
+// block_q3_K = { u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d; } = 55 halves (2-byte aligned). Element
+// i = 128 n + 32 j + 16 h + l has its 2 low bits at bit 2j of qs[32 n + 16 h + l] and its third bit at bit
+// 4 n + j of hmask[16 h + l] (clear: subtract 4); sub-block s = 8 n + 2 j + h has the 6-bit scale
+// (nibble s / 8 of scales[s % 8]) | (bits 2 (s / 4) of scales[8 + s % 4]) << 4; x = (d (scale - 32)) q.
+#define WeightPtr U16Ptr
+uint q3_k_byte(U16Ptr w, uint base, uint n) { return (uint(w.v[base + n / 2]) >> (8 * (n & 1))) & 0xFFu; }
+float q3_k_scale(U16Ptr w, uint base, uint s) {
+  const uint low = (q3_k_byte(w, base, 96 + s % 8) >> (4 * (s / 8))) & 15u;
+  const uint high = (q3_k_byte(w, base, 104 + s % 4) >> (2 * (s / 4))) & 3u;
+  return unpackHalf2x16(uint(w.v[base + 54])).x * float(int(low | (high << 4)) - 32);
+}
+float weight_at(WeightPtr w, uint row, uint K, uint k) {
+  const uint base = (row * (K / 256) + k / 256) * 55;
+  const uint i = k % 256, n = i / 128, j = (i % 128) / 32, h = (i % 32) / 16, l = i % 16;
+  const uint low = (q3_k_byte(w, base, 32 + 32 * n + 16 * h + l) >> (2 * j)) & 3u;
+  const uint high = (q3_k_byte(w, base, 16 * h + l) >> (4 * n + j)) & 1u;
+  return q3_k_scale(w, base, 8 * n + 2 * j + h) * float(int(low) - (high != 0u ? 0 : 4));
 }
 #elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
 // block_q4_K = { f16 d, dmin; u8 scales[12]; u8 qs[128]; } = 36 words; block_q5_K inserts u8 qh[32]
@@ -104,7 +218,7 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
   return d * float(sc) * float(q);
 }
 #else
-#error "define one of WEIGHT_F32, WEIGHT_F16, WEIGHT_BF16, WEIGHT_Q8_0, WEIGHT_Q4_0, WEIGHT_Q4_K, WEIGHT_Q5_K, WEIGHT_Q6_K"
+#error "define WEIGHT_<FORMAT> for a format of engine/model/weight_types.def"
 #endif
 
 // Chunked row access for bandwidth-bound kernels. A chunk is CHUNK consecutive elements of a row
@@ -162,6 +276,121 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
     s += dot(lo, xs[i]) + dot(hi, xs[4 + i]);
   }
   return s * unpackHalf2x16(uint(w.v[base])).x;
+}
+#elif defined(WEIGHT_Q4_1) || defined(WEIGHT_Q5_1)
+// One block per chunk: sum (d q + m) x = d (sum q x) + m (sum x).
+#define CHUNK 32
+#define ChunkPtr U16Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+#if defined(WEIGHT_Q5_1)
+  const uint halves = 12, qs = 4;
+#else
+  const uint halves = 10, qs = 2;
+#endif
+  const uint base = (row * (K / 32) + c) * halves;
+#if defined(WEIGHT_Q5_1)
+  const uint qh = word16(w, base + 2);
+#endif
+  float s = 0.0, sx = 0.0;
+  for (uint i = 0; i < 4; ++i) {
+    const uint b = word16(w, base + qs + 2 * i);  // qs[4i .. 4i+3]
+    uvec4 lo = low_nibbles(b), hi = high_nibbles(b);
+#if defined(WEIGHT_Q5_1)
+    lo |= fifth_bits(qh, 4 * i);
+    hi |= fifth_bits(qh, 16 + 4 * i);
+#endif
+    s += dot(vec4(lo), xs[i]) + dot(vec4(hi), xs[4 + i]);
+    sx += dot(xs[i], vec4(1.0)) + dot(xs[4 + i], vec4(1.0));
+  }
+  const vec2 dm = unpackHalf2x16(word16(w, base));
+  return dm.x * s + dm.y * sx;
+}
+#elif defined(WEIGHT_Q5_0)
+#define CHUNK 32
+#define ChunkPtr U16Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uint base = (row * (K / 32) + c) * 11;
+  const uint qh = word16(w, base + 1);
+  float s = 0.0;
+  for (uint i = 0; i < 4; ++i) {
+    const uint b = word16(w, base + 3 + 2 * i);  // qs[4i .. 4i+3]
+    const vec4 lo = vec4(low_nibbles(b) | fifth_bits(qh, 4 * i)) - 16.0;
+    const vec4 hi = vec4(high_nibbles(b) | fifth_bits(qh, 16 + 4 * i)) - 16.0;
+    s += dot(lo, xs[i]) + dot(hi, xs[4 + i]);
+  }
+  return s * unpackHalf2x16(uint(w.v[base])).x;
+}
+#elif defined(WEIGHT_IQ4_NL)
+#define CHUNK 32
+#define ChunkPtr U16Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uint base = (row * (K / 32) + c) * 9;
+  float s = 0.0;
+  for (uint i = 0; i < 4; ++i) {
+    const uint b = word16(w, base + 1 + 2 * i);  // qs[4i .. 4i+3]
+    s += dot(iq4nl_levels(low_nibbles(b)), xs[i]) + dot(iq4nl_levels(high_nibbles(b)), xs[4 + i]);
+  }
+  return s * unpackHalf2x16(uint(w.v[base])).x;
+}
+#elif defined(WEIGHT_IQ4_XS)
+// A chunk is one 32-element sub-block (c % 8 of super-block c / 8): its 16 quant bytes are 4 words.
+#define CHUNK 32
+#define ChunkPtr U32Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uint base = (row * (K / 256) + c / 8) * 34;
+  const uint ib = c % 8;
+  float s = 0.0;
+  for (uint i = 0; i < 4; ++i) {
+    const uint b = w.v[base + 2 + 4 * ib + i];  // qs[16 ib + 4i .. 16 ib + 4i + 3]
+    s += dot(iq4nl_levels(low_nibbles(b)), xs[i]) + dot(iq4nl_levels(high_nibbles(b)), xs[4 + i]);
+  }
+  return s * iq4_xs_scale(w, base, ib);
+}
+#elif defined(WEIGHT_Q2_K)
+// A chunk is the 32 elements 128 n + 32 j .. (g = c % 8 = 4 n + j of super-block c / 8): sub-blocks
+// 8 n + 2 j and 8 n + 2 j + 1, whose quants are bits 2j of the 32 bytes qs[32 n ..] (8 words).
+#define CHUNK 32
+#define ChunkPtr U32Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uint base = (row * (K / 256) + c / 8) * 21;
+  const uint g = c % 8, n = g / 4, j = g % 4;
+  float qx0 = 0.0, qx1 = 0.0, sx0 = 0.0, sx1 = 0.0;
+  for (uint t = 0; t < 8; ++t) {  // bytes 4t .. 4t + 3: elements 4t .. 4t + 3 of the chunk
+    const vec4 q = bytes4((w.v[base + 4 + 8 * n + t] >> (2 * j)) & 0x03030303u);
+    if (t < 4) {
+      qx0 += dot(q, xs[t]);
+      sx0 += dot(xs[t], vec4(1.0));
+    } else {
+      qx1 += dot(q, xs[t]);
+      sx1 += dot(xs[t], vec4(1.0));
+    }
+  }
+  const uint s = 8 * n + 2 * j;  // even: both scales lie in one word
+  const uint sc0 = byte_of(w.v[base + s / 4], s), sc1 = byte_of(w.v[base + s / 4], s + 1);
+  const vec2 dm = unpackHalf2x16(w.v[base + 20]);
+  // sum (d sc q - dmin m) x = d sc (sum q x) - dmin m (sum x), per sub-block.
+  return dm.x * (float(sc0 & 15u) * qx0 + float(sc1 & 15u) * qx1) -
+         dm.y * (float(sc0 >> 4) * sx0 + float(sc1 >> 4) * sx1);
+}
+#elif defined(WEIGHT_Q3_K)
+// A chunk is the 32 elements 128 n + 32 j .. (g = c % 8 = 4 n + j of super-block c / 8): sub-blocks
+// 8 n + 2 j and 8 n + 2 j + 1; low bits at bit 2j of qs[32 n ..], third bits at bit 4 n + j of hmask[0 ..].
+#define CHUNK 32
+#define ChunkPtr U16Ptr
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
+  const uint base = (row * (K / 256) + c / 8) * 55;
+  const uint g = c % 8, n = g / 4, j = g % 4;
+  float s0 = 0.0, s1 = 0.0;
+  for (uint t = 0; t < 8; ++t) {  // bytes 4t .. 4t + 3 of qs[32 n ..] and hmask: chunk elements 4t ..
+    const uint low = (word16(w, base + 16 + 16 * n + 2 * t) >> (2 * j)) & 0x03030303u;
+    const uint high = (word16(w, base + 2 * t) >> (4 * n + j)) & 0x01010101u;
+    const float part = dot(bytes4(low) + 4.0 * bytes4(high) - 4.0, xs[t]);
+    if (t < 4)
+      s0 += part;
+    else
+      s1 += part;
+  }
+  return q3_k_scale(w, base, 8 * n + 2 * j) * s0 + q3_k_scale(w, base, 8 * n + 2 * j + 1) * s1;
 }
 #elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
 // A chunk is the pair of sub-blocks 2p, 2p + 1 (p = c % 4) that share the 32 bytes qs[32p ..]: low

@@ -5,6 +5,9 @@ Python bindings.
   gguf_ref.py dequantize TYPE IN OUT   IN: raw ggml blocks of TYPE ("Q5_K", ...); OUT: float32 values
   gguf_ref.py metadata MODEL OUT_DIR    OUT_DIR/metadata.json: every key-value pair and tensor (name,
                                         type, shape); OUT_DIR/<tensor>.f32: each tensor dequantized
+  gguf_ref.py quantize TYPE IN OUT     IN: float32 values; OUT: gguf-py's blocks of TYPE (its ports of
+                                        ggml's reference quantizers)
+  gguf_ref.py type TYPE                 prints TYPE's ggml id, block elements and block bytes
   gguf_ref.py version                   prints the gguf package version
 """
 import json
@@ -21,6 +24,18 @@ def dequantize(type_name: str, src: str, dst: str) -> None:
     raw = np.fromfile(src, dtype=np.uint8)
     values = gguf.quants.dequantize(raw, qtype).astype(np.float32, copy=False)
     values.reshape(-1).tofile(dst)
+
+
+def quantize(type_name: str, src: str, dst: str) -> None:
+    qtype = gguf.GGMLQuantizationType[type_name.upper()]
+    values = np.fromfile(src, dtype=np.float32)
+    gguf.quants.quantize(values.reshape(1, -1), qtype).reshape(-1).view(np.uint8).tofile(dst)
+
+
+def type_traits(type_name: str) -> None:
+    qtype = gguf.GGMLQuantizationType[type_name.upper()]
+    block, size = gguf.GGML_QUANT_SIZES[qtype]
+    print(int(qtype), block, size)
 
 
 def field_value(field: gguf.ReaderField):
@@ -53,6 +68,12 @@ def main(argv: list[str]) -> int:
         return 0
     if len(argv) == 5 and argv[1] == "dequantize":
         dequantize(argv[2], argv[3], argv[4])
+        return 0
+    if len(argv) == 5 and argv[1] == "quantize":
+        quantize(argv[2], argv[3], argv[4])
+        return 0
+    if len(argv) == 3 and argv[1] == "type":
+        type_traits(argv[2])
         return 0
     if len(argv) == 4 and argv[1] == "metadata":
         dump_model(argv[2], argv[3])

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 #ifndef LAGVK_SOURCE_DIR
@@ -83,6 +84,20 @@ BlockLayout layout(GgmlType type) {
       return {34, 32, 0, -1};
     case GgmlType::q4_0:  // {f16 d; u8 qs[16]}
       return {18, 32, 0, -1};
+    case GgmlType::q4_1:  // {f16 d; f16 m; u8 qs[16]}
+      return {20, 32, 0, 2};
+    case GgmlType::q5_0:  // {f16 d; u8 qh[4]; u8 qs[16]}
+      return {22, 32, 0, -1};
+    case GgmlType::q5_1:  // {f16 d; f16 m; u8 qh[4]; u8 qs[16]}
+      return {24, 32, 0, 2};
+    case GgmlType::iq4_nl:  // {f16 d; u8 qs[16]}
+      return {18, 32, 0, -1};
+    case GgmlType::q2_k:  // {u8 scales[16]; u8 qs[64]; f16 d; f16 dmin}
+      return {84, 256, 80, 82};
+    case GgmlType::q3_k:  // {u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d}
+      return {110, 256, 108, -1};
+    case GgmlType::iq4_xs:  // {f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]}
+      return {136, 256, 0, -1};
     case GgmlType::q4_k:  // {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]}
       return {144, 256, 0, 2};
     case GgmlType::q5_k:  // {f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]}
@@ -175,6 +190,26 @@ std::vector<float> gguf_ref_dequantize(GgmlType type, std::span<const std::uint8
   return read_floats(dir.path() / "values");
 }
 
+std::vector<std::uint8_t> gguf_ref_quantize(GgmlType type, std::span<const float> values) {
+  const test::ScratchDir dir = numbered_scratch_dir();
+  {
+    std::ofstream out(dir.path() / "values", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(values.data()), std::streamsize(values.size_bytes()));
+  }
+  (void)run_script(
+      {"quantize", ggml_type_name(type), (dir.path() / "values").string(), (dir.path() / "blocks").string()});
+  std::ifstream in(dir.path() / "blocks", std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+GgufRefTypeTraits gguf_ref_type_traits(std::string_view name) {
+  std::istringstream out(run_script({"type", std::string(name)}));
+  GgufRefTypeTraits t;
+  if (!(out >> t.id >> t.block_elements >> t.block_bytes))
+    throw std::runtime_error("gguf_ref: cannot parse the traits of " + std::string(name));
+  return t;
+}
+
 GgufRefModel gguf_ref_read_model(const std::filesystem::path& model) {
   const test::ScratchDir dir = numbered_scratch_dir();
   (void)run_script({"metadata", model.string(), dir.path().string()});
@@ -211,8 +246,8 @@ std::vector<std::uint8_t> awkward_blocks(GgmlType type, std::size_t blocks, std:
     if (l.dmin_offset >= 0) {
       // A minimum of either sign (random_half picks it), and now and then a zero minimum.
       put_half_bits(blk + l.dmin_offset, i % 7 == 3 ? 0 : random_half(rng, scale_magnitude));
-      // One block in five has every packed scale byte 0xFF: all 6-bit scales and minimums 63.
-      if (i % 5 == 2) std::memset(blk + 4, 0xFF, 12);
+      // One K-quant block in five has every packed scale byte 0xFF: all 6-bit scales and minimums 63.
+      if (l.elements == 256 && l.dmin_offset == 2 && i % 5 == 2) std::memset(blk + 4, 0xFF, 12);
     }
   }
   return out;

@@ -14,6 +14,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/model/tensor_type.hpp"
@@ -28,6 +29,17 @@ namespace lagvk::test {
 /// gguf-py's decoding of whole blocks of `type` (gguf.quants.dequantize). Throws std::runtime_error
 /// when the script fails.
 [[nodiscard]] std::vector<float> gguf_ref_dequantize(GgmlType type, std::span<const std::uint8_t> blocks);
+
+/// gguf-py's encoding of float values as `type` (gguf.quants.quantize: its ports of ggml's reference
+/// quantizers). Throws std::runtime_error when the script fails (or gguf-py cannot encode the type).
+[[nodiscard]] std::vector<std::uint8_t> gguf_ref_quantize(GgmlType type, std::span<const float> values);
+
+/// gguf-py's traits of the type named `name` ("Q4_1"): ggml id, elements and bytes per block.
+struct GgufRefTypeTraits {
+  std::uint32_t id = 0;
+  std::size_t block_elements = 0, block_bytes = 0;
+};
+[[nodiscard]] GgufRefTypeTraits gguf_ref_type_traits(std::string_view name);
 
 /// A GGUF file as gguf-py reads it: metadata key-value pairs (tokenizer arrays left out), tensor
 /// descriptions {name, type, shape (innermost first)} and every tensor decoded to floats.

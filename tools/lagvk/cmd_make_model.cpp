@@ -55,8 +55,8 @@ int cmd_make_model(int argc, char** argv) {
           {"--output", "-o", "FILE", "where to write the model (required)", ""},
           {"--arch", "", "ARCH", "architecture: llama, qwen2 or qwen3", d.arch},
           {"--type", "", "TYPE",
-           "type of the weight matrices: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k (K-quants: --dim and "
-           "--ff multiples of 256)",
+           "type of the weight matrices: " + type_names(TypeList::writable_lower) +
+               " (--dim and --ff must be multiples of the block: 32, or 256 for K-quants)",
            "f32"},
           {"--layers", "", "N", "transformer blocks", std::to_string(d.n_layers)},
           {"--dim", "", "D", "embedding width", std::to_string(d.n_embd)},
@@ -93,8 +93,8 @@ int cmd_make_model(int argc, char** argv) {
   const auto type_name = args.get_or("--type", "f32");
   const auto type = parse_ggml_type(type_name);
   if (!type)
-    fail("lagvk make-model: unknown --type '{}' (use f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or q6_k)",
-         type_name);
+    fail("lagvk make-model: unknown --type '{}' (use one of {})", type_name,
+         type_names(TypeList::writable_lower));
   s.type = *type;
   s.n_layers = positive_u32(args, "--layers", d.n_layers);
   s.n_embd = positive_u32(args, "--dim", d.n_embd);
