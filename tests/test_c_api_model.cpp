@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/api/engine.hpp"
+#include "engine/core/error.hpp"
 #include "engine/lag/text_embedding.hpp"
 #include "engine/vk/context.hpp"
 #include "lagvk/lagvk.h"

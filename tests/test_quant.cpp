@@ -426,8 +426,9 @@ TEST(WeightTypeTraits, MatchGgufPy) {
     EXPECT_EQ(t.bytes_per_block, theirs.block_bytes);
     EXPECT_EQ(parse_ggml_type(t.lower_name), t.type);
     // The vectorised kernels' chunk is whole blocks or a whole fraction of one (kernels pick it by K).
-    if (t.chunk_elements > 0)
+    if (t.chunk_elements > 0) {
       EXPECT_TRUE(t.chunk_elements % t.block_size == 0 || t.block_size % t.chunk_elements == 0);
+    }
   }
 }
 
