@@ -18,9 +18,9 @@ Overloaded(F...) -> Overloaded<F...>;
 std::uint32_t count_tokens(cpp::Model& model, const PromptInput& prompt) {
   return std::visit(
       Overloaded{
-          [&](const std::vector<cpp::Message>& messages) {
-            // As lagvk_chat renders and tokenizes it (the template's markup as special tokens).
-            return std::uint32_t(model.tokenize(model.chat_render(messages), true, true).size());
+          [&](const ChatPrompt& chat) {
+            // Exactly the ids lagvk_chat_ex generates after.
+            return std::uint32_t(model.chat_tokenize_ex(chat.messages, chat.params).size());
           },
           [&](const std::string& text) { return std::uint32_t(model.tokenize(text, true, false).size()); },
           [&](const std::vector<std::int32_t>& ids) {
@@ -49,7 +49,7 @@ cpp::GenerateOptions options_of(const Sampling& s, std::uint32_t room) {
 
 cpp::Completion run(cpp::Model& model, const PromptInput& prompt, const cpp::GenerateOptions& options) {
   return std::visit(
-      Overloaded{[&](const std::vector<cpp::Message>& messages) { return model.chat(messages, options); },
+      Overloaded{[&](const ChatPrompt& chat) { return model.chat_ex(chat.messages, chat.params, options); },
                  [&](const std::string& text) { return model.generate(text, options); },
                  [&](const std::vector<std::int32_t>& ids) { return model.generate_tokens(ids, options); }},
       prompt);
@@ -83,7 +83,7 @@ std::uint32_t checked_prompt_tokens(cpp::Model& model, const PromptInput& prompt
                           std::to_string(context) +
                           " (prompt and completion together): shorten the prompt, or "
                           "start the server with a larger --ctx",
-                      std::holds_alternative<std::vector<cpp::Message>>(prompt) ? "messages" : "prompt");
+                      std::holds_alternative<ChatPrompt>(prompt) ? "messages" : "prompt");
   return n;
 }
 

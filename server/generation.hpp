@@ -17,8 +17,15 @@
 
 namespace lagvk::server {
 
-/// A chat (rendered with the model's template), a text prompt, or token ids used as given.
-using PromptInput = std::variant<std::vector<cpp::Message>, std::string, std::vector<std::int32_t>>;
+/// A chat: messages with tool calls and results, rendered with the model's template, with its tools and
+/// the answer's forced opening (a tool_choice).
+struct ChatPrompt {
+  std::vector<cpp::ChatMessage> messages;
+  cpp::ChatParams params;
+};
+
+/// A chat, a text prompt, or token ids used as given.
+using PromptInput = std::variant<ChatPrompt, std::string, std::vector<std::int32_t>>;
 
 /// Sends generated text to the client; returns false when the client is gone.
 using Emit = std::function<bool(std::string_view text)>;

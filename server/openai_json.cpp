@@ -66,6 +66,19 @@ json chat_completion(const ResponseMeta& meta, std::string_view text, std::strin
           {"usage", usage_json(usage)}};
 }
 
+json chat_completion_message(const ResponseMeta& meta, const json& message, std::string_view finish_reason,
+                             const Usage& usage) {
+  json r = chat_completion(meta, "", finish_reason, usage);
+  r["choices"][0]["message"] = message;
+  return r;
+}
+
+json tool_call_json(std::string_view id, std::string_view name, std::string_view arguments) {
+  return {{"id", std::string(id)},
+          {"type", "function"},
+          {"function", {{"name", std::string(name)}, {"arguments", std::string(arguments)}}}};
+}
+
 json chat_chunk(const ResponseMeta& meta, const json& delta, std::optional<std::string_view> finish_reason) {
   return {{"id", meta.id},
           {"object", "chat.completion.chunk"},

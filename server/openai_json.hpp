@@ -32,6 +32,14 @@ struct Usage {
 
 [[nodiscard]] nlohmann::json chat_completion(const ResponseMeta& meta, std::string_view text,
                                              std::string_view finish_reason, const Usage& usage);
+/// A chat.completion whose message is given whole (content, tool_calls).
+[[nodiscard]] nlohmann::json chat_completion_message(const ResponseMeta& meta, const nlohmann::json& message,
+                                                     std::string_view finish_reason, const Usage& usage);
+
+/// OpenAI's tool_calls entry: {"id", "type": "function", "function": {"name", "arguments"}}.
+[[nodiscard]] nlohmann::json tool_call_json(std::string_view id, std::string_view name,
+                                            std::string_view arguments);
+
 /// A chunk whose delta is `delta` ({"role": "assistant", "content": ""}, {"content": "..."} or {}).
 [[nodiscard]] nlohmann::json chat_chunk(const ResponseMeta& meta, const nlohmann::json& delta,
                                         std::optional<std::string_view> finish_reason);

@@ -8,6 +8,7 @@
 #include "server/generation.hpp"
 #include "server/openai_json.hpp"
 #include "server/requests.hpp"
+#include "server/tool_calls.hpp"
 
 namespace lagvk::server {
 namespace {
@@ -196,6 +197,76 @@ std::pair<std::string, Outcome> generate_whole(cpp::Model& model, const PromptIn
   return {std::move(text), std::move(outcome)};
 }
 
+/// What a chat with tools needs after its generation: the format to parse, the opening forced onto the
+/// answer, the tools that may be called, and the ids its calls get.
+struct ToolReplyShape {
+  std::string chat_format;
+  std::string prefix;
+  std::vector<std::string> tool_names;
+  std::string call_id_prefix;
+};
+
+/// The generated text as OpenAI's assistant message: content (null when the answer is only calls) and
+/// tool_calls.
+json tool_reply_message(const ToolReplyShape& shape, const ParsedReply& reply) {
+  json message = {{"role", "assistant"}};
+  message["content"] = reply.calls.empty() || !reply.content.empty() ? json(reply.content) : json(nullptr);
+  if (reply.calls.empty()) return message;
+  json calls = json::array();
+  for (std::size_t i = 0; i < reply.calls.size(); ++i)
+    calls.push_back(tool_call_json(shape.call_id_prefix + std::to_string(i), reply.calls[i].name,
+                                   reply.calls[i].arguments));
+  message["tool_calls"] = calls;
+  return message;
+}
+
+/// The chunks of a chat with tools, sent once the answer is whole (a call can only be told from text at its
+/// end): the text as one content delta, then each call as OpenAI streams it (its id, type and name with
+/// empty arguments, then the arguments), then the finish reason.
+std::vector<json> tool_reply_chunks(const ResponseMeta& meta, const ToolReplyShape& shape,
+                                    const ParsedReply& reply, std::string_view finish_reason) {
+  std::vector<json> chunks;
+  if (!reply.content.empty()) chunks.push_back(chat_chunk(meta, {{"content", reply.content}}, std::nullopt));
+  for (std::size_t i = 0; i < reply.calls.size(); ++i) {
+    json opening = tool_call_json(shape.call_id_prefix + std::to_string(i), reply.calls[i].name, "");
+    opening["index"] = i;
+    chunks.push_back(chat_chunk(meta, {{"tool_calls", json::array({opening})}}, std::nullopt));
+    const json arguments = {{"index", i}, {"function", {{"arguments", reply.calls[i].arguments}}}};
+    chunks.push_back(chat_chunk(meta, {{"tool_calls", json::array({arguments})}}, std::nullopt));
+  }
+  chunks.push_back(chat_chunk(meta, json::object(), finish_reason));
+  return chunks;
+}
+
+std::string_view tool_finish_reason(const ParsedReply& reply, const Outcome& outcome) {
+  return reply.calls.empty() ? std::string_view(outcome.finish_reason) : "tool_calls";
+}
+
+/// Streams a chat with tools: generated whole (the client's hang-up still cancels it), then sent as chunks.
+bool stream_tool_reply(httplib::DataSink& sink, cpp::Model& model, const PromptInput& prompt,
+                       const Sampling& sampling, std::uint32_t prompt_tokens, const ToolReplyShape& shape,
+                       const ResponseMeta& meta, bool include_usage, const std::atomic<bool>& stopping) {
+  if (!write_all(sink, sse_event(chat_chunk(meta, {{"role", "assistant"}, {"content", ""}}, std::nullopt))))
+    return false;
+  std::string text;
+  Outcome outcome;
+  try {
+    outcome = generate(model, prompt, sampling, prompt_tokens, [&](std::string_view piece) {
+      text += piece;
+      return !stopping.load() && sink.is_writable();
+    });
+  } catch (const ApiError& e) {
+    return write_all(sink, sse_event(error_body(e))) && write_all(sink, "data: [DONE]\n\n");
+  }
+  if (outcome.cancelled) return false;
+  const ParsedReply reply = parse_reply(shape.chat_format, shape.prefix + text, shape.tool_names);
+  for (const json& chunk : tool_reply_chunks(meta, shape, reply, tool_finish_reason(reply, outcome)))
+    if (!write_all(sink, sse_event(chunk))) return false;
+  if (include_usage && !write_all(sink, sse_event(usage_chunk(meta, "chat.completion.chunk", outcome.usage))))
+    return false;
+  return write_all(sink, "data: [DONE]\n\n");
+}
+
 void start_stream(httplib::Response& res, std::shared_ptr<RequestQueue::Turn> turn,
                   std::function<bool(httplib::DataSink&)> body) {
   res.set_header("Cache-Control", "no-cache");
@@ -222,9 +293,37 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
   check_model(r.model);
   auto turn = std::make_shared<RequestQueue::Turn>(take_turn());
   cpp::Model& model = *c_.model;
-  const PromptInput prompt = std::move(r.messages);
+  const bool with_tools = !r.tools_json.empty() && r.tool_choice.mode != ToolChoice::Mode::none;
+  ToolReplyShape tools{model.info().chat_format, "", r.tool_names, ""};
+  if (with_tools && !format_has_tools(tools.chat_format))
+    throw bad_request("unsupported_value",
+                      "this model's chat format (" + tools.chat_format +
+                          ") has no tool-call format: tools need a Llama 3.1 or Qwen2.5/Qwen3 chat template "
+                          "(docs/SERVER.md)",
+                      "tools");
+  if (with_tools) tools.prefix = forced_prefix(tools.chat_format, r.tool_choice);
+  // tool_choice "none" offers no tools: the model answers in text, as if none were declared.
+  const PromptInput prompt =
+      ChatPrompt{std::move(r.messages), {with_tools ? r.tools_json : "", tools.prefix, true}};
   const std::uint32_t prompt_tokens = checked_prompt_tokens(model, prompt);
   const ResponseMeta meta{"chatcmpl-" + std::to_string(next_id_++), c_.created, c_.model_id};
+  tools.call_id_prefix = "call_" + meta.id.substr(9) + "_";
+  if (with_tools && !r.stream) {
+    const auto [text, outcome] = generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping);
+    const ParsedReply reply = parse_reply(tools.chat_format, tools.prefix + text, tools.tool_names);
+    send_json(res, 200,
+              chat_completion_message(meta, tool_reply_message(tools, reply),
+                                      tool_finish_reason(reply, outcome), outcome.usage));
+    return;
+  }
+  if (with_tools) {
+    start_stream(res, std::move(turn),
+                 [&model, prompt, r, prompt_tokens, tools, meta, this](httplib::DataSink& sink) {
+                   return stream_tool_reply(sink, model, prompt, r.sampling, prompt_tokens, tools, meta,
+                                            r.include_usage, c_.stopping);
+                 });
+    return;
+  }
   if (!r.stream) {
     const auto [text, outcome] = generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping);
     send_json(res, 200, chat_completion(meta, text, outcome.finish_reason, outcome.usage));
