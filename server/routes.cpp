@@ -206,38 +206,6 @@ struct ToolReplyShape {
   std::string call_id_prefix;
 };
 
-/// The generated text as OpenAI's assistant message: content (null when the answer is only calls) and
-/// tool_calls.
-json tool_reply_message(const ToolReplyShape& shape, const ParsedReply& reply) {
-  json message = {{"role", "assistant"}};
-  message["content"] = reply.calls.empty() || !reply.content.empty() ? json(reply.content) : json(nullptr);
-  if (reply.calls.empty()) return message;
-  json calls = json::array();
-  for (std::size_t i = 0; i < reply.calls.size(); ++i)
-    calls.push_back(tool_call_json(shape.call_id_prefix + std::to_string(i), reply.calls[i].name,
-                                   reply.calls[i].arguments));
-  message["tool_calls"] = calls;
-  return message;
-}
-
-/// The chunks of a chat with tools, sent once the answer is whole (a call can only be told from text at its
-/// end): the text as one content delta, then each call as OpenAI streams it (its id, type and name with
-/// empty arguments, then the arguments), then the finish reason.
-std::vector<json> tool_reply_chunks(const ResponseMeta& meta, const ToolReplyShape& shape,
-                                    const ParsedReply& reply, std::string_view finish_reason) {
-  std::vector<json> chunks;
-  if (!reply.content.empty()) chunks.push_back(chat_chunk(meta, {{"content", reply.content}}, std::nullopt));
-  for (std::size_t i = 0; i < reply.calls.size(); ++i) {
-    json opening = tool_call_json(shape.call_id_prefix + std::to_string(i), reply.calls[i].name, "");
-    opening["index"] = i;
-    chunks.push_back(chat_chunk(meta, {{"tool_calls", json::array({opening})}}, std::nullopt));
-    const json arguments = {{"index", i}, {"function", {{"arguments", reply.calls[i].arguments}}}};
-    chunks.push_back(chat_chunk(meta, {{"tool_calls", json::array({arguments})}}, std::nullopt));
-  }
-  chunks.push_back(chat_chunk(meta, json::object(), finish_reason));
-  return chunks;
-}
-
 std::string_view tool_finish_reason(const ParsedReply& reply, const Outcome& outcome) {
   return reply.calls.empty() ? std::string_view(outcome.finish_reason) : "tool_calls";
 }
@@ -260,7 +228,8 @@ bool stream_tool_reply(httplib::DataSink& sink, cpp::Model& model, const PromptI
   }
   if (outcome.cancelled) return false;
   const ParsedReply reply = parse_reply(shape.chat_format, shape.prefix + text, shape.tool_names);
-  for (const json& chunk : tool_reply_chunks(meta, shape, reply, tool_finish_reason(reply, outcome)))
+  for (const json& chunk :
+       tool_reply_chunks(meta, reply, shape.call_id_prefix, tool_finish_reason(reply, outcome)))
     if (!write_all(sink, sse_event(chunk))) return false;
   if (include_usage && !write_all(sink, sse_event(usage_chunk(meta, "chat.completion.chunk", outcome.usage))))
     return false;
@@ -312,7 +281,7 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
     const auto [text, outcome] = generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping);
     const ParsedReply reply = parse_reply(tools.chat_format, tools.prefix + text, tools.tool_names);
     send_json(res, 200,
-              chat_completion_message(meta, tool_reply_message(tools, reply),
+              chat_completion_message(meta, tool_reply_message(reply, tools.call_id_prefix),
                                       tool_finish_reason(reply, outcome), outcome.usage));
     return;
   }
