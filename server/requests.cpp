@@ -253,15 +253,20 @@ void tools_field(const json& j, ChatRequest& r) {
     if (!valid_function_name(name))
       throw bad_request("invalid_value",
                         "'" + at + ".function.name' must be 1 to 64 letters, digits, '_' or '-'", "tools");
-    if (const json* p = field(*function, "parameters"); p && !p->is_object())
-      wrong_type(at + ".function.parameters", "a JSON schema object");
-    r.tool_names.push_back(name);
+    ToolSpec spec{name, {}};
+    if (const json* p = field(*function, "parameters")) {
+      if (!p->is_object()) wrong_type(at + ".function.parameters", "a JSON schema object");
+      if (const json* properties = field(*p, "properties"); properties && properties->is_object())
+        for (auto it = properties->begin(); it != properties->end(); ++it)
+          spec.parameters.push_back(it.key());
+    }
+    r.tools.push_back(std::move(spec));
   }
   if (!f->empty()) r.tools_json = f->dump();
 }
 
 /// "tool_choice": "none" | "auto" | "required" | {"type": "function", "function": {"name": ...}}.
-ToolChoice tool_choice_field(const json& j, const std::vector<std::string>& names) {
+ToolChoice tool_choice_field(const json& j, const std::vector<ToolSpec>& tools) {
   const json* f = field(j, "tool_choice");
   ToolChoice choice;
   if (!f) return choice;
@@ -287,11 +292,11 @@ ToolChoice tool_choice_field(const json& j, const std::vector<std::string>& name
   } else {
     wrong_type("tool_choice", "a string or an object");
   }
-  if (choice.mode != ToolChoice::Mode::none && choice.mode != ToolChoice::Mode::automatic && names.empty())
+  if (choice.mode != ToolChoice::Mode::none && choice.mode != ToolChoice::Mode::automatic && tools.empty())
     throw bad_request("invalid_value", "'tool_choice' asks for a tool call but 'tools' declares none",
                       "tool_choice");
   if (choice.mode == ToolChoice::Mode::named &&
-      std::find(names.begin(), names.end(), choice.name) == names.end())
+      std::none_of(tools.begin(), tools.end(), [&](const ToolSpec& t) { return t.name == choice.name; }))
     throw bad_request("invalid_value",
                       "'tool_choice' names '" + choice.name + "', which 'tools' does not declare",
                       "tool_choice");
@@ -306,7 +311,7 @@ ChatRequest parse_chat_request(std::string_view body) {
   r.model = string_field(j, "model");
   r.messages = messages_field(j);
   tools_field(j, r);
-  r.tool_choice = tool_choice_field(j, r.tool_names);
+  r.tool_choice = tool_choice_field(j, r.tools);
   r.sampling = sampling_fields(j);
   r.stream = bool_field(j, "stream");
   r.include_usage = include_usage_field(j);

@@ -27,9 +27,9 @@ struct Sampling {
 struct ChatRequest {
   std::string model;                       ///< "" when the body names none
   std::vector<cpp::ChatMessage> messages;  ///< tool calls as OpenAI's JSON, content null as ""
-  std::string tools_json;  ///< the "tools" array as sent (keys in the client's order); "" for none
-  std::vector<std::string> tool_names;  ///< the functions "tools" declares, in order
-  ToolChoice tool_choice;               ///< "auto" when tools are given and tool_choice is not
+  std::string tools_json;       ///< the "tools" array as sent (keys in the client's order); "" for none
+  std::vector<ToolSpec> tools;  ///< the functions "tools" declares, in order
+  ToolChoice tool_choice;       ///< "auto" when tools are given and tool_choice is not
   Sampling sampling;
   bool stream = false;
   bool include_usage = false;  ///< stream_options.include_usage: a last chunk with the usage

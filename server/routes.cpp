@@ -202,7 +202,7 @@ std::pair<std::string, Outcome> generate_whole(cpp::Model& model, const PromptIn
 struct ToolReplyShape {
   std::string chat_format;
   std::string prefix;
-  std::vector<std::string> tool_names;
+  std::vector<ToolSpec> tools;
   std::string call_id_prefix;
 };
 
@@ -227,7 +227,7 @@ bool stream_tool_reply(httplib::DataSink& sink, cpp::Model& model, const PromptI
     return write_all(sink, sse_event(error_body(e))) && write_all(sink, "data: [DONE]\n\n");
   }
   if (outcome.cancelled) return false;
-  const ParsedReply reply = parse_reply(shape.chat_format, shape.prefix + text, shape.tool_names);
+  const ParsedReply reply = parse_reply(shape.chat_format, shape.prefix + text, shape.tools);
   for (const json& chunk :
        tool_reply_chunks(meta, reply, shape.call_id_prefix, tool_finish_reason(reply, outcome)))
     if (!write_all(sink, sse_event(chunk))) return false;
@@ -263,13 +263,14 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
   auto turn = std::make_shared<RequestQueue::Turn>(take_turn());
   cpp::Model& model = *c_.model;
   const bool with_tools = !r.tools_json.empty() && r.tool_choice.mode != ToolChoice::Mode::none;
-  ToolReplyShape tools{model.info().chat_format, "", r.tool_names, ""};
+  ToolReplyShape tools{model.info().chat_format, "", r.tools, ""};
   if (with_tools && !format_has_tools(tools.chat_format))
-    throw bad_request("unsupported_value",
-                      "this model's chat format (" + tools.chat_format +
-                          ") has no tool-call format: tools need a Llama 3.1 or Qwen2.5/Qwen3 chat template "
-                          "(docs/SERVER.md)",
-                      "tools");
+    throw bad_request(
+        "unsupported_value",
+        "this model's chat format (" + tools.chat_format +
+            ") has no tool-call format: tools need a Llama 3.1, Qwen2.5/Qwen3 or plain chat format "
+            "(docs/SERVER.md)",
+        "tools");
   if (with_tools) tools.prefix = forced_prefix(tools.chat_format, r.tool_choice);
   // tool_choice "none" offers no tools: the model answers in text, as if none were declared.
   const PromptInput prompt =
@@ -279,7 +280,7 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
   tools.call_id_prefix = "call_" + meta.id.substr(9) + "_";
   if (with_tools && !r.stream) {
     const auto [text, outcome] = generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping);
-    const ParsedReply reply = parse_reply(tools.chat_format, tools.prefix + text, tools.tool_names);
+    const ParsedReply reply = parse_reply(tools.chat_format, tools.prefix + text, tools.tools);
     send_json(res, 200,
               chat_completion_message(meta, tool_reply_message(reply, tools.call_id_prefix),
                                       tool_finish_reason(reply, outcome), outcome.usage));

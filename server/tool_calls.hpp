@@ -5,6 +5,8 @@
 //   qwen3, chatml   <tool_call>\n{"name": NAME, "arguments": {...}}\n</tool_call>, one block per call, after
 //                   any text (the text is the message's content)
 //   llama31         the whole answer is {"name": NAME, "parameters": {...}} (one call)
+//   plain           the multihop agent's "Action: NAME(arg1, arg2)" at the end of its line, the arguments
+//                   given by position and named after the tool's declared parameters in order
 // Text that is not a well-formed call of a declared tool is content: a model that answers in prose, or a
 // random one that writes noise, gets a normal answer, never an error.
 #include <string>
@@ -18,6 +20,12 @@ struct ToolChoice {
   enum class Mode { none, automatic, required, named };
   Mode mode = Mode::automatic;
   std::string name;  ///< the function named (Mode::named)
+};
+
+/// A declared tool as parsing needs it: its name and its parameters' names in declared order.
+struct ToolSpec {
+  std::string name;
+  std::vector<std::string> parameters;
 };
 
 /// One parsed call: the tool's name and its arguments as compact JSON text (OpenAI's function.arguments).
@@ -39,8 +47,8 @@ struct ParsedReply {
 /// "" for none and automatic.
 [[nodiscard]] std::string forced_prefix(std::string_view chat_format, const ToolChoice& choice);
 
-/// Splits text (the forced prefix included) into content and calls of the tools named in tool_names.
+/// Splits text (the forced prefix included) into content and calls of the declared tools.
 [[nodiscard]] ParsedReply parse_reply(std::string_view chat_format, std::string_view text,
-                                      const std::vector<std::string>& tool_names);
+                                      const std::vector<ToolSpec>& tools);
 
 }  // namespace lagvk::server

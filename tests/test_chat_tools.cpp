@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
+#include "engine/lag/trace.hpp"
 #include "engine/model/gguf_reader.hpp"
 #include "engine/model/gguf_writer.hpp"
 #include "engine/model/hf_tokenizer.hpp"
@@ -231,6 +232,38 @@ TEST(ChatTools, Qwen25WritesTheToolBlockAfterItsDefaultSystemPromptAndRewritesAr
       "<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n<tool_call>\n{\"name\": "
       "\"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call><|im_end|>\n"
       "<|im_start|>user\n<tool_response>\ncold\n</tool_response><|im_end|>\n<|im_start|>assistant\n");
+}
+
+// The plain format is the multihop agent's: an OpenAI-shaped chat of its steps (calls as tool_calls, results
+// as tool messages) gives the shipped model the very tokens the agent loop gives it for the same transcript.
+TEST(ChatTools, PlainChatWithToolCallsIsTheAgentsPromptTokenForToken) {
+  const auto file = GgufFile::open(std::string(LAGVK_SOURCE_DIR) + "/assets/models/multihop-q8_0.gguf");
+  const auto tok = make_tokenizer(file);
+  const ChatTemplate plain = detect_chat_template(file);
+  ASSERT_EQ(plain.format, ChatFormat::plain);
+  const std::string question = "What is the mayor of the capital of Limkin?";
+  const std::vector<lag::Message> agent = {
+      {"user", question},
+      {"assistant", "Limkin capital ? Action: lookup(capital, Limkin)"},
+      {"tool", "Limkin capital Vorvek"},
+      {"assistant", "Limkin capital Vorvek. Vorvek mayor ? Action: lookup(mayor, Vorvek)"},
+      {"tool", "Vorvek mayor Nelvek"}};
+  std::vector<ChatMessage> chat = {{"user", question},
+                                   {"assistant", "Limkin capital ?"},
+                                   {"tool", "Limkin capital Vorvek"},
+                                   {"assistant", "Limkin capital Vorvek. Vorvek mayor ?"},
+                                   {"tool", "Vorvek mayor Nelvek"}};
+  // Arguments in another order than the declared parameters: the call is written in the declared order.
+  chat[1].tool_calls = {{"c1", "lookup", R"({"entity": "Limkin", "relation": "capital"})"}};
+  chat[3].tool_calls = {{"c2", "lookup", R"({"relation": "mayor", "entity": "Vorvek"})"}};
+  const std::string tools = json::array({kLookupTool}).dump();
+  const auto ours =
+      encode_chat(*tok, render_chat_segments(plain, chat, true, tools), tok->add_bos_by_default());
+  EXPECT_EQ(ours, lag::render_prompt(agent, *tok, true, &plain));
+  // Without tool calls the plain chat is the agent's prompt too.
+  const std::vector<ChatMessage> first = {{"user", question}};
+  EXPECT_EQ(encode_chat(*tok, render_chat_segments(plain, first, true), tok->add_bos_by_default()),
+            lag::render_prompt({{"user", question}}, *tok, true, &plain));
 }
 
 TEST(ChatTools, ToolsTheFormatCannotTakeAreInvalidArguments) {

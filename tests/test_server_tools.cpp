@@ -16,7 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string> kTools = {"lookup", "get_weather"};
+const std::vector<ToolSpec> kTools = {{"lookup", {"relation", "entity"}}, {"get_weather", {"city"}}};
 
 TEST(ServerToolCalls, QwenBlocksAfterTextAreCallsAndTheTextIsContent) {
   for (const char* format : {"qwen3", "chatml"}) {
@@ -62,6 +62,7 @@ TEST(ServerToolCalls, TextThatIsNotAWellFormedCallOfADeclaredToolIsContent) {
   EXPECT_TRUE(
       parse_reply("llama31", "Sure: {\"name\": \"lookup\", \"parameters\": {}}", kTools).calls.empty());
   // A format without tool calls never parses any.
+  EXPECT_TRUE(parse_reply("llama3", "{\"name\": \"lookup\", \"parameters\": {}}", kTools).calls.empty());
   EXPECT_TRUE(
       parse_reply("llama2", "<tool_call>\n{\"name\": \"lookup\", \"arguments\": {}}\n</tool_call>", kTools)
           .calls.empty());
@@ -77,6 +78,40 @@ TEST(ServerToolCalls, Llama31AnswersThatAreOneJsonCallAreCalls) {
   EXPECT_EQ(parse_reply("llama31", "<|python_tag|>{\"name\": \"get_weather\", \"arguments\": {}}", kTools)
                 .calls.size(),
             1u);
+}
+
+// The plain format is the shipped multihop agent's: its line ends with the call, whose values are given by
+// position and named after the declared parameters.
+TEST(ServerToolCalls, PlainActionsAreCallsWithPositionalArgumentsNamedInDeclaredOrder) {
+  const ParsedReply r = parse_reply("plain", " Limkin capital ? Action: lookup(capital, Limkin)", kTools);
+  EXPECT_EQ(r.content, "Limkin capital ?");
+  ASSERT_EQ(r.calls.size(), 1u);
+  EXPECT_EQ(r.calls[0].name, "lookup");
+  EXPECT_EQ(r.calls[0].arguments, R"({"relation":"capital","entity":"Limkin"})");
+  const ParsedReply bare = parse_reply("plain", "Action: get_weather( Oslo )", kTools);
+  ASSERT_EQ(bare.calls.size(), 1u);
+  EXPECT_EQ(bare.calls[0].arguments, R"({"city":"Oslo"})");
+  EXPECT_EQ(bare.content, "");
+  for (const std::string text : {" Limkin capital Vorvek. Vorvek mayor Nelvek. Answer: Nelvek",
+                                 " Action: lookup(capital)",               // too few arguments
+                                 " Action: lookup(a, b, c)",               // too many
+                                 " Action: search(capital, Limkin)",       // not declared
+                                 " Action: lookup(capital, Limkin) then",  // text after the call
+                                 " Action: lookup(capital, Limkin"}) {
+    const ParsedReply p = parse_reply("plain", text, kTools);
+    EXPECT_TRUE(p.calls.empty()) << text;
+    EXPECT_EQ(p.content, text);
+  }
+  EXPECT_EQ(forced_prefix("plain", ToolChoice{ToolChoice::Mode::named, "lookup"}), " Action: lookup(");
+  EXPECT_EQ(forced_prefix("plain", ToolChoice{ToolChoice::Mode::required, ""}), " Action: ");
+}
+
+TEST(ServerToolRequests, DeclaredParametersKeepTheirSchemasOrder) {
+  const ChatRequest c = parse_chat_request(R"({"messages": [{"role": "user", "content": "q"}], "tools": [
+      {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object",
+       "properties": {"relation": {"type": "string"}, "entity": {"type": "string"}}}}}]})");
+  ASSERT_EQ(c.tools.size(), 1u);
+  EXPECT_EQ(c.tools[0].parameters, (std::vector<std::string>{"relation", "entity"}));
 }
 
 TEST(ServerToolCalls, RequiredAndNamedChoicesForceTheOpeningOfACall) {
@@ -128,7 +163,9 @@ TEST(ServerToolRequests, ToolsChoicesAndToolMessagesAreParsed) {
   EXPECT_EQ(json::parse(c.messages[1].tool_calls_json)[0]["function"]["name"], "lookup");
   EXPECT_EQ(c.messages[1].content, "");
   EXPECT_EQ(c.messages[2].tool_call_id, "c1");
-  EXPECT_EQ(c.tool_names, std::vector<std::string>{"lookup"});
+  ASSERT_EQ(c.tools.size(), 1u);
+  EXPECT_EQ(c.tools[0].name, "lookup");
+  EXPECT_EQ(c.tools[0].parameters, std::vector<std::string>{});  // its schema has no properties
   // The tools as sent: their keys keep the client's order (the prompt shows them so).
   EXPECT_NE(c.tools_json.find(R"("b":1,"a":2)"), std::string::npos) << c.tools_json;
   EXPECT_EQ(c.tool_choice.mode, ToolChoice::Mode::named);

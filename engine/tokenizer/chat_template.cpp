@@ -419,9 +419,54 @@ ChatText render_mistral(const ChatTemplate& t, std::span<const ChatMessage> mess
   return out;
 }
 
-/// Models without a (recognised) template: a readable transcript that ends with "Assistant:".
-ChatText render_plain(std::span<const ChatMessage> messages, bool gen) {
+/// The values of a call's arguments in the order of the tool's declared parameters (its JSON schema's
+/// "properties"), or in the arguments' own order when the tool is not declared with any.
+std::vector<std::string> positional_arguments(const ChatToolCall& call,
+                                              const std::vector<OrderedJson>& tools) {
+  const OrderedJson args = call_arguments(call);
+  std::vector<std::string> names;
+  for (const auto& tool : tools) {
+    const auto& function = tool.value("function", OrderedJson::object());
+    if (!function.is_object() || function.value("name", "") != call.name) continue;
+    const auto& parameters = function.value("parameters", OrderedJson::object());
+    if (parameters.is_object() && parameters.contains("properties") && parameters["properties"].is_object())
+      for (auto it = parameters["properties"].begin(); it != parameters["properties"].end(); ++it)
+        if (args.contains(it.key())) names.push_back(it.key());
+  }
+  if (names.empty())
+    for (auto it = args.begin(); it != args.end(); ++it) names.push_back(it.key());
+  std::vector<std::string> values;
+  for (const auto& name : names) {
+    const auto& v = args[name];
+    values.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return values;
+}
+
+/// An assistant line with its calls as the multihop agent writes them: the text, then
+/// "Action: NAME(arg1, arg2)" per call.
+std::string plain_assistant_text(const ChatMessage& m, const std::vector<OrderedJson>& tools) {
+  std::string text = m.content;
+  for (const auto& call : m.tool_calls) {
+    if (!text.empty()) text += ' ';
+    text += "Action: " + call.name + "(";
+    const auto args = positional_arguments(call, tools);
+    for (std::size_t i = 0; i < args.size(); ++i) text += (i ? ", " : "") + args[i];
+    text += ")";
+  }
+  return text;
+}
+
+/// Models without a (recognised) template: a readable transcript that ends with "Assistant:", cut into
+/// pieces as the agent loop (engine/lag/trace.cpp) tokenizes its prompts, so that a chat through the API
+/// gives the shipped multihop model the tokens it was trained on: "User:", then " TEXT", then
+/// "\nAssistant:", then " TEXT", and so on. Tool calls are written in the agent's format
+/// (plain_assistant_text); tool results are "Tool:" turns, as the agent's observations. Tool definitions
+/// have no place in this format: the model knows its tools from training.
+ChatText render_plain(std::span<const ChatMessage> messages, bool gen,
+                      const std::vector<OrderedJson>& tools) {
   ChatText out;
+  std::string before;  // what separates the next label from the text before it
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
     if (i == 0 && is_role(m, "system")) {
@@ -431,12 +476,14 @@ ChatText render_plain(std::span<const ChatMessage> messages, bool gen) {
     }
     std::string name = m.role;
     if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = char(name[0] - 'a' + 'A');
-    content(out, name);
-    markup(out, ": ");
-    content(out, m.content);
-    markup(out, "\n");
+    markup(out, before + name + ":");
+    content(out, " " + (m.tool_calls.empty() ? m.content : plain_assistant_text(m, tools)));
+    before = "\n";
   }
-  if (gen) markup(out, "Assistant:");
+  if (gen)
+    markup(out, before + "Assistant:");
+  else if (!before.empty())
+    markup(out, "\n");
   return out;
 }
 
@@ -503,7 +550,8 @@ ChatTemplate detect_chat_template(const GgufFile& file) {
 }
 
 bool chat_format_has_tools(ChatFormat f) {
-  return f == ChatFormat::llama31 || f == ChatFormat::chatml || f == ChatFormat::qwen3;
+  return f == ChatFormat::plain || f == ChatFormat::llama31 || f == ChatFormat::chatml ||
+         f == ChatFormat::qwen3;
 }
 
 ChatText render_chat_segments(const ChatTemplate& tmpl, std::span<const ChatMessage> messages,
@@ -511,7 +559,8 @@ ChatText render_chat_segments(const ChatTemplate& tmpl, std::span<const ChatMess
   const auto tools = parse_tools(tools_json);
   if (!tools.empty() && !chat_format_has_tools(tmpl.format))
     fail(Errc::invalid_argument,
-         "the model's chat format ({}) has no tool format: tools need a Llama 3.1 or Qwen2.5/Qwen3 template",
+         "the model's chat format ({}) has no tool format: tools need a Llama 3.1, Qwen2.5/Qwen3 or plain "
+         "format",
          chat_format_name(tmpl.format));
   switch (tmpl.format) {
     case ChatFormat::llama3:
@@ -531,7 +580,7 @@ ChatText render_chat_segments(const ChatTemplate& tmpl, std::span<const ChatMess
     case ChatFormat::plain:
       break;
   }
-  return render_plain(messages, add_generation_prompt);
+  return render_plain(messages, add_generation_prompt, tools);
 }
 
 std::string joined(const ChatText& text) {

@@ -36,6 +36,10 @@
 //   llama31                  "Environment: ipython" in the system turn, the definitions (indented JSON) in
 //                            the first user turn, one call per assistant turn as
 //                            {"name": .., "parameters": ..}, results in ipython turns (as JSON strings)
+//   plain                    the multihop agent's format (engine/lag/agent.hpp): a call is written
+//                            "Action: NAME(arg1, arg2)" after the assistant's text, its arguments' values
+//                            in the order of the tool's declared parameters; results are "Tool:" turns;
+//                            the definitions are not written (the model knows its tools from training)
 // Other families have no tool format: giving them tools is Errc::invalid_argument.
 #include <cstdint>
 #include <span>
