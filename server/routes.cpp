@@ -213,7 +213,8 @@ std::string_view tool_finish_reason(const ParsedReply& reply, const Outcome& out
 /// Streams a chat with tools: generated whole (the client's hang-up still cancels it), then sent as chunks.
 bool stream_tool_reply(httplib::DataSink& sink, cpp::Model& model, const PromptInput& prompt,
                        const Sampling& sampling, std::uint32_t prompt_tokens, const ToolReplyShape& shape,
-                       const ResponseMeta& meta, bool include_usage, const std::atomic<bool>& stopping) {
+                       const ResponseMeta& meta, bool include_usage, const std::atomic<bool>& stopping,
+                       ReplyMemory& replies) {
   if (!write_all(sink, sse_event(chat_chunk(meta, {{"role", "assistant"}, {"content", ""}}, std::nullopt))))
     return false;
   std::string text;
@@ -228,6 +229,7 @@ bool stream_tool_reply(httplib::DataSink& sink, cpp::Model& model, const PromptI
   }
   if (outcome.cancelled) return false;
   const ParsedReply reply = parse_reply(shape.chat_format, shape.prefix + text, shape.tools);
+  if (!reply.calls.empty()) replies.remember(shape.call_id_prefix + "0", reply.content);
   for (const json& chunk :
        tool_reply_chunks(meta, reply, shape.call_id_prefix, tool_finish_reason(reply, outcome)))
     if (!write_all(sink, sse_event(chunk))) return false;
@@ -255,6 +257,17 @@ void start_stream(httplib::Response& res, std::shared_ptr<RequestQueue::Turn> tu
 
 }  // namespace
 
+void Routes::restore_reply_texts(std::vector<cpp::ChatMessage>& messages) const {
+  for (auto& m : messages) {
+    if (m.role != "assistant" || m.tool_calls_json.empty() || !m.content.empty()) continue;
+    const json calls = json::parse(m.tool_calls_json, nullptr, false);
+    if (!calls.is_array() || calls.empty() || !calls[0].is_object() || !calls[0].contains("id") ||
+        !calls[0]["id"].is_string())
+      continue;
+    if (auto text = replies_.recall(calls[0]["id"].get<std::string>())) m.content = std::move(*text);
+  }
+}
+
 void Routes::chat_completions(const httplib::Request& req, httplib::Response& res) {
   check_api_key(req);
   check_ready();
@@ -272,15 +285,18 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
             "(docs/SERVER.md)",
         "tools");
   if (with_tools) tools.prefix = forced_prefix(tools.chat_format, r.tool_choice);
+  restore_reply_texts(r.messages);
   // tool_choice "none" offers no tools: the model answers in text, as if none were declared.
   const PromptInput prompt =
       ChatPrompt{std::move(r.messages), {with_tools ? r.tools_json : "", tools.prefix, true}};
   const std::uint32_t prompt_tokens = checked_prompt_tokens(model, prompt);
   const ResponseMeta meta{"chatcmpl-" + std::to_string(next_id_++), c_.created, c_.model_id};
-  tools.call_id_prefix = "call_" + meta.id.substr(9) + "_";
+  // Unique within this run of the server (the reply memory's key) and unlikely to meet another run's.
+  tools.call_id_prefix = "call_" + std::to_string(c_.created) + "_" + meta.id.substr(9) + "_";
   if (with_tools && !r.stream) {
     const auto [text, outcome] = generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping);
     const ParsedReply reply = parse_reply(tools.chat_format, tools.prefix + text, tools.tools);
+    if (!reply.calls.empty()) replies_.remember(tools.call_id_prefix + "0", reply.content);
     send_json(res, 200,
               chat_completion_message(meta, tool_reply_message(reply, tools.call_id_prefix),
                                       tool_finish_reason(reply, outcome), outcome.usage));
@@ -290,7 +306,7 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
     start_stream(res, std::move(turn),
                  [&model, prompt, r, prompt_tokens, tools, meta, this](httplib::DataSink& sink) {
                    return stream_tool_reply(sink, model, prompt, r.sampling, prompt_tokens, tools, meta,
-                                            r.include_usage, c_.stopping);
+                                            r.include_usage, c_.stopping, replies_);
                  });
     return;
   }

@@ -8,6 +8,7 @@
 
 #include "server/api_error.hpp"
 #include "server/openai_json.hpp"
+#include "server/reply_memory.hpp"
 #include "server/requests.hpp"
 #include "server/tool_calls.hpp"
 
@@ -212,6 +213,19 @@ TEST(ServerToolRequests, MalformedToolsAndChoicesAre400WithTheirCode) {
       EXPECT_EQ(e.code(), code) << body << ": " << e.what();
     }
   }
+}
+
+TEST(ServerReplyMemory, RecallsTheLastAnswersByCallIdAndForgetsTheOldest) {
+  ReplyMemory memory(2);
+  memory.remember("call_a", "Limkin capital ?");
+  memory.remember("call_b", "Vorvek mayor ?");
+  EXPECT_EQ(memory.recall("call_a"), "Limkin capital ?");
+  memory.remember("call_b", "replaced");
+  EXPECT_EQ(memory.recall("call_b"), "replaced");
+  memory.remember("call_c", "");
+  EXPECT_EQ(memory.recall("call_a"), std::nullopt) << "the oldest goes first";
+  EXPECT_EQ(memory.recall("call_c"), "");
+  EXPECT_EQ(memory.recall("never given"), std::nullopt);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 
 #include <httplib.h>
@@ -150,6 +151,82 @@ TEST(ServerTools, AModelWithoutAToolFormatRefusesToolsWith400) {
   const auto answered = c.Post("/v1/chat/completions", body.dump(), "application/json");
   ASSERT_TRUE(answered);
   EXPECT_EQ(answered->status, 200) << answered->body;
+  EXPECT_EQ(server.stop(SIGTERM, 20s), 0);
+}
+
+/// The lookups an agent step wrote ("Action: lookup(RELATION, ENTITY)"), read by hand.
+json cli_calls(const json& steps) {
+  json calls = json::array();
+  for (const auto& step : steps) {
+    const std::string out = step["output"];
+    const auto at = out.rfind("Action: lookup(");
+    if (at == std::string::npos) continue;
+    const auto open = at + std::string("Action: lookup(").size();
+    const auto comma = out.find(',', open), close = out.find(')', open);
+    if (comma == std::string::npos || close == std::string::npos || comma > close) continue;
+    std::string entity = out.substr(comma + 1, close - comma - 1);
+    entity.erase(0, entity.find_first_not_of(' '));
+    calls.push_back({out.substr(open, comma - open), entity});
+  }
+  return calls;
+}
+
+// LangChain JS (tests/server/langchain_agent.test.mjs) runs a tool-calling loop against the server on the
+// shipped multihop model, with a JS lookup over the suite's knowledge base; for a few suite questions it
+// must make the tool calls of the CLI's own agent (`lagvk ask --agent --logs none`, the same greedy
+// steps) and reach its answer, the gold one where the CLI finds it.
+TEST(ServerTools, ALangChainAgentMakesTheCliAgentsCallsAndReachesItsAnswer) {
+  if (!fs::exists(kClients / "node_modules/@langchain/openai"))
+    LAGVK_REFERENCE_MISSING("LangChain JS is not installed: run scripts/setup_server_clients.sh");
+  const test::ScratchDir dir("server_tools_langchain");
+  const std::string assets = std::string(LAGVK_SOURCE_DIR) + "/assets";
+  const std::string model = assets + "/models/multihop-q8_0.gguf", kb = assets + "/multihop/world.json";
+  // `lagvk ask` needs a store even with --logs none: one log made from the first gold trace.
+  {
+    std::ifstream gold(assets + "/multihop/seen-gold-traces.jsonl");
+    std::string first;
+    std::getline(gold, first);
+    std::ofstream(dir.path() / "one.jsonl") << first << "\n";
+  }
+  const std::string store = (dir.path() / "store").string();
+  ASSERT_EQ(
+      test::run_lagvk("log add -s " + store + " -m " + model + " -t " + (dir.path() / "one.jsonl").string())
+          .status,
+      0);
+  constexpr int kMaxSteps = 5, kStepTokens = 48;
+  std::map<std::string, json> questions;
+  {
+    std::ifstream in(assets + "/multihop/questions.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      const json q = json::parse(line);
+      questions[q["id"]] = q;
+    }
+  }
+  json cases = json::array();
+  for (const char* id : {"seen-2", "seen-1", "unseen-2"}) {
+    const json& q = questions.at(id);
+    const std::string question = q["question"];
+    const auto run = test::run_lagvk("ask -m " + model + " -s " + store + " --logs none --agent --kb " + kb +
+                                     " --max-steps " + std::to_string(kMaxSteps) + " -n " +
+                                     std::to_string(kStepTokens) + " --json '" + question + "'");
+    ASSERT_EQ(run.status, 0) << run.out;
+    const json cli = json::parse(run.out);
+    cases.push_back({{"question", question},
+                     {"gold", q["answer"]},
+                     {"max_steps", kMaxSteps},
+                     {"step_tokens", kStepTokens},
+                     {"cli", {{"answer", cli["answer"]}, {"calls", cli_calls(cli["steps"])}}}});
+  }
+  const fs::path case_file = dir.path() / "agent_cases.json";
+  std::ofstream(case_file) << cases.dump();
+  test::ServerProcess server("-m " + model + " --port 0 --api-key " + kKey);
+  ASSERT_GT(server.port(), 0) << server.output();
+  const auto r = test::run_shell(
+      "cd " + kClients.string() + " && LAGVK_URL=http://127.0.0.1:" + std::to_string(server.port()) +
+      "/v1 LAGVK_API_KEY=" + kKey + " LAGVK_MODEL_ID=multihop-q8_0.gguf LAGVK_KB=" + kb + " LAGVK_CASES=" +
+      case_file.string() + " node --test --test-reporter=spec langchain_agent.test.mjs 2>&1");
+  EXPECT_EQ(r.status, 0) << r.out << "\ncases: " << cases.dump(1);
+  EXPECT_NE(r.out.find("pass 3"), std::string::npos) << r.out;
   EXPECT_EQ(server.stop(SIGTERM, 20s), 0);
 }
 
