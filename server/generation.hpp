@@ -12,6 +12,7 @@
 
 #include "lagvk/lagvk.hpp"
 #include "server/api_error.hpp"
+#include "server/metrics.hpp"
 #include "server/openai_json.hpp"
 #include "server/requests.hpp"
 
@@ -42,9 +43,10 @@ struct Outcome {
 [[nodiscard]] std::uint32_t checked_prompt_tokens(cpp::Model& model, const PromptInput& prompt);
 
 /// Generates; `prompt_tokens` from checked_prompt_tokens (the default max_tokens is the rest of the
-/// context). Library failures become ApiError (400 for the input's faults, 500 otherwise).
+/// context). Library failures become ApiError (400 for the input's faults, 500 otherwise). metrics (may be
+/// null) gets the time to the first token and, once the generation ends, its tokens.
 [[nodiscard]] Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& sampling,
-                               std::uint32_t prompt_tokens, const Emit& emit);
+                               std::uint32_t prompt_tokens, const Emit& emit, Metrics* metrics = nullptr);
 
 /// The ApiError for a failed library call (what the client is told).
 [[nodiscard]] ApiError api_error_of(const cpp::Error& e);

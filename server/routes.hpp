@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lagvk/lagvk.hpp"
+#include "server/metrics.hpp"
 #include "server/reply_memory.hpp"
 #include "server/request_queue.hpp"
 #include "server/server.hpp"
@@ -43,6 +44,7 @@ class Routes {
   void chat_completions(const httplib::Request& req, httplib::Response& res);
   void completions(const httplib::Request& req, httplib::Response& res);
   void embeddings(const httplib::Request& req, httplib::Response& res);
+  void metrics(const httplib::Request& req, httplib::Response& res) const;
 
   /// Gives an assistant message that comes back with tool calls and no text the text this server answered
   /// with (ReplyMemory).
@@ -58,7 +60,8 @@ class Routes {
 
   RouteContext c_;
   std::atomic<std::uint64_t> next_id_{1};
-  ReplyMemory replies_;  ///< the text of answers that called tools, for clients that send it back empty
+  ReplyMemory replies_;
+  Metrics metrics_;  ///< the text of answers that called tools, for clients that send it back empty
 };
 
 }  // namespace lagvk::server
