@@ -203,7 +203,7 @@ TEST(ServerTools, ALangChainAgentMakesTheCliAgentsCallsAndReachesItsAnswer) {
     }
   }
   json cases = json::array();
-  for (const char* id : {"seen-2", "seen-1", "unseen-2"}) {
+  for (const char* id : {"seen-2", "seen-1"}) {  // a 2-hop and a 3-hop question (each costs seconds)
     const json& q = questions.at(id);
     const std::string question = q["question"];
     const auto run = test::run_lagvk("ask -m " + model + " -s " + store + " --logs none --agent --kb " + kb +
@@ -226,7 +226,7 @@ TEST(ServerTools, ALangChainAgentMakesTheCliAgentsCallsAndReachesItsAnswer) {
       "/v1 LAGVK_API_KEY=" + kKey + " LAGVK_MODEL_ID=multihop-q8_0.gguf LAGVK_KB=" + kb + " LAGVK_CASES=" +
       case_file.string() + " node --test --test-reporter=spec langchain_agent.test.mjs 2>&1");
   EXPECT_EQ(r.status, 0) << r.out << "\ncases: " << cases.dump(1);
-  EXPECT_NE(r.out.find("pass 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pass 2"), std::string::npos) << r.out;
   EXPECT_EQ(server.stop(SIGTERM, 20s), 0);
 }
 

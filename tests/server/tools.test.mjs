@@ -62,7 +62,7 @@ test('tool_choice required and named force the opening of a call', async () => {
 });
 
 test('streamed with tools: the same answer as OpenAI streams it, then [DONE]', async () => {
-  for (const tool_choice of ['auto', 'required', { type: 'function', function: { name: tool } }]) {
+  for (const tool_choice of ['auto', { type: 'function', function: { name: tool } }]) {
     const whole = await client.chat.completions.create({ ...params, tool_choice });
     const stream = await client.chat.completions.create({
       ...params, tool_choice, stream: true, stream_options: { include_usage: true },
