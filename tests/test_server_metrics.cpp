@@ -86,6 +86,7 @@ class ServerMetrics : public ::testing::Test {
   }
   test::ScratchDir dir_{"server_metrics"};
   std::string model_;
+  std::map<std::string, double> after_;  ///< the last scrape
 };
 
 TEST_F(ServerMetrics, CountersMoveByWhatTheRequestsDid) {
@@ -130,14 +131,17 @@ TEST_F(ServerMetrics, CountersMoveByWhatTheRequestsDid) {
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
 
-  // A request is counted once its response is written, which the client may see first: wait for the last.
-  auto after = scrape(server.port());
-  for (int i = 0; i < 50 && get(after, requests("other", 404)) - get(before, requests("other", 404)) < 1;
-       ++i) {
+  // A request is counted once its response is written, which the client may see first (each on its own
+  // server thread): wait until the last of them is in.
+  auto delta = [&](const std::string& key) { return get(after_, key) - get(before, key); };
+  auto all_counted = [&] {
+    return delta(requests("/v1/chat/completions", 200)) >= 2 &&
+           delta(requests("/v1/completions", 200)) >= 1 &&
+           delta(requests("/v1/chat/completions", 400)) >= 1 && delta(requests("other", 404)) >= 1;
+  };
+  for (int i = 0; i < 100 && (after_ = scrape(server.port()), !all_counted()); ++i)
     std::this_thread::sleep_for(20ms);
-    after = scrape(server.port());
-  }
-  auto delta = [&](const std::string& key) { return get(after, key) - get(before, key); };
+  const auto& after = after_;
   EXPECT_EQ(delta(requests("/v1/chat/completions", 200)), 2);
   EXPECT_EQ(delta(requests("/v1/completions", 200)), 1);
   EXPECT_EQ(delta(requests("/v1/chat/completions", 400)), 1);
