@@ -14,6 +14,11 @@ constexpr std::string_view kSpace = " \t\r\n";
 constexpr std::string_view kQwenOpen = "<tool_call>", kQwenClose = "</tool_call>";
 constexpr std::string_view kPlainAction = "Action:";
 
+/// Compact JSON text; bytes that are not UTF-8 (a model's output may hold any) become U+FFFD.
+std::string compact(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 std::string_view trim(std::string_view s) {
   const auto b = s.find_first_not_of(kSpace);
   if (b == std::string_view::npos) return {};
@@ -39,7 +44,7 @@ std::optional<ParsedToolCall> call_of(std::string_view text, const char* argumen
   if (name == j.end() || !name->is_string() || !declared(tools, name->get<std::string>()))
     return std::nullopt;
   if (args != j.end() && !args->is_object()) return std::nullopt;
-  return ParsedToolCall{name->get<std::string>(), args == j.end() ? "{}" : args->dump()};
+  return ParsedToolCall{name->get<std::string>(), args == j.end() ? "{}" : compact(*args)};
 }
 
 /// Qwen: text, then <tool_call> blocks separated by whitespace; the last block's closing tag may be missing
@@ -92,7 +97,7 @@ std::optional<ParsedReply> parse_plain(std::string_view text, const std::vector<
   if (values.size() != tool->parameters.size()) return std::nullopt;
   Json arguments = Json::object();
   for (std::size_t i = 0; i < values.size(); ++i) arguments[tool->parameters[i]] = std::string(values[i]);
-  return ParsedReply{std::string(trim(text.substr(0, action))), {{tool->name, arguments.dump()}}};
+  return ParsedReply{std::string(trim(text.substr(0, action))), {{tool->name, compact(arguments)}}};
 }
 
 }  // namespace

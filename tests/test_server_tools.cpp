@@ -103,6 +103,10 @@ TEST(ServerToolCalls, PlainActionsAreCallsWithPositionalArgumentsNamedInDeclared
     EXPECT_TRUE(p.calls.empty()) << text;
     EXPECT_EQ(p.content, text);
   }
+  // A model's bytes need not be UTF-8: the arguments are still JSON text, never an error.
+  const ParsedReply bytes = parse_reply("plain", "Action: lookup(\xff\xfe, x)", kTools);
+  ASSERT_EQ(bytes.calls.size(), 1u);
+  EXPECT_EQ(bytes.calls[0].arguments, "{\"relation\":\"\xef\xbf\xbd\xef\xbf\xbd\",\"entity\":\"x\"}");
   EXPECT_EQ(forced_prefix("plain", ToolChoice{ToolChoice::Mode::named, "lookup"}), " Action: lookup(");
   EXPECT_EQ(forced_prefix("plain", ToolChoice{ToolChoice::Mode::required, ""}), " Action: ");
 }

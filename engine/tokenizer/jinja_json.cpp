@@ -7,8 +7,9 @@ void write(std::string& out, const nlohmann::ordered_json& v, int indent, int de
   const bool nested = v.is_object() || v.is_array();
   if (!nested || v.empty()) {
     // Scalars (and empty containers) as nlohmann writes them: the same escapes as both tojson
-    // implementations (\n, \", \\, \u00XX for other control characters), non-ASCII text kept as is.
-    out += v.dump();
+    // implementations (\n, \", \\, \u00XX for other control characters), non-ASCII text kept as is;
+    // bytes that are not UTF-8 (a caller's text may hold any) become U+FFFD instead of an exception.
+    out += v.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     return;
   }
   const std::string inner = indent > 0 ? "\n" + std::string(std::size_t(indent * (depth + 1)), ' ') : "";
@@ -21,7 +22,8 @@ void write(std::string& out, const nlohmann::ordered_json& v, int indent, int de
     first = false;
     out += inner;
     if (v.is_object()) {
-      out += nlohmann::ordered_json(it.key()).dump();
+      out += nlohmann::ordered_json(it.key()).dump(-1, ' ', false,
+                                                   nlohmann::ordered_json::error_handler_t::replace);
       out += ": ";
     }
     write(out, *it, indent, depth + 1);
