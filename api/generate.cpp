@@ -17,7 +17,8 @@ lagvk_stop_reason stop_reason(const std::string& reason) {
   return LAGVK_STOP_MAX_TOKENS;
 }
 
-/// Generates after prompt in a fresh sequence of the locked model and hands out the completion.
+}  // namespace
+
 void run_generation(const LockedModel& m, std::span<const std::int32_t> prompt,
                     const lagvk_generate_params& p, lagvk_completion** out) {
   GenerateOptions options = generate_options(p);
@@ -30,8 +31,6 @@ void run_generation(const LockedModel& m, std::span<const std::int32_t> prompt,
   const auto seq = m.engine().new_sequence();  // freed on every way out, cancellation included
   *out = adopt(completion_of(generate(m.engine(), *seq, prompt, options, cancellation.on_token())));
 }
-
-}  // namespace
 
 GenerateOptions generate_options(const lagvk_generate_params& p) {
   if (std::isnan(p.temperature) || std::isnan(p.top_p) || std::isnan(p.min_p) || std::isnan(p.repeat_penalty))

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,11 @@ class Cancellation {
   bool callback_stopped_ = false;
   TokenCallback on_token_;
 };
+
+/// Generates after prompt in a fresh sequence of the locked model and hands out the completion (prompt ids
+/// outside the vocabulary are Error(bad_input)).
+void run_generation(const LockedModel& m, std::span<const std::int32_t> prompt,
+                    const lagvk_generate_params& p, lagvk_completion** out);
 
 /// A completion holding r (text, tokens, stop reason, timings), published; LAG fields left empty.
 [[nodiscard]] std::unique_ptr<lagvk_completion> completion_of(GenerateResult r);

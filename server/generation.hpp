@@ -12,13 +12,21 @@
 
 #include "lagvk/lagvk.hpp"
 #include "server/api_error.hpp"
+#include "server/metrics.hpp"
 #include "server/openai_json.hpp"
 #include "server/requests.hpp"
 
 namespace lagvk::server {
 
-/// A chat (rendered with the model's template), a text prompt, or token ids used as given.
-using PromptInput = std::variant<std::vector<cpp::Message>, std::string, std::vector<std::int32_t>>;
+/// A chat: messages with tool calls and results, rendered with the model's template, with its tools and
+/// the answer's forced opening (a tool_choice).
+struct ChatPrompt {
+  std::vector<cpp::ChatMessage> messages;
+  cpp::ChatParams params;
+};
+
+/// A chat, a text prompt, or token ids used as given.
+using PromptInput = std::variant<ChatPrompt, std::string, std::vector<std::int32_t>>;
 
 /// Sends generated text to the client; returns false when the client is gone.
 using Emit = std::function<bool(std::string_view text)>;
@@ -35,9 +43,10 @@ struct Outcome {
 [[nodiscard]] std::uint32_t checked_prompt_tokens(cpp::Model& model, const PromptInput& prompt);
 
 /// Generates; `prompt_tokens` from checked_prompt_tokens (the default max_tokens is the rest of the
-/// context). Library failures become ApiError (400 for the input's faults, 500 otherwise).
+/// context). Library failures become ApiError (400 for the input's faults, 500 otherwise). metrics (may be
+/// null) gets the time to the first token and, once the generation ends, its tokens.
 [[nodiscard]] Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& sampling,
-                               std::uint32_t prompt_tokens, const Emit& emit);
+                               std::uint32_t prompt_tokens, const Emit& emit, Metrics* metrics = nullptr);
 
 /// The ApiError for a failed library call (what the client is told).
 [[nodiscard]] ApiError api_error_of(const cpp::Error& e);

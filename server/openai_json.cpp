@@ -66,6 +66,46 @@ json chat_completion(const ResponseMeta& meta, std::string_view text, std::strin
           {"usage", usage_json(usage)}};
 }
 
+json chat_completion_message(const ResponseMeta& meta, const json& message, std::string_view finish_reason,
+                             const Usage& usage) {
+  json r = chat_completion(meta, "", finish_reason, usage);
+  r["choices"][0]["message"] = message;
+  return r;
+}
+
+json tool_call_json(std::string_view id, std::string_view name, std::string_view arguments) {
+  return {{"id", std::string(id)},
+          {"type", "function"},
+          {"function", {{"name", std::string(name)}, {"arguments", std::string(arguments)}}}};
+}
+
+json tool_reply_message(const ParsedReply& reply, std::string_view call_id_prefix) {
+  json message = {{"role", "assistant"}};
+  message["content"] = reply.calls.empty() || !reply.content.empty() ? json(reply.content) : json(nullptr);
+  if (reply.calls.empty()) return message;
+  json calls = json::array();
+  for (std::size_t i = 0; i < reply.calls.size(); ++i)
+    calls.push_back(tool_call_json(std::string(call_id_prefix) + std::to_string(i), reply.calls[i].name,
+                                   reply.calls[i].arguments));
+  message["tool_calls"] = calls;
+  return message;
+}
+
+std::vector<json> tool_reply_chunks(const ResponseMeta& meta, const ParsedReply& reply,
+                                    std::string_view call_id_prefix, std::string_view finish_reason) {
+  std::vector<json> chunks;
+  if (!reply.content.empty()) chunks.push_back(chat_chunk(meta, {{"content", reply.content}}, std::nullopt));
+  for (std::size_t i = 0; i < reply.calls.size(); ++i) {
+    json opening = tool_call_json(std::string(call_id_prefix) + std::to_string(i), reply.calls[i].name, "");
+    opening["index"] = i;
+    chunks.push_back(chat_chunk(meta, {{"tool_calls", json::array({opening})}}, std::nullopt));
+    const json arguments = {{"index", i}, {"function", {{"arguments", reply.calls[i].arguments}}}};
+    chunks.push_back(chat_chunk(meta, {{"tool_calls", json::array({arguments})}}, std::nullopt));
+  }
+  chunks.push_back(chat_chunk(meta, json::object(), finish_reason));
+  return chunks;
+}
+
 json chat_chunk(const ResponseMeta& meta, const json& delta, std::optional<std::string_view> finish_reason) {
   return {{"id", meta.id},
           {"object", "chat.completion.chunk"},

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lagvk/lagvk.h"
+#include "server/tool_calls.hpp"
 
 namespace lagvk::server {
 
@@ -32,6 +33,26 @@ struct Usage {
 
 [[nodiscard]] nlohmann::json chat_completion(const ResponseMeta& meta, std::string_view text,
                                              std::string_view finish_reason, const Usage& usage);
+/// A chat.completion whose message is given whole (content, tool_calls).
+[[nodiscard]] nlohmann::json chat_completion_message(const ResponseMeta& meta, const nlohmann::json& message,
+                                                     std::string_view finish_reason, const Usage& usage);
+
+/// OpenAI's tool_calls entry: {"id", "type": "function", "function": {"name", "arguments"}}.
+[[nodiscard]] nlohmann::json tool_call_json(std::string_view id, std::string_view name,
+                                            std::string_view arguments);
+
+/// A parsed answer as OpenAI's assistant message: content (null when the answer is only calls) and
+/// tool_calls, the calls' ids call_id_prefix + their index.
+[[nodiscard]] nlohmann::json tool_reply_message(const ParsedReply& reply, std::string_view call_id_prefix);
+
+/// The chunks of a streamed chat with tools, sent once the answer is whole (a call can only be told from
+/// text at its end): the text as one content delta, then each call as OpenAI streams one (a delta with its
+/// index, id, type and name and empty arguments, then one with the arguments), then the finish reason.
+[[nodiscard]] std::vector<nlohmann::json> tool_reply_chunks(const ResponseMeta& meta,
+                                                            const ParsedReply& reply,
+                                                            std::string_view call_id_prefix,
+                                                            std::string_view finish_reason);
+
 /// A chunk whose delta is `delta` ({"role": "assistant", "content": ""}, {"content": "..."} or {}).
 [[nodiscard]] nlohmann::json chat_chunk(const ResponseMeta& meta, const nlohmann::json& delta,
                                         std::optional<std::string_view> finish_reason);

@@ -1,5 +1,6 @@
 #include "server/requests.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -10,7 +11,8 @@
 namespace lagvk::server {
 namespace {
 
-using nlohmann::json;
+// Ordered: a request's tools reach the model with their keys in the order the client wrote them.
+using json = nlohmann::ordered_json;
 
 json parse_object(std::string_view body) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -156,16 +158,42 @@ std::string message_role(const json& message, std::size_t index) {
   return r;
 }
 
-std::vector<cpp::Message> messages_field(const json& j) {
+/// An assistant message's tool_calls, checked and kept as JSON for the library.
+std::string tool_calls_field(const json& message, std::size_t index) {
+  const std::string name = "messages[" + std::to_string(index) + "].tool_calls";
+  const json* calls = field(message, "tool_calls");
+  if (!calls) return "";
+  if (!calls->is_array()) wrong_type(name, "an array of tool calls");
+  if (calls->empty()) return "";
+  for (std::size_t i = 0; i < calls->size(); ++i) {
+    const json& call = (*calls)[i];
+    const std::string at = name + "[" + std::to_string(i) + "]";
+    const json* function = call.is_object() ? field(call, "function") : nullptr;
+    if (!function || !function->is_object())
+      throw bad_request("invalid_value", "'" + at + "' must be {\"type\": \"function\", \"function\": {...}}",
+                        name);
+    if (!field(*function, "name") || !(*function)["name"].is_string())
+      throw bad_request("missing_required_parameter", "'" + at + ".function.name' is required", name);
+    const json* args = field(*function, "arguments");
+    if (args && !args->is_string() && !args->is_object())
+      wrong_type(at + ".function.arguments", "a JSON string");
+  }
+  return calls->dump();
+}
+
+std::vector<cpp::ChatMessage> messages_field(const json& j) {
   const json* f = field(j, "messages");
   if (!f) throw bad_request("missing_required_parameter", "'messages' is required", "messages");
   if (!f->is_array()) wrong_type("messages", "an array of messages");
   if (f->empty()) throw bad_request("invalid_value", "'messages' must hold at least one message", "messages");
-  std::vector<cpp::Message> messages;
+  std::vector<cpp::ChatMessage> messages;
   for (std::size_t i = 0; i < f->size(); ++i) {
     const json& m = (*f)[i];
     if (!m.is_object()) wrong_type("messages[" + std::to_string(i) + "]", "an object");
-    messages.push_back({message_role(m, i), message_content(m, i)});
+    cpp::ChatMessage message{message_role(m, i), message_content(m, i), "", ""};
+    if (message.role == "assistant") message.tool_calls_json = tool_calls_field(m, i);
+    if (message.role == "tool") message.tool_call_id = string_field(m, "tool_call_id");
+    messages.push_back(std::move(message));
   }
   return messages;
 }
@@ -196,6 +224,85 @@ std::variant<std::string, std::vector<std::int32_t>> prompt_field(const json& j)
   return token_ids(*f);
 }
 
+/// OpenAI's rule for function names: letters, digits, '_' and '-', at most 64 (they reach the prompt).
+bool valid_function_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+/// "tools": function tools, each {"type": "function", "function": {"name", "description", "parameters"}}.
+void tools_field(const json& j, ChatRequest& r) {
+  const json* f = field(j, "tools");
+  if (!f) return;
+  if (!f->is_array()) wrong_type("tools", "an array of tools");
+  if (f->size() > kMaxTools)
+    throw bad_request("invalid_value",
+                      "'tools' declares " + std::to_string(f->size()) + " tools: at most " +
+                          std::to_string(kMaxTools) + " are allowed",
+                      "tools");
+  for (std::size_t i = 0; i < f->size(); ++i) {
+    const json& tool = (*f)[i];
+    const std::string at = "tools[" + std::to_string(i) + "]";
+    if (!tool.is_object()) wrong_type(at, "an object");
+    if (string_field(tool, "type") != "function")
+      throw bad_request("unsupported_value", "'" + at + ".type' must be \"function\"", "tools");
+    const json* function = field(tool, "function");
+    if (!function || !function->is_object()) wrong_type(at + ".function", "an object");
+    const std::string name = string_field(*function, "name");
+    if (!valid_function_name(name))
+      throw bad_request("invalid_value",
+                        "'" + at + ".function.name' must be 1 to 64 letters, digits, '_' or '-'", "tools");
+    ToolSpec spec{name, {}};
+    if (const json* p = field(*function, "parameters")) {
+      if (!p->is_object()) wrong_type(at + ".function.parameters", "a JSON schema object");
+      if (const json* properties = field(*p, "properties"); properties && properties->is_object())
+        for (auto it = properties->begin(); it != properties->end(); ++it)
+          spec.parameters.push_back(it.key());
+    }
+    r.tools.push_back(std::move(spec));
+  }
+  if (!f->empty()) r.tools_json = f->dump();
+}
+
+/// "tool_choice": "none" | "auto" | "required" | {"type": "function", "function": {"name": ...}}.
+ToolChoice tool_choice_field(const json& j, const std::vector<ToolSpec>& tools) {
+  const json* f = field(j, "tool_choice");
+  ToolChoice choice;
+  if (!f) return choice;
+  if (f->is_string()) {
+    const std::string mode = f->get<std::string>();
+    if (mode == "none")
+      choice.mode = ToolChoice::Mode::none;
+    else if (mode == "auto")
+      choice.mode = ToolChoice::Mode::automatic;
+    else if (mode == "required")
+      choice.mode = ToolChoice::Mode::required;
+    else
+      throw bad_request("invalid_value", "'tool_choice' must be none, auto, required or a function",
+                        "tool_choice");
+  } else if (f->is_object()) {
+    const json* function = field(*f, "function");
+    if (string_field(*f, "type") != "function" || !function || !function->is_object())
+      throw bad_request("invalid_value",
+                        "'tool_choice' must be {\"type\": \"function\", \"function\": {\"name\": ...}}",
+                        "tool_choice");
+    choice.mode = ToolChoice::Mode::named;
+    choice.name = string_field(*function, "name");
+  } else {
+    wrong_type("tool_choice", "a string or an object");
+  }
+  if (choice.mode != ToolChoice::Mode::none && choice.mode != ToolChoice::Mode::automatic && tools.empty())
+    throw bad_request("invalid_value", "'tool_choice' asks for a tool call but 'tools' declares none",
+                      "tool_choice");
+  if (choice.mode == ToolChoice::Mode::named &&
+      std::none_of(tools.begin(), tools.end(), [&](const ToolSpec& t) { return t.name == choice.name; }))
+    throw bad_request("invalid_value",
+                      "'tool_choice' names '" + choice.name + "', which 'tools' does not declare",
+                      "tool_choice");
+  return choice;
+}
+
 }  // namespace
 
 ChatRequest parse_chat_request(std::string_view body) {
@@ -203,6 +310,8 @@ ChatRequest parse_chat_request(std::string_view body) {
   ChatRequest r;
   r.model = string_field(j, "model");
   r.messages = messages_field(j);
+  tools_field(j, r);
+  r.tool_choice = tool_choice_field(j, r.tools);
   r.sampling = sampling_fields(j);
   r.stream = bool_field(j, "stream");
   r.include_usage = include_usage_field(j);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lagvk/lagvk.hpp"
+#include "server/tool_calls.hpp"
 
 namespace lagvk::server {
 
@@ -24,8 +25,11 @@ struct Sampling {
 };
 
 struct ChatRequest {
-  std::string model;  ///< "" when the body names none
-  std::vector<cpp::Message> messages;
+  std::string model;                       ///< "" when the body names none
+  std::vector<cpp::ChatMessage> messages;  ///< tool calls as OpenAI's JSON, content null as ""
+  std::string tools_json;       ///< the "tools" array as sent (keys in the client's order); "" for none
+  std::vector<ToolSpec> tools;  ///< the functions "tools" declares, in order
+  ToolChoice tool_choice;       ///< "auto" when tools are given and tool_choice is not
   Sampling sampling;
   bool stream = false;
   bool include_usage = false;  ///< stream_options.include_usage: a last chunk with the usage
@@ -44,6 +48,9 @@ struct EmbeddingRequest {
   std::vector<std::string> input;
   bool base64 = false;  ///< encoding_format "base64": each vector as base64 of little-endian float32s
 };
+
+/// The largest number of tools one request may declare.
+inline constexpr std::size_t kMaxTools = 128;
 
 /// The largest number of stop strings a request may give (OpenAI allows 4; llama-server more).
 inline constexpr std::size_t kMaxStopStrings = 16;

@@ -8,6 +8,7 @@
 #include "server/generation.hpp"
 #include "server/openai_json.hpp"
 #include "server/requests.hpp"
+#include "server/tool_calls.hpp"
 
 namespace lagvk::server {
 namespace {
@@ -61,6 +62,14 @@ void guarded(httplib::Response& res, F&& route) {
   }
 }
 
+/// The route label of a request path: the endpoint's path, or "other" for paths the server does not have.
+std::string route_label(const std::string& path) {
+  for (const char* route :
+       {"/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings"})
+    if (path == route) return route;
+  return "other";
+}
+
 bool write_all(httplib::DataSink& sink, const std::string& data) {
   return sink.write(data.data(), data.size());
 }
@@ -84,6 +93,13 @@ void Routes::install(httplib::Server& http) {
   });
   http.Post("/v1/embeddings", [this](const httplib::Request& req, httplib::Response& res) {
     guarded(res, [&] { embeddings(req, res); });
+  });
+  http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] { metrics(req, res); });
+  });
+  // Every answered request is counted, errors httplib answers by itself (413, 404) included.
+  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    metrics_.count_request(route_label(req.path), res.status);
   });
   const std::size_t max_body = c_.options.max_body_bytes;
   http.set_payload_max_length(max_body);
@@ -114,6 +130,12 @@ void Routes::health(httplib::Response& res) const {
 
 void Routes::models(httplib::Response& res) const {
   send_json(res, 200, model_list(c_.model_id, c_.created));
+}
+
+void Routes::metrics(const httplib::Request& req, httplib::Response& res) const {
+  check_api_key(req);
+  res.status = 200;
+  res.set_content(metrics_.render(c_.queue.waiting()), "text/plain; version=0.0.4; charset=utf-8");
 }
 
 void Routes::check_api_key(const httplib::Request& req) const {
@@ -165,13 +187,16 @@ struct StreamShape {
 bool stream_generation(httplib::DataSink& sink, cpp::Model& model, const PromptInput& prompt,
                        const Sampling& sampling, std::uint32_t prompt_tokens, const StreamShape& shape,
                        const std::optional<json>& first, const ResponseMeta& meta, bool include_usage,
-                       const std::atomic<bool>& stopping) {
+                       const std::atomic<bool>& stopping, Metrics& metrics) {
   if (first && !write_all(sink, sse_event(*first))) return false;
   Outcome outcome;
   try {
-    outcome = generate(model, prompt, sampling, prompt_tokens, [&](std::string_view text) {
-      return !stopping.load() && write_all(sink, sse_event(shape.text(text)));
-    });
+    outcome = generate(
+        model, prompt, sampling, prompt_tokens,
+        [&](std::string_view text) {
+          return !stopping.load() && write_all(sink, sse_event(shape.text(text)));
+        },
+        &metrics);
   } catch (const ApiError& e) {
     return write_all(sink, sse_event(error_body(e))) && write_all(sink, "data: [DONE]\n\n");
   }
@@ -185,15 +210,62 @@ bool stream_generation(httplib::DataSink& sink, cpp::Model& model, const PromptI
 /// Generates the whole text for a non-streaming response.
 std::pair<std::string, Outcome> generate_whole(cpp::Model& model, const PromptInput& prompt,
                                                const Sampling& sampling, std::uint32_t prompt_tokens,
-                                               const std::atomic<bool>& stopping) {
+                                               const std::atomic<bool>& stopping, Metrics& metrics) {
   std::string text;
-  Outcome outcome = generate(model, prompt, sampling, prompt_tokens, [&](std::string_view piece) {
-    text += piece;
-    return !stopping.load();
-  });
+  Outcome outcome = generate(
+      model, prompt, sampling, prompt_tokens,
+      [&](std::string_view piece) {
+        text += piece;
+        return !stopping.load();
+      },
+      &metrics);
   if (outcome.cancelled)
     throw ApiError(503, "server_error", "server_stopping", "the server is shutting down");
   return {std::move(text), std::move(outcome)};
+}
+
+/// What a chat with tools needs after its generation: the format to parse, the opening forced onto the
+/// answer, the tools that may be called, and the ids its calls get.
+struct ToolReplyShape {
+  std::string chat_format;
+  std::string prefix;
+  std::vector<ToolSpec> tools;
+  std::string call_id_prefix;
+};
+
+std::string_view tool_finish_reason(const ParsedReply& reply, const Outcome& outcome) {
+  return reply.calls.empty() ? std::string_view(outcome.finish_reason) : "tool_calls";
+}
+
+/// Streams a chat with tools: generated whole (the client's hang-up still cancels it), then sent as chunks.
+bool stream_tool_reply(httplib::DataSink& sink, cpp::Model& model, const PromptInput& prompt,
+                       const Sampling& sampling, std::uint32_t prompt_tokens, const ToolReplyShape& shape,
+                       const ResponseMeta& meta, bool include_usage, const std::atomic<bool>& stopping,
+                       ReplyMemory& replies, Metrics& metrics) {
+  if (!write_all(sink, sse_event(chat_chunk(meta, {{"role", "assistant"}, {"content", ""}}, std::nullopt))))
+    return false;
+  std::string text;
+  Outcome outcome;
+  try {
+    outcome = generate(
+        model, prompt, sampling, prompt_tokens,
+        [&](std::string_view piece) {
+          text += piece;
+          return !stopping.load() && sink.is_writable();
+        },
+        &metrics);
+  } catch (const ApiError& e) {
+    return write_all(sink, sse_event(error_body(e))) && write_all(sink, "data: [DONE]\n\n");
+  }
+  if (outcome.cancelled) return false;
+  const ParsedReply reply = parse_reply(shape.chat_format, shape.prefix + text, shape.tools);
+  if (!reply.calls.empty()) replies.remember(shape.call_id_prefix + "0", reply.content);
+  for (const json& chunk :
+       tool_reply_chunks(meta, reply, shape.call_id_prefix, tool_finish_reason(reply, outcome)))
+    if (!write_all(sink, sse_event(chunk))) return false;
+  if (include_usage && !write_all(sink, sse_event(usage_chunk(meta, "chat.completion.chunk", outcome.usage))))
+    return false;
+  return write_all(sink, "data: [DONE]\n\n");
 }
 
 void start_stream(httplib::Response& res, std::shared_ptr<RequestQueue::Turn> turn,
@@ -215,6 +287,17 @@ void start_stream(httplib::Response& res, std::shared_ptr<RequestQueue::Turn> tu
 
 }  // namespace
 
+void Routes::restore_reply_texts(std::vector<cpp::ChatMessage>& messages) const {
+  for (auto& m : messages) {
+    if (m.role != "assistant" || m.tool_calls_json.empty() || !m.content.empty()) continue;
+    const json calls = json::parse(m.tool_calls_json, nullptr, false);
+    if (!calls.is_array() || calls.empty() || !calls[0].is_object() || !calls[0].contains("id") ||
+        !calls[0]["id"].is_string())
+      continue;
+    if (auto text = replies_.recall(calls[0]["id"].get<std::string>())) m.content = std::move(*text);
+  }
+}
+
 void Routes::chat_completions(const httplib::Request& req, httplib::Response& res) {
   check_api_key(req);
   check_ready();
@@ -222,11 +305,45 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
   check_model(r.model);
   auto turn = std::make_shared<RequestQueue::Turn>(take_turn());
   cpp::Model& model = *c_.model;
-  const PromptInput prompt = std::move(r.messages);
+  const bool with_tools = !r.tools_json.empty() && r.tool_choice.mode != ToolChoice::Mode::none;
+  ToolReplyShape tools{model.info().chat_format, "", r.tools, ""};
+  if (with_tools && !format_has_tools(tools.chat_format))
+    throw bad_request(
+        "unsupported_value",
+        "this model's chat format (" + tools.chat_format +
+            ") has no tool-call format: tools need a Llama 3.1, Qwen2.5/Qwen3 or plain chat format "
+            "(docs/SERVER.md)",
+        "tools");
+  if (with_tools) tools.prefix = forced_prefix(tools.chat_format, r.tool_choice);
+  restore_reply_texts(r.messages);
+  // tool_choice "none" offers no tools: the model answers in text, as if none were declared.
+  const PromptInput prompt =
+      ChatPrompt{std::move(r.messages), {with_tools ? r.tools_json : "", tools.prefix, true}};
   const std::uint32_t prompt_tokens = checked_prompt_tokens(model, prompt);
   const ResponseMeta meta{"chatcmpl-" + std::to_string(next_id_++), c_.created, c_.model_id};
+  // Unique within this run of the server (the reply memory's key) and unlikely to meet another run's.
+  tools.call_id_prefix = "call_" + std::to_string(c_.created) + "_" + meta.id.substr(9) + "_";
+  if (with_tools && !r.stream) {
+    const auto [text, outcome] =
+        generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping, metrics_);
+    const ParsedReply reply = parse_reply(tools.chat_format, tools.prefix + text, tools.tools);
+    if (!reply.calls.empty()) replies_.remember(tools.call_id_prefix + "0", reply.content);
+    send_json(res, 200,
+              chat_completion_message(meta, tool_reply_message(reply, tools.call_id_prefix),
+                                      tool_finish_reason(reply, outcome), outcome.usage));
+    return;
+  }
+  if (with_tools) {
+    start_stream(res, std::move(turn),
+                 [&model, prompt, r, prompt_tokens, tools, meta, this](httplib::DataSink& sink) {
+                   return stream_tool_reply(sink, model, prompt, r.sampling, prompt_tokens, tools, meta,
+                                            r.include_usage, c_.stopping, replies_, metrics_);
+                 });
+    return;
+  }
   if (!r.stream) {
-    const auto [text, outcome] = generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping);
+    const auto [text, outcome] =
+        generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping, metrics_);
     send_json(res, 200, chat_completion(meta, text, outcome.finish_reason, outcome.usage));
     return;
   }
@@ -239,7 +356,7 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
   start_stream(res, std::move(turn),
                [&model, prompt, r, prompt_tokens, shape, first, meta, this](httplib::DataSink& sink) {
                  return stream_generation(sink, model, prompt, r.sampling, prompt_tokens, shape, first, meta,
-                                          r.include_usage, c_.stopping);
+                                          r.include_usage, c_.stopping, metrics_);
                });
 }
 
@@ -256,7 +373,8 @@ void Routes::completions(const httplib::Request& req, httplib::Response& res) {
   const std::uint32_t prompt_tokens = checked_prompt_tokens(model, prompt);
   const ResponseMeta meta{"cmpl-" + std::to_string(next_id_++), c_.created, c_.model_id};
   if (!r.stream) {
-    const auto [text, outcome] = generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping);
+    const auto [text, outcome] =
+        generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping, metrics_);
     send_json(res, 200, text_completion(meta, text, outcome.finish_reason, outcome.usage));
     return;
   }
@@ -266,7 +384,7 @@ void Routes::completions(const httplib::Request& req, httplib::Response& res) {
   start_stream(res, std::move(turn),
                [&model, prompt, r, prompt_tokens, shape, meta, this](httplib::DataSink& sink) {
                  return stream_generation(sink, model, prompt, r.sampling, prompt_tokens, shape, std::nullopt,
-                                          meta, r.include_usage, c_.stopping);
+                                          meta, r.include_usage, c_.stopping, metrics_);
                });
 }
 

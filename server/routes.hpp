@@ -6,8 +6,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lagvk/lagvk.hpp"
+#include "server/metrics.hpp"
+#include "server/reply_memory.hpp"
 #include "server/request_queue.hpp"
 #include "server/server.hpp"
 
@@ -41,7 +44,11 @@ class Routes {
   void chat_completions(const httplib::Request& req, httplib::Response& res);
   void completions(const httplib::Request& req, httplib::Response& res);
   void embeddings(const httplib::Request& req, httplib::Response& res);
+  void metrics(const httplib::Request& req, httplib::Response& res) const;
 
+  /// Gives an assistant message that comes back with tool calls and no text the text this server answered
+  /// with (ReplyMemory).
+  void restore_reply_texts(std::vector<cpp::ChatMessage>& messages) const;
   /// 401 unless the request carries the server's key (when it has one).
   void check_api_key(const httplib::Request& req) const;
   /// 503 while the model loads or the server stops.
@@ -53,6 +60,8 @@ class Routes {
 
   RouteContext c_;
   std::atomic<std::uint64_t> next_id_{1};
+  ReplyMemory replies_;
+  Metrics metrics_;  ///< the text of answers that called tools, for clients that send it back empty
 };
 
 }  // namespace lagvk::server

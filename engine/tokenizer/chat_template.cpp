@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "engine/core/error.hpp"
 #include "engine/model/gguf_reader.hpp"
+#include "engine/tokenizer/jinja_json.hpp"
 
 namespace lagvk {
 
@@ -149,6 +151,78 @@ std::string split_system(std::span<const ChatMessage> messages, std::vector<Chat
   return system;
 }
 
+using OrderedJson = nlohmann::ordered_json;
+
+/// The tool definitions of a request: each array element as given (its keys in the client's order).
+std::vector<OrderedJson> parse_tools(std::string_view tools_json) {
+  if (trim(tools_json).empty()) return {};
+  OrderedJson j = OrderedJson::parse(tools_json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_array())
+    fail(Errc::invalid_argument,
+         "the tool definitions are not a JSON array: give [{{\"type\": \"function\", ...}}]");
+  for (std::size_t i = 0; i < j.size(); ++i)
+    if (!j[i].is_object()) fail(Errc::invalid_argument, "tool definition {} is not a JSON object", i);
+  return {j.begin(), j.end()};
+}
+
+/// A call's arguments as an object (formats whose templates re-write them with tojson).
+OrderedJson call_arguments(const ChatToolCall& call) {
+  OrderedJson j = OrderedJson::parse(call.arguments, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    fail(Errc::invalid_argument, "the arguments of the call to '{}' are not a JSON object: {}", call.name,
+         call.arguments);
+  return j;
+}
+
+// Qwen's tool texts (the Qwen2.5 and Qwen3 templates write the same ones).
+constexpr std::string_view kQwenToolsIntro =
+    "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with "
+    "function signatures within <tools></tools> XML tags:\n<tools>";
+constexpr std::string_view kQwenToolsOutro =
+    "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+    "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
+    "<args-json-object>}\n</tool_call><|im_end|>\n";
+
+/// Qwen's system turn when tools are given: the system message (or the template's default one), then
+/// the tool block.
+void qwen_tools_system(ChatText& out, std::string_view system, bool system_is_markup,
+                       const std::vector<OrderedJson>& tools) {
+  markup(out, "<|im_start|>system\n");
+  if (!system.empty()) {
+    add(out, system, system_is_markup);
+    markup(out, "\n\n");
+  }
+  markup(out, kQwenToolsIntro);
+  for (const auto& tool : tools) {
+    markup(out, "\n");
+    content(out, jinja_tojson(tool));
+  }
+  markup(out, kQwenToolsOutro);
+}
+
+/// An assistant's calls as Qwen writes them after the answer's text; verbatim_arguments: Qwen3's
+/// template writes arguments given as a string as they are, Qwen2.5's re-writes them with tojson.
+void qwen_tool_calls(ChatText& out, const ChatMessage& m, bool has_text, bool verbatim_arguments) {
+  for (std::size_t i = 0; i < m.tool_calls.size(); ++i) {
+    const ChatToolCall& call = m.tool_calls[i];
+    if (i > 0 || has_text) markup(out, "\n");
+    markup(out, "<tool_call>\n{\"name\": \"");
+    content(out, call.name);
+    markup(out, "\", \"arguments\": ");
+    content(out, verbatim_arguments ? call.arguments : jinja_tojson(call_arguments(call)));
+    markup(out, "}\n</tool_call>");
+  }
+}
+
+/// A tool result: a run of tool messages shares one user turn, each result in a <tool_response> block.
+void qwen_tool_response(ChatText& out, std::span<const ChatMessage> messages, std::size_t i) {
+  if (i == 0 || !is_role(messages[i - 1], "tool")) markup(out, "<|im_start|>user");
+  markup(out, "\n<tool_response>\n");
+  content(out, messages[i].content);
+  markup(out, "\n</tool_response>");
+  if (i + 1 == messages.size() || !is_role(messages[i + 1], "tool")) markup(out, "<|im_end|>\n");
+}
+
 // Roles are written as content: they come from traces and requests like the messages themselves.
 ChatText render_llama3(std::span<const ChatMessage> messages, bool gen) {
   ChatText out;
@@ -163,6 +237,68 @@ ChatText render_llama3(std::span<const ChatMessage> messages, bool gen) {
   return out;
 }
 
+void llama3_header(ChatText& out, std::string_view role) {
+  markup(out, "<|start_header_id|>");
+  content(out, role);
+  markup(out, "<|end_header_id|>\n\n");
+}
+
+/// Llama 3.1's template (also 3.2 and 3.3 with their own date lines): a system turn that always opens
+/// with the knowledge-cutoff lines; with tools, "Environment: ipython" there and the definitions in the
+/// first user turn (the template's default, tools_in_user_message); one JSON call per assistant turn;
+/// tool results in ipython turns, written with tojson (a string result becomes a JSON string).
+ChatText render_llama31(std::span<const ChatMessage> messages, bool gen,
+                        const std::vector<OrderedJson>& tools) {
+  std::size_t next = 0;
+  std::string system;
+  if (!messages.empty() && is_role(messages[0], "system")) system = trim(messages[next++].content);
+  ChatText out;
+  markup(out, "<|start_header_id|>system<|end_header_id|>\n\n");
+  if (!tools.empty()) markup(out, "Environment: ipython\n");
+  markup(out, "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n");
+  content(out, system);
+  markup(out, "<|eot_id|>");
+  if (!tools.empty()) {
+    if (next == messages.size())
+      fail(Errc::invalid_argument, "Llama 3.1 puts the tool definitions in the first user message: give one");
+    llama3_header(out, "user");
+    markup(out,
+           "Given the following functions, please respond with a JSON for a function call with its proper "
+           "arguments that best answers the given prompt.\n\nRespond in the format {\"name\": function name, "
+           "\"parameters\": dictionary of argument name and its value}.Do not use variables.\n\n");
+    for (const auto& tool : tools) {
+      content(out, jinja_tojson(tool, 4));
+      markup(out, "\n\n");
+    }
+    content(out, trim(messages[next++].content));
+    markup(out, "<|eot_id|>");
+  }
+  for (; next < messages.size(); ++next) {
+    const ChatMessage& m = messages[next];
+    if (is_role(m, "tool") || is_role(m, "ipython")) {
+      markup(out, "<|start_header_id|>ipython<|end_header_id|>\n\n");
+      content(out, jinja_tojson(OrderedJson(m.content)));
+    } else if (!m.tool_calls.empty()) {
+      if (m.tool_calls.size() != 1)
+        fail(Errc::invalid_argument, "Llama 3.1 makes one tool call per assistant message, not {}",
+             m.tool_calls.size());
+      const ChatToolCall& call = m.tool_calls[0];
+      llama3_header(out, "assistant");
+      markup(out, "{\"name\": \"");
+      content(out, call.name);
+      markup(out, "\", \"parameters\": ");
+      content(out, jinja_tojson(call_arguments(call)));
+      markup(out, "}");
+    } else {
+      llama3_header(out, m.role);
+      content(out, trim(m.content));
+    }
+    markup(out, "<|eot_id|>");
+  }
+  if (gen) markup(out, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  return out;
+}
+
 void chatml_turn(ChatText& out, const std::string& role, const ChatText& body) {
   markup(out, "<|im_start|>");
   content(out, role);
@@ -171,13 +307,36 @@ void chatml_turn(ChatText& out, const std::string& role, const ChatText& body) {
   markup(out, "<|im_end|>\n");
 }
 
-ChatText render_chatml(const ChatTemplate& t, std::span<const ChatMessage> messages, bool gen) {
+/// Qwen2.5's template (and other ChatML ones): with tools, the system turn carries the tool block; an
+/// assistant turn with calls writes them after its text (arguments re-written with tojson).
+ChatText render_chatml(const ChatTemplate& t, std::span<const ChatMessage> messages, bool gen,
+                       const std::vector<OrderedJson>& tools) {
   ChatText out;
-  const bool first_is_system = !messages.empty() && is_role(messages[0], "system");
+  const bool has_system = !messages.empty() && is_role(messages[0], "system");
   const bool wanted = !messages.empty() || !t.default_system_needs_a_message;
-  if (!t.default_system.empty() && wanted && !first_is_system)
+  if (!tools.empty()) {
+    qwen_tools_system(out, has_system ? messages[0].content : t.default_system, !has_system, tools);
+  } else if (!t.default_system.empty() && wanted && !has_system) {
     markup(out, "<|im_start|>system\n" + t.default_system + "<|im_end|>\n");  // the template's own text
-  for (const auto& m : messages) chatml_turn(out, m.role, content_only(m.content));
+  }
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const ChatMessage& m = messages[i];
+    if (i == 0 && has_system && !tools.empty()) continue;  // written in the tool block
+    if (is_role(m, "tool")) {
+      qwen_tool_response(out, messages, i);
+    } else if (is_role(m, "assistant") && !m.tool_calls.empty()) {
+      markup(out, "<|im_start|>");
+      content(out, m.role);
+      if (!m.content.empty()) {
+        markup(out, "\n");
+        content(out, m.content);
+      }
+      qwen_tool_calls(out, m, /*has_text=*/true, /*verbatim_arguments=*/false);
+      markup(out, "<|im_end|>\n");
+    } else {
+      chatml_turn(out, m.role, content_only(m.content));
+    }
+  }
   if (gen) markup(out, "<|im_start|>assistant\n");
   return out;
 }
@@ -185,7 +344,8 @@ ChatText render_chatml(const ChatTemplate& t, std::span<const ChatMessage> messa
 /// ChatML as Qwen3's template writes it: an answer that follows the last question carries its
 /// reasoning in a <think> block (an empty one when it is the final message), earlier answers are
 /// written without their reasoning. Reasoning is whatever precedes "</think>" in the content.
-ChatText render_qwen3(std::span<const ChatMessage> messages, bool gen) {
+ChatText render_qwen3(std::span<const ChatMessage> messages, bool gen,
+                      const std::vector<OrderedJson>& tools) {
   std::size_t last_query = messages.empty() ? 0 : messages.size() - 1;
   for (std::size_t i = messages.size(); i-- > 0;) {
     const std::string& c = messages[i].content;
@@ -196,8 +356,15 @@ ChatText render_qwen3(std::span<const ChatMessage> messages, bool gen) {
     }
   }
   ChatText out;
+  const bool has_system = !messages.empty() && is_role(messages[0], "system");
+  if (!tools.empty()) qwen_tools_system(out, has_system ? messages[0].content : "", false, tools);
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
+    if (i == 0 && has_system && !tools.empty()) continue;  // written in the tool block
+    if (is_role(m, "tool")) {
+      qwen_tool_response(out, messages, i);
+      continue;
+    }
     if (!is_role(m, "assistant")) {
       chatml_turn(out, m.role, content_only(m.content));
       continue;
@@ -220,6 +387,7 @@ ChatText render_qwen3(std::span<const ChatMessage> messages, bool gen) {
     } else {
       content(body, text);
     }
+    qwen_tool_calls(body, m, !text.empty(), /*verbatim_arguments=*/true);
     chatml_turn(out, "assistant", body);
   }
   if (gen) markup(out, "<|im_start|>assistant\n");
@@ -284,9 +452,54 @@ ChatText render_mistral(const ChatTemplate& t, std::span<const ChatMessage> mess
   return out;
 }
 
-/// Models without a (recognised) template: a readable transcript that ends with "Assistant:".
-ChatText render_plain(std::span<const ChatMessage> messages, bool gen) {
+/// The values of a call's arguments in the order of the tool's declared parameters (its JSON schema's
+/// "properties"), or in the arguments' own order when the tool is not declared with any.
+std::vector<std::string> positional_arguments(const ChatToolCall& call,
+                                              const std::vector<OrderedJson>& tools) {
+  const OrderedJson args = call_arguments(call);
+  std::vector<std::string> names;
+  for (const auto& tool : tools) {
+    const auto& function = tool.value("function", OrderedJson::object());
+    if (!function.is_object() || function.value("name", "") != call.name) continue;
+    const auto& parameters = function.value("parameters", OrderedJson::object());
+    if (parameters.is_object() && parameters.contains("properties") && parameters["properties"].is_object())
+      for (auto it = parameters["properties"].begin(); it != parameters["properties"].end(); ++it)
+        if (args.contains(it.key())) names.push_back(it.key());
+  }
+  if (names.empty())
+    for (auto it = args.begin(); it != args.end(); ++it) names.push_back(it.key());
+  std::vector<std::string> values;
+  for (const auto& name : names) {
+    const auto& v = args[name];
+    values.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return values;
+}
+
+/// An assistant line with its calls as the multihop agent writes them: the text, then
+/// "Action: NAME(arg1, arg2)" per call.
+std::string plain_assistant_text(const ChatMessage& m, const std::vector<OrderedJson>& tools) {
+  std::string text = m.content;
+  for (const auto& call : m.tool_calls) {
+    if (!text.empty()) text += ' ';
+    text += "Action: " + call.name + "(";
+    const auto args = positional_arguments(call, tools);
+    for (std::size_t i = 0; i < args.size(); ++i) text += (i ? ", " : "") + args[i];
+    text += ")";
+  }
+  return text;
+}
+
+/// Models without a (recognised) template: a readable transcript that ends with "Assistant:", cut into
+/// pieces as the agent loop (engine/lag/trace.cpp) tokenizes its prompts, so that a chat through the API
+/// gives the shipped multihop model the tokens it was trained on: "User:", then " TEXT", then
+/// "\nAssistant:", then " TEXT", and so on. Tool calls are written in the agent's format
+/// (plain_assistant_text); tool results are "Tool:" turns, as the agent's observations. Tool definitions
+/// have no place in this format: the model knows its tools from training.
+ChatText render_plain(std::span<const ChatMessage> messages, bool gen,
+                      const std::vector<OrderedJson>& tools) {
   ChatText out;
+  std::string before;  // what separates the next label from the text before it
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
     if (i == 0 && is_role(m, "system")) {
@@ -296,12 +509,14 @@ ChatText render_plain(std::span<const ChatMessage> messages, bool gen) {
     }
     std::string name = m.role;
     if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = char(name[0] - 'a' + 'A');
-    content(out, name);
-    markup(out, ": ");
-    content(out, m.content);
-    markup(out, "\n");
+    markup(out, before + name + ":");
+    content(out, " " + (m.tool_calls.empty() ? m.content : plain_assistant_text(m, tools)));
+    before = "\n";
   }
-  if (gen) markup(out, "Assistant:");
+  if (gen)
+    markup(out, before + "Assistant:");
+  else if (!before.empty())
+    markup(out, "\n");
   return out;
 }
 
@@ -313,6 +528,8 @@ std::string_view chat_format_name(ChatFormat f) {
       return "plain";
     case ChatFormat::llama3:
       return "llama3";
+    case ChatFormat::llama31:
+      return "llama31";
     case ChatFormat::chatml:
       return "chatml";
     case ChatFormat::qwen3:
@@ -334,7 +551,7 @@ ChatTemplate chat_template_from_jinja(std::string_view jinja, std::string bos, s
   t.bos = std::move(bos);
   t.eos = std::move(eos);
   if (contains(jinja, "<|start_header_id|>")) {
-    t.format = ChatFormat::llama3;
+    t.format = contains(jinja, "Environment: ipython") ? ChatFormat::llama31 : ChatFormat::llama3;
   } else if (contains(jinja, "<|im_start|>")) {
     t.format = contains(jinja, "<think>") ? ChatFormat::qwen3 : ChatFormat::chatml;
     if (t.format == ChatFormat::chatml) {
@@ -369,15 +586,28 @@ ChatTemplate detect_chat_template(const GgufFile& file) {
   return chat_template_from_jinja(jinja ? *jinja : std::string(), std::move(bos), std::move(eos));
 }
 
+bool chat_format_has_tools(ChatFormat f) {
+  return f == ChatFormat::plain || f == ChatFormat::llama31 || f == ChatFormat::chatml ||
+         f == ChatFormat::qwen3;
+}
+
 ChatText render_chat_segments(const ChatTemplate& tmpl, std::span<const ChatMessage> messages,
-                              bool add_generation_prompt) {
+                              bool add_generation_prompt, std::string_view tools_json) {
+  const auto tools = parse_tools(tools_json);
+  if (!tools.empty() && !chat_format_has_tools(tmpl.format))
+    fail(Errc::invalid_argument,
+         "the model's chat format ({}) has no tool format: tools need a Llama 3.1, Qwen2.5/Qwen3 or plain "
+         "format",
+         chat_format_name(tmpl.format));
   switch (tmpl.format) {
     case ChatFormat::llama3:
       return render_llama3(messages, add_generation_prompt);
+    case ChatFormat::llama31:
+      return render_llama31(messages, add_generation_prompt, tools);
     case ChatFormat::chatml:
-      return render_chatml(tmpl, messages, add_generation_prompt);
+      return render_chatml(tmpl, messages, add_generation_prompt, tools);
     case ChatFormat::qwen3:
-      return render_qwen3(messages, add_generation_prompt);
+      return render_qwen3(messages, add_generation_prompt, tools);
     case ChatFormat::llama2:
       return render_llama2(tmpl, messages);
     case ChatFormat::mistral_v1:
@@ -387,7 +617,7 @@ ChatText render_chat_segments(const ChatTemplate& tmpl, std::span<const ChatMess
     case ChatFormat::plain:
       break;
   }
-  return render_plain(messages, add_generation_prompt);
+  return render_plain(messages, add_generation_prompt, tools);
 }
 
 std::string joined(const ChatText& text) {
@@ -397,8 +627,8 @@ std::string joined(const ChatText& text) {
 }
 
 std::string render_chat(const ChatTemplate& tmpl, std::span<const ChatMessage> messages,
-                        bool add_generation_prompt) {
-  return joined(render_chat_segments(tmpl, messages, add_generation_prompt));
+                        bool add_generation_prompt, std::string_view tools_json) {
+  return joined(render_chat_segments(tmpl, messages, add_generation_prompt, tools_json));
 }
 
 std::vector<TextSegment> text_segments(const ChatText& text) {

@@ -4,6 +4,8 @@
 // template families by characteristic substrings and renders them with hand-written code:
 //
 //   llama3   "<|start_header_id|>"        <|start_header_id|>ROLE<|end_header_id|>\n\nTEXT<|eot_id|>
+//   llama31  llama3 + "Environment: ipython"  the same turns after a system turn that always carries the
+//                                          template's "Cutting Knowledge Date" lines (Llama 3.1-3.3)
 //   qwen3    "<|im_start|>" and "<think>"  ChatML, the last answer after the last question gets a
 //                                          <think> block
 //   chatml   "<|im_start|>"                <|im_start|>ROLE\nTEXT<|im_end|>\n (Qwen2/2.5: the template's
@@ -24,6 +26,21 @@
 // cannot forge a turn (encode_chat). Roles other than system/user/assistant render like user
 // turns under the role's name where the format has role names (llama3, chatml, qwen3, plain) and as
 // user turns elsewhere.
+//
+// Tools (OpenAI's function tools, their definitions as a JSON array) are rendered as the families that
+// have a tool format write them, with the text of each family's own template:
+//   qwen3, chatml (Qwen2.5)  a "# Tools" system block with one <tools> line per definition; assistant calls
+//                            as <tool_call>\n{"name": .., "arguments": ..}\n</tool_call>; tool results as
+//                            <tool_response> blocks inside one user turn per run of tool messages (with or
+//                            without tools given)
+//   llama31                  "Environment: ipython" in the system turn, the definitions (indented JSON) in
+//                            the first user turn, one call per assistant turn as
+//                            {"name": .., "parameters": ..}, results in ipython turns (as JSON strings)
+//   plain                    the multihop agent's format (engine/lag/agent.hpp): a call is written
+//                            "Action: NAME(arg1, arg2)" after the assistant's text, its arguments' values
+//                            in the order of the tool's declared parameters; results are "Tool:" turns;
+//                            the definitions are not written (the model knows its tools from training)
+// Other families have no tool format: giving them tools is Errc::invalid_argument.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -36,7 +53,17 @@ namespace lagvk {
 
 class GgufFile;
 
-enum class ChatFormat { plain, llama3, chatml, qwen3, llama2, mistral_v1, mistral_v3, mistral_v3_tekken };
+enum class ChatFormat {
+  plain,
+  llama3,
+  llama31,
+  chatml,
+  qwen3,
+  llama2,
+  mistral_v1,
+  mistral_v3,
+  mistral_v3_tekken
+};
 
 [[nodiscard]] std::string_view chat_format_name(ChatFormat f);
 
@@ -51,10 +78,22 @@ struct ChatTemplate {
   std::string eos = "</s>";
 };
 
-struct ChatMessage {
-  std::string role;  ///< "system", "user", "assistant"
-  std::string content;
+/// A function call an assistant message made (OpenAI's tool_calls[i]).
+struct ChatToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  ///< JSON text of the arguments object, as OpenAI carries it
 };
+
+struct ChatMessage {
+  std::string role;  ///< "system", "user", "assistant", "tool"
+  std::string content;
+  std::vector<ChatToolCall> tool_calls = {};  ///< an assistant's calls
+  std::string tool_call_id = {};              ///< a tool message: the call it answers
+};
+
+/// True when the family has a tool format (see the list above).
+[[nodiscard]] bool chat_format_has_tools(ChatFormat f);
 
 /// Recognises a Jinja chat template's family; bos/eos are the model's token texts.
 [[nodiscard]] ChatTemplate chat_template_from_jinja(std::string_view jinja, std::string bos = "<s>",
@@ -73,12 +112,14 @@ struct ChatSegment {
 using ChatText = std::vector<ChatSegment>;
 
 /// The prompt for a conversation as segments; with add_generation_prompt it ends where the assistant's
-/// answer begins.
+/// answer begins. tools_json: a JSON array of tool definitions ({"type": "function", "function": {...}}),
+/// "" for none. A malformed array, arguments that are not a JSON object where the format re-writes them,
+/// or tools for a family without a tool format are Errc::invalid_argument.
 [[nodiscard]] ChatText render_chat_segments(const ChatTemplate& tmpl, std::span<const ChatMessage> messages,
-                                            bool add_generation_prompt);
+                                            bool add_generation_prompt, std::string_view tools_json = {});
 /// The same prompt as one string (for display and tests; tokenize with encode_chat, not encode).
 [[nodiscard]] std::string render_chat(const ChatTemplate& tmpl, std::span<const ChatMessage> messages,
-                                      bool add_generation_prompt);
+                                      bool add_generation_prompt, std::string_view tools_json = {});
 /// The segments' text, concatenated.
 [[nodiscard]] std::string joined(const ChatText& text);
 /// Views of the segments for Tokenizer::encode_segments (markup parses special tokens); they refer to

@@ -275,6 +275,47 @@ LAGVK_API void lagvk_cancel(lagvk_model* model);
 LAGVK_API const lagvk_completion_info* lagvk_completion_get(const lagvk_completion* completion);
 LAGVK_API void lagvk_completion_free(lagvk_completion* completion);
 
+/* ---- chats with tools ------------------------------------------------------------------------------ */
+
+/** A chat message as OpenAI's API carries it, tool calls and results included. */
+typedef struct lagvk_chat_message {
+  const char* role;            /**< "system", "user", "assistant" or "tool" */
+  const char* content;         /**< NULL is "" (an assistant message that only calls tools) */
+  const char* tool_calls_json; /**< an assistant's calls as OpenAI's tool_calls array, [{"id": "..", "type":
+                                    "function", "function": {"name": "..", "arguments": "{...}"}}] (arguments
+                                    as JSON text or as an object); NULL: none */
+  const char* tool_call_id;    /**< a tool message: the id of the call it answers; NULL: none */
+} lagvk_chat_message;
+
+typedef struct lagvk_chat_params {
+  const char* tools_json;       /**< OpenAI's "tools" array, [{"type": "function", "function": {"name": ..,
+                                     "description": .., "parameters": {JSON schema}}}]; NULL: no tools.
+                                     Rendered in the model's tool format (docs/API.md); a chat format
+                                     without one (lagvk_model_info.chat_format other than llama31, chatml,
+                                     qwen3, plain) is LAGVK_ERROR_INVALID_ARGUMENT */
+  const char* assistant_prefix; /**< text the answer is made to begin with, after the generation prompt
+                                     (template markup allowed), e.g. the opening of a tool call; it counts
+                                     as prompt and is not in the completion's text. NULL: none */
+  int add_generation_prompt;    /**< end where the assistant's answer begins (1) */
+} lagvk_chat_params;
+
+LAGVK_API lagvk_chat_params lagvk_chat_params_default(void);
+
+/** Renders messages and tools with the model's chat template; buffer contract as lagvk_detokenize. */
+LAGVK_API lagvk_status lagvk_chat_render_ex(lagvk_model* model, const lagvk_chat_message* messages,
+                                            size_t n_messages, const lagvk_chat_params* params, char* text,
+                                            size_t capacity, size_t* len);
+/** The exact prompt ids lagvk_chat_ex generates after (BOS as the model asks; the template's markup as
+ * special tokens, message text as text); buffer contract as lagvk_tokenize. */
+LAGVK_API lagvk_status lagvk_chat_tokenize_ex(lagvk_model* model, const lagvk_chat_message* messages,
+                                              size_t n_messages, const lagvk_chat_params* params,
+                                              int32_t* tokens, size_t capacity, size_t* n_tokens);
+/** lagvk_chat with tools, tool calls and results, and an assistant prefix. The generated text is returned as
+ *  is: parsing it into tool calls is the caller's (lagvk serve does it, docs/SERVER.md). */
+LAGVK_API lagvk_status lagvk_chat_ex(lagvk_model* model, const lagvk_chat_message* messages,
+                                     size_t n_messages, const lagvk_chat_params* params,
+                                     const lagvk_generate_params* generate, lagvk_completion** out);
+
 /* ---- embeddings ------------------------------------------------------------------------------------ */
 
 /** A dense vector for text: the mean of the model's final normalised hidden states (the vector dense

@@ -197,6 +197,21 @@ struct Message {
   std::string content;
 };
 
+/// A chat message with tool calls or a tool result (lagvk_chat_message); empty strings are "none".
+struct ChatMessage {
+  std::string role;
+  std::string content;
+  std::string tool_calls_json;  ///< an assistant's calls: OpenAI's tool_calls array as JSON
+  std::string tool_call_id;     ///< a tool message: the call it answers
+};
+
+/// What a chat offers beyond its messages (lagvk_chat_params); empty strings are "none".
+struct ChatParams {
+  std::string tools_json;        ///< OpenAI's tools array as JSON
+  std::string assistant_prefix;  ///< the answer's forced opening (counted as prompt, not in the text)
+  bool add_generation_prompt = true;
+};
+
 /// A model loaded on a device (lagvk_model).
 class Model {
  public:
@@ -254,6 +269,40 @@ class Model {
     });
   }
 
+  /// The chat and its tools as the model's template renders them (lagvk_chat_render_ex).
+  [[nodiscard]] std::string chat_render_ex(const std::vector<ChatMessage>& messages,
+                                           const ChatParams& chat) const {
+    const auto c = c_chat_messages(messages);
+    const lagvk_chat_params p = c_chat_params(chat);
+    return text_of([&](char* buf, std::size_t cap, std::size_t* len) {
+      return lagvk_chat_render_ex(h_.get(), c.data(), c.size(), &p, buf, cap, len);
+    });
+  }
+
+  /// The exact prompt ids chat_ex generates after (lagvk_chat_tokenize_ex).
+  [[nodiscard]] std::vector<std::int32_t> chat_tokenize_ex(const std::vector<ChatMessage>& messages,
+                                                           const ChatParams& chat) const {
+    const auto c = c_chat_messages(messages);
+    const lagvk_chat_params p = c_chat_params(chat);
+    std::size_t n = 0;
+    const lagvk_status s = lagvk_chat_tokenize_ex(h_.get(), c.data(), c.size(), &p, nullptr, 0, &n);
+    if (s != LAGVK_ERROR_BUFFER_TOO_SMALL) check(s);
+    std::vector<std::int32_t> tokens(n);
+    check(lagvk_chat_tokenize_ex(h_.get(), c.data(), c.size(), &p, tokens.data(), tokens.size(), &n));
+    tokens.resize(n);
+    return tokens;
+  }
+
+  /// A chat with tools, tool calls and results (lagvk_chat_ex).
+  [[nodiscard]] Completion chat_ex(const std::vector<ChatMessage>& messages, const ChatParams& chat,
+                                   const GenerateOptions& options = {}) {
+    const auto c = c_chat_messages(messages);
+    const lagvk_chat_params p = c_chat_params(chat);
+    return run(options, [&](const lagvk_generate_params* params, lagvk_completion** out) {
+      return lagvk_chat_ex(h_.get(), c.data(), c.size(), &p, params, out);
+    });
+  }
+
   /// Stops the generation running on this model (from another thread). Thread-safe.
   void cancel() noexcept { lagvk_cancel(h_.get()); }
 
@@ -285,6 +334,23 @@ class Model {
     std::vector<lagvk_message> c;
     for (const auto& m : messages) c.push_back({m.role.c_str(), m.content.c_str()});
     return c;
+  }
+
+  static const char* or_null(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+
+  static std::vector<lagvk_chat_message> c_chat_messages(const std::vector<ChatMessage>& messages) {
+    std::vector<lagvk_chat_message> c;
+    for (const auto& m : messages)
+      c.push_back({m.role.c_str(), m.content.c_str(), or_null(m.tool_calls_json), or_null(m.tool_call_id)});
+    return c;
+  }
+
+  static lagvk_chat_params c_chat_params(const ChatParams& chat) {
+    lagvk_chat_params p = lagvk_chat_params_default();
+    p.tools_json = or_null(chat.tools_json);
+    p.assistant_prefix = or_null(chat.assistant_prefix);
+    p.add_generation_prompt = chat.add_generation_prompt ? 1 : 0;
+    return p;
   }
 
   template <typename F>
