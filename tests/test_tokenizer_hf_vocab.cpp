@@ -24,6 +24,7 @@
 #include "engine/model/hf_tokenizer.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
+#include "tests/support/hf_vocab_model.hpp"
 #include "tests/support/llama_peer.hpp"
 #include "tests/support/references.hpp"
 #include "tests/support/scratch_dir.hpp"
@@ -216,23 +217,11 @@ TEST_P(HfVocab, MatchesLlamaCppOnTheSameGguf) {
 TEST_P(HfVocab, RunChatParsesTheTemplatesSpecialTokens) {
   const std::string lagvk = std::string(LAGVK_BINARY_DIR) + "/bin/lagvk";
   if (!std::filesystem::exists(lagvk)) LAGVK_REFERENCE_MISSING("build the lagvk_cli target first");
-  RandomModelSpec spec;
-  spec.n_layers = 1;
-  spec.n_embd = 64;
-  spec.n_head = 2;
-  spec.n_head_kv = 1;
-  spec.n_ff = 128;
-  spec.n_ctx = 256;
-  spec.tied_output = true;
-  const HfTokenizer hf = read_hf_tokenizer(tokenizer_json(GetParam()).string());
-  spec.n_vocab = std::uint32_t(hf.tokens.size());
-  GgufWriter w = make_random_model(spec);
-  write_tokenizer_metadata(w, hf);
   const bool llama3 = GetParam() == "llama3";
-  w.set_string("tokenizer.chat_template", llama3 ? "{{ '<|start_header_id|>' + message['role'] }}"
-                                                 : "{{ '<|im_start|>' + message.role + '\\n<think>' }}");
-  const auto model = (dir_ / "chat.gguf").string();
-  w.write(model);
+  const auto model = test::write_hf_vocab_model(
+      (dir_ / "chat.gguf").string(), tokenizer_json(GetParam()).string(),
+      llama3 ? "{{ '<|start_header_id|>' + message['role'] }}" : std::string(test::kQwen3TemplateExcerpt),
+      256);
 
   const std::string cmd = lagvk + " run -m " + model +
                           " --chat 'Hello there' --system 'Be brief.' -n 1 --temp 0 --json 2> " +
@@ -251,7 +240,7 @@ TEST_P(HfVocab, RunChatParsesTheTemplatesSpecialTokens) {
              : "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello "
                "there<|im_end|>\n<|im_start|>assistant\n";
   auto expected = reference({rendered})[0];
-  if (llama3) expected.insert(expected.begin(), hf.bos);
+  if (llama3) expected.insert(expected.begin(), read_hf_tokenizer(tokenizer_json(GetParam()).string()).bos);
   EXPECT_EQ(j["prompt_tokens"].get<std::vector<std::int32_t>>(), expected);
   EXPECT_EQ(expected[llama3 ? 1 : 0], llama3 ? 128006 : 151644);  // <|start_header_id|>, <|im_start|>
 }
