@@ -202,7 +202,8 @@ TEST_F(CliModelInfo, DescribesAnUnknownPreTokenizer) {
   auto w = make_random_model(tiny());
   w.set_string("tokenizer.ggml.model", "gpt2");
   w.set_string("tokenizer.ggml.pre", "deepseek-llm");
-  w.set_string_array("tokenizer.ggml.merges", {"a b"});
+  const std::vector<std::string> merges = {"a b"};
+  w.set_string_array("tokenizer.ggml.merges", merges);
   const auto model = dir_ / "pre.gguf";
   w.write(model.string());
 

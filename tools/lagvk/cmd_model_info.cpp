@@ -284,8 +284,10 @@ void print_text(const json& j, const GgufFile& file, bool with_tensors) {
   if (j["runnable"].get<bool>()) {
     std::printf("checks:        passed (every tensor present, with the shape and a type lagvk can decode)\n");
   } else {
-    std::printf("checks:        failed: %s\n", j["problem"].get<std::string>().c_str());
-    if (!j["unsupported"].empty()) std::printf("lagvk cannot run this file yet:\n");
+    if (j["unsupported"].empty())  // only damage: the error after the description says what
+      std::printf("checks:        failed: %s\n", j["problem"].get<std::string>().c_str());
+    else
+      std::printf("checks:        failed; lagvk cannot run this file yet:\n");
     for (const auto& u : j["unsupported"])
       std::printf("  - %s: %s\n", u["kind"].get<std::string>().c_str(),
                   u["reason"].get<std::string>().c_str());
