@@ -55,28 +55,27 @@ std::string shell_word(const std::string& text) {
 
 /// Every tensor in file order: {name, type, shape, bytes, supported}; foreign ones have supported false.
 json tensor_list(const GgufFile& file) {
-  std::vector<std::pair<std::size_t, json>> rows;
-  std::size_t position = 0;
-  for (const auto& t : file.tensors()) {
-    while (std::any_of(file.foreign_tensors().begin(), file.foreign_tensors().end(),
-                       [&](const GgufForeignTensor& f) { return f.position == position; }))
-      ++position;  // foreign tensors keep their own positions; known ones fill the gaps in order
-    rows.emplace_back(position++, json{{"name", t.name},
-                                       {"type", ggml_type_name(t.type)},
-                                       {"shape", t.dims},
-                                       {"bytes", t.n_bytes},
-                                       {"supported", true}});
+  const auto& foreign = file.foreign_tensors();
+  std::vector<json> rows(file.tensors().size() + foreign.size());
+  std::vector<bool> taken(rows.size(), false);
+  for (const auto& f : foreign) {
+    rows[f.position] = {{"name", f.name},
+                        {"type", ggml_type_name(f.type_id)},
+                        {"shape", f.dims},
+                        {"bytes", f.n_bytes},
+                        {"supported", false}};
+    taken[f.position] = true;
   }
-  for (const auto& f : file.foreign_tensors())
-    rows.emplace_back(f.position, json{{"name", f.name},
-                                       {"type", ggml_type_name(f.type_id)},
-                                       {"shape", f.dims},
-                                       {"bytes", f.n_bytes},
-                                       {"supported", false}});
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  json list = json::array();
-  for (auto& row : rows) list.push_back(std::move(row.second));
-  return list;
+  std::size_t position = 0;  // the known tensors fill the other positions, in order
+  for (const auto& t : file.tensors()) {
+    while (taken[position]) ++position;
+    rows[position++] = {{"name", t.name},
+                        {"type", ggml_type_name(t.type)},
+                        {"shape", t.dims},
+                        {"bytes", t.n_bytes},
+                        {"supported", true}};
+  }
+  return rows;
 }
 
 /// The metadata keys of the file's architecture ("gemma2.block_count", ...): the hyper-parameters as
@@ -317,13 +316,15 @@ int cmd_model_info(int argc, char** argv) {
       "lists what lagvk cannot run yet and why (a tensor type, the architecture, the hyper-parameters,\n"
       "the tokenizer, missing or misshapen tensors) and, where re-quantizing would fix it, the\n"
       "conversion command. Exit 0 for any file it can parse, runnable or not; exit 1 for a file it\n"
-      "cannot parse (not GGUF, corrupt, or truncated: then it describes what it read first).\n"
+      "cannot parse (not GGUF, corrupt or truncated; one cut off in its tensor data is described\n"
+      "first).\n"
       "JSON keys: file, file_size, gguf_version, alignment, architecture, name, architecture_keys\n"
       "(the file's <architecture>.* metadata), hparams (when lagvk reads them), tensors [{name, type,\n"
       "shape, bytes, supported}], tensor_types {TYPE: {count, bytes, supported}}, tensor_count,\n"
       "parameters, tensor_bytes, tokenizer, runnable (valid: the same), problem (the first reason it\n"
       "cannot run), unsupported [{kind: tensor_type|architecture|hyper_parameters|tokenizer|tensors,\n"
-      "reason, type, tensors}], convert (a command, or null), damage (a truncated file), metadata.",
+      "reason; type and tensors for tensor_type}], convert (a command, or null), damage (why the\n"
+      "tensor data cannot be read), metadata (with --metadata).",
       {
           {"--model", "-m", "FILE", "the GGUF file (required)", ""},
           {"--json", "", "", "print JSON instead of text (it always lists every tensor)", ""},
