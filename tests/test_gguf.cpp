@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "engine/core/error.hpp"
@@ -223,6 +225,50 @@ TEST(Gguf, OpensAMappedFile) {
   }
   std::filesystem::remove(path);
   EXPECT_THROW((void)GgufFile::open(path), Error);
+}
+
+// What `lagvk model-info` opens: a tensor of a type lagvk cannot decode is kept aside with its layout,
+// and tensor data cut off by truncation is reported instead of thrown; strict opens still refuse both.
+TEST(Gguf, DescribeModeKeepsForeignTensorsAndTruncation) {
+  auto bytes = sample_writer().to_bytes();
+  const std::string name = "a.q8";
+  const auto it = std::search(bytes.begin(), bytes.end(), name.begin(), name.end());
+  ASSERT_NE(it, bytes.end());
+  const std::size_t type_at = std::size_t(it - bytes.begin()) + name.size() + 4 + 2 * 8;
+  const std::uint32_t mxfp4 = 39;  // 17 bytes per 32 elements: inside the Q8_0 tensor's 68 bytes
+  std::memcpy(&bytes[type_at], &mxfp4, 4);
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("lagvk_test_gguf_describe_" + std::to_string(::getpid()) + ".gguf"))
+                        .string();
+  auto write = [&](std::size_t size) {
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(size));
+  };
+  write(bytes.size());
+  EXPECT_THROW((void)GgufFile::open(path), Error);
+  {
+    const auto f = GgufFile::open(path, GgufOpenMode::describe);
+    ASSERT_EQ(f.foreign_tensors().size(), 1u);
+    const auto& foreign = f.foreign_tensors()[0];
+    EXPECT_EQ(foreign.name, "a.q8");
+    EXPECT_EQ(ggml_type_name(foreign.type_id), "MXFP4");
+    EXPECT_EQ(foreign.dims, (std::vector<std::uint64_t>{32, 2}));
+    EXPECT_EQ(foreign.n_bytes, 2u * 17);
+    EXPECT_EQ(foreign.position, 0u);
+    EXPECT_EQ(f.tensors().size(), 2u);
+    EXPECT_EQ(f.find_tensor("a.q8"), nullptr);
+    EXPECT_EQ(f.damage(), "");
+  }
+  write(bytes.size() - 20);  // the end of c.f16 is gone
+  {
+    const auto f = GgufFile::open(path, GgufOpenMode::describe);
+    EXPECT_NE(f.damage().find("tensor 'c.f16'"), std::string::npos) << f.damage();
+    const auto* cut = f.find_tensor("c.f16");
+    ASSERT_NE(cut, nullptr);
+    EXPECT_THROW((void)f.tensor_data(*cut), Error);
+    EXPECT_EQ(f.tensor_data(*f.find_tensor("b.f32")).size(), 7u * 4);
+  }
+  std::filesystem::remove(path);
 }
 
 // Truncation at every kind of offset and random byte flips must give lagvk::Error or a valid file; any

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <set>
 
 #include "engine/core/error.hpp"
 
@@ -175,9 +176,10 @@ const GgufArray& as_array(const GgufValue& v, std::string_view key, const std::s
 
 }  // namespace
 
-GgufFile GgufFile::open(const std::string& path) {
+GgufFile GgufFile::open(const std::string& path, GgufOpenMode mode) {
   GgufFile f;
   f.label_ = path;
+  f.mode_ = mode;
   f.mapping_ = std::make_unique<MappedFile>(path);
   f.bytes_ = f.mapping_->bytes();
   f.parse();
@@ -246,6 +248,7 @@ void GgufFile::parse() {
   }
 
   tensors_.reserve(std::size_t(std::min(n_tensors, kMaxReserve)));
+  std::set<std::string, std::less<>> names;  // of every tensor, foreign ones included
   for (std::uint64_t i = 0; i < n_tensors; ++i) {
     GgufTensorInfo t;
     t.name = c.read_string("tensor name");
@@ -262,38 +265,55 @@ void GgufFile::parse() {
     }
     const auto type_id = c.read<std::uint32_t>("tensor type");
     const auto info = ggml_type_info(type_id);
-    if (!info)
+    if (!info && mode_ == GgufOpenMode::strict)
       fail(Errc::unsupported_model,
            "'{}': tensor '{}' has type {}, which lagvk does not support (supported: {}); re-quantize the "
            "model to one of these",
            label_, t.name, ggml_type_name(type_id), type_names(TypeList::readable));
-    t.type = info->type;
-    if (t.dims[0] % info->block_size != 0)
+    const auto layout = ggml_block_layout(type_id);
+    if (layout && t.dims[0] % layout->block_size != 0)
       c.corrupt(fmt::format("tensor '{}' of type {} has rows of {} elements, not a multiple of {}", t.name,
-                            info->name, t.dims[0], info->block_size));
-    t.n_bytes = t.n_elements / info->block_size * info->bytes_per_block;
+                            ggml_type_name(type_id), t.dims[0], layout->block_size));
+    t.n_bytes = layout ? t.n_elements / layout->block_size * layout->bytes_per_block : 0;
     t.offset = c.read<std::uint64_t>("tensor offset");
     if (t.offset % alignment_ != 0)
       c.corrupt(fmt::format("tensor '{}' offset {} is not a multiple of the alignment {}", t.name, t.offset,
                             alignment_));
-    if (tensor_index_.count(t.name)) c.corrupt(fmt::format("tensor '{}' appears twice", t.name));
+    if (!names.insert(t.name).second) c.corrupt(fmt::format("tensor '{}' appears twice", t.name));
+    if (!info) {
+      foreign_tensors_.push_back(
+          {std::move(t.name), std::move(t.dims), type_id, t.offset, t.n_elements, t.n_bytes, std::size_t(i)});
+      continue;
+    }
+    t.type = info->type;
     tensor_index_.emplace(t.name, tensors_.size());
     tensors_.push_back(std::move(t));
   }
-
   data_offset_ = (std::uint64_t(c.pos()) + alignment_ - 1) / alignment_ * alignment_;
-  if (!tensors_.empty() && data_offset_ > bytes_.size())
-    fail(Errc::bad_model_file,
-         "'{}' is truncated: the tensor data section should start at byte {} but the file has {} bytes",
-         label_, data_offset_, bytes_.size());
+  check_tensor_data();
+}
+
+void GgufFile::data_problem(std::string message) {
+  if (mode_ == GgufOpenMode::strict) fail(Errc::bad_model_file, "{}", message);
+  if (damage_.empty()) damage_ = std::move(message);
+}
+
+void GgufFile::check_tensor_data() {
+  const bool any_tensor = !tensors_.empty() || !foreign_tensors_.empty();
+  if (any_tensor && data_offset_ > bytes_.size())
+    data_problem(fmt::format(
+        "'{}' is truncated: the tensor data section should start at byte {} but the file has {} bytes",
+        label_, data_offset_, bytes_.size()));
   const std::uint64_t data_size = data_offset_ <= bytes_.size() ? bytes_.size() - data_offset_ : 0;
-  for (const auto& t : tensors_) {
-    if (t.offset > data_size || t.n_bytes > data_size - t.offset)
-      fail(Errc::bad_model_file,
-           "'{}' is truncated or corrupt: tensor '{}' ({} bytes at data offset {}) lies outside the {} "
-           "bytes of tensor data",
-           label_, t.name, t.n_bytes, t.offset, data_size);
-  }
+  auto check = [&](const std::string& name, std::uint64_t offset, std::uint64_t n_bytes) {
+    if (offset > data_size || n_bytes > data_size - offset)
+      data_problem(
+          fmt::format("'{}' is truncated or corrupt: tensor '{}' ({} bytes at data offset {}) lies "
+                      "outside the {} bytes of tensor data",
+                      label_, name, n_bytes, offset, data_size));
+  };
+  for (const auto& t : tensors_) check(t.name, t.offset, t.n_bytes);
+  for (const auto& t : foreign_tensors_) check(t.name, t.offset, t.n_bytes);
 }
 
 const GgufValue* GgufFile::find(std::string_view key) const {
@@ -383,7 +403,11 @@ const GgufTensorInfo* GgufFile::find_tensor(std::string_view name) const {
 }
 
 std::span<const std::uint8_t> GgufFile::tensor_data(const GgufTensorInfo& info) const {
-  // Bounds were checked in parse(); info must come from this file.
+  // Bounds were checked in parse(); info must come from this file. A file opened to be described may
+  // hold tensors the truncated data no longer covers.
+  if (!damage_.empty() && (data_offset_ > bytes_.size() || info.offset > bytes_.size() - data_offset_ ||
+                           info.n_bytes > bytes_.size() - data_offset_ - info.offset))
+    fail(Errc::bad_model_file, "{}", damage_);
   return bytes_.subspan(std::size_t(data_offset_ + info.offset), std::size_t(info.n_bytes));
 }
 

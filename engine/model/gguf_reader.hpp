@@ -32,10 +32,29 @@ struct GgufTensorInfo {
   std::uint64_t n_bytes = 0;     ///< storage size in the file
 };
 
+/// A tensor whose ggml type lagvk cannot decode (IQ2_XXS, IQ3_S, ...), kept by a file opened with
+/// GgufOpenMode::describe so that `lagvk model-info` can list it; never in tensors().
+struct GgufForeignTensor {
+  std::string name;
+  std::vector<std::uint64_t> dims;
+  std::uint32_t type_id = 0;     ///< ggml's id; ggml_type_name(type_id) names it
+  std::uint64_t offset = 0;      ///< from the start of the data section
+  std::uint64_t n_elements = 0;  ///< product of dims
+  std::uint64_t n_bytes = 0;     ///< storage size, 0 when the type's block layout is not known
+  std::size_t position = 0;      ///< index among all the file's tensors, in file order
+};
+
+enum class GgufOpenMode {
+  strict,   ///< any tensor lagvk cannot decode, or lying outside the file, fails the open
+  describe  ///< such tensors are kept aside (foreign_tensors(), damage()) for a description of the file
+};
+
 class GgufFile {
  public:
-  /// Maps and parses a file. Throws lagvk::Error with the path and the problem.
-  [[nodiscard]] static GgufFile open(const std::string& path);
+  /// Maps and parses a file. Throws lagvk::Error with the path and the problem. In describe mode the
+  /// header, metadata and tensor infos must still parse, but tensors of types lagvk cannot decode and
+  /// tensor data cut off by a truncated file are reported by foreign_tensors() and damage() instead.
+  [[nodiscard]] static GgufFile open(const std::string& path, GgufOpenMode mode = GgufOpenMode::strict);
   /// Parses an in-memory image (tests, files written by GgufWriter). `label` names it in errors.
   [[nodiscard]] static GgufFile from_bytes(std::vector<std::uint8_t> bytes, std::string label = "<memory>");
 
@@ -79,12 +98,19 @@ class GgufFile {
   // Tensors, in file order.
   [[nodiscard]] const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   [[nodiscard]] const GgufTensorInfo* find_tensor(std::string_view name) const;
+  /// Tensors of types lagvk cannot decode (describe mode only; empty otherwise).
+  [[nodiscard]] const std::vector<GgufForeignTensor>& foreign_tensors() const { return foreign_tensors_; }
+  /// Describe mode: why the tensor data cannot be read (a truncated file), or "" when it can.
+  [[nodiscard]] const std::string& damage() const { return damage_; }
   /// The stored bytes of a tensor (inside the mapping; valid while this GgufFile lives).
   [[nodiscard]] std::span<const std::uint8_t> tensor_data(const GgufTensorInfo& info) const;
 
  private:
   GgufFile() = default;
   void parse();
+  void check_tensor_data();
+  /// A problem with the tensor data: thrown in strict mode, recorded (the first one) in describe mode.
+  void data_problem(std::string message);
 
   std::string label_;
   // Exactly one of these owns the bytes; bytes_ views them.
@@ -97,7 +123,10 @@ class GgufFile {
   std::uint64_t data_offset_ = 0;
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   std::map<std::string, std::size_t, std::less<>> metadata_index_;
+  GgufOpenMode mode_ = GgufOpenMode::strict;
   std::vector<GgufTensorInfo> tensors_;
+  std::vector<GgufForeignTensor> foreign_tensors_;
+  std::string damage_;
   std::map<std::string, std::size_t, std::less<>> tensor_index_;
 };
 

@@ -41,6 +41,16 @@ inline constexpr std::array kGgmlTypes = {
 /// Layout of a type lagvk knows, or nullopt for an id it does not (foreign or future ggml types).
 [[nodiscard]] std::optional<GgmlTypeInfo> ggml_type_info(std::uint32_t id);
 
+/// How a ggml type stores its elements.
+struct GgmlBlockLayout {
+  std::size_t block_size;       ///< elements per block
+  std::size_t bytes_per_block;  ///< storage of one block
+};
+/// The block layout of any ggml type whose layout the GGUF format defines, including types lagvk cannot
+/// decode (IQ2_XXS, IQ3_S, ...), so that files holding them can be described; nullopt for ids without
+/// a defined layout (removed or future types).
+[[nodiscard]] std::optional<GgmlBlockLayout> ggml_block_layout(std::uint32_t id);
+
 /// Traits of a known type (never fails for an enumerator).
 [[nodiscard]] constexpr const GgmlTypeInfo& type_info(GgmlType type) {
   for (const auto& t : kGgmlTypes)

@@ -1,9 +1,19 @@
-// lagvk model-info: what a GGUF file holds (architecture, hyper-parameters, tensor types, size,
-// tokenizer) and whether it passes the model checks, for users and for diagnosing bad files.
+// lagvk model-info: what a GGUF file holds (architecture, hyper-parameters, every tensor's type and
+// shape, tokenizer), whether lagvk can run it, and if not, what it cannot run yet, why, and the command
+// that would convert it where one exists. A file that parses is described and exits 0 even when lagvk
+// cannot run it; only a file that cannot be parsed (not GGUF, corrupt, truncated) exits 1.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
@@ -15,7 +25,14 @@
 namespace lagvk::cli {
 namespace {
 
-nlohmann::json value_to_json(const GgufValue& v) {
+using nlohmann::json;
+
+// The quantization llama.cpp's llama-quantize is asked for when a file holds types lagvk cannot
+// decode: every type its Q4_K_M recipe writes (Q4_K, Q6_K, and Q5_0/Q8_0/IQ4_NL fallbacks) is one
+// lagvk runs.
+constexpr const char* kConversionTarget = "Q4_K_M";
+
+json value_to_json(const GgufValue& v) {
   if (const auto* u = std::get_if<std::uint64_t>(&v.data)) return *u;
   if (const auto* i = std::get_if<std::int64_t>(&v.data)) return *i;
   if (const auto* d = std::get_if<double>(&v.data)) return *d;
@@ -24,69 +41,127 @@ nlohmann::json value_to_json(const GgufValue& v) {
   return v.to_display_string();  // arrays: "[n x type]", their contents can be huge
 }
 
-}  // namespace
+/// `text` as one shell word: unchanged when it holds only safe characters, else in single quotes.
+std::string shell_word(const std::string& text) {
+  const bool safe = !text.empty() && std::all_of(text.begin(), text.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) ||
+           std::string_view("/._-+:=@%,").find(ch) != std::string_view::npos;
+  });
+  if (safe) return text;
+  std::string quoted = "'";
+  for (char ch : text) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return quoted + "'";
+}
 
-int cmd_model_info(int argc, char** argv) {
-  Args args("model-info", "-m FILE [--json] [--metadata]",
-            "Describes a GGUF model: architecture, hyper-parameters, tensors, size and tokenizer, and\n"
-            "whether it passes lagvk's checks, the same ones every command runs before loading a model\n"
-            "(if not, why: the description is printed and the command exits 1 with the problem).",
-            {
-                {"--model", "-m", "FILE", "the GGUF file (required)", ""},
-                {"--json", "", "", "print JSON instead of text", ""},
-                {"--metadata", "", "", "also list every metadata key", ""},
-            });
-  if (!args.parse(argc, argv)) return 0;
-  const auto path = args.get("--model");
-  if (!path) fail("lagvk model-info: give the model with -m FILE");
-
-  const auto file = GgufFile::open(*path);
-  nlohmann::json j;
-  j["file"] = *path;
-  j["file_size"] = file.file_size();
-  j["gguf_version"] = file.version();
-  j["alignment"] = file.alignment();
-  j["architecture"] = file.get_string_opt("general.architecture").value_or("");
-  j["name"] = file.get_string_opt("general.name").value_or("");
-
-  std::map<std::string, std::uint64_t> count_by_type, bytes_by_type;
-  std::uint64_t params = 0, tensor_bytes = 0;
+/// Every tensor in file order: {name, type, shape, bytes, supported}; foreign ones have supported false.
+json tensor_list(const GgufFile& file) {
+  const auto& foreign = file.foreign_tensors();
+  std::vector<json> rows(file.tensors().size() + foreign.size());
+  std::vector<bool> taken(rows.size(), false);
+  for (const auto& f : foreign) {
+    rows[f.position] = {{"name", f.name},
+                        {"type", ggml_type_name(f.type_id)},
+                        {"shape", f.dims},
+                        {"bytes", f.n_bytes},
+                        {"supported", false}};
+    taken[f.position] = true;
+  }
+  std::size_t position = 0;  // the known tensors fill the other positions, in order
   for (const auto& t : file.tensors()) {
-    ++count_by_type[ggml_type_name(t.type)];
-    bytes_by_type[ggml_type_name(t.type)] += t.n_bytes;
-    params += t.n_elements;
-    tensor_bytes += t.n_bytes;
+    while (taken[position]) ++position;
+    rows[position++] = {{"name", t.name},
+                        {"type", ggml_type_name(t.type)},
+                        {"shape", t.dims},
+                        {"bytes", t.n_bytes},
+                        {"supported", true}};
   }
-  j["tensor_count"] = file.tensors().size();
-  j["parameters"] = params;
-  j["tensor_bytes"] = tensor_bytes;
-  for (const auto& [type, n] : count_by_type)
-    j["tensor_types"][type] = {{"count", n}, {"bytes", bytes_by_type[type]}};
+  return rows;
+}
 
-  // Whether the model layer accepts it: configuration and every tensor checked.
-  try {
-    const auto model = Model::open(*path);
-    const auto& c = model.config();
-    j["hparams"] = {{"block_count", c.n_layers},
-                    {"embedding_length", c.n_embd},
-                    {"feed_forward_length", c.n_ff},
-                    {"head_count", c.n_head},
-                    {"head_count_kv", c.n_head_kv},
-                    {"head_dim", c.head_dim},
-                    {"vocab_size", c.n_vocab},
-                    {"context_length", c.n_ctx_train},
-                    {"rms_eps", c.rms_eps},
-                    {"rope_freq_base", c.rope_freq_base},
-                    {"rope_dimension_count", c.rope_dims},
-                    {"rope_scaling_factor", c.rope_scaling_factor},
-                    {"rope_mode", c.traits.rope_mode == ref::RopeMode::neox ? "neox" : "normal"},
-                    {"tied_output", c.tied_output},
-                    {"rope_freqs", c.has_rope_freqs}};
-    j["valid"] = true;
-  } catch (const Error& e) {
-    j["valid"] = false;
-    j["problem"] = e.what();
+/// The metadata keys of the file's architecture ("gemma2.block_count", ...): the hyper-parameters as
+/// the file states them, shown even for architectures lagvk cannot read.
+json architecture_keys(const GgufFile& file, const std::string& arch) {
+  json keys = json::object();
+  if (arch.empty()) return keys;
+  for (const auto& [key, value] : file.metadata())
+    if (key.rfind(arch + ".", 0) == 0) keys[key] = value_to_json(value);
+  return keys;
+}
+
+json hparams_json(const ModelConfig& c, bool tied_output) {
+  return {{"block_count", c.n_layers},
+          {"embedding_length", c.n_embd},
+          {"feed_forward_length", c.n_ff},
+          {"head_count", c.n_head},
+          {"head_count_kv", c.n_head_kv},
+          {"head_dim", c.head_dim},
+          {"vocab_size", c.n_vocab},
+          {"context_length", c.n_ctx_train},
+          {"rms_eps", c.rms_eps},
+          {"rope_freq_base", c.rope_freq_base},
+          {"rope_dimension_count", c.rope_dims},
+          {"rope_scaling_factor", c.rope_scaling_factor},
+          {"rope_mode", c.traits.rope_mode == ref::RopeMode::neox ? "neox" : "normal"},
+          {"tied_output", tied_output},
+          {"rope_freqs", c.has_rope_freqs}};
+}
+
+bool is_foreign(const GgufFile& file, const std::string& name) {
+  return std::any_of(file.foreign_tensors().begin(), file.foreign_tensors().end(),
+                     [&](const GgufForeignTensor& f) { return f.name == name; });
+}
+
+/// One entry of "unsupported": a tensor type, the architecture, the hyper-parameters, the tokenizer or
+/// the model's tensors (missing, misshapen, norms not F32), with lagvk's reason.
+json limitation(const std::string& kind, const std::string& reason) {
+  return {{"kind", kind}, {"reason", reason}};
+}
+
+/// One entry per type lagvk cannot decode, naming its tensors.
+void add_foreign_types(const GgufFile& file, json& unsupported) {
+  std::map<std::string, std::vector<std::string>> tensors_by_type;
+  for (const auto& f : file.foreign_tensors()) tensors_by_type[ggml_type_name(f.type_id)].push_back(f.name);
+  for (const auto& [type, names] : tensors_by_type) {
+    auto entry =
+        limitation("tensor_type", fmt::format("{} tensor(s) of type {}, which lagvk cannot decode yet "
+                                              "(it runs {})",
+                                              names.size(), type, type_names(TypeList::readable)));
+    entry["type"] = type;
+    entry["tensors"] = names;
+    unsupported.push_back(std::move(entry));
   }
+}
+
+/// Checks the architecture and hyper-parameters (filling j["hparams"] when lagvk reads them), then,
+/// when everything so far can be run, every tensor the model layer binds, as every command does.
+void add_model_limitations(const GgufFile& file, const std::string& path, json& j, json& unsupported) {
+  const auto arch = j["architecture"].get<std::string>();
+  try {
+    (void)arch_traits(arch);
+  } catch (const Error& e) {
+    unsupported.push_back(limitation("architecture", e.what()));
+    return;
+  }
+  // read_model_config takes the vocabulary size from token_embd.weight, which it cannot see when it
+  // is of a foreign type (that limitation is already listed).
+  if (is_foreign(file, "token_embd.weight")) return;
+  try {
+    const auto config = read_model_config(file);
+    j["hparams"] =
+        hparams_json(config, !file.find_tensor("output.weight") && !is_foreign(file, "output.weight"));
+  } catch (const Error& e) {
+    unsupported.push_back(limitation("hyper_parameters", e.what()));
+    return;
+  }
+  if (!file.foreign_tensors().empty() || !file.damage().empty()) return;
+  try {
+    (void)Model::open(path);  // the checks every command runs: each tensor present, its shape and type
+  } catch (const Error& e) {
+    unsupported.push_back(limitation("tensors", e.what()));
+  }
+}
+
+void add_tokenizer(const GgufFile& file, json& j, json& unsupported) {
   try {
     const auto tok = make_tokenizer(file);
     j["tokenizer"] = {{"model", file.get_string("tokenizer.ggml.model")},
@@ -97,28 +172,75 @@ int cmd_model_info(int argc, char** argv) {
                       {"add_bos", tok->add_bos_by_default()}};
   } catch (const Error& e) {
     j["tokenizer"] = {{"model", file.get_string_opt("tokenizer.ggml.model").value_or("")},
+                      {"pre", file.get_string_opt("tokenizer.ggml.pre").value_or("")},
                       {"problem", e.what()}};
-    if (j["valid"].get<bool>()) {  // every command needs the tokenizer: the file is not usable
-      j["valid"] = false;
-      j["problem"] = e.what();
-    }
+    unsupported.push_back(limitation("tokenizer", e.what()));
   }
-  if (args.has("--metadata"))
-    for (const auto& [k, v] : file.metadata()) j["metadata"][k] = value_to_json(v);
+}
 
-  // A file that fails the checks is described as far as it can be, then reported as the error every
-  // other command would give for it (exit 1).
-  const auto verdict = [&j]() {
-    if (!j["valid"].get<bool>()) throw Error(j["problem"].get<std::string>());
-    return 0;
-  };
-  if (args.has("--json")) {
-    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    std::fflush(stdout);
-    return verdict();
+/// The command that makes the file runnable, when re-quantizing is all it lacks; null otherwise (no
+/// conversion changes an architecture or a tokenizer, or restores missing tensors).
+json conversion_command(const std::string& path, const json& unsupported) {
+  if (unsupported.empty()) return nullptr;
+  for (const auto& u : unsupported)
+    if (u["kind"] != "tensor_type") return nullptr;
+  std::string out = path;
+  if (out.size() > 5 && out.compare(out.size() - 5, 5, ".gguf") == 0) out.resize(out.size() - 5);
+  out += std::string("-") + kConversionTarget + ".gguf";
+  return fmt::format("llama-quantize --allow-requantize {} {} {}", shell_word(path), shell_word(out),
+                     kConversionTarget);
+}
+
+json describe(const GgufFile& file, const std::string& path, bool with_metadata) {
+  json j;
+  j["file"] = path;
+  j["file_size"] = file.file_size();
+  j["gguf_version"] = file.version();
+  j["alignment"] = file.alignment();
+  j["architecture"] = file.get_string_opt("general.architecture").value_or("");
+  j["name"] = file.get_string_opt("general.name").value_or("");
+  j["architecture_keys"] = architecture_keys(file, j["architecture"].get<std::string>());
+
+  j["tensors"] = tensor_list(file);
+  std::uint64_t params = 0, tensor_bytes = 0;
+  j["tensor_types"] = json::object();
+  for (const auto& t : j["tensors"]) {
+    auto& per_type = j["tensor_types"][t["type"].get<std::string>()];
+    if (per_type.is_null()) per_type = {{"count", 0}, {"bytes", 0}, {"supported", t["supported"]}};
+    per_type["count"] = per_type["count"].get<std::uint64_t>() + 1;
+    per_type["bytes"] = per_type["bytes"].get<std::uint64_t>() + t["bytes"].get<std::uint64_t>();
   }
-  std::printf("file:          %s (%.1f MiB, GGUF v%u)\n", path->c_str(), double(file.file_size()) / 1048576.0,
-              file.version());
+  for (const auto& t : file.tensors()) params += t.n_elements, tensor_bytes += t.n_bytes;
+  for (const auto& f : file.foreign_tensors()) params += f.n_elements, tensor_bytes += f.n_bytes;
+  j["tensor_count"] = j["tensors"].size();
+  j["parameters"] = params;
+  j["tensor_bytes"] = tensor_bytes;
+
+  json unsupported = json::array();
+  add_foreign_types(file, unsupported);
+  add_model_limitations(file, path, j, unsupported);
+  add_tokenizer(file, j, unsupported);
+  if (!file.damage().empty()) j["damage"] = file.damage();
+  j["runnable"] = unsupported.empty() && file.damage().empty();
+  j["valid"] = j["runnable"];
+  if (!file.damage().empty())
+    j["problem"] = file.damage();
+  else if (!unsupported.empty())
+    j["problem"] = unsupported[0]["reason"];
+  j["unsupported"] = unsupported;
+  j["convert"] = conversion_command(path, unsupported);
+  if (with_metadata)
+    for (const auto& [k, v] : file.metadata()) j["metadata"][k] = value_to_json(v);
+  return j;
+}
+
+std::string shape_text(const json& shape) {
+  return fmt::format("[{}]", fmt::join(shape.get<std::vector<std::uint64_t>>(), ", "));
+}
+
+void print_text(const json& j, const GgufFile& file, bool with_tensors) {
+  std::printf("file:          %s (%.1f MiB, GGUF v%u)\n", j["file"].get<std::string>().c_str(),
+              double(file.file_size()) / 1048576.0, file.version());
   std::printf("architecture:  %s%s%s\n", j["architecture"].get<std::string>().c_str(),
               j["name"].get<std::string>().empty() ? "" : "  name: ", j["name"].get<std::string>().c_str());
   if (j.contains("hparams")) {
@@ -133,29 +255,97 @@ int cmd_model_info(int argc, char** argv) {
                 h["rope_freq_base"].get<double>(), h["rope_dimension_count"].get<unsigned>(),
                 h["rope_freqs"].get<bool>() ? ", rope_freqs" : "",
                 h["tied_output"].get<bool>() ? "; tied output" : "");
+  } else if (!j["architecture_keys"].empty()) {
+    std::printf("hyper-parameters as the file states them:\n");
+    for (const auto& [key, value] : j["architecture_keys"].items())
+      std::printf("  %s = %s\n", key.c_str(), value.dump().c_str());
   }
-  std::printf("tensors:       %zu, %.1f M parameters, %.1f MiB\n", file.tensors().size(),
-              double(params) / 1e6, double(tensor_bytes) / 1048576.0);
-  for (const auto& [type, n] : count_by_type)
-    std::printf("  %-6s       %llu tensors, %.1f MiB\n", type.c_str(), (unsigned long long)n,
-                double(bytes_by_type[type]) / 1048576.0);
-  const auto& t = j["tokenizer"];
-  if (t.contains("problem"))
-    std::printf("tokenizer:     %s (unusable: %s)\n", t["model"].get<std::string>().c_str(),
-                t["problem"].get<std::string>().c_str());
+  std::printf("tensors:       %zu, %.1f M parameters, %.1f MiB\n", j["tensors"].size(),
+              double(j["parameters"].get<std::uint64_t>()) / 1e6,
+              double(j["tensor_bytes"].get<std::uint64_t>()) / 1048576.0);
+  for (const auto& [type, t] : j["tensor_types"].items())
+    std::printf("  %-8s     %llu tensors, %.1f MiB%s\n", type.c_str(),
+                (unsigned long long)t["count"].get<std::uint64_t>(),
+                double(t["bytes"].get<std::uint64_t>()) / 1048576.0,
+                t["supported"].get<bool>() ? "" : "  (lagvk cannot decode this type)");
+  if (with_tensors)
+    for (const auto& t : j["tensors"])
+      std::printf("    %-32s %-8s %s%s\n", t["name"].get<std::string>().c_str(),
+                  t["type"].get<std::string>().c_str(), shape_text(t["shape"]).c_str(),
+                  t["supported"].get<bool>() ? "" : "  (unsupported type)");
+  const auto& tok = j["tokenizer"];
+  if (tok.contains("problem"))
+    std::printf("tokenizer:     %s (unusable: %s)\n", tok["model"].get<std::string>().c_str(),
+                tok["problem"].get<std::string>().c_str());
   else
-    std::printf("tokenizer:     %s, %zu tokens, bos %d, eos %d\n", t["model"].get<std::string>().c_str(),
-                t["vocab_size"].get<std::size_t>(), t["bos"].get<int>(), t["eos"].get<int>());
-  // "valid" is what the model layer checks; the GPU kernels may support fewer weight types.
-  if (j["valid"].get<bool>())
+    std::printf("tokenizer:     %s, %zu tokens, bos %d, eos %d\n", tok["model"].get<std::string>().c_str(),
+                tok["vocab_size"].get<std::size_t>(), tok["bos"].get<int>(), tok["eos"].get<int>());
+  if (j["runnable"].get<bool>()) {
     std::printf("checks:        passed (every tensor present, with the shape and a type lagvk can decode)\n");
-  else
-    std::printf("checks:        failed: %s\n", j["problem"].get<std::string>().c_str());
+  } else {
+    if (j["unsupported"].empty())  // only damage: the error after the description says what
+      std::printf("checks:        failed: %s\n", j["problem"].get<std::string>().c_str());
+    else
+      std::printf("checks:        failed; lagvk cannot run this file yet:\n");
+    for (const auto& u : j["unsupported"])
+      std::printf("  - %s: %s\n", u["kind"].get<std::string>().c_str(),
+                  u["reason"].get<std::string>().c_str());
+    if (j["convert"].is_string())
+      std::printf(
+          "convert:       %s\n"
+          "               (llama.cpp's quantizer; lagvk has none yet. Re-quantizing a low-bit file loses\n"
+          "               quality: start from the F16/BF16 original when there is one)\n",
+          j["convert"].get<std::string>().c_str());
+    else if (!j["unsupported"].empty())
+      std::printf(
+          "convert:       none: no conversion changes an architecture or a tokenizer, or restores a\n"
+          "               file's missing tensors\n");
+  }
   if (j.contains("metadata"))
     for (const auto& [k, v] : file.metadata())
       std::printf("  %s = %s\n", k.c_str(), v.to_display_string().c_str());
+}
+
+}  // namespace
+
+int cmd_model_info(int argc, char** argv) {
+  Args args(
+      "model-info", "-m FILE [--json] [--tensors] [--metadata]",
+      "Describes a GGUF model: architecture, hyper-parameters, tensors, size and tokenizer, and\n"
+      "whether lagvk can run it (the checks every command runs before loading a model). If not, it\n"
+      "lists what lagvk cannot run yet and why (a tensor type, the architecture, the hyper-parameters,\n"
+      "the tokenizer, missing or misshapen tensors) and, where re-quantizing would fix it, the\n"
+      "conversion command. Exit 0 for any file it can parse, runnable or not; exit 1 for a file it\n"
+      "cannot parse (not GGUF, corrupt or truncated; one cut off in its tensor data is described\n"
+      "first).\n"
+      "JSON keys: file, file_size, gguf_version, alignment, architecture, name, architecture_keys\n"
+      "(the file's <architecture>.* metadata), hparams (when lagvk reads them), tensors [{name, type,\n"
+      "shape, bytes, supported}], tensor_types {TYPE: {count, bytes, supported}}, tensor_count,\n"
+      "parameters, tensor_bytes, tokenizer, runnable (valid: the same), problem (the first reason it\n"
+      "cannot run), unsupported [{kind: tensor_type|architecture|hyper_parameters|tokenizer|tensors,\n"
+      "reason; type and tensors for tensor_type}], convert (a command, or null), damage (why the\n"
+      "tensor data cannot be read), metadata (with --metadata).",
+      {
+          {"--model", "-m", "FILE", "the GGUF file (required)", ""},
+          {"--json", "", "", "print JSON instead of text (it always lists every tensor)", ""},
+          {"--tensors", "", "", "also list every tensor's name, type and shape", ""},
+          {"--metadata", "", "", "also list every metadata key", ""},
+      });
+  if (!args.parse(argc, argv)) return 0;
+  const auto path = args.get("--model");
+  if (!path) fail("lagvk model-info: give the model with -m FILE");
+
+  const auto file = GgufFile::open(*path, GgufOpenMode::describe);  // fails (exit 1) when it cannot parse
+  const auto j = describe(file, *path, args.has("--metadata"));
+  if (args.has("--json"))
+    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+  else
+    print_text(j, file, args.has("--tensors"));
   std::fflush(stdout);
-  return verdict();
+  // A truncated file is described as far as it was read, then reported as the error every other command
+  // gives for it.
+  if (!file.damage().empty()) fail(Errc::bad_model_file, "{}", file.damage());
+  return 0;
 }
 
 }  // namespace lagvk::cli
