@@ -1,6 +1,7 @@
 #include "logstore/lmdb.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,18 @@ void check_mdb(int rc, const char* what) {
   fail(Errc::store, "{}: {}", what, mdb_strerror(rc));
 }
 
+WriterLock::WriterLock(int fd, const std::string& what) {
+  int rc;
+  while ((rc = ::flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+  }
+  if (rc != 0) fail(Errc::store, "{}: cannot lock it for writing: {}", what, std::strerror(errno));
+  fd_ = fd;
+}
+
+void WriterLock::unlock() {
+  if (fd_ >= 0) ::flock(std::exchange(fd_, -1), LOCK_UN);
+}
+
 Txn::Txn(MDB_env* env, bool write) {
   check_mdb(mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn_), "mdb_txn_begin");
 }
@@ -38,15 +51,21 @@ Txn::~Txn() {
   if (txn_) mdb_txn_abort(txn_);
 }
 
-Txn::Txn(Txn&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {}
+Txn::Txn(Txn&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)), lock_(std::move(other.lock_)) {}
 
 void Txn::commit() {
-  MDB_txn* t = std::exchange(txn_, nullptr);
-  check_mdb(mdb_txn_commit(t), "mdb_txn_commit");
+  check_mdb(commit_status(), "mdb_txn_commit");
+}
+
+int Txn::commit_status() {
+  const int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
+  lock_.unlock();
+  return rc;
 }
 
 void Txn::abort() {
   if (txn_) mdb_txn_abort(std::exchange(txn_, nullptr));
+  lock_.unlock();
 }
 
 namespace {

@@ -14,11 +14,38 @@ namespace lagvk::logstore {
 /// Throws lagvk::Error("<what>: <mdb_strerror>") unless rc is MDB_SUCCESS.
 void check_mdb(int rc, const char* what);
 
+/// An exclusive flock() on a descriptor, released when this ends (or by the kernel when the process dies).
+/// Writers take it on the environment's data file before LMDB's write mutex, so that no process ever
+/// sleeps on that robust futex: a writer killed between its unlock's release of the futex word and its
+/// wake-up would leave such a sleeper unwoken for ever (the kernel's clean-up wakes no one once another
+/// writer has taken the lock meanwhile). flock and LMDB's fcntl locks on lock.mdb are independent.
+class WriterLock {
+ public:
+  WriterLock() = default;
+  /// Blocks until the lock is held; throws lagvk::Error naming `what` if flock fails.
+  WriterLock(int fd, const std::string& what);
+  ~WriterLock() { unlock(); }
+  WriterLock(WriterLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  WriterLock& operator=(WriterLock&& other) noexcept {
+    if (this != &other) {
+      unlock();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+  void unlock();
+
+ private:
+  int fd_ = -1;
+};
+
 class Txn {
  public:
   Txn(MDB_env* env, bool write);
-  /// Takes ownership of a transaction begun elsewhere.
-  explicit Txn(MDB_txn* txn) : txn_(txn) {}
+  /// Takes ownership of a transaction begun elsewhere (and of the writer lock taken for it, if any).
+  explicit Txn(MDB_txn* txn, WriterLock lock = {}) : txn_(txn), lock_(std::move(lock)) {}
   ~Txn();
   Txn(Txn&& other) noexcept;
   Txn& operator=(Txn&&) = delete;
@@ -26,12 +53,13 @@ class Txn {
 
   [[nodiscard]] MDB_txn* get() const { return txn_; }
   void commit();
+  /// Commits and returns LMDB's status instead of throwing (for callers that handle a full map).
+  [[nodiscard]] int commit_status();
   void abort();
-  /// Gives up ownership (for mdb_txn_commit calls whose result the caller handles).
-  [[nodiscard]] MDB_txn* release() { return std::exchange(txn_, nullptr); }
 
  private:
   MDB_txn* txn_ = nullptr;
+  WriterLock lock_;  ///< released after the transaction ends
 };
 
 /// What the two meta pages of an LMDB data file say, read with plain reads before LMDB maps the file.

@@ -308,7 +308,7 @@ void Store::create_tables() {
     const int rc = mdb_put(txn.get(), meta_, &k, &v, 0);
     if (rc != MDB_SUCCESS) fail_write(rc, 1 << 20, "cannot write its first records");
   }
-  const int rc = mdb_txn_commit(txn.release());
+  const int rc = txn.commit_status();
   if (rc != MDB_SUCCESS) fail_write(rc, 1 << 20, "cannot write its first records");
   created_ = true;
 }
@@ -413,9 +413,13 @@ Txn Store::begin(bool write) {
     fail(Errc::internal, "internal: writing to the log store '{}' opened read-only", dir_);
   bool reclaimed = false;
   for (;;) {
+    WriterLock lock;
+    int data_fd = -1;
+    if (write && mdb_env_get_fd(env_, &data_fd) == MDB_SUCCESS && data_fd >= 0)
+      lock = WriterLock(data_fd, fmt::format("the log store '{}'", dir_));
     MDB_txn* txn = nullptr;
     const int rc = mdb_txn_begin(env_, nullptr, write ? 0 : MDB_RDONLY, &txn);
-    if (rc == MDB_SUCCESS) return Txn(txn);
+    if (rc == MDB_SUCCESS) return Txn(txn, std::move(lock));
     if (rc == MDB_MAP_RESIZED) {
       adopt_map_size();
       continue;
@@ -617,7 +621,7 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
     }
     if (rc != MDB_SUCCESS) fail_write(rc, bytes, "the log was not written");
     // mdb_txn_commit frees the transaction whatever it returns.
-    rc = mdb_txn_commit(txn.release());
+    rc = txn.commit_status();
     if (rc == MDB_MAP_FULL) {
       grow();
       continue;
@@ -659,7 +663,7 @@ bool Store::remove(LogId id) {
       MDB_val gk = as_val(std::string_view("generation")), gv{8, const_cast<std::uint64_t*>(&g)};
       rc = mdb_put(txn.get(), meta_, &gk, &gv, 0);
     }
-    if (rc == MDB_SUCCESS) rc = mdb_txn_commit(txn.release());
+    if (rc == MDB_SUCCESS) rc = txn.commit_status();
     if (rc == MDB_MAP_FULL) {
       txn.abort();
       grow();
