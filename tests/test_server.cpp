@@ -18,6 +18,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/server/http_client.hpp"
 #include "tests/server/server_process.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/cli_cases.hpp"
@@ -50,10 +51,7 @@ std::string make_model(const fs::path& dir) {
 }
 
 httplib::Client client_for(int port, const std::string& key = kKey) {
-  httplib::Client c("127.0.0.1", port);
-  if (!key.empty()) c.set_bearer_token_auth(key.c_str());
-  c.set_read_timeout(120, 0);
-  return c;
+  return test::server_client(port, key);
 }
 
 /// The error of an OpenAI-shaped error body; fails the test when the body has another shape.
@@ -224,24 +222,6 @@ TEST_F(ServerHttp, TheOpenAiSdkPassesItsSuiteWithGreedyOutputEqualToLagvkRun) {
   EXPECT_NE(r.out.find("pass 7"), std::string::npos) << r.out;
 }
 
-/// A streamed completion that runs until `stop_reading` is set (then the client hangs up); `started` is
-/// set once its first text arrived.
-std::thread long_stream(int port, std::atomic<bool>& started, std::atomic<bool>& stop_reading) {
-  return std::thread([port, &started, &stop_reading] {
-    auto c = client_for(port, "");
-    httplib::Request req;
-    req.method = "POST";
-    req.path = "/v1/completions";
-    req.set_header("Content-Type", "application/json");
-    req.body = R"({"prompt": "once upon a time", "max_tokens": 1900, "temperature": 0, "stream": true})";
-    req.content_receiver = [&](const char*, std::size_t, std::uint64_t, std::uint64_t) {
-      started = true;
-      return !stop_reading.load();
-    };
-    (void)c.send(req);
-  });
-}
-
 TEST(ServerLifecycle, AFullQueueIs503AndAClientThatHangsUpCancelsItsGeneration) {
   const fs::path dir = make_dir("lagvk_server_queue");
   const std::string model = make_model(dir);
@@ -249,7 +229,7 @@ TEST(ServerLifecycle, AFullQueueIs503AndAClientThatHangsUpCancelsItsGeneration) 
   test::ServerProcess server("-m " + model + " --port 0 --ctx 2048 --queue 0");
   ASSERT_GT(server.port(), 0) << server.output();
   std::atomic<bool> started{false}, stop_reading{false};
-  std::thread streaming = long_stream(server.port(), started, stop_reading);
+  std::thread streaming = test::long_stream(server.port(), "", started, stop_reading);
   for (int i = 0; i < 600 && !started; ++i) std::this_thread::sleep_for(100ms);
   ASSERT_TRUE(started);
   const std::string small = R"({"prompt": [1, 2], "max_tokens": 1})";
@@ -283,7 +263,7 @@ TEST(ServerLifecycle, SigtermDuringAGenerationStopsTheServerWithStatus0WithinSec
   test::ServerProcess server("-m " + model + " --port 0 --ctx 2048");
   ASSERT_GT(server.port(), 0) << server.output();
   std::atomic<bool> started{false}, stop_reading{false};
-  std::thread streaming = long_stream(server.port(), started, stop_reading);
+  std::thread streaming = test::long_stream(server.port(), "", started, stop_reading);
   for (int i = 0; i < 600 && !started; ++i) std::this_thread::sleep_for(100ms);
   ASSERT_TRUE(started);
   std::chrono::milliseconds took{};

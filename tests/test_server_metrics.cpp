@@ -14,6 +14,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/server/http_client.hpp"
 #include "tests/server/server_process.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/scratch_dir.hpp"
@@ -27,10 +28,7 @@ using namespace std::chrono_literals;
 constexpr const char* kKey = "metrics-key";
 
 httplib::Client client_for(int port) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_bearer_token_auth(kKey);
-  c.set_read_timeout(120, 0);
-  return c;
+  return test::server_client(port, kKey);
 }
 
 /// Every sample of an exposition, by its name with labels as written ("a{b=\"c\"}"); fails the test on a
@@ -174,19 +172,7 @@ TEST_F(ServerMetrics, TheQueueDepthCountsARequestWaitingBehindAGeneration) {
   test::ServerProcess server("-m " + model_ + " --port 0 --ctx 2048 --api-key " + kKey);
   ASSERT_GT(server.port(), 0) << server.output();
   std::atomic<bool> started{false}, stop_reading{false};
-  std::thread streaming([&] {
-    auto c = client_for(server.port());
-    httplib::Request req;
-    req.method = "POST";
-    req.path = "/v1/completions";
-    req.set_header("Content-Type", "application/json");
-    req.body = R"({"prompt": "once upon a time", "max_tokens": 1900, "temperature": 0, "stream": true})";
-    req.content_receiver = [&](const char*, std::size_t, std::uint64_t, std::uint64_t) {
-      started = true;
-      return !stop_reading.load();
-    };
-    (void)c.send(req);
-  });
+  std::thread streaming = test::long_stream(server.port(), kKey, started, stop_reading);
   for (int i = 0; i < 600 && !started; ++i) std::this_thread::sleep_for(100ms);
   ASSERT_TRUE(started);
   std::thread waiting([&] {
