@@ -8,6 +8,7 @@
 #include "api/status.hpp"
 #include "api/store_handle.hpp"
 #include "engine/lag/ask.hpp"
+#include "engine/lag/trace.hpp"
 
 namespace lagvk::api {
 
@@ -36,6 +37,13 @@ lag::AskOptions ask_options_of(const lagvk_store& store, const lagvk_ask_params&
   if (p.log_ids == nullptr && p.n_log_ids > 0)
     fail(Errc::invalid_argument, "n_log_ids is {} but log_ids is NULL", p.n_log_ids);
   o.tags = tags;
+  if (p.save_tags == nullptr && p.n_save_tags > 0)
+    fail(Errc::invalid_argument, "n_save_tags is {} but save_tags is NULL", p.n_save_tags);
+  for (std::size_t i = 0; i < p.n_save_tags; ++i) {
+    if (p.save_tags[i] == nullptr) fail(Errc::invalid_argument, "save_tags[{}] is NULL", i);
+    if (std::find(o.tags.begin(), o.tags.end(), p.save_tags[i]) == o.tags.end())
+      o.tags.emplace_back(p.save_tags[i]);
+  }
   o.save = p.save != 0;
   if (o.save) require_writable(store, "lagvk_ask with save");
   o.selection = selection_of(p.selection);
@@ -71,6 +79,58 @@ std::unique_ptr<lagvk_completion> ask_completion_of(const lag::AskResult& r) {
   return c;
 }
 
+/// The params' save filter as the engine's hook (empty when there is none).
+std::function<bool(const GenerateResult&)> save_filter_of(const lagvk_ask_params& p) {
+  if (p.save_filter == nullptr) return {};
+  return [filter = p.save_filter, data = p.save_filter_data](const GenerateResult& r) {
+    return filter(data, r.text.c_str(), r.text.size()) != 0;
+  };
+}
+
+/// The saved trace's text of a chat message: its content, then each tool call as one JSON line (the trace
+/// format has no tool calls of its own).
+std::string trace_content(const ChatMessage& m) {
+  std::string text = m.content;
+  for (const auto& call : m.tool_calls)
+    text += (text.empty() ? "" : "\n") +
+            fmt::format(R"({{"name": "{}", "arguments": {}}})", call.name, call.arguments);
+  return text;
+}
+
+/// The chat's task (its first user message; else its first message) and the messages a saved log keeps.
+lag::Trace chat_trace(std::span<const ChatMessage> chat, const std::vector<std::string>& tags) {
+  lag::Trace t;
+  for (const auto& m : chat)
+    if (m.role == "user") {
+      t.task = m.content;
+      break;
+    }
+  if (t.task.empty() && !chat.empty()) t.task = chat.front().content;
+  for (const auto& m : chat) t.messages.push_back({m.role, trace_content(m)});
+  t.tags = tags;
+  return t;
+}
+
+/// lagvk_ask_chat's prompt: the logs (given or retrieved with the task), then the chat's tokens.
+lag::LogPrompt chat_log_prompt(lagvk_store& store, lag::LogLibrary& library,
+                               std::span<const ChatMessage> chat, const lagvk_chat_params* params,
+                               const lag::AskOptions& options) {
+  Engine& engine = *store.model->engine;
+  lag::LogPrompt prompt;
+  prompt.task = chat_trace(chat, options.tags);
+  if (options.mode != lag::LogMode::none)
+    prompt.logs = options.log_ids ? lag::given_logs(*store.store, *options.log_ids)
+                                  : library.retrieve(prompt.task.task, options.k, {});
+  ChatText text = render_chat_ex(engine, chat, params);
+  const Tokenizer& tok = engine.tokenizer();
+  // BOS belongs to the start of a context: after logs the chat goes without it (as lagvk_ask's prompt).
+  prompt.tokens =
+      prompt.logs.empty()
+          ? encode_chat(tok, text, tok.add_bos_by_default())
+          : encode_chat(tok, lag::prompt_after_logs(std::move(text), engine.chat_template()), false);
+  return prompt;
+}
+
 }  // namespace
 
 }  // namespace lagvk::api
@@ -93,6 +153,10 @@ lagvk_ask_params lagvk_ask_params_default(void) {
        {LAGVK_SELECT_LAST, LAGVK_SELECT_ALL, LAGVK_SELECT_ANSWER, LAGVK_SELECT_FULL})
     if (api::selection_of(s) == defaults.selection) p.selection = s;
   p.generate = api::generate_params_of(defaults.generate);
+  p.save_tags = nullptr;
+  p.n_save_tags = 0;
+  p.save_filter = nullptr;
+  p.save_filter_data = nullptr;
   return p;
 }
 
@@ -112,7 +176,38 @@ lagvk_status lagvk_ask(lagvk_store* store, const char* question, const lagvk_ask
     const api::Cancellation cancellation(model, p.generate, options.generate);
     lagvk::lag::AskHooks hooks;
     hooks.on_token = cancellation.on_token();
+    hooks.should_save = api::save_filter_of(p);
     const auto result = lagvk::lag::ask(*model.engine, *store->store, *library, question, options, hooks);
+    auto completion = api::ask_completion_of(result);
+    api::register_handle(completion.get());
+    *out = completion.release();
+  });
+}
+
+lagvk_status lagvk_ask_chat(lagvk_store* store, const lagvk_chat_message* messages, size_t n_messages,
+                            const lagvk_chat_params* chat, const lagvk_ask_params* params,
+                            lagvk_completion** out) {
+  if (out) *out = nullptr;
+  return api::guarded([&] {
+    api::checked_store(store);
+    api::require(out, "out");
+    api::require(chat, "chat");
+    const lagvk_ask_params p = *api::require(params, "params");
+    lagvk_model& model = *store->model;
+    const std::lock_guard lock(model.lock);
+    const auto messages_in = api::chat_messages_ex(messages, n_messages);
+    if (messages_in.empty())
+      lagvk::fail(lagvk::Errc::invalid_argument, "lagvk_ask_chat needs at least one message");
+    std::vector<std::string> tags;
+    const auto library = api::library_for(*store, p.retrieve, tags);
+    lagvk::lag::AskOptions options = api::ask_options_of(*store, p, tags);
+    const auto prompt = api::chat_log_prompt(*store, *library, messages_in, chat, options);
+    const api::Cancellation cancellation(model, p.generate, options.generate);
+    lagvk::lag::AskHooks hooks;
+    hooks.on_token = cancellation.on_token();
+    hooks.should_save = api::save_filter_of(p);
+    const auto result =
+        lagvk::lag::answer_with_logs(*model.engine, *store->store, *library, prompt, options, hooks);
     auto completion = api::ask_completion_of(result);
     api::register_handle(completion.get());
     *out = completion.release();

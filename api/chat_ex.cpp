@@ -33,6 +33,8 @@ std::vector<ChatToolCall> tool_calls_of(std::string_view text, std::size_t messa
   return calls;
 }
 
+}  // namespace
+
 std::vector<ChatMessage> chat_messages_ex(const lagvk_chat_message* messages, std::size_t n) {
   if (messages == nullptr && n > 0) throw Error(Errc::invalid_argument, "messages is NULL");
   std::vector<ChatMessage> out;
@@ -52,12 +54,9 @@ std::vector<ChatMessage> chat_messages_ex(const lagvk_chat_message* messages, st
   return out;
 }
 
-/// The rendered prompt: the chat, its tools, then the assistant prefix as template markup.
-ChatText render_ex(const LockedModel& m, const lagvk_chat_message* messages, std::size_t n,
-                   const lagvk_chat_params* params) {
+ChatText render_chat_ex(Engine& engine, std::span<const ChatMessage> chat, const lagvk_chat_params* params) {
   require(params, "params");
-  const auto chat = chat_messages_ex(messages, n);
-  ChatText text = render_chat_segments(m.engine().chat_template(), chat, params->add_generation_prompt != 0,
+  ChatText text = render_chat_segments(engine.chat_template(), chat, params->add_generation_prompt != 0,
                                        params->tools_json ? params->tools_json : "");
   if (params->assistant_prefix && *params->assistant_prefix) {
     if (!text.empty() && text.back().markup)
@@ -66,6 +65,14 @@ ChatText render_ex(const LockedModel& m, const lagvk_chat_message* messages, std
       text.push_back({params->assistant_prefix, true});
   }
   return text;
+}
+
+namespace {
+
+ChatText render_ex(const LockedModel& m, const lagvk_chat_message* messages, std::size_t n,
+                   const lagvk_chat_params* params) {
+  require(params, "params");
+  return render_chat_ex(m.engine(), chat_messages_ex(messages, n), params);
 }
 
 std::vector<std::int32_t> prompt_ids(const LockedModel& m, const ChatText& text) {

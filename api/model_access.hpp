@@ -50,6 +50,14 @@ void clear_output(Handle** out) {
 /// Error(invalid_argument).
 [[nodiscard]] std::vector<ChatMessage> chat_messages(const lagvk_message* messages, std::size_t n);
 
+/// The messages of lagvk_chat_*_ex as the chat template takes them (tool calls parsed from their JSON);
+/// NULL arrays or roles, unknown roles and malformed tool calls are Error(invalid_argument).
+[[nodiscard]] std::vector<ChatMessage> chat_messages_ex(const lagvk_chat_message* messages, std::size_t n);
+/// The prompt of lagvk_chat_*_ex: the chat, its tools (params->tools_json), then params->assistant_prefix
+/// as template markup.
+[[nodiscard]] ChatText render_chat_ex(Engine& engine, std::span<const ChatMessage> chat,
+                                      const lagvk_chat_params* params);
+
 /// The engine's generation options for p (NaN or out-of-range sampling values, NULL stop strings are
 /// Error(invalid_argument)).
 [[nodiscard]] GenerateOptions generate_options(const lagvk_generate_params& p);

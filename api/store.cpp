@@ -1,6 +1,11 @@
-// The C API's log stores: open and close, add a finished task, count, retrieve (include/lagvk/lagvk.h).
+// The C API's log stores: open and close, add a finished task, count, retrieve, list, read and remove logs
+// (include/lagvk/lagvk.h).
+#include <algorithm>
 #include <mutex>
 
+#include <nlohmann/json.hpp>
+
+#include "api/model_access.hpp"
 #include "api/status.hpp"
 #include "api/store_handle.hpp"
 #include "engine/lag/ask.hpp"
@@ -198,6 +203,46 @@ void lagvk_log_list_free(lagvk_log_list* list) {
   if (!api::is_live(list, api::HandleKind::log_list)) return;
   api::unregister_handle(list);
   delete list;
+}
+
+lagvk_status lagvk_store_log_ids(lagvk_store* store, uint64_t* ids, size_t capacity, size_t* n) {
+  return api::guarded([&]() -> lagvk_status {
+    api::checked_store(store);
+    api::require(n, "n");
+    if (ids == nullptr && capacity > 0) fail(Errc::invalid_argument, "ids is NULL but capacity is not 0");
+    const std::lock_guard lock(store->model->lock);
+    const auto all = store->store->read().ids();
+    *n = all.size();
+    if (all.size() > capacity)
+      return api::set_error(
+          LAGVK_ERROR_BUFFER_TOO_SMALL,
+          fmt::format("the store has {} logs but the buffer holds {}", all.size(), capacity));
+    std::copy(all.begin(), all.end(), ids);
+    return LAGVK_OK;
+  });
+}
+
+lagvk_status lagvk_store_log_json(lagvk_store* store, uint64_t id, char* text, size_t capacity, size_t* len) {
+  return api::guarded([&]() -> lagvk_status {
+    api::checked_store(store);
+    const std::lock_guard lock(store->model->lock);
+    const auto record = store->store->read().log(id);
+    if (!record) fail(Errc::not_found, "log {} is not in the store '{}'", id, store->store->dir());
+    nlohmann::json j = *record;
+    j["id"] = id;
+    return api::copy_text(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), text, capacity,
+                          len);
+  });
+}
+
+lagvk_status lagvk_store_remove(lagvk_store* store, uint64_t id) {
+  return api::guarded([&] {
+    api::checked_store(store);
+    const std::lock_guard lock(store->model->lock);
+    api::require_writable(*store, "lagvk_store_remove");
+    if (!store->store->remove(id))
+      fail(Errc::not_found, "log {} is not in the store '{}'", id, store->store->dir());
+  });
 }
 
 }  // extern "C"

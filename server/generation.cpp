@@ -23,6 +23,10 @@ std::uint32_t count_tokens(cpp::Model& model, const PromptInput& prompt) {
             // Exactly the ids lagvk_chat_ex generates after.
             return std::uint32_t(model.chat_tokenize_ex(chat.messages, chat.params).size());
           },
+          [&](const LagChat& lag) {
+            // The chat alone: logs that do not fit beside it are left out, not an error.
+            return std::uint32_t(model.chat_tokenize_ex(lag.chat.messages, lag.chat.params).size());
+          },
           [&](const std::string& text) { return std::uint32_t(model.tokenize(text, true, false).size()); },
           [&](const std::vector<std::int32_t>& ids) {
             for (const std::int32_t id : ids)
@@ -52,7 +56,14 @@ cpp::Completion run(cpp::Model& model, const PromptInput& prompt, const cpp::Gen
   return std::visit(
       Overloaded{[&](const ChatPrompt& chat) { return model.chat_ex(chat.messages, chat.params, options); },
                  [&](const std::string& text) { return model.generate(text, options); },
-                 [&](const std::vector<std::int32_t>& ids) { return model.generate_tokens(ids, options); }},
+                 [&](const std::vector<std::int32_t>& ids) { return model.generate_tokens(ids, options); },
+                 [&](const LagChat& lag) {
+                   cpp::AskOptions ask = lag.options;
+                   ask.params.generate = options.params;
+                   ask.stop = options.stop;
+                   ask.on_token = options.on_token;
+                   return lag.store->ask_chat(lag.chat.messages, lag.chat.params, ask);
+                 }},
       prompt);
 }
 
@@ -84,7 +95,9 @@ std::uint32_t checked_prompt_tokens(cpp::Model& model, const PromptInput& prompt
                           std::to_string(context) +
                           " (prompt and completion together): shorten the prompt, or "
                           "start the server with a larger --ctx",
-                      std::holds_alternative<ChatPrompt>(prompt) ? "messages" : "prompt");
+                      std::holds_alternative<ChatPrompt>(prompt) || std::holds_alternative<LagChat>(prompt)
+                          ? "messages"
+                          : "prompt");
   return n;
 }
 
@@ -105,7 +118,9 @@ Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& s
       client_gone = true;
       return false;
     }
-    return !filter.stopped();
+    // At a stop string the library, which has the same stop strings, ends the generation on this token
+    // itself, with its completion: a stop from here would cancel it and lose what a LAG request saves.
+    return true;
   };
   try {
     const cpp::Completion c = run(model, prompt, options);
@@ -114,7 +129,19 @@ Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& s
     outcome.usage.prompt_tokens = c.info().prompt_tokens;
     outcome.usage.completion_tokens = std::uint32_t(c.info().n_tokens);
     outcome.finish_reason = filter.stopped() ? "stop" : finish_reason_of(c.stop_reason());
-    if (metrics) metrics->count_tokens(outcome.usage.prompt_tokens, outcome.usage.completion_tokens, 0);
+    if (const auto* lag = std::get_if<LagChat>(&prompt)) {
+      outcome.lag = LagOutcome{c.logs(), c.skipped(), c.saved_log()};
+      for (cpp::LogRef& l : outcome.lag->logs)
+        if (const auto it = lag->scores.find(l.id); it != lag->scores.end()) l.score = it->second;
+      // The placed logs are part of the prompt; spliced as KV they were served from the store, not prefilled.
+      for (const cpp::LogRef& l : outcome.lag->logs) {
+        outcome.usage.prompt_tokens += l.tokens;
+        if (lag->options.params.mode == LAGVK_LOGS_KV) outcome.usage.cached_tokens += l.tokens;
+      }
+    }
+    if (metrics)
+      metrics->count_tokens(outcome.usage.prompt_tokens, outcome.usage.completion_tokens,
+                            outcome.usage.cached_tokens);
   } catch (const cpp::Error& e) {
     if (e.status() != LAGVK_ERROR_CANCELLED) throw api_error_of(e);
     // Stopped by the filter at a stop string the library had not matched yet: a normal end.

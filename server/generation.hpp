@@ -5,6 +5,8 @@
 // (shutdown) stops the generation at its next token.
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -25,16 +27,34 @@ struct ChatPrompt {
   cpp::ChatParams params;
 };
 
-/// A chat, a text prompt, or token ids used as given.
-using PromptInput = std::variant<ChatPrompt, std::string, std::vector<std::int32_t>>;
+/// A chat answered with logs from the server's store (the `lag` field): the logs to place in order, the
+/// log mode, and whether and how the finished task is saved (cpp::AskOptions; its generation fields are
+/// set by generate()).
+struct LagChat {
+  ChatPrompt chat;
+  cpp::Store* store = nullptr;
+  cpp::AskOptions options;
+  std::map<std::uint64_t, double> scores;  ///< retrieval's score of each log (reported with the placed logs)
+};
+
+/// A chat, a text prompt, token ids used as given, or a chat with logs.
+using PromptInput = std::variant<ChatPrompt, std::string, std::vector<std::int32_t>, LagChat>;
 
 /// Sends generated text to the client; returns false when the client is gone.
 using Emit = std::function<bool(std::string_view text)>;
 
+/// What a chat with logs placed and saved.
+struct LagOutcome {
+  std::vector<cpp::LogRef> logs;  ///< placed, in context order (tokens set; scores are the caller's)
+  std::vector<cpp::SkippedLog> skipped;
+  std::optional<std::uint64_t> saved_log;
+};
+
 struct Outcome {
   std::string finish_reason;  ///< "stop" or "length"; empty when cancelled
   Usage usage;
-  bool cancelled = false;  ///< the client left or the server is stopping: nothing more is to be sent
+  std::optional<LagOutcome> lag;  ///< for a LagChat
+  bool cancelled = false;         ///< the client left or the server is stopping: nothing more is to be sent
 };
 
 /// The prompt's tokens, as the generation will count them (a chat is rendered and tokenized). Throws

@@ -46,11 +46,11 @@ const char* finish_reason_of(lagvk_stop_reason reason) {
 }
 
 json usage_json(const Usage& usage) {
-  // Prefix reuse comes later: nothing is served from a cache yet.
+  // cached_tokens: the KV of spliced logs (prefix reuse across requests comes later).
   return {{"prompt_tokens", usage.prompt_tokens},
           {"completion_tokens", usage.completion_tokens},
           {"total_tokens", usage.prompt_tokens + usage.completion_tokens},
-          {"prompt_tokens_details", {{"cached_tokens", 0}}}};
+          {"prompt_tokens_details", {{"cached_tokens", usage.cached_tokens}}}};
 }
 
 json chat_completion(const ResponseMeta& meta, std::string_view text, std::string_view finish_reason,

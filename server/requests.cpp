@@ -303,6 +303,52 @@ ToolChoice tool_choice_field(const json& j, const std::vector<ToolSpec>& tools) 
   return choice;
 }
 
+/// A short string of the `lag` object (a task id, a tag): non-empty, at most kMaxLagTextBytes.
+std::string lag_text(const json& value, const std::string& name) {
+  if (!value.is_string()) wrong_type(name, "a string");
+  std::string s = value.get<std::string>();
+  if (s.empty() || s.size() > kMaxLagTextBytes)
+    throw bad_request("invalid_value",
+                      "'" + name + "' must be 1 to " + std::to_string(kMaxLagTextBytes) + " bytes long",
+                      name);
+  return s;
+}
+
+std::optional<LagRequest> lag_field(const json& j) {
+  const json* f = field(j, "lag");
+  if (!f) return std::nullopt;
+  if (!f->is_object()) wrong_type("lag", "an object: {\"k\", \"mode\", \"task_id\", \"save\", \"tags\"}");
+  LagRequest r;
+  if (const json* k = field(*f, "k")) {
+    if (!k->is_number_integer()) wrong_type("lag.k", "an integer");
+    if (k->get<std::int64_t>() < 0 || k->get<std::int64_t>() > std::int64_t(kMaxLagK))
+      throw bad_request("invalid_value",
+                        "'lag.k' is " + k->dump() + ": it must be from 0 to " + std::to_string(kMaxLagK),
+                        "lag.k");
+    r.k = std::uint32_t(k->get<std::int64_t>());
+  }
+  if (const json* mode = field(*f, "mode")) {
+    if (*mode == "kv")
+      r.mode = LAGVK_LOGS_KV;
+    else if (*mode == "text")
+      r.mode = LAGVK_LOGS_TEXT;
+    else if (*mode == "none")
+      r.mode = LAGVK_LOGS_NONE;
+    else
+      throw bad_request("invalid_value", "'lag.mode' must be \"kv\", \"text\" or \"none\"", "lag.mode");
+  }
+  if (const json* id = field(*f, "task_id")) r.task_id = lag_text(*id, "lag.task_id");
+  r.save = bool_field(*f, "save");
+  if (const json* tags = field(*f, "tags")) {
+    if (!tags->is_array()) wrong_type("lag.tags", "an array of strings");
+    if (tags->size() > kMaxLagTags)
+      throw bad_request("invalid_value",
+                        "'lag.tags' may hold at most " + std::to_string(kMaxLagTags) + " tags", "lag.tags");
+    for (const json& t : *tags) r.tags.push_back(lag_text(t, "lag.tags"));
+  }
+  return r;
+}
+
 }  // namespace
 
 ChatRequest parse_chat_request(std::string_view body) {
@@ -315,6 +361,7 @@ ChatRequest parse_chat_request(std::string_view body) {
   r.sampling = sampling_fields(j);
   r.stream = bool_field(j, "stream");
   r.include_usage = include_usage_field(j);
+  r.lag = lag_field(j);
   return r;
 }
 

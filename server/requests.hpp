@@ -24,6 +24,20 @@ struct Sampling {
   std::vector<std::string> stop;
 };
 
+/// The `lag` extension of a chat request: Log-Augmented Generation from the server's store (docs/SERVER.md).
+struct LagRequest {
+  std::uint32_t k = lagvk_retrieve_params_default().k;  ///< logs retrieved per query
+  lagvk_log_mode mode = lagvk_ask_params_default().mode;
+  std::string task_id;            ///< "": a task of one request
+  bool save = false;              ///< save the task when this request's answer ends it (calls no tool)
+  std::vector<std::string> tags;  ///< tags of the saved log
+};
+
+/// The most logs one `lag` request may retrieve per query, and the longest task id and tag.
+inline constexpr std::uint32_t kMaxLagK = 64;
+inline constexpr std::size_t kMaxLagTextBytes = 256;
+inline constexpr std::size_t kMaxLagTags = 32;
+
 struct ChatRequest {
   std::string model;                       ///< "" when the body names none
   std::vector<cpp::ChatMessage> messages;  ///< tool calls as OpenAI's JSON, content null as ""
@@ -33,6 +47,7 @@ struct ChatRequest {
   Sampling sampling;
   bool stream = false;
   bool include_usage = false;  ///< stream_options.include_usage: a last chunk with the usage
+  std::optional<LagRequest> lag;
 };
 
 struct CompletionRequest {

@@ -1,11 +1,13 @@
 #include "server/routes.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 #include <httplib.h>
 
 #include "server/api_error.hpp"
 #include "server/generation.hpp"
+#include "server/lag_json.hpp"
 #include "server/openai_json.hpp"
 #include "server/requests.hpp"
 #include "server/tool_calls.hpp"
@@ -64,9 +66,10 @@ void guarded(httplib::Response& res, F&& route) {
 
 /// The route label of a request path: the endpoint's path, or "other" for paths the server does not have.
 std::string route_label(const std::string& path) {
-  for (const char* route :
-       {"/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings"})
+  for (const char* route : {"/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions",
+                            "/v1/embeddings", "/v1/logs"})
     if (path == route) return route;
+  if (path.starts_with("/v1/logs/")) return "/v1/logs/{id}";
   return "other";
 }
 
@@ -96,6 +99,18 @@ void Routes::install(httplib::Server& http) {
   });
   http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     guarded(res, [&] { metrics(req, res); });
+  });
+  http.Get("/v1/logs", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] { list_logs(req, res); });
+  });
+  http.Post("/v1/logs", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] { add_log(req, res); });
+  });
+  http.Get(R"(/v1/logs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] { show_log(req, res); });
+  });
+  http.Delete(R"(/v1/logs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] { remove_log(req, res); });
   });
   // Every answered request is counted, errors httplib answers by itself (413, 404) included.
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
@@ -201,7 +216,9 @@ bool stream_generation(httplib::DataSink& sink, cpp::Model& model, const PromptI
     return write_all(sink, sse_event(error_body(e))) && write_all(sink, "data: [DONE]\n\n");
   }
   if (outcome.cancelled) return false;  // the client is gone, or the server stops: drop the connection
-  if (!write_all(sink, sse_event(shape.last(outcome.finish_reason)))) return false;
+  json last = shape.last(outcome.finish_reason);
+  if (outcome.lag) last["lag"] = lag_json(*outcome.lag);
+  if (!write_all(sink, sse_event(last))) return false;
   if (include_usage && !write_all(sink, sse_event(usage_chunk(meta, shape.object, outcome.usage))))
     return false;
   return write_all(sink, "data: [DONE]\n\n");
@@ -260,8 +277,9 @@ bool stream_tool_reply(httplib::DataSink& sink, cpp::Model& model, const PromptI
   if (outcome.cancelled) return false;
   const ParsedReply reply = parse_reply(shape.chat_format, shape.prefix + text, shape.tools);
   if (!reply.calls.empty()) replies.remember(shape.call_id_prefix + "0", reply.content);
-  for (const json& chunk :
-       tool_reply_chunks(meta, reply, shape.call_id_prefix, tool_finish_reason(reply, outcome)))
+  auto chunks = tool_reply_chunks(meta, reply, shape.call_id_prefix, tool_finish_reason(reply, outcome));
+  if (outcome.lag && !chunks.empty()) chunks.back()["lag"] = lag_json(*outcome.lag);
+  for (const json& chunk : chunks)
     if (!write_all(sink, sse_event(chunk))) return false;
   if (include_usage && !write_all(sink, sse_event(usage_chunk(meta, "chat.completion.chunk", outcome.usage))))
     return false;
@@ -317,8 +335,10 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
   if (with_tools) tools.prefix = forced_prefix(tools.chat_format, r.tool_choice);
   restore_reply_texts(r.messages);
   // tool_choice "none" offers no tools: the model answers in text, as if none were declared.
-  const PromptInput prompt =
-      ChatPrompt{std::move(r.messages), {with_tools ? r.tools_json : "", tools.prefix, true}};
+  ChatPrompt chat{std::move(r.messages), {with_tools ? r.tools_json : "", tools.prefix, true}};
+  const PromptInput prompt = r.lag ? PromptInput(lag_chat(std::move(chat), *r.lag, with_tools,
+                                                          tools.chat_format, tools.prefix, tools.tools))
+                                   : PromptInput(std::move(chat));
   const std::uint32_t prompt_tokens = checked_prompt_tokens(model, prompt);
   const ResponseMeta meta{"chatcmpl-" + std::to_string(next_id_++), c_.created, c_.model_id};
   // Unique within this run of the server (the reply memory's key) and unlikely to meet another run's.
@@ -328,9 +348,10 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
         generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping, metrics_);
     const ParsedReply reply = parse_reply(tools.chat_format, tools.prefix + text, tools.tools);
     if (!reply.calls.empty()) replies_.remember(tools.call_id_prefix + "0", reply.content);
-    send_json(res, 200,
-              chat_completion_message(meta, tool_reply_message(reply, tools.call_id_prefix),
-                                      tool_finish_reason(reply, outcome), outcome.usage));
+    json body = chat_completion_message(meta, tool_reply_message(reply, tools.call_id_prefix),
+                                        tool_finish_reason(reply, outcome), outcome.usage);
+    if (outcome.lag) body["lag"] = lag_json(*outcome.lag);
+    send_json(res, 200, body);
     return;
   }
   if (with_tools) {
@@ -344,7 +365,9 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
   if (!r.stream) {
     const auto [text, outcome] =
         generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping, metrics_);
-    send_json(res, 200, chat_completion(meta, text, outcome.finish_reason, outcome.usage));
+    json body = chat_completion(meta, text, outcome.finish_reason, outcome.usage);
+    if (outcome.lag) body["lag"] = lag_json(*outcome.lag);
+    send_json(res, 200, body);
     return;
   }
   StreamShape shape{"chat.completion.chunk",
@@ -402,6 +425,158 @@ void Routes::embeddings(const httplib::Request& req, httplib::Response& res) {
     vectors.push_back(model.embed(text));
   }
   send_json(res, 200, embeddings_response(c_.model_id, vectors, r.base64, tokens));
+}
+
+cpp::Store& Routes::store() const {
+  if (!c_.store)
+    throw ApiError(400, "invalid_request_error", "no_log_store",
+                   "this server has no log store: start it with 'lagvk serve --store DIR' to use logs",
+                   "lag");
+  return *c_.store;
+}
+
+namespace {
+
+/// The latest assistant message's text and calls: an agent's last step, as `lagvk ask --agent` queries
+/// with its step's whole line.
+std::string latest_assistant_text(const std::vector<cpp::ChatMessage>& messages) {
+  for (auto it = messages.rbegin(); it != messages.rend(); ++it)
+    if (it->role == "assistant")
+      return it->tool_calls_json.empty() ? it->content : it->content + " " + it->tool_calls_json;
+  return "";
+}
+
+std::string first_user_text(const std::vector<cpp::ChatMessage>& messages) {
+  for (const auto& m : messages)
+    if (m.role == "user") return m.content;
+  return "";
+}
+
+}  // namespace
+
+LagChat Routes::lag_chat(ChatPrompt chat, const LagRequest& lag, bool with_tools,
+                         const std::string& chat_format, const std::string& prefix,
+                         const std::vector<ToolSpec>& tool_specs) {
+  LagChat out{std::move(chat), &store(), {}, {}};
+  cpp::AskOptions& o = out.options;
+  o.params.mode = lag.mode;
+  o.params.retrieve.k = lag.k;
+  o.params.save = lag.save ? 1 : 0;
+  o.save_tags = lag.tags;
+  if (lag.save && with_tools)
+    // A reply that calls a tool is a step, not the end of the task: only a final answer is saved.
+    o.save_if = [chat_format, prefix, tool_specs](std::string_view text) {
+      return parse_reply(chat_format, prefix + std::string(text), tool_specs).calls.empty();
+    };
+  std::vector<TaskLog> logs;
+  if (lag.mode != LAGVK_LOGS_NONE) {
+    const auto taken = lag.task_id.empty() ? std::nullopt : tasks_.logs(lag.task_id);
+    // The task's question on its first request; its latest step on each later one.
+    const std::string query =
+        taken ? latest_assistant_text(out.chat.messages) : first_user_text(out.chat.messages);
+    std::vector<TaskLog> found;
+    if (lag.k > 0 && !query.empty()) {
+      lagvk_retrieve_params params = lagvk_retrieve_params_default();
+      params.k = lag.k + std::uint32_t(taken ? taken->size() : 0);  // room for those already taken
+      for (const cpp::LogRef& l : out.store->retrieve(query, params)) found.push_back({l.id, l.score});
+    }
+    logs = gathered_logs(taken.value_or(std::vector<TaskLog>{}), found, lag.k, out.store->log_ids());
+    if (!lag.task_id.empty()) tasks_.remember(lag.task_id, logs);
+  }
+  std::vector<std::uint64_t> ids;
+  for (const TaskLog& l : logs) {
+    ids.push_back(l.id);
+    out.scores[l.id] = l.score;
+  }
+  o.log_ids = std::move(ids);
+  return out;
+}
+
+namespace {
+
+/// The id in a /v1/logs/{id} path: decimal digits only.
+std::uint64_t log_id_of(const httplib::Request& req) {
+  const std::string text = req.matches[1];
+  std::uint64_t id = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size())
+    throw bad_request("invalid_value", "'" + text + "' is not a log id: log ids are decimal numbers", "id");
+  return id;
+}
+
+ApiError log_not_found(std::uint64_t id) {
+  return ApiError(
+      404, "invalid_request_error", "log_not_found",
+      "there is no log " + std::to_string(id) + " in this server's store (GET /v1/logs lists them)");
+}
+
+}  // namespace
+
+void Routes::list_logs(const httplib::Request& req, httplib::Response& res) const {
+  check_api_key(req);
+  check_ready();
+  cpp::Store& logs = store();
+  json data = json::array();
+  for (const std::uint64_t id : logs.log_ids()) {
+    try {
+      data.push_back(log_summary(json::parse(logs.log_json(id))));
+    } catch (const cpp::Error& e) {
+      // Removed since the listing began, or damaged: a damaged log is listed with the reason.
+      if (e.status() == LAGVK_ERROR_NOT_FOUND) continue;
+      data.push_back({{"id", id}, {"object", "lag.log"}, {"damaged", e.what()}});
+    }
+  }
+  send_json(res, 200, {{"object", "list"}, {"data", std::move(data)}});
+}
+
+void Routes::show_log(const httplib::Request& req, httplib::Response& res) const {
+  check_api_key(req);
+  check_ready();
+  const std::uint64_t id = log_id_of(req);
+  try {
+    send_json(res, 200, log_detail(json::parse(store().log_json(id))));
+  } catch (const cpp::Error& e) {
+    if (e.status() == LAGVK_ERROR_NOT_FOUND) throw log_not_found(id);
+    throw;
+  }
+}
+
+void Routes::remove_log(const httplib::Request& req, httplib::Response& res) {
+  check_api_key(req);
+  check_ready();
+  const std::uint64_t id = log_id_of(req);
+  try {
+    store().remove(id);
+  } catch (const cpp::Error& e) {
+    if (e.status() == LAGVK_ERROR_NOT_FOUND) throw log_not_found(id);
+    throw;
+  }
+  send_json(res, 200, {{"id", id}, {"object", "lag.log"}, {"deleted", true}});
+}
+
+void Routes::add_log(const httplib::Request& req, httplib::Response& res) {
+  check_api_key(req);
+  check_ready();
+  cpp::Store& logs = store();
+  const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object())
+    throw bad_request(
+        "invalid_json",
+        "the request body must be one trace object: {\"task\", \"messages\": [...], \"tags\": [...]}"
+        " (docs/TRACES.md)");
+  // Encoding the trace runs the model: it waits for its turn like a generation.
+  const RequestQueue::Turn turn = take_turn();
+  std::uint64_t id = 0;
+  try {
+    id = logs.add_trace(req.body);
+  } catch (const cpp::Error& e) {
+    if (e.status() == LAGVK_ERROR_BAD_INPUT || e.status() == LAGVK_ERROR_INVALID_ARGUMENT)
+      throw bad_request("invalid_value", e.what());
+    if (e.status() == LAGVK_ERROR_CONTEXT_FULL)
+      throw bad_request("context_length_exceeded", e.what(), "messages");
+    throw;
+  }
+  send_json(res, 200, log_summary(log_detail(json::parse(logs.log_json(id)))));
 }
 
 }  // namespace lagvk::server

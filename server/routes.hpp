@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "lagvk/lagvk.hpp"
+#include "server/generation.hpp"
+#include "server/lag_tasks.hpp"
 #include "server/metrics.hpp"
 #include "server/reply_memory.hpp"
 #include "server/request_queue.hpp"
@@ -28,6 +30,7 @@ struct RouteContext {
   const std::string& model_id;
   std::int64_t created;
   const std::unique_ptr<cpp::Model>& model;  ///< set once `loaded` is true
+  const std::unique_ptr<cpp::Store>& store;  ///< set once `loaded` is true, when the server has a store
   const std::atomic<bool>& loaded;
   const std::atomic<bool>& stopping;
   RequestQueue& queue;
@@ -45,6 +48,19 @@ class Routes {
   void completions(const httplib::Request& req, httplib::Response& res);
   void embeddings(const httplib::Request& req, httplib::Response& res);
   void metrics(const httplib::Request& req, httplib::Response& res) const;
+  void list_logs(const httplib::Request& req, httplib::Response& res) const;
+  void show_log(const httplib::Request& req, httplib::Response& res) const;
+  void remove_log(const httplib::Request& req, httplib::Response& res);
+  void add_log(const httplib::Request& req, httplib::Response& res);
+
+  /// The server's log store; 400 no_log_store when it was started without --store.
+  [[nodiscard]] cpp::Store& store() const;
+  /// A chat with the `lag` field as the library answers it: the logs the task has gathered plus those
+  /// retrieved now (with the question on a task's first request, its latest step on later ones), and a
+  /// save that keeps only a final answer when tools are offered.
+  [[nodiscard]] LagChat lag_chat(ChatPrompt chat, const LagRequest& lag, bool with_tools,
+                                 const std::string& chat_format, const std::string& prefix,
+                                 const std::vector<ToolSpec>& tool_specs);
 
   /// Gives an assistant message that comes back with tool calls and no text the text this server answered
   /// with (ReplyMemory).
@@ -60,8 +76,9 @@ class Routes {
 
   RouteContext c_;
   std::atomic<std::uint64_t> next_id_{1};
-  ReplyMemory replies_;
-  Metrics metrics_;  ///< the text of answers that called tools, for clients that send it back empty
+  ReplyMemory replies_;  ///< the text of answers that called tools, for clients that send it back empty
+  Metrics metrics_;
+  LagTasks tasks_;  ///< the logs each `lag` task_id has gathered
 };
 
 }  // namespace lagvk::server

@@ -19,7 +19,7 @@ Server::Server(ServerOptions options)
                    .count()),
       queue_(options_.queue),
       http_(std::make_unique<httplib::Server>()) {
-  RouteContext context{options_, model_id_, created_, model_, loaded_, stopping_, queue_};
+  RouteContext context{options_, model_id_, created_, model_, store_, loaded_, stopping_, queue_};
   routes_ = std::make_unique<Routes>(context);
   routes_->install(*http_);
   // httplib's default options add SO_REUSEPORT, under which a second server binds a port already in use
@@ -55,6 +55,8 @@ void Server::load_model() {
   };
   params.progress_user_data = &stopping_;
   model_ = std::make_unique<cpp::Model>(options_.model_path, params);
+  if (!options_.store_dir.empty())
+    store_ = std::make_unique<cpp::Store>(*model_, options_.store_dir, cpp::Store::create_params());
   loaded_.store(true);
   // A stop that came while the last weights uploaded must still cancel what follows.
   if (stopping_.load()) model_->cancel();

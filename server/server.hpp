@@ -34,6 +34,7 @@ struct ServerOptions {
   std::string api_key;  ///< "": no key needed
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
   std::size_t queue = kDefaultQueue;  ///< requests that may wait while one generates
+  std::string store_dir;  ///< the log store of `lag` requests and /v1/logs (created if missing); "": none
 };
 
 class Server {
@@ -47,8 +48,9 @@ class Server {
   [[nodiscard]] int bind();
   /// Serves requests on a thread of its own (bind first).
   void start();
-  /// Loads the model (GET /health turns 200 once done). Throws lagvk::cpp::Error; a stop() during the
-  /// load cancels it (LAGVK_ERROR_CANCELLED).
+  /// Loads the model and opens the log store (GET /health turns 200 once done). Throws lagvk::cpp::Error
+  /// (a store made for another model: LAGVK_ERROR_STORE_MODEL_MISMATCH); a stop() during the load
+  /// cancels it (LAGVK_ERROR_CANCELLED).
   void load_model();
   /// Waits until the server has stopped.
   void wait();
@@ -64,6 +66,7 @@ class Server {
   std::string model_id_;
   std::int64_t created_ = 0;  ///< when the server started (the model's "created")
   std::unique_ptr<cpp::Model> model_;
+  std::unique_ptr<cpp::Store> store_;  ///< declared after model_: closed before it
   std::atomic<bool> loaded_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> listener_done_{false};

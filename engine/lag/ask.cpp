@@ -6,25 +6,6 @@ namespace lagvk::lag {
 
 namespace {
 
-/// The logs given by id, as retrieval would list them (score 0). A missing id is the caller's mistake;
-/// a damaged record is not: build_context skips that log with the reason, as it does a retrieved one.
-std::vector<RetrievedLog> given_logs(logstore::Store& store, const std::vector<LogId>& ids) {
-  std::vector<RetrievedLog> out;
-  auto reader = store.read();
-  for (LogId id : ids) {
-    std::string task;
-    try {
-      const auto record = reader.log(id);
-      if (!record) fail(Errc::not_found, "log {} is not in the store '{}'", id, store.dir());
-      task = record->task;
-    } catch (const Error& e) {
-      if (e.code() == Errc::not_found) throw;
-    }
-    out.push_back({id, 0.0, task});
-  }
-  return out;
-}
-
 /// The finished task's log. For `last` the answer's KV is taken from the live sequence: its keys and
 /// values are already in the cache (they attended to the placed logs and the question); only the last
 /// token still needs its pass. The other selections keep tokens the cache does not hold, and an answer
@@ -52,23 +33,49 @@ EncodedLog finished_task_log(Engine& engine, BuiltContext& ctx, const Trace& tra
 
 }  // namespace
 
+std::vector<RetrievedLog> given_logs(logstore::Store& store, const std::vector<LogId>& ids) {
+  std::vector<RetrievedLog> out;
+  auto reader = store.read();
+  for (LogId id : ids) {
+    std::string task;
+    try {
+      const auto record = reader.log(id);
+      if (!record) fail(Errc::not_found, "log {} is not in the store '{}'", id, store.dir());
+      task = record->task;
+    } catch (const Error& e) {
+      if (e.code() == Errc::not_found) throw;
+    }
+    out.push_back({id, 0.0, task});
+  }
+  return out;
+}
+
 AskResult ask(Engine& engine, logstore::Store& store, LogLibrary& library, const std::string& question,
               const AskOptions& options, const AskHooks& hooks) {
-  AskResult out;
+  LogPrompt prompt;
   if (options.mode != LogMode::none)
-    out.retrieved =
+    prompt.logs =
         options.log_ids ? given_logs(store, *options.log_ids) : library.retrieve(question, options.k, {});
+  prompt.task = Trace{question, {{"user", question}}, options.tags};
+  // BOS belongs to the start of a context: after spliced logs the prompt goes without it.
+  prompt.tokens =
+      render_prompt(prompt.task.messages, engine.tokenizer(), prompt.logs.empty(), &engine.chat_template());
+  return answer_with_logs(engine, store, library, prompt, options, hooks);
+}
+
+AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& library,
+                           const LogPrompt& prompt, const AskOptions& options, const AskHooks& hooks) {
+  AskResult out;
+  if (options.mode != LogMode::none) out.retrieved = prompt.logs;
   std::vector<LogId> ids;
   for (const auto& l : out.retrieved) ids.push_back(l.id);
-  const std::vector<Message> messages = {{"user", question}};
-  // BOS belongs to the start of a context: after spliced logs the prompt goes without it.
-  const auto prompt = render_prompt(messages, engine.tokenizer(), ids.empty(), &engine.chat_template());
-  BuiltContext ctx = build_context(engine, &library, ids, options.mode, prompt);
+  const std::vector<std::int32_t>& tokens = prompt.tokens;
+  BuiltContext ctx = build_context(engine, &library, ids, options.mode, tokens);
   for (const auto& u : store.unreadable_logs()) out.skipped.push_back({u.id, u.reason});
   out.skipped.insert(out.skipped.end(), ctx.skipped.begin(), ctx.skipped.end());
   out.skipped_by_context = ctx.skipped;
   out.placed = ctx.logs;
-  out.prompt_tokens = std::uint32_t(prompt.size());
+  out.prompt_tokens = std::uint32_t(tokens.size());
   out.logs_ms = ctx.logs_ms;
   out.prompt_prefill_ms = ctx.suffix_ms;
   if (hooks.on_context) hooks.on_context(out);
@@ -76,14 +83,15 @@ AskResult ask(Engine& engine, logstore::Store& store, LogLibrary& library, const
   const std::uint32_t answer_start = ctx.sequence->length();
   const std::int32_t answer_position = ctx.next_position;
   out.generation = generate_from(engine, *ctx.sequence, ctx.logits, ctx.next_position, options.generate,
-                                 hooks.on_token, prompt);
+                                 hooks.on_token, tokens);
   const GenerateResult& r = out.generation;
   out.generation.timings.prompt_tokens = out.prompt_tokens;
   out.generation.timings.prefill_ms = ctx.suffix_ms;
   out.time_to_first_token_ms = ctx.logs_ms + ctx.suffix_ms + r.timings.time_to_first_token_ms;
 
-  if (options.save && !r.tokens.empty()) {
-    const Trace trace{question, {{"user", question}, {"assistant", r.text}}, options.tags};
+  if (options.save && !r.tokens.empty() && (!hooks.should_save || hooks.should_save(r))) {
+    Trace trace = prompt.task;
+    trace.messages.push_back({"assistant", r.text});
     const EncodedLog log =
         finished_task_log(engine, ctx, trace, options.selection, r, answer_start, answer_position);
     out.saved = hooks.save ? hooks.save(log) : store_log(store, log);

@@ -57,6 +57,8 @@ struct AskHooks {
   /// retrieved, placed, skipped and the timings of placing them).
   std::function<void(const AskResult& result)> on_context;
   TokenCallback on_token;  ///< may throw to stop (the exception leaves ask(); nothing is saved)
+  /// With options.save: whether this answer's task is saved (empty: always).
+  std::function<bool(const GenerateResult& answer)> should_save;
   /// Writes a finished task into the store (default: store_log); the CLI wraps it in its fault guard.
   std::function<LogId(const EncodedLog& log)> save;
 };
@@ -66,5 +68,26 @@ struct AskHooks {
 [[nodiscard]] AskResult ask(Engine& engine, logstore::Store& store, LogLibrary& library,
                             const std::string& question, const AskOptions& options,
                             const AskHooks& hooks = {});
+
+/// A prompt ready for answer_with_logs: the chat so far (saved with the answer as the finished task), the
+/// logs to place in front of it and its tokens as they follow those logs (no BOS after logs: see
+/// render_prompt and prompt_after_logs). A conversation, not only one question: lagvk_ask_chat and the
+/// server's `lag` requests answer an agent's whole transcript with logs in front of it.
+struct LogPrompt {
+  Trace task;                      ///< task (the log's retrieval text), messages so far, tags for save
+  std::vector<RetrievedLog> logs;  ///< the logs to place, in context order (empty in LogMode::none)
+  std::vector<std::int32_t> tokens;
+};
+
+/// The logs of `ids` as retrieval would list them (score 0). Errc::not_found for an id not in the store;
+/// a damaged record is listed (build_context skips it with the reason).
+[[nodiscard]] std::vector<RetrievedLog> given_logs(logstore::Store& store, const std::vector<LogId>& ids);
+
+/// Places prompt.logs and the prompt in a fresh sequence, generates, and with options.save stores the
+/// finished task (prompt.task plus the answer). options.k, options.log_ids and options.tags are not read:
+/// the caller has retrieved and put the tags in prompt.task.
+[[nodiscard]] AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& library,
+                                         const LogPrompt& prompt, const AskOptions& options,
+                                         const AskHooks& hooks = {});
 
 }  // namespace lagvk::lag

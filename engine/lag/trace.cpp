@@ -272,4 +272,11 @@ std::vector<std::int32_t> render_prompt(const std::vector<Message>& messages, co
   return out;
 }
 
+ChatText prompt_after_logs(ChatText text, const ChatTemplate& chat) {
+  // One segment, "\nUser:", as render_prompt_plain encodes it: split in two it could tokenize differently.
+  if (chat.format == ChatFormat::plain && !text.empty() && text.front().markup)
+    text.front().text.insert(0, "\n");
+  return text;
+}
+
 }  // namespace lagvk::lag

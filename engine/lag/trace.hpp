@@ -60,4 +60,9 @@ struct RenderedTrace {
                                                       const Tokenizer& tokenizer, bool leading_bos,
                                                       const ChatTemplate* chat = nullptr);
 
+/// A chat rendered by the model's template as it follows logs in a context (tokenize it without BOS): the
+/// plain format's first label starts a new line, as render_prompt writes a prompt after logs; the
+/// templates of the other families are unchanged.
+[[nodiscard]] ChatText prompt_after_logs(ChatText text, const ChatTemplate& chat);
+
 }  // namespace lagvk::lag

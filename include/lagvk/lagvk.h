@@ -4,8 +4,8 @@
  * <stddef.h> and <stdint.h>. A C++ wrapper with owning handles is in lagvk/lagvk.hpp. docs/API.md has an
  * example and the stability promise.
  *
- * Enums. Each enum ends with a *_MAX_ENUM value (as Vulkan's do) that only fixes its size to that of an int, so
- * any int a caller passes is a valid value of the type; values the header does not name are
+ * Enums. Each enum ends with a *_MAX_ENUM value (as Vulkan's do) that only fixes its size to that of an int,
+ * so any int a caller passes is a valid value of the type; values the header does not name are
  * LAGVK_ERROR_INVALID_ARGUMENT.
  *
  * Errors. Every call that can fail returns a lagvk_status. LAGVK_OK is 0; anything else is an error an
@@ -66,23 +66,23 @@ LAGVK_API const char* lagvk_build_commit(void);
 
 typedef enum lagvk_status {
   LAGVK_OK = 0,
-  LAGVK_ERROR_INVALID_ARGUMENT = 1,     /**< NULL where a value is needed, a value out of range, a bad handle */
-  LAGVK_ERROR_BUFFER_TOO_SMALL = 2,     /**< the size needed was written; call again with a larger buffer */
-  LAGVK_ERROR_FILE_NOT_FOUND = 3,       /**< a model file or store directory does not exist */
-  LAGVK_ERROR_IO = 4,                   /**< a file could not be read or written (permissions, disk) */
-  LAGVK_ERROR_BAD_MODEL_FILE = 5,       /**< not a GGUF file, or a damaged or inconsistent one */
-  LAGVK_ERROR_UNSUPPORTED_MODEL = 6,    /**< a valid GGUF lagvk cannot run (architecture, tensor type) */
-  LAGVK_ERROR_NO_DEVICE = 7,            /**< no usable Vulkan device, or the index asked for is not there */
+  LAGVK_ERROR_INVALID_ARGUMENT = 1,  /**< NULL where a value is needed, a value out of range, a bad handle */
+  LAGVK_ERROR_BUFFER_TOO_SMALL = 2,  /**< the size needed was written; call again with a larger buffer */
+  LAGVK_ERROR_FILE_NOT_FOUND = 3,    /**< a model file or store directory does not exist */
+  LAGVK_ERROR_IO = 4,                /**< a file could not be read or written (permissions, disk) */
+  LAGVK_ERROR_BAD_MODEL_FILE = 5,    /**< not a GGUF file, or a damaged or inconsistent one */
+  LAGVK_ERROR_UNSUPPORTED_MODEL = 6, /**< a valid GGUF lagvk cannot run (architecture, tensor type) */
+  LAGVK_ERROR_NO_DEVICE = 7,         /**< no usable Vulkan device, or the index asked for is not there */
   LAGVK_ERROR_OUT_OF_DEVICE_MEMORY = 8, /**< the model, context or a buffer does not fit on the device */
   LAGVK_ERROR_OUT_OF_HOST_MEMORY = 9,
-  LAGVK_ERROR_CONTEXT_FULL = 10,        /**< the prompt (with its logs) does not fit in the context */
-  LAGVK_ERROR_BAD_INPUT = 11,           /**< malformed input text: trace JSON, a token id out of range */
-  LAGVK_ERROR_STORE = 12,               /**< the log store failed: damaged, locked, read-only, full disk */
+  LAGVK_ERROR_CONTEXT_FULL = 10,         /**< the prompt (with its logs) does not fit in the context */
+  LAGVK_ERROR_BAD_INPUT = 11,            /**< malformed input text: trace JSON, a token id out of range */
+  LAGVK_ERROR_STORE = 12,                /**< the log store failed: damaged, locked, read-only, full disk */
   LAGVK_ERROR_STORE_MODEL_MISMATCH = 13, /**< the store was made with a different model */
-  LAGVK_ERROR_NOT_FOUND = 14,           /**< no log with that id */
-  LAGVK_ERROR_DEVICE_LOST = 15,         /**< the Vulkan device was lost: free the model and load it again */
-  LAGVK_ERROR_CANCELLED = 16,           /**< a callback or lagvk_cancel stopped the call */
-  LAGVK_ERROR_INTERNAL = 17             /**< a bug in lagvk: please report it with the message */
+  LAGVK_ERROR_NOT_FOUND = 14,            /**< no log with that id */
+  LAGVK_ERROR_DEVICE_LOST = 15,          /**< the Vulkan device was lost: free the model and load it again */
+  LAGVK_ERROR_CANCELLED = 16,            /**< a callback or lagvk_cancel stopped the call */
+  LAGVK_ERROR_INTERNAL = 17              /**< a bug in lagvk: please report it with the message */
 } lagvk_status;
 
 /** "LAGVK_ERROR_CONTEXT_FULL" and so on; "unknown status" for other values. Never NULL. */
@@ -102,7 +102,7 @@ typedef enum lagvk_device_type {
 } lagvk_device_type;
 
 typedef struct lagvk_device_info {
-  uint32_t index;          /**< what lagvk_model_params.device selects */
+  uint32_t index; /**< what lagvk_model_params.device selects */
   const char* name;
   lagvk_device_type type;
   const char* driver_name; /**< "llvmpipe", "NVIDIA", ... */
@@ -112,9 +112,9 @@ typedef struct lagvk_device_info {
   uint64_t device_memory_bytes;      /**< the largest device-local heap */
   uint64_t max_storage_buffer_range; /**< bytes one kernel binding may address */
   uint32_t subgroup_size;
-  int usable;              /**< 1: lagvk can run on it; 0: a required feature is missing (see why_unusable) */
+  int usable; /**< 1: lagvk can run on it; 0: a required feature is missing (see why_unusable) */
   const char* why_unusable; /**< "" when usable */
-  int is_default;          /**< the device a model loads on when none is asked for */
+  int is_default;           /**< the device a model loads on when none is asked for */
 } lagvk_device_info;
 
 typedef struct lagvk_device_list lagvk_device_list;
@@ -134,10 +134,10 @@ typedef struct lagvk_model lagvk_model;
 typedef int (*lagvk_progress_fn)(void* user_data, uint64_t bytes_done, uint64_t bytes_total);
 
 typedef struct lagvk_model_params {
-  int32_t device;           /**< device index; -1: the LAGVK_DEVICE environment variable, else the best */
-  uint32_t context_tokens;  /**< tokens per sequence; 0: the model's, at most 4096 */
-  uint32_t page_tokens;     /**< KV page size; a log store's page size must match (16) */
-  uint32_t max_batch;       /**< prompt tokens per forward pass (256) */
+  int32_t device;             /**< device index; -1: the LAGVK_DEVICE environment variable, else the best */
+  uint32_t context_tokens;    /**< tokens per sequence; 0: the model's, at most 4096 */
+  uint32_t page_tokens;       /**< KV page size; a log store's page size must match (16) */
+  uint32_t max_batch;         /**< prompt tokens per forward pass (256) */
   lagvk_progress_fn progress; /**< may be NULL */
   void* progress_user_data;
 } lagvk_model_params;
@@ -146,18 +146,19 @@ typedef struct lagvk_model_params {
 LAGVK_API lagvk_model_params lagvk_model_params_default(void);
 
 /** Opens a GGUF file, creates the Vulkan context on the chosen device and uploads the weights. */
-LAGVK_API lagvk_status lagvk_model_load(const char* path, const lagvk_model_params* params, lagvk_model** out);
+LAGVK_API lagvk_status lagvk_model_load(const char* path, const lagvk_model_params* params,
+                                        lagvk_model** out);
 LAGVK_API void lagvk_model_free(lagvk_model* model);
 
 typedef struct lagvk_model_info {
-  const char* architecture;   /**< "llama", "qwen2", ... */
-  const char* name;           /**< general.name, or "" */
-  const char* chat_format;    /**< the chat template family lagvk renders: "llama3", "chatml", "plain", ... */
+  const char* architecture; /**< "llama", "qwen2", ... */
+  const char* name;         /**< general.name, or "" */
+  const char* chat_format;  /**< the chat template family lagvk renders: "llama3", "chatml", "plain", ... */
   const char* device_name;
   uint32_t vocab_size, layers, embedding_size, heads, kv_heads, head_dim;
-  uint32_t context_tokens;       /**< this model's context (as loaded) */
-  uint32_t trained_context;      /**< the model file's context length */
-  int32_t bos_token, eos_token;  /**< -1 when the model has none */
+  uint32_t context_tokens;      /**< this model's context (as loaded) */
+  uint32_t trained_context;     /**< the model file's context length */
+  int32_t bos_token, eos_token; /**< -1 when the model has none */
   uint64_t weight_bytes;
   double load_ms;
 } lagvk_model_info;
@@ -177,8 +178,8 @@ LAGVK_API lagvk_status lagvk_tokenize(lagvk_model* model, const char* text, size
 /** The UTF-8 text of n_tokens ids (special tokens as their text). Writes at most capacity bytes plus
  *  nothing else (no terminator is counted; one is written when there is room), sets *len to the bytes
  *  needed: LAGVK_ERROR_BUFFER_TOO_SMALL when that is more than capacity. */
-LAGVK_API lagvk_status lagvk_detokenize(lagvk_model* model, const int32_t* tokens, size_t n_tokens, char* text,
-                                        size_t capacity, size_t* len);
+LAGVK_API lagvk_status lagvk_detokenize(lagvk_model* model, const int32_t* tokens, size_t n_tokens,
+                                        char* text, size_t capacity, size_t* len);
 
 typedef struct lagvk_message {
   const char* role; /**< "system", "user", "assistant" or "tool" */
@@ -198,14 +199,14 @@ LAGVK_API lagvk_status lagvk_chat_render(lagvk_model* model, const lagvk_message
 typedef int (*lagvk_token_fn)(void* user_data, int32_t token, const char* text, size_t len);
 
 typedef struct lagvk_generate_params {
-  uint32_t max_tokens;    /**< 128 */
-  float temperature;      /**< <= 0: greedy (0.8, as llama.cpp) */
-  int32_t top_k;          /**< <= 0: off (40) */
-  float top_p;            /**< >= 1: off (0.95) */
-  float min_p;            /**< <= 0: off (0.05) */
-  float repeat_penalty;   /**< 1: off (1.0) */
-  uint64_t seed;          /**< same seed, same tokens (0) */
-  int ignore_eos;         /**< keep generating past end-of-generation tokens (0) */
+  uint32_t max_tokens;     /**< 128 */
+  float temperature;       /**< <= 0: greedy (0.8, as llama.cpp) */
+  int32_t top_k;           /**< <= 0: off (40) */
+  float top_p;             /**< >= 1: off (0.95) */
+  float min_p;             /**< <= 0: off (0.05) */
+  float repeat_penalty;    /**< 1: off (1.0) */
+  uint64_t seed;           /**< same seed, same tokens (0) */
+  int ignore_eos;          /**< keep generating past end-of-generation tokens (0) */
   const char* const* stop; /**< n_stop strings; generation stops once the text ends with one (kept in it) */
   size_t n_stop;
   lagvk_token_fn on_token; /**< may be NULL */
@@ -251,7 +252,7 @@ typedef struct lagvk_completion_info {
   size_t n_logs;
   const lagvk_skipped_log* skipped;
   size_t n_skipped;
-  double logs_ms;   /**< time to place the logs (splice or prefill) */
+  double logs_ms; /**< time to place the logs (splice or prefill) */
   int has_saved_log;
   uint64_t saved_log; /**< the new log's id when the task was saved */
 } lagvk_completion_info;
@@ -259,8 +260,8 @@ typedef struct lagvk_completion_info {
 typedef struct lagvk_completion lagvk_completion;
 
 /** Tokenizes prompt (BOS as the model asks, special tokens not parsed) and generates. */
-LAGVK_API lagvk_status lagvk_generate(lagvk_model* model, const char* prompt, const lagvk_generate_params* params,
-                                      lagvk_completion** out);
+LAGVK_API lagvk_status lagvk_generate(lagvk_model* model, const char* prompt,
+                                      const lagvk_generate_params* params, lagvk_completion** out);
 /** Generates after exactly these prompt ids. */
 LAGVK_API lagvk_status lagvk_generate_tokens(lagvk_model* model, const int32_t* prompt, size_t n_prompt,
                                              const lagvk_generate_params* params, lagvk_completion** out);
@@ -321,22 +322,22 @@ LAGVK_API lagvk_status lagvk_chat_ex(lagvk_model* model, const lagvk_chat_messag
 /** A dense vector for text: the mean of the model's final normalised hidden states (the vector dense
  *  retrieval uses). Writes lagvk_model_info.embedding_size floats: *dim is set to that, and
  *  LAGVK_ERROR_BUFFER_TOO_SMALL is returned when capacity is less. */
-LAGVK_API lagvk_status lagvk_embed(lagvk_model* model, const char* text, size_t len, float* vector, size_t capacity,
-                                   size_t* dim);
+LAGVK_API lagvk_status lagvk_embed(lagvk_model* model, const char* text, size_t len, float* vector,
+                                   size_t capacity, size_t* dim);
 
 /* ---- Log-Augmented Generation: stores of logs -------------------------------------------------------- */
 
 typedef struct lagvk_store lagvk_store;
 
 typedef enum lagvk_page_codec {
-  LAGVK_CODEC_F16 = 0, /**< pages as the device holds them */
+  LAGVK_CODEC_F16 = 0,  /**< pages as the device holds them */
   LAGVK_CODEC_Q8_0 = 1, /**< 8-bit blocks: 34 bytes per 32 values instead of 64 */
   LAGVK_CODEC_MAX_ENUM = 0x7fffffff
 } lagvk_page_codec;
 
 typedef struct lagvk_store_params {
-  int create;      /**< create the store when the directory is missing or empty (0) */
-  int read_only;   /**< open for reading only: adding or saving logs is then LAGVK_ERROR_INVALID_ARGUMENT (0) */
+  int create;    /**< create the store when the directory is missing or empty (0) */
+  int read_only; /**< open for reading only: adding or saving logs is then LAGVK_ERROR_INVALID_ARGUMENT (0) */
   lagvk_page_codec codec; /**< for a new store; an existing store keeps its own (F16) */
 } lagvk_store_params;
 
@@ -352,7 +353,7 @@ typedef enum lagvk_selection {
   LAGVK_SELECT_LAST = 0,   /**< the last assistant response (LAG's default) */
   LAGVK_SELECT_ALL = 1,    /**< every assistant response */
   LAGVK_SELECT_ANSWER = 2, /**< after the last "Answer:" in the last response */
-  LAGVK_SELECT_FULL = 3,    /**< every token of the trace */
+  LAGVK_SELECT_FULL = 3,   /**< every token of the trace */
   LAGVK_SELECT_MAX_ENUM = 0x7fffffff
 } lagvk_selection;
 
@@ -365,16 +366,16 @@ LAGVK_API lagvk_status lagvk_store_add_trace(lagvk_store* store, const char* tra
 LAGVK_API lagvk_status lagvk_store_count(lagvk_store* store, uint64_t* logs);
 
 typedef enum lagvk_retrieval {
-  LAGVK_RETRIEVE_BM25 = 0, /**< lexical: BM25 over the logs' tasks */
+  LAGVK_RETRIEVE_BM25 = 0,  /**< lexical: BM25 over the logs' tasks */
   LAGVK_RETRIEVE_DENSE = 1, /**< cosine between lagvk_embed vectors (logs added with embed; the others are
                               not found). LAGVK_ERROR_INVALID_ARGUMENT when no log in the store has one. */
   LAGVK_RETRIEVE_MAX_ENUM = 0x7fffffff
 } lagvk_retrieval;
 
 typedef struct lagvk_retrieve_params {
-  uint32_t k;          /**< logs to retrieve (3) */
+  uint32_t k; /**< logs to retrieve (3) */
   lagvk_retrieval retrieval;
-  const char* tag;     /**< only logs with this tag; NULL: all */
+  const char* tag; /**< only logs with this tag; NULL: all */
 } lagvk_retrieve_params;
 
 LAGVK_API lagvk_retrieve_params lagvk_retrieve_params_default(void);
@@ -392,9 +393,12 @@ LAGVK_API void lagvk_log_list_free(lagvk_log_list* list);
 typedef enum lagvk_log_mode {
   LAGVK_LOGS_KV = 0,   /**< LAG: splice the logs' stored KV, keys re-rotated to their new positions */
   LAGVK_LOGS_TEXT = 1, /**< baseline: prefill the logs' selected tokens as text */
-  LAGVK_LOGS_NONE = 2,  /**< no logs */
+  LAGVK_LOGS_NONE = 2, /**< no logs */
   LAGVK_LOGS_MAX_ENUM = 0x7fffffff
 } lagvk_log_mode;
+
+/** Called with the finished answer's text before it is saved; return non-zero to save it. */
+typedef int (*lagvk_save_filter_fn)(void* user_data, const char* answer, size_t len);
 
 typedef struct lagvk_ask_params {
   lagvk_log_mode mode;
@@ -402,9 +406,15 @@ typedef struct lagvk_ask_params {
   const uint64_t* log_ids; /**< use exactly these logs, in this order, instead of retrieving (NULL: retrieve);
                                an id not in the store is LAGVK_ERROR_NOT_FOUND (a damaged log is skipped) */
   size_t n_log_ids;
-  int save;                /**< store the finished task (question and answer) as a new log (0) */
-  lagvk_selection selection; /**< the tokens save keeps (LAST: captured from the live cache) */
+  int save;                       /**< store the finished task (question and answer) as a new log (0) */
+  lagvk_selection selection;      /**< the tokens save keeps (LAST: captured from the live cache) */
   lagvk_generate_params generate; /**< greedy by default: answers are reproducible */
+  const char* const* save_tags;   /**< tags a saved log carries besides retrieve.tag (NULL: none) */
+  size_t n_save_tags;
+  lagvk_save_filter_fn save_filter; /**< with save: decides from the answer whether the task is saved (for
+                                         example not when the answer calls a tool: the task goes on); NULL:
+                                         always saved */
+  void* save_filter_data;
 } lagvk_ask_params;
 
 LAGVK_API lagvk_ask_params lagvk_ask_params_default(void);
@@ -414,6 +424,28 @@ LAGVK_API lagvk_ask_params lagvk_ask_params_default(void);
  *  too-long logs are skipped and listed in lagvk_completion_info.skipped, not errors. */
 LAGVK_API lagvk_status lagvk_ask(lagvk_store* store, const char* question, const lagvk_ask_params* params,
                                  lagvk_completion** out);
+
+/** Answers a chat (messages with tools, tool calls and results, rendered as lagvk_chat_ex renders them) with
+ *  logs from store, as lagvk_ask answers a question: the logs (params->log_ids, else retrieved with the
+ *  first user message) are placed in front of the chat, which then goes without BOS; with save the
+ *  finished chat (its messages and the answer; tool calls kept as JSON after an assistant's text) becomes a
+ *  new log whose task is the first user message. An agent calls it once per step with the transcript so
+ *  far, passing the logs it has gathered as log_ids. */
+LAGVK_API lagvk_status lagvk_ask_chat(lagvk_store* store, const lagvk_chat_message* messages,
+                                      size_t n_messages, const lagvk_chat_params* chat,
+                                      const lagvk_ask_params* params, lagvk_completion** out);
+
+/** The ids of the store's logs, ascending (damaged ones included). Writes at most capacity ids and sets *n
+ *  to the number there are: LAGVK_ERROR_BUFFER_TOO_SMALL when that is more than capacity. */
+LAGVK_API lagvk_status lagvk_store_log_ids(lagvk_store* store, uint64_t* ids, size_t capacity, size_t* n);
+/** One log's record as JSON text: {"id", "task", "retrieval_text", "selection", "trace", "token_ids",
+ *  "positions", "tags", "created"}, with the caller-buffer contract of lagvk_chat_render.
+ *  LAGVK_ERROR_NOT_FOUND when there is no such log; LAGVK_ERROR_STORE when its record is damaged. */
+LAGVK_API lagvk_status lagvk_store_log_json(lagvk_store* store, uint64_t id, char* text, size_t capacity,
+                                            size_t* len);
+/** Removes a log (its record, pages and vector, in one transaction). LAGVK_ERROR_NOT_FOUND when there is
+ *  no such log. */
+LAGVK_API lagvk_status lagvk_store_remove(lagvk_store* store, uint64_t id);
 
 #ifdef __cplusplus
 }

@@ -212,6 +212,30 @@ struct ChatParams {
   bool add_generation_prompt = true;
 };
 
+namespace detail {
+
+inline const char* or_null(const std::string& s) {
+  return s.empty() ? nullptr : s.c_str();
+}
+
+/// The C view of messages (valid while they live).
+inline std::vector<lagvk_chat_message> c_chat_messages(const std::vector<ChatMessage>& messages) {
+  std::vector<lagvk_chat_message> c;
+  for (const auto& m : messages)
+    c.push_back({m.role.c_str(), m.content.c_str(), or_null(m.tool_calls_json), or_null(m.tool_call_id)});
+  return c;
+}
+
+inline lagvk_chat_params c_chat_params(const ChatParams& chat) {
+  lagvk_chat_params p = lagvk_chat_params_default();
+  p.tools_json = or_null(chat.tools_json);
+  p.assistant_prefix = or_null(chat.assistant_prefix);
+  p.add_generation_prompt = chat.add_generation_prompt ? 1 : 0;
+  return p;
+}
+
+}  // namespace detail
+
 /// A model loaded on a device (lagvk_model).
 class Model {
  public:
@@ -272,8 +296,8 @@ class Model {
   /// The chat and its tools as the model's template renders them (lagvk_chat_render_ex).
   [[nodiscard]] std::string chat_render_ex(const std::vector<ChatMessage>& messages,
                                            const ChatParams& chat) const {
-    const auto c = c_chat_messages(messages);
-    const lagvk_chat_params p = c_chat_params(chat);
+    const auto c = detail::c_chat_messages(messages);
+    const lagvk_chat_params p = detail::c_chat_params(chat);
     return text_of([&](char* buf, std::size_t cap, std::size_t* len) {
       return lagvk_chat_render_ex(h_.get(), c.data(), c.size(), &p, buf, cap, len);
     });
@@ -282,8 +306,8 @@ class Model {
   /// The exact prompt ids chat_ex generates after (lagvk_chat_tokenize_ex).
   [[nodiscard]] std::vector<std::int32_t> chat_tokenize_ex(const std::vector<ChatMessage>& messages,
                                                            const ChatParams& chat) const {
-    const auto c = c_chat_messages(messages);
-    const lagvk_chat_params p = c_chat_params(chat);
+    const auto c = detail::c_chat_messages(messages);
+    const lagvk_chat_params p = detail::c_chat_params(chat);
     std::size_t n = 0;
     const lagvk_status s = lagvk_chat_tokenize_ex(h_.get(), c.data(), c.size(), &p, nullptr, 0, &n);
     if (s != LAGVK_ERROR_BUFFER_TOO_SMALL) check(s);
@@ -296,8 +320,8 @@ class Model {
   /// A chat with tools, tool calls and results (lagvk_chat_ex).
   [[nodiscard]] Completion chat_ex(const std::vector<ChatMessage>& messages, const ChatParams& chat,
                                    const GenerateOptions& options = {}) {
-    const auto c = c_chat_messages(messages);
-    const lagvk_chat_params p = c_chat_params(chat);
+    const auto c = detail::c_chat_messages(messages);
+    const lagvk_chat_params p = detail::c_chat_params(chat);
     return run(options, [&](const lagvk_generate_params* params, lagvk_completion** out) {
       return lagvk_chat_ex(h_.get(), c.data(), c.size(), &p, params, out);
     });
@@ -336,23 +360,6 @@ class Model {
     return c;
   }
 
-  static const char* or_null(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
-
-  static std::vector<lagvk_chat_message> c_chat_messages(const std::vector<ChatMessage>& messages) {
-    std::vector<lagvk_chat_message> c;
-    for (const auto& m : messages)
-      c.push_back({m.role.c_str(), m.content.c_str(), or_null(m.tool_calls_json), or_null(m.tool_call_id)});
-    return c;
-  }
-
-  static lagvk_chat_params c_chat_params(const ChatParams& chat) {
-    lagvk_chat_params p = lagvk_chat_params_default();
-    p.tools_json = or_null(chat.tools_json);
-    p.assistant_prefix = or_null(chat.assistant_prefix);
-    p.add_generation_prompt = chat.add_generation_prompt ? 1 : 0;
-    return p;
-  }
-
   template <typename F>
   static Completion run(const GenerateOptions& options, F&& call) {
     lagvk_generate_params params = options.params;
@@ -373,6 +380,9 @@ struct AskOptions {
   lagvk_ask_params params = lagvk_ask_params_default();
   std::optional<std::vector<std::uint64_t>> log_ids;  ///< use exactly these logs instead of retrieving
   std::optional<std::string> tag;                     ///< retrieve only logs with this tag
+  std::vector<std::string> save_tags;                 ///< tags a saved log carries besides `tag`
+  /// With params.save: whether the answer's task is saved (empty: always). Must not throw.
+  std::function<bool(std::string_view answer)> save_if;
   std::vector<std::string> stop;
   TokenCallback on_token;
 };
@@ -418,9 +428,60 @@ class Store {
     return out;
   }
 
+  /// The ids of the store's logs, ascending (lagvk_store_log_ids).
+  [[nodiscard]] std::vector<std::uint64_t> log_ids() const {
+    std::vector<std::uint64_t> ids;
+    std::size_t n = 0;
+    // Another process may add logs in between: ask again until the buffer holds them all.
+    for (;;) {
+      const lagvk_status s = lagvk_store_log_ids(h_.get(), ids.data(), ids.size(), &n);
+      if (s != LAGVK_ERROR_BUFFER_TOO_SMALL) {
+        check(s);
+        break;
+      }
+      ids.resize(n);
+    }
+    ids.resize(n);
+    return ids;
+  }
+
+  /// One log's record as JSON text (lagvk_store_log_json).
+  [[nodiscard]] std::string log_json(std::uint64_t id) const {
+    std::size_t len = 0;
+    const lagvk_status s = lagvk_store_log_json(h_.get(), id, nullptr, 0, &len);
+    if (s != LAGVK_ERROR_BUFFER_TOO_SMALL) check(s);
+    std::string text(len + 1, '\0');
+    check(lagvk_store_log_json(h_.get(), id, text.data(), text.size(), &len));
+    text.resize(len);
+    return text;
+  }
+
+  /// Removes a log (lagvk_store_remove); Error with LAGVK_ERROR_NOT_FOUND when there is none.
+  void remove(std::uint64_t id) { check(lagvk_store_remove(h_.get(), id)); }
+
   /// Answers question with logs from this store (lagvk_ask).
   [[nodiscard]] Completion ask(std::string_view question, const AskOptions& options = {}) {
     const std::string q(question);
+    return with_ask_params(options, [&](const lagvk_ask_params* params, lagvk_completion** out) {
+      return lagvk_ask(h_.get(), q.c_str(), params, out);
+    });
+  }
+
+  /// Answers a chat (with tools, tool calls and results) with logs from this store (lagvk_ask_chat).
+  [[nodiscard]] Completion ask_chat(const std::vector<ChatMessage>& messages, const ChatParams& chat,
+                                    const AskOptions& options = {}) {
+    const auto c = detail::c_chat_messages(messages);
+    const lagvk_chat_params p = detail::c_chat_params(chat);
+    return with_ask_params(options, [&](const lagvk_ask_params* params, lagvk_completion** out) {
+      return lagvk_ask_chat(h_.get(), c.data(), c.size(), &p, params, out);
+    });
+  }
+
+  [[nodiscard]] lagvk_store* get() const noexcept { return h_.get(); }
+
+ private:
+  template <typename F>
+  static Completion with_ask_params(const AskOptions& options, F&& call) {
     lagvk_ask_params params = options.params;
     static const std::uint64_t no_ids = 0;  // a non-NULL pointer: "exactly these (none)", not "retrieve"
     if (options.log_ids) {
@@ -428,18 +489,25 @@ class Store {
       params.n_log_ids = options.log_ids->size();
     }
     if (options.tag) params.retrieve.tag = options.tag->c_str();
+    std::vector<const char*> tags;
+    for (const auto& t : options.save_tags) tags.push_back(t.c_str());
+    params.save_tags = tags.data();
+    params.n_save_tags = tags.size();
+    if (options.save_if) {
+      params.save_filter = [](void* data, const char* answer, std::size_t len) -> int {
+        return (*static_cast<const std::function<bool(std::string_view)>*>(data))({answer, len}) ? 1 : 0;
+      };
+      params.save_filter_data = const_cast<std::function<bool(std::string_view)>*>(&options.save_if);
+    }
     detail::Streamer streamer(options.on_token);
     streamer.attach(params.generate, options.stop);
     lagvk_completion* out = nullptr;
-    const lagvk_status s = lagvk_ask(h_.get(), q.c_str(), &params, &out);
+    const lagvk_status s = call(&params, &out);
     Completion c(out);
     streamer.finish(s);
     return c;
   }
 
-  [[nodiscard]] lagvk_store* get() const noexcept { return h_.get(); }
-
- private:
   using Handle = detail::Handle<lagvk_store, lagvk_store_close>;
   Handle h_;
 };
