@@ -12,6 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { answerOf, lookupDeclaration, multihopLookup } from './multihop_kb.mjs';
 import { ChatOpenAI } from '@langchain/openai';
 import { HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
@@ -22,31 +23,8 @@ const env = (name) => {
   return v;
 };
 
-const facts = new Map();
-for (const f of JSON.parse(fs.readFileSync(env('LAGVK_KB'), 'utf8')).facts)
-  facts.set(`${f.relation.toLowerCase()}\u0000${f.subject.toLowerCase()}`, f.object);
-
-const lookup = tool(
-  async ({ relation, entity }) => {
-    const object = facts.get(`${relation.toLowerCase()}\u0000${entity.toLowerCase()}`);
-    return object === undefined ? `no fact ${entity} ${relation}` : `${entity} ${relation} ${object}`;
-  },
-  {
-    name: 'lookup',
-    description: 'One fact of the knowledge base: the object of RELATION for ENTITY',
-    schema: {
-      type: 'object',
-      properties: { relation: { type: 'string' }, entity: { type: 'string' } },
-      required: ['relation', 'entity'],
-    },
-  },
-);
-
-/// The text after the last "Answer:", as the CLI's agent reads it (engine/lag/tools.hpp, parse_answer).
-function answerOf(text) {
-  const at = text.lastIndexOf('Answer:');
-  return at < 0 ? null : text.slice(at + 'Answer:'.length).split('\n')[0].trim();
-}
+const facts = multihopLookup(env('LAGVK_KB'));
+const lookup = tool(async (args) => facts(args), { ...lookupDeclaration, schema: lookupDeclaration.parameters });
 
 async function runAgent(question, maxSteps, stepTokens) {
   const llm = new ChatOpenAI({
