@@ -28,7 +28,7 @@ class SetupScripts : public ::testing::Test {
     // Every installer and the build record their name and arguments; so do npm and the lagvk binary.
     for (const char* name :
          {"install_packages.sh", "setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh",
-          "setup_server_clients.sh", "setup_real_models.sh", "build.sh"})
+          "setup_server_clients.sh", "setup_real_models.sh", "setup_embed_models.sh", "build.sh"})
       write_stub(root_ / "scripts" / name);
     write_stub(root_ / "build" / "bin" / "lagvk");
     write_stub(root_ / "stubs" / "npm");
@@ -63,14 +63,15 @@ TEST_F(SetupScripts, TheDemoInstallsNoNpmPackagesOrTestReferences) {
   EXPECT_NE(calls.find("install_packages.sh "), std::string::npos) << calls;
   EXPECT_NE(calls.find("lagvk ask"), std::string::npos) << "the demo still runs:\n" << calls;
   for (const char* unwanted : {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh",
-                               "setup_server_clients.sh", "setup_real_models.sh", "npm"})
+                               "setup_server_clients.sh", "setup_real_models.sh", "setup_embed_models.sh",
+                               "npm"})
     EXPECT_EQ(calls.find(unwanted), std::string::npos) << unwanted << " in:\n" << calls;
 }
 
 TEST_F(SetupScripts, TheFullSetupStillInstallsEveryTestReference) {
   const std::string calls = calls_of("setup.sh");
   for (const char* wanted : {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh",
-                             "setup_server_clients.sh", "setup_real_models.sh"})
+                             "setup_server_clients.sh", "setup_real_models.sh", "setup_embed_models.sh"})
     EXPECT_NE(calls.find(wanted), std::string::npos) << wanted << " missing from:\n" << calls;
   EXPECT_NE(calls.find("vulkan-validationlayers"), std::string::npos) << calls;
 }
