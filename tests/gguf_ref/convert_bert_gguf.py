@@ -24,7 +24,10 @@ Facts followed (from llama.cpp's converter and gguf-py's constants, not its code
   - hyper-parameters: block_count, context_length, embedding_length, feed_forward_length,
     attention.head_count, attention.layer_norm_epsilon, attention.causal = false, pooling_type from the
     sentence-transformers pooling module (mean 1, cls 2, last 3), tokenizer.ggml.token_type_count;
-  - special tokens and add_bos/add_eos flags: gguf-py's SpecialVocab over the same directory.
+  - special tokens and add_bos/add_eos flags: gguf-py's SpecialVocab over the same directory, plus what
+    newer gguf-py versions add there and the pinned 0.19.0 lacks: tokenizer.ggml.cls_token_id, and the
+    BertNormalizer's options as tokenizer.ggml.normalizer.lowercase / .strip_accents (each only when
+    tokenizer.json states it; llama.cpp strips accents when lower-casing unless told otherwise).
 
 The output is written to OUT.tmp and renamed, so an interrupted run never leaves a truncated OUT.
 """
@@ -156,6 +159,20 @@ def vocabulary(model_dir, n_vocab):
     return tokens, types
 
 
+def write_bert_extras(writer, model_dir, tokens):
+    """The CLS id and the normaliser's options, as llama.cpp's converter of this release writes them."""
+    config = read_json(model_dir / "tokenizer_config.json") if (model_dir / "tokenizer_config.json").is_file() else {}
+    cls = config.get("cls_token")
+    if isinstance(cls, str) and cls in tokens:
+        writer.add_uint32("tokenizer.ggml.cls_token_id", tokens.index(cls))
+    normalizer = read_json(model_dir / "tokenizer.json").get("normalizer") or {}
+    if normalizer.get("type") == "BertNormalizer":
+        if normalizer.get("lowercase") is not None:
+            writer.add_bool("tokenizer.ggml.normalizer.lowercase", bool(normalizer["lowercase"]))
+        if normalizer.get("strip_accents") is not None:
+            writer.add_bool("tokenizer.ggml.normalizer.strip_accents", bool(normalizer["strip_accents"]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model_dir", type=Path)
@@ -194,7 +211,8 @@ def main():
     writer.add_tokenizer_pre(BERT_PRE_TOKENIZER)
     writer.add_token_list(tokens)
     writer.add_token_types(types)
-    gguf.SpecialVocab(args.model_dir, n_vocab=len(tokens)).add_to_gguf(writer)
+    gguf.SpecialVocab(args.model_dir, n_vocab=len(tokens)).add_to_gguf(writer, quiet=True)
+    write_bert_extras(writer, args.model_dir, tokens)
 
     name_map = gguf.get_tensor_name_map(gguf.MODEL_ARCH.BERT, n_layers)
     for name, array in read_safetensors(args.model_dir / "model.safetensors").items():
