@@ -197,7 +197,8 @@ KernelCase layernorm_case(std::uint32_t rows, std::uint32_t dim, float offset) {
             CaseResult r{download<float>(gy, x.size()), std::vector<float>(x.size())};
             ref::layernorm(x, w, b, r.ref, rows, dim, 1e-12f);
             r.tolerance = kTolTranscendental;
-            r.elementwise = ElementwiseTolerance{1e-5, kLayernormRtol};
+            // fp32 rounding of the row's mean grows with |offset| (about 1e-5 at 100, measured 8e-6).
+            r.elementwise = ElementwiseTolerance{1e-5 + 2e-7 * double(offset), kLayernormRtol};
             return r;
           }};
 }
