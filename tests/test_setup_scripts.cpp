@@ -62,9 +62,9 @@ TEST_F(SetupScripts, TheDemoInstallsNoNpmPackagesOrTestReferences) {
   const std::string calls = calls_of("demo.sh");
   EXPECT_NE(calls.find("install_packages.sh "), std::string::npos) << calls;
   EXPECT_NE(calls.find("lagvk ask"), std::string::npos) << "the demo still runs:\n" << calls;
-  for (const char* unwanted : {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh",
-                               "setup_server_clients.sh", "setup_real_models.sh", "setup_embed_models.sh",
-                               "npm"})
+  for (const char* unwanted :
+       {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh", "setup_server_clients.sh",
+        "setup_real_models.sh", "setup_embed_models.sh", "npm"})
     EXPECT_EQ(calls.find(unwanted), std::string::npos) << unwanted << " in:\n" << calls;
 }
 
