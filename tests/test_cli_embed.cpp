@@ -237,6 +237,18 @@ TEST_F(RandomBert, TokensAndEmbeddingsAgreeWithLlamaCpp) {
   expect_embeddings_agree_with_llama_cpp(model_, texts);
 }
 
+TEST_F(RandomBert, ClsPoolingAgreesWithLlamaCpp) {
+  if (!llama_peer_available()) LAGVK_REFERENCE_MISSING(llama_peer_unavailable_reason());
+  const auto cls = dir_.path() / "bert_cls.gguf";
+  const auto r = run_lagvk(
+      "make-model --arch bert --pooling cls --layers 2 --dim 64 --heads 4 --ff 160 --vocab 900 "
+      "--ctx 96 --seed 8 -o " +
+      shell_quote(cls.string()));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const std::vector<std::string> texts = {"hello world", "the first token decides"};
+  expect_embeddings_agree_with_llama_cpp(cls, texts);
+}
+
 TEST_F(RandomBert, GpuEncoderMatchesTheCpuReference) {
   // More tokens than one chunk of the attention workgroup (64) and a partly filled last KV page.
   expect_gpu_matches_reference(model_, std::string(70, 'a') + " some words, and more words to attend to");

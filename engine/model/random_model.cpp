@@ -109,11 +109,14 @@ void write_wordpiece_vocabulary(GgufWriter& w, std::uint32_t size) {
 }
 
 /// A BERT encoder (BlockLayout::bert_encoder) with llama.cpp's tensor names: post-norm LayerNorm blocks,
-/// biases everywhere, learned positions and token types, mean pooling.
+/// biases everywhere, learned positions and token types, the spec's pooling.
 GgufWriter make_random_bert(const RandomModelSpec& s) {
   if (s.n_head_kv != s.n_head)
     fail(Errc::invalid_argument, "a bert model has as many key/value heads as query heads ({}), not {}",
          s.n_head, s.n_head_kv);
+  if (s.pooling != Pooling::mean && s.pooling != Pooling::cls)
+    fail(Errc::invalid_argument, "a random bert model pools with mean or cls, not {}",
+         pooling_name(s.pooling));
   if (s.tied_output || s.rope_factors || !s.words.empty() || s.weights)
     fail(Errc::invalid_argument,
          "a bert model has no output, rope factors, word vocabulary or trained weights");
@@ -133,7 +136,7 @@ GgufWriter make_random_bert(const RandomModelSpec& s) {
   w.set_u32(a + "attention.head_count", s.n_head);
   w.set_f32(a + "attention.layer_norm_epsilon", 1e-12f);
   w.set_bool(a + "attention.causal", false);
-  w.set_u32(a + "pooling_type", std::uint32_t(Pooling::mean));
+  w.set_u32(a + "pooling_type", std::uint32_t(s.pooling));
   write_wordpiece_vocabulary(w, s.n_vocab);
 
   const double in_gain = 1.0 / std::sqrt(double(dim)), ff_gain = 1.0 / std::sqrt(double(ff));
