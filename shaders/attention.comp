@@ -4,9 +4,11 @@
 // q: tokens x q_heads x head_dim (fp32); out has q's layout. The cache of one layer is a pool of pages,
 // each page_tokens x kv_heads x head_dim halves for K and the same for V; the sequence's block table
 // lists its pages in order, so cache entry j lives in page table[j / page_tokens], slot j % page_tokens.
-// Query t sees entries [0, kv_start + t]. fill[i] is the number of valid slots of the table's i-th page:
-// a spliced log ends on a partly filled page and the slots after it are holes that no query attends to. One workgroup per (query head, token); keys are processed in
-// chunks of the workgroup size with an online softmax, so context length is not limited by shared memory.
+// Query t sees entries [0, kv_start + t]; the BIDIRECTIONAL variant (encoders such as BERT) lets every
+// query see all entries [0, kv_start + tokens). fill[i] is the number of valid slots of the table's i-th
+// page: a spliced log ends on a partly filled page and the slots after it are holes that no query attends to.
+// One workgroup per (query head, token); keys are processed in chunks of the workgroup size with an online
+// softmax, so context length is not limited by shared memory.
 #include "lagvk.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -34,7 +36,11 @@ void main() {
   for (uint d = tid; d < p.head_dim; d += wg) q_sh[d] = p.q.v[q_base + d] * p.scale;
   barrier();
 
+#if defined(BIDIRECTIONAL)
+  const uint visible = p.kv_start + p.tokens;
+#else
   const uint visible = p.kv_start + t + 1;
+#endif
   float m = -1.0 / 0.0;  // running max of scores
   float l = 0.0;         // running sum of exp(score - m)
   float acc[MAX_DIMS_PER_THREAD];

@@ -46,6 +46,8 @@ constexpr double kTolTranscendental = 2e-4;
 constexpr double kSoftmaxRtol = 2e-5;
 constexpr double kRmsnormRtol = 2e-6;
 constexpr double kSwigluRtol = 2e-6;
+constexpr double kLayernormRtol = 1e-5;
+constexpr double kGeluAtol = 1e-6;  // tanh through exp: gelu(-6) is -6e-8, so absolute near zero
 constexpr double kOneHalfUlp = 1.0 / 1024;
 // Keys rotated at positions up to 5000 carry fp32 angle errors of ~3e-4 rad, i.e. absolute errors of
 // up to ~5e-4 on unit-sized keys, however small the rotated component comes out.
@@ -176,6 +178,43 @@ KernelCase rmsnorm_case(std::uint32_t rows, std::uint32_t dim) {
             ref::rmsnorm(x, w, r.ref, rows, dim, 1e-5f);
             r.tolerance = kTolTranscendental;
             r.elementwise = ElementwiseTolerance{0.0, kRmsnormRtol};  // a per-row scale: relative
+            return r;
+          }};
+}
+
+KernelCase layernorm_case(std::uint32_t rows, std::uint32_t dim, float offset) {
+  return {fmt::format("layernorm_r{}_d{}_offset{}", rows, dim, int(offset)), [=] {
+            // A large common offset checks that the variance is taken around the mean, not as E[x^2] -
+            // mean^2.
+            auto x = random_floats(std::size_t(rows) * dim, 33 + dim, -3.0f, 3.0f);
+            for (auto& v : x) v += offset;
+            const auto w = random_floats(dim, 34, 0.5f, 1.5f), b = random_floats(dim, 35, -1.0f, 1.0f);
+            auto gx = upload(x), gw = upload(w), gb = upload(b);
+            auto gy = gpu().create_buffer(x.size() * 4);
+            vk::CommandStream cs(gpu());
+            ops::layernorm(gpu(), cs, gx, gw, gb, gy, rows, dim, 1e-12f);
+            cs.finish();
+            CaseResult r{download<float>(gy, x.size()), std::vector<float>(x.size())};
+            ref::layernorm(x, w, b, r.ref, rows, dim, 1e-12f);
+            r.tolerance = kTolTranscendental;
+            // fp32 rounding of the row's mean grows with |offset| (about 1e-5 at 100, measured 8e-6).
+            r.elementwise = ElementwiseTolerance{1e-5 + 2e-7 * double(offset), kLayernormRtol};
+            return r;
+          }};
+}
+
+KernelCase gelu_case(std::uint32_t n) {
+  return {fmt::format("gelu_n{}", n), [=] {
+            const auto x = random_floats(n, 63, -12.0f, 12.0f);
+            auto gx = upload(x);
+            auto go = gpu().create_buffer(std::uint64_t(n) * 4);
+            vk::CommandStream cs(gpu());
+            ops::gelu(gpu(), cs, gx, go, n);
+            cs.finish();
+            CaseResult r{download<float>(go, n), std::vector<float>(n)};
+            ref::gelu(x, r.ref);
+            r.tolerance = kTolTranscendental;
+            r.elementwise = ElementwiseTolerance{kGeluAtol, 2e-6};
             return r;
           }};
 }
@@ -356,10 +395,11 @@ struct PagedCache {
 
 KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint32_t kv_heads,
                           std::uint32_t head_dim, std::uint32_t kv_start, std::uint32_t page_tokens,
-                          bool holes = false) {
+                          bool holes = false, ops::AttentionMask mask = ops::AttentionMask::causal) {
+  const bool causal = mask == ops::AttentionMask::causal;
   return {
-      fmt::format("attention_t{}_hq{}_hkv{}_d{}_start{}_page{}{}", tokens, q_heads, kv_heads, head_dim,
-                  kv_start, page_tokens, holes ? "_holes" : ""),
+      fmt::format("attention_t{}_hq{}_hkv{}_d{}_start{}_page{}{}{}", tokens, q_heads, kv_heads, head_dim,
+                  kv_start, page_tokens, holes ? "_holes" : "", causal ? "" : "_bidirectional"),
       [=] {
         const std::uint32_t entries = kv_start + tokens;
         PagedCache cache(entries, page_tokens, kv_heads, head_dim, 91 + entries, holes ? kv_start : 0);
@@ -370,13 +410,14 @@ KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint
         ops::PagedKv kv{gk, gv, gt, gf, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
         const float scale = 1.0f / std::sqrt(float(head_dim));
         vk::CommandStream cs(gpu());
-        ops::attention(gpu(), cs, gq, kv, go, tokens, q_heads, kv_start, scale);
+        ops::attention(gpu(), cs, gq, kv, go, tokens, q_heads, kv_start, scale, mask);
         cs.finish();
         CaseResult r{download<float>(go, q.size()), std::vector<float>(q.size())};
         std::vector<float> k_valid, v_valid;
         std::uint32_t valid_start = 0;
         cache.compact(k_valid, v_valid, kv_start, valid_start);
-        ref::attention(q, k_valid, v_valid, r.ref, tokens, q_heads, kv_heads, head_dim, valid_start, scale);
+        ref::attention(q, k_valid, v_valid, r.ref, tokens, q_heads, kv_heads, head_dim, valid_start, scale,
+                       causal);
         r.tolerance = kTolTranscendental;
         return r;
       }};
@@ -588,6 +629,10 @@ std::vector<KernelCase> kernel_cases() {
   for (auto [r, c] : std::vector<std::array<std::uint32_t, 2>>{{1, 1}, {3, 1000}, {2, 32001}, {65, 63}})
     cases.push_back(softmax_case(r, c));
   for (std::uint32_t n : {1u, 1000u, 65537u}) cases.push_back(swiglu_case(n));
+  for (auto [r, d] : std::vector<std::array<std::uint32_t, 2>>{{1, 1}, {3, 7}, {7, 384}, {2, 1000}, {65, 63}})
+    cases.push_back(layernorm_case(r, d, 0.0f));
+  cases.push_back(layernorm_case(5, 384, 100.0f));
+  for (std::uint32_t n : {1u, 1000u, 65537u}) cases.push_back(gelu_case(n));
   cases.push_back(add_case(1, 0));
   cases.push_back(add_case(70001, 0));
   cases.push_back(add_case(7 * 96, 96));  // a bias row repeated over tokens
@@ -604,6 +649,11 @@ std::vector<KernelCase> kernel_cases() {
   // Spliced logs leave partly filled pages before the prompt: their holes must be skipped.
   cases.push_back(attention_case(1, 8, 2, 64, 160, 16, true));
   cases.push_back(attention_case(9, 4, 4, 32, 77, 7, true));
+  // Encoders (BERT): every token sees every token, including later ones; more tokens than a chunk of the
+  // workgroup (64) and odd pages.
+  for (auto [t, d, page] : std::vector<std::array<std::uint32_t, 3>>{{2, 32, 16}, {13, 32, 7}, {70, 64, 16}})
+    cases.push_back(attention_case(t, 12, 12, d, 0, page, false, ops::AttentionMask::bidirectional));
+  cases.push_back(attention_case(9, 4, 2, 80, 5, 7, true, ops::AttentionMask::bidirectional));
   for (bool ex : {true, false}) {
     cases.push_back(kv_transfer_case(ex, ref::RopeMode::normal, 1, 1, 64, 0, 16, false));
     cases.push_back(kv_transfer_case(ex, ref::RopeMode::normal, 37, 4, 64, 0, 16, true));

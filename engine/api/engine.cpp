@@ -25,10 +25,16 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const LoadOptions&
 Engine::Engine(Model model, const LoadOptions& options) : model_(std::move(model)) {
   tokenizer_ = make_tokenizer(model_.gguf());
   chat_template_ = detect_chat_template(model_.gguf());
-  const HostWeights host = host_weights(model_);  // validates shapes and formats before touching the GPU
   vk::ContextOptions ctx_options;
   ctx_options.device_index = options.device;
   ctx_options.instance = options.instance;
+  if (model_.config().traits.embedding_only()) {
+    ctx_ = std::make_unique<vk::Context>(ctx_options);
+    encoder_ = std::make_unique<EncoderForward>(*ctx_, model_, options.progress);
+    context_tokens_ = encoder_->max_tokens();
+    return;
+  }
+  const HostWeights host = host_weights(model_);  // validates shapes and formats before touching the GPU
   ctx_ = std::make_unique<vk::Context>(ctx_options);
   weights_ = std::make_unique<GpuWeights>(*ctx_, host, options.progress);
   const auto& c = weights_->config();
@@ -44,7 +50,42 @@ Engine::Engine(Model model, const LoadOptions& options) : model_(std::move(model
   forward_ = std::make_unique<Forward>(*ctx_, *weights_, options.max_batch);
 }
 
+void Engine::refuse_embedding_model(std::string_view what) const {
+  const auto& c = model_.config();
+  fail(Errc::unsupported_model,
+       "'{}' is an embedding model ({}): it turns text into vectors and cannot {}; use it with lagvk embed "
+       "(lagvk_embed in the C API)",
+       model_.gguf().path(), c.arch, what);
+}
+
+const GpuWeights& Engine::decoder_weights() const {
+  if (encoder_) refuse_embedding_model("generate text");
+  return *weights_;
+}
+
+KvPool& Engine::pool() {
+  if (encoder_) refuse_embedding_model("hold a KV cache");
+  return *pool_;
+}
+
+Forward& Engine::forward() {
+  if (encoder_) refuse_embedding_model("generate text");
+  return *forward_;
+}
+
+EncoderForward& Engine::encoder() {
+  if (!encoder_)
+    fail(Errc::invalid_argument, "'{}' is a decoder ({}), not an encoder embedding model",
+         model_.gguf().path(), model_.config().arch);
+  return *encoder_;
+}
+
+std::uint64_t Engine::weight_bytes() const {
+  return encoder_ ? encoder_->weight_bytes() : weights_->bytes();
+}
+
 std::unique_ptr<KvSequence> Engine::new_sequence() {
+  if (encoder_) refuse_embedding_model("generate text");
   return std::make_unique<KvSequence>(*ctx_, *pool_, context_tokens_);
 }
 

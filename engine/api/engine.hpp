@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/forward/encoder_forward.hpp"
 #include "engine/forward/forward.hpp"
 #include "engine/forward/gpu_weights.hpp"
 #include "engine/kv/kv_pool.hpp"
@@ -44,13 +45,21 @@ class Engine {
   [[nodiscard]] static std::unique_ptr<Engine> load(const std::string& path, const LoadOptions& options = {});
 
   [[nodiscard]] const Model& model() const { return model_; }
-  [[nodiscard]] const ForwardConfig& config() const { return weights_->config(); }
+  /// A decoder's forward configuration; an embedding model (is_embedding_model()) has none and fails
+  /// with Errc::unsupported_model, as do pool(), forward() and new_sequence(): it makes vectors, not text.
+  [[nodiscard]] const ForwardConfig& config() const { return decoder_weights().config(); }
+  /// An encoder embedding model (arch bert): it runs through encoder(), not forward().
+  [[nodiscard]] bool is_embedding_model() const { return encoder_ != nullptr; }
+  /// The encoder of an embedding model; fails for a decoder.
+  [[nodiscard]] EncoderForward& encoder();
+  /// Bytes of weights on the device.
+  [[nodiscard]] std::uint64_t weight_bytes() const;
   [[nodiscard]] const Tokenizer& tokenizer() const { return *tokenizer_; }
   /// The model's chat template family (plain when it has none lagvk recognises).
   [[nodiscard]] const ChatTemplate& chat_template() const { return chat_template_; }
   [[nodiscard]] vk::Context& context() { return *ctx_; }
-  [[nodiscard]] KvPool& pool() { return *pool_; }
-  [[nodiscard]] Forward& forward() { return *forward_; }
+  [[nodiscard]] KvPool& pool();
+  [[nodiscard]] Forward& forward();
   [[nodiscard]] std::uint32_t context_tokens() const { return context_tokens_; }
   [[nodiscard]] double load_ms() const { return load_ms_; }
 
@@ -59,6 +68,9 @@ class Engine {
 
  private:
   Engine(Model model, const LoadOptions& options);
+  [[nodiscard]] const GpuWeights& decoder_weights() const;
+  /// The error for a decoder-only call on an embedding model.
+  [[noreturn]] void refuse_embedding_model(std::string_view what) const;
 
   Model model_;
   std::unique_ptr<Tokenizer> tokenizer_;
@@ -67,6 +79,7 @@ class Engine {
   std::unique_ptr<GpuWeights> weights_;
   std::unique_ptr<KvPool> pool_;
   std::unique_ptr<Forward> forward_;
+  std::unique_ptr<EncoderForward> encoder_;  ///< embedding models only (then the four above are empty)
   std::uint32_t context_tokens_ = 0;
   double load_ms_ = 0;
 };

@@ -34,6 +34,11 @@ std::optional<HostTensor> host(const std::optional<TensorView>& t) {
 HostWeights host_weights(const Model& model) {
   const ModelConfig& m = model.config();
   const ModelWeights& w = model.weights();
+  if (m.traits.layout != BlockLayout::decoder)
+    fail(Errc::unsupported_model,
+         "'{}' is an encoder embedding model ({}), not a decoder; it runs through "
+         "EncoderForward",
+         model.gguf().path(), m.arch);
   if (m.value_dim != 0 && m.value_dim != m.head_dim)
     fail(Errc::unsupported_model,
          "model has value length {} different from key length {}; lagvk supports equal lengths only",

@@ -12,6 +12,8 @@
 
 namespace lagvk::lag {
 
+/// A decoder's mean hidden state (above), or, for an encoder embedding model (arch bert), its pooled
+/// sentence vector (the file's pooling_type over [CLS] text [SEP]). Not normalised.
 [[nodiscard]] std::vector<float> embed_text(Engine& engine, const std::string& text);
 
 }  // namespace lagvk::lag

@@ -1,5 +1,7 @@
 #include "engine/model/model.hpp"
 
+#include <algorithm>
+
 #include <fmt/ranges.h>
 
 #include "engine/core/error.hpp"
@@ -57,13 +59,43 @@ void Model::bind_weights() {
   };
   const std::uint64_t embd = c.n_embd, ff = c.n_ff, vocab = c.n_vocab, qd = c.q_dim(), kvd = c.kv_dim();
   weights_.token_embd = expect("token_embd.weight", {embd, vocab}, false);
+  weights_.layers.clear();
+  weights_.layers.reserve(c.n_layers);
+  if (c.traits.layout == BlockLayout::bert_encoder) {
+    // Names and placement as llama.cpp's converter writes BERT models (post-norm blocks).
+    const std::uint64_t positions = c.n_ctx_train, types = std::max<std::uint64_t>(c.n_token_types, 1);
+    weights_.position_embd = expect("position_embd.weight", {embd, positions}, false);
+    weights_.token_types = expect("token_types.weight", {embd, types}, true);
+    weights_.token_embd_norm = expect("token_embd_norm.weight", {embd}, true);
+    weights_.token_embd_norm_b = expect("token_embd_norm.bias", {embd}, true);
+    for (std::uint32_t i = 0; i < c.n_layers; ++i) {
+      const std::string b = fmt::format("blk.{}.", i);
+      LayerWeights l;
+      l.wq = expect(b + "attn_q.weight", {embd, qd}, false);
+      l.wk = expect(b + "attn_k.weight", {embd, kvd}, false);
+      l.wv = expect(b + "attn_v.weight", {embd, kvd}, false);
+      l.wo = expect(b + "attn_output.weight", {qd, embd}, false);
+      l.bq = expect(b + "attn_q.bias", {qd}, true);
+      l.bk = expect(b + "attn_k.bias", {kvd}, true);
+      l.bv = expect(b + "attn_v.bias", {kvd}, true);
+      l.bo = expect(b + "attn_output.bias", {embd}, true);
+      l.attn_out_norm = expect(b + "attn_output_norm.weight", {embd}, true);
+      l.attn_out_norm_b = expect(b + "attn_output_norm.bias", {embd}, true);
+      l.ffn_up = expect(b + "ffn_up.weight", {embd, ff}, false);
+      l.b_up = expect(b + "ffn_up.bias", {ff}, true);
+      l.ffn_down = expect(b + "ffn_down.weight", {ff, embd}, false);
+      l.b_down = expect(b + "ffn_down.bias", {embd}, true);
+      l.out_norm = expect(b + "layer_output_norm.weight", {embd}, true);
+      l.out_norm_b = expect(b + "layer_output_norm.bias", {embd}, true);
+      weights_.layers.push_back(std::move(l));
+    }
+    return;
+  }
   weights_.output_norm = expect("output_norm.weight", {embd}, true);
   weights_.output = c.tied_output ? weights_.token_embd : expect("output.weight", {embd, vocab}, false);
   if (c.has_rope_freqs) {
     weights_.rope_freqs = expect("rope_freqs.weight", {c.rope_dims / 2}, true);
   }
-  weights_.layers.clear();
-  weights_.layers.reserve(c.n_layers);
   for (std::uint32_t i = 0; i < c.n_layers; ++i) {
     const std::string b = fmt::format("blk.{}.", i);
     LayerWeights l;

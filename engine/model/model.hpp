@@ -43,6 +43,12 @@ struct LayerWeights {
   TensorView ffn_gate;                       ///< ne {n_embd, n_ff}
   TensorView ffn_up;                         ///< ne {n_embd, n_ff}
   TensorView ffn_down;                       ///< ne {n_ff, n_embd}
+
+  // Encoders (BlockLayout::bert_encoder) have no attn_norm, ffn_norm or ffn_gate; they have biases on
+  // the other projections and a LayerNorm (weight and bias) after each residual add.
+  std::optional<TensorView> bo, b_up, b_down;                ///< [n_embd], [n_ff], [n_embd]
+  std::optional<TensorView> attn_out_norm, attn_out_norm_b;  ///< attn_output_norm: after attention
+  std::optional<TensorView> out_norm, out_norm_b;            ///< layer_output_norm: after the FFN
 };
 
 struct ModelWeights {
@@ -51,6 +57,12 @@ struct ModelWeights {
   TensorView output;                     ///< ne {n_embd, n_vocab}; token_embd itself when tied
   std::optional<TensorView> rope_freqs;  ///< [rope_dims / 2], F32
   std::vector<LayerWeights> layers;
+
+  // Encoders have no output_norm or output; they add learned position and token-type embeddings to the
+  // token embedding and normalise the sum.
+  std::optional<TensorView> position_embd;                       ///< ne {n_embd, n_ctx_train}
+  std::optional<TensorView> token_types;                         ///< ne {n_embd, n_token_types}
+  std::optional<TensorView> token_embd_norm, token_embd_norm_b;  ///< [n_embd]
 };
 
 class Model {

@@ -1,5 +1,6 @@
 #include "engine/model/model_config.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -9,10 +10,11 @@
 namespace lagvk {
 namespace {
 
-constexpr std::array<ArchTraits, 3> kArchitectures = {{
-    {"llama", ref::RopeMode::normal, false, false},
-    {"qwen2", ref::RopeMode::neox, true, false},
-    {"qwen3", ref::RopeMode::neox, false, true},
+constexpr std::array<ArchTraits, 4> kArchitectures = {{
+    {"llama", BlockLayout::decoder, ref::RopeMode::normal, false, false},
+    {"qwen2", BlockLayout::decoder, ref::RopeMode::neox, true, false},
+    {"qwen3", BlockLayout::decoder, ref::RopeMode::neox, false, true},
+    {"bert", BlockLayout::bert_encoder, ref::RopeMode::normal, true, false},
 }};
 
 // Limits of what lagvk runs, checked here so that a file beyond them is refused before any memory is
@@ -41,6 +43,22 @@ std::string supported_architectures() {
     s += a.name;
   }
   return s;
+}
+
+std::string_view pooling_name(Pooling p) {
+  switch (p) {
+    case Pooling::none:
+      return "none";
+    case Pooling::mean:
+      return "mean";
+    case Pooling::cls:
+      return "cls";
+    case Pooling::last:
+      return "last";
+    case Pooling::rank:
+      return "rank";
+  }
+  return "unknown";
 }
 
 const ArchTraits& arch_traits(std::string_view arch) {
@@ -72,13 +90,23 @@ ModelConfig read_model_config(const GgufFile& f) {
   c.n_ff = f.get_u32(p + "feed_forward_length");
   c.n_head = f.get_u32(p + "attention.head_count");
   c.n_head_kv = f.get_u32_opt(p + "attention.head_count_kv").value_or(c.n_head);
-  c.rms_eps = f.get_f32(p + "attention.layer_norm_rms_epsilon");
+  if (c.traits.layout == BlockLayout::decoder) {
+    c.rms_eps = f.get_f32(p + "attention.layer_norm_rms_epsilon");
+    expect_finite_positive(f, p + "attention.layer_norm_rms_epsilon", c.rms_eps);
+  } else {
+    c.layer_norm_eps = f.get_f32(p + "attention.layer_norm_epsilon");
+    expect_finite_positive(f, p + "attention.layer_norm_epsilon", c.layer_norm_eps);
+  }
+  const std::uint32_t pooling = f.get_u32_opt(p + "pooling_type").value_or(0);
+  if (pooling > std::uint32_t(Pooling::rank))
+    fail(Errc::bad_model_file, "'{}': {}pooling_type {} is not a pooling type llama.cpp defines (0-4)",
+         f.path(), p, pooling);
+  c.pooling = Pooling(pooling);
   c.n_ctx_train = f.get_u32(p + "context_length");
   c.rope_freq_base = f.get_f32_opt(p + "rope.freq_base").value_or(10000.0f);
 
   if (c.n_layers == 0 || c.n_embd == 0 || c.n_ff == 0 || c.n_head == 0 || c.n_head_kv == 0)
     fail(Errc::bad_model_file, "'{}': layer count, widths and head counts must be positive", f.path());
-  expect_finite_positive(f, p + "attention.layer_norm_rms_epsilon", c.rms_eps);
   expect_finite_positive(f, p + "rope.freq_base", c.rope_freq_base);
   expect_at_most(f, "embedding_length", c.n_embd, kMaxWidth);
   expect_at_most(f, "feed_forward_length", c.n_ff, kMaxWidth);
@@ -157,6 +185,8 @@ ModelConfig read_model_config(const GgufFile& f) {
            "mismatched",
            f.path(), tokens, c.n_vocab);
   }
+  if (const auto* types = f.find_tensor("token_types.weight"); types && types->dims.size() == 2)
+    c.n_token_types = std::uint32_t(std::min<std::uint64_t>(types->dims[1], kMaxVocab));
   c.tied_output = f.find_tensor("output.weight") == nullptr;
   c.has_rope_freqs = f.find_tensor("rope_freqs.weight") != nullptr;
   return c;

@@ -12,23 +12,39 @@ namespace lagvk {
 
 class GgufFile;
 
+/// How a transformer block is laid out: the decoder family (pre-norm RMSNorm, RoPE, SwiGLU FFN, causal
+/// attention, a language-model head) or the BERT encoder family (token + learned position + token-type
+/// embeddings with a LayerNorm, post-norm LayerNorm with biases after attention and after the FFN, biases on
+/// every projection, GELU FFN without a gate, bidirectional attention, no RoPE, pooled embeddings out).
+enum class BlockLayout { decoder, bert_encoder };
+
 /// What distinguishes one supported architecture from another.
 struct ArchTraits {
   std::string_view name;    ///< general.architecture
+  BlockLayout layout;       ///< decoder or encoder; the switches below refine a decoder
   ref::RopeMode rope_mode;  ///< normal for llama (llama.cpp's converter permutes Q/K), neox for qwen
-  bool qkv_bias;            ///< attn_q/k/v have .bias tensors (qwen2)
+  bool qkv_bias;            ///< attn_q/k/v have .bias tensors (qwen2; every projection of an encoder)
   bool qk_norm;             ///< per-head RMS norm of q and k before RoPE (qwen3)
+
+  /// An embedding model: it produces pooled sentence vectors, not next-token logits.
+  [[nodiscard]] bool embedding_only() const { return layout == BlockLayout::bert_encoder; }
 };
 
 /// The traits of a supported architecture; fails naming it and listing the supported ones.
 [[nodiscard]] const ArchTraits& arch_traits(std::string_view arch);
-/// "llama, qwen2, qwen3"
+/// "llama, qwen2, qwen3, bert"
 [[nodiscard]] std::string supported_architectures();
 
 /// The largest head dimension lagvk's attention kernel handles (shaders/attention.comp: MAX_HEAD_DIM).
 inline constexpr std::uint32_t kMaxSupportedHeadDim = 512;
 
 enum class RopeScaling { none, linear, yarn, llama3 };
+
+/// How token vectors become one sentence vector ({arch}.pooling_type, numbered as llama.cpp numbers them).
+enum class Pooling : std::uint32_t { none = 0, mean = 1, cls = 2, last = 3, rank = 4 };
+
+/// "mean", "cls", ...
+[[nodiscard]] std::string_view pooling_name(Pooling p);
 
 struct ModelConfig {
   std::string arch;
@@ -43,8 +59,11 @@ struct ModelConfig {
   std::uint32_t head_dim = 0;   ///< key_length, default n_embd / n_head
   std::uint32_t value_dim = 0;  ///< value_length, default head_dim
   std::uint32_t n_vocab = 0;
-  std::uint32_t n_ctx_train = 0;  ///< context_length
-  float rms_eps = 1e-5f;
+  std::uint32_t n_ctx_train = 0;    ///< context_length
+  float rms_eps = 1e-5f;            ///< attention.layer_norm_rms_epsilon (decoders)
+  float layer_norm_eps = 0.0f;      ///< attention.layer_norm_epsilon (encoders' LayerNorm)
+  Pooling pooling = Pooling::none;  ///< pooling_type, none when the file does not say
+  std::uint32_t n_token_types = 0;  ///< rows of token_types.weight (encoders; type 0 is used)
 
   float rope_freq_base = 10000.0f;
   std::uint32_t rope_dims = 0;  ///< rope.dimension_count (rotated leading dims of each head)

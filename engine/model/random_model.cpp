@@ -72,6 +72,110 @@ std::vector<float> checked_weights(const RandomModelSpec& s, const std::string& 
   return v;
 }
 
+/// A WordPiece vocabulary of exactly `size` tokens as llama.cpp's converter writes BERT's: the five
+/// control tokens, then each printable ASCII character as a word start ("\u2581c") and as a continuation
+/// ("c"), then two-letter pieces of lower-case letters (both forms) until the size is reached.
+void write_wordpiece_vocabulary(GgufWriter& w, std::uint32_t size) {
+  static const std::string kStart = "\xE2\x96\x81";
+  std::vector<std::string> tokens = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  std::vector<std::int32_t> types(tokens.size(), std::int32_t(TokenType::control));
+  auto add = [&](const std::string& piece) {
+    for (const std::string& t : {kStart + piece, piece}) {
+      if (tokens.size() == size) return;
+      tokens.push_back(t);
+      types.push_back(std::int32_t(TokenType::normal));
+    }
+  };
+  for (char c = '!'; c <= '~'; ++c)
+    if (c < 'A' || c > 'Z') add(std::string(1, c));  // text is lower-cased before lookup
+  for (char a = 'a'; a <= 'z' && tokens.size() < size; ++a)
+    for (char b = 'a'; b <= 'z' && tokens.size() < size; ++b) add(std::string{a, b});
+  for (std::uint32_t i = 0; tokens.size() < size; ++i) add("w" + std::to_string(i));
+  w.set_string("tokenizer.ggml.model", "bert");
+  w.set_string("tokenizer.ggml.pre", "bert-bge");
+  w.set_string_array("tokenizer.ggml.tokens", tokens);
+  w.set_i32_array("tokenizer.ggml.token_type", types);
+  w.set_u32("tokenizer.ggml.token_type_count", 2);
+  w.set_u32("tokenizer.ggml.padding_token_id", 0);
+  w.set_u32("tokenizer.ggml.unknown_token_id", 1);
+  w.set_u32("tokenizer.ggml.bos_token_id", 2);
+  w.set_u32("tokenizer.ggml.cls_token_id", 2);
+  w.set_u32("tokenizer.ggml.eos_token_id", 3);
+  w.set_u32("tokenizer.ggml.seperator_token_id", 3);  // sic: gguf-py's key
+  w.set_u32("tokenizer.ggml.mask_token_id", 4);
+  w.set_bool("tokenizer.ggml.add_bos_token", true);
+  w.set_bool("tokenizer.ggml.add_eos_token", true);
+  w.set_bool("tokenizer.ggml.normalizer.lowercase", true);
+}
+
+/// A BERT encoder (BlockLayout::bert_encoder) with llama.cpp's tensor names: post-norm LayerNorm blocks,
+/// biases everywhere, learned positions and token types, the spec's pooling.
+GgufWriter make_random_bert(const RandomModelSpec& s) {
+  if (s.n_head_kv != s.n_head)
+    fail(Errc::invalid_argument, "a bert model has as many key/value heads as query heads ({}), not {}",
+         s.n_head, s.n_head_kv);
+  if (s.pooling != Pooling::mean && s.pooling != Pooling::cls)
+    fail(Errc::invalid_argument, "a random bert model pools with mean or cls, not {}",
+         pooling_name(s.pooling));
+  if (s.tied_output || s.rope_factors || !s.words.empty() || s.weights)
+    fail(Errc::invalid_argument,
+         "a bert model has no output, rope factors, word vocabulary or trained weights");
+  const std::uint32_t dim = s.n_embd, ff = s.n_ff;
+  Rng rng(s.seed);
+  GgufWriter w;
+  const std::string a = "bert.";
+  w.set_string("general.architecture", "bert");
+  w.set_string("general.name", s.name.empty() ? fmt::format("lagvk-random-bert-{}L-{}d-{}", s.n_layers, dim,
+                                                            ggml_type_name(s.type))
+                                              : s.name);
+  w.set_u32("general.file_type", llama_file_type(s.type));
+  w.set_u32(a + "block_count", s.n_layers);
+  w.set_u32(a + "context_length", s.n_ctx);
+  w.set_u32(a + "embedding_length", dim);
+  w.set_u32(a + "feed_forward_length", ff);
+  w.set_u32(a + "attention.head_count", s.n_head);
+  w.set_f32(a + "attention.layer_norm_epsilon", 1e-12f);
+  w.set_bool(a + "attention.causal", false);
+  w.set_u32(a + "pooling_type", std::uint32_t(s.pooling));
+  write_wordpiece_vocabulary(w, s.n_vocab);
+
+  const double in_gain = 1.0 / std::sqrt(double(dim)), ff_gain = 1.0 / std::sqrt(double(ff));
+  auto matrix = [&](const std::string& name, std::uint32_t in, std::uint32_t out, double stddev) {
+    w.add_tensor(name, {in, out}, s.type,
+                 quantize(s.type, normal_values(rng, std::size_t(in) * out, 0.0, stddev)));
+  };
+  auto vector = [&](const std::string& name, std::uint32_t n, double mean, double stddev) {
+    w.add_tensor(name, {n}, GgmlType::f32, f32_bytes(normal_values(rng, n, mean, stddev)));
+  };
+  auto f32_matrix = [&](const std::string& name, std::uint32_t in, std::uint32_t out, double stddev) {
+    w.add_tensor(name, {in, out}, GgmlType::f32,
+                 f32_bytes(normal_values(rng, std::size_t(in) * out, 0.0, stddev)));
+  };
+  matrix("token_embd.weight", dim, s.n_vocab, 1.0);
+  f32_matrix("position_embd.weight", dim, s.n_ctx, 0.5);
+  f32_matrix("token_types.weight", dim, 2, 0.5);
+  vector("token_embd_norm.weight", dim, 1.0, 0.1);
+  vector("token_embd_norm.bias", dim, 0.0, 0.1);
+  for (std::uint32_t i = 0; i < s.n_layers; ++i) {
+    const std::string b = fmt::format("blk.{}.", i);
+    for (const char* m : {"attn_q", "attn_k", "attn_v"}) {
+      matrix(b + m + ".weight", dim, dim, in_gain * 2.0);  // sharper attention than a plain average
+      vector(b + m + ".bias", dim, 0.0, 0.1);
+    }
+    matrix(b + "attn_output.weight", dim, dim, in_gain);
+    vector(b + "attn_output.bias", dim, 0.0, 0.1);
+    vector(b + "attn_output_norm.weight", dim, 1.0, 0.1);
+    vector(b + "attn_output_norm.bias", dim, 0.0, 0.1);
+    matrix(b + "ffn_up.weight", dim, ff, in_gain * 2.0);
+    vector(b + "ffn_up.bias", ff, 0.0, 0.1);
+    matrix(b + "ffn_down.weight", ff, dim, ff_gain);
+    vector(b + "ffn_down.bias", dim, 0.0, 0.1);
+    vector(b + "layer_output_norm.weight", dim, 1.0, 0.1);
+    vector(b + "layer_output_norm.bias", dim, 0.0, 0.1);
+  }
+  return w;
+}
+
 }  // namespace
 
 std::uint32_t llama_file_type(GgmlType type) {
@@ -126,6 +230,7 @@ void validate(const RandomModelSpec& s) {
 GgufWriter make_random_model(const RandomModelSpec& s) {
   validate(s);
   const auto& traits = arch_traits(s.arch);
+  if (traits.layout == BlockLayout::bert_encoder) return make_random_bert(s);
   const std::uint32_t head_dim = s.n_embd / s.n_head;
   const std::uint32_t q_dim = s.n_head * head_dim, kv_dim = s.n_head_kv * head_dim;
   Rng rng(s.seed);

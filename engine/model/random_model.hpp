@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/model/gguf_writer.hpp"
+#include "engine/model/model_config.hpp"
 #include "engine/model/tensor_type.hpp"
 
 namespace lagvk {
@@ -27,8 +28,9 @@ struct RandomModelSpec {
   bool rope_factors = false;  ///< write rope_freqs.weight with llama3-style factors in [1, 8]
   float rope_freq_base = 10000.0f;
   float rms_eps = 1e-5f;
-  float logit_std = 8.0f;  ///< typical spread of the logits; larger = more peaked
-  std::string name;        ///< general.name; a descriptive default when empty
+  float logit_std = 8.0f;           ///< typical spread of the logits; larger = more peaked
+  Pooling pooling = Pooling::mean;  ///< bert only: bert.pooling_type (mean or cls)
+  std::string name;                 ///< general.name; a descriptive default when empty
   /// When set, the vocabulary is make_word_vocab(words) (n_vocab must be its size) and SentencePiece's
   /// implicit leading space is off, as for the trained multihop model.
   std::vector<std::string> words;

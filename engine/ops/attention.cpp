@@ -26,7 +26,7 @@ void validate_cache(const char* op, const PagedKv& kv, std::uint64_t entries_nee
 
 void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q, const PagedKv& kv,
                const vk::BufferView& out, std::uint32_t tokens, std::uint32_t q_heads, std::uint32_t kv_start,
-               float scale) {
+               float scale, AttentionMask mask) {
   if (tokens == 0) return;
   if (q_heads % kv.kv_heads != 0)
     fail("attention: {} query heads are not a multiple of {} kv heads", q_heads, kv.kv_heads);
@@ -40,13 +40,14 @@ void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q,
   if (tokens > ctx.info().max_workgroup_count[1] || q_heads > ctx.info().max_workgroup_count[0])
     fail("attention: {} tokens x {} heads exceed the device's grid limits; use smaller prefill batches",
          tokens, q_heads);
-  const auto& pipeline = ctx.pipeline({"attention", {kAttentionThreads}, sizeof(push::Attention)});
+  const char* variant = mask == AttentionMask::causal ? "attention" : "attention_bidirectional";
+  const auto& pipeline = ctx.pipeline({variant, {kAttentionThreads}, sizeof(push::Attention)});
   require_bytes("attention", "page fill", kv.fill, std::uint64_t(kv.table_pages) * 4);
   const push::Attention push{
       q.address(),    kv.k.address(), kv.v.address(), kv.table.address(), kv.fill.address(),
       out.address(),  tokens,         q_heads,        kv.kv_heads,        kv.head_dim,
       kv.page_tokens, kv_start,       scale};
-  cs.dispatch(pipeline, push, q_heads, tokens, 1, "attention");
+  cs.dispatch(pipeline, push, q_heads, tokens, 1, variant);
 }
 
 void kv_store(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& k_new,

@@ -1,5 +1,6 @@
 #pragma once
-// Host wrappers of shaders/attention.comp and shaders/kv_store.comp: causal grouped-query attention
+// Host wrappers of shaders/attention.comp and shaders/kv_store.comp: grouped-query attention (causal or
+// bidirectional)
 // over a paged fp16 KV cache, and writing new keys and values into that cache.
 #include <cstdint>
 
@@ -20,11 +21,15 @@ struct PagedKv {
   [[nodiscard]] std::uint64_t page_halves() const { return std::uint64_t(page_tokens) * kv_heads * head_dim; }
 };
 
-/// out[t][h] = softmax_j(q[t][h] . K[j] * scale) V[j] over cache entries j <= kv_start + t, with query head h
-/// reading kv head h / (q_heads / kv_heads). q and out: tokens x q_heads x head_dim fp32.
+/// Which cache entries a query sees: causal (decoders) or all of them (encoders such as BERT).
+enum class AttentionMask { causal, bidirectional };
+
+/// out[t][h] = softmax_j(q[t][h] . K[j] * scale) V[j] over cache entries j <= kv_start + t (causal) or
+/// j < kv_start + tokens (bidirectional), with query head h reading kv head h / (q_heads / kv_heads). q and
+/// out: tokens x q_heads x head_dim fp32.
 void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q, const PagedKv& kv,
                const vk::BufferView& out, std::uint32_t tokens, std::uint32_t q_heads, std::uint32_t kv_start,
-               float scale);
+               float scale, AttentionMask mask = AttentionMask::causal);
 
 /// Writes k_new/v_new (tokens x kv_heads x head_dim fp32, rows k_stride/v_stride floats apart; 0 means
 /// packed) into cache entries kv_start .. kv_start + tokens - 1.

@@ -35,4 +35,13 @@ void swiglu(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& gate,
   run(ctx, cs, "swiglu", Push{gate.address(), up.address(), out.address(), n, n});
 }
 
+void gelu(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x, const vk::BufferView& out,
+          std::uint32_t n) {
+  if (n == 0) return;
+  require_bytes("gelu", "x", x, std::uint64_t(n) * 4);
+  require_bytes("gelu", "out", out, std::uint64_t(n) * 4);
+  // b is not read; x stands in so that every address is a valid one.
+  run(ctx, cs, "gelu", Push{x.address(), x.address(), out.address(), n, n});
+}
+
 }  // namespace lagvk::ops

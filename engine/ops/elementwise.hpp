@@ -1,5 +1,6 @@
 #pragma once
-// Host wrappers of shaders/elementwise.comp: add (with a repeating second operand for biases) and SwiGLU.
+// Host wrappers of shaders/elementwise.comp: add (with a repeating second operand for biases), SwiGLU
+// and GELU.
 #include <cstdint>
 
 #include "engine/vk/command_stream.hpp"
@@ -14,5 +15,9 @@ void add(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& a, const
 /// out[i] = silu(gate[i]) * up[i] for i < n; out may alias gate.
 void swiglu(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& gate, const vk::BufferView& up,
             const vk::BufferView& out, std::uint32_t n);
+
+/// out[i] = gelu(x[i]) for i < n (the tanh approximation, as llama.cpp's ggml_gelu); out may alias x.
+void gelu(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x, const vk::BufferView& out,
+          std::uint32_t n);
 
 }  // namespace lagvk::ops

@@ -8,6 +8,7 @@
 
 #include "engine/core/error.hpp"
 #include "engine/model/model.hpp"
+#include "engine/model/pooling.hpp"
 #include "engine/ref/ops.hpp"
 
 namespace lagvk::ref {
@@ -53,6 +54,34 @@ std::vector<float> linear(std::span<const float> x, std::span<const float> w, st
 RefModel::RefModel(const Model& model) : config_(model.config()) {
   const auto& w = model.weights();
   token_embd_ = w.token_embd.to_float();
+  if (config_.traits.layout == BlockLayout::bert_encoder) {
+    position_embd_ = to_float(w.position_embd);
+    token_type0_ = to_float(w.token_types);
+    token_type0_.resize(config_.n_embd);  // only type 0 is used: one text, no sentence pairs
+    embd_norm_ = to_float(w.token_embd_norm);
+    embd_norm_b_ = to_float(w.token_embd_norm_b);
+    for (const auto& l : w.layers) {
+      Layer d;
+      d.wq = l.wq.to_float();
+      d.wk = l.wk.to_float();
+      d.wv = l.wv.to_float();
+      d.wo = l.wo.to_float();
+      d.bq = to_float(l.bq);
+      d.bk = to_float(l.bk);
+      d.bv = to_float(l.bv);
+      d.bo = to_float(l.bo);
+      d.attn_out_norm = to_float(l.attn_out_norm);
+      d.attn_out_norm_b = to_float(l.attn_out_norm_b);
+      d.ffn_up = l.ffn_up.to_float();
+      d.b_up = to_float(l.b_up);
+      d.ffn_down = l.ffn_down.to_float();
+      d.b_down = to_float(l.b_down);
+      d.out_norm = to_float(l.out_norm);
+      d.out_norm_b = to_float(l.out_norm_b);
+      layers_.push_back(std::move(d));
+    }
+    return;
+  }
   output_norm_ = w.output_norm.to_float();
   if (!config_.tied_output) output_ = w.output.to_float();
   rope_freqs_ = to_float(w.rope_freqs);
@@ -85,8 +114,75 @@ void RefModel::reset() {
   }
 }
 
+std::vector<float> RefModel::encode(std::span<const std::int32_t> tokens) const {
+  const auto& c = config_;
+  if (c.traits.layout != BlockLayout::bert_encoder)
+    fail(Errc::invalid_argument, "encode() is for encoder models; '{}' is a decoder", c.arch);
+  const std::size_t n = tokens.size(), embd = c.n_embd, hd = c.head_dim, qd = c.q_dim(), kvd = c.kv_dim();
+  const std::size_t ff = c.n_ff;
+  if (n == 0) return {};
+  if (n > c.n_ctx_train)
+    fail(Errc::context_full, "{} tokens exceed the model's {} positions", n, c.n_ctx_train);
+  for (auto t : tokens)
+    if (t < 0 || std::uint32_t(t) >= c.n_vocab)
+      fail("token id {} is outside the vocabulary (0..{})", t, c.n_vocab - 1);
+  auto trace = [&](std::string_view name, std::span<const float> v) {
+    if (hook_) hook_(name, v);
+  };
+  auto layer_trace = [&](std::size_t i, std::string_view what, std::span<const float> v) {
+    if (hook_) hook_(fmt::format("blk.{}.{}", i, what), v);
+  };
+
+  // Token + position + token type, then LayerNorm.
+  std::vector<std::int32_t> positions(n);
+  for (std::size_t t = 0; t < n; ++t) positions[t] = std::int32_t(t);
+  std::vector<float> x(n * embd), pos(n * embd);
+  embedding(token_embd_, tokens, x, embd);
+  embedding(position_embd_, positions, pos, embd);
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t d = 0; d < embd; ++d) x[t * embd + d] += pos[t * embd + d] + token_type0_[d];
+  layernorm(x, embd_norm_, embd_norm_b_, x, n, embd, c.layer_norm_eps);
+  trace("inp_embd", x);
+
+  std::vector<float> attn(n * qd);
+  for (std::size_t li = 0; li < layers_.size(); ++li) {
+    const auto& l = layers_[li];
+    const auto q = linear(x, l.wq, l.bq, n, embd, qd);
+    const auto k = linear(x, l.wk, l.bk, n, embd, kvd);
+    const auto v = linear(x, l.wv, l.bv, n, embd, kvd);
+    layer_trace(li, "q", q);
+    layer_trace(li, "k", k);
+    layer_trace(li, "v", v);
+    attention(q, k, v, attn, n, c.n_head, c.n_head_kv, hd, 0, float(1.0 / std::sqrt(double(hd))), false);
+    layer_trace(li, "kqv_out", attn);
+    const auto o = linear(attn, l.wo, l.bo, n, qd, embd);
+    layer_trace(li, "attn_out", o);
+    add(x, o, x);
+    layernorm(x, l.attn_out_norm, l.attn_out_norm_b, x, n, embd, c.layer_norm_eps);
+    layer_trace(li, "attn_out_norm", x);
+
+    auto up = linear(x, l.ffn_up, l.b_up, n, embd, ff);
+    gelu(up, up);
+    layer_trace(li, "ffn_act", up);
+    const auto down = linear(up, l.ffn_down, l.b_down, n, ff, embd);
+    layer_trace(li, "ffn_out", down);
+    add(x, down, x);
+    layernorm(x, l.out_norm, l.out_norm_b, x, n, embd, c.layer_norm_eps);
+    layer_trace(li, "l_out", x);
+  }
+  return x;
+}
+
+std::vector<float> RefModel::embed(std::span<const std::int32_t> tokens) const {
+  if (tokens.empty()) fail(Errc::invalid_argument, "nothing to embed: no tokens");
+  return pool_tokens(encode(tokens), tokens.size(), config_.n_embd, config_.pooling);
+}
+
 std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
   const auto& c = config_;
+  if (c.traits.embedding_only())
+    fail(Errc::unsupported_model, "'{}' is an embedding model ({}): it makes sentence vectors, not logits",
+         c.name.empty() ? c.arch : c.name, c.arch);
   const std::size_t n = tokens.size(), embd = c.n_embd, hd = c.head_dim, qd = c.q_dim(), kvd = c.kv_dim();
   const std::size_t ff = c.n_ff, vocab = c.n_vocab;
   if (n == 0) return {};

@@ -30,6 +30,14 @@ class RefModel {
   /// Fails on token ids outside the vocabulary.
   [[nodiscard]] std::vector<float> forward(std::span<const std::int32_t> tokens);
 
+  /// Encoder models (bert): the final hidden states of `tokens` (tokens.size() x n_embd, row-major), every
+  /// token attending to every other; token type 0 and positions 0.. as llama.cpp feeds a single text.
+  /// Hook names as forward()'s where the step exists ("inp_embd" after the embedding LayerNorm,
+  /// "blk.N.attn_out_norm", "blk.N.ffn_act" = gelu(up), "blk.N.l_out" after the output LayerNorm).
+  [[nodiscard]] std::vector<float> encode(std::span<const std::int32_t> tokens) const;
+  /// encode() pooled as the file's pooling_type says (not normalised).
+  [[nodiscard]] std::vector<float> embed(std::span<const std::int32_t> tokens) const;
+
   /// Empties the KV cache.
   void reset();
 
@@ -46,11 +54,13 @@ class RefModel {
   struct Layer {
     std::vector<float> attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm;
     std::vector<float> ffn_norm, ffn_gate, ffn_up, ffn_down;
+    std::vector<float> bo, b_up, b_down, attn_out_norm, attn_out_norm_b, out_norm, out_norm_b;  ///< encoders
     std::vector<float> k_cache, v_cache;  ///< n_past x kv_dim each, RoPE already applied to keys
   };
 
   ModelConfig config_;
   std::vector<float> token_embd_, output_norm_, output_, rope_freqs_;
+  std::vector<float> position_embd_, token_type0_, embd_norm_, embd_norm_b_;  ///< encoders
   std::vector<Layer> layers_;
   std::size_t n_past_ = 0;
   ActivationHook hook_;

@@ -73,6 +73,29 @@ void softmax(std::span<const float> x, std::span<float> y, std::size_t rows, std
   }
 }
 
+void layernorm(std::span<const float> x, std::span<const float> weight, std::span<const float> bias,
+               std::span<float> y, std::size_t rows, std::size_t dim, float eps) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = &x[r * dim];
+    double mean = 0.0;
+    for (std::size_t i = 0; i < dim; ++i) mean += row[i];
+    mean /= double(dim);
+    double var = 0.0;
+    for (std::size_t i = 0; i < dim; ++i) var += (row[i] - mean) * (row[i] - mean);
+    const double inv = 1.0 / std::sqrt(var / double(dim) + double(eps));
+    for (std::size_t i = 0; i < dim; ++i)
+      y[r * dim + i] = float((row[i] - mean) * inv * double(weight[i]) + double(bias[i]));
+  }
+}
+
+void gelu(std::span<const float> x, std::span<float> out) {
+  constexpr double kSqrt2OverPi = 0.79788456080286535588;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const double v = x[i];
+    out[i] = float(0.5 * v * (1.0 + std::tanh(kSqrt2OverPi * (v + 0.044715 * v * v * v))));
+  }
+}
+
 void swiglu(std::span<const float> gate, std::span<const float> up, std::span<float> out) {
   for (std::size_t i = 0; i < out.size(); ++i) {
     const double g = gate[i];
@@ -93,11 +116,11 @@ void embedding(std::span<const float> table, std::span<const std::int32_t> ids, 
 
 void attention(std::span<const float> q, std::span<const float> k, std::span<const float> v,
                std::span<float> out, std::size_t tokens, std::size_t q_heads, std::size_t kv_heads,
-               std::size_t head_dim, std::size_t kv_start, float scale) {
+               std::size_t head_dim, std::size_t kv_start, float scale, bool causal) {
   const std::size_t group = q_heads / kv_heads;
   std::vector<double> scores;
   for (std::size_t t = 0; t < tokens; ++t) {
-    const std::size_t visible = kv_start + t + 1;
+    const std::size_t visible = causal ? kv_start + t + 1 : kv_start + tokens;
     scores.resize(visible);
     for (std::size_t h = 0; h < q_heads; ++h) {
       const std::size_t kh = h / group;

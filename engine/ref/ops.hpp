@@ -44,6 +44,14 @@ void rope(std::span<float> x, std::span<const std::int32_t> positions, std::size
 /// Row-wise softmax of (x * scale) over rows x cols.
 void softmax(std::span<const float> x, std::span<float> y, std::size_t rows, std::size_t cols, float scale);
 
+/// Each row of x (rows x dim): y = (x - mean) / sqrt(variance + eps) * weight + bias (BERT's LayerNorm).
+void layernorm(std::span<const float> x, std::span<const float> weight, std::span<const float> bias,
+               std::span<float> y, std::size_t rows, std::size_t dim, float eps);
+
+/// out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), elementwise: the GELU approximation llama.cpp's
+/// ggml_gelu computes (BERT's FFN activation). out may alias x.
+void gelu(std::span<const float> x, std::span<float> out);
+
 /// out = silu(gate) * up, elementwise.
 void swiglu(std::span<const float> gate, std::span<const float> up, std::span<float> out);
 
@@ -54,10 +62,11 @@ void add(std::span<const float> a, std::span<const float> b, std::span<float> c)
 void embedding(std::span<const float> table, std::span<const std::int32_t> ids, std::span<float> out,
                std::size_t dim);
 
-/// Causal grouped-query attention. q: tokens x q_heads x head_dim; k, v: kv_len x kv_heads x head_dim
-/// (the logical, unpaged cache). Query t sees cache entries [0, kv_start + t]. out like q.
+/// Grouped-query attention. q: tokens x q_heads x head_dim; k, v: kv_len x kv_heads x head_dim (the
+/// logical, unpaged cache). Query t sees cache entries [0, kv_start + t] when causal, else all entries
+/// [0, kv_start + tokens) (encoders). out like q.
 void attention(std::span<const float> q, std::span<const float> k, std::span<const float> v,
                std::span<float> out, std::size_t tokens, std::size_t q_heads, std::size_t kv_heads,
-               std::size_t head_dim, std::size_t kv_start, float scale);
+               std::size_t head_dim, std::size_t kv_start, float scale, bool causal = true);
 
 }  // namespace lagvk::ref

@@ -3,6 +3,7 @@
 #include "engine/tokenizer/bpe_tokenizer.hpp"
 #include "engine/tokenizer/spm_tokenizer.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
+#include "engine/tokenizer/wordpiece_tokenizer.hpp"
 
 namespace lagvk {
 
@@ -21,9 +22,16 @@ std::unique_ptr<Tokenizer> make_tokenizer(const GgufFile& file) {
                                           file.get_string_array("tokenizer.ggml.merges"), *pre,
                                           *pre == PreTokenizer::llama3);
   }
+  if (kind == "bert") {
+    WordPieceOptions o;
+    o.lowercase = file.get_bool_opt("tokenizer.ggml.normalizer.lowercase").value_or(true);
+    o.strip_accents = file.get_bool_opt("tokenizer.ggml.normalizer.strip_accents").value_or(o.lowercase);
+    o.add_sep = file.get_bool_opt("tokenizer.ggml.add_eos_token").value_or(true);
+    return std::make_unique<WordPieceTokenizer>(load_vocab(file, true), o);
+  }
   fail(Errc::unsupported_model,
-       "'{}' uses the tokenizer '{}', which lagvk does not support (supported: llama, gpt2)", file.path(),
-       kind);
+       "'{}' uses the tokenizer '{}', which lagvk does not support (supported: llama, gpt2, bert)",
+       file.path(), kind);
 }
 
 }  // namespace lagvk

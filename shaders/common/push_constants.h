@@ -103,6 +103,16 @@
   UINT(dim)                                      \
   FLOAT(eps)
 
+// LayerNorm with a bias (BERT): y = (x - mean) / sqrt(var + eps) * weight + bias per row of dim floats.
+#define LAGVK_PUSH_LAYERNORM(ADDRESS, UINT, FLOAT) \
+  ADDRESS(F32Ptr, x)                               \
+  ADDRESS(F32Ptr, weight)                          \
+  ADDRESS(F32Ptr, bias)                            \
+  ADDRESS(F32Ptr, y)                               \
+  UINT(rows)                                       \
+  UINT(dim)                                        \
+  FLOAT(eps)
+
 // factors: ignored unless has_factors; token_stride: floats between consecutive tokens.
 #define LAGVK_PUSH_ROPE(ADDRESS, UINT, FLOAT) \
   ADDRESS(F32Ptr, x)                          \
@@ -136,5 +146,5 @@
 #define LAGVK_GLSL_FLOAT(name) float name;
 /// The kernel's push-constant block, `p`, with the members of LAYOUT.
 #define LAGVK_PUSH_CONSTANTS(LAYOUT) \
-  layout(push_constant) uniform Push { LAYOUT(LAGVK_GLSL_ADDRESS, LAGVK_GLSL_UINT, LAGVK_GLSL_FLOAT) } p;
+  layout(push_constant) uniform Push{LAYOUT(LAGVK_GLSL_ADDRESS, LAGVK_GLSL_UINT, LAGVK_GLSL_FLOAT)} p;
 #endif

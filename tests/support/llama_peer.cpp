@@ -346,6 +346,16 @@ std::vector<std::vector<int32_t>> llama_peer_tokenize_all(const fs::path& model,
   return parse_as(j, [](const nlohmann::json& v) { return v.get<std::vector<std::vector<int32_t>>>(); });
 }
 
+std::vector<std::vector<float>> llama_peer_embed_all(const fs::path& model,
+                                                     const std::vector<std::string>& texts,
+                                                     const PeerOptions& o) {
+  const JsonArgumentFile file(texts);
+  std::vector<std::string> args{"embed", "--model", model.string(), "--texts", file.path().string()};
+  nlohmann::json j = llama_peer_run(args, o.timeout_s);
+  return parse_as(
+      j, [](const nlohmann::json& v) { return v.at("embeddings").get<std::vector<std::vector<float>>>(); });
+}
+
 std::vector<PeerChat> llama_peer_chat(const fs::path& model,
                                       const std::vector<std::vector<PeerMessage>>& conversations,
                                       bool add_generation_prompt, const PeerOptions& o) {

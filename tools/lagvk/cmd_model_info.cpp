@@ -89,6 +89,18 @@ json architecture_keys(const GgufFile& file, const std::string& arch) {
 }
 
 json hparams_json(const ModelConfig& c, bool tied_output) {
+  if (c.traits.embedding_only())  // an encoder: no RoPE, no output; LayerNorm and pooling instead
+    return {{"block_count", c.n_layers},
+            {"embedding_length", c.n_embd},
+            {"feed_forward_length", c.n_ff},
+            {"head_count", c.n_head},
+            {"head_count_kv", c.n_head_kv},
+            {"head_dim", c.head_dim},
+            {"vocab_size", c.n_vocab},
+            {"context_length", c.n_ctx_train},
+            {"layer_norm_eps", c.layer_norm_eps},
+            {"pooling", pooling_name(c.pooling)},
+            {"embedding_model", true}};
   return {{"block_count", c.n_layers},
           {"embedding_length", c.n_embd},
           {"feed_forward_length", c.n_ff},
@@ -249,12 +261,20 @@ void print_text(const json& j, const GgufFile& file, bool with_tensors) {
                 h["block_count"].get<unsigned>(), h["embedding_length"].get<unsigned>(),
                 h["feed_forward_length"].get<unsigned>(), h["head_count"].get<unsigned>(),
                 h["head_count_kv"].get<unsigned>(), h["head_dim"].get<unsigned>());
-    std::printf("vocab:         %u   context %u   rms eps %g\n", h["vocab_size"].get<unsigned>(),
-                h["context_length"].get<unsigned>(), h["rms_eps"].get<double>());
-    std::printf("rope:          %s, base %g, %u dims%s%s\n", h["rope_mode"].get<std::string>().c_str(),
-                h["rope_freq_base"].get<double>(), h["rope_dimension_count"].get<unsigned>(),
-                h["rope_freqs"].get<bool>() ? ", rope_freqs" : "",
-                h["tied_output"].get<bool>() ? "; tied output" : "");
+    if (h.contains("embedding_model")) {
+      std::printf("vocab:         %u   positions %u   layer norm eps %g\n", h["vocab_size"].get<unsigned>(),
+                  h["context_length"].get<unsigned>(), h["layer_norm_eps"].get<double>());
+      std::printf(
+          "embeddings:    %s pooling, bidirectional attention: an embedding model for 'lagvk embed'\n",
+          h["pooling"].get<std::string>().c_str());
+    } else {
+      std::printf("vocab:         %u   context %u   rms eps %g\n", h["vocab_size"].get<unsigned>(),
+                  h["context_length"].get<unsigned>(), h["rms_eps"].get<double>());
+      std::printf("rope:          %s, base %g, %u dims%s%s\n", h["rope_mode"].get<std::string>().c_str(),
+                  h["rope_freq_base"].get<double>(), h["rope_dimension_count"].get<unsigned>(),
+                  h["rope_freqs"].get<bool>() ? ", rope_freqs" : "",
+                  h["tied_output"].get<bool>() ? "; tied output" : "");
+    }
   } else if (!j["architecture_keys"].empty()) {
     std::printf("hyper-parameters as the file states them:\n");
     for (const auto& [key, value] : j["architecture_keys"].items())

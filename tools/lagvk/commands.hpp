@@ -14,6 +14,7 @@ int cmd_make_model(int argc, char** argv);
 int cmd_model_info(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_run(int argc, char** argv, const vk::InstanceOptions& vulkan);
+int cmd_embed(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_log(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan);

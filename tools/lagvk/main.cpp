@@ -36,6 +36,8 @@ constexpr Command kCommands[] = {
     {"tokenize", "print the token ids of a text under a model's tokenizer",
      [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_tokenize(argc, argv); }},
     {"run", "generate text from a prompt with a GGUF model", lagvk::cli::cmd_run},
+    {"embed", "print the embedding (sentence vector) of each text, with an embedding or decoder model",
+     lagvk::cli::cmd_embed},
     {"ask", "answer a question with logs retrieved from a store (Log-Augmented Generation)",
      lagvk::cli::cmd_ask},
     {"eval", "measure LAG on the multihop suite: exact match and agent steps per log mode",

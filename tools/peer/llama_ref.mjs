@@ -18,6 +18,7 @@
 //                                                        GGUF's own chat template and tokenized
 //   bench    --model M --prompt-tokens 128 --gen-tokens 64 [--reps 3]
 //                                                        prefill and decode throughput
+//   embed    --model M --texts FILE.json                 llama.cpp's pooled embedding of each string
 // Common options: --gpu cpu|vulkan (default cpu), --ctx N, --threads N, --batch N, --top K (default 5).
 // Exit codes: 0 ok, 2 usage error, 3 model file missing/unreadable, 4 llama.cpp failed to load the
 // model, 5 backend unavailable, 1 anything else. On failure stdout holds {"error": ..., "code": ...}.
@@ -52,6 +53,10 @@ commands:
                                          (Jinja, @huggingface/jinja as node-llama-cpp uses it) and
                                          prints [{"text", "tokens"}] (tokens with special-token parsing)
   bench    --prompt-tokens P --gen-tokens G [--reps R] [--warmup W]
+  embed    --texts FILE                  FILE: a JSON array of non-empty strings; prints {"embeddings":
+                                         [[...], ...]}, each L2-normalised, pooled as the GGUF says
+                                         (bert.pooling_type), with node-llama-cpp's embedding context
+                                         (which adds the model's own [CLS]/[SEP] or BOS/EOS)
 options:
   --gpu cpu|vulkan   backend (default cpu; vulkan offloads all layers)
   --ctx N            context size (default: tokens needed, rounded up to 256)
@@ -453,6 +458,37 @@ async function cmdBench(args, ctxInfo) {
   };
 }
 
+// Pooled sentence embeddings from llama.cpp (llama_get_embeddings_seq behind node-llama-cpp's embedding
+// context), L2-normalised here as lagvk embed prints them, so the two compare element by element.
+async function cmdEmbed(args, ctxInfo) {
+  if (args.texts === undefined || args.texts === true) throw new PeerError("usage", "missing --texts");
+  const texts = readJsonFile(args.texts, "--texts");
+  if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string" || t === ""))
+    throw new PeerError("usage", "--texts: the file must hold a JSON array of non-empty strings");
+  const { model } = ctxInfo;
+  const longest = Math.max(1, ...texts.map((t) => model.tokenize(t).length + 2));
+  const contextSize = intOpt(args, "ctx", Math.max(256, Math.ceil((longest + 1) / 256) * 256), 1);
+  let context;
+  try {
+    context = await model.createEmbeddingContext({
+      contextSize,
+      batchSize: contextSize,
+      threads: args.threadsResolved,
+      ignoreMemorySafetyChecks: true,
+    });
+  } catch (e) {
+    throw new PeerError("model_load", `llama.cpp cannot create an embedding context: ${e?.message ?? e}`);
+  }
+  const embeddings = [];
+  for (const text of texts) {
+    const vector = Array.from((await context.getEmbeddingFor(text)).vector);
+    const norm = Math.sqrt(vector.reduce((s, x) => s + x * x, 0));
+    embeddings.push(norm > 0 ? vector.map((x) => x / norm) : vector);
+  }
+  await context.dispose();
+  return { embeddings, dim: embeddings[0]?.length ?? 0 };
+}
+
 async function cmdInfo(args, ctxInfo) {
   const { model } = ctxInfo;
   const md = model.fileInfo?.metadata ?? {};
@@ -489,9 +525,10 @@ async function main() {
     chat: cmdChat,
     bench: cmdBench,
     info: cmdInfo,
+    embed: cmdEmbed,
   };
   const fn = commands[cmd];
-  if (!fn) throw new PeerError("usage", `unknown command '${cmd}' (greedy, score, tokenize, chat, bench, info)`);
+  if (!fn) throw new PeerError("usage", `unknown command '${cmd}' (greedy, score, tokenize, chat, bench, info, embed)`);
   const gpu = args.gpu === undefined ? "cpu" : String(args.gpu);
   if (gpu !== "cpu" && gpu !== "vulkan") throw new PeerError("usage", `--gpu must be cpu or vulkan, got '${gpu}'`);
   args.threadsResolved = intOpt(args, "threads", defaultThreads(), 1);
