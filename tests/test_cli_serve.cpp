@@ -27,10 +27,17 @@ class CliServe : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = fs::path(::testing::TempDir()) / ("lagvk_cli_serve_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
-    values_ = {{"model", (dir_ / "tiny.gguf").string()}, {"missing", (dir_ / "missing.gguf").string()}};
-    const auto r = test::run_lagvk(
-        "make-model --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --vocab 300 -o " + values_["model"]);
-    ASSERT_EQ(r.status, 0) << r.out;
+    values_ = {{"model", (dir_ / "tiny.gguf").string()},
+               {"other", (dir_ / "other.gguf").string()},
+               {"missing", (dir_ / "missing.gguf").string()},
+               {"store", (dir_ / "store").string()}};
+    for (const auto& [name, seed] : {std::pair{"model", 1}, std::pair{"other", 2}}) {
+      const auto r = test::run_lagvk(
+          "make-model --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --vocab 300 "
+          "--seed " +
+          std::to_string(seed) + " -o " + values_[name]);
+      ASSERT_EQ(r.status, 0) << r.out;
+    }
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
@@ -43,14 +50,15 @@ TEST_F(CliServe, BadFlagsAndUnloadableModelsAreErrors) {
       {"help lists the flags",
        "serve --help",
        kExitOk,
-       {"--host", "--port", "--api-key", "--queue", "--max-body-bytes", "--ctx", "--device", "127.0.0.1",
-        "8080"}},
+       {"--host", "--port", "--api-key", "--queue", "--max-body-bytes", "--ctx", "--device", "--store",
+        "127.0.0.1", "8080"}},
       {"short help", "serve -h", kExitOk, {"--max-body-bytes"}},
       {"no model", "serve --port 0", kExitError, {"-m MODEL is required"}},
       {"port out of range", "serve -m {model} --port 70000", kExitError, {"--port", "65535"}},
       {"negative queue", "serve -m {model} --port 0 --queue -1", kExitError, {"--queue"}},
       {"empty body limit", "serve -m {model} --port 0 --max-body-bytes 0", kExitError, {"--max-body-bytes"}},
       {"empty key", "serve -m {model} --port 0 --api-key ''", kExitError, {"--api-key must not be empty"}},
+      {"empty store", "serve -m {model} --port 0 --store ''", kExitError, {"--store needs a directory"}},
       {"context too large", "serve -m {model} --port 0 --ctx 99999999", kExitError, {"--ctx"}},
       {"missing model file", "serve --model {missing} --port 0", kExitError, {"missing.gguf"}},
       {"no such device", "serve -m {model} --port 0 -d 999", kExitError, {"999"}},
@@ -78,7 +86,7 @@ TEST_F(CliServe, TheFlagsShapeTheServer) {
   // A command line the coverage check reads: every flag of serve, together.
   const std::string args = test::expand(
       "serve -m {model} --host 127.0.0.1 --port 0 --ctx 128 --device -1 --api-key k1 --max-body-bytes 300 "
-      "--queue 2",
+      "--queue 2 --store {store}",
       values_);
   test::ServerProcess server(args.substr(std::string("serve ").size()));
   ASSERT_GT(server.port(), 0) << server.output();
@@ -101,11 +109,20 @@ TEST_F(CliServe, TheFlagsShapeTheServer) {
   ASSERT_TRUE(full);
   EXPECT_EQ(full->status, 400);
   EXPECT_NE(full->body.find("context_length_exceeded"), std::string::npos) << full->body;
+  // --store: made for this model at start; its logs over REST.
+  const auto logs = c.Get("/v1/logs");
+  ASSERT_TRUE(logs);
+  EXPECT_EQ(logs->status, 200) << logs->body;
+  EXPECT_NE(logs->body.find(R"("data":[])"), std::string::npos) << logs->body;
   httplib::Client anonymous("127.0.0.1", server.port());
   const auto denied = anonymous.Get("/v1/models");
   ASSERT_TRUE(denied);
   EXPECT_EQ(denied->status, 401);
   EXPECT_EQ(server.stop(SIGINT, std::chrono::seconds(20)), 0);
+  // The store now belongs to {model}: another model is refused at start (-s is --store).
+  const auto r = test::run_shell("timeout 60 " + test::lagvk_binary() + " " +
+                                 test::expand("serve -m {other} --port 0 -s {store}", values_) + " 2>&1");
+  test::expect_error(r, "was made with another model", "a store of another model");
 }
 
 }  // namespace

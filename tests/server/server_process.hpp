@@ -49,6 +49,8 @@ class ServerProcess {
   /// The port it listens on; 0 when it never said so (output() has what it printed).
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] const std::string& output() const { return output_; }
+  /// The server's process id (its /proc entry: memory, threads).
+  [[nodiscard]] pid_t pid() const { return pid_; }
 
   /// Sends `signal` and waits up to `limit` for the exit. Returns the exit status, -1 when a signal
   /// ended it, -2 when it was still running at the limit (it is killed then).

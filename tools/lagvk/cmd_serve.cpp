@@ -100,23 +100,24 @@ int cmd_serve(int argc, char** argv, const vk::InstanceOptions&) {
       {"--port", "", "N", "port to listen on (0: any free port, printed when ready)",
        std::to_string(server::kDefaultPort)},
       {"--store", "-s", "DIR",
-       "log store for LAG requests (the 'lag' field) and /v1/logs; made for this model if missing", "none"},
+       "log store for LAG requests (the 'lag' field) and the logs API; made for this model if missing",
+       "none"},
       {"--api-key", "", "KEY", "require 'Authorization: Bearer KEY' on every /v1 request", "none"},
       {"--queue", "", "N", "requests that may wait while one generates; more get 503 with Retry-After",
        std::to_string(server::kDefaultQueue)},
       {"--max-body-bytes", "", "N", "largest request body accepted (larger: 413)",
        std::to_string(server::kDefaultMaxBodyBytes)}};
   for (auto& o : load_option_specs()) options.push_back(o);
-  Args args(
-      "serve", "-m MODEL [--host ADDR] [--port N] [options]",
-      "Serves a GGUF model over HTTP with OpenAI's API: health, models, chat completions, completions\n"
-      "and embeddings (the routes and fields: docs/SERVER.md). With --store, chat requests may carry\n"
-      "\"lag\": {\"k\": 3, \"task_id\": \"...\", \"save\": true} to use and save logs, and /v1/logs lists,\n"
-      "shows, adds and removes them. Prints 'listening on http://HOST:PORT' once the model is loaded;\n"
-      "SIGINT or SIGTERM stops it. examples:\n"
-      "  lagvk serve -m MODEL.gguf --port 8080\n"
-      "  lagvk serve -m assets/models/multihop-q8_0.gguf --store STORE_DIR",
-      options);
+  Args args("serve", "-m MODEL [--host ADDR] [--port N] [options]",
+            "Serves a GGUF model over HTTP with OpenAI's API: health, models, chat completions, completions\n"
+            "and embeddings (the routes and fields: docs/SERVER.md). With --store, chat requests may carry\n"
+            "\"lag\": {\"k\": 3, \"task_id\": \"...\", \"save\": true} to use and save logs, and its logs "
+            "API lists,\n"
+            "shows, adds and removes them. Prints 'listening on http://HOST:PORT' once the model is loaded;\n"
+            "SIGINT or SIGTERM stops it. examples:\n"
+            "  lagvk serve -m MODEL.gguf --port 8080\n"
+            "  lagvk serve -m assets/models/multihop-q8_0.gguf --store STORE_DIR",
+            options);
   if (!args.parse(argc, argv)) return 0;
   if (!args.get("--model"))
     fail(Errc::invalid_argument, "serve: -m MODEL is required (see 'lagvk serve --help')");
