@@ -76,6 +76,9 @@ ApiError api_error_of(const cpp::Error& e) {
     case LAGVK_ERROR_BAD_INPUT:
     case LAGVK_ERROR_INVALID_ARGUMENT:
       return bad_request("invalid_value", e.what());
+    case LAGVK_ERROR_UNSUPPORTED_MODEL:
+      // The served model cannot do what the request asks (an embedding model asked to generate).
+      return bad_request("unsupported_model", e.what(), "model");
     default:
       return ApiError(500, "server_error", e.status_name(), e.what());
   }

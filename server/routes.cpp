@@ -1,6 +1,7 @@
 #include "server/routes.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include <httplib.h>
@@ -71,6 +72,16 @@ std::string route_label(const std::string& path) {
     if (path == route) return route;
   if (path.starts_with("/v1/logs/")) return "/v1/logs/{id}";
   return "other";
+}
+
+/// v scaled to length 1, as OpenAI's embeddings (and llama-server's by default) are: cosine similarity is
+/// then a dot product. A zero vector stays zero.
+std::vector<float> unit_length(std::vector<float> v) {
+  double sum = 0;
+  for (const float x : v) sum += double(x) * x;
+  if (sum > 0)
+    for (float& x : v) x = float(x / std::sqrt(sum));
+  return v;
 }
 
 bool write_all(httplib::DataSink& sink, const std::string& data) {
@@ -422,7 +433,7 @@ void Routes::embeddings(const httplib::Request& req, httplib::Response& res) {
   std::uint32_t tokens = 0;
   for (const std::string& text : r.input) {
     tokens += checked_prompt_tokens(model, PromptInput(text));
-    vectors.push_back(model.embed(text));
+    vectors.push_back(unit_length(model.embed(text)));
   }
   send_json(res, 200, embeddings_response(c_.model_id, vectors, r.base64, tokens));
 }

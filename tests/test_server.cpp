@@ -22,6 +22,7 @@
 #include "tests/server/server_process.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/cli_cases.hpp"
+#include "tests/support/real_models.hpp"
 #include "tests/support/references.hpp"
 
 namespace lagvk {
@@ -286,6 +287,46 @@ TEST(ServerLifecycle, AModelThatFailsToLoadEndsTheCommandWithStatus1) {
     test::expect_error(r, "FIFO", "a model that is not a regular file");
   }
   fs::remove_all(dir);
+}
+
+// An embedding model (all-MiniLM-L6-v2, the real one) behind the server: /v1/embeddings gives the vectors
+// `lagvk embed` prints (unit length), and a request to generate is a 400 naming what the model is.
+TEST(ServerEmbeddingModel, ServesTheVectorsOfLagvkEmbedAndRefusesToGenerate) {
+  const test::RealModelFile minilm = test::minilm_f16();
+  if (!minilm.available()) LAGVK_REFERENCE_MISSING(minilm.missing_reason);
+  const std::vector<std::string> texts = {"a cat sits on the mat", "the weather is cold today"};
+  const auto cli =
+      test::run_lagvk("embed -m '" + minilm.path.string() + "' --json '" + texts[0] + "' '" + texts[1] + "'");
+  ASSERT_EQ(cli.status, 0) << cli.out;
+  const auto expected = nlohmann::json::parse(cli.out)["embeddings"];
+  test::ServerProcess server("-m '" + minilm.path.string() + "' --port 0");
+  ASSERT_GT(server.port(), 0) << server.output();
+  auto c = test::server_client(server.port(), "");
+  const auto r = c.Post("/v1/embeddings", nlohmann::json{{"input", texts}}.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const auto data = nlohmann::json::parse(r->body)["data"];
+  ASSERT_EQ(data.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto got = data[i]["embedding"].get<std::vector<float>>();
+    const auto want = expected[i].get<std::vector<float>>();
+    ASSERT_EQ(got.size(), want.size());
+    double norm = 0, worst = 0;
+    for (std::size_t j = 0; j < got.size(); ++j) {
+      norm += double(got[j]) * got[j];
+      worst = std::max(worst, double(std::abs(got[j] - want[j])));
+    }
+    EXPECT_NEAR(norm, 1.0, 1e-4);
+    EXPECT_LT(worst, 1e-5) << "text " << i;
+  }
+  const auto chat = c.Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "hi"}]})",
+                           "application/json");
+  ASSERT_TRUE(chat);
+  EXPECT_EQ(chat->status, 400) << chat->body;
+  const auto error = nlohmann::json::parse(chat->body)["error"];
+  EXPECT_EQ(error["code"], "unsupported_model");
+  EXPECT_NE(error["message"].get<std::string>().find("embedding model"), std::string::npos) << chat->body;
+  EXPECT_EQ(server.stop(SIGTERM, std::chrono::seconds(20)), 0);
 }
 
 }  // namespace

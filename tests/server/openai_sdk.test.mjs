@@ -104,6 +104,8 @@ test('embeddings: one vector per input, as floats or base64', async () => {
     assert.equal(d.index, i);
     assert.equal(d.embedding.length, size);
     assert.ok(d.embedding.every(Number.isFinite));
+    // Unit length, as OpenAI's embeddings are: cosine similarity is a dot product.
+    assert.ok(Math.abs(Math.hypot(...d.embedding) - 1) < 1e-4, `norm ${Math.hypot(...d.embedding)}`);
   }
   assert.notDeepEqual(r.data[0].embedding, r.data[1].embedding);
   // The SDK asks for base64 unless told otherwise; floats must give the same numbers (as float32).
