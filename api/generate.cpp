@@ -28,6 +28,10 @@ void run_generation(const LockedModel& m, std::span<const std::int32_t> prompt,
     if (t < 0 || std::size_t(t) >= tok.vocab_size())
       fail(Errc::bad_input, "prompt token {} is outside the model's vocabulary of {} tokens", t,
            tok.vocab_size());
+  if (p.reuse_prefix) {
+    *out = adopt(completion_of(generate_reusing(m.engine(), prompt, options, cancellation.on_token())));
+    return;
+  }
   const auto seq = m.engine().new_sequence();  // freed on every way out, cancellation included
   *out = adopt(completion_of(generate(m.engine(), *seq, prompt, options, cancellation.on_token())));
 }
@@ -86,6 +90,7 @@ std::unique_ptr<lagvk_completion> completion_of(GenerateResult r) {
   c->tokens = std::move(r.tokens);
   c->info.stop_reason = stop_reason(r.stop_reason);
   c->info.prompt_tokens = r.timings.prompt_tokens;
+  c->info.cached_tokens = r.timings.cached_tokens;
   c->info.time_to_first_token_ms = r.timings.time_to_first_token_ms;
   c->info.prefill_ms = r.timings.prefill_ms;
   c->info.decode_ms = r.timings.decode_ms;

@@ -49,6 +49,9 @@ cpp::GenerateOptions options_of(const Sampling& s, std::uint32_t room) {
   // A request without a seed is sampled differently each time, as OpenAI's are.
   o.params.seed = s.seed ? *s.seed : std::random_device{}();
   o.stop = s.stop;
+  // Prefix reuse: the model keeps each request's cache, and a request that begins as the last one did (an
+  // agent's next step) prefills only its new tokens. Requests with logs start afresh (the library drops it).
+  o.params.reuse_prefix = 1;
   return o;
 }
 
@@ -131,6 +134,7 @@ Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& s
     if (!rest.empty() && !emit(rest)) client_gone = true;
     outcome.usage.prompt_tokens = c.info().prompt_tokens;
     outcome.usage.completion_tokens = std::uint32_t(c.info().n_tokens);
+    outcome.usage.cached_tokens = c.info().cached_tokens;
     outcome.finish_reason = filter.stopped() ? "stop" : finish_reason_of(c.stop_reason());
     if (const auto* lag = std::get_if<LagChat>(&prompt)) {
       outcome.lag = LagOutcome{c.logs(), c.skipped(), c.saved_log()};

@@ -46,7 +46,7 @@ const char* finish_reason_of(lagvk_stop_reason reason) {
 }
 
 json usage_json(const Usage& usage) {
-  // cached_tokens: the KV of spliced logs (prefix reuse across requests comes later).
+  // cached_tokens: reused from the previous request's cache (prefix reuse) or spliced from logs.
   return {{"prompt_tokens", usage.prompt_tokens},
           {"completion_tokens", usage.completion_tokens},
           {"total_tokens", usage.prompt_tokens + usage.completion_tokens},

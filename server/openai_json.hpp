@@ -24,7 +24,7 @@ struct ResponseMeta {
 struct Usage {
   std::uint32_t prompt_tokens = 0;
   std::uint32_t completion_tokens = 0;
-  std::uint32_t cached_tokens = 0;  ///< of prompt_tokens: served from a cache (spliced logs' KV)
+  std::uint32_t cached_tokens = 0;  ///< of prompt_tokens: served from a cache (prefix reuse, spliced logs)
 };
 
 /// "stop" (an end-of-generation token or a stop string) or "length" (max_tokens or the context).

@@ -92,10 +92,11 @@ TEST_F(ServerMetrics, CountersMoveByWhatTheRequestsDid) {
   ASSERT_GT(server.port(), 0) << server.output();
   auto c = client_for(server.port());
   const auto before = scrape(server.port());
-  std::uint64_t prompt = 0, generated = 0;
+  std::uint64_t prompt = 0, generated = 0, cached = 0;
   auto add_usage = [&](const json& usage) {
     prompt += usage["prompt_tokens"].get<std::uint64_t>();
     generated += usage["completion_tokens"].get<std::uint64_t>();
+    cached += usage["prompt_tokens_details"]["cached_tokens"].get<std::uint64_t>();
   };
   const auto chat = c.Post("/v1/chat/completions",
                            R"({"messages": [{"role": "user", "content": "the glass harbor"}], "max_tokens": 4,
@@ -148,7 +149,9 @@ TEST_F(ServerMetrics, CountersMoveByWhatTheRequestsDid) {
   EXPECT_EQ(delta("lagvk_prompt_tokens_total"), double(prompt));
   EXPECT_EQ(delta("lagvk_generated_tokens_total"), double(generated));
   EXPECT_GT(generated, 0u);
-  EXPECT_EQ(delta("lagvk_cached_tokens_total"), 0) << "no prefix reuse yet";
+  // Prefix reuse: the requests share their template's opening with the one before.
+  EXPECT_EQ(delta("lagvk_cached_tokens_total"), double(cached));
+  EXPECT_LT(cached, prompt);
   EXPECT_EQ(get(after, "lagvk_queue_depth"), 0);
   EXPECT_EQ(delta("lagvk_time_to_first_token_seconds_count"), 3) << "one observation per generation";
   EXPECT_GT(delta("lagvk_time_to_first_token_seconds_sum"), 0);

@@ -86,7 +86,28 @@ std::uint64_t Engine::weight_bytes() const {
 
 std::unique_ptr<KvSequence> Engine::new_sequence() {
   if (encoder_) refuse_embedding_model("generate text");
+  kept_.reset();
+  kept_tokens_.clear();
   return std::make_unique<KvSequence>(*ctx_, *pool_, context_tokens_);
+}
+
+std::unique_ptr<KvSequence> Engine::sequence_for(std::span<const std::int32_t> prompt,
+                                                 std::uint32_t& reused) {
+  reused = 0;
+  if (!kept_) return new_sequence();
+  const std::size_t limit = std::min(kept_tokens_.size(), prompt.empty() ? 0 : prompt.size() - 1);
+  while (reused < limit && kept_tokens_[reused] == prompt[reused]) ++reused;
+  std::unique_ptr<KvSequence> seq = std::move(kept_);
+  kept_tokens_.clear();
+  seq->truncate(reused);
+  return seq;
+}
+
+void Engine::keep(std::unique_ptr<KvSequence> seq, std::vector<std::int32_t> tokens) {
+  if (tokens.size() != seq->length())
+    fail(Errc::internal, "a kept sequence of {} entries was given {} tokens", seq->length(), tokens.size());
+  kept_ = std::move(seq);
+  kept_tokens_ = std::move(tokens);
 }
 
 namespace {
@@ -168,6 +189,38 @@ GenerateResult generate(Engine& engine, KvSequence& seq, std::span<const std::in
   result.timings.prompt_tokens = std::uint32_t(prompt.size());
   result.timings.prefill_ms = prefill_ms;
   result.timings.time_to_first_token_ms += prefill_ms;
+  return result;
+}
+
+GenerateResult generate_reusing(Engine& engine, std::span<const std::int32_t> prompt,
+                                const GenerateOptions& options, const TokenCallback& on_token) {
+  if (prompt.empty()) fail(Errc::invalid_argument, "the prompt is empty: give some text or token ids");
+  std::uint32_t reused = 0;
+  std::unique_ptr<KvSequence> seq = engine.sequence_for(prompt, reused);
+  const auto suffix = prompt.subspan(reused);
+  if (std::uint64_t(seq->length()) + suffix.size() > seq->max_tokens())
+    fail(
+        Errc::context_full,
+        "the prompt has {} tokens but the context has room for {}; shorten the prompt or load the model with "
+        "a larger context",
+        prompt.size(), seq->max_tokens());
+  std::vector<std::int32_t> positions(suffix.size());
+  for (std::size_t i = 0; i < positions.size(); ++i) positions[i] = std::int32_t(reused + i);
+  const auto t0 = Clock::now();
+  std::vector<float> logits = engine.forward().eval(*seq, suffix, positions);
+  const double prefill_ms = ms_since(t0);
+  // The whole prompt is the history the repetition penalty sees, as without reuse.
+  GenerateResult result =
+      generate_from(engine, *seq, std::move(logits), std::int32_t(prompt.size()), options, on_token, prompt);
+  result.timings.prompt_tokens = std::uint32_t(prompt.size());
+  result.timings.cached_tokens = reused;
+  result.timings.prefill_ms = prefill_ms;
+  result.timings.time_to_first_token_ms += prefill_ms;
+  // The sequence holds the prompt and the answer but its last token (sampled, never evaluated).
+  std::vector<std::int32_t> held(prompt.begin(), prompt.end());
+  held.insert(held.end(), result.tokens.begin(), result.tokens.end());
+  held.resize(seq->length());
+  engine.keep(std::move(seq), std::move(held));
   return result;
 }
 

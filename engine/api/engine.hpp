@@ -63,8 +63,17 @@ class Engine {
   [[nodiscard]] std::uint32_t context_tokens() const { return context_tokens_; }
   [[nodiscard]] double load_ms() const { return load_ms_; }
 
-  /// A fresh, empty sequence of context_tokens() capacity.
+  /// A fresh, empty sequence of context_tokens() capacity. Drops the sequence keep() kept: its pages
+  /// return to the pool first (the pool holds one context).
   [[nodiscard]] std::unique_ptr<KvSequence> new_sequence();
+
+  /// Prefix reuse: the sequence keep() kept, cut to the longest prefix it shares with `prompt` but at most
+  /// prompt.size() - 1 entries (the last prompt token is always evaluated: its logits begin the answer),
+  /// with `reused` set to the entries it still holds; a new sequence (reused 0) when none is kept.
+  [[nodiscard]] std::unique_ptr<KvSequence> sequence_for(std::span<const std::int32_t> prompt,
+                                                         std::uint32_t& reused);
+  /// Keeps `seq`, whose entries hold `tokens` at positions 0.. (no spliced logs), for sequence_for.
+  void keep(std::unique_ptr<KvSequence> seq, std::vector<std::int32_t> tokens);
 
  private:
   Engine(Model model, const LoadOptions& options);
@@ -82,6 +91,10 @@ class Engine {
   std::unique_ptr<EncoderForward> encoder_;  ///< embedding models only (then the four above are empty)
   std::uint32_t context_tokens_ = 0;
   double load_ms_ = 0;
+  /// The sequence kept for prefix reuse and its entries' tokens; declared after pool_ (it holds pages of
+  /// it) so that it is destroyed first.
+  std::unique_ptr<KvSequence> kept_;
+  std::vector<std::int32_t> kept_tokens_;
 };
 
 struct GenerateOptions {
@@ -100,6 +113,7 @@ struct GenerateTimings {
   double prefill_ms = 0, decode_ms = 0;
   double time_to_first_token_ms = 0;  ///< from the call to the first generated token
   std::uint32_t prompt_tokens = 0, generated_tokens = 0;
+  std::uint32_t cached_tokens = 0;  ///< of prompt_tokens: reused from the kept sequence, not prefilled
   [[nodiscard]] double prefill_tokens_per_s() const {
     return prefill_ms > 0 ? prompt_tokens / prefill_ms * 1e3 : 0;
   }
@@ -132,5 +146,13 @@ using TokenCallback = std::function<void(std::int32_t token, std::string_view te
 [[nodiscard]] GenerateResult generate(Engine& engine, KvSequence& seq, std::span<const std::int32_t> prompt,
                                       const GenerateOptions& options, const TokenCallback& on_token = {},
                                       std::optional<std::int32_t> first_position = std::nullopt);
+
+/// generate() with prefix reuse: evaluates only the part of `prompt` the engine's kept sequence does not
+/// already hold (Engine::sequence_for), then keeps the sequence (prompt and answer) for the next call. An
+/// agent's next step, whose prompt is the last one plus the answer and a tool result, then costs its new
+/// tokens. timings.cached_tokens says how many were reused. A failure (cancellation included) keeps nothing.
+[[nodiscard]] GenerateResult generate_reusing(Engine& engine, std::span<const std::int32_t> prompt,
+                                              const GenerateOptions& options,
+                                              const TokenCallback& on_token = {});
 
 }  // namespace lagvk

@@ -211,6 +211,11 @@ typedef struct lagvk_generate_params {
   size_t n_stop;
   lagvk_token_fn on_token; /**< may be NULL */
   void* user_data;
+  int reuse_prefix; /**< prefix reuse (0): the model keeps this call's cache (prompt and answer) and the next
+                         call with reuse_prefix evaluates only the tokens past the longest prefix they share
+                         (an agent's next step, a chat's next turn); completion info's cached_tokens counts
+                         those reused. Any other call on the model drops what is kept. lagvk_generate,
+                         lagvk_generate_tokens, lagvk_chat and lagvk_chat_ex only */
 } lagvk_generate_params;
 
 LAGVK_API lagvk_generate_params lagvk_generate_params_default(void);
@@ -254,7 +259,9 @@ typedef struct lagvk_completion_info {
   size_t n_skipped;
   double logs_ms; /**< time to place the logs (splice or prefill) */
   int has_saved_log;
-  uint64_t saved_log; /**< the new log's id when the task was saved */
+  uint64_t saved_log;     /**< the new log's id when the task was saved */
+  uint32_t cached_tokens; /**< of prompt_tokens: reused from the model's kept cache (reuse_prefix), not
+                             evaluated */
 } lagvk_completion_info;
 
 typedef struct lagvk_completion lagvk_completion;
@@ -321,8 +328,9 @@ LAGVK_API lagvk_status lagvk_chat_ex(lagvk_model* model, const lagvk_chat_messag
 
 /** A dense vector for text: the mean of the model's final normalised hidden states (the vector dense
  *  retrieval uses); for an embedding model (arch bert, which loads but cannot generate) its sentence
- *  vector, pooled over [CLS] text [SEP] as the file's pooling_type says. Not scaled to unit length. Writes lagvk_model_info.embedding_size floats: *dim is set to that, and
- *  LAGVK_ERROR_BUFFER_TOO_SMALL is returned when capacity is less. */
+ *  vector, pooled over [CLS] text [SEP] as the file's pooling_type says. Not scaled to unit length. Writes
+ * lagvk_model_info.embedding_size floats: *dim is set to that, and LAGVK_ERROR_BUFFER_TOO_SMALL is returned
+ * when capacity is less. */
 LAGVK_API lagvk_status lagvk_embed(lagvk_model* model, const char* text, size_t len, float* vector,
                                    size_t capacity, size_t* dim);
 
