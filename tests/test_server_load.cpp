@@ -99,6 +99,12 @@ TEST_F(ServerLoad, EightClientsOfTwentyRequestsAreAllAnsweredAsAlone) {
 }
 
 TEST_F(ServerLoad, MemoryStaysFlatOverFiveHundredRequests) {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer holds freed memory in quarantine and maps shadow for it: resident memory grows with
+  // what was ever allocated (700 MB over these requests), not with what is kept. LeakSanitizer checks
+  // leaks there; this test measures the release build.
+  GTEST_SKIP() << "resident memory is not a measure of leaks under AddressSanitizer";
+#endif
   auto c = test::server_client(server_->port(), "");
   const auto run = [&](int n) {
     for (int i = 0; i < n; ++i) ASSERT_NE(answer(c, chat_body(i % kClients)).rfind("status", 0), 0u);
