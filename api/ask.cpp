@@ -131,6 +131,31 @@ lag::LogPrompt chat_log_prompt(lagvk_store& store, lag::LogLibrary& library,
   return prompt;
 }
 
+/// What lagvk_ask and lagvk_ask_chat share: the checks, the store's model lock, the library and options of
+/// the params, cancellation and the save filter, and the completion handed out; `answer` runs the flow.
+template <typename Answer>
+lagvk_status answer_with_store(lagvk_store* store, const lagvk_ask_params* params, lagvk_completion** out,
+                               Answer&& answer) {
+  if (out) *out = nullptr;
+  return guarded([&] {
+    checked_store(store);
+    require(out, "out");
+    const lagvk_ask_params p = *require(params, "params");
+    lagvk_model& model = *store->model;
+    const std::lock_guard lock(model.lock);
+    std::vector<std::string> tags;
+    const auto library = library_for(*store, p.retrieve, tags);
+    lag::AskOptions options = ask_options_of(*store, p, tags);
+    const Cancellation cancellation(model, p.generate, options.generate);
+    lag::AskHooks hooks;
+    hooks.on_token = cancellation.on_token();
+    hooks.should_save = save_filter_of(p);
+    auto completion = ask_completion_of(answer(*store, *library, options, hooks));
+    register_handle(completion.get());
+    *out = completion.release();
+  });
+}
+
 }  // namespace
 
 }  // namespace lagvk::api
@@ -162,56 +187,29 @@ lagvk_ask_params lagvk_ask_params_default(void) {
 
 lagvk_status lagvk_ask(lagvk_store* store, const char* question, const lagvk_ask_params* params,
                        lagvk_completion** out) {
-  if (out) *out = nullptr;
-  return api::guarded([&] {
-    api::checked_store(store);
-    api::require(question, "question");
-    api::require(out, "out");
-    const lagvk_ask_params p = *api::require(params, "params");
-    lagvk_model& model = *store->model;
-    const std::lock_guard lock(model.lock);
-    std::vector<std::string> tags;
-    const auto library = api::library_for(*store, p.retrieve, tags);
-    lagvk::lag::AskOptions options = api::ask_options_of(*store, p, tags);
-    const api::Cancellation cancellation(model, p.generate, options.generate);
-    lagvk::lag::AskHooks hooks;
-    hooks.on_token = cancellation.on_token();
-    hooks.should_save = api::save_filter_of(p);
-    const auto result = lagvk::lag::ask(*model.engine, *store->store, *library, question, options, hooks);
-    auto completion = api::ask_completion_of(result);
-    api::register_handle(completion.get());
-    *out = completion.release();
-  });
+  return api::answer_with_store(
+      store, params, out,
+      [&](lagvk_store& s, lagvk::lag::LogLibrary& library, const lagvk::lag::AskOptions& options,
+          const lagvk::lag::AskHooks& hooks) {
+        api::require(question, "question");
+        return lagvk::lag::ask(*s.model->engine, *s.store, library, question, options, hooks);
+      });
 }
 
 lagvk_status lagvk_ask_chat(lagvk_store* store, const lagvk_chat_message* messages, size_t n_messages,
                             const lagvk_chat_params* chat, const lagvk_ask_params* params,
                             lagvk_completion** out) {
-  if (out) *out = nullptr;
-  return api::guarded([&] {
-    api::checked_store(store);
-    api::require(out, "out");
-    api::require(chat, "chat");
-    const lagvk_ask_params p = *api::require(params, "params");
-    lagvk_model& model = *store->model;
-    const std::lock_guard lock(model.lock);
-    const auto messages_in = api::chat_messages_ex(messages, n_messages);
-    if (messages_in.empty())
-      lagvk::fail(lagvk::Errc::invalid_argument, "lagvk_ask_chat needs at least one message");
-    std::vector<std::string> tags;
-    const auto library = api::library_for(*store, p.retrieve, tags);
-    lagvk::lag::AskOptions options = api::ask_options_of(*store, p, tags);
-    const auto prompt = api::chat_log_prompt(*store, *library, messages_in, chat, options);
-    const api::Cancellation cancellation(model, p.generate, options.generate);
-    lagvk::lag::AskHooks hooks;
-    hooks.on_token = cancellation.on_token();
-    hooks.should_save = api::save_filter_of(p);
-    const auto result =
-        lagvk::lag::answer_with_logs(*model.engine, *store->store, *library, prompt, options, hooks);
-    auto completion = api::ask_completion_of(result);
-    api::register_handle(completion.get());
-    *out = completion.release();
-  });
+  return api::answer_with_store(
+      store, params, out,
+      [&](lagvk_store& s, lagvk::lag::LogLibrary& library, const lagvk::lag::AskOptions& options,
+          const lagvk::lag::AskHooks& hooks) {
+        api::require(chat, "chat");
+        const auto messages_in = api::chat_messages_ex(messages, n_messages);
+        if (messages_in.empty())
+          lagvk::fail(lagvk::Errc::invalid_argument, "lagvk_ask_chat needs at least one message");
+        const auto prompt = api::chat_log_prompt(s, library, messages_in, chat, options);
+        return lagvk::lag::answer_with_logs(*s.model->engine, *s.store, library, prompt, options, hooks);
+      });
 }
 
 }  // extern "C"

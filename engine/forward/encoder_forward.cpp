@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "engine/core/error.hpp"
+#include "engine/forward/linear.hpp"
 #include "engine/forward/model_weights.hpp"
 #include "engine/model/pooling.hpp"
 #include "engine/ops/attention.hpp"
@@ -19,15 +20,6 @@ namespace lagvk {
 namespace {
 
 constexpr std::uint32_t kPageTokens = 16;
-
-/// y = x W^T for n rows of x (matrix-vector for one row).
-void linear(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const vk::BufferView& x,
-            const vk::BufferView& y, std::uint32_t n) {
-  if (n == 1)
-    ops::matvec(ctx, cs, w.format, w.buffer, x, y, std::uint32_t(w.rows), std::uint32_t(w.cols));
-  else
-    ops::matmul(ctx, cs, w.format, x, w.buffer, y, {n, std::uint32_t(w.rows), std::uint32_t(w.cols)});
-}
 
 /// y = x W^T + b, the bias row added to each of the n rows.
 void linear_bias(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const GpuTensor& b,

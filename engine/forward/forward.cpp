@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/core/error.hpp"
+#include "engine/forward/linear.hpp"
 #include "engine/ops/attention.hpp"
 #include "engine/ops/elementwise.hpp"
 #include "engine/ops/embedding.hpp"
@@ -32,19 +33,6 @@ Forward::Forward(vk::Context& ctx, const GpuWeights& weights, std::uint32_t max_
   up_ = ctx.create_buffer(B * c.ff * 4);
   logits_ = ctx.create_buffer(B * c.vocab * 4);
 }
-
-namespace {
-
-/// y = x W^T for n rows of x: matrix-vector for one row (decode), matrix multiply otherwise (prefill).
-void linear(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const vk::BufferView& x,
-            const vk::BufferView& y, std::uint32_t n) {
-  if (n == 1)
-    ops::matvec(ctx, cs, w.format, w.buffer, x, y, std::uint32_t(w.rows), std::uint32_t(w.cols));
-  else
-    ops::matmul(ctx, cs, w.format, x, w.buffer, y, {n, std::uint32_t(w.rows), std::uint32_t(w.cols)});
-}
-
-}  // namespace
 
 void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t n, Output output) {
   const auto& c = weights_.config();

@@ -1,0 +1,16 @@
+#include "engine/forward/linear.hpp"
+
+#include "engine/ops/matmul.hpp"
+#include "engine/ops/matvec.hpp"
+
+namespace lagvk {
+
+void linear(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const vk::BufferView& x,
+            const vk::BufferView& y, std::uint32_t n) {
+  if (n == 1)
+    ops::matvec(ctx, cs, w.format, w.buffer, x, y, std::uint32_t(w.rows), std::uint32_t(w.cols));
+  else
+    ops::matmul(ctx, cs, w.format, x, w.buffer, y, {n, std::uint32_t(w.rows), std::uint32_t(w.cols)});
+}
+
+}  // namespace lagvk
