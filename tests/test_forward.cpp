@@ -130,6 +130,59 @@ TEST_P(Forward, MatchesCpuReference) {
   std::printf("%-28s decode: worst normalised %.3e\n", c.name.c_str(), worst);
 }
 
+// Continuous batching: one pass holds three sequences at different lengths (a decode step of two, a
+// prompt chunk of the third), then decode steps of all three; each segment's logits must be those of its
+// own sequence alone (a CPU reference per sequence), so no row reads another sequence's cache.
+TEST_P(Forward, SegmentsOfSeveralSequencesMatchEachAlone) {
+  const ForwardCase& c = GetParam();
+  Model model = Model::from_gguf(GgufFile::from_bytes(make_random_model(c.spec).to_bytes(), c.name));
+  const HostWeights host = host_weights(model);
+  GpuWeights weights(gpu(), host);
+  KvPool pool(gpu(), {host.config.layers, host.config.kv_heads, host.config.head_dim, 16}, 96);
+  lagvk::Forward forward(gpu(), weights, /*max_batch=*/16);
+  const std::vector<std::vector<std::int32_t>> prompts = {
+      {1, 17, 260, 261, 5}, {3, 99, 123, 45, 200, 201, 202, 7, 259, 11, 12, 13, 14, 15, 16, 18, 19}, {}};
+  std::vector<std::unique_ptr<ref::RefModel>> refs;
+  std::vector<std::unique_ptr<KvSequence>> seqs;
+  for (const auto& p : prompts) {
+    refs.push_back(std::make_unique<ref::RefModel>(model));
+    seqs.push_back(std::make_unique<KvSequence>(gpu(), pool, 256));
+    if (p.empty()) continue;
+    std::vector<std::int32_t> positions(p.size());
+    for (std::size_t i = 0; i < p.size(); ++i) positions[i] = std::int32_t(i);
+    (void)forward.eval(*seqs.back(), p, positions);
+    (void)refs.back()->forward(p);
+  }
+  const std::size_t V = host.config.vocab;
+  const std::vector<std::vector<std::vector<std::int32_t>>> passes = {
+      {{42}, {43}, {2, 50, 51, 52, 53}},  // two decode steps beside a prompt chunk
+      {{44}, {45}, {54}},
+      {{46}, {47}, {55}}};
+  double worst = 0;
+  for (std::size_t pass = 0; pass < passes.size(); ++pass) {
+    std::vector<ForwardSegment> segments;
+    std::vector<std::int32_t> tokens, positions;
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+      segments.push_back({seqs[i].get(), std::uint32_t(passes[pass][i].size())});
+      for (std::size_t j = 0; j < passes[pass][i].size(); ++j) {
+        tokens.push_back(passes[pass][i][j]);
+        positions.push_back(std::int32_t(seqs[i]->length() + j));
+      }
+    }
+    const auto logits = forward.eval_segments(segments, tokens, positions);
+    ASSERT_EQ(logits.size(), seqs.size() * V);
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+      const auto r = refs[i]->forward(passes[pass][i]);
+      const auto g = std::span<const float>(logits).subspan(i * V, V);
+      const ErrorStats e = compare(std::vector<float>(g.begin(), g.end()),
+                                   std::vector<float>(r.end() - std::ptrdiff_t(V), r.end()));
+      worst = std::max(worst, e.max_rel);
+      EXPECT_LE(e.max_rel, c.tolerance) << "pass " << pass << ", sequence " << i;
+    }
+  }
+  std::printf("%-28s batched: worst normalised %.3e\n", c.name.c_str(), worst);
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(forward_cases()),
                          [](const ::testing::TestParamInfo<ForwardCase>& p) { return p.param.name; });
 

@@ -34,18 +34,43 @@ Forward::Forward(vk::Context& ctx, const GpuWeights& weights, std::uint32_t max_
   logits_ = ctx.create_buffer(B * c.vocab * 4);
 }
 
-void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t n, Output output) {
+void Forward::record_attention(vk::CommandStream& cs, std::span<const ForwardSegment> segments,
+                               std::span<const std::uint32_t> kv_starts, std::uint32_t layer) {
+  const auto& c = weights_.config();
+  const std::uint64_t q_row = std::uint64_t(c.heads) * c.head_dim * 4,
+                      kv_row = std::uint64_t(c.kv_heads) * c.head_dim * 4;
+  const float scale = 1.0f / std::sqrt(float(c.head_dim));
+  // Different sequences touch different pages and rows: their stores run side by side, then their
+  // attentions (each reads the entries its own store wrote).
+  cs.begin_parallel();
+  for (std::size_t i = 0, row = 0; i < segments.size(); row += segments[i++].tokens) {
+    const std::uint32_t n = segments[i].tokens;
+    ops::kv_store(ctx_, cs, vk::BufferView(k_, row * kv_row, n * kv_row),
+                  vk::BufferView(v_, row * kv_row, n * kv_row), segments[i].seq->layer_view(layer), n,
+                  kv_starts[i]);
+  }
+  cs.end_parallel();
+  cs.begin_parallel();
+  for (std::size_t i = 0, row = 0; i < segments.size(); row += segments[i++].tokens) {
+    const std::uint32_t n = segments[i].tokens;
+    ops::attention(ctx_, cs, vk::BufferView(q_, row * q_row, n * q_row), segments[i].seq->layer_view(layer),
+                   vk::BufferView(attn_, row * q_row, n * q_row), n, c.heads, kv_starts[i], scale);
+  }
+  cs.end_parallel();
+}
+
+void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment> segments, std::uint32_t n,
+                           Output output) {
   const auto& c = weights_.config();
   const std::uint32_t q_dim = c.heads * c.head_dim, kv_dim = c.kv_heads * c.head_dim;
-  const std::uint32_t kv_start = seq.length();
-  const float scale = 1.0f / std::sqrt(float(c.head_dim));
+  std::vector<std::uint32_t> kv_starts;
+  for (const auto& s : segments) kv_starts.push_back(s.seq->length());
   const ops::RopeArgs rope = rope_args(weights_);
 
   ops::embedding(ctx_, cs, weights_.token_embd().format, weights_.token_embd().buffer, ids_, x_, n,
                  std::uint32_t(weights_.token_embd().rows), c.dim);
   for (std::uint32_t l = 0; l < c.layers; ++l) {
     const GpuLayer& L = weights_.layer(l);
-    const ops::PagedKv kv = seq.layer_view(l);
     ops::rmsnorm(ctx_, cs, x_, L.attn_norm.buffer, xn_, n, c.dim, c.norm_eps);
     cs.begin_parallel();
     linear(ctx_, cs, L.wq, xn_, q_, n);
@@ -69,8 +94,7 @@ void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t
     ops::rope(ctx_, cs, q_, positions_, n, c.heads, c.head_dim, rope);
     ops::rope(ctx_, cs, k_, positions_, n, c.kv_heads, c.head_dim, rope);
     cs.end_parallel();
-    ops::kv_store(ctx_, cs, k_, v_, kv, n, kv_start);
-    ops::attention(ctx_, cs, q_, kv, attn_, n, c.heads, kv_start, scale);
+    record_attention(cs, segments, kv_starts, l);
     linear(ctx_, cs, L.wo, attn_, tmp_, n);
     ops::add(ctx_, cs, x_, tmp_, x_, n * c.dim);
     ops::rmsnorm(ctx_, cs, x_, L.ffn_norm.buffer, xn_, n, c.dim, c.norm_eps);
@@ -88,10 +112,66 @@ void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t
     ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().buffer, xn_, n, c.dim, c.norm_eps);
     linear(ctx_, cs, weights_.output(), xn_, logits_, n);
   } else {
-    const vk::BufferView last(x_, std::uint64_t(n - 1) * c.dim * 4, std::uint64_t(c.dim) * 4);
-    ops::rmsnorm(ctx_, cs, last, weights_.output_norm().buffer, xn_, 1, c.dim, c.norm_eps);
-    linear(ctx_, cs, weights_.output(), xn_, logits_, 1);
+    // Each segment's last row, normalised into consecutive rows of xn_: the output projection (the
+    // largest matrix of a small model) then runs once over the rows that need logits.
+    const std::uint64_t row_bytes = std::uint64_t(c.dim) * 4;
+    cs.begin_parallel();
+    for (std::size_t i = 0, row = 0; i < segments.size(); ++i) {
+      row += segments[i].tokens;
+      ops::rmsnorm(ctx_, cs, vk::BufferView(x_, (row - 1) * row_bytes, row_bytes),
+                   weights_.output_norm().buffer, vk::BufferView(xn_, i * row_bytes, row_bytes), 1, c.dim,
+                   c.norm_eps);
+    }
+    cs.end_parallel();
+    linear(ctx_, cs, weights_.output(), xn_, logits_, std::uint32_t(segments.size()));
   }
+}
+
+void Forward::check_tokens(std::span<const std::int32_t> tokens,
+                           std::span<const std::int32_t> positions) const {
+  const auto& c = weights_.config();
+  if (tokens.size() != positions.size())
+    fail("internal: {} tokens but {} positions", tokens.size(), positions.size());
+  if (tokens.empty()) fail(Errc::invalid_argument, "nothing to evaluate: the prompt is empty");
+  for (auto t : tokens)
+    if (t < 0 || std::uint32_t(t) >= c.vocab)
+      fail(Errc::bad_input, "token id {} is outside the model's vocabulary of {}", t, c.vocab);
+}
+
+std::vector<float> Forward::eval_segments(std::span<const ForwardSegment> segments,
+                                          std::span<const std::int32_t> tokens,
+                                          std::span<const std::int32_t> positions) {
+  const auto& c = weights_.config();
+  check_tokens(tokens, positions);
+  std::size_t rows = 0;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const auto& s = segments[i];
+    if (s.seq == nullptr || s.tokens == 0) fail("internal: segment {} is empty", i);
+    for (std::size_t j = 0; j < i; ++j)
+      if (segments[j].seq == s.seq) fail("internal: a sequence appears twice in one batched pass");
+    if (std::uint64_t(s.seq->length()) + s.tokens > s.seq->max_tokens())
+      fail(Errc::context_full, "context full: {} tokens in the context plus {} new exceed its {} tokens",
+           s.seq->length(), s.tokens, s.seq->max_tokens());
+    rows += s.tokens;
+  }
+  if (rows != tokens.size()) fail("internal: segments hold {} rows for {} tokens", rows, tokens.size());
+  if (rows > max_batch_) fail("internal: a batched pass of {} rows exceeds max_batch {}", rows, max_batch_);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  timings_ = {};
+  ctx_.upload(ids_, tokens);
+  ctx_.upload(positions_, positions);
+  for (const auto& s : segments) s.seq->reserve(s.tokens);
+  vk::CommandStream cs(ctx_, vk::StreamOptions{512, profile_});
+  record_batch(cs, segments, std::uint32_t(rows), Output::last_logits);
+  cs.finish();
+  for (const auto& s : segments) s.seq->advance(s.tokens);
+  timings_.kernels = cs.timings();
+  timings_.dispatches = cs.dispatch_count();
+  std::vector<float> logits(segments.size() * std::size_t(c.vocab));
+  ctx_.download(vk::BufferView(logits_, 0, logits.size() * 4), std::span<float>(logits));
+  timings_.gpu_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return logits;
 }
 
 std::vector<float> Forward::eval(KvSequence& seq, std::span<const std::int32_t> tokens,
@@ -110,12 +190,7 @@ std::vector<float> Forward::run(KvSequence& seq, std::span<const std::int32_t> t
                                 std::span<const std::int32_t> positions, Output output) {
   const bool all_logits = output == Output::all_logits;
   const auto& c = weights_.config();
-  if (tokens.size() != positions.size())
-    fail("internal: {} tokens but {} positions", tokens.size(), positions.size());
-  if (tokens.empty()) fail(Errc::invalid_argument, "nothing to evaluate: the prompt is empty");
-  for (auto t : tokens)
-    if (t < 0 || std::uint32_t(t) >= c.vocab)
-      fail(Errc::bad_input, "token id {} is outside the model's vocabulary of {}", t, c.vocab);
+  check_tokens(tokens, positions);
   if (std::uint64_t(seq.length()) + tokens.size() > seq.max_tokens())
     fail(Errc::context_full,
          "context full: {} tokens in the context plus {} new exceed its {} tokens; shorten the prompt or "
@@ -132,7 +207,8 @@ std::vector<float> Forward::run(KvSequence& seq, std::span<const std::int32_t> t
     ctx_.upload(positions_, positions.subspan(begin, n));
     seq.reserve(n);
     vk::CommandStream cs(ctx_, vk::StreamOptions{512, profile_});
-    record_batch(cs, seq, n, output);
+    const ForwardSegment segment{&seq, n};
+    record_batch(cs, std::span<const ForwardSegment>(&segment, 1), n, output);
     cs.finish();
     timings_.kernels.insert(timings_.kernels.end(), cs.timings().begin(), cs.timings().end());
     seq.advance(n);

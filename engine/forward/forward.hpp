@@ -13,6 +13,12 @@
 
 namespace lagvk {
 
+/// One sequence's share of a batched pass (Forward::eval_segments): its next `tokens` rows of the batch.
+struct ForwardSegment {
+  KvSequence* seq = nullptr;
+  std::uint32_t tokens = 0;
+};
+
 struct ForwardTimings {
   double gpu_ms = 0.0;  ///< wall time from recording to results
   std::uint32_t dispatches = 0;
@@ -29,6 +35,16 @@ class Forward {
   [[nodiscard]] std::vector<float> eval(KvSequence& seq, std::span<const std::int32_t> tokens,
                                         std::span<const std::int32_t> positions, bool all_logits = false);
 
+  /// Runs several sequences in one pass (continuous batching: the decode steps of many requests, a
+  /// chunk of one's prompt beside them): segment i owns the next segments[i].tokens of `tokens` and
+  /// `positions`, appended to its own sequence. The weights are read once for all rows; attention runs
+  /// per sequence over its own block table. Returns the logits of each segment's last token (segments x
+  /// vocab). The rows must fit max_batch, and no sequence may appear twice.
+  [[nodiscard]] std::vector<float> eval_segments(std::span<const ForwardSegment> segments,
+                                                 std::span<const std::int32_t> tokens,
+                                                 std::span<const std::int32_t> positions);
+  [[nodiscard]] std::uint32_t max_batch() const { return max_batch_; }
+
   /// The mean over `tokens` of the model's final normalised hidden states (what the output projection
   /// would read): a text embedding from the model itself, for dense log retrieval. Appends to `seq`.
   [[nodiscard]] std::vector<float> mean_hidden_state(KvSequence& seq, std::span<const std::int32_t> tokens,
@@ -40,8 +56,16 @@ class Forward {
   [[nodiscard]] const GpuWeights& weights() const { return weights_; }
 
  private:
+  /// last_logits: each segment's last row; all_logits: every row (one segment); hidden_sum: the final
+  /// normalised hidden states of every row, left in xn_ (one segment).
   enum class Output { last_logits, all_logits, hidden_sum };
-  void record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t n, Output output);
+  void record_batch(vk::CommandStream& cs, std::span<const ForwardSegment> segments, std::uint32_t n,
+                    Output output);
+  /// Writes each segment's new keys and values into its cache and runs its attention (rows of q_ to rows
+  /// of attn_); `kv_starts` are the sequences' lengths before this pass.
+  void record_attention(vk::CommandStream& cs, std::span<const ForwardSegment> segments,
+                        std::span<const std::uint32_t> kv_starts, std::uint32_t layer);
+  void check_tokens(std::span<const std::int32_t> tokens, std::span<const std::int32_t> positions) const;
   [[nodiscard]] std::vector<float> run(KvSequence& seq, std::span<const std::int32_t> tokens,
                                        std::span<const std::int32_t> positions, Output output);
 
