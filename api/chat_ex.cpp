@@ -125,7 +125,7 @@ lagvk_status lagvk_chat_ex(lagvk_model* model, const lagvk_chat_message* message
                            lagvk_completion** out) {
   return api::guarded([&] {
     api::clear_output(out);
-    const api::LockedModel m(model, "model");
+    api::LockedModel m(model, "model");
     api::require(generate, "generate");
     const auto ids = api::prompt_ids(m, api::render_ex(m, messages, n_messages, params));
     api::run_generation(m, ids, *generate, out);

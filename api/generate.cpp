@@ -19,8 +19,8 @@ lagvk_stop_reason stop_reason(const std::string& reason) {
 
 }  // namespace
 
-void run_generation(const LockedModel& m, std::span<const std::int32_t> prompt,
-                    const lagvk_generate_params& p, lagvk_completion** out) {
+void run_generation(LockedModel& m, std::span<const std::int32_t> prompt, const lagvk_generate_params& p,
+                    lagvk_completion** out) {
   GenerateOptions options = generate_options(p);
   Cancellation cancellation(m.handle(), p, options);
   const Tokenizer& tok = m.engine().tokenizer();
@@ -28,6 +28,13 @@ void run_generation(const LockedModel& m, std::span<const std::int32_t> prompt,
     if (t < 0 || std::size_t(t) >= tok.vocab_size())
       fail(Errc::bad_input, "prompt token {} is outside the model's vocabulary of {} tokens", t,
            tok.vocab_size());
+  if (m.handle().batched) {
+    BatchedGenerator& batched = *m.handle().batched;
+    m.unlock();
+    *out =
+        adopt(completion_of(batched.generate(prompt, options, cancellation.on_token(), p.reuse_prefix != 0)));
+    return;
+  }
   if (p.reuse_prefix) {
     *out = adopt(completion_of(generate_reusing(m.engine(), prompt, options, cancellation.on_token())));
     return;
@@ -76,8 +83,9 @@ lagvk_generate_params generate_params_of(const GenerateOptions& g) {
 }
 
 Cancellation::Cancellation(lagvk_model& model, const lagvk_generate_params& p, GenerateOptions& options) {
-  model.cancel = false;
-  options.stop_requested = [this, &model] { return callback_stopped_ || model.cancel.load(); };
+  options.stop_requested = [this, &model, epoch = model.cancel_epoch.load()] {
+    return callback_stopped_ || model.cancel_epoch.load() != epoch;
+  };
   if (p.on_token)
     on_token_ = [this, fn = p.on_token, user_data = p.user_data](std::int32_t token, std::string_view text) {
       if (fn(user_data, token, text.data(), text.size()) != 0) callback_stopped_ = true;
@@ -124,7 +132,7 @@ lagvk_status lagvk_generate(lagvk_model* model, const char* prompt, const lagvk_
                             lagvk_completion** out) {
   return api::guarded([&] {
     api::clear_output(out);
-    const api::LockedModel m(model, "model");
+    api::LockedModel m(model, "model");
     api::require(prompt, "prompt");
     api::require(params, "params");
     const Tokenizer& tok = m.engine().tokenizer();
@@ -137,7 +145,7 @@ lagvk_status lagvk_generate_tokens(lagvk_model* model, const int32_t* prompt, si
                                    const lagvk_generate_params* params, lagvk_completion** out) {
   return api::guarded([&] {
     api::clear_output(out);
-    const api::LockedModel m(model, "model");
+    api::LockedModel m(model, "model");
     api::require(prompt, "prompt");
     api::require(params, "params");
     api::run_generation(m, std::span<const std::int32_t>(prompt, n_prompt), *params, out);
@@ -148,7 +156,7 @@ lagvk_status lagvk_chat(lagvk_model* model, const lagvk_message* messages, size_
                         const lagvk_generate_params* params, lagvk_completion** out) {
   return api::guarded([&] {
     api::clear_output(out);
-    const api::LockedModel m(model, "model");
+    api::LockedModel m(model, "model");
     api::require(messages, "messages");
     api::require(params, "params");
     const auto chat = api::chat_messages(messages, n_messages);
@@ -162,7 +170,7 @@ lagvk_status lagvk_chat(lagvk_model* model, const lagvk_message* messages, size_
 
 void lagvk_cancel(lagvk_model* model) {
   // No lock: the generation to stop holds it. A dead handle is ignored.
-  if (api::is_live(model, api::HandleKind::model)) model->cancel = true;
+  if (api::is_live(model, api::HandleKind::model)) ++model->cancel_epoch;
 }
 
 const lagvk_completion_info* lagvk_completion_get(const lagvk_completion* completion) {

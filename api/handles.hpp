@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/api/batched_generator.hpp"
 #include "engine/api/engine.hpp"
 #include "lagvk/lagvk.h"
 
@@ -38,13 +39,18 @@ struct lagvk_handle_base {
 struct lagvk_model : lagvk_handle_base {
   lagvk_model() : lagvk_handle_base(lagvk::api::HandleKind::model) {}
   std::unique_ptr<lagvk::Engine> engine;
-  std::mutex lock;                  ///< every call but lagvk_cancel holds it (the thread contract)
-  std::atomic<bool> cancel{false};  ///< set by lagvk_cancel, cleared when a generation starts
+  std::mutex lock;  ///< every call but lagvk_cancel holds it (the thread contract); a parallel
+                    ///< generation holds it to start, and its passes take it one at a time
+  /// Counts lagvk_cancel calls: a generation stops when it changes after the generation started.
+  std::atomic<std::uint64_t> cancel_epoch{0};
   lagvk_model_info info{};
   std::string architecture, name, chat_format, device_name;  ///< what info's strings point to
   /// Stores open on this model: api::retain_model / api::release_model count them under `lock`.
   std::atomic<int> open_stores{0};
   bool freed = false;  ///< lagvk_model_free ran while stores were open: the last release deletes it
+  /// With n_parallel > 1: runs the generations of concurrent calls in shared passes. Declared after
+  /// engine and lock, which it uses, so that it stops first.
+  std::unique_ptr<lagvk::BatchedGenerator> batched;
 };
 
 struct lagvk_completion : lagvk_handle_base {

@@ -7,6 +7,7 @@ namespace lagvk::api {
 namespace {
 
 constexpr std::uint32_t kMaxBatch = 1u << 16;  ///< prompt tokens per forward pass: far beyond any use
+constexpr std::uint32_t kMaxParallel = 256;    ///< generations at once: far beyond what a device batches well
 
 LoadOptions load_options(const std::string& path, const lagvk_model_params& p) {
   if (p.device < -1)
@@ -22,6 +23,13 @@ LoadOptions load_options(const std::string& path, const lagvk_model_params& p) {
   o.context = p.context_tokens;
   o.page_tokens = p.page_tokens;
   o.max_batch = p.max_batch;
+  if (p.n_parallel == 0 || p.n_parallel > kMaxParallel)
+    fail(Errc::invalid_argument, "n_parallel is {}: it must be from 1 to {}", p.n_parallel, kMaxParallel);
+  if (p.n_parallel > p.max_batch)
+    fail(Errc::invalid_argument, "n_parallel is {} but max_batch is {}: a pass must hold every slot's token",
+         p.n_parallel, p.max_batch);
+  // Each slot keeps a context; one more is for the calls that run one at a time.
+  o.sequences = p.n_parallel > 1 ? p.n_parallel + 1 : 1;
   if (p.progress) {
     o.progress = [&p, path](std::uint64_t done, std::uint64_t total) {
       // Thrown out of the weight upload: everything made so far is released by its owner.
@@ -91,6 +99,7 @@ lagvk_model_params lagvk_model_params_default(void) {
   p.context_tokens = d.context;
   p.page_tokens = d.page_tokens;
   p.max_batch = d.max_batch;
+  p.n_parallel = 1;
   p.progress = nullptr;
   p.progress_user_data = nullptr;
   return p;
@@ -103,6 +112,8 @@ lagvk_status lagvk_model_load(const char* path, const lagvk_model_params* params
     api::require(params, "params");
     auto model = std::make_unique<lagvk_model>();
     model->engine = Engine::load(path, api::load_options(path, *params));
+    if (params->n_parallel > 1 && !model->engine->is_embedding_model())
+      model->batched = std::make_unique<BatchedGenerator>(*model->engine, params->n_parallel, model->lock);
     api::describe(*model);
     *out = api::adopt(std::move(model));
   });

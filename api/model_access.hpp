@@ -21,10 +21,12 @@ class LockedModel {
       : model_(checked(model, HandleKind::model, what)), guard_(model_->lock) {}
   [[nodiscard]] lagvk_model& handle() const { return *model_; }
   [[nodiscard]] Engine& engine() const { return *model_->engine; }
+  /// Lets other calls run (a parallel generation waits without the lock; its passes take it).
+  void unlock() { guard_.unlock(); }
 
  private:
   lagvk_model* model_;
-  std::lock_guard<std::mutex> guard_;
+  std::unique_lock<std::mutex> guard_;
 };
 
 /// Registers a new handle as live and hands it to the caller.
@@ -66,8 +68,8 @@ void clear_output(Handle** out) {
 
 /// Wires a generation on model to the C API's cancellation: the params' token callback (a non-zero return
 /// stops) and lagvk_cancel both reach the engine through options.stop_requested, which ends generation at
-/// the next token with Errc::cancelled. Clears model.cancel: a lagvk_cancel before this call is not for
-/// it. Lives as long as the generation (the options refer to it); lagvk_ask uses it the same way.
+/// the next token with Errc::cancelled. A lagvk_cancel before this call is not for it (the cancel epoch
+/// it started in). Lives as long as the generation (the options refer to it); lagvk_ask uses it the same way.
 class Cancellation {
  public:
   Cancellation(lagvk_model& model, const lagvk_generate_params& p, GenerateOptions& options);
@@ -77,14 +79,15 @@ class Cancellation {
   [[nodiscard]] const TokenCallback& on_token() const { return on_token_; }
 
  private:
-  bool callback_stopped_ = false;
+  std::atomic<bool> callback_stopped_{false};
   TokenCallback on_token_;
 };
 
-/// Generates after prompt in a fresh sequence of the locked model and hands out the completion (prompt ids
-/// outside the vocabulary are Error(bad_input)).
-void run_generation(const LockedModel& m, std::span<const std::int32_t> prompt,
-                    const lagvk_generate_params& p, lagvk_completion** out);
+/// Generates after prompt in a fresh sequence of the locked model, or in one of its parallel slots (then
+/// without the lock), and hands out the completion (prompt ids outside the vocabulary are
+/// Error(bad_input)).
+void run_generation(LockedModel& m, std::span<const std::int32_t> prompt, const lagvk_generate_params& p,
+                    lagvk_completion** out);
 
 /// A completion holding r (text, tokens, stop reason, timings), published; LAG fields left empty.
 [[nodiscard]] std::unique_ptr<lagvk_completion> completion_of(GenerateResult r);

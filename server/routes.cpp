@@ -139,9 +139,9 @@ void Routes::install(httplib::Server& http) {
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     send_error(res, ApiError(500, "server_error", "internal_error", "the request failed inside the server"));
   });
-  // Every waiting request holds a thread: enough threads for the queue, the running generation and a
+  // Every waiting request holds a thread: enough threads for the queue, the running generations and a
   // few quick requests (health, models) besides.
-  const std::size_t threads = c_.options.queue + 8;
+  const std::size_t threads = c_.options.queue + c_.options.model_params.n_parallel + 8;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // Idle keep-alive connections hold a thread too, and delay shutdown: keep them short.
   http.set_keep_alive_timeout(2);

@@ -17,7 +17,7 @@ Server::Server(ServerOptions options)
       created_(std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count()),
-      queue_(options_.queue),
+      queue_(options_.queue, options_.model_params.n_parallel),
       http_(std::make_unique<httplib::Server>()) {
   RouteContext context{options_, model_id_, created_, model_, store_, loaded_, stopping_, queue_};
   routes_ = std::make_unique<Routes>(context);

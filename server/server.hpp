@@ -1,7 +1,8 @@
 #pragma once
 // lagvk serve's HTTP server: OpenAI-compatible routes over one model loaded through the public API. It
-// listens before the model is loaded (GET /health answers 503 until then), runs one generation at a time
-// behind a bounded queue, and stops on request: no new requests, the running generation cancelled.
+// listens before the model is loaded (GET /health answers 503 until then), runs up to --parallel
+// generations at a time (batched by the library) behind a bounded queue, and stops on request: no new
+// requests, the running generations cancelled.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -33,7 +34,7 @@ struct ServerOptions {
   lagvk_model_params model_params = lagvk_model_params_default();
   std::string api_key;  ///< "": no key needed
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
-  std::size_t queue = kDefaultQueue;  ///< requests that may wait while one generates
+  std::size_t queue = kDefaultQueue;  ///< requests that may wait while all slots generate
   std::string store_dir;  ///< the log store of `lag` requests and /v1/logs (created if missing); "": none
 };
 

@@ -1,5 +1,7 @@
 #include "engine/api/engine.hpp"
 
+#include "engine/api/continuation.hpp"
+
 #include <algorithm>
 #include <chrono>
 
@@ -120,53 +122,27 @@ void stop_if_requested(const GenerateOptions& options, std::size_t generated) {
 GenerateResult generate_from(Engine& engine, KvSequence& seq, std::vector<float> logits,
                              std::int32_t next_position, const GenerateOptions& options,
                              const TokenCallback& on_token, std::span<const std::int32_t> history) {
-  const Tokenizer& tok = engine.tokenizer();
-  Sampler sampler(options.sampling);
-  for (auto t : history) sampler.accept(t);
-  GenerateResult result;
+  Continuation continuation(engine.tokenizer(), options, history);
   const auto t_decode = Clock::now();
-  result.stop_reason = "max_tokens";
-  std::string text;
   std::int32_t position = next_position;
-  for (std::uint32_t i = 0; i < options.max_tokens; ++i) {
-    stop_if_requested(options, result.tokens.size());
-    const std::int32_t next = sampler.sample(logits);
-    sampler.accept(next);
-    if (i == 0) result.timings.time_to_first_token_ms = ms_since(t_decode);
-    if (options.stop_at_end_of_generation && tok.is_end_of_generation(next)) {
-      result.stop_reason = "end_of_generation";
-      break;
+  double first_token_ms = 0;
+  for (bool first = true; !continuation.finished(); first = false) {
+    stop_if_requested(options, continuation.generated());
+    const auto step = continuation.step(logits, seq.length() + 1 <= seq.max_tokens());
+    if (first) first_token_ms = ms_since(t_decode);
+    if (step.emitted) {
+      if (on_token) on_token(step.token, step.added);
+      stop_if_requested(options, continuation.generated());
     }
-    result.tokens.push_back(next);
-    // Decode the whole continuation so that multi-byte characters split over tokens come out whole.
-    // The view into `text` is taken after the assignment: a view into the decoded string itself would
-    // dangle once it is moved from (a short string's bytes live inside the object and are cleared).
-    const std::size_t streamed = text.size();
-    text = tok.decode(result.tokens);
-    const std::string_view added = std::string_view(text).substr(std::min(streamed, text.size()));
-    bool stop = false;
-    if (on_token) on_token(next, added);
-    stop_if_requested(options, result.tokens.size());
-    for (const auto& s : options.stop_strings)
-      if (!s.empty() && text.size() >= s.size() &&
-          text.find(s, text.size() - std::min(text.size(), s.size() + added.size())) != std::string::npos)
-        stop = true;
-    if (stop) {
-      result.stop_reason = "stop_string";
-      break;
-    }
-    if (i + 1 == options.max_tokens) break;
-    if (seq.length() + 1 > seq.max_tokens()) {
-      result.stop_reason = "context_full";
-      break;
-    }
+    if (step.finished) break;
     const std::int32_t pos = position++;
-    logits = engine.forward().eval(seq, std::span<const std::int32_t>(&next, 1),
+    logits = engine.forward().eval(seq, std::span<const std::int32_t>(&step.token, 1),
                                    std::span<const std::int32_t>(&pos, 1));
   }
+  GenerateResult result = std::move(continuation.result());
+  result.timings.time_to_first_token_ms = first_token_ms;
   result.timings.decode_ms = ms_since(t_decode);
   result.timings.generated_tokens = std::uint32_t(result.tokens.size());
-  result.text = text;
   return result;
 }
 

@@ -22,13 +22,16 @@
  * (live handles are tracked); freeing a handle while a call on it runs in another thread is undefined.
  *
  * Threads. Calls on one lagvk_model are serialised by a lock inside it: several threads may share a
- * model, and their calls run one at a time (load one model per thread for parallel work). lagvk_cancel
- * is the exception: it may be called from any thread at any time, and stops the generation running on
- * that model at its next token. A lagvk_store may be shared by threads the same way (its calls take its
+ * model, and their calls run one at a time. A model loaded with n_parallel > 1 is the exception for
+ * lagvk_generate, lagvk_generate_tokens and lagvk_chat: up to n_parallel of them run at once, their decode
+ * steps batched into shared forward passes (continuous batching), and other calls run between those
+ * passes. lagvk_cancel may be called from any thread at any time, and stops the generations running on
+ * that model at their next token. A lagvk_store may be shared by threads the same way (its calls take its
  * model's lock); several stores, in this process or others, may open the same directory at once (LMDB:
  * many readers, one writer at a time, writers wait for each other). lagvk_last_error is per thread.
- * Callbacks run on the calling thread, inside the call, with the model's lock held: a callback must not
- * call back into the same model or its stores (except lagvk_cancel).
+ * Callbacks run on the calling thread, inside the call, with the model's lock held (not so for the token
+ * callback of a parallel generation): a callback must not call back into the same model or its stores
+ * (except lagvk_cancel).
  */
 #ifndef LAGVK_H
 #define LAGVK_H
@@ -138,6 +141,8 @@ typedef struct lagvk_model_params {
   uint32_t context_tokens;    /**< tokens per sequence; 0: the model's, at most 4096 */
   uint32_t page_tokens;       /**< KV page size; a log store's page size must match (16) */
   uint32_t max_batch;         /**< prompt tokens per forward pass (256) */
+  uint32_t n_parallel;        /**< generations that may run at once (1); each has a KV cache of
+                                   context_tokens that it keeps for prefix reuse (see reuse_prefix) */
   lagvk_progress_fn progress; /**< may be NULL */
   void* progress_user_data;
 } lagvk_model_params;
@@ -215,7 +220,10 @@ typedef struct lagvk_generate_params {
                          call with reuse_prefix evaluates only the tokens past the longest prefix they share
                          (an agent's next step, a chat's next turn); completion info's cached_tokens counts
                          those reused. Any other call on the model drops what is kept. lagvk_generate,
-                         lagvk_generate_tokens, lagvk_chat and lagvk_chat_ex only */
+                         lagvk_generate_tokens, lagvk_chat and lagvk_chat_ex only. With n_parallel > 1,
+                         each of the n_parallel caches is kept, a call takes the free one sharing the
+                         longest prefix (without reuse_prefix: the least recently used, emptied), and other
+                         calls drop none of them */
 } lagvk_generate_params;
 
 LAGVK_API lagvk_generate_params lagvk_generate_params_default(void);
@@ -275,8 +283,9 @@ LAGVK_API lagvk_status lagvk_generate_tokens(lagvk_model* model, const int32_t* 
 /** Renders messages with the chat template (message text cannot forge a turn) and generates the answer. */
 LAGVK_API lagvk_status lagvk_chat(lagvk_model* model, const lagvk_message* messages, size_t n_messages,
                                   const lagvk_generate_params* params, lagvk_completion** out);
-/** Asks the generation running on model (in another thread) to stop at its next token. Thread-safe;
- *  a no-op when nothing runs. The running call returns LAGVK_ERROR_CANCELLED. */
+/** Asks the generations running on model (in other threads) to stop at their next token. Thread-safe;
+ *  a no-op when nothing runs. Each call running then returns LAGVK_ERROR_CANCELLED; calls started
+ *  afterwards are not affected. */
 LAGVK_API void lagvk_cancel(lagvk_model* model);
 
 /** Valid until the completion is freed. NULL only when completion is NULL. */

@@ -22,6 +22,7 @@ namespace {
 
 constexpr std::int64_t kMaxPort = 65535;
 constexpr std::int64_t kMaxQueue = 4096;
+constexpr std::int64_t kMaxParallel = 64;
 constexpr std::int64_t kMaxBodyBytes = std::int64_t(1) << 30;
 
 server::ServerOptions server_options_from(const Args& args) {
@@ -31,6 +32,7 @@ server::ServerOptions server_options_from(const Args& args) {
   o.port = int(args.get_int("--port", server::kDefaultPort, 0, kMaxPort));
   o.model_params.device = std::int32_t(args.get_int("--device", -1, -1, kMaxDeviceIndex));
   o.model_params.context_tokens = std::uint32_t(args.get_int("--ctx", 0, 0, kMaxContext));
+  o.model_params.n_parallel = std::uint32_t(args.get_int("--parallel", 1, 1, kMaxParallel));
   o.api_key = args.get_or("--api-key", "");
   if (args.has("--api-key") && o.api_key.empty())
     fail(Errc::invalid_argument,
@@ -103,7 +105,11 @@ int cmd_serve(int argc, char** argv, const vk::InstanceOptions&) {
        "log store for LAG requests (the 'lag' field) and the logs API; made for this model if missing",
        "none"},
       {"--api-key", "", "KEY", "require 'Authorization: Bearer KEY' on every /v1 request", "none"},
-      {"--queue", "", "N", "requests that may wait while one generates; more get 503 with Retry-After",
+      {"--parallel", "-np", "N",
+       "requests generated at once (slots): their decode steps share each forward pass, and each slot keeps "
+       "its cache for the next request sharing its prefix (KV memory: N+1 contexts)",
+       "1"},
+      {"--queue", "", "N", "requests that may wait while all slots generate; more get 503 with Retry-After",
        std::to_string(server::kDefaultQueue)},
       {"--max-body-bytes", "", "N", "largest request body accepted (larger: 413)",
        std::to_string(server::kDefaultMaxBodyBytes)}};
@@ -116,6 +122,7 @@ int cmd_serve(int argc, char** argv, const vk::InstanceOptions&) {
             "shows, adds and removes them. Prints 'listening on http://HOST:PORT' once the model is loaded;\n"
             "SIGINT or SIGTERM stops it. examples:\n"
             "  lagvk serve -m MODEL.gguf --port 8080\n"
+            "  lagvk serve -m MODEL.gguf --parallel 4         # four requests at once, batched\n"
             "  lagvk serve -m assets/models/multihop-q8_0.gguf --store STORE_DIR",
             options);
   if (!args.parse(argc, argv)) return 0;

@@ -1,0 +1,69 @@
+#pragma once
+// Continuous batching: generate() calls from many threads share the model. Each call waits for one of N
+// slots (a KV sequence that stays alive between calls); a worker thread runs passes that hold the next
+// token of every decoding slot plus a chunk of one slot's prompt (Forward::eval_segments), so a request
+// joins or leaves between passes and a long prompt does not stall the others. Each slot keeps what it
+// evaluated when its request ends: a later request sharing a prefix with it (an agent's next step) is
+// placed there and prefills only what is new.
+//
+// Threads: the worker holds `device_lock` around every pass and every change to the KV pool, so other
+// users of the engine (one at a time, under the same lock) interleave between passes. Token callbacks run
+// in the calling thread, not the worker.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "engine/api/engine.hpp"
+
+namespace lagvk {
+
+class BatchedGenerator {
+ public:
+  /// `slots` sequences of the engine's context each: the engine must have been loaded with at least
+  /// slots + 1 sequences (LoadOptions::sequences) so that its one-at-a-time users keep a context too.
+  BatchedGenerator(Engine& engine, std::uint32_t slots, std::mutex& device_lock);
+  /// Stops the worker: requests still running or waiting fail with Errc::cancelled.
+  ~BatchedGenerator();
+  BatchedGenerator(const BatchedGenerator&) = delete;
+  BatchedGenerator& operator=(const BatchedGenerator&) = delete;
+
+  /// Generates after `prompt` as generate() does (same tokens for the same options), sharing passes with
+  /// the other calls running now. Thread-safe; blocks until done. With reuse_prefix, the request takes the
+  /// free slot whose cache shares the longest prefix with the prompt (timings.cached_tokens); without it,
+  /// the least recently used one, emptied. options.stop_requested is polled while waiting.
+  [[nodiscard]] GenerateResult generate(std::span<const std::int32_t> prompt, const GenerateOptions& options,
+                                        const TokenCallback& on_token, bool reuse_prefix);
+
+  [[nodiscard]] std::uint32_t slots() const { return std::uint32_t(slots_.size()); }
+  /// Requests holding a slot now, and requests waiting for one.
+  [[nodiscard]] std::uint32_t active() const;
+  [[nodiscard]] std::uint32_t waiting() const;
+
+ private:
+  struct Request;
+  struct Slot;
+
+  void run();
+  void admit_waiting();
+  [[nodiscard]] Slot& slot_for(const Request& request);
+  void pass();
+  void finish(Slot& slot, std::exception_ptr error);
+  [[nodiscard]] bool has_work() const;
+
+  Engine& engine_;
+  std::mutex& device_lock_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  mutable std::mutex mutex_;  ///< guards queue_, slots' request pointers and stopping_
+  std::condition_variable work_;
+  std::deque<std::shared_ptr<Request>> queue_;
+  bool stopping_ = false;
+  std::uint64_t clock_ = 0;  ///< orders slots by last use and prefill turns by arrival
+  std::thread worker_;       ///< last: started once everything above exists
+};
+
+}  // namespace lagvk
