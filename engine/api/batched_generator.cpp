@@ -224,7 +224,10 @@ BatchedGenerator::Slot& BatchedGenerator::slot_for(const Request& request) {
       const std::size_t n = std::min(limit, s->held.size());
       while (shared < n && s->held[shared] == request.prompt[shared]) ++shared;
     }
-    // The longest shared prefix; among equals, the slot used least recently (its cache is the oldest).
+    // A cache counts as this request's when the prompt continues most of it (an agent's next step, a
+    // chat's next turn); one that shares only a chat header is another conversation's, kept for it.
+    if (shared * 2 < s->held.size()) shared = 0;
+    // The longest such prefix; else the slot used least recently (an empty one first).
     if (!best || shared > best_shared || (shared == best_shared && s->last_used < best->last_used)) {
       best = s.get();
       best_shared = shared;
