@@ -72,6 +72,29 @@ TEST(RequestQueue, TurnsComeInArrivalOrderAndAFullQueueRefusesAtOnce) {
   EXPECT_TRUE(queue.wait_for_turn());
 }
 
+TEST(RequestQueue, SlotsTurnsRunAtOnceAndTheNextWaitsForAFreeOne) {
+  RequestQueue queue(1, /*slots=*/3);
+  std::vector<RequestQueue::Turn> running;
+  for (int i = 0; i < 3; ++i) {
+    auto turn = queue.wait_for_turn();
+    ASSERT_TRUE(turn) << "slot " << i << " is free: no wait";
+    running.push_back(std::move(*turn));
+  }
+  EXPECT_EQ(queue.running(), 3u);
+  std::atomic<bool> got{false};
+  std::thread waiter([&] {
+    auto turn = queue.wait_for_turn();
+    got = turn.has_value();
+  });
+  while (queue.waiting() != 1) std::this_thread::sleep_for(1ms);
+  EXPECT_FALSE(queue.wait_for_turn()) << "one waits already: the queue is full";
+  EXPECT_FALSE(got.load());
+  running.pop_back();  // a slot frees: the waiter goes
+  waiter.join();
+  EXPECT_TRUE(got.load());
+  EXPECT_EQ(queue.running(), 2u);
+}
+
 TEST(RequestQueue, ClosingWakesEveryWaiterWithoutATurn) {
   RequestQueue queue(4);
   auto running = queue.wait_for_turn();
