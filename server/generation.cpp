@@ -49,9 +49,9 @@ cpp::GenerateOptions options_of(const Sampling& s, std::uint32_t room) {
   // A request without a seed is sampled differently each time, as OpenAI's are.
   o.params.seed = s.seed ? *s.seed : std::random_device{}();
   o.stop = s.stop;
-  // Prefix reuse: the model keeps each request's cache, and a request that begins as the last one did (an
+  // Prefix reuse: the model keeps each request's cache, and a request that begins as an earlier one did (an
   // agent's next step) prefills only its new tokens. Requests with logs start afresh (the library drops it).
-  o.params.reuse_prefix = 1;
+  o.params.reuse_prefix = s.cache_prompt ? 1 : 0;
   return o;
 }
 

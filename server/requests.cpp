@@ -117,6 +117,7 @@ Sampling sampling_fields(const json& j) {
   s.top_p = number_field(j, "top_p", 0, 1, true);
   s.seed = seed_field(j);
   s.stop = stop_field(j);
+  if (field(j, "cache_prompt")) s.cache_prompt = bool_field(j, "cache_prompt");
   return s;
 }
 

@@ -22,6 +22,9 @@ struct Sampling {
   std::optional<float> top_p;        ///< (0, 1]
   std::optional<std::uint64_t> seed;
   std::vector<std::string> stop;
+  /// llama-server's `cache_prompt`: start from a slot's cache sharing the prompt's prefix (true); false
+  /// evaluates the whole prompt afresh (to measure, or to rule the cache out).
+  bool cache_prompt = true;
 };
 
 /// The `lag` extension of a chat request: Log-Augmented Generation from the server's store (docs/SERVER.md).

@@ -92,6 +92,18 @@ TEST(ServerParallel, ConcurrentChatsAnswerAsLagvkRunAloneAndStepsReuseTheirSlot)
     EXPECT_GE(std::uint32_t(next[i]["usage"]["prompt_tokens_details"]["cached_tokens"]), first_prompt)
         << kQuestions[i];
   }
+  // llama-server's cache_prompt: false evaluates the whole prompt afresh, to the same answer.
+  json afresh = chat_body(kQuestions[0], 4);
+  afresh["messages"].push_back({{"role", "assistant"}, {"content", content_of(got[0])}});
+  afresh["messages"].push_back({{"role", "user"}, {"content", "Observation: none"}});
+  afresh["cache_prompt"] = false;
+  auto c = test::server_client(server.port(), "");
+  const json fresh = post_chat(c, afresh);
+  EXPECT_EQ(fresh["usage"]["prompt_tokens_details"]["cached_tokens"], 0) << fresh.dump();
+  EXPECT_EQ(content_of(fresh), content_of(next[0]));
+  afresh["cache_prompt"] = "no";
+  const json wrong = post_chat(c, afresh);
+  EXPECT_NE(content_of(wrong).find("invalid_type"), std::string::npos) << wrong.dump();
   EXPECT_EQ(server.stop(SIGTERM, 20s), 0);
 }
 
