@@ -131,6 +131,30 @@ lag::LogPrompt chat_log_prompt(lagvk_store& store, lag::LogLibrary& library,
   return prompt;
 }
 
+/// A model with parallel slots: the answer is decoded in the batched passes beside the other calls (the
+/// logs and the prompt are placed under the lock first, the task is saved under it after), and idle slots
+/// give up their caches if the pool lacks room for this context.
+void share_passes(lagvk_model& model, std::unique_lock<std::mutex>& lock, lag::AskHooks& hooks) {
+  Engine& engine = *model.engine;
+  const std::uint32_t page = engine.pool().shape().page_tokens;
+  // A context's pages, and one more per log for the partly used page each may end with.
+  model.batched->release_idle_caches((engine.context_tokens() + page - 1) / page + 64);
+  hooks.decode = [&model, &lock](KvSequence& seq, std::vector<float> logits, std::int32_t next_position,
+                                 const GenerateOptions& options, const TokenCallback& on_token,
+                                 std::span<const std::int32_t> history) {
+    lock.unlock();
+    GenerateResult r;
+    try {
+      r = model.batched->continue_sequence(seq, std::move(logits), next_position, options, on_token, history);
+    } catch (...) {
+      lock.lock();  // the sequence is freed on the way out, under the lock like every pool change
+      throw;
+    }
+    lock.lock();
+    return r;
+  };
+}
+
 /// What lagvk_ask and lagvk_ask_chat share: the checks, the store's model lock, the library and options of
 /// the params, cancellation and the save filter, and the completion handed out; `answer` runs the flow.
 template <typename Answer>
@@ -142,7 +166,7 @@ lagvk_status answer_with_store(lagvk_store* store, const lagvk_ask_params* param
     require(out, "out");
     const lagvk_ask_params p = *require(params, "params");
     lagvk_model& model = *store->model;
-    const std::lock_guard lock(model.lock);
+    std::unique_lock lock(model.lock);
     std::vector<std::string> tags;
     const auto library = library_for(*store, p.retrieve, tags);
     lag::AskOptions options = ask_options_of(*store, p, tags);
@@ -150,6 +174,7 @@ lagvk_status answer_with_store(lagvk_store* store, const lagvk_ask_params* param
     lag::AskHooks hooks;
     hooks.on_token = cancellation.on_token();
     hooks.should_save = save_filter_of(p);
+    if (model.batched) share_passes(model, lock, hooks);
     auto completion = ask_completion_of(answer(*store, *library, options, hooks));
     register_handle(completion.get());
     *out = completion.release();

@@ -7,11 +7,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "lagvk/lagvk.h"
+#include "tests/support/scratch_dir.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -187,6 +189,84 @@ TEST(CApiParallel, OtherCallsRunBetweenPassesOfALongGeneration) {
   EXPECT_FALSE(done.load()) << "the tokenizer waited for the whole generation";
   generating.join();
   EXPECT_EQ(long_answer.status, LAGVK_OK) << long_answer.error;
+  lagvk_model_free(model);
+}
+
+/// A store of `model` in dir holding the multihop suite's first `n` gold traces; their ids in `ids`.
+lagvk_store* store_with_logs(lagvk_model* model, const std::string& dir, std::size_t n,
+                             std::vector<std::uint64_t>& ids) {
+  lagvk_store_params sp = lagvk_store_params_default();
+  sp.create = 1;
+  lagvk_store* store = nullptr;
+  EXPECT_EQ(lagvk_store_open(model, dir.c_str(), &sp, &store), LAGVK_OK) << lagvk_last_error();
+  std::ifstream in(std::string(LAGVK_SOURCE_DIR) + "/assets/multihop/seen-gold-traces.jsonl");
+  for (std::string line; store && ids.size() < n && std::getline(in, line);) {
+    std::uint64_t id = 0;
+    EXPECT_EQ(lagvk_store_add_trace(store, line.data(), line.size(), LAGVK_SELECT_LAST, 0, &id), LAGVK_OK)
+        << lagvk_last_error();
+    ids.push_back(id);
+  }
+  return store;
+}
+
+Answer ask_with_logs(lagvk_store* store, const std::string& question, lagvk_log_mode mode,
+                     const std::vector<std::uint64_t>& ids) {
+  lagvk_ask_params p = lagvk_ask_params_default();
+  p.mode = mode;
+  p.log_ids = ids.data();
+  p.n_log_ids = ids.size();
+  p.generate.max_tokens = 16;
+  lagvk_completion* c = nullptr;
+  Answer a;
+  a.status = lagvk_ask(store, question.c_str(), &p, &c);
+  if (a.status != LAGVK_OK) {
+    a.error = lagvk_last_error();
+    return a;
+  }
+  const lagvk_completion_info* i = lagvk_completion_get(c);
+  a.text.assign(i->text, i->text_len);
+  a.prompt_tokens = i->prompt_tokens;
+  lagvk_completion_free(c);
+  return a;
+}
+
+TEST(CApiParallel, AsksWithLogsDecodeInTheSharedPassesAndAnswerAsAlone) {
+  test::ScratchDir dir{"c_api_parallel_lag"};
+  std::vector<Answer> alone;
+  std::vector<std::uint64_t> ids;
+  const std::vector<lagvk_log_mode> modes = {LAGVK_LOGS_KV, LAGVK_LOGS_TEXT, LAGVK_LOGS_KV};
+  {
+    lagvk_model* serial = load(1);
+    lagvk_store* store = store_with_logs(serial, (dir.path() / "serial").string(), 3, ids);
+    ASSERT_NE(store, nullptr);
+    for (std::size_t i = 0; i < modes.size(); ++i)
+      alone.push_back(ask_with_logs(store, kQuestions[i], modes[i], {ids[i], ids[(i + 1) % 3]}));
+    lagvk_store_close(store);
+    lagvk_model_free(serial);
+  }
+  lagvk_model* model = load(2);
+  std::vector<std::uint64_t> pids;
+  lagvk_store* store = store_with_logs(model, (dir.path() / "parallel").string(), 3, pids);
+  ASSERT_NE(store, nullptr);
+  ASSERT_EQ(pids, ids);
+  // Three asks with logs and two plain chats at once: the asks place their logs one at a time, then
+  // decode beside the chats (a third sequence beyond the two slots: the asks bring their own).
+  std::vector<Answer> asked(modes.size()), chatted(2);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < modes.size(); ++i)
+    threads.emplace_back([&, i] {
+      asked[i] = ask_with_logs(store, kQuestions[i], modes[i], {ids[i], ids[(i + 1) % 3]});
+    });
+  for (int i = 0; i < 2; ++i)
+    threads.emplace_back([&, i] { chatted[i] = ask(model, kQuestions[4 + i], 24); });
+  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < modes.size(); ++i) {
+    ASSERT_EQ(asked[i].status, LAGVK_OK) << asked[i].error;
+    EXPECT_EQ(asked[i].text, alone[i].text) << kQuestions[i];
+    EXPECT_EQ(asked[i].prompt_tokens, alone[i].prompt_tokens);
+  }
+  for (const auto& c : chatted) EXPECT_EQ(c.status, LAGVK_OK) << c.error;
+  lagvk_store_close(store);
   lagvk_model_free(model);
 }
 

@@ -33,7 +33,11 @@ struct BatchedGenerator::Request {
   Request(std::span<const std::int32_t> p, const GenerateOptions& o, bool reuse)
       : prompt(p.begin(), p.end()), options(o), reuse_prefix(reuse) {}
 
-  const std::vector<std::int32_t> prompt;
+  const std::vector<std::int32_t> prompt;  ///< a guest's: its history (for the repetition penalty)
+  /// A guest (continue_sequence): the caller's filled sequence, the logits after it and the next position.
+  KvSequence* guest = nullptr;
+  std::vector<float> guest_logits;
+  std::int32_t guest_position = 0;
   const GenerateOptions& options;  ///< the caller's: it is blocked in generate() until `done`
   const bool reuse_prefix;
   const Clock::time_point submitted = Clock::now();
@@ -66,19 +70,22 @@ struct BatchedGenerator::Request {
 
 /// A KV sequence that outlives requests, with the tokens its entries hold; the request using it, if any.
 struct BatchedGenerator::Slot {
-  std::unique_ptr<KvSequence> seq;
+  std::unique_ptr<KvSequence> own;           ///< a slot's sequence (null for a guest)
+  KvSequence* seq = nullptr;                 ///< the sequence in use: own, or the guest's
   std::vector<std::int32_t> held;            ///< the tokens of seq's entries (positions 0..)
   std::shared_ptr<Request> request;          ///< null: free (set and cleared by the worker under mutex_)
   bool started = false;                      ///< the request's sequence is set up (cache cut to its prefix)
   std::uint32_t cached = 0;                  ///< prompt tokens found in the cache
   std::optional<Continuation> continuation;  ///< once the prompt is evaluated
   std::int32_t next_token = -1;              ///< sampled, to be evaluated in the next pass
+  std::int32_t next_position = 0;            ///< the position it takes
   std::uint64_t last_used = 0, admitted = 0;
   Clock::time_point prefill_start, first_token;
   double prefill_ms = 0;
 
   [[nodiscard]] bool decoding() const { return continuation.has_value(); }
   [[nodiscard]] std::uint32_t prompt_left() const {
+    if (request->guest) return 0;
     return std::uint32_t(request->prompt.size() - std::min(request->prompt.size(), held.size()));
   }
 };
@@ -100,6 +107,7 @@ BatchedGenerator::~BatchedGenerator() {
   worker_.join();
   const std::lock_guard device(device_lock_);  // the slots' pages return to the shared pool
   slots_.clear();
+  guests_.clear();
 }
 
 std::uint32_t BatchedGenerator::active() const {
@@ -131,6 +139,28 @@ GenerateResult BatchedGenerator::generate(std::span<const std::int32_t> prompt,
   }
   work_.notify_one();
 
+  return wait_for(request, options, on_token);
+}
+
+GenerateResult BatchedGenerator::continue_sequence(KvSequence& seq, std::vector<float> logits,
+                                                   std::int32_t next_position, const GenerateOptions& options,
+                                                   const TokenCallback& on_token,
+                                                   std::span<const std::int32_t> history) {
+  const auto request = std::make_shared<Request>(history, options, false);
+  request->guest = &seq;
+  request->guest_logits = std::move(logits);
+  request->guest_position = next_position;
+  {
+    const std::lock_guard lock(mutex_);
+    if (stopping_) fail(Errc::cancelled, "the model is being freed: no new generation starts");
+    queue_.push_back(request);
+  }
+  work_.notify_one();
+  return wait_for(request, options, on_token);
+}
+
+GenerateResult BatchedGenerator::wait_for(const std::shared_ptr<Request>& request,
+                                          const GenerateOptions& options, const TokenCallback& on_token) {
   std::size_t delivered = 0;
   std::vector<std::pair<std::int32_t, std::string>> tokens;
   for (;;) {
@@ -167,6 +197,9 @@ GenerateResult BatchedGenerator::generate(std::span<const std::int32_t> prompt,
 }
 
 bool BatchedGenerator::has_work() const {
+  if (!guests_.empty()) return true;
+  for (const auto& r : queue_)
+    if (r->guest) return true;
   bool free_slot = false;
   for (const auto& s : slots_) {
     if (s->request) return true;
@@ -195,12 +228,28 @@ void BatchedGenerator::run() {
   const std::lock_guard device(device_lock_);
   for (auto& s : slots_)
     if (s->request) finish(*s, stopped);
+  for (auto& g : guests_)
+    if (g->request) finish(*g, stopped);
   const std::lock_guard lock(mutex_);
+  guests_.clear();
   for (auto& r : queue_) r->complete({}, stopped);
   queue_.clear();
 }
 
 void BatchedGenerator::admit_waiting() {
+  // Guests bring their own sequence: they start at once.
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (!(*it)->guest) {
+      ++it;
+      continue;
+    }
+    auto guest = std::make_unique<Slot>();
+    guest->seq = (*it)->guest;
+    guest->request = std::move(*it);
+    guest->admitted = ++clock_;
+    guests_.push_back(std::move(guest));
+    it = queue_.erase(it);
+  }
   while (!queue_.empty()) {
     const bool any_free =
         std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return !s->request; });
@@ -238,9 +287,11 @@ BatchedGenerator::Slot& BatchedGenerator::slot_for(const Request& request) {
 
 void BatchedGenerator::finish(Slot& slot, std::exception_ptr error) {
   GenerateResult result;
+  const bool guest = slot.request->guest != nullptr;
   if (error) {
-    // A failed or cancelled request keeps nothing: its cache may hold a partial prompt.
-    if (slot.seq) slot.seq->truncate(0);
+    // A failed or cancelled request keeps nothing: its cache may hold a partial prompt. A guest's
+    // sequence is its caller's to discard.
+    if (slot.seq && !guest) slot.seq->truncate(0);
     slot.held.clear();
   } else {
     result = std::move(slot.continuation->result());
@@ -255,21 +306,67 @@ void BatchedGenerator::finish(Slot& slot, std::exception_ptr error) {
   slot.continuation.reset();
   slot.request->complete(std::move(result), std::move(error));
   const std::lock_guard lock(mutex_);
-  slot.request.reset();
+  slot.request.reset();  // a guest's slot is dropped at the end of the pass (drop_finished_guests)
   slot.last_used = ++clock_;
+}
+
+void BatchedGenerator::start_guest(Slot& s) {
+  s.started = true;
+  s.prefill_start = Clock::now();
+  s.next_position = s.request->guest_position;
+  s.continuation.emplace(engine_.tokenizer(), s.request->options, s.request->prompt);
+  const bool room = s.seq->length() + 1 <= s.seq->max_tokens();
+  const auto step = s.continuation->finished() ? Continuation::Step{.finished = true}
+                                               : s.continuation->step(s.request->guest_logits, room);
+  s.first_token = Clock::now();
+  if (step.emitted) s.request->stream(step.token, step.added);
+  if (step.finished)
+    finish(s, nullptr);
+  else
+    s.next_token = step.token;
+}
+
+void BatchedGenerator::release_idle_caches(std::uint32_t pages) {
+  std::vector<Slot*> idle;
+  {
+    const std::lock_guard lock(mutex_);
+    // A slot admitted but not started yet computes its shared prefix from `held` when it starts: emptied
+    // now, it simply reuses nothing.
+    for (auto& s : slots_)
+      if ((!s->request || !s->started) && s->own && s->own->length() > 0) idle.push_back(s.get());
+  }
+  std::sort(idle.begin(), idle.end(),
+            [](const Slot* a, const Slot* b) { return a->last_used < b->last_used; });
+  for (Slot* s : idle) {
+    if (engine_.pool().free_pages() >= pages) return;
+    s->own->truncate(0);
+    s->held.clear();
+  }
 }
 
 void BatchedGenerator::pass() {
   const std::lock_guard device(device_lock_);
+  run_pass();
+  const std::lock_guard lock(mutex_);
+  std::erase_if(guests_, [](const auto& g) { return !g->request; });
+}
+
+void BatchedGenerator::run_pass() {
   std::vector<Slot*> active;
-  for (auto& s : slots_)
-    if (s->request) active.push_back(s.get());
+  {
+    const std::lock_guard lock(mutex_);
+    for (auto& s : slots_)
+      if (s->request) active.push_back(s.get());
+    for (auto& g : guests_) active.push_back(g.get());
+  }
   // New requests: cut the slot's cache to the prefix it shares with the prompt.
   for (Slot* s : active) {
-    if (s->started) continue;
+    if (s->started || s->request->guest) continue;
     s->started = true;
-    if (!s->seq)
-      s->seq = std::make_unique<KvSequence>(engine_.context(), engine_.pool(), engine_.context_tokens());
+    if (!s->own) {
+      s->own = std::make_unique<KvSequence>(engine_.context(), engine_.pool(), engine_.context_tokens());
+      s->seq = s->own.get();
+    }
     std::size_t shared = 0;
     if (s->request->reuse_prefix) {
       const std::size_t n = std::min(s->request->prompt.size() - 1, s->held.size());
@@ -280,11 +377,19 @@ void BatchedGenerator::pass() {
     s->cached = std::uint32_t(shared);
     s->prefill_start = Clock::now();
   }
-  std::exception_ptr cancelled;
   for (Slot* s : active)
     if (s->request->cancel) {
       try {
         fail_cancelled(s->continuation ? s->continuation->generated() : 0);
+      } catch (...) {
+        finish(*s, std::current_exception());
+      }
+    }
+  std::erase_if(active, [](Slot* s) { return !s->request; });
+  for (Slot* s : active)
+    if (s->request->guest && !s->started) {
+      try {
+        start_guest(*s);
       } catch (...) {
         finish(*s, std::current_exception());
       }
@@ -297,10 +402,10 @@ void BatchedGenerator::pass() {
   std::vector<std::int32_t> tokens, positions;
   for (Slot* s : active)
     if (s->decoding()) {
-      segments.push_back({s->seq.get(), 1});
+      segments.push_back({s->seq, 1});
       owners.push_back(s);
       tokens.push_back(s->next_token);
-      positions.push_back(std::int32_t(s->held.size()));
+      positions.push_back(s->next_position);
     }
   const std::uint32_t decodes = std::uint32_t(segments.size());
   Slot* prefilling = nullptr;
@@ -312,7 +417,7 @@ void BatchedGenerator::pass() {
     chunk = std::min(prefilling->prompt_left(), max_batch - decodes);
     if (decodes > 0) chunk = std::min(chunk, kPrefillChunkBesideDecodes);
     const std::size_t from = prefilling->held.size();
-    segments.push_back({prefilling->seq.get(), chunk});
+    segments.push_back({prefilling->seq, chunk});
     owners.push_back(prefilling);
     for (std::uint32_t i = 0; i < chunk; ++i) {
       tokens.push_back(prefilling->request->prompt[from + i]);
@@ -334,13 +439,15 @@ void BatchedGenerator::pass() {
     Slot& s = *owners[i];
     const auto row = std::span<const float>(logits).subspan(i * vocab, vocab);
     if (i < decodes) {
-      s.held.push_back(s.next_token);
+      if (!s.request->guest) s.held.push_back(s.next_token);
+      ++s.next_position;
     } else {
       const std::size_t from = s.held.size();
       s.held.insert(s.held.end(), s.request->prompt.begin() + std::ptrdiff_t(from),
                     s.request->prompt.begin() + std::ptrdiff_t(from + chunk));
       if (s.prompt_left() > 0) continue;
       s.prefill_ms = ms_between(s.prefill_start, Clock::now());
+      s.next_position = std::int32_t(s.held.size());
       s.continuation.emplace(engine_.tokenizer(), s.request->options, s.request->prompt);
     }
     try {

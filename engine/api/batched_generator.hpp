@@ -39,6 +39,19 @@ class BatchedGenerator {
   [[nodiscard]] GenerateResult generate(std::span<const std::int32_t> prompt, const GenerateOptions& options,
                                         const TokenCallback& on_token, bool reuse_prefix);
 
+  /// generate_from() in the shared passes: decodes after `seq`, which the caller has filled (a LAG context:
+  /// logs placed, prompt evaluated; `logits` are those after its last entry, the next token takes
+  /// next_position). The caller keeps the sequence and must not touch it (nor hold the device lock) until
+  /// this returns; it does not take one of the slots. Thread-safe; blocks until done.
+  [[nodiscard]] GenerateResult continue_sequence(KvSequence& seq, std::vector<float> logits,
+                                                 std::int32_t next_position, const GenerateOptions& options,
+                                                 const TokenCallback& on_token,
+                                                 std::span<const std::int32_t> history);
+  /// Empties the caches of idle slots, least recently used first, until the KV pool has `pages` free
+  /// pages or no idle cache is left (a caller about to fill a sequence of its own). Call with the device
+  /// lock held.
+  void release_idle_caches(std::uint32_t pages);
+
   [[nodiscard]] std::uint32_t slots() const { return std::uint32_t(slots_.size()); }
   /// Requests holding a slot now, and requests waiting for one.
   [[nodiscard]] std::uint32_t active() const;
@@ -49,16 +62,22 @@ class BatchedGenerator {
   struct Slot;
 
   void run();
+  [[nodiscard]] GenerateResult wait_for(const std::shared_ptr<Request>& request,
+                                        const GenerateOptions& options, const TokenCallback& on_token);
   void admit_waiting();
+  void start_guest(Slot& slot);
   [[nodiscard]] Slot& slot_for(const Request& request);
+  /// One pass under the device lock, then the finished guests dropped.
   void pass();
+  void run_pass();
   void finish(Slot& slot, std::exception_ptr error);
   [[nodiscard]] bool has_work() const;
 
   Engine& engine_;
   std::mutex& device_lock_;
   std::vector<std::unique_ptr<Slot>> slots_;
-  mutable std::mutex mutex_;  ///< guards queue_, slots' request pointers and stopping_
+  std::vector<std::unique_ptr<Slot>> guests_;  ///< continue_sequence calls, on their callers' sequences
+  mutable std::mutex mutex_;  ///< guards queue_, guests_, slots' request pointers and stopping_
   std::condition_variable work_;
   std::deque<std::shared_ptr<Request>> queue_;
   bool stopping_ = false;

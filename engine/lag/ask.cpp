@@ -82,8 +82,10 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
 
   const std::uint32_t answer_start = ctx.sequence->length();
   const std::int32_t answer_position = ctx.next_position;
-  out.generation = generate_from(engine, *ctx.sequence, ctx.logits, ctx.next_position, options.generate,
-                                 hooks.on_token, tokens);
+  out.generation = hooks.decode ? hooks.decode(*ctx.sequence, ctx.logits, ctx.next_position, options.generate,
+                                               hooks.on_token, tokens)
+                                : generate_from(engine, *ctx.sequence, ctx.logits, ctx.next_position,
+                                                options.generate, hooks.on_token, tokens);
   const GenerateResult& r = out.generation;
   out.generation.timings.prompt_tokens = out.prompt_tokens;
   out.generation.timings.prefill_ms = ctx.suffix_ms;

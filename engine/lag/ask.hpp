@@ -61,6 +61,12 @@ struct AskHooks {
   std::function<bool(const GenerateResult& answer)> should_save;
   /// Writes a finished task into the store (default: store_log); the CLI wraps it in its fault guard.
   std::function<LogId(const EncodedLog& log)> save;
+  /// Decodes the answer after the built context (default: generate_from on the engine). The C API sends
+  /// it through the model's batched generator when the model has parallel slots.
+  std::function<GenerateResult(KvSequence& seq, std::vector<float> logits, std::int32_t next_position,
+                               const GenerateOptions& options, const TokenCallback& on_token,
+                               std::span<const std::int32_t> history)>
+      decode;
 };
 
 /// Answers `question` with logs from `library` (which reads `store`). Throws lagvk::Error: not_found for
