@@ -574,7 +574,7 @@ void Routes::add_log(const httplib::Request& req, httplib::Response& res) {
     throw bad_request(
         "invalid_json",
         "the request body must be one trace object: {\"task\", \"messages\": [...], \"tags\": [...]}"
-        " (docs/TRACES.md)");
+        " (docs/LAG.md)");
   // Encoding the trace runs the model: it waits for its turn like a generation.
   const RequestQueue::Turn turn = take_turn();
   std::uint64_t id = 0;
