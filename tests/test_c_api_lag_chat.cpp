@@ -86,6 +86,7 @@ struct Answer {
   std::uint32_t prompt_tokens = 0;
   std::vector<std::pair<std::uint64_t, std::int32_t>> logs;  // id, first position
   std::optional<std::uint64_t> saved;
+  std::uint32_t cached_tokens = 0;
 };
 
 Answer answer_of(lagvk_completion* c) {
@@ -98,6 +99,7 @@ Answer answer_of(lagvk_completion* c) {
   for (std::size_t i = 0; i < info->n_logs; ++i)
     a.logs.emplace_back(info->logs[i].id, info->logs[i].first_position);
   if (info->has_saved_log) a.saved = info->saved_log;
+  a.cached_tokens = info->cached_tokens;
   lagvk_completion_free(c);
   return a;
 }
@@ -135,6 +137,47 @@ TEST_F(CApiLagChat, WithoutLogsAChatAnswersAsTheChatAlone) {
   const Answer a = answer_of(plain), b = answer_of(with_store);
   EXPECT_EQ(b.prompt_tokens, a.prompt_tokens);
   EXPECT_EQ(b.tokens, a.tokens);
+}
+
+// An agent's next step with the same logs continues the context its last step left: the logs and the
+// transcript so far are not placed or evaluated again, and the answer is that of the step built afresh.
+TEST_F(CApiLagChat, ANextStepWithTheSameLogsContinuesTheLastContext) {
+  const lagvk_chat_params cp = lagvk_chat_params_default();
+  const std::vector<std::uint64_t> placed = {ids_[3], ids_[1]};
+  for (const auto& [mode, name] : {std::pair{LAGVK_LOGS_KV, "kv"}, std::pair{LAGVK_LOGS_TEXT, "text"}}) {
+    SCOPED_TRACE(name);
+    const lagvk_ask_params p = ask_params(mode, placed);
+    const lagvk_chat_message first_step[] = {{"user", kQuestion.c_str(), nullptr, nullptr}};
+    lagvk_completion* c = nullptr;
+    ASSERT_EQ(lagvk_ask_chat(store_, first_step, 1, &cp, &p, &c), LAGVK_OK) << last_error();
+    const Answer first = answer_of(c);
+    EXPECT_EQ(first.cached_tokens, 0u);
+    const std::string line = first.text.substr(0, first.text.find('\n'));
+    const lagvk_chat_message next_step[] = {{"user", kQuestion.c_str(), nullptr, nullptr},
+                                            {"assistant", line.c_str(), nullptr, nullptr},
+                                            {"tool", "Calxar country Vorvek", nullptr, nullptr}};
+    ASSERT_EQ(lagvk_ask_chat(store_, next_step, 3, &cp, &p, &c), LAGVK_OK) << last_error();
+    const Answer continued = answer_of(c);
+    // The first step's whole prompt came from the kept context (text mode: the logs' text too).
+    EXPECT_GE(continued.cached_tokens, first.prompt_tokens);
+    EXPECT_EQ(continued.logs, first.logs);
+    // The same step built afresh: another call first drops the kept context.
+    lagvk_completion* plain = nullptr;
+    lagvk_generate_params g = lagvk_generate_params_default();
+    g.max_tokens = 1;
+    ASSERT_EQ(lagvk_generate(model_, "x", &g, &plain), LAGVK_OK) << last_error();
+    lagvk_completion_free(plain);
+    ASSERT_EQ(lagvk_ask_chat(store_, next_step, 3, &cp, &p, &c), LAGVK_OK) << last_error();
+    const Answer afresh = answer_of(c);
+    EXPECT_EQ(afresh.cached_tokens, 0u);
+    EXPECT_EQ(afresh.prompt_tokens, continued.prompt_tokens);
+    EXPECT_EQ(afresh.tokens, continued.tokens);
+    // Other logs: no reuse.
+    const std::vector<std::uint64_t> other_logs = {ids_[0]};
+    const lagvk_ask_params other = ask_params(mode, other_logs);
+    ASSERT_EQ(lagvk_ask_chat(store_, next_step, 3, &cp, &other, &c), LAGVK_OK) << last_error();
+    EXPECT_EQ(answer_of(c).cached_tokens, 0u);
+  }
 }
 
 int refuse(void* calls, const char*, size_t) {

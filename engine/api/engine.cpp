@@ -90,6 +90,7 @@ std::unique_ptr<KvSequence> Engine::new_sequence() {
   if (encoder_) refuse_embedding_model("generate text");
   kept_.reset();
   kept_tokens_.clear();
+  kept_lag_.reset();
   return std::make_unique<KvSequence>(*ctx_, *pool_, context_tokens_);
 }
 
@@ -108,8 +109,15 @@ std::unique_ptr<KvSequence> Engine::sequence_for(std::span<const std::int32_t> p
 void Engine::keep(std::unique_ptr<KvSequence> seq, std::vector<std::int32_t> tokens) {
   if (tokens.size() != seq->length())
     fail(Errc::internal, "a kept sequence of {} entries was given {} tokens", seq->length(), tokens.size());
+  kept_lag_.reset();
   kept_ = std::move(seq);
   kept_tokens_ = std::move(tokens);
+}
+
+void Engine::keep_lag_context(std::shared_ptr<void> context) {
+  kept_.reset();
+  kept_tokens_.clear();
+  kept_lag_ = std::move(context);
 }
 
 namespace {

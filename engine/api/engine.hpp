@@ -73,7 +73,15 @@ class Engine {
   [[nodiscard]] std::unique_ptr<KvSequence> sequence_for(std::span<const std::int32_t> prompt,
                                                          std::uint32_t& reused);
   /// Keeps `seq`, whose entries hold `tokens` at positions 0.. (no spliced logs), for sequence_for.
+  /// Drops a kept LAG context (the pool holds one context beside the one in use).
   void keep(std::unique_ptr<KvSequence> seq, std::vector<std::int32_t> tokens);
+
+  /// A LAG context kept between an agent's steps (engine/lag/ask.cpp; opaque here). Like the kept
+  /// sequence it holds pool pages: new_sequence(), sequence_for() and keep() drop it, and keeping it drops
+  /// the kept sequence.
+  void keep_lag_context(std::shared_ptr<void> context);
+  /// The kept LAG context, handed over (null when none).
+  [[nodiscard]] std::shared_ptr<void> take_lag_context() { return std::move(kept_lag_); }
 
  private:
   Engine(Model model, const LoadOptions& options);
@@ -95,6 +103,7 @@ class Engine {
   /// it) so that it is destroyed first.
   std::unique_ptr<KvSequence> kept_;
   std::vector<std::int32_t> kept_tokens_;
+  std::shared_ptr<void> kept_lag_;  ///< also holds pages: declared after pool_ for the same reason
 };
 
 struct GenerateOptions {

@@ -1,5 +1,7 @@
 #include "engine/lag/ask.hpp"
 
+#include <chrono>
+
 #include "engine/core/error.hpp"
 
 namespace lagvk::lag {
@@ -29,6 +31,47 @@ EncodedLog finished_task_log(Engine& engine, BuiltContext& ctx, const Trace& tra
     positions[i] = answer_position + std::int32_t(i);
   }
   return capture_live(engine, *ctx.sequence, trace, selection, entries, positions, r.tokens);
+}
+
+/// What a finished request leaves for the next step of its task (Engine::keep_lag_context): its context
+/// (logs and then the prompt and answer), which logs were asked for in which mode, and the tokens the
+/// entries after the logs hold.
+struct KeptLagContext {
+  LogMode mode = LogMode::kv;
+  std::vector<LogId> requested;
+  BuiltContext context;            ///< sequence, placed and skipped logs (no logits)
+  std::uint32_t prompt_entry = 0;  ///< the entry where the prompt begins (after the logs)
+  std::int32_t prompt_position = 0;
+  std::vector<std::int32_t> held;  ///< the tokens of entries prompt_entry..
+};
+
+/// The kept context cut to the prefix its prompt shares with `tokens` and the rest of `tokens` evaluated
+/// after it: the same logs in the same mode and at least half of what it held (an agent's next step).
+/// nullopt when it cannot serve (it is then dropped). `reused` counts the prompt tokens not evaluated.
+std::optional<BuiltContext> reuse_kept(Engine& engine, std::shared_ptr<KeptLagContext> kept, LogMode mode,
+                                       const std::vector<LogId>& ids, std::span<const std::int32_t> tokens,
+                                       std::uint32_t& reused) {
+  reused = 0;
+  if (!kept || kept->mode != mode || kept->requested != ids || !kept->context.sequence) return std::nullopt;
+  KvSequence& seq = *kept->context.sequence;
+  if (std::uint64_t(kept->prompt_entry) + tokens.size() > seq.max_tokens()) return std::nullopt;
+  const std::size_t limit = std::min(kept->held.size(), tokens.empty() ? 0 : tokens.size() - 1);
+  std::size_t shared = 0;
+  while (shared < limit && kept->held[shared] == tokens[shared]) ++shared;
+  if (shared == 0 || shared * 2 < kept->held.size()) return std::nullopt;
+  BuiltContext ctx = std::move(kept->context);
+  ctx.sequence->truncate(kept->prompt_entry + std::uint32_t(shared));
+  const auto suffix = tokens.subspan(shared);
+  std::vector<std::int32_t> positions(suffix.size());
+  for (std::size_t i = 0; i < positions.size(); ++i)
+    positions[i] = kept->prompt_position + std::int32_t(shared + i);
+  const auto t0 = std::chrono::steady_clock::now();
+  ctx.logits = engine.forward().eval(*ctx.sequence, suffix, positions);
+  ctx.suffix_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ctx.logs_ms = 0;
+  ctx.next_position = kept->prompt_position + std::int32_t(tokens.size());
+  reused = std::uint32_t(shared);
+  return ctx;
 }
 
 }  // namespace
@@ -70,7 +113,13 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
   std::vector<LogId> ids;
   for (const auto& l : out.retrieved) ids.push_back(l.id);
   const std::vector<std::int32_t>& tokens = prompt.tokens;
-  BuiltContext ctx = build_context(engine, &library, ids, options.mode, tokens);
+  // An agent's next step with the same logs continues the context its last step left (prefix reuse).
+  std::uint32_t reused = 0;
+  std::optional<BuiltContext> continued =
+      reuse_kept(engine, std::static_pointer_cast<KeptLagContext>(engine.take_lag_context()), options.mode,
+                 ids, tokens, reused);
+  BuiltContext ctx =
+      continued ? std::move(*continued) : build_context(engine, &library, ids, options.mode, tokens);
   for (const auto& u : store.unreadable_logs()) out.skipped.push_back({u.id, u.reason});
   out.skipped.insert(out.skipped.end(), ctx.skipped.begin(), ctx.skipped.end());
   out.skipped_by_context = ctx.skipped;
@@ -89,6 +138,10 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
   const GenerateResult& r = out.generation;
   out.generation.timings.prompt_tokens = out.prompt_tokens;
   out.generation.timings.prefill_ms = ctx.suffix_ms;
+  // Prompt tokens not evaluated by this request: those of the kept context, and logs re-read as text there.
+  out.generation.timings.cached_tokens = reused;
+  if (continued && options.mode == LogMode::text)
+    for (const auto& l : ctx.logs) out.generation.timings.cached_tokens += l.tokens;
   out.time_to_first_token_ms = ctx.logs_ms + ctx.suffix_ms + r.timings.time_to_first_token_ms;
 
   if (options.save && !r.tokens.empty() && (!hooks.should_save || hooks.should_save(r))) {
@@ -97,6 +150,19 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
     const EncodedLog log =
         finished_task_log(engine, ctx, trace, options.selection, r, answer_start, answer_position);
     out.saved = hooks.save ? hooks.save(log) : store_log(store, log);
+  }
+  if (ctx.sequence) {
+    auto kept = std::make_shared<KeptLagContext>();
+    kept->mode = options.mode;
+    kept->requested = ids;
+    kept->prompt_entry = answer_start - std::uint32_t(tokens.size());
+    kept->prompt_position = answer_position - std::int32_t(tokens.size());
+    kept->held = tokens;
+    kept->held.insert(kept->held.end(), r.tokens.begin(), r.tokens.end());
+    kept->held.resize(ctx.sequence->length() - kept->prompt_entry);
+    ctx.logits.clear();
+    kept->context = std::move(ctx);
+    engine.keep_lag_context(std::move(kept));
   }
   return out;
 }
