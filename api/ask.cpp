@@ -142,10 +142,11 @@ lagvk_status answer_with_store(lagvk_store* store, const lagvk_ask_params* param
     require(out, "out");
     const lagvk_ask_params p = *require(params, "params");
     lagvk_model& model = *store->model;
-    const std::lock_guard lock(model.lock);
+    const ModelLocks lock(*store);
     std::vector<std::string> tags;
     const auto library = library_for(*store, p.retrieve, tags);
     lag::AskOptions options = ask_options_of(*store, p, tags);
+    options.embedder = store->embedder;
     const Cancellation cancellation(model, p.generate, options.generate);
     lag::AskHooks hooks;
     hooks.on_token = cancellation.on_token();
