@@ -142,7 +142,9 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   // A wrong embedder is refused before anything runs, even where it would only embed a saved task.
   if (embed_model.embedder) store->check_embedder(embed_model.embedder->fingerprint());
   std::optional<lag::TextEmbedder> embedder;
-  if (retrieval == "dense") {
+  // An empty store (one --save has just made) finds nothing either way: only a store with logs is checked.
+  const bool empty_store = store->read().ids().empty();
+  if (retrieval == "dense" && !empty_store) {
     embedder = embed_model.embedder ? *embed_model.embedder : lag::TextEmbedder::generator(*engine);
     store->check_embedder(embedder->fingerprint());
     // The library refuses too (Errc::invalid_argument); here the message can name the command to run.
