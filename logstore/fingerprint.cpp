@@ -127,7 +127,8 @@ std::string EmbedderFingerprint::describe() const {
 void EmbedderFingerprint::validate() const {
   if (kind == kGenerator) return;
   if (kind != kModel)
-    fail(Errc::bad_input, "embedder fingerprint: kind '{}' is not known ({} or {})", kind, kGenerator, kModel);
+    fail(Errc::bad_input, "embedder fingerprint: kind '{}' is not known ({} or {})", kind, kGenerator,
+         kModel);
   check_hash("embedder model_hash", model_hash);
   check_hash("embedder tokenizer_hash", tokenizer_hash);
   check_dimension("embedder dim", dim, kMaxHeadDim);
@@ -138,8 +139,12 @@ void to_json(nlohmann::json& j, const EmbedderFingerprint& f) {
     j = {{"kind", f.kind}};
     return;
   }
-  j = {{"kind", f.kind},           {"model_name", f.model_name}, {"model_hash", f.model_hash},
-       {"tokenizer_hash", f.tokenizer_hash}, {"dim", f.dim},     {"pooling", f.pooling}};
+  j = {{"kind", f.kind},
+       {"model_name", f.model_name},
+       {"model_hash", f.model_hash},
+       {"tokenizer_hash", f.tokenizer_hash},
+       {"dim", f.dim},
+       {"pooling", f.pooling}};
 }
 
 void from_json(const nlohmann::json& j, EmbedderFingerprint& f) {

@@ -353,7 +353,8 @@ TEST(EmbedDecoder, Qwen3WithLastPoolingAgreesWithLlamaCpp) {
       "--vocab 300 --ctx 128 --seed 5 -o " +
       shell_quote(model.string()));
   ASSERT_EQ(made.status, 0) << made.out;
-  const std::vector<std::string> texts = {"hello there", "a", "the last token of a longer text decides it all"};
+  const std::vector<std::string> texts = {"hello there", "a",
+                                          "the last token of a longer text decides it all"};
   expect_embeddings_agree_with_llama_cpp(model, texts);
 }
 

@@ -351,9 +351,11 @@ TEST(LogStoreEmbedder, TheFirstVectorRecordsItsEmbedderAndAnotherIsRefused) {
   for (const auto& wrong : {other, EmbedderFingerprint{}}) {
     const auto [code, message] = error_of([&] { (void)store->put_log(b.record, b.input(), v, wrong); });
     EXPECT_EQ(code, Errc::store_model_mismatch) << message;
-    for (const std::string& fragment : std::vector<std::string>{dir, "another embedder", "MiniLM", wrong.describe()})
+    for (const std::string& fragment :
+         std::vector<std::string>{dir, "another embedder", "MiniLM", wrong.describe()})
       EXPECT_NE(message.find(fragment), std::string::npos) << fragment << " in: " << message;
-    const auto [search_code, search_message] = error_of([&] { (void)store->search_dense(v, 3, {}, {}, wrong); });
+    const auto [search_code, search_message] =
+        error_of([&] { (void)store->search_dense(v, 3, {}, {}, wrong); });
     EXPECT_EQ(search_code, Errc::store_model_mismatch) << search_message;
   }
   EXPECT_EQ(store->read().ids().size(), 2u) << "a refused log is not written";

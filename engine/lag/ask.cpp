@@ -95,7 +95,8 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
   if (options.save && !r.tokens.empty() && (!hooks.should_save || hooks.should_save(r))) {
     Trace trace = prompt.task;
     trace.messages.push_back({"assistant", r.text});
-    EncodedLog log = finished_task_log(engine, ctx, trace, options.selection, r, answer_start, answer_position);
+    EncodedLog log =
+        finished_task_log(engine, ctx, trace, options.selection, r, answer_start, answer_position);
     ctx.sequence.reset();  // the generator's embedding needs a sequence, and the pool may hold only one
     if (vectors) embed_log(log, *vectors);
     out.saved = hooks.save ? hooks.save(log) : store_log(store, log);

@@ -12,9 +12,9 @@ std::vector<RetrievedLog> StoreLibrary::retrieve(const std::string& query, std::
                                                  const std::set<LogId>& exclude) {
   // The search runs before the reader opens: it may rebuild the index (its own read), and a read open
   // in this process would keep the store from adopting a map another process grew.
-  const auto hits = embedder_ ? store_.search_dense(embedder_->embed(query), k, exclude, tags_,
-                                                    embedder_->fingerprint())
-                              : store_.search(query, k, exclude, tags_);
+  const auto hits =
+      embedder_ ? store_.search_dense(embedder_->embed(query), k, exclude, tags_, embedder_->fingerprint())
+                : store_.search(query, k, exclude, tags_);
   std::vector<RetrievedLog> out;
   auto reader = store_.read();
   for (const auto& s : hits) {

@@ -33,7 +33,7 @@ struct RandomModelSpec {
   /// Decoders: written as {arch}.pooling_type unless none (an embedding decoder, as Qwen3-Embedding
   /// files are: last).
   Pooling decoder_pooling = Pooling::none;
-  std::string name;                 ///< general.name; a descriptive default when empty
+  std::string name;  ///< general.name; a descriptive default when empty
   /// When set, the vocabulary is make_word_vocab(words) (n_vocab must be its size) and SentencePiece's
   /// implicit leading space is off, as for the trained multihop model.
   std::vector<std::string> words;

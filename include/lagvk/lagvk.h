@@ -349,14 +349,13 @@ typedef struct lagvk_store_params {
   int create;    /**< create the store when the directory is missing or empty (0) */
   int read_only; /**< open for reading only: adding or saving logs is then LAGVK_ERROR_INVALID_ARGUMENT (0) */
   lagvk_page_codec codec; /**< for a new store; an existing store keeps its own (F16) */
-  lagvk_model* embed_model; /**< the embedding model that makes the store's dense vectors (a model loaded with
-                                 lagvk_model_load: arch bert such as all-MiniLM-L6-v2, or a decoder embedding
-                                 model with pooling_type last such as Qwen3-Embedding), for the logs and the
-                                 queries, scaled to unit length; NULL: the model's own lagvk_embed vectors.
-                                 The store records which embedder made its vectors and refuses another
-                                 (LAGVK_ERROR_STORE_MODEL_MISMATCH, here or when adding or retrieving); a store
-                                 with vectors gives every new log one. Not the store's model itself. The store
-                                 keeps it loaded until closed, and its calls take its lock too (NULL) */
+  /** The embedding model that makes the store's dense vectors, of the logs and of the queries, scaled to
+   *  unit length: a model loaded with lagvk_model_load (arch bert such as all-MiniLM-L6-v2, or a decoder
+   *  embedding model with pooling_type last such as Qwen3-Embedding), not the store's model itself. NULL:
+   *  the model's own lagvk_embed vectors. The store records which embedder made its vectors and refuses
+   *  another (LAGVK_ERROR_STORE_MODEL_MISMATCH, here or when adding or retrieving); a store with vectors
+   *  gives every new log one. The store keeps it loaded until closed, and its calls take its lock too. */
+  lagvk_model* embed_model;
 } lagvk_store_params;
 
 LAGVK_API lagvk_store_params lagvk_store_params_default(void);

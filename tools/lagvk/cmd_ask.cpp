@@ -79,7 +79,8 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
        "bm25 over the logs' tasks, or dense: cosine between the store's embeddings (logs added with "
        "--embed or --embed-model)",
        "bm25; dense with --embed-model"},
-      embed_model_option("for dense retrieval and the vector --save stores (the one the store was made with)"),
+      embed_model_option(
+          "for dense retrieval and the vector --save stores (the one the store was made with)"),
       {"--save", "", "",
        "store the finished task as a new log (the store grows online; a missing store is created)", ""},
       {"--select", "", "S", "tokens --save keeps: last, all, answer, full",

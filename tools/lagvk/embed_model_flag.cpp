@@ -5,10 +5,11 @@
 namespace lagvk::cli {
 
 OptionSpec embed_model_option(const char* what) {
-  return {"--embed-model", "", "FILE",
-          std::string("embedding model GGUF (arch bert such as all-MiniLM-L6-v2, or a qwen3 embedding model) ") +
-              what + "; the store records it and refuses another",
-          ""};
+  return {
+      "--embed-model", "", "FILE",
+      std::string("embedding model GGUF (arch bert such as all-MiniLM-L6-v2, or a qwen3 embedding model) ") +
+          what + "; the store records it and refuses another",
+      ""};
 }
 
 EmbedModel load_embed_model(const Args& args, const LoadOptions& generator) {
