@@ -328,8 +328,9 @@ LAGVK_API lagvk_status lagvk_chat_ex(lagvk_model* model, const lagvk_chat_messag
 /* ---- embeddings ------------------------------------------------------------------------------------ */
 
 /** A dense vector for text: the mean of the model's final normalised hidden states (the vector dense
- *  retrieval uses); for an embedding model (arch bert, which loads but cannot generate) its sentence
- *  vector, pooled over [CLS] text [SEP] as the file's pooling_type says. Not scaled to unit length. Writes
+ *  retrieval uses without an embed_model), or the last token's when the file's pooling_type says last (a
+ *  decoder embedding model such as Qwen3-Embedding); for an encoder embedding model (arch bert, which loads
+ *  but cannot generate) its sentence vector, pooled over [CLS] text [SEP] as the file's pooling_type says. Not scaled to unit length. Writes
  * lagvk_model_info.embedding_size floats: *dim is set to that, and LAGVK_ERROR_BUFFER_TOO_SMALL is returned
  * when capacity is less. */
 LAGVK_API lagvk_status lagvk_embed(lagvk_model* model, const char* text, size_t len, float* vector,
