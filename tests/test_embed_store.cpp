@@ -381,6 +381,29 @@ TEST_F(RandomEmbedStore, AStoreMadeBeforeTheRecordKeepsItsOwnVectorsAndSaveAddsO
   EXPECT_EQ(log_count(store), 3u);
 }
 
+TEST_F(RandomEmbedStore, TheStoreKeepsItsEmbedModelLoadedAndRefusesTheModelItself) {
+  lagvk_model* model = load(generator_);
+  lagvk_model* embed = load(embedder_);
+  lagvk_store_params params = cpp::Store::create_params();
+  params.embed_model = model;
+  lagvk_store* store = nullptr;
+  const std::string dir = (dir_.path() / "kept").string();
+  EXPECT_EQ(lagvk_store_open(model, dir.c_str(), &params, &store), LAGVK_ERROR_INVALID_ARGUMENT);
+  expect_mentions(lagvk_last_error(), {"embed_model is the store's model itself"});
+  params.embed_model = embed;
+  ASSERT_EQ(lagvk_store_open(model, dir.c_str(), &params, &store), LAGVK_OK) << lagvk_last_error();
+  lagvk_model_free(embed);  // the store holds it until it closes
+  const std::string task = "where was mara ellison born";
+  const std::string trace =
+      nlohmann::json{{"task", task}, {"messages", {{{"role", "user"}, {"content", task}}}}}.dump();
+  std::uint64_t id = 0;
+  EXPECT_EQ(lagvk_store_add_trace(store, trace.data(), trace.size(), LAGVK_SELECT_FULL, 0, &id), LAGVK_OK)
+      << lagvk_last_error();
+  EXPECT_EQ(retrieved_tasks(store, task, LAGVK_RETRIEVE_DENSE, 1), std::vector<std::string>{task});
+  lagvk_store_close(store);
+  lagvk_model_free(model);
+}
+
 TEST(ServeEmbedModel, NeedsAStore) {
   const auto r = run_lagvk("serve -m model.gguf --embed-model embed.gguf");
   expect_error(r, "--embed-model FILE makes the vectors of the --store DIR's logs", "serve --embed-model");
