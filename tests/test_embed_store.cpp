@@ -208,6 +208,11 @@ TEST_F(MiniLmStore, DenseRetrievalFindsEachParaphrasesLogWhereBm25FindsNone) {
   EXPECT_EQ(log_tasks(dense), std::vector<std::string>{p.task}) << dense.dump();
   const auto bm25 = json_of(run_lagvk(ask + "-k 5 " + quoted(p.paraphrase), false));
   EXPECT_FALSE(contains(log_tasks(bm25), p.task)) << bm25.dump();
+
+  // `log stats` says who made the vectors.
+  const auto stats = json_of(run_lagvk("log stats --json -s " + quoted(store()), false));
+  EXPECT_EQ(stats.value("dense_vectors", 0), paraphrases().size()) << stats.dump();
+  EXPECT_EQ(stats["embedder"].value("model_name", ""), "all-MiniLM-L6-v2") << stats.dump();
 }
 
 TEST_F(MiniLmStore, AskSaveStoresMiniLmsVectorOfTheTask) {

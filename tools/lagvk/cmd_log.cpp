@@ -251,6 +251,7 @@ int log_stats(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
   const StoreFaultGuard guard(store_dir(args));
   auto store = open_for_reading(store_dir(args));
   const auto s = store->stats();
+  const auto embedder = store->embedder();
   const double per_token = s.stored_tokens ? double(s.page_bytes) / double(s.stored_tokens) : 0;
   if (args.has("--json")) {
     std::printf("%s\n", nlohmann::json{{"logs", s.logs},
@@ -262,7 +263,9 @@ int log_stats(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
                                        {"file_bytes", s.file_bytes},
                                        {"map_size", s.map_size},
                                        {"map_free", s.map_size - std::min(s.map_size, s.map_used)},
-                                       {"fingerprint", store->fingerprint()}}
+                                       {"fingerprint", store->fingerprint()},
+                                       {"dense_vectors", store->dense_vector_count()},
+                                       {"embedder", embedder ? nlohmann::json(*embedder) : nlohmann::json()}}
                             .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                             .c_str());
   } else {
@@ -272,6 +275,8 @@ int log_stats(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
         store->dir(), store->fingerprint().describe(logstore::page_codec_name(store->codec())), s.logs,
         s.pages, s.stored_tokens, s.page_bytes / 1e6, per_token, logstore::page_codec_name(store->codec()),
         s.file_bytes / 1e6, s.map_size / 1e6, (s.map_size - std::min(s.map_size, s.map_used)) / 1e6);
+    if (embedder)
+      fmt::print("  dense vectors: {}, made by {}\n", store->dense_vector_count(), embedder->describe());
   }
   return 0;
 }
