@@ -356,6 +356,21 @@ TEST(EmbedDecoder, Qwen3WithLastPoolingAgreesWithLlamaCpp) {
   const std::vector<std::string> texts = {"hello there", "a",
                                           "the last token of a longer text decides it all"};
   expect_embeddings_agree_with_llama_cpp(model, texts);
+
+  // A file whose tokenizer asks for EOS after the text (tokenizer.ggml.add_eos_token): llama.cpp embeds
+  // the text with it, so the last token pooled is EOS.
+  const auto original = GgufFile::open(model.string());
+  GgufWriter w;
+  for (const auto& [key, value] : original.metadata())
+    if (key != "general.alignment") w.set(key, value);
+  w.set_bool("tokenizer.ggml.add_eos_token", true);
+  for (const auto& t : original.tensors()) {
+    const auto data = original.tensor_data(t);
+    w.add_tensor(t.name, t.dims, t.type, std::vector<std::uint8_t>(data.begin(), data.end()));
+  }
+  const auto with_eos = dir.path() / "qwen3_last_eos.gguf";
+  w.write(with_eos.string());
+  expect_embeddings_agree_with_llama_cpp(with_eos, texts);
 }
 
 }  // namespace

@@ -38,6 +38,19 @@ std::vector<float> pooled_decoder_state(Engine& engine, const std::vector<std::i
        engine.model().config().name, pooling_name(pooling));
 }
 
+/// The ids a text is embedded from. An encoder: [CLS] text [SEP] (its WordPiece tokenizer reads the
+/// file's add_bos/add_eos flags). A decoder: BOS as the file asks, and EOS after the text when the file's
+/// tokenizer.ggml.add_eos_token says so, as llama.cpp embeds it (a decoder embedding model pooling the
+/// last token then pools EOS's state).
+std::vector<std::int32_t> embedding_tokens(Engine& engine, const std::string& text) {
+  const Tokenizer& tok = engine.tokenizer();
+  auto tokens = tok.encode(text, tok.add_bos_by_default(), false);
+  if (tokens.empty()) fail(Errc::invalid_argument, "cannot embed an empty text");
+  const bool add_eos = engine.model().gguf().get_bool_opt("tokenizer.ggml.add_eos_token").value_or(false);
+  if (!engine.is_embedding_model() && add_eos && tok.eos() >= 0) tokens.push_back(tok.eos());
+  return tokens;
+}
+
 }  // namespace
 
 Pooling text_pooling(const ModelConfig& config) {
@@ -45,10 +58,7 @@ Pooling text_pooling(const ModelConfig& config) {
 }
 
 std::vector<float> embed_text(Engine& engine, const std::string& text) {
-  const Tokenizer& tok = engine.tokenizer();
-  // An encoder: [CLS] text [SEP] (the file's add_bos/add_eos flags). A decoder: BOS as the file asks.
-  const auto tokens = tok.encode(text, tok.add_bos_by_default(), false);
-  if (tokens.empty()) fail(Errc::invalid_argument, "cannot embed an empty text");
+  const auto tokens = embedding_tokens(engine, text);
   if (engine.is_embedding_model()) return engine.encoder().embed(tokens);
   return pooled_decoder_state(engine, tokens, text_pooling(engine.model().config()));
 }
