@@ -409,6 +409,14 @@ TEST_F(RandomEmbedStore, TheStoreKeepsItsEmbedModelLoadedAndRefusesTheModelItsel
   lagvk_model_free(model);
 }
 
+TEST(EvalEmbedModel, LoadsTheEmbedModelItIsGiven) {
+  // A full eval run takes minutes; here the flag is read and its file loaded (a missing one is named).
+  const auto r =
+      run_lagvk("eval -m " + quoted(std::string(LAGVK_SOURCE_DIR) + "/assets/models/multihop-q8_0.gguf") +
+                " --limit 1 --embed-model /nonexistent/embed.gguf");
+  expect_error(r, "cannot open '/nonexistent/embed.gguf'", "eval --embed-model");
+}
+
 TEST(ServeEmbedModel, NeedsAStore) {
   const auto r = run_lagvk("serve -m model.gguf --embed-model embed.gguf");
   expect_error(r, "--embed-model FILE makes the vectors of the --store DIR's logs", "serve --embed-model");
