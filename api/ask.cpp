@@ -166,15 +166,16 @@ lagvk_status answer_with_store(lagvk_store* store, const lagvk_ask_params* param
     require(out, "out");
     const lagvk_ask_params p = *require(params, "params");
     lagvk_model& model = *store->model;
-    std::unique_lock lock(model.lock);
+    ModelLocks locks(*store);
     std::vector<std::string> tags;
     const auto library = library_for(*store, p.retrieve, tags);
     lag::AskOptions options = ask_options_of(*store, p, tags);
+    options.embedder = store->embedder;
     const Cancellation cancellation(model, p.generate, options.generate);
     lag::AskHooks hooks;
     hooks.on_token = cancellation.on_token();
     hooks.should_save = save_filter_of(p);
-    if (model.batched) share_passes(model, lock, hooks);
+    if (model.batched) share_passes(model, locks.model_lock(), hooks);
     auto completion = ask_completion_of(answer(*store, *library, options, hooks));
     register_handle(completion.get());
     *out = completion.release();

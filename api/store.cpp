@@ -11,9 +11,17 @@
 #include "engine/lag/ask.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/model_fingerprint.hpp"
-#include "engine/lag/text_embedding.hpp"
 
 namespace lagvk::api {
+
+ModelLocks::ModelLocks(lagvk_model& model, lagvk_model* embed_model) : model_(model.lock, std::defer_lock) {
+  if (embed_model == nullptr) {
+    model_.lock();
+    return;
+  }
+  embed_model_ = std::unique_lock(embed_model->lock, std::defer_lock);
+  std::lock(model_, embed_model_);
+}
 
 lagvk_store* checked_store(lagvk_store* store) {
   return checked(store, HandleKind::store, "store");
@@ -26,11 +34,9 @@ std::unique_ptr<lag::StoreLibrary> library_for(lagvk_store& store, const lagvk_r
          int(params.retrieval));
   tags.clear();
   if (params.tag != nullptr) tags.emplace_back(params.tag);
-  lag::Embedder embedder;
-  if (params.retrieval == LAGVK_RETRIEVE_DENSE) {
-    Engine& engine = *store.model->engine;
-    embedder = [&engine](const std::string& text) { return lag::embed_text(engine, text); };
-  }
+  std::optional<lag::TextEmbedder> embedder;
+  if (params.retrieval == LAGVK_RETRIEVE_DENSE)
+    embedder = store.embedder ? *store.embedder : lag::TextEmbedder::generator(*store.model->engine);
   return std::make_unique<lag::StoreLibrary>(*store.store, tags, embedder);
 }
 
@@ -73,6 +79,17 @@ logstore::StoreOptions store_options(Engine& engine, const lagvk_store_params& p
   return o;
 }
 
+/// params.embed_model, checked: a live model handle other than the store's own (NULL stays NULL).
+lagvk_model* checked_embed_model(lagvk_model* model, const lagvk_store_params& params) {
+  if (params.embed_model == nullptr) return nullptr;
+  checked(params.embed_model, HandleKind::model, "params->embed_model");
+  if (params.embed_model == model)
+    fail(Errc::invalid_argument,
+         "params->embed_model is the store's model itself; leave it NULL to embed with the model's own "
+         "vectors");
+  return params.embed_model;
+}
+
 /// The one trace object of trace_json (an array or several lines of them is bad input here).
 lag::Trace one_trace(const char* trace_json, std::size_t len) {
   auto traces = lag::parse_traces(std::string_view(trace_json, len), "the trace JSON");
@@ -98,6 +115,7 @@ lagvk_store_params lagvk_store_params_default(void) {
   p.create = defaults.create ? 1 : 0;
   p.read_only = defaults.read_only ? 1 : 0;
   p.codec = defaults.codec == lagvk::logstore::PageCodec::q8_0 ? LAGVK_CODEC_Q8_0 : LAGVK_CODEC_F16;
+  p.embed_model = nullptr;
   return p;
 }
 
@@ -109,12 +127,19 @@ lagvk_status lagvk_store_open(lagvk_model* model, const char* dir, const lagvk_s
     api::require(dir, "dir");
     api::require(out, "out");
     const lagvk_store_params p = *api::require(params, "params");
-    const std::lock_guard lock(model->lock);
+    lagvk_model* embed_model = api::checked_embed_model(model, p);
+    const api::ModelLocks lock(*model, embed_model);
     auto handle = std::make_unique<lagvk_store>();
     handle->store = lagvk::logstore::Store::open(dir, api::store_options(*model->engine, p));
+    if (embed_model != nullptr) {
+      handle->embedder = lag::TextEmbedder::model(*embed_model->engine);
+      handle->store->check_embedder(handle->embedder->fingerprint());
+    }
     handle->model = model;
+    handle->embed_model = embed_model;
     handle->read_only = p.read_only != 0;
     api::retain_model(model);
+    if (embed_model != nullptr) api::retain_model(embed_model);
     api::register_handle(handle.get());
     *out = handle.release();
   });
@@ -123,12 +148,14 @@ lagvk_status lagvk_store_open(lagvk_model* model, const char* dir, const lagvk_s
 void lagvk_store_close(lagvk_store* store) {
   if (store == nullptr || !api::is_live(store, api::HandleKind::store)) return;
   lagvk_model* model = store->model;
+  lagvk_model* embed_model = store->embed_model;
   {
-    const std::lock_guard lock(model->lock);
+    const api::ModelLocks lock(*model, embed_model);
     api::unregister_handle(store);
     delete store;  // closes the LMDB environment
   }
   api::release_model(model);  // may delete the model: its lock must be released first
+  if (embed_model != nullptr) api::release_model(embed_model);
 }
 
 lagvk_status lagvk_store_add_trace(lagvk_store* store, const char* trace_json, size_t len,
@@ -138,12 +165,13 @@ lagvk_status lagvk_store_add_trace(lagvk_store* store, const char* trace_json, s
     api::require(trace_json, "trace_json");
     api::require(id, "id");
     const lag::Selection keep = api::selection_of(selection);
-    const std::lock_guard lock(store->model->lock);
+    const api::ModelLocks lock(*store);
     api::require_writable(*store, "lagvk_store_add_trace");
     const lag::Trace trace = api::one_trace(trace_json, len);
     lagvk::Engine& engine = *store->model->engine;
+    const auto vectors = lag::embedder_for_new_logs(*store->store, engine, store->embedder, embed != 0);
     auto log = lag::encode_trace(engine, trace, keep);
-    if (embed) log.embedding = lag::embed_text(engine, trace.task);
+    if (vectors) lag::embed_log(log, *vectors);
     *id = lag::store_log(*store->store, log);
   });
 }
@@ -174,7 +202,7 @@ lagvk_status lagvk_store_retrieve(lagvk_store* store, const char* query, const l
     api::require(query, "query");
     api::require(out, "out");
     const lagvk_retrieve_params p = *api::require(params, "params");
-    const std::lock_guard lock(store->model->lock);
+    const api::ModelLocks lock(*store);
     std::vector<std::string> tags;
     const auto library = api::library_for(*store, p, tags);
     const auto found = library->retrieve(query, p.k, {});

@@ -225,7 +225,9 @@ std::vector<std::uint16_t> layer_values(const nlohmann::json& layer, const char*
 }  // namespace
 
 std::uint64_t export_logs(Store& store, std::ostream& out) {
-  out << nlohmann::json{{"lagvk_log_export", 1}, {"fingerprint", store.fingerprint()}}.dump() << "\n";
+  nlohmann::json header{{"lagvk_log_export", 1}, {"fingerprint", store.fingerprint()}};
+  if (const auto embedder = store.embedder()) header["embedder"] = *embedder;
+  out << header.dump() << "\n";
   auto r = store.read();
   std::uint64_t n = 0;
   for (LogId id : r.ids()) {
@@ -292,6 +294,19 @@ Fingerprint parse_export_header(std::string_view line, const std::string& source
   }
 }
 
+EmbedderFingerprint parse_export_embedder(std::string_view line, const std::string& source) {
+  (void)parse_export_header(line, source);  // the header's own checks first
+  const nlohmann::json j = nlohmann::json::parse(line);
+  if (!j.contains("embedder")) return {};  // older archives: their vectors are the model's own
+  try {
+    const EmbedderFingerprint e = j["embedder"].get<EmbedderFingerprint>();
+    e.validate();
+    return e;
+  } catch (const Error& e) {
+    fail(Errc::bad_input, "{} line 1: bad embedder in the header: {}", source, e.what());
+  }
+}
+
 ExportEntry parse_export_entry(std::string_view line, const Fingerprint& fingerprint,
                                const std::string& source, std::uint64_t line_number) {
   const nlohmann::json j = parse_line(line, source, line_number);
@@ -330,12 +345,13 @@ ExportSummary check_export(std::istream& in, const std::string& source) {
   std::string line;
   if (!std::getline(in, line)) fail(Errc::bad_input, "{}: empty file, not a lagvk log export", source);
   summary.fingerprint = parse_export_header(line, source);
+  summary.embedder = parse_export_embedder(line, source);
   if (in.eof())
     fail(Errc::bad_input,
          "{} line 1: the archive is truncated (no newline after the header); export it again", source);
   for (std::uint64_t number = 2; read_line(in, line, source, number); ++number) {
     if (line.empty()) continue;
-    (void)parse_export_entry(line, summary.fingerprint, source, number);
+    summary.vectors += !parse_export_entry(line, summary.fingerprint, source, number).embedding.empty();
     ++summary.logs;
   }
   in.clear();
@@ -346,6 +362,7 @@ ExportSummary check_export(std::istream& in, const std::string& source) {
 
 std::vector<ImportedLog> import_checked_export(Store& store, std::istream& in, const std::string& source,
                                                const ExportSummary& summary) {
+  if (summary.vectors > 0) store.check_embedder(summary.embedder);  // before any log lands
   std::vector<ImportedLog> landed;
   std::string line;
   std::uint64_t number = 1;
@@ -360,7 +377,7 @@ std::vector<ImportedLog> import_checked_export(Store& store, std::istream& in, c
         kv.k.emplace_back(e.k[l]);
         kv.v.emplace_back(e.v[l]);
       }
-      landed.push_back({e.id, store.put_log(e.record, kv, e.embedding)});
+      landed.push_back({e.id, store.put_log(e.record, kv, e.embedding, summary.embedder)});
     }
   } catch (const std::exception& e) {
     const auto* error = dynamic_cast<const Error*>(&e);

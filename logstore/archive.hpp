@@ -1,6 +1,6 @@
 #pragma once
 // The store's portable export format, JSON Lines: a header line
-//   {"lagvk_log_export": 1, "fingerprint": {...}}
+//   {"lagvk_log_export": 1, "fingerprint": {...}, "embedder": {...} (when the store has dense vectors)}
 // then one line per log, each ending in a newline (a last line without one is a truncated archive)
 //   {"id": old id, "record": {...}, "embedding": [...], "layers": [{"k": base64, "v": base64}, ...]}
 // with each layer's K and V as fp16 arrays of tokens x kv_heads x head_dim (keys without RoPE). Importing
@@ -45,9 +45,14 @@ struct ExportEntry {
 [[nodiscard]] ExportEntry parse_export_entry(std::string_view line, const Fingerprint& fingerprint,
                                              const std::string& source, std::uint64_t line_number);
 
+/// Who made the archive's vectors: the header's "embedder" (written since stores record theirs), else the
+/// model's own (an older archive).
+[[nodiscard]] EmbedderFingerprint parse_export_embedder(std::string_view line, const std::string& source);
+
 struct ExportSummary {
   Fingerprint fingerprint;
-  std::uint64_t logs = 0;
+  EmbedderFingerprint embedder;  ///< who made the vectors
+  std::uint64_t logs = 0, vectors = 0;
 };
 /// The first pass: reads and validates the whole archive (header, every entry, a newline after every line)
 /// without writing anything, and rewinds `in` to where it started. `in` must be seekable.

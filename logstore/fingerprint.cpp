@@ -117,4 +117,44 @@ void from_json(const nlohmann::json& j, Fingerprint& f) {
   f.rope_scale = number_field(j, "rope_scale", 1.0);
 }
 
+std::string EmbedderFingerprint::describe() const {
+  if (kind == kGenerator) return "the store's own model (its mean final hidden state)";
+  return fmt::format("embedding model {} (model {}, tokenizer {}, {} dims, {} pooling)",
+                     model_name.empty() ? "(unnamed)" : model_name, model_hash.substr(0, 12),
+                     tokenizer_hash.substr(0, 12), dim, pooling.empty() ? "unknown" : pooling);
+}
+
+void EmbedderFingerprint::validate() const {
+  if (kind == kGenerator) return;
+  if (kind != kModel)
+    fail(Errc::bad_input, "embedder fingerprint: kind '{}' is not known ({} or {})", kind, kGenerator,
+         kModel);
+  check_hash("embedder model_hash", model_hash);
+  check_hash("embedder tokenizer_hash", tokenizer_hash);
+  check_dimension("embedder dim", dim, kMaxHeadDim);
+}
+
+void to_json(nlohmann::json& j, const EmbedderFingerprint& f) {
+  if (f.kind == EmbedderFingerprint::kGenerator) {
+    j = {{"kind", f.kind}};
+    return;
+  }
+  j = {{"kind", f.kind},
+       {"model_name", f.model_name},
+       {"model_hash", f.model_hash},
+       {"tokenizer_hash", f.tokenizer_hash},
+       {"dim", f.dim},
+       {"pooling", f.pooling}};
+}
+
+void from_json(const nlohmann::json& j, EmbedderFingerprint& f) {
+  if (!j.is_object()) fail(Errc::bad_input, "embedder fingerprint: must be a JSON object");
+  f.kind = string_field(j, "kind", EmbedderFingerprint::kGenerator);
+  f.model_name = string_field(j, "model_name", "");
+  f.model_hash = string_field(j, "model_hash", "");
+  f.tokenizer_hash = string_field(j, "tokenizer_hash", "");
+  f.dim = u32_field(j, "dim");
+  f.pooling = string_field(j, "pooling", "");
+}
+
 }  // namespace lagvk::logstore

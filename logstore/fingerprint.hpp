@@ -35,9 +35,34 @@ inline constexpr std::uint32_t kMaxLayers = 4096, kMaxKvHeads = 4096, kMaxHeadDi
                                kMaxPageTokens = 65536;
 inline constexpr std::uint64_t kMaxPageBytes = 256ull << 20;
 
+/// Who made a store's dense retrieval vectors: the store's own model (its mean final hidden state, how
+/// every store was embedded before embedding models) or a separate embedding model, named by the content
+/// hashes of its file as Fingerprint names the generator. Vectors of two embedders cannot be compared, so
+/// a store refuses to add or search with another one than made its vectors.
+struct EmbedderFingerprint {
+  static constexpr const char* kGenerator = "generator";
+  static constexpr const char* kModel = "model";
+  std::string kind = kGenerator;  ///< kGenerator or kModel; the fields below are for kModel only
+  std::string model_name;         ///< general.name, for messages
+  std::string model_hash, tokenizer_hash;
+  std::uint32_t dim = 0;  ///< the vectors' dimension
+  std::string pooling;    ///< how token vectors become one ("mean", "cls", "last")
+
+  friend bool operator==(const EmbedderFingerprint&, const EmbedderFingerprint&) = default;
+  /// "the store's own model (its mean hidden state)" or "embedding model NAME (model HASH, 384 dims, mean
+  /// pooling)", for messages.
+  [[nodiscard]] std::string describe() const;
+  /// Throws lagvk::Error (Errc::bad_input) naming the first field out of range: an unknown kind, or a
+  /// model without hex hashes or with a dimension of 0.
+  void validate() const;
+};
+
 void to_json(nlohmann::json& j, const Fingerprint& f);
 /// Strict: a field of the wrong JSON type or out of its type's range is a lagvk::Error naming it (missing
 /// fields keep their defaults; validate() then judges the values).
 void from_json(const nlohmann::json& j, Fingerprint& f);
+void to_json(nlohmann::json& j, const EmbedderFingerprint& f);
+/// Strict as Fingerprint's; validate() judges the values.
+void from_json(const nlohmann::json& j, EmbedderFingerprint& f);
 
 }  // namespace lagvk::logstore

@@ -529,7 +529,56 @@ const RetrievalIndex& Store::index() {
   return *index_;
 }
 
-LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding) {
+std::optional<EmbedderFingerprint> Store::embedder_in(MDB_txn* txn, bool& recorded) const {
+  MDB_val k = as_val(std::string_view("embedder")), v{};
+  const int rc = mdb_get(txn, meta_, &k, &v);
+  recorded = rc == MDB_SUCCESS;
+  if (recorded) {
+    EmbedderFingerprint e;
+    try {
+      const auto j = nlohmann::json::parse(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size),
+                                           nullptr, false);
+      if (j.is_discarded()) throw Error("unparsable");
+      e = j.get<EmbedderFingerprint>();
+      e.validate();
+    } catch (const std::exception& ex) {
+      fail(Errc::store,
+           "the log store '{}' is damaged (its embedder record is unreadable: {}); restore it from an export "
+           "or backup",
+           dir_, ex.what());
+    }
+    return e;
+  }
+  if (rc != MDB_NOTFOUND) check_mdb(rc, "reading the store's embedder");
+  // A store made before the record: its vectors, if any, are the generator's.
+  if (!has_vectors_) return std::nullopt;
+  MDB_stat st{};
+  check_mdb(mdb_stat(txn, vectors_, &st), "counting the store's vectors");
+  if (st.ms_entries == 0) return std::nullopt;
+  return EmbedderFingerprint{};
+}
+
+void Store::fail_embedder_mismatch(const EmbedderFingerprint& stored, const EmbedderFingerprint& used) const {
+  fail(Errc::store_model_mismatch,
+       "the log store '{}' holds dense vectors made by another embedder; vectors of two embedders cannot be "
+       "compared:\n  store's vectors: {}\n  this embedder:   {}\nembed with the store's embedder (or use a "
+       "new store directory)",
+       dir_, stored.describe(), used.describe());
+}
+
+std::optional<EmbedderFingerprint> Store::embedder() {
+  Reader r(*this);
+  bool recorded = false;
+  return embedder_in(r.txn_.get(), recorded);
+}
+
+void Store::check_embedder(const EmbedderFingerprint& embedder) {
+  const auto stored = this->embedder();
+  if (stored && !(*stored == embedder)) fail_embedder_mismatch(*stored, embedder);
+}
+
+LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding,
+                     const EmbedderFingerprint& embedder) {
   const auto& f = fingerprint_;
   if (kv.k.size() != f.layers || kv.v.size() != f.layers)
     fail(Errc::internal, "internal: log KV has {} layers, the store {}", kv.k.size(), f.layers);
@@ -596,8 +645,20 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
       }
     }
     if (rc == MDB_SUCCESS && !embedding.empty()) {
+      // Checked inside the write: another process may have recorded an embedder since this one looked.
+      bool recorded = false;
+      const auto stored = embedder_in(txn.get(), recorded);
+      if (stored && !(*stored == embedder)) {
+        txn.abort();
+        fail_embedder_mismatch(*stored, embedder);
+      }
       MDB_val ek = as_val(std::span<const std::byte>(ik)), ev = as_val(std::as_bytes(embedding));
       rc = mdb_put(txn.get(), vectors_, &ek, &ev, 0);
+      if (rc == MDB_SUCCESS && !recorded) {
+        const std::string e = nlohmann::json(embedder).dump();
+        MDB_val rk = as_val(std::string_view("embedder")), rv = as_val(std::string_view(e));
+        rc = mdb_put(txn.get(), meta_, &rk, &rv, 0);
+      }
     }
     if (rc == MDB_SUCCESS) {
       const std::uint64_t next = id + 1;
@@ -864,7 +925,9 @@ std::vector<ScoredLog> Store::search(const std::string& query, std::uint32_t k,
 
 std::vector<ScoredLog> Store::search_dense(std::span<const float> query, std::uint32_t k,
                                            const std::set<LogId>& exclude,
-                                           const std::vector<std::string>& tags) {
+                                           const std::vector<std::string>& tags,
+                                           const EmbedderFingerprint& embedder) {
+  check_embedder(embedder);
   const RetrievalIndex& logs = index();
   if (logs.vector_count() == 0)
     fail(Errc::invalid_argument,

@@ -114,8 +114,11 @@ class Store {
   /// never throws (a store it cannot read is kept).
   static void discard_if_new_and_empty(std::unique_ptr<Store> store);
 
-  /// Writes a log, its pages and (optionally) its dense retrieval vector in one transaction; returns its id.
-  LogId put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding = {});
+  /// Writes a log, its pages and (optionally) its dense retrieval vector, made by `embedder`, in one
+  /// transaction; returns its id. The store's first vector records its embedder ("embedder" in meta); a
+  /// vector of another embedder is refused (Errc::store_model_mismatch, naming both) and nothing is written.
+  LogId put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding = {},
+                const EmbedderFingerprint& embedder = {});
   /// Deletes a log and its pages; false when there is no such log.
   bool remove(LogId id);
 
@@ -162,9 +165,17 @@ class Store {
   /// Cosine similarity between `query` and the logs' vectors (logs without one are skipped). Throws
   /// lagvk::Error (Errc::invalid_argument) when no log in the store has a vector: nothing could ever be
   /// found, and an empty answer would hide that.
+  /// The query must be embedded by the store's embedder (check_embedder).
   [[nodiscard]] std::vector<ScoredLog> search_dense(std::span<const float> query, std::uint32_t k,
                                                     const std::set<LogId>& exclude = {},
-                                                    const std::vector<std::string>& tags = {});
+                                                    const std::vector<std::string>& tags = {},
+                                                    const EmbedderFingerprint& embedder = {});
+  /// Who made the store's dense vectors: its record; for a store that holds vectors but no record (made
+  /// before embedding models), the store's own model; nullopt when it has no dense retrieval yet.
+  [[nodiscard]] std::optional<EmbedderFingerprint> embedder();
+  /// Throws lagvk::Error (Errc::store_model_mismatch) naming both when the store's vectors were made by
+  /// another embedder than `embedder` (a store without vectors accepts any).
+  void check_embedder(const EmbedderFingerprint& embedder);
   /// Logs with a dense retrieval vector (those search_dense can find).
   [[nodiscard]] std::size_t dense_vector_count();
 
@@ -185,6 +196,10 @@ class Store {
   /// The retrieval index, rebuilt when any process changed the store since it was built.
   const RetrievalIndex& index();
   [[nodiscard]] std::uint64_t generation(MDB_txn* txn) const;
+  /// embedder() as of `txn`; `recorded` tells whether the meta table holds the record.
+  [[nodiscard]] std::optional<EmbedderFingerprint> embedder_in(MDB_txn* txn, bool& recorded) const;
+  [[noreturn]] void fail_embedder_mismatch(const EmbedderFingerprint& stored,
+                                           const EmbedderFingerprint& used) const;
 
   std::string dir_;
   StoreOptions options_;

@@ -55,8 +55,15 @@ void Server::load_model() {
   };
   params.progress_user_data = &stopping_;
   model_ = std::make_unique<cpp::Model>(options_.model_path, params);
+  lagvk_store_params store_params = cpp::Store::create_params();
+  if (!options_.embed_model_path.empty()) {
+    lagvk_model_params embed_params = lagvk_model_params_default();
+    embed_params.device = options_.model_params.device;
+    embed_model_ = std::make_unique<cpp::Model>(options_.embed_model_path, embed_params);
+    store_params.embed_model = embed_model_->get();
+  }
   if (!options_.store_dir.empty())
-    store_ = std::make_unique<cpp::Store>(*model_, options_.store_dir, cpp::Store::create_params());
+    store_ = std::make_unique<cpp::Store>(*model_, options_.store_dir, store_params);
   loaded_.store(true);
   // A stop that came while the last weights uploaded must still cancel what follows.
   if (stopping_.load()) model_->cancel();

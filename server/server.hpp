@@ -36,6 +36,7 @@ struct ServerOptions {
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
   std::size_t queue = kDefaultQueue;  ///< requests that may wait while all slots generate
   std::string store_dir;  ///< the log store of `lag` requests and /v1/logs (created if missing); "": none
+  std::string embed_model_path;  ///< the store's embedding model (lagvk_store_params.embed_model); "": none
 };
 
 class Server {
@@ -67,7 +68,8 @@ class Server {
   std::string model_id_;
   std::int64_t created_ = 0;  ///< when the server started (the model's "created")
   std::unique_ptr<cpp::Model> model_;
-  std::unique_ptr<cpp::Store> store_;  ///< declared after model_: closed before it
+  std::unique_ptr<cpp::Model> embed_model_;  ///< the store's embedding model, or none
+  std::unique_ptr<cpp::Store> store_;        ///< declared after the models: closed before them
   std::atomic<bool> loaded_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> listener_done_{false};

@@ -342,5 +342,36 @@ TEST(EmbedDecoder, EmbedAcceptsADecoderModelAndNormalises) {
     EXPECT_NEAR(raw[i], expected[i], 1e-4f * (1 + std::abs(expected[i])));
 }
 
+TEST(EmbedDecoder, Qwen3WithLastPoolingAgreesWithLlamaCpp) {
+  if (!llama_peer_available()) LAGVK_REFERENCE_MISSING(llama_peer_unavailable_reason());
+  // A decoder embedding model as Qwen3-Embedding files are: qwen3, pooling_type last (the last token's
+  // final normalised hidden state).
+  const ScratchDir dir("embed_qwen3_last");
+  const auto model = dir.path() / "qwen3_last.gguf";
+  const auto made = run_lagvk(
+      "make-model --arch qwen3 --pooling last --layers 2 --dim 64 --heads 4 --kv-heads 2 --ff 128 "
+      "--vocab 300 --ctx 128 --seed 5 -o " +
+      shell_quote(model.string()));
+  ASSERT_EQ(made.status, 0) << made.out;
+  const std::vector<std::string> texts = {"hello there", "a",
+                                          "the last token of a longer text decides it all"};
+  expect_embeddings_agree_with_llama_cpp(model, texts);
+
+  // A file whose tokenizer asks for EOS after the text (tokenizer.ggml.add_eos_token): llama.cpp embeds
+  // the text with it, so the last token pooled is EOS.
+  const auto original = GgufFile::open(model.string());
+  GgufWriter w;
+  for (const auto& [key, value] : original.metadata())
+    if (key != "general.alignment") w.set(key, value);
+  w.set_bool("tokenizer.ggml.add_eos_token", true);
+  for (const auto& t : original.tensors()) {
+    const auto data = original.tensor_data(t);
+    w.add_tensor(t.name, t.dims, t.type, std::vector<std::uint8_t>(data.begin(), data.end()));
+  }
+  const auto with_eos = dir.path() / "qwen3_last_eos.gguf";
+  w.write(with_eos.string());
+  expect_embeddings_agree_with_llama_cpp(with_eos, texts);
+}
+
 }  // namespace
 }  // namespace lagvk::test

@@ -190,7 +190,7 @@ TEST_F(LagStore, DenseRetrievalRanksByCosineOfTheReferenceEmbeddings) {
     reference[lag::store_log(*store, log)] = reference_embedding(model_, *engine_, t);
   }
   lag::StoreLibrary bm25(*store);
-  lag::StoreLibrary dense(*store, {}, [this](const std::string& q) { return lag::embed_text(*engine_, q); });
+  lag::StoreLibrary dense(*store, {}, lag::TextEmbedder::generator(*engine_));
   constexpr double kScoreTolerance = 2e-3;  // GPU against CPU embeddings: 1e-3 of their range
   constexpr double kMinGap = 0.01;          // reference cosines closer than this may swap
   for (const std::string query : {"capital films", "mara okabe"}) {
@@ -239,7 +239,7 @@ TEST_F(LagStore, DenseRetrievalAgainstBm25OnALabelledSet) {
     ids.push_back(lag::store_log(*store, log));
   }
   lag::StoreLibrary bm25(*store);
-  lag::StoreLibrary dense(*store, {}, [this](const std::string& q) { return lag::embed_text(*engine_, q); });
+  lag::StoreLibrary dense(*store, {}, lag::TextEmbedder::generator(*engine_));
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     EXPECT_EQ(bm25.retrieve(tasks[i], 1, {}).at(0).id, ids[i]);
     EXPECT_EQ(dense.retrieve(tasks[i], 1, {}).at(0).id, ids[i]) << "a text's own embedding must be nearest";

@@ -323,6 +323,90 @@ TEST(LogStore, DenseSearchOfAStoreWithoutVectorsIsAnError) {
   EXPECT_EQ(found[0].id, ib);
 }
 
+/// An embedding model's identity as lag::embedder_fingerprint writes it (made-up hashes).
+EmbedderFingerprint embedding_model(const std::string& name, const std::string& hash) {
+  EmbedderFingerprint e;
+  e.kind = EmbedderFingerprint::kModel;
+  e.model_name = name;
+  e.model_hash = hash;
+  e.tokenizer_hash = "abcd";
+  e.dim = 3;
+  e.pooling = "mean";
+  return e;
+}
+
+TEST(LogStoreEmbedder, TheFirstVectorRecordsItsEmbedderAndAnotherIsRefused) {
+  const auto dir = fresh_store_dir("embedder");
+  auto store = Store::open(dir, {true, small_fingerprint()});
+  const auto minilm = embedding_model("MiniLM", "1111"), other = embedding_model("Other", "2222");
+  const auto a = synthetic_log(2, 9, "a"), b = synthetic_log(2, 10, "b");
+  EXPECT_FALSE(store->embedder()) << "no vector yet: no dense retrieval";
+  store->put_log(a.record, a.input());  // a log without a vector records nothing
+  EXPECT_FALSE(store->embedder());
+  store->check_embedder(other);  // a store without vectors accepts any embedder
+  const std::vector<float> v = {1, 0, 0};
+  const LogId ia = store->put_log(a.record, a.input(), v, minilm);
+  ASSERT_TRUE(store->embedder());
+  EXPECT_EQ(*store->embedder(), minilm);
+  for (const auto& wrong : {other, EmbedderFingerprint{}}) {
+    const auto [code, message] = error_of([&] { (void)store->put_log(b.record, b.input(), v, wrong); });
+    EXPECT_EQ(code, Errc::store_model_mismatch) << message;
+    for (const std::string& fragment :
+         std::vector<std::string>{dir, "another embedder", "MiniLM", wrong.describe()})
+      EXPECT_NE(message.find(fragment), std::string::npos) << fragment << " in: " << message;
+    const auto [search_code, search_message] =
+        error_of([&] { (void)store->search_dense(v, 3, {}, {}, wrong); });
+    EXPECT_EQ(search_code, Errc::store_model_mismatch) << search_message;
+  }
+  EXPECT_EQ(store->read().ids().size(), 2u) << "a refused log is not written";
+  EXPECT_EQ(store->search_dense(v, 3, {}, {}, minilm).front().id, ia);
+  store.reset();
+  // The record survives reopening, and an export carries it to the store it is imported into.
+  store = Store::open(dir, {false, small_fingerprint()});
+  EXPECT_EQ(*store->embedder(), minilm);
+  std::stringstream archive;
+  (void)export_logs(*store, archive);
+  const auto copy_dir = fresh_store_dir("embedder_copy");
+  auto copy = Store::open(copy_dir, {true, small_fingerprint()});
+  EXPECT_EQ(import_logs(*copy, archive, "archive"), 2u);
+  ASSERT_TRUE(copy->embedder());
+  EXPECT_EQ(*copy->embedder(), minilm);
+}
+
+TEST(LogStoreEmbedder, AnImportOfAnotherEmbeddersVectorsLandsNothing) {
+  const auto src_dir = fresh_store_dir("embedder_src"), dst_dir = fresh_store_dir("embedder_dst");
+  auto src = Store::open(src_dir, {true, small_fingerprint()});
+  const auto a = synthetic_log(2, 9, "a");
+  src->put_log(a.record, a.input(), std::vector<float>{1, 0, 0}, embedding_model("MiniLM", "1111"));
+  std::stringstream archive;
+  (void)export_logs(*src, archive);
+  auto dst = Store::open(dst_dir, {true, small_fingerprint()});
+  dst->put_log(a.record, a.input(), std::vector<float>{0, 1, 0});  // the model's own vectors
+  const auto [code, message] = error_of([&] { (void)import_logs(*dst, archive, "archive"); });
+  EXPECT_EQ(code, Errc::store_model_mismatch) << message;
+  EXPECT_NE(message.find("MiniLM"), std::string::npos) << message;
+  EXPECT_EQ(dst->read().ids().size(), 1u);
+}
+
+TEST(LogStoreEmbedder, AStoreWithVectorsButNoRecordHasTheModelsOwn) {
+  const auto dir = fresh_store_dir("embedder_old");
+  {
+    auto store = Store::open(dir, {true, small_fingerprint()});
+    const auto a = synthetic_log(2, 9, "a");
+    store->put_log(a.record, a.input(), std::vector<float>{1, 0, 0});
+  }
+  ASSERT_TRUE(test::remove_raw(dir, "meta", "embedder")) << "the first vector recorded its embedder";
+  auto store = Store::open(dir, {false, small_fingerprint()});  // as a store made before the record
+  ASSERT_TRUE(store->embedder());
+  EXPECT_EQ(store->embedder()->kind, EmbedderFingerprint::kGenerator);
+  const std::vector<float> q = {1, 0, 0};
+  EXPECT_EQ(store->search_dense(q, 1).size(), 1u) << "it keeps working as it did";
+  const auto [code, message] =
+      error_of([&] { (void)store->search_dense(q, 1, {}, {}, embedding_model("MiniLM", "1111")); });
+  EXPECT_EQ(code, Errc::store_model_mismatch) << message;
+  EXPECT_NE(message.find("the store's own model"), std::string::npos) << message;
+}
+
 TEST(LogStore, ExportImportRoundTrip) {
   const auto src_dir = fresh_store_dir("export_src"), dst_dir = fresh_store_dir("export_dst");
   auto src = Store::open(src_dir, {true, small_fingerprint()});

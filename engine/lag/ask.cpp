@@ -109,6 +109,9 @@ AskResult ask(Engine& engine, logstore::Store& store, LogLibrary& library, const
 AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& library,
                            const LogPrompt& prompt, const AskOptions& options, const AskHooks& hooks) {
   AskResult out;
+  // Refused before answering: a saved task whose vector the store cannot take would lose the answer.
+  const auto vectors =
+      options.save ? embedder_for_new_logs(store, engine, options.embedder, false) : std::nullopt;
   if (options.mode != LogMode::none) out.retrieved = prompt.logs;
   std::vector<LogId> ids;
   for (const auto& l : out.retrieved) ids.push_back(l.id);
@@ -147,8 +150,10 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
   if (options.save && !r.tokens.empty() && (!hooks.should_save || hooks.should_save(r))) {
     Trace trace = prompt.task;
     trace.messages.push_back({"assistant", r.text});
-    const EncodedLog log =
+    EncodedLog log =
         finished_task_log(engine, ctx, trace, options.selection, r, answer_start, answer_position);
+    ctx.sequence.reset();  // the generator's embedding needs a sequence, and the pool may hold only one
+    if (vectors) embed_log(log, *vectors);
     out.saved = hooks.save ? hooks.save(log) : store_log(store, log);
   }
   if (ctx.sequence) {

@@ -13,6 +13,7 @@
 
 #include "engine/api/engine.hpp"
 #include "engine/lag/context_builder.hpp"
+#include "engine/lag/embedder.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/trace.hpp"
 #include "logstore/store.hpp"
@@ -30,6 +31,9 @@ struct AskOptions {
   bool save = false;
   Selection selection = Selection::last;  ///< the tokens a saved task keeps
   GenerateOptions generate = greedy();    ///< answers are greedy: reproducible
+  /// With save: the embedding model whose vector the saved task gets (empty: the generator's, and only
+  /// when the store has dense retrieval). Checked against the store's embedder before answering.
+  std::optional<TextEmbedder> embedder;
 
   [[nodiscard]] static GenerateOptions greedy() {
     GenerateOptions g;

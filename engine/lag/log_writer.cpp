@@ -61,7 +61,7 @@ logstore::LogId store_log(logstore::Store& store, const EncodedLog& log) {
     in.k.emplace_back(log.kv.k[l]);
     in.v.emplace_back(log.kv.v[l]);
   }
-  return store.put_log(log.record, in, log.embedding);
+  return store.put_log(log.record, in, log.embedding, log.embedder);
 }
 
 }  // namespace lagvk::lag

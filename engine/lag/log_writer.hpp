@@ -12,7 +12,8 @@ namespace lagvk::lag {
 struct EncodedLog {
   logstore::LogRecord record;
   HostLogKv kv;
-  std::vector<float> embedding;  ///< dense retrieval vector of the task, or empty
+  std::vector<float> embedding;            ///< dense retrieval vector of the task, or empty
+  logstore::EmbedderFingerprint embedder;  ///< who made `embedding` (lag::embed_log sets both)
 };
 
 /// Renders and evaluates `trace` from position 0 and captures the tokens `selection` keeps.

@@ -4,9 +4,18 @@
 
 #include <fmt/format.h>
 
+#include "engine/lag/text_embedding.hpp"
+
 namespace lagvk::lag {
 
-logstore::Fingerprint model_fingerprint(Engine& engine) {
+namespace {
+
+struct ContentHashes {
+  std::string model, tokenizer;  ///< hex
+};
+
+/// xxh64 of every tensor (name and bytes), and of the vocabulary.
+ContentHashes content_hashes(const Engine& engine) {
   const GgufFile& file = engine.model().gguf();
   XXH64_state_t* state = XXH64_createState();
   XXH64_reset(state, 0);
@@ -24,12 +33,31 @@ logstore::Fingerprint model_fingerprint(Engine& engine) {
   }
   const std::uint64_t tokenizer_hash = XXH64_digest(state);
   XXH64_freeState(state);
+  return {fmt::format("{:016x}", model_hash), fmt::format("{:016x}", tokenizer_hash)};
+}
 
+}  // namespace
+
+logstore::EmbedderFingerprint embedder_fingerprint(Engine& engine) {
+  const ContentHashes h = content_hashes(engine);
+  const ModelConfig& c = engine.model().config();
+  logstore::EmbedderFingerprint e;
+  e.kind = logstore::EmbedderFingerprint::kModel;
+  e.model_name = c.name;
+  e.model_hash = h.model;
+  e.tokenizer_hash = h.tokenizer;
+  e.dim = c.n_embd;
+  e.pooling = std::string(pooling_name(text_pooling(c)));
+  return e;
+}
+
+logstore::Fingerprint model_fingerprint(Engine& engine) {
+  const ContentHashes h = content_hashes(engine);
   const ForwardConfig& c = engine.config();
   logstore::Fingerprint f;
   f.model_name = engine.model().config().name;
-  f.model_hash = fmt::format("{:016x}", model_hash);
-  f.tokenizer_hash = fmt::format("{:016x}", tokenizer_hash);
+  f.model_hash = h.model;
+  f.tokenizer_hash = h.tokenizer;
   f.layers = c.layers;
   f.kv_heads = c.kv_heads;
   f.head_dim = c.head_dim;

@@ -9,4 +9,8 @@ namespace lagvk::lag {
 /// Hashes every tensor's bytes and the vocabulary (xxh64; about 10 GB/s, so ~50 ms for a 0.5 GB model).
 [[nodiscard]] logstore::Fingerprint model_fingerprint(Engine& engine);
 
+/// The identity of the embedding model `engine` runs (the same content hashes as model_fingerprint, any
+/// architecture: an encoder has no KV layout to record), as a store records the maker of its vectors.
+[[nodiscard]] logstore::EmbedderFingerprint embedder_fingerprint(Engine& engine);
+
 }  // namespace lagvk::lag

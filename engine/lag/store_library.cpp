@@ -4,15 +4,17 @@
 
 namespace lagvk::lag {
 
-StoreLibrary::StoreLibrary(logstore::Store& store, std::vector<std::string> tags, Embedder embedder)
+StoreLibrary::StoreLibrary(logstore::Store& store, std::vector<std::string> tags,
+                           std::optional<TextEmbedder> embedder)
     : store_(store), tags_(std::move(tags)), embedder_(std::move(embedder)) {}
 
 std::vector<RetrievedLog> StoreLibrary::retrieve(const std::string& query, std::uint32_t k,
                                                  const std::set<LogId>& exclude) {
   // The search runs before the reader opens: it may rebuild the index (its own read), and a read open
   // in this process would keep the store from adopting a map another process grew.
-  const auto hits = embedder_ ? store_.search_dense(embedder_(query), k, exclude, tags_)
-                              : store_.search(query, k, exclude, tags_);
+  const auto hits =
+      embedder_ ? store_.search_dense(embedder_->embed(query), k, exclude, tags_, embedder_->fingerprint())
+                : store_.search(query, k, exclude, tags_);
   std::vector<RetrievedLog> out;
   auto reader = store_.read();
   for (const auto& s : hits) {

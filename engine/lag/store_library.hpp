@@ -7,19 +7,19 @@
 #include <memory>
 #include <optional>
 
+#include "engine/lag/embedder.hpp"
 #include "engine/lag/log_library.hpp"
 #include "logstore/store.hpp"
 
 namespace lagvk::lag {
 
-/// Turns a query into a dense vector (for example lag::embed_text with the running model).
-using Embedder = std::function<std::vector<float>(const std::string&)>;
-
 class StoreLibrary : public LogLibrary {
  public:
   /// BM25 retrieval by default; with an embedder, cosine similarity between the query's vector and the
-  /// logs' stored vectors (logs added without one are not found).
-  explicit StoreLibrary(logstore::Store& store, std::vector<std::string> tags = {}, Embedder embedder = {});
+  /// logs' stored vectors (logs added without one are not found; a store whose vectors another embedder
+  /// made is refused: Errc::store_model_mismatch).
+  explicit StoreLibrary(logstore::Store& store, std::vector<std::string> tags = {},
+                        std::optional<TextEmbedder> embedder = {});
 
   [[nodiscard]] std::vector<RetrievedLog> retrieve(const std::string& query, std::uint32_t k,
                                                    const std::set<LogId>& exclude) override;
@@ -29,7 +29,7 @@ class StoreLibrary : public LogLibrary {
  private:
   logstore::Store& store_;
   std::vector<std::string> tags_;
-  Embedder embedder_;
+  std::optional<TextEmbedder> embedder_;
   /// The last kv() log's keys and values as fp16, per layer, and where each page starts in them.
   std::vector<std::vector<std::uint16_t>> k_, v_;
   std::vector<std::size_t> page_offsets_;

@@ -252,6 +252,7 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
   w.set_f32(a + "attention.layer_norm_rms_epsilon", s.rms_eps);
   w.set_f32(a + "rope.freq_base", s.rope_freq_base);
   w.set_u32(a + "rope.dimension_count", head_dim);
+  if (s.decoder_pooling != Pooling::none) w.set_u32(a + "pooling_type", std::uint32_t(s.decoder_pooling));
 
   const auto vocab = s.words.empty() ? make_synthetic_vocab(s.n_vocab) : make_word_vocab(s.words);
   if (vocab.tokens.size() != s.n_vocab)

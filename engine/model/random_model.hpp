@@ -30,7 +30,10 @@ struct RandomModelSpec {
   float rms_eps = 1e-5f;
   float logit_std = 8.0f;           ///< typical spread of the logits; larger = more peaked
   Pooling pooling = Pooling::mean;  ///< bert only: bert.pooling_type (mean or cls)
-  std::string name;                 ///< general.name; a descriptive default when empty
+  /// Decoders: written as {arch}.pooling_type unless none (an embedding decoder, as Qwen3-Embedding
+  /// files are: last).
+  Pooling decoder_pooling = Pooling::none;
+  std::string name;  ///< general.name; a descriptive default when empty
   /// When set, the vocabulary is make_word_vocab(words) (n_vocab must be its size) and SentencePiece's
   /// implicit leading space is off, as for the trained multihop model.
   std::vector<std::string> words;

@@ -81,7 +81,8 @@ typedef enum lagvk_status {
   LAGVK_ERROR_CONTEXT_FULL = 10,         /**< the prompt (with its logs) does not fit in the context */
   LAGVK_ERROR_BAD_INPUT = 11,            /**< malformed input text: trace JSON, a token id out of range */
   LAGVK_ERROR_STORE = 12,                /**< the log store failed: damaged, locked, read-only, full disk */
-  LAGVK_ERROR_STORE_MODEL_MISMATCH = 13, /**< the store was made with a different model */
+  LAGVK_ERROR_STORE_MODEL_MISMATCH = 13, /**< the store was made with a different model (or its dense
+                                              vectors with a different embedder) */
   LAGVK_ERROR_NOT_FOUND = 14,            /**< no log with that id */
   LAGVK_ERROR_DEVICE_LOST = 15,          /**< the Vulkan device was lost: free the model and load it again */
   LAGVK_ERROR_CANCELLED = 16,            /**< a callback or lagvk_cancel stopped the call */
@@ -336,8 +337,9 @@ LAGVK_API lagvk_status lagvk_chat_ex(lagvk_model* model, const lagvk_chat_messag
 /* ---- embeddings ------------------------------------------------------------------------------------ */
 
 /** A dense vector for text: the mean of the model's final normalised hidden states (the vector dense
- *  retrieval uses); for an embedding model (arch bert, which loads but cannot generate) its sentence
- *  vector, pooled over [CLS] text [SEP] as the file's pooling_type says. Not scaled to unit length. Writes
+ *  retrieval uses without an embed_model), or the last token's when the file's pooling_type says last (a
+ *  decoder embedding model such as Qwen3-Embedding); for an encoder embedding model (arch bert, which loads
+ *  but cannot generate) its sentence vector, pooled over [CLS] text [SEP] as the file's pooling_type says. Not scaled to unit length. Writes
  * lagvk_model_info.embedding_size floats: *dim is set to that, and LAGVK_ERROR_BUFFER_TOO_SMALL is returned
  * when capacity is less. */
 LAGVK_API lagvk_status lagvk_embed(lagvk_model* model, const char* text, size_t len, float* vector,
@@ -357,12 +359,20 @@ typedef struct lagvk_store_params {
   int create;    /**< create the store when the directory is missing or empty (0) */
   int read_only; /**< open for reading only: adding or saving logs is then LAGVK_ERROR_INVALID_ARGUMENT (0) */
   lagvk_page_codec codec; /**< for a new store; an existing store keeps its own (F16) */
+  /** The embedding model that makes the store's dense vectors, of the logs and of the queries, scaled to
+   *  unit length: a model loaded with lagvk_model_load (arch bert such as all-MiniLM-L6-v2, or a decoder
+   *  embedding model with pooling_type last such as Qwen3-Embedding), not the store's model itself. NULL:
+   *  the model's own lagvk_embed vectors. The store records which embedder made its vectors and refuses
+   *  another (LAGVK_ERROR_STORE_MODEL_MISMATCH, here or when adding or retrieving); a store with vectors
+   *  gives every new log one. The store keeps it loaded until closed, and its calls take its lock too. */
+  lagvk_model* embed_model;
 } lagvk_store_params;
 
 LAGVK_API lagvk_store_params lagvk_store_params_default(void);
 
 /** Opens the store in directory dir for model: LAGVK_ERROR_STORE_MODEL_MISMATCH when it was made with
- *  different weights, tokenizer, KV layout or rotary embedding (its pages would be meaningless). */
+ *  different weights, tokenizer, KV layout or rotary embedding (its pages would be meaningless), or when
+ *  params->embed_model is not the embedder that made its dense vectors. */
 LAGVK_API lagvk_status lagvk_store_open(lagvk_model* model, const char* dir, const lagvk_store_params* params,
                                         lagvk_store** out);
 LAGVK_API void lagvk_store_close(lagvk_store* store);
@@ -377,7 +387,8 @@ typedef enum lagvk_selection {
 
 /** Runs a finished task through the model and stores the selected tokens' KV as a new log. trace_json is
  *  one trace object: {"task": "...", "messages": [{"role": "user", "content": "..."}, ...], "tags": [...]}.
- *  embed: also store the task's dense vector (for LAGVK_RETRIEVE_DENSE). Sets *id to the new log's id. */
+ *  embed: also store the task's dense vector (for LAGVK_RETRIEVE_DENSE; always done when the store has
+ *  an embed_model or already holds vectors). Sets *id to the new log's id. */
 LAGVK_API lagvk_status lagvk_store_add_trace(lagvk_store* store, const char* trace_json, size_t len,
                                              lagvk_selection selection, int embed, uint64_t* id);
 /** Logs in the store (damaged ones included). */
@@ -385,8 +396,9 @@ LAGVK_API lagvk_status lagvk_store_count(lagvk_store* store, uint64_t* logs);
 
 typedef enum lagvk_retrieval {
   LAGVK_RETRIEVE_BM25 = 0,  /**< lexical: BM25 over the logs' tasks */
-  LAGVK_RETRIEVE_DENSE = 1, /**< cosine between lagvk_embed vectors (logs added with embed; the others are
-                              not found). LAGVK_ERROR_INVALID_ARGUMENT when no log in the store has one. */
+  LAGVK_RETRIEVE_DENSE = 1, /**< cosine between the vectors of the store's embedder (its embed_model, else
+                              lagvk_embed's; logs added without a vector are not found).
+                              LAGVK_ERROR_INVALID_ARGUMENT when no log in the store has one. */
   LAGVK_RETRIEVE_MAX_ENUM = 0x7fffffff
 } lagvk_retrieval;
 
@@ -424,7 +436,8 @@ typedef struct lagvk_ask_params {
   const uint64_t* log_ids; /**< use exactly these logs, in this order, instead of retrieving (NULL: retrieve);
                                an id not in the store is LAGVK_ERROR_NOT_FOUND (a damaged log is skipped) */
   size_t n_log_ids;
-  int save;                       /**< store the finished task (question and answer) as a new log (0) */
+  int save;                       /**< store the finished task (question and answer) as a new log, with its
+                                       dense vector when the store has dense retrieval (0) */
   lagvk_selection selection;      /**< the tokens save keeps (LAST: captured from the live cache) */
   lagvk_generate_params generate; /**< greedy by default: answers are reproducible */
   const char* const* save_tags;   /**< tags a saved log carries besides retrieve.tag (NULL: none) */

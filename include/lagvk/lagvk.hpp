@@ -393,6 +393,11 @@ class Store {
   Store(Model& model, const std::string& dir, const lagvk_store_params& params = lagvk_store_params_default())
       : h_(detail::make<Handle, lagvk_store>(
             [&](lagvk_store** out) { return lagvk_store_open(model.get(), dir.c_str(), &params, out); })) {}
+  /// A store whose dense vectors embed_model makes (lagvk_store_params.embed_model); params' own
+  /// embed_model is replaced. The store keeps both models loaded while it is open.
+  Store(Model& model, Model& embed_model, const std::string& dir,
+        lagvk_store_params params = lagvk_store_params_default())
+      : Store(model, dir, with_embed_model(params, embed_model)) {}
 
   /// lagvk_store_params_default() with create set: a missing or empty directory becomes a new store.
   [[nodiscard]] static lagvk_store_params create_params() {
@@ -506,6 +511,11 @@ class Store {
     Completion c(out);
     streamer.finish(s);
     return c;
+  }
+
+  static lagvk_store_params with_embed_model(lagvk_store_params params, Model& embed_model) {
+    params.embed_model = embed_model.get();
+    return params;
   }
 
   using Handle = detail::Handle<lagvk_store, lagvk_store_close>;

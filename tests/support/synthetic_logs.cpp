@@ -82,6 +82,23 @@ std::string put_raw(const std::string& dir, const char* table, std::string_view 
   return before;
 }
 
+bool remove_raw(const std::string& dir, const char* table, std::string_view key) {
+  MDB_env* env = nullptr;
+  EXPECT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 4);
+  mdb_env_set_mapsize(env, 1ull << 30);
+  EXPECT_EQ(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644), 0);
+  MDB_txn* txn = nullptr;
+  EXPECT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi dbi = 0;
+  EXPECT_EQ(mdb_dbi_open(txn, table, 0, &dbi), 0);
+  MDB_val k{key.size(), const_cast<char*>(key.data())};
+  const bool was_there = mdb_del(txn, dbi, &k, nullptr) == 0;
+  EXPECT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  return was_there;
+}
+
 void put_raw_record(const std::string& dir, std::uint64_t id, const std::string& value) {
   std::array<char, 8> key{};
   for (int i = 0; i < 8; ++i) key[std::size_t(i)] = char((id >> (56 - 8 * i)) & 0xff);

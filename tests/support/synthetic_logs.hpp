@@ -32,6 +32,10 @@ struct SyntheticLog {
 std::string put_raw(const std::string& dir, const char* table, std::string_view key,
                     const std::string& value);
 
+/// Deletes `key` from one of a store's tables straight in LMDB (a record an older lagvk did not write);
+/// returns whether it was there. The same rule as put_raw: no Store open on `dir` in this process.
+bool remove_raw(const std::string& dir, const char* table, std::string_view key);
+
 /// Writes `value` as log `id`'s record (put_raw into "logs").
 void put_raw_record(const std::string& dir, std::uint64_t id, const std::string& value);
 

@@ -145,7 +145,11 @@ EvalReport run_multihop_eval(Engine& engine, const MultihopSuite& suite, const E
       so.durable = false;  // scratch stores, rebuilt on every run
       so.fingerprint = model_fingerprint(engine);
       auto store = logstore::Store::open((work.path / std::string(selection_name(m.selection))).string(), so);
-      for (const auto& t : traces) (void)store_log(*store, encode_trace(engine, t, m.selection));
+      for (const auto& t : traces) {
+        EncodedLog log = encode_trace(engine, t, m.selection);
+        if (options.embedder) embed_log(log, *options.embedder);
+        (void)store_log(*store, log);
+      }
       stores[m.selection] = std::move(store);
     }
     report.log_seconds = seconds_since(t0);
@@ -159,7 +163,9 @@ EvalReport run_multihop_eval(Engine& engine, const MultihopSuite& suite, const E
       row.split = split;
       row.mode = m.name;
       std::unique_ptr<StoreLibrary> library;
-      if (m.mode != LogMode::none) library = std::make_unique<StoreLibrary>(*stores.at(m.selection));
+      if (m.mode != LogMode::none)
+        library = std::make_unique<StoreLibrary>(*stores.at(m.selection), std::vector<std::string>{},
+                                                 options.embedder);
       AgentOptions a;
       a.max_steps = options.max_steps;
       a.mode = m.mode;

@@ -6,11 +6,13 @@
 // (LAG; last responses, or every response). Exact match and agent steps per mode.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/api/engine.hpp"
 #include "engine/lag/agent.hpp"
+#include "engine/lag/embedder.hpp"
 
 namespace lagvk::lag {
 
@@ -48,6 +50,8 @@ struct EvalOptions {
   std::uint32_t logs_per_query = 1;
   std::uint32_t max_logs = 1;
   std::string work_dir;  ///< where the temporary stores go (a fresh directory inside it)
+  /// Dense retrieval with this embedding model (the logs get its vectors); empty: BM25.
+  std::optional<TextEmbedder> embedder;
   /// (what, done, total) while running; what is "logs" or "<split>/<mode>".
   std::function<void(const std::string&, std::uint32_t, std::uint32_t)> progress;
 };

@@ -12,11 +12,11 @@
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/model_fingerprint.hpp"
 #include "engine/lag/store_library.hpp"
-#include "engine/lag/text_embedding.hpp"
 #include "tools/eval/knowledge_base.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/assets.hpp"
 #include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/embed_model_flag.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/human_text.hpp"
 #include "tools/lagvk/progress.hpp"
@@ -76,9 +76,11 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       {"-k", "", "K", "logs retrieved per query", std::to_string(ask_defaults.k)},
       {"--tag", "", "TAG", "only logs with this tag", ""},
       {"--retrieval", "", "R",
-       "bm25 over the logs' tasks, or dense: cosine between the model's embeddings (logs "
-       "added with --embed)",
-       "bm25"},
+       "bm25 over the logs' tasks, or dense: cosine between the store's embeddings (logs added with "
+       "--embed or --embed-model)",
+       "bm25; dense with --embed-model"},
+      embed_model_option(
+          "for dense retrieval and the vector --save stores (the one the store was made with)"),
       {"--save", "", "",
        "store the finished task as a new log (the store grows online; a missing store is created)", ""},
       {"--select", "", "S", "tokens --save keeps: last, all, answer, full",
@@ -123,6 +125,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   load.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
   auto engine = Engine::load(*model, load);
   bar.finish();
+  const EmbedModel embed_model = load_embed_model(args, load);
   // --save may start a store; without it a missing store is an error (a typo should not look empty).
   // Without --save the store is only read (so a read-only store can be asked).
   logstore::StoreOptions store_options{args.has("--save"), lag::model_fingerprint(*engine)};
@@ -135,17 +138,23 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const DiscardNewStoreOnFailure discard_on_failure(store);  // declared before what refers to the store
   std::vector<std::string> tags;
   if (auto t = args.get("--tag")) tags.push_back(*t);
-  const std::string retrieval = args.get_or("--retrieval", "bm25");
+  const std::string retrieval = args.get_or("--retrieval", embed_model.embedder ? "dense" : "bm25");
   if (retrieval != "bm25" && retrieval != "dense") fail("ask: --retrieval must be bm25 or dense");
-  lag::Embedder embedder;
-  if (retrieval == "dense") {
+  // A wrong embedder is refused before anything runs, even where it would only embed a saved task.
+  if (embed_model.embedder) store->check_embedder(embed_model.embedder->fingerprint());
+  std::optional<lag::TextEmbedder> embedder;
+  // An empty store (one --save has just made) finds nothing either way: only a store with logs is checked.
+  const bool empty_store = store->read().ids().empty();
+  if (retrieval == "dense" && !empty_store) {
+    embedder = embed_model.embedder ? *embed_model.embedder : lag::TextEmbedder::generator(*engine);
+    store->check_embedder(embedder->fingerprint());
     // The library refuses too (Errc::invalid_argument); here the message can name the command to run.
     if (store->dense_vector_count() == 0)
       fail(Errc::invalid_argument,
            "ask --retrieval dense: no log in the store '{}' has a dense vector, so nothing could be found; "
-           "add logs with their embeddings ('lagvk log add --embed') or retrieve with --retrieval bm25",
+           "add logs with their embeddings ('lagvk log add --embed' or '--embed-model') or retrieve with "
+           "--retrieval bm25",
            *store_dir);
-    embedder = [&engine](const std::string& text) { return lag::embed_text(*engine, text); };
   }
   lag::StoreLibrary store_library(*store, tags, embedder);
   GuardedLibrary library(store_library, *store_dir);
@@ -175,7 +184,9 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
     }
     std::optional<logstore::LogId> saved;
     if (args.has("--save")) {
+      const auto vectors = lag::embedder_for_new_logs(*store, *engine, embed_model.embedder, false);
       auto log = lag::encode_trace(*engine, r.trace, selection);
+      if (vectors) lag::embed_log(log, *vectors);
       const StoreFaultGuard guard(*store_dir);
       saved = lag::store_log(*store, log);
     }
@@ -210,6 +221,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   ask_options.save = args.has("--save");
   ask_options.selection = selection;
   ask_options.generate = gen;
+  ask_options.embedder = embed_model.embedder;
   lag::AskHooks hooks;
   if (!json) {
     hooks.on_context = [](const lag::AskResult& placed) {

@@ -11,6 +11,7 @@
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/assets.hpp"
 #include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/embed_model_flag.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/progress.hpp"
 #include "tools/lagvk/scratch_dir.hpp"
@@ -69,6 +70,7 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       {"--max-logs", "", "N", "at most N logs in a task's context", std::to_string(defaults.max_logs)},
       {"--work-dir", "", "DIR", "where the scratch log stores go (removed afterwards, and on SIGINT/SIGTERM)",
        "the temp directory"},
+      embed_model_option("for dense retrieval of the logs (instead of BM25)"),
       {"--details", "", "", "with --json: every question's answer, steps, logs used and transcript", ""},
       {"--json", "", "", "print one JSON object instead of the table", ""}};
   for (auto& o : load_option_specs()) options.push_back(o);
@@ -116,6 +118,8 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
     load.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
     engine = Engine::load(*model, load);
   }
+  const EmbedModel embed_model = load_embed_model(args, load);
+  o.embedder = embed_model.embedder;
   std::unique_ptr<ProgressBar> bar;
   std::string current;
   // Called with each task's index as it starts: `started` tasks are done.
@@ -140,6 +144,7 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
                      {"max_steps", o.max_steps},
                      {"k", o.logs_per_query},
                      {"max_logs", o.max_logs},
+                     {"retrieval", o.embedder ? "dense" : "bm25"},
                      {"logs",
                       {{"tasks", report.log_tasks},
                        {"answered", report.log_tasks_answered},

@@ -17,11 +17,11 @@
 #include "engine/core/regular_file.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/model_fingerprint.hpp"
-#include "engine/lag/text_embedding.hpp"
 #include "logstore/archive.hpp"
 #include "logstore/store.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/embed_model_flag.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/human_text.hpp"
 #include "tools/lagvk/progress.hpp"
@@ -72,7 +72,11 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
        {"--trace", "-t", "FILE", "traces to add (required)", ""},
        {"--select", "", "S", "tokens to keep: last (last assistant response), all, answer, full", "last"},
        {"--codec", "", "C", "page codec of a new store: f16, or q8_0 (about half the size)", "f16"},
-       {"--embed", "", "", "also store the model's embedding of each task (for 'ask --retrieval dense')", ""},
+       {"--embed", "", "",
+        "also store each task's dense vector (for 'ask --retrieval dense'): the model's own, or "
+        "--embed-model's; a store with vectors always gets them",
+        ""},
+       embed_model_option("that makes each log's dense vector (implies --embed)"),
        kJson,
        load_option_specs()[0],
        load_option_specs()[1]});
@@ -93,6 +97,7 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
     load.progress = [&](std::uint64_t done, std::uint64_t total) { loading.update(done, total); };
     engine = Engine::load(*model, load);
   }
+  const EmbedModel embed_model = load_embed_model(args, load);
   logstore::StoreOptions so{true, lag::model_fingerprint(*engine)};
   so.codec = codec == "q8_0" ? logstore::PageCodec::q8_0 : logstore::PageCodec::f16;
   std::unique_ptr<logstore::Store> store;
@@ -103,6 +108,13 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   if (args.has("--codec") && store->codec() != so.codec)
     fail("log add: the store '{}' keeps its page codec {}; --codec {} applies only to a new store", dir,
          logstore::page_codec_name(store->codec()), codec);
+  std::optional<lag::TextEmbedder> vectors;
+  try {
+    vectors = lag::embedder_for_new_logs(*store, *engine, embed_model.embedder, args.has("--embed"));
+  } catch (const Error&) {
+    logstore::Store::discard_if_new_and_empty(std::move(store));
+    throw;
+  }
   ProgressBar bar("encoding traces", ProgressUnit::items("logs"));
   bar.update(0, traces.size());
   nlohmann::json added = nlohmann::json::array();
@@ -112,7 +124,7 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   try {
     for (std::size_t i = 0; i < traces.size(); ++i) {
       auto log = lag::encode_trace(*engine, traces[i], selection);
-      if (args.has("--embed")) log.embedding = lag::embed_text(*engine, traces[i].task);
+      if (vectors) lag::embed_log(log, *vectors);
       const StoreFaultGuard guard(dir);
       const auto id = lag::store_log(*store, log);
       added.push_back({{"id", id}, {"task", traces[i].task}, {"tokens", log.kv.tokens}});
@@ -239,6 +251,7 @@ int log_stats(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
   const StoreFaultGuard guard(store_dir(args));
   auto store = open_for_reading(store_dir(args));
   const auto s = store->stats();
+  const auto embedder = store->embedder();
   const double per_token = s.stored_tokens ? double(s.page_bytes) / double(s.stored_tokens) : 0;
   if (args.has("--json")) {
     std::printf("%s\n", nlohmann::json{{"logs", s.logs},
@@ -250,7 +263,9 @@ int log_stats(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
                                        {"file_bytes", s.file_bytes},
                                        {"map_size", s.map_size},
                                        {"map_free", s.map_size - std::min(s.map_size, s.map_used)},
-                                       {"fingerprint", store->fingerprint()}}
+                                       {"fingerprint", store->fingerprint()},
+                                       {"dense_vectors", store->dense_vector_count()},
+                                       {"embedder", embedder ? nlohmann::json(*embedder) : nlohmann::json()}}
                             .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                             .c_str());
   } else {
@@ -260,6 +275,8 @@ int log_stats(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
         store->dir(), store->fingerprint().describe(logstore::page_codec_name(store->codec())), s.logs,
         s.pages, s.stored_tokens, s.page_bytes / 1e6, per_token, logstore::page_codec_name(store->codec()),
         s.file_bytes / 1e6, s.map_size / 1e6, (s.map_size - std::min(s.map_size, s.map_used)) / 1e6);
+    if (embedder)
+      fmt::print("  dense vectors: {}, made by {}\n", store->dense_vector_count(), embedder->describe());
   }
   return 0;
 }

@@ -57,8 +57,10 @@ int cmd_make_model(int argc, char** argv) {
            "architecture: llama, qwen2, qwen3, or bert (an embedding model for 'lagvk embed': WordPiece "
            "vocabulary, mean pooling, as many kv heads as heads)",
            d.arch},
-          {"--pooling", "", "TYPE", "bert only: how token vectors become the sentence vector, mean or cls",
-           "mean"},
+          {"--pooling", "", "TYPE",
+           "how token vectors become the sentence vector: mean or cls (bert), last or mean (a decoder "
+           "embedding model, as Qwen3-Embedding files pool: last)",
+           "mean for bert, none for a decoder"},
           {"--type", "", "TYPE",
            "type of the weight matrices: " + type_names(TypeList::writable_lower) +
                " (--dim and --ff must be multiples of the block: 32, or 256 for K-quants)",
@@ -107,13 +109,21 @@ int cmd_make_model(int argc, char** argv) {
   s.n_head_kv = positive_u32(args, "--kv-heads", d.n_head_kv);
   if (s.arch == "bert" && !args.has("--kv-heads")) s.n_head_kv = s.n_head;  // BERT has no grouped heads
   if (const auto pooling = args.get("--pooling")) {
-    if (s.arch != "bert") fail("lagvk make-model: --pooling is for --arch bert (an embedding model)");
-    if (*pooling == "mean")
-      s.pooling = Pooling::mean;
-    else if (*pooling == "cls")
-      s.pooling = Pooling::cls;
-    else
-      fail("lagvk make-model: --pooling must be mean or cls, not '{}'", *pooling);
+    if (s.arch == "bert") {
+      if (*pooling == "mean")
+        s.pooling = Pooling::mean;
+      else if (*pooling == "cls")
+        s.pooling = Pooling::cls;
+      else
+        fail("lagvk make-model: --pooling must be mean or cls for --arch bert, not '{}'", *pooling);
+    } else if (*pooling == "last") {
+      s.decoder_pooling = Pooling::last;  // a decoder embedding model, as Qwen3-Embedding files are
+    } else if (*pooling == "mean") {
+      s.decoder_pooling = Pooling::mean;
+    } else {
+      fail("lagvk make-model: --pooling must be last or mean for a decoder (--arch {}), not '{}'", s.arch,
+           *pooling);
+    }
   }
   s.n_ff = positive_u32(args, "--ff", d.n_ff);
   // --vocab is a size, or a tokenizer.json (anything that is not a number).

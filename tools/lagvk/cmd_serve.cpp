@@ -43,6 +43,10 @@ server::ServerOptions server_options_from(const Args& args) {
   o.store_dir = args.get_or("--store", "");
   if (args.has("--store") && o.store_dir.empty())
     fail(Errc::invalid_argument, "serve: --store needs a directory (leave it out for a server without logs)");
+  o.embed_model_path = args.get_or("--embed-model", "");
+  if (args.has("--embed-model") && (o.embed_model_path.empty() || o.store_dir.empty()))
+    fail(Errc::invalid_argument,
+         "serve: --embed-model FILE makes the vectors of the --store DIR's logs; give both (or neither)");
   return o;
 }
 
@@ -103,6 +107,10 @@ int cmd_serve(int argc, char** argv, const vk::InstanceOptions&) {
        std::to_string(server::kDefaultPort)},
       {"--store", "-s", "DIR",
        "log store for LAG requests (the 'lag' field) and the logs API; made for this model if missing",
+       "none"},
+      {"--embed-model", "", "FILE",
+       "embedding model GGUF that makes the --store's dense vectors (saved logs get one); the store "
+       "records it and refuses another",
        "none"},
       {"--api-key", "", "KEY", "require 'Authorization: Bearer KEY' on every /v1 request", "none"},
       {"--parallel", "-np", "N",

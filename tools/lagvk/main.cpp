@@ -109,7 +109,9 @@ const char* hint_for(lagvk::Errc code) {
       return "'lagvk log verify --store DIR' checks a store; 'lagvk log rm --store DIR ID' removes a damaged "
              "log; 'lagvk log export' / 'log import' move logs to a new store";
     case lagvk::Errc::store_model_mismatch:
-      return "a store belongs to the model that made it: give this model another --store directory";
+      return "a store belongs to the model that made it: give this model another --store directory (and its "
+             "dense vectors to their embedder: give the --embed-model they were made with, none when they "
+             "are the model's own)";
     case lagvk::Errc::not_found:
       return "'lagvk log ls --store DIR' lists the logs and their ids";
     default:

@@ -1,0 +1,36 @@
+#include "engine/lag/embedder.hpp"
+
+#include "engine/lag/model_fingerprint.hpp"
+#include "engine/lag/text_embedding.hpp"
+#include "engine/model/pooling.hpp"
+
+namespace lagvk::lag {
+
+TextEmbedder TextEmbedder::generator(Engine& generator) {
+  return TextEmbedder(generator, logstore::EmbedderFingerprint{});
+}
+
+TextEmbedder TextEmbedder::model(Engine& embedding_model) {
+  return TextEmbedder(embedding_model, embedder_fingerprint(embedding_model));
+}
+
+std::vector<float> TextEmbedder::embed(const std::string& text) const {
+  std::vector<float> v = embed_text(*engine_, text);
+  if (fingerprint_.kind == logstore::EmbedderFingerprint::kModel) l2_normalize(v);
+  return v;
+}
+
+std::optional<TextEmbedder> embedder_for_new_logs(logstore::Store& store, Engine& generator,
+                                                  const std::optional<TextEmbedder>& chosen, bool requested) {
+  if (!chosen && !requested && !store.embedder()) return std::nullopt;
+  TextEmbedder e = chosen ? *chosen : TextEmbedder::generator(generator);
+  store.check_embedder(e.fingerprint());
+  return e;
+}
+
+void embed_log(EncodedLog& log, const TextEmbedder& embedder) {
+  log.embedding = embedder.embed(log.record.retrieval_text);
+  log.embedder = embedder.fingerprint();
+}
+
+}  // namespace lagvk::lag
