@@ -230,7 +230,7 @@ TEST_F(CliQuantize, ATiedModelKeepsItsEmbeddingInQ6KAndVerboseListsEveryTensor) 
   spec.n_layers = 2;
   const auto in = write_model(spec, "tied.gguf");
   const auto out = dir_ / "tied-q5km.gguf";
-  const auto r = run_lagvk("quantize -v " + in.string() + " " + out.string() + " q5_k_m");
+  const auto r = run_lagvk("quantize --verbose " + in.string() + " " + out.string() + " q5_k_m");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("token_embd.weight"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("rel. RMSE"), std::string::npos) << r.out;
@@ -388,6 +388,24 @@ TEST_F(CliQuantize, AFailedWriteLeavesNoPartialOutput) {
   expect_error(r, "cannot write", "a write past the file-size limit");
   EXPECT_FALSE(fs::exists(out));
   EXPECT_FALSE(fs::exists(out + ".tmp"));
+}
+
+TEST_F(CliQuantize, ATerminalShowsAProgressBarInTensorsAndBytesAndAPipeDoesNot) {
+  const auto in = write_model(small_model_spec(GgmlType::f16, 6), "in.gguf");
+  const auto out = dir_ / "out.gguf";
+  // script(1) gives lagvk a terminal for stderr; the bar is drawn there and erased before the summary.
+  const auto tty = run_shell("script -qec '" + lagvk_binary() + " quantize " + in.string() + " " +
+                             out.string() + " q8_0' /dev/null");
+  ASSERT_EQ(tty.status, 0) << tty.out;
+  EXPECT_NE(tty.out.find("quantizing 0/"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find(" tensors ["), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find(" MB"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("\r\033[K"), std::string::npos) << "the bar is erased";
+  const auto pipe = run_lagvk("quantize -v " + in.string() + " " + out.string() + " q8_0");
+  ASSERT_EQ(pipe.status, 0) << pipe.out;
+  EXPECT_NE(pipe.out.find("rel. RMSE"), std::string::npos) << pipe.out;
+  EXPECT_EQ(pipe.out.find("quantizing"), std::string::npos) << pipe.out;
+  EXPECT_NE(pipe.out.find("wrote " + out.string()), std::string::npos) << pipe.out;
 }
 
 TEST_F(CliQuantize, AllowRequantizeDecodesAQuantizedInputFirst) {

@@ -110,7 +110,9 @@ int cmd_quantize(int argc, char** argv) {
                 "target, mixture, file_type, bytes_in, bytes_out, seconds, tensor_count, types {TYPE:\n"
                 "count}, max_relative_rmse, max_relative_rmse_tensor, tensors [{name, shape, from, to,\n"
                 "reason, bytes_in, bytes_out, relative_rmse}]).\n"
-                "example: lagvk quantize SmolLM2-135M-Instruct.F16.gguf SmolLM2-Q4_K_M.gguf q4_k_m",
+                "example (after scripts/setup_real_models.sh):\n"
+                "  lagvk quantize .cache/real_models/smollm2/SmolLM2-135M-Instruct.F16.gguf "
+                "SMOLLM2_Q4_K_M.gguf q4_k_m",
             {
                 {"--json", "", "", "print a JSON summary instead of text", ""},
                 {"--verbose", "-v", "", "also print a table of every tensor: types and error", ""},
