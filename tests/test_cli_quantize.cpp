@@ -8,6 +8,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -297,16 +299,51 @@ TEST_F(CliQuantize, ErrorPerTensorIsNoWorseThanGgufPysReferenceQuantizers) {
       EXPECT_GT(error, 0.0) << type << " " << name;
     }
   }
-  // gguf-py has no K-quant or IQ4 quantizer. lagvk's must at least match the 32-element type of the
-  // same design and fewer or equal bits per weight that gguf-py quantizes: K-quants with a minimum
-  // (Q4_K 4.5, Q5_K 5.5 bits) against Q4_1 (5) and Q5_1 (6), IQ4_NL / IQ4_XS (4.5 / 4.25) against
-  // Q4_0 (4.5), Q6_K (6.56) against Q5_1 (6), Q3_K (3.44) within twice Q4_0's error.
-  const std::vector<std::tuple<std::string, std::string, double>> pairs = {
-      {"q4_k", "Q4_1", 1.01},  {"q5_k", "Q5_1", 1.02}, {"iq4_nl", "Q4_0", 1.0},
-      {"iq4_xs", "Q4_0", 1.0}, {"q6_k", "Q5_1", 0.6},  {"q3_k", "Q4_0", 2.0}};
-  for (const auto& [type, versus, factor] : pairs)
-    for (const auto& [name, error] : lagvk_errors(type))
-      EXPECT_LE(error, reference[versus].at(name) * factor) << type << " against " << versus << ": " << name;
+  // gguf-py has no K-quant or IQ4 quantizer: ErrorPerTensorIsNoWorseThanGgmlsOwnQuantizers compares them.
+}
+
+/// ggml's own quantization of `values` (rows of `row`) as `type`, through tests/gguf_ref/ggml_quantize.py
+/// and the libggml-base.so that the llama.cpp peer ships; decoded by lagvk (bit-exact with ggml's
+/// decoders: test_quant).
+std::vector<float> ggml_round_trip(GgmlType type, const std::vector<float>& values, std::size_t row,
+                                   const fs::path& dir) {
+  const fs::path in = dir / "ggml_in.f32", out = dir / "ggml_out.bin";
+  std::ofstream(in, std::ios::binary)
+      .write(reinterpret_cast<const char*>(values.data()), std::streamsize(values.size() * sizeof(float)));
+  const fs::path ref = fs::path(LAGVK_SOURCE_DIR) / "tests" / "gguf_ref";
+  const auto r = run_shell((ref / "venv" / "bin" / "python").string() + " -B " +
+                           (ref / "ggml_quantize.py").string() + " " + ggml_type_name(type) + " " +
+                           std::to_string(row) + " " + in.string() + " " + out.string() + " 2>&1");
+  EXPECT_EQ(r.status, 0) << r.out;
+  std::ifstream file(out, std::ios::binary);
+  const std::vector<std::uint8_t> blocks((std::istreambuf_iterator<char>(file)),
+                                         std::istreambuf_iterator<char>());
+  if (blocks.size() != row_bytes(type, values.size())) return std::vector<float>(values.size(), 0.0f);
+  return dequantize(type, blocks, values.size());
+}
+
+TEST_F(CliQuantize, ErrorPerTensorIsNoWorseThanGgmlsOwnQuantizers) {
+  if (!gguf_ref_available()) LAGVK_REFERENCE_MISSING(gguf_ref_unavailable_reason());
+  if (!llama_peer_available(PeerBackend::cpu))
+    LAGVK_REFERENCE_MISSING(llama_peer_unavailable_reason(PeerBackend::cpu));
+  // Rows of 256: every matrix is whole super-blocks, so one call per type quantizes them all.
+  const auto in = write_model(model_spec(GgmlType::f16, 2, 256, 4, 2, 512, 300, 37), "in.gguf");
+  const Matrices m = matrices_of(in);
+  for (const auto type : {GgmlType::q2_k, GgmlType::q3_k, GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k,
+                          GgmlType::iq4_nl, GgmlType::iq4_xs}) {
+    const auto theirs = errors_by_matrix(m, ggml_round_trip(type, m.values, 256, dir_));
+    const std::string name(type_info(type).lower_name);
+    const json s = quantize_json(in, dir_ / ("out-" + name + ".gguf"), name);
+    std::size_t compared = 0;
+    for (const auto& t : s.value("tensors", json::array())) {
+      const auto it = theirs.find(t["name"].get<std::string>());
+      if (it == theirs.end()) continue;
+      ++compared;
+      EXPECT_LE(t["relative_rmse"].get<double>(), it->second * (1 + 1e-6))
+          << name << " " << it->first << ": lagvk's error against ggml's";
+    }
+    EXPECT_EQ(compared, m.starts.size()) << name;
+  }
 }
 
 class CliQuantizeGpu : public CliQuantize {};
