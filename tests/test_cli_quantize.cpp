@@ -346,6 +346,50 @@ TEST_F(CliQuantize, ErrorPerTensorIsNoWorseThanGgmlsOwnQuantizers) {
   }
 }
 
+/// `in` quantized by llama.cpp's own llama_model_quantize (tests/gguf_ref/llama_quantize.py, with the
+/// peer's libllama.so) as llama.cpp file type `ftype`.
+bool llama_quantize(const fs::path& in, const fs::path& out, std::uint32_t ftype) {
+  const fs::path ref = fs::path(LAGVK_SOURCE_DIR) / "tests" / "gguf_ref";
+  const auto r =
+      run_shell((ref / "venv" / "bin" / "python").string() + " -B " + (ref / "llama_quantize.py").string() +
+                " " + in.string() + " " + out.string() + " " + std::to_string(ftype) + " 2>&1");
+  EXPECT_EQ(r.status, 0) << r.out;
+  return r.status == 0;
+}
+
+TEST_F(CliQuantize, EveryRecipeChoosesLlamaQuantizesTypesWithNoLargerErrors) {
+  if (!gguf_ref_available()) LAGVK_REFERENCE_MISSING(gguf_ref_unavailable_reason());
+  if (!llama_peer_available(PeerBackend::cpu))
+    LAGVK_REFERENCE_MISSING(llama_peer_unavailable_reason(PeerBackend::cpu));
+  auto tied = fallback_model_spec(true);
+  tied.n_layers = 3;
+  const std::vector<std::pair<fs::path, std::vector<std::string>>> cases = {
+      {write_model(fallback_model_spec(false), "untied.gguf"), {"q4_k_m", "q5_k_m", "q6_k", "q8_0"}},
+      {write_model(tied, "tied.gguf"), {"q4_k_m"}}};
+  for (const auto& [in, recipes] : cases) {
+    const auto input = lagvk_values(in);
+    for (const auto& recipe : recipes) {
+      const std::string what = in.filename().string() + " " + recipe;
+      const auto ours = dir_ / ("lagvk-" + recipe + ".gguf"), theirs = dir_ / ("llama-" + recipe + ".gguf");
+      const json summary = quantize_json(in, ours, recipe);
+      ASSERT_TRUE(llama_quantize(in, theirs, target(recipe).file_type)) << what;
+      const auto a = GgufFile::open(ours.string()), b = GgufFile::open(theirs.string());
+      EXPECT_EQ(a.get_u32("general.file_type"), b.get_u32("general.file_type")) << what;
+      ASSERT_EQ(a.tensors().size(), b.tensors().size()) << what;
+      const auto llama_values = lagvk_values(theirs);
+      for (const auto& t : summary.value("tensors", json::array())) {
+        const std::string name = t["name"];
+        const auto* other = b.find_tensor(name);
+        ASSERT_NE(other, nullptr) << what << ": " << name;
+        EXPECT_EQ(t["to"], ggml_type_name(other->type)) << what << ": " << name;
+        const double llama_error = relative_rmse(input.at(name), llama_values.at(name));
+        EXPECT_LE(t["relative_rmse"].get<double>(), llama_error * (1 + 1e-6))
+            << what << ": " << name << " (" << t["to"] << ")";
+      }
+    }
+  }
+}
+
 class CliQuantizeGpu : public CliQuantize {};
 
 TEST_F(CliQuantizeGpu, LlamaCppAcceptsLagvksGreedyTokensOnAQ4KMFile) {
@@ -370,14 +414,19 @@ TEST_F(CliQuantizeGpu, LlamaCppAcceptsLagvksGreedyTokensOnAQ4KMFile) {
   ASSERT_EQ(ours.size(), 24u);
   const PeerScore judged = llama_peer_score(out, prompt, ours);
   ASSERT_GE(judged.steps.size(), ours.size());
+  // A step where lagvk's token is not llama.cpp's argmax must be a near-tie within the log-probability
+  // tolerance the agreement tests give quantized weights (0.6 nats, test_llamacpp_agreement.cpp: the two
+  // engines round the activations of quantized matrix products differently), and such steps stay rare.
+  const double near_tie = std::exp(-0.6);
   int exact = 0;
   for (std::size_t i = 0; i < ours.size(); ++i) {
     exact += judged.steps[i].token == judged.steps[i].top_token ? 1 : 0;
-    EXPECT_TRUE(llama_peer_accepts(judged.steps[i]))
+    EXPECT_TRUE(llama_peer_accepts(judged.steps[i], near_tie))
         << "step " << i << ": lagvk chose " << ours[i] << " (llama.cpp p=" << judged.steps[i].token_prob
         << "), llama.cpp's top is " << judged.steps[i].top_token << " (p=" << judged.steps[i].top_prob << ")";
   }
   std::printf("q4_k_m from lagvk quantize: %d/24 steps are llama.cpp's argmax\n", exact);
+  EXPECT_GE(exact, 21);
 }
 
 TEST_F(CliQuantize, BadInputExitsOneWithAMessageAndLeavesNoOutput) {
