@@ -268,18 +268,23 @@ QuantizeSummary quantize_model(const std::string& input, const std::string& outp
   for (const auto& t : file.tensors()) total_bytes += t.n_bytes;
   const auto positions = tensor_positions(file);
   const std::size_t count = file.tensors().size();
-  if (options.progress) options.progress(0, count, 0, total_bytes);
+  // The types are chosen up front (they depend on names and shapes only), so the header can be written
+  // first and each tensor encoded as the writer reaches it: one tensor in memory at a time.
+  summary.tensors.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     const auto& t = file.tensors()[i];
     const auto choice = choose_tensor_type(options.target, t.name, t.dims, t.type, positions[i]);
-    TensorQuantization record{t.name, t.dims, t.type, choice.type, choice.reason, t.n_bytes, 0, 0.0};
-    auto data = convert_tensor(file, t, choice.type, record);
-    record.bytes_out = data.size();
-    writer.add_tensor(t.name, t.dims, choice.type, std::move(data));
-    summary.tensors.push_back(std::move(record));
-    done_bytes += t.n_bytes;
-    if (options.progress) options.progress(i + 1, count, done_bytes, total_bytes);
+    summary.tensors.push_back({t.name, t.dims, t.type, choice.type, choice.reason, t.n_bytes, 0, 0.0});
+    writer.add_tensor_producer(t.name, t.dims, choice.type, [&, i] {
+      auto& record = summary.tensors[i];
+      auto data = convert_tensor(file, file.tensors()[i], record.to, record);
+      record.bytes_out = data.size();
+      done_bytes += record.bytes_in;
+      if (options.progress) options.progress(i + 1, count, done_bytes, total_bytes);
+      return data;
+    });
   }
+  if (options.progress) options.progress(0, count, 0, total_bytes);
   writer.write(output);
   std::error_code ec;
   summary.bytes_out = fs::file_size(output, ec);
