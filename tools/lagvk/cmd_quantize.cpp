@@ -103,8 +103,9 @@ int cmd_quantize(int argc, char** argv) {
             "Writes a quantized copy of an F32, F16 or BF16 GGUF model: every metadata key (tokenizer,\n"
             "chat template, hyper-parameters) is kept and general.file_type updated; the output is\n"
             "written to OUT.tmp and renamed, so a failure leaves no partial OUT.\n"
-            "TYPE: " +
-                quantize_target_names() + " (case-insensitive).\n" + quantize_recipe_text() +
+            "TYPE (case-insensitive): the recipes q4_k_m, q5_k_m, q6_k and q8_0, or one type for every\n"
+            "matrix: " +
+                type_names(TypeList::writable_lower) + ".\n" + quantize_recipe_text() +
                 "\nThe error of each tensor (RMSE of the stored values relative to the input's RMS) is\n"
                 "reported: the worst one, every one with --verbose, and in --json (keys: input, output,\n"
                 "target, mixture, file_type, bytes_in, bytes_out, seconds, tensor_count, types {TYPE:\n"
