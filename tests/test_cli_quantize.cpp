@@ -494,6 +494,22 @@ TEST_F(CliQuantize, ATerminalShowsAProgressBarInTensorsAndBytesAndAPipeDoesNot) 
   EXPECT_NE(pipe.out.find("wrote " + out.string()), std::string::npos) << pipe.out;
 }
 
+TEST_F(CliQuantize, TheOutputIsTheSameForAnyNumberOfThreads) {
+  const auto in = write_model(model_spec(GgmlType::f16, 2, 256, 4, 2, 512, 300, 41), "in.gguf");
+  const auto one = dir_ / "one.gguf", three = dir_ / "three.gguf";
+  const auto serial = run_lagvk("quantize --threads 1 " + in.string() + " " + one.string() + " q4_k_m");
+  ASSERT_EQ(serial.status, 0) << serial.out;
+  const auto parallel = run_lagvk("quantize -t 3 " + in.string() + " " + three.string() + " q4_k_m");
+  ASSERT_EQ(parallel.status, 0) << parallel.out;
+  auto bytes = [](const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::vector<char>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(bytes(one), bytes(three));
+  const auto bad = run_lagvk("quantize --threads 0 " + in.string() + " " + one.string() + " q8_0");
+  expect_error(bad, "--threads", "zero threads");
+}
+
 TEST_F(CliQuantize, AllowRequantizeDecodesAQuantizedInputFirst) {
   const auto q8 = write_model(small_model_spec(GgmlType::q8_0, 5), "q8.gguf");
   const auto out = dir_ / "q4.gguf";

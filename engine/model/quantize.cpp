@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <filesystem>
-#include <map>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -226,19 +227,66 @@ std::vector<TensorPosition> tensor_positions(const GgufFile& file) {
   return positions;
 }
 
+// Fewer rows than this per thread cost more to start than they save.
+constexpr std::size_t kMinRowsPerThread = 16;
+
+/// One range of rows' share of the error sums, or why it failed.
+struct RowsResult {
+  double error = 0.0, power = 0.0;
+  std::exception_ptr failure;
+};
+
+/// Encodes `values` (rows of `row` elements) as `to`, each of up to `threads` threads taking a contiguous
+/// range of rows (the encoders work row by row, so the bytes do not depend on the thread count), and
+/// sets `relative` to the relative RMSE of what is stored.
+std::vector<std::uint8_t> encode_rows(GgmlType to, std::span<const float> values, std::size_t row,
+                                      unsigned threads, double& relative) {
+  const std::size_t rows = values.size() / row, out_row = row_bytes(to, row);
+  std::vector<std::uint8_t> out(rows * out_row);
+  const std::size_t workers =
+      std::clamp<std::size_t>(threads, 1, std::max<std::size_t>(rows / kMinRowsPerThread, 1));
+  std::vector<RowsResult> results(workers);
+  auto work = [&](std::size_t w) {
+    try {
+      const std::size_t first = rows * w / workers, end = rows * (w + 1) / workers;
+      const auto src = values.subspan(first * row, (end - first) * row);
+      const auto dst = std::span(out).subspan(first * out_row, (end - first) * out_row);
+      quantize_row(to, src, dst);
+      std::vector<float> decoded(src.size());
+      dequantize_row(to, dst, decoded);
+      for (std::size_t i = 0; i < src.size(); ++i) {
+        const double d = double(src[i]) - double(decoded[i]);
+        results[w].error += d * d;
+        results[w].power += double(src[i]) * double(src[i]);
+      }
+    } catch (...) {
+      results[w].failure = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
+    work(0);
+  }  // joined
+  double error = 0.0, power = 0.0;
+  for (const auto& r : results) {
+    if (r.failure) std::rethrow_exception(r.failure);
+    error += r.error, power += r.power;
+  }
+  relative = power > 0.0 ? std::sqrt(error / power) : (error == 0.0 ? 0.0 : INFINITY);
+  return out;
+}
+
 /// Encodes one tensor as `to` and measures the error of what is stored against the input's values.
 std::vector<std::uint8_t> convert_tensor(const GgufFile& file, const GgufTensorInfo& t, GgmlType to,
-                                         TensorQuantization& record) {
+                                         unsigned threads, TensorQuantization& record) {
   const auto stored = file.tensor_data(t);
   if (to == t.type) {  // nothing to encode: the same bytes, exactly the same values
     record.relative_rmse = 0.0;
     return {stored.begin(), stored.end()};
   }
   const auto values = dequantize(t.type, stored, std::size_t(t.n_elements));
-  auto encoded = quantize(to, values);
-  const auto decoded = dequantize(to, encoded, values.size());
-  record.relative_rmse = relative_rmse(values, decoded);
-  return encoded;
+  return encode_rows(to, values, std::size_t(t.dims[0]), threads, record.relative_rmse);
 }
 
 /// The input's metadata, in its order, with the file type (and the block-layout version) of the result.
@@ -268,6 +316,8 @@ QuantizeSummary quantize_model(const std::string& input, const std::string& outp
   for (const auto& t : file.tensors()) total_bytes += t.n_bytes;
   const auto positions = tensor_positions(file);
   const std::size_t count = file.tensors().size();
+  const unsigned threads =
+      options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   // The types are chosen up front (they depend on names and shapes only), so the header can be written
   // first and each tensor encoded as the writer reaches it: one tensor in memory at a time.
   summary.tensors.reserve(count);
@@ -277,7 +327,7 @@ QuantizeSummary quantize_model(const std::string& input, const std::string& outp
     summary.tensors.push_back({t.name, t.dims, t.type, choice.type, choice.reason, t.n_bytes, 0, 0.0});
     writer.add_tensor_producer(t.name, t.dims, choice.type, [&, i] {
       auto& record = summary.tensors[i];
-      auto data = convert_tensor(file, file.tensors()[i], record.to, record);
+      auto data = convert_tensor(file, file.tensors()[i], record.to, threads, record);
       record.bytes_out = data.size();
       done_bytes += record.bytes_in;
       if (options.progress) options.progress(i + 1, count, done_bytes, total_bytes);

@@ -74,6 +74,8 @@ struct QuantizeOptions {
   /// Accept an input whose matrices are already quantized (decoded, then encoded again: quality is
   /// lost twice). Without it such an input is refused.
   bool allow_requantize = false;
+  /// Threads that encode each tensor's rows; 0: one per hardware thread. The output does not depend on it.
+  unsigned threads = 0;
   /// Called before the first tensor and after each: tensors done of all, input bytes done of all.
   std::function<void(std::size_t tensors_done, std::size_t tensors, std::uint64_t bytes_done,
                      std::uint64_t bytes)>

@@ -117,6 +117,8 @@ int cmd_quantize(int argc, char** argv) {
             {
                 {"--json", "", "", "print a JSON summary instead of text", ""},
                 {"--verbose", "-v", "", "also print a table of every tensor: types and error", ""},
+                {"--threads", "-t", "N", "threads that encode each tensor (the output is the same for any N)",
+                 "all cores"},
                 {"--allow-requantize", "", "",
                  "accept a quantized input (decoded, then encoded again: quality is lost twice)", ""},
             });
@@ -133,6 +135,7 @@ int cmd_quantize(int argc, char** argv) {
   QuantizeOptions options;
   options.target = *target;
   options.allow_requantize = args.has("--allow-requantize");
+  options.threads = unsigned(args.get_int("--threads", 0, 1, 1024));
   ProgressBar bar("quantizing", ProgressUnit::bytes());
   options.progress = [&bar](std::size_t done, std::size_t tensors, std::uint64_t bytes_done,
                             std::uint64_t bytes) {
