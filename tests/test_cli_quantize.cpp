@@ -437,7 +437,8 @@ TEST_F(CliQuantize, BadInputExitsOneWithAMessageAndLeavesNoOutput) {
                               {"q8", q8.string()},
                               {"out", out},
                               {"missing", (dir_ / "missing.gguf").string()},
-                              {"nodir", (dir_ / "no-such-dir" / "out.gguf").string()}};
+                              {"nodir", (dir_ / "no-such-dir" / "out.gguf").string()},
+                              {"dir", dir_.string()}};
   run_cases(
       {
           {"missing input",
@@ -457,6 +458,7 @@ TEST_F(CliQuantize, BadInputExitsOneWithAMessageAndLeavesNoOutput) {
            kExitError,
            {"error:", "no-such-dir", "does not exist"}},
           {"output is the input", "quantize {f16} {f16} q8_0", kExitError, {"error:", "is the input model"}},
+          {"output is a directory", "quantize {f16} {dir} q8_0", kExitError, {"error:", "is a directory"}},
           {"too few arguments", "quantize {f16} q8_0", kExitError, {"error:", "give IN.gguf OUT.gguf TYPE"}},
       },
       files);

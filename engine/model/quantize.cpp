@@ -164,6 +164,9 @@ void check_paths(const std::string& input, const std::string& output) {
          "the output '{}' is the input model itself; write the quantized model to "
          "another file",
          output);
+  if (fs::is_directory(output, ec))
+    fail(Errc::invalid_argument, "the output '{}' is a directory; give the quantized model's file name",
+         output);
   const fs::path directory = fs::path(output).parent_path();
   if (!directory.empty() && !fs::is_directory(directory, ec))
     fail(Errc::file_not_found, "cannot write '{}': the directory '{}' does not exist", output,
