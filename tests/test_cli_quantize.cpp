@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 
 #include "engine/api/engine.hpp"
 #include "engine/model/gguf_reader.hpp"
+#include "engine/model/gguf_writer.hpp"
 #include "engine/model/quant.hpp"
 #include "engine/model/quantize.hpp"
 #include "engine/model/random_model.hpp"
@@ -152,6 +154,38 @@ class CliQuantize : public ::testing::Test {
   const ScratchDir scratch_{"quantize"};
   fs::path dir_ = scratch_.path();
 };
+
+TEST_F(CliQuantize, LayersAreCountedByBlockNumberWhateverTheFileOrder) {
+  // Converters write blk.10 before blk.2 (names sorted as text); llama.cpp counts layers by number.
+  const auto source = GgufFile::from_bytes(
+      make_random_model(model_spec(GgmlType::f16, 12, 256, 4, 2, 256, 300, 43)).to_bytes());
+  std::vector<const GgufTensorInfo*> sorted;
+  for (const auto& t : source.tensors()) sorted.push_back(&t);
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
+  GgufWriter w;
+  for (const auto& [key, value] : source.metadata()) w.set(key, value);
+  for (const auto* t : sorted) {
+    const auto data = source.tensor_data(*t);
+    w.add_tensor(t->name, t->dims, t->type, std::vector<std::uint8_t>(data.begin(), data.end()));
+  }
+  const auto in = dir_ / "sorted.gguf", out = dir_ / "sorted-q4km.gguf";
+  w.write(in.string());
+  QuantizeOptions options;
+  options.target = target("q4_k_m");
+  const auto summary = quantize_model(in.string(), out.string(), options);
+  const auto chosen = more_bits_layers(12);
+  int checked = 0;
+  for (const auto& t : summary.tensors) {
+    for (const char* kind : {".attn_v.weight", ".ffn_down.weight"}) {
+      const auto at = t.name.find(kind);
+      if (at == std::string::npos) continue;
+      const int layer = std::stoi(t.name.substr(4, at - 4));
+      EXPECT_EQ(t.to, chosen.count(layer) ? GgmlType::q6_k : GgmlType::q4_k) << t.name;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 24);
+}
 
 /// Every tensor of a model decoded by lagvk, by name.
 std::map<std::string, std::vector<float>> lagvk_values(const fs::path& path) {

@@ -1,6 +1,7 @@
 #include "engine/model/quantize.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <exception>
 #include <filesystem>
@@ -81,7 +82,7 @@ TensorTypeChoice recipe_type(const QuantizeTarget& target, const std::string& na
                              const TensorPosition& position) {
   const bool is_output =
       name == "output.weight" || (!position.model_has_output && name == "token_embd.weight");
-  const auto recipe_base = TensorTypeChoice{target.base, fmt::format("{}", ggml_type_name(target.base))};
+  const auto recipe_base = TensorTypeChoice{target.base, ggml_type_name(target.base)};
   if (!target.mixture) return recipe_base;
   if (is_output) return {GgmlType::q6_k, "output matrix: Q6_K"};
   if (contains(name, "attn_v.weight") && uses_more_bits(position.attn_v_index, position.attn_v_count))
@@ -161,9 +162,7 @@ void check_paths(const std::string& input, const std::string& output) {
   if (!fs::exists(input, ec)) fail(Errc::file_not_found, "the input model '{}' does not exist", input);
   if (fs::exists(output, ec) && fs::equivalent(input, output, ec))
     fail(Errc::invalid_argument,
-         "the output '{}' is the input model itself; write the quantized model to "
-         "another file",
-         output);
+         "the output '{}' is the input model itself; write the quantized model to another file", output);
   if (fs::is_directory(output, ec))
     fail(Errc::invalid_argument, "the output '{}' is a directory; give the quantized model's file name",
          output);
@@ -192,15 +191,13 @@ void check_input_types(const GgufFile& file, bool allow_requantize) {
            file.path(), t.name, ggml_type_name(t.type));
 }
 
-/// The block number of a "blk.N." tensor, -1 for the others.
+/// The block number of a "blk.N." tensor, -1 for the others (and for numbers too long to be one).
 int layer_of(const std::string& name) {
-  int layer = -1;
-  if (name.rfind("blk.", 0) == 0) {
-    const auto end = name.find('.', 4);
-    if (end != std::string::npos && end > 4 && name.find_first_not_of("0123456789", 4) == end)
-      layer = std::stoi(name.substr(4, end - 4));
-  }
-  return layer;
+  if (name.rfind("blk.", 0) != 0) return -1;
+  const auto end = name.find('.', 4);
+  if (end == std::string::npos || end == 4 || end > 4 + 6 || name.find_first_not_of("0123456789", 4) != end)
+    return -1;
+  return std::stoi(name.substr(4, end - 4));
 }
 
 /// Every tensor's position among those the recipes count. llama.cpp counts them in the order it
