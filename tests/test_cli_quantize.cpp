@@ -336,6 +336,18 @@ TEST_F(CliQuantize, ErrorPerTensorIsNoWorseThanGgufPysReferenceQuantizers) {
   // gguf-py has no K-quant or IQ4 quantizer: ErrorPerTensorIsNoWorseThanGgmlsOwnQuantizers compares them.
 }
 
+/// The prebuilt llama.cpp libraries of the peer (node-llama-cpp's linux-x64 build), which
+/// tests/gguf_ref/ggml_quantize.py and llama_quantize.py load; "" when present, else what is missing.
+std::string peer_libraries_missing() {
+  if (!llama_peer_available(PeerBackend::cpu)) return llama_peer_unavailable_reason(PeerBackend::cpu);
+  const fs::path bins = fs::path(LAGVK_SOURCE_DIR) / "tools" / "peer" / "node_modules" / "@node-llama-cpp" /
+                        "linux-x64" / "bins" / "linux-x64";
+  for (const char* lib : {"libggml-base.so", "libggml.v0.5.0.so", "libllama.v0.5.0.so"})
+    if (!fs::exists(bins / lib))
+      return (bins / lib).string() + " is missing: scripts/setup_peer.sh installs node-llama-cpp's build";
+  return "";
+}
+
 /// ggml's own quantization of `values` (rows of `row`) as `type`, through tests/gguf_ref/ggml_quantize.py
 /// and the libggml-base.so that the llama.cpp peer ships; decoded by lagvk (bit-exact with ggml's
 /// decoders: test_quant).
@@ -358,8 +370,7 @@ std::vector<float> ggml_round_trip(GgmlType type, const std::vector<float>& valu
 
 TEST_F(CliQuantize, ErrorPerTensorIsNoWorseThanGgmlsOwnQuantizers) {
   if (!gguf_ref_available()) LAGVK_REFERENCE_MISSING(gguf_ref_unavailable_reason());
-  if (!llama_peer_available(PeerBackend::cpu))
-    LAGVK_REFERENCE_MISSING(llama_peer_unavailable_reason(PeerBackend::cpu));
+  if (const auto missing = peer_libraries_missing(); !missing.empty()) LAGVK_REFERENCE_MISSING(missing);
   // Rows of 256: every matrix is whole super-blocks, so one call per type quantizes them all.
   const auto in = write_model(model_spec(GgmlType::f16, 2, 256, 4, 2, 512, 300, 37), "in.gguf");
   const Matrices m = matrices_of(in);
@@ -393,8 +404,7 @@ bool llama_quantize(const fs::path& in, const fs::path& out, std::uint32_t ftype
 
 TEST_F(CliQuantize, EveryRecipeChoosesLlamaQuantizesTypesWithNoLargerErrors) {
   if (!gguf_ref_available()) LAGVK_REFERENCE_MISSING(gguf_ref_unavailable_reason());
-  if (!llama_peer_available(PeerBackend::cpu))
-    LAGVK_REFERENCE_MISSING(llama_peer_unavailable_reason(PeerBackend::cpu));
+  if (const auto missing = peer_libraries_missing(); !missing.empty()) LAGVK_REFERENCE_MISSING(missing);
   auto tied = fallback_model_spec(true);
   tied.n_layers = 3;
   const std::vector<std::pair<fs::path, std::vector<std::string>>> cases = {
