@@ -39,7 +39,8 @@ void quantize_row(GgmlType type, std::span<const float> src, std::span<std::uint
 /// Decodes src (exactly row_bytes(type, dst.size()) bytes) into dst.
 void dequantize_row(GgmlType type, std::span<const std::uint8_t> src, std::span<float> dst);
 
-/// Convenience: a whole tensor of n elements.
+/// Convenience: a whole tensor of n elements (a large one encoded on every hardware thread, with the
+/// same bytes).
 [[nodiscard]] std::vector<std::uint8_t> quantize(GgmlType type, std::span<const float> src);
 [[nodiscard]] std::vector<float> dequantize(GgmlType type, std::span<const std::uint8_t> src, std::size_t n);
 
