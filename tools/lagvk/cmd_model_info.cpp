@@ -235,7 +235,9 @@ struct Conversion {
 /// rewrites them as F32 and, with the matrices' own type as TYPE, copies the matrices unchanged.
 std::optional<Conversion> lagvk_conversion(const GgufFile& file, const std::string& path,
                                            const json& unsupported) {
-  if (!only_kind(unsupported, "tensors") || !file.foreign_tensors().empty() || !has_non_f32_vectors(file))
+  // The model layer names the first tensor it refuses: the conversion fixes a vector's type only.
+  if (!only_kind(unsupported, "tensors") || !file.foreign_tensors().empty() || !has_non_f32_vectors(file) ||
+      unsupported[0]["reason"].get<std::string>().find("must be F32") == std::string::npos)
     return std::nullopt;
   const auto type = common_matrix_type(file);
   if (!type) return std::nullopt;
@@ -398,10 +400,9 @@ int cmd_model_info(int argc, char** argv) {
       "lists what lagvk cannot run yet and why (a tensor type, the architecture, the hyper-parameters,\n"
       "the tokenizer, missing or misshapen tensors) and, where a conversion would fix it, the\n"
       "conversion command: 'lagvk quantize' when lagvk can rewrite the file (norms or biases not\n"
-      "F32), llama.cpp's llama-quantize for types lagvk cannot decode. Exit 0 for any file it can parse, "
-      "runnable or not; exit 1 for a file it\n"
-      "cannot parse (not GGUF, corrupt or truncated; one cut off in its tensor data is described\n"
-      "first).\n"
+      "F32), llama.cpp's llama-quantize for types lagvk cannot decode. Exit 0 for any file it can\n"
+      "parse, runnable or not; exit 1 for a file it cannot parse (not GGUF, corrupt or truncated; one\n"
+      "cut off in its tensor data is described first).\n"
       "JSON keys: file, file_size, gguf_version, alignment, architecture, name, architecture_keys\n"
       "(the file's <architecture>.* metadata), hparams (when lagvk reads them), tensors [{name, type,\n"
       "shape, bytes, supported}], tensor_types {TYPE: {count, bytes, supported}}, tensor_count,\n"
