@@ -408,9 +408,13 @@ TEST_F(CliQuantize, EveryRecipeChoosesLlamaQuantizesTypesWithNoLargerErrors) {
   if (const auto missing = peer_libraries_missing(); !missing.empty()) LAGVK_REFERENCE_MISSING(missing);
   auto tied = fallback_model_spec(true);
   tied.n_layers = 3;
+  // A bert model: position and token-type embeddings kept, token_embd taken for the output matrix.
+  auto bert = model_spec(GgmlType::f16, 2, 256, 4, 4, 512, 300, 47);
+  bert.arch = "bert";
   const std::vector<std::pair<fs::path, std::vector<std::string>>> cases = {
       {write_model(fallback_model_spec(false), "untied.gguf"), {"q4_k_m", "q5_k_m", "q6_k", "q8_0"}},
-      {write_model(tied, "tied.gguf"), {"q4_k_m"}}};
+      {write_model(tied, "tied.gguf"), {"q4_k_m"}},
+      {write_model(bert, "bert.gguf"), {"q4_k_m"}}};
   for (const auto& [in, recipes] : cases) {
     const auto input = lagvk_values(in);
     for (const auto& recipe : recipes) {
