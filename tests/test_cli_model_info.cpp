@@ -19,6 +19,7 @@
 
 #include "engine/model/gguf_reader.hpp"
 #include "engine/model/gguf_writer.hpp"
+#include "engine/model/quant.hpp"
 #include "engine/model/random_model.hpp"
 #include "tests/support/gguf_ref.hpp"
 #include "tests/support/references.hpp"
@@ -150,6 +151,12 @@ TEST_F(CliModelInfo, DescribesAnIq2XxsTensorAndNamesTheConversion) {
   EXPECT_NE(u["reason"].get<std::string>().find("Q4_K"), std::string::npos) << "names the types lagvk runs";
   EXPECT_EQ(info["convert"], "llama-quantize --allow-requantize " + model.string() + " " +
                                  (dir_ / "iq2-Q4_K_M.gguf").string() + " Q4_K_M");
+  EXPECT_EQ(info["convert_tool"], "llama.cpp");
+  // lagvk's own quantizer cannot decode the type: said plainly, with the better way from a float original.
+  const std::string note = info["convert_note"];
+  for (const std::string fragment : {"lagvk quantize cannot convert this file", "cannot decode IQ2_XXS",
+                                     "lagvk quantize ORIGINAL.gguf OUT.gguf q4_k_m"})
+    EXPECT_NE(note.find(fragment), std::string::npos) << fragment << "\n" << note;
   EXPECT_EQ(info["tensor_count"], 2u * 9 + 3);  // nine per layer, token_embd, output_norm, output
   ASSERT_NE(tensor_named(info, "blk.0.attn_q.weight"), nullptr);
   EXPECT_EQ((*tensor_named(info, "blk.0.attn_q.weight"))["type"], "IQ2_XXS");
@@ -172,28 +179,34 @@ TEST_F(CliModelInfo, DescribesAnIq2XxsTensorAndNamesTheConversion) {
   EXPECT_NE(run.out.find("IQ2_XXS"), std::string::npos) << run.out;
 }
 
-TEST_F(CliModelInfo, DescribesAGemma2ArchitectureWithItsHyperParameters) {
-  const auto model = dir_ / "gemma2.gguf";
+// mamba (a state-space model llama.cpp runs) is an architecture lagvk has no plan for: gemma2 and phi3,
+// which lagvk is gaining, would not stay unsupported.
+TEST_F(CliModelInfo, DescribesAnUnsupportedArchitectureWithItsHyperParameters) {
+  const auto model = dir_ / "mamba.gguf";
   auto w = rewritten(
       make_random_model(tiny()),
-      [](const std::string& key) { return key.rfind("llama.", 0) == 0 ? "gemma2." + key.substr(6) : key; },
+      [](const std::string& key) { return key.rfind("llama.", 0) == 0 ? "mamba." + key.substr(6) : key; },
       [](const std::string&) { return true; });
-  w.set_string("general.architecture", "gemma2");
+  w.set_string("general.architecture", "mamba");
   w.write(model.string());
 
   const auto info = info_json(model);
-  EXPECT_EQ(info["architecture"], "gemma2");
+  EXPECT_EQ(info["architecture"], "mamba");
   const auto u = only_limitation(info, "architecture");
-  EXPECT_NE(u["reason"].get<std::string>().find("'gemma2' is not supported"), std::string::npos) << u;
+  EXPECT_NE(u["reason"].get<std::string>().find("'mamba' is not supported"), std::string::npos) << u;
   EXPECT_TRUE(info["convert"].is_null()) << "no conversion changes an architecture";
-  EXPECT_EQ(info["architecture_keys"]["gemma2.block_count"], 2);
-  EXPECT_EQ(info["architecture_keys"]["gemma2.embedding_length"], 256);
+  EXPECT_TRUE(info["convert_tool"].is_null());
+  EXPECT_NE(info["convert_note"].get<std::string>().find("no conversion changes an architecture"),
+            std::string::npos)
+      << info["convert_note"];
+  EXPECT_EQ(info["architecture_keys"]["mamba.block_count"], 2);
+  EXPECT_EQ(info["architecture_keys"]["mamba.embedding_length"], 256);
   EXPECT_FALSE(info.contains("hparams"));
   EXPECT_EQ(info["tensor_count"], 2u * 9 + 3);
 
   const auto text = info_text(model);
   for (const std::string fragment :
-       {"architecture:  gemma2", "gemma2.block_count = 2", "'gemma2' is not supported", "convert:       none",
+       {"architecture:  mamba", "mamba.block_count = 2", "'mamba' is not supported", "convert:       none",
         "blk.1.ffn_down.weight"})
     EXPECT_NE(text.find(fragment), std::string::npos) << fragment << "\n" << text;
 }
@@ -230,6 +243,51 @@ TEST_F(CliModelInfo, DescribesAMissingTensor) {
       << u;
   EXPECT_EQ(info["tensor_count"], 2u * 9 + 2);
   EXPECT_TRUE(info["convert"].is_null());
+}
+
+TEST_F(CliModelInfo, F16NormsAreConvertedByLagvkQuantizeWithTheMatricesUnchanged) {
+  for (const GgmlType type : {GgmlType::f16, GgmlType::q8_0}) {
+    const std::string name = ggml_type_name(type);
+    const auto source = GgufFile::from_bytes(make_random_model(tiny(type)).to_bytes());
+    GgufWriter w;
+    for (const auto& [key, value] : source.metadata()) w.set(key, value);
+    for (const auto& t : source.tensors()) {  // every norm stored as F16, as llama.cpp never writes them
+      const auto data = source.tensor_data(t);
+      if (t.name.find("_norm.weight") != std::string::npos)
+        w.add_tensor(t.name, t.dims, GgmlType::f16,
+                     quantize(GgmlType::f16, dequantize(t.type, data, std::size_t(t.n_elements))));
+      else
+        w.add_tensor(t.name, t.dims, t.type, std::vector<std::uint8_t>(data.begin(), data.end()));
+    }
+    const auto model = dir_ / ("norms-" + name + ".gguf");
+    w.write(model.string());
+
+    const auto info = info_json(model);
+    const auto u = only_limitation(info, "tensors");
+    EXPECT_NE(u["reason"].get<std::string>().find("must be F32"), std::string::npos) << u;
+    const auto fixed = dir_ / ("norms-" + name + "-f32-vectors.gguf");
+    const std::string expected = std::string("lagvk quantize ") +
+                                 (type == GgmlType::q8_0 ? "--allow-requantize " : "") + model.string() +
+                                 " " + fixed.string() + " " + std::string(type_info(type).lower_name);
+    EXPECT_EQ(info["convert"], expected) << name;
+    EXPECT_EQ(info["convert_tool"], "lagvk");
+    const auto text = info_text(model);
+    EXPECT_NE(text.find("convert:       " + expected), std::string::npos) << text;
+    EXPECT_NE(text.find("copies the " + name + " matrices unchanged"), std::string::npos) << text;
+
+    // The command does what model-info says: the result runs, its matrices are the same bytes.
+    const auto converted = test::run_shell(test::lagvk_binary() + expected.substr(5) + " 2>&1");
+    ASSERT_EQ(converted.status, 0) << converted.out;
+    EXPECT_TRUE(info_json(fixed)["runnable"].get<bool>()) << name;
+    const auto after = GgufFile::open(fixed.string());
+    for (const auto& t : source.tensors()) {
+      const auto* out = after.find_tensor(t.name);
+      ASSERT_NE(out, nullptr) << t.name;
+      if (t.dims.size() < 2) continue;
+      const auto a = source.tensor_data(t), b = after.tensor_data(*out);
+      EXPECT_TRUE(out->type == t.type && std::equal(a.begin(), a.end(), b.begin(), b.end())) << t.name;
+    }
+  }
 }
 
 TEST_F(CliModelInfo, ARunnableFileListsEveryTensorAndNothingUnsupported) {

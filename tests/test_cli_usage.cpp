@@ -24,8 +24,9 @@ using test::kExitOk;
 using test::kExitUsage;
 
 // Every command, as the usage lists them; a new command must be added here (and to the coverage check).
-const std::vector<std::string> kCommands = {"help", "devices", "make-model", "model-info", "tokenize", "run",
-                                            "ask",  "eval",    "serve",      "log",        "version"};
+const std::vector<std::string> kCommands = {"help",     "devices",  "make-model", "model-info",
+                                            "quantize", "tokenize", "run",        "ask",
+                                            "eval",     "serve",    "log",        "version"};
 const std::vector<std::string> kLogVerbs = {"add", "ls", "show", "rm", "stats", "verify", "export", "import"};
 
 /// Every command and log verb that has a --help ("log add" for a verb).
@@ -82,6 +83,11 @@ TEST_F(CliUsage, EveryCommandsHelpExitsZeroWithItsUsage) {
       {"make-model -h", "make-model -h", kExitOk, {"usage: lagvk make-model"}},
       {"model-info --help", "model-info --help", kExitOk, {"usage: lagvk model-info", "--metadata"}},
       {"model-info -h", "model-info -h", kExitOk, {"usage: lagvk model-info"}},
+      {"quantize --help",
+       "quantize --help",
+       kExitOk,
+       {"usage: lagvk quantize", "q4_k_m", "--allow-requantize"}},
+      {"quantize -h", "quantize -h", kExitOk, {"usage: lagvk quantize"}},
       {"tokenize --help", "tokenize --help", kExitOk, {"usage: lagvk tokenize", "--pieces"}},
       {"tokenize -h", "tokenize -h", kExitOk, {"usage: lagvk tokenize"}},
       {"run --help", "run --help", kExitOk, {"usage: lagvk run", "--seed S", "(default: 0.8)"}},

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include "engine/core/error.hpp"
@@ -225,6 +226,44 @@ TEST(Gguf, OpensAMappedFile) {
   }
   std::filesystem::remove(path);
   EXPECT_THROW((void)GgufFile::open(path), Error);
+}
+
+// `lagvk quantize` streams: a produced tensor's bytes come from its producer as the file is written, and
+// the file is the one the same bytes added up front make; a producer that fails, or returns the wrong
+// size, leaves neither the file nor its temporary.
+TEST(Gguf, ProducedTensorsWriteTheSameFileAndAFailedOneLeavesNone) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto path = (dir / ("lagvk_test_gguf_produce_" + std::to_string(::getpid()) + ".gguf")).string();
+  const std::vector<float> values = {1.0f, -2.0f, 3.5f, 0.25f};
+  GgufWriter added, produced;
+  for (auto* w : {&added, &produced}) w->set_string("general.architecture", "llama");
+  added.add_tensor("t", {4}, GgmlType::f32, quantize(GgmlType::f32, values));
+  int calls = 0;
+  produced.add_tensor_producer("t", {4}, GgmlType::f32, [&] {
+    ++calls;
+    return quantize(GgmlType::f32, values);
+  });
+  produced.write(path);
+  EXPECT_EQ(calls, 1);
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                        std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes, added.to_bytes());
+  std::filesystem::remove(path);
+
+  GgufWriter wrong_size, throwing;
+  wrong_size.add_tensor_producer("t", {4}, GgmlType::f32, [] { return std::vector<std::uint8_t>(3); });
+  throwing.add_tensor_producer("t", {4}, GgmlType::f32, []() -> std::vector<std::uint8_t> {
+    fail(Errc::io, "cannot read the input");
+  });
+  EXPECT_THROW(wrong_size.write(path), Error);
+  EXPECT_THROW(throwing.write(path), Error);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_THROW(
+      produced.add_tensor_producer("u", {5}, GgmlType::q8_0, [] { return std::vector<std::uint8_t>(); }),
+      Error)
+      << "rows of 5 do not fit Q8_0's blocks";
 }
 
 // What `lagvk model-info` opens: a tensor of a type lagvk cannot decode is kept aside with its layout,

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "engine/core/error.hpp"
 #include "engine/model/quant.hpp"
@@ -92,6 +93,21 @@ struct RoundTripCase {
   GgmlType type;
   double max_rel_to_amax;  ///< per-element error bound relative to the block's largest magnitude
 };
+
+// quantize() encodes a large tensor on several threads, ranges of whole blocks each: the bytes must be
+// those quantize_row writes on one thread, for every format.
+TEST(Quant, ALargeTensorEncodesToTheBytesOfOneThread) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> values((std::size_t(1) << 18) + 256 * 7);  // above the threshold, blocks unevenly split
+  for (auto& v : values) v = normal(rng);
+  for (const auto& info : kGgmlTypes) {
+    if (!can_quantize(info.type)) continue;
+    std::vector<std::uint8_t> serial(row_bytes(info.type, values.size()));
+    quantize_row(info.type, values, serial);
+    EXPECT_EQ(quantize(info.type, values), serial) << info.name;
+  }
+}
 
 TEST(Quant, RoundTripErrorBounds) {
   std::mt19937_64 rng(7);

@@ -112,18 +112,33 @@ void GgufWriter::set_i32_array(const std::string& key, std::span<const std::int3
   set(key, GgufValue::array(GgufValueType::i32, std::move(items)));
 }
 
-void GgufWriter::add_tensor(const std::string& name, std::vector<std::uint64_t> dims, GgmlType type,
-                            std::vector<std::uint8_t> data) {
+std::uint64_t GgufWriter::tensor_bytes(const std::string& name, const std::vector<std::uint64_t>& dims,
+                                       GgmlType type) {
   if (dims.empty() || dims.size() > kGgufMaxDims)
     fail("internal: tensor '{}' needs 1 to {} dimensions", name, kGgufMaxDims);
   std::uint64_t n = 1;
   for (auto d : dims) n *= d;
   const auto& info = type_info(type);
-  if (dims[0] % info.block_size != 0 || data.size() != n / info.block_size * info.bytes_per_block)
+  if (dims[0] % info.block_size != 0)
+    fail("internal: tensor '{}' has rows of {}, not a multiple of {}'s block", name, dims[0], info.name);
+  return n / info.block_size * info.bytes_per_block;
+}
+
+void GgufWriter::add_tensor(const std::string& name, std::vector<std::uint64_t> dims, GgmlType type,
+                            std::vector<std::uint8_t> data) {
+  const std::uint64_t size = tensor_bytes(name, dims, type);
+  if (data.size() != size)
     fail("internal: tensor '{}' data ({} bytes) does not match its shape and type {}", name, data.size(),
-         info.name);
+         type_info(type).name);
   if (!tensor_names_.insert(name).second) fail("internal: tensor '{}' added twice", name);
-  tensors_.push_back({name, std::move(dims), type, std::move(data)});
+  tensors_.push_back({name, std::move(dims), type, std::move(data), size, nullptr});
+}
+
+void GgufWriter::add_tensor_producer(const std::string& name, std::vector<std::uint64_t> dims, GgmlType type,
+                                     std::function<std::vector<std::uint8_t>()> produce) {
+  const std::uint64_t size = tensor_bytes(name, dims, type);
+  if (!tensor_names_.insert(name).second) fail("internal: tensor '{}' added twice", name);
+  tensors_.push_back({name, std::move(dims), type, {}, size, std::move(produce)});
 }
 
 std::uint32_t GgufWriter::alignment() const {
@@ -151,7 +166,7 @@ std::vector<std::uint8_t> GgufWriter::header_bytes() const {
     for (auto d : t.dims) s.put<std::uint64_t>(d);
     s.put(static_cast<std::uint32_t>(t.type));
     s.put<std::uint64_t>(offset);
-    offset += (t.data.size() + align - 1) / align * align;
+    offset += (t.size + align - 1) / align * align;
   }
   s.pad_to(align);
   return s.take();
@@ -162,8 +177,15 @@ void GgufWriter::emit(const std::function<void(std::span<const std::uint8_t>)>& 
   sink(header_bytes());
   const std::vector<std::uint8_t> zeros(align, 0);
   for (const auto& t : tensors_) {
-    sink(t.data);
-    const std::size_t pad = (align - t.data.size() % align) % align;
+    if (t.produce) {
+      const auto data = t.produce();
+      if (data.size() != t.size)
+        fail("internal: tensor '{}' was produced with {} bytes, not {}", t.name, data.size(), t.size);
+      sink(data);
+    } else {
+      sink(t.data);
+    }
+    const std::size_t pad = std::size_t((align - t.size % align) % align);
     sink(std::span(zeros).first(pad));
   }
 }
@@ -178,20 +200,26 @@ void GgufWriter::write(const std::string& path) const {
   // Streamed: the file image is never held in memory next to the tensors.
   const std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail("cannot create '{}': {}", tmp, std::strerror(errno));
-  bool ok = true;
-  emit(
-      [&](std::span<const std::uint8_t> b) { ok = ok && std::fwrite(b.data(), 1, b.size(), f) == b.size(); });
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed) {
+  if (!f) fail(Errc::io, "cannot create '{}': {}", tmp, std::strerror(errno));
+  try {  // a failed write, or a producer failing part way, stops the file and removes it
+    emit([&](std::span<const std::uint8_t> b) {
+      if (std::fwrite(b.data(), 1, b.size(), f) != b.size())
+        fail(Errc::io, "cannot write '{}' (disk full?): {}", path, std::strerror(errno));
+    });
+  } catch (...) {
+    std::fclose(f);
     std::remove(tmp.c_str());
-    fail("cannot write '{}' (disk full?)", path);
+    throw;
+  }
+  if (std::fclose(f) != 0) {
+    std::remove(tmp.c_str());
+    fail(Errc::io, "cannot write '{}' (disk full?)", path);
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::remove(tmp.c_str());
-    fail("cannot move '{}' to '{}': {}", tmp, path, ec.message());
+    fail(Errc::io, "cannot move '{}' to '{}': {}", tmp, path, ec.message());
   }
 }
 

@@ -32,6 +32,11 @@ class GgufWriter {
   void add_tensor(const std::string& name, std::vector<std::uint64_t> dims, GgmlType type,
                   std::vector<std::uint8_t> data);
 
+  /// Adds a tensor whose bytes `produce` makes while the file is written (once, in file order), so that
+  /// a whole model never has to be held in memory; it must return exactly the tensor's bytes.
+  void add_tensor_producer(const std::string& name, std::vector<std::uint64_t> dims, GgmlType type,
+                           std::function<std::vector<std::uint8_t>()> produce);
+
   /// The complete file image.
   [[nodiscard]] std::vector<std::uint8_t> to_bytes() const;
   /// Writes the file (through a temporary file renamed into place, so a failure leaves no half file).
@@ -42,8 +47,14 @@ class GgufWriter {
     std::string name;
     std::vector<std::uint64_t> dims;
     GgmlType type;
-    std::vector<std::uint8_t> data;
+    std::vector<std::uint8_t> data;  ///< empty for a produced tensor
+    std::uint64_t size = 0;          ///< bytes
+    std::function<std::vector<std::uint8_t>()> produce;
   };
+  /// The bytes a tensor of this shape and type takes; fails naming the tensor when the row length does
+  /// not fit the type's blocks or the shape is not 1 to 4 dimensions.
+  [[nodiscard]] static std::uint64_t tensor_bytes(const std::string& name,
+                                                  const std::vector<std::uint64_t>& dims, GgmlType type);
   [[nodiscard]] std::uint32_t alignment() const;
   /// Header, metadata and tensor infos, padded to where the tensor data starts.
   [[nodiscard]] std::vector<std::uint8_t> header_bytes() const;

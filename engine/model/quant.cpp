@@ -4,6 +4,9 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <exception>
+#include <thread>
+#include <vector>
 
 #include "engine/core/error.hpp"
 #include "engine/core/half.hpp"
@@ -204,9 +207,43 @@ void dequantize_row(GgmlType type, std::span<const std::uint8_t> src, std::span<
   }
 }
 
+namespace {
+
+// Below this many elements a tensor is encoded on the calling thread: starting threads would cost more.
+constexpr std::size_t kParallelElements = std::size_t(1) << 18;
+
+}  // namespace
+
 std::vector<std::uint8_t> quantize(GgmlType type, std::span<const float> src) {
   std::vector<std::uint8_t> out(row_bytes(type, src.size()));
-  quantize_row(type, src, out);
+  const unsigned threads =
+      src.size() < kParallelElements ? 1u : std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 1) {
+    quantize_row(type, src, out);
+    return out;
+  }
+  // Every format encodes its blocks independently, so ranges of whole blocks are encoded on threads of
+  // their own with the bytes a single thread writes.
+  const auto& info = type_info(type);
+  const std::size_t blocks = src.size() / info.block_size;
+  std::vector<std::exception_ptr> failures(threads);
+  auto work = [&](unsigned t) {
+    try {
+      const std::size_t first = blocks * t / threads, end = blocks * (t + 1) / threads;
+      quantize_row(
+          type, src.subspan(first * info.block_size, (end - first) * info.block_size),
+          std::span(out).subspan(first * info.bytes_per_block, (end - first) * info.bytes_per_block));
+    } catch (...) {
+      failures[t] = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work, t);
+    work(0);
+  }  // joined
+  for (const auto& failure : failures)
+    if (failure) std::rethrow_exception(failure);
   return out;
 }
 

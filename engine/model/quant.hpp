@@ -26,8 +26,8 @@ struct BlockQ4_0 {
 static_assert(sizeof(BlockQ4_0) == 18);
 
 /// True when quantize_row supports the type (the traits' `writable`: the float types and the quants
-/// whose encoders exist; K-quant blocks follow ggml's layout but their scales come from a simpler search
-/// than llama-quantize's).
+/// whose encoders exist; K-quant and IQ4 blocks follow ggml's layout but their scales come from lagvk's
+/// own least-squares search, engine/model/quant_search.hpp, not llama-quantize's).
 [[nodiscard]] bool can_quantize(GgmlType type);
 /// True when dequantize_row supports the type: every type in weight_types.def.
 [[nodiscard]] bool can_dequantize(GgmlType type);
@@ -39,7 +39,8 @@ void quantize_row(GgmlType type, std::span<const float> src, std::span<std::uint
 /// Decodes src (exactly row_bytes(type, dst.size()) bytes) into dst.
 void dequantize_row(GgmlType type, std::span<const std::uint8_t> src, std::span<float> dst);
 
-/// Convenience: a whole tensor of n elements.
+/// Convenience: a whole tensor of n elements (a large one encoded on every hardware thread, with the
+/// same bytes).
 [[nodiscard]] std::vector<std::uint8_t> quantize(GgmlType type, std::span<const float> src);
 [[nodiscard]] std::vector<float> dequantize(GgmlType type, std::span<const std::uint8_t> src, std::size_t n);
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "engine/core/half.hpp"
+#include "engine/model/quant_search.hpp"
 
 namespace lagvk::quant32 {
 namespace {
@@ -69,23 +70,6 @@ void quantize_with_min(std::span<const float> x, std::span<std::uint8_t> dst, un
   }
 }
 
-/// The value of largest magnitude among n, with its sign.
-float signed_extreme(const float* v, std::size_t n) {
-  float amax = 0.0f, max = 0.0f;
-  for (std::size_t j = 0; j < n; ++j) {
-    if (amax < std::fabs(v[j])) {
-      amax = std::fabs(v[j]);
-      max = v[j];
-    }
-  }
-  return max;
-}
-
-/// The scale that maps the signed extreme m to the grid's end on its side (-127 or 113): never negative.
-float grid_scale(float m) {
-  return m < 0.0f ? m / float(kIq4nlGrid.front()) : m / float(kIq4nlGrid.back());
-}
-
 /// The grid level whose value d * level is nearest to v.
 unsigned nearest_level(float d, float v) {
   unsigned best = 0;
@@ -122,15 +106,16 @@ void dequantize_iq4_xs(std::span<const std::uint8_t> src, std::span<float> y) {
   }
 }
 
-/// Each sub-block's own scale as IQ4_NL picks it; d = the largest over 31, so scales are 0..31 (stored
-/// as 32..63); every element then takes the nearest level under the stored scales.
+/// Each sub-block's own scale as IQ4_NL picks it (a least-squares search); d = the largest magnitude
+/// over 31, and each sub-block takes the 6-bit scale (-32..31, stored as 0..63) nearest to its own or one
+/// step either side, whichever decodes it best; every element then takes the nearest level.
 void quantize_iq4_xs(std::span<const float> x, std::span<std::uint8_t> dst) {
   for (std::size_t b = 0; b < x.size() / kSuperBlock; ++b) {
     const float* v = &x[b * kSuperBlock];
     float sub[8], max_sub = 0.0f;
     for (std::size_t ib = 0; ib < 8; ++ib) {
-      sub[ib] = grid_scale(signed_extreme(v + kBlock * ib, kBlock));
-      max_sub = std::max(max_sub, sub[ib]);
+      sub[ib] = quant_search::fit_grid(x.subspan(b * kSuperBlock + kBlock * ib, kBlock), kIq4nlGrid);
+      max_sub = std::max(max_sub, std::fabs(sub[ib]));
     }
     std::uint8_t* blk = &dst[b * kIq4xsBytes];
     std::memset(blk, 0, kIq4xsBytes);
@@ -138,7 +123,16 @@ void quantize_iq4_xs(std::span<const float> x, std::span<std::uint8_t> dst) {
     const float d = half_at(blk);
     unsigned scales_h = 0;
     for (std::size_t ib = 0; ib < 8; ++ib) {
-      const int l = d > 0.0f ? std::clamp(int(std::lround(sub[ib] / d)), 0, 31) : 0;
+      const auto part = x.subspan(b * kSuperBlock + kBlock * ib, kBlock);
+      int l = 0;
+      if (d > 0.0f) {
+        const int l0 = std::clamp(int(std::lround(sub[ib] / d)), -32, 31);
+        float best = INFINITY;
+        for (int c = std::max(l0 - 1, -32); c <= std::min(l0 + 1, 31); ++c) {
+          const float error = quant_search::grid_error(part, d * float(c), kIq4nlGrid);
+          if (error < best) best = error, l = c;
+        }
+      }
       const auto ls = unsigned(l + 32);
       blk[4 + ib / 2] |= std::uint8_t((ls & 0x0Fu) << (4 * (ib % 2)));
       scales_h |= (ls >> 4) << (2 * ib);
@@ -217,13 +211,13 @@ void quantize_q5_0(std::span<const float> x, std::span<std::uint8_t> dst) {
   }
 }
 
-/// d maps the value of largest magnitude to the grid's end on its side (-127 or 113); every element
-/// then takes the nearest grid value.
+/// d comes from a least-squares search over the grid (quant_search::fit_grid); every element then takes
+/// the grid value nearest to it under the stored (fp16) d.
 void quantize_iq4_nl(std::span<const float> x, std::span<std::uint8_t> dst) {
   for (std::size_t b = 0; b < x.size() / kBlock; ++b) {
     const float* v = &x[b * kBlock];
     std::uint8_t* blk = &dst[b * kIq4nlBytes];
-    put_half(blk, grid_scale(signed_extreme(v, kBlock)));
+    put_half(blk, quant_search::fit_grid(x.subspan(b * kBlock, kBlock), kIq4nlGrid));
     const float d = half_at(blk);  // the stored scale, which decoding uses
     unsigned q[kBlock];
     for (std::size_t j = 0; j < kBlock; ++j) q[j] = nearest_level(d, v[j]);

@@ -2,9 +2,9 @@
 // ggml's 32-element block types beside Q8_0 and Q4_0: Q4_1, Q5_0, Q5_1 and IQ4_NL, and IQ4_XS (IQ4_NL's
 // grid in 256-element super-blocks). Decoding is
 // bit-identical to ggml (the same fp32 operations in the same order). Encoding follows ggml's reference
-// quantizers for Q4_1, Q5_0 and Q5_1 (a scale from the block's range, round to nearest); IQ4_NL's
-// encoder maps the value of largest magnitude to the grid's end and takes each nearest grid value, a
-// simpler search than llama-quantize's, so its bytes differ from llama.cpp's while meaning what they say.
+// quantizers for Q4_1, Q5_0 and Q5_1 (a scale from the block's range, round to nearest); IQ4_NL's and
+// IQ4_XS's encoders search their scales by least squares (engine/model/quant_search.hpp), so their bytes
+// differ from llama.cpp's while meaning what they say, with no larger an error.
 #include <array>
 #include <cstdint>
 #include <span>

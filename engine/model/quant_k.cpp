@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "engine/core/half.hpp"
+#include "engine/model/quant_search.hpp"
 
 namespace lagvk::kquant {
 namespace {
@@ -99,24 +100,34 @@ int round_clamp(float v, int lo, int hi) {
   return std::clamp(int(std::lround(v)), lo, hi);
 }
 
-/// x = d * scale_j * q - dmin * min_j with q in [0, levels]: each sub-block's scale spans its range
-/// [min(0, lowest), highest]; d and dmin are the largest scale and min over 63.
+/// The 6-bit (or 4-bit) sub-block scale and min nearest to a fitted pair, or one step either side,
+/// whichever decodes the sub-block with the smallest squared error under the stored d and dmin.
+void best_scale_min(std::span<const float> x, quant_search::ScaleMin fit, float d, float dmin, int levels,
+                    int top, int& sc, int& m) {
+  const int sc0 = d > 0.0f ? round_clamp(fit.scale / d, 0, top) : 0;
+  const int m0 = dmin > 0.0f ? round_clamp(fit.min / dmin, 0, top) : 0;
+  float best = INFINITY;
+  for (int s = std::max(sc0 - 1, 0); s <= std::min(sc0 + 1, top); ++s)
+    for (int mm = std::max(m0 - 1, 0); mm <= std::min(m0 + 1, top); ++mm) {
+      const float error = quant_search::scale_min_error(x, d * float(s), dmin * float(mm), levels);
+      if (error < best) best = error, sc = s, m = mm;
+    }
+}
+
+/// x = d * scale_j * q - dmin * min_j with q in [0, levels]: each sub-block's scale and min come from
+/// a least-squares search (quant_search::fit_scale_min); d and dmin are the largest over 63, and each
+/// sub-block then takes the 6-bit pair that decodes it best.
 void quantize_q4_q5_k_impl(std::span<const float> x, std::span<std::uint8_t> dst, bool five_bit) {
   const std::size_t block_bytes = five_bit ? 176 : 144;
   const int levels = five_bit ? 31 : 15;
   for (std::size_t b = 0; b < x.size() / kSuperBlock; ++b) {
-    const float* v = &x[b * kSuperBlock];
-    float scale[8], minv[8], max_scale = 0.0f, max_min = 0.0f;
+    const std::span<const float> v = x.subspan(b * kSuperBlock, kSuperBlock);
+    quant_search::ScaleMin fit[8];
+    float max_scale = 0.0f, max_min = 0.0f;
     for (std::size_t j = 0; j < 8; ++j) {
-      float lo = 0.0f, hi = 0.0f;
-      for (std::size_t l = 0; l < 32; ++l) {
-        lo = std::min(lo, v[32 * j + l]);
-        hi = std::max(hi, v[32 * j + l]);
-      }
-      scale[j] = (hi - lo) / float(levels);
-      minv[j] = -lo;
-      max_scale = std::max(max_scale, scale[j]);
-      max_min = std::max(max_min, minv[j]);
+      fit[j] = quant_search::fit_scale_min(v.subspan(32 * j, 32), levels);
+      max_scale = std::max(max_scale, fit[j].scale);
+      max_min = std::max(max_min, fit[j].min);
     }
     std::uint8_t* blk = &dst[b * block_bytes];
     std::memset(blk, 0, block_bytes);
@@ -126,10 +137,8 @@ void quantize_q4_q5_k_impl(std::span<const float> x, std::span<std::uint8_t> dst
     // Sub-block scales are chosen against the stored (fp16) super-block scales, which decoding uses.
     const float d = half_to_float(dh), dmin = half_to_float(mh);
     int sc[8], m[8];
-    for (std::size_t j = 0; j < 8; ++j) {
-      sc[j] = d > 0.0f ? round_clamp(scale[j] / d, 0, 63) : 0;
-      m[j] = dmin > 0.0f ? round_clamp(minv[j] / dmin, 0, 63) : 0;
-    }
+    for (std::size_t j = 0; j < 8; ++j)
+      best_scale_min(v.subspan(32 * j, 32), fit[j], d, dmin, levels, 63, sc[j], m[j]);
     pack_scale_min(sc, m, blk + 4);
     std::uint8_t* qh = blk + 16;
     std::uint8_t* qs = blk + (five_bit ? 48 : 16);
@@ -142,6 +151,20 @@ void quantize_q4_q5_k_impl(std::span<const float> x, std::span<std::uint8_t> dst
       }
     }
   }
+}
+
+/// The signed sub-block scale nearest to a fitted one, or one step either side, whichever decodes the
+/// sub-block with the smallest squared error under the stored d.
+int best_signed_scale(std::span<const float> x, float fit, float d, int lo, int hi, int qmin, int qmax) {
+  if (d == 0.0f) return 0;
+  const int s0 = round_clamp(fit / d, lo, hi);
+  int best_scale = s0;
+  float best = INFINITY;
+  for (int s = std::max(s0 - 1, lo); s <= std::min(s0 + 1, hi); ++s) {
+    const float error = quant_search::symmetric_error(x, d * float(s), qmin, qmax);
+    if (error < best) best = error, best_scale = s;
+  }
+  return best_scale;
 }
 
 /// Q2_K = {u8 scales[16], u8 qs[64], f16 d, f16 dmin} (84 bytes): sixteen 16-element sub-blocks with
@@ -196,22 +219,18 @@ void dequantize_q3_k(std::span<const std::uint8_t> src, std::span<float> y) {
   }
 }
 
-/// Like Q6_K's encoder with 3 bits: each 16-element sub-block maps its value of largest magnitude to
-/// -4 (q in -4..3); the 6-bit scales (-32..31) share d = largest |scale| / 31.
+/// Like Q6_K's encoder with 3 bits: each 16-element sub-block's scale comes from a least-squares
+/// search over q in -4..3 (quant_search::fit_symmetric); the 6-bit scales (-32..31) share d = largest
+/// |scale| / 31, each sub-block taking the one that decodes it best.
 void quantize_q3_k(std::span<const float> x, std::span<std::uint8_t> dst) {
+  auto sub_block = [](std::span<const float> v, std::size_t s) {
+    return v.subspan(128 * (s / 8) + 32 * ((s % 8) / 2) + 16 * (s % 2), 16);
+  };
   for (std::size_t b = 0; b < x.size() / kSuperBlock; ++b) {
-    const float* v = &x[b * kSuperBlock];
+    const std::span<const float> v = x.subspan(b * kSuperBlock, kSuperBlock);
     float scale[16], max_abs = 0.0f;
     for (std::size_t s = 0; s < 16; ++s) {
-      const std::size_t first = 128 * (s / 8) + 32 * ((s % 8) / 2) + 16 * (s % 2);
-      float amax = 0.0f, extreme = 0.0f;
-      for (std::size_t l = 0; l < 16; ++l) {
-        if (std::fabs(v[first + l]) > amax) {
-          amax = std::fabs(v[first + l]);
-          extreme = v[first + l];
-        }
-      }
-      scale[s] = extreme / -4.0f;
+      scale[s] = quant_search::fit_symmetric(sub_block(v, s), -4, 3);
       max_abs = std::max(max_abs, std::fabs(scale[s]));
     }
     std::uint8_t* blk = &dst[b * kQ3KBytes];
@@ -222,7 +241,7 @@ void quantize_q3_k(std::span<const float> x, std::span<std::uint8_t> dst) {
     std::uint8_t* scales = blk + 96;
     int sc[16];
     for (std::size_t s = 0; s < 16; ++s) {
-      sc[s] = d > 0.0f ? round_clamp(scale[s] / d, -32, 31) : 0;
+      sc[s] = best_signed_scale(sub_block(v, s), scale[s], d, -32, 31, -4, 3);
       const auto u = unsigned(sc[s] + 32);  // 0..63
       scales[s % 8] |= std::uint8_t((u & 0x0F) << (4 * (s / 8)));
       scales[8 + s % 4] |= std::uint8_t((u >> 4) << (2 * (s / 4)));
@@ -253,24 +272,21 @@ void dequantize_q2_k(std::span<const std::uint8_t> src, std::span<float> y) {
   }
 }
 
-/// Each sub-block spans [min(0, lowest), highest] with levels 0..3; d and dmin are the largest scale
-/// and min over 15 (4-bit sub-block scales).
+/// Each 16-element sub-block's scale and min come from a least-squares search with levels 0..3; d and
+/// dmin are the largest over 15 (4-bit sub-block scales), each sub-block taking the pair that decodes
+/// it best.
 void quantize_q2_k(std::span<const float> x, std::span<std::uint8_t> dst) {
+  auto sub_block = [](std::span<const float> v, std::size_t s) {
+    return v.subspan(128 * (s / 8) + 32 * ((s % 8) / 2) + 16 * (s % 2), 16);
+  };
   for (std::size_t b = 0; b < x.size() / kSuperBlock; ++b) {
-    const float* v = &x[b * kSuperBlock];
-    float scale[16], minv[16], max_scale = 0.0f, max_min = 0.0f;
+    const std::span<const float> v = x.subspan(b * kSuperBlock, kSuperBlock);
+    quant_search::ScaleMin fit[16];
+    float max_scale = 0.0f, max_min = 0.0f;
     for (std::size_t s = 0; s < 16; ++s) {
-      float lo = 0.0f, hi = 0.0f;
-      // Sub-block s holds elements e with q2_k_sub_block(e) == s: 16 consecutive ones.
-      const std::size_t first = 128 * (s / 8) + 32 * ((s % 8) / 2) + 16 * (s % 2);
-      for (std::size_t l = 0; l < 16; ++l) {
-        lo = std::min(lo, v[first + l]);
-        hi = std::max(hi, v[first + l]);
-      }
-      scale[s] = (hi - lo) / 3.0f;
-      minv[s] = -lo;
-      max_scale = std::max(max_scale, scale[s]);
-      max_min = std::max(max_min, minv[s]);
+      fit[s] = quant_search::fit_scale_min(sub_block(v, s), 3);
+      max_scale = std::max(max_scale, fit[s].scale);
+      max_min = std::max(max_min, fit[s].min);
     }
     std::uint8_t* blk = &dst[b * kQ2KBytes];
     std::memset(blk, 0, kQ2KBytes);
@@ -279,8 +295,8 @@ void quantize_q2_k(std::span<const float> x, std::span<std::uint8_t> dst) {
     std::memcpy(blk + 82, &mh, 2);
     const float d = half_to_float(dh), dmin = half_to_float(mh);
     for (std::size_t s = 0; s < 16; ++s) {
-      const int sc = d > 0.0f ? round_clamp(scale[s] / d, 0, 15) : 0;
-      const int m = dmin > 0.0f ? round_clamp(minv[s] / dmin, 0, 15) : 0;
+      int sc = 0, m = 0;
+      best_scale_min(sub_block(v, s), fit[s], d, dmin, 3, 15, sc, m);
       blk[s] = std::uint8_t(sc | (m << 4));
     }
     for (std::size_t e = 0; e < kSuperBlock; ++e) {
@@ -309,21 +325,14 @@ void quantize_q5_k(std::span<const float> src, std::span<std::uint8_t> dst) {
 }
 
 /// Sixteen sub-blocks of 16 elements (sub-block s = elements 16s..16s+15, whose scale is scales[s]);
-/// each maps its value of largest magnitude to -32, like Q4_0 does, and the int8 scales share
-/// d = largest |scale| / 127.
+/// each sub-block's scale comes from a least-squares search over q in -32..31, and the int8 scales
+/// share d = largest |scale| / 127, each sub-block taking the one that decodes it best.
 void quantize_q6_k(std::span<const float> x, std::span<std::uint8_t> dst) {
   for (std::size_t b = 0; b < x.size() / kSuperBlock; ++b) {
-    const float* v = &x[b * kSuperBlock];
+    const std::span<const float> v = x.subspan(b * kSuperBlock, kSuperBlock);
     float scale[16], max_abs = 0.0f;
     for (std::size_t s = 0; s < 16; ++s) {
-      float amax = 0.0f, extreme = 0.0f;
-      for (std::size_t l = 0; l < 16; ++l) {
-        if (std::fabs(v[16 * s + l]) > amax) {
-          amax = std::fabs(v[16 * s + l]);
-          extreme = v[16 * s + l];
-        }
-      }
-      scale[s] = extreme / -32.0f;
+      scale[s] = quant_search::fit_symmetric(v.subspan(16 * s, 16), -32, 31);
       max_abs = std::max(max_abs, std::fabs(scale[s]));
     }
     std::uint8_t* blk = &dst[b * 210];
@@ -333,7 +342,7 @@ void quantize_q6_k(std::span<const float> x, std::span<std::uint8_t> dst) {
     const float d = half_to_float(dh);
     auto* sc = reinterpret_cast<std::int8_t*>(blk + 192);
     for (std::size_t s = 0; s < 16; ++s)
-      sc[s] = std::int8_t(d > 0.0f ? round_clamp(scale[s] / d, -128, 127) : 0);
+      sc[s] = std::int8_t(best_signed_scale(v.subspan(16 * s, 16), scale[s], d, -128, 127, -32, 31));
     for (std::size_t e = 0; e < kSuperBlock; ++e) {
       const float ds = d * float(sc[e / 16]);
       const int q = ds != 0.0f ? round_clamp(v[e] / ds, -32, 31) : 0;

@@ -1,8 +1,8 @@
 #pragma once
 // ggml's K-quants: 256-element super-blocks split into sub-blocks with their own quantized scales.
-// Decoding is bit-identical to ggml. Encoding writes valid blocks of the same layout with a direct
-// (min/max) choice of scales, simpler than llama-quantize's iterative search, so its bytes differ from
-// llama.cpp's for the same floats while meaning what they say.
+// Decoding is bit-identical to ggml. Encoding writes valid blocks of the same layout with scales from a
+// least-squares search (engine/model/quant_search.hpp), not llama-quantize's own, so its bytes differ
+// from llama.cpp's for the same floats while meaning what they say, with no larger an error.
 #include <cstdint>
 #include <span>
 

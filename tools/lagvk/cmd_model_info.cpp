@@ -28,8 +28,8 @@ namespace {
 using nlohmann::json;
 
 // The quantization llama.cpp's llama-quantize is asked for when a file holds types lagvk cannot
-// decode: every type its Q4_K_M recipe writes (Q4_K, Q6_K, and Q5_0/Q8_0/IQ4_NL fallbacks) is one
-// lagvk runs.
+// decode (and so cannot re-quantize itself): every type its Q4_K_M recipe writes (Q4_K, Q6_K, and
+// Q5_0/Q8_0/IQ4_NL fallbacks) is one lagvk runs.
 constexpr const char* kConversionTarget = "Q4_K_M";
 
 json value_to_json(const GgufValue& v) {
@@ -190,17 +190,83 @@ void add_tokenizer(const GgufFile& file, json& j, json& unsupported) {
   }
 }
 
-/// The command that makes the file runnable, when re-quantizing is all it lacks; null otherwise (no
-/// conversion changes an architecture or a tokenizer, or restores missing tensors).
-json conversion_command(const std::string& path, const json& unsupported) {
-  if (unsupported.empty()) return nullptr;
-  for (const auto& u : unsupported)
-    if (u["kind"] != "tensor_type") return nullptr;
+/// `path` without ".gguf", with "-<suffix>.gguf": where a conversion writes its result.
+std::string converted_path(const std::string& path, const std::string& suffix) {
   std::string out = path;
   if (out.size() > 5 && out.compare(out.size() - 5, 5, ".gguf") == 0) out.resize(out.size() - 5);
-  out += std::string("-") + kConversionTarget + ".gguf";
-  return fmt::format("llama-quantize --allow-requantize {} {} {}", shell_word(path), shell_word(out),
-                     kConversionTarget);
+  return out + "-" + suffix + ".gguf";
+}
+
+/// True when every limitation is of this kind.
+bool only_kind(const json& unsupported, const char* kind) {
+  return std::all_of(unsupported.begin(), unsupported.end(),
+                     [&](const json& u) { return u["kind"] == kind; });
+}
+
+/// Vectors (norms, biases, rope factors: one dimension above 1) stored in another type than F32, which
+/// the model layer refuses and `lagvk quantize` rewrites as F32.
+bool has_non_f32_vectors(const GgufFile& file) {
+  return std::any_of(file.tensors().begin(), file.tensors().end(), [](const GgufTensorInfo& t) {
+    const auto wide = std::count_if(t.dims.begin(), t.dims.end(), [](std::uint64_t d) { return d > 1; });
+    return wide <= 1 && t.type != GgmlType::f32;
+  });
+}
+
+/// The type every matrix of the file shares, if they share one.
+std::optional<GgmlType> common_matrix_type(const GgufFile& file) {
+  std::optional<GgmlType> common;
+  for (const auto& t : file.tensors()) {
+    if (std::count_if(t.dims.begin(), t.dims.end(), [](std::uint64_t d) { return d > 1; }) < 2) continue;
+    if (common && *common != t.type) return std::nullopt;
+    common = t.type;
+  }
+  return common;
+}
+
+/// A conversion that makes the file runnable: the command (null when there is none), which tool runs
+/// it, and what it does or why there is none.
+struct Conversion {
+  json command;
+  std::string tool;  ///< "lagvk", "llama.cpp" or "" (none)
+  std::string note;
+};
+
+/// lagvk quantize IN OUT TYPE, when only vectors stored in another type than F32 stop the file: it
+/// rewrites them as F32 and, with the matrices' own type as TYPE, copies the matrices unchanged.
+std::optional<Conversion> lagvk_conversion(const GgufFile& file, const std::string& path,
+                                           const json& unsupported) {
+  // The model layer names the first tensor it refuses: the conversion fixes a vector's type only.
+  if (!only_kind(unsupported, "tensors") || !file.foreign_tensors().empty() || !has_non_f32_vectors(file) ||
+      unsupported[0]["reason"].get<std::string>().find("must be F32") == std::string::npos)
+    return std::nullopt;
+  const auto type = common_matrix_type(file);
+  if (!type) return std::nullopt;
+  const std::string type_name(type_info(*type).lower_name);
+  return Conversion{fmt::format("lagvk quantize {}{} {} {}", is_quantized(*type) ? "--allow-requantize " : "",
+                                shell_word(path), shell_word(converted_path(path, "f32-vectors")), type_name),
+                    "lagvk",
+                    fmt::format("rewrites the norms and biases as F32 and copies the {} matrices unchanged",
+                                ggml_type_name(*type))};
+}
+
+/// The command that makes the file runnable, when re-quantizing or rewriting tensors is all it lacks;
+/// none otherwise (no conversion changes an architecture or a tokenizer, or restores missing tensors).
+Conversion conversion(const GgufFile& file, const std::string& path, const json& unsupported) {
+  if (unsupported.empty()) return {nullptr, "", ""};
+  if (auto lagvk = lagvk_conversion(file, path, unsupported)) return *lagvk;
+  if (!only_kind(unsupported, "tensor_type"))
+    return {nullptr, "",
+            "none: no conversion changes an architecture or a tokenizer, or restores a file's missing "
+            "tensors"};
+  std::vector<std::string> types;
+  for (const auto& u : unsupported) types.push_back(u["type"].get<std::string>());
+  return {fmt::format("llama-quantize --allow-requantize {} {} {}", shell_word(path),
+                      shell_word(converted_path(path, kConversionTarget)), kConversionTarget),
+          "llama.cpp",
+          fmt::format("lagvk quantize cannot convert this file: lagvk cannot decode {}. llama.cpp's "
+                      "llama-quantize can, losing quality a second time; from the model's F16/BF16/F32 "
+                      "original, 'lagvk quantize ORIGINAL.gguf OUT.gguf q4_k_m' is better",
+                      fmt::join(types, ", "))};
 }
 
 json describe(const GgufFile& file, const std::string& path, bool with_metadata) {
@@ -240,7 +306,10 @@ json describe(const GgufFile& file, const std::string& path, bool with_metadata)
   else if (!unsupported.empty())
     j["problem"] = unsupported[0]["reason"];
   j["unsupported"] = unsupported;
-  j["convert"] = conversion_command(path, unsupported);
+  const auto convert = conversion(file, path, unsupported);
+  j["convert"] = convert.command;
+  j["convert_tool"] = convert.tool.empty() ? json(nullptr) : json(convert.tool);
+  j["convert_note"] = convert.note.empty() ? json(nullptr) : json(convert.note);
   if (with_metadata)
     for (const auto& [k, v] : file.metadata()) j["metadata"][k] = value_to_json(v);
   return j;
@@ -311,15 +380,10 @@ void print_text(const json& j, const GgufFile& file, bool with_tensors) {
       std::printf("  - %s: %s\n", u["kind"].get<std::string>().c_str(),
                   u["reason"].get<std::string>().c_str());
     if (j["convert"].is_string())
-      std::printf(
-          "convert:       %s\n"
-          "               (llama.cpp's quantizer; lagvk has none yet. Re-quantizing a low-bit file loses\n"
-          "               quality: start from the F16/BF16 original when there is one)\n",
-          j["convert"].get<std::string>().c_str());
+      std::printf("convert:       %s\n               (%s)\n", j["convert"].get<std::string>().c_str(),
+                  j["convert_note"].get<std::string>().c_str());
     else if (!j["unsupported"].empty())
-      std::printf(
-          "convert:       none: no conversion changes an architecture or a tokenizer, or restores a\n"
-          "               file's missing tensors\n");
+      std::printf("convert:       %s\n", j["convert_note"].get<std::string>().c_str());
   }
   if (j.contains("metadata"))
     for (const auto& [k, v] : file.metadata())
@@ -334,16 +398,18 @@ int cmd_model_info(int argc, char** argv) {
       "Describes a GGUF model: architecture, hyper-parameters, tensors, size and tokenizer, and\n"
       "whether lagvk can run it (the checks every command runs before loading a model). If not, it\n"
       "lists what lagvk cannot run yet and why (a tensor type, the architecture, the hyper-parameters,\n"
-      "the tokenizer, missing or misshapen tensors) and, where re-quantizing would fix it, the\n"
-      "conversion command. Exit 0 for any file it can parse, runnable or not; exit 1 for a file it\n"
-      "cannot parse (not GGUF, corrupt or truncated; one cut off in its tensor data is described\n"
-      "first).\n"
+      "the tokenizer, missing or misshapen tensors) and, where a conversion would fix it, the\n"
+      "conversion command: 'lagvk quantize' when lagvk can rewrite the file (norms or biases not\n"
+      "F32), llama.cpp's llama-quantize for types lagvk cannot decode. Exit 0 for any file it can\n"
+      "parse, runnable or not; exit 1 for a file it cannot parse (not GGUF, corrupt or truncated; one\n"
+      "cut off in its tensor data is described first).\n"
       "JSON keys: file, file_size, gguf_version, alignment, architecture, name, architecture_keys\n"
       "(the file's <architecture>.* metadata), hparams (when lagvk reads them), tensors [{name, type,\n"
       "shape, bytes, supported}], tensor_types {TYPE: {count, bytes, supported}}, tensor_count,\n"
       "parameters, tensor_bytes, tokenizer, runnable (valid: the same), problem (the first reason it\n"
       "cannot run), unsupported [{kind: tensor_type|architecture|hyper_parameters|tokenizer|tensors,\n"
-      "reason; type and tensors for tensor_type}], convert (a command, or null), damage (why the\n"
+      "reason; type and tensors for tensor_type}], convert (a command, or null), convert_tool (lagvk,\n"
+      "llama.cpp or null), convert_note (what the conversion does, or why there is none), damage (why the\n"
       "tensor data cannot be read), metadata (with --metadata).",
       {
           {"--model", "-m", "FILE", "the GGUF file (required)", ""},

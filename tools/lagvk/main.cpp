@@ -33,6 +33,8 @@ constexpr Command kCommands[] = {
      [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_make_model(argc, argv); }},
     {"model-info", "describe a GGUF model and check that lagvk can read it",
      [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_model_info(argc, argv); }},
+    {"quantize", "write a quantized copy of an F32/F16/BF16 model (q4_k_m, q5_k_m, q8_0, ... recipes)",
+     [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_quantize(argc, argv); }},
     {"tokenize", "print the token ids of a text under a model's tokenizer",
      [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_tokenize(argc, argv); }},
     {"run", "generate text from a prompt with a GGUF model", lagvk::cli::cmd_run},

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <utility>
 
 namespace lagvk::cli {
 
@@ -46,6 +47,8 @@ class ProgressBar {
 
   /// done out of total; redraws when the percentage changes, and at least twice a second for the rate.
   void update(std::uint64_t done, std::uint64_t total);
+  /// Changes the text before the bar ("quantizing 3/40 tensors"); shown at the next redraw.
+  void set_label(std::string label) { label_ = std::move(label); }
   /// Erases the bar's line, so that the next output starts on a clean line; the next update redraws it.
   void clear();
   /// Erases the bar for good (also done by the destructor).
