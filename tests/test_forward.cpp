@@ -73,6 +73,14 @@ std::vector<ForwardCase> forward_cases() {
   auto qwen3_k = spec(GgmlType::q6_k, 2, 256, 8, 4, 768, 300);
   qwen3_k.arch = "qwen3";
   cases.push_back({"qwen3_Q6_K", qwen3_k, 1e-3});
+  // gemma2: a window of 8 that the 13-token prompt and the decode steps cross on the sliding layers, and
+  // caps that bend most scores and logits (the random scores are of order 1, the logits of order 8).
+  auto gemma2 = spec(GgmlType::f16, 3, 128, 4, 2, 288, 300);
+  gemma2.arch = "gemma2";
+  gemma2.sliding_window = 8;
+  gemma2.attn_softcap = 1.5f;
+  gemma2.final_softcap = 6.0f;
+  cases.push_back({"gemma2_F16_window8_softcaps", gemma2, 1e-3});
   return cases;
 }
 

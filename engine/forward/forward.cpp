@@ -34,18 +34,34 @@ Forward::Forward(vk::Context& ctx, const GpuWeights& weights, std::uint32_t max_
   logits_ = ctx.create_buffer(B * c.vocab * 4);
 }
 
+namespace {
+
+/// The scores' sliding window and soft cap of one layer (none for llama-family models).
+ops::ScoreShaping score_shaping(const ForwardConfig& c, std::uint32_t layer) {
+  return {c.is_sliding(layer) ? c.sliding_window : 0u, c.attn_softcap};
+}
+
+/// gemma's RMSNorm of a block's output before the residual add, in place; nothing without post norms.
+void post_norm(vk::Context& ctx, vk::CommandStream& cs, const std::optional<GpuTensor>& weight,
+               const vk::Buffer& x, std::uint32_t n, const ForwardConfig& c) {
+  if (weight) ops::rmsnorm(ctx, cs, x, weight->buffer, x, n, c.dim, c.norm_eps);
+}
+
+}  // namespace
+
 void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t n, Output output) {
   const auto& c = weights_.config();
   const std::uint32_t q_dim = c.heads * c.head_dim, kv_dim = c.kv_heads * c.head_dim;
   const std::uint32_t kv_start = seq.length();
-  const float scale = 1.0f / std::sqrt(float(c.head_dim));
-  const ops::RopeArgs rope = rope_args(weights_);
+  const float scale = c.attn_scale > 0.0f ? c.attn_scale : 1.0f / std::sqrt(float(c.head_dim));
 
   ops::embedding(ctx_, cs, weights_.token_embd().format, weights_.token_embd().buffer, ids_, x_, n,
                  std::uint32_t(weights_.token_embd().rows), c.dim);
+  if (c.scale_embeddings) ops::scale(ctx_, cs, x_, x_, n * c.dim, std::sqrt(float(c.dim)));
   for (std::uint32_t l = 0; l < c.layers; ++l) {
     const GpuLayer& L = weights_.layer(l);
     const ops::PagedKv kv = seq.layer_view(l);
+    const ops::RopeArgs rope = rope_args(weights_, l);
     ops::rmsnorm(ctx_, cs, x_, L.attn_norm.buffer, xn_, n, c.dim, c.norm_eps);
     cs.begin_parallel();
     linear(ctx_, cs, L.wq, xn_, q_, n);
@@ -70,16 +86,22 @@ void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t
     ops::rope(ctx_, cs, k_, positions_, n, c.kv_heads, c.head_dim, rope);
     cs.end_parallel();
     ops::kv_store(ctx_, cs, k_, v_, kv, n, kv_start);
-    ops::attention(ctx_, cs, q_, kv, attn_, n, c.heads, kv_start, scale);
+    ops::attention(ctx_, cs, q_, kv, attn_, n, c.heads, kv_start, scale, ops::AttentionMask::causal,
+                   score_shaping(c, l));
     linear(ctx_, cs, L.wo, attn_, tmp_, n);
+    post_norm(ctx_, cs, L.attn_post_norm, tmp_, n, c);
     ops::add(ctx_, cs, x_, tmp_, x_, n * c.dim);
     ops::rmsnorm(ctx_, cs, x_, L.ffn_norm.buffer, xn_, n, c.dim, c.norm_eps);
     cs.begin_parallel();
     linear(ctx_, cs, L.w_gate, xn_, gate_, n);
     linear(ctx_, cs, L.w_up, xn_, up_, n);
     cs.end_parallel();
-    ops::swiglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
+    if (c.geglu)
+      ops::geglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
+    else
+      ops::swiglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
     linear(ctx_, cs, L.w_down, gate_, tmp_, n);
+    post_norm(ctx_, cs, L.ffn_post_norm, tmp_, n, c);
     ops::add(ctx_, cs, x_, tmp_, x_, n * c.dim);
   }
   if (output == Output::hidden_sum) {
@@ -87,10 +109,12 @@ void Forward::record_batch(vk::CommandStream& cs, KvSequence& seq, std::uint32_t
   } else if (output == Output::all_logits) {
     ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().buffer, xn_, n, c.dim, c.norm_eps);
     linear(ctx_, cs, weights_.output(), xn_, logits_, n);
+    if (c.final_softcap > 0.0f) ops::softcap(ctx_, cs, logits_, logits_, n * c.vocab, c.final_softcap);
   } else {
     const vk::BufferView last(x_, std::uint64_t(n - 1) * c.dim * 4, std::uint64_t(c.dim) * 4);
     ops::rmsnorm(ctx_, cs, last, weights_.output_norm().buffer, xn_, 1, c.dim, c.norm_eps);
     linear(ctx_, cs, weights_.output(), xn_, logits_, 1);
+    if (c.final_softcap > 0.0f) ops::softcap(ctx_, cs, logits_, logits_, c.vocab, c.final_softcap);
   }
 }
 

@@ -113,6 +113,8 @@ void Model::bind_weights() {
     l.ffn_gate = expect(b + "ffn_gate.weight", {embd, ff}, false);
     l.ffn_up = expect(b + "ffn_up.weight", {embd, ff}, false);
     l.ffn_down = expect(b + "ffn_down.weight", {ff, embd}, false);
+    l.attn_post_norm = optional(b + "post_attention_norm.weight", {embd}, c.traits.post_norms);
+    l.ffn_post_norm = optional(b + "post_ffw_norm.weight", {embd}, c.traits.post_norms);
     weights_.layers.push_back(std::move(l));
   }
 }

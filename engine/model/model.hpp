@@ -43,6 +43,8 @@ struct LayerWeights {
   TensorView ffn_gate;                       ///< ne {n_embd, n_ff}
   TensorView ffn_up;                         ///< ne {n_embd, n_ff}
   TensorView ffn_down;                       ///< ne {n_ff, n_embd}
+  /// gemma: post_attention_norm and post_ffw_norm, [n_embd] each, on attention's and the FFN's outputs.
+  std::optional<TensorView> attn_post_norm, ffn_post_norm;
 
   // Encoders (BlockLayout::bert_encoder) have no attn_norm, ffn_norm or ffn_gate; they have biases on
   // the other projections and a LayerNorm (weight and bias) after each residual add.

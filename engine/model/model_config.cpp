@@ -10,12 +10,29 @@
 namespace lagvk {
 namespace {
 
-constexpr std::array<ArchTraits, 4> kArchitectures = {{
+constexpr std::array<ArchTraits, 5> kArchitectures = {{
     {"llama", BlockLayout::decoder, ref::RopeMode::normal, false, false},
     {"qwen2", BlockLayout::decoder, ref::RopeMode::neox, true, false},
     {"qwen3", BlockLayout::decoder, ref::RopeMode::neox, false, true},
     {"bert", BlockLayout::bert_encoder, ref::RopeMode::normal, true, false},
+    {.name = "gemma2",
+     .layout = BlockLayout::decoder,
+     .rope_mode = ref::RopeMode::neox,
+     .qkv_bias = false,
+     .qk_norm = false,
+     .ffn_activation = FfnActivation::gelu,
+     .scale_embeddings = true,
+     .post_norms = true,
+     .swa_period = 2,
+     .logit_softcaps = true,
+     .tied_embeddings = true,
+     .embd_per_head_scale_layers = 46},
 }};
+
+// llama.cpp's defaults for gemma2 files that omit these keys (the values of the released models).
+constexpr std::uint32_t kGemma2DefaultWindow = 4096;
+constexpr float kGemma2DefaultAttnSoftcap = 50.0f;
+constexpr float kGemma2DefaultFinalSoftcap = 30.0f;
 
 // Limits of what lagvk runs, checked here so that a file beyond them is refused before any memory is
 // allocated (the GPU kernels index with 32-bit integers and size their buffers from these widths).
@@ -78,6 +95,37 @@ ref::RopeParams ModelConfig::rope_params() const {
   p.freq_scale = rope_scaling == RopeScaling::linear ? 1.0f / rope_scaling_factor : 1.0f;
   return p;
 }
+
+ref::RopeParams ModelConfig::rope_params(std::uint32_t layer) const {
+  ref::RopeParams p = rope_params();
+  if (is_sliding(layer) && traits.swa_rope_base > 0.0f) {
+    p.freq_base = traits.swa_rope_base;
+    p.freq_scale = 1.0f;
+  }
+  return p;
+}
+
+namespace {
+
+/// Sliding window, soft caps and the query scale: what gemma adds to a decoder's hyper-parameters.
+void read_attention_shaping(const GgufFile& f, const std::string& p, ModelConfig& c) {
+  c.attn_scale = 1.0f / std::sqrt(float(c.head_dim));
+  if (c.traits.embd_per_head_scale_layers != 0 && c.n_layers == c.traits.embd_per_head_scale_layers)
+    c.attn_scale = 1.0f / std::sqrt(float(c.n_embd / c.n_head));
+  if (c.traits.swa_period > 0) {
+    const bool gemma2 = c.traits.logit_softcaps;
+    c.sliding_window = gemma2 ? f.get_u32_opt(p + "attention.sliding_window").value_or(kGemma2DefaultWindow)
+                              : f.get_u32(p + "attention.sliding_window");
+  }
+  if (c.traits.logit_softcaps) {
+    c.attn_softcap = f.get_f32_opt(p + "attn_logit_softcapping").value_or(kGemma2DefaultAttnSoftcap);
+    c.final_softcap = f.get_f32_opt(p + "final_logit_softcapping").value_or(kGemma2DefaultFinalSoftcap);
+    expect_finite_positive(f, p + "attn_logit_softcapping", c.attn_softcap);
+    expect_finite_positive(f, p + "final_logit_softcapping", c.final_softcap);
+  }
+}
+
+}  // namespace
 
 ModelConfig read_model_config(const GgufFile& f) {
   ModelConfig c;
@@ -166,6 +214,8 @@ ModelConfig read_model_config(const GgufFile& f) {
     fail(Errc::unsupported_model,
          "'{}': YaRN rope scaling is not supported yet; use a model without rope.scaling.type=yarn",
          f.path());
+
+  read_attention_shaping(f, p, c);
 
   const auto* embd = f.find_tensor("token_embd.weight");
   if (!embd) fail(Errc::bad_model_file, "'{}' lacks the tensor token_embd.weight", f.path());

@@ -210,6 +210,13 @@ void validate(const RandomModelSpec& s) {
          "with weight type {} a random model's dimension ({}) and feed-forward size ({}) must be "
          "multiples of {}",
          ggml_type_name(s.type), s.n_embd, s.n_ff, block);
+  if (arch_traits(s.arch).swa_period > 0 && s.sliding_window == 0)
+    fail(Errc::invalid_argument, "a random {} model needs a sliding window of at least 1 token", s.arch);
+  if (arch_traits(s.arch).logit_softcaps &&
+      (!(s.attn_softcap > 0.0f) || !(s.final_softcap > 0.0f) || !std::isfinite(s.attn_softcap) ||
+       !std::isfinite(s.final_softcap)))
+    fail(Errc::invalid_argument, "a random {} model's logit soft caps must be finite positive numbers",
+         s.arch);
   if (s.n_vocab < 260)
     fail(Errc::invalid_argument,
          "a random model's vocabulary of {} tokens is too small: it needs at least 260 (3 control tokens, "
@@ -252,6 +259,11 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
   w.set_f32(a + "attention.layer_norm_rms_epsilon", s.rms_eps);
   w.set_f32(a + "rope.freq_base", s.rope_freq_base);
   w.set_u32(a + "rope.dimension_count", head_dim);
+  if (traits.swa_period > 0) w.set_u32(a + "attention.sliding_window", s.sliding_window);
+  if (traits.logit_softcaps) {
+    w.set_f32(a + "attn_logit_softcapping", s.attn_softcap);
+    w.set_f32(a + "final_logit_softcapping", s.final_softcap);
+  }
 
   const auto vocab = s.words.empty() ? make_synthetic_vocab(s.n_vocab) : make_word_vocab(s.words);
   if (vocab.tokens.size() != s.n_vocab)
@@ -282,10 +294,12 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
   };
 
   // Tied models read logits from the embedding table, so it carries the logit scale; the input side
-  // does not mind, because the first norm removes the scale again.
-  matrix("token_embd.weight", s.n_embd, s.n_vocab, s.tied_output ? logit_gain : 1.0);
+  // does not mind, because the first norm removes the scale again. gemma2 is always tied (llama.cpp
+  // reads no output.weight for it).
+  const bool tied = s.tied_output || traits.tied_embeddings;
+  matrix("token_embd.weight", s.n_embd, s.n_vocab, tied ? logit_gain : 1.0);
   vector("output_norm.weight", s.n_embd, 1.0, 0.05);
-  if (!s.tied_output) matrix("output.weight", s.n_embd, s.n_vocab, logit_gain);
+  if (!tied) matrix("output.weight", s.n_embd, s.n_vocab, logit_gain);
   if (s.rope_factors) {
     const auto f = llama3_rope_factors(head_dim, s.rope_freq_base);
     w.add_tensor("rope_freqs.weight", {head_dim / 2}, GgmlType::f32, f32_bytes(f));
@@ -310,6 +324,12 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
     matrix(b + "ffn_gate.weight", s.n_embd, s.n_ff, in_gain);
     matrix(b + "ffn_up.weight", s.n_embd, s.n_ff, in_gain);
     matrix(b + "ffn_down.weight", s.n_ff, s.n_embd, ff_out_gain);
+    if (traits.post_norms) {
+      // gemma's embeddings enter the residual stream times sqrt(n_embd), with an RMS of about
+      // logit_std when tied: post norms of weight 3 keep each block's part in the logits visible.
+      vector(b + "post_attention_norm.weight", s.n_embd, 3.0, 0.3);
+      vector(b + "post_ffw_norm.weight", s.n_embd, 3.0, 0.3);
+    }
   }
   return w;
 }

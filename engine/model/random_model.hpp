@@ -30,7 +30,12 @@ struct RandomModelSpec {
   float rms_eps = 1e-5f;
   float logit_std = 8.0f;           ///< typical spread of the logits; larger = more peaked
   Pooling pooling = Pooling::mean;  ///< bert only: bert.pooling_type (mean or cls)
-  std::string name;                 ///< general.name; a descriptive default when empty
+  // gemma2 only (written as llama.cpp reads them; a small window makes short prompts cross it, small caps
+  // bend the random model's scores and logits).
+  std::uint32_t sliding_window = 16;  ///< attention.sliding_window
+  float attn_softcap = 50.0f;         ///< attn_logit_softcapping
+  float final_softcap = 30.0f;        ///< final_logit_softcapping
+  std::string name;                   ///< general.name; a descriptive default when empty
   /// When set, the vocabulary is make_word_vocab(words) (n_vocab must be its size) and SentencePiece's
   /// implicit leading space is off, as for the trained multihop model.
   std::vector<std::string> words;

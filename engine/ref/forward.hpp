@@ -54,6 +54,7 @@ class RefModel {
   struct Layer {
     std::vector<float> attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm;
     std::vector<float> ffn_norm, ffn_gate, ffn_up, ffn_down;
+    std::vector<float> attn_post_norm, ffn_post_norm;                                           ///< gemma
     std::vector<float> bo, b_up, b_down, attn_out_norm, attn_out_norm_b, out_norm, out_norm_b;  ///< encoders
     std::vector<float> k_cache, v_cache;  ///< n_past x kv_dim each, RoPE already applied to keys
   };
