@@ -81,6 +81,13 @@ std::vector<ForwardCase> forward_cases() {
   gemma2.attn_softcap = 1.5f;
   gemma2.final_softcap = 6.0f;
   cases.push_back({"gemma2_F16_window8_softcaps", gemma2, 1e-3});
+  // phi3: fused tensors and LongRoPE (the 2048-token training context exceeds the original 1024: long
+  // factors, attention factor 1.05).
+  auto phi3 = spec(GgmlType::q8_0, 2, 128, 4, 2, 256, 300);
+  phi3.arch = "phi3";
+  phi3.rope_factors = true;
+  phi3.rope_original_context = 1024;
+  cases.push_back({"phi3_Q8_0_longrope", phi3, 1e-3});
   return cases;
 }
 

@@ -31,7 +31,7 @@ std::optional<HostTensor> host(const std::optional<TensorView>& t) {
 
 }  // namespace
 
-HostWeights host_weights(const Model& model) {
+HostWeights host_weights(const Model& model, std::uint32_t context) {
   const ModelConfig& m = model.config();
   const ModelWeights& w = model.weights();
   if (m.traits.layout != BlockLayout::decoder)
@@ -75,7 +75,7 @@ HostWeights host_weights(const Model& model) {
   h.token_embd = host(w.token_embd);
   h.output_norm = host(w.output_norm);
   if (!m.tied_output) h.output = host(w.output);
-  h.rope_freqs = host(w.rope_freqs);
+  h.rope_freqs = host(rope_factors(model, context ? context : m.n_ctx_train));
   for (const auto& l : w.layers) {
     HostLayer hl{
         host(l.attn_norm),    host(l.wq),       host(l.wk),     host(l.wv),       host(l.wo),

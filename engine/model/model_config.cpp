@@ -10,7 +10,7 @@
 namespace lagvk {
 namespace {
 
-constexpr std::array<ArchTraits, 5> kArchitectures = {{
+constexpr std::array<ArchTraits, 6> kArchitectures = {{
     {"llama", BlockLayout::decoder, ref::RopeMode::normal, false, false},
     {"qwen2", BlockLayout::decoder, ref::RopeMode::neox, true, false},
     {"qwen3", BlockLayout::decoder, ref::RopeMode::neox, false, true},
@@ -27,6 +27,15 @@ constexpr std::array<ArchTraits, 5> kArchitectures = {{
      .logit_softcaps = true,
      .tied_embeddings = true,
      .embd_per_head_scale_layers = 46},
+    // phi3's attention.sliding_window is not applied: llama.cpp disables it (the converters do not describe
+    // which layers slide), and lagvk runs files as llama.cpp does.
+    {.name = "phi3",
+     .layout = BlockLayout::decoder,
+     .rope_mode = ref::RopeMode::neox,
+     .qkv_bias = false,
+     .qk_norm = false,
+     .fused_qkv = true,
+     .fused_gate_up = true},
 }};
 
 // llama.cpp's defaults for gemma2 files that omit these keys (the values of the released models).
@@ -125,6 +134,30 @@ void read_attention_shaping(const GgufFile& f, const std::string& p, ModelConfig
   }
 }
 
+/// phi3's LongRoPE: long and short factor tensors and the attention factor. The factor multiplies the
+/// rotated queries and keys, so it scales every score by its square when all dimensions rotate: lagvk
+/// folds it into attn_scale (keys stay unscaled in the cache and the log store).
+void read_longrope(const GgufFile& f, const std::string& p, ModelConfig& c) {
+  const bool has_long = f.find_tensor("rope_factors_long.weight") != nullptr;
+  const bool has_short = f.find_tensor("rope_factors_short.weight") != nullptr;
+  if (has_long != has_short)
+    fail(Errc::bad_model_file, "'{}' has only one of rope_factors_long.weight and rope_factors_short.weight",
+         f.path());
+  c.has_longrope = has_long;
+  if (c.has_longrope && c.has_rope_freqs)
+    fail(Errc::bad_model_file, "'{}' has both rope_freqs.weight and LongRoPE factors; the file is corrupt",
+         f.path());
+  c.rope_attn_factor = f.get_f32_opt(p + "rope.scaling.attn_factor").value_or(1.0f);
+  expect_finite_positive(f, p + "rope.scaling.attn_factor", c.rope_attn_factor);
+  if (c.rope_attn_factor == 1.0f) return;
+  if (c.rope_dims != c.head_dim)
+    fail(Errc::unsupported_model,
+         "'{}': rope.scaling.attn_factor with partial rotation (rope.dimension_count {} of {}) is not "
+         "supported yet",
+         f.path(), c.rope_dims, c.head_dim);
+  c.attn_scale *= c.rope_attn_factor * c.rope_attn_factor;
+}
+
 }  // namespace
 
 ModelConfig read_model_config(const GgufFile& f) {
@@ -158,11 +191,13 @@ ModelConfig read_model_config(const GgufFile& f) {
   expect_finite_positive(f, p + "rope.freq_base", c.rope_freq_base);
   expect_at_most(f, "embedding_length", c.n_embd, kMaxWidth);
   expect_at_most(f, "feed_forward_length", c.n_ff, kMaxWidth);
-  // Every block has at least 9 tensors (2 norms, 4 attention and 3 feed-forward matrices).
-  if (std::uint64_t(c.n_layers) * 9 > f.tensors().size())
+  // Every block has at least 9 tensors (2 norms, 4 attention and 3 feed-forward matrices), fewer when
+  // some are fused.
+  const std::uint64_t per_layer = 9 - (c.traits.fused_qkv ? 2 : 0) - (c.traits.fused_gate_up ? 1 : 0);
+  if (std::uint64_t(c.n_layers) * per_layer > f.tensors().size())
     fail(Errc::bad_model_file,
          "'{}': block_count {} needs at least {} tensors but the file holds {}; the file is corrupt",
-         f.path(), c.n_layers, std::uint64_t(c.n_layers) * 9, f.tensors().size());
+         f.path(), c.n_layers, std::uint64_t(c.n_layers) * per_layer, f.tensors().size());
   if (c.n_head % c.n_head_kv != 0)
     fail(Errc::bad_model_file, "'{}': {} query heads cannot be grouped over {} key/value heads", f.path(),
          c.n_head, c.n_head_kv);
@@ -239,6 +274,7 @@ ModelConfig read_model_config(const GgufFile& f) {
     c.n_token_types = std::uint32_t(std::min<std::uint64_t>(types->dims[1], kMaxVocab));
   c.tied_output = f.find_tensor("output.weight") == nullptr;
   c.has_rope_freqs = f.find_tensor("rope_freqs.weight") != nullptr;
+  read_longrope(f, p, c);
   return c;
 }
 

@@ -39,6 +39,10 @@ struct ArchTraits {
   bool logit_softcaps = false;   ///< attention and final logit soft-capping (gemma2)
   bool tied_embeddings = false;  ///< files store no output.weight: logits use token_embd (gemma2)
   float swa_rope_base = 0.0f;    ///< the RoPE base of sliding-window layers (gemma3: 10000), 0: the file's
+  // phi3: one attn_qkv tensor holds q, k and v (rows in that order), one ffn_up tensor the gate and up
+  // halves of the feed-forward (gate first); lagvk splits them by rows when it opens the file.
+  bool fused_qkv = false;
+  bool fused_gate_up = false;
   /// Query scaling 1/sqrt(n_embd / n_head) instead of 1/sqrt(head_dim) for files with this many layers
   /// (gemma's 27B models, whose query_pre_attn_scalar is n_embd / n_head; llama.cpp names the size by
   /// the layer count); 0 for none.
@@ -96,6 +100,16 @@ struct ModelConfig {
 
   bool tied_output = false;     ///< output.weight absent: logits use token_embd
   bool has_rope_freqs = false;  ///< rope_freqs.weight present (llama3 per-pair frequency divisors)
+  /// rope_factors_long.weight and rope_factors_short.weight present (phi3's LongRoPE): per-pair frequency
+  /// divisors, the long ones for contexts beyond rope_original_context()
+  bool has_longrope = false;
+  /// rope.scaling.attn_factor: multiplies the rotated queries and keys (phi3's LongRoPE), 1 for none
+  float rope_attn_factor = 1.0f;
+
+  /// rope.scaling.original_context_length, or the training context when the file does not give one.
+  [[nodiscard]] std::uint32_t rope_original_context() const {
+    return rope_scaling_orig_ctx ? rope_scaling_orig_ctx : n_ctx_train;
+  }
 
   [[nodiscard]] std::uint32_t q_dim() const { return n_head * head_dim; }
   [[nodiscard]] std::uint32_t kv_dim() const { return n_head_kv * head_dim; }

@@ -1,5 +1,6 @@
 #include "engine/model/random_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <numbers>
@@ -176,6 +177,20 @@ GgufWriter make_random_bert(const RandomModelSpec& s) {
   return w;
 }
 
+/// Phi-3's chat control tokens in place of the vocabulary's last (least likely) pieces: llama.cpp refuses a
+/// phi3 vocabulary without "<|endoftext|>", and chat prompts need the others.
+void add_phi3_control_tokens(Vocabulary& vocab) {
+  static const char* const kTokens[] = {"<|endoftext|>", "<|assistant|>", "<|end|>", "<|system|>",
+                                        "<|user|>"};
+  std::size_t id = vocab.tokens.size() - std::size(kTokens);
+  for (const char* token : kTokens) {
+    vocab.tokens[id] = token;
+    vocab.types[id] = std::int32_t(TokenType::control);
+    vocab.scores[id] = 0.0f;
+    ++id;
+  }
+}
+
 }  // namespace
 
 std::uint32_t llama_file_type(GgmlType type) {
@@ -210,6 +225,8 @@ void validate(const RandomModelSpec& s) {
          "with weight type {} a random model's dimension ({}) and feed-forward size ({}) must be "
          "multiples of {}",
          ggml_type_name(s.type), s.n_embd, s.n_ff, block);
+  if (s.rope_factors && s.arch == "phi3" && s.rope_original_context < 2)
+    fail(Errc::invalid_argument, "a random phi3 model's original context must be at least 2 tokens");
   if (arch_traits(s.arch).swa_period > 0 && s.sliding_window == 0)
     fail(Errc::invalid_argument, "a random {} model needs a sliding window of at least 1 token", s.arch);
   if (arch_traits(s.arch).logit_softcaps &&
@@ -259,13 +276,22 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
   w.set_f32(a + "attention.layer_norm_rms_epsilon", s.rms_eps);
   w.set_f32(a + "rope.freq_base", s.rope_freq_base);
   w.set_u32(a + "rope.dimension_count", head_dim);
-  if (traits.swa_period > 0) w.set_u32(a + "attention.sliding_window", s.sliding_window);
+  if (traits.swa_period > 0 || s.arch == "phi3") w.set_u32(a + "attention.sliding_window", s.sliding_window);
+  const bool longrope = s.rope_factors && s.arch == "phi3";
+  if (longrope) {
+    // Phi-3's converter writes the attention factor sqrt(1 + ln(ctx / original) / ln(original)).
+    const double ratio = std::max(1.0, double(s.n_ctx) / double(s.rope_original_context));
+    w.set_f32(a + "rope.scaling.attn_factor",
+              float(std::sqrt(1.0 + std::log(ratio) / std::log(double(s.rope_original_context)))));
+    w.set_u32(a + "rope.scaling.original_context_length", s.rope_original_context);
+  }
   if (traits.logit_softcaps) {
     w.set_f32(a + "attn_logit_softcapping", s.attn_softcap);
     w.set_f32(a + "final_logit_softcapping", s.final_softcap);
   }
 
-  const auto vocab = s.words.empty() ? make_synthetic_vocab(s.n_vocab) : make_word_vocab(s.words);
+  auto vocab = s.words.empty() ? make_synthetic_vocab(s.n_vocab) : make_word_vocab(s.words);
+  if (s.arch == "phi3") add_phi3_control_tokens(vocab);
   if (vocab.tokens.size() != s.n_vocab)
     fail(Errc::invalid_argument, "the word vocabulary has {} tokens but the model is declared with {}",
          vocab.tokens.size(), s.n_vocab);
@@ -300,16 +326,26 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
   matrix("token_embd.weight", s.n_embd, s.n_vocab, tied ? logit_gain : 1.0);
   vector("output_norm.weight", s.n_embd, 1.0, 0.05);
   if (!tied) matrix("output.weight", s.n_embd, s.n_vocab, logit_gain);
-  if (s.rope_factors) {
+  if (longrope) {
+    std::vector<float> long_f = llama3_rope_factors(head_dim, s.rope_freq_base), short_f(head_dim / 2);
+    for (std::size_t i = 0; i < short_f.size(); ++i)
+      short_f[i] = 1.0f + 0.5f * float(i) / float(short_f.size());
+    w.add_tensor("rope_factors_long.weight", {head_dim / 2}, GgmlType::f32, f32_bytes(long_f));
+    w.add_tensor("rope_factors_short.weight", {head_dim / 2}, GgmlType::f32, f32_bytes(short_f));
+  } else if (s.rope_factors) {
     const auto f = llama3_rope_factors(head_dim, s.rope_freq_base);
     w.add_tensor("rope_freqs.weight", {head_dim / 2}, GgmlType::f32, f32_bytes(f));
   }
   for (std::uint32_t i = 0; i < s.n_layers; ++i) {
     const std::string b = fmt::format("blk.{}.", i);
     vector(b + "attn_norm.weight", s.n_embd, 1.0, 0.05);
-    matrix(b + "attn_q.weight", s.n_embd, q_dim, in_gain);
-    matrix(b + "attn_k.weight", s.n_embd, kv_dim, in_gain);
-    matrix(b + "attn_v.weight", s.n_embd, kv_dim, in_gain);
+    if (traits.fused_qkv) {
+      matrix(b + "attn_qkv.weight", s.n_embd, q_dim + 2 * kv_dim, in_gain);
+    } else {
+      matrix(b + "attn_q.weight", s.n_embd, q_dim, in_gain);
+      matrix(b + "attn_k.weight", s.n_embd, kv_dim, in_gain);
+      matrix(b + "attn_v.weight", s.n_embd, kv_dim, in_gain);
+    }
     if (traits.qkv_bias) {
       vector(b + "attn_q.bias", q_dim, 0.0, 0.1);
       vector(b + "attn_k.bias", kv_dim, 0.0, 0.1);
@@ -321,8 +357,12 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
     }
     matrix(b + "attn_output.weight", q_dim, s.n_embd, out_gain);
     vector(b + "ffn_norm.weight", s.n_embd, 1.0, 0.05);
-    matrix(b + "ffn_gate.weight", s.n_embd, s.n_ff, in_gain);
-    matrix(b + "ffn_up.weight", s.n_embd, s.n_ff, in_gain);
+    if (traits.fused_gate_up) {
+      matrix(b + "ffn_up.weight", s.n_embd, 2 * s.n_ff, in_gain);  // gate rows, then up rows
+    } else {
+      matrix(b + "ffn_gate.weight", s.n_embd, s.n_ff, in_gain);
+      matrix(b + "ffn_up.weight", s.n_embd, s.n_ff, in_gain);
+    }
     matrix(b + "ffn_down.weight", s.n_ff, s.n_embd, ff_out_gain);
     if (traits.post_norms) {
       // gemma's embeddings enter the residual stream times sqrt(n_embd), with an RMS of about

@@ -51,7 +51,7 @@ std::vector<float> linear(std::span<const float> x, std::span<const float> w, st
 
 }  // namespace
 
-RefModel::RefModel(const Model& model) : config_(model.config()) {
+RefModel::RefModel(const Model& model, std::uint32_t context) : config_(model.config()) {
   const auto& w = model.weights();
   token_embd_ = w.token_embd.to_float();
   if (config_.traits.layout == BlockLayout::bert_encoder) {
@@ -84,7 +84,7 @@ RefModel::RefModel(const Model& model) : config_(model.config()) {
   }
   output_norm_ = w.output_norm.to_float();
   if (!config_.tied_output) output_ = w.output.to_float();
-  rope_freqs_ = to_float(w.rope_freqs);
+  rope_freqs_ = to_float(rope_factors(model, context ? context : config_.n_ctx_train));
   layers_.reserve(w.layers.size());
   for (const auto& l : w.layers) {
     Layer d;

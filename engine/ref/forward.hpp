@@ -18,8 +18,9 @@ namespace lagvk::ref {
 
 class RefModel {
  public:
-  /// Dequantizes all weights of `model` (the Model may be destroyed afterwards).
-  explicit RefModel(const Model& model);
+  /// Dequantizes all weights of `model` (the Model may be destroyed afterwards). `context` picks phi3's
+  /// long or short RoPE factors as the GPU side does (0: the model's training context).
+  explicit RefModel(const Model& model, std::uint32_t context = 0);
 
   [[nodiscard]] const ModelConfig& config() const { return config_; }
   /// Tokens already in the KV cache; the next token is at this position.
