@@ -81,6 +81,13 @@ std::vector<ForwardCase> forward_cases() {
   gemma2.attn_softcap = 1.5f;
   gemma2.final_softcap = 6.0f;
   cases.push_back({"gemma2_F16_window8_softcaps", gemma2, 1e-3});
+  // gemma3: five sliding layers (window 8, base 10000) to one global layer (base 1e6, linear factor 8).
+  auto gemma3 = spec(GgmlType::f16, 6, 64, 2, 1, 128, 300);
+  gemma3.arch = "gemma3";
+  gemma3.sliding_window = 8;
+  gemma3.rope_freq_base = 1000000.0f;
+  gemma3.rope_linear_factor = 8.0f;
+  cases.push_back({"gemma3_F16_window8_rope_bases", gemma3, 1e-3});
   // phi3: fused tensors and LongRoPE (the 2048-token training context exceeds the original 1024: long
   // factors, attention factor 1.05).
   auto phi3 = spec(GgmlType::q8_0, 2, 128, 4, 2, 256, 300);

@@ -65,7 +65,9 @@ std::function<std::vector<float>(const std::string&, std::size_t)> gemma2_weight
   return [=](const std::string& name, std::size_t count) {
     double mean = 0.0, stddev = 1.0 / std::sqrt(dim);
     auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
-    if (has("post_ffw")) {
+    if (has("attn_q_norm") || has("attn_k_norm")) {
+      mean = 1.5, stddev = 0.05;  // gemma3: unit-RMS heads times 1.5, scores of about 2 standard deviations
+    } else if (has("post_ffw")) {
       mean = 12.0, stddev = 0.5;
     } else if (has("post_")) {
       mean = 6.0, stddev = 0.3;
@@ -162,6 +164,19 @@ std::vector<AgreementCase> cases() {
     s.weights = gemma2_weights(s);
     out.push_back({std::string("gemma2_") + ggml_type_name(type) + "_window8_softcaps", s});
   }
+  // gemma3 (text): six layers, so that layer 5 is global and layers 0-4 slide over a window of 8 with
+  // RoPE base 10000, while the global layer rotates with the file's base and linear scaling; q/k norms;
+  // no soft caps (so logits of a smaller spread than gemma2's capped ones). Measured: lagvk and llama.cpp
+  // differ by 0.017 nats; the file's base on every layer moves the log-probabilities by 15 nats, the
+  // window on the global layer too by 3.2, no scaling on the global layer by 2.0.
+  auto gemma3 = spec(GgmlType::f32, 6, 128, 4, 2, 288, 59);
+  gemma3.arch = "gemma3";
+  gemma3.sliding_window = 8;
+  gemma3.rope_freq_base = 1000000.0f;
+  gemma3.rope_linear_factor = 8.0f;
+  gemma3.logit_std = 4.0f;
+  gemma3.weights = gemma2_weights(gemma3);
+  out.push_back({"gemma3_F32_window8_rope_bases", gemma3});
   // phi3: fused q/k/v and gate/up tensors, LongRoPE factors and attention factor, and a sliding window of
   // 8 in the file that llama.cpp does not apply (neither does lagvk). The 256-token context exceeds the
   // first model's original context of 128 (long factors) and not the second's of 256 (short factors).

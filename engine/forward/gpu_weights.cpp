@@ -77,15 +77,31 @@ void validate(const HostWeights& h) {
   }
 }
 
-ops::RopeArgs rope_args(const GpuWeights& weights) {
+namespace {
+
+ops::RopeArgs model_rope_args(const GpuWeights& weights) {
   const auto& c = weights.config();
   ops::RopeArgs rope{c.rope_mode, c.rope_dims, c.rope_base, c.rope_scale, std::nullopt, false};
   if (weights.rope_freqs()) rope.factors = vk::BufferView(weights.rope_freqs()->buffer);
   return rope;
 }
 
+}  // namespace
+
+ops::RopeArgs rope_args(const GpuWeights& weights) {
+  const auto& c = weights.config();
+  // Log KV is un-rotated and re-rotated with one RoPE for every layer (engine/kv/log_kv.*); a model whose
+  // layers rotate differently would get wrong keys, so it is refused rather than spliced wrongly.
+  if (c.sliding_window > 0 && c.swa_rope_base > 0.0f &&
+      (c.swa_rope_base != c.rope_base || c.rope_scale != 1.0f))
+    fail(Errc::unsupported_model,
+         "this model's sliding-window layers use their own RoPE base (gemma3), which saving and splicing "
+         "logs' keys does not support yet; use the model without logs, or a model of another architecture");
+  return model_rope_args(weights);
+}
+
 ops::RopeArgs rope_args(const GpuWeights& weights, std::uint32_t layer) {
-  ops::RopeArgs rope = rope_args(weights);
+  ops::RopeArgs rope = model_rope_args(weights);
   const auto& c = weights.config();
   if (c.is_sliding(layer) && c.swa_rope_base > 0.0f) {
     rope.freq_base = c.swa_rope_base;

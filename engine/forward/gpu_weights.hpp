@@ -99,7 +99,9 @@ class GpuWeights {
   std::uint64_t bytes_ = 0;
 };
 
-/// The model's rotary embedding as kernels take it (mode, dimensions, base, scaling, frequency factors).
+/// The model's rotary embedding as kernels take it (mode, dimensions, base, scaling, frequency factors),
+/// one for every layer (what log KV capture and splicing use); Errc::unsupported_model for a model whose
+/// layers differ (gemma3).
 [[nodiscard]] ops::RopeArgs rope_args(const GpuWeights& weights);
 /// That of one layer: sliding-window layers may have their own base and no scaling (gemma3).
 [[nodiscard]] ops::RopeArgs rope_args(const GpuWeights& weights, std::uint32_t layer);

@@ -10,7 +10,7 @@
 namespace lagvk {
 namespace {
 
-constexpr std::array<ArchTraits, 6> kArchitectures = {{
+constexpr std::array<ArchTraits, 7> kArchitectures = {{
     {"llama", BlockLayout::decoder, ref::RopeMode::normal, false, false},
     {"qwen2", BlockLayout::decoder, ref::RopeMode::neox, true, false},
     {"qwen3", BlockLayout::decoder, ref::RopeMode::neox, false, true},
@@ -27,6 +27,20 @@ constexpr std::array<ArchTraits, 6> kArchitectures = {{
      .logit_softcaps = true,
      .tied_embeddings = true,
      .embd_per_head_scale_layers = 46},
+    // gemma3 (text): gemma2 without soft caps, with q/k norms; five sliding-window layers (RoPE base 10000,
+    // unscaled) to one global layer (the file's base and scaling).
+    {.name = "gemma3",
+     .layout = BlockLayout::decoder,
+     .rope_mode = ref::RopeMode::neox,
+     .qkv_bias = false,
+     .qk_norm = true,
+     .ffn_activation = FfnActivation::gelu,
+     .scale_embeddings = true,
+     .post_norms = true,
+     .swa_period = 6,
+     .tied_embeddings = true,
+     .swa_rope_base = 10000.0f,
+     .embd_per_head_scale_layers = 62},
     // phi3's attention.sliding_window is not applied: llama.cpp disables it (the converters do not describe
     // which layers slide), and lagvk runs files as llama.cpp does.
     {.name = "phi3",
@@ -122,9 +136,11 @@ void read_attention_shaping(const GgufFile& f, const std::string& p, ModelConfig
   if (c.traits.embd_per_head_scale_layers != 0 && c.n_layers == c.traits.embd_per_head_scale_layers)
     c.attn_scale = 1.0f / std::sqrt(float(c.n_embd / c.n_head));
   if (c.traits.swa_period > 0) {
+    // gemma2 files without the key get llama.cpp's default; gemma3 files without it (or with 0) have no
+    // sliding-window layers, as llama.cpp reads them.
     const bool gemma2 = c.traits.logit_softcaps;
-    c.sliding_window = gemma2 ? f.get_u32_opt(p + "attention.sliding_window").value_or(kGemma2DefaultWindow)
-                              : f.get_u32(p + "attention.sliding_window");
+    c.sliding_window =
+        f.get_u32_opt(p + "attention.sliding_window").value_or(gemma2 ? kGemma2DefaultWindow : 0);
   }
   if (c.traits.logit_softcaps) {
     c.attn_softcap = f.get_f32_opt(p + "attn_logit_softcapping").value_or(kGemma2DefaultAttnSoftcap);

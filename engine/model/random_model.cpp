@@ -225,6 +225,8 @@ void validate(const RandomModelSpec& s) {
          "with weight type {} a random model's dimension ({}) and feed-forward size ({}) must be "
          "multiples of {}",
          ggml_type_name(s.type), s.n_embd, s.n_ff, block);
+  if (!(s.rope_linear_factor > 0.0f) || !std::isfinite(s.rope_linear_factor))
+    fail(Errc::invalid_argument, "a random model's linear RoPE factor must be a finite positive number");
   if (s.rope_factors && s.arch == "phi3" && s.rope_original_context < 2)
     fail(Errc::invalid_argument, "a random phi3 model's original context must be at least 2 tokens");
   if (arch_traits(s.arch).swa_period > 0 && s.sliding_window == 0)
@@ -276,6 +278,10 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
   w.set_f32(a + "attention.layer_norm_rms_epsilon", s.rms_eps);
   w.set_f32(a + "rope.freq_base", s.rope_freq_base);
   w.set_u32(a + "rope.dimension_count", head_dim);
+  if (s.rope_linear_factor != 1.0f) {
+    w.set_string(a + "rope.scaling.type", "linear");
+    w.set_f32(a + "rope.scaling.factor", s.rope_linear_factor);
+  }
   if (traits.swa_period > 0 || s.arch == "phi3") w.set_u32(a + "attention.sliding_window", s.sliding_window);
   const bool longrope = s.rope_factors && s.arch == "phi3";
   if (longrope) {

@@ -31,6 +31,8 @@ struct RandomModelSpec {
   std::uint32_t rope_original_context =
       4096;  ///< phi3 with rope_factors: rope.scaling.original_context_length
   float rope_freq_base = 10000.0f;
+  float rope_linear_factor =
+      1.0f;  ///< rope.scaling.type linear with this factor when not 1 (gemma3: global layers)
   float rms_eps = 1e-5f;
   float logit_std = 8.0f;           ///< typical spread of the logits; larger = more peaked
   Pooling pooling = Pooling::mean;  ///< bert only: bert.pooling_type (mean or cls)

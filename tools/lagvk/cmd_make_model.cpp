@@ -54,7 +54,8 @@ int cmd_make_model(int argc, char** argv) {
       {
           {"--output", "-o", "FILE", "where to write the model (required)", ""},
           {"--arch", "", "ARCH",
-           "architecture: llama, qwen2, qwen3, gemma2 (always tied output), or bert (an embedding model for "
+           "architecture: llama, qwen2, qwen3, gemma2, gemma3 (both always tied), phi3, or bert (an "
+           "embedding model for "
            "'lagvk embed': WordPiece vocabulary, mean pooling, as many kv heads as heads)",
            d.arch},
           {"--pooling", "", "TYPE", "bert only: how token vectors become the sentence vector, mean or cls",
@@ -79,7 +80,8 @@ int cmd_make_model(int argc, char** argv) {
           {"--rope-base", "", "B", "RoPE frequency base", "10000"},
           {"--logit-std", "", "X", "spread of the logits; larger is more peaked", "8"},
           {"--tied", "", "", "no output.weight: logits use token_embd", ""},
-          {"--sliding-window", "", "N", "gemma2: tokens each sliding-window layer (every other one) sees",
+          {"--sliding-window", "", "N",
+           "gemma2/gemma3: tokens each sliding-window layer (gemma2: every other one, gemma3: 5 of 6) sees",
            std::to_string(d.sliding_window)},
           {"--attn-softcap", "", "X", "gemma2: attention scores become X tanh(score / X)",
            fmt::format("{}", d.attn_softcap)},
@@ -143,9 +145,11 @@ int cmd_make_model(int argc, char** argv) {
   s.logit_std = float(args.get_double("--logit-std", d.logit_std, 0.0, 1e4, true));
   s.tied_output = args.has("--tied") || arch_traits(s.arch).tied_embeddings;
   s.rope_factors = args.has("--rope-factors");
-  const bool gemma = arch_traits(s.arch).swa_period > 0;
-  for (const char* flag : {"--sliding-window", "--attn-softcap", "--final-softcap"})
-    if (args.has(flag) && !gemma) fail("lagvk make-model: {} is for --arch gemma2", flag);
+  if (args.has("--sliding-window") && arch_traits(s.arch).swa_period == 0)
+    fail("lagvk make-model: --sliding-window is for --arch gemma2 or gemma3");
+  for (const char* flag : {"--attn-softcap", "--final-softcap"})
+    if (args.has(flag) && !arch_traits(s.arch).logit_softcaps)
+      fail("lagvk make-model: {} is for --arch gemma2", flag);
   s.sliding_window = positive_u32(args, "--sliding-window", d.sliding_window);
   s.attn_softcap = float(args.get_double("--attn-softcap", d.attn_softcap, 0.0, 1e6, true));
   s.final_softcap = float(args.get_double("--final-softcap", d.final_softcap, 0.0, 1e6, true));
