@@ -17,8 +17,10 @@
 #include <random>
 
 #include "engine/api/engine.hpp"
+#include "engine/model/gguf_reader.hpp"
 #include "engine/model/random_model.hpp"
 #include "engine/tokenizer/chat_template.hpp"
+#include "engine/tokenizer/tokenizer.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/llama_peer.hpp"
 #include "tests/support/models.hpp"
@@ -475,20 +477,31 @@ constexpr const char* kPhi3Jinja =
     "'<|end|>\\n'}}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% else %}"
     "{{ eos_token }}{% endif %}";
 
-class LlamaCppChatFamilies : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+struct ChatFamily {
+  const char* family;
+  const char* arch;  ///< of the random model, whose vocabulary has the family's control tokens
+  const char* jinja;
+};
 
-TEST_P(LlamaCppChatFamilies, RenderLikeTheJinjaTemplate) {
+class LlamaCppChatFamilies : public ::testing::TestWithParam<ChatFamily> {};
+
+// The rendered text, and its tokens: the family's control tokens from the markup, the SentencePiece
+// vocabulary (gemma's without a leading space) for the messages' text.
+TEST_P(LlamaCppChatFamilies, RenderAndTokenizeLikeTheJinjaTemplate) {
   if (!llama_peer_available(PeerBackend::cpu))
     LAGVK_REFERENCE_MISSING(llama_peer_unavailable_reason(PeerBackend::cpu));
-  const auto [family, jinja] = GetParam();
+  const auto [family, arch, jinja] = GetParam();
   RandomModelSpec s = spec(GgmlType::f32, 1, 64, 2, 2, 64, 71);
+  s.arch = arch;
   GgufWriter writer = make_random_model(s);
   writer.set_string("tokenizer.chat_template", jinja);
   const fs::path path = fs::path(::testing::TempDir()) /
                         (std::string("chat_") + family + "_" + std::to_string(::getpid()) + ".gguf");
   writer.write(path.string());
-  const ChatTemplate tmpl = chat_template_from_jinja(jinja);
+  const GgufFile file = GgufFile::open(path.string());
+  const ChatTemplate tmpl = detect_chat_template(file);
   ASSERT_EQ(chat_format_name(tmpl.format), family);
+  const auto tokenizer = make_tokenizer(file);
   const std::vector<std::vector<PeerMessage>> conversations = {
       {{"user", "Hello there"}},
       {{"system", "You answer briefly."}, {"user", "  Where is the treasure?\n"}},
@@ -500,7 +513,10 @@ TEST_P(LlamaCppChatFamilies, RenderLikeTheJinjaTemplate) {
     for (std::size_t i = 0; i < conversations.size(); ++i) {
       std::vector<ChatMessage> messages;
       for (const auto& m : conversations[i]) messages.push_back({m.role, m.content});
-      EXPECT_EQ(render_chat(tmpl, messages, gen), theirs[i].text)
+      const ChatText ours = render_chat_segments(tmpl, messages, gen);
+      EXPECT_EQ(joined(ours), theirs[i].text)
+          << family << ", conversation " << i << (gen ? "" : ", no generation prompt");
+      EXPECT_EQ(encode_chat(*tokenizer, ours, /*add_bos=*/false), theirs[i].tokens)
           << family << ", conversation " << i << (gen ? "" : ", no generation prompt");
     }
   }
@@ -508,8 +524,9 @@ TEST_P(LlamaCppChatFamilies, RenderLikeTheJinjaTemplate) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, LlamaCppChatFamilies,
-                         ::testing::Values(std::pair{"gemma", kGemmaJinja}, std::pair{"phi3", kPhi3Jinja}),
-                         [](const auto& p) { return std::string(p.param.first); });
+                         ::testing::Values(ChatFamily{"gemma", "gemma2", kGemmaJinja},
+                                           ChatFamily{"phi3", "phi3", kPhi3Jinja}),
+                         [](const auto& p) { return std::string(p.param.family); });
 
 }  // namespace
 }  // namespace lagvk::test

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <numbers>
 #include <random>
+#include <span>
 
 #include "engine/core/error.hpp"
 #include "engine/model/model_config.hpp"
@@ -177,19 +178,21 @@ GgufWriter make_random_bert(const RandomModelSpec& s) {
   return w;
 }
 
-/// Phi-3's chat control tokens in place of the vocabulary's last (least likely) pieces: llama.cpp refuses a
-/// phi3 vocabulary without "<|endoftext|>", and chat prompts need the others.
-void add_phi3_control_tokens(Vocabulary& vocab) {
-  static const char* const kTokens[] = {"<|endoftext|>", "<|assistant|>", "<|end|>", "<|system|>",
-                                        "<|user|>"};
-  std::size_t id = vocab.tokens.size() - std::size(kTokens);
-  for (const char* token : kTokens) {
+/// A family's chat control tokens in place of the vocabulary's last (least likely) pieces: llama.cpp refuses
+/// a phi3 vocabulary without "<|endoftext|>", and chat prompts need the turn markers of both families.
+void add_control_tokens(Vocabulary& vocab, std::span<const char* const> tokens) {
+  std::size_t id = vocab.tokens.size() - tokens.size();
+  for (const char* token : tokens) {
     vocab.tokens[id] = token;
     vocab.types[id] = std::int32_t(TokenType::control);
     vocab.scores[id] = 0.0f;
     ++id;
   }
 }
+
+constexpr const char* kPhi3ControlTokens[] = {"<|endoftext|>", "<|assistant|>", "<|end|>", "<|system|>",
+                                              "<|user|>"};
+constexpr const char* kGemmaControlTokens[] = {"<start_of_turn>", "<end_of_turn>"};
 
 }  // namespace
 
@@ -297,11 +300,14 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
   }
 
   auto vocab = s.words.empty() ? make_synthetic_vocab(s.n_vocab) : make_word_vocab(s.words);
-  if (s.arch == "phi3") add_phi3_control_tokens(vocab);
+  if (s.arch == "phi3") add_control_tokens(vocab, kPhi3ControlTokens);
+  // gemma's SentencePiece vocabulary adds no leading space (add_space_prefix false in its GGUF files).
+  const bool gemma = traits.scale_embeddings;
+  if (gemma) add_control_tokens(vocab, kGemmaControlTokens);
   if (vocab.tokens.size() != s.n_vocab)
     fail(Errc::invalid_argument, "the word vocabulary has {} tokens but the model is declared with {}",
          vocab.tokens.size(), s.n_vocab);
-  if (!s.words.empty()) w.set_bool("tokenizer.ggml.add_space_prefix", false);
+  if (!s.words.empty() || gemma) w.set_bool("tokenizer.ggml.add_space_prefix", false);
   write_spm_vocabulary(w, vocab);
   w.set_bool("tokenizer.ggml.add_bos_token", true);
   w.set_bool("tokenizer.ggml.add_eos_token", false);

@@ -23,6 +23,9 @@ struct TokenVocab {
   std::int32_t eot = -1;                      ///< end-of-turn (chat models), -1 when none
   bool add_bos = true;
   bool add_space_prefix = true;
+  /// Per token: whitespace right after it is dropped when it is cut out as a special token (llama.cpp
+  /// gives its special tokens this attribute for models named Phi-3, as their Hugging Face tokenizers do).
+  std::vector<bool> rstrip;
 
   [[nodiscard]] std::size_t size() const { return text.size(); }
   [[nodiscard]] std::optional<std::int32_t> find(std::string_view piece) const;
