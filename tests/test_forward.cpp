@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/core/error.hpp"
 #include "engine/forward/forward.hpp"
 #include "engine/forward/model_weights.hpp"
 #include "engine/model/random_model.hpp"
@@ -154,6 +155,40 @@ TEST_P(Forward, MatchesCpuReference) {
 
 INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(forward_cases()),
                          [](const ::testing::TestParamInfo<ForwardCase>& p) { return p.param.name; });
+
+// gemma3 rotates its sliding-window layers with base 10000 and its global layers with the file's base and
+// scaling; one RoPE for every layer (what log KV capture and splicing use) is refused for it with a clear
+// error rather than given wrongly, while gemma2 (one RoPE) still gets it.
+using RopePerLayer = GpuTest;
+
+TEST_F(RopePerLayer, Gemma3HasTwoRopesAndRefusesOneForEveryLayer) {
+  auto s = spec(GgmlType::f32, 6, 64, 2, 1, 128, 300);
+  s.arch = "gemma3";
+  s.sliding_window = 8;
+  s.rope_freq_base = 1000000.0f;
+  s.rope_linear_factor = 8.0f;
+  const Model gemma3 = Model::from_gguf(GgufFile::from_bytes(make_random_model(s).to_bytes(), "gemma3"));
+  const GpuWeights weights(gpu(), host_weights(gemma3));
+  for (std::uint32_t layer : {0u, 4u}) {  // sliding layers
+    EXPECT_EQ(rope_args(weights, layer).freq_base, 10000.0f) << "layer " << layer;
+    EXPECT_EQ(rope_args(weights, layer).freq_scale, 1.0f) << "layer " << layer;
+  }
+  EXPECT_EQ(rope_args(weights, 5).freq_base, 1000000.0f);  // the global layer
+  EXPECT_EQ(rope_args(weights, 5).freq_scale, 1.0f / 8.0f);
+  try {
+    (void)rope_args(weights);
+    ADD_FAILURE() << "one RoPE for every layer of a gemma3 model";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::unsupported_model);
+    EXPECT_NE(std::string(e.what()).find("gemma3"), std::string::npos) << e.what();
+  }
+
+  s.arch = "gemma2";
+  const Model gemma2 = Model::from_gguf(GgufFile::from_bytes(make_random_model(s).to_bytes(), "gemma2"));
+  const GpuWeights weights2(gpu(), host_weights(gemma2));
+  EXPECT_EQ(rope_args(weights2).freq_base, 1000000.0f);
+  EXPECT_EQ(rope_args(weights2, 0).freq_base, 1000000.0f);
+}
 
 }  // namespace
 }  // namespace lagvk::test
