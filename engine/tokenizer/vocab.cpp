@@ -36,6 +36,22 @@ void set_rstrip(const GgufFile& f, TokenVocab& v) {
   for (const char* text : {"<unk>", "<s>", "<|endoftext|>"}) set(text, false);
 }
 
+/// eos, eot and the end-of-turn texts llama.cpp recognises in any vocabulary (it stops generating at
+/// them whether or not the file names them): Llama 3's, ChatML's, Phi-3's, gemma's and others'.
+void set_end_of_generation(TokenVocab& v) {
+  for (const std::int32_t id : {v.eos, v.eot})
+    if (id >= 0) v.end_of_generation.push_back(id);
+  for (const char* text :
+       {"<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>"}) {
+    const auto id = v.find(text);
+    if (!id) continue;
+    const TokenType t = v.type[std::size_t(*id)];
+    if ((t == TokenType::control || t == TokenType::user_defined) &&
+        std::find(v.end_of_generation.begin(), v.end_of_generation.end(), *id) == v.end_of_generation.end())
+      v.end_of_generation.push_back(*id);
+  }
+}
+
 }  // namespace
 
 TokenVocab load_vocab(const GgufFile& f, bool add_bos_default) {
@@ -81,6 +97,7 @@ TokenVocab load_vocab(const GgufFile& f, bool add_bos_default) {
   v.add_bos = f.get_bool_opt("tokenizer.ggml.add_bos_token").value_or(add_bos_default);
   v.add_space_prefix = f.get_bool_opt("tokenizer.ggml.add_space_prefix").value_or(true);
   set_rstrip(f, v);
+  set_end_of_generation(v);
   return v;
 }
 

@@ -21,6 +21,9 @@ struct TokenVocab {
 
   std::int32_t bos = -1, eos = -1, unk = -1;  ///< -1 when the model has none
   std::int32_t eot = -1;                      ///< end-of-turn (chat models), -1 when none
+  /// Tokens that end a generation: eos, eot, and (as llama.cpp finds them by their text) control or
+  /// user-defined tokens such as gemma's "<end_of_turn>" or Phi-3's "<|end|>" that the file names nowhere.
+  std::vector<std::int32_t> end_of_generation;
   bool add_bos = true;
   bool add_space_prefix = true;
   /// Per token: whitespace right after it is dropped when it is cut out as a special token (llama.cpp
