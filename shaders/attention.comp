@@ -7,6 +7,8 @@
 // Query t sees entries [0, kv_start + t]; the BIDIRECTIONAL variant (encoders such as BERT) lets every
 // query see all entries [0, kv_start + tokens). fill[i] is the number of valid slots of the table's i-th
 // page: a spliced log ends on a partly filled page and the slots after it are holes that no query attends to.
+// A sliding window (window > 0) hides entries window or more before the query's own entry, and a soft cap
+// (softcap > 0) bends each scaled score s to softcap * tanh(s / softcap) before the softmax.
 // One workgroup per (query head, token); keys are processed in chunks of the workgroup size with an online
 // softmax, so context length is not limited by shared memory.
 #include "lagvk.glsl"
@@ -41,12 +43,15 @@ void main() {
 #else
   const uint visible = p.kv_start + t + 1;
 #endif
+  // The first entry this query sees: the window counts back from the query's own entry.
+  const uint self = p.kv_start + t;
+  const uint first = (p.window > 0 && self + 1 > p.window) ? self + 1 - p.window : 0;
   float m = -1.0 / 0.0;  // running max of scores
   float l = 0.0;         // running sum of exp(score - m)
   float acc[MAX_DIMS_PER_THREAD];
   for (uint i = 0; i < MAX_DIMS_PER_THREAD; ++i) acc[i] = 0.0;
 
-  for (uint j0 = 0; j0 < visible; j0 += wg) {
+  for (uint j0 = first; j0 < visible; j0 += wg) {
     const uint n = min(wg, visible - j0);
     if (tid < n) {
       const uint j = j0 + tid;
@@ -55,6 +60,7 @@ void main() {
         const uint kb = cache_index(j, kvh);
         s = 0.0;
         for (uint d = 0; d < p.head_dim; ++d) s = fma(q_sh[d], float(p.k.v[kb + d]), s);
+        if (p.softcap > 0.0) s = p.softcap * stable_tanh(s / p.softcap);
       }
       score_sh[tid] = s;
     }

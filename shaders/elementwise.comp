@@ -5,6 +5,9 @@
 //   OP_SWIGLU: out[i] = silu(a[i]) * b[i]        (a = gate, b = up)
 //   OP_GELU:   out[i] = gelu(a[i])               (b unused; the tanh approximation llama.cpp's ggml_gelu
 //   uses)
+//   OP_GEGLU:  out[i] = gelu(a[i]) * b[i]        (a = gate, b = up: gemma's feed-forward)
+//   OP_SCALE:  out[i] = a[i] * c                 (b unused: gemma's embedding scale)
+//   OP_SOFTCAP: out[i] = c * tanh(a[i] / c)      (b unused: gemma2's final logit soft-capping)
 #include "lagvk.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -21,14 +24,14 @@ void main() {
   const float g = p.a.v[i];
   p.out_.v[i] = g / (1.0 + exp(-g)) * p.b.v[i];
 #elif defined(OP_GELU)
-  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), with tanh written through exp of a non-positive
-  // argument so that large |x| neither overflows nor loses the sign.
-  const float x = p.a.v[i];
-  const float u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-  const float e = exp(-2.0 * abs(u));
-  const float t = sign(u) * (1.0 - e) / (1.0 + e);
-  p.out_.v[i] = 0.5 * x * (1.0 + t);
+  p.out_.v[i] = gelu_tanh(p.a.v[i]);
+#elif defined(OP_GEGLU)
+  p.out_.v[i] = gelu_tanh(p.a.v[i]) * p.b.v[i];
+#elif defined(OP_SCALE)
+  p.out_.v[i] = p.a.v[i] * p.c;
+#elif defined(OP_SOFTCAP)
+  p.out_.v[i] = p.c * stable_tanh(p.a.v[i] / p.c);
 #else
-#error "define OP_ADD, OP_SWIGLU or OP_GELU"
+#error "define OP_ADD, OP_SWIGLU, OP_GELU, OP_GEGLU, OP_SCALE or OP_SOFTCAP"
 #endif
 }

@@ -103,5 +103,26 @@ TEST_F(CliModel, BadInputIsAnErrorExitNotACrash) {
   EXPECT_NE(r.out.find("error: lagvk make-model: unknown --type 'iq2_xxs'"), std::string::npos) << r.out;
 }
 
+// The issue #25 architectures' make-model flags are refused for architectures without the feature, and
+// bad values name the flag (tests/test_cli_run.cpp runs the models).
+TEST_F(CliModel, MakeModelGemmaFlags) {
+  const auto x = (dir_ / "x.gguf").string();
+  auto r = run("make-model --sliding-window 8 -o " + x);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("error: lagvk make-model: --sliding-window is for --arch gemma2 or gemma3"),
+            std::string::npos)
+      << r.out;
+  r = run("make-model --arch gemma3 --attn-softcap 20 -o " + x);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("error: lagvk make-model: --attn-softcap is for --arch gemma2"), std::string::npos)
+      << r.out;
+  r = run("make-model --arch gemma2 --final-softcap 0 -o " + x);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("--final-softcap"), std::string::npos) << r.out;
+  r = run("make-model --arch gemma2 --sliding-window 0 -o " + x);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("--sliding-window"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace lagvk

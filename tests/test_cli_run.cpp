@@ -76,6 +76,28 @@ class CliRun : public ::testing::Test {
   static inline test::Placeholders values_;
 };
 
+// The issue #25 architectures end to end: make-model writes gemma2, gemma3 and phi3 models (windows shorter
+// than the prompt) and lagvk run generates from them.
+TEST_F(CliRun, GemmaAndPhi3ModelsRun) {
+  const std::string shape = " --layers 2 --dim 64 --heads 2 --kv-heads 1 --ff 128 --vocab 300";
+  // --ignore-eos: a random model may well pick one of the families' end-of-turn tokens first.
+  const std::string prompt = " -p 'one two three four five six seven eight' -n 4 --ignore-eos";
+  test::run_cases(
+      {{"gemma2 model",
+        "make-model --arch gemma2" + shape + " --sliding-window 4 -o {dir}/gemma2.gguf",
+        kExitOk,
+        {"wrote", "gemma2"}},
+       {"gemma2 run", "run -m {dir}/gemma2.gguf" + prompt, kExitOk, {"4 generated"}},
+       {"gemma3 model",
+        "make-model --arch gemma3" + shape + " --sliding-window 4 -o {dir}/gemma3.gguf",
+        kExitOk,
+        {"wrote", "gemma3"}},
+       {"gemma3 run", "run -m {dir}/gemma3.gguf" + prompt, kExitOk, {"4 generated"}},
+       {"phi3 model", "make-model --arch phi3" + shape + " -o {dir}/phi3.gguf", kExitOk, {"wrote", "phi3"}},
+       {"phi3 run", "run -m {dir}/phi3.gguf" + prompt, kExitOk, {"4 generated"}}},
+      values_);
+}
+
 TEST_F(CliRun, PlainPromptStreamsTheTextTheJsonReports) {
   // Streamed: the text on stdout, the statistics on stderr.
   test::run_case({"plain -p",

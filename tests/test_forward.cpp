@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/core/error.hpp"
 #include "engine/forward/forward.hpp"
 #include "engine/forward/model_weights.hpp"
 #include "engine/model/random_model.hpp"
@@ -73,6 +74,28 @@ std::vector<ForwardCase> forward_cases() {
   auto qwen3_k = spec(GgmlType::q6_k, 2, 256, 8, 4, 768, 300);
   qwen3_k.arch = "qwen3";
   cases.push_back({"qwen3_Q6_K", qwen3_k, 1e-3});
+  // gemma2: a window of 8 that the 13-token prompt and the decode steps cross on the sliding layers, and
+  // caps that bend most scores and logits (the random scores are of order 1, the logits of order 8).
+  auto gemma2 = spec(GgmlType::f16, 3, 128, 4, 2, 288, 300);
+  gemma2.arch = "gemma2";
+  gemma2.sliding_window = 8;
+  gemma2.attn_softcap = 1.5f;
+  gemma2.final_softcap = 6.0f;
+  cases.push_back({"gemma2_F16_window8_softcaps", gemma2, 1e-3});
+  // gemma3: five sliding layers (window 8, base 10000) to one global layer (base 1e6, linear factor 8).
+  auto gemma3 = spec(GgmlType::f16, 6, 64, 2, 1, 128, 300);
+  gemma3.arch = "gemma3";
+  gemma3.sliding_window = 8;
+  gemma3.rope_freq_base = 1000000.0f;
+  gemma3.rope_linear_factor = 8.0f;
+  cases.push_back({"gemma3_F16_window8_rope_bases", gemma3, 1e-3});
+  // phi3: fused tensors and LongRoPE (the 2048-token training context exceeds the original 1024: long
+  // factors, attention factor 1.05).
+  auto phi3 = spec(GgmlType::q8_0, 2, 128, 4, 2, 256, 300);
+  phi3.arch = "phi3";
+  phi3.rope_factors = true;
+  phi3.rope_original_context = 1024;
+  cases.push_back({"phi3_Q8_0_longrope", phi3, 1e-3});
   return cases;
 }
 
@@ -185,6 +208,40 @@ TEST_P(Forward, SegmentsOfSeveralSequencesMatchEachAlone) {
 
 INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(forward_cases()),
                          [](const ::testing::TestParamInfo<ForwardCase>& p) { return p.param.name; });
+
+// gemma3 rotates its sliding-window layers with base 10000 and its global layers with the file's base and
+// scaling; one RoPE for every layer (what log KV capture and splicing use) is refused for it with a clear
+// error rather than given wrongly, while gemma2 (one RoPE) still gets it.
+using RopePerLayer = GpuTest;
+
+TEST_F(RopePerLayer, Gemma3HasTwoRopesAndRefusesOneForEveryLayer) {
+  auto s = spec(GgmlType::f32, 6, 64, 2, 1, 128, 300);
+  s.arch = "gemma3";
+  s.sliding_window = 8;
+  s.rope_freq_base = 1000000.0f;
+  s.rope_linear_factor = 8.0f;
+  const Model gemma3 = Model::from_gguf(GgufFile::from_bytes(make_random_model(s).to_bytes(), "gemma3"));
+  const GpuWeights weights(gpu(), host_weights(gemma3));
+  for (std::uint32_t layer : {0u, 4u}) {  // sliding layers
+    EXPECT_EQ(rope_args(weights, layer).freq_base, 10000.0f) << "layer " << layer;
+    EXPECT_EQ(rope_args(weights, layer).freq_scale, 1.0f) << "layer " << layer;
+  }
+  EXPECT_EQ(rope_args(weights, 5).freq_base, 1000000.0f);  // the global layer
+  EXPECT_EQ(rope_args(weights, 5).freq_scale, 1.0f / 8.0f);
+  try {
+    (void)rope_args(weights);
+    ADD_FAILURE() << "one RoPE for every layer of a gemma3 model";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::unsupported_model);
+    EXPECT_NE(std::string(e.what()).find("gemma3"), std::string::npos) << e.what();
+  }
+
+  s.arch = "gemma2";
+  const Model gemma2 = Model::from_gguf(GgufFile::from_bytes(make_random_model(s).to_bytes(), "gemma2"));
+  const GpuWeights weights2(gpu(), host_weights(gemma2));
+  EXPECT_EQ(rope_args(weights2).freq_base, 1000000.0f);
+  EXPECT_EQ(rope_args(weights2, 0).freq_base, 1000000.0f);
+}
 
 }  // namespace
 }  // namespace lagvk::test

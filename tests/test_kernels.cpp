@@ -219,6 +219,54 @@ KernelCase gelu_case(std::uint32_t n) {
           }};
 }
 
+KernelCase geglu_case(std::uint32_t n) {
+  return {fmt::format("geglu_n{}", n), [=] {
+            const auto gate = random_floats(n, 64, -12.0f, 12.0f), up = random_floats(n, 65, -3.0f, 3.0f);
+            auto gg = upload(gate), gu = upload(up);
+            auto go = gpu().create_buffer(std::uint64_t(n) * 4);
+            vk::CommandStream cs(gpu());
+            ops::geglu(gpu(), cs, gg, gu, go, n);
+            cs.finish();
+            CaseResult r{download<float>(go, n), std::vector<float>(n)};
+            ref::geglu(gate, up, r.ref);
+            r.tolerance = kTolTranscendental;
+            r.elementwise = ElementwiseTolerance{3 * kGeluAtol, 2e-6};
+            return r;
+          }};
+}
+
+/// Soft-capping over values from well inside the cap (nearly linear) to far beyond it (saturated).
+KernelCase softcap_case(std::uint32_t n, float cap) {
+  return {fmt::format("softcap_n{}_cap{}", n, int(cap)), [=] {
+            const auto x = random_floats(n, 66, -6.0f * cap, 6.0f * cap);
+            auto gx = upload(x);
+            auto go = gpu().create_buffer(std::uint64_t(n) * 4);
+            vk::CommandStream cs(gpu());
+            ops::softcap(gpu(), cs, gx, go, n, cap);
+            cs.finish();
+            CaseResult r{download<float>(go, n), std::vector<float>(n)};
+            ref::softcap(x, r.ref, cap);
+            r.tolerance = kTolTranscendental;
+            r.elementwise = ElementwiseTolerance{1e-6 * double(cap), 2e-6};
+            return r;
+          }};
+}
+
+KernelCase scale_case(std::uint32_t n, float factor) {
+  return {fmt::format("scale_n{}", n), [=] {
+            const auto x = random_floats(n, 67, -3.0f, 3.0f);
+            auto gx = upload(x);
+            auto go = gpu().create_buffer(std::uint64_t(n) * 4);
+            vk::CommandStream cs(gpu());
+            ops::scale(gpu(), cs, gx, go, n, factor);
+            cs.finish();
+            CaseResult r{download<float>(go, n), std::vector<float>(n)};
+            ref::scale(x, r.ref, factor);
+            r.elementwise = ElementwiseTolerance{0.0, 1e-7};
+            return r;
+          }};
+}
+
 struct RopeCase {
   ref::RopeMode mode;
   std::uint32_t tokens, heads, head_dim, rot_dims;
@@ -395,11 +443,16 @@ struct PagedCache {
 
 KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint32_t kv_heads,
                           std::uint32_t head_dim, std::uint32_t kv_start, std::uint32_t page_tokens,
-                          bool holes = false, ops::AttentionMask mask = ops::AttentionMask::causal) {
+                          bool holes = false, ops::AttentionMask mask = ops::AttentionMask::causal,
+                          ops::ScoreShaping shaping = {}) {
   const bool causal = mask == ops::AttentionMask::causal;
+  // A sliding window counts cache entries, which the compacted reference below matches only without holes:
+  // cases with holes have no window.
   return {
-      fmt::format("attention_t{}_hq{}_hkv{}_d{}_start{}_page{}{}{}", tokens, q_heads, kv_heads, head_dim,
-                  kv_start, page_tokens, holes ? "_holes" : "", causal ? "" : "_bidirectional"),
+      fmt::format("attention_t{}_hq{}_hkv{}_d{}_start{}_page{}{}{}{}{}", tokens, q_heads, kv_heads, head_dim,
+                  kv_start, page_tokens, holes ? "_holes" : "", causal ? "" : "_bidirectional",
+                  shaping.window ? fmt::format("_window{}", shaping.window) : "",
+                  shaping.softcap > 0 ? fmt::format("_softcap{}", shaping.softcap) : ""),
       [=] {
         const std::uint32_t entries = kv_start + tokens;
         PagedCache cache(entries, page_tokens, kv_heads, head_dim, 91 + entries, holes ? kv_start : 0);
@@ -410,14 +463,14 @@ KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint
         ops::PagedKv kv{gk, gv, gt, gf, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
         const float scale = 1.0f / std::sqrt(float(head_dim));
         vk::CommandStream cs(gpu());
-        ops::attention(gpu(), cs, gq, kv, go, tokens, q_heads, kv_start, scale, mask);
+        ops::attention(gpu(), cs, gq, kv, go, tokens, q_heads, kv_start, scale, mask, shaping);
         cs.finish();
         CaseResult r{download<float>(go, q.size()), std::vector<float>(q.size())};
         std::vector<float> k_valid, v_valid;
         std::uint32_t valid_start = 0;
         cache.compact(k_valid, v_valid, kv_start, valid_start);
         ref::attention(q, k_valid, v_valid, r.ref, tokens, q_heads, kv_heads, head_dim, valid_start, scale,
-                       causal);
+                       causal, shaping.window, shaping.softcap);
         r.tolerance = kTolTranscendental;
         return r;
       }};
@@ -633,6 +686,11 @@ std::vector<KernelCase> kernel_cases() {
     cases.push_back(layernorm_case(r, d, 0.0f));
   cases.push_back(layernorm_case(5, 384, 100.0f));
   for (std::uint32_t n : {1u, 1000u, 65537u}) cases.push_back(gelu_case(n));
+  for (std::uint32_t n : {1u, 1000u, 65537u}) cases.push_back(geglu_case(n));
+  cases.push_back(softcap_case(1, 30.0f));
+  cases.push_back(softcap_case(70001, 30.0f));
+  cases.push_back(softcap_case(999, 2.0f));
+  cases.push_back(scale_case(70001, 16.0f));
   cases.push_back(add_case(1, 0));
   cases.push_back(add_case(70001, 0));
   cases.push_back(add_case(7 * 96, 96));  // a bias row repeated over tokens
@@ -654,6 +712,19 @@ std::vector<KernelCase> kernel_cases() {
   for (auto [t, d, page] : std::vector<std::array<std::uint32_t, 3>>{{2, 32, 16}, {13, 32, 7}, {70, 64, 16}})
     cases.push_back(attention_case(t, 12, 12, d, 0, page, false, ops::AttentionMask::bidirectional));
   cases.push_back(attention_case(9, 4, 2, 80, 5, 7, true, ops::AttentionMask::bidirectional));
+  // Gemma: sliding windows shorter than, equal to and longer than what a query could see (decode after a
+  // long cache, prefill crossing the window, windows across page and workgroup-chunk boundaries), with
+  // and without soft-capping (a cap of 2 bends nearly every score of these random queries).
+  const auto causal = ops::AttentionMask::causal;
+  cases.push_back(attention_case(1, 8, 2, 64, 200, 16, false, causal, {8, 0.0f}));
+  cases.push_back(attention_case(33, 6, 3, 80, 70, 16, false, causal, {13, 0.0f}));
+  cases.push_back(attention_case(20, 4, 4, 32, 0, 7, false, causal, {1, 0.0f}));
+  cases.push_back(attention_case(9, 4, 2, 32, 3, 7, false, causal, {100, 0.0f}));
+  cases.push_back(attention_case(70, 4, 2, 64, 90, 16, false, causal, {65, 0.0f}));
+  cases.push_back(attention_case(7, 4, 2, 32, 5, 7, false, causal, {0, 2.0f}));
+  cases.push_back(attention_case(1, 8, 8, 128, 1000, 64, false, causal, {0, 50.0f}));
+  cases.push_back(attention_case(17, 8, 4, 256, 40, 16, false, causal, {11, 2.0f}));
+  cases.push_back(attention_case(9, 4, 4, 32, 77, 7, true, causal, {0, 3.0f}));
   for (bool ex : {true, false}) {
     cases.push_back(kv_transfer_case(ex, ref::RopeMode::normal, 1, 1, 64, 0, 16, false));
     cases.push_back(kv_transfer_case(ex, ref::RopeMode::normal, 37, 4, 64, 0, 16, true));

@@ -207,5 +207,32 @@ TEST(SpmTokenizer, RandomTextIsSafe) {
   }
 }
 
+// Chat models end a turn with a token their file may not name (no eot_token_id): llama.cpp recognises
+// gemma's "<end_of_turn>" and Phi-3's "<|end|>" and "<|endoftext|>" by their text and stops there, so
+// lagvk does too; other control tokens (the turn openers) do not end a generation.
+TEST(SpmTokenizer, EndOfTurnTokensEndAGenerationWithoutAnEotId) {
+  RandomModelSpec s;
+  s.n_layers = 1;
+  s.n_embd = 32;
+  s.n_head = 2;
+  s.n_head_kv = 1;
+  s.n_ff = 32;
+  s.n_vocab = 400;
+  auto ends = [&](const std::string& arch, const char* text) {
+    s.arch = arch;
+    const auto tok = make_tokenizer(GgufFile::from_bytes(make_random_model(s).to_bytes()));
+    const auto id = tok->find_token(text);
+    EXPECT_TRUE(id) << arch << " has no token " << text;
+    EXPECT_TRUE(tok->is_end_of_generation(tok->eos())) << arch;
+    return id && tok->is_end_of_generation(*id);
+  };
+  EXPECT_TRUE(ends("gemma2", "<end_of_turn>"));
+  EXPECT_FALSE(ends("gemma2", "<start_of_turn>"));
+  EXPECT_TRUE(ends("phi3", "<|end|>"));
+  EXPECT_TRUE(ends("phi3", "<|endoftext|>"));
+  EXPECT_FALSE(ends("phi3", "<|user|>"));
+  EXPECT_FALSE(ends("phi3", "<s>"));
+}
+
 }  // namespace
 }  // namespace lagvk

@@ -36,12 +36,13 @@ Engine::Engine(Model model, const LoadOptions& options) : model_(std::move(model
     context_tokens_ = encoder_->max_tokens();
     return;
   }
-  const HostWeights host = host_weights(model_);  // validates shapes and formats before touching the GPU
+  const std::uint32_t trained = model_.config().n_ctx_train ? model_.config().n_ctx_train : 4096;
+  context_tokens_ = options.context ? options.context : std::min(trained, 4096u);
+  // Validates shapes and formats before touching the GPU; the context picks phi3's RoPE factors.
+  const HostWeights host = host_weights(model_, context_tokens_);
   ctx_ = std::make_unique<vk::Context>(ctx_options);
   weights_ = std::make_unique<GpuWeights>(*ctx_, host, options.progress);
   const auto& c = weights_->config();
-  const std::uint32_t trained = c.context ? c.context : 4096;
-  context_tokens_ = options.context ? options.context : std::min(trained, 4096u);
   if (context_tokens_ > kMaxContextTokens)
     fail(Errc::invalid_argument, "a context of {} tokens exceeds the {} lagvk supports", context_tokens_,
          kMaxContextTokens);

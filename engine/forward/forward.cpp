@@ -34,12 +34,27 @@ Forward::Forward(vk::Context& ctx, const GpuWeights& weights, std::uint32_t max_
   logits_ = ctx.create_buffer(B * c.vocab * 4);
 }
 
+namespace {
+
+/// The scores' sliding window and soft cap of one layer (none for llama-family models).
+ops::ScoreShaping score_shaping(const ForwardConfig& c, std::uint32_t layer) {
+  return {c.is_sliding(layer) ? c.sliding_window : 0u, c.attn_softcap};
+}
+
+/// gemma's RMSNorm of a block's output before the residual add, in place; nothing without post norms.
+void post_norm(vk::Context& ctx, vk::CommandStream& cs, const std::optional<GpuTensor>& weight,
+               const vk::Buffer& x, std::uint32_t n, const ForwardConfig& c) {
+  if (weight) ops::rmsnorm(ctx, cs, x, weight->buffer, x, n, c.dim, c.norm_eps);
+}
+
+}  // namespace
+
 void Forward::record_attention(vk::CommandStream& cs, std::span<const ForwardSegment> segments,
                                std::span<const std::uint32_t> kv_starts, std::uint32_t layer) {
   const auto& c = weights_.config();
   const std::uint64_t q_row = std::uint64_t(c.heads) * c.head_dim * 4,
                       kv_row = std::uint64_t(c.kv_heads) * c.head_dim * 4;
-  const float scale = 1.0f / std::sqrt(float(c.head_dim));
+  const float scale = c.attn_scale > 0.0f ? c.attn_scale : 1.0f / std::sqrt(float(c.head_dim));
   // Different sequences touch different pages and rows: their stores run side by side, then their
   // attentions (each reads the entries its own store wrote).
   cs.begin_parallel();
@@ -54,7 +69,8 @@ void Forward::record_attention(vk::CommandStream& cs, std::span<const ForwardSeg
   for (std::size_t i = 0, row = 0; i < segments.size(); row += segments[i++].tokens) {
     const std::uint32_t n = segments[i].tokens;
     ops::attention(ctx_, cs, vk::BufferView(q_, row * q_row, n * q_row), segments[i].seq->layer_view(layer),
-                   vk::BufferView(attn_, row * q_row, n * q_row), n, c.heads, kv_starts[i], scale);
+                   vk::BufferView(attn_, row * q_row, n * q_row), n, c.heads, kv_starts[i], scale,
+                   ops::AttentionMask::causal, score_shaping(c, layer));
   }
   cs.end_parallel();
 }
@@ -65,12 +81,13 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
   const std::uint32_t q_dim = c.heads * c.head_dim, kv_dim = c.kv_heads * c.head_dim;
   std::vector<std::uint32_t> kv_starts;
   for (const auto& s : segments) kv_starts.push_back(s.seq->length());
-  const ops::RopeArgs rope = rope_args(weights_);
 
   ops::embedding(ctx_, cs, weights_.token_embd().format, weights_.token_embd().buffer, ids_, x_, n,
                  std::uint32_t(weights_.token_embd().rows), c.dim);
+  if (c.scale_embeddings) ops::scale(ctx_, cs, x_, x_, n * c.dim, std::sqrt(float(c.dim)));
   for (std::uint32_t l = 0; l < c.layers; ++l) {
     const GpuLayer& L = weights_.layer(l);
+    const ops::RopeArgs rope = rope_args(weights_, l);
     ops::rmsnorm(ctx_, cs, x_, L.attn_norm.buffer, xn_, n, c.dim, c.norm_eps);
     cs.begin_parallel();
     linear(ctx_, cs, L.wq, xn_, q_, n);
@@ -96,14 +113,19 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
     cs.end_parallel();
     record_attention(cs, segments, kv_starts, l);
     linear(ctx_, cs, L.wo, attn_, tmp_, n);
+    post_norm(ctx_, cs, L.attn_post_norm, tmp_, n, c);
     ops::add(ctx_, cs, x_, tmp_, x_, n * c.dim);
     ops::rmsnorm(ctx_, cs, x_, L.ffn_norm.buffer, xn_, n, c.dim, c.norm_eps);
     cs.begin_parallel();
     linear(ctx_, cs, L.w_gate, xn_, gate_, n);
     linear(ctx_, cs, L.w_up, xn_, up_, n);
     cs.end_parallel();
-    ops::swiglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
+    if (c.geglu)
+      ops::geglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
+    else
+      ops::swiglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
     linear(ctx_, cs, L.w_down, gate_, tmp_, n);
+    post_norm(ctx_, cs, L.ffn_post_norm, tmp_, n, c);
     ops::add(ctx_, cs, x_, tmp_, x_, n * c.dim);
   }
   if (output == Output::hidden_sum) {
@@ -111,6 +133,7 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
   } else if (output == Output::all_logits) {
     ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().buffer, xn_, n, c.dim, c.norm_eps);
     linear(ctx_, cs, weights_.output(), xn_, logits_, n);
+    if (c.final_softcap > 0.0f) ops::softcap(ctx_, cs, logits_, logits_, n * c.vocab, c.final_softcap);
   } else {
     // Each segment's last row, normalised into consecutive rows of xn_: the output projection (the
     // largest matrix of a small model) then runs once over the rows that need logits.
@@ -124,6 +147,8 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
     }
     cs.end_parallel();
     linear(ctx_, cs, weights_.output(), xn_, logits_, std::uint32_t(segments.size()));
+    if (c.final_softcap > 0.0f)
+      ops::softcap(ctx_, cs, logits_, logits_, std::uint32_t(segments.size()) * c.vocab, c.final_softcap);
   }
 }
 

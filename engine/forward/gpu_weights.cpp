@@ -67,13 +67,46 @@ void validate(const HostWeights& h) {
       expect_f32_vector(*l.q_norm, c.head_dim);
       expect_f32_vector(*l.k_norm, c.head_dim);
     }
+    if (c.post_norms) {
+      if (!l.attn_post_norm || !l.ffn_post_norm)
+        fail(Errc::bad_model_file, "model needs post-attention and post-FFN norms but layer of {} lacks them",
+             l.wq.name);
+      expect_f32_vector(*l.attn_post_norm, c.dim);
+      expect_f32_vector(*l.ffn_post_norm, c.dim);
+    }
   }
 }
 
-ops::RopeArgs rope_args(const GpuWeights& weights) {
+namespace {
+
+ops::RopeArgs model_rope_args(const GpuWeights& weights) {
   const auto& c = weights.config();
   ops::RopeArgs rope{c.rope_mode, c.rope_dims, c.rope_base, c.rope_scale, std::nullopt, false};
   if (weights.rope_freqs()) rope.factors = vk::BufferView(weights.rope_freqs()->buffer);
+  return rope;
+}
+
+}  // namespace
+
+ops::RopeArgs rope_args(const GpuWeights& weights) {
+  const auto& c = weights.config();
+  // Log KV is un-rotated and re-rotated with one RoPE for every layer (engine/kv/log_kv.*); a model whose
+  // layers rotate differently would get wrong keys, so it is refused rather than spliced wrongly.
+  if (c.sliding_window > 0 && c.swa_rope_base > 0.0f &&
+      (c.swa_rope_base != c.rope_base || c.rope_scale != 1.0f))
+    fail(Errc::unsupported_model,
+         "this model's sliding-window layers use their own RoPE base (gemma3), which saving and splicing "
+         "logs' keys does not support yet; use the model without logs, or a model of another architecture");
+  return model_rope_args(weights);
+}
+
+ops::RopeArgs rope_args(const GpuWeights& weights, std::uint32_t layer) {
+  ops::RopeArgs rope = model_rope_args(weights);
+  const auto& c = weights.config();
+  if (c.is_sliding(layer) && c.swa_rope_base > 0.0f) {
+    rope.freq_base = c.swa_rope_base;
+    rope.freq_scale = 1.0f;
+  }
   return rope;
 }
 
@@ -94,7 +127,8 @@ GpuWeights::GpuWeights(vk::Context& ctx, const HostWeights& host,
     for (const auto* t :
          {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down})
       count(*t);
-    for (const auto* t : {&l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm}) count_opt(*t);
+    for (const auto* t : {&l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.attn_post_norm, &l.ffn_post_norm})
+      count_opt(*t);
   }
   auto up = [&](const HostTensor& t) {
     GpuTensor g{t.format, t.rows, t.cols, ctx.create_buffer(std::max<std::uint64_t>(t.data.size(), 16))};
@@ -112,9 +146,11 @@ GpuWeights::GpuWeights(vk::Context& ctx, const HostWeights& host,
   output_ = up_opt(host.output);
   rope_freqs_ = up_opt(host.rope_freqs);
   for (const auto& l : host.layers) {
-    GpuLayer g{up(l.attn_norm), up(l.wq),     up(l.wk),         up(l.wv),        up(l.wo),
-               up(l.ffn_norm),  up(l.w_gate), up(l.w_up),       up(l.w_down),    up_opt(l.bq),
-               up_opt(l.bk),    up_opt(l.bv), up_opt(l.q_norm), up_opt(l.k_norm)};
+    GpuLayer g{
+        up(l.attn_norm),        up(l.wq),     up(l.wk),         up(l.wv),         up(l.wo),
+        up(l.ffn_norm),         up(l.w_gate), up(l.w_up),       up(l.w_down),     up_opt(l.bq),
+        up_opt(l.bk),           up_opt(l.bv), up_opt(l.q_norm), up_opt(l.k_norm), up_opt(l.attn_post_norm),
+        up_opt(l.ffn_post_norm)};
     layers_.push_back(std::move(g));
   }
 }

@@ -25,7 +25,22 @@ struct ForwardConfig {
   std::uint32_t rope_dims = 0;  ///< 0 means head_dim
   float rope_base = 10000.0f, rope_scale = 1.0f;
   bool qkv_bias = false;  ///< qwen2
-  bool qk_norm = false;   ///< qwen3: per-head RMSNorm on q and k
+  bool qk_norm = false;   ///< qwen3, gemma3: per-head RMSNorm on q and k
+  // gemma (see ArchTraits): GeGLU, embeddings times sqrt(dim), post-attention and post-FFN norms, the
+  // query scale, soft caps (0: none) and sliding-window layers with their own RoPE base.
+  bool geglu = false;
+  bool scale_embeddings = false;
+  bool post_norms = false;
+  float attn_scale = 0.0f;  ///< 0 means 1/sqrt(head_dim)
+  float attn_softcap = 0.0f, final_softcap = 0.0f;
+  std::uint32_t sliding_window = 0;  ///< 0: every layer sees the whole sequence
+  std::uint32_t swa_period = 0;      ///< layer l slides unless l % swa_period == swa_period - 1
+  float swa_rope_base = 0.0f;        ///< sliding layers' RoPE base (no scaling); 0: the model's
+
+  /// Whether layer `layer` attends through the sliding window.
+  [[nodiscard]] bool is_sliding(std::uint32_t layer) const {
+    return sliding_window > 0 && swa_period > 0 && layer % swa_period != swa_period - 1;
+  }
 };
 
 /// One weight tensor on the host: format, shape (rows x cols, cols being the inner dimension) and bytes.
@@ -39,6 +54,7 @@ struct HostTensor {
 struct HostLayer {
   HostTensor attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
   std::optional<HostTensor> bq, bk, bv, q_norm, k_norm;
+  std::optional<HostTensor> attn_post_norm, ffn_post_norm;  ///< gemma
 };
 
 struct HostWeights {
@@ -58,6 +74,7 @@ struct GpuTensor {
 struct GpuLayer {
   GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
   std::optional<GpuTensor> bq, bk, bv, q_norm, k_norm;
+  std::optional<GpuTensor> attn_post_norm, ffn_post_norm;
 };
 
 class GpuWeights {
@@ -82,8 +99,12 @@ class GpuWeights {
   std::uint64_t bytes_ = 0;
 };
 
-/// The model's rotary embedding as kernels take it (mode, dimensions, base, scaling, frequency factors).
+/// The model's rotary embedding as kernels take it (mode, dimensions, base, scaling, frequency factors),
+/// one for every layer (what log KV capture and splicing use); Errc::unsupported_model for a model whose
+/// layers differ (gemma3).
 [[nodiscard]] ops::RopeArgs rope_args(const GpuWeights& weights);
+/// That of one layer: sliding-window layers may have their own base and no scaling (gemma3).
+[[nodiscard]] ops::RopeArgs rope_args(const GpuWeights& weights, std::uint32_t layer);
 
 /// Checks shapes and formats of a host description against its config, naming the first bad tensor.
 void validate(const HostWeights& host);

@@ -31,7 +31,7 @@ std::optional<HostTensor> host(const std::optional<TensorView>& t) {
 
 }  // namespace
 
-HostWeights host_weights(const Model& model) {
+HostWeights host_weights(const Model& model, std::uint32_t context) {
   const ModelConfig& m = model.config();
   const ModelWeights& w = model.weights();
   if (m.traits.layout != BlockLayout::decoder)
@@ -62,15 +62,26 @@ HostWeights host_weights(const Model& model) {
   const ArchTraits& traits = arch_traits(m.arch);
   c.qkv_bias = traits.qkv_bias;
   c.qk_norm = traits.qk_norm;
+  c.geglu = traits.ffn_activation == FfnActivation::gelu;
+  c.scale_embeddings = traits.scale_embeddings;
+  c.post_norms = traits.post_norms;
+  c.attn_scale = m.attn_scale;
+  c.attn_softcap = m.attn_softcap;
+  c.final_softcap = m.final_softcap;
+  c.sliding_window = m.sliding_window;
+  c.swa_period = traits.swa_period;
+  c.swa_rope_base = traits.swa_rope_base;
 
   h.token_embd = host(w.token_embd);
   h.output_norm = host(w.output_norm);
   if (!m.tied_output) h.output = host(w.output);
-  h.rope_freqs = host(w.rope_freqs);
+  h.rope_freqs = host(rope_factors(model, context ? context : m.n_ctx_train));
   for (const auto& l : w.layers) {
-    HostLayer hl{host(l.attn_norm), host(l.wq),       host(l.wk),     host(l.wv),       host(l.wo),
-                 host(l.ffn_norm),  host(l.ffn_gate), host(l.ffn_up), host(l.ffn_down), host(l.bq),
-                 host(l.bk),        host(l.bv),       host(l.q_norm), host(l.k_norm)};
+    HostLayer hl{
+        host(l.attn_norm),    host(l.wq),       host(l.wk),     host(l.wv),       host(l.wo),
+        host(l.ffn_norm),     host(l.ffn_gate), host(l.ffn_up), host(l.ffn_down), host(l.bq),
+        host(l.bk),           host(l.bv),       host(l.q_norm), host(l.k_norm),   host(l.attn_post_norm),
+        host(l.ffn_post_norm)};
     h.layers.push_back(std::move(hl));
   }
   return h;

@@ -9,7 +9,8 @@ namespace lagvk {
 /// The GPU weight format of a GGUF tensor type, or an error naming the tensor and its type.
 [[nodiscard]] WeightFormat weight_format(GgmlType type, const std::string& tensor);
 
-/// HostWeights viewing `model`'s tensors (valid while the model lives).
-[[nodiscard]] HostWeights host_weights(const Model& model);
+/// HostWeights viewing `model`'s tensors (valid while the model lives), for sequences of up to `context`
+/// tokens (which picks phi3's long or short RoPE factors; 0 means the model's training context).
+[[nodiscard]] HostWeights host_weights(const Model& model, std::uint32_t context = 0);
 
 }  // namespace lagvk

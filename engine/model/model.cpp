@@ -13,6 +13,25 @@ std::vector<float> TensorView::to_float() const {
   return dequantize(type, data, std::size_t(n_elements()));
 }
 
+TensorView row_slice(const TensorView& t, std::uint64_t first, std::uint64_t count, std::string_view what) {
+  const std::size_t row = row_bytes(t.type, std::size_t(t.row_length()));
+  if (t.ne.size() != 2 || first + count > t.rows())
+    fail("internal: rows {}..{} of {} which has {}", first, first + count, t.name, t.rows());
+  TensorView v;
+  v.name = fmt::format("{}[{}]", t.name, what);
+  v.type = t.type;
+  v.ne = {t.row_length(), count};
+  v.data = t.data.subspan(std::size_t(first) * row, std::size_t(count) * row);
+  return v;
+}
+
+std::optional<TensorView> rope_factors(const Model& model, std::uint32_t context) {
+  const ModelWeights& w = model.weights();
+  if (w.rope_freqs) return w.rope_freqs;
+  if (!w.rope_factors_long) return std::nullopt;
+  return context > model.config().rope_original_context() ? w.rope_factors_long : w.rope_factors_short;
+}
+
 Model Model::open(const std::string& path) {
   return from_gguf(GgufFile::open(path));
 }
@@ -96,13 +115,24 @@ void Model::bind_weights() {
   if (c.has_rope_freqs) {
     weights_.rope_freqs = expect("rope_freqs.weight", {c.rope_dims / 2}, true);
   }
+  if (c.has_longrope) {
+    weights_.rope_factors_long = expect("rope_factors_long.weight", {c.rope_dims / 2}, true);
+    weights_.rope_factors_short = expect("rope_factors_short.weight", {c.rope_dims / 2}, true);
+  }
   for (std::uint32_t i = 0; i < c.n_layers; ++i) {
     const std::string b = fmt::format("blk.{}.", i);
     LayerWeights l;
     l.attn_norm = expect(b + "attn_norm.weight", {embd}, true);
-    l.wq = expect(b + "attn_q.weight", {embd, qd}, false);
-    l.wk = expect(b + "attn_k.weight", {embd, kvd}, false);
-    l.wv = expect(b + "attn_v.weight", {embd, kvd}, false);
+    if (c.traits.fused_qkv) {
+      const TensorView qkv = expect(b + "attn_qkv.weight", {embd, qd + 2 * kvd}, false);
+      l.wq = row_slice(qkv, 0, qd, "q");
+      l.wk = row_slice(qkv, qd, kvd, "k");
+      l.wv = row_slice(qkv, qd + kvd, kvd, "v");
+    } else {
+      l.wq = expect(b + "attn_q.weight", {embd, qd}, false);
+      l.wk = expect(b + "attn_k.weight", {embd, kvd}, false);
+      l.wv = expect(b + "attn_v.weight", {embd, kvd}, false);
+    }
     l.wo = expect(b + "attn_output.weight", {qd, embd}, false);
     l.bq = optional(b + "attn_q.bias", {qd}, c.traits.qkv_bias);
     l.bk = optional(b + "attn_k.bias", {kvd}, c.traits.qkv_bias);
@@ -110,9 +140,17 @@ void Model::bind_weights() {
     l.q_norm = optional(b + "attn_q_norm.weight", {c.head_dim}, c.traits.qk_norm);
     l.k_norm = optional(b + "attn_k_norm.weight", {c.head_dim}, c.traits.qk_norm);
     l.ffn_norm = expect(b + "ffn_norm.weight", {embd}, true);
-    l.ffn_gate = expect(b + "ffn_gate.weight", {embd, ff}, false);
-    l.ffn_up = expect(b + "ffn_up.weight", {embd, ff}, false);
+    if (c.traits.fused_gate_up) {
+      const TensorView gate_up = expect(b + "ffn_up.weight", {embd, 2 * ff}, false);
+      l.ffn_gate = row_slice(gate_up, 0, ff, "gate");
+      l.ffn_up = row_slice(gate_up, ff, ff, "up");
+    } else {
+      l.ffn_gate = expect(b + "ffn_gate.weight", {embd, ff}, false);
+      l.ffn_up = expect(b + "ffn_up.weight", {embd, ff}, false);
+    }
     l.ffn_down = expect(b + "ffn_down.weight", {ff, embd}, false);
+    l.attn_post_norm = optional(b + "post_attention_norm.weight", {embd}, c.traits.post_norms);
+    l.ffn_post_norm = optional(b + "post_ffw_norm.weight", {embd}, c.traits.post_norms);
     weights_.layers.push_back(std::move(l));
   }
 }

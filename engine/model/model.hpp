@@ -43,6 +43,8 @@ struct LayerWeights {
   TensorView ffn_gate;                       ///< ne {n_embd, n_ff}
   TensorView ffn_up;                         ///< ne {n_embd, n_ff}
   TensorView ffn_down;                       ///< ne {n_ff, n_embd}
+  /// gemma: post_attention_norm and post_ffw_norm, [n_embd] each, on attention's and the FFN's outputs.
+  std::optional<TensorView> attn_post_norm, ffn_post_norm;
 
   // Encoders (BlockLayout::bert_encoder) have no attn_norm, ffn_norm or ffn_gate; they have biases on
   // the other projections and a LayerNorm (weight and bias) after each residual add.
@@ -56,6 +58,7 @@ struct ModelWeights {
   TensorView output_norm;                ///< [n_embd]
   TensorView output;                     ///< ne {n_embd, n_vocab}; token_embd itself when tied
   std::optional<TensorView> rope_freqs;  ///< [rope_dims / 2], F32
+  std::optional<TensorView> rope_factors_long, rope_factors_short;  ///< phi3 LongRoPE: [rope_dims / 2], F32
   std::vector<LayerWeights> layers;
 
   // Encoders have no output_norm or output; they add learned position and token-type embeddings to the
@@ -64,6 +67,17 @@ struct ModelWeights {
   std::optional<TensorView> token_types;                         ///< ne {n_embd, n_token_types}
   std::optional<TensorView> token_embd_norm, token_embd_norm_b;  ///< [n_embd]
 };
+
+/// The rows [first, first + count) of a matrix view (a part of a fused tensor), named NAME[what].
+[[nodiscard]] TensorView row_slice(const TensorView& t, std::uint64_t first, std::uint64_t count,
+                                   std::string_view what);
+
+class Model;
+
+/// The per-pair RoPE frequency divisors a model runs with at a context of `context` tokens: rope_freqs
+/// (llama3), or phi3's long factors when the context exceeds the original one and its short ones
+/// otherwise (as llama.cpp chooses them), or none.
+[[nodiscard]] std::optional<TensorView> rope_factors(const Model& model, std::uint32_t context);
 
 class Model {
  public:

@@ -10,12 +10,52 @@
 namespace lagvk {
 namespace {
 
-constexpr std::array<ArchTraits, 4> kArchitectures = {{
+constexpr std::array<ArchTraits, 7> kArchitectures = {{
     {"llama", BlockLayout::decoder, ref::RopeMode::normal, false, false},
     {"qwen2", BlockLayout::decoder, ref::RopeMode::neox, true, false},
     {"qwen3", BlockLayout::decoder, ref::RopeMode::neox, false, true},
     {"bert", BlockLayout::bert_encoder, ref::RopeMode::normal, true, false},
+    {.name = "gemma2",
+     .layout = BlockLayout::decoder,
+     .rope_mode = ref::RopeMode::neox,
+     .qkv_bias = false,
+     .qk_norm = false,
+     .ffn_activation = FfnActivation::gelu,
+     .scale_embeddings = true,
+     .post_norms = true,
+     .swa_period = 2,
+     .logit_softcaps = true,
+     .tied_embeddings = true,
+     .embd_per_head_scale_layers = 46},
+    // gemma3 (text): gemma2 without soft caps, with q/k norms; five sliding-window layers (RoPE base 10000,
+    // unscaled) to one global layer (the file's base and scaling).
+    {.name = "gemma3",
+     .layout = BlockLayout::decoder,
+     .rope_mode = ref::RopeMode::neox,
+     .qkv_bias = false,
+     .qk_norm = true,
+     .ffn_activation = FfnActivation::gelu,
+     .scale_embeddings = true,
+     .post_norms = true,
+     .swa_period = 6,
+     .tied_embeddings = true,
+     .swa_rope_base = 10000.0f,
+     .embd_per_head_scale_layers = 62},
+    // phi3's attention.sliding_window is not applied: llama.cpp disables it (the converters do not describe
+    // which layers slide), and lagvk runs files as llama.cpp does.
+    {.name = "phi3",
+     .layout = BlockLayout::decoder,
+     .rope_mode = ref::RopeMode::neox,
+     .qkv_bias = false,
+     .qk_norm = false,
+     .fused_qkv = true,
+     .fused_gate_up = true},
 }};
+
+// llama.cpp's defaults for gemma2 files that omit these keys (the values of the released models).
+constexpr std::uint32_t kGemma2DefaultWindow = 4096;
+constexpr float kGemma2DefaultAttnSoftcap = 50.0f;
+constexpr float kGemma2DefaultFinalSoftcap = 30.0f;
 
 // Limits of what lagvk runs, checked here so that a file beyond them is refused before any memory is
 // allocated (the GPU kernels index with 32-bit integers and size their buffers from these widths).
@@ -79,6 +119,63 @@ ref::RopeParams ModelConfig::rope_params() const {
   return p;
 }
 
+ref::RopeParams ModelConfig::rope_params(std::uint32_t layer) const {
+  ref::RopeParams p = rope_params();
+  if (is_sliding(layer) && traits.swa_rope_base > 0.0f) {
+    p.freq_base = traits.swa_rope_base;
+    p.freq_scale = 1.0f;
+  }
+  return p;
+}
+
+namespace {
+
+/// Sliding window, soft caps and the query scale: what gemma adds to a decoder's hyper-parameters.
+void read_attention_shaping(const GgufFile& f, const std::string& p, ModelConfig& c) {
+  c.attn_scale = 1.0f / std::sqrt(float(c.head_dim));
+  if (c.traits.embd_per_head_scale_layers != 0 && c.n_layers == c.traits.embd_per_head_scale_layers)
+    c.attn_scale = 1.0f / std::sqrt(float(c.n_embd / c.n_head));
+  if (c.traits.swa_period > 0) {
+    // gemma2 files without the key get llama.cpp's default; gemma3 files without it (or with 0) have no
+    // sliding-window layers, as llama.cpp reads them.
+    const bool gemma2 = c.traits.logit_softcaps;
+    c.sliding_window =
+        f.get_u32_opt(p + "attention.sliding_window").value_or(gemma2 ? kGemma2DefaultWindow : 0);
+  }
+  if (c.traits.logit_softcaps) {
+    c.attn_softcap = f.get_f32_opt(p + "attn_logit_softcapping").value_or(kGemma2DefaultAttnSoftcap);
+    c.final_softcap = f.get_f32_opt(p + "final_logit_softcapping").value_or(kGemma2DefaultFinalSoftcap);
+    expect_finite_positive(f, p + "attn_logit_softcapping", c.attn_softcap);
+    expect_finite_positive(f, p + "final_logit_softcapping", c.final_softcap);
+  }
+}
+
+/// phi3's LongRoPE: long and short factor tensors and the attention factor. The factor multiplies the
+/// rotated queries and keys, so it scales every score by its square when all dimensions rotate: lagvk
+/// folds it into attn_scale (keys stay unscaled in the cache and the log store).
+void read_longrope(const GgufFile& f, const std::string& p, ModelConfig& c) {
+  const bool has_long = f.find_tensor("rope_factors_long.weight") != nullptr;
+  const bool has_short = f.find_tensor("rope_factors_short.weight") != nullptr;
+  if (has_long != has_short)
+    fail(Errc::bad_model_file, "'{}' has only one of rope_factors_long.weight and rope_factors_short.weight",
+         f.path());
+  c.has_longrope = has_long;
+  if (c.has_longrope && c.has_rope_freqs)
+    fail(Errc::bad_model_file, "'{}' has both rope_freqs.weight and LongRoPE factors; the file is corrupt",
+         f.path());
+  c.rope_attn_factor = f.get_f32_opt(p + "rope.scaling.attn_factor").value_or(1.0f);
+  expect_finite_positive(f, p + "rope.scaling.attn_factor", c.rope_attn_factor);
+  if (c.rope_attn_factor == 1.0f) return;
+  if (c.rope_dims != c.head_dim)
+    fail(Errc::unsupported_model,
+         "'{}': rope.scaling.attn_factor with partial rotation (rope.dimension_count {} of {}) is not "
+         "supported yet",
+         f.path(), c.rope_dims, c.head_dim);
+  c.attn_scale *= c.rope_attn_factor * c.rope_attn_factor;
+}
+
+}  // namespace
+
 ModelConfig read_model_config(const GgufFile& f) {
   ModelConfig c;
   c.arch = f.get_string("general.architecture");
@@ -110,11 +207,13 @@ ModelConfig read_model_config(const GgufFile& f) {
   expect_finite_positive(f, p + "rope.freq_base", c.rope_freq_base);
   expect_at_most(f, "embedding_length", c.n_embd, kMaxWidth);
   expect_at_most(f, "feed_forward_length", c.n_ff, kMaxWidth);
-  // Every block has at least 9 tensors (2 norms, 4 attention and 3 feed-forward matrices).
-  if (std::uint64_t(c.n_layers) * 9 > f.tensors().size())
+  // Every block has at least 9 tensors (2 norms, 4 attention and 3 feed-forward matrices), fewer when
+  // some are fused.
+  const std::uint64_t per_layer = 9 - (c.traits.fused_qkv ? 2 : 0) - (c.traits.fused_gate_up ? 1 : 0);
+  if (std::uint64_t(c.n_layers) * per_layer > f.tensors().size())
     fail(Errc::bad_model_file,
          "'{}': block_count {} needs at least {} tensors but the file holds {}; the file is corrupt",
-         f.path(), c.n_layers, std::uint64_t(c.n_layers) * 9, f.tensors().size());
+         f.path(), c.n_layers, std::uint64_t(c.n_layers) * per_layer, f.tensors().size());
   if (c.n_head % c.n_head_kv != 0)
     fail(Errc::bad_model_file, "'{}': {} query heads cannot be grouped over {} key/value heads", f.path(),
          c.n_head, c.n_head_kv);
@@ -167,6 +266,8 @@ ModelConfig read_model_config(const GgufFile& f) {
          "'{}': YaRN rope scaling is not supported yet; use a model without rope.scaling.type=yarn",
          f.path());
 
+  read_attention_shaping(f, p, c);
+
   const auto* embd = f.find_tensor("token_embd.weight");
   if (!embd) fail(Errc::bad_model_file, "'{}' lacks the tensor token_embd.weight", f.path());
   if (embd->dims.size() != 2)
@@ -189,6 +290,7 @@ ModelConfig read_model_config(const GgufFile& f) {
     c.n_token_types = std::uint32_t(std::min<std::uint64_t>(types->dims[1], kMaxVocab));
   c.tied_output = f.find_tensor("output.weight") == nullptr;
   c.has_rope_freqs = f.find_tensor("rope_freqs.weight") != nullptr;
+  read_longrope(f, p, c);
   return c;
 }
 

@@ -1,9 +1,11 @@
 #include "engine/model/random_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <numbers>
 #include <random>
+#include <span>
 
 #include "engine/core/error.hpp"
 #include "engine/model/model_config.hpp"
@@ -176,6 +178,22 @@ GgufWriter make_random_bert(const RandomModelSpec& s) {
   return w;
 }
 
+/// A family's chat control tokens in place of the vocabulary's last (least likely) pieces: llama.cpp refuses
+/// a phi3 vocabulary without "<|endoftext|>", and chat prompts need the turn markers of both families.
+void add_control_tokens(Vocabulary& vocab, std::span<const char* const> tokens) {
+  std::size_t id = vocab.tokens.size() - tokens.size();
+  for (const char* token : tokens) {
+    vocab.tokens[id] = token;
+    vocab.types[id] = std::int32_t(TokenType::control);
+    vocab.scores[id] = 0.0f;
+    ++id;
+  }
+}
+
+constexpr const char* kPhi3ControlTokens[] = {"<|endoftext|>", "<|assistant|>", "<|end|>", "<|system|>",
+                                              "<|user|>"};
+constexpr const char* kGemmaControlTokens[] = {"<start_of_turn>", "<end_of_turn>"};
+
 }  // namespace
 
 std::uint32_t llama_file_type(GgmlType type) {
@@ -210,6 +228,17 @@ void validate(const RandomModelSpec& s) {
          "with weight type {} a random model's dimension ({}) and feed-forward size ({}) must be "
          "multiples of {}",
          ggml_type_name(s.type), s.n_embd, s.n_ff, block);
+  if (!(s.rope_linear_factor > 0.0f) || !std::isfinite(s.rope_linear_factor))
+    fail(Errc::invalid_argument, "a random model's linear RoPE factor must be a finite positive number");
+  if (s.rope_factors && s.arch == "phi3" && s.rope_original_context < 2)
+    fail(Errc::invalid_argument, "a random phi3 model's original context must be at least 2 tokens");
+  if (arch_traits(s.arch).swa_period > 0 && s.sliding_window == 0)
+    fail(Errc::invalid_argument, "a random {} model needs a sliding window of at least 1 token", s.arch);
+  if (arch_traits(s.arch).logit_softcaps &&
+      (!(s.attn_softcap > 0.0f) || !(s.final_softcap > 0.0f) || !std::isfinite(s.attn_softcap) ||
+       !std::isfinite(s.final_softcap)))
+    fail(Errc::invalid_argument, "a random {} model's logit soft caps must be finite positive numbers",
+         s.arch);
   if (s.n_vocab < 260)
     fail(Errc::invalid_argument,
          "a random model's vocabulary of {} tokens is too small: it needs at least 260 (3 control tokens, "
@@ -253,12 +282,33 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
   w.set_f32(a + "rope.freq_base", s.rope_freq_base);
   w.set_u32(a + "rope.dimension_count", head_dim);
   if (s.decoder_pooling != Pooling::none) w.set_u32(a + "pooling_type", std::uint32_t(s.decoder_pooling));
+  if (s.rope_linear_factor != 1.0f) {
+    w.set_string(a + "rope.scaling.type", "linear");
+    w.set_f32(a + "rope.scaling.factor", s.rope_linear_factor);
+  }
+  if (traits.swa_period > 0 || s.arch == "phi3") w.set_u32(a + "attention.sliding_window", s.sliding_window);
+  const bool longrope = s.rope_factors && s.arch == "phi3";
+  if (longrope) {
+    // Phi-3's converter writes the attention factor sqrt(1 + ln(ctx / original) / ln(original)).
+    const double ratio = std::max(1.0, double(s.n_ctx) / double(s.rope_original_context));
+    w.set_f32(a + "rope.scaling.attn_factor",
+              float(std::sqrt(1.0 + std::log(ratio) / std::log(double(s.rope_original_context)))));
+    w.set_u32(a + "rope.scaling.original_context_length", s.rope_original_context);
+  }
+  if (traits.logit_softcaps) {
+    w.set_f32(a + "attn_logit_softcapping", s.attn_softcap);
+    w.set_f32(a + "final_logit_softcapping", s.final_softcap);
+  }
 
-  const auto vocab = s.words.empty() ? make_synthetic_vocab(s.n_vocab) : make_word_vocab(s.words);
+  auto vocab = s.words.empty() ? make_synthetic_vocab(s.n_vocab) : make_word_vocab(s.words);
+  if (s.arch == "phi3") add_control_tokens(vocab, kPhi3ControlTokens);
+  // gemma's SentencePiece vocabulary adds no leading space (add_space_prefix false in its GGUF files).
+  const bool gemma = traits.scale_embeddings;
+  if (gemma) add_control_tokens(vocab, kGemmaControlTokens);
   if (vocab.tokens.size() != s.n_vocab)
     fail(Errc::invalid_argument, "the word vocabulary has {} tokens but the model is declared with {}",
          vocab.tokens.size(), s.n_vocab);
-  if (!s.words.empty()) w.set_bool("tokenizer.ggml.add_space_prefix", false);
+  if (!s.words.empty() || gemma) w.set_bool("tokenizer.ggml.add_space_prefix", false);
   write_spm_vocabulary(w, vocab);
   w.set_bool("tokenizer.ggml.add_bos_token", true);
   w.set_bool("tokenizer.ggml.add_eos_token", false);
@@ -283,20 +333,32 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
   };
 
   // Tied models read logits from the embedding table, so it carries the logit scale; the input side
-  // does not mind, because the first norm removes the scale again.
-  matrix("token_embd.weight", s.n_embd, s.n_vocab, s.tied_output ? logit_gain : 1.0);
+  // does not mind, because the first norm removes the scale again. gemma2 is always tied (llama.cpp
+  // reads no output.weight for it).
+  const bool tied = s.tied_output || traits.tied_embeddings;
+  matrix("token_embd.weight", s.n_embd, s.n_vocab, tied ? logit_gain : 1.0);
   vector("output_norm.weight", s.n_embd, 1.0, 0.05);
-  if (!s.tied_output) matrix("output.weight", s.n_embd, s.n_vocab, logit_gain);
-  if (s.rope_factors) {
+  if (!tied) matrix("output.weight", s.n_embd, s.n_vocab, logit_gain);
+  if (longrope) {
+    std::vector<float> long_f = llama3_rope_factors(head_dim, s.rope_freq_base), short_f(head_dim / 2);
+    for (std::size_t i = 0; i < short_f.size(); ++i)
+      short_f[i] = 1.0f + 0.5f * float(i) / float(short_f.size());
+    w.add_tensor("rope_factors_long.weight", {head_dim / 2}, GgmlType::f32, f32_bytes(long_f));
+    w.add_tensor("rope_factors_short.weight", {head_dim / 2}, GgmlType::f32, f32_bytes(short_f));
+  } else if (s.rope_factors) {
     const auto f = llama3_rope_factors(head_dim, s.rope_freq_base);
     w.add_tensor("rope_freqs.weight", {head_dim / 2}, GgmlType::f32, f32_bytes(f));
   }
   for (std::uint32_t i = 0; i < s.n_layers; ++i) {
     const std::string b = fmt::format("blk.{}.", i);
     vector(b + "attn_norm.weight", s.n_embd, 1.0, 0.05);
-    matrix(b + "attn_q.weight", s.n_embd, q_dim, in_gain);
-    matrix(b + "attn_k.weight", s.n_embd, kv_dim, in_gain);
-    matrix(b + "attn_v.weight", s.n_embd, kv_dim, in_gain);
+    if (traits.fused_qkv) {
+      matrix(b + "attn_qkv.weight", s.n_embd, q_dim + 2 * kv_dim, in_gain);
+    } else {
+      matrix(b + "attn_q.weight", s.n_embd, q_dim, in_gain);
+      matrix(b + "attn_k.weight", s.n_embd, kv_dim, in_gain);
+      matrix(b + "attn_v.weight", s.n_embd, kv_dim, in_gain);
+    }
     if (traits.qkv_bias) {
       vector(b + "attn_q.bias", q_dim, 0.0, 0.1);
       vector(b + "attn_k.bias", kv_dim, 0.0, 0.1);
@@ -308,9 +370,19 @@ GgufWriter make_random_model(const RandomModelSpec& s) {
     }
     matrix(b + "attn_output.weight", q_dim, s.n_embd, out_gain);
     vector(b + "ffn_norm.weight", s.n_embd, 1.0, 0.05);
-    matrix(b + "ffn_gate.weight", s.n_embd, s.n_ff, in_gain);
-    matrix(b + "ffn_up.weight", s.n_embd, s.n_ff, in_gain);
+    if (traits.fused_gate_up) {
+      matrix(b + "ffn_up.weight", s.n_embd, 2 * s.n_ff, in_gain);  // gate rows, then up rows
+    } else {
+      matrix(b + "ffn_gate.weight", s.n_embd, s.n_ff, in_gain);
+      matrix(b + "ffn_up.weight", s.n_embd, s.n_ff, in_gain);
+    }
     matrix(b + "ffn_down.weight", s.n_ff, s.n_embd, ff_out_gain);
+    if (traits.post_norms) {
+      // gemma's embeddings enter the residual stream times sqrt(n_embd), with an RMS of about
+      // logit_std when tied: post norms of weight 3 keep each block's part in the logits visible.
+      vector(b + "post_attention_norm.weight", s.n_embd, 3.0, 0.3);
+      vector(b + "post_ffw_norm.weight", s.n_embd, 3.0, 0.3);
+    }
   }
   return w;
 }

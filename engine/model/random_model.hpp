@@ -24,16 +24,28 @@ struct RandomModelSpec {
   std::uint32_t n_vocab = 1024;
   std::uint32_t n_ctx = 2048;
   std::uint64_t seed = 1;
-  bool tied_output = false;   ///< omit output.weight (logits use token_embd)
-  bool rope_factors = false;  ///< write rope_freqs.weight with llama3-style factors in [1, 8]
+  bool tied_output = false;  ///< omit output.weight (logits use token_embd)
+  /// write rope_freqs.weight with llama3-style factors in [1, 8]; phi3: LongRoPE's rope_factors_long
+  /// (1 to 8) and rope_factors_short (1 to 1.5) with rope.scaling.attn_factor and original context
+  bool rope_factors = false;
+  std::uint32_t rope_original_context =
+      4096;  ///< phi3 with rope_factors: rope.scaling.original_context_length
   float rope_freq_base = 10000.0f;
+  float rope_linear_factor =
+      1.0f;  ///< rope.scaling.type linear with this factor when not 1 (gemma3: global layers)
   float rms_eps = 1e-5f;
   float logit_std = 8.0f;           ///< typical spread of the logits; larger = more peaked
   Pooling pooling = Pooling::mean;  ///< bert only: bert.pooling_type (mean or cls)
   /// Decoders: written as {arch}.pooling_type unless none (an embedding decoder, as Qwen3-Embedding
   /// files are: last).
   Pooling decoder_pooling = Pooling::none;
-  std::string name;  ///< general.name; a descriptive default when empty
+  // gemma2 and phi3 (phi3 writes the window as its files do; neither llama.cpp nor lagvk applies it).
+  // gemma2 only otherwise (written as llama.cpp reads them; a small window makes short prompts cross it,
+  // small caps bend the random model's scores and logits).
+  std::uint32_t sliding_window = 16;  ///< attention.sliding_window
+  float attn_softcap = 50.0f;         ///< attn_logit_softcapping
+  float final_softcap = 30.0f;        ///< final_logit_softcapping
+  std::string name;                   ///< general.name; a descriptive default when empty
   /// When set, the vocabulary is make_word_vocab(words) (n_vocab must be its size) and SentencePiece's
   /// implicit leading space is off, as for the trained multihop model.
   std::vector<std::string> words;

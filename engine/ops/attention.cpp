@@ -1,5 +1,7 @@
 #include "engine/ops/attention.hpp"
 
+#include <cmath>
+
 #include "engine/ops/dispatch.hpp"
 #include "engine/ops/push_constants.hpp"
 
@@ -26,8 +28,10 @@ void validate_cache(const char* op, const PagedKv& kv, std::uint64_t entries_nee
 
 void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q, const PagedKv& kv,
                const vk::BufferView& out, std::uint32_t tokens, std::uint32_t q_heads, std::uint32_t kv_start,
-               float scale, AttentionMask mask) {
+               float scale, AttentionMask mask, ScoreShaping shaping) {
   if (tokens == 0) return;
+  if (!(shaping.softcap >= 0.0f) || !std::isfinite(shaping.softcap))
+    fail("attention: soft cap {} must be zero (none) or a finite positive number", shaping.softcap);
   if (q_heads % kv.kv_heads != 0)
     fail("attention: {} query heads are not a multiple of {} kv heads", q_heads, kv.kv_heads);
   if (kv.head_dim > kMaxHeadDim || kv.head_dim > kAttentionThreads * kMaxDimsPerThread)
@@ -43,10 +47,10 @@ void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q,
   const char* variant = mask == AttentionMask::causal ? "attention" : "attention_bidirectional";
   const auto& pipeline = ctx.pipeline({variant, {kAttentionThreads}, sizeof(push::Attention)});
   require_bytes("attention", "page fill", kv.fill, std::uint64_t(kv.table_pages) * 4);
-  const push::Attention push{
-      q.address(),    kv.k.address(), kv.v.address(), kv.table.address(), kv.fill.address(),
-      out.address(),  tokens,         q_heads,        kv.kv_heads,        kv.head_dim,
-      kv.page_tokens, kv_start,       scale};
+  const push::Attention push{q.address(),       kv.k.address(), kv.v.address(), kv.table.address(),
+                             kv.fill.address(), out.address(),  tokens,         q_heads,
+                             kv.kv_heads,       kv.head_dim,    kv.page_tokens, kv_start,
+                             shaping.window,    scale,          shaping.softcap};
   cs.dispatch(pipeline, push, q_heads, tokens, 1, variant);
 }
 

@@ -24,12 +24,20 @@ struct PagedKv {
 /// Which cache entries a query sees: causal (decoders) or all of them (encoders such as BERT).
 enum class AttentionMask { causal, bidirectional };
 
+/// Gemma-style changes to the scores: a sliding window (a query at cache entry e sees only entries
+/// e - window + 1 .. e; 0 for no window) and soft-capping (score -> softcap * tanh(score / softcap), after
+/// the scale; 0 for none).
+struct ScoreShaping {
+  std::uint32_t window = 0;
+  float softcap = 0.0f;
+};
+
 /// out[t][h] = softmax_j(q[t][h] . K[j] * scale) V[j] over cache entries j <= kv_start + t (causal) or
 /// j < kv_start + tokens (bidirectional), with query head h reading kv head h / (q_heads / kv_heads). q and
 /// out: tokens x q_heads x head_dim fp32.
 void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q, const PagedKv& kv,
                const vk::BufferView& out, std::uint32_t tokens, std::uint32_t q_heads, std::uint32_t kv_start,
-               float scale, AttentionMask mask = AttentionMask::causal);
+               float scale, AttentionMask mask = AttentionMask::causal, ScoreShaping shaping = {});
 
 /// Writes k_new/v_new (tokens x kv_heads x head_dim fp32, rows k_stride/v_stride floats apart; 0 means
 /// packed) into cache entries kv_start .. kv_start + tokens - 1.

@@ -51,7 +51,7 @@ std::vector<float> linear(std::span<const float> x, std::span<const float> w, st
 
 }  // namespace
 
-RefModel::RefModel(const Model& model) : config_(model.config()) {
+RefModel::RefModel(const Model& model, std::uint32_t context) : config_(model.config()) {
   const auto& w = model.weights();
   token_embd_ = w.token_embd.to_float();
   if (config_.traits.layout == BlockLayout::bert_encoder) {
@@ -84,7 +84,7 @@ RefModel::RefModel(const Model& model) : config_(model.config()) {
   }
   output_norm_ = w.output_norm.to_float();
   if (!config_.tied_output) output_ = w.output.to_float();
-  rope_freqs_ = to_float(w.rope_freqs);
+  rope_freqs_ = to_float(rope_factors(model, context ? context : config_.n_ctx_train));
   layers_.reserve(w.layers.size());
   for (const auto& l : w.layers) {
     Layer d;
@@ -102,6 +102,8 @@ RefModel::RefModel(const Model& model) : config_(model.config()) {
     d.ffn_gate = l.ffn_gate.to_float();
     d.ffn_up = l.ffn_up.to_float();
     d.ffn_down = l.ffn_down.to_float();
+    d.attn_post_norm = to_float(l.attn_post_norm);
+    d.ffn_post_norm = to_float(l.ffn_post_norm);
     layers_.push_back(std::move(d));
   }
 }
@@ -192,8 +194,7 @@ std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
 
   std::vector<std::int32_t> positions(n);
   for (std::size_t t = 0; t < n; ++t) positions[t] = std::int32_t(n_past_ + t);
-  RopeParams rope_params = c.rope_params();
-  rope_params.freq_factors = rope_freqs_;
+  const float attn_scale = c.attn_scale > 0.0f ? c.attn_scale : float(1.0 / std::sqrt(double(hd)));
 
   auto trace = [&](std::string_view name, std::span<const float> v) {
     if (hook_) hook_(name, v);
@@ -204,11 +205,15 @@ std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
 
   std::vector<float> x(n * embd);
   embedding(token_embd_, tokens, x, embd);
+  if (c.traits.scale_embeddings) scale(x, x, std::sqrt(float(embd)));
   trace("inp_embd", x);
 
   std::vector<float> h(n * embd), attn(n * qd), gate_up(n * ff);
   for (std::size_t li = 0; li < layers_.size(); ++li) {
     auto& l = layers_[li];
+    RopeParams rope_params = c.rope_params(std::uint32_t(li));
+    rope_params.freq_factors = rope_freqs_;
+    const std::size_t window = c.is_sliding(std::uint32_t(li)) ? c.sliding_window : 0;
     // Attention block.
     rmsnorm(x, l.attn_norm, h, n, embd, c.rms_eps);
     layer_trace(li, "attn_norm", h);
@@ -226,10 +231,11 @@ std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
     layer_trace(li, "v", v);
     l.k_cache.insert(l.k_cache.end(), k.begin(), k.end());
     l.v_cache.insert(l.v_cache.end(), v.begin(), v.end());
-    attention(q, l.k_cache, l.v_cache, attn, n, c.n_head, c.n_head_kv, hd, n_past_,
-              float(1.0 / std::sqrt(double(hd))));
+    attention(q, l.k_cache, l.v_cache, attn, n, c.n_head, c.n_head_kv, hd, n_past_, attn_scale, true, window,
+              c.attn_softcap);
     layer_trace(li, "kqv_out", attn);
-    const auto o = linear(attn, l.wo, {}, n, qd, embd);
+    auto o = linear(attn, l.wo, {}, n, qd, embd);
+    if (!l.attn_post_norm.empty()) rmsnorm(o, l.attn_post_norm, o, n, embd, c.rms_eps);
     layer_trace(li, "attn_out", o);
     add(x, o, x);
     layer_trace(li, "ffn_inp", x);
@@ -239,9 +245,13 @@ std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
     layer_trace(li, "ffn_norm", h);
     const auto gate = linear(h, l.ffn_gate, {}, n, embd, ff);
     const auto up = linear(h, l.ffn_up, {}, n, embd, ff);
-    swiglu(gate, up, gate_up);
+    if (c.traits.ffn_activation == FfnActivation::gelu)
+      geglu(gate, up, gate_up);
+    else
+      swiglu(gate, up, gate_up);
     layer_trace(li, "ffn_act", gate_up);
-    const auto down = linear(gate_up, l.ffn_down, {}, n, ff, embd);
+    auto down = linear(gate_up, l.ffn_down, {}, n, ff, embd);
+    if (!l.ffn_post_norm.empty()) rmsnorm(down, l.ffn_post_norm, down, n, embd, c.rms_eps);
     layer_trace(li, "ffn_out", down);
     add(x, down, x);
     layer_trace(li, "l_out", x);
@@ -251,6 +261,7 @@ std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
   rmsnorm(x, output_norm_, h, n, embd, c.rms_eps);
   trace("result_norm", h);
   auto logits = linear(h, c.tied_output ? token_embd_ : output_, {}, n, embd, vocab);
+  if (c.final_softcap > 0.0f) softcap(logits, logits, c.final_softcap);
   trace("result_output", logits);
   return logits;
 }

@@ -18,8 +18,9 @@ namespace lagvk::ref {
 
 class RefModel {
  public:
-  /// Dequantizes all weights of `model` (the Model may be destroyed afterwards).
-  explicit RefModel(const Model& model);
+  /// Dequantizes all weights of `model` (the Model may be destroyed afterwards). `context` picks phi3's
+  /// long or short RoPE factors as the GPU side does (0: the model's training context).
+  explicit RefModel(const Model& model, std::uint32_t context = 0);
 
   [[nodiscard]] const ModelConfig& config() const { return config_; }
   /// Tokens already in the KV cache; the next token is at this position.
@@ -54,6 +55,7 @@ class RefModel {
   struct Layer {
     std::vector<float> attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm;
     std::vector<float> ffn_norm, ffn_gate, ffn_up, ffn_down;
+    std::vector<float> attn_post_norm, ffn_post_norm;                                           ///< gemma
     std::vector<float> bo, b_up, b_down, attn_out_norm, attn_out_norm_b, out_norm, out_norm_b;  ///< encoders
     std::vector<float> k_cache, v_cache;  ///< n_past x kv_dim each, RoPE already applied to keys
   };

@@ -96,6 +96,22 @@ void gelu(std::span<const float> x, std::span<float> out) {
   }
 }
 
+void geglu(std::span<const float> gate, std::span<const float> up, std::span<float> out) {
+  constexpr double kSqrt2OverPi = 0.79788456080286535588;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const double g = gate[i];
+    out[i] = float(0.5 * g * (1.0 + std::tanh(kSqrt2OverPi * (g + 0.044715 * g * g * g))) * double(up[i]));
+  }
+}
+
+void softcap(std::span<const float> x, std::span<float> out, float cap) {
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = float(double(cap) * std::tanh(double(x[i]) / cap));
+}
+
+void scale(std::span<const float> x, std::span<float> out, float factor) {
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = float(double(x[i]) * factor);
+}
+
 void swiglu(std::span<const float> gate, std::span<const float> up, std::span<float> out) {
   for (std::size_t i = 0; i < out.size(); ++i) {
     const double g = gate[i];
@@ -116,21 +132,26 @@ void embedding(std::span<const float> table, std::span<const std::int32_t> ids, 
 
 void attention(std::span<const float> q, std::span<const float> k, std::span<const float> v,
                std::span<float> out, std::size_t tokens, std::size_t q_heads, std::size_t kv_heads,
-               std::size_t head_dim, std::size_t kv_start, float scale, bool causal) {
+               std::size_t head_dim, std::size_t kv_start, float scale, bool causal, std::size_t window,
+               float softcap) {
   const std::size_t group = q_heads / kv_heads;
   std::vector<double> scores;
   for (std::size_t t = 0; t < tokens; ++t) {
     const std::size_t visible = causal ? kv_start + t + 1 : kv_start + tokens;
-    scores.resize(visible);
+    // Entries before `first` are outside the query's sliding window (none when window is 0).
+    const std::size_t self = kv_start + t;
+    const std::size_t first = window > 0 && self + 1 > window ? self + 1 - window : 0;
     for (std::size_t h = 0; h < q_heads; ++h) {
+      scores.assign(visible, -std::numeric_limits<double>::infinity());
       const std::size_t kh = h / group;
       const float* qv = &q[(t * q_heads + h) * head_dim];
       double mx = -std::numeric_limits<double>::infinity();
-      for (std::size_t j = 0; j < visible; ++j) {
+      for (std::size_t j = first; j < visible; ++j) {
         const float* kv = &k[(j * kv_heads + kh) * head_dim];
         double dot = 0.0;
         for (std::size_t d = 0; d < head_dim; ++d) dot += double(qv[d]) * double(kv[d]);
         scores[j] = dot * scale;
+        if (softcap > 0.0f) scores[j] = softcap * std::tanh(scores[j] / softcap);
         mx = std::max(mx, scores[j]);
       }
       double sum = 0.0;

@@ -52,6 +52,15 @@ void layernorm(std::span<const float> x, std::span<const float> weight, std::spa
 /// ggml_gelu computes (BERT's FFN activation). out may alias x.
 void gelu(std::span<const float> x, std::span<float> out);
 
+/// out = gelu(gate) * up, elementwise (gelu as above): gemma's gated feed-forward.
+void geglu(std::span<const float> gate, std::span<const float> up, std::span<float> out);
+
+/// out = cap * tanh(x / cap), elementwise: gemma2's logit soft-capping. out may alias x.
+void softcap(std::span<const float> x, std::span<float> out, float cap);
+
+/// out = x * factor, elementwise. out may alias x.
+void scale(std::span<const float> x, std::span<float> out, float factor);
+
 /// out = silu(gate) * up, elementwise.
 void swiglu(std::span<const float> gate, std::span<const float> up, std::span<float> out);
 
@@ -64,9 +73,12 @@ void embedding(std::span<const float> table, std::span<const std::int32_t> ids, 
 
 /// Grouped-query attention. q: tokens x q_heads x head_dim; k, v: kv_len x kv_heads x head_dim (the
 /// logical, unpaged cache). Query t sees cache entries [0, kv_start + t] when causal, else all entries
-/// [0, kv_start + tokens) (encoders). out like q.
+/// [0, kv_start + tokens) (encoders). out like q. A window > 0 hides from query t the entries before
+/// kv_start + t + 1 - window (sliding-window layers); a softcap > 0 maps each scaled score s to
+/// softcap * tanh(s / softcap) before the softmax (gemma2).
 void attention(std::span<const float> q, std::span<const float> k, std::span<const float> v,
                std::span<float> out, std::size_t tokens, std::size_t q_heads, std::size_t kv_heads,
-               std::size_t head_dim, std::size_t kv_start, float scale, bool causal = true);
+               std::size_t head_dim, std::size_t kv_start, float scale, bool causal = true,
+               std::size_t window = 0, float softcap = 0.0f);
 
 }  // namespace lagvk::ref

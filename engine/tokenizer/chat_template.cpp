@@ -496,6 +496,44 @@ std::string plain_assistant_text(const ChatMessage& m, const std::vector<Ordered
 /// "\nAssistant:", then " TEXT", and so on. Tool calls are written in the agent's format
 /// (plain_assistant_text); tool results are "Tool:" turns, as the agent's observations. Tool definitions
 /// have no place in this format: the model knows its tools from training.
+/// Gemma's template: turns "<start_of_turn>ROLE\nTEXT<end_of_turn>\n" with the assistant named "model"
+/// and the text trimmed; gemma has no system turn, so (as Gemma 3's template does) a leading system
+/// message becomes a prefix of the first turn's text, followed by a blank line.
+ChatText render_gemma(std::span<const ChatMessage> messages, bool gen) {
+  ChatText out;
+  std::size_t first = 0;
+  std::string prefix;
+  if (!messages.empty() && is_role(messages[0], "system")) {
+    prefix = messages[0].content + "\n\n";
+    first = 1;
+  }
+  for (std::size_t i = first; i < messages.size(); ++i) {
+    const ChatMessage& m = messages[i];
+    markup(out, "<start_of_turn>");
+    content(out, is_role(m, "assistant") ? "model" : m.role);
+    markup(out, "\n");
+    if (i == first) content(out, prefix);
+    content(out, trim(m.content));
+    markup(out, "<end_of_turn>\n");
+  }
+  if (gen) markup(out, "<start_of_turn>model\n");
+  return out;
+}
+
+/// Phi-3's template: "<|system|>\n", "<|user|>\n" or "<|assistant|>\n", the text untrimmed, "<|end|>\n";
+/// other roles as user turns. Without a generation prompt the template ends with the EOS text.
+ChatText render_phi3(const ChatTemplate& t, std::span<const ChatMessage> messages, bool gen) {
+  ChatText out;
+  for (const ChatMessage& m : messages) {
+    const bool named = is_role(m, "system") || is_role(m, "assistant");
+    markup(out, named ? "<|" + m.role + "|>\n" : std::string("<|user|>\n"));
+    content(out, m.content);
+    markup(out, "<|end|>\n");
+  }
+  markup(out, gen ? std::string("<|assistant|>\n") : t.eos);
+  return out;
+}
+
 ChatText render_plain(std::span<const ChatMessage> messages, bool gen,
                       const std::vector<OrderedJson>& tools) {
   ChatText out;
@@ -542,6 +580,10 @@ std::string_view chat_format_name(ChatFormat f) {
       return "mistral_v3";
     case ChatFormat::mistral_v3_tekken:
       return "mistral_v3_tekken";
+    case ChatFormat::gemma:
+      return "gemma";
+    case ChatFormat::phi3:
+      return "phi3";
   }
   return "?";
 }
@@ -559,6 +601,10 @@ ChatTemplate chat_template_from_jinja(std::string_view jinja, std::string bos, s
       t.default_system = found.text;
       t.default_system_needs_a_message = !found.text.empty() && inside_for_loop(jinja, found.position);
     }
+  } else if (contains(jinja, "<start_of_turn>")) {
+    t.format = ChatFormat::gemma;
+  } else if (contains(jinja, "<|assistant|>") && contains(jinja, "<|end|>")) {
+    t.format = ChatFormat::phi3;
   } else if (contains(jinja, "[INST]")) {
     if (contains(jinja, "<<SYS>>"))
       t.format = ChatFormat::llama2;
@@ -614,6 +660,10 @@ ChatText render_chat_segments(const ChatTemplate& tmpl, std::span<const ChatMess
     case ChatFormat::mistral_v3:
     case ChatFormat::mistral_v3_tekken:
       return render_mistral(tmpl, messages);
+    case ChatFormat::gemma:
+      return render_gemma(messages, add_generation_prompt);
+    case ChatFormat::phi3:
+      return render_phi3(tmpl, messages, add_generation_prompt);
     case ChatFormat::plain:
       break;
   }

@@ -17,6 +17,9 @@
 //   mistral_v3 other "[INST] " templates   "[INST] USER[/INST] ANSWER</s>" (v0.3 and later; system
 //                                          prepended to the last user turn)
 //   mistral_v3_tekken "[INST]" + quote     "[INST]USER[/INST]ANSWER</s>" (Nemo, Ministral)
+//   gemma    "<start_of_turn>"             <start_of_turn>ROLE\nTEXT<end_of_turn>\n, the assistant named
+//                                          "model"; a system message prefixes the first turn's text
+//   phi3     "<|assistant|>" and "<|end|>" <|ROLE|>\nTEXT<|end|>\n (system, user, assistant)
 //   plain    no or unrecognised template   "SYSTEM\n\nUser: TEXT\nAssistant: TEXT\n...Assistant:"
 //
 // Rendered prompts never start with the BOS token: the tokenizer adds it (add_bos), as llama.cpp does.
@@ -62,7 +65,9 @@ enum class ChatFormat {
   llama2,
   mistral_v1,
   mistral_v3,
-  mistral_v3_tekken
+  mistral_v3_tekken,
+  gemma,
+  phi3
 };
 
 [[nodiscard]] std::string_view chat_format_name(ChatFormat f);

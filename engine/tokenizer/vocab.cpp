@@ -1,5 +1,8 @@
 #include "engine/tokenizer/vocab.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include "engine/core/error.hpp"
 #include "engine/model/gguf_reader.hpp"
 
@@ -10,6 +13,46 @@ std::optional<std::int32_t> TokenVocab::find(std::string_view piece) const {
   if (it == id_of.end()) return std::nullopt;
   return it->second;
 }
+
+namespace {
+
+/// llama.cpp's attributes by model name: for a general.name containing "phi-3" or "phi3" (any case), every
+/// special token (control, user-defined, unknown) and "</s>" strip the whitespace after them, except
+/// "<unk>", "<s>" and "<|endoftext|>".
+void set_rstrip(const GgufFile& f, TokenVocab& v) {
+  v.rstrip.assign(v.size(), false);
+  std::string name = f.get_string_opt("general.name").value_or("");
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  if (name.find("phi-3") == std::string::npos && name.find("phi3") == std::string::npos) return;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const TokenType t = v.type[i];
+    v.rstrip[i] = t == TokenType::control || t == TokenType::user_defined || t == TokenType::unknown;
+  }
+  auto set = [&](const char* text, bool on) {
+    if (const auto id = v.find(text)) v.rstrip[std::size_t(*id)] = on;
+  };
+  set("</s>", true);
+  for (const char* text : {"<unk>", "<s>", "<|endoftext|>"}) set(text, false);
+}
+
+/// eos, eot and the end-of-turn texts llama.cpp recognises in any vocabulary (it stops generating at
+/// them whether or not the file names them): Llama 3's, ChatML's, Phi-3's, gemma's and others'.
+void set_end_of_generation(TokenVocab& v) {
+  for (const std::int32_t id : {v.eos, v.eot})
+    if (id >= 0) v.end_of_generation.push_back(id);
+  for (const char* text :
+       {"<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>"}) {
+    const auto id = v.find(text);
+    if (!id) continue;
+    const TokenType t = v.type[std::size_t(*id)];
+    if ((t == TokenType::control || t == TokenType::user_defined) &&
+        std::find(v.end_of_generation.begin(), v.end_of_generation.end(), *id) == v.end_of_generation.end())
+      v.end_of_generation.push_back(*id);
+  }
+}
+
+}  // namespace
 
 TokenVocab load_vocab(const GgufFile& f, bool add_bos_default) {
   TokenVocab v;
@@ -53,6 +96,8 @@ TokenVocab load_vocab(const GgufFile& f, bool add_bos_default) {
   v.eot = special("tokenizer.ggml.eot_token_id");
   v.add_bos = f.get_bool_opt("tokenizer.ggml.add_bos_token").value_or(add_bos_default);
   v.add_space_prefix = f.get_bool_opt("tokenizer.ggml.add_space_prefix").value_or(true);
+  set_rstrip(f, v);
+  set_end_of_generation(v);
   return v;
 }
 

@@ -21,8 +21,14 @@ struct TokenVocab {
 
   std::int32_t bos = -1, eos = -1, unk = -1;  ///< -1 when the model has none
   std::int32_t eot = -1;                      ///< end-of-turn (chat models), -1 when none
+  /// Tokens that end a generation: eos, eot, and (as llama.cpp finds them by their text) control or
+  /// user-defined tokens such as gemma's "<end_of_turn>" or Phi-3's "<|end|>" that the file names nowhere.
+  std::vector<std::int32_t> end_of_generation;
   bool add_bos = true;
   bool add_space_prefix = true;
+  /// Per token: whitespace right after it is dropped when it is cut out as a special token (llama.cpp
+  /// gives its special tokens this attribute for models named Phi-3, as their Hugging Face tokenizers do).
+  std::vector<bool> rstrip;
 
   [[nodiscard]] std::size_t size() const { return text.size(); }
   [[nodiscard]] std::optional<std::int32_t> find(std::string_view piece) const;

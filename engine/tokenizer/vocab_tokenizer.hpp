@@ -1,6 +1,8 @@
 #pragma once
 // What every tokenizer over a GGUF vocabulary answers the same way: token texts, BOS/EOS, lookups. The
 // SentencePiece and byte-level BPE tokenizers derive from it and add only their encoding and decoding.
+#include <algorithm>
+
 #include "engine/tokenizer/tokenizer.hpp"
 #include "engine/tokenizer/vocab.hpp"
 
@@ -17,7 +19,8 @@ class VocabTokenizer : public Tokenizer {
   [[nodiscard]] bool add_bos_by_default() const override { return vocab_.add_bos; }
   [[nodiscard]] std::size_t vocab_size() const override { return vocab_.size(); }
   [[nodiscard]] bool is_end_of_generation(std::int32_t id) const override {
-    return id >= 0 && (id == vocab_.eos || id == vocab_.eot);
+    return id >= 0 && std::find(vocab_.end_of_generation.begin(), vocab_.end_of_generation.end(), id) !=
+                          vocab_.end_of_generation.end();
   }
 
  protected:

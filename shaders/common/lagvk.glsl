@@ -20,3 +20,13 @@ layout(buffer_reference, std430, buffer_reference_align = 4) buffer U32Ptr { uin
 // Workgroups of a 1-D problem are laid out over x and y (x is limited to maxComputeWorkGroupCount[0],
 // often 65535), so the flat group index is rebuilt here.
 uint flat_group_id() { return gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x; }
+
+// tanh(u) written through exp of a non-positive argument, so that large |u| neither overflows nor loses
+// the sign (GELU's approximation and logit soft-capping both need it exact to the last bits near +-1).
+float stable_tanh(float u) {
+  const float e = exp(-2.0 * abs(u));
+  return sign(u) * (1.0 - e) / (1.0 + e);
+}
+
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): the GELU approximation llama.cpp's ggml_gelu uses.
+float gelu_tanh(float x) { return 0.5 * x * (1.0 + stable_tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }

@@ -10,6 +10,8 @@
 // offset. tests/test_push_constants.cpp checks every compiled kernel's block against the C++ struct,
 // member by member (name, offset, size), from the SPIR-V.
 
+// window: a query at cache entry e sees only entries > e - window (sliding-window layers), 0 for all;
+// softcap: scores become softcap * tanh(score / softcap) before the softmax (gemma2), 0 for none.
 #define LAGVK_PUSH_ATTENTION(ADDRESS, UINT, FLOAT) \
   ADDRESS(F32Ptr, q)                               \
   ADDRESS(F16Ptr, k)                               \
@@ -23,7 +25,9 @@
   UINT(head_dim)                                   \
   UINT(page_tokens)                                \
   UINT(kv_start)                                   \
-  FLOAT(scale)
+  UINT(window)                                     \
+  FLOAT(scale)                                     \
+  FLOAT(softcap)
 
 // k_stride, v_stride: floats between consecutive tokens of k_new / v_new.
 #define LAGVK_PUSH_KV_STORE(ADDRESS, UINT, FLOAT) \
@@ -60,13 +64,15 @@
   FLOAT(freq_base)                                   \
   FLOAT(freq_scale)
 
-// b_period: b is repeated every b_period elements (a bias row added to every token).
+// b_period: b is repeated every b_period elements (a bias row added to every token); c: the constant of
+// OP_SCALE and OP_SOFTCAP.
 #define LAGVK_PUSH_ELEMENTWISE(ADDRESS, UINT, FLOAT) \
   ADDRESS(F32Ptr, a)                                 \
   ADDRESS(F32Ptr, b)                                 \
   ADDRESS(F32Ptr, out_)                              \
   UINT(n)                                            \
-  UINT(b_period)
+  UINT(b_period)                                     \
+  FLOAT(c)
 
 #define LAGVK_PUSH_EMBEDDING(ADDRESS, UINT, FLOAT) \
   ADDRESS(WeightPtr, table)                        \

@@ -65,7 +65,8 @@ void render_and_tokenize(const ChatTemplate& tmpl, const ChatInput& in) {
 constexpr ChatFormat kFormats[] = {
     ChatFormat::plain,      ChatFormat::llama3,     ChatFormat::llama31,
     ChatFormat::chatml,     ChatFormat::qwen3,      ChatFormat::llama2,
-    ChatFormat::mistral_v1, ChatFormat::mistral_v3, ChatFormat::mistral_v3_tekken};
+    ChatFormat::mistral_v1, ChatFormat::mistral_v3, ChatFormat::mistral_v3_tekken,
+    ChatFormat::gemma,      ChatFormat::phi3};
 
 }  // namespace
 

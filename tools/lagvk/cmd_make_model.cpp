@@ -54,8 +54,9 @@ int cmd_make_model(int argc, char** argv) {
       {
           {"--output", "-o", "FILE", "where to write the model (required)", ""},
           {"--arch", "", "ARCH",
-           "architecture: llama, qwen2, qwen3, or bert (an embedding model for 'lagvk embed': WordPiece "
-           "vocabulary, mean pooling, as many kv heads as heads)",
+           "architecture: llama, qwen2, qwen3, gemma2, gemma3 (both always tied), phi3, or bert (an "
+           "embedding model for "
+           "'lagvk embed': WordPiece vocabulary, mean pooling, as many kv heads as heads)",
            d.arch},
           {"--pooling", "", "TYPE",
            "how token vectors become the sentence vector: mean or cls (bert), last or mean (a decoder "
@@ -81,6 +82,13 @@ int cmd_make_model(int argc, char** argv) {
           {"--rope-base", "", "B", "RoPE frequency base", "10000"},
           {"--logit-std", "", "X", "spread of the logits; larger is more peaked", "8"},
           {"--tied", "", "", "no output.weight: logits use token_embd", ""},
+          {"--sliding-window", "", "N",
+           "gemma2/gemma3: tokens each sliding-window layer (gemma2: every other one, gemma3: 5 of 6) sees",
+           std::to_string(d.sliding_window)},
+          {"--attn-softcap", "", "X", "gemma2: attention scores become X tanh(score / X)",
+           fmt::format("{}", d.attn_softcap)},
+          {"--final-softcap", "", "X", "gemma2: logits become X tanh(logit / X)",
+           fmt::format("{}", d.final_softcap)},
           {"--rope-factors", "", "", "write rope_freqs.weight with llama3-style factors (1 to 8)", ""},
           {"--name", "", "NAME", "general.name", "derived from the shape"},
           {"--words", "", "FILE",
@@ -145,8 +153,16 @@ int cmd_make_model(int argc, char** argv) {
   s.seed = args.get_uint64("--seed", d.seed);
   s.rope_freq_base = float(args.get_double("--rope-base", d.rope_freq_base, 1.0, 1e9, true));
   s.logit_std = float(args.get_double("--logit-std", d.logit_std, 0.0, 1e4, true));
-  s.tied_output = args.has("--tied");
+  s.tied_output = args.has("--tied") || arch_traits(s.arch).tied_embeddings;
   s.rope_factors = args.has("--rope-factors");
+  if (args.has("--sliding-window") && arch_traits(s.arch).swa_period == 0)
+    fail("lagvk make-model: --sliding-window is for --arch gemma2 or gemma3");
+  for (const char* flag : {"--attn-softcap", "--final-softcap"})
+    if (args.has(flag) && !arch_traits(s.arch).logit_softcaps)
+      fail("lagvk make-model: {} is for --arch gemma2", flag);
+  s.sliding_window = positive_u32(args, "--sliding-window", d.sliding_window);
+  s.attn_softcap = float(args.get_double("--attn-softcap", d.attn_softcap, 0.0, 1e6, true));
+  s.final_softcap = float(args.get_double("--final-softcap", d.final_softcap, 0.0, 1e6, true));
   s.name = args.get_or("--name", "");
   if (const auto words = args.get("--words")) {
     if (hf) fail("lagvk make-model: give --words or --vocab FILE, not both");
