@@ -48,6 +48,7 @@ lag::AskOptions ask_options_of(const lagvk_store& store, const lagvk_ask_params&
   if (o.save) require_writable(store, "lagvk_ask with save");
   o.selection = selection_of(p.selection);
   o.generate = generate_options(p.generate);
+  o.reuse_context = p.generate.reuse_prefix != 0;
   return o;
 }
 

@@ -138,6 +138,7 @@ json lag_first_tokens(int port, int sentences) {
   for (const char* mode : {"kv", "text", "none"}) {
     json body = chat;
     body["lag"] = {{"k", 3}, {"mode", mode}};
+    body["cache_prompt"] = false;   // each repetition places its logs: the kept context would skip that
     (void)first_token(port, body);  // warm: the logs' pages and the retrieval index
     json best;
     for (int rep = 0; rep < 2; ++rep) {
@@ -158,7 +159,8 @@ json lag_first_tokens(int port, int sentences) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_path, make, json_path;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress line by line, also into a file
+  std::string model_path, make, json_path, parts = "throughput,agent,lag";
   std::uint32_t tokens = 32;
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
@@ -170,11 +172,15 @@ int main(int argc, char** argv) {
       tokens = std::uint32_t(std::stoul(argv[++i]));
     else if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
       json_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--parts") && i + 1 < argc)
+      parts = argv[++i];
     else if (!std::strcmp(argv[i], "--quick"))
       quick = true;
     else {
       std::fprintf(stderr,
-                   "usage: bench_server [--model FILE | --make TYPE] [--tokens N] [--quick] [--json FILE]\n");
+                   "usage: bench_server [--model FILE | --make TYPE] [--tokens N] [--parts "
+                   "throughput,agent,lag] [--quick] "
+                   "[--json FILE]\n");
       return 2;
     }
   }

@@ -146,7 +146,8 @@ TEST_F(CApiLagChat, ANextStepWithTheSameLogsContinuesTheLastContext) {
   const std::vector<std::uint64_t> placed = {ids_[3], ids_[1]};
   for (const auto& [mode, name] : {std::pair{LAGVK_LOGS_KV, "kv"}, std::pair{LAGVK_LOGS_TEXT, "text"}}) {
     SCOPED_TRACE(name);
-    const lagvk_ask_params p = ask_params(mode, placed);
+    lagvk_ask_params p = ask_params(mode, placed);
+    p.generate.reuse_prefix = 1;
     const lagvk_chat_message first_step[] = {{"user", kQuestion.c_str(), nullptr, nullptr}};
     lagvk_completion* c = nullptr;
     ASSERT_EQ(lagvk_ask_chat(store_, first_step, 1, &cp, &p, &c), LAGVK_OK) << last_error();
@@ -161,20 +162,18 @@ TEST_F(CApiLagChat, ANextStepWithTheSameLogsContinuesTheLastContext) {
     // The first step's whole prompt came from the kept context (text mode: the logs' text too).
     EXPECT_GE(continued.cached_tokens, first.prompt_tokens);
     EXPECT_EQ(continued.logs, first.logs);
-    // The same step built afresh: another call first drops the kept context.
-    lagvk_completion* plain = nullptr;
-    lagvk_generate_params g = lagvk_generate_params_default();
-    g.max_tokens = 1;
-    ASSERT_EQ(lagvk_generate(model_, "x", &g, &plain), LAGVK_OK) << last_error();
-    lagvk_completion_free(plain);
-    ASSERT_EQ(lagvk_ask_chat(store_, next_step, 3, &cp, &p, &c), LAGVK_OK) << last_error();
+    // The same step built afresh (without reuse_prefix).
+    lagvk_ask_params fresh = p;
+    fresh.generate.reuse_prefix = 0;
+    ASSERT_EQ(lagvk_ask_chat(store_, next_step, 3, &cp, &fresh, &c), LAGVK_OK) << last_error();
     const Answer afresh = answer_of(c);
     EXPECT_EQ(afresh.cached_tokens, 0u);
     EXPECT_EQ(afresh.prompt_tokens, continued.prompt_tokens);
     EXPECT_EQ(afresh.tokens, continued.tokens);
     // Other logs: no reuse.
     const std::vector<std::uint64_t> other_logs = {ids_[0]};
-    const lagvk_ask_params other = ask_params(mode, other_logs);
+    lagvk_ask_params other = ask_params(mode, other_logs);
+    other.generate.reuse_prefix = 1;
     ASSERT_EQ(lagvk_ask_chat(store_, next_step, 3, &cp, &other, &c), LAGVK_OK) << last_error();
     EXPECT_EQ(answer_of(c).cached_tokens, 0u);
   }

@@ -118,9 +118,11 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
   const std::vector<std::int32_t>& tokens = prompt.tokens;
   // An agent's next step with the same logs continues the context its last step left (prefix reuse).
   std::uint32_t reused = 0;
+  auto last = std::static_pointer_cast<KeptLagContext>(engine.take_lag_context());
   std::optional<BuiltContext> continued =
-      reuse_kept(engine, std::static_pointer_cast<KeptLagContext>(engine.take_lag_context()), options.mode,
-                 ids, tokens, reused);
+      options.reuse_context ? reuse_kept(engine, std::move(last), options.mode, ids, tokens, reused)
+                            : std::nullopt;
+  last.reset();  // not reused: its pages go back to the pool before this context takes its own
   BuiltContext ctx =
       continued ? std::move(*continued) : build_context(engine, &library, ids, options.mode, tokens);
   for (const auto& u : store.unreadable_logs()) out.skipped.push_back({u.id, u.reason});
@@ -156,7 +158,7 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
     if (vectors) embed_log(log, *vectors);
     out.saved = hooks.save ? hooks.save(log) : store_log(store, log);
   }
-  if (ctx.sequence) {
+  if (ctx.sequence && options.reuse_context) {
     auto kept = std::make_shared<KeptLagContext>();
     kept->mode = options.mode;
     kept->requested = ids;

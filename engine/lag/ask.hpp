@@ -31,6 +31,9 @@ struct AskOptions {
   bool save = false;
   Selection selection = Selection::last;  ///< the tokens a saved task keeps
   GenerateOptions generate = greedy();    ///< answers are greedy: reproducible
+  /// Continue the context the last ask left when this one has the same logs and continues its prompt
+  /// (an agent's next step; Engine::keep_lag_context). Off: every ask places its logs afresh.
+  bool reuse_context = false;
   /// With save: the embedding model whose vector the saved task gets (empty: the generator's, and only
   /// when the store has dense retrieval). Checked against the store's embedder before answering.
   std::optional<TextEmbedder> embedder;

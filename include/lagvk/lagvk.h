@@ -221,7 +221,9 @@ typedef struct lagvk_generate_params {
                          call with reuse_prefix evaluates only the tokens past the longest prefix they share
                          (an agent's next step, a chat's next turn); completion info's cached_tokens counts
                          those reused. Any other call on the model drops what is kept. lagvk_generate,
-                         lagvk_generate_tokens, lagvk_chat and lagvk_chat_ex only. With n_parallel > 1,
+                         lagvk_generate_tokens, lagvk_chat and lagvk_chat_ex; in lagvk_ask and
+                         lagvk_ask_chat (params.generate) the kept context holds the logs too, and a next
+                         ask with the same logs and mode continues it. With n_parallel > 1,
                          each of the n_parallel caches is kept, a call takes the free one sharing the
                          longest prefix (without reuse_prefix: the least recently used, emptied), and other
                          calls drop none of them */
