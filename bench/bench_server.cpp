@@ -205,19 +205,26 @@ int main(int argc, char** argv) {
     (void)post(port, "/v1/completions", completion("warm up", 4));
 
     json out = {{"model", model_path}, {"parallel", kSlots}, {"tokens_per_request", tokens}};
-    std::printf("aggregate generation (%u tokens per request, greedy):\n", tokens);
-    const int requests = quick ? 1 : 2;
-    json rows = json::array();
-    for (int clients : {1, 4, 8})
-      rows.push_back(throughput(port, clients, clients == 1 ? requests * 2 : requests, tokens));
-    out["throughput"] = rows;
-    const double one = rows[0]["tokens_per_s"], eight = rows[2]["tokens_per_s"];
-    std::printf("  8 clients / 1 client: %.2fx\n", eight / one);
-    out["eight_over_one"] = eight / one;
-    std::printf("agent steps (a chat growing by an answer and an observation per step):\n");
-    out["agent_steps"] = agent_steps(port, quick ? 2 : 4);
-    std::printf("LAG through the API (3 logs retrieved for the question, max 1 token):\n");
-    out["lag"] = lag_first_tokens(port, quick ? 4 : 12);
+    const auto wanted = [&](const char* part) { return parts.find(part) != std::string::npos; };
+    if (wanted("throughput")) {
+      std::printf("aggregate generation (%u tokens per request, greedy):\n", tokens);
+      const int requests = quick ? 1 : 2;
+      json rows = json::array();
+      for (int clients : {1, 4, 8})
+        rows.push_back(throughput(port, clients, clients == 1 ? requests * 2 : requests, tokens));
+      out["throughput"] = rows;
+      const double one = rows[0]["tokens_per_s"], eight = rows[2]["tokens_per_s"];
+      std::printf("  8 clients / 1 client: %.2fx\n", eight / one);
+      out["eight_over_one"] = eight / one;
+    }
+    if (wanted("agent")) {
+      std::printf("agent steps (a chat growing by an answer and an observation per step):\n");
+      out["agent_steps"] = agent_steps(port, quick ? 2 : 4);
+    }
+    if (wanted("lag")) {
+      std::printf("LAG through the API (3 logs retrieved for the question, max 1 token):\n");
+      out["lag"] = lag_first_tokens(port, quick ? 4 : 12);
+    }
     server.stop();
     server.wait();
     if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
