@@ -385,9 +385,8 @@ void expect_saves_steps(const PairedCounts& c, const lag::ModeResult& logs, cons
 
 // Run time (release build, lavapipe, this 2-core machine unloaded; the bench run's per-row seconds): logs
 // 283 s, none 106 s, kv-last 80 s, kv-all 99 s, about 9.5 minutes in all (the 20-question slice it
-// replaces took 5-8). The seen split runs beside it under ctest -j2. The sanitizer slice of each: 4 minutes
-// measured on this machine under a load of 13 (a release build standing in for it); under that load
-// the whole of both splits took 57 minutes of wall time, 1182 s of CPU.
+// replaces took 5-8). The seen split runs beside it under ctest -j2. The sanitizer build runs a slice of
+// this split alone (175 s of CPU in its last run here).
 TEST(MultihopModel, KvLogsSaveStepsAndLoseNoAnswersOnTheWholeUnseenSplit) {
   const auto report = evaluate("unseen", "none,kv-last,kv-all");
   ASSERT_EQ(report.rows.size(), 3u);
@@ -405,21 +404,20 @@ TEST(MultihopModel, KvLogsSaveStepsAndLoseNoAnswersOnTheWholeUnseenSplit) {
 
 // Run time as above: logs 283 s, none 108 s, kv-last 69 s, about 7.7 minutes.
 TEST(MultihopModel, KvLogsSaveStepsAndLoseNoAnswersOnTheWholeSeenSplit) {
+  // The unseen split's slice already takes this code (agent, store, retrieval, splice) through the
+  // sanitizer; a second slice would add two minutes of CI for no path it does not take.
+  if (kSanitizerBuild)
+    GTEST_SKIP() << "the release build runs the seen split; the sanitizer runs the unseen slice";
   const auto report = evaluate("seen", "none,kv-last");
   ASSERT_EQ(report.rows.size(), 2u);
   const auto& none = row(report, "seen", "none");
   const auto& lag = row(report, "seen", "kv-last");
-  EXPECT_EQ(none.questions, kSanitizerBuild ? kSliceQuestions : 100u);
+  EXPECT_EQ(none.questions, 100u);
   const auto c = counted(lag, none);
   std::uint32_t own = 0;
   for (const auto& d : lag.details) own += d.log_tasks == std::vector<std::string>{d.question};
-  EXPECT_GE(own, kSanitizerBuild ? kSliceQuestions : kMinOwnLogs) << "questions that read their own log";
+  EXPECT_GE(own, kMinOwnLogs) << "questions that read their own log";
   EXPECT_LE(c.lost, kMaxSeenLost) << "seen questions lost with their own log";
-  if (kSanitizerBuild) {
-    // On the slice: measured fewer steps on 9 of the 10, more on none (p = 0.002).
-    EXPECT_LT(sign_test_p(c.fewer_steps, c.more_steps), 0.05);
-    return;
-  }
   expect_saves_steps(c, lag, none);
   EXPECT_LT(sign_test_p(c.gained, c.lost), kSeenMatchP) << "gained " << c.gained << ", lost " << c.lost;
 }
