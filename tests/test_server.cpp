@@ -244,15 +244,7 @@ TEST(ServerLifecycle, AFullQueueIs503AndAClientThatHangsUpCancelsItsGeneration) 
   // request gets its turn within seconds.
   stop_reading = true;
   streaming.join();
-  const auto start = std::chrono::steady_clock::now();
-  int status = 0;
-  while (std::chrono::steady_clock::now() - start < 10s) {
-    const auto r = c.Post("/v1/completions", small, "application/json");
-    ASSERT_TRUE(r);
-    status = r->status;
-    if (status == 200) break;
-    std::this_thread::sleep_for(100ms);
-  }
+  const int status = test::status_within(c, "/v1/completions", small, 10s);
   EXPECT_EQ(status, 200) << "the abandoned generation was not cancelled";
   EXPECT_EQ(server.stop(SIGTERM, 20s), 0);
   fs::remove_all(dir);

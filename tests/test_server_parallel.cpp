@@ -124,15 +124,7 @@ TEST(ServerParallel, HangUpsFreeTheirSlotsAtOnceAndSigtermStopsEveryGeneration) 
   stop_reading = true;
   a.join();
   b.join();
-  const auto start = std::chrono::steady_clock::now();
-  int status = 0;
-  while (std::chrono::steady_clock::now() - start < 10s) {
-    const auto r = c.Post("/v1/completions", small, "application/json");
-    ASSERT_TRUE(r);
-    status = r->status;
-    if (status == 200) break;
-    std::this_thread::sleep_for(100ms);
-  }
+  const int status = test::status_within(c, "/v1/completions", small, 10s);
   EXPECT_EQ(status, 200) << "the abandoned generations kept their slots";
 
   std::atomic<bool> again_a{false}, again_b{false}, never{false};

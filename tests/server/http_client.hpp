@@ -1,6 +1,7 @@
 #pragma once
 // HTTP helpers shared by the server tests that talk to `lagvk serve` with httplib directly.
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -33,6 +34,22 @@ inline std::thread long_stream(int port, const std::string& key, std::atomic<boo
     };
     (void)c.send(req);
   });
+}
+
+/// The status of POSTing `body` to `path` once it is 200 or `limit` has passed (the last status; 0 when
+/// the request never got an answer): for waiting until an abandoned generation frees its place.
+inline int status_within(httplib::Client& c, const std::string& path, const std::string& body,
+                         std::chrono::milliseconds limit) {
+  const auto start = std::chrono::steady_clock::now();
+  int status = 0;
+  while (std::chrono::steady_clock::now() - start < limit) {
+    const auto r = c.Post(path, body, "application/json");
+    if (!r) return 0;
+    status = r->status;
+    if (status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return status;
 }
 
 }  // namespace lagvk::test
