@@ -44,22 +44,23 @@ lagvk_model* load(std::uint32_t parallel) {
 
 struct StreamState {
   std::size_t tokens = 0;
-  std::size_t stop_after = 0;  ///< 0: never stop
+  std::size_t stop_after = 0;             ///< 0: never stop
+  std::atomic<int>* streaming = nullptr;  ///< counts calls that have streamed a token
 };
 
 int count_tokens(void* user_data, int32_t, const char*, size_t) {
   auto* s = static_cast<StreamState*>(user_data);
-  ++s->tokens;
+  if (++s->tokens == 1 && s->streaming) ++*s->streaming;
   return s->stop_after != 0 && s->tokens >= s->stop_after ? 1 : 0;
 }
 
 Answer chat(lagvk_model* model, const std::vector<lagvk_chat_message>& messages, std::uint32_t max_tokens,
-            bool reuse = false, std::size_t stop_after = 0) {
+            bool reuse = false, std::size_t stop_after = 0, std::atomic<int>* streaming = nullptr) {
   lagvk_generate_params p = lagvk_generate_params_default();
   p.temperature = 0;
   p.max_tokens = max_tokens;
   p.reuse_prefix = reuse ? 1 : 0;
-  StreamState stream{0, stop_after};
+  StreamState stream{0, stop_after, streaming};
   p.on_token = count_tokens;
   p.user_data = &stream;
   const lagvk_chat_params cp = lagvk_chat_params_default();
@@ -80,8 +81,9 @@ Answer chat(lagvk_model* model, const std::vector<lagvk_chat_message>& messages,
 }
 
 Answer ask(lagvk_model* model, const std::string& question, std::uint32_t max_tokens, bool reuse = false,
-           std::size_t stop_after = 0) {
-  return chat(model, {{"user", question.c_str(), nullptr, nullptr}}, max_tokens, reuse, stop_after);
+           std::size_t stop_after = 0, std::atomic<int>* streaming = nullptr) {
+  return chat(model, {{"user", question.c_str(), nullptr, nullptr}}, max_tokens, reuse, stop_after,
+              streaming);
 }
 
 TEST(CApiParallel, ConcurrentCallsAnswerAsCallsOneAtATime) {
@@ -157,8 +159,10 @@ TEST(CApiParallel, CancelStopsEveryRunningCallAndACallbackOnlyItsOwn) {
     // lagvk_cancel from another thread once every call has streamed a token: all of them stop.
     std::vector<Answer> got(3);
     std::vector<std::thread> threads;
-    for (int i = 0; i < 3; ++i) threads.emplace_back([&, i] { got[i] = ask(model, kQuestions[i], 4000); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::atomic<int> streaming{0};
+    for (int i = 0; i < 3; ++i)
+      threads.emplace_back([&, i] { got[i] = ask(model, kQuestions[i], 4000, false, 0, &streaming); });
+    while (streaming.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     lagvk_cancel(model);
     for (auto& t : threads) t.join();
     for (int i = 0; i < 3; ++i) {

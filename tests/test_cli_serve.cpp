@@ -51,11 +51,13 @@ TEST_F(CliServe, BadFlagsAndUnloadableModelsAreErrors) {
        "serve --help",
        kExitOk,
        {"--host", "--port", "--api-key", "--queue", "--max-body-bytes", "--ctx", "--device", "--store",
-        "127.0.0.1", "8080"}},
+        "--parallel", "127.0.0.1", "8080"}},
       {"short help", "serve -h", kExitOk, {"--max-body-bytes"}},
       {"no model", "serve --port 0", kExitError, {"-m MODEL is required"}},
       {"port out of range", "serve -m {model} --port 70000", kExitError, {"--port", "65535"}},
       {"negative queue", "serve -m {model} --port 0 --queue -1", kExitError, {"--queue"}},
+      {"no slots", "serve -m {model} --port 0 --parallel 0", kExitError, {"--parallel"}},
+      {"too many slots", "serve -m {model} --port 0 -np 65", kExitError, {"--parallel", "64"}},
       {"empty body limit", "serve -m {model} --port 0 --max-body-bytes 0", kExitError, {"--max-body-bytes"}},
       {"empty key", "serve -m {model} --port 0 --api-key ''", kExitError, {"--api-key must not be empty"}},
       {"empty store", "serve -m {model} --port 0 --store ''", kExitError, {"--store needs a directory"}},
@@ -86,7 +88,7 @@ TEST_F(CliServe, TheFlagsShapeTheServer) {
   // A command line the coverage check reads: every flag of serve, together.
   const std::string args = test::expand(
       "serve -m {model} --host 127.0.0.1 --port 0 --ctx 128 --device -1 --api-key k1 --max-body-bytes 300 "
-      "--queue 2 --store {store}",
+      "--queue 2 --store {store} --parallel 2",
       values_);
   test::ServerProcess server(args.substr(std::string("serve ").size()));
   ASSERT_GT(server.port(), 0) << server.output();
