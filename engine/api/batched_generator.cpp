@@ -265,14 +265,9 @@ void BatchedGenerator::admit_waiting() {
 BatchedGenerator::Slot& BatchedGenerator::slot_for(const Request& request) {
   Slot* best = nullptr;
   std::size_t best_shared = 0;
-  const std::size_t limit = request.prompt.size() - 1;  // the last prompt token is always evaluated
   for (auto& s : slots_) {
     if (s->request) continue;
-    std::size_t shared = 0;
-    if (request.reuse_prefix) {
-      const std::size_t n = std::min(limit, s->held.size());
-      while (shared < n && s->held[shared] == request.prompt[shared]) ++shared;
-    }
+    std::size_t shared = request.reuse_prefix ? reusable_prefix(s->held, request.prompt) : 0;
     // A cache counts as this request's when the prompt continues most of it (an agent's next step, a
     // chat's next turn); one that shares only a chat header is another conversation's, kept for it.
     if (shared * 2 < s->held.size()) shared = 0;
@@ -315,15 +310,23 @@ void BatchedGenerator::start_guest(Slot& s) {
   s.prefill_start = Clock::now();
   s.next_position = s.request->guest_position;
   s.continuation.emplace(engine_.tokenizer(), s.request->options, s.request->prompt);
-  const bool room = s.seq->length() + 1 <= s.seq->max_tokens();
-  const auto step = s.continuation->finished() ? Continuation::Step{.finished = true}
-                                               : s.continuation->step(s.request->guest_logits, room);
-  s.first_token = Clock::now();
-  if (step.emitted) s.request->stream(step.token, step.added);
-  if (step.finished)
-    finish(s, nullptr);
-  else
-    s.next_token = step.token;
+  take_step(s, s.request->guest_logits, true);
+}
+
+void BatchedGenerator::take_step(Slot& s, std::span<const float> logits, bool first) {
+  try {
+    const bool room = s.seq->length() + 1 <= s.seq->max_tokens();
+    const auto step = s.continuation->finished() ? Continuation::Step{.finished = true}
+                                                 : s.continuation->step(logits, room);
+    if (first) s.first_token = Clock::now();
+    if (step.emitted) s.request->stream(step.token, step.added);
+    if (step.finished)
+      finish(s, nullptr);
+    else
+      s.next_token = step.token;
+  } catch (...) {
+    finish(s, std::current_exception());
+  }
 }
 
 void BatchedGenerator::release_idle_caches(std::uint32_t pages) {
@@ -367,11 +370,7 @@ void BatchedGenerator::run_pass() {
       s->own = std::make_unique<KvSequence>(engine_.context(), engine_.pool(), engine_.context_tokens());
       s->seq = s->own.get();
     }
-    std::size_t shared = 0;
-    if (s->request->reuse_prefix) {
-      const std::size_t n = std::min(s->request->prompt.size() - 1, s->held.size());
-      while (shared < n && s->held[shared] == s->request->prompt[shared]) ++shared;
-    }
+    const std::size_t shared = s->request->reuse_prefix ? reusable_prefix(s->held, s->request->prompt) : 0;
     s->seq->truncate(std::uint32_t(shared));
     s->held.resize(shared);
     s->cached = std::uint32_t(shared);
@@ -391,7 +390,7 @@ void BatchedGenerator::run_pass() {
       try {
         start_guest(*s);
       } catch (...) {
-        finish(*s, std::current_exception());
+        finish(*s, std::current_exception());  // its continuation could not be set up
       }
     }
   std::erase_if(active, [](Slot* s) { return !s->request; });
@@ -450,19 +449,7 @@ void BatchedGenerator::run_pass() {
       s.next_position = std::int32_t(s.held.size());
       s.continuation.emplace(engine_.tokenizer(), s.request->options, s.request->prompt);
     }
-    try {
-      const bool room = s.seq->length() + 1 <= s.seq->max_tokens();
-      const auto step =
-          s.continuation->finished() ? Continuation::Step{.finished = true} : s.continuation->step(row, room);
-      if (i >= decodes) s.first_token = Clock::now();
-      if (step.emitted) s.request->stream(step.token, step.added);
-      if (step.finished)
-        finish(s, nullptr);
-      else
-        s.next_token = step.token;
-    } catch (...) {
-      finish(s, std::current_exception());
-    }
+    take_step(s, row, i >= decodes);
   }
 }
 

@@ -66,6 +66,9 @@ class BatchedGenerator {
                                         const GenerateOptions& options, const TokenCallback& on_token);
   void admit_waiting();
   void start_guest(Slot& slot);
+  /// Samples the slot's next token from `logits` and streams it; finishes the request when it ends (or
+  /// fails). `first`: the first token of the request (its time to first token).
+  void take_step(Slot& slot, std::span<const float> logits, bool first);
   [[nodiscard]] Slot& slot_for(const Request& request);
   /// One pass under the device lock, then the finished guests dropped.
   void pass();

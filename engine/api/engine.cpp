@@ -95,12 +95,18 @@ std::unique_ptr<KvSequence> Engine::new_sequence() {
   return std::make_unique<KvSequence>(*ctx_, *pool_, context_tokens_);
 }
 
+std::size_t reusable_prefix(std::span<const std::int32_t> held, std::span<const std::int32_t> prompt) {
+  const std::size_t limit = std::min(held.size(), prompt.empty() ? 0 : prompt.size() - 1);
+  std::size_t shared = 0;
+  while (shared < limit && held[shared] == prompt[shared]) ++shared;
+  return shared;
+}
+
 std::unique_ptr<KvSequence> Engine::sequence_for(std::span<const std::int32_t> prompt,
                                                  std::uint32_t& reused) {
   reused = 0;
   if (!kept_) return new_sequence();
-  const std::size_t limit = std::min(kept_tokens_.size(), prompt.empty() ? 0 : prompt.size() - 1);
-  while (reused < limit && kept_tokens_[reused] == prompt[reused]) ++reused;
+  reused = std::uint32_t(reusable_prefix(kept_tokens_, prompt));
   std::unique_ptr<KvSequence> seq = std::move(kept_);
   kept_tokens_.clear();
   seq->truncate(reused);

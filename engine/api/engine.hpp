@@ -106,6 +106,11 @@ class Engine {
   std::shared_ptr<void> kept_lag_;  ///< also holds pages: declared after pool_ for the same reason
 };
 
+/// How many leading tokens of a kept cache's `held` tokens a new `prompt` can reuse: their common prefix,
+/// but never the prompt's last token (its logits begin the answer, so it is always evaluated).
+[[nodiscard]] std::size_t reusable_prefix(std::span<const std::int32_t> held,
+                                          std::span<const std::int32_t> prompt);
+
 struct GenerateOptions {
   std::uint32_t max_tokens = 128;
   SamplerParams sampling;  ///< temperature <= 0 is greedy

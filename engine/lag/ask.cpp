@@ -55,9 +55,7 @@ std::optional<BuiltContext> reuse_kept(Engine& engine, std::shared_ptr<KeptLagCo
   if (!kept || kept->mode != mode || kept->requested != ids || !kept->context.sequence) return std::nullopt;
   KvSequence& seq = *kept->context.sequence;
   if (std::uint64_t(kept->prompt_entry) + tokens.size() > seq.max_tokens()) return std::nullopt;
-  const std::size_t limit = std::min(kept->held.size(), tokens.empty() ? 0 : tokens.size() - 1);
-  std::size_t shared = 0;
-  while (shared < limit && kept->held[shared] == tokens[shared]) ++shared;
+  const std::size_t shared = reusable_prefix(kept->held, tokens);
   if (shared == 0 || shared * 2 < kept->held.size()) return std::nullopt;
   BuiltContext ctx = std::move(kept->context);
   ctx.sequence->truncate(kept->prompt_entry + std::uint32_t(shared));
