@@ -54,7 +54,11 @@ void Forward::reserve_logit_rows(std::uint32_t rows) {
   if (rows <= logit_rows_) return;
   const std::uint64_t bytes = std::uint64_t(rows) * weights_.config().vocab * 4;
   logits_ = ctx_.create_buffer(bytes);
-  logits_host_ = logits_.host_visible() ? vk::Buffer() : ctx_.create_buffer(bytes, vk::MemoryKind::readback);
+  // Where device memory is the host's own (CPU and integrated devices) the host reads logits_ in place;
+  // elsewhere it may be uncached or not mappable at all: the pass copies to cached readback memory.
+  const bool shared = ctx_.info().type == "cpu" || ctx_.info().type == "integrated";
+  logits_host_ =
+      shared && logits_.host_visible() ? vk::Buffer() : ctx_.create_buffer(bytes, vk::MemoryKind::readback);
   logit_rows_ = rows;
 }
 
