@@ -11,6 +11,8 @@
 namespace lagvk {
 namespace {
 
+constexpr std::int32_t kEndOfGeneration = 6;
+
 /// A tokenizer whose token i renders as pieces[i]; counts the ids it decodes.
 class PieceTokenizer final : public Tokenizer {
  public:
@@ -29,7 +31,7 @@ class PieceTokenizer final : public Tokenizer {
   std::int32_t eos() const override { return -1; }
   bool add_bos_by_default() const override { return false; }
   std::size_t vocab_size() const override { return pieces_.size(); }
-  bool is_end_of_generation(std::int32_t) const override { return false; }
+  bool is_end_of_generation(std::int32_t id) const override { return id == kEndOfGeneration; }
 
   mutable std::size_t decoded_ids = 0;
 
@@ -38,8 +40,8 @@ class PieceTokenizer final : public Tokenizer {
 };
 
 /// Tokens 0..3: "a", and the three bytes of the euro sign (U+20AC, E2 82 AC) as separate tokens; then
-/// "ST" and "OP".
-const std::vector<std::string> kPieces = {"a", "\xE2", "\x82", "\xAC", "ST", "OP"};
+/// "ST", "OP" and the end-of-generation token.
+const std::vector<std::string> kPieces = {"a", "\xE2", "\x82", "\xAC", "ST", "OP", ""};
 
 GenerateOptions greedy(std::uint32_t max_tokens) {
   GenerateOptions o;
@@ -101,6 +103,14 @@ TEST(Continuation, LastStepHandsOutAnUnfinishedCharacter) {
   const auto s = run(tok, greedy(3), {0, 1, 2});
   EXPECT_EQ(s.stop_reason, "max_tokens");
   EXPECT_EQ(s.pieces, (std::vector<std::string>{"a", "", "\xE2\x82"}));
+  EXPECT_EQ(joined(s.pieces), s.text);
+}
+
+TEST(Continuation, EndOfGenerationDropsAnUnfinishedCharacterFromStreamAndText) {
+  PieceTokenizer tok(kPieces);
+  const auto s = run(tok, greedy(10), {0, 1, 2, kEndOfGeneration});
+  EXPECT_EQ(s.stop_reason, "end_of_generation");
+  EXPECT_EQ(s.text, "a");
   EXPECT_EQ(joined(s.pieces), s.text);
 }
 

@@ -40,6 +40,9 @@ Continuation::Step Continuation::step(std::span<const float> logits, bool room) 
   if (options_.stop_at_end_of_generation && tok_.is_end_of_generation(next)) {
     result_.stop_reason = "end_of_generation";
     finished_ = s.finished = true;
+    // Bytes of a character the last tokens began but never finished were not streamed: drop them from
+    // the text too, so that the streamed text equals the answer's.
+    result_.text.resize(streamed_);
     return s;
   }
   result_.tokens.push_back(next);

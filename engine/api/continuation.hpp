@@ -22,7 +22,9 @@ class Continuation {
     bool emitted = false;     ///< a token was added to the answer (else generation ended without one)
     std::int32_t token = -1;  ///< the emitted token
     /// The text it adds (valid until the next step). Bytes of a UTF-8 character that later tokens
-    /// complete are held back until they arrive (or until generation ends), so each piece is whole text.
+    /// complete are held back until they arrive, so each piece is whole text; the last emitted token
+    /// hands out whatever is left, and an end-of-generation token drops an unfinished character from
+    /// the answer's text (the concatenated pieces always equal it).
     std::string_view added;
     bool finished = false;  ///< no more tokens: stop_reason() says why; else evaluate `token` next
   };
