@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
       }
       best_decode = std::min(best_decode, since(t0));
     }
+    const ForwardTimings step = forward.last_timings();  // the last decode step's commands
     if (std::getenv("LAGVK_PROFILE")) {
       // One profiled prefill and decode step: GPU time per kernel kind.
       forward.set_profiling(true);
@@ -135,6 +136,8 @@ int main(int argc, char** argv) {
         "lagvk:     load %.0f ms, prefill %.1f tok/s, decode %.2f tok/s (%.1f GB/s, %.0f%% of the %.1f GB/s "
         "roof)\n",
         load_s * 1e3, prefill_tps, decode_tps, decode_gbps, 100 * decode_gbps / roof, roof);
+    std::printf("decode step: %u dispatches, %u barriers, %u submits\n", step.dispatches, step.barriers,
+                step.submits);
     nlohmann::json j{{"model", model_path},
                      {"device", ctx.info().name},
                      {"weights_bytes", weights.bytes()},
@@ -150,7 +153,10 @@ int main(int argc, char** argv) {
                        {"prefill_tps", prefill_tps},
                        {"decode_tps", decode_tps},
                        {"decode_gbps", decode_gbps},
-                       {"decode_fraction_of_roof", decode_gbps / roof}}}};
+                       {"decode_fraction_of_roof", decode_gbps / roof},
+                       {"decode_step_dispatches", step.dispatches},
+                       {"decode_step_barriers", step.barriers},
+                       {"decode_step_submits", step.submits}}}};
     if (peer) {
       const auto p = bench::run_llama_peer_bench(model_path, prompt_tokens, gen_tokens);
       if (p) {

@@ -21,8 +21,12 @@ class Continuation {
   struct Step {
     bool emitted = false;     ///< a token was added to the answer (else generation ended without one)
     std::int32_t token = -1;  ///< the emitted token
-    std::string_view added;   ///< the text it adds (valid until the next step)
-    bool finished = false;    ///< no more tokens: stop_reason() says why; else evaluate `token` next
+    /// The text it adds (valid until the next step). Bytes of a UTF-8 character that later tokens
+    /// complete are held back until they arrive, so each piece is whole text; the last emitted token
+    /// hands out whatever is left, and an end-of-generation token drops an unfinished character from
+    /// the answer's text (the concatenated pieces always equal it).
+    std::string_view added;
+    bool finished = false;  ///< no more tokens: stop_reason() says why; else evaluate `token` next
   };
 
   /// True when max_tokens is 0: nothing is to be sampled.
@@ -36,10 +40,15 @@ class Continuation {
   [[nodiscard]] GenerateResult& result() { return result_; }
 
  private:
+  /// True when a stop string ends in the text after its first old_size bytes.
+  [[nodiscard]] bool stop_string_ends(std::size_t old_size) const;
+
   const Tokenizer& tok_;
   const GenerateOptions& options_;
   Sampler sampler_;
   GenerateResult result_;
+  Tokenizer::DecodeState decode_;  ///< result_.text grows by one token's text per step
+  std::size_t streamed_ = 0;       ///< bytes of result_.text already handed out in Step::added
   std::uint32_t steps_ = 0;
   bool finished_ = false;
 };

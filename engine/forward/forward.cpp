@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 
 #include "engine/core/error.hpp"
 #include "engine/forward/linear.hpp"
@@ -16,12 +17,13 @@
 namespace lagvk {
 
 Forward::Forward(vk::Context& ctx, const GpuWeights& weights, std::uint32_t max_batch)
-    : ctx_(ctx), weights_(weights), max_batch_(std::max(max_batch, 1u)) {
+    : ctx_(ctx), weights_(weights), max_batch_(std::max(max_batch, 1u)), stream_(ctx) {
   const auto& c = weights.config();
   const std::uint64_t B = max_batch_, q_dim = std::uint64_t(c.heads) * c.head_dim,
                       kv_dim = std::uint64_t(c.kv_heads) * c.head_dim;
-  ids_ = ctx.create_buffer(B * 4);
-  positions_ = ctx.create_buffer(B * 4);
+  // Token ids and positions are written by the host every pass: host-visible, so no staging copy.
+  ids_ = ctx.create_buffer(B * 4, vk::MemoryKind::upload);
+  positions_ = ctx.create_buffer(B * 4, vk::MemoryKind::upload);
   x_ = ctx.create_buffer(B * c.dim * 4);
   xn_ = ctx.create_buffer(B * c.dim * 4);
   q_ = ctx.create_buffer(B * q_dim * 4);
@@ -31,7 +33,47 @@ Forward::Forward(vk::Context& ctx, const GpuWeights& weights, std::uint32_t max_
   tmp_ = ctx.create_buffer(B * c.dim * 4);
   gate_ = ctx.create_buffer(B * c.ff * 4);
   up_ = ctx.create_buffer(B * c.ff * 4);
-  logits_ = ctx.create_buffer(B * c.vocab * 4);
+  reserve_logit_rows(1);
+}
+
+vk::CommandStream& Forward::begin_pass() {
+  stream_.discard();
+  stream_.set_profiling(profile_);
+  return stream_;
+}
+
+void Forward::count_pass(const vk::StreamCounts& before) {
+  const vk::StreamCounts& now = stream_.counts();
+  timings_.dispatches += std::uint32_t(now.dispatches - before.dispatches);
+  timings_.barriers += std::uint32_t(now.barriers - before.barriers);
+  timings_.submits += std::uint32_t(now.submits - before.submits);
+  timings_.kernels.insert(timings_.kernels.end(), stream_.timings().begin(), stream_.timings().end());
+}
+
+void Forward::reserve_logit_rows(std::uint32_t rows) {
+  if (rows <= logit_rows_) return;
+  const std::uint64_t bytes = std::uint64_t(rows) * weights_.config().vocab * 4;
+  logits_ = ctx_.create_buffer(bytes);
+  // Where device memory is the host's own (CPU and integrated devices) the host reads logits_ in place;
+  // elsewhere it may be uncached or not mappable at all: the pass copies to cached readback memory.
+  const bool shared = ctx_.info().type == "cpu" || ctx_.info().type == "integrated";
+  logits_host_ =
+      shared && logits_.host_visible() ? vk::Buffer() : ctx_.create_buffer(bytes, vk::MemoryKind::readback);
+  logit_rows_ = rows;
+}
+
+void Forward::record_logits_readback(vk::CommandStream& cs, std::uint32_t rows) {
+  if (!logits_host_) return;
+  const std::uint64_t bytes = std::uint64_t(rows) * weights_.config().vocab * 4;
+  cs.copy(vk::BufferView(logits_, 0, bytes), vk::BufferView(logits_host_, 0, bytes));
+}
+
+void Forward::read_logits(std::uint32_t rows, std::span<float> out) const {
+  const std::size_t count = std::size_t(rows) * weights_.config().vocab;
+  if (out.size() < count) fail("internal: {} logits do not fit {} floats", count, out.size());
+  // The pass waited for the GPU and made its writes visible to the host (CommandStream::finish).
+  const vk::Buffer& host = logits_host_ ? logits_host_ : logits_;
+  std::memcpy(out.data(), host.mapped().data(), count * sizeof(float));
 }
 
 namespace {
@@ -187,14 +229,17 @@ std::vector<float> Forward::eval_segments(std::span<const ForwardSegment> segmen
   ctx_.upload(ids_, tokens);
   ctx_.upload(positions_, positions);
   for (const auto& s : segments) s.seq->reserve(s.tokens);
-  vk::CommandStream cs(ctx_, vk::StreamOptions{512, profile_});
+  const auto out_rows = std::uint32_t(segments.size());
+  reserve_logit_rows(out_rows);
+  vk::CommandStream& cs = begin_pass();
+  const vk::StreamCounts before = cs.counts();
   record_batch(cs, segments, std::uint32_t(rows), Output::last_logits);
+  record_logits_readback(cs, out_rows);
   cs.finish();
   for (const auto& s : segments) s.seq->advance(s.tokens);
-  timings_.kernels = cs.timings();
-  timings_.dispatches = cs.dispatch_count();
-  std::vector<float> logits(segments.size() * std::size_t(c.vocab));
-  ctx_.download(vk::BufferView(logits_, 0, logits.size() * 4), std::span<float>(logits));
+  count_pass(before);
+  std::vector<float> logits(std::size_t(out_rows) * c.vocab);
+  read_logits(out_rows, logits);
   timings_.gpu_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return logits;
 }
@@ -231,13 +276,17 @@ std::vector<float> Forward::run(KvSequence& seq, std::span<const std::int32_t> t
     ctx_.upload(ids_, tokens.subspan(begin, n));
     ctx_.upload(positions_, positions.subspan(begin, n));
     seq.reserve(n);
-    vk::CommandStream cs(ctx_, vk::StreamOptions{512, profile_});
+    // Rows that need logits: every row, or the last one (only the last chunk's is kept).
+    const std::uint32_t out_rows = output == Output::all_logits ? n : 1;
+    if (output != Output::hidden_sum) reserve_logit_rows(out_rows);
+    vk::CommandStream& cs = begin_pass();
+    const vk::StreamCounts before = cs.counts();
     const ForwardSegment segment{&seq, n};
     record_batch(cs, std::span<const ForwardSegment>(&segment, 1), n, output);
+    if (output != Output::hidden_sum && (all_logits || last_chunk)) record_logits_readback(cs, out_rows);
     cs.finish();
-    timings_.kernels.insert(timings_.kernels.end(), cs.timings().begin(), cs.timings().end());
     seq.advance(n);
-    timings_.dispatches += cs.dispatch_count();
+    count_pass(before);
     if (output == Output::hidden_sum) {
       std::vector<float> rows(std::size_t(n) * c.dim);
       ctx_.download(vk::BufferView(xn_, 0, rows.size() * 4), std::span<float>(rows));
@@ -245,10 +294,9 @@ std::vector<float> Forward::run(KvSequence& seq, std::span<const std::int32_t> t
       for (std::uint32_t r = 0; r < n; ++r)
         for (std::uint32_t d = 0; d < c.dim; ++d) logits[d] += rows[std::size_t(r) * c.dim + d];
     } else if (all_logits || last_chunk) {
-      const std::size_t rows = all_logits ? n : 1;
       const std::size_t old = logits.size();
-      logits.resize(old + rows * c.vocab);
-      ctx_.download(vk::BufferView(logits_, 0, rows * c.vocab * 4), std::span<float>(logits).subspan(old));
+      logits.resize(old + std::size_t(out_rows) * c.vocab);
+      read_logits(out_rows, std::span<float>(logits).subspan(old));
     }
   }
   timings_.gpu_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

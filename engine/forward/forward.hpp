@@ -22,6 +22,8 @@ struct ForwardSegment {
 struct ForwardTimings {
   double gpu_ms = 0.0;  ///< wall time from recording to results
   std::uint32_t dispatches = 0;
+  std::uint32_t barriers = 0;  ///< memory barriers between the pass's commands
+  std::uint32_t submits = 0;
   std::vector<vk::TimedDispatch> kernels;  ///< per-kernel GPU times, when profiling is on
 };
 
@@ -65,6 +67,17 @@ class Forward {
   /// of attn_); `kv_starts` are the sequences' lengths before this pass.
   void record_attention(vk::CommandStream& cs, std::span<const ForwardSegment> segments,
                         std::span<const std::uint32_t> kv_starts, std::uint32_t layer);
+  /// The stream for the next pass, cleared of anything a failed pass left in it.
+  [[nodiscard]] vk::CommandStream& begin_pass();
+  /// Adds the finished pass's dispatches, barriers and submits to timings_.
+  void count_pass(const vk::StreamCounts& before);
+  /// Makes logits_ hold at least `rows` rows (it grows to the most rows a pass has asked for).
+  void reserve_logit_rows(std::uint32_t rows);
+  /// Records the copy of the first `rows` logit rows to where the host reads them (none when logits_
+  /// is host-visible itself).
+  void record_logits_readback(vk::CommandStream& cs, std::uint32_t rows);
+  /// Copies the first `rows` logit rows of the finished pass to `out`.
+  void read_logits(std::uint32_t rows, std::span<float> out) const;
   void check_tokens(std::span<const std::int32_t> tokens, std::span<const std::int32_t> positions) const;
   [[nodiscard]] std::vector<float> run(KvSequence& seq, std::span<const std::int32_t> tokens,
                                        std::span<const std::int32_t> positions, Output output);
@@ -72,9 +85,16 @@ class Forward {
   vk::Context& ctx_;
   const GpuWeights& weights_;
   std::uint32_t max_batch_;
-  vk::Buffer ids_, positions_, x_, xn_, q_, k_, v_, attn_, tmp_, gate_, up_, logits_;
+  vk::Buffer ids_, positions_, x_, xn_, q_, k_, v_, attn_, tmp_, gate_, up_;
+  /// Rows of logits for the tokens that need them (each segment's last, or every row for all_logits),
+  /// and their host-visible copy when logits_ is not host-visible (a discrete GPU's device memory).
+  vk::Buffer logits_, logits_host_;
+  std::uint32_t logit_rows_ = 0;
   ForwardTimings timings_;
   bool profile_ = false;
+  /// One stream for every pass (declared last: destroyed first, it waits for the GPU before the
+  /// buffers above go): no command pool, fence or command buffer is created per token.
+  vk::CommandStream stream_;
 };
 
 }  // namespace lagvk

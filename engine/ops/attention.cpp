@@ -51,7 +51,9 @@ void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q,
                              kv.fill.address(), out.address(),  tokens,         q_heads,
                              kv.kv_heads,       kv.head_dim,    kv.page_tokens, kv_start,
                              shaping.window,    scale,          shaping.softcap};
-  cs.dispatch(pipeline, push, q_heads, tokens, 1, variant);
+  cs.dispatch(pipeline, push, q_heads, tokens, 1, variant,
+              {vk::reads(q), vk::reads(kv.k), vk::reads(kv.v), vk::reads(kv.table), vk::reads(kv.fill),
+               vk::writes(out)});
 }
 
 void kv_store(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& k_new,
@@ -77,7 +79,8 @@ void kv_store(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& k_n
                            ks,
                            vs};
   const Grid g = grid_1d(ctx.info(), ceil_div(std::uint64_t(tokens) * row, 64));
-  cs.dispatch(pipeline, push, g.x, g.y, 1, "kv_store");
+  cs.dispatch(pipeline, push, g.x, g.y, 1, "kv_store",
+              {vk::reads(k_new), vk::reads(v_new), vk::reads(kv.table), vk::writes(kv.k), vk::writes(kv.v)});
 }
 
 }  // namespace lagvk::ops

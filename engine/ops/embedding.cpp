@@ -21,7 +21,7 @@ void embedding(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, con
   const auto& pipeline = ctx.pipeline({"embedding_" + std::string(format_name(format)), {64}, sizeof(Push)});
   const Grid g = grid_1d(ctx.info(), tokens);
   cs.dispatch(pipeline, Push{table.address(), ids.address(), out.address(), tokens, rows, dim}, g.x, g.y, 1,
-              "embedding");
+              "embedding", {vk::reads(table), vk::reads(ids), vk::writes(out)});
 }
 
 }  // namespace lagvk::ops

@@ -1,5 +1,8 @@
 #include "engine/ops/kv_transfer.hpp"
 
+#include <iterator>
+#include <vector>
+
 #include "engine/ops/dispatch.hpp"
 #include "engine/ops/push_constants.hpp"
 
@@ -41,7 +44,14 @@ void run(vk::Context& ctx, vk::CommandStream& cs, const char* shader, const Page
                   rope.freq_base,
                   rope.freq_scale};
   const Grid g = grid_1d(ctx.info(), ceil_div(std::uint64_t(t.count) * kv.kv_heads * (kv.head_dim / 2), 64));
-  cs.dispatch(pipeline, push, g.x, g.y, 1, shader);
+  // Export reads the cache into the packed buffers, import writes it from them; declare both ways.
+  const vk::Access touched[] = {vk::reads(kv.table),    vk::reads(t.entries),  vk::reads(t.positions),
+                                vk::reads(kv.k),        vk::reads(kv.v),       vk::writes(kv.k),
+                                vk::writes(kv.v),       vk::reads(t.k_packed), vk::reads(t.v_packed),
+                                vk::writes(t.k_packed), vk::writes(t.v_packed)};
+  std::vector<vk::Access> accesses(std::begin(touched), std::end(touched));
+  if (rope.factors) accesses.push_back(vk::reads(*rope.factors));
+  cs.dispatch(pipeline, &push, sizeof(push), g.x, g.y, 1, shader, accesses);
 }
 
 }  // namespace

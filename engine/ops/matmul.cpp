@@ -36,7 +36,7 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
         ctx.pipeline({"matmul_rb_" + std::string(format_name(format)), {threads, tm, tn}, sizeof(Push)});
     const Push push{a.address(), b.address(), c.address(), s.m, s.n, s.k, a_stride, c_stride};
     cs.dispatch(p, push, std::uint32_t(ceil_div(ceil_div(s.n, tn), threads)),
-                std::uint32_t(ceil_div(s.m, tm)), 1, "matmul");
+                std::uint32_t(ceil_div(s.m, tm)), 1, "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});
     return;
   }
   const auto& pipeline = ctx.pipeline({"matmul_" + std::string(format_name(format)),
@@ -44,7 +44,7 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
                                        sizeof(Push)});
   const Push push{a.address(), b.address(), c.address(), s.m, s.n, s.k, a_stride, c_stride};
   cs.dispatch(pipeline, push, std::uint32_t(ceil_div(s.n, kTileN)), std::uint32_t(ceil_div(s.m, kTileM)), 1,
-              "matmul");
+              "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});
 }
 
 }  // namespace lagvk::ops

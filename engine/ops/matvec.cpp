@@ -38,7 +38,8 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   const auto& pipeline = ctx.pipeline(
       {variant, {rows, sg * subgroups}, sizeof(Push), ctx.info().subgroup_size_control ? sg : 0});
   const Grid g = grid_1d(ctx.info(), ceil_div(n, rows * subgroups));
-  cs.dispatch(pipeline, Push{w.address(), x.address(), y.address(), n, k}, g.x, g.y, 1, "matvec");
+  cs.dispatch(pipeline, Push{w.address(), x.address(), y.address(), n, k}, g.x, g.y, 1, "matvec",
+              {vk::reads(w), vk::reads(x), vk::writes(y)});
 }
 
 }  // namespace lagvk::ops

@@ -19,7 +19,7 @@ void rmsnorm(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x, c
   const auto& pipeline = ctx.pipeline({"rmsnorm", {kNormThreads}, sizeof(Push)});
   const Grid g = grid_1d(ctx.info(), rows);
   cs.dispatch(pipeline, Push{x.address(), weight.address(), y.address(), rows, dim, eps}, g.x, g.y, 1,
-              "rmsnorm");
+              "rmsnorm", {vk::reads(x), vk::reads(weight), vk::writes(y)});
 }
 
 void layernorm(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x, const vk::BufferView& weight,
@@ -34,7 +34,7 @@ void layernorm(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x,
   const Grid g = grid_1d(ctx.info(), rows);
   cs.dispatch(pipeline,
               push::Layernorm{x.address(), weight.address(), bias.address(), y.address(), rows, dim, eps},
-              g.x, g.y, 1, "layernorm");
+              g.x, g.y, 1, "layernorm", {vk::reads(x), vk::reads(weight), vk::reads(bias), vk::writes(y)});
 }
 
 }  // namespace lagvk::ops

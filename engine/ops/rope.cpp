@@ -36,7 +36,11 @@ void rope(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x, cons
                   args.freq_base,
                   args.freq_scale};
   const Grid g = grid_1d(ctx.info(), ceil_div(std::uint64_t(tokens) * heads * (rot / 2), kThreads));
-  cs.dispatch(pipeline, push, g.x, g.y, 1, "rope");
+  if (args.factors)
+    cs.dispatch(pipeline, push, g.x, g.y, 1, "rope",
+                {vk::reads(x), vk::writes(x), vk::reads(positions), vk::reads(*args.factors)});
+  else
+    cs.dispatch(pipeline, push, g.x, g.y, 1, "rope", {vk::reads(x), vk::writes(x), vk::reads(positions)});
 }
 
 }  // namespace lagvk::ops

@@ -16,7 +16,8 @@ void softmax(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x, c
   require_bytes("softmax", "y", y, std::uint64_t(rows) * cols * 4);
   const auto& pipeline = ctx.pipeline({"softmax", {64}, sizeof(Push)});
   const Grid g = grid_1d(ctx.info(), rows);
-  cs.dispatch(pipeline, Push{x.address(), y.address(), rows, cols, scale}, g.x, g.y, 1, "softmax");
+  cs.dispatch(pipeline, Push{x.address(), y.address(), rows, cols, scale}, g.x, g.y, 1, "softmax",
+              {vk::reads(x), vk::writes(y)});
 }
 
 }  // namespace lagvk::ops

@@ -129,10 +129,9 @@ std::string BpeTokenizer::token_to_piece(std::int32_t id, bool render_special) c
   }
 }
 
-std::string BpeTokenizer::decode(std::span<const std::int32_t> ids, bool render_special) const {
-  std::string out;
-  for (auto id : ids) out += token_to_piece(id, render_special);
-  return out;
+void BpeTokenizer::decode_append(std::string& out, DecodeState& /*state*/, std::int32_t id,
+                                 bool render_special) const {
+  out += token_to_piece(id, render_special);  // byte-level pieces carry their own spaces
 }
 
 }  // namespace lagvk

@@ -157,22 +157,18 @@ std::string SpmTokenizer::token_to_piece(std::int32_t id, bool render_special) c
   }
 }
 
-std::string SpmTokenizer::decode(std::span<const std::int32_t> ids, bool render_special) const {
-  std::string out;
-  // The encoder prefixed one space; remove it from the first piece that renders anything.
-  bool strip = vocab_.add_space_prefix;
-  for (auto id : ids) {
-    std::string piece = token_to_piece(id, render_special);
-    if (piece.empty()) continue;
-    if (vocab_.type[std::size_t(id)] == TokenType::control) {  // rendered <s> does not take the strip
-      out += piece;
-      continue;
-    }
-    if (strip && piece.front() == ' ') piece.erase(0, 1);
-    strip = false;
+void SpmTokenizer::decode_append(std::string& out, DecodeState& state, std::int32_t id,
+                                 bool render_special) const {
+  std::string piece = token_to_piece(id, render_special);
+  if (piece.empty()) return;
+  if (vocab_.type[std::size_t(id)] == TokenType::control) {  // rendered <s> does not take the strip
     out += piece;
+    return;
   }
-  return out;
+  // The encoder prefixed one space; remove it from the first piece that renders anything.
+  if (!state.started && vocab_.add_space_prefix && piece.front() == ' ') piece.erase(0, 1);
+  state.started = true;
+  out += piece;
 }
 
 }  // namespace lagvk

@@ -15,8 +15,8 @@ class SpmTokenizer final : public VocabTokenizer {
 
   [[nodiscard]] std::vector<std::int32_t> encode_segments(std::span<const TextSegment> segments,
                                                           bool add_bos) const override;
-  [[nodiscard]] std::string decode(std::span<const std::int32_t> ids,
-                                   bool render_special = false) const override;
+  void decode_append(std::string& out, DecodeState& state, std::int32_t id,
+                     bool render_special = false) const override;
   [[nodiscard]] std::string token_to_piece(std::int32_t id, bool render_special = false) const override;
 
  private:

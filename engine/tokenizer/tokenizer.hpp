@@ -38,10 +38,24 @@ class Tokenizer {
   /// a control token.
   [[nodiscard]] virtual std::vector<std::int32_t> encode_segments(std::span<const TextSegment> segments,
                                                                   bool add_bos) const = 0;
+  /// Where an incremental decode of one sequence stands (decode_append); each sequence starts from {}.
+  struct DecodeState {
+    bool started = false;  ///< a piece that may carry the encoder's prefixed space has been appended
+  };
+  /// Appends to `out` the text `id` adds after the ids already appended with `state`: appending a
+  /// sequence's ids one at a time gives decode() of the whole sequence, in time linear in its length
+  /// (generation streams its text this way). Byte tokens append raw bytes, so a multi-byte character
+  /// split over tokens is whole only once all of its tokens are appended.
+  virtual void decode_append(std::string& out, DecodeState& state, std::int32_t id,
+                             bool render_special = false) const = 0;
   /// Text of a token sequence: control tokens render as nothing (as their text when render_special),
   /// byte tokens are reassembled into UTF-8, and the space the encoder prefixed is removed.
-  [[nodiscard]] virtual std::string decode(std::span<const std::int32_t> ids,
-                                           bool render_special = false) const = 0;
+  [[nodiscard]] std::string decode(std::span<const std::int32_t> ids, bool render_special = false) const {
+    std::string out;
+    DecodeState state;
+    for (auto id : ids) decode_append(out, state, id, render_special);
+    return out;
+  }
   /// The text one token stands for, as decode would render it mid-sequence.
   [[nodiscard]] virtual std::string token_to_piece(std::int32_t id, bool render_special = false) const = 0;
   /// The token's vocabulary entry, verbatim ("▁the", "<0x0A>", "<s>").

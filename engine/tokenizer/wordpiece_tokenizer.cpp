@@ -133,11 +133,14 @@ std::string WordPieceTokenizer::token_to_piece(std::int32_t id, bool render_spec
   return text;
 }
 
-std::string WordPieceTokenizer::decode(std::span<const std::int32_t> ids, bool render_special) const {
-  std::string out;
-  for (auto id : ids) out += token_to_piece(id, render_special);
-  if (out.starts_with(' ')) out.erase(0, 1);  // the first word's start mark stands for no space
-  return out;
+void WordPieceTokenizer::decode_append(std::string& out, DecodeState& state, std::int32_t id,
+                                       bool render_special) const {
+  std::string piece = token_to_piece(id, render_special);
+  if (piece.empty()) return;
+  // The first word's start mark stands for no space.
+  if (!state.started && piece.front() == ' ') piece.erase(0, 1);
+  state.started = true;
+  out += piece;
 }
 
 }  // namespace lagvk

@@ -28,8 +28,8 @@ class WordPieceTokenizer final : public VocabTokenizer {
 
   [[nodiscard]] std::vector<std::int32_t> encode_segments(std::span<const TextSegment> segments,
                                                           bool add_bos) const override;
-  [[nodiscard]] std::string decode(std::span<const std::int32_t> ids,
-                                   bool render_special = false) const override;
+  void decode_append(std::string& out, DecodeState& state, std::int32_t id,
+                     bool render_special = false) const override;
   [[nodiscard]] std::string token_to_piece(std::int32_t id, bool render_special = false) const override;
 
   /// The normalised words of text, before the vocabulary is consulted (exposed for tests).

@@ -106,10 +106,10 @@ Buffer Context::create_buffer(VkDeviceSize size, MemoryKind kind) {
 }
 
 const Pipeline& Context::pipeline(const PipelineKey& key) {
-  const std::string id = key.to_string();
-  auto it = pipelines_.find(id);
+  const std::lock_guard lock(pipelines_lock_);
+  auto it = pipelines_.find(key);
   if (it == pipelines_.end())
-    it = pipelines_.emplace(id, std::make_unique<Pipeline>(device_.get(), pipeline_cache_.get(), key)).first;
+    it = pipelines_.emplace(key, std::make_unique<Pipeline>(device_.get(), pipeline_cache_.get(), key)).first;
   return *it->second;
 }
 

@@ -4,11 +4,12 @@
 #include <vulkan/vulkan.h>
 
 #include <functional>
-#include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -106,7 +107,8 @@ class Context {
     download(src, std::as_writable_bytes(dst));
   }
 
-  /// The pipeline for a key, created on first use and cached for the context's life.
+  /// The pipeline for a key, created on first use and cached for the context's life (a hash lookup,
+  /// cheap enough for every dispatch; the reference stays valid).
   [[nodiscard]] const Pipeline& pipeline(const PipelineKey& key);
 
  private:
@@ -125,7 +127,8 @@ class Context {
   DeviceObject<VkPipelineCache, vkDestroyPipelineCache> pipeline_cache_;
   DeviceObject<VkCommandPool, vkDestroyCommandPool> transfer_pool_;
   std::unique_ptr<MemoryAllocator> allocator_;
-  std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;
+  std::mutex pipelines_lock_;  ///< kernels of several threads' streams may look pipelines up at once
+  std::unordered_map<PipelineKey, std::unique_ptr<Pipeline>, PipelineKeyHash> pipelines_;
 };
 
 /// Lists every device without creating a logical device (for `lagvk devices`).

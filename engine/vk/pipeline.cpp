@@ -8,6 +8,21 @@
 
 namespace lagvk::vk {
 
+SpecConstants::SpecConstants(std::initializer_list<std::uint32_t> values) : size_(values.size()) {
+  if (values.size() > kMax)
+    fail("internal: {} specialization constants, at most {} fit a key", values.size(), kMax);
+  std::copy(values.begin(), values.end(), values_.begin());
+}
+
+std::size_t PipelineKeyHash::operator()(const PipelineKey& key) const noexcept {
+  std::size_t h = std::hash<std::string_view>()(key.shader);
+  const auto mix = [&h](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+  for (auto v : key.spec) mix(v);
+  mix(key.push_constant_bytes);
+  mix(key.required_subgroup_size);
+  return h;
+}
+
 std::string PipelineKey::to_string() const {
   return fmt::format("{}[{}]/pc{}/sg{}", shader, fmt::join(spec, ","), push_constant_bytes,
                      required_subgroup_size);

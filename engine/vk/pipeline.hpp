@@ -3,20 +3,53 @@
 // inputs as push constants (buffer addresses and sizes), so a pipeline layout has no descriptor sets.
 #include <vulkan/vulkan.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace lagvk::vk {
 
+/// Specialization constants, constant_id 0, 1, 2, ...: a few values held inline, so that building a key
+/// for every dispatch allocates nothing.
+class SpecConstants {
+ public:
+  static constexpr std::size_t kMax = 8;
+
+  SpecConstants() = default;
+  SpecConstants(std::initializer_list<std::uint32_t> values);  // NOLINT: implicit, keys read {a, b}
+
+  [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] bool empty() const { return size_ == 0; }
+  [[nodiscard]] const std::uint32_t* data() const { return values_.data(); }
+  [[nodiscard]] const std::uint32_t* begin() const { return values_.data(); }
+  [[nodiscard]] const std::uint32_t* end() const { return values_.data() + size_; }
+  [[nodiscard]] std::uint32_t operator[](std::size_t i) const { return values_[i]; }
+  friend bool operator==(const SpecConstants& a, const SpecConstants& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+
+ private:
+  std::array<std::uint32_t, kMax> values_{};
+  std::size_t size_ = 0;
+};
+
 struct PipelineKey {
-  std::string shader;               ///< variant name in the shader registry
-  std::vector<std::uint32_t> spec;  ///< specialization constants, constant_id 0, 1, 2, ...
+  std::string shader;  ///< variant name in the shader registry
+  SpecConstants spec;
   std::uint32_t push_constant_bytes = 0;
   std::uint32_t required_subgroup_size = 0;  ///< 0 = the driver's choice
 
   [[nodiscard]] std::string to_string() const;
+  friend bool operator==(const PipelineKey&, const PipelineKey&) = default;
+};
+
+/// Hashes a key without formatting it (Context looks a pipeline up on every dispatch).
+struct PipelineKeyHash {
+  [[nodiscard]] std::size_t operator()(const PipelineKey& key) const noexcept;
 };
 
 class Pipeline {
