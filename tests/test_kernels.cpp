@@ -448,9 +448,10 @@ KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint
                           ops::AttentionKernel kernel = ops::AttentionKernel::automatic,
                           std::uint32_t splits = 0) {
   const bool causal = mask == ops::AttentionMask::causal;
-  const char* kernel_name = kernel == ops::AttentionKernel::rowwise ? "_rowwise"
-                            : kernel == ops::AttentionKernel::flash ? "_flash"
-                                                                    : "";
+  const char* kernel_name = kernel == ops::AttentionKernel::rowwise            ? "_rowwise"
+                            : kernel == ops::AttentionKernel::flash            ? "_flash"
+                            : kernel == ops::AttentionKernel::register_blocked ? "_rb"
+                                                                               : "";
   // A sliding window counts cache entries, which the compacted reference below matches only without holes:
   // cases with holes have no window.
   return {
@@ -755,6 +756,17 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(attention_case(3, 8, 2, 80, 500, 7, false, causal, {0, 3.0f}, flash, 4));
   cases.push_back(attention_case(2, 4, 2, 64, 300, 16, false, causal, {100, 0.0f}, flash, 5));
   cases.push_back(attention_case(2, 2, 2, 256, 1, 16, false, causal, {}, flash, 5));
+  // The register-blocked kernel (the automatic choice on CPU devices, so the rows above already run it
+  // there; here on every device): row counts that do not fill a block, head dim 256 (one row), split-K.
+  const auto rb = ops::AttentionKernel::register_blocked;
+  cases.push_back(attention_case(67, 4, 2, 80, 0, 16, false, causal, {}, rb));
+  cases.push_back(attention_case(11, 16, 2, 256, 3, 16, false, causal, {}, rb));
+  cases.push_back(attention_case(130, 8, 8, 32, 0, 7, false, ops::AttentionMask::bidirectional, {}, rb));
+  cases.push_back(attention_case(37, 6, 2, 64, 150, 16, true, causal, {0, 4.0f}, rb));
+  cases.push_back(attention_case(50, 4, 2, 64, 100, 16, false, causal, {70, 2.0f}, rb));
+  cases.push_back(attention_case(1, 8, 1, 128, 777, 16, true, causal, {}, rb, 7));
+  cases.push_back(attention_case(3, 8, 2, 80, 500, 7, false, causal, {0, 3.0f}, rb, 4));
+  cases.push_back(attention_case(2, 2, 2, 256, 1, 16, false, causal, {}, rb, 5));
   // The rowwise kernel stays: head dims that are not multiples of 4 (or shapes the flash kernel cannot
   // take) use it.
   cases.push_back(attention_case(7, 4, 2, 32, 5, 7, false, causal, {}, rowwise));

@@ -73,6 +73,9 @@ class Forward {
   const GpuWeights& weights_;
   std::uint32_t max_batch_;
   vk::Buffer ids_, positions_, x_, xn_, q_, k_, v_, attn_, tmp_, gate_, up_, logits_;
+  /// Tokens whose split-K attention partial states fit in attn_partials_ at once (decode steps).
+  static constexpr std::uint32_t kSplitAttentionTokens = 8;
+  vk::Buffer attn_partials_;  ///< split-K partial states (ops::attention_scratch_bytes)
   ForwardTimings timings_;
   bool profile_ = false;
 };

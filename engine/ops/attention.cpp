@@ -26,7 +26,7 @@ void validate_cache(const char* op, const PagedKv& kv, std::uint64_t entries_nee
 }
 
 constexpr std::uint32_t kFlashThreads = 64;     // keys per tile, one per thread
-constexpr std::uint32_t kMaxFlashRows = 16;     // query rows per workgroup (measured on lavapipe: see below)
+constexpr std::uint32_t kMaxFlashRows = 16;     // query rows per attention_flash.comp workgroup
 constexpr std::uint32_t kMaxAccumulators = 64;  // fp32 accumulators per thread (a register budget)
 constexpr std::uint32_t kMinSplitKeys =
     128;  // fewer keys per split cost more in partial states than they save
@@ -54,6 +54,19 @@ std::uint32_t flash_rows(const vk::DeviceInfo& info, std::uint32_t rows, std::ui
   while (br < rows && br < kMaxFlashRows) br *= 2;
   while (br > 1 && !flash_fits(info, br, head_dim)) br /= 2;
   return flash_fits(info, br, head_dim) ? br : 0;
+}
+
+// attention_rb.comp: rows x head_dim accumulators per lane. The kernel is unrolled over both; on lavapipe 64
+// compiles in about a second, 256 took minutes (LLVM on the unrolled blocks), so the block stays small.
+constexpr std::uint32_t kRbAccumulators = 64;
+constexpr std::uint32_t kMaxRbRows = 8;
+
+/// Query rows per attention_rb.comp workgroup: the power of two that covers the call's rows, within
+/// kRbAccumulators registers per lane (one row at least).
+std::uint32_t rb_rows(std::uint32_t rows, std::uint32_t head_dim) {
+  std::uint32_t br = 1;
+  while (br < rows && br < kMaxRbRows && 2 * br * head_dim <= kRbAccumulators) br *= 2;
+  return br;
 }
 
 /// Key ranges per tile of rows: enough workgroups to keep the device busy when the rows alone do not
@@ -87,8 +100,9 @@ void rowwise_attention(vk::Context& ctx, vk::CommandStream& cs, const vk::Buffer
 void flash_attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q, const PagedKv& kv,
                      const vk::BufferView& out, std::uint32_t tokens, std::uint32_t q_heads,
                      std::uint32_t kv_start, float scale, AttentionMask mask, ScoreShaping shaping,
-                     std::uint32_t br, const AttentionPlan& plan) {
+                     std::uint32_t br, bool register_blocked, const AttentionPlan& plan) {
   const auto& info = ctx.info();
+  if (register_blocked) br = rb_rows(tokens * (q_heads / kv.kv_heads), kv.head_dim);
   const std::uint32_t group = q_heads / kv.kv_heads;
   const std::uint64_t tiles = ceil_div(std::uint64_t(tokens) * group, br);
   // The most keys a tile of rows sees: the window, or everything up to the last query.
@@ -108,9 +122,17 @@ void flash_attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferVi
       splits > info.max_workgroup_count[2])
     fail("attention: {} tokens x {} heads exceed the device's grid limits; use smaller prefill batches",
          tokens, q_heads);
-  const char* variant = mask == AttentionMask::causal ? "attention_flash" : "attention_flash_bidirectional";
-  const auto& pipeline =
-      ctx.pipeline({variant, {kFlashThreads, br, kv.head_dim}, sizeof(push::FlashAttention)});
+  const bool causal = mask == AttentionMask::causal;
+  // attention_rb.comp is one subgroup: the pipeline asks for the device's size where it may.
+  const std::uint32_t sg = std::max(info.subgroup_size, 1u);
+  const auto& pipeline = register_blocked
+                             ? ctx.pipeline({causal ? "attention_rb" : "attention_rb_bidirectional",
+                                             {sg, br, kv.head_dim},
+                                             sizeof(push::FlashAttention),
+                                             info.subgroup_size_control ? sg : 0})
+                             : ctx.pipeline({causal ? "attention_flash" : "attention_flash_bidirectional",
+                                             {kFlashThreads, br, kv.head_dim},
+                                             sizeof(push::FlashAttention)});
   const VkDeviceAddress partials = splits > 1 ? plan.scratch.address() : out.address();
   const push::FlashAttention push{q.address(),       kv.k.address(), kv.v.address(), kv.table.address(),
                                   kv.fill.address(), out.address(),  partials,       tokens,
@@ -151,13 +173,19 @@ void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q,
   const std::uint32_t br = kv.head_dim % 4 == 0 && kv.k.address() % 8 == 0 && kv.v.address() % 8 == 0
                                ? flash_rows(ctx.info(), tokens * (q_heads / kv.kv_heads), kv.head_dim)
                                : 0;
-  if (plan.kernel == AttentionKernel::flash && br == 0)
-    fail("internal: attention: the flash kernel cannot take head dimension {} here", kv.head_dim);
+  if ((plan.kernel == AttentionKernel::flash || plan.kernel == AttentionKernel::register_blocked) && br == 0)
+    fail("internal: attention: the flash kernels cannot take head dimension {} here", kv.head_dim);
   if (plan.kernel == AttentionKernel::rowwise || br == 0) {
     rowwise_attention(ctx, cs, q, kv, out, tokens, q_heads, kv_start, scale, mask, shaping);
     return;
   }
-  flash_attention(ctx, cs, q, kv, out, tokens, q_heads, kv_start, scale, mask, shaping, br, plan);
+  // As with matmul: registers beat shared memory and barriers on CPU devices.
+  const bool rb =
+      plan.kernel == AttentionKernel::register_blocked ||
+      (plan.kernel == AttentionKernel::automatic && ctx.info().type == "cpu" && q.address() % 16 == 0);
+  if (rb && q.address() % 16 != 0)
+    fail("internal: attention: the register-blocked kernel needs 16-byte aligned q");
+  flash_attention(ctx, cs, q, kv, out, tokens, q_heads, kv_start, scale, mask, shaping, br, rb, plan);
 }
 
 void kv_store(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& k_new,

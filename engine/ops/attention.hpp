@@ -34,9 +34,11 @@ struct ScoreShaping {
 
 /// Which kernel computes attention. rowwise (attention.comp): one workgroup per (query head, token), any
 /// head dimension. flash (attention_flash.comp): tiles of query rows x keys with an online softmax, the
-/// query heads of a GQA group sharing each K/V load; head dimensions that are multiples of 4; with scratch
-/// it splits the keys over workgroups (split-K) when the rows alone would leave the device idle.
-enum class AttentionKernel { automatic, rowwise, flash };
+/// query heads of a GQA group sharing each K/V load, for GPUs; register_blocked (attention_rb.comp): the
+/// same algorithm with one subgroup per workgroup and the rows in registers, for CPU devices (the automatic
+/// choice there). Both need head dimensions that are multiples of 4; with scratch they split the keys over
+/// workgroups (split-K) when the rows alone would leave the device idle.
+enum class AttentionKernel { automatic, rowwise, flash, register_blocked };
 
 /// How one attention call runs; the defaults choose everything from the shapes and the device.
 struct AttentionPlan {
