@@ -444,15 +444,22 @@ struct PagedCache {
 KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint32_t kv_heads,
                           std::uint32_t head_dim, std::uint32_t kv_start, std::uint32_t page_tokens,
                           bool holes = false, ops::AttentionMask mask = ops::AttentionMask::causal,
-                          ops::ScoreShaping shaping = {}) {
+                          ops::ScoreShaping shaping = {},
+                          ops::AttentionKernel kernel = ops::AttentionKernel::automatic,
+                          std::uint32_t splits = 0) {
   const bool causal = mask == ops::AttentionMask::causal;
+  const char* kernel_name = kernel == ops::AttentionKernel::rowwise            ? "_rowwise"
+                            : kernel == ops::AttentionKernel::flash            ? "_flash"
+                            : kernel == ops::AttentionKernel::register_blocked ? "_rb"
+                                                                               : "";
   // A sliding window counts cache entries, which the compacted reference below matches only without holes:
   // cases with holes have no window.
   return {
-      fmt::format("attention_t{}_hq{}_hkv{}_d{}_start{}_page{}{}{}{}{}", tokens, q_heads, kv_heads, head_dim,
-                  kv_start, page_tokens, holes ? "_holes" : "", causal ? "" : "_bidirectional",
+      fmt::format("attention_t{}_hq{}_hkv{}_d{}_start{}_page{}{}{}{}{}{}{}", tokens, q_heads, kv_heads,
+                  head_dim, kv_start, page_tokens, holes ? "_holes" : "", causal ? "" : "_bidirectional",
                   shaping.window ? fmt::format("_window{}", shaping.window) : "",
-                  shaping.softcap > 0 ? fmt::format("_softcap{}", shaping.softcap) : ""),
+                  shaping.softcap > 0 ? fmt::format("_softcap{}", shaping.softcap) : "", kernel_name,
+                  splits ? fmt::format("_split{}", splits) : ""),
       [=] {
         const std::uint32_t entries = kv_start + tokens;
         PagedCache cache(entries, page_tokens, kv_heads, head_dim, 91 + entries, holes ? kv_start : 0);
@@ -462,8 +469,13 @@ KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint
         auto go = gpu().create_buffer(q.size() * 4);
         ops::PagedKv kv{gk, gv, gt, gf, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
         const float scale = 1.0f / std::sqrt(float(head_dim));
+        // Split-K writes partial states to scratch: poisoned, so that a split left unwritten shows.
+        const std::size_t rows = std::size_t(tokens) * q_heads;
+        auto scratch =
+            upload(std::vector<float>(std::max<std::size_t>(1, splits) * rows * (head_dim + 2), 1e30f));
+        const ops::AttentionPlan plan{kernel, splits, splits ? vk::BufferView(scratch) : vk::BufferView()};
         vk::CommandStream cs(gpu());
-        ops::attention(gpu(), cs, gq, kv, go, tokens, q_heads, kv_start, scale, mask, shaping);
+        ops::attention(gpu(), cs, gq, kv, go, tokens, q_heads, kv_start, scale, mask, shaping, plan);
         cs.finish();
         CaseResult r{download<float>(go, q.size()), std::vector<float>(q.size())};
         std::vector<float> k_valid, v_valid;
@@ -725,6 +737,41 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(attention_case(1, 8, 8, 128, 1000, 64, false, causal, {0, 50.0f}));
   cases.push_back(attention_case(17, 8, 4, 256, 40, 16, false, causal, {11, 2.0f}));
   cases.push_back(attention_case(9, 4, 4, 32, 77, 7, true, causal, {0, 3.0f}));
+  // The flash kernel (the automatic choice above wherever head_dim % 4 == 0) against the rowwise one's
+  // reference on its own awkward shapes: GQA ratios 1/2/4/8 with head dims 64/80/128/256, prompts longer
+  // than a key tile (64) and a row tile, odd token counts after kv_start > 0, pages crossed by tiles.
+  const auto flash = ops::AttentionKernel::flash, rowwise = ops::AttentionKernel::rowwise;
+  cases.push_back(attention_case(5, 4, 4, 64, 0, 16, false, causal, {}, flash));
+  cases.push_back(attention_case(67, 4, 2, 80, 0, 16, false, causal, {}, flash));
+  cases.push_back(attention_case(19, 8, 2, 128, 45, 7, false, causal, {}, flash));
+  cases.push_back(attention_case(11, 16, 2, 256, 3, 16, false, causal, {}, flash));
+  cases.push_back(attention_case(131, 3, 1, 64, 97, 16, false, causal, {}, flash));
+  cases.push_back(attention_case(130, 8, 8, 32, 0, 7, false, ops::AttentionMask::bidirectional, {}, flash));
+  cases.push_back(attention_case(37, 6, 2, 64, 150, 16, true, causal, {0, 4.0f}, flash));
+  cases.push_back(attention_case(50, 4, 2, 64, 100, 16, false, causal, {70, 2.0f}, flash));
+  // Split-K: decode and a few rows over long contexts, split counts that do not divide the keys (or the key
+  // tiles), holes, windows, and a split with no key at all (3 keys in 5 splits).
+  cases.push_back(attention_case(1, 4, 4, 64, 1000, 16, false, causal, {}, flash, 3));
+  cases.push_back(attention_case(1, 8, 1, 128, 777, 16, true, causal, {}, flash, 7));
+  cases.push_back(attention_case(3, 8, 2, 80, 500, 7, false, causal, {0, 3.0f}, flash, 4));
+  cases.push_back(attention_case(2, 4, 2, 64, 300, 16, false, causal, {100, 0.0f}, flash, 5));
+  cases.push_back(attention_case(2, 2, 2, 256, 1, 16, false, causal, {}, flash, 5));
+  // The register-blocked kernel (the automatic choice on CPU devices, so the rows above already run it
+  // there; here on every device): row counts that do not fill a block, head dim 256 (one row), split-K.
+  const auto rb = ops::AttentionKernel::register_blocked;
+  cases.push_back(attention_case(67, 4, 2, 80, 0, 16, false, causal, {}, rb));
+  cases.push_back(attention_case(11, 16, 2, 256, 3, 16, false, causal, {}, rb));
+  cases.push_back(attention_case(130, 8, 8, 32, 0, 7, false, ops::AttentionMask::bidirectional, {}, rb));
+  cases.push_back(attention_case(37, 6, 2, 64, 150, 16, true, causal, {0, 4.0f}, rb));
+  cases.push_back(attention_case(50, 4, 2, 64, 100, 16, false, causal, {70, 2.0f}, rb));
+  cases.push_back(attention_case(1, 8, 1, 128, 777, 16, true, causal, {}, rb, 7));
+  cases.push_back(attention_case(3, 8, 2, 80, 500, 7, false, causal, {0, 3.0f}, rb, 4));
+  cases.push_back(attention_case(2, 2, 2, 256, 1, 16, false, causal, {}, rb, 5));
+  // The rowwise kernel stays: head dims that are not multiples of 4 (or shapes the flash kernel cannot
+  // take) use it.
+  cases.push_back(attention_case(7, 4, 2, 32, 5, 7, false, causal, {}, rowwise));
+  cases.push_back(attention_case(9, 4, 4, 32, 77, 7, true, causal, {0, 3.0f}, rowwise));
+  cases.push_back(attention_case(6, 4, 2, 30, 40, 16));
   for (bool ex : {true, false}) {
     cases.push_back(kv_transfer_case(ex, ref::RopeMode::normal, 1, 1, 64, 0, 16, false));
     cases.push_back(kv_transfer_case(ex, ref::RopeMode::normal, 37, 4, 64, 0, 16, true));

@@ -112,7 +112,12 @@ std::vector<Kernel> every_kernel() {
                              kernel<KvTransfer>("kv_import"),
                              kernel<Layernorm>("layernorm"),
                              kernel<Elementwise>("gelu"),
-                             kernel<Attention>("attention_bidirectional")};
+                             kernel<Attention>("attention_bidirectional"),
+                             kernel<FlashAttention>("attention_flash"),
+                             kernel<FlashAttention>("attention_flash_bidirectional"),
+                             kernel<FlashAttention>("attention_rb"),
+                             kernel<FlashAttention>("attention_rb_bidirectional"),
+                             kernel<AttentionCombine>("attention_combine")};
   // Every format whose traits (engine/model/weight_types.def) promise GPU kernels: shaders.cmake must
   // have compiled each weight kernel for it.
   for (const GgmlTypeInfo& t : kGgmlTypes) {

@@ -33,6 +33,8 @@ Forward::Forward(vk::Context& ctx, const GpuWeights& weights, std::uint32_t max_
   tmp_ = ctx.create_buffer(B * c.dim * 4);
   gate_ = ctx.create_buffer(B * c.ff * 4);
   up_ = ctx.create_buffer(B * c.ff * 4);
+  attn_partials_ =
+      ctx.create_buffer(ops::attention_scratch_bytes(kSplitAttentionTokens * c.heads, c.head_dim));
   reserve_logit_rows(1);
 }
 
@@ -107,12 +109,21 @@ void Forward::record_attention(vk::CommandStream& cs, std::span<const ForwardSeg
                   kv_starts[i]);
   }
   cs.end_parallel();
+  // Segments of few tokens (decode steps) may split their keys over workgroups (split-K): each gets its own
+  // part of the partial-state scratch while it lasts; the ops choose the kernel and the splits per call.
   cs.begin_parallel();
+  std::uint64_t scratch_used = 0;
   for (std::size_t i = 0, row = 0; i < segments.size(); row += segments[i++].tokens) {
     const std::uint32_t n = segments[i].tokens;
+    ops::AttentionPlan plan;
+    const std::uint64_t need = ops::attention_scratch_bytes(std::uint64_t(n) * c.heads, c.head_dim);
+    if (scratch_used + need <= attn_partials_.size()) {
+      plan.scratch = vk::BufferView(attn_partials_, scratch_used, need);
+      scratch_used += need;
+    }
     ops::attention(ctx_, cs, vk::BufferView(q_, row * q_row, n * q_row), segments[i].seq->layer_view(layer),
                    vk::BufferView(attn_, row * q_row, n * q_row), n, c.heads, kv_starts[i], scale,
-                   ops::AttentionMask::causal, score_shaping(c, layer));
+                   ops::AttentionMask::causal, score_shaping(c, layer), plan);
   }
   cs.end_parallel();
 }

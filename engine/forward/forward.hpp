@@ -90,6 +90,9 @@ class Forward {
   /// and their host-visible copy when logits_ is not host-visible (a discrete GPU's device memory).
   vk::Buffer logits_, logits_host_;
   std::uint32_t logit_rows_ = 0;
+  /// Tokens whose split-K attention partial states fit in attn_partials_ at once (decode steps).
+  static constexpr std::uint32_t kSplitAttentionTokens = 8;
+  vk::Buffer attn_partials_;  ///< split-K partial states (ops::attention_scratch_bytes)
   ForwardTimings timings_;
   bool profile_ = false;
   /// One stream for every pass (declared last: destroyed first, it waits for the GPU before the

@@ -1,7 +1,7 @@
 #pragma once
-// Host wrappers of shaders/attention.comp and shaders/kv_store.comp: grouped-query attention (causal or
-// bidirectional)
-// over a paged fp16 KV cache, and writing new keys and values into that cache.
+// Host wrappers of shaders/attention.comp, attention_flash.comp (+ attention_combine.comp) and kv_store.comp:
+// grouped-query attention (causal or bidirectional) over a paged fp16 KV cache, and writing new keys and
+// values into that cache.
 #include <cstdint>
 
 #include "engine/vk/command_stream.hpp"
@@ -32,12 +32,35 @@ struct ScoreShaping {
   float softcap = 0.0f;
 };
 
+/// Which kernel computes attention. rowwise (attention.comp): one workgroup per (query head, token), any
+/// head dimension. flash (attention_flash.comp): tiles of query rows x keys with an online softmax, the
+/// query heads of a GQA group sharing each K/V load, for GPUs; register_blocked (attention_rb.comp): the
+/// same algorithm with one subgroup per workgroup and the rows in registers, for CPU devices (the automatic
+/// choice there). Both need head dimensions that are multiples of 4; with scratch they split the keys over
+/// workgroups (split-K) when the rows alone would leave the device idle.
+enum class AttentionKernel { automatic, rowwise, flash, register_blocked };
+
+/// How one attention call runs; the defaults choose everything from the shapes and the device.
+struct AttentionPlan {
+  AttentionKernel kernel = AttentionKernel::automatic;
+  std::uint32_t splits = 0;  ///< flash: key ranges per tile of rows (split-K); 0 chooses (1 without scratch)
+  vk::BufferView scratch;    ///< room for split-K partial states (attention_scratch_bytes); none: no split
+};
+
+/// Most key ranges a split-K attention uses.
+inline constexpr std::uint32_t kMaxAttentionSplits = 32;
+
+/// Bytes of scratch split-K attention needs for `rows` query rows (tokens x q_heads) of head_dim values
+/// cut into up to kMaxAttentionSplits key ranges.
+[[nodiscard]] std::uint64_t attention_scratch_bytes(std::uint64_t rows, std::uint32_t head_dim);
+
 /// out[t][h] = softmax_j(q[t][h] . K[j] * scale) V[j] over cache entries j <= kv_start + t (causal) or
 /// j < kv_start + tokens (bidirectional), with query head h reading kv head h / (q_heads / kv_heads). q and
 /// out: tokens x q_heads x head_dim fp32.
 void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q, const PagedKv& kv,
                const vk::BufferView& out, std::uint32_t tokens, std::uint32_t q_heads, std::uint32_t kv_start,
-               float scale, AttentionMask mask = AttentionMask::causal, ScoreShaping shaping = {});
+               float scale, AttentionMask mask = AttentionMask::causal, ScoreShaping shaping = {},
+               const AttentionPlan& plan = {});
 
 /// Writes k_new/v_new (tokens x kv_heads x head_dim fp32, rows k_stride/v_stride floats apart; 0 means
 /// packed) into cache entries kv_start .. kv_start + tokens - 1.

@@ -29,6 +29,35 @@
   FLOAT(scale)                                     \
   FLOAT(softcap)
 
+// attention_flash.comp: the members of LAGVK_PUSH_ATTENTION (head_dim is a specialization constant there)
+// and, for split-K, the number of key ranges per tile of rows (splits) and where each range's partial
+// state goes (partials: splits x tokens x q_heads x (head_dim + 2) floats; unused when splits is 1).
+#define LAGVK_PUSH_FLASH_ATTENTION(ADDRESS, UINT, FLOAT) \
+  ADDRESS(F32Ptr, q)                                     \
+  ADDRESS(F16Ptr, k)                                     \
+  ADDRESS(F16Ptr, v)                                     \
+  ADDRESS(I32Ptr, table)                                 \
+  ADDRESS(I32Ptr, fill)                                  \
+  ADDRESS(F32Ptr, out_)                                  \
+  ADDRESS(F32Ptr, partials)                              \
+  UINT(tokens)                                           \
+  UINT(q_heads)                                          \
+  UINT(kv_heads)                                         \
+  UINT(page_tokens)                                      \
+  UINT(kv_start)                                         \
+  UINT(window)                                           \
+  UINT(splits)                                           \
+  FLOAT(scale)                                           \
+  FLOAT(softcap)
+
+// attention_combine.comp: rows = tokens x q_heads output rows, each merged from `splits` partial states.
+#define LAGVK_PUSH_ATTENTION_COMBINE(ADDRESS, UINT, FLOAT) \
+  ADDRESS(F32Ptr, partials)                              \
+  ADDRESS(F32Ptr, out_)                                  \
+  UINT(rows)                                             \
+  UINT(splits)                                           \
+  UINT(head_dim)
+
 // k_stride, v_stride: floats between consecutive tokens of k_new / v_new.
 #define LAGVK_PUSH_KV_STORE(ADDRESS, UINT, FLOAT) \
   ADDRESS(F32Ptr, k_new)                          \

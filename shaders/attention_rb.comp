@@ -1,0 +1,132 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// Register-blocked flash attention for devices where shared memory and barriers cost more than registers
+// (CPU devices such as lavapipe; attention_flash.comp suits GPUs). Same semantics, same push constants and
+// the same split-K partial states as attention_flash.comp.
+//
+// A workgroup is one subgroup and owns one kv head and BR query rows (token, head of the GQA group), which
+// every lane reads alike. Keys go by one per lane: a lane scores its key against the
+// BR rows, the rows' running maxima are subgroup maxima (so every lane rescales the same way), and each
+// lane adds p * V of its own keys into its own BR x head_dim accumulator. The lanes' accumulators and sums
+// are added once, at the end. No shared memory, no barrier.
+#include "lagvk.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint BR = 4;   // query rows per workgroup
+layout(constant_id = 2) const uint HD = 64;  // head dimension, a multiple of 4
+
+const uint C4 = HD / 4;
+const float NEG_INF = -1.0 / 0.0;
+
+#include "push_constants.h"
+LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_FLASH_ATTENTION)
+
+uint first_visible(uint t) {
+  const uint self = p.kv_start + t;
+  return (p.window > 0 && self + 1 > p.window) ? self + 1 - p.window : 0;
+}
+uint end_visible(uint t) {
+#if defined(BIDIRECTIONAL)
+  return p.kv_start + p.tokens;
+#else
+  return p.kv_start + t + 1;
+#endif
+}
+
+void main() {
+  const uint lane = gl_SubgroupInvocationID;
+  const uint width = gl_SubgroupSize;
+  const uint kvh = gl_WorkGroupID.y;
+  const uint split = gl_WorkGroupID.z;
+  const uint group = p.q_heads / p.kv_heads;
+  const uint row0 = gl_WorkGroupID.x * BR;
+  const uint rows = p.tokens * group;
+
+  uint row_lo[BR], row_hi[BR], q_row[BR];
+  for (uint r = 0; r < BR; ++r) {
+    const uint row = row0 + r;
+    const bool real = row < rows;
+    const uint t = row / group, h = kvh * group + row % group;
+    row_lo[r] = real ? first_visible(t) : 0;
+    row_hi[r] = real ? end_visible(t) : 0;  // a row past the end sees nothing
+    q_row[r] = real ? (t * p.q_heads + h) * C4 : 0;
+  }
+  const uint last_row = min(row0 + BR, rows) - 1;
+  const uint tile_lo = first_visible(row0 / group), tile_hi = end_visible(last_row / group);
+  const uint per_split = (tile_hi - tile_lo + p.splits - 1) / p.splits;
+  const uint lo = min(tile_hi, tile_lo + split * per_split);
+  const uint hi = min(tile_hi, lo + per_split);
+
+  float m[BR], l[BR];  // running max (the same in every lane) and this lane's running sum, per row
+  vec4 acc[BR * C4];
+  for (uint r = 0; r < BR; ++r) {
+    m[r] = NEG_INF;
+    l[r] = 0.0;
+  }
+  for (uint i = 0; i < BR * C4; ++i) acc[i] = vec4(0.0);
+  F16x4Ptr k4 = F16x4Ptr(p.k), v4 = F16x4Ptr(p.v);
+  Vec4Ptr q4 = Vec4Ptr(p.q);
+
+  // Straight-line code around the accumulators (no branch in the loop body): a lane past the range or on a
+  // hole reads the range's last entry (its own page slot: readable memory) and selects it away.
+  for (uint j0 = lo; j0 < hi; j0 += width) {
+    const uint j = j0 + lane, jr = min(j, hi - 1);
+    const bool present = j < hi && j % p.page_tokens < uint(p.fill.v[jr / p.page_tokens]);
+    const uint page = uint(p.table.v[jr / p.page_tokens]);
+    const uint kb = (((page * p.page_tokens + jr % p.page_tokens) * p.kv_heads + kvh) * HD) / 4;
+    float s[BR];
+    for (uint r = 0; r < BR; ++r) s[r] = 0.0;
+    for (uint c4 = 0; c4 < C4; ++c4) {
+      const vec4 kv = vec4(k4.v[kb + c4]);
+      for (uint r = 0; r < BR; ++r) s[r] += dot(q4.v[q_row[r] + c4], kv);
+    }
+    float pr[BR];
+    for (uint r = 0; r < BR; ++r) {
+      float sr = s[r] * p.scale;
+      if (p.softcap > 0.0) sr = p.softcap * stable_tanh(sr / p.softcap);
+      sr = (present && j >= row_lo[r] && j < row_hi[r]) ? sr : NEG_INF;
+      const float mx = max(m[r], subgroupMax(sr));
+      // Until a row has seen a key its max stays -inf and its state zero: no NaN from -inf - -inf.
+      const float corr = mx == NEG_INF ? 1.0 : exp(m[r] - mx);
+      pr[r] = sr == NEG_INF ? 0.0 : exp(sr - mx);
+      l[r] = l[r] * corr + pr[r];
+      m[r] = mx;
+      for (uint c4 = 0; c4 < C4; ++c4) acc[r * C4 + c4] *= corr;
+    }
+    for (uint c4 = 0; c4 < C4; ++c4) {
+      const vec4 vv = present ? vec4(v4.v[kb + c4]) : vec4(0.0);
+      for (uint r = 0; r < BR; ++r) acc[r * C4 + c4] = fma(vec4(pr[r]), vv, acc[r * C4 + c4]);
+    }
+  }
+
+  // Add the lanes' states; lane c4 % width writes column c4 of every row.
+  for (uint r = 0; r < BR; ++r) {
+    const uint row = row0 + r;
+    const float sum = subgroupAdd(l[r]);
+    if (row >= rows) break;
+    const uint t = row / group, h = kvh * group + row % group;
+    const uint out_row = t * p.q_heads + h;
+    for (uint c4 = 0; c4 < C4; ++c4) {
+      const vec4 a = subgroupAdd(acc[r * C4 + c4]);
+      if (c4 % width != lane) continue;
+      if (p.splits == 1) {
+        const vec4 o = a / sum;
+        const uint b = out_row * HD + c4 * 4;
+        p.out_.v[b] = o.x;
+        p.out_.v[b + 1] = o.y;
+        p.out_.v[b + 2] = o.z;
+        p.out_.v[b + 3] = o.w;
+      } else {
+        const uint b = (split * p.tokens * p.q_heads + out_row) * (HD + 2);
+        if (c4 == 0) {
+          p.partials.v[b] = m[r];
+          p.partials.v[b + 1] = sum;
+        }
+        p.partials.v[b + 2 + c4 * 4] = a.x;
+        p.partials.v[b + 3 + c4 * 4] = a.y;
+        p.partials.v[b + 4 + c4 * 4] = a.z;
+        p.partials.v[b + 5 + c4 * 4] = a.w;
+      }
+    }
+  }
+}
