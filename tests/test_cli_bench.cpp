@@ -65,7 +65,7 @@ void check_run_and_device(const json& run) {
   EXPECT_EQ(run["device"]["index"], 0);
   EXPECT_FALSE(run["device"]["name"].get<std::string>().empty());
   EXPECT_GT(run["device"]["limits"]["subgroup_size"].get<int>(), 0);
-  EXPECT_FALSE(run_.contains("peer")) << "the peer was not asked for";
+  EXPECT_FALSE(run.contains("peer")) << "the peer was not asked for";
 }
 
 void check_roofs_and_kernels(const json& run) {
