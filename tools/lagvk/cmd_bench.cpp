@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -131,33 +132,46 @@ std::string utc_now() {
   return buf;
 }
 
-/// Rough work of each step (about a second each on a 2-core CPU for the reference shapes), for the ETA.
+/// Rough work of each step, in seconds on an idle 2-core CPU with lavapipe, for the ETA: the roofs and
+/// kernels by the mode's sizes, the model, LAG and peer steps by tokens and the model's bytes (the
+/// reference f16 model, about 0.5 GB, prefills some 25 tokens/s and decodes 5). The progress extrapolates
+/// the time the finished steps took, so only the proportions matter.
 struct Weights {
-  double roofs, kernel, model_load, lag_setup, lag_size, peer;
+  double roofs, kernel, model_load, lag_setup, lag_size, peer_vulkan, peer_cpu;
   std::vector<double> depth;
 };
 
-Weights estimate(const BenchPlan& p) {
-  const double scale = p.mode == BenchMode::full ? 1.0 : p.mode == BenchMode::quick ? 0.1 : 0.01;
+Weights estimate(const BenchPlan& p, double model_bytes) {
+  const double sizes = p.mode == BenchMode::full ? 1.0 : p.mode == BenchMode::quick ? 0.1 : 0.01;
+  const double model = std::max(0.01, model_bytes / 0.5e9);
+  const double prefill = 1 / 25.0 * model, decode = 1 / 5.0 * model;  // seconds per token
   Weights w{};
-  w.roofs = 10 * scale;
-  w.kernel = 4 * scale;
-  w.model_load = 5 * scale;
+  w.roofs = 10 * sizes;
+  w.kernel = 8 * sizes;
+  w.model_load = 5 * model;
   for (std::uint32_t d : p.depths)
-    w.depth.push_back(p.reps * (d + p.prompt_tokens + 10.0 * p.gen_tokens) / 25.0 * scale + d / 25.0 * scale);
-  w.lag_setup = 2 * scale;
+    w.depth.push_back(p.reps * (d + p.prompt_tokens) * prefill * (1 + d / 4096.0) +
+                      p.reps * p.gen_tokens * decode);
+  w.lag_setup = 2 * model;
   std::uint32_t k_sum = 0;
   for (std::uint32_t k : p.lag_ks) k_sum += k;
   const double tokens = p.lag_tokens.empty() ? 0 : p.lag_tokens.back();
-  w.lag_size = k_sum * tokens * 2 / 25.0 * scale + 3 * p.lag_ks.size() * scale;
-  w.peer = 2.0 * (p.reps + 1) * (p.prompt_tokens / 16.0 + p.gen_tokens / 2.6) * scale + 60 * scale;
+  w.lag_size = (k_sum * tokens + 3.0 * 40 * double(p.lag_ks.size())) * prefill;
+  // llama.cpp's Vulkan backend on lavapipe: about half lagvk's speed, and a warm-up that compiles its
+  // pipelines; its native CPU backend: about ten times lagvk's.
+  w.peer_vulkan = (p.reps + 1) * (p.prompt_tokens * prefill + p.gen_tokens * decode) * 2 + 60;
+  w.peer_cpu = (p.reps + 1) * (p.prompt_tokens * prefill + p.gen_tokens * decode) / 10 + 5;
   return w;
 }
 
 class BenchRun {
  public:
-  BenchRun(const BenchPlan& plan, const vk::InstanceOptions& vulkan) : plan_(plan), vulkan_(vulkan) {
-    const Weights w = estimate(plan_);
+  /// model_path: -m, or the generated model (empty when no part needs one).
+  BenchRun(const BenchPlan& plan, const vk::InstanceOptions& vulkan, std::string model_path)
+      : plan_(plan), vulkan_(vulkan), model_path_(std::move(model_path)) {
+    std::error_code no_size;
+    const auto bytes = model_path_.empty() ? 0 : std::filesystem::file_size(model_path_, no_size);
+    const Weights w = estimate(plan_, no_size ? 0.0 : double(bytes));
     double total = 0;
     if (plan_.has("roofs")) total += w.roofs;
     if (plan_.has("kernels")) total += w.kernel * double(plan_.formats.size());
@@ -165,17 +179,12 @@ class BenchRun {
     if (plan_.has("model"))
       for (double d : w.depth) total += d;
     if (plan_.has("lag")) total += w.lag_setup + w.lag_size * double(plan_.lag_tokens.size());
-    if (plan_.has("peer")) total += 2 * w.peer;
+    if (plan_.has("peer")) total += w.peer_vulkan + w.peer_cpu;
     weights_ = w;
     progress_ = std::make_unique<BenchProgress>(total);
   }
 
   json run(json out) {
-    model_path_ = plan_.model_path;
-    if (model_path_.empty() && (plan_.has("model") || plan_.has("lag") || plan_.has("peer"))) {
-      progress_->begin(fmt::format("model: generating the {} benchmark model", plan_.make_type), 0);
-      model_path_ = bench::reference_model(plan_.make_type, plan_.model_size);
-    }
     if (plan_.has("model") || plan_.has("lag")) load_engine(out);
     vk::Context& ctx = context();
     out["device"] = ctx.info();
@@ -322,16 +331,17 @@ class BenchRun {
     out["peer"] = {{"installed", bench::llama_peer_installed()}, {"rows", json::array()}};
     if (!bench::llama_peer_installed()) {
       out["peer"]["note"] = "llama.cpp peer not installed (scripts/setup_peer.sh)";
-      progress_->begin("peer: llama.cpp not installed (scripts/setup_peer.sh); skipped", 2 * weights_.peer);
+      progress_->begin("peer: llama.cpp not installed (scripts/setup_peer.sh); skipped",
+                       weights_.peer_vulkan + weights_.peer_cpu);
       return;
     }
     for (auto backend : {bench::PeerBackend::vulkan, bench::PeerBackend::native_cpu}) {
       const bool vulkan = backend == bench::PeerBackend::vulkan;
       progress_->begin(
-          fmt::format("peer: llama.cpp {} pp{} tg{} (one untimed warm-up, best of {})",
+          fmt::format("peer: llama.cpp {} pp{} tg{} (one untimed warm-up, median of {})",
                       vulkan ? "Vulkan on " + ctx.info().name : std::string("native CPU backend"),
                       plan_.prompt_tokens, plan_.gen_tokens, plan_.reps),
-          weights_.peer);
+          vulkan ? weights_.peer_vulkan : weights_.peer_cpu);
       const auto r = bench::run_llama_peer_bench(
           {model_path_, int(std::max<std::uint32_t>(1, plan_.prompt_tokens)),
            int(std::max<std::uint32_t>(1, plan_.gen_tokens)), plan_.reps, backend, int(ctx.info().index)});
@@ -355,12 +365,12 @@ class BenchRun {
 
   const BenchPlan& plan_;
   vk::InstanceOptions vulkan_;
+  std::string model_path_;
   Weights weights_{};
   std::unique_ptr<BenchProgress> progress_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<vk::Context> ctx_;
   bench::MachineLimits limits_;
-  std::string model_path_;
 };
 
 }  // namespace
@@ -389,7 +399,10 @@ int cmd_bench(int argc, char** argv, const vk::InstanceOptions& vulkan) {
               {"date", utc_now()},
               {"mode", mode_name(plan.mode)},
               {"parts", plan.parts}};
-  BenchRun run(plan, vulkan);
+  std::string model_path = plan.model_path;
+  if (model_path.empty() && (plan.has("model") || plan.has("lag") || plan.has("peer")))
+    model_path = bench::reference_model(plan.make_type, plan.model_size);
+  BenchRun run(plan, vulkan, model_path);
   out = run.run(std::move(out));
   if (json_path == "-") {
     std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
