@@ -54,6 +54,7 @@ std::optional<PeerSpeed> run_llama_peer_bench(const PeerRequest& r) {
   s.load_ms = j.value("load_ms", 0.0);
   s.device = j.value("device", std::string("?"));
   s.llama_cpp = j.value("llama_cpp", std::string("?"));
+  s.threads = j.value("threads", 0);
   s.backend = j.value("backend", std::string("?")) + " on " + s.device + ", llama.cpp " + s.llama_cpp;
   return s;
 }

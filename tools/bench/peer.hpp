@@ -22,6 +22,7 @@ struct PeerSpeed {
   std::string backend;  ///< "vulkan on llvmpipe (...), llama.cpp v0.5.0"
   std::string device;
   std::string llama_cpp;
+  int threads = 0;  ///< CPU threads llama.cpp used (LAGVK_PEER_THREADS, else every core up to 8)
 };
 
 /// Whether tools/peer has node-llama-cpp installed.

@@ -59,7 +59,8 @@ void print_kernels(const json& k, std::FILE* out) {
 
 std::string engine_label(const json& row) {
   if (row.value("engine", "") == "lagvk") return "lagvk (Vulkan)";
-  return row.value("backend", "") == "vulkan" ? "llama.cpp (Vulkan)" : "llama.cpp (native CPU)";
+  if (row.value("backend", "") == "vulkan") return "llama.cpp (Vulkan)";
+  return fmt::format("llama.cpp (CPU, {} threads)", row.value("threads", 0));
 }
 
 void print_model_rows(const json& rows, std::FILE* out) {

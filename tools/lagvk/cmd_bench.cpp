@@ -70,6 +70,8 @@ Args bench_args() {
       "2-core CPU with lavapipe; --quick takes under a minute: smaller roofs probes, kernels of 2048 x 2048\n"
       "for f16, q8_0, q4_0 and q4_k only, the small model with -p 64 -n 16 -d 0,256 -r 1, LAG with 64-token\n"
       "logs and k = 1, 3, and no peer unless --parts names it.\n"
+      "llama.cpp's CPU backend uses every core (up to 8; LAGVK_PEER_THREADS=N sets it): its threads spin\n"
+      "while they wait, so on a machine busy with other work it falls far behind; measure on an idle one.\n"
       "examples:\n"
       "  lagvk bench --quick\n"
       "  lagvk bench --make q4_0 -p 256 -n 64 -d 0,2048 --json RUN.json\n"
@@ -351,9 +353,9 @@ class BenchRun {
         progress_->result("failed");
         continue;
       }
-      const json row = {{"engine", "llama.cpp"},     {"backend", label}, {"device", r->device},
-                        {"llama_cpp", r->llama_cpp}, {"depth", 0},       {"reps", plan_.reps},
-                        {"load_ms", r->load_ms}};
+      const json row = {{"engine", "llama.cpp"},     {"backend", label},      {"device", r->device},
+                        {"llama_cpp", r->llama_cpp}, {"threads", r->threads}, {"depth", 0},
+                        {"reps", plan_.reps},        {"load_ms", r->load_ms}};
       out["peer"]["rows"].push_back(
           with(row, {{"test", "pp"}, {"tokens", plan_.prompt_tokens}, {"tps", r->prefill_tps}}));
       out["peer"]["rows"].push_back(
