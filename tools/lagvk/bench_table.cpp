@@ -66,12 +66,12 @@ std::string engine_label(const json& row) {
 void print_model_rows(const json& rows, std::FILE* out) {
   for (const auto& r : rows) {
     if (r.contains("error")) {
-      fmt::print(out, "  {:<24} {}\n", engine_label(r), r["error"].get<std::string>());
+      fmt::print(out, "  {:<28} {}\n", engine_label(r), r["error"].get<std::string>());
       continue;
     }
     const std::string test = fmt::format("{}{}", r["test"].get<std::string>(), r["tokens"].get<int>());
     const std::string gbps = r.contains("gbps") ? fmt::format("{:.2f}", r["gbps"].get<double>()) : "";
-    fmt::print(out, "  {:<24} {:>7} {:>7} {:>10.2f} {:>9} {:>13}\n", engine_label(r), test,
+    fmt::print(out, "  {:<28} {:>7} {:>7} {:>10.2f} {:>9} {:>13}\n", engine_label(r), test,
                r["depth"].get<int>(), r["tps"].get<double>(), gbps, percent(r, "fraction_of_copy_roof"));
   }
 }
@@ -88,7 +88,7 @@ void print_model(const json& run, std::FILE* out) {
   } else {
     fmt::print(out, "(llama.cpp only)\n");
   }
-  fmt::print(out, "  {:<24} {:>7} {:>7} {:>10} {:>9} {:>13}\n", "engine", "test", "depth", "tok/s", "GB/s",
+  fmt::print(out, "  {:<28} {:>7} {:>7} {:>10} {:>9} {:>13}\n", "engine", "test", "depth", "tok/s", "GB/s",
              "of copy roof");
   if (run.contains("model")) print_model_rows(run["model"]["rows"], out);
   if (run.contains("peer")) {
