@@ -4,8 +4,6 @@
 // backend on the same file in the same run, as ratios.
 // usage: bench_model (--model FILE | --make f16|q8_0|q4_0) [--prompt-tokens N] [--gen-tokens N]
 //                    [--reps N] [--json FILE] [--no-peer]
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -15,21 +13,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/support/bench_models.hpp"
-#include "bench/support/machine_limits.hpp"
-#include "bench/support/peer.hpp"
-#include "engine/forward/forward.hpp"
-#include "engine/forward/model_weights.hpp"
-#include "engine/model/random_model.hpp"
+#include "tools/bench/machine_limits.hpp"
+#include "tools/bench/model_speed.hpp"
+#include "tools/bench/peer.hpp"
+#include "tools/bench/reference_model.hpp"
 
 namespace {
 
 using namespace lagvk;
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 }  // namespace
 
@@ -67,53 +58,31 @@ int main(int argc, char** argv) {
     if (model_path.empty()) {
       model_path = bench::reference_model(make_type.empty() ? "f16" : make_type);
     }
-    vk::Context ctx;
+    LoadOptions load;
+    load.context = std::uint32_t(prompt_tokens + gen_tokens + 16);
+    load.max_batch = 512;
+    auto engine = Engine::load(model_path, load);
+    vk::Context& ctx = engine->context();
     std::printf("device: %s\nmodel: %s\n", ctx.info().name.c_str(), model_path.c_str());
     const auto limits = bench::probe_machine(ctx);
     // The roof: bytes per second a Vulkan buffer copy moves on this device (measured above).
     const double roof = limits.gpu_copy_gbps;
-
-    auto t0 = Clock::now();
-    Model model = Model::open(model_path);
-    const HostWeights host = host_weights(model);
-    GpuWeights weights(ctx, host);
-    const auto& c = host.config;
-    const std::uint32_t ctx_tokens = std::uint32_t(prompt_tokens + gen_tokens + 16);
-    KvPool pool(ctx, {c.layers, c.kv_heads, c.head_dim, 16}, ctx_tokens / 16 + 2);
-    Forward forward(ctx, weights, 512);
-    const double load_s = since(t0);
-
-    std::vector<std::int32_t> prompt(static_cast<std::size_t>(prompt_tokens));
-    std::vector<std::int32_t> positions(prompt.size());
-    for (std::size_t i = 0; i < prompt.size(); ++i) {
-      prompt[i] = std::int32_t(259 + (i * 7919) % (c.vocab - 259));
-      positions[i] = std::int32_t(i);
-    }
-    double best_prefill = 1e30, best_decode = 1e30;
-    for (int r = 0; r < reps; ++r) {
-      KvSequence seq(ctx, pool, ctx_tokens);
-      t0 = Clock::now();
-      auto logits = forward.eval(seq, prompt, positions);
-      best_prefill = std::min(best_prefill, since(t0));
-      std::int32_t tok = std::int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-      t0 = Clock::now();
-      for (int g = 0; g < gen_tokens; ++g) {
-        const std::int32_t pos = std::int32_t(seq.length());
-        logits =
-            forward.eval(seq, std::span<const std::int32_t>(&tok, 1), std::span<const std::int32_t>(&pos, 1));
-        tok = std::int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-      }
-      best_decode = std::min(best_decode, since(t0));
-    }
-    const ForwardTimings step = forward.last_timings();  // the last decode step's commands
+    const double load_s = engine->load_ms() * 1e-3;
+    const auto speed = bench::measure_model_speed(
+        *engine, {0, std::uint32_t(prompt_tokens), std::uint32_t(gen_tokens), reps});
+    const ForwardTimings step = engine->forward().last_timings();  // the last decode step's commands
     if (std::getenv("LAGVK_PROFILE")) {
       // One profiled prefill and decode step: GPU time per kernel kind.
+      Forward& forward = engine->forward();
+      const auto prompt = bench::bench_tokens(std::uint32_t(prompt_tokens), engine->config().vocab, 2);
+      std::vector<std::int32_t> positions(prompt.size());
+      for (std::size_t i = 0; i < prompt.size(); ++i) positions[i] = std::int32_t(i);
       forward.set_profiling(true);
-      KvSequence seq(ctx, pool, ctx_tokens);
+      auto seq = engine->new_sequence();
       for (int phase = 0; phase < 2; ++phase) {
-        const std::int32_t tok = 300, pos = std::int32_t(seq.length());
-        const auto logits = phase == 0 ? forward.eval(seq, prompt, positions)
-                                       : forward.eval(seq, std::span<const std::int32_t>(&tok, 1),
+        const std::int32_t tok = 300, pos = std::int32_t(seq->length());
+        const auto logits = phase == 0 ? forward.eval(*seq, prompt, positions)
+                                       : forward.eval(*seq, std::span<const std::int32_t>(&tok, 1),
                                                       std::span<const std::int32_t>(&pos, 1));
         std::map<std::string, std::pair<double, int>> by_kernel;
         for (const auto& k : forward.last_timings().kernels) {
@@ -127,11 +96,12 @@ int main(int argc, char** argv) {
       }
       forward.set_profiling(false);
     }
-    const double prefill_tps = prompt_tokens / best_prefill, decode_tps = gen_tokens / best_decode;
-    const double decode_gbps = double(weights.bytes()) * decode_tps * 1e-9;
+    const std::uint64_t weight_bytes = engine->weight_bytes();
+    const double prefill_tps = speed.prefill_tps, decode_tps = speed.decode_tps;
+    const double decode_gbps = double(weight_bytes) * decode_tps * 1e-9;
     std::printf(
         "\nmachine: host read %.1f GB/s, GPU copy %.1f GB/s, GPU fp32 %.1f GFLOP/s; weights %.1f MB\n",
-        limits.host_read_gbps, limits.gpu_copy_gbps, limits.gpu_fp32_gflops, weights.bytes() * 1e-6);
+        limits.host_read_gbps, limits.gpu_copy_gbps, limits.gpu_fp32_gflops, weight_bytes * 1e-6);
     std::printf(
         "lagvk:     load %.0f ms, prefill %.1f tok/s, decode %.2f tok/s (%.1f GB/s, %.0f%% of the %.1f GB/s "
         "roof)\n",
@@ -140,7 +110,7 @@ int main(int argc, char** argv) {
                 step.submits);
     nlohmann::json j{{"model", model_path},
                      {"device", ctx.info().name},
-                     {"weights_bytes", weights.bytes()},
+                     {"weights_bytes", weight_bytes},
                      {"prompt_tokens", prompt_tokens},
                      {"gen_tokens", gen_tokens},
                      {"limits",
@@ -158,7 +128,8 @@ int main(int argc, char** argv) {
                        {"decode_step_barriers", step.barriers},
                        {"decode_step_submits", step.submits}}}};
     if (peer) {
-      const auto p = bench::run_llama_peer_bench(model_path, prompt_tokens, gen_tokens);
+      const auto p = bench::run_llama_peer_bench(
+          {model_path, prompt_tokens, gen_tokens, 2, bench::PeerBackend::vulkan, int(ctx.info().index)});
       if (p) {
         std::printf("llama.cpp: prefill %.1f tok/s, decode %.2f tok/s (%s)\n", p->prefill_tps, p->decode_tps,
                     p->backend.c_str());

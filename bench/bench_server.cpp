@@ -18,8 +18,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "bench/support/bench_models.hpp"
 #include "server/server.hpp"
+#include "tools/bench/reference_model.hpp"
 
 namespace {
 

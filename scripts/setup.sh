@@ -34,6 +34,8 @@ packages+=(
   file
   # venv for the gguf-py reference decoder (scripts/setup_gguf_ref.sh)
   python3 python3-venv
+  # bench/plot.py (lagvk bench runs side by side) and its test
+  python3-matplotlib
 )
 # node/npm (llama.cpp peer and reference tokenizers, for tests and benchmarks) may come from Debian or be
 # preinstalled.

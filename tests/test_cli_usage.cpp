@@ -24,9 +24,9 @@ using test::kExitOk;
 using test::kExitUsage;
 
 // Every command, as the usage lists them; a new command must be added here (and to the coverage check).
-const std::vector<std::string> kCommands = {"help",     "devices",  "make-model", "model-info",
-                                            "quantize", "tokenize", "run",        "ask",
-                                            "eval",     "serve",    "log",        "version"};
+const std::vector<std::string> kCommands = {"help",     "devices", "make-model", "model-info", "quantize",
+                                            "tokenize", "run",     "ask",        "eval",       "serve",
+                                            "log",      "bench",   "version"};
 const std::vector<std::string> kLogVerbs = {"add", "ls", "show", "rm", "stats", "verify", "export", "import"};
 
 /// Every command and log verb that has a --help ("log add" for a verb).
@@ -114,6 +114,8 @@ TEST_F(CliUsage, EveryCommandsHelpExitsZeroWithItsUsage) {
       {"log export -h", "log export -h", kExitOk, {"usage: lagvk log export"}},
       {"log import --help", "log import --help", kExitOk, {"usage: lagvk log import"}},
       {"log import -h", "log import -h", kExitOk, {"usage: lagvk log import"}},
+      {"bench --help", "bench --help", kExitOk, {"usage: lagvk bench", "--n-depth LIST", "--parts LIST"}},
+      {"bench -h", "bench -h", kExitOk, {"usage: lagvk bench"}},
       {"version --help", "version --help", kExitOk, {"usage: lagvk version", "--json", "--device N"}},
       {"version -h", "version -h", kExitOk, {"usage: lagvk version"}},
   });

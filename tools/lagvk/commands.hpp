@@ -20,6 +20,7 @@ int cmd_log(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_serve(int argc, char** argv, const vk::InstanceOptions& vulkan);
+int cmd_bench(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_version(int argc, char** argv, const vk::InstanceOptions& vulkan);
 /// "lagvk 0.2.0 (commit 1a2b3c4d5e6f)": what `lagvk --version` prints.
 [[nodiscard]] std::string version_line();

@@ -47,6 +47,8 @@ constexpr Command kCommands[] = {
     {"serve", "serve a model over HTTP with OpenAI's API (chat, completions, embeddings)",
      lagvk::cli::cmd_serve},
     {"log", "manage a store of logs: add, ls, show, rm, stats, verify, export, import", lagvk::cli::cmd_log},
+    {"bench", "measure speed next to the device's roofs: kernels, prefill/decode, LAG, llama.cpp (--json)",
+     lagvk::cli::cmd_bench},
     {"version", "print the version, git commit, Vulkan loader and the device's driver (--json)",
      lagvk::cli::cmd_version},
 };

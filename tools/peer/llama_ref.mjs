@@ -19,7 +19,7 @@
 //   bench    --model M --prompt-tokens 128 --gen-tokens 64 [--reps 3]
 //                                                        prefill and decode throughput
 //   embed    --model M --texts FILE.json                 llama.cpp's pooled embedding of each string
-// Common options: --gpu cpu|vulkan (default cpu), --ctx N, --threads N, --batch N, --top K (default 5).
+// Common options: --gpu cpu|vulkan|native (default cpu), --ctx N, --threads N, --batch N, --top K (default 5).
 // Exit codes: 0 ok, 2 usage error, 3 model file missing/unreadable, 4 llama.cpp failed to load the
 // model, 5 backend unavailable, 1 anything else. On failure stdout holds {"error": ..., "code": ...}.
 import { spawnSync } from "node:child_process";
@@ -58,7 +58,8 @@ commands:
                                          (bert.pooling_type), with node-llama-cpp's embedding context
                                          (which adds the model's own [CLS]/[SEP] or BOS/EOS)
 options:
-  --gpu cpu|vulkan   backend (default cpu; vulkan offloads all layers)
+  --gpu cpu|vulkan|native  backend (default cpu, the generic CPU build; vulkan offloads all layers; native:
+                     the Vulkan build's CPU backend, compiled for this CPU, no device visible)
   --ctx N            context size (default: tokens needed, rounded up to 256)
   --threads N        CPU threads (default: env LAGVK_PEER_THREADS or all cores, at most 8)
   --batch N          llama.cpp n_batch = n_ubatch (default max(512, prompt length))
@@ -129,7 +130,9 @@ const warnings = [];
 async function loadLlama(gpu, threads) {
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
   const opts = {
-    gpu: gpu === "vulkan" ? "vulkan" : false,
+    // native: the Vulkan package's build, whose CPU backend is compiled for this CPU's instruction sets
+    // (the CPU-only package is a generic build, several times slower), with no Vulkan device visible.
+    gpu: gpu === "cpu" ? false : "vulkan",
     build: "never", // use the prebuilt binaries in @node-llama-cpp/*; never compile
     usePrebuiltBinaries: true,
     skipDownload: true, // never fetch llama.cpp sources
@@ -530,7 +533,10 @@ async function main() {
   const fn = commands[cmd];
   if (!fn) throw new PeerError("usage", `unknown command '${cmd}' (greedy, score, tokenize, chat, bench, info, embed)`);
   const gpu = args.gpu === undefined ? "cpu" : String(args.gpu);
-  if (gpu !== "cpu" && gpu !== "vulkan") throw new PeerError("usage", `--gpu must be cpu or vulkan, got '${gpu}'`);
+  if (gpu !== "cpu" && gpu !== "vulkan" && gpu !== "native")
+    throw new PeerError("usage", `--gpu must be cpu, vulkan or native, got '${gpu}'`);
+  // ggml-vulkan reads the list of visible devices when the backend initialises: none for native.
+  if (gpu === "native") process.env.GGML_VK_VISIBLE_DEVICES = "";
   args.threadsResolved = intOpt(args, "threads", defaultThreads(), 1);
   const modelPath = checkModelFile(args.model);
 

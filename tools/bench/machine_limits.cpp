@@ -1,4 +1,4 @@
-#include "bench/support/machine_limits.hpp"
+#include "tools/bench/machine_limits.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -74,11 +74,9 @@ double probe_gpu_copy(vk::Context& ctx, std::uint64_t bytes) {
   return double(bytes) / best * 1e-9;
 }
 
-double probe_gpu_flops(vk::Context& ctx) {
+double probe_gpu_flops(vk::Context& ctx, std::uint32_t groups) {
   using Push = ops::push::ProbeFlops;
   constexpr std::uint32_t kThreads = 64, kIterations = 4096;
-  // Enough workgroups to fill any device several times over.
-  const std::uint32_t groups = std::max<std::uint32_t>(64, 4 * 1024);
   auto out = ctx.create_buffer(std::uint64_t(groups) * kThreads * 4);
   const auto& pipeline = ctx.pipeline({"probe_flops", {kThreads}, sizeof(Push)});
   double best = 1e30;
@@ -96,15 +94,16 @@ double probe_gpu_flops(vk::Context& ctx) {
 
 }  // namespace
 
-MachineLimits probe_machine(vk::Context& ctx, std::uint64_t bytes) {
+MachineLimits probe_machine(vk::Context& ctx, const ProbeSizes& sizes) {
   MachineLimits m;
+  const std::uint64_t bytes = sizes.bytes;
   std::vector<float> data(bytes / sizeof(float), 1.0f);
   m.host_read_gbps = probe_host_read(data);
   data = {};
   m.host_memcpy_gbps = probe_host_memcpy(bytes / 2);
   m.gpu_copy_gbps =
       probe_gpu_copy(ctx, std::min<std::uint64_t>(bytes / 2, ctx.info().max_memory_allocation_size / 2));
-  m.gpu_fp32_gflops = probe_gpu_flops(ctx);
+  m.gpu_fp32_gflops = probe_gpu_flops(ctx, sizes.fma_workgroups);
   return m;
 }
 

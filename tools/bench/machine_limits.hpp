@@ -14,6 +14,13 @@ struct MachineLimits {
   double gpu_fp32_gflops = 0;   ///< fma throughput of the device
 };
 
-[[nodiscard]] MachineLimits probe_machine(vk::Context& ctx, std::uint64_t bytes = std::uint64_t(512) << 20);
+/// How much each probe moves: the defaults measure a steady state on CPUs and GPUs alike; smaller sizes
+/// (lagvk bench --quick) finish sooner and read lower where caches or launch costs dominate.
+struct ProbeSizes {
+  std::uint64_t bytes = std::uint64_t(512) << 20;  ///< host array; the GPU copies half of it
+  std::uint32_t fma_workgroups = 4096;             ///< of 64 threads, 4096 iterations of 16 fma each
+};
+
+[[nodiscard]] MachineLimits probe_machine(vk::Context& ctx, const ProbeSizes& sizes = {});
 
 }  // namespace lagvk::bench
