@@ -92,7 +92,20 @@ std::string react_system_prompt(const std::vector<AgentTool>& tools) {
        "Action: TOOL[INPUT]\n"
        "The tool's reply comes back as \"Observation: ...\". When you know the answer, write:\n"
        "Thought: why this is the answer\n"
-       "Final Answer: the answer, as short as possible (a name, a number, a date)";
+       "Final Answer: the answer, as short as possible (a name, a number, a date)\n"
+       "For example, for \"Where was the author of Blue Fields born?\":\n"
+       "Thought: I need the author of Blue Fields.\n"
+       "Action: " +
+       (tools.empty() ? std::string("search") : tools[0].name) +
+       "[author of Blue Fields]\n"
+       "Observation: Blue Fields is a novel by Ann Roe.\n"
+       "Thought: Now I need where Ann Roe was born.\n"
+       "Action: " +
+       (tools.empty() ? std::string("search") : tools[0].name) +
+       "[Ann Roe born]\n"
+       "Observation: Ann Roe was born in Linz.\n"
+       "Thought: Ann Roe, the author, was born in Linz.\n"
+       "Final Answer: Linz";
   return s;
 }
 
@@ -154,7 +167,9 @@ AgentResult run_react_agent(Engine& engine, LogLibrary* library, const std::stri
     std::vector<LogId> ids;
     for (const auto& l : result.logs) ids.push_back(l.id);
     const bool after_logs = options.mode != LogMode::none && !ids.empty();
-    const auto prompt = render_prompt(messages, engine.tokenizer(), !after_logs, &engine.chat_template());
+    auto prompt = render_prompt(messages, engine.tokenizer(), !after_logs, &engine.chat_template());
+    const auto prefix = engine.tokenizer().encode(options.step_prefix, false, false);
+    prompt.insert(prompt.end(), prefix.begin(), prefix.end());
     // A transcript that has outgrown the context ends the task unanswered (the step limit of a long task).
     if (prompt.size() + 1 >= engine.context_tokens()) break;
     BuiltContext ctx = build_context(engine, library, ids, options.mode, prompt);
@@ -168,7 +183,7 @@ AgentResult run_react_agent(Engine& engine, LogLibrary* library, const std::stri
     ctx.sequence.reset();  // its pages go back to the pool before the next step's context
 
     AgentStep s;
-    s.output = cut_react_step(out.text);
+    s.output = cut_react_step(options.step_prefix + out.text);
     s.time_to_first_token_ms = ctx.logs_ms + ctx.suffix_ms + out.timings.time_to_first_token_ms;
     messages.push_back({"assistant", s.output});
     const auto answer = parse_react_answer(s.output);

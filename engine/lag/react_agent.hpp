@@ -50,6 +50,9 @@ struct ReactOptions {
     return p;
   }();
   std::string system_prompt;  ///< empty: react_system_prompt(tools)
+  /// Written at the start of every assistant turn before the model continues it (part of the step): a
+  /// small stock model keeps the step format far more often when its turn already starts with it.
+  std::string step_prefix = "Thought:";
 };
 
 /// The default system prompt: the tools with their descriptions, and the step format.
