@@ -129,7 +129,7 @@ TEST(MultihopSuite, LoadsTheShippedSuiteAndRefusesBadOnes) {
   }
   EXPECT_THROW((void)lag::load_multihop_suite((dir / "none").string()), Error);
   EXPECT_THROW((void)lag::parse_eval_modes("none,kv-first"), Error);
-  EXPECT_EQ(lag::parse_eval_modes("").size(), 5u);
+  EXPECT_EQ(lag::parse_eval_modes("").size(), 8u);  // none, text-full/last, kv-last/all/answer/full, cache
   EXPECT_TRUE(lag::exact_match(" Velor.", "velor"));
   EXPECT_FALSE(lag::exact_match("", ""));
   EXPECT_FALSE(lag::exact_match("Velorn", "Velor"));

@@ -341,9 +341,9 @@ LAGVK_API lagvk_status lagvk_chat_ex(lagvk_model* model, const lagvk_chat_messag
 /** A dense vector for text: the mean of the model's final normalised hidden states (the vector dense
  *  retrieval uses without an embed_model), or the last token's when the file's pooling_type says last (a
  *  decoder embedding model such as Qwen3-Embedding); for an encoder embedding model (arch bert, which loads
- *  but cannot generate) its sentence vector, pooled over [CLS] text [SEP] as the file's pooling_type says. Not scaled to unit length. Writes
- * lagvk_model_info.embedding_size floats: *dim is set to that, and LAGVK_ERROR_BUFFER_TOO_SMALL is returned
- * when capacity is less. */
+ *  but cannot generate) its sentence vector, pooled over [CLS] text [SEP] as the file's pooling_type says.
+ * Not scaled to unit length. Writes lagvk_model_info.embedding_size floats: *dim is set to that, and
+ * LAGVK_ERROR_BUFFER_TOO_SMALL is returned when capacity is less. */
 LAGVK_API lagvk_status lagvk_embed(lagvk_model* model, const char* text, size_t len, float* vector,
                                    size_t capacity, size_t* dim);
 
@@ -467,6 +467,37 @@ LAGVK_API lagvk_status lagvk_ask(lagvk_store* store, const char* question, const
 LAGVK_API lagvk_status lagvk_ask_chat(lagvk_store* store, const lagvk_chat_message* messages,
                                       size_t n_messages, const lagvk_chat_params* chat,
                                       const lagvk_ask_params* params, lagvk_completion** out);
+
+/* ---- the general ReAct agent ----------------------------------------------------------------------- */
+
+/** lagvk_react's settings (docs/LAG.md, "The general ReAct agent"). */
+typedef struct lagvk_react_params {
+  lagvk_log_mode mode;            /**< how the logs each step retrieves are placed (KV) */
+  lagvk_retrieve_params retrieve; /**< k logs per query: the question, then each step's query (3) */
+  uint32_t max_logs;              /**< at most this many logs in the context (0: no limit) */
+  uint32_t max_steps;             /**< step limit (8, the LAG paper's for multi-hop QA) */
+  uint32_t max_step_tokens;       /**< tokens one step may generate (160) */
+  const char* docs_path;          /**< JSON Lines passages ({"id", "title", "text"}) for the built-in
+                                       search tool (BM25); NULL: no search tool */
+  const char* const* tools;       /**< external tools as "NAME=COMMAND" (JSON on stdin and stdout) */
+  size_t n_tools;
+  uint32_t tool_timeout_ms;  /**< an external tool call is killed after this (10000) */
+  int save;                  /**< store the finished task as a new log (0) */
+  lagvk_selection selection; /**< the tokens save keeps (LAST) */
+} lagvk_react_params;
+
+LAGVK_API lagvk_react_params lagvk_react_params_default(void);
+
+/** Runs the ReAct agent on question with the store's model and logs, as `lagvk ask --react` does.
+ * *result_json receives {"answer": string or null, "steps": [{"output", "action", "input", "observation"}],
+ * "logs":
+ *  [{"id", "task", "score"}], "saved_log": id or null}; free it with lagvk_string_free. A tool that fails
+ *  is an observation, not an error; a bad tool spec or no tool at all is LAGVK_ERROR_INVALID_ARGUMENT, a
+ *  missing docs_path LAGVK_ERROR_FILE_NOT_FOUND, a malformed one LAGVK_ERROR_BAD_INPUT. */
+LAGVK_API lagvk_status lagvk_react(lagvk_store* store, const char* question, const lagvk_react_params* params,
+                                   char** result_json);
+/** Frees a string lagvk_react returned (NULL is fine). */
+LAGVK_API void lagvk_string_free(char* text);
 
 /** The ids of the store's logs, ascending (damaged ones included). Writes at most capacity ids and sets *n
  *  to the number there are: LAGVK_ERROR_BUFFER_TOO_SMALL when that is more than capacity. */

@@ -31,11 +31,16 @@ struct MultihopSuite {
 
 /// How the logs of the seen tasks are placed for one row of the table.
 struct EvalMode {
-  std::string name;  ///< none, text-full, text-last, kv-last, kv-all
+  std::string name;  ///< none, text-full, text-last, kv-last, kv-all, kv-answer, kv-full, cache
   LogMode mode = LogMode::none;
   Selection selection = Selection::last;
+  /// The semantic-cache baseline: no agent run; the answer is the stored answer of the most similar
+  /// seen task (retrieval's best log for the question), none when nothing is retrieved.
+  bool cache = false;
+  /// Whether the mode needs the seen tasks' logs (a store of its selection).
+  [[nodiscard]] bool needs_store() const { return cache || mode != LogMode::none; }
 };
-/// The modes by name ("none,kv-last"); all five when empty. Errors list the valid names.
+/// The modes by name ("none,kv-last"); all eight when empty. Errors list the valid names.
 [[nodiscard]] std::vector<EvalMode> parse_eval_modes(const std::string& list);
 
 struct EvalOptions {
@@ -60,6 +65,7 @@ struct QuestionResult {
   std::string id, question, gold, answer;  ///< answer empty when none within the step limit
   bool correct = false;
   std::uint32_t steps = 0, logs = 0, context_tokens = 0;
+  double f1 = 0;                        ///< the QA suite: F1 of answer against the gold answers (0..1)
   std::vector<std::string> log_tasks;   ///< the tasks of the logs used, in context order
   std::vector<std::string> transcript;  ///< each step: the model's line, then " -> " and the tool's reply
 };
@@ -68,6 +74,7 @@ struct ModeResult {
   std::string split, mode;
   std::uint32_t questions = 0, correct = 0, answered = 0;
   double exact_match = 0, mean_steps = 0, mean_logs = 0, seconds = 0;
+  double f1 = 0;  ///< mean F1 in % (the QA suite; qa_metrics.hpp)
   std::vector<QuestionResult> details;
 };
 

@@ -59,6 +59,7 @@ bool Args::parse(int argc, char** argv) {
           fail("lagvk {}: option {} needs a value ({})", command_, spec->name, spec->value_name);
         values_[spec->name] = argv[++i];
       }
+      if (!spec->value_name.empty()) every_value_[spec->name].push_back(values_[spec->name]);
     } else {
       positional_.push_back(token);
     }
@@ -74,6 +75,11 @@ std::optional<std::string> Args::get(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+  auto it = every_value_.find(name);
+  return it == every_value_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string Args::get_or(const std::string& name, const std::string& fallback) const {

@@ -27,6 +27,8 @@ class Args {
 
   [[nodiscard]] bool has(const std::string& name) const;
   [[nodiscard]] std::optional<std::string> get(const std::string& name) const;
+  /// Every value a repeatable option was given, in order (get() returns the last).
+  [[nodiscard]] std::vector<std::string> get_all(const std::string& name) const;
   [[nodiscard]] std::string get_or(const std::string& name, const std::string& fallback) const;
   /// The option's integer value, or fallback when it is absent. The value must be all digits (with a '-'
   /// only where min is negative) and lie in [min, max]; anything else (junk after the digits, a value
@@ -51,6 +53,7 @@ class Args {
   std::string command_, synopsis_, description_;
   std::vector<OptionSpec> options_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> every_value_;
   std::vector<std::string> positional_;
 };
 

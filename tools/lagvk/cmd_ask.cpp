@@ -20,6 +20,7 @@
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/human_text.hpp"
 #include "tools/lagvk/progress.hpp"
+#include "tools/lagvk/react_flags.hpp"
 #include "tools/lagvk/store_guard.hpp"
 
 namespace lagvk::cli {
@@ -87,9 +88,10 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
        std::string(lag::selection_name(ask_defaults.selection))},
       {"--agent", "", "", "run the ReAct agent loop with the lookup tool instead of one answer", ""},
       {"--kb", "", "FILE", "knowledge base for the agent's lookup tool", "assets/kb/demo.json"},
-      {"--max-steps", "", "N", "agent step limit", "6"},
+      {"--max-steps", "", "N", "agent step limit", "6; 8 with --react"},
       {"--max-logs", "", "N", "agent: at most N logs in the context (0: no limit)", "0"},
       {"--json", "", "", "print one JSON object: answer, tokens, logs used, timings", ""}};
+  for (auto& o : react_option_specs()) options.push_back(o);
   for (auto& o : load_option_specs()) options.push_back(o);
   for (auto& o : generation_options(ask_defaults.generate)) options.push_back(o);
   Args args(
@@ -112,7 +114,12 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       lag::parse_log_mode(args.get_or("--logs", std::string(lag::log_mode_name(ask_defaults.mode))));
   // Every flag is read before the model is loaded: a bad value fails at once, with nothing allocated.
   const auto k = std::uint32_t(args.get_int("-k", ask_defaults.k, 0, kMaxCount));
-  const auto max_steps = std::uint32_t(args.get_int("--max-steps", 6, 1, kMaxCount));
+  const bool react = wants_react(args);
+  if (react && args.has("--agent"))
+    fail("ask: --agent (the multihop agent) and --react (the general agent) exclude each other");
+  const auto max_steps =
+      std::uint32_t(args.get_int("--max-steps", react ? lag::ReactOptions{}.max_steps : 6, 1, kMaxCount));
+  const auto react_tools = react ? react_tools_from(args) : ReactTools{};
   const auto max_logs = std::uint32_t(args.get_int("--max-logs", 0, 0, kMaxCount));
   const lag::Selection selection =
       lag::parse_selection(args.get_or("--select", std::string(lag::selection_name(ask_defaults.selection))));
@@ -159,16 +166,28 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   lag::StoreLibrary store_library(*store, tags, embedder);
   GuardedLibrary library(store_library, *store_dir);
 
-  if (args.has("--agent")) {
-    const auto kb = lag::KnowledgeBaseLookup::load(args.get_or("--kb", assets_dir() + "/kb/demo.json"));
-    lag::AgentOptions a;
-    a.max_steps = max_steps;
-    a.max_step_tokens = gen.max_tokens;
-    a.logs_per_query = k;
-    a.max_logs = max_logs;
-    a.mode = mode;
-    a.sampling = gen.sampling;
-    const auto r = lag::run_agent(*engine, &library, question, {kb.get()}, a);
+  if (args.has("--agent") || react) {
+    lag::AgentResult r;
+    if (react) {
+      lag::ReactOptions a;
+      a.max_steps = max_steps;
+      if (args.has("--n-predict")) a.max_step_tokens = gen.max_tokens;
+      a.logs_per_query = k;
+      a.max_logs = max_logs;
+      a.mode = mode;
+      a.sampling = gen.sampling;
+      r = lag::run_react_agent(*engine, &library, question, react_tools.tools, a);
+    } else {
+      const auto kb = lag::KnowledgeBaseLookup::load(args.get_or("--kb", assets_dir() + "/kb/demo.json"));
+      lag::AgentOptions a;
+      a.max_steps = max_steps;
+      a.max_step_tokens = gen.max_tokens;
+      a.logs_per_query = k;
+      a.max_logs = max_logs;
+      a.mode = mode;
+      a.sampling = gen.sampling;
+      r = lag::run_agent(*engine, &library, question, {kb.get()}, a);
+    }
     const auto skipped = skipped_logs(*store, r.skipped);
     if (!json) warn_skipped(skipped);
     nlohmann::json steps = nlohmann::json::array();

@@ -1,0 +1,97 @@
+// lagvk_react: the general ReAct agent through the C API on a small random model, with the search tool over
+// tests/qa_fixture and an external tool: the result's JSON shape, the step limit, a saved task, and the
+// status codes of bad tools and missing passages (a failing tool is an observation, not an error).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "lagvk/lagvk.h"
+#include "tests/support/cli.hpp"
+#include "tests/support/scratch_dir.hpp"
+
+namespace lagvk::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CApiReact : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    scratch_.emplace("c_api_react");
+    const fs::path dir = scratch_->path();
+    model_path_ = (dir / "m.gguf").string();
+    const auto r =
+        run_lagvk("make-model --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --vocab 300 -o '" +
+                  model_path_ + "'");
+    ASSERT_EQ(r.status, 0) << r.out;
+    const lagvk_model_params mp = lagvk_model_params_default();
+    ASSERT_EQ(lagvk_model_load(model_path_.c_str(), &mp, &model_), LAGVK_OK) << lagvk_last_error();
+    lagvk_store_params sp = lagvk_store_params_default();
+    sp.create = 1;
+    ASSERT_EQ(lagvk_store_open(model_, (dir / "store").string().c_str(), &sp, &store_), LAGVK_OK)
+        << lagvk_last_error();
+  }
+  static void TearDownTestSuite() {
+    lagvk_store_close(store_);
+    lagvk_model_free(model_);
+    scratch_.reset();
+  }
+  static inline std::optional<ScratchDir> scratch_;
+  static inline std::string model_path_;
+  static inline lagvk_model* model_ = nullptr;
+  static inline lagvk_store* store_ = nullptr;
+};
+
+TEST_F(CApiReact, RunsTheAgentAndReportsItsSteps) {
+  const std::string docs = LAGVK_SOURCE_DIR "/tests/qa_fixture/passages.jsonl";
+  const char* tools[] = {"broken=exit 4"};
+  lagvk_react_params p = lagvk_react_params_default();
+  EXPECT_EQ(p.max_steps, 8u);
+  p.docs_path = docs.c_str();
+  p.tools = tools;
+  p.n_tools = 1;
+  p.max_steps = 1;
+  p.max_step_tokens = 4;
+  p.save = 1;
+  char* text = nullptr;
+  ASSERT_EQ(lagvk_react(store_, "Who designed the Brannock Bridge?", &p, &text), LAGVK_OK)
+      << lagvk_last_error();
+  ASSERT_NE(text, nullptr);
+  const auto j = nlohmann::json::parse(text);
+  lagvk_string_free(text);
+  ASSERT_TRUE(j["steps"].is_array());
+  EXPECT_GE(j["steps"].size(), 1u);
+  EXPECT_EQ(j["steps"].size(), 1u);  // max_steps 1: one step, answered or not
+  for (const auto& s : j["steps"]) {
+    EXPECT_TRUE(s["output"].is_string());
+    EXPECT_TRUE(s["observation"].is_string());
+  }
+  EXPECT_TRUE(j["answer"].is_string() || j["answer"].is_null());
+  EXPECT_TRUE(j["saved_log"].is_number_integer()) << j.dump();
+  lagvk_string_free(nullptr);
+}
+
+TEST_F(CApiReact, BadToolsAndPassagesAreErrors) {
+  lagvk_react_params p = lagvk_react_params_default();
+  char* text = nullptr;
+  EXPECT_EQ(lagvk_react(store_, "q", &p, &text), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(lagvk_last_error()).find("give the agent a tool"), std::string::npos);
+  const char* bad[] = {"no command"};
+  p.tools = bad;
+  p.n_tools = 1;
+  EXPECT_EQ(lagvk_react(store_, "q", &p, &text), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(lagvk_last_error()).find("give NAME=COMMAND"), std::string::npos);
+  p.n_tools = 0;
+  p.docs_path = "/nonexistent/passages.jsonl";
+  EXPECT_EQ(lagvk_react(store_, "q", &p, &text), LAGVK_ERROR_FILE_NOT_FOUND);
+  EXPECT_EQ(text, nullptr);
+  EXPECT_EQ(lagvk_react(store_, "q", nullptr, &text), LAGVK_ERROR_INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace lagvk::test
