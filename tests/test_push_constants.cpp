@@ -122,6 +122,7 @@ std::vector<Kernel> every_kernel() {
     out.push_back(kernel<Matmul>("matmul_rb_" + f));
     out.push_back(kernel<Matvec>("matvec_" + f));
     out.push_back(kernel<Matvec>("matvec_" + f + "_vec"));
+    out.push_back(kernel<Matvec>("matvec_" + f + "_bound"));
     out.push_back(kernel<Embedding>("embedding_" + f));
   }
   return out;

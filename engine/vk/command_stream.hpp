@@ -6,6 +6,7 @@
 #include <vulkan/vulkan.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,16 @@ class CommandStream {
   /// Records a dispatch of groups_x x groups_y x groups_z workgroups with the given push constants.
   void dispatch(const Pipeline& pipeline, const void* push, std::uint32_t push_bytes, std::uint32_t groups_x,
                 std::uint32_t groups_y = 1, std::uint32_t groups_z = 1, const char* label = nullptr);
+
+  /// The same, binding `bound` as the pipeline's storage buffers 0, 1, ... (PipelineKey::bound_buffers,
+  /// each accepted by Context::can_bind) through a push descriptor.
+  template <typename Push>
+  void dispatch_bound(const Pipeline& pipeline, const Push& push, std::span<const BufferView> bound,
+                      std::uint32_t gx, std::uint32_t gy = 1, std::uint32_t gz = 1,
+                      const char* label = nullptr) {
+    bound_ = bound;  // dispatch() takes it over
+    dispatch(pipeline, &push, sizeof(Push), gx, gy, gz, label);
+  }
 
   template <typename Push>
   void dispatch(const Pipeline& pipeline, const Push& push, std::uint32_t gx, std::uint32_t gy = 1,
@@ -80,6 +91,7 @@ class CommandStream {
   bool parallel_barrier_done_ = false;
   std::vector<std::string> labels_;
   std::vector<TimedDispatch> timings_;
+  std::span<const BufferView> bound_;  ///< buffers to bind for the dispatch being recorded
 };
 
 }  // namespace lagvk::vk
