@@ -128,30 +128,8 @@ std::string source_suffix(WeightSource source) {
   return source == WeightSource::awkward ? "_awkward_vs_gguf_py" : "";
 }
 
-KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::uint32_t k,
-                       ops::MatmulKernel kernel = ops::MatmulKernel::tiled,
-                       WeightSource source = WeightSource::encoded) {
-  return {fmt::format("matmul{}_{}_m{}_n{}_k{}{}", kernel == ops::MatmulKernel::tiled ? "" : "_rb",
-                      format_name(f), m, n, k, source_suffix(source)),
-          [=] {
-            const auto a = random_floats(std::size_t(m) * k, 11 + m);
-            const auto weights = case_weights(source, f, n, k, 12 + n);
-            if (!weights) return reference_missing();
-            const Weights& w = *weights;
-            auto ga = upload(a), gb = upload_bytes(w.bytes);
-            auto gc = gpu().create_buffer(std::uint64_t(m) * n * 4);
-            vk::CommandStream cs(gpu());
-            ops::matmul(gpu(), cs, f, ga, gb, gc, {m, n, k, 0, 0, kernel});
-            cs.finish();
-            CaseResult r{download<float>(gc, std::size_t(m) * n), std::vector<float>(std::size_t(m) * n)};
-            ref::matmul_abt(a, w.values, r.ref, m, n, k);
-            r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
-            return r;
-          }};
-}
-
 /// How a kernel case reaches its tensors: as the device prefers, or forced by a binding limit
-/// (Context::limit_bindings_for_testing) just above the largest tensor (all bound through descriptors)
+/// (Context::limit_bindings) just above the largest tensor (all bound through descriptors)
 /// or just below it (buffer addresses).
 enum class Access { device, bound, address };
 
@@ -167,11 +145,10 @@ class BindingLimit {
     if (!gpu().can_bind(gpu().create_buffer(16)))
       return;  // no descriptor path on this device: every case reads through addresses
     active_ = true;
-    previous_ =
-        gpu().limit_bindings_for_testing(access == Access::bound ? largest_tensor : largest_tensor - 1);
+    previous_ = gpu().limit_bindings(access == Access::bound ? largest_tensor : largest_tensor - 1);
   }
   ~BindingLimit() {
-    if (active_) gpu().limit_bindings_for_testing(previous_);
+    if (active_) gpu().limit_bindings(previous_);
   }
   BindingLimit(const BindingLimit&) = delete;
   BindingLimit& operator=(const BindingLimit&) = delete;
@@ -181,6 +158,34 @@ class BindingLimit {
   bool active_ = false;
   VkDeviceSize previous_ = 0;
 };
+
+KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::uint32_t k,
+                       ops::MatmulKernel kernel = ops::MatmulKernel::tiled,
+                       WeightSource source = WeightSource::encoded, Access access = Access::device) {
+  return {fmt::format("matmul{}_{}_m{}_n{}_k{}{}{}", kernel == ops::MatmulKernel::tiled ? "" : "_rb",
+                      format_name(f), m, n, k, source_suffix(source), access_suffix(access)),
+          [=] {
+            const auto a = random_floats(std::size_t(m) * k, 11 + m);
+            const auto weights = case_weights(source, f, n, k, 12 + n);
+            if (!weights) return reference_missing();
+            const Weights& w = *weights;
+            auto ga = upload(a), gb = upload_bytes(w.bytes);
+            auto gc = gpu().create_buffer(std::uint64_t(m) * n * 4);
+            // The register-blocked kernel binds B (up to the next 16 bytes) where it can.
+            const BindingLimit limit(access, (std::uint64_t(n) * row_bytes(f, k) + 15) / 16 * 16);
+            if (limit.active()) {
+              EXPECT_EQ(ops::matmul_binding(gpu(), f, gb, n, k).has_value(), access == Access::bound)
+                  << "the case does not take the path it is named after";
+            }
+            vk::CommandStream cs(gpu());
+            ops::matmul(gpu(), cs, f, ga, gb, gc, {m, n, k, 0, 0, kernel});
+            cs.finish();
+            CaseResult r{download<float>(gc, std::size_t(m) * n), std::vector<float>(std::size_t(m) * n)};
+            ref::matmul_abt(a, w.values, r.ref, m, n, k);
+            r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
+            return r;
+          }};
+}
 
 KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
                        WeightSource source = WeightSource::encoded, Access access = Access::device) {
@@ -717,6 +722,8 @@ std::vector<KernelCase> kernel_cases() {
     for (Access a : {Access::bound, Access::address}) {
       cases.push_back(matvec_case(f, 37, 5 * b, WeightSource::encoded, a));
       cases.push_back(matvec_case(f, 1, b, WeightSource::encoded, a));  // x is the largest tensor
+      cases.push_back(
+          matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::register_blocked, WeightSource::encoded, a));
     }
   }
   // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels address them by pointer.

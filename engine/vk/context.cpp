@@ -116,7 +116,7 @@ bool Context::can_bind(const BufferView& view) const {
   return view.buffer && view.bytes > 0 && view.bytes <= binding_limit_ && view.offset % align == 0;
 }
 
-VkDeviceSize Context::limit_bindings_for_testing(VkDeviceSize bytes) {
+VkDeviceSize Context::limit_bindings(VkDeviceSize bytes) {
   const VkDeviceSize before = binding_limit_;
   binding_limit_ = bytes ? std::min(bytes, device_binding_limit_) : device_binding_limit_;
   return before;

@@ -118,10 +118,10 @@ class Context {
   /// `layout` (each must satisfy can_bind).
   void push_storage_buffers(VkCommandBuffer cmd, VkPipelineLayout layout,
                             std::span<const BufferView> views) const;
-  /// Test hook: binds no view larger than `bytes` through a descriptor from now on (as if the device's
-  /// maxStorageBufferRange were that small), so tests run both access paths on small tensors; 0 restores
-  /// the device's own limit. Returns the limit it replaces.
-  VkDeviceSize limit_bindings_for_testing(VkDeviceSize bytes);
+  /// For tests and benchmarks of both access paths: binds no view larger than `bytes` through a
+  /// descriptor from now on (as if the device's maxStorageBufferRange were that small; 1 sends every
+  /// tensor through its address); 0 restores the device's own limit. Returns the limit it replaces.
+  VkDeviceSize limit_bindings(VkDeviceSize bytes);
 
   /// The pipeline for a key, created on first use and cached for the context's life.
   [[nodiscard]] const Pipeline& pipeline(const PipelineKey& key);

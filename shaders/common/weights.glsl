@@ -252,6 +252,24 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
 #error "define WEIGHT_<FORMAT> for a format of engine/model/weight_types.def"
 #endif
 
+// Blocks that are only 2-byte aligned, read as aligned 32-bit words: the 16 bits at byte o (even), and
+// the 4 or 8 words at bytes o .. (o even): aligned words shifted into place, the same code for both
+// alignments (no divergence between neighbouring blocks). A run that starts on a word reads no word
+// past its end (the block may be the last of the buffer).
+uint half_at(U32Ptr w, uint o) { return (wv_u32(w, o / 4) >> (8 * (o % 4))) & 0xFFFFu; }
+#define LAGVK_BLOCK_WORDS(NAME, N)                                         \
+  void NAME(U32Ptr w, uint o, out uint q[N]) {                             \
+    const uint i0 = o / 4, s = 8 * (o % 4);                                \
+    uint prev = wv_u32(w, i0);                                             \
+    for (uint i = 0; i < N; ++i) {                                         \
+      const uint next = (i + 1 < N || s != 0) ? wv_u32(w, i0 + i + 1) : 0u; \
+      q[i] = (prev >> s) | ((next << 16) << (16 - s));                     \
+      prev = next;                                                         \
+    }                                                                      \
+  }
+LAGVK_BLOCK_WORDS(block_words4, 4)
+LAGVK_BLOCK_WORDS(block_words8, 8)
+
 // Chunked row access for bandwidth-bound kernels. A chunk is CHUNK consecutive elements of a row
 // (CHUNK / 4 vec4 of x); load_x_chunk reads the matching x once, and chunk_dot(w, row, K, c, xs) is the
 // dot product of chunk c of a weight row with it, so several rows reuse one x load. Lanes of a subgroup
@@ -281,31 +299,32 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   return dot(unpack_bf16x4(q.x, q.y), xs[0]) + dot(unpack_bf16x4(q.z, q.w), xs[1]);
 }
 #elif defined(WEIGHT_Q8_0)
+// Blocks are 34 bytes, so only 2-byte aligned; their 32 quant bytes are read as 8 aligned words shifted
+// into place (block_words), which drivers load far faster than 16-bit halves (lavapipe: several times).
 #define CHUNK 32
-#define ChunkPtr U16Ptr
+#define ChunkPtr U32Ptr
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
-  const uint base = (row * (K / 32) + c) * 17;
+  const uint b = (row * (K / 32) + c) * 34;  // byte offset of the block
+  uint q[8];
+  block_words8(w, b + 2, q);
   float s = 0.0;
-  for (uint i = 0; i < 8; ++i) {
-    const uint lo = uint(wv_u16(w, base + 1 + 2 * i)), hi = uint(wv_u16(w, base + 2 + 2 * i));
-    const vec4 q = vec4(ivec4(int(lo << 24) >> 24, int(lo << 16) >> 24, int(hi << 24) >> 24, int(hi << 16) >> 24));
-    s += dot(q, xs[i]);
-  }
-  return s * unpackHalf2x16(uint(wv_u16(w, base))).x;
+  for (uint i = 0; i < 8; ++i)  // bytes 4i .. 4i + 3: signed quants of elements 4i .. 4i + 3
+    s += dot(vec4(ivec4(int(q[i] << 24) >> 24, int(q[i] << 16) >> 24, int(q[i] << 8) >> 24, int(q[i]) >> 24)),
+             xs[i]);
+  return s * unpackHalf2x16(half_at(w, b)).x;
 }
 #elif defined(WEIGHT_Q4_0)
+// Blocks are 18 bytes (2-byte aligned): the 16 quant bytes are read as 4 aligned words, as for Q8_0.
 #define CHUNK 32
-#define ChunkPtr U16Ptr
+#define ChunkPtr U32Ptr
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
-  const uint base = (row * (K / 32) + c) * 9;
+  const uint b = (row * (K / 32) + c) * 18;
+  uint q[4];
+  block_words4(w, b + 2, q);
   float s = 0.0;
-  for (uint i = 0; i < 4; ++i) {
-    const uint b = uint(wv_u16(w, base + 1 + 2 * i)) | (uint(wv_u16(w, base + 2 + 2 * i)) << 16);  // qs[4i .. 4i+3]
-    const vec4 lo = vec4(uvec4(b & 0xF, (b >> 8) & 0xF, (b >> 16) & 0xF, (b >> 24) & 0xF)) - 8.0;
-    const vec4 hi = vec4(uvec4((b >> 4) & 0xF, (b >> 12) & 0xF, (b >> 20) & 0xF, b >> 28)) - 8.0;
-    s += dot(lo, xs[i]) + dot(hi, xs[4 + i]);
-  }
-  return s * unpackHalf2x16(uint(wv_u16(w, base))).x;
+  for (uint i = 0; i < 4; ++i)  // qs[4i .. 4i + 3]
+    s += dot(vec4(low_nibbles(q[i])) - 8.0, xs[i]) + dot(vec4(high_nibbles(q[i])) - 8.0, xs[4 + i]);
+  return s * unpackHalf2x16(half_at(w, b)).x;
 }
 #elif defined(WEIGHT_Q4_1) || defined(WEIGHT_Q5_1)
 // One block per chunk: sum (d q + m) x = d (sum q x) + m (sum x).
