@@ -4,7 +4,8 @@
 // block of C, reading TM rows of A (vec4 loads, the same rows for every lane of a workgroup) and TN rows
 // of B by wide chunks (chunk_dot of weights.glsl), and keeps the whole block in registers. For devices
 // where shared memory is no faster than cached global memory: on lavapipe a 16 x 32 block runs 8-10x
-// faster than the shared-memory tiled kernel (matmul.comp), which suits GPUs.
+// faster than the shared-memory tiled kernel (matmul.comp), which suits GPUs. BOUND_WEIGHTS variants read
+// B through a descriptor (set 0, binding 0; see weights.glsl) and ignore its address.
 #include "lagvk.glsl"
 #include "weights.glsl"
 

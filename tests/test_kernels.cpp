@@ -100,8 +100,12 @@ std::optional<Weights> awkward_weights(WeightFormat format, std::size_t rows, st
   return w;
 }
 
+/// Weights in a buffer padded to 16 bytes, as the engine's weight buffers are
+/// (engine/forward/gpu_weights.cpp).
 vk::Buffer upload_bytes(const std::vector<std::byte>& bytes) {
-  return upload(std::span<const std::byte>(bytes));
+  std::vector<std::byte> padded(bytes);
+  padded.resize((bytes.size() + 15) / 16 * 16);
+  return upload(std::span<const std::byte>(padded));
 }
 
 /// Where a case's weights come from: lagvk's encoder of random values, or awkward blocks judged by gguf-py.
@@ -124,11 +128,42 @@ std::string source_suffix(WeightSource source) {
   return source == WeightSource::awkward ? "_awkward_vs_gguf_py" : "";
 }
 
+/// How a kernel case reaches its tensors: as the device prefers, or forced by a binding limit
+/// (Context::limit_bindings) just above the largest tensor (all bound through descriptors)
+/// or just below it (buffer addresses).
+enum class Access { device, bound, address };
+
+std::string access_suffix(Access a) {
+  return a == Access::bound ? "_bound" : a == Access::address ? "_address" : "";
+}
+
+/// Sets the binding limit a case's Access asks for, for the case's duration.
+class BindingLimit {
+ public:
+  BindingLimit(Access access, std::uint64_t largest_tensor) {
+    if (access == Access::device) return;
+    if (!gpu().can_bind(gpu().create_buffer(16)))
+      return;  // no descriptor path on this device: every case reads through addresses
+    active_ = true;
+    previous_ = gpu().limit_bindings(access == Access::bound ? largest_tensor : largest_tensor - 1);
+  }
+  ~BindingLimit() {
+    if (active_) gpu().limit_bindings(previous_);
+  }
+  BindingLimit(const BindingLimit&) = delete;
+  BindingLimit& operator=(const BindingLimit&) = delete;
+  [[nodiscard]] bool active() const { return active_; }
+
+ private:
+  bool active_ = false;
+  VkDeviceSize previous_ = 0;
+};
+
 KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::uint32_t k,
                        ops::MatmulKernel kernel = ops::MatmulKernel::tiled,
-                       WeightSource source = WeightSource::encoded) {
-  return {fmt::format("matmul{}_{}_m{}_n{}_k{}{}", kernel == ops::MatmulKernel::tiled ? "" : "_rb",
-                      format_name(f), m, n, k, source_suffix(source)),
+                       WeightSource source = WeightSource::encoded, Access access = Access::device) {
+  return {fmt::format("matmul{}_{}_m{}_n{}_k{}{}{}", kernel == ops::MatmulKernel::tiled ? "" : "_rb",
+                      format_name(f), m, n, k, source_suffix(source), access_suffix(access)),
           [=] {
             const auto a = random_floats(std::size_t(m) * k, 11 + m);
             const auto weights = case_weights(source, f, n, k, 12 + n);
@@ -136,6 +171,12 @@ KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::ui
             const Weights& w = *weights;
             auto ga = upload(a), gb = upload_bytes(w.bytes);
             auto gc = gpu().create_buffer(std::uint64_t(m) * n * 4);
+            // The register-blocked kernel binds B (up to the next 16 bytes) where it can.
+            const BindingLimit limit(access, (std::uint64_t(n) * row_bytes(f, k) + 15) / 16 * 16);
+            if (limit.active()) {
+              EXPECT_EQ(ops::matmul_binding(gpu(), f, gb, n, k).has_value(), access == Access::bound)
+                  << "the case does not take the path it is named after";
+            }
             vk::CommandStream cs(gpu());
             ops::matmul(gpu(), cs, f, ga, gb, gc, {m, n, k, 0, 0, kernel});
             cs.finish();
@@ -147,14 +188,23 @@ KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::ui
 }
 
 KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
-                       WeightSource source = WeightSource::encoded) {
-  return {fmt::format("matvec_{}_n{}_k{}{}", format_name(f), n, k, source_suffix(source)), [=] {
+                       WeightSource source = WeightSource::encoded, Access access = Access::device) {
+  return {fmt::format("matvec_{}_n{}_k{}{}{}", format_name(f), n, k, source_suffix(source),
+                      access_suffix(access)),
+          [=] {
             const auto x = random_floats(k, 21 + k);
             const auto weights = case_weights(source, f, n, k, 22 + n);
             if (!weights) return reference_missing();
             const Weights& w = *weights;
             auto gx = upload(x), gw = upload_bytes(w.bytes);
             auto gy = gpu().create_buffer(std::uint64_t(n) * 4);
+            // matvec binds W up to the next 16 bytes (its last wide load).
+            const std::uint64_t w_bytes = (std::uint64_t(n) * row_bytes(f, k) + 15) / 16 * 16;
+            const BindingLimit limit(access, std::max({w_bytes, std::uint64_t(k) * 4, std::uint64_t(n) * 4}));
+            if (limit.active()) {
+              EXPECT_EQ(ops::matvec_binds(gpu(), f, gw, gx, gy, n, k), access == Access::bound)
+                  << "the case does not take the path it is named after";
+            }
             vk::CommandStream cs(gpu());
             ops::matvec(gpu(), cs, f, gw, gx, gy, n, k);
             cs.finish();
@@ -671,6 +721,26 @@ std::vector<KernelCase> kernel_cases() {
     cases.push_back(matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::tiled, WeightSource::awkward));
     cases.push_back(matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::register_blocked, WeightSource::awkward));
     cases.push_back(embedding_case(f, 37, 2 * b, 9, WeightSource::awkward));
+  }
+  // Both access paths of matvec for every format, whatever the device prefers: every tensor bound
+  // through a descriptor (a binding limit equal to the largest tensor) and, with the limit one byte
+  // lower, read through buffer addresses. Rows not a multiple of the workgroup's 32, K not a multiple
+  // of the subgroup's chunks.
+  for (WeightFormat f : {WeightFormat::f32, WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0,
+                         WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0, WeightFormat::q5_1,
+                         WeightFormat::iq4_nl, WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k,
+                         WeightFormat::iq4_xs, WeightFormat::q2_k, WeightFormat::q3_k}) {
+    const std::uint32_t b = std::max<std::uint32_t>(block_elements(f), 8);
+    for (Access a : {Access::bound, Access::address}) {
+      cases.push_back(matvec_case(f, 37, 5 * b, WeightSource::encoded, a));
+      cases.push_back(matvec_case(f, 1, b, WeightSource::encoded, a));  // x is the largest tensor
+      // The register-blocked matmul's address path is the kernel it always had: three formats cover its
+      // three kinds of loads there (16-byte words, 16-bit halves, shifted words); each variant compiles
+      // for seconds on lavapipe.
+      if (a == Access::bound || f == WeightFormat::f16 || f == WeightFormat::q5_0 || f == WeightFormat::q6_k)
+        cases.push_back(
+            matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::register_blocked, WeightSource::encoded, a));
+    }
   }
   // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels address them by pointer.
   cases.push_back(matvec_case(WeightFormat::f32, 8300, 4100));  // 136 MB

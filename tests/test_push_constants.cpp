@@ -125,8 +125,10 @@ std::vector<Kernel> every_kernel() {
     const std::string f(t.lower_name);
     out.push_back(kernel<Matmul>("matmul_" + f));
     out.push_back(kernel<Matmul>("matmul_rb_" + f));
+    out.push_back(kernel<Matmul>("matmul_rb_" + f + "_bound"));
     out.push_back(kernel<Matvec>("matvec_" + f));
     out.push_back(kernel<Matvec>("matvec_" + f + "_vec"));
+    out.push_back(kernel<Matvec>("matvec_" + f + "_bound"));
     out.push_back(kernel<Embedding>("embedding_" + f));
   }
   return out;

@@ -131,7 +131,9 @@ GpuWeights::GpuWeights(vk::Context& ctx, const HostWeights& host,
       count_opt(*t);
   }
   auto up = [&](const HostTensor& t) {
-    GpuTensor g{t.format, t.rows, t.cols, ctx.create_buffer(std::max<std::uint64_t>(t.data.size(), 16))};
+    // Padded to 16 bytes: kernels binding the tensor through a descriptor read whole 16-byte words.
+    GpuTensor g{t.format, t.rows, t.cols,
+                ctx.create_buffer((std::max<std::uint64_t>(t.data.size(), 16) + 15) / 16 * 16)};
     ctx.upload(g.buffer, t.data);
     bytes_ += t.data.size();
     if (progress) progress(bytes_, total);

@@ -11,6 +11,13 @@ constexpr std::uint32_t kTileM = 64, kTileN = 64, kTileK = 16;
 
 }  // namespace
 
+std::optional<vk::BufferView> matmul_binding(const vk::Context& ctx, WeightFormat format,
+                                             const vk::BufferView& b, std::uint32_t n, std::uint32_t k) {
+  const std::uint64_t bytes = (std::uint64_t(n) * row_bytes(format, k) + 15) / 16 * 16;
+  if (b.bytes < bytes || !ctx.can_bind(b.sub(0, bytes))) return std::nullopt;
+  return b.sub(0, bytes);
+}
+
 void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& a,
             const vk::BufferView& b, const vk::BufferView& c, const MatmulShape& s) {
   const std::uint32_t a_stride = s.a_stride ? s.a_stride : s.k;
@@ -32,11 +39,23 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   if (rb) {
     // Tall blocks waste work on short prompts (rows past M repeat the last row): shrink them there.
     const std::uint32_t tm = s.m >= 16 ? 16 : (s.m >= 8 ? 8 : 4), tn = 32, threads = 8;
-    const auto& p =
-        ctx.pipeline({"matmul_rb_" + std::string(format_name(format)), {threads, tm, tn}, sizeof(Push)});
+    // B through a descriptor where the device allows, else its address.
+    const std::optional<vk::BufferView> binding = matmul_binding(ctx, format, b, s.n, s.k);
+    const bool bound = binding.has_value();
+    const auto& p = ctx.pipeline({"matmul_rb_" + std::string(format_name(format)) + (bound ? "_bound" : ""),
+                                  {threads, tm, tn},
+                                  sizeof(Push),
+                                  0,
+                                  bound ? 1u : 0u});
     const Push push{a.address(), b.address(), c.address(), s.m, s.n, s.k, a_stride, c_stride};
-    cs.dispatch(p, push, std::uint32_t(ceil_div(ceil_div(s.n, tn), threads)),
-                std::uint32_t(ceil_div(s.m, tm)), 1, "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});
+    const std::uint32_t gx = std::uint32_t(ceil_div(ceil_div(s.n, tn), threads)),
+                        gy = std::uint32_t(ceil_div(s.m, tm));
+    if (bound) {
+      cs.dispatch_bound(p, push, std::span(&*binding, 1), gx, gy, 1, "matmul",
+                        {vk::reads(a), vk::reads(b), vk::writes(c)});
+    } else {
+      cs.dispatch(p, push, gx, gy, 1, "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});
+    }
     return;
   }
   const auto& pipeline = ctx.pipeline({"matmul_" + std::string(format_name(format)),

@@ -1,6 +1,7 @@
 #pragma once
 // Host wrapper of shaders/matmul.comp: C = A * B^T (prefill).
 #include <cstdint>
+#include <optional>
 
 #include "engine/ops/weight_format.hpp"
 #include "engine/vk/command_stream.hpp"
@@ -20,6 +21,12 @@ struct MatmulShape {
   std::uint32_t c_stride = 0;  ///< floats between rows of C; 0 means n
   MatmulKernel kernel = MatmulKernel::automatic;
 };
+
+/// The bytes of the N x K weights b the register-blocked kernel binds through a descriptor (its wide
+/// loads may reach the next 16 bytes), when the device allows it (Context::can_bind); empty otherwise.
+[[nodiscard]] std::optional<vk::BufferView> matmul_binding(const vk::Context& ctx, WeightFormat format,
+                                                           const vk::BufferView& b, std::uint32_t n,
+                                                           std::uint32_t k);
 
 /// a: M x K fp32, b: N x K weights in `format`, c: M x N fp32.
 void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& a,

@@ -60,6 +60,7 @@ Context::Context(const ContextOptions& options) : instance_(options.instance) {
     extensions.push_back(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);  // our instance targets Vulkan 1.2
   }
   if (d.external_memory_host) extensions.push_back(VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
+  if (d.push_descriptor) extensions.push_back(VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
 
   VkDeviceCreateInfo info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   info.pNext = &features;
@@ -74,6 +75,11 @@ Context::Context(const ContextOptions& options) : instance_(options.instance) {
   check(vkCreateDevice(d.handle, &info, nullptr, &device), "vkCreateDevice");
   device_ = DeviceHandle(device);
   vkGetDeviceQueue(device, queue_family_, 0, &queue_);
+  if (d.push_descriptor)
+    cmd_push_descriptor_set_ = reinterpret_cast<PFN_vkCmdPushDescriptorSetKHR>(
+        vkGetDeviceProcAddr(device, "vkCmdPushDescriptorSetKHR"));
+  if (cmd_push_descriptor_set_ && d.max_push_descriptors >= kMaxBoundBuffers)
+    device_binding_limit_ = binding_limit_ = d.max_storage_buffer_range;
   step_done("device");
 
   VkPipelineCacheCreateInfo cache_info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
@@ -103,6 +109,36 @@ Context::~Context() {
 
 Buffer Context::create_buffer(VkDeviceSize size, MemoryKind kind) {
   return Buffer(device_.get(), *allocator_, size, kind);
+}
+
+bool Context::can_bind(const BufferView& view) const {
+  const VkDeviceSize align = std::max<VkDeviceSize>(info().min_storage_buffer_offset_alignment, 1);
+  return view.buffer && view.bytes > 0 && view.bytes <= binding_limit_ && view.offset % align == 0;
+}
+
+VkDeviceSize Context::limit_bindings(VkDeviceSize bytes) {
+  const VkDeviceSize before = binding_limit_;
+  binding_limit_ = bytes ? std::min(bytes, device_binding_limit_) : device_binding_limit_;
+  return before;
+}
+
+void Context::push_storage_buffers(VkCommandBuffer cmd, VkPipelineLayout layout,
+                                   std::span<const BufferView> views) const {
+  if (views.size() > kMaxBoundBuffers)
+    fail("internal: {} bound buffers, at most {}", views.size(), kMaxBoundBuffers);
+  VkDescriptorBufferInfo infos[kMaxBoundBuffers];
+  VkWriteDescriptorSet writes[kMaxBoundBuffers];
+  for (std::uint32_t i = 0; i < views.size(); ++i) {
+    if (!can_bind(views[i])) fail("internal: binding {} cannot be bound through a descriptor", i);
+    infos[i] = {views[i].buffer->handle(), views[i].offset, views[i].bytes};
+    writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    writes[i].dstBinding = i;
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    writes[i].pBufferInfo = &infos[i];
+  }
+  cmd_push_descriptor_set_(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, std::uint32_t(views.size()),
+                           writes);
 }
 
 const Pipeline& Context::pipeline(const PipelineKey& key) {

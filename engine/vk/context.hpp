@@ -107,6 +107,23 @@ class Context {
     download(src, std::as_writable_bytes(dst));
   }
 
+  /// Whether a kernel should read `view` through a descriptor (push descriptors, Pipeline's
+  /// bound_buffers) rather than its buffer device address: the one place that decides. Descriptors are
+  /// preferred wherever they are possible: every driver optimises descriptor-bound storage buffers, some
+  /// (Mesa's llvmpipe) turn each load through a buffer device address into a loop over the lanes, and on
+  /// drivers where both are fast a push descriptor costs one small command per dispatch. Possible means:
+  /// the device has VK_KHR_push_descriptor, the view fits maxStorageBufferRange (and the test hook
+  /// ContextOptions::binding_limit) and starts at a multiple of minStorageBufferOffsetAlignment.
+  [[nodiscard]] bool can_bind(const BufferView& view) const;
+  /// Records vkCmdPushDescriptorSetKHR binding `views` as storage buffers 0, 1, ... of set 0 of
+  /// `layout` (each must satisfy can_bind).
+  void push_storage_buffers(VkCommandBuffer cmd, VkPipelineLayout layout,
+                            std::span<const BufferView> views) const;
+  /// For tests and benchmarks of both access paths: binds no view larger than `bytes` through a
+  /// descriptor from now on (as if the device's maxStorageBufferRange were that small; 1 sends every
+  /// tensor through its address); 0 restores the device's own limit. Returns the limit it replaces.
+  VkDeviceSize limit_bindings(VkDeviceSize bytes);
+
   /// The pipeline for a key, created on first use and cached for the context's life (a hash lookup,
   /// cheap enough for every dispatch; the reference stays valid).
   [[nodiscard]] const Pipeline& pipeline(const PipelineKey& key);
@@ -129,6 +146,9 @@ class Context {
   std::unique_ptr<MemoryAllocator> allocator_;
   std::mutex pipelines_lock_;  ///< kernels of several threads' streams may look pipelines up at once
   std::unordered_map<PipelineKey, std::unique_ptr<Pipeline>, PipelineKeyHash> pipelines_;
+  VkDeviceSize device_binding_limit_ = 0;  ///< largest view a descriptor can bind; 0: none can
+  VkDeviceSize binding_limit_ = 0;         ///< largest view can_bind accepts (the device's or a test's)
+  PFN_vkCmdPushDescriptorSetKHR cmd_push_descriptor_set_ = nullptr;
 };
 
 /// Lists every device without creating a logical device (for `lagvk devices`).

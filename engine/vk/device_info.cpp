@@ -72,6 +72,8 @@ DeviceInfo probe_device(VkPhysicalDevice device, std::uint32_t index) {
   VkPhysicalDeviceMaintenance4Properties m4_props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES};
   VkPhysicalDeviceExternalMemoryHostPropertiesEXT emh_props{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+  VkPhysicalDevicePushDescriptorPropertiesKHR push_props{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR};
   VkPhysicalDeviceProperties basic{};
   vkGetPhysicalDeviceProperties(device, &basic);
   const bool v12 = basic.apiVersion >= VK_API_VERSION_1_2;
@@ -96,6 +98,11 @@ DeviceInfo probe_device(VkPhysicalDevice device, std::uint32_t index) {
     *tail = &emh_props;
     tail = &emh_props.pNext;
   }
+  info.push_descriptor = has_extension(device, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+  if (info.push_descriptor) {
+    *tail = &push_props;
+    tail = &push_props.pNext;
+  }
   vkGetPhysicalDeviceProperties2(device, &props);
   const auto& p = props.properties;
 
@@ -116,6 +123,8 @@ DeviceInfo probe_device(VkPhysicalDevice device, std::uint32_t index) {
   info.min_subgroup_size = sgc_ext ? sgc_props.minSubgroupSize : props11.subgroupSize;
   info.max_subgroup_size = sgc_ext ? sgc_props.maxSubgroupSize : props11.subgroupSize;
   info.max_storage_buffer_range = p.limits.maxStorageBufferRange;
+  info.min_storage_buffer_offset_alignment = p.limits.minStorageBufferOffsetAlignment;
+  info.max_push_descriptors = info.push_descriptor ? push_props.maxPushDescriptors : 0;
   info.max_memory_allocation_size = props11.maxMemoryAllocationSize;
   info.max_buffer_size = m4_ext ? m4_props.maxBufferSize : props11.maxMemoryAllocationSize;
   info.max_shared_memory = p.limits.maxComputeSharedMemorySize;
@@ -252,12 +261,15 @@ void to_json(nlohmann::json& j, const DeviceInfo& d) {
         {"subgroup_size_control", d.subgroup_size_control},
         {"subgroup_arithmetic", d.subgroup_arithmetic},
         {"external_memory_host", d.external_memory_host},
-        {"timestamps", d.timestamps}}},
+        {"timestamps", d.timestamps},
+        {"push_descriptor", d.push_descriptor}}},
       {"limits",
        {{"subgroup_size", d.subgroup_size},
         {"min_subgroup_size", d.min_subgroup_size},
         {"max_subgroup_size", d.max_subgroup_size},
         {"max_storage_buffer_range", d.max_storage_buffer_range},
+        {"min_storage_buffer_offset_alignment", d.min_storage_buffer_offset_alignment},
+        {"max_push_descriptors", d.max_push_descriptors},
         {"max_memory_allocation_size", d.max_memory_allocation_size},
         {"max_buffer_size", d.max_buffer_size},
         {"max_compute_shared_memory", d.max_shared_memory},

@@ -38,10 +38,13 @@ struct DeviceInfo {
   bool subgroup_arithmetic = false;   ///< subgroupAdd/Max in compute shaders
   bool external_memory_host = false;  ///< VK_EXT_external_memory_host: zero-copy upload from host pages
   bool timestamps = false;
+  bool push_descriptor = false;  ///< VK_KHR_push_descriptor: kernels can bind tensors per dispatch
 
   // Limits.
   std::uint32_t subgroup_size = 0, min_subgroup_size = 0, max_subgroup_size = 0;
   std::uint64_t max_storage_buffer_range = 0;
+  std::uint64_t min_storage_buffer_offset_alignment = 0;
+  std::uint32_t max_push_descriptors = 0;
   std::uint64_t max_memory_allocation_size = 0;
   std::uint64_t max_buffer_size = 0;
   std::uint32_t max_shared_memory = 0;

@@ -20,12 +20,13 @@ std::size_t PipelineKeyHash::operator()(const PipelineKey& key) const noexcept {
   for (auto v : key.spec) mix(v);
   mix(key.push_constant_bytes);
   mix(key.required_subgroup_size);
+  mix(key.bound_buffers);
   return h;
 }
 
 std::string PipelineKey::to_string() const {
-  return fmt::format("{}[{}]/pc{}/sg{}", shader, fmt::join(spec, ","), push_constant_bytes,
-                     required_subgroup_size);
+  return fmt::format("{}[{}]/pc{}/sg{}/b{}", shader, fmt::join(spec, ","), push_constant_bytes,
+                     required_subgroup_size, bound_buffers);
 }
 
 Pipeline::Pipeline(VkDevice device, VkPipelineCache cache, const PipelineKey& key)
@@ -38,8 +39,24 @@ Pipeline::Pipeline(VkDevice device, VkPipelineCache cache, const PipelineKey& ke
     module_info.pCode = words.data();
     check(vkCreateShaderModule(device, &module_info, nullptr, &module_), "vkCreateShaderModule");
 
+    if (key.bound_buffers > kMaxBoundBuffers)
+      fail("internal: {} binds {} buffers, at most {}", key.shader, key.bound_buffers, kMaxBoundBuffers);
+    VkDescriptorSetLayoutBinding bindings[kMaxBoundBuffers];
+    for (std::uint32_t i = 0; i < key.bound_buffers; ++i)
+      bindings[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    if (key.bound_buffers) {
+      VkDescriptorSetLayoutCreateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+      set_info.flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR;
+      set_info.bindingCount = key.bound_buffers;
+      set_info.pBindings = bindings;
+      check(vkCreateDescriptorSetLayout(device, &set_info, nullptr, &set_layout_),
+            "vkCreateDescriptorSetLayout");
+    }
+
     VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, key.push_constant_bytes};
     VkPipelineLayoutCreateInfo layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+    layout_info.setLayoutCount = key.bound_buffers ? 1 : 0;
+    layout_info.pSetLayouts = &set_layout_;
     layout_info.pushConstantRangeCount = key.push_constant_bytes ? 1 : 0;
     layout_info.pPushConstantRanges = &range;
     check(vkCreatePipelineLayout(device, &layout_info, nullptr, &layout_), "vkCreatePipelineLayout");
@@ -65,6 +82,7 @@ Pipeline::Pipeline(VkDevice device, VkPipelineCache cache, const PipelineKey& ke
     check(vkCreateComputePipelines(device, cache, 1, &info, nullptr, &pipeline_), "vkCreateComputePipelines");
   } catch (...) {
     if (layout_) vkDestroyPipelineLayout(device_, layout_, nullptr);
+    if (set_layout_) vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
     if (module_) vkDestroyShaderModule(device_, module_, nullptr);
     throw;
   }
@@ -73,6 +91,7 @@ Pipeline::Pipeline(VkDevice device, VkPipelineCache cache, const PipelineKey& ke
 Pipeline::~Pipeline() {
   vkDestroyPipeline(device_, pipeline_, nullptr);
   vkDestroyPipelineLayout(device_, layout_, nullptr);
+  if (set_layout_) vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
   vkDestroyShaderModule(device_, module_, nullptr);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// A compute pipeline for one shader variant with its specialization constants. Kernels take all their
-// inputs as push constants (buffer addresses and sizes), so a pipeline layout has no descriptor sets.
+// A compute pipeline for one shader variant with its specialization constants. Kernels take their inputs
+// as push constants (buffer addresses and sizes); variants that read tensors through descriptors
+// (PipelineKey::bound_buffers) add one push-descriptor set of that many storage buffers.
 #include <vulkan/vulkan.h>
 
 #include <algorithm>
@@ -37,11 +38,15 @@ class SpecConstants {
   std::size_t size_ = 0;
 };
 
+/// The most storage buffers a kernel binds through descriptors (set 0, bindings 0 .. n - 1).
+inline constexpr std::uint32_t kMaxBoundBuffers = 4;
+
 struct PipelineKey {
   std::string shader;  ///< variant name in the shader registry
   SpecConstants spec;
   std::uint32_t push_constant_bytes = 0;
   std::uint32_t required_subgroup_size = 0;  ///< 0 = the driver's choice
+  std::uint32_t bound_buffers = 0;           ///< storage buffers in a push-descriptor set 0
 
   [[nodiscard]] std::string to_string() const;
   friend bool operator==(const PipelineKey&, const PipelineKey&) = default;
@@ -67,6 +72,7 @@ class Pipeline {
   VkDevice device_;
   PipelineKey key_;
   VkShaderModule module_ = VK_NULL_HANDLE;
+  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
   VkPipelineLayout layout_ = VK_NULL_HANDLE;
   VkPipeline pipeline_ = VK_NULL_HANDLE;
 };

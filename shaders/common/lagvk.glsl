@@ -1,6 +1,7 @@
 // Shared declarations for every lagvk kernel. Kernels receive tensors as buffer device addresses in
-// their push constants (no descriptor sets, so no maxStorageBufferRange limit) and read fp16 data
-// through 16-bit storage only: all arithmetic happens in fp32.
+// their push constants (no maxStorageBufferRange limit; the weight kernels' BOUND_WEIGHTS variants read
+// tensors that fit through descriptors instead, see weights.glsl) and read fp16 data through 16-bit
+// storage only: all arithmetic happens in fp32.
 #extension GL_EXT_buffer_reference : require
 #extension GL_EXT_buffer_reference2 : require
 #extension GL_EXT_shader_16bit_storage : require

@@ -6,6 +6,37 @@
 // same fp32 operations in the same order, marked `precise` where a fused multiply-add would round
 // differently.
 
+// Every weight read goes through wv_<element type>(w, i): element i of the weights w (16-bit elements
+// widened to 32 bits, so no 16-bit arithmetic). Kernels compiled with BOUND_WEIGHTS read them from a
+// storage buffer bound at set 0, binding 0 (a descriptor) instead of the buffer address w (then unused):
+// some drivers turn each load through a buffer device address into a loop over the lanes (Mesa's
+// llvmpipe), while descriptor-bound loads stay vector loads. The host binds only tensors that fit the
+// device's maxStorageBufferRange (engine/vk/context.hpp: Context::can_bind), padded to 16 bytes so that
+// the wide loads of the last block stay inside the binding (a bound read past its end returns zeros).
+layout(buffer_reference, std430, buffer_reference_align = 16) buffer U32x4Ptr { uvec4 v[]; };
+#if defined(BOUND_WEIGHTS)
+// One binding seen as each element type the formats read (aliases of the same buffer).
+layout(set = 0, binding = 0, std430) readonly buffer BoundF32 { float v[]; } bound_f32;
+layout(set = 0, binding = 0, std430) readonly buffer BoundVec4 { vec4 v[]; } bound_vec4;
+layout(set = 0, binding = 0, std430) readonly buffer BoundF16 { float16_t v[]; } bound_f16;
+layout(set = 0, binding = 0, std430) readonly buffer BoundU16 { uint16_t v[]; } bound_u16;
+layout(set = 0, binding = 0, std430) readonly buffer BoundU32 { uint v[]; } bound_u32;
+layout(set = 0, binding = 0, std430) readonly buffer BoundU32x4 { uvec4 v[]; } bound_u32x4;
+float wv_f32(F32Ptr w, uint i) { return bound_f32.v[i]; }
+vec4 wv_vec4(Vec4Ptr w, uint i) { return bound_vec4.v[i]; }
+float wv_f16(F16Ptr w, uint i) { return float(bound_f16.v[i]); }
+uint wv_u16(U16Ptr w, uint i) { return uint(bound_u16.v[i]); }
+uint wv_u32(U32Ptr w, uint i) { return bound_u32.v[i]; }
+uvec4 wv_u32x4(U32x4Ptr w, uint i) { return bound_u32x4.v[i]; }
+#else
+float wv_f32(F32Ptr w, uint i) { return w.v[i]; }
+vec4 wv_vec4(Vec4Ptr w, uint i) { return w.v[i]; }
+float wv_f16(F16Ptr w, uint i) { return float(w.v[i]); }
+uint wv_u16(U16Ptr w, uint i) { return uint(w.v[i]); }
+uint wv_u32(U32Ptr w, uint i) { return w.v[i]; }
+uvec4 wv_u32x4(U32x4Ptr w, uint i) { return w.v[i]; }
+#endif
+
 // Byte n % 4 of a little-endian 32-bit word, and the four bytes of a word as floats.
 uint byte_of(uint word, uint n) { return (word >> (8u * (n & 3u))) & 0xFFu; }
 vec4 bytes4(uint b) { return vec4(uvec4(b, b >> 8, b >> 16, b >> 24) & 0xFFu); }
@@ -26,11 +57,11 @@ void k_scale_min(uint j, uvec3 s, out float sc, out float m) {
 // 32-element blocks keep element j (0..15) in the low nibble of qs[j] and element j + 16 in the high
 // nibble. These read them from blocks that are only 2-byte aligned, as 16-bit words.
 // The 32-bit word at 16-bit index i (two halves, little-endian).
-uint word16(U16Ptr w, uint i) { return uint(w.v[i]) | (uint(w.v[i + 1]) << 16); }
+uint word16(U16Ptr w, uint i) { return uint(wv_u16(w, i)) | (uint(wv_u16(w, i + 1)) << 16); }
 // The 4-bit quant of element j (0..31) of a qs[16] starting at 16-bit index qs.
 uint block_nibble(U16Ptr w, uint qs, uint j) {
   const uint byte_index = j % 16;
-  const uint b = (uint(w.v[qs + byte_index / 2]) >> (8 * (byte_index & 1))) & 0xFFu;
+  const uint b = (uint(wv_u16(w, qs + byte_index / 2)) >> (8 * (byte_index & 1))) & 0xFFu;
   return j < 16 ? (b & 0xFu) : (b >> 4);
 }
 // Elements 4i .. 4i + 3 (low nibbles) and 16 + 4i .. 16 + 4i + 3 (high nibbles) from qs[4i .. 4i + 3].
@@ -48,23 +79,23 @@ vec4 iq4nl_levels(uvec4 q) { return vec4(iq4nl_level(q.x), iq4nl_level(q.y), iq4
 
 #if defined(WEIGHT_F32)
 #define WeightPtr F32Ptr
-float weight_at(WeightPtr w, uint row, uint K, uint k) { return w.v[row * K + k]; }
+float weight_at(WeightPtr w, uint row, uint K, uint k) { return wv_f32(w, row * K + k); }
 #elif defined(WEIGHT_F16)
 #define WeightPtr F16Ptr
-float weight_at(WeightPtr w, uint row, uint K, uint k) { return float(w.v[row * K + k]); }
+float weight_at(WeightPtr w, uint row, uint K, uint k) { return float(wv_f16(w, row * K + k)); }
 #elif defined(WEIGHT_BF16)
 // bfloat16 is the top half of an fp32.
 #define WeightPtr U16Ptr
-float weight_at(WeightPtr w, uint row, uint K, uint k) { return uintBitsToFloat(uint(w.v[row * K + k]) << 16); }
+float weight_at(WeightPtr w, uint row, uint K, uint k) { return uintBitsToFloat(uint(wv_u16(w, row * K + k)) << 16); }
 #elif defined(WEIGHT_Q8_0)
 // block_q8_0 = { f16 d; int8 qs[32]; } = 17 halves; read as 16-bit words (2-byte aligned blocks).
 #define WeightPtr U16Ptr
 float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint block = row * (K / 32) + k / 32;
   const uint base = block * 17;
-  const float d = unpackHalf2x16(uint(w.v[base])).x;
+  const float d = unpackHalf2x16(uint(wv_u16(w, base))).x;
   const uint j = k % 32;
-  const uint word = uint(w.v[base + 1 + j / 2]);
+  const uint word = uint(wv_u16(w, base + 1 + j / 2));
   const int q = int((word >> (8 * (j & 1))) & 0xFF);
   return d * float(q >= 128 ? q - 256 : q);
 }
@@ -75,10 +106,10 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
 float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint block = row * (K / 32) + k / 32;
   const uint base = block * 9;
-  const float d = unpackHalf2x16(uint(w.v[base])).x;
+  const float d = unpackHalf2x16(uint(wv_u16(w, base))).x;
   const uint j = k % 32;
   const uint byte_index = j % 16;
-  const uint word = uint(w.v[base + 1 + byte_index / 2]);
+  const uint word = uint(wv_u16(w, base + 1 + byte_index / 2));
   const uint b = (word >> (8 * (byte_index & 1))) & 0xFF;
   const uint q = j < 16 ? (b & 0xF) : (b >> 4);
   return d * (float(q) - 8.0);
@@ -100,7 +131,7 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint base = (row * (K / 32) + k / 32) * 11;
   const uint j = k % 32;
   const uint q = block_nibble(w, base + 3, j) | (((word16(w, base + 1) >> j) & 1u) << 4);
-  return unpackHalf2x16(uint(w.v[base])).x * float(int(q) - 16);
+  return unpackHalf2x16(uint(wv_u16(w, base))).x * float(int(q) - 16);
 }
 #elif defined(WEIGHT_Q5_1)
 // block_q5_1 = { f16 d; f16 m; u8 qh[4]; u8 qs[16]; } = 12 halves; qh as in Q5_0; value = d * q + m.
@@ -118,7 +149,7 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
 #define WeightPtr U16Ptr
 float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint base = (row * (K / 32) + k / 32) * 9;
-  return unpackHalf2x16(uint(w.v[base])).x * iq4nl_level(block_nibble(w, base + 1, k % 32));
+  return unpackHalf2x16(uint(wv_u16(w, base))).x * iq4nl_level(block_nibble(w, base + 1, k % 32));
 }
 #elif defined(WEIGHT_IQ4_XS)
 // block_iq4_xs = { f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]; } = 34 words (4-byte aligned).
@@ -126,15 +157,15 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
 // of scales_h) << 4; its elements are the nibbles of qs[16 ib ..] as in IQ4_NL; x = (d (ls - 32)) level(q).
 #define WeightPtr U32Ptr
 float iq4_xs_scale(U32Ptr w, uint base, uint ib) {
-  const uint w0 = w.v[base];
-  const uint ls = ((byte_of(w.v[base + 1], ib / 2) >> (4 * (ib & 1))) & 15u) | (((w0 >> (16 + 2 * ib)) & 3u) << 4);
+  const uint w0 = wv_u32(w, base);
+  const uint ls = ((byte_of(wv_u32(w, base + 1), ib / 2) >> (4 * (ib & 1))) & 15u) | (((w0 >> (16 + 2 * ib)) & 3u) << 4);
   return unpackHalf2x16(w0).x * float(int(ls) - 32);
 }
 float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint base = (row * (K / 256) + k / 256) * 34;
   const uint i = k % 256, ib = i / 32, j = i % 32;
   const uint qbyte = 16 * ib + j % 16;
-  const uint q = (byte_of(w.v[base + 2 + qbyte / 4], qbyte) >> (4 * (j / 16))) & 15u;
+  const uint q = (byte_of(wv_u32(w, base + 2 + qbyte / 4), qbyte) >> (4 * (j / 16))) & 15u;
   return iq4_xs_scale(w, base, ib) * iq4nl_level(q);
 }
 #elif defined(WEIGHT_Q2_K)
@@ -147,10 +178,10 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint base = (row * (K / 256) + k / 256) * 21;
   const uint i = k % 256, n = i / 128, j = (i % 128) / 32, h = (i % 32) / 16, l = i % 16;
   const uint s = 8 * n + 2 * j + h;
-  const uint sc = byte_of(w.v[base + s / 4], s);
+  const uint sc = byte_of(wv_u32(w, base + s / 4), s);
   const uint qbyte = 32 * n + 16 * h + l;
-  const uint q = (byte_of(w.v[base + 4 + qbyte / 4], qbyte) >> (2 * j)) & 3u;
-  const vec2 dm = unpackHalf2x16(w.v[base + 20]);
+  const uint q = (byte_of(wv_u32(w, base + 4 + qbyte / 4), qbyte) >> (2 * j)) & 3u;
+  const vec2 dm = unpackHalf2x16(wv_u32(w, base + 20));
   const float dl = dm.x * float(sc & 15u), ml = dm.y * float(sc >> 4);
   precise float v = dl * float(q) - ml;
   return v;
@@ -161,11 +192,11 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
 // 4 n + j of hmask[16 h + l] (clear: subtract 4); sub-block s = 8 n + 2 j + h has the 6-bit scale
 // (nibble s / 8 of scales[s % 8]) | (bits 2 (s / 4) of scales[8 + s % 4]) << 4; x = (d (scale - 32)) q.
 #define WeightPtr U16Ptr
-uint q3_k_byte(U16Ptr w, uint base, uint n) { return (uint(w.v[base + n / 2]) >> (8 * (n & 1))) & 0xFFu; }
+uint q3_k_byte(U16Ptr w, uint base, uint n) { return (uint(wv_u16(w, base + n / 2)) >> (8 * (n & 1))) & 0xFFu; }
 float q3_k_scale(U16Ptr w, uint base, uint s) {
   const uint low = (q3_k_byte(w, base, 96 + s % 8) >> (4 * (s / 8))) & 15u;
   const uint high = (q3_k_byte(w, base, 104 + s % 4) >> (2 * (s / 4))) & 3u;
-  return unpackHalf2x16(uint(w.v[base + 54])).x * float(int(low | (high << 4)) - 32);
+  return unpackHalf2x16(uint(wv_u16(w, base + 54))).x * float(int(low | (high << 4)) - 32);
 }
 float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint base = (row * (K / 256) + k / 256) * 55;
@@ -188,13 +219,13 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
 #endif
   const uint base = (row * (K / 256) + k / 256) * words;
   const uint i = k % 256, j = i / 32, l = i % 32;
-  const vec2 dm = unpackHalf2x16(w.v[base]);
+  const vec2 dm = unpackHalf2x16(wv_u32(w, base));
   float sc, m;
-  k_scale_min(j, uvec3(w.v[base + 1], w.v[base + 2], w.v[base + 3]), sc, m);
+  k_scale_min(j, uvec3(wv_u32(w, base + 1), wv_u32(w, base + 2), wv_u32(w, base + 3)), sc, m);
   const uint qbyte = 32 * (j / 2) + l;
-  uint q = (byte_of(w.v[base + qs_word + qbyte / 4], qbyte) >> (4 * (j & 1))) & 15u;
+  uint q = (byte_of(wv_u32(w, base + qs_word + qbyte / 4), qbyte) >> (4 * (j & 1))) & 15u;
 #if defined(WEIGHT_Q5_K)
-  q |= ((byte_of(w.v[base + 4 + l / 4], l) >> j) & 1u) << 4;
+  q |= ((byte_of(wv_u32(w, base + 4 + l / 4), l) >> j) & 1u) << 4;
 #endif
   const float dj = dm.x * sc, mj = dm.y * m;
   precise float v = dj * float(q) - mj;
@@ -206,7 +237,7 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
 // in ql[64 h + 32 (g % 2) + l] (low nibble for g < 2) and its high 2 bits at bit 2g of qh[32 h + l];
 // x = (d * scales[i / 16]) * (q - 32).
 #define WeightPtr U16Ptr
-uint byte16(U16Ptr w, uint base, uint n) { return (uint(w.v[base + n / 2]) >> (8 * (n & 1))) & 0xFFu; }
+uint byte16(U16Ptr w, uint base, uint n) { return (uint(wv_u16(w, base + n / 2)) >> (8 * (n & 1))) & 0xFFu; }
 float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint base = (row * (K / 256) + k / 256) * 105;
   const uint i = k % 256, h = i / 128, g = (i % 128) / 32, l = i % 32;
@@ -214,28 +245,45 @@ float weight_at(WeightPtr w, uint row, uint K, uint k) {
   const uint high = (byte16(w, base, 128 + 32 * h + l) >> (2 * g)) & 3u;
   const int q = int(low | (high << 4)) - 32;
   const int sc = int(byte16(w, base, 192 + i / 16) << 24) >> 24;
-  const float d = unpackHalf2x16(uint(w.v[base + 104])).x;
+  const float d = unpackHalf2x16(uint(wv_u16(w, base + 104))).x;
   return d * float(sc) * float(q);
 }
 #else
 #error "define WEIGHT_<FORMAT> for a format of engine/model/weight_types.def"
 #endif
 
+// Blocks that are only 2-byte aligned, read as aligned 32-bit words: the 16 bits at byte o (even), and
+// the 4 or 8 words at bytes o .. (o even): aligned words shifted into place, the same code for both
+// alignments (no divergence between neighbouring blocks). A run that starts on a word reads no word
+// past its end (the block may be the last of the buffer).
+uint half_at(U32Ptr w, uint o) { return (wv_u32(w, o / 4) >> (8 * (o % 4))) & 0xFFFFu; }
+#define LAGVK_BLOCK_WORDS(NAME, N)                                         \
+  void NAME(U32Ptr w, uint o, out uint q[N]) {                             \
+    const uint i0 = o / 4, s = 8 * (o % 4);                                \
+    uint prev = wv_u32(w, i0);                                             \
+    for (uint i = 0; i < N; ++i) {                                         \
+      const uint next = (i + 1 < N || s != 0) ? wv_u32(w, i0 + i + 1) : 0u; \
+      q[i] = (prev >> s) | ((next << 16) << (16 - s));                     \
+      prev = next;                                                         \
+    }                                                                      \
+  }
+LAGVK_BLOCK_WORDS(block_words4, 4)
+LAGVK_BLOCK_WORDS(block_words8, 8)
+
 // Chunked row access for bandwidth-bound kernels. A chunk is CHUNK consecutive elements of a row
 // (CHUNK / 4 vec4 of x); load_x_chunk reads the matching x once, and chunk_dot(w, row, K, c, xs) is the
 // dot product of chunk c of a weight row with it, so several rows reuse one x load. Lanes of a subgroup
 // take consecutive chunks, so a subgroup streams each row contiguously with wide loads.
 // VEC variants need K to be a multiple of CHUNK and 16-byte aligned rows and x (the host checks).
-layout(buffer_reference, std430, buffer_reference_align = 16) buffer U32x4Ptr { uvec4 v[]; };
 #if defined(WEIGHT_F32) && defined(VEC)
 #define CHUNK 4
 #define ChunkPtr Vec4Ptr
-float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) { return dot(w.v[row * (K / 4) + c], xs[0]); }
+float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) { return dot(wv_vec4(w, row * (K / 4) + c), xs[0]); }
 #elif defined(WEIGHT_F16) && defined(VEC)
 #define CHUNK 8
 #define ChunkPtr U32x4Ptr
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
-  const uvec4 q = w.v[row * (K / 8) + c];
+  const uvec4 q = wv_u32x4(w, row * (K / 8) + c);
   return dot(vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y)), xs[0]) +
          dot(vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w)), xs[1]);
 }
@@ -247,35 +295,36 @@ vec4 unpack_bf16x4(uint a, uint b) {
               uintBitsToFloat(b & 0xFFFF0000u));
 }
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
-  const uvec4 q = w.v[row * (K / 8) + c];
+  const uvec4 q = wv_u32x4(w, row * (K / 8) + c);
   return dot(unpack_bf16x4(q.x, q.y), xs[0]) + dot(unpack_bf16x4(q.z, q.w), xs[1]);
 }
 #elif defined(WEIGHT_Q8_0)
+// Blocks are 34 bytes, so only 2-byte aligned; their 32 quant bytes are read as 8 aligned words shifted
+// into place (block_words), which drivers load far faster than 16-bit halves (lavapipe: several times).
 #define CHUNK 32
-#define ChunkPtr U16Ptr
+#define ChunkPtr U32Ptr
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
-  const uint base = (row * (K / 32) + c) * 17;
+  const uint b = (row * (K / 32) + c) * 34;  // byte offset of the block
+  uint q[8];
+  block_words8(w, b + 2, q);
   float s = 0.0;
-  for (uint i = 0; i < 8; ++i) {
-    const uint lo = uint(w.v[base + 1 + 2 * i]), hi = uint(w.v[base + 2 + 2 * i]);
-    const vec4 q = vec4(ivec4(int(lo << 24) >> 24, int(lo << 16) >> 24, int(hi << 24) >> 24, int(hi << 16) >> 24));
-    s += dot(q, xs[i]);
-  }
-  return s * unpackHalf2x16(uint(w.v[base])).x;
+  for (uint i = 0; i < 8; ++i)  // bytes 4i .. 4i + 3: signed quants of elements 4i .. 4i + 3
+    s += dot(vec4(ivec4(int(q[i] << 24) >> 24, int(q[i] << 16) >> 24, int(q[i] << 8) >> 24, int(q[i]) >> 24)),
+             xs[i]);
+  return s * unpackHalf2x16(half_at(w, b)).x;
 }
 #elif defined(WEIGHT_Q4_0)
+// Blocks are 18 bytes (2-byte aligned): the 16 quant bytes are read as 4 aligned words, as for Q8_0.
 #define CHUNK 32
-#define ChunkPtr U16Ptr
+#define ChunkPtr U32Ptr
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
-  const uint base = (row * (K / 32) + c) * 9;
+  const uint b = (row * (K / 32) + c) * 18;
+  uint q[4];
+  block_words4(w, b + 2, q);
   float s = 0.0;
-  for (uint i = 0; i < 4; ++i) {
-    const uint b = uint(w.v[base + 1 + 2 * i]) | (uint(w.v[base + 2 + 2 * i]) << 16);  // qs[4i .. 4i+3]
-    const vec4 lo = vec4(uvec4(b & 0xF, (b >> 8) & 0xF, (b >> 16) & 0xF, (b >> 24) & 0xF)) - 8.0;
-    const vec4 hi = vec4(uvec4((b >> 4) & 0xF, (b >> 12) & 0xF, (b >> 20) & 0xF, b >> 28)) - 8.0;
-    s += dot(lo, xs[i]) + dot(hi, xs[4 + i]);
-  }
-  return s * unpackHalf2x16(uint(w.v[base])).x;
+  for (uint i = 0; i < 4; ++i)  // qs[4i .. 4i + 3]
+    s += dot(vec4(low_nibbles(q[i])) - 8.0, xs[i]) + dot(vec4(high_nibbles(q[i])) - 8.0, xs[4 + i]);
+  return s * unpackHalf2x16(half_at(w, b)).x;
 }
 #elif defined(WEIGHT_Q4_1) || defined(WEIGHT_Q5_1)
 // One block per chunk: sum (d q + m) x = d (sum q x) + m (sum x).
@@ -318,7 +367,7 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
     const vec4 hi = vec4(high_nibbles(b) | fifth_bits(qh, 16 + 4 * i)) - 16.0;
     s += dot(lo, xs[i]) + dot(hi, xs[4 + i]);
   }
-  return s * unpackHalf2x16(uint(w.v[base])).x;
+  return s * unpackHalf2x16(uint(wv_u16(w, base))).x;
 }
 #elif defined(WEIGHT_IQ4_NL)
 #define CHUNK 32
@@ -330,7 +379,7 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
     const uint b = word16(w, base + 1 + 2 * i);  // qs[4i .. 4i+3]
     s += dot(iq4nl_levels(low_nibbles(b)), xs[i]) + dot(iq4nl_levels(high_nibbles(b)), xs[4 + i]);
   }
-  return s * unpackHalf2x16(uint(w.v[base])).x;
+  return s * unpackHalf2x16(uint(wv_u16(w, base))).x;
 }
 #elif defined(WEIGHT_IQ4_XS)
 // A chunk is one 32-element sub-block (c % 8 of super-block c / 8): its 16 quant bytes are 4 words.
@@ -341,7 +390,7 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uint ib = c % 8;
   float s = 0.0;
   for (uint i = 0; i < 4; ++i) {
-    const uint b = w.v[base + 2 + 4 * ib + i];  // qs[16 ib + 4i .. 16 ib + 4i + 3]
+    const uint b = wv_u32(w, base + 2 + 4 * ib + i);  // qs[16 ib + 4i .. 16 ib + 4i + 3]
     s += dot(iq4nl_levels(low_nibbles(b)), xs[i]) + dot(iq4nl_levels(high_nibbles(b)), xs[4 + i]);
   }
   return s * iq4_xs_scale(w, base, ib);
@@ -356,7 +405,7 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uint g = c % 8, n = g / 4, j = g % 4;
   float qx0 = 0.0, qx1 = 0.0, sx0 = 0.0, sx1 = 0.0;
   for (uint t = 0; t < 8; ++t) {  // bytes 4t .. 4t + 3: elements 4t .. 4t + 3 of the chunk
-    const vec4 q = bytes4((w.v[base + 4 + 8 * n + t] >> (2 * j)) & 0x03030303u);
+    const vec4 q = bytes4((wv_u32(w, base + 4 + 8 * n + t) >> (2 * j)) & 0x03030303u);
     if (t < 4) {
       qx0 += dot(q, xs[t]);
       sx0 += dot(xs[t], vec4(1.0));
@@ -366,8 +415,8 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
     }
   }
   const uint s = 8 * n + 2 * j;  // even: both scales lie in one word
-  const uint sc0 = byte_of(w.v[base + s / 4], s), sc1 = byte_of(w.v[base + s / 4], s + 1);
-  const vec2 dm = unpackHalf2x16(w.v[base + 20]);
+  const uint sc0 = byte_of(wv_u32(w, base + s / 4), s), sc1 = byte_of(wv_u32(w, base + s / 4), s + 1);
+  const vec2 dm = unpackHalf2x16(wv_u32(w, base + 20));
   // sum (d sc q - dmin m) x = d sc (sum q x) - dmin m (sum x), per sub-block.
   return dm.x * (float(sc0 & 15u) * qx0 + float(sc1 & 15u) * qx1) -
          dm.y * (float(sc0 >> 4) * sx0 + float(sc1 >> 4) * sx1);
@@ -406,16 +455,16 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 #endif
   const uint base = (row * (K / 256) + c / 4) * vecs;
   const uint p = c % 4;
-  const uvec4 hdr = w.v[base];
+  const uvec4 hdr = wv_u32x4(w, base);
   const vec2 dm = unpackHalf2x16(hdr.x);
   float sc0, m0, sc1, m1;
   k_scale_min(2 * p, hdr.yzw, sc0, m0);
   k_scale_min(2 * p + 1, hdr.yzw, sc1, m1);
   float qx0 = 0.0, qx1 = 0.0, sx0 = 0.0, sx1 = 0.0;
   for (uint v = 0; v < 2; ++v) {
-    const uvec4 qs = w.v[base + qs_vec + 2 * p + v];
+    const uvec4 qs = wv_u32x4(w, base + qs_vec + 2 * p + v);
 #if defined(WEIGHT_Q5_K)
-    const uvec4 qh = w.v[base + 1 + v];
+    const uvec4 qh = wv_u32x4(w, base + 1 + v);
 #endif
     for (uint e = 0; e < 4; ++e) {
       const uint i = 4 * v + e;  // bytes 4i .. 4i + 3: elements l = 4i .. 4i + 3 of both sub-blocks
@@ -446,15 +495,15 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 // reads one word past them, which lies inside the block for every run used here.
 void q6_k_run(U32Ptr w, uint wb, uint m, uint n, out uint q[8]) {
   const uint i0 = wb + n / 4, s = 8 * m;
-  uint prev = w.v[i0];
+  uint prev = wv_u32(w, i0);
   for (uint i = 0; i < 8; ++i) {
-    const uint next = w.v[i0 + i + 1];
+    const uint next = wv_u32(w, i0 + i + 1);
     q[i] = (prev >> s) | ((next << 16) << (16 - s));  // (16 - s) never reaches 32
     prev = next;
   }
 }
 // The 16 bits at byte n (even) of a block starting at byte b.
-uint q6_k_half(U32Ptr w, uint b, uint n) { return (w.v[(b + n) / 4] >> (8 * ((b + n) % 4))) & 0xFFFFu; }
+uint q6_k_half(U32Ptr w, uint b, uint n) { return (wv_u32(w, (b + n) / 4) >> (8 * ((b + n) % 4))) & 0xFFFFu; }
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uint b = (row * (K / 256) + c / 4) * 210;  // byte offset of the block
   const uint wb = b / 4, m = b % 4;
