@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/support/machine_limits.hpp"
+#include "tools/bench/machine_limits.hpp"
 #include "engine/ops/matvec.hpp"
 #include "engine/vk/command_stream.hpp"
 
