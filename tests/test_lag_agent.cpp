@@ -295,5 +295,22 @@ TEST_F(LagAgent, LoopRunsToTheStepLimitAndRetrievesOncePerLog) {
   }
 }
 
+// A transcript that outgrows the context ends the task unanswered after the steps that fitted (it used to
+// throw context_full out of the loop, which aborted a whole `lagvk eval`).
+TEST_F(LagAgent, ATaskThatOutgrowsTheContextEndsUnanswered) {
+  const auto kb = lag::KnowledgeBaseLookup::load(std::string(LAGVK_SOURCE_DIR) + "/assets/kb/demo.json");
+  LoadOptions o;
+  o.context = 256;  // each step adds about 100 tokens: two or three steps fit, not eight
+  auto engine = load_engine(path_, o);
+  lag::AgentOptions options;
+  options.max_steps = 8;
+  options.max_step_tokens = 4;
+  lag::AgentResult r;
+  ASSERT_NO_THROW(r = lag::run_agent(*engine, nullptr, kTrace.task, {kb.get()}, options));
+  EXPECT_FALSE(r.answer);
+  EXPECT_GE(r.steps.size(), 1u);
+  EXPECT_LT(r.steps.size(), 8u);
+}
+
 }  // namespace
 }  // namespace lagvk::test

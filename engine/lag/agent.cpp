@@ -39,6 +39,9 @@ AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& qu
     for (const auto& l : result.logs) ids.push_back(l.id);
     const bool after_logs = options.mode != LogMode::none && !ids.empty();
     const auto prompt = render_prompt(messages, engine.tokenizer(), !after_logs, &engine.chat_template());
+    // A transcript that has outgrown the context ends the task unanswered, as a step limit would: one
+    // long task must not abort an evaluation or a session of many.
+    if (prompt.size() + 1 >= engine.context_tokens()) break;
     BuiltContext ctx = build_context(engine, library, ids, options.mode, prompt);
     for (auto& skipped : ctx.skipped)
       if (std::none_of(result.skipped.begin(), result.skipped.end(),

@@ -108,7 +108,8 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
             "answer of the most similar seen task). --suite qa runs the same on your own questions and\n"
             "passages with the general ReAct agent and its search tool, and adds F1. examples:\n"
             "  lagvk eval -m assets/models/multihop-q8_0.gguf --split both --limit 40\n"
-            "  lagvk eval -m MODEL.gguf --suite qa --data questions.jsonl --docs passages.jsonl --limit 50",
+            "  lagvk eval -m MODEL.gguf --suite qa --data tests/qa_fixture/questions.jsonl \\\n"
+            "      --docs tests/qa_fixture/passages.jsonl --limit 50",
             options);
   if (!args.parse(argc, argv)) return 0;
   if (!args.positional().empty())
