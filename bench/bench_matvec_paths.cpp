@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "tools/bench/machine_limits.hpp"
 #include "engine/ops/matvec.hpp"
 #include "engine/vk/command_stream.hpp"
+#include "tools/bench/machine_limits.hpp"
 
 namespace {
 
