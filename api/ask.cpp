@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "api/log_mode.hpp"
 #include "api/model_access.hpp"
 #include "api/status.hpp"
 #include "api/store_handle.hpp"
@@ -14,24 +15,10 @@ namespace lagvk::api {
 
 namespace {
 
-lag::LogMode mode_of(lagvk_log_mode mode) {
-  switch (mode) {
-    case LAGVK_LOGS_KV:
-      return lag::LogMode::kv;
-    case LAGVK_LOGS_TEXT:
-      return lag::LogMode::text;
-    case LAGVK_LOGS_NONE:
-      return lag::LogMode::none;
-    case LAGVK_LOGS_MAX_ENUM:
-      break;
-  }
-  fail(Errc::invalid_argument, "mode {} is not a lagvk_log_mode (KV, TEXT or NONE)", int(mode));
-}
-
 lag::AskOptions ask_options_of(const lagvk_store& store, const lagvk_ask_params& p,
                                const std::vector<std::string>& tags) {
   lag::AskOptions o;
-  o.mode = mode_of(p.mode);
+  o.mode = log_mode_of(p.mode);
   o.k = p.retrieve.k;
   if (p.log_ids != nullptr) o.log_ids = std::vector<lag::LogId>(p.log_ids, p.log_ids + p.n_log_ids);
   if (p.log_ids == nullptr && p.n_log_ids > 0)

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/log_mode.hpp"
 #include "api/model_access.hpp"
 #include "api/status.hpp"
 #include "api/store_handle.hpp"
@@ -15,20 +16,6 @@
 namespace lagvk::api {
 
 namespace {
-
-lag::LogMode react_mode_of(lagvk_log_mode mode) {
-  switch (mode) {
-    case LAGVK_LOGS_KV:
-      return lag::LogMode::kv;
-    case LAGVK_LOGS_TEXT:
-      return lag::LogMode::text;
-    case LAGVK_LOGS_NONE:
-      return lag::LogMode::none;
-    case LAGVK_LOGS_MAX_ENUM:
-      break;
-  }
-  fail(Errc::invalid_argument, "mode {} is not a lagvk_log_mode (KV, TEXT or NONE)", int(mode));
-}
 
 nlohmann::json result_json(const lag::AgentResult& r, std::optional<lag::LogId> saved) {
   nlohmann::json steps = nlohmann::json::array(), logs = nlohmann::json::array();
@@ -109,7 +96,7 @@ lagvk_status lagvk_react(lagvk_store* store, const char* question, const lagvk_r
     std::vector<std::string> tags;
     const auto library = api::library_for(*store, p.retrieve, tags);
     lag::ReactOptions o;
-    o.mode = api::react_mode_of(p.mode);
+    o.mode = api::log_mode_of(p.mode);
     o.logs_per_query = p.retrieve.k;
     o.max_logs = p.max_logs;
     o.max_steps = p.max_steps;

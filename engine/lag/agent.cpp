@@ -5,20 +5,17 @@
 
 namespace lagvk::lag {
 
-namespace {
-
-void add_logs(LogLibrary* library, const std::string& query, const AgentOptions& options,
-              std::set<LogId>& taken, std::vector<RetrievedLog>& all, std::vector<RetrievedLog>* added) {
-  if (!library || options.mode == LogMode::none || options.logs_per_query == 0 || query.empty()) return;
-  for (auto& log : library->retrieve(query, options.logs_per_query, taken)) {
-    if (options.max_logs && all.size() >= options.max_logs) break;
+void add_retrieved_logs(LogLibrary* library, const std::string& query, LogMode mode,
+                        std::uint32_t logs_per_query, std::uint32_t max_logs, std::set<LogId>& taken,
+                        std::vector<RetrievedLog>& all, std::vector<RetrievedLog>* added) {
+  if (!library || mode == LogMode::none || logs_per_query == 0 || query.empty()) return;
+  for (auto& log : library->retrieve(query, logs_per_query, taken)) {
+    if (max_logs && all.size() >= max_logs) break;
     taken.insert(log.id);
     all.push_back(log);
     if (added) added->push_back(log);
   }
 }
-
-}  // namespace
 
 AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& question,
                       const std::vector<const Tool*>& tools, const AgentOptions& options) {
@@ -27,7 +24,8 @@ AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& qu
   std::vector<Message>& messages = result.trace.messages;
   messages.push_back({"user", question});
   std::set<LogId> taken;
-  add_logs(library, question, options, taken, result.logs, nullptr);
+  add_retrieved_logs(library, question, options.mode, options.logs_per_query, options.max_logs, taken,
+                     result.logs, nullptr);
 
   GenerateOptions gen;
   gen.max_tokens = options.max_step_tokens;
@@ -73,7 +71,8 @@ AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& qu
       s.observation = "no action: write Action: lookup(relation, entity) or Answer: ...";
     }
     messages.push_back({"tool", s.observation});
-    add_logs(library, s.output, options, taken, result.logs, &s.new_logs);
+    add_retrieved_logs(library, s.output, options.mode, options.logs_per_query, options.max_logs, taken,
+                       result.logs, &s.new_logs);
     result.steps.push_back(std::move(s));
   }
   return result;

@@ -6,6 +6,7 @@
 // on a context of [retrieved logs..., transcript so far] assembled in the chosen log mode.
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,12 @@ struct AgentResult {
   Trace trace;                      ///< the finished task (user, assistant and tool messages)
   std::uint32_t context_tokens = 0;
 };
+
+/// Adds to `all` the `logs_per_query` best logs for `query` not in `taken` (the paper's per-step retrieval,
+/// accumulating), stopping at `max_logs` in all (0: no cap); those added are also appended to `added`.
+void add_retrieved_logs(LogLibrary* library, const std::string& query, LogMode mode,
+                        std::uint32_t logs_per_query, std::uint32_t max_logs, std::set<LogId>& taken,
+                        std::vector<RetrievedLog>& all, std::vector<RetrievedLog>* added);
 
 /// Runs the loop for `question`. `library` may be null (no logs). Tools are looked up by name; an unknown
 /// tool or bad arguments come back to the model as an observation, not an exception.

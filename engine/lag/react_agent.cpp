@@ -19,18 +19,6 @@ std::size_t line_end(std::string_view text, std::size_t at) {
   return nl == std::string_view::npos ? text.size() : nl;
 }
 
-/// Adds the k best logs for `query` not yet taken (the paper's per-step retrieval, accumulating).
-void add_logs(LogLibrary* library, const std::string& query, const ReactOptions& options,
-              std::set<LogId>& taken, std::vector<RetrievedLog>& all, std::vector<RetrievedLog>* added) {
-  if (!library || options.mode == LogMode::none || options.logs_per_query == 0 || query.empty()) return;
-  for (auto& log : library->retrieve(query, options.logs_per_query, taken)) {
-    if (options.max_logs && all.size() >= options.max_logs) break;
-    taken.insert(log.id);
-    all.push_back(log);
-    if (added) added->push_back(log);
-  }
-}
-
 }  // namespace
 
 std::string react_observation(const std::vector<AgentTool>& tools, const std::optional<ReactAction>& action) {
@@ -156,7 +144,8 @@ AgentResult run_react_agent(Engine& engine, LogLibrary* library, const std::stri
       {"system", options.system_prompt.empty() ? react_system_prompt(tools) : options.system_prompt});
   messages.push_back({"user", question});
   std::set<LogId> taken;
-  add_logs(library, question, options, taken, result.logs, nullptr);
+  add_retrieved_logs(library, question, options.mode, options.logs_per_query, options.max_logs, taken,
+                     result.logs, nullptr);
 
   GenerateOptions gen;
   gen.max_tokens = options.max_step_tokens;
@@ -197,8 +186,8 @@ AgentResult run_react_agent(Engine& engine, LogLibrary* library, const std::stri
     s.observation = react_observation(tools, action);
     messages.push_back({"user", "Observation: " + s.observation});
     // The step's query: what the action looks up, else what the step says.
-    add_logs(library, action && !action->input.empty() ? action->input : s.output, options, taken,
-             result.logs, &s.new_logs);
+    add_retrieved_logs(library, action && !action->input.empty() ? action->input : s.output, options.mode,
+                       options.logs_per_query, options.max_logs, taken, result.logs, &s.new_logs);
     result.steps.push_back(std::move(s));
   }
   return result;
