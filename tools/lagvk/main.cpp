@@ -42,7 +42,7 @@ constexpr Command kCommands[] = {
      lagvk::cli::cmd_embed},
     {"ask", "answer a question with logs retrieved from a store (Log-Augmented Generation)",
      lagvk::cli::cmd_ask},
-    {"eval", "measure LAG on the multihop suite: exact match and agent steps per log mode",
+    {"eval", "measure LAG per log mode on the multihop suite or your own QA data (EM, F1, steps)",
      lagvk::cli::cmd_eval},
     {"serve", "serve a model over HTTP with OpenAI's API (chat, completions, embeddings)",
      lagvk::cli::cmd_serve},
