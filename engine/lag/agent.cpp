@@ -17,6 +17,29 @@ void add_retrieved_logs(LogLibrary* library, const std::string& query, LogMode m
   }
 }
 
+std::optional<AgentTurn> run_agent_turn(Engine& engine, LogLibrary* library, LogMode mode,
+                                        const std::vector<Message>& messages,
+                                        std::span<const std::int32_t> turn_start, const GenerateOptions& gen,
+                                        AgentResult& result) {
+  std::vector<LogId> ids;
+  for (const auto& l : result.logs) ids.push_back(l.id);
+  const bool after_logs = mode != LogMode::none && !ids.empty();
+  auto prompt = render_prompt(messages, engine.tokenizer(), !after_logs, &engine.chat_template());
+  prompt.insert(prompt.end(), turn_start.begin(), turn_start.end());
+  // A transcript that has outgrown the context ends the task unanswered, as a step limit would: one
+  // long task must not abort an evaluation or a session of many.
+  if (prompt.size() + 1 >= engine.context_tokens()) return std::nullopt;
+  BuiltContext ctx = build_context(engine, library, ids, mode, prompt);
+  for (auto& skipped : ctx.skipped)
+    if (std::none_of(result.skipped.begin(), result.skipped.end(),
+                     [&](const SkippedLog& s) { return s.id == skipped.id; }))
+      result.skipped.push_back(std::move(skipped));
+  AgentTurn turn{generate_from(engine, *ctx.sequence, std::move(ctx.logits), ctx.next_position, gen), 0.0};
+  turn.time_to_first_token_ms = ctx.logs_ms + ctx.suffix_ms + turn.out.timings.time_to_first_token_ms;
+  result.context_tokens = ctx.sequence->length();
+  return turn;
+}
+
 AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& question,
                       const std::vector<const Tool*>& tools, const AgentOptions& options) {
   AgentResult result;
@@ -33,21 +56,9 @@ AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& qu
   gen.stop_strings = {"\n"};  // one step is one line
 
   for (std::uint32_t step = 0; step < options.max_steps; ++step) {
-    std::vector<LogId> ids;
-    for (const auto& l : result.logs) ids.push_back(l.id);
-    const bool after_logs = options.mode != LogMode::none && !ids.empty();
-    const auto prompt = render_prompt(messages, engine.tokenizer(), !after_logs, &engine.chat_template());
-    // A transcript that has outgrown the context ends the task unanswered, as a step limit would: one
-    // long task must not abort an evaluation or a session of many.
-    if (prompt.size() + 1 >= engine.context_tokens()) break;
-    BuiltContext ctx = build_context(engine, library, ids, options.mode, prompt);
-    for (auto& skipped : ctx.skipped)
-      if (std::none_of(result.skipped.begin(), result.skipped.end(),
-                       [&](const SkippedLog& s) { return s.id == skipped.id; }))
-        result.skipped.push_back(std::move(skipped));
-    const GenerateResult out =
-        generate_from(engine, *ctx.sequence, std::move(ctx.logits), ctx.next_position, gen);
-    result.context_tokens = ctx.sequence->length();
+    const auto turn = run_agent_turn(engine, library, options.mode, messages, {}, gen, result);
+    if (!turn) break;
+    const GenerateResult& out = turn->out;
 
     AgentStep s;
     // The model writes its line after "Assistant:" with a leading space; the message content is the line
@@ -55,7 +66,7 @@ AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& qu
     s.output = out.text.substr(0, out.text.find('\n'));
     s.output.erase(0, s.output.find_first_not_of(" \t"));
     s.output.erase(s.output.find_last_not_of(" \t\r") + 1);
-    s.time_to_first_token_ms = ctx.logs_ms + ctx.suffix_ms + out.timings.time_to_first_token_ms;
+    s.time_to_first_token_ms = turn->time_to_first_token_ms;
     messages.push_back({"assistant", s.output});
     if (auto answer = parse_answer(s.output)) {
       result.answer = answer;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,19 @@ struct AgentResult {
 void add_retrieved_logs(LogLibrary* library, const std::string& query, LogMode mode,
                         std::uint32_t logs_per_query, std::uint32_t max_logs, std::set<LogId>& taken,
                         std::vector<RetrievedLog>& all, std::vector<RetrievedLog>* added);
+
+/// One turn of an agent loop: the logs `result` has gathered (placed in `mode`), the transcript, then
+/// `turn_start` (tokens the host begins the model's turn with), and the model's continuation. Records the
+/// logs left out and the context's length in `result`; nullopt when the transcript no longer fits the
+/// context (the task then ends unanswered, as at a step limit).
+struct AgentTurn {
+  GenerateResult out;
+  double time_to_first_token_ms = 0;  ///< placing the logs and the prompt, then the first token
+};
+[[nodiscard]] std::optional<AgentTurn> run_agent_turn(Engine& engine, LogLibrary* library, LogMode mode,
+                                                      const std::vector<Message>& messages,
+                                                      std::span<const std::int32_t> turn_start,
+                                                      const GenerateOptions& gen, AgentResult& result);
 
 /// Runs the loop for `question`. `library` may be null (no logs). Tools are looked up by name; an unknown
 /// tool or bad arguments come back to the model as an observation, not an exception.

@@ -152,28 +152,15 @@ AgentResult run_react_agent(Engine& engine, LogLibrary* library, const std::stri
   gen.sampling = options.sampling;
   gen.stop_strings = {"Observation:"};  // the model must not write the tool's reply itself
 
+  const auto step_prefix = engine.tokenizer().encode(options.step_prefix, false, false);
   for (std::uint32_t step = 0; step < options.max_steps; ++step) {
-    std::vector<LogId> ids;
-    for (const auto& l : result.logs) ids.push_back(l.id);
-    const bool after_logs = options.mode != LogMode::none && !ids.empty();
-    auto prompt = render_prompt(messages, engine.tokenizer(), !after_logs, &engine.chat_template());
-    const auto prefix = engine.tokenizer().encode(options.step_prefix, false, false);
-    prompt.insert(prompt.end(), prefix.begin(), prefix.end());
-    // A transcript that has outgrown the context ends the task unanswered (the step limit of a long task).
-    if (prompt.size() + 1 >= engine.context_tokens()) break;
-    BuiltContext ctx = build_context(engine, library, ids, options.mode, prompt);
-    for (auto& skipped : ctx.skipped)
-      if (std::none_of(result.skipped.begin(), result.skipped.end(),
-                       [&](const SkippedLog& s) { return s.id == skipped.id; }))
-        result.skipped.push_back(std::move(skipped));
-    const GenerateResult out =
-        generate_from(engine, *ctx.sequence, std::move(ctx.logits), ctx.next_position, gen);
-    result.context_tokens = ctx.sequence->length();
-    ctx.sequence.reset();  // its pages go back to the pool before the next step's context
+    const auto turn = run_agent_turn(engine, library, options.mode, messages, step_prefix, gen, result);
+    if (!turn) break;
+    const GenerateResult& out = turn->out;
 
     AgentStep s;
     s.output = cut_react_step(options.step_prefix + out.text);
-    s.time_to_first_token_ms = ctx.logs_ms + ctx.suffix_ms + out.timings.time_to_first_token_ms;
+    s.time_to_first_token_ms = turn->time_to_first_token_ms;
     messages.push_back({"assistant", s.output});
     const auto answer = parse_react_answer(s.output);
     const auto action = answer ? std::nullopt : parse_react_action(s.output);
