@@ -111,11 +111,8 @@ lag::LogPrompt chat_log_prompt(lagvk_store& store, lag::LogLibrary& library,
                                   : library.retrieve(prompt.task.task, options.k, {});
   ChatText text = render_chat_ex(engine, chat, params);
   const Tokenizer& tok = engine.tokenizer();
-  // BOS belongs to the start of a context: after logs the chat goes without it (as lagvk_ask's prompt).
-  prompt.tokens =
-      prompt.logs.empty()
-          ? encode_chat(tok, text, tok.add_bos_by_default())
-          : encode_chat(tok, lag::prompt_after_logs(std::move(text), engine.chat_template()), false);
+  // The same tokens after logs as without: the paper's layout is [logs][BOS + prompt].
+  prompt.tokens = encode_chat(tok, text, tok.add_bos_by_default());
   return prompt;
 }
 

@@ -106,8 +106,8 @@ lagvk_status lagvk_react(lagvk_store* store, const char* question, const lagvk_r
     if (p.save) {
       r.trace.tags = tags;
       auto log = lag::encode_trace(engine, r.trace, selection);
-      if (const auto vectors = lag::embedder_for_new_logs(*store->store, engine, store->embedder, false))
-        lag::embed_log(log, *vectors);
+      lag::index_log(*store->store, log,
+                     lag::embedder_for_new_logs(*store->store, engine, store->embedder, false));
       saved = lag::store_log(*store->store, log);
     }
     const std::string text =

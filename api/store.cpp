@@ -75,6 +75,11 @@ logstore::StoreOptions store_options(Engine& engine, const lagvk_store_params& p
   o.create = params.create != 0;
   o.read_only = params.read_only != 0;
   o.codec = params.codec == LAGVK_CODEC_Q8_0 ? logstore::PageCodec::q8_0 : logstore::PageCodec::f16;
+  if (params.index_text != LAGVK_INDEX_TASK && params.index_text != LAGVK_INDEX_TASK_AND_RESPONSE)
+    fail(Errc::invalid_argument, "index_text {} is not a lagvk_index_text (TASK or TASK_AND_RESPONSE)",
+         int(params.index_text));
+  o.index_text = params.index_text == LAGVK_INDEX_TASK_AND_RESPONSE ? logstore::IndexText::task_and_response
+                                                                    : logstore::IndexText::task;
   o.fingerprint = lag::model_fingerprint(engine);
   return o;
 }
@@ -115,6 +120,9 @@ lagvk_store_params lagvk_store_params_default(void) {
   p.create = defaults.create ? 1 : 0;
   p.read_only = defaults.read_only ? 1 : 0;
   p.codec = defaults.codec == lagvk::logstore::PageCodec::q8_0 ? LAGVK_CODEC_Q8_0 : LAGVK_CODEC_F16;
+  p.index_text = defaults.index_text == lagvk::logstore::IndexText::task_and_response
+                     ? LAGVK_INDEX_TASK_AND_RESPONSE
+                     : LAGVK_INDEX_TASK;
   p.embed_model = nullptr;
   return p;
 }
@@ -171,7 +179,7 @@ lagvk_status lagvk_store_add_trace(lagvk_store* store, const char* trace_json, s
     lagvk::Engine& engine = *store->model->engine;
     const auto vectors = lag::embedder_for_new_logs(*store->store, engine, store->embedder, embed != 0);
     auto log = lag::encode_trace(engine, trace, keep);
-    if (vectors) lag::embed_log(log, *vectors);
+    lag::index_log(*store->store, log, vectors);
     *id = lag::store_log(*store->store, log);
   });
 }

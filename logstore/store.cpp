@@ -293,14 +293,17 @@ void Store::create_tables() {
   check_mdb(mdb_dbi_open(txn.get(), "vectors", MDB_CREATE, &vectors_), "mdb_dbi_open vectors");
   fingerprint_ = f;
   codec_ = options_.codec;
+  index_text_ = options_.index_text;
   const std::string fp = nlohmann::json(fingerprint_).dump();
   const std::string schema = std::to_string(kSchemaVersion);
   const std::string codec = page_codec_name(codec_);
+  const std::string index_text = index_text_name(index_text_);
   const std::uint64_t next_id = 1;
   const std::pair<std::string_view, MDB_val> records[] = {
       {"fingerprint", as_val(std::string_view(fp))},
       {"schema", as_val(std::string_view(schema))},
       {"codec", as_val(std::string_view(codec))},
+      {"index_text", as_val(std::string_view(index_text))},
       {"next_id", MDB_val{8, const_cast<std::uint64_t*>(&next_id)}},
   };
   for (const auto& [key, value] : records) {
@@ -360,6 +363,16 @@ void Store::open_tables() {
     else if (codec != "f16")
       fail(Errc::store, "the log store '{}' uses page codec '{}', which this lagvk does not know", dir_,
            codec);
+  }
+  MDB_val ik = as_val(std::string_view("index_text")), iv{};
+  if (mdb_get(txn.get(), meta_, &ik, &iv) == MDB_SUCCESS) {
+    const std::string name(static_cast<const char*>(iv.mv_data), iv.mv_size);
+    const auto parsed = parse_index_text(name);
+    if (!parsed)
+      fail(Errc::store,
+           "the log store '{}' indexes '{}' of its logs, which this lagvk does not know (use a newer lagvk)",
+           dir_, name);
+    index_text_ = *parsed;
   }
   if (options_.fingerprint && !(*options_.fingerprint == fingerprint_))
     fail(Errc::store_model_mismatch,

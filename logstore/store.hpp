@@ -26,6 +26,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -53,6 +54,22 @@ enum class PageCodec { f16, q8_0 };
   return codec == PageCodec::q8_0 ? "q8_0" : "f16";
 }
 
+/// What retrieval indexes of each log (BM25 and dense): its task, or its task and last response (the
+/// paper's "question + last response"). A store's choice, made when it is created: every log of a store
+/// is indexed alike.
+enum class IndexText { task, task_and_response };
+
+/// The choice's name as a store records it and the CLI takes it: "task" or "task+response".
+[[nodiscard]] inline const char* index_text_name(IndexText t) {
+  return t == IndexText::task_and_response ? "task+response" : "task";
+}
+/// The choice named `name`; nullopt for an unknown name.
+[[nodiscard]] inline std::optional<IndexText> parse_index_text(std::string_view name) {
+  if (name == "task") return IndexText::task;
+  if (name == "task+response") return IndexText::task_and_response;
+  return std::nullopt;
+}
+
 struct PageView {
   std::uint32_t tokens = 0;
   PageCodec codec = PageCodec::f16;
@@ -71,6 +88,7 @@ struct StoreOptions {
   std::uint64_t initial_map_size = 64ull << 20;
   std::uint64_t max_map_size = 64ull << 30;  ///< the map doubles on demand up to this; then "store full"
   PageCodec codec = PageCodec::f16;          ///< for new stores; an existing store keeps its own
+  IndexText index_text = IndexText::task;    ///< for new stores; an existing store keeps its own
   /// fsync on every commit. Off (MDB_NOSYNC) is for bulk loads that can be redone: a system crash may then
   /// lose the last commits (never tear one; a killed process loses nothing either way).
   bool durable = true;
@@ -101,6 +119,8 @@ class Store {
   [[nodiscard]] const Fingerprint& fingerprint() const { return fingerprint_; }
   [[nodiscard]] const std::string& dir() const { return dir_; }
   [[nodiscard]] PageCodec codec() const { return codec_; }
+  /// What retrieval indexes of each log (a store made before the choice existed: the task).
+  [[nodiscard]] IndexText index_text() const { return index_text_; }
   /// True when this open created the store (it did not hold a fingerprint before).
   [[nodiscard]] bool created() const { return created_; }
   /// False when the store was opened read-only without LMDB's lock file (it could not be opened for
@@ -208,6 +228,7 @@ class Store {
   Fingerprint fingerprint_;
   std::uint64_t map_size_ = 0;
   PageCodec codec_ = PageCodec::f16;
+  IndexText index_text_ = IndexText::task;
   bool created_ = false, created_dir_ = false, locked_ = true, has_vectors_ = true;
   int open_readers_ = 0;
   std::unique_ptr<RetrievalIndex> index_;

@@ -318,7 +318,8 @@ std::string lag_text(const json& value, const std::string& name) {
 std::optional<LagRequest> lag_field(const json& j) {
   const json* f = field(j, "lag");
   if (!f) return std::nullopt;
-  if (!f->is_object()) wrong_type("lag", "an object: {\"k\", \"mode\", \"task_id\", \"save\", \"tags\"}");
+  if (!f->is_object())
+    wrong_type("lag", "an object: {\"k\", \"max_logs\", \"mode\", \"task_id\", \"save\", \"tags\"}");
   LagRequest r;
   if (const json* k = field(*f, "k")) {
     if (!k->is_number_integer()) wrong_type("lag.k", "an integer");
@@ -327,6 +328,15 @@ std::optional<LagRequest> lag_field(const json& j) {
                         "'lag.k' is " + k->dump() + ": it must be from 0 to " + std::to_string(kMaxLagK),
                         "lag.k");
     r.k = std::uint32_t(k->get<std::int64_t>());
+  }
+  if (const json* m = field(*f, "max_logs")) {
+    if (!m->is_number_integer()) wrong_type("lag.max_logs", "an integer");
+    if (m->get<std::int64_t>() < 0 || m->get<std::int64_t>() > std::int64_t(kMaxLagK))
+      throw bad_request(
+          "invalid_value",
+          "'lag.max_logs' is " + m->dump() + ": it must be from 0 (no cap) to " + std::to_string(kMaxLagK),
+          "lag.max_logs");
+    r.max_logs = std::uint32_t(m->get<std::int64_t>());
   }
   if (const json* mode = field(*f, "mode")) {
     if (*mode == "kv")

@@ -30,6 +30,8 @@ struct Sampling {
 /// The `lag` extension of a chat request: Log-Augmented Generation from the server's store (docs/SERVER.md).
 struct LagRequest {
   std::uint32_t k = lagvk_retrieve_params_default().k;  ///< logs retrieved per query
+  /// At most this many logs in a task's context, over all its requests (0: no cap); the library's default.
+  std::uint32_t max_logs = lagvk_react_params_default().max_logs;
   lagvk_log_mode mode = lagvk_ask_params_default().mode;
   std::string task_id;            ///< "": a task of one request
   bool save = false;              ///< save the task when this request's answer ends it (calls no tool)

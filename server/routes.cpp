@@ -492,6 +492,7 @@ LagChat Routes::lag_chat(ChatPrompt chat, const LagRequest& lag, bool with_tools
       for (const cpp::LogRef& l : out.store->retrieve(query, params)) found.push_back({l.id, l.score});
     }
     logs = gathered_logs(taken.value_or(std::vector<TaskLog>{}), found, lag.k, out.store->log_ids());
+    if (lag.max_logs && logs.size() > lag.max_logs) logs.resize(lag.max_logs);  // those taken first stay
     if (!lag.task_id.empty()) tasks_.remember(lag.task_id, logs);
   }
   std::vector<std::uint64_t> ids;

@@ -56,6 +56,7 @@ void Server::load_model() {
   params.progress_user_data = &stopping_;
   model_ = std::make_unique<cpp::Model>(options_.model_path, params);
   lagvk_store_params store_params = cpp::Store::create_params();
+  store_params.index_text = options_.index_text;
   if (!options_.embed_model_path.empty()) {
     lagvk_model_params embed_params = lagvk_model_params_default();
     embed_params.device = options_.model_params.device;

@@ -37,6 +37,7 @@ struct ServerOptions {
   std::size_t queue = kDefaultQueue;  ///< requests that may wait while all slots generate
   std::string store_dir;  ///< the log store of `lag` requests and /v1/logs (created if missing); "": none
   std::string embed_model_path;  ///< the store's embedding model (lagvk_store_params.embed_model); "": none
+  lagvk_index_text index_text = LAGVK_INDEX_TASK;  ///< what a new store indexes of each log
 };
 
 class Server {

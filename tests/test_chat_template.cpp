@@ -295,7 +295,7 @@ TEST(ChatTemplate, MessageTextNeverBecomesControlTokens) {
   EXPECT_NE(tok->decode(ids, true).find("obey the user"), std::string::npos) << "the text is kept, as text";
 
   // ask and the agent.
-  const auto prompt = lag::render_prompt({{"user", kForgery}, {"tool", kForgery}}, *tok, true, &tmpl);
+  const auto prompt = lag::render_prompt({{"user", kForgery}, {"tool", kForgery}}, *tok, &tmpl);
   EXPECT_EQ(count_of(prompt, *im_start), 4u);  // default system, user, tool, assistant
 
   // log add: a stored trace whose messages hold the forgery.
@@ -323,7 +323,7 @@ TEST(ChatTemplate, Llama2SystemTextNeverBecomesControlTokens) {
     EXPECT_LE(count_of(r.tokens, tok->eos()), 1u);  // at most after the one answer
     EXPECT_EQ(count_of(r.tokens, tok->bos()), 1u);  // the leading BOS
   }
-  const auto prompt = lag::render_prompt({{"system", forged}, {"user", forged}}, *tok, true, &tmpl);
+  const auto prompt = lag::render_prompt({{"system", forged}, {"user", forged}}, *tok, &tmpl);
   EXPECT_EQ(count_of(prompt, tok->eos()), 0u);
   EXPECT_EQ(count_of(prompt, tok->bos()), 1u);
 }

@@ -259,11 +259,11 @@ TEST(ChatTools, PlainChatWithToolCallsIsTheAgentsPromptTokenForToken) {
   const std::string tools = json::array({kLookupTool}).dump();
   const auto ours =
       encode_chat(*tok, render_chat_segments(plain, chat, true, tools), tok->add_bos_by_default());
-  EXPECT_EQ(ours, lag::render_prompt(agent, *tok, true, &plain));
+  EXPECT_EQ(ours, lag::render_prompt(agent, *tok, &plain));
   // Without tool calls the plain chat is the agent's prompt too.
   const std::vector<ChatMessage> first = {{"user", question}};
   EXPECT_EQ(encode_chat(*tok, render_chat_segments(plain, first, true), tok->add_bos_by_default()),
-            lag::render_prompt({{"user", question}}, *tok, true, &plain));
+            lag::render_prompt({{"user", question}}, *tok, &plain));
 }
 
 TEST(ChatTools, ToolsTheFormatCannotTakeAreInvalidArguments) {

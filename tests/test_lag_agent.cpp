@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -187,9 +189,15 @@ TEST_F(LagAgent, SelectionsKeepTheDocumentedSpans) {
   EXPECT_EQ(full.selected.size(), full.tokens.size());
 }
 
+// Every template family renders logs with its own template (the families whose rendering of a shorter
+// conversation is not a prefix of the longer one, qwen3 and mistral v3, are rendered whole), and every
+// prompt starts with BOS, after logs too: the paper's layout [logs][BOS + prompt], token by token.
 TEST_F(LagAgent, ChatTemplatesKeepExactMessageSpans) {
   const Tokenizer& tok = engine_->tokenizer();
-  for (ChatFormat format : {ChatFormat::llama3, ChatFormat::chatml, ChatFormat::plain}) {
+  for (ChatFormat format :
+       {ChatFormat::llama3, ChatFormat::llama31, ChatFormat::chatml, ChatFormat::qwen3, ChatFormat::llama2,
+        ChatFormat::mistral_v1, ChatFormat::mistral_v3, ChatFormat::mistral_v3_tekken, ChatFormat::gemma,
+        ChatFormat::phi3, ChatFormat::plain}) {
     ChatTemplate chat;
     chat.format = format;
     auto selected_text = [&](lag::Selection s) {
@@ -207,13 +215,42 @@ TEST_F(LagAgent, ChatTemplatesKeepExactMessageSpans) {
     EXPECT_NE(all.find("lookup(director"), std::string::npos) << name;
     EXPECT_EQ(all.find("directed the glass"), std::string::npos)
         << name << ": the user's message is not kept";
+    std::vector<ChatMessage> messages;
+    for (const auto& m : kTrace.messages) messages.push_back({m.role, m.content});
+    const auto full = lag::render_trace(kTrace, tok, lag::Selection::full, &chat);
     if (format != ChatFormat::plain) {
-      // The whole rendering carries the template's markers (as text: the random vocabulary has no
-      // special tokens for them) around the messages.
-      const auto full = lag::render_trace(kTrace, tok, lag::Selection::full, &chat);
-      const std::string text = tok.decode(full.tokens);
-      EXPECT_NE(text.find(format == ChatFormat::llama3 ? "<|start_header_id|>" : "<|im_start|>"),
-                std::string::npos)
+      // The log's tokens are the template's whole rendering (markers as text: the random vocabulary has
+      // no special tokens for them), not the plain format.
+      // Compared as text without whitespace (the random vocabulary's pieces add spaces) and without BOS
+      // and EOS (decoded as nothing).
+      const auto squeezed = [](std::string t) {
+        for (const char* special : {"</s>", "<s>"})
+          for (auto at = t.find(special); at != std::string::npos; at = t.find(special))
+            t.erase(at, std::strlen(special));
+        std::erase_if(t, [](unsigned char c) { return std::isspace(c); });
+        return t;
+      };
+      EXPECT_EQ(squeezed(tok.decode(full.tokens)), squeezed(render_chat(chat, messages, false))) << name;
+    }
+    // The prompt after logs: BOS, then the template's prompt (the plain format: "User: ...").
+    const std::vector<lag::Message> question = {{"user", "who directed silent orchard"}};
+    const auto prompt = lag::render_prompt(question, tok, &chat);
+    ASSERT_GE(tok.bos(), 0);
+    ASSERT_FALSE(prompt.empty());
+    EXPECT_EQ(prompt.front(), tok.bos()) << name;
+    const std::vector<std::int32_t> after_bos(prompt.begin() + 1, prompt.end());
+    if (format == ChatFormat::plain) {
+      std::vector<std::int32_t> expected = tok.encode("User:", false, false);
+      for (const char* piece : {" who directed silent orchard", "\nAssistant:"})
+        for (auto t : tok.encode(piece, false, false)) expected.push_back(t);
+      EXPECT_EQ(after_bos, expected) << name;
+    } else {
+      EXPECT_EQ(
+          after_bos,
+          encode_chat(tok,
+                      render_chat_segments(
+                          chat, std::vector<ChatMessage>{{"user", "who directed silent orchard"}}, true),
+                      false))
           << name;
     }
   }
@@ -222,8 +259,9 @@ TEST_F(LagAgent, ChatTemplatesKeepExactMessageSpans) {
 TEST_F(LagAgent, FullTraceLogsGiveTheSameGreedyTokensInKvAndTextModes) {
   MemoryLibrary library(engine_->pool().shape());
   const LogId id = library.add(capture(kTrace, lag::Selection::full));
-  const auto prompt =
-      lag::render_prompt({{"user", "who directed silent orchard"}}, engine_->tokenizer(), false);
+  // Splice == prefill with the prompt's BOS after the logs (the paper's layout).
+  const auto prompt = lag::render_prompt({{"user", "who directed silent orchard"}}, engine_->tokenizer());
+  ASSERT_EQ(prompt.front(), engine_->tokenizer().bos());
   GenerateOptions g;
   g.max_tokens = 12;
   g.sampling.temperature = 0;

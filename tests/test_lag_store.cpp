@@ -93,8 +93,7 @@ TEST_F(LagStore, StorePagesSpliceLikeMemoryPages) {
   const lag::EncodedLog log = lag::encode_trace(*engine_, kTrace, lag::Selection::all);
   const auto id = lag::store_log(*store, log);
   lag::StoreLibrary library(*store);
-  const auto prompt =
-      lag::render_prompt({{"user", "where was mara ellison born"}}, engine_->tokenizer(), false);
+  const auto prompt = lag::render_prompt({{"user", "where was mara ellison born"}}, engine_->tokenizer());
   auto from_store = lag::build_context(*engine_, &library, {id}, lag::LogMode::kv, prompt);
   // The same log spliced from host memory.
   auto seq = engine_->new_sequence();
@@ -110,8 +109,7 @@ TEST_F(LagStore, StorePagesSpliceLikeMemoryPages) {
 
 TEST_F(LagStore, Q8PagesMoveNextTokenLogitsLittle) {
   const lag::EncodedLog log = lag::encode_trace(*engine_, kTrace, lag::Selection::full);
-  const auto prompt =
-      lag::render_prompt({{"user", "where was mara ellison born"}}, engine_->tokenizer(), false);
+  const auto prompt = lag::render_prompt({{"user", "where was mara ellison born"}}, engine_->tokenizer());
   std::vector<std::vector<float>> logits;
   for (auto codec : {logstore::PageCodec::f16, logstore::PageCodec::q8_0}) {
     const auto d = dir_ + (codec == logstore::PageCodec::f16 ? "_f16" : "_q8");
@@ -258,8 +256,7 @@ TEST_F(LagStore, FullTraceLogsAgreeInKvAndTextModes) {
   auto store = logstore::Store::open(dir_, {true, lag::model_fingerprint(*engine_)});
   const auto id = lag::store_log(*store, lag::encode_trace(*engine_, kTrace, lag::Selection::full));
   lag::StoreLibrary library(*store);
-  const auto prompt =
-      lag::render_prompt({{"user", "who directed silent orchard"}}, engine_->tokenizer(), false);
+  const auto prompt = lag::render_prompt({{"user", "who directed silent orchard"}}, engine_->tokenizer());
   GenerateOptions g;
   g.max_tokens = 16;
   g.sampling.temperature = 0;

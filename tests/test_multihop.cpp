@@ -175,7 +175,7 @@ std::vector<std::pair<std::int32_t, std::int32_t>> runs_of(const std::vector<std
 
 // `lagvk tokenize --traces` tells tools/train which tokens the model will see as a log; they must be the
 // tokens the agent (engine/lag/agent.cpp) gives the model: before each assistant turn, the prompt
-// render_prompt makes of the messages so far (BOS first, no log before it), then the turn the model
+// render_prompt makes of the messages so far (BOS first, after logs too), then the turn the model
 // wrote. So each turn's prompt is a prefix of the trace's tokens, the selection 'all' is one run per
 // assistant turn starting where that turn's prompt ends and decoding to the turn's text, and 'last' is
 // the last of those runs.
@@ -202,7 +202,7 @@ TEST(MultihopModel, TokenizeTracesMatchesTheAgentsRendering) {
     for (std::size_t i = 0; i < t.messages.size(); ++i) {
       if (t.messages[i].role != "assistant") continue;
       const std::vector<lag::Message> before(t.messages.begin(), t.messages.begin() + std::ptrdiff_t(i));
-      const auto prompt = lag::render_prompt(before, *tok, true, &chat);
+      const auto prompt = lag::render_prompt(before, *tok, &chat);
       ASSERT_LE(prompt.size(), tokens.size()) << t.task;
       EXPECT_TRUE(std::equal(prompt.begin(), prompt.end(), tokens.begin()))
           << t.task << ": the prompt before turn " << i << " is not how the trace begins";

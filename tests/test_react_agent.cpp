@@ -287,7 +287,7 @@ TEST_F(EvalRunner, SeenTasksBecomeLogsAndTheSemanticCacheAnswersWithTheirAnswers
                            EXPECT_EQ(library, nullptr) << "seen tasks run without logs";
                            return scripted(q, seen_answers.at(q), 2);
                          },
-                         score, modes, ::testing::TempDir(), std::nullopt, {});
+                         score, modes, ::testing::TempDir(), std::nullopt, logstore::IndexText::task, {});
   EXPECT_EQ(stores.tasks, 3u);
   EXPECT_EQ(stores.answered, 2u);
   EXPECT_EQ(stores.correct, 2u);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "engine/lag/log_budget.hpp"
+
 namespace lagvk::lag {
 
 void add_retrieved_logs(LogLibrary* library, const std::string& query, LogMode mode,
@@ -21,15 +23,19 @@ std::optional<AgentTurn> run_agent_turn(Engine& engine, LogLibrary* library, Log
                                         const std::vector<Message>& messages,
                                         std::span<const std::int32_t> turn_start, const GenerateOptions& gen,
                                         AgentResult& result) {
-  std::vector<LogId> ids;
-  for (const auto& l : result.logs) ids.push_back(l.id);
-  const bool after_logs = mode != LogMode::none && !ids.empty();
-  auto prompt = render_prompt(messages, engine.tokenizer(), !after_logs, &engine.chat_template());
+  auto prompt = render_prompt(messages, engine.tokenizer(), &engine.chat_template());
   prompt.insert(prompt.end(), turn_start.begin(), turn_start.end());
   // A transcript that has outgrown the context ends the task unanswered, as a step limit would: one
   // long task must not abort an evaluation or a session of many.
   if (prompt.size() + 1 >= engine.context_tokens()) return std::nullopt;
+  // The context budget: the transcript and the step first; logs that do not fit beside them go, lowest
+  // score first.
+  std::vector<SkippedLog> dropped;
+  const std::vector<LogId> ids =
+      library ? fit_logs(engine, *library, result.logs, mode, prompt.size() + gen.max_tokens, dropped)
+              : std::vector<LogId>{};
   BuiltContext ctx = build_context(engine, library, ids, mode, prompt);
+  ctx.skipped.insert(ctx.skipped.begin(), dropped.begin(), dropped.end());
   for (auto& skipped : ctx.skipped)
     if (std::none_of(result.skipped.begin(), result.skipped.end(),
                      [&](const SkippedLog& s) { return s.id == skipped.id; }))
@@ -82,8 +88,12 @@ AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& qu
       s.observation = "no action: write Action: lookup(relation, entity) or Answer: ...";
     }
     messages.push_back({"tool", s.observation});
-    add_retrieved_logs(library, s.output, options.mode, options.logs_per_query, options.max_logs, taken,
-                       result.logs, &s.new_logs);
+    // The step's query: what the action looks up (its arguments), else what the step says.
+    std::string query;
+    if (s.call)
+      for (const auto& a : s.call->args) query += (query.empty() ? "" : " ") + a;
+    add_retrieved_logs(library, query.empty() ? s.output : query, options.mode, options.logs_per_query,
+                       options.max_logs, taken, result.logs, &s.new_logs);
     result.steps.push_back(std::move(s));
   }
   return result;

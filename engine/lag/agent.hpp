@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/lag/context_builder.hpp"
+#include "engine/lag/log_budget.hpp"
 #include "engine/lag/tools.hpp"
 #include "engine/lag/trace.hpp"
 
@@ -20,8 +21,9 @@ namespace lagvk::lag {
 struct AgentOptions {
   std::uint32_t max_steps = 6;
   std::uint32_t max_step_tokens = 48;
-  std::uint32_t logs_per_query = 2;  ///< k
-  std::uint32_t max_logs = 0;        ///< at most this many logs in the context (0: no limit)
+  std::uint32_t logs_per_query = RetrievalDefaults::logs_per_query;  ///< k
+  std::uint32_t max_logs =
+      RetrievalDefaults::max_logs;  ///< at most this many logs in the context (0: no cap)
   LogMode mode = LogMode::kv;
   SamplerParams sampling = [] {
     SamplerParams p;

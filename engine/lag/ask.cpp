@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "engine/core/error.hpp"
+#include "engine/lag/log_budget.hpp"
 
 namespace lagvk::lag {
 
@@ -98,9 +99,7 @@ AskResult ask(Engine& engine, logstore::Store& store, LogLibrary& library, const
     prompt.logs =
         options.log_ids ? given_logs(store, *options.log_ids) : library.retrieve(question, options.k, {});
   prompt.task = Trace{question, {{"user", question}}, options.tags};
-  // BOS belongs to the start of a context: after spliced logs the prompt goes without it.
-  prompt.tokens =
-      render_prompt(prompt.task.messages, engine.tokenizer(), prompt.logs.empty(), &engine.chat_template());
+  prompt.tokens = render_prompt(prompt.task.messages, engine.tokenizer(), &engine.chat_template());
   return answer_with_logs(engine, store, library, prompt, options, hooks);
 }
 
@@ -111,9 +110,12 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
   const auto vectors =
       options.save ? embedder_for_new_logs(store, engine, options.embedder, false) : std::nullopt;
   if (options.mode != LogMode::none) out.retrieved = prompt.logs;
-  std::vector<LogId> ids;
-  for (const auto& l : out.retrieved) ids.push_back(l.id);
   const std::vector<std::int32_t>& tokens = prompt.tokens;
+  // The context budget: the prompt and the answer first; the logs that do not fit beside them go,
+  // lowest score first.
+  std::vector<SkippedLog> dropped;
+  const std::vector<LogId> ids = fit_logs(engine, library, out.retrieved, options.mode,
+                                          tokens.size() + options.generate.max_tokens, dropped);
   // An agent's next step with the same logs continues the context its last step left (prefix reuse).
   std::uint32_t reused = 0;
   auto last = std::static_pointer_cast<KeptLagContext>(engine.take_lag_context());
@@ -124,6 +126,7 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
   BuiltContext ctx =
       continued ? std::move(*continued) : build_context(engine, &library, ids, options.mode, tokens);
   for (const auto& u : store.unreadable_logs()) out.skipped.push_back({u.id, u.reason});
+  ctx.skipped.insert(ctx.skipped.begin(), dropped.begin(), dropped.end());
   out.skipped.insert(out.skipped.end(), ctx.skipped.begin(), ctx.skipped.end());
   out.skipped_by_context = ctx.skipped;
   out.placed = ctx.logs;
@@ -153,7 +156,7 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
     EncodedLog log =
         finished_task_log(engine, ctx, trace, options.selection, r, answer_start, answer_position);
     ctx.sequence.reset();  // the generator's embedding needs a sequence, and the pool may hold only one
-    if (vectors) embed_log(log, *vectors);
+    index_log(store, log, vectors);
     out.saved = hooks.save ? hooks.save(log) : store_log(store, log);
   }
   if (ctx.sequence && options.reuse_context) {

@@ -14,6 +14,7 @@
 #include "engine/api/engine.hpp"
 #include "engine/lag/context_builder.hpp"
 #include "engine/lag/embedder.hpp"
+#include "engine/lag/log_budget.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/trace.hpp"
 #include "logstore/store.hpp"
@@ -23,7 +24,7 @@ namespace lagvk::lag {
 /// The defaults of every way to ask (the CLI's flags and lagvk_ask_params_default).
 struct AskOptions {
   LogMode mode = LogMode::kv;
-  std::uint32_t k = 3;  ///< logs retrieved per question
+  std::uint32_t k = RetrievalDefaults::logs_per_query;  ///< logs retrieved per question
   /// Use exactly these logs, in this order, instead of retrieving (an unknown id is Errc::not_found).
   std::optional<std::vector<LogId>> log_ids;
   /// The tags a saved task carries (retrieval filters by tag in the LogLibrary the caller passes).

@@ -33,4 +33,15 @@ void embed_log(EncodedLog& log, const TextEmbedder& embedder) {
   log.embedder = embedder.fingerprint();
 }
 
+void index_log(const logstore::Store& store, EncodedLog& log, const std::optional<TextEmbedder>& embedder) {
+  log.record.retrieval_text = log.record.task;
+  if (store.index_text() == logstore::IndexText::task_and_response) {
+    const nlohmann::json* last = nullptr;
+    for (const auto& m : log.record.trace)
+      if (m.value("role", "") == "assistant") last = &m;
+    if (last) log.record.retrieval_text += "\n" + last->value("content", "");
+  }
+  if (embedder) embed_log(log, *embedder);
+}
+
 }  // namespace lagvk::lag

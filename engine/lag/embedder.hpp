@@ -46,4 +46,9 @@ class TextEmbedder {
 /// Sets the log's vector: `embedder`'s of the log's retrieval text (what BM25 indexes too).
 void embed_log(EncodedLog& log, const TextEmbedder& embedder);
 
+/// Sets what `store`'s retrieval indexes of a log it is about to keep: the retrieval text the store
+/// chose (its IndexText: the task, or the task and the last response) and, with an embedder, the vector
+/// of that text. Call it before store_log.
+void index_log(const logstore::Store& store, EncodedLog& log, const std::optional<TextEmbedder>& embedder);
+
 }  // namespace lagvk::lag

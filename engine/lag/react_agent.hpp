@@ -41,8 +41,9 @@ struct AgentTool {
 struct ReactOptions {
   std::uint32_t max_steps = 8;  ///< the paper's limit for multi-hop QA
   std::uint32_t max_step_tokens = 160;
-  std::uint32_t logs_per_query = 3;  ///< k
-  std::uint32_t max_logs = 0;        ///< at most this many logs in the context (0: no limit)
+  std::uint32_t logs_per_query = RetrievalDefaults::logs_per_query;  ///< k
+  std::uint32_t max_logs =
+      RetrievalDefaults::max_logs;  ///< at most this many logs in the context (0: no cap)
   LogMode mode = LogMode::kv;
   SamplerParams sampling = [] {
     SamplerParams p;

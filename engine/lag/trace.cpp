@@ -158,11 +158,11 @@ static RenderedTrace render_plain(const Trace& trace, const Tokenizer& tok, Sele
 }
 
 static std::vector<std::int32_t> render_prompt_plain(const std::vector<Message>& messages,
-                                                     const Tokenizer& tok, bool leading_bos) {
+                                                     const Tokenizer& tok) {
   std::vector<std::int32_t> out;
-  if (leading_bos && tok.bos() >= 0) out.push_back(tok.bos());
+  if (tok.bos() >= 0) out.push_back(tok.bos());
   for (std::size_t i = 0; i < messages.size(); ++i) {
-    append(out, tok.encode((i || !leading_bos ? "\n" : "") + label(messages[i].role), false, false));
+    append(out, tok.encode((i ? "\n" : "") + label(messages[i].role), false, false));
     append(out, tok.encode(" " + messages[i].content, false, false));
   }
   append(out, tok.encode("\nAssistant:", false, false));
@@ -241,6 +241,72 @@ std::optional<RenderedTrace> render_templated(const Trace& trace, const Tokenize
   return r;
 }
 
+/// Where the tokens of assistant message content begin and end in a whole rendering: [begin, end) in
+/// characters, in message order.
+struct ContentSpan {
+  std::size_t message = 0, begin = 0, end = 0;
+};
+
+/// The templated rendering of a template that does not render conversations incrementally (qwen3 drops
+/// earlier turns' reasoning, mistral v3 moves the system prompt into the last user turn): the whole
+/// conversation rendered once, each assistant message's content found in it in order, as message text
+/// right after the template's markup (the assistant header). nullopt when one cannot be found.
+std::optional<RenderedTrace> render_whole(const Trace& trace, const Tokenizer& tok, Selection selection,
+                                          const ChatTemplate& chat) {
+  const auto all = chat_messages(trace.messages);
+  const ChatText rendered = render_chat_segments(chat, all, false);
+  const std::string text = joined(rendered);
+  // Where each segment starts, to tell whether a character follows markup.
+  std::vector<bool> after_markup(text.size() + 1, false);
+  {
+    std::size_t at = 0;
+    for (const auto& seg : rendered) {
+      at += seg.text.size();
+      if (seg.markup) after_markup[at] = true;
+    }
+  }
+  std::vector<ContentSpan> spans;
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i].role != "assistant") continue;
+    const std::string& content = all[i].content;
+    if (content.empty()) return std::nullopt;
+    std::size_t at = text.find(content, from);
+    while (at != std::string::npos &&
+           !(after_markup[at] && is_message_text(rendered, at, at + content.size())))
+      at = text.find(content, at + 1);
+    if (at == std::string::npos) return std::nullopt;
+    spans.push_back({i, at, at + content.size()});
+    from = at + content.size();
+  }
+  RenderedTrace r;
+  if (tok.add_bos_by_default() && tok.bos() >= 0) r.tokens.push_back(tok.bos());
+  const std::size_t last = spans.empty() ? all.size() : spans.back().message;
+  std::size_t done = 0;
+  for (const ContentSpan& span : spans) {
+    append(r.tokens, encode_chat(tok, slice(rendered, done, span.begin), false));
+    const std::string& content = all[span.message].content;
+    const bool keep_all = selection == Selection::full || selection == Selection::all ||
+                          (span.message == last && selection == Selection::last);
+    std::size_t split =
+        span.message == last && selection == Selection::answer ? answer_start(content) : std::string::npos;
+    if (span.message == last && selection == Selection::answer && split == std::string::npos) split = 0;
+    if (split != std::string::npos && split > 0)
+      append(r.tokens, tok.encode(content.substr(0, split), false, false));
+    const std::size_t begin = r.tokens.size();
+    append(r.tokens, tok.encode(split != std::string::npos ? content.substr(split) : content, false, false));
+    if (keep_all || split != std::string::npos)
+      for (std::size_t t = begin; t < r.tokens.size(); ++t) r.selected.push_back(std::int32_t(t));
+    done = span.end;
+  }
+  append(r.tokens, encode_chat(tok, slice(rendered, done, text.size()), false));
+  if (selection == Selection::full) {
+    r.selected.resize(r.tokens.size());
+    for (std::size_t t = 0; t < r.tokens.size(); ++t) r.selected[t] = std::int32_t(t);
+  }
+  return r;
+}
+
 }  // namespace
 
 RenderedTrace render_trace(const Trace& trace, const Tokenizer& tok, Selection selection,
@@ -252,7 +318,9 @@ RenderedTrace render_trace(const Trace& trace, const Tokenizer& tok, Selection s
            "trace '{}' has no assistant message to keep (selection '{}'); keep the full trace instead "
            "(selection full)",
            trace.task, selection_name(selection));
-    if (auto r = render_templated(trace, tok, selection, *chat)) {
+    auto r = render_templated(trace, tok, selection, *chat);
+    if (!r) r = render_whole(trace, tok, selection, *chat);
+    if (r) {
       if (r->selected.empty())
         fail(Errc::bad_input, "trace '{}': the selection '{}' keeps no tokens", trace.task,
              selection_name(selection));
@@ -263,20 +331,13 @@ RenderedTrace render_trace(const Trace& trace, const Tokenizer& tok, Selection s
 }
 
 std::vector<std::int32_t> render_prompt(const std::vector<Message>& messages, const Tokenizer& tok,
-                                        bool leading_bos, const ChatTemplate* chat) {
-  if (!chat || chat->format == ChatFormat::plain) return render_prompt_plain(messages, tok, leading_bos);
+                                        const ChatTemplate* chat) {
+  if (!chat || chat->format == ChatFormat::plain) return render_prompt_plain(messages, tok);
   std::vector<std::int32_t> out;
-  if (leading_bos && tok.bos() >= 0) out.push_back(tok.bos());
+  if (tok.bos() >= 0) out.push_back(tok.bos());
   // Message text stays plain text: "<|im_start|>system" in a question or a tool's output is not a turn.
   append(out, encode_chat(tok, render_chat_segments(*chat, chat_messages(messages), true), false));
   return out;
-}
-
-ChatText prompt_after_logs(ChatText text, const ChatTemplate& chat) {
-  // One segment, "\nUser:", as render_prompt_plain encodes it: split in two it could tokenize differently.
-  if (chat.format == ChatFormat::plain && !text.empty() && text.front().markup)
-    text.front().text.insert(0, "\n");
-  return text;
 }
 
 }  // namespace lagvk::lag

@@ -6,8 +6,9 @@
 // rendered as the template renders it; the increments of the rendered conversation are split into the
 // template's text (tokenized with special tokens) and the message content (tokenized as plain text), so
 // each message's token span is exact. Templates whose rendering of a prefix of the conversation is not a
-// prefix of the whole (they move the system prompt or add reasoning blocks late) and models without a
-// template use the plain format: BOS, then for each message its role label and content, tokenized
+// prefix of the whole (they move the system prompt or drop earlier reasoning) are rendered whole, each
+// assistant message found in order right after the template's markup. Models without a template use
+// the plain format: BOS, then for each message its role label and content, tokenized
 // piecewise:   "System:" " <content>"  "\nUser:" " <content>"  "\nAssistant:" " <content>"  "\nTool:" ...
 // A prompt for a new task ends where the assistant's answer begins ("\nAssistant:" in the plain format).
 #include <cstdint>
@@ -53,16 +54,11 @@ struct RenderedTrace {
 [[nodiscard]] RenderedTrace render_trace(const Trace& trace, const Tokenizer& tokenizer, Selection selection,
                                          const ChatTemplate* chat = nullptr);
 
-/// The prompt of a new task: the messages so far (typically one user message), then where the
-/// assistant's answer begins. `leading_bos` is false when the prompt follows spliced logs (BOS belongs
-/// to the start of a context).
+/// The prompt of a new task: BOS, the messages so far (typically one user message), then where the
+/// assistant's answer begins. The same tokens whether logs precede it or not: the paper's layout is
+/// [logs][BOS + prompt], so a stock model keeps its attention-sink token at the start of its prompt.
 [[nodiscard]] std::vector<std::int32_t> render_prompt(const std::vector<Message>& messages,
-                                                      const Tokenizer& tokenizer, bool leading_bos,
+                                                      const Tokenizer& tokenizer,
                                                       const ChatTemplate* chat = nullptr);
-
-/// A chat rendered by the model's template as it follows logs in a context (tokenize it without BOS): the
-/// plain format's first label starts a new line, as render_prompt writes a prompt after logs; the
-/// templates of the other families are unchanged.
-[[nodiscard]] ChatText prompt_after_logs(ChatText text, const ChatTemplate& chat);
 
 }  // namespace lagvk::lag

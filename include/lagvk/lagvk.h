@@ -357,6 +357,13 @@ typedef enum lagvk_page_codec {
   LAGVK_CODEC_MAX_ENUM = 0x7fffffff
 } lagvk_page_codec;
 
+/** What retrieval (BM25 and dense) indexes of each log: a store's choice, made when it is created. */
+typedef enum lagvk_index_text {
+  LAGVK_INDEX_TASK = 0,              /**< the task (its question) */
+  LAGVK_INDEX_TASK_AND_RESPONSE = 1, /**< the task and its last response (the LAG paper's choice) */
+  LAGVK_INDEX_MAX_ENUM = 0x7fffffff
+} lagvk_index_text;
+
 typedef struct lagvk_store_params {
   int create;    /**< create the store when the directory is missing or empty (0) */
   int read_only; /**< open for reading only: adding or saving logs is then LAGVK_ERROR_INVALID_ARGUMENT (0) */
@@ -368,6 +375,7 @@ typedef struct lagvk_store_params {
    *  another (LAGVK_ERROR_STORE_MODEL_MISMATCH, here or when adding or retrieving); a store with vectors
    *  gives every new log one. The store keeps it loaded until closed, and its calls take its lock too. */
   lagvk_model* embed_model;
+  lagvk_index_text index_text; /**< for a new store; an existing store keeps its own (TASK) */
 } lagvk_store_params;
 
 LAGVK_API lagvk_store_params lagvk_store_params_default(void);

@@ -26,7 +26,7 @@ void render(const lag::Trace& trace) {
         if (index < 0 || std::size_t(index) >= rendered.tokens.size())
           fuzz::broken_promise("render_trace selected a token past the end", trace.task);
     }
-    (void)lag::render_prompt(trace.messages, tokenizer, true, chat);
+    (void)lag::render_prompt(trace.messages, tokenizer, chat);
   }
 }
 

@@ -15,8 +15,8 @@ LagBench::LagBench(Engine& engine, std::string dir) : engine_(engine), dir_(std:
   std::filesystem::remove_all(dir_);
   store_ = logstore::Store::open(dir_, {true, lag::model_fingerprint(engine_)});
   library_ = std::make_unique<lag::StoreLibrary>(*store_);
-  prompt_ = lag::render_prompt({{"user", "where was the director of the glass harbor born?"}},
-                               engine_.tokenizer(), false);
+  prompt_ =
+      lag::render_prompt({{"user", "where was the director of the glass harbor born?"}}, engine_.tokenizer());
   // Warm up pipelines (first use compiles shaders on some drivers).
   const auto id = add_log(16, 1, "warm up");
   (void)lag::build_context(engine_, library_.get(), {id}, lag::LogMode::kv, prompt_);

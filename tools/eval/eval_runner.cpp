@@ -38,8 +38,8 @@ EvalTempDir::~EvalTempDir() {
 EvalStores::EvalStores(Engine& engine, const std::vector<EvalQuestion>& seen, const EvalAgent& agent,
                        const EvalScorer& score, const std::vector<EvalMode>& modes,
                        const std::string& work_dir, const std::optional<TextEmbedder>& embedder,
-                       const EvalProgress& progress)
-    : work_(work_dir), embedder_(embedder) {
+                       logstore::IndexText index_text, const EvalProgress& progress)
+    : work_(work_dir), embedder_(embedder), index_text_(index_text) {
   if (!any_needs_store(modes)) return;  // no mode reads logs: no seen task needs to run
   const auto t0 = Clock::now();
   std::vector<Trace> traces;
@@ -61,10 +61,11 @@ EvalStores::EvalStores(Engine& engine, const std::vector<EvalQuestion>& seen, co
     so.create = true;
     so.durable = false;  // scratch stores, rebuilt on every run
     so.fingerprint = model_fingerprint(engine);
+    so.index_text = index_text_;
     auto store = logstore::Store::open((work_.path / std::string(selection_name(m.selection))).string(), so);
     for (std::size_t i = 0; i < traces.size(); ++i) {
       EncodedLog log = encode_trace(engine, traces[i], m.selection);
-      if (embedder_) embed_log(log, *embedder_);
+      index_log(*store, log, embedder_);
       answers_[store_log(*store, log)] = answers[i];
     }
     stores_[m.selection] = std::move(store);

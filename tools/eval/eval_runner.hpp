@@ -49,7 +49,8 @@ class EvalStores {
   /// traces into a store for each selection in `modes` that needs one (nothing runs when none does).
   EvalStores(Engine& engine, const std::vector<EvalQuestion>& seen, const EvalAgent& agent,
              const EvalScorer& score, const std::vector<EvalMode>& modes, const std::string& work_dir,
-             const std::optional<TextEmbedder>& embedder, const EvalProgress& progress);
+             const std::optional<TextEmbedder>& embedder, logstore::IndexText index_text,
+             const EvalProgress& progress);
 
   /// The library a mode reads (null for `none`).
   [[nodiscard]] std::unique_ptr<StoreLibrary> library(const EvalMode& mode);
@@ -62,6 +63,7 @@ class EvalStores {
  private:
   EvalTempDir work_;
   std::optional<TextEmbedder> embedder_;
+  logstore::IndexText index_text_;
   std::map<Selection, std::unique_ptr<logstore::Store>> stores_;
   std::map<LogId, std::string> answers_;  ///< the ids are the same in every store (same traces, same order)
 };

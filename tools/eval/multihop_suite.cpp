@@ -118,7 +118,7 @@ EvalReport run_multihop_eval(Engine& engine, const MultihopSuite& suite, const E
   EvalStores stores(
       engine, pick("seen", options.store_limit),
       [&](const std::string& q, LogLibrary*) { return run_agent(engine, nullptr, q, tools, store_agent); },
-      score, modes, options.work_dir, options.embedder, progress_of("logs"));
+      score, modes, options.work_dir, options.embedder, options.index_text, progress_of("logs"));
   report.log_tasks = stores.tasks;
   report.log_tasks_answered = stores.answered;
   report.log_tasks_correct = stores.correct;

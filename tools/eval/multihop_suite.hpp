@@ -13,6 +13,7 @@
 #include "engine/api/engine.hpp"
 #include "engine/lag/agent.hpp"
 #include "engine/lag/embedder.hpp"
+#include "engine/lag/log_budget.hpp"
 
 namespace lagvk::lag {
 
@@ -50,13 +51,12 @@ struct EvalOptions {
   std::uint32_t store_limit = 0;                 ///< seen tasks made into logs (0: all)
   std::uint32_t max_steps = 4;                   ///< the agent's step limit while answering
   std::uint32_t store_max_steps = 8;             ///< while running the seen tasks that become logs
-  // One log per task: the shipped model reads one log far better than several (its teacher-forced loss
-  // on a task after one log is 0.18 per token, after two 0.47; bench/RESULTS.md has both settings).
-  std::uint32_t logs_per_query = 1;
-  std::uint32_t max_logs = 1;
+  std::uint32_t logs_per_query = RetrievalDefaults::logs_per_query;
+  std::uint32_t max_logs = RetrievalDefaults::max_logs;
   std::string work_dir;  ///< where the temporary stores go (a fresh directory inside it)
   /// Dense retrieval with this embedding model (the logs get its vectors); empty: BM25.
   std::optional<TextEmbedder> embedder;
+  logstore::IndexText index_text = logstore::IndexText::task;  ///< what the stores index of each log
   /// (what, done, total) while running; what is "logs" or "<split>/<mode>".
   std::function<void(const std::string&, std::uint32_t, std::uint32_t)> progress;
 };

@@ -97,7 +97,7 @@ EvalReport run_qa_eval(Engine& engine, const std::vector<QaQuestion>& questions,
       [&](const std::string& q, LogLibrary*) {
         return run_react_agent(engine, nullptr, q, tools, store_agent);
       },
-      score, modes, options.work_dir, options.embedder, progress_of("logs"));
+      score, modes, options.work_dir, options.embedder, options.index_text, progress_of("logs"));
   EvalReport report;
   report.log_tasks = stores.tasks;
   report.log_tasks_answered = stores.answered;

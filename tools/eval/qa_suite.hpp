@@ -38,6 +38,7 @@ struct QaEvalOptions {
   std::size_t passages_per_search = 3;
   std::string work_dir;
   std::optional<TextEmbedder> embedder;
+  logstore::IndexText index_text = logstore::IndexText::task;  ///< what the stores index of each log
   /// (what, done, total): what is "logs" or "unseen/<mode>".
   std::function<void(const std::string&, std::uint32_t, std::uint32_t)> progress;
 };

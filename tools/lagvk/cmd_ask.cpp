@@ -19,6 +19,7 @@
 #include "tools/lagvk/embed_model_flag.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/human_text.hpp"
+#include "tools/lagvk/index_text_flag.hpp"
 #include "tools/lagvk/progress.hpp"
 #include "tools/lagvk/react_flags.hpp"
 #include "tools/lagvk/store_guard.hpp"
@@ -86,6 +87,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
        "store the finished task as a new log (the store grows online; a missing store is created)", ""},
       {"--select", "", "S", "tokens --save keeps: last, all, answer, full",
        std::string(lag::selection_name(ask_defaults.selection))},
+      index_text_option(),
       {"--agent", "", "", "run the ReAct agent loop with the lookup tool instead of one answer", ""},
       {"--kb", "", "FILE", "knowledge base for the agent's lookup tool", "assets/kb/demo.json"},
       {"--max-steps", "", "N", "agent step limit", "6; 8 with --react"},
@@ -96,7 +98,8 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   for (auto& o : generation_options(ask_defaults.generate)) options.push_back(o);
   Args args(
       "ask", "-m MODEL --store DIR [--logs kv|text|none] [-k K] [--save] [--json] QUESTION",
-      "Answers QUESTION using logs retrieved from the store (BM25 over their tasks): their KV pages are\n"
+      "Answers QUESTION using logs retrieved from the store (BM25 over what it indexes: --index): their KV "
+      "pages are\n"
       "spliced in front of the question with RoPE re-applied at the new positions (--logs kv), or their\n"
       "tokens re-read as text (--logs text), or ignored (--logs none). Shows the logs used and the time to\n"
       "first token. example, with the shipped multihop model (--save makes the store STORE_DIR):\n"
@@ -126,6 +129,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   std::uint64_t seed = 0;
   GenerateOptions gen = generation_from(args, seed, ask_defaults.generate);
   const bool json = args.has("--json");
+  const logstore::IndexText index_text = index_text_from(args, "ask");
 
   LoadOptions load = load_options_from(args, vulkan);
   ProgressBar bar("loading " + *model, ProgressUnit::bytes());
@@ -137,12 +141,14 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   // Without --save the store is only read (so a read-only store can be asked).
   logstore::StoreOptions store_options{args.has("--save"), lag::model_fingerprint(*engine)};
   store_options.read_only = !args.has("--save");
+  store_options.index_text = index_text;
   std::unique_ptr<logstore::Store> store;
   {
     const StoreFaultGuard guard(*store_dir);
     store = logstore::Store::open(*store_dir, store_options);
   }
   const DiscardNewStoreOnFailure discard_on_failure(store);  // declared before what refers to the store
+  check_index_text(args, *store, "ask");
   std::vector<std::string> tags;
   if (auto t = args.get("--tag")) tags.push_back(*t);
   const std::string retrieval = args.get_or("--retrieval", embed_model.embedder ? "dense" : "bm25");
@@ -205,7 +211,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
     if (args.has("--save")) {
       const auto vectors = lag::embedder_for_new_logs(*store, *engine, embed_model.embedder, false);
       auto log = lag::encode_trace(*engine, r.trace, selection);
-      if (vectors) lag::embed_log(log, *vectors);
+      lag::index_log(*store, log, vectors);
       const StoreFaultGuard guard(*store_dir);
       saved = lag::store_log(*store, log);
     }

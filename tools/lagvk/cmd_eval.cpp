@@ -15,6 +15,7 @@
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/embed_model_flag.hpp"
 #include "tools/lagvk/generation_flags.hpp"
+#include "tools/lagvk/index_text_flag.hpp"
 #include "tools/lagvk/progress.hpp"
 #include "tools/lagvk/scratch_dir.hpp"
 
@@ -93,6 +94,7 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       {"--work-dir", "", "DIR", "where the scratch log stores go (removed afterwards, and on SIGINT/SIGTERM)",
        "the temp directory"},
       embed_model_option("for dense retrieval of the logs (instead of BM25)"),
+      index_text_option(),
       {"--details", "", "", "with --json: every question's answer, steps, logs used and transcript", ""},
       {"--json", "", "", "print one JSON object instead of the table", ""}};
   for (auto& o : load_option_specs()) options.push_back(o);
@@ -141,6 +143,7 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   o.store_max_steps = count_flag(args, "--store-max-steps", o.store_max_steps, 1);
   o.logs_per_query = count_flag(args, "-k", o.logs_per_query);
   o.max_logs = count_flag(args, "--max-logs", o.max_logs);
+  o.index_text = index_text_from(args, "lagvk eval");
   if (o.max_steps == 0 || o.store_max_steps == 0) fail("lagvk eval: step limits must be at least 1");
   // The scratch stores go into a directory of the CLI's own, which an interrupt removes too.
   const ScratchDir scratch(args.get_or("--work-dir", ""), "lagvk-eval-");
@@ -158,6 +161,7 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   qo.agent.logs_per_query = count_flag(args, "-k", qo.agent.logs_per_query);
   qo.agent.max_logs = count_flag(args, "--max-logs", qo.agent.max_logs);
   qo.work_dir = o.work_dir;
+  qo.index_text = o.index_text;
 
   LoadOptions load = load_options_from(args, vulkan);
   // The suite's files are read before the model: a bad file fails at once.
@@ -210,6 +214,7 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
                      {"k", k},
                      {"max_logs", max_logs},
                      {"retrieval", o.embedder ? "dense" : "bm25"},
+                     {"index", logstore::index_text_name(o.index_text)},
                      {"logs",
                       {{"tasks", report.log_tasks},
                        {"answered", report.log_tasks_answered},
@@ -240,8 +245,9 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   for (const auto& r : report.rows)
     fmt::print("{:<8} {:<28} {:>9} {:>7.1f} {:>7.1f} {:>7.2f} {:>6.2f} {:>8.1f}\n", r.split, describe(r.mode),
                r.questions, r.exact_match, r.f1, r.mean_steps, r.mean_logs, r.seconds);
-  fmt::print("(step limit {}; k = {} logs per query, {} per task{})\n", max_steps, k,
-             max_logs ? fmt::format("at most {}", max_logs) : "no limit",
+  fmt::print("(step limit {}; k = {} logs per query, {} per task; {} over the logs' {}{})\n", max_steps, k,
+             max_logs ? fmt::format("at most {}", max_logs) : "no limit", o.embedder ? "dense" : "BM25",
+             o.index_text == logstore::IndexText::task ? "tasks" : "tasks and last responses",
              qa ? "; EM and F1 with the SQuAD normalisation" : "");
   return 0;
 }

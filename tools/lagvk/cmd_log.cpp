@@ -24,6 +24,7 @@
 #include "tools/lagvk/embed_model_flag.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/human_text.hpp"
+#include "tools/lagvk/index_text_flag.hpp"
 #include "tools/lagvk/progress.hpp"
 #include "tools/lagvk/store_guard.hpp"
 
@@ -72,6 +73,7 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
        {"--trace", "-t", "FILE", "traces to add (required)", ""},
        {"--select", "", "S", "tokens to keep: last (last assistant response), all, answer, full", "last"},
        {"--codec", "", "C", "page codec of a new store: f16, or q8_0 (about half the size)", "f16"},
+       index_text_option(),
        {"--embed", "", "",
         "also store each task's dense vector (for 'ask --retrieval dense'): the model's own, or "
         "--embed-model's; a store with vectors always gets them",
@@ -91,6 +93,7 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const std::string dir = store_dir(args);
   const std::string codec = args.get_or("--codec", "f16");
   if (codec != "f16" && codec != "q8_0") fail("log add: --codec must be f16 or q8_0");
+  const logstore::IndexText index_text = index_text_from(args, "log add");
   std::unique_ptr<Engine> engine;
   {
     ProgressBar loading("loading " + *model, ProgressUnit::bytes());
@@ -100,6 +103,7 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const EmbedModel embed_model = load_embed_model(args, load);
   logstore::StoreOptions so{true, lag::model_fingerprint(*engine)};
   so.codec = codec == "q8_0" ? logstore::PageCodec::q8_0 : logstore::PageCodec::f16;
+  so.index_text = index_text;
   std::unique_ptr<logstore::Store> store;
   {
     const StoreFaultGuard guard(dir);
@@ -108,6 +112,7 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   if (args.has("--codec") && store->codec() != so.codec)
     fail("log add: the store '{}' keeps its page codec {}; --codec {} applies only to a new store", dir,
          logstore::page_codec_name(store->codec()), codec);
+  check_index_text(args, *store, "log add");
   std::optional<lag::TextEmbedder> vectors;
   try {
     vectors = lag::embedder_for_new_logs(*store, *engine, embed_model.embedder, args.has("--embed"));
@@ -124,7 +129,7 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   try {
     for (std::size_t i = 0; i < traces.size(); ++i) {
       auto log = lag::encode_trace(*engine, traces[i], selection);
-      if (vectors) lag::embed_log(log, *vectors);
+      lag::index_log(*store, log, vectors);
       const StoreFaultGuard guard(dir);
       const auto id = lag::store_log(*store, log);
       added.push_back({{"id", id}, {"task", traces[i].task}, {"tokens", log.kv.tokens}});

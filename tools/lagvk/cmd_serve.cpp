@@ -16,6 +16,7 @@
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
 #include "tools/lagvk/generation_flags.hpp"
+#include "tools/lagvk/index_text_flag.hpp"
 
 namespace lagvk::cli {
 namespace {
@@ -47,6 +48,11 @@ server::ServerOptions server_options_from(const Args& args) {
   if (args.has("--embed-model") && (o.embed_model_path.empty() || o.store_dir.empty()))
     fail(Errc::invalid_argument,
          "serve: --embed-model FILE makes the vectors of the --store DIR's logs; give both (or neither)");
+  if (args.has("--index") && o.store_dir.empty())
+    fail(Errc::invalid_argument, "serve: --index says what a new --store DIR indexes; give --store too");
+  o.index_text = index_text_from(args, "serve") == logstore::IndexText::task_and_response
+                     ? LAGVK_INDEX_TASK_AND_RESPONSE
+                     : LAGVK_INDEX_TASK;
   return o;
 }
 
@@ -112,6 +118,7 @@ int cmd_serve(int argc, char** argv, const vk::InstanceOptions&) {
        "embedding model GGUF that makes the --store's dense vectors (saved logs get one); the store "
        "records it and refuses another",
        "none"},
+      index_text_option(),
       {"--api-key", "", "KEY", "require 'Authorization: Bearer KEY' on every /v1 request", "none"},
       {"--parallel", "-np", "N",
        "requests generated at once (slots): their decode steps share each forward pass, and each slot keeps "

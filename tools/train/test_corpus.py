@@ -60,6 +60,16 @@ class DecisionWeight(unittest.TestCase):
         self.assertEqual(w[16], 3.0)
 
 
+class Layout(unittest.TestCase):
+    def test_a_task_after_logs_keeps_its_bos(self):
+        # The paper's layout, as lagvk's context builder places a prompt: [logs][BOS + prompt].
+        with tempfile.TemporaryDirectory() as d:
+            c = corpus(d, [{"task": 0, "priors": [0], "mode": "text_last"}])
+            toks = c.build(c.samples[0])[0]
+            self.assertEqual(toks[:len(ASSISTANT[5:])], [TOKENS[i] for i in ASSISTANT[5:]])
+            self.assertEqual(toks[len(ASSISTANT[5:]):][:len(TOKENS)], TOKENS)
+
+
 class Branches(unittest.TestCase):
     CHAIN = [("Ann", "father", "Bob"), ("Bob", "employer", "Cog")]
 

@@ -6,7 +6,8 @@
 traces as lagvk renders them). Each sample is one task trace with 0 to 4 earlier tasks in front of it,
 placed as the mode says, exactly as lagvk's context builder places logs:
   none       BOS + the task
-  text_full  the earlier traces' tokens (each from its BOS), then the task ("\\n" in place of its BOS)
+  text_full  the earlier traces' tokens (each from its BOS), then the task (from its own BOS: the paper's
+             layout [logs][BOS + prompt])
   text_last  the earlier traces' last responses as text, then the task
   kv_last    the earlier traces run in full, each in its own frame; the task attends to their last
              responses' keys/values only, keys re-rotated to the positions the splice gives them
@@ -71,9 +72,7 @@ class Corpus:
 
     def _trace(self, i: int, after_logs: bool):
         t = self.traces[i]
-        toks = list(t["tokens"])
-        if after_logs:
-            toks[0] = self.nl  # "\nUser:" begins a prompt that follows logs; BOS begins a context
+        toks = list(t["tokens"])  # from its BOS, after logs too: [logs][BOS + prompt] (the paper's layout)
         target = np.zeros(len(toks) + 1, dtype=np.float32)  # a token's loss weight; 0: not a target
         target[t["all"]] = 1.0
         ends = spans_end(t["all"])
