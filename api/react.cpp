@@ -103,7 +103,7 @@ lagvk_status lagvk_react(lagvk_store* store, const char* question, const lagvk_r
     o.max_step_tokens = p.max_step_tokens;
     auto r = lag::run_react_agent(engine, library.get(), question, tools, o);
     std::optional<lag::LogId> saved;
-    if (p.save) {
+    if (p.save && r.answer) {  // an unanswered task is not kept (as lagvk ask --save)
       r.trace.tags = tags;
       auto log = lag::encode_trace(engine, r.trace, selection);
       lag::index_log(*store->store, log,

@@ -444,6 +444,7 @@ TEST_F(CApiLag, AStoreKeepsItsModelAfterTheModelIsFreed) {
   lagvk_completion* c = nullptr;
   lagvk_ask_params a = short_ask(LAGVK_LOGS_KV);
   a.save = 1;
+  a.retrieve.k = 2;
   ASSERT_EQ(lagvk_ask(store_, kQuestion.c_str(), &a, &c), LAGVK_OK) << last_error();
   EXPECT_EQ(lagvk_completion_get(c)->n_logs, 2u);
   lagvk_completion_free(c);

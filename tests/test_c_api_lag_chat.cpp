@@ -118,7 +118,7 @@ TEST_F(CApiLagChat, AChatOfOneQuestionAnswersAsAskInEveryMode) {
     ASSERT_EQ(lagvk_ask(store_, kQuestion.c_str(), &p, &asked), LAGVK_OK) << last_error();
     ASSERT_EQ(lagvk_ask_chat(store_, chat, 1, &cp, &p, &chatted), LAGVK_OK) << last_error();
     const Answer a = answer_of(asked), b = answer_of(chatted);
-    EXPECT_EQ(b.prompt_tokens, a.prompt_tokens);  // no BOS and "\nUser:" after logs, as ask's prompt
+    EXPECT_EQ(b.prompt_tokens, a.prompt_tokens);  // BOS first after logs too, as ask's prompt
     EXPECT_EQ(b.tokens, a.tokens);
     EXPECT_EQ(b.text, a.text);
     EXPECT_EQ(b.logs, a.logs);

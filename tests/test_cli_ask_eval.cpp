@@ -326,6 +326,17 @@ TEST_F(CliAskEval, AgentLooksUpTheKnowledgeBase) {
                   kExitOk,
                   {"step: ", "  tool: ", "answer: (none within the step limit)", "[1 steps, "}},
                  values_);
+  // An unanswered task is not saved: its trace would lead later tasks nowhere.
+  const auto before =
+      test::run_case({"ls", "log ls --json -s {dir}/mh", kExitOk, {}, {}}, values_).json.size();
+  test::run_case({"--agent --save unanswered",
+                  "ask -m {multihop} -s {dir}/mh --agent --kb {suite}/world.json --max-steps 1 -n 32 --save "
+                  "'What is the employer of the father of the mayor of the capital of Pelwyn?'",
+                  kExitOk,
+                  {"answer: (none within the step limit)", "not saved: no answer]"}},
+                 values_);
+  EXPECT_EQ(test::run_case({"ls", "log ls --json -s {dir}/mh", kExitOk, {}, {}}, values_).json.size(),
+            before);
   test::run_cases({{"missing kb",
                     "ask -m {multihop} -s {dir}/mh --agent --kb {dir}/none.json q",
                     kExitError,

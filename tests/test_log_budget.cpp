@@ -87,9 +87,9 @@ TEST(IndexText, AStoreKeepsItsChoiceAndIndexesAccordingly) {
       EXPECT_EQ(store->search("director", 3).size(), 1u);
     }
     // Reopened (asking for the other choice), it keeps its own.
-    auto again = logstore::Store::open(dir, options_with(text == logstore::IndexText::task
-                                                             ? logstore::IndexText::task_and_response
-                                                             : logstore::IndexText::task));
+    auto again = logstore::Store::open(
+        dir, options_with(text == logstore::IndexText::task ? logstore::IndexText::task_and_response
+                                                            : logstore::IndexText::task));
     EXPECT_EQ(again->index_text(), text);
   }
 }

@@ -10,17 +10,26 @@
 //     scoring (its argmax, or a near-tie: at least 0.8 times its top probability), and along the first
 //     answer lagvk's log-probabilities of llama.cpp's top 8 tokens are within 0.15 nats of llama.cpp's
 //     (the bound test_llamacpp_agreement sets for F16; measured 0.024 worst, 0.004 mean);
-//   - the published Q4_1 file: lagvk's greedy answer is accepted by llama.cpp running that file.
+//   - the published Q4_1 file: lagvk's greedy answer is accepted by llama.cpp running that file;
+//   - LAG with the paper's layout on the file's chat template: a log spliced in front of a new question
+//     ([log][prompt as the template starts it]) gives the logits and the greedy answer of prefilling the
+//     same tokens.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "engine/api/engine.hpp"
+#include "engine/lag/context_builder.hpp"
+#include "engine/lag/embedder.hpp"
+#include "engine/lag/log_writer.hpp"
+#include "engine/lag/model_fingerprint.hpp"
+#include "engine/lag/store_library.hpp"
 #include "engine/model/gguf_reader.hpp"
 #include "engine/tokenizer/chat_template.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
@@ -28,6 +37,7 @@
 #include "tests/support/llama_peer.hpp"
 #include "tests/support/real_models.hpp"
 #include "tests/support/references.hpp"
+#include "tests/support/synthetic_logs.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -215,6 +225,63 @@ TEST_F(SmolLM2, TheQ4_1FileAsPublishedAnswersAsLlamaCpp) {
   const auto answers = greedy_chat_answers(*engine, questions);
   const auto judged = llama_peer_score_all(published.path, answers, PeerOptions{});
   expect_llama_cpp_accepts(questions, answers, judged, engine->tokenizer(), "Q4_1");
+}
+
+// LAG the paper's way on a stock instruct model: the finished task's trace is rendered with the file's own
+// template (chatml, its default system prompt included) and run through the model; the new question's
+// prompt follows the log as it starts without logs. With the whole trace as the log, splicing its KV
+// equals prefilling its tokens (the keys re-rotated at the same positions); with the last response, the
+// log holds exactly the answer's tokens.
+TEST_F(SmolLM2, LagWithThePapersLayoutSplicesAsItPrefills) {
+  LoadOptions load;
+  load.context = 512;
+  auto engine = Engine::load(model_.path.string(), load);
+  const Tokenizer& tok = engine->tokenizer();
+  const ChatTemplate& chat = engine->chat_template();
+  ASSERT_EQ(chat.format, ChatFormat::chatml);
+  const lag::Trace trace{
+      "What is the capital of France?",
+      {{"user", "What is the capital of France?"}, {"assistant", "The capital of France is Paris."}},
+      {}};
+  const std::string dir = fresh_store_dir("smollm2-lag");
+  auto store = logstore::Store::open(dir, {true, lag::model_fingerprint(*engine)});
+  std::map<lag::Selection, lag::LogId> ids;
+  for (const auto selection : {lag::Selection::full, lag::Selection::last}) {
+    auto log = lag::encode_trace(*engine, trace, selection);
+    lag::index_log(*store, log, std::nullopt);
+    ids[selection] = lag::store_log(*store, log);
+  }
+  lag::StoreLibrary library(*store);
+  EXPECT_EQ(tok.decode(library.tokens(ids[lag::Selection::last])), "The capital of France is Paris.");
+  const auto whole = library.tokens(ids[lag::Selection::full]);
+  EXPECT_EQ(tok.decode(whole, true).rfind("<|im_start|>system\n", 0), 0u) << tok.decode(whole, true);
+
+  const auto prompt = lag::render_prompt({{"user", "Which city is the capital of France?"}}, tok, &chat);
+  EXPECT_EQ(
+      prompt,
+      encode_chat(tok,
+                  render_chat_segments(
+                      chat, std::vector<ChatMessage>{{"user", "Which city is the capital of France?"}}, true),
+                  tok.add_bos_by_default()))
+      << "the prompt after logs starts as it does without them";
+  GenerateOptions g;
+  g.max_tokens = 8;
+  g.sampling.temperature = 0;
+  auto kv = lag::build_context(*engine, &library, {ids[lag::Selection::full]}, lag::LogMode::kv, prompt);
+  auto text = lag::build_context(*engine, &library, {ids[lag::Selection::full]}, lag::LogMode::text, prompt);
+  ASSERT_EQ(kv.logs.size(), 1u);
+  ASSERT_EQ(kv.next_position, std::int32_t(whole.size() + prompt.size()));
+  float range = 0, worst = 0;
+  for (std::size_t i = 0; i < kv.logits.size(); ++i) {
+    range = std::max(range, std::fabs(text.logits[i]));
+    worst = std::max(worst, std::fabs(kv.logits[i] - text.logits[i]));
+  }
+  EXPECT_LE(worst, 2e-3 * range) << "splice vs prefill, largest logit difference";
+  const auto a = generate_from(*engine, *kv.sequence, kv.logits, kv.next_position, g);
+  const auto b = generate_from(*engine, *text.sequence, text.logits, text.next_position, g);
+  EXPECT_EQ(a.tokens, b.tokens) << a.text << " | " << b.text;
+  std::printf("SmolLM2 LAG splice vs prefill: largest logit difference %.3g of range %.3g; answer \"%s\"\n",
+              double(worst), double(range), a.text.c_str());
 }
 
 }  // namespace

@@ -149,13 +149,16 @@ TEST_F(ServerLag, ATaskGathersLogsAcrossItsStepsWithoutDuplicates) {
   auto c = test::server_client(server_->port(), "");
   const std::string q = question("unseen-46");
   json messages = json::array({{{"role", "user"}, {"content", q}}});
-  const json first = chat_with_lag(c, messages, {{"k", 1}, {"task_id", "t"}});
+  const json first = chat_with_lag(c, messages, {{"k", 1}, {"max_logs", 0}, {"task_id", "t"}});
   const auto ids1 = log_ids_of(first);
   ASSERT_EQ(ids1.size(), 1u) << first.dump();
   // The next step: the model's line and a tool result. Its query is that line.
   messages.push_back({{"role", "assistant"}, {"content", "Rosmar spouse ? Action: lookup(spouse, Rosmar)"}});
   messages.push_back({{"role", "tool"}, {"content", "Rosmar spouse Quinmar"}});
-  const json second = chat_with_lag(c, messages, {{"k", 1}, {"task_id", "t"}});
+  // The default cap (the library's, 1 log per task) keeps the task's first log only.
+  const json capped = chat_with_lag(c, messages, {{"k", 1}, {"task_id", "t"}});
+  EXPECT_EQ(log_ids_of(capped), ids1) << capped.dump();
+  const json second = chat_with_lag(c, messages, {{"k", 1}, {"max_logs", 0}, {"task_id", "t"}});
   const auto ids2 = log_ids_of(second);
   ASSERT_EQ(ids2.size(), 2u) << second.dump();
   EXPECT_EQ(ids2[0], ids1[0]);  // the task's logs stay first, in order
@@ -231,6 +234,9 @@ TEST_F(ServerLag, MalformedLagFieldsAreOpenAiErrors) {
                                                  {json{{"k", -1}}, "lag.k"},
                                                  {json{{"k", 1000}}, "lag.k"},
                                                  {json{{"k", "3"}}, "lag.k"},
+                                                 {json{{"max_logs", -1}}, "lag.max_logs"},
+                                                 {json{{"max_logs", 65}}, "lag.max_logs"},
+                                                 {json{{"max_logs", 1.5}}, "lag.max_logs"},
                                                  {json{{"mode", "fast"}}, "lag.mode"},
                                                  {json{{"task_id", 7}}, "lag.task_id"},
                                                  {json{{"task_id", ""}}, "lag.task_id"},

@@ -32,7 +32,7 @@ std::optional<AgentTurn> run_agent_turn(Engine& engine, LogLibrary* library, Log
   // score first.
   std::vector<SkippedLog> dropped;
   const std::vector<LogId> ids =
-      library ? fit_logs(engine, *library, result.logs, mode, prompt.size() + gen.max_tokens, dropped)
+      library ? fit_logs(engine, *library, result.logs, mode, prompt.size(), gen.max_tokens, dropped)
               : std::vector<LogId>{};
   BuiltContext ctx = build_context(engine, library, ids, mode, prompt);
   ctx.skipped.insert(ctx.skipped.begin(), dropped.begin(), dropped.end());

@@ -1,5 +1,6 @@
 #include "engine/lag/ask.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/core/error.hpp"
@@ -32,6 +33,24 @@ EncodedLog finished_task_log(Engine& engine, BuiltContext& ctx, const Trace& tra
     positions[i] = answer_position + std::int32_t(i);
   }
   return capture_live(engine, *ctx.sequence, trace, selection, entries, positions, r.tokens);
+}
+
+/// The answer as a finished task keeps it: without the stop string that ended it (a stop string ends a
+/// step; it is not part of the answer, as OpenAI's API and the agents' transcripts leave it out). Whole
+/// tokens: the last tokens go until the text no longer holds the stop string.
+GenerateResult kept_answer(const Tokenizer& tok, const GenerateResult& r,
+                           const std::vector<std::string>& stops) {
+  GenerateResult out = r;
+  if (r.stop_reason != "stop_string") return out;
+  const auto holds_stop = [&](const std::string& text) {
+    return std::any_of(stops.begin(), stops.end(),
+                       [&](const std::string& s) { return !s.empty() && text.find(s) != std::string::npos; });
+  };
+  while (!out.tokens.empty() && holds_stop(out.text)) {
+    out.tokens.pop_back();
+    out.text = tok.decode(out.tokens);
+  }
+  return out;
 }
 
 /// What a finished request leaves for the next step of its task (Engine::keep_lag_context): its context
@@ -114,8 +133,8 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
   // The context budget: the prompt and the answer first; the logs that do not fit beside them go,
   // lowest score first.
   std::vector<SkippedLog> dropped;
-  const std::vector<LogId> ids = fit_logs(engine, library, out.retrieved, options.mode,
-                                          tokens.size() + options.generate.max_tokens, dropped);
+  const std::vector<LogId> ids = fit_logs(engine, library, out.retrieved, options.mode, tokens.size(),
+                                          options.generate.max_tokens, dropped);
   // An agent's next step with the same logs continues the context its last step left (prefix reuse).
   std::uint32_t reused = 0;
   auto last = std::static_pointer_cast<KeptLagContext>(engine.take_lag_context());
@@ -150,11 +169,12 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
     for (const auto& l : ctx.logs) out.generation.timings.cached_tokens += l.tokens;
   out.time_to_first_token_ms = ctx.logs_ms + ctx.suffix_ms + r.timings.time_to_first_token_ms;
 
-  if (options.save && !r.tokens.empty() && (!hooks.should_save || hooks.should_save(r))) {
+  const GenerateResult answer = kept_answer(engine.tokenizer(), r, options.generate.stop_strings);
+  if (options.save && !answer.tokens.empty() && (!hooks.should_save || hooks.should_save(r))) {
     Trace trace = prompt.task;
-    trace.messages.push_back({"assistant", r.text});
+    trace.messages.push_back({"assistant", answer.text});
     EncodedLog log =
-        finished_task_log(engine, ctx, trace, options.selection, r, answer_start, answer_position);
+        finished_task_log(engine, ctx, trace, options.selection, answer, answer_start, answer_position);
     ctx.sequence.reset();  // the generator's embedding needs a sequence, and the pool may hold only one
     index_log(store, log, vectors);
     out.saved = hooks.save ? hooks.save(log) : store_log(store, log);

@@ -84,8 +84,8 @@ struct AskHooks {
                             const AskHooks& hooks = {});
 
 /// A prompt ready for answer_with_logs: the chat so far (saved with the answer as the finished task), the
-/// logs to place in front of it and its tokens as they follow those logs (no BOS after logs: see
-/// render_prompt and prompt_after_logs). A conversation, not only one question: lagvk_ask_chat and the
+/// logs to place in front of it and its tokens (the same with logs as without: the paper's layout
+/// [logs][BOS + prompt], see render_prompt). A conversation, not only one question: lagvk_ask_chat and the
 /// server's `lag` requests answer an agent's whole transcript with logs in front of it.
 struct LogPrompt {
   Trace task;                      ///< task (the log's retrieval text), messages so far, tags for save

@@ -38,7 +38,8 @@ std::vector<std::size_t> logs_that_fit(std::span<const LogSize> logs, LogMode mo
 }
 
 std::vector<LogId> fit_logs(Engine& engine, LogLibrary& library, std::span<const RetrievedLog> logs,
-                            LogMode mode, std::uint64_t task_tokens, std::vector<SkippedLog>& dropped) {
+                            LogMode mode, std::uint64_t prompt_tokens, std::uint64_t answer_tokens,
+                            std::vector<SkippedLog>& dropped) {
   std::vector<LogId> out;
   if (mode == LogMode::none) return out;
   std::vector<LogSize> sizes;
@@ -51,6 +52,7 @@ std::vector<LogId> fit_logs(Engine& engine, LogLibrary& library, std::span<const
     sizes.push_back(s);
   }
   const std::uint64_t context = engine.context_tokens();
+  const std::uint64_t task_tokens = prompt_tokens + std::min<std::uint64_t>(answer_tokens, context / 4);
   const auto kept = logs_that_fit(sizes, mode, engine.pool().shape().page_tokens, context, task_tokens);
   std::size_t next = 0;
   for (std::size_t i = 0; i < logs.size(); ++i) {
@@ -60,10 +62,11 @@ std::vector<LogId> fit_logs(Engine& engine, LogLibrary& library, std::span<const
       continue;
     }
     dropped.push_back(
-        {logs[i].id, fmt::format("log {} ({} tokens, score {:.3g}) left out: with the task's {} tokens it does "
-                                 "not fit in the context of {} beside the better-scored logs (a larger "
-                                 "context would hold it)",
-                                 logs[i].id, sizes[i].tokens, logs[i].score, task_tokens, context)});
+        {logs[i].id,
+         fmt::format("log {} ({} tokens, score {:.3g}) left out: with the task's {} tokens it does "
+                     "not fit in the context of {} beside the better-scored logs (a larger "
+                     "context would hold it)",
+                     logs[i].id, sizes[i].tokens, logs[i].score, task_tokens, context)});
   }
   return out;
 }

@@ -22,7 +22,7 @@ struct RetrievalDefaults {
 
 /// One retrieved log as the budget sees it.
 struct LogSize {
-  double score = 0;         ///< retrieval score: the lowest goes first
+  double score = 0;          ///< retrieval score: the lowest goes first
   std::uint64_t tokens = 0;  ///< its stored tokens
 };
 
@@ -33,10 +33,13 @@ struct LogSize {
                                                      std::uint32_t page_tokens, std::uint64_t context_tokens,
                                                      std::uint64_t task_tokens);
 
-/// The logs to place: `logs` less those the budget drops (in `dropped`, each with the reason). A log
-/// whose record cannot be read is kept here (build_context skips it, with the store's reason).
+/// The logs to place beside a prompt of `prompt_tokens` and an answer of up to `answer_tokens`: `logs`
+/// less those the budget drops (in `dropped`, each with the reason). The answer's room counts up to a
+/// quarter of the context (an answer may be long; the logs are there to shorten the work). A log whose
+/// record cannot be read is kept here (build_context skips it, with the store's reason).
 [[nodiscard]] std::vector<LogId> fit_logs(Engine& engine, LogLibrary& library,
                                           std::span<const RetrievedLog> logs, LogMode mode,
-                                          std::uint64_t task_tokens, std::vector<SkippedLog>& dropped);
+                                          std::uint64_t prompt_tokens, std::uint64_t answer_tokens,
+                                          std::vector<SkippedLog>& dropped);
 
 }  // namespace lagvk::lag

@@ -334,7 +334,9 @@ std::vector<std::int32_t> render_prompt(const std::vector<Message>& messages, co
                                         const ChatTemplate* chat) {
   if (!chat || chat->format == ChatFormat::plain) return render_prompt_plain(messages, tok);
   std::vector<std::int32_t> out;
-  if (tok.bos() >= 0) out.push_back(tok.bos());
+  // BOS as the model's own prompts start (llama.cpp's add_bos_token): SmolLM2's BOS is <|im_start|>,
+  // which its template writes itself.
+  if (tok.add_bos_by_default() && tok.bos() >= 0) out.push_back(tok.bos());
   // Message text stays plain text: "<|im_start|>system" in a question or a tool's output is not a turn.
   append(out, encode_chat(tok, render_chat_segments(*chat, chat_messages(messages), true), false));
   return out;

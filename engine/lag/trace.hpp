@@ -54,7 +54,8 @@ struct RenderedTrace {
 [[nodiscard]] RenderedTrace render_trace(const Trace& trace, const Tokenizer& tokenizer, Selection selection,
                                          const ChatTemplate* chat = nullptr);
 
-/// The prompt of a new task: BOS, the messages so far (typically one user message), then where the
+/// The prompt of a new task: BOS (where the model's prompts start with one: always in the plain format,
+/// as the tokenizer says with a template), the messages so far (typically one user message), then where the
 /// assistant's answer begins. The same tokens whether logs precede it or not: the paper's layout is
 /// [logs][BOS + prompt], so a stock model keeps its attention-sink token at the start of its prompt.
 [[nodiscard]] std::vector<std::int32_t> render_prompt(const std::vector<Message>& messages,

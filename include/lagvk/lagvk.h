@@ -490,7 +490,7 @@ typedef struct lagvk_react_params {
   const char* const* tools;       /**< external tools as "NAME=COMMAND" (JSON on stdin and stdout) */
   size_t n_tools;
   uint32_t tool_timeout_ms;  /**< an external tool call is killed after this (10000) */
-  int save;                  /**< store the finished task as a new log (0) */
+  int save;                  /**< store the finished task as a new log when it was answered (0) */
   lagvk_selection selection; /**< the tokens save keeps (LAST) */
 } lagvk_react_params;
 

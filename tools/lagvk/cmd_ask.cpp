@@ -84,14 +84,17 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       embed_model_option(
           "for dense retrieval and the vector --save stores (the one the store was made with)"),
       {"--save", "", "",
-       "store the finished task as a new log (the store grows online; a missing store is created)", ""},
+       "store the finished task as a new log (the store grows online; a missing store is created); the "
+       "agents keep only answered tasks",
+       ""},
       {"--select", "", "S", "tokens --save keeps: last, all, answer, full",
        std::string(lag::selection_name(ask_defaults.selection))},
       index_text_option(),
       {"--agent", "", "", "run the ReAct agent loop with the lookup tool instead of one answer", ""},
       {"--kb", "", "FILE", "knowledge base for the agent's lookup tool", "assets/kb/demo.json"},
       {"--max-steps", "", "N", "agent step limit", "6; 8 with --react"},
-      {"--max-logs", "", "N", "agent: at most N logs in the context (0: no limit)", "0"},
+      {"--max-logs", "", "N", "agent: at most N logs in the context (0: no cap)",
+       std::to_string(lag::RetrievalDefaults::max_logs)},
       {"--json", "", "", "print one JSON object: answer, tokens, logs used, timings", ""}};
   for (auto& o : react_option_specs()) options.push_back(o);
   for (auto& o : load_option_specs()) options.push_back(o);
@@ -123,7 +126,8 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const auto max_steps =
       std::uint32_t(args.get_int("--max-steps", react ? lag::ReactOptions{}.max_steps : 6, 1, kMaxCount));
   const auto react_tools = react ? react_tools_from(args) : ReactTools{};
-  const auto max_logs = std::uint32_t(args.get_int("--max-logs", 0, 0, kMaxCount));
+  const auto max_logs =
+      std::uint32_t(args.get_int("--max-logs", lag::RetrievalDefaults::max_logs, 0, kMaxCount));
   const lag::Selection selection =
       lag::parse_selection(args.get_or("--select", std::string(lag::selection_name(ask_defaults.selection))));
   std::uint64_t seed = 0;
@@ -208,7 +212,9 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       }
     }
     std::optional<logstore::LogId> saved;
-    if (args.has("--save")) {
+    // A task that ended without an answer (step limit, context) is not kept: its trace would teach later
+    // tasks a chain that leads nowhere.
+    if (args.has("--save") && r.answer) {
       const auto vectors = lag::embedder_for_new_logs(*store, *engine, embed_model.embedder, false);
       auto log = lag::encode_trace(*engine, r.trace, selection);
       lag::index_log(*store, log, vectors);
@@ -234,7 +240,10 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       }
       fmt::print("answer: {}\n[{} steps, {} logs used ({}){}]\n",
                  printable(r.answer.value_or("(none within the step limit)")), r.steps.size(), used,
-                 lag::log_mode_name(mode), saved ? fmt::format(", saved as log {}", *saved) : "");
+                 lag::log_mode_name(mode),
+                 saved                ? fmt::format(", saved as log {}", *saved)
+                 : args.has("--save") ? ", not saved: no answer"
+                                      : "");
     }
     return 0;
   }

@@ -15,7 +15,8 @@ logstore::IndexText index_text_from(const Args& args, const char* command) {
   const auto name = args.get("--index");
   if (!name) return logstore::StoreOptions{}.index_text;
   const auto parsed = logstore::parse_index_text(*name);
-  if (!parsed) fail(Errc::invalid_argument, "{}: --index must be task or task+response, not '{}'", command, *name);
+  if (!parsed)
+    fail(Errc::invalid_argument, "{}: --index must be task or task+response, not '{}'", command, *name);
   return *parsed;
 }
 
@@ -26,7 +27,8 @@ void check_index_text(const Args& args, const logstore::Store& store, const char
     fail(Errc::invalid_argument,
          "{}: the store '{}' indexes the {} of its logs; --index {} applies only to a new store (use a new "
          "store directory)",
-         command, store.dir(), logstore::index_text_name(store.index_text()), logstore::index_text_name(wanted));
+         command, store.dir(), logstore::index_text_name(store.index_text()),
+         logstore::index_text_name(wanted));
 }
 
 }  // namespace lagvk::cli
