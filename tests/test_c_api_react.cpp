@@ -72,7 +72,9 @@ TEST_F(CApiReact, RunsTheAgentAndReportsItsSteps) {
     EXPECT_TRUE(s["observation"].is_string());
   }
   EXPECT_TRUE(j["answer"].is_string() || j["answer"].is_null());
-  EXPECT_TRUE(j["saved_log"].is_number_integer()) << j.dump();
+  // Only an answered task is kept (a random model seldom answers within one step).
+  EXPECT_EQ(j["saved_log"].is_number_integer(), j["answer"].is_string()) << j.dump();
+  EXPECT_TRUE(j["saved_log"].is_number_integer() || j["saved_log"].is_null()) << j.dump();
   lagvk_string_free(nullptr);
 }
 

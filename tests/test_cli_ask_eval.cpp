@@ -229,6 +229,11 @@ TEST_F(CliAskEval, SamplingFlagsAndSave) {
   test::run_case(
       {"--save text", "ask -m {model} -s {dir}/save -n 2 --save" + q, kExitOk, {"; saved as log 6]"}},
       values_);
+  test::run_case({"--save new store, --index",
+                  "ask -m {model} -s {dir}/new-ix --logs none -n 2 --save --index task+response" + q,
+                  kExitOk,
+                  {"saved as log 1"}},
+                 values_);
   test::run_case({"--save new store",
                   "ask -m {model} -s {dir}/new --logs none -n 2 --save --json" + q,
                   kExitOk,
@@ -328,15 +333,30 @@ TEST_F(CliAskEval, AgentLooksUpTheKnowledgeBase) {
                  values_);
   // An unanswered task is not saved: its trace would lead later tasks nowhere.
   const auto before =
-      test::run_case({"ls", "log ls --json -s {dir}/mh", kExitOk, {}, {}}, values_).json.size();
+      test::run_case({"ls", "log ls --json -s {dir}/mh", kExitOk, {}, {{"/0/id", JsonType::integer}}},
+                     values_)
+          .json.size();
   test::run_case({"--agent --save unanswered",
                   "ask -m {multihop} -s {dir}/mh --agent --kb {suite}/world.json --max-steps 1 -n 32 --save "
                   "'What is the employer of the father of the mayor of the capital of Pelwyn?'",
                   kExitOk,
                   {"answer: (none within the step limit)", "not saved: no answer]"}},
                  values_);
-  EXPECT_EQ(test::run_case({"ls", "log ls --json -s {dir}/mh", kExitOk, {}, {}}, values_).json.size(),
+  EXPECT_EQ(test::run_case({"ls", "log ls --json -s {dir}/mh", kExitOk, {}, {{"/0/id", JsonType::integer}}},
+                           values_)
+                .json.size(),
             before);
+  // An answered one is (a 2-hop question of the seen split: the model answers those without logs).
+  test::run_case({"--agent --save answered",
+                  "ask -m {multihop} -s {dir}/mh --agent --kb {suite}/world.json --logs none --max-steps 8 "
+                  "-n 48 --save 'What is the mayor of the capital of Limkin?'",
+                  kExitOk,
+                  {"answer: Nelvek", "saved as log"}},
+                 values_);
+  EXPECT_EQ(test::run_case({"ls", "log ls --json -s {dir}/mh", kExitOk, {}, {{"/0/id", JsonType::integer}}},
+                           values_)
+                .json.size(),
+            before + 1);
   test::run_cases({{"missing kb",
                     "ask -m {multihop} -s {dir}/mh --agent --kb {dir}/none.json q",
                     kExitError,
@@ -351,10 +371,11 @@ TEST_F(CliAskEval, AgentLooksUpTheKnowledgeBase) {
 TEST_F(CliAskEval, EvalReportsTheRowsAndLimitsAsked) {
   test::run_case({"eval text",
                   "eval -m {multihop} --split seen --limit 1 --store-limit 2 --max-steps 2 --store-max-steps "
-                  "2 --modes text-last,kv-all",
+                  "2 --modes text-last,kv-all --index task+response",
                   kExitOk,
                   {"logs: 2 seen tasks run without logs", "seen     text logs, last response             1",
-                   "seen     KV logs, all responses               1", "(step limit "},
+                   "seen     KV logs, all responses               1", "(step limit ",
+                   "BM25 over the logs' tasks and last responses)"},
                   {},
                   // Its stderr is a pipe: no progress bar (tools/lagvk/progress.hpp) reaches it.
                   {"\r", "running the seen tasks", "seen/text-last", "loading "}},

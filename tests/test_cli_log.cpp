@@ -232,6 +232,24 @@ TEST_F(CliLog, AddFlagsSelectCodecEmbedContextDevice) {
                  values_);
   test::run_case(
       {"q8_0", "log add -s {dir}/q8 -m {model} -t {traces} --codec q8_0", kExitOk, {"added log 4"}}, values_);
+  // --index: a new store's choice of what retrieval indexes; an existing store keeps its own.
+  test::run_cases({{"--index task+response",
+                    "log add -s {dir}/ix -m {model} -t {traces} --index task+response",
+                    kExitOk,
+                    {"added log 4"}},
+                   {"--index again",
+                    "log add -s {dir}/ix -m {model} -t {traces} --index task+response",
+                    kExitOk,
+                    {"added log 8"}},
+                   {"--index other",
+                    "log add -s {dir}/ix -m {model} -t {traces} --index task",
+                    kExitError,
+                    {"indexes the task+response of its logs; --index task applies only to a new store"}},
+                   {"--index bad",
+                    "log add -s {dir}/ix2 -m {model} -t {traces} --index answers",
+                    kExitError,
+                    {"--index must be task or task+response, not 'answers'"}}},
+                  values_);
   const auto stats = [](const std::string& store) {
     return test::run_case({"stats",
                            "log stats --json --store " + store,

@@ -66,11 +66,12 @@ TEST_F(CliReactQa, AskReactRunsTheAgentWithItsTools) {
                       {{"/steps", JsonType::array},
                        {"/step_count", JsonType::integer},
                        {"/steps/0/output", JsonType::string},
-                       {"/steps/0/observation", JsonType::string},
-                       {"/saved_log", JsonType::integer}}},
+                       {"/steps/0/observation", JsonType::string}}},
                      values_)
           .json;
   ASSERT_TRUE(j.is_object());
+  // --save keeps only an answered task (a random model seldom answers in two steps).
+  EXPECT_EQ(j.contains("saved_log"), j["answer"].is_string()) << j.dump(2);
   EXPECT_LE(j["steps"].size(), 2u) << "--max-steps 2";
   EXPECT_EQ(j["step_count"], j["steps"].size());
   // The tool flags alone choose the ReAct agent too; its table output names the steps.
