@@ -4,7 +4,7 @@
 # tools/train/train.sh): the Vulkan devices; then the agent runs a handful of tasks and keeps each finished
 # task as a log; then it answers a new question that shares part of its chain with them, first without logs
 # and then with LAG (the logs' KV spliced in front of the question), showing the answers, the logs used and
-# the steps saved. (On the whole unseen split this model answers 75% exactly in 2.39 steps with LAG, 65% in
+# the steps saved. (On the whole unseen split this model answers 68% exactly in 2.47 steps with LAG, 65% in
 # 3.72 without; bench/RESULTS.md.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
