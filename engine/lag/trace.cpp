@@ -196,6 +196,20 @@ bool is_message_text(const ChatText& text, std::size_t begin, std::size_t end) {
   return true;
 }
 
+/// Appends a message's content as plain text; marks it selected when `keep_all`, or, for the answer
+/// selection (`answer_span`), from the answer's start (all of it when it has no "Answer:").
+void append_content(RenderedTrace& r, const Tokenizer& tok, const std::string& content, bool answer_span,
+                    bool keep_all) {
+  std::size_t split = answer_span ? answer_start(content) : std::string::npos;
+  if (answer_span && split == std::string::npos) split = 0;
+  if (split != std::string::npos && split > 0)
+    append(r.tokens, tok.encode(content.substr(0, split), false, false));
+  const std::size_t begin = r.tokens.size();
+  append(r.tokens, tok.encode(split != std::string::npos ? content.substr(split) : content, false, false));
+  if (keep_all || split != std::string::npos)
+    for (std::size_t t = begin; t < r.tokens.size(); ++t) r.selected.push_back(std::int32_t(t));
+}
+
 /// The templated rendering, or nullopt when the template does not render conversations incrementally
 /// (a prefix of the conversation must render to a prefix of the whole). Markup is tokenized with
 /// special tokens, message text (roles and content) as plain text (encode_chat).
@@ -223,15 +237,7 @@ std::optional<RenderedTrace> render_templated(const Trace& trace, const Tokenize
     const bool keep_all = selection == Selection::full ||
                           (all[i].role == "assistant" && selection == Selection::all) ||
                           (i == last_assistant && selection == Selection::last);
-    std::size_t split =
-        i == last_assistant && selection == Selection::answer ? answer_start(content) : std::string::npos;
-    if (i == last_assistant && selection == Selection::answer && split == std::string::npos) split = 0;
-    if (split != std::string::npos && split > 0)
-      append(r.tokens, tok.encode(content.substr(0, split), false, false));
-    const std::size_t begin = r.tokens.size();
-    append(r.tokens, tok.encode(split != std::string::npos ? content.substr(split) : content, false, false));
-    if (keep_all || split != std::string::npos)
-      for (std::size_t t = begin; t < r.tokens.size(); ++t) r.selected.push_back(std::int32_t(t));
+    append_content(r, tok, content, i == last_assistant && selection == Selection::answer, keep_all);
     append(r.tokens, encode_chat(tok, slice(increment_text, at + content.size(), increment.size()), false));
   }
   if (selection == Selection::full) {
@@ -288,15 +294,7 @@ std::optional<RenderedTrace> render_whole(const Trace& trace, const Tokenizer& t
     const std::string& content = all[span.message].content;
     const bool keep_all = selection == Selection::full || selection == Selection::all ||
                           (span.message == last && selection == Selection::last);
-    std::size_t split =
-        span.message == last && selection == Selection::answer ? answer_start(content) : std::string::npos;
-    if (span.message == last && selection == Selection::answer && split == std::string::npos) split = 0;
-    if (split != std::string::npos && split > 0)
-      append(r.tokens, tok.encode(content.substr(0, split), false, false));
-    const std::size_t begin = r.tokens.size();
-    append(r.tokens, tok.encode(split != std::string::npos ? content.substr(split) : content, false, false));
-    if (keep_all || split != std::string::npos)
-      for (std::size_t t = begin; t < r.tokens.size(); ++t) r.selected.push_back(std::int32_t(t));
+    append_content(r, tok, content, span.message == last && selection == Selection::answer, keep_all);
     done = span.end;
   }
   append(r.tokens, encode_chat(tok, slice(rendered, done, text.size()), false));
