@@ -129,14 +129,15 @@ void Forward::record_attention(vk::CommandStream& cs, std::span<const ForwardSeg
 }
 
 void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment> segments, std::uint32_t n,
-                           Output output) {
+                           Output output, bool embedded) {
   const auto& c = weights_.config();
   const std::uint32_t q_dim = c.heads * c.head_dim, kv_dim = c.kv_heads * c.head_dim;
   std::vector<std::uint32_t> kv_starts;
   for (const auto& s : segments) kv_starts.push_back(s.seq->length());
 
-  ops::embedding(ctx_, cs, weights_.token_embd().format, weights_.token_embd().buffer, ids_, x_, n,
-                 std::uint32_t(weights_.token_embd().rows), c.dim);
+  if (!embedded)
+    ops::embedding(ctx_, cs, weights_.token_embd().format, weights_.token_embd().buffer, ids_, x_, n,
+                   std::uint32_t(weights_.token_embd().rows), c.dim);
   if (c.scale_embeddings) ops::scale(ctx_, cs, x_, x_, n * c.dim, std::sqrt(float(c.dim)));
   for (std::uint32_t l = 0; l < c.layers; ++l) {
     const GpuLayer& L = weights_.layer(l);
@@ -181,7 +182,7 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
     post_norm(ctx_, cs, L.ffn_post_norm, tmp_, n, c);
     ops::add(ctx_, cs, x_, tmp_, x_, n * c.dim);
   }
-  if (output == Output::hidden_sum) {
+  if (output == Output::hidden_sum || output == Output::hidden_rows) {
     ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().buffer, xn_, n, c.dim, c.norm_eps);
   } else if (output == Output::all_logits) {
     ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().buffer, xn_, n, c.dim, c.norm_eps);
@@ -214,6 +215,22 @@ void Forward::check_tokens(std::span<const std::int32_t> tokens,
   for (auto t : tokens)
     if (t < 0 || std::uint32_t(t) >= c.vocab)
       fail(Errc::bad_input, "token id {} is outside the model's vocabulary of {}", t, c.vocab);
+}
+
+std::size_t Forward::check_input(const Input& input, std::span<const std::int32_t> positions) const {
+  if (input.embeddings.empty()) {
+    check_tokens(input.tokens, positions);
+    return input.tokens.size();
+  }
+  const std::uint32_t dim = weights_.config().dim;
+  if (input.embeddings.size() % dim != 0)
+    fail(Errc::invalid_argument, "{} input values are not whole embeddings of the model's width {}",
+         input.embeddings.size(), dim);
+  const std::size_t rows = input.embeddings.size() / dim;
+  if (rows != positions.size()) fail("internal: {} embeddings but {} positions", rows, positions.size());
+  for (float v : input.embeddings)
+    if (!std::isfinite(v)) fail(Errc::bad_input, "an input embedding holds a value that is not finite");
+  return rows;
 }
 
 std::vector<float> Forward::eval_segments(std::span<const ForwardSegment> segments,
@@ -257,61 +274,83 @@ std::vector<float> Forward::eval_segments(std::span<const ForwardSegment> segmen
 
 std::vector<float> Forward::eval(KvSequence& seq, std::span<const std::int32_t> tokens,
                                  std::span<const std::int32_t> positions, bool all_logits) {
-  return run(seq, tokens, positions, all_logits ? Output::all_logits : Output::last_logits);
+  return run(seq, Input{tokens, {}}, positions, all_logits ? Output::all_logits : Output::last_logits);
+}
+
+std::vector<float> Forward::eval_embeddings(KvSequence& seq, std::span<const float> embeddings,
+                                            std::span<const std::int32_t> positions) {
+  if (embeddings.empty()) fail(Errc::invalid_argument, "nothing to evaluate: no input embeddings");
+  return run(seq, Input{{}, embeddings}, positions, Output::last_logits);
+}
+
+std::vector<float> Forward::hidden_states(KvSequence& seq, std::span<const float> embeddings,
+                                          std::span<const std::int32_t> positions) {
+  if (embeddings.empty()) fail(Errc::invalid_argument, "nothing to evaluate: no input embeddings");
+  return run(seq, Input{{}, embeddings}, positions, Output::hidden_rows);
 }
 
 std::vector<float> Forward::mean_hidden_state(KvSequence& seq, std::span<const std::int32_t> tokens,
                                               std::span<const std::int32_t> positions) {
-  std::vector<float> sum = run(seq, tokens, positions, Output::hidden_sum);
+  std::vector<float> sum = run(seq, Input{tokens, {}}, positions, Output::hidden_sum);
   for (auto& v : sum) v /= float(tokens.size());
   return sum;
 }
 
-std::vector<float> Forward::run(KvSequence& seq, std::span<const std::int32_t> tokens,
-                                std::span<const std::int32_t> positions, Output output) {
+std::vector<float> Forward::run(KvSequence& seq, const Input& input, std::span<const std::int32_t> positions,
+                                Output output) {
   const bool all_logits = output == Output::all_logits;
+  const bool hidden = output == Output::hidden_sum || output == Output::hidden_rows;
+  const bool embedded = !input.embeddings.empty();
   const auto& c = weights_.config();
-  check_tokens(tokens, positions);
-  if (std::uint64_t(seq.length()) + tokens.size() > seq.max_tokens())
+  const std::size_t rows = check_input(input, positions);
+  if (std::uint64_t(seq.length()) + rows > seq.max_tokens())
     fail(Errc::context_full,
          "context full: {} tokens in the context plus {} new exceed its {} tokens; shorten the prompt or "
          "load the model with a larger context",
-         seq.length(), tokens.size(), seq.max_tokens());
+         seq.length(), rows, seq.max_tokens());
 
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<float> logits;
+  std::vector<float> out;  // logits or hidden states, as `output` says
   timings_ = {};
-  for (std::size_t begin = 0; begin < tokens.size(); begin += max_batch_) {
-    const std::uint32_t n = std::uint32_t(std::min<std::size_t>(max_batch_, tokens.size() - begin));
-    const bool last_chunk = begin + n == tokens.size();
-    ctx_.upload(ids_, tokens.subspan(begin, n));
+  for (std::size_t begin = 0; begin < rows; begin += max_batch_) {
+    const std::uint32_t n = std::uint32_t(std::min<std::size_t>(max_batch_, rows - begin));
+    const bool last_chunk = begin + n == rows;
+    if (embedded)
+      ctx_.upload(vk::BufferView(x_, 0, std::uint64_t(n) * c.dim * 4),
+                  input.embeddings.subspan(begin * c.dim, std::size_t(n) * c.dim));
+    else
+      ctx_.upload(ids_, input.tokens.subspan(begin, n));
     ctx_.upload(positions_, positions.subspan(begin, n));
     seq.reserve(n);
     // Rows that need logits: every row, or the last one (only the last chunk's is kept).
     const std::uint32_t out_rows = output == Output::all_logits ? n : 1;
-    if (output != Output::hidden_sum) reserve_logit_rows(out_rows);
+    if (!hidden) reserve_logit_rows(out_rows);
     vk::CommandStream& cs = begin_pass();
     const vk::StreamCounts before = cs.counts();
     const ForwardSegment segment{&seq, n};
-    record_batch(cs, std::span<const ForwardSegment>(&segment, 1), n, output);
-    if (output != Output::hidden_sum && (all_logits || last_chunk)) record_logits_readback(cs, out_rows);
+    record_batch(cs, std::span<const ForwardSegment>(&segment, 1), n, output, embedded);
+    if (!hidden && (all_logits || last_chunk)) record_logits_readback(cs, out_rows);
     cs.finish();
     seq.advance(n);
     count_pass(before);
-    if (output == Output::hidden_sum) {
-      std::vector<float> rows(std::size_t(n) * c.dim);
-      ctx_.download(vk::BufferView(xn_, 0, rows.size() * 4), std::span<float>(rows));
-      logits.resize(c.dim, 0.0f);
+    if (hidden) {
+      std::vector<float> states(std::size_t(n) * c.dim);
+      ctx_.download(vk::BufferView(xn_, 0, states.size() * 4), std::span<float>(states));
+      if (output == Output::hidden_rows) {
+        out.insert(out.end(), states.begin(), states.end());
+        continue;
+      }
+      out.resize(c.dim, 0.0f);
       for (std::uint32_t r = 0; r < n; ++r)
-        for (std::uint32_t d = 0; d < c.dim; ++d) logits[d] += rows[std::size_t(r) * c.dim + d];
+        for (std::uint32_t d = 0; d < c.dim; ++d) out[d] += states[std::size_t(r) * c.dim + d];
     } else if (all_logits || last_chunk) {
-      const std::size_t old = logits.size();
-      logits.resize(old + std::size_t(out_rows) * c.vocab);
-      read_logits(out_rows, std::span<float>(logits).subspan(old));
+      const std::size_t old = out.size();
+      out.resize(old + std::size_t(out_rows) * c.vocab);
+      read_logits(out_rows, std::span<float>(out).subspan(old));
     }
   }
   timings_.gpu_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  return logits;
+  return out;
 }
 
 }  // namespace lagvk

@@ -37,6 +37,16 @@ class Forward {
   [[nodiscard]] std::vector<float> eval(KvSequence& seq, std::span<const std::int32_t> tokens,
                                         std::span<const std::int32_t> positions, bool all_logits = false);
 
+  /// eval() from input embeddings instead of token ids: rows of `dim` floats, each what the token
+  /// embedding table holds for a token (the model's own input scaling, gemma's, is applied after).
+  /// Cache augmentation feeds a coprocessor's latents to the decoder this way.
+  [[nodiscard]] std::vector<float> eval_embeddings(KvSequence& seq, std::span<const float> embeddings,
+                                                   std::span<const std::int32_t> positions);
+  /// The final normalised hidden states (what the output projection would read) of every input row,
+  /// rows x dim: a coprocessor's latents for its soft-token embeddings. Appends to `seq`.
+  [[nodiscard]] std::vector<float> hidden_states(KvSequence& seq, std::span<const float> embeddings,
+                                                 std::span<const std::int32_t> positions);
+
   /// Runs several sequences in one pass (continuous batching: the decode steps of many requests, a
   /// chunk of one's prompt beside them): segment i owns the next segments[i].tokens of `tokens` and
   /// `positions`, appended to its own sequence. The weights are read once for all rows; attention runs
@@ -60,9 +70,16 @@ class Forward {
  private:
   /// last_logits: each segment's last row; all_logits: every row (one segment); hidden_sum: the final
   /// normalised hidden states of every row, left in xn_ (one segment).
-  enum class Output { last_logits, all_logits, hidden_sum };
+  /// hidden_rows: the same, read back row by row.
+  enum class Output { last_logits, all_logits, hidden_sum, hidden_rows };
+  /// A pass's input: token ids, or rows of input embeddings (exactly one is non-empty).
+  struct Input {
+    std::span<const std::int32_t> tokens;
+    std::span<const float> embeddings;
+  };
+  /// `embedded`: x_ already holds the rows' input embeddings (no token lookup).
   void record_batch(vk::CommandStream& cs, std::span<const ForwardSegment> segments, std::uint32_t n,
-                    Output output);
+                    Output output, bool embedded = false);
   /// Writes each segment's new keys and values into its cache and runs its attention (rows of q_ to rows
   /// of attn_); `kv_starts` are the sequences' lengths before this pass.
   void record_attention(vk::CommandStream& cs, std::span<const ForwardSegment> segments,
@@ -79,7 +96,9 @@ class Forward {
   /// Copies the first `rows` logit rows of the finished pass to `out`.
   void read_logits(std::uint32_t rows, std::span<float> out) const;
   void check_tokens(std::span<const std::int32_t> tokens, std::span<const std::int32_t> positions) const;
-  [[nodiscard]] std::vector<float> run(KvSequence& seq, std::span<const std::int32_t> tokens,
+  /// The rows of `input`, after checking its token ids or its embeddings' shape against `positions`.
+  [[nodiscard]] std::size_t check_input(const Input& input, std::span<const std::int32_t> positions) const;
+  [[nodiscard]] std::vector<float> run(KvSequence& seq, const Input& input,
                                        std::span<const std::int32_t> positions, Output output);
 
   vk::Context& ctx_;

@@ -1,6 +1,7 @@
 #include "engine/kv/kv_pool.hpp"
 
 #include "engine/core/error.hpp"
+#include "engine/vk/command_stream.hpp"
 
 namespace lagvk {
 
@@ -128,6 +129,41 @@ void KvSequence::append_shared_pages(std::span<const std::uint32_t> pages, std::
   // The next entry starts on a fresh page.
   length_ = std::uint32_t(table_.size() * P);
   upload_table();
+}
+
+void KvSequence::share_prefix(const KvSequence& other) {
+  if (&other.pool_ != &pool_) fail("internal: a sequence can share only pages of its own pool");
+  if (!table_.empty() || length_ != 0) fail("internal: share_prefix needs an empty sequence");
+  if (other.length_ > max_tokens_)
+    fail(Errc::context_full, "context full: the {} shared entries exceed this sequence's {} tokens",
+         other.length_, max_tokens_);
+  const std::uint32_t P = pool_.shape().page_tokens;
+  const std::size_t whole = other.length_ / P;
+  const std::uint32_t tail = other.length_ % P;
+  table_.reserve(whole + (tail ? 1 : 0));  // push_back below cannot throw after a reference is taken
+  fill_.reserve(whole + (tail ? 1 : 0));
+  for (std::size_t i = 0; i < whole; ++i) {
+    pool_.retain(std::uint32_t(other.table_[i]));
+    table_.push_back(other.table_[i]);
+    fill_.push_back(other.fill_[i]);
+  }
+  length_ = std::uint32_t(whole * P);
+  if (tail == 0) {
+    upload_table();
+    return;
+  }
+  reserve(tail);
+  const std::uint32_t from = std::uint32_t(other.table_[whole]), to = std::uint32_t(table_.back());
+  vk::CommandStream cs(ctx_);
+  const std::uint64_t bytes = pool_.shape().page_bytes();
+  for (std::uint32_t l = 0; l < pool_.shape().layers; ++l) {
+    cs.copy(vk::BufferView(pool_.keys(l), pool_.page_offset(from), bytes),
+            vk::BufferView(pool_.keys(l), pool_.page_offset(to), bytes));
+    cs.copy(vk::BufferView(pool_.values(l), pool_.page_offset(from), bytes),
+            vk::BufferView(pool_.values(l), pool_.page_offset(to), bytes));
+  }
+  cs.finish();
+  advance(tail);
 }
 
 void KvSequence::advance(std::uint32_t tokens) {

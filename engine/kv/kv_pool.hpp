@@ -97,6 +97,7 @@ class KvSequence {
   KvSequence(const KvSequence&) = delete;
   KvSequence& operator=(const KvSequence&) = delete;
 
+  [[nodiscard]] vk::Context& context() const { return ctx_; }
   [[nodiscard]] std::uint32_t length() const { return length_; }
   [[nodiscard]] std::uint32_t max_tokens() const { return max_tokens_; }
   [[nodiscard]] const std::vector<std::int32_t>& table() const { return table_; }
@@ -110,6 +111,12 @@ class KvSequence {
   /// used last page, if any, is closed first (its unused slots become holes), and `tokens` may leave the
   /// last appended page partly used: attention skips holes, so entries are page-aligned per log.
   void append_shared_pages(std::span<const std::uint32_t> pages, std::uint32_t tokens);
+  /// Makes this empty sequence a reader of `other`'s entries, at the same slots: `other`'s full pages
+  /// shared (one more reference on each, never copied), and its partly used last page, which `other`
+  /// goes on writing, copied to a page of this sequence's own. A cache-augmentation coprocessor attends
+  /// to its decoder's cache this way; no hole is left before this sequence's own entries (a sliding
+  /// window counts slots). Both must share one pool.
+  void share_prefix(const KvSequence& other);
   /// Marks `tokens` reserved entries as written.
   void advance(std::uint32_t tokens);
   /// Drops entries from `new_length` on (pages no longer used are released).

@@ -180,17 +180,63 @@ std::vector<float> RefModel::embed(std::span<const std::int32_t> tokens) const {
   return pool_tokens(encode(tokens), tokens.size(), config_.n_embd, config_.pooling);
 }
 
+void RefModel::check_decoder() const {
+  if (config_.traits.embedding_only())
+    fail(Errc::unsupported_model, "'{}' is an embedding model ({}): it makes sentence vectors, not logits",
+         config_.name.empty() ? config_.arch : config_.name, config_.arch);
+}
+
 std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
   const auto& c = config_;
-  if (c.traits.embedding_only())
-    fail(Errc::unsupported_model, "'{}' is an embedding model ({}): it makes sentence vectors, not logits",
-         c.name.empty() ? c.arch : c.name, c.arch);
-  const std::size_t n = tokens.size(), embd = c.n_embd, hd = c.head_dim, qd = c.q_dim(), kvd = c.kv_dim();
-  const std::size_t ff = c.n_ff, vocab = c.n_vocab;
-  if (n == 0) return {};
+  check_decoder();
+  if (tokens.empty()) return {};
   for (auto t : tokens)
     if (t < 0 || std::uint32_t(t) >= c.n_vocab)
       fail("token id {} is outside the vocabulary (0..{})", t, c.n_vocab - 1);
+  std::vector<float> x(tokens.size() * c.n_embd);
+  embedding(token_embd_, tokens, x, c.n_embd);
+  return logits(decode(std::move(x)));
+}
+
+std::vector<float> RefModel::forward_embeddings(std::span<const float> embeddings) {
+  return logits(hidden_states(embeddings));
+}
+
+std::vector<float> RefModel::hidden_states(std::span<const float> embeddings) {
+  check_decoder();
+  if (embeddings.size() % config_.n_embd != 0)
+    fail(Errc::invalid_argument, "{} values are not whole rows of the model's width {}", embeddings.size(),
+         config_.n_embd);
+  if (embeddings.empty()) return {};
+  return decode(std::vector<float>(embeddings.begin(), embeddings.end()));
+}
+
+void RefModel::share_cache(const RefModel& decoder) {
+  const auto& c = config_;
+  const auto& d = decoder.config_;
+  if (c.n_layers != d.n_layers || c.kv_dim() != d.kv_dim())
+    fail(Errc::invalid_argument, "a cache of {} layers x {} cannot prefix a model of {} layers x {}",
+         d.n_layers, d.kv_dim(), c.n_layers, c.kv_dim());
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    layers_[i].k_cache = decoder.layers_[i].k_cache;
+    layers_[i].v_cache = decoder.layers_[i].v_cache;
+  }
+  n_past_ = decoder.n_past_;
+}
+
+std::vector<float> RefModel::logits(std::span<const float> h) const {
+  const auto& c = config_;
+  const std::size_t n = h.size() / c.n_embd;
+  auto out = linear(h, c.tied_output ? token_embd_ : output_, {}, n, c.n_embd, c.n_vocab);
+  if (c.final_softcap > 0.0f) softcap(out, out, c.final_softcap);
+  if (hook_) hook_("result_output", out);
+  return out;
+}
+
+std::vector<float> RefModel::decode(std::vector<float> x) {
+  const auto& c = config_;
+  const std::size_t embd = c.n_embd, n = x.size() / embd, hd = c.head_dim, qd = c.q_dim(), kvd = c.kv_dim();
+  const std::size_t ff = c.n_ff;
 
   std::vector<std::int32_t> positions(n);
   for (std::size_t t = 0; t < n; ++t) positions[t] = std::int32_t(n_past_ + t);
@@ -203,8 +249,6 @@ std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
     if (hook_) hook_(fmt::format("blk.{}.{}", i, what), v);
   };
 
-  std::vector<float> x(n * embd);
-  embedding(token_embd_, tokens, x, embd);
   if (c.traits.scale_embeddings) scale(x, x, std::sqrt(float(embd)));
   trace("inp_embd", x);
 
@@ -260,10 +304,7 @@ std::vector<float> RefModel::forward(std::span<const std::int32_t> tokens) {
 
   rmsnorm(x, output_norm_, h, n, embd, c.rms_eps);
   trace("result_norm", h);
-  auto logits = linear(h, c.tied_output ? token_embd_ : output_, {}, n, embd, vocab);
-  if (c.final_softcap > 0.0f) softcap(logits, logits, c.final_softcap);
-  trace("result_output", logits);
-  return logits;
+  return h;
 }
 
 }  // namespace lagvk::ref

@@ -30,6 +30,15 @@ class RefModel {
   /// (tokens.size() x n_vocab, row-major). Works for a whole prompt (prefill) or one token (decode).
   /// Fails on token ids outside the vocabulary.
   [[nodiscard]] std::vector<float> forward(std::span<const std::int32_t> tokens);
+  /// forward() from input embeddings (rows of n_embd: what the token embedding table holds for a token,
+  /// before any scaling the model applies to its inputs) instead of token ids.
+  [[nodiscard]] std::vector<float> forward_embeddings(std::span<const float> embeddings);
+  /// forward_embeddings() up to the final norm: the normalised hidden states the output projection would
+  /// read (rows x n_embd); what a cache-augmentation coprocessor hands to its decoder as latents.
+  [[nodiscard]] std::vector<float> hidden_states(std::span<const float> embeddings);
+  /// Replaces this model's KV cache with a copy of `decoder`'s (same layers and KV width): a coprocessor
+  /// then attends to the decoder's keys and values as its prefix, its own entries following them.
+  void share_cache(const RefModel& decoder);
 
   /// Encoder models (bert): the final hidden states of `tokens` (tokens.size() x n_embd, row-major), every
   /// token attending to every other; token type 0 and positions 0.. as llama.cpp feeds a single text.
@@ -59,6 +68,13 @@ class RefModel {
     std::vector<float> bo, b_up, b_down, attn_out_norm, attn_out_norm_b, out_norm, out_norm_b;  ///< encoders
     std::vector<float> k_cache, v_cache;  ///< n_past x kv_dim each, RoPE already applied to keys
   };
+
+  void check_decoder() const;
+  /// The decoder blocks over input embeddings x (rows x n_embd), appended at n_past(): the final
+  /// normalised hidden states.
+  [[nodiscard]] std::vector<float> decode(std::vector<float> x);
+  /// The output projection (and soft cap) of normalised hidden states.
+  [[nodiscard]] std::vector<float> logits(std::span<const float> h) const;
 
   ModelConfig config_;
   std::vector<float> token_embd_, output_norm_, output_, rope_freqs_;
