@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 nlohmann::json entry_json(Store::Reader& r, const Fingerprint& f, LogId id) {
   const auto rec = r.log(id);
   nlohmann::json layers = nlohmann::json::array();
-  const std::uint32_t pages = r.pages_of(std::uint32_t(rec->token_ids.size()));
+  const std::uint32_t pages = r.pages_of(std::uint32_t(rec->kv_tokens()));
   for (std::uint32_t l = 0; l < f.layers; ++l) {
     std::vector<std::uint16_t> k, v;
     for (std::uint32_t p = 0; p < pages; ++p) {
@@ -326,7 +326,7 @@ ExportEntry parse_export_entry(std::string_view line, const Fingerprint& fingerp
     fail(Errc::bad_input, "{} line {} (log {}): 'layers' must be an array of {} layers (the fingerprint's)",
          source, line_number, e.id, fingerprint.layers);
   const std::uint64_t bytes =
-      std::uint64_t(e.record.token_ids.size()) * fingerprint.kv_heads * fingerprint.head_dim * 2;
+      std::uint64_t(e.record.kv_tokens()) * fingerprint.kv_heads * fingerprint.head_dim * 2;
   for (std::uint32_t l = 0; l < fingerprint.layers; ++l) {
     if (!layers[l].is_object())
       fail(Errc::bad_input, "{} line {}: layer {} is not an object", source, line_number, l);
@@ -372,7 +372,7 @@ std::vector<ImportedLog> import_checked_export(Store& store, std::istream& in, c
     for (number = 2; read_line(in, line, source, number); ++number) {
       if (line.empty()) continue;
       const ExportEntry e = parse_export_entry(line, summary.fingerprint, source, number);
-      LogKvInput kv{std::uint32_t(e.record.token_ids.size()), {}, {}};
+      LogKvInput kv{std::uint32_t(e.record.kv_tokens()), {}, {}};
       for (std::size_t l = 0; l < e.k.size(); ++l) {
         kv.k.emplace_back(e.k[l]);
         kv.v.emplace_back(e.v[l]);

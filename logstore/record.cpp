@@ -87,6 +87,14 @@ std::int64_t created_field(const nlohmann::json& j) {
   return f->get<std::int64_t>();
 }
 
+std::uint32_t latents_field(const nlohmann::json& j) {
+  const nlohmann::json* f = find_field(j, "latents");
+  if (f == nullptr) return 0;
+  if (!f->is_number_unsigned() || f->get<std::uint64_t>() > kMaxRecordLatents)
+    fail(Errc::bad_input, "record field 'latents' must be an integer from 0 to {}", kMaxRecordLatents);
+  return f->get<std::uint32_t>();
+}
+
 }  // namespace
 
 void to_json(nlohmann::json& j, const LogRecord& r) {
@@ -94,6 +102,7 @@ void to_json(nlohmann::json& j, const LogRecord& r) {
        {"selection", r.selection}, {"trace", r.trace},
        {"token_ids", r.token_ids}, {"positions", r.positions},
        {"tags", r.tags},           {"created", r.created}};
+  if (r.latents > 0) j["latents"] = r.latents;  // records without latents stay as they always were
 }
 
 void from_json(const nlohmann::json& j, LogRecord& r) {
@@ -106,15 +115,18 @@ void from_json(const nlohmann::json& j, LogRecord& r) {
   r.positions = int32_array_field(j, "positions");
   r.tags = string_array_field(j, "tags");
   r.created = created_field(j);
+  r.latents = latents_field(j);
 }
 
 void validate_record(const LogRecord& record) {
   if (record.token_ids.empty()) fail(Errc::bad_input, "the record keeps no tokens");
   if (record.token_ids.size() > std::numeric_limits<std::uint32_t>::max())
     fail(Errc::bad_input, "the record keeps {} tokens (at most 2^32-1)", record.token_ids.size());
-  if (record.positions.size() != record.token_ids.size())
-    fail(Errc::bad_input, "the record has {} token ids but {} positions", record.token_ids.size(),
-         record.positions.size());
+  if (record.latents > kMaxRecordLatents)
+    fail(Errc::bad_input, "the record claims {} latents (at most {})", record.latents, kMaxRecordLatents);
+  if (record.positions.size() != record.kv_tokens())
+    fail(Errc::bad_input, "the record has {} token ids and {} latents but {} positions",
+         record.token_ids.size(), record.latents, record.positions.size());
   for (std::size_t i = 0; i < record.token_ids.size(); ++i)
     if (record.token_ids[i] < 0)
       fail(Errc::bad_input, "the record's token id {} is negative ({})", i, record.token_ids[i]);

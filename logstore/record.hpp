@@ -20,10 +20,19 @@ struct LogRecord {
   std::string selection;                ///< "last", "all", "answer", "full"
   nlohmann::json trace;                 ///< the finished task's messages
   std::vector<std::int32_t> token_ids;  ///< the selected tokens
-  std::vector<std::int32_t> positions;  ///< their positions in the original trace
+  std::vector<std::int32_t> positions;  ///< their positions in the original trace, then the latents'
   std::vector<std::string> tags;
   std::int64_t created = 0;  ///< unix seconds
+  /// Cache-augmentation latents kept after the tokens (engine/augment): KV entries that no token id
+  /// names. Text modes use the tokens alone; KV modes splice tokens and latents.
+  std::uint32_t latents = 0;
+
+  /// The KV entries the log's pages hold: its tokens, then its latents.
+  [[nodiscard]] std::size_t kv_tokens() const { return token_ids.size() + latents; }
 };
+
+/// The most latents a record may claim (far above any coprocessor's; bounds what a damaged record says).
+inline constexpr std::uint32_t kMaxRecordLatents = 1u << 16;
 
 void to_json(nlohmann::json& j, const LogRecord& r);
 /// Strict: a field of the wrong JSON type (a string for token_ids, a float or an out-of-range number for a
@@ -31,8 +40,8 @@ void to_json(nlohmann::json& j, const LogRecord& r);
 /// their defaults (retrieval_text defaults to the task).
 void from_json(const nlohmann::json& j, LogRecord& r);
 
-/// Throws lagvk::Error when a record cannot describe stored KV: no tokens, negative token ids, or
-/// positions and token_ids of different lengths.
+/// Throws lagvk::Error when a record cannot describe stored KV: no tokens, negative token ids, more than
+/// kMaxRecordLatents latents, or not one position per KV entry (token or latent).
 void validate_record(const LogRecord& record);
 
 /// The bytes the store keeps for a record: header, then JSON (validates the record first).

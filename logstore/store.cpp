@@ -601,6 +601,9 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
       fail(Errc::internal, "internal: layer {} holds {} / {} values, expected {}", l, kv.k[l].size(),
            kv.v[l].size(), kv.tokens * row);
   if (kv.tokens == 0) fail(Errc::invalid_argument, "a log must keep at least one token");
+  if (kv.tokens != record.kv_tokens())
+    fail(Errc::invalid_argument, "a log's KV holds {} entries but its record {} ({} tokens, {} latents)",
+         kv.tokens, record.kv_tokens(), record.token_ids.size(), record.latents);
   const std::string json = encode_record_value(record);
   const std::uint32_t P = f.page_tokens;
   const std::uint32_t n_pages = (kv.tokens + P - 1) / P;
@@ -852,7 +855,7 @@ StoreStats Store::stats() {
   for (LogId id : r.ids()) {
     ++s.logs;
     try {
-      if (auto log = r.log(id)) s.stored_tokens += log->token_ids.size();
+      if (auto log = r.log(id)) s.stored_tokens += log->kv_tokens();
     } catch (const Error&) {
       // A damaged record: counted as a log; verify reports it.
     }
@@ -887,15 +890,15 @@ VerifyReport Store::verify() {
       const DecodedRecord decoded = decode_stored_record(id, v, dir_);
       const LogRecord& log = decoded.record;
       if (decoded.legacy) ++legacy;
-      const std::uint32_t n = r.pages_of(std::uint32_t(log.token_ids.size()));
+      const std::uint32_t n = r.pages_of(std::uint32_t(log.kv_tokens()));
       expected[id] = n;
       std::uint32_t tokens = 0;
       for (std::uint32_t l = 0; l < fingerprint_.layers; ++l) {
         tokens = 0;
         for (std::uint32_t p = 0; p < n; ++p) tokens += r.page(id, l, p).tokens;
-        if (tokens != log.token_ids.size())
+        if (tokens != log.kv_tokens())
           report.problems.push_back(fmt::format("log {}: layer {} pages hold {} tokens, the record {}", id, l,
-                                                tokens, log.token_ids.size()));
+                                                tokens, log.kv_tokens()));
       }
     } catch (const Error& e) {
       report.problems.push_back(e.what());

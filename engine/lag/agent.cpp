@@ -1,6 +1,7 @@
 #include "engine/lag/agent.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "engine/lag/log_budget.hpp"
@@ -22,7 +23,7 @@ void add_retrieved_logs(LogLibrary* library, const std::string& query, LogMode m
 std::optional<AgentTurn> run_agent_turn(Engine& engine, LogLibrary* library, LogMode mode,
                                         const std::vector<Message>& messages,
                                         std::span<const std::int32_t> turn_start, const GenerateOptions& gen,
-                                        AgentResult& result) {
+                                        AgentResult& result, const TurnAugmentation* augmentation) {
   auto prompt = render_prompt(messages, engine.tokenizer(), &engine.chat_template());
   prompt.insert(prompt.end(), turn_start.begin(), turn_start.end());
   // A transcript that has outgrown the context ends the task unanswered, as a step limit would: one
@@ -40,8 +41,25 @@ std::optional<AgentTurn> run_agent_turn(Engine& engine, LogLibrary* library, Log
     if (std::none_of(result.skipped.begin(), result.skipped.end(),
                      [&](const SkippedLog& s) { return s.id == skipped.id; }))
       result.skipped.push_back(std::move(skipped));
-  AgentTurn turn{generate_from(engine, *ctx.sequence, std::move(ctx.logits), ctx.next_position, gen), 0.0};
-  turn.time_to_first_token_ms = ctx.logs_ms + ctx.suffix_ms + turn.out.timings.time_to_first_token_ms;
+  double augment_ms = 0;
+  std::uint32_t latents = 0;
+  if (augmentation != nullptr && augmentation->coprocessor != nullptr) {
+    const std::uint32_t want =
+        augmentation->latents ? augmentation->latents : augmentation->coprocessor->latents();
+    // Room for the latents and at least one written token; else the turn runs as without a coprocessor.
+    if (std::uint64_t(ctx.sequence->length()) + want + 1 < ctx.sequence->max_tokens()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      Augmentation a = augmentation->coprocessor->augment(*ctx.sequence, ctx.next_position, want);
+      augment_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      latents = want;
+      ctx.logits = std::move(a.logits);
+      ctx.next_position += std::int32_t(want);
+    }
+  }
+  AgentTurn turn{generate_from(engine, *ctx.sequence, std::move(ctx.logits), ctx.next_position, gen), 0.0,
+                 latents};
+  turn.time_to_first_token_ms =
+      ctx.logs_ms + ctx.suffix_ms + augment_ms + turn.out.timings.time_to_first_token_ms;
   result.context_tokens = ctx.sequence->length();
   return turn;
 }
@@ -62,9 +80,11 @@ AgentResult run_agent(Engine& engine, LogLibrary* library, const std::string& qu
   gen.stop_strings = {"\n"};  // one step is one line
 
   for (std::uint32_t step = 0; step < options.max_steps; ++step) {
-    const auto turn = run_agent_turn(engine, library, options.mode, messages, {}, gen, result);
+    const auto turn = run_agent_turn(engine, library, options.mode, messages, {}, gen, result,
+                                     options.augmentation.applies(step) ? &options.augmentation : nullptr);
     if (!turn) break;
     const GenerateResult& out = turn->out;
+    result.latents += turn->latents;
 
     AgentStep s;
     // The model writes its line after "Assistant:" with a leading space; the message content is the line

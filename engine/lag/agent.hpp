@@ -11,12 +11,26 @@
 #include <string>
 #include <vector>
 
+#include "engine/augment/coprocessor.hpp"
 #include "engine/lag/context_builder.hpp"
 #include "engine/lag/log_budget.hpp"
 #include "engine/lag/tools.hpp"
 #include "engine/lag/trace.hpp"
 
 namespace lagvk::lag {
+
+/// Cache augmentation of an agent's turns (engine/augment): the coprocessor's latents are appended after
+/// a turn's prompt, before the model writes; at every step, or at the first only (the question's prompt).
+enum class AugmentAt { prompt, each_step };
+struct TurnAugmentation {
+  augment::Coprocessor* coprocessor = nullptr;  ///< none: no augmentation
+  std::uint32_t latents = 0;                    ///< 0: all the coprocessor's
+  AugmentAt at = AugmentAt::each_step;
+  /// Whether the turn of step `step` (0: the first) is augmented.
+  [[nodiscard]] bool applies(std::uint32_t step) const {
+    return coprocessor != nullptr && (at == AugmentAt::each_step || step == 0);
+  }
+};
 
 struct AgentOptions {
   std::uint32_t max_steps = 6;
@@ -25,6 +39,7 @@ struct AgentOptions {
   std::uint32_t max_logs =
       RetrievalDefaults::max_logs;  ///< at most this many logs in the context (0: no cap)
   LogMode mode = LogMode::kv;
+  TurnAugmentation augmentation;
   SamplerParams sampling = [] {
     SamplerParams p;
     p.temperature = 0.0f;  // greedy: evaluations and demos are reproducible
@@ -47,6 +62,7 @@ struct AgentResult {
   std::vector<SkippedLog> skipped;  ///< retrieved logs left out of the context (damaged, too long), once each
   Trace trace;                      ///< the finished task (user, assistant and tool messages)
   std::uint32_t context_tokens = 0;
+  std::uint32_t latents = 0;  ///< cache-augmentation latents appended over all its turns
 };
 
 /// Adds to `all` the `logs_per_query` best logs for `query` not in `taken` (the paper's per-step retrieval,
@@ -61,12 +77,16 @@ void add_retrieved_logs(LogLibrary* library, const std::string& query, LogMode m
 /// context (the task then ends unanswered, as at a step limit).
 struct AgentTurn {
   GenerateResult out;
-  double time_to_first_token_ms = 0;  ///< placing the logs and the prompt, then the first token
+  double time_to_first_token_ms = 0;  ///< placing the logs and the prompt (and latents), then the first token
+  std::uint32_t latents = 0;          ///< latents the coprocessor appended before the model wrote
 };
+/// With `augmentation` (null: none), the coprocessor's latents follow the prompt before the model writes;
+/// a turn whose latents do not fit the context runs without them.
 [[nodiscard]] std::optional<AgentTurn> run_agent_turn(Engine& engine, LogLibrary* library, LogMode mode,
                                                       const std::vector<Message>& messages,
                                                       std::span<const std::int32_t> turn_start,
-                                                      const GenerateOptions& gen, AgentResult& result);
+                                                      const GenerateOptions& gen, AgentResult& result,
+                                                      const TurnAugmentation* augmentation = nullptr);
 
 /// Runs the loop for `question`. `library` may be null (no logs). Tools are looked up by name; an unknown
 /// tool or bad arguments come back to the model as an observation, not an exception.

@@ -25,7 +25,8 @@ logstore::LogRecord record_of(const Trace& trace, Selection selection) {
 
 }  // namespace
 
-EncodedLog encode_trace(Engine& engine, const Trace& trace, Selection selection) {
+EncodedLog encode_trace(Engine& engine, const Trace& trace, Selection selection,
+                        const LogAugmentation& augmentation) {
   const RenderedTrace rendered = render_trace(trace, engine.tokenizer(), selection, &engine.chat_template());
   auto seq = engine.new_sequence();
   if (rendered.tokens.size() > seq->max_tokens())
@@ -38,8 +39,19 @@ EncodedLog encode_trace(Engine& engine, const Trace& trace, Selection selection)
   (void)engine.forward().eval(*seq, rendered.tokens, positions);
   std::vector<std::int32_t> token_ids;
   for (auto i : rendered.selected) token_ids.push_back(rendered.tokens[std::size_t(i)]);
-  // Entries and positions coincide: the trace was evaluated from entry 0 at position 0.
-  return capture_live(engine, *seq, trace, selection, rendered.selected, rendered.selected, token_ids);
+  // Entries and positions coincide: the trace was evaluated from entry 0 at position 0, and latents
+  // follow it at the next entries and positions.
+  std::vector<std::int32_t> entries = rendered.selected;
+  std::uint32_t latents = 0;
+  if (augmentation.coprocessor != nullptr) {
+    const std::int32_t end = std::int32_t(rendered.tokens.size());
+    const Augmentation a = augmentation.coprocessor->augment(*seq, end, augmentation.latents);
+    latents = std::uint32_t(a.latents.size() / engine.config().dim);
+    for (std::uint32_t i = 0; i < latents; ++i) entries.push_back(end + std::int32_t(i));
+  }
+  EncodedLog log = capture_live(engine, *seq, trace, selection, entries, entries, token_ids);
+  log.record.latents = latents;
+  return log;
 }
 
 EncodedLog capture_live(Engine& engine, const KvSequence& seq, const Trace& trace, Selection selection,
@@ -47,6 +59,7 @@ EncodedLog capture_live(Engine& engine, const KvSequence& seq, const Trace& trac
                         std::span<const std::int32_t> token_ids) {
   EncodedLog out;
   out.record = record_of(trace, selection);
+  // Entries past the token ids are latents (set by the caller in record.latents).
   out.record.token_ids.assign(token_ids.begin(), token_ids.end());
   out.record.positions.assign(positions.begin(), positions.end());
   out.kv = capture_log_kv(engine.context(), seq, entries, positions, rope_args(engine.forward().weights()),

@@ -3,6 +3,7 @@
 // the selected tokens' KV, computed with the whole trace as context) or capture a live sequence that
 // already holds the task (no extra forward pass). Keys are stored without RoPE.
 #include "engine/api/engine.hpp"
+#include "engine/augment/coprocessor.hpp"
 #include "engine/kv/log_kv.hpp"
 #include "engine/lag/trace.hpp"
 #include "logstore/store.hpp"
@@ -16,8 +17,17 @@ struct EncodedLog {
   logstore::EmbedderFingerprint embedder;  ///< who made `embedding` (lag::embed_log sets both)
 };
 
-/// Renders and evaluates `trace` from position 0 and captures the tokens `selection` keeps.
-[[nodiscard]] EncodedLog encode_trace(Engine& engine, const Trace& trace, Selection selection);
+/// How a log is augmented before it is stored (cache augmentation, arXiv 2412.17747): after the whole
+/// trace, the coprocessor's latents are appended and kept after the selected tokens.
+struct LogAugmentation {
+  augment::Coprocessor* coprocessor = nullptr;  ///< none: the log is not augmented
+  std::uint32_t latents = 0;                    ///< 0: all the coprocessor's
+};
+
+/// Renders and evaluates `trace` from position 0 and captures the tokens `selection` keeps (and, with a
+/// coprocessor, the latents it appends after the trace: record.latents of them after the tokens).
+[[nodiscard]] EncodedLog encode_trace(Engine& engine, const Trace& trace, Selection selection,
+                                      const LogAugmentation& augmentation = {});
 
 /// Captures `entries` of a live sequence (cache entries holding the tokens `token_ids`, rotated at
 /// `positions`) as the log of `trace`.

@@ -16,15 +16,8 @@ struct ContentHashes {
 
 /// xxh64 of every tensor (name and bytes), and of the vocabulary.
 ContentHashes content_hashes(const Engine& engine) {
-  const GgufFile& file = engine.model().gguf();
+  std::string model_hash = weights_hash(engine.model().gguf());
   XXH64_state_t* state = XXH64_createState();
-  XXH64_reset(state, 0);
-  for (const auto& t : file.tensors()) {
-    XXH64_update(state, t.name.data(), t.name.size());
-    const auto data = file.tensor_data(t);
-    XXH64_update(state, data.data(), data.size());
-  }
-  const std::uint64_t model_hash = XXH64_digest(state);
   XXH64_reset(state, 0);
   const Tokenizer& tok = engine.tokenizer();
   for (std::size_t i = 0; i < tok.vocab_size(); ++i) {
@@ -33,10 +26,23 @@ ContentHashes content_hashes(const Engine& engine) {
   }
   const std::uint64_t tokenizer_hash = XXH64_digest(state);
   XXH64_freeState(state);
-  return {fmt::format("{:016x}", model_hash), fmt::format("{:016x}", tokenizer_hash)};
+  return {std::move(model_hash), fmt::format("{:016x}", tokenizer_hash)};
 }
 
 }  // namespace
+
+std::string weights_hash(const GgufFile& file) {
+  XXH64_state_t* state = XXH64_createState();
+  XXH64_reset(state, 0);
+  for (const auto& t : file.tensors()) {
+    XXH64_update(state, t.name.data(), t.name.size());
+    const auto data = file.tensor_data(t);
+    XXH64_update(state, data.data(), data.size());
+  }
+  const std::uint64_t hash = XXH64_digest(state);
+  XXH64_freeState(state);
+  return fmt::format("{:016x}", hash);
+}
 
 logstore::EmbedderFingerprint embedder_fingerprint(Engine& engine) {
   const ContentHashes h = content_hashes(engine);

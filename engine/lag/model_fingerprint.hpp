@@ -6,6 +6,10 @@
 
 namespace lagvk::lag {
 
+/// The hash of a GGUF file's tensors (names and bytes; xxh64, hex): the weights' identity, as stores
+/// record their model and coprocessors their decoder.
+[[nodiscard]] std::string weights_hash(const GgufFile& file);
+
 /// Hashes every tensor's bytes and the vocabulary (xxh64; about 10 GB/s, so ~50 ms for a 0.5 GB model).
 [[nodiscard]] logstore::Fingerprint model_fingerprint(Engine& engine);
 

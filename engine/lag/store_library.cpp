@@ -44,7 +44,7 @@ LogKvSource StoreLibrary::kv(LogId id) {
     auto reader = store_.read();
     const auto rec = reader.log(id);
     if (!rec) fail(Errc::not_found, "log {} is not in the store '{}'", id, store_.dir());
-    tokens = std::uint32_t(rec->token_ids.size());
+    tokens = std::uint32_t(rec->kv_tokens());
     const std::uint32_t layers = store_.fingerprint().layers, n_pages = reader.pages_of(tokens);
     k_.assign(layers, {});
     v_.assign(layers, {});

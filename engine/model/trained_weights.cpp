@@ -75,6 +75,12 @@ void TrainedWeights::apply_config(RandomModelSpec& s) const {
   s.tied_output = c.value("tied_output", false);
 }
 
+std::vector<std::uint64_t> TrainedWeights::shape(const std::string& name) const {
+  const auto it = tensors_.find(name);
+  if (it == tensors_.end()) fail("'{}/weights.json' has no tensor {}", dir_, name);
+  return it->second.shape;
+}
+
 std::vector<float> TrainedWeights::tensor(const std::string& name, std::size_t count) const {
   const auto it = tensors_.find(name);
   if (it == tensors_.end()) fail("'{}/weights.json' has no tensor {}", dir_, name);

@@ -22,6 +22,8 @@ class TrainedWeights {
   void apply_config(RandomModelSpec& spec) const;
   /// The values of one tensor; fails when the name is missing or its element count differs.
   [[nodiscard]] std::vector<float> tensor(const std::string& name, std::size_t count) const;
+  /// A tensor's shape as weights.json gives it (ne0 first); fails when the name is missing.
+  [[nodiscard]] std::vector<std::uint64_t> shape(const std::string& name) const;
   [[nodiscard]] std::size_t tensor_count() const { return tensors_.size(); }
 
  private:

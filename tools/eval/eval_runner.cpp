@@ -38,7 +38,8 @@ EvalTempDir::~EvalTempDir() {
 EvalStores::EvalStores(Engine& engine, const std::vector<EvalQuestion>& seen, const EvalAgent& agent,
                        const EvalScorer& score, const std::vector<EvalMode>& modes,
                        const std::string& work_dir, const std::optional<TextEmbedder>& embedder,
-                       logstore::IndexText index_text, const EvalProgress& progress)
+                       logstore::IndexText index_text, const EvalProgress& progress,
+                       const LogAugmentation& log_augmentation)
     : work_(work_dir), embedder_(embedder), index_text_(index_text) {
   if (!any_needs_store(modes)) return;  // no mode reads logs: no seen task needs to run
   const auto t0 = Clock::now();
@@ -64,7 +65,7 @@ EvalStores::EvalStores(Engine& engine, const std::vector<EvalQuestion>& seen, co
     so.index_text = index_text_;
     auto store = logstore::Store::open((work_.path / std::string(selection_name(m.selection))).string(), so);
     for (std::size_t i = 0; i < traces.size(); ++i) {
-      EncodedLog log = encode_trace(engine, traces[i], m.selection);
+      EncodedLog log = encode_trace(engine, traces[i], m.selection, log_augmentation);
       index_log(*store, log, embedder_);
       answers_[store_log(*store, log)] = answers[i];
     }
@@ -112,6 +113,7 @@ ModeResult run_eval_mode(const std::string& split, const EvalMode& mode,
       d.steps = std::uint32_t(r.steps.size());
       d.logs = std::uint32_t(r.logs.size());
       d.context_tokens = r.context_tokens;
+      d.latents = r.latents;
       for (const auto& l : r.logs) d.log_tasks.push_back(l.task);
       for (const auto& s : r.steps)
         d.transcript.push_back(s.observation.empty() ? s.output : s.output + " -> " + s.observation);
@@ -122,6 +124,7 @@ ModeResult run_eval_mode(const std::string& split, const EvalMode& mode,
     row.answered += answer.has_value();
     row.mean_steps += d.steps;
     row.mean_logs += d.logs;
+    row.mean_latents += d.latents;
     row.f1 += d.f1;
     row.details.push_back(std::move(d));
   }
@@ -132,6 +135,7 @@ ModeResult run_eval_mode(const std::string& split, const EvalMode& mode,
     row.f1 = 100.0 * row.f1 / row.questions;
     row.mean_steps /= row.questions;
     row.mean_logs /= row.questions;
+    row.mean_latents /= row.questions;
   }
   row.seconds = seconds_since(t0);
   return row;

@@ -50,7 +50,7 @@ class EvalStores {
   EvalStores(Engine& engine, const std::vector<EvalQuestion>& seen, const EvalAgent& agent,
              const EvalScorer& score, const std::vector<EvalMode>& modes, const std::string& work_dir,
              const std::optional<TextEmbedder>& embedder, logstore::IndexText index_text,
-             const EvalProgress& progress);
+             const EvalProgress& progress, const LogAugmentation& log_augmentation = {});
 
   /// The library a mode reads (null for `none`).
   [[nodiscard]] std::unique_ptr<StoreLibrary> library(const EvalMode& mode);

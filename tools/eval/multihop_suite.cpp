@@ -118,7 +118,8 @@ EvalReport run_multihop_eval(Engine& engine, const MultihopSuite& suite, const E
   EvalStores stores(
       engine, pick("seen", options.store_limit),
       [&](const std::string& q, LogLibrary*) { return run_agent(engine, nullptr, q, tools, store_agent); },
-      score, modes, options.work_dir, options.embedder, options.index_text, progress_of("logs"));
+      score, modes, options.work_dir, options.embedder, options.index_text, progress_of("logs"),
+      options.log_augmentation);
   report.log_tasks = stores.tasks;
   report.log_tasks_answered = stores.answered;
   report.log_tasks_correct = stores.correct;
@@ -132,6 +133,7 @@ EvalReport run_multihop_eval(Engine& engine, const MultihopSuite& suite, const E
       a.mode = m.mode;
       a.logs_per_query = options.logs_per_query;
       a.max_logs = options.max_logs;
+      a.augmentation = options.augmentation;
       const EvalAgent agent = [&](const std::string& q, LogLibrary* library) {
         return run_agent(engine, library, q, tools, a);
       };

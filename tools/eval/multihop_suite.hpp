@@ -14,6 +14,7 @@
 #include "engine/lag/agent.hpp"
 #include "engine/lag/embedder.hpp"
 #include "engine/lag/log_budget.hpp"
+#include "engine/lag/log_writer.hpp"
 
 namespace lagvk::lag {
 
@@ -57,6 +58,10 @@ struct EvalOptions {
   /// Dense retrieval with this embedding model (the logs get its vectors); empty: BM25.
   std::optional<TextEmbedder> embedder;
   logstore::IndexText index_text = logstore::IndexText::task;  ///< what the stores index of each log
+  /// Cache augmentation while answering: a coprocessor's latents after each step's prompt (or the first's).
+  TurnAugmentation augmentation;
+  /// Cache augmentation of the logs the seen tasks become (their latents kept after their tokens).
+  LogAugmentation log_augmentation;
   /// (what, done, total) while running; what is "logs" or "<split>/<mode>".
   std::function<void(const std::string&, std::uint32_t, std::uint32_t)> progress;
 };
@@ -64,7 +69,7 @@ struct EvalOptions {
 struct QuestionResult {
   std::string id, question, gold, answer;  ///< answer empty when none within the step limit
   bool correct = false;
-  std::uint32_t steps = 0, logs = 0, context_tokens = 0;
+  std::uint32_t steps = 0, logs = 0, context_tokens = 0, latents = 0;
   double f1 = 0;                        ///< the QA suite: F1 of answer against the gold answers (0..1)
   std::vector<std::string> log_tasks;   ///< the tasks of the logs used, in context order
   std::vector<std::string> transcript;  ///< each step: the model's line, then " -> " and the tool's reply
@@ -74,7 +79,8 @@ struct ModeResult {
   std::string split, mode;
   std::uint32_t questions = 0, correct = 0, answered = 0;
   double exact_match = 0, mean_steps = 0, mean_logs = 0, seconds = 0;
-  double f1 = 0;  ///< mean F1 in % (the QA suite; qa_metrics.hpp)
+  double mean_latents = 0;  ///< cache-augmentation latents per question (0 without a coprocessor)
+  double f1 = 0;            ///< mean F1 in % (the QA suite; qa_metrics.hpp)
   std::vector<QuestionResult> details;
 };
 

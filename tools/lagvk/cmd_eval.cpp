@@ -13,6 +13,7 @@
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/assets.hpp"
 #include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/coprocessor_flags.hpp"
 #include "tools/lagvk/embed_model_flag.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/index_text_flag.hpp"
@@ -37,6 +38,7 @@ nlohmann::json row_json(const lag::ModeResult& r, bool details) {
                    {"mean_steps", r.mean_steps},
                    {"answered", r.answered},
                    {"mean_logs", r.mean_logs},
+                   {"mean_latents", r.mean_latents},
                    {"seconds", r.seconds}};
   if (details) {
     j["details"] = nlohmann::json::array();
@@ -95,6 +97,16 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
        "the temp directory"},
       embed_model_option("for dense retrieval of the logs (instead of BM25)"),
       index_text_option(),
+      coprocessor_options()[0],
+      coprocessor_options()[1],
+      {"--augment-at", "", "WHEN",
+       "multihop, with --coprocessor: the latents follow every step's prompt (each-step) or the question's "
+       "only (prompt)",
+       "each-step"},
+      {"--augment-logs", "", "",
+       "multihop, with --coprocessor: the logs keep the latents computed after each seen task (as 'log add "
+       "--coprocessor'); without --augment-at, answering is not augmented",
+       ""},
       {"--details", "", "", "with --json: every question's answer, steps, logs used and transcript", ""},
       {"--json", "", "", "print one JSON object instead of the table", ""}};
   for (auto& o : load_option_specs()) options.push_back(o);
@@ -182,6 +194,20 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   }
   const EmbedModel embed_model = load_embed_model(args, load);
   o.embedder = embed_model.embedder;
+  const auto coprocessor = coprocessor_from(args, *engine, "lagvk eval");
+  if (coprocessor && qa) fail("lagvk eval: --coprocessor is for the multihop suite");
+  if (!coprocessor && (args.has("--augment-at") || args.has("--augment-logs")))
+    fail("lagvk eval: --augment-at and --augment-logs need --coprocessor FILE");
+  if (coprocessor) {
+    const std::string at = args.get_or("--augment-at", "each-step");
+    if (at != "each-step" && at != "prompt")
+      fail("lagvk eval: --augment-at must be each-step or prompt, not '{}'", at);
+    // --augment-logs alone augments the logs only: the measurement of augmented logs under LAG.
+    if (!args.has("--augment-logs") || args.has("--augment-at"))
+      o.augmentation = {coprocessor.get(), latents_from(args),
+                        at == "prompt" ? lag::AugmentAt::prompt : lag::AugmentAt::each_step};
+    if (args.has("--augment-logs")) o.log_augmentation = {coprocessor.get(), latents_from(args)};
+  }
   qo.embedder = embed_model.embedder;
   std::unique_ptr<ProgressBar> bar;
   std::string current;
@@ -222,6 +248,13 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
                        {"store_max_steps", store_max_steps},
                        {"seconds", report.log_seconds}}},
                      {"rows", rows}};
+    if (coprocessor)
+      j["augmentation"] = {{"coprocessor", coprocessor->path()},
+                           {"latents", latents_from(args) ? latents_from(args) : coprocessor->latents()},
+                           {"answering", o.augmentation.coprocessor == nullptr         ? "none"
+                                         : o.augmentation.at == lag::AugmentAt::prompt ? "prompt"
+                                                                                       : "each-step"},
+                           {"logs", o.log_augmentation.coprocessor != nullptr}};
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }

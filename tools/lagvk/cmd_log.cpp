@@ -21,6 +21,7 @@
 #include "logstore/store.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/coprocessor_flags.hpp"
 #include "tools/lagvk/embed_model_flag.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/human_text.hpp"
@@ -79,6 +80,8 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
         "--embed-model's; a store with vectors always gets them",
         ""},
        embed_model_option("that makes each log's dense vector (implies --embed)"),
+       coprocessor_options()[0],
+       coprocessor_options()[1],
        kJson,
        load_option_specs()[0],
        load_option_specs()[1]});
@@ -101,6 +104,10 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
     engine = Engine::load(*model, load);
   }
   const EmbedModel embed_model = load_embed_model(args, load);
+  // With a coprocessor each log keeps its latents after its tokens (the latents attended to the whole
+  // trace, as the kept response did).
+  const auto coprocessor = coprocessor_from(args, *engine, "log add");
+  const lag::LogAugmentation augmentation{coprocessor.get(), latents_from(args)};
   logstore::StoreOptions so{true, lag::model_fingerprint(*engine)};
   so.codec = codec == "q8_0" ? logstore::PageCodec::q8_0 : logstore::PageCodec::f16;
   so.index_text = index_text;
@@ -128,14 +135,18 @@ int log_add(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   };
   try {
     for (std::size_t i = 0; i < traces.size(); ++i) {
-      auto log = lag::encode_trace(*engine, traces[i], selection);
+      auto log = lag::encode_trace(*engine, traces[i], selection, augmentation);
       lag::index_log(*store, log, vectors);
       const StoreFaultGuard guard(dir);
       const auto id = lag::store_log(*store, log);
-      added.push_back({{"id", id}, {"task", traces[i].task}, {"tokens", log.kv.tokens}});
+      const auto tokens = log.record.token_ids.size();
+      added.push_back(
+          {{"id", id}, {"task", traces[i].task}, {"tokens", tokens}, {"latents", log.record.latents}});
       if (!args.has("--json")) {
         bar.clear();  // the line goes above the bar, not into it
-        fmt::print("added log {} ({} tokens): {}\n", id, log.kv.tokens, printable(traces[i].task, true));
+        fmt::print("added log {} ({} tokens{}): {}\n", id, tokens,
+                   log.record.latents ? fmt::format(" + {} latents", log.record.latents) : std::string(),
+                   printable(traces[i].task, true));
         std::fflush(stdout);
       }
       bar.update(i + 1, traces.size());
@@ -182,11 +193,13 @@ int log_ls(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
       rows.push_back({{"id", id},
                       {"task", rec->task},
                       {"tokens", rec->token_ids.size()},
+                      {"latents", rec->latents},
                       {"selection", rec->selection},
                       {"tags", rec->tags},
                       {"created", rec->created}});
     } else {
-      fmt::print("{:>6}  {:>5} tokens  {:<6}  {}  {}\n", id, rec->token_ids.size(),
+      fmt::print("{:>6}  {:>5} tokens{}  {:<6}  {}  {}\n", id, rec->token_ids.size(),
+                 rec->latents ? fmt::format(" + {} latents", rec->latents) : std::string(),
                  printable(rec->selection, true), when(rec->created), printable(rec->task, true));
     }
   }
@@ -213,8 +226,9 @@ int log_show(int argc, char** argv, const vk::InstanceOptions& /*vulkan*/) {
     return 0;
   }
   fmt::print(
-      "log {}: {}\nselection: {} ({} tokens)  tags: {}  created: {}\n", id, printable(rec->task, true),
+      "log {}: {}\nselection: {} ({} tokens{})  tags: {}  created: {}\n", id, printable(rec->task, true),
       printable(rec->selection, true), rec->token_ids.size(),
+      rec->latents ? fmt::format(" + {} cache-augmentation latents", rec->latents) : std::string(),
       printable(nlohmann::json(rec->tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)),
       when(rec->created));
   for (const auto& m : rec->trace)

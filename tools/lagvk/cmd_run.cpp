@@ -1,5 +1,6 @@
 // lagvk run: generate text from a prompt with a GGUF model on the GPU.
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <limits>
 #include <random>
@@ -14,6 +15,7 @@
 #include "engine/vk/device_info.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/coprocessor_flags.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/progress.hpp"
 
@@ -55,6 +57,7 @@ int cmd_run(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       {"--json", "", "", "print one JSON object (tokens, text, timings) instead of streaming text", ""}};
   for (auto& o : load_option_specs()) options.push_back(o);
   for (auto& o : generation_options()) options.push_back(o);
+  for (auto& o : coprocessor_options()) options.push_back(o);
   Args args("run", "-m MODEL (-p TEXT | --tokens 1,2,3 | --chat TEXT [--system TEXT]) [options]",
             "Generates text with a GGUF model on the GPU, streaming it as it is produced.\n"
             "MODEL.gguf is any GGUF file; 'lagvk make-model -o MODEL.gguf' writes a random one (its text is\n"
@@ -75,6 +78,7 @@ int cmd_run(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   load.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
   auto engine = Engine::load(*model_path, load);
   bar.finish();
+  const auto coprocessor = coprocessor_from(args, *engine, "run");
 
   std::vector<std::int32_t> prompt;
   std::string chat_format;
@@ -110,7 +114,30 @@ int cmd_run(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       std::fflush(stdout);
     };
   }
-  const GenerateResult r = generate(*engine, *seq, prompt, gen, stream);
+  GenerateResult r;
+  std::uint32_t latents = 0;
+  double augment_ms = 0;
+  if (coprocessor) {
+    // The prompt, then the latents after it, then the answer after them.
+    if (prompt.empty()) fail(Errc::invalid_argument, "the prompt is empty: give some text or token ids");
+    std::vector<std::int32_t> positions(prompt.size());
+    for (std::size_t i = 0; i < positions.size(); ++i) positions[i] = std::int32_t(i);
+    const auto t0 = std::chrono::steady_clock::now();
+    (void)engine->forward().eval(*seq, prompt, positions);
+    const double prefill_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const auto t1 = std::chrono::steady_clock::now();
+    Augmentation augmented = coprocessor->augment(*seq, std::int32_t(prompt.size()), latents_from(args));
+    augment_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+    latents = std::uint32_t(augmented.latents.size() / engine->config().dim);
+    r = generate_from(*engine, *seq, std::move(augmented.logits), std::int32_t(prompt.size() + latents), gen,
+                      stream, prompt);
+    r.timings.prompt_tokens = std::uint32_t(prompt.size());
+    r.timings.prefill_ms = prefill_ms;
+    r.timings.time_to_first_token_ms += prefill_ms + augment_ms;
+  } else {
+    r = generate(*engine, *seq, prompt, gen, stream);
+  }
   if (json) {
     nlohmann::json j{{"tokens", r.tokens},
                      {"text", r.text},
@@ -126,6 +153,8 @@ int cmd_run(int argc, char** argv, const vk::InstanceOptions& vulkan) {
                        {"decode_ms", r.timings.decode_ms},
                        {"decode_tokens_per_s", r.timings.decode_tokens_per_s()},
                        {"time_to_first_token_ms", r.timings.time_to_first_token_ms}}}};
+    if (coprocessor)
+      j["augmentation"] = {{"coprocessor", coprocessor->path()}, {"latents", latents}, {"ms", augment_ms}};
     // Generated text may end inside a multi-byte character or hold byte tokens: invalid UTF-8 is
     // replaced (U+FFFD) rather than failing the whole report.
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
@@ -135,6 +164,7 @@ int cmd_run(int argc, char** argv, const vk::InstanceOptions& vulkan) {
                  "[%u prompt tokens, %.1f tok/s prefill; %u generated, %.2f tok/s decode; stop: %s]\n",
                  r.timings.prompt_tokens, r.timings.prefill_tokens_per_s(), r.timings.generated_tokens,
                  r.timings.decode_tokens_per_s(), r.stop_reason.c_str());
+    if (coprocessor) std::fprintf(stderr, "[augmented with %u latents in %.1f ms]\n", latents, augment_ms);
   }
   return 0;
 }

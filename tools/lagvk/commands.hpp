@@ -13,6 +13,7 @@ int cmd_devices(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_make_model(int argc, char** argv);
 int cmd_model_info(int argc, char** argv);
 int cmd_quantize(int argc, char** argv);
+int cmd_coprocessor(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_run(int argc, char** argv, const vk::InstanceOptions& vulkan);
 int cmd_embed(int argc, char** argv, const vk::InstanceOptions& vulkan);

@@ -35,6 +35,8 @@ constexpr Command kCommands[] = {
      [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_model_info(argc, argv); }},
     {"quantize", "write a quantized copy of an F32/F16/BF16 model (q4_k_m, q5_k_m, q8_0, ... recipes)",
      [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_quantize(argc, argv); }},
+    {"coprocessor", "write a cache-augmentation coprocessor for a model (make)",
+     [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_coprocessor(argc, argv); }},
     {"tokenize", "print the token ids of a text under a model's tokenizer",
      [](int argc, char** argv, const InstanceOptions&) { return lagvk::cli::cmd_tokenize(argc, argv); }},
     {"run", "generate text from a prompt with a GGUF model", lagvk::cli::cmd_run},

@@ -1,0 +1,243 @@
+// The commands of cache augmentation end to end: 'coprocessor make' (untrained, and from trained weights),
+// 'run --coprocessor', 'log add --coprocessor' (logs keep their latents; ls, show and verify count them)
+// and 'eval --coprocessor' on the multihop suite (answering augmented at each step or at the prompt, and
+// augmented logs), each with its refusals: another model's coprocessor, --latents without a coprocessor
+// or beyond the file's, a file that is not a coprocessor.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/model/model.hpp"
+#include "engine/model/random_model.hpp"
+#include "tests/support/cli_cases.hpp"
+#include "tests/support/models.hpp"
+#include "tests/support/scratch_dir.hpp"
+
+namespace lagvk::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CliCoprocessor : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    values_ = {{"decoder", (dir_.path() / "decoder.gguf").string()},
+               {"other", (dir_.path() / "other.gguf").string()},
+               {"made", (dir_.path() / "made.gguf").string()},
+               {"store", (dir_.path() / "store").string()},
+               {"traces", (dir_.path() / "traces.jsonl").string()},
+               {"weights", (dir_.path() / "weights").string()},
+               {"multihop", std::string(LAGVK_SOURCE_DIR) + "/assets/models/multihop-q8_0.gguf"},
+               {"multihop_made", (dir_.path() / "multihop-coprocessor.gguf").string()}};
+    make_random_model(small_model_spec(GgmlType::f16, 1)).write(values_["decoder"]);
+    make_random_model(small_model_spec(GgmlType::f16, 2)).write(values_["other"]);
+    std::ofstream(values_["traces"]) << R"({"task": "who directed the glass harbor", "messages": [)"
+                                     << R"({"role": "user", "content": "who directed the glass harbor"}, )"
+                                     << R"({"role": "assistant", "content": "Answer: Mara Ellison"}]})"
+                                     << "\n";
+  }
+
+  ScratchDir dir_{"cli_coprocessor"};
+  Placeholders values_;
+};
+
+TEST_F(CliCoprocessor, MakeRunAndLogAdd) {
+  const CaseResult made = run_case({"make",
+                                    "coprocessor make -m {decoder} --latents 6 --seed 9 -o {made}",
+                                    kExitOk,
+                                    {"an untrained coprocessor with 6 latents"}},
+                                   values_);
+  ASSERT_EQ(made.run.status, 0);
+  const std::vector<JsonField> augmentation = {{"/augmentation/latents", JsonType::integer},
+                                               {"/augmentation/ms", JsonType::number},
+                                               {"/augmentation/coprocessor", JsonType::string}};
+  const CaseResult all =
+      run_case({"run, all latents",
+                "run -m {decoder} --tokens 1,17,260 -n 4 --temp 0 --json --coprocessor {made}",
+                kExitOk,
+                {},
+                augmentation},
+               values_);
+  EXPECT_EQ(all.json["augmentation"]["latents"], 6);
+  EXPECT_EQ(all.json["tokens"].size(), 4u);
+  const CaseResult two =
+      run_case({"run, two latents",
+                "run -m {decoder} --tokens 1,17,260 -n 4 --temp 0 --json --coprocessor {made} --latents 2",
+                kExitOk,
+                {},
+                augmentation},
+               values_);
+  EXPECT_EQ(two.json["augmentation"]["latents"], 2);
+  // The streamed form says what it appended.
+  run_case({"run, streamed",
+            "run -m {decoder} -p hello -n 2 --coprocessor {made}",
+            kExitOk,
+            {"augmented with 6 latents"}},
+           values_);
+
+  run_cases({{"another model's coprocessor",
+              "run -m {other} --tokens 1,17,260 -n 4 --coprocessor {made}",
+              kExitError,
+              {"was trained for the decoder"}},
+             {"--latents alone",
+              "run -m {decoder} --tokens 1,17,260 -n 4 --latents 3",
+              kExitError,
+              {"--latents needs --coprocessor"}},
+             {"too many latents",
+              "run -m {decoder} --tokens 1,17,260 -n 4 --coprocessor {made} --latents 7",
+              kExitError,
+              {"exceeds the 6 soft tokens"}},
+             {"not a coprocessor",
+              "run -m {decoder} --tokens 1,17,260 -n 4 --coprocessor {other}",
+              kExitError,
+              {"is not a cache-augmentation coprocessor"}},
+             {"make without -o", "coprocessor make -m {decoder}", kExitError, {"-o OUT.gguf are required"}},
+             {"unknown verb", "coprocessor train", kExitError, {"unknown subcommand 'train'"}},
+             {"make help", "coprocessor make --help", kExitOk, {"--latents", "--weights DIR"}}},
+            values_);
+
+  // log add keeps the latents after each log's tokens; ls, show and verify count them.
+  const CaseResult added = run_case(
+      {"log add",
+       "log add --store {store} -m {decoder} --trace {traces} --coprocessor {made} --latents 4 --json",
+       kExitOk,
+       {},
+       {{"/added/0/latents", JsonType::integer}}},
+      values_);
+  EXPECT_EQ(added.json["added"][0]["latents"], 4);
+  run_cases({{"ls", "log ls --store {store}", kExitOk, {"+ 4 latents"}},
+             {"show", "log show --store {store} 1", kExitOk, {"+ 4 cache-augmentation latents"}},
+             {"verify", "log verify --store {store}", kExitOk, {}},
+             {"log add, not a coprocessor",
+              "log add --store {store} -m {decoder} --trace {traces} --coprocessor {other}",
+              kExitError,
+              {"is not a cache-augmentation coprocessor"}}},
+            values_);
+}
+
+// 'coprocessor make --weights' writes what the trainer wrote (tools/train/coprocessor.py's layout:
+// weights.json + weights.bin, every tensor in float32 and lagvk.soft_tokens): the trained values, in the
+// decoder's tensor types, and the soft tokens.
+TEST_F(CliCoprocessor, MakeFromTrainedWeights) {
+  const Model decoder = Model::from_gguf(GgufFile::open(values_["decoder"]));
+  const fs::path dir = values_["weights"];
+  fs::create_directories(dir);
+  nlohmann::json tensors = nlohmann::json::object();
+  std::ofstream bin(dir / "weights.bin", std::ios::binary);
+  std::uint64_t offset = 0;
+  const auto put = [&](const std::string& name, std::vector<std::uint64_t> shape,
+                       const std::vector<float>& v) {
+    bin.write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * sizeof(float)));
+    tensors[name] = {{"shape", shape}, {"offset", offset}};
+    offset += v.size() * sizeof(float);
+  };
+  // Trained weights differ from the decoder's: every value doubled.
+  for (const auto& t : decoder.gguf().tensors()) {
+    std::vector<float> v = decoder.tensor(t.name).to_float();
+    for (float& x : v) x *= 2.0f;
+    put(t.name, t.dims, v);
+  }
+  const std::uint32_t dim = decoder.config().n_embd;
+  std::vector<float> soft(std::size_t(dim) * 3);
+  for (std::size_t i = 0; i < soft.size(); ++i) soft[i] = float(i % 17) * 0.125f - 1.0f;
+  put("lagvk.soft_tokens", {dim, 3}, soft);
+  bin.close();
+  std::ofstream(dir / "weights.json") << nlohmann::json{
+      {"format", "lagvk-weights-1"},
+      {"config", nlohmann::json::object()},
+      {"tensors", tensors}}.dump();
+
+  const std::string out = (fs::path(values_["store"]).parent_path() / "trained.gguf").string();
+  run_case({"make from weights",
+            "coprocessor make -m {decoder} --weights {weights} -o " + out,
+            kExitOk,
+            {"a trained coprocessor with 3 latents"}},
+           values_);
+  const Model made = Model::from_gguf(GgufFile::open(out));
+  for (const auto& t : decoder.gguf().tensors()) {
+    const std::vector<float> want = decoder.tensor(t.name).to_float(), got = made.tensor(t.name).to_float();
+    ASSERT_EQ(got.size(), want.size()) << t.name;
+    for (std::size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], 2.0f * want[i]) << t.name << " [" << i << "]";
+  }
+  EXPECT_EQ(made.tensor("lagvk.soft_tokens").to_float(), soft);
+  run_cases({{"weights and --latents",
+              "coprocessor make -m {decoder} --weights {weights} --latents 2 -o " + out,
+              kExitError,
+              {"are for untrained coprocessors"}},
+             {"the trained one runs",
+              "run -m {decoder} --tokens 1,17 -n 2 --coprocessor " + out,
+              kExitOk,
+              {"augmented with 3 latents"}}},
+            values_);
+}
+
+// eval --coprocessor on the multihop suite: the report says how answering and the logs were augmented.
+TEST_F(CliCoprocessor, EvalAugmentsAnsweringAndLogs) {
+  ASSERT_EQ(run_case({"make for multihop",
+                      "coprocessor make -m {multihop} --latents 4 -o {multihop_made}",
+                      kExitOk,
+                      {"4 latents"}},
+                     values_)
+                .run.status,
+            0);
+  const std::vector<JsonField> fields = {{"/augmentation/answering", JsonType::string},
+                                         {"/augmentation/logs", JsonType::boolean},
+                                         {"/rows/0/exact_match", JsonType::number}};
+  const CaseResult each = run_case(
+      {"each step",
+       "eval -m {multihop} --limit 2 --store-limit 2 --modes none --json --coprocessor {multihop_made}",
+       kExitOk,
+       {},
+       fields},
+      values_);
+  EXPECT_EQ(each.json["augmentation"]["answering"], "each-step");
+  EXPECT_EQ(each.json["augmentation"]["logs"], false);
+  // Every step's turn got the 4 latents: at least one step per question, at most the step limit (4).
+  const double each_latents = each.json["rows"][0]["mean_latents"];
+  EXPECT_GE(each_latents, 4.0);
+  EXPECT_EQ(std::fmod(each_latents * 2, 4.0), 0.0) << "two questions, 4 latents per step";
+  const CaseResult logs = run_case(
+      {"augmented logs, prompt",
+       "eval -m {multihop} --limit 2 --store-limit 2 --modes kv-last --json --coprocessor {multihop_made} "
+       "--augment-logs --augment-at prompt --latents 2",
+       kExitOk,
+       {},
+       fields},
+      values_);
+  EXPECT_EQ(logs.json["augmentation"]["answering"], "prompt");
+  EXPECT_EQ(logs.json["augmentation"]["logs"], true);
+  EXPECT_EQ(logs.json["augmentation"]["latents"], 2);
+  EXPECT_EQ(logs.json["rows"][0]["mean_latents"], 2.0) << "the question's prompt only";
+  const CaseResult only_logs = run_case(
+      {"augmented logs only",
+       "eval -m {multihop} --limit 2 --store-limit 2 --modes kv-last --json --coprocessor {multihop_made} "
+       "--augment-logs",
+       kExitOk,
+       {},
+       fields},
+      values_);
+  EXPECT_EQ(only_logs.json["augmentation"]["answering"], "none");
+  EXPECT_EQ(only_logs.json["rows"][0]["mean_latents"], 0.0);
+  run_cases({{"--augment-at alone",
+              "eval -m {multihop} --limit 1 --modes none --augment-at prompt",
+              kExitError,
+              {"need --coprocessor"}},
+             {"bad --augment-at",
+              "eval -m {multihop} --limit 1 --modes none --coprocessor {multihop_made} --augment-at never",
+              kExitError,
+              {"each-step or prompt"}},
+             {"not a coprocessor",
+              "eval -m {multihop} --limit 1 --modes none --coprocessor {multihop}",
+              kExitError,
+              {"is not a cache-augmentation coprocessor"}}},
+            values_);
+}
+
+}  // namespace
+}  // namespace lagvk::test

@@ -1,0 +1,37 @@
+#include "tools/lagvk/coprocessor_flags.hpp"
+
+#include "engine/core/error.hpp"
+
+namespace lagvk::cli {
+
+std::vector<OptionSpec> coprocessor_options() {
+  return {
+      {"--coprocessor", "", "FILE",
+       "cache augmentation (arXiv 2412.17747): a coprocessor trained for this model reads the prompt's "
+       "KV cache and appends latent embeddings to it before the answer ('lagvk coprocessor make' writes "
+       "an untrained one, tools/train trains one)",
+       ""},
+      {"--latents", "", "N", "use the coprocessor's first N soft tokens (0: all it was trained with)", "0"}};
+}
+
+std::uint32_t latents_from(const Args& args) {
+  return std::uint32_t(args.get_int("--latents", 0, 0, augment::kMaxLatents));
+}
+
+std::unique_ptr<augment::Coprocessor> coprocessor_from(const Args& args, Engine& decoder,
+                                                       const char* command) {
+  const auto path = args.get("--coprocessor");
+  if (!path) {
+    if (args.has("--latents"))
+      fail(Errc::invalid_argument, "{}: --latents needs --coprocessor FILE", command);
+    return nullptr;
+  }
+  auto coprocessor = augment::Coprocessor::load(decoder, *path);
+  const std::uint32_t latents = latents_from(args);
+  if (latents > coprocessor->latents())
+    fail(Errc::invalid_argument, "{}: --latents {} exceeds the {} soft tokens of '{}'", command, latents,
+         coprocessor->latents(), *path);
+  return coprocessor;
+}
+
+}  // namespace lagvk::cli
