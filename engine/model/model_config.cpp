@@ -10,11 +10,24 @@
 namespace lagvk {
 namespace {
 
-constexpr std::array<ArchTraits, 7> kArchitectures = {{
+constexpr std::array<ArchTraits, 8> kArchitectures = {{
     {"llama", BlockLayout::decoder, ref::RopeMode::normal, false, false},
     {"qwen2", BlockLayout::decoder, ref::RopeMode::neox, true, false},
     {"qwen3", BlockLayout::decoder, ref::RopeMode::neox, false, true},
-    {"bert", BlockLayout::bert_encoder, ref::RopeMode::normal, true, false},
+    {.name = "bert",
+     .layout = BlockLayout::bert_encoder,
+     .rope_mode = ref::RopeMode::normal,
+     .qkv_bias = true,
+     .qk_norm = false,
+     .learned_positions = true},
+    // nomic-embed-text: llama.cpp rotates its queries and keys as NEOX does.
+    {.name = "nomic-bert",
+     .layout = BlockLayout::bert_encoder,
+     .rope_mode = ref::RopeMode::neox,
+     .qkv_bias = false,
+     .qk_norm = false,
+     .fused_qkv = true,
+     .gated_encoder_ffn = true},
     {.name = "gemma2",
      .layout = BlockLayout::decoder,
      .rope_mode = ref::RopeMode::neox,

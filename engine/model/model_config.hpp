@@ -43,6 +43,11 @@ struct ArchTraits {
   // halves of the feed-forward (gate first); lagvk splits them by rows when it opens the file.
   bool fused_qkv = false;
   bool fused_gate_up = false;
+  // Encoders: bert adds learned position embeddings and biases every projection, with a GELU feed-
+  // forward; nomic-bert rotates q and k (RoPE) instead of learned positions, has one attn_qkv tensor
+  // (fused_qkv), no biases (qkv_bias false) and a SwiGLU feed-forward (ffn_gate).
+  bool learned_positions = false;
+  bool gated_encoder_ffn = false;
   /// Query scaling 1/sqrt(n_embd / n_head) instead of 1/sqrt(head_dim) for files with this many layers
   /// (gemma's 27B models, whose query_pre_attn_scalar is n_embd / n_head; llama.cpp names the size by
   /// the layer count); 0 for none.

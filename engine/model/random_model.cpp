@@ -110,9 +110,11 @@ void write_wordpiece_vocabulary(GgufWriter& w, std::uint32_t size) {
   w.set_bool("tokenizer.ggml.normalizer.lowercase", true);
 }
 
-/// A BERT encoder (BlockLayout::bert_encoder) with llama.cpp's tensor names: post-norm LayerNorm blocks,
-/// biases everywhere, learned positions and token types, the spec's pooling.
+/// A BERT-family encoder (BlockLayout::bert_encoder) with llama.cpp's tensor names: post-norm LayerNorm
+/// blocks, token types, the spec's pooling; bert with biases everywhere and learned positions, nomic-bert
+/// with RoPE (base 1000, as nomic-embed-text), one attn_qkv tensor, no biases and a SwiGLU feed-forward.
 GgufWriter make_random_bert(const RandomModelSpec& s) {
+  const bool nomic = s.arch == "nomic-bert";
   if (s.n_head_kv != s.n_head)
     fail(Errc::invalid_argument, "a bert model has as many key/value heads as query heads ({}), not {}",
          s.n_head, s.n_head_kv);
@@ -125,10 +127,10 @@ GgufWriter make_random_bert(const RandomModelSpec& s) {
   const std::uint32_t dim = s.n_embd, ff = s.n_ff;
   Rng rng(s.seed);
   GgufWriter w;
-  const std::string a = "bert.";
-  w.set_string("general.architecture", "bert");
-  w.set_string("general.name", s.name.empty() ? fmt::format("lagvk-random-bert-{}L-{}d-{}", s.n_layers, dim,
-                                                            ggml_type_name(s.type))
+  const std::string a = s.arch + ".";
+  w.set_string("general.architecture", s.arch);
+  w.set_string("general.name", s.name.empty() ? fmt::format("lagvk-random-{}-{}L-{}d-{}", s.arch, s.n_layers,
+                                                            dim, ggml_type_name(s.type))
                                               : s.name);
   w.set_u32("general.file_type", llama_file_type(s.type));
   w.set_u32(a + "block_count", s.n_layers);
@@ -139,6 +141,7 @@ GgufWriter make_random_bert(const RandomModelSpec& s) {
   w.set_f32(a + "attention.layer_norm_epsilon", 1e-12f);
   w.set_bool(a + "attention.causal", false);
   w.set_u32(a + "pooling_type", std::uint32_t(s.pooling));
+  if (nomic) w.set_f32(a + "rope.freq_base", 1000.0f);
   write_wordpiece_vocabulary(w, s.n_vocab);
 
   const double in_gain = 1.0 / std::sqrt(double(dim)), ff_gain = 1.0 / std::sqrt(double(ff));
@@ -154,24 +157,29 @@ GgufWriter make_random_bert(const RandomModelSpec& s) {
                  f32_bytes(normal_values(rng, std::size_t(in) * out, 0.0, stddev)));
   };
   matrix("token_embd.weight", dim, s.n_vocab, 1.0);
-  f32_matrix("position_embd.weight", dim, s.n_ctx, 0.5);
+  if (!nomic) f32_matrix("position_embd.weight", dim, s.n_ctx, 0.5);
   f32_matrix("token_types.weight", dim, 2, 0.5);
   vector("token_embd_norm.weight", dim, 1.0, 0.1);
   vector("token_embd_norm.bias", dim, 0.0, 0.1);
   for (std::uint32_t i = 0; i < s.n_layers; ++i) {
     const std::string b = fmt::format("blk.{}.", i);
-    for (const char* m : {"attn_q", "attn_k", "attn_v"}) {
-      matrix(b + m + ".weight", dim, dim, in_gain * 2.0);  // sharper attention than a plain average
-      vector(b + m + ".bias", dim, 0.0, 0.1);
+    if (nomic) {
+      matrix(b + "attn_qkv.weight", dim, 3 * dim, in_gain * 2.0);  // rows: q, then k, then v
+    } else {
+      for (const char* m : {"attn_q", "attn_k", "attn_v"}) {
+        matrix(b + m + ".weight", dim, dim, in_gain * 2.0);  // sharper attention than a plain average
+        vector(b + m + ".bias", dim, 0.0, 0.1);
+      }
     }
     matrix(b + "attn_output.weight", dim, dim, in_gain);
-    vector(b + "attn_output.bias", dim, 0.0, 0.1);
+    if (!nomic) vector(b + "attn_output.bias", dim, 0.0, 0.1);
     vector(b + "attn_output_norm.weight", dim, 1.0, 0.1);
     vector(b + "attn_output_norm.bias", dim, 0.0, 0.1);
     matrix(b + "ffn_up.weight", dim, ff, in_gain * 2.0);
-    vector(b + "ffn_up.bias", ff, 0.0, 0.1);
+    if (nomic) matrix(b + "ffn_gate.weight", dim, ff, in_gain * 2.0);
+    if (!nomic) vector(b + "ffn_up.bias", ff, 0.0, 0.1);
     matrix(b + "ffn_down.weight", ff, dim, ff_gain);
-    vector(b + "ffn_down.bias", dim, 0.0, 0.1);
+    if (!nomic) vector(b + "ffn_down.bias", dim, 0.0, 0.1);
     vector(b + "layer_output_norm.weight", dim, 1.0, 0.1);
     vector(b + "layer_output_norm.bias", dim, 0.0, 0.1);
   }

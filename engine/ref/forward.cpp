@@ -73,6 +73,7 @@ RefModel::RefModel(const Model& model, std::uint32_t context) : config_(model.co
       d.attn_out_norm = to_float(l.attn_out_norm);
       d.attn_out_norm_b = to_float(l.attn_out_norm_b);
       d.ffn_up = l.ffn_up.to_float();
+      if (config_.traits.gated_encoder_ffn) d.ffn_gate = l.ffn_gate.to_float();
       d.b_up = to_float(l.b_up);
       d.ffn_down = l.ffn_down.to_float();
       d.b_down = to_float(l.b_down);
@@ -140,7 +141,8 @@ std::vector<float> RefModel::encode(std::span<const std::int32_t> tokens) const 
   for (std::size_t t = 0; t < n; ++t) positions[t] = std::int32_t(t);
   std::vector<float> x(n * embd), pos(n * embd);
   embedding(token_embd_, tokens, x, embd);
-  embedding(position_embd_, positions, pos, embd);
+  if (c.traits.learned_positions)
+    embedding(position_embd_, positions, pos, embd);  // else the zeros: nomic-bert rotates q and k instead
   for (std::size_t t = 0; t < n; ++t)
     for (std::size_t d = 0; d < embd; ++d) x[t * embd + d] += pos[t * embd + d] + token_type0_[d];
   layernorm(x, embd_norm_, embd_norm_b_, x, n, embd, c.layer_norm_eps);
@@ -149,9 +151,14 @@ std::vector<float> RefModel::encode(std::span<const std::int32_t> tokens) const 
   std::vector<float> attn(n * qd);
   for (std::size_t li = 0; li < layers_.size(); ++li) {
     const auto& l = layers_[li];
-    const auto q = linear(x, l.wq, l.bq, n, embd, qd);
-    const auto k = linear(x, l.wk, l.bk, n, embd, kvd);
+    auto q = linear(x, l.wq, l.bq, n, embd, qd);
+    auto k = linear(x, l.wk, l.bk, n, embd, kvd);
     const auto v = linear(x, l.wv, l.bv, n, embd, kvd);
+    if (!c.traits.learned_positions) {
+      const RopeParams rope_params = c.rope_params(std::uint32_t(li));
+      rope(q, positions, c.n_head, hd, rope_params);
+      rope(k, positions, c.n_head_kv, hd, rope_params);
+    }
     layer_trace(li, "q", q);
     layer_trace(li, "k", k);
     layer_trace(li, "v", v);
@@ -164,7 +171,12 @@ std::vector<float> RefModel::encode(std::span<const std::int32_t> tokens) const 
     layer_trace(li, "attn_out_norm", x);
 
     auto up = linear(x, l.ffn_up, l.b_up, n, embd, ff);
-    gelu(up, up);
+    if (c.traits.gated_encoder_ffn) {
+      const auto gate = linear(x, l.ffn_gate, {}, n, embd, ff);
+      swiglu(gate, up, up);
+    } else {
+      gelu(up, up);
+    }
     layer_trace(li, "ffn_act", up);
     const auto down = linear(up, l.ffn_down, l.b_down, n, ff, embd);
     layer_trace(li, "ffn_out", down);

@@ -54,9 +54,10 @@ int cmd_make_model(int argc, char** argv) {
       {
           {"--output", "-o", "FILE", "where to write the model (required)", ""},
           {"--arch", "", "ARCH",
-           "architecture: llama, qwen2, qwen3, gemma2, gemma3 (both always tied), phi3, or bert (an "
-           "embedding model for "
-           "'lagvk embed': WordPiece vocabulary, mean pooling, as many kv heads as heads)",
+           "architecture: llama, qwen2, qwen3, gemma2, gemma3 (both always tied), phi3, or bert or "
+           "nomic-bert "
+           "(embedding models for 'lagvk embed': WordPiece vocabulary, mean pooling, as many kv heads as "
+           "heads; nomic-bert with RoPE and a SwiGLU feed-forward, as nomic-embed-text)",
            d.arch},
           {"--pooling", "", "TYPE",
            "how token vectors become the sentence vector: mean or cls (bert), last or mean (a decoder "
@@ -115,15 +116,16 @@ int cmd_make_model(int argc, char** argv) {
   s.n_embd = positive_u32(args, "--dim", d.n_embd);
   s.n_head = positive_u32(args, "--heads", d.n_head);
   s.n_head_kv = positive_u32(args, "--kv-heads", d.n_head_kv);
-  if (s.arch == "bert" && !args.has("--kv-heads")) s.n_head_kv = s.n_head;  // BERT has no grouped heads
+  const bool encoder = s.arch == "bert" || s.arch == "nomic-bert";
+  if (encoder && !args.has("--kv-heads")) s.n_head_kv = s.n_head;  // BERT has no grouped heads
   if (const auto pooling = args.get("--pooling")) {
-    if (s.arch == "bert") {
+    if (encoder) {
       if (*pooling == "mean")
         s.pooling = Pooling::mean;
       else if (*pooling == "cls")
         s.pooling = Pooling::cls;
       else
-        fail("lagvk make-model: --pooling must be mean or cls for --arch bert, not '{}'", *pooling);
+        fail("lagvk make-model: --pooling must be mean or cls for --arch {}, not '{}'", s.arch, *pooling);
     } else if (*pooling == "last") {
       s.decoder_pooling = Pooling::last;  // a decoder embedding model, as Qwen3-Embedding files are
     } else if (*pooling == "mean") {
