@@ -78,6 +78,19 @@ void Model::bind_weights() {
   };
   const std::uint64_t embd = c.n_embd, ff = c.n_ff, vocab = c.n_vocab, qd = c.q_dim(), kvd = c.kv_dim();
   weights_.token_embd = expect("token_embd.weight", {embd, vocab}, false);
+  // q, k and v of block `b`: one attn_qkv tensor split by rows (phi3, nomic-bert), or three tensors.
+  auto bind_qkv = [&](const std::string& b, LayerWeights& l) {
+    if (c.traits.fused_qkv) {
+      const TensorView qkv = expect(b + "attn_qkv.weight", {embd, qd + 2 * kvd}, false);
+      l.wq = row_slice(qkv, 0, qd, "q");
+      l.wk = row_slice(qkv, qd, kvd, "k");
+      l.wv = row_slice(qkv, qd + kvd, kvd, "v");
+    } else {
+      l.wq = expect(b + "attn_q.weight", {embd, qd}, false);
+      l.wk = expect(b + "attn_k.weight", {embd, kvd}, false);
+      l.wv = expect(b + "attn_v.weight", {embd, kvd}, false);
+    }
+  };
   weights_.layers.clear();
   weights_.layers.reserve(c.n_layers);
   if (c.traits.layout == BlockLayout::bert_encoder) {
@@ -98,15 +111,8 @@ void Model::bind_weights() {
           if (file_.find_tensor(b + name) != nullptr)
             fail(Errc::unsupported_model, "'{}': {}{} (a {} with biases) is not supported", file_.path(), b,
                  name, c.arch);
-        const TensorView qkv = expect(b + "attn_qkv.weight", {embd, qd + 2 * kvd}, false);
-        l.wq = row_slice(qkv, 0, qd, "q");
-        l.wk = row_slice(qkv, qd, kvd, "k");
-        l.wv = row_slice(qkv, qd + kvd, kvd, "v");
-      } else {
-        l.wq = expect(b + "attn_q.weight", {embd, qd}, false);
-        l.wk = expect(b + "attn_k.weight", {embd, kvd}, false);
-        l.wv = expect(b + "attn_v.weight", {embd, kvd}, false);
       }
+      bind_qkv(b, l);
       l.wo = expect(b + "attn_output.weight", {qd, embd}, false);
       l.bq = optional(b + "attn_q.bias", {qd}, bias);
       l.bk = optional(b + "attn_k.bias", {kvd}, bias);
@@ -138,16 +144,7 @@ void Model::bind_weights() {
     const std::string b = fmt::format("blk.{}.", i);
     LayerWeights l;
     l.attn_norm = expect(b + "attn_norm.weight", {embd}, true);
-    if (c.traits.fused_qkv) {
-      const TensorView qkv = expect(b + "attn_qkv.weight", {embd, qd + 2 * kvd}, false);
-      l.wq = row_slice(qkv, 0, qd, "q");
-      l.wk = row_slice(qkv, qd, kvd, "k");
-      l.wv = row_slice(qkv, qd + kvd, kvd, "v");
-    } else {
-      l.wq = expect(b + "attn_q.weight", {embd, qd}, false);
-      l.wk = expect(b + "attn_k.weight", {embd, kvd}, false);
-      l.wv = expect(b + "attn_v.weight", {embd, kvd}, false);
-    }
+    bind_qkv(b, l);
     l.wo = expect(b + "attn_output.weight", {qd, embd}, false);
     l.bq = optional(b + "attn_q.bias", {qd}, c.traits.qkv_bias);
     l.bk = optional(b + "attn_k.bias", {kvd}, c.traits.qkv_bias);
