@@ -1,8 +1,9 @@
 // The commands of cache augmentation end to end: 'coprocessor make' (untrained, and from trained weights),
-// 'run --coprocessor', 'log add --coprocessor' (logs keep their latents; ls, show and verify count them)
-// and 'eval --coprocessor' on the multihop suite (answering augmented at each step or at the prompt, and
-// augmented logs), each with its refusals: another model's coprocessor, --latents without a coprocessor
-// or beyond the file's, a file that is not a coprocessor.
+// 'run --coprocessor', 'log add --coprocessor' (logs keep their latents; ls, show and verify count them),
+// 'ask --coprocessor' (one answer, and the agents' steps) and 'eval --coprocessor' on the multihop suite
+// (answering augmented at each step or at the prompt, and augmented logs), each with its refusals: another
+// model's coprocessor, --latents without a coprocessor or beyond the file's, a file that is not a
+// coprocessor.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -33,7 +34,9 @@ class CliCoprocessor : public ::testing::Test {
                {"traces", (dir_.path() / "traces.jsonl").string()},
                {"weights", (dir_.path() / "weights").string()},
                {"multihop", std::string(LAGVK_SOURCE_DIR) + "/assets/models/multihop-q8_0.gguf"},
-               {"multihop_made", (dir_.path() / "multihop-coprocessor.gguf").string()}};
+               {"multihop_made", (dir_.path() / "multihop-coprocessor.gguf").string()},
+               {"kb", std::string(LAGVK_SOURCE_DIR) + "/assets/multihop/world.json"},
+               {"passages", std::string(LAGVK_SOURCE_DIR) + "/tests/qa_fixture/passages.jsonl"}};
     make_random_model(small_model_spec(GgmlType::f16, 1)).write(values_["decoder"]);
     make_random_model(small_model_spec(GgmlType::f16, 2)).write(values_["other"]);
     std::ofstream(values_["traces"]) << R"({"task": "who directed the glass harbor", "messages": [)"
@@ -174,6 +177,92 @@ TEST_F(CliCoprocessor, MakeFromTrainedWeights) {
               "run -m {decoder} --tokens 1,17 -n 2 --coprocessor " + out,
               kExitOk,
               {"augmented with 3 latents"}}},
+            values_);
+}
+
+// ask --coprocessor: one answer is augmented right after its prompt; the agents' turns at each step or at
+// the question's prompt only.
+TEST_F(CliCoprocessor, AskAugmentsTheAnswerAndTheAgentsSteps) {
+  ASSERT_EQ(
+      run_case({"make", "coprocessor make -m {decoder} --latents 6 --seed 5 -o {made}", kExitOk, {}}, values_)
+          .run.status,
+      0);
+  ASSERT_EQ(
+      run_case({"log add", "log add --store {store} -m {decoder} --trace {traces}", kExitOk, {}}, values_)
+          .run.status,
+      0);
+  const std::vector<JsonField> fields = {{"/augmentation/latents", JsonType::integer},
+                                         {"/augmentation/ms", JsonType::number},
+                                         {"/tokens", JsonType::array}};
+  // One answer (tests/test_coprocessor.cpp checks its tokens against the steps taken one by one).
+  const CaseResult asked =
+      run_case({"ask, one answer",
+                "ask -m {decoder} -s {store} --logs none -n 6 --json --coprocessor {made} "
+                "--latents 3 'who directed the glass harbor'",
+                kExitOk,
+                {},
+                fields},
+               values_);
+  EXPECT_EQ(asked.json["augmentation"]["latents"], 3);
+  // With logs (kv) the answer is augmented too, after the logs and the prompt; streamed, it says so.
+  run_case({"ask with a log, streamed",
+            "ask -m {decoder} -s {store} -n 3 --coprocessor {made} 'who directed the glass harbor'",
+            kExitOk,
+            {"augmented with 6 latents"}},
+           values_);
+
+  ASSERT_EQ(
+      run_case(
+          {"make for multihop", "coprocessor make -m {multihop} --latents 4 -o {multihop_made}", kExitOk, {}},
+          values_)
+          .run.status,
+      0);
+  const std::vector<JsonField> agent_fields = {{"/augmentation/latents", JsonType::integer},
+                                               {"/step_count", JsonType::integer}};
+  const CaseResult each =
+      run_case({"agent, each step",
+                "ask -m {multihop} -s {store}-multihop --save --agent --kb {kb} --json "
+                "--coprocessor {multihop_made} 'What is the capital of the country of Ullor?'",
+                kExitOk,
+                {},
+                agent_fields},
+               values_);
+  EXPECT_EQ(each.json["augmentation"]["latents"], 4 * each.json["step_count"].get<int>());
+  const CaseResult first =
+      run_case({"agent, the prompt only",
+                "ask -m {multihop} -s {store}-multihop --agent --kb {kb} --json --coprocessor "
+                "{multihop_made} --latents 2 --augment-at prompt 'Who founded Ullor?'",
+                kExitOk,
+                {},
+                agent_fields},
+               values_);
+  EXPECT_EQ(first.json["augmentation"]["latents"], 2);
+  const CaseResult react =
+      run_case({"react agent, the prompt only",
+                "ask -m {decoder} -s {store} --react --docs {passages} --max-steps 2 -n 4 --json "
+                "--coprocessor {made} --augment-at prompt 'Who designed the Brannock Bridge?'",
+                kExitOk,
+                {},
+                agent_fields},
+               values_);
+  EXPECT_EQ(react.json["augmentation"]["latents"], 6);
+
+  run_cases({{"--augment-at for one answer",
+              "ask -m {decoder} -s {store} --coprocessor {made} --augment-at prompt q",
+              kExitError,
+              {"--augment-at places the latents in an agent's steps"}},
+             {"--augment-at without a coprocessor",
+              "ask -m {decoder} -s {store} --agent --augment-at prompt q",
+              kExitError,
+              {"--augment-at needs --coprocessor"}},
+             {"bad --augment-at",
+              "ask -m {decoder} -s {store} --agent --coprocessor {made} --augment-at never q",
+              kExitError,
+              {"each-step or prompt"}},
+             {"another model's coprocessor",
+              "ask -m {other} -s {store} --coprocessor {made} q",
+              kExitError,
+              {"was trained for the decoder"}}},
             values_);
 }
 

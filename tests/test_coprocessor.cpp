@@ -14,6 +14,7 @@
 #include "engine/augment/coprocessor.hpp"
 #include "engine/augment/coprocessor_file.hpp"
 #include "engine/core/error.hpp"
+#include "engine/lag/ask.hpp"
 #include "engine/lag/context_builder.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/model_fingerprint.hpp"
@@ -249,6 +250,52 @@ TEST_F(Coprocessor, AnAugmentedLogRoundTripsThroughTheStoreAndSplicesAsItWasComp
   EXPECT_EQ(text.logs.at(0).tokens, log.record.token_ids.size());
   // And the latents matter: the same log without them splices to other logits.
   EXPECT_GT(compare(text.logits, spliced.logits).max_rel, 1e-2);
+}
+
+// One answer augmented (lag::ask with AskOptions::augmentation): its logs and prompt placed, the latents
+// after the prompt, decoding from the decoder's logits after the last latent at the positions after it;
+// exactly the tokens of those steps taken one by one. A saved answer is a log without latents.
+TEST_F(Coprocessor, AnAugmentedAnswerDecodesAfterItsLatents) {
+  constexpr std::uint32_t kLatents = 4;
+  auto engine = Engine::load(decoder_path_);
+  const auto soft = random_floats(std::size_t(6) * engine->config().dim, 9, -0.5f, 0.5f);
+  const auto coprocessor =
+      augment::Coprocessor::load(*engine, write_file("trained.gguf", other_path_, decoder_path_, soft));
+  auto store = logstore::Store::open((dir_.path() / "store").string(),
+                                     logstore::StoreOptions{true, lag::model_fingerprint(*engine)});
+  const lag::Trace trace{"who directed the glass harbor",
+                         {{"user", "who directed the glass harbor"}, {"assistant", "Answer: Mara Ellison"}},
+                         {}};
+  const auto id = lag::store_log(*store, lag::encode_trace(*engine, trace, lag::Selection::last));
+  lag::StoreLibrary library(*store);
+
+  lag::AskOptions options;
+  options.k = 1;
+  options.generate.max_tokens = 6;
+  options.generate.stop_at_end_of_generation = false;
+  options.save = true;
+  options.augmentation = {coprocessor.get(), kLatents, lag::AugmentAt::prompt};
+  const std::string question = "who directed the glass harbor again";
+  const lag::AskResult asked = lag::ask(*engine, *store, library, question, options);
+  EXPECT_EQ(asked.augmentation.latents, kLatents);
+  ASSERT_EQ(asked.placed.size(), 1u);
+  ASSERT_TRUE(asked.saved.has_value());
+  const auto saved = store->read().log(*asked.saved);
+  ASSERT_TRUE(saved.has_value());
+  EXPECT_EQ(saved->latents, 0u);
+
+  const auto prompt = lag::render_prompt({{"user", question}}, engine->tokenizer(), &engine->chat_template());
+  auto ctx = lag::build_context(*engine, &library, {id}, lag::LogMode::kv, prompt);
+  Augmentation a = coprocessor->augment(*ctx.sequence, ctx.next_position, kLatents);
+  const GenerateResult by_steps = generate_from(*engine, *ctx.sequence, std::move(a.logits),
+                                                ctx.next_position + std::int32_t(kLatents), options.generate);
+  EXPECT_EQ(asked.generation.tokens, by_steps.tokens);
+  ctx.sequence.reset();
+  // The latents matter: the logits after them are not those after the prompt.
+  const auto plain = lag::build_context(*engine, &library, {id}, lag::LogMode::kv, prompt).logits;
+  auto again = lag::build_context(*engine, &library, {id}, lag::LogMode::kv, prompt);
+  const Augmentation b = coprocessor->augment(*again.sequence, again.next_position, kLatents);
+  EXPECT_GT(compare(plain, b.logits).max_rel, 1e-2);
 }
 
 }  // namespace

@@ -51,7 +51,7 @@ Augmentation Coprocessor::augment(KvSequence& seq, std::int32_t next_position, s
   if (latents > card_.latents)
     fail(Errc::invalid_argument, "{} latents asked for, but '{}' has {} soft tokens", latents, path(),
          card_.latents);
-  const std::uint32_t count = latents == 0 ? card_.latents : latents;
+  const std::uint32_t count = latents_for(latents);
   if (std::uint64_t(seq.length()) + count > seq.max_tokens())
     fail(
         Errc::context_full,

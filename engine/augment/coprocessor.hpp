@@ -23,6 +23,10 @@ class Coprocessor {
   [[nodiscard]] const CoprocessorCard& card() const { return card_; }
   /// The latents a full augmentation appends (the file's count).
   [[nodiscard]] std::uint32_t latents() const { return card_.latents; }
+  /// The latents an augmentation asked for `requested` appends (0: all of them).
+  [[nodiscard]] std::uint32_t latents_for(std::uint32_t requested) const {
+    return requested == 0 ? card_.latents : requested;
+  }
   /// The file, for messages.
   [[nodiscard]] const std::string& path() const { return model_.gguf().path(); }
 

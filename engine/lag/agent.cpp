@@ -1,7 +1,6 @@
 #include "engine/lag/agent.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <set>
 
 #include "engine/lag/log_budget.hpp"
@@ -41,25 +40,12 @@ std::optional<AgentTurn> run_agent_turn(Engine& engine, LogLibrary* library, Log
     if (std::none_of(result.skipped.begin(), result.skipped.end(),
                      [&](const SkippedLog& s) { return s.id == skipped.id; }))
       result.skipped.push_back(std::move(skipped));
-  double augment_ms = 0;
-  std::uint32_t latents = 0;
-  if (augmentation != nullptr && augmentation->coprocessor != nullptr) {
-    const std::uint32_t want =
-        augmentation->latents ? augmentation->latents : augmentation->coprocessor->latents();
-    // Room for the latents and at least one written token; else the turn runs as without a coprocessor.
-    if (std::uint64_t(ctx.sequence->length()) + want + 1 < ctx.sequence->max_tokens()) {
-      const auto t0 = std::chrono::steady_clock::now();
-      Augmentation a = augmentation->coprocessor->augment(*ctx.sequence, ctx.next_position, want);
-      augment_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      latents = want;
-      ctx.logits = std::move(a.logits);
-      ctx.next_position += std::int32_t(want);
-    }
-  }
+  const AppliedAugmentation augmented =
+      augmentation != nullptr ? augment_context(ctx, *augmentation) : AppliedAugmentation{};
   AgentTurn turn{generate_from(engine, *ctx.sequence, std::move(ctx.logits), ctx.next_position, gen), 0.0,
-                 latents};
+                 augmented.latents};
   turn.time_to_first_token_ms =
-      ctx.logs_ms + ctx.suffix_ms + augment_ms + turn.out.timings.time_to_first_token_ms;
+      ctx.logs_ms + ctx.suffix_ms + augmented.ms + turn.out.timings.time_to_first_token_ms;
   result.context_tokens = ctx.sequence->length();
   return turn;
 }

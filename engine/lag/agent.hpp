@@ -11,26 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "engine/augment/coprocessor.hpp"
 #include "engine/lag/context_builder.hpp"
 #include "engine/lag/log_budget.hpp"
 #include "engine/lag/tools.hpp"
 #include "engine/lag/trace.hpp"
+#include "engine/lag/turn_augmentation.hpp"
 
 namespace lagvk::lag {
-
-/// Cache augmentation of an agent's turns (engine/augment): the coprocessor's latents are appended after
-/// a turn's prompt, before the model writes; at every step, or at the first only (the question's prompt).
-enum class AugmentAt { prompt, each_step };
-struct TurnAugmentation {
-  augment::Coprocessor* coprocessor = nullptr;  ///< none: no augmentation
-  std::uint32_t latents = 0;                    ///< 0: all the coprocessor's
-  AugmentAt at = AugmentAt::each_step;
-  /// Whether the turn of step `step` (0: the first) is augmented.
-  [[nodiscard]] bool applies(std::uint32_t step) const {
-    return coprocessor != nullptr && (at == AugmentAt::each_step || step == 0);
-  }
-};
 
 struct AgentOptions {
   std::uint32_t max_steps = 6;

@@ -137,10 +137,11 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
                                           options.generate.max_tokens, dropped);
   // An agent's next step with the same logs continues the context its last step left (prefix reuse).
   std::uint32_t reused = 0;
+  const bool augmenting = options.augmentation.coprocessor != nullptr;
+  const bool reuse = options.reuse_context && !augmenting;
   auto last = std::static_pointer_cast<KeptLagContext>(engine.take_lag_context());
   std::optional<BuiltContext> continued =
-      options.reuse_context ? reuse_kept(engine, std::move(last), options.mode, ids, tokens, reused)
-                            : std::nullopt;
+      reuse ? reuse_kept(engine, std::move(last), options.mode, ids, tokens, reused) : std::nullopt;
   last.reset();  // not reused: its pages go back to the pool before this context takes its own
   BuiltContext ctx =
       continued ? std::move(*continued) : build_context(engine, &library, ids, options.mode, tokens);
@@ -152,6 +153,7 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
   out.prompt_tokens = std::uint32_t(tokens.size());
   out.logs_ms = ctx.logs_ms;
   out.prompt_prefill_ms = ctx.suffix_ms;
+  out.augmentation = augment_context(ctx, options.augmentation);
   if (hooks.on_context) hooks.on_context(out);
 
   const std::uint32_t answer_start = ctx.sequence->length();
@@ -167,19 +169,23 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
   out.generation.timings.cached_tokens = reused;
   if (continued && options.mode == LogMode::text)
     for (const auto& l : ctx.logs) out.generation.timings.cached_tokens += l.tokens;
-  out.time_to_first_token_ms = ctx.logs_ms + ctx.suffix_ms + r.timings.time_to_first_token_ms;
+  out.time_to_first_token_ms =
+      ctx.logs_ms + ctx.suffix_ms + out.augmentation.ms + r.timings.time_to_first_token_ms;
 
   const GenerateResult answer = kept_answer(engine.tokenizer(), r, options.generate.stop_strings);
   if (options.save && !answer.tokens.empty() && (!hooks.should_save || hooks.should_save(r))) {
     Trace trace = prompt.task;
     trace.messages.push_back({"assistant", answer.text});
-    EncodedLog log =
-        finished_task_log(engine, ctx, trace, options.selection, answer, answer_start, answer_position);
+    // The answer's live keys and values attended to the latents: an augmented task is encoded afresh.
+    if (augmenting) ctx.sequence.reset();  // its pages go back to the pool, which the trace's sequence needs
+    EncodedLog log = augmenting ? encode_trace(engine, trace, options.selection)
+                                : finished_task_log(engine, ctx, trace, options.selection, answer,
+                                                    answer_start, answer_position);
     ctx.sequence.reset();  // the generator's embedding needs a sequence, and the pool may hold only one
     index_log(store, log, vectors);
     out.saved = hooks.save ? hooks.save(log) : store_log(store, log);
   }
-  if (ctx.sequence && options.reuse_context) {
+  if (ctx.sequence && reuse) {
     auto kept = std::make_shared<KeptLagContext>();
     kept->mode = options.mode;
     kept->requested = ids;

@@ -17,6 +17,7 @@
 #include "engine/lag/log_budget.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/trace.hpp"
+#include "engine/lag/turn_augmentation.hpp"
 #include "logstore/store.hpp"
 
 namespace lagvk::lag {
@@ -38,6 +39,11 @@ struct AskOptions {
   /// With save: the embedding model whose vector the saved task gets (empty: the generator's, and only
   /// when the store has dense retrieval). Checked against the store's embedder before answering.
   std::optional<TextEmbedder> embedder;
+  /// Cache augmentation of the answer: the coprocessor's latents after the prompt, before the first token
+  /// (`at` plays no part in one answer). An augmented answer neither continues nor leaves a context for
+  /// reuse, and a saved task is encoded from its trace without latents ('lagvk log add --coprocessor'
+  /// augments logs).
+  TurnAugmentation augmentation;
 
   [[nodiscard]] static GenerateOptions greedy() {
     GenerateOptions g;
@@ -56,7 +62,8 @@ struct AskResult {
   std::uint32_t prompt_tokens = 0;
   GenerateResult generation;
   double logs_ms = 0, prompt_prefill_ms = 0, time_to_first_token_ms = 0;
-  std::optional<LogId> saved;  ///< the new log, when the task was saved
+  AppliedAugmentation augmentation;  ///< the latents appended after the prompt, and their time
+  std::optional<LogId> saved;        ///< the new log, when the task was saved
 };
 
 /// What the caller hooks into the flow. All may be empty.

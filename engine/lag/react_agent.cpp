@@ -154,8 +154,10 @@ AgentResult run_react_agent(Engine& engine, LogLibrary* library, const std::stri
 
   const auto step_prefix = engine.tokenizer().encode(options.step_prefix, false, false);
   for (std::uint32_t step = 0; step < options.max_steps; ++step) {
-    const auto turn = run_agent_turn(engine, library, options.mode, messages, step_prefix, gen, result);
+    const auto turn = run_agent_turn(engine, library, options.mode, messages, step_prefix, gen, result,
+                                     options.augmentation.applies(step) ? &options.augmentation : nullptr);
     if (!turn) break;
+    result.latents += turn->latents;
     const GenerateResult& out = turn->out;
 
     AgentStep s;

@@ -45,6 +45,7 @@ struct ReactOptions {
   std::uint32_t max_logs =
       RetrievalDefaults::max_logs;  ///< at most this many logs in the context (0: no cap)
   LogMode mode = LogMode::kv;
+  TurnAugmentation augmentation;
   SamplerParams sampling = [] {
     SamplerParams p;
     p.temperature = 0.0f;

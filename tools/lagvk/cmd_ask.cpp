@@ -16,6 +16,7 @@
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/assets.hpp"
 #include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/coprocessor_flags.hpp"
 #include "tools/lagvk/embed_model_flag.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/human_text.hpp"
@@ -96,6 +97,11 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       {"--max-logs", "", "N", "agent: at most N logs in the context (0: no cap)",
        std::to_string(lag::RetrievalDefaults::max_logs)},
       {"--json", "", "", "print one JSON object: answer, tokens, logs used, timings", ""}};
+  for (auto& o : coprocessor_options()) options.push_back(o);
+  options.push_back({"--augment-at", "", "WHEN",
+                     "--agent or --react, with --coprocessor: the latents follow every step's prompt "
+                     "(each-step) or the question's only (prompt)",
+                     "each-step"});
   for (auto& o : react_option_specs()) options.push_back(o);
   for (auto& o : load_option_specs()) options.push_back(o);
   for (auto& o : generation_options(ask_defaults.generate)) options.push_back(o);
@@ -134,6 +140,14 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   GenerateOptions gen = generation_from(args, seed, ask_defaults.generate);
   const bool json = args.has("--json");
   const logstore::IndexText index_text = index_text_from(args, "ask");
+  const bool agent = args.has("--agent") || react;
+  const lag::AugmentAt augment_at = augment_at_from(args, "ask");
+  if (args.has("--augment-at") && !agent)
+    fail(
+        "ask: --augment-at places the latents in an agent's steps (--agent or --react); one answer is "
+        "augmented after its prompt");
+  if (args.has("--augment-at") && !args.has("--coprocessor"))
+    fail("ask: --augment-at needs --coprocessor FILE");
 
   LoadOptions load = load_options_from(args, vulkan);
   ProgressBar bar("loading " + *model, ProgressUnit::bytes());
@@ -141,6 +155,8 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   auto engine = Engine::load(*model, load);
   bar.finish();
   const EmbedModel embed_model = load_embed_model(args, load);
+  const auto coprocessor = coprocessor_from(args, *engine, "ask");
+  const lag::TurnAugmentation augmentation{coprocessor.get(), latents_from(args), augment_at};
   // --save may start a store; without it a missing store is an error (a typo should not look empty).
   // Without --save the store is only read (so a read-only store can be asked).
   logstore::StoreOptions store_options{args.has("--save"), lag::model_fingerprint(*engine)};
@@ -176,7 +192,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   lag::StoreLibrary store_library(*store, tags, embedder);
   GuardedLibrary library(store_library, *store_dir);
 
-  if (args.has("--agent") || react) {
+  if (agent) {
     lag::AgentResult r;
     if (react) {
       lag::ReactOptions a;
@@ -186,6 +202,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       a.max_logs = max_logs;
       a.mode = mode;
       a.sampling = gen.sampling;
+      a.augmentation = augmentation;
       r = lag::run_react_agent(*engine, &library, question, react_tools.tools, a);
     } else {
       const auto kb = lag::KnowledgeBaseLookup::load(args.get_or("--kb", assets_dir() + "/kb/demo.json"));
@@ -196,6 +213,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
       a.max_logs = max_logs;
       a.mode = mode;
       a.sampling = gen.sampling;
+      a.augmentation = augmentation;
       r = lag::run_agent(*engine, &library, question, {kb.get()}, a);
     }
     const auto skipped = skipped_logs(*store, r.skipped);
@@ -229,6 +247,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
                        {"skipped_logs", skipped_json(skipped)},
                        {"mode", lag::log_mode_name(mode)}};
       if (saved) j["saved_log"] = *saved;
+      if (coprocessor) j["augmentation"] = {{"coprocessor", coprocessor->path()}, {"latents", r.latents}};
       std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
       std::size_t used = 0;
@@ -238,9 +257,9 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
         fmt::print("log used: #{} \"{}\" (score {:.2f})\n", l.id, printable(l.task, true), l.score);
         ++used;
       }
-      fmt::print("answer: {}\n[{} steps, {} logs used ({}){}]\n",
+      fmt::print("answer: {}\n[{} steps, {} logs used ({}){}{}]\n",
                  printable(r.answer.value_or("(none within the step limit)")), r.steps.size(), used,
-                 lag::log_mode_name(mode),
+                 lag::log_mode_name(mode), coprocessor ? fmt::format(", {} latents", r.latents) : "",
                  saved                ? fmt::format(", saved as log {}", *saved)
                  : args.has("--save") ? ", not saved: no answer"
                                       : "");
@@ -256,6 +275,7 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   ask_options.selection = selection;
   ask_options.generate = gen;
   ask_options.embedder = embed_model.embedder;
+  ask_options.augmentation = augmentation;
   lag::AskHooks hooks;
   if (!json) {
     hooks.on_context = [](const lag::AskResult& placed) {
@@ -295,9 +315,16 @@ int cmd_ask(int argc, char** argv, const vk::InstanceOptions& vulkan) {
                        {"time_to_first_token_ms", ttft},
                        {"decode_tokens_per_s", r.timings.decode_tokens_per_s()}}}};
     if (saved) j["saved_log"] = *saved;
+    if (coprocessor)
+      j["augmentation"] = {{"coprocessor", coprocessor->path()},
+                           {"latents", answer.augmentation.latents},
+                           {"ms", answer.augmentation.ms}};
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("\n");
+    if (coprocessor)
+      fmt::print(stderr, "[augmented with {} latents in {:.1f} ms]\n", answer.augmentation.latents,
+                 answer.augmentation.ms);
     fmt::print(
         stderr,
         "[{} logs ({}), time to first token {:.0f} ms (logs {:.0f} ms, prompt {:.0f} ms); {} tokens at "

@@ -199,13 +199,9 @@ int cmd_eval(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   if (!coprocessor && (args.has("--augment-at") || args.has("--augment-logs")))
     fail("lagvk eval: --augment-at and --augment-logs need --coprocessor FILE");
   if (coprocessor) {
-    const std::string at = args.get_or("--augment-at", "each-step");
-    if (at != "each-step" && at != "prompt")
-      fail("lagvk eval: --augment-at must be each-step or prompt, not '{}'", at);
     // --augment-logs alone augments the logs only: the measurement of augmented logs under LAG.
     if (!args.has("--augment-logs") || args.has("--augment-at"))
-      o.augmentation = {coprocessor.get(), latents_from(args),
-                        at == "prompt" ? lag::AugmentAt::prompt : lag::AugmentAt::each_step};
+      o.augmentation = {coprocessor.get(), latents_from(args), augment_at_from(args, "lagvk eval")};
     if (args.has("--augment-logs")) o.log_augmentation = {coprocessor.get(), latents_from(args)};
   }
   qo.embedder = embed_model.embedder;

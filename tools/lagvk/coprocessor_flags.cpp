@@ -18,6 +18,13 @@ std::uint32_t latents_from(const Args& args) {
   return std::uint32_t(args.get_int("--latents", 0, 0, augment::kMaxLatents));
 }
 
+lag::AugmentAt augment_at_from(const Args& args, const char* command) {
+  const std::string at = args.get_or("--augment-at", "each-step");
+  if (at != "each-step" && at != "prompt")
+    fail(Errc::invalid_argument, "{}: --augment-at must be each-step or prompt, not '{}'", command, at);
+  return at == "prompt" ? lag::AugmentAt::prompt : lag::AugmentAt::each_step;
+}
+
 std::unique_ptr<augment::Coprocessor> coprocessor_from(const Args& args, Engine& decoder,
                                                        const char* command) {
   const auto path = args.get("--coprocessor");

@@ -1,11 +1,12 @@
 #pragma once
 // --coprocessor FILE and --latents N, shared by the commands that can augment a model's cache with a
-// coprocessor (engine/augment): run, and in time ask, eval and log add.
+// coprocessor (engine/augment): run, ask, eval and log add; --augment-at's values for the agents.
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "engine/augment/coprocessor.hpp"
+#include "engine/lag/turn_augmentation.hpp"
 #include "tools/lagvk/args.hpp"
 
 namespace lagvk::cli {
@@ -19,5 +20,8 @@ namespace lagvk::cli {
 
 /// --latents (0: all of the coprocessor's).
 [[nodiscard]] std::uint32_t latents_from(const Args& args);
+
+/// --augment-at: each-step (the default) or prompt; another value fails naming `command`.
+[[nodiscard]] lag::AugmentAt augment_at_from(const Args& args, const char* command);
 
 }  // namespace lagvk::cli
