@@ -299,8 +299,9 @@ const lag::ModeResult& row(const lag::EvalReport& report, const std::string& spl
 // (each seen task reads its own log); on unseen questions, whose log only shares a sub-chain, LAG
 // (kv-last) answers 3 more right than no logs (68% to 65%), far from significant on 100 questions, and
 // kv-all answers one fewer. The bounds below assert what the issue asks of LAG: kv-last saves steps and
-// gains more unseen questions than it loses (not significance: 3 flipped answers would undo it); kv-all,
-// a path kv-last's single response does not take, is held to its step saving only.
+// gains more unseen questions than it loses (not significance: 3 flipped answers would undo it). kv-all
+// and the text modes are measured by bench/multihop.sh (bench/RESULTS.md), not here: each row costs CI
+// two minutes.
 constexpr double kStepsP = 1e-3;               // fewer steps with logs, both splits
 constexpr double kMinStepSaving = 1.0;         // mean steps; measured unseen 1.25 / 1.04, seen 1.52 / 1.35
 constexpr double kSeenMatchP = 1e-3;           // measured 3e-6
@@ -382,38 +383,33 @@ void expect_saves_steps(const PairedCounts& c, const lag::ModeResult& logs, cons
 }
 
 // One test for both splits, so that the 100 seen tasks become logs once (they were half of each split's
-// run). Run time (release build, lavapipe, this 2-core machine under ctest -j2): RUNTIME_NOTE. The
-// sanitizer build runs an unseen slice alone.
+// run). Run time (release build, lavapipe, this 2-core machine): about 11 minutes unloaded (logs 283 s,
+// unseen none 106 s and kv-last 80 s, seen none 108 s and kv-last 69 s); under ctest -j2, which starts it
+// first (tests/CMakeLists.txt), it was the suite's last test to end at 1,157 s with two kv-all rows more.
+// The sanitizer build runs an unseen slice alone.
 TEST(MultihopModel, KvLogsSaveStepsAndLoseNoAnswersOnTheWholeSplits) {
-  const auto report = evaluate("none,kv-last,kv-all");
-  ASSERT_EQ(report.rows.size(), kSanitizerBuild ? 3u : 6u);
+  const auto report = evaluate("none,kv-last");
+  ASSERT_EQ(report.rows.size(), kSanitizerBuild ? 2u : 4u);
   const auto& none = row(report, "unseen", "none");
   EXPECT_EQ(none.questions, kSanitizerBuild ? kSliceQuestions : 100u);
-  for (const std::string mode : {"kv-last", "kv-all"}) {
-    const auto& logs = row(report, "unseen", mode);
-    const auto c = counted(logs, none);
-    if (kSanitizerBuild) continue;  // a slice of unseen questions with 10 unrelated logs: no bound holds
-    expect_saves_steps(c, logs, none);
-    if (mode == "kv-last") {
-      EXPECT_GT(c.gained, c.lost) << "LAG must answer more unseen questions than no logs";
-    }
-  }
-  if (kSanitizerBuild) return;
+  const auto& logs = row(report, "unseen", "kv-last");
+  const auto c = counted(logs, none);
+  if (kSanitizerBuild) return;  // a slice of unseen questions with 10 unrelated logs: no bound holds
+  expect_saves_steps(c, logs, none);
+  EXPECT_GT(c.gained, c.lost) << "LAG must answer more unseen questions than no logs";
 
   // The seen split: each question reads its own task's log.
   const auto& seen_none = row(report, "seen", "none");
+  const auto& lag = row(report, "seen", "kv-last");
   EXPECT_EQ(seen_none.questions, 100u);
-  for (const std::string mode : {"kv-last", "kv-all"}) {
-    const auto& lag = row(report, "seen", mode);
-    const auto c = counted(lag, seen_none);
-    expect_saves_steps(c, lag, seen_none);
-    if (mode != "kv-last") continue;
-    std::uint32_t own = 0;
-    for (const auto& d : lag.details) own += d.log_tasks == std::vector<std::string>{d.question};
-    EXPECT_GE(own, kMinOwnLogs) << "questions that read their own log";
-    EXPECT_LE(c.lost, kMaxSeenLost) << "seen questions lost with their own log";
-    EXPECT_LT(sign_test_p(c.gained, c.lost), kSeenMatchP) << "gained " << c.gained << ", lost " << c.lost;
-  }
+  const auto seen = counted(lag, seen_none);
+  std::uint32_t own = 0;
+  for (const auto& d : lag.details) own += d.log_tasks == std::vector<std::string>{d.question};
+  EXPECT_GE(own, kMinOwnLogs) << "questions that read their own log";
+  EXPECT_LE(seen.lost, kMaxSeenLost) << "seen questions lost with their own log";
+  expect_saves_steps(seen, lag, seen_none);
+  EXPECT_LT(sign_test_p(seen.gained, seen.lost), kSeenMatchP)
+      << "gained " << seen.gained << ", lost " << seen.lost;
 }
 
 TEST(MultihopModel, EvalCommandPrintsJson) {
