@@ -337,7 +337,7 @@ TEST(EmbedHelp, TeachesWhatAnEmbeddingIsAndHowToGetAModel) {
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(run_lagvk("embed -h").out, r.out);
   for (const char* fragment :
-       {"cosine", "setup_embed_models.sh", "pooling_type", "--no-normalize", "example:"})
+       {"cosine", "setup_embed_models.sh", "nomic-bert", "pooling_type", "--no-normalize", "example:"})
     EXPECT_NE(r.out.find(fragment), std::string::npos) << fragment << " in:\n" << r.out;
 }
 
