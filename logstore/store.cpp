@@ -590,8 +590,7 @@ void Store::check_embedder(const EmbedderFingerprint& embedder) {
   if (stored && !(*stored == embedder)) fail_embedder_mismatch(*stored, embedder);
 }
 
-LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding,
-                     const EmbedderFingerprint& embedder) {
+std::uint64_t Store::check_log(const LogRecord& record, const LogKvInput& kv) const {
   const auto& f = fingerprint_;
   if (kv.k.size() != f.layers || kv.v.size() != f.layers)
     fail(Errc::internal, "internal: log KV has {} layers, the store {}", kv.k.size(), f.layers);
@@ -604,14 +603,83 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
   if (kv.tokens != record.kv_tokens())
     fail(Errc::invalid_argument, "a log's KV holds {} entries but its record {} ({} tokens, {} latents)",
          kv.tokens, record.kv_tokens(), record.token_ids.size(), record.latents);
-  const std::string json = encode_record_value(record);
+  const std::uint32_t n_pages = (kv.tokens + f.page_tokens - 1) / f.page_tokens;
+  const std::uint64_t page_bytes = codec_ == PageCodec::q8_0 ? row / 32 * 34 : row * 2;
+  return 2 * std::uint64_t(f.layers) * (n_pages * (kPageHeader + 64) + kv.tokens * page_bytes);
+}
+
+int Store::put_record_and_pages(MDB_txn* txn, LogId id, const std::string& record_value, const LogKvInput& kv,
+                                unsigned record_flags) {
+  const auto& f = fingerprint_;
+  const std::uint64_t row = std::uint64_t(f.kv_heads) * f.head_dim;
   const std::uint32_t P = f.page_tokens;
   const std::uint32_t n_pages = (kv.tokens + P - 1) / P;
+  const auto ik = id_key(id);
+  MDB_val k = as_val(std::span<const std::byte>(ik)), v = as_val(std::string_view(record_value));
+  int rc = mdb_put(txn, logs_, &k, &v, record_flags);
   std::vector<std::byte> value;
-  const std::uint64_t page_bytes = codec_ == PageCodec::q8_0 ? row / 32 * 34 : row * 2;
-  const std::uint64_t bytes =
-      json.size() + embedding.size_bytes() +
-      2 * std::uint64_t(f.layers) * (n_pages * (kPageHeader + 64) + kv.tokens * page_bytes);
+  for (std::uint32_t l = 0; l < f.layers && rc == MDB_SUCCESS; ++l) {
+    for (std::uint32_t p = 0; p < n_pages && rc == MDB_SUCCESS; ++p) {
+      const std::uint32_t tokens = std::min(P, kv.tokens - p * P);
+      const auto ks = kv.k[l].subspan(std::size_t(p) * P * row, tokens * row);
+      const auto vs = kv.v[l].subspan(std::size_t(p) * P * row, tokens * row);
+      if (codec_ == PageCodec::f16) {
+        value.assign(kPageHeader + ks.size_bytes() + vs.size_bytes(), std::byte{0});
+        std::memcpy(value.data() + kPageHeader, ks.data(), ks.size_bytes());
+        std::memcpy(value.data() + kPageHeader + ks.size_bytes(), vs.data(), vs.size_bytes());
+      } else {
+        const auto kq = quantize(GgmlType::q8_0, from_half(ks)), vq = quantize(GgmlType::q8_0, from_half(vs));
+        value.assign(kPageHeader + kq.size() + vq.size(), std::byte{0});
+        std::memcpy(value.data() + kPageHeader, kq.data(), kq.size());
+        std::memcpy(value.data() + kPageHeader + kq.size(), vq.data(), vq.size());
+      }
+      const std::uint64_t sum = XXH64(value.data() + kPageHeader, value.size() - kPageHeader, 0);
+      std::memcpy(value.data(), &kPageMagic, 4);
+      std::memcpy(value.data() + 4, &tokens, 4);
+      std::memcpy(value.data() + 8, &sum, 8);
+      const auto pk = page_key(id, l, p);
+      MDB_val pkv = as_val(std::span<const std::byte>(pk)), pvv = as_val(std::span<const std::byte>(value));
+      rc = mdb_put(txn, pages_, &pkv, &pvv, 0);
+    }
+  }
+  return rc;
+}
+
+int Store::delete_pages(MDB_txn* txn, LogId id) {
+  MDB_cursor* cur = nullptr;
+  int rc = mdb_cursor_open(txn, pages_, &cur);
+  if (rc != MDB_SUCCESS) return rc;
+  const auto start = page_key(id, 0, 0);
+  MDB_val pk = as_val(std::span<const std::byte>(start)), pv{};
+  rc = mdb_cursor_get(cur, &pk, &pv, MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS && pk.mv_size == 16 && key_id(pk) == id) {
+    rc = mdb_cursor_del(cur, 0);
+    if (rc != MDB_SUCCESS) break;
+    rc = mdb_cursor_get(cur, &pk, &pv, MDB_GET_CURRENT);
+    if (rc != MDB_SUCCESS) rc = mdb_cursor_get(cur, &pk, &pv, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+}
+
+int Store::mark_changed(MDB_txn* txn, bool wrote_record) {
+  // The generation tells every process's retrieval index to rebuild.
+  const std::uint64_t g = generation(txn) + 1;
+  MDB_val gk = as_val(std::string_view("generation")), gv{8, const_cast<std::uint64_t*>(&g)};
+  int rc = mdb_put(txn, meta_, &gk, &gv, 0);
+  if (rc == MDB_SUCCESS && wrote_record) {  // a schema-1 store holds a checksummed record from now on
+    const std::string schema = std::to_string(kSchemaVersion);
+    MDB_val sk = as_val(std::string_view("schema")), sv = as_val(std::string_view(schema));
+    rc = mdb_put(txn, meta_, &sk, &sv, 0);
+  }
+  return rc;
+}
+
+LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding,
+                     const EmbedderFingerprint& embedder) {
+  const std::uint64_t page_bytes = check_log(record, kv);
+  const std::string json = encode_record_value(record);
+  const std::uint64_t bytes = json.size() + embedding.size_bytes() + page_bytes;
   reserve(bytes + bytes / 4 + (64 << 10));  // the values, LMDB's branch pages and free list
   for (;;) {
     Txn txn = begin(true);
@@ -631,35 +699,8 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
         id = std::max(id, next);
       }
     }
-    int rc = MDB_SUCCESS;
     const auto ik = id_key(id);
-    MDB_val k = as_val(std::span<const std::byte>(ik)), v = as_val(std::string_view(json));
-    rc = mdb_put(txn.get(), logs_, &k, &v, MDB_NOOVERWRITE);
-    for (std::uint32_t l = 0; l < f.layers && rc == MDB_SUCCESS; ++l) {
-      for (std::uint32_t p = 0; p < n_pages && rc == MDB_SUCCESS; ++p) {
-        const std::uint32_t tokens = std::min(P, kv.tokens - p * P);
-        const auto ks = kv.k[l].subspan(std::size_t(p) * P * row, tokens * row);
-        const auto vs = kv.v[l].subspan(std::size_t(p) * P * row, tokens * row);
-        if (codec_ == PageCodec::f16) {
-          value.assign(kPageHeader + ks.size_bytes() + vs.size_bytes(), std::byte{0});
-          std::memcpy(value.data() + kPageHeader, ks.data(), ks.size_bytes());
-          std::memcpy(value.data() + kPageHeader + ks.size_bytes(), vs.data(), vs.size_bytes());
-        } else {
-          const auto kq = quantize(GgmlType::q8_0, from_half(ks)),
-                     vq = quantize(GgmlType::q8_0, from_half(vs));
-          value.assign(kPageHeader + kq.size() + vq.size(), std::byte{0});
-          std::memcpy(value.data() + kPageHeader, kq.data(), kq.size());
-          std::memcpy(value.data() + kPageHeader + kq.size(), vq.data(), vq.size());
-        }
-        const std::uint64_t sum = XXH64(value.data() + kPageHeader, value.size() - kPageHeader, 0);
-        std::memcpy(value.data(), &kPageMagic, 4);
-        std::memcpy(value.data() + 4, &tokens, 4);
-        std::memcpy(value.data() + 8, &sum, 8);
-        const auto pk = page_key(id, l, p);
-        MDB_val pkv = as_val(std::span<const std::byte>(pk)), pvv = as_val(std::span<const std::byte>(value));
-        rc = mdb_put(txn.get(), pages_, &pkv, &pvv, 0);
-      }
-    }
+    int rc = put_record_and_pages(txn.get(), id, json, kv, MDB_NOOVERWRITE);
     if (rc == MDB_SUCCESS && !embedding.empty()) {
       // Checked inside the write: another process may have recorded an embedder since this one looked.
       bool recorded = false;
@@ -681,16 +722,7 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
       MDB_val nk = as_val(std::string_view("next_id")), nv{8, const_cast<std::uint64_t*>(&next)};
       rc = mdb_put(txn.get(), meta_, &nk, &nv, 0);
     }
-    if (rc == MDB_SUCCESS) {
-      const std::uint64_t g = generation(txn.get()) + 1;
-      MDB_val gk = as_val(std::string_view("generation")), gv{8, const_cast<std::uint64_t*>(&g)};
-      rc = mdb_put(txn.get(), meta_, &gk, &gv, 0);
-    }
-    if (rc == MDB_SUCCESS) {  // a schema-1 store holds a checksummed record from now on
-      const std::string schema = std::to_string(kSchemaVersion);
-      MDB_val sk = as_val(std::string_view("schema")), sv = as_val(std::string_view(schema));
-      rc = mdb_put(txn.get(), meta_, &sk, &sv, 0);
-    }
+    if (rc == MDB_SUCCESS) rc = mark_changed(txn.get(), true);
     if (rc == MDB_MAP_FULL) {
       txn.abort();
       grow();
@@ -708,6 +740,41 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
   }
 }
 
+bool Store::replace_log(LogId id, const LogRecord& record, const LogKvInput& kv) {
+  const std::uint64_t page_bytes = check_log(record, kv);
+  const std::string json = encode_record_value(record);
+  const std::uint64_t bytes = json.size() + page_bytes;
+  reserve(bytes + bytes / 4 + (64 << 10));
+  for (;;) {
+    Txn txn = begin(true);
+    const auto ik = id_key(id);
+    MDB_val k = as_val(std::span<const std::byte>(ik)), old{};
+    int rc = mdb_get(txn.get(), logs_, &k, &old);
+    if (rc == MDB_NOTFOUND) return false;
+    check_mdb(rc, "reading the log to replace");
+    // The log keeps its dense vector, which is of its retrieval text: a new text would leave it stale.
+    const std::string old_text = decode_stored_record(id, old, dir_).record.retrieval_text;
+    if (old_text != record.retrieval_text) {
+      txn.abort();
+      fail(Errc::invalid_argument,
+           "log {} keeps its dense vector, which is of its retrieval text: its replacement must keep that "
+           "text",
+           id);
+    }
+    rc = delete_pages(txn.get(), id);
+    if (rc == MDB_SUCCESS) rc = put_record_and_pages(txn.get(), id, json, kv, 0);
+    if (rc == MDB_SUCCESS) rc = mark_changed(txn.get(), true);
+    if (rc == MDB_SUCCESS) rc = txn.commit_status();
+    if (rc == MDB_MAP_FULL) {
+      txn.abort();
+      grow();
+      continue;
+    }
+    if (rc != MDB_SUCCESS) fail_write(rc, bytes, "the log was not replaced (it is kept as it was)");
+    return true;
+  }
+}
+
 bool Store::remove(LogId id) {
   for (;;) {
     Txn txn = begin(true);
@@ -715,31 +782,13 @@ bool Store::remove(LogId id) {
     MDB_val k = as_val(std::span<const std::byte>(ik));
     int rc = mdb_del(txn.get(), logs_, &k, nullptr);
     if (rc == MDB_NOTFOUND) return false;
-    MDB_cursor* cur = nullptr;
-    if (rc == MDB_SUCCESS) rc = mdb_cursor_open(txn.get(), pages_, &cur);
-    if (rc == MDB_SUCCESS) {
-      const auto start = page_key(id, 0, 0);
-      MDB_val pk = as_val(std::span<const std::byte>(start)), pv{};
-      int r = mdb_cursor_get(cur, &pk, &pv, MDB_SET_RANGE);
-      while (r == MDB_SUCCESS && pk.mv_size == 16 && key_id(pk) == id) {
-        r = mdb_cursor_del(cur, 0);
-        if (r != MDB_SUCCESS) break;
-        r = mdb_cursor_get(cur, &pk, &pv, MDB_GET_CURRENT);
-        if (r != MDB_SUCCESS) r = mdb_cursor_get(cur, &pk, &pv, MDB_NEXT);
-      }
-      mdb_cursor_close(cur);
-      if (r != MDB_NOTFOUND && r != MDB_SUCCESS) rc = r;
-    }
+    if (rc == MDB_SUCCESS) rc = delete_pages(txn.get(), id);
     if (rc == MDB_SUCCESS && has_vectors_) {
       rc = mdb_del(txn.get(), vectors_, &k, nullptr);
       if (rc == MDB_NOTFOUND) rc = MDB_SUCCESS;
     }
-    if (rc == MDB_SUCCESS) {
-      // Deleting copies pages too (LMDB never overwrites in place), so a full map is grown here as well.
-      const std::uint64_t g = generation(txn.get()) + 1;
-      MDB_val gk = as_val(std::string_view("generation")), gv{8, const_cast<std::uint64_t*>(&g)};
-      rc = mdb_put(txn.get(), meta_, &gk, &gv, 0);
-    }
+    // Deleting copies pages too (LMDB never overwrites in place), so a full map is grown here as well.
+    if (rc == MDB_SUCCESS) rc = mark_changed(txn.get(), false);
     if (rc == MDB_SUCCESS) rc = txn.commit_status();
     if (rc == MDB_MAP_FULL) {
       txn.abort();

@@ -139,6 +139,11 @@ class Store {
   /// vector of another embedder is refused (Errc::store_model_mismatch, naming both) and nothing is written.
   LogId put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding = {},
                 const EmbedderFingerprint& embedder = {});
+  /// Replaces log `id`'s record and pages in one transaction (all or nothing: a killed or failed write
+  /// leaves the old log as it was). The log keeps its id and its dense vector, which is of its retrieval
+  /// text: a record with another retrieval text is refused (Errc::invalid_argument). Retrieval sees the
+  /// new record (its tags) at once. False when there is no such log (removed meanwhile).
+  bool replace_log(LogId id, const LogRecord& record, const LogKvInput& kv);
   /// Deletes a log and its pages; false when there is no such log.
   bool remove(LogId id);
 
@@ -213,6 +218,17 @@ class Store {
   /// LMDB writes (false when the file system cannot pre-allocate; nothing to check then).
   void reserve(std::uint64_t bytes);
   [[noreturn]] void fail_write(int rc, std::uint64_t bytes, const char* what) const;
+  /// Checks a log's KV against the store's shape and against its record; returns about the bytes its
+  /// pages take.
+  [[nodiscard]] std::uint64_t check_log(const LogRecord& record, const LogKvInput& kv) const;
+  /// Writes log `id`'s record value (mdb_put `record_flags`) and its pages in `txn`; LMDB's status.
+  [[nodiscard]] int put_record_and_pages(MDB_txn* txn, LogId id, const std::string& record_value,
+                                         const LogKvInput& kv, unsigned record_flags);
+  /// Deletes log `id`'s pages in `txn`; LMDB's status.
+  [[nodiscard]] int delete_pages(MDB_txn* txn, LogId id);
+  /// Counts a change in `txn` (the generation every process's retrieval index follows) and, when a
+  /// record was written, the schema version of checksummed records; LMDB's status.
+  [[nodiscard]] int mark_changed(MDB_txn* txn, bool wrote_record);
   /// The retrieval index, rebuilt when any process changed the store since it was built.
   const RetrievalIndex& index();
   [[nodiscard]] std::uint64_t generation(MDB_txn* txn) const;

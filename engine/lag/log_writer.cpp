@@ -67,14 +67,26 @@ EncodedLog capture_live(Engine& engine, const KvSequence& seq, const Trace& trac
   return out;
 }
 
-logstore::LogId store_log(logstore::Store& store, const EncodedLog& log) {
+namespace {
+
+logstore::LogKvInput kv_input(const EncodedLog& log) {
   logstore::LogKvInput in;
   in.tokens = log.kv.tokens;
   for (std::size_t l = 0; l < log.kv.k.size(); ++l) {
     in.k.emplace_back(log.kv.k[l]);
     in.v.emplace_back(log.kv.v[l]);
   }
-  return store.put_log(log.record, in, log.embedding, log.embedder);
+  return in;
+}
+
+}  // namespace
+
+logstore::LogId store_log(logstore::Store& store, const EncodedLog& log) {
+  return store.put_log(log.record, kv_input(log), log.embedding, log.embedder);
+}
+
+bool replace_stored_log(logstore::Store& store, logstore::LogId id, const EncodedLog& log) {
+  return store.replace_log(id, log.record, kv_input(log));
 }
 
 }  // namespace lagvk::lag

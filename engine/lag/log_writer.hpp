@@ -39,4 +39,8 @@ struct LogAugmentation {
 /// Writes an encoded log into the store (one transaction); returns its id.
 logstore::LogId store_log(logstore::Store& store, const EncodedLog& log);
 
+/// Replaces log `id`'s record and pages with `log`'s (one transaction; the stored dense vector is kept, so
+/// `log` must keep the log's retrieval text); false when the store has no such log.
+bool replace_stored_log(logstore::Store& store, logstore::LogId id, const EncodedLog& log);
+
 }  // namespace lagvk::lag

@@ -26,6 +26,7 @@
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/human_text.hpp"
 #include "tools/lagvk/index_text_flag.hpp"
+#include "tools/lagvk/log_augment.hpp"
 #include "tools/lagvk/progress.hpp"
 #include "tools/lagvk/store_guard.hpp"
 
@@ -384,10 +385,11 @@ int cmd_log(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   struct Verb {
     const char* name;
     const char* help;
-    int (*run)(int, char**, const vk::InstanceOptions&);  // only add uses Vulkan
+    int (*run)(int, char**, const vk::InstanceOptions&);  // only add and augment use Vulkan
   };
   static constexpr Verb verbs[] = {
       {"add", "encode traces with a model and store them as logs", log_add},
+      {"augment", "append a coprocessor's latents to stored logs (cache augmentation)", log_augment},
       {"ls", "list logs", log_ls},
       {"show", "show one log", log_show},
       {"rm", "remove logs", log_rm},
