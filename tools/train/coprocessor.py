@@ -56,9 +56,10 @@ def load_decoder(path: Path) -> Model:
     return m.eval()
 
 
-def block_step(b, x: torch.Tensor, table, past):
-    """One block over x [1, T, D] at the table's positions, attending to `past` (rotated keys and values of
-    the entries before, [1, P, Hkv, hd] each) and causally to itself. Returns x and the keys/values so far."""
+def block_step(b, x: torch.Tensor, table, past, allowed: torch.Tensor):
+    """One block over x [B, T, D] at the table's positions, attending to `past` (rotated keys and values of
+    the entries before, [B, P, Hkv, hd] each) and to itself where `allowed` [B, T, P + T] says. Returns x
+    and the keys/values so far."""
     c = b.c
     B, T, _ = x.shape
     hd = c.n_embd // c.n_head
@@ -69,11 +70,9 @@ def block_step(b, x: torch.Tensor, table, past):
     v = b.v(h).view(B, T, c.n_head_kv, hd)
     if past is not None:
         k, v = torch.cat([past[0], k], 1), torch.cat([past[1], v], 1)
-    S = k.shape[1]
     qg = q.view(B, T, c.n_head_kv, rep, hd).permute(0, 2, 3, 1, 4)  # [B, Hkv, rep, T, hd]
     s = qg @ k.permute(0, 2, 3, 1)[:, :, None]  # [B, Hkv, rep, T, S]
-    allowed = torch.arange(S)[None, :] <= (S - T + torch.arange(T))[:, None]
-    s = s.masked_fill(~allowed, float("-inf"))
+    s = s.masked_fill(~allowed[:, None, None], float("-inf"))
     a = torch.softmax(s, -1) @ v.permute(0, 2, 1, 3)[:, :, None]
     a = a.permute(0, 3, 1, 2, 4).reshape(B, T, c.n_head * hd)
     x = x + b.o(a)
@@ -81,36 +80,68 @@ def block_step(b, x: torch.Tensor, table, past):
     return x + b.down(F.silu(b.gate(h)) * b.up(h)), (k, v)
 
 
-def run(m: Model, x: torch.Tensor, first: int, past=None):
-    """x: input embeddings [1, T, D] at positions first..; returns the final normalised hidden states and
-    each layer's keys/values (past's and these)."""
+def run(m: Model, x: torch.Tensor, first, past=None, past_valid: torch.Tensor | None = None):
+    """x: input embeddings [B, T, D], row b at positions first[b].. (an int: the same for every row),
+    attending to `past` (each layer's keys/values of earlier entries, [B, P, ...]) where past_valid [B, P]
+    is true (None: all of it) and causally to itself. Returns the final normalised hidden states and each
+    layer's keys/values (past's and these)."""
     c = m.c
-    table = rope_tables(torch.arange(first, first + x.shape[1])[None], c.n_embd // c.n_head, c.rope_freq_base)
+    B, T, _ = x.shape
+    first = torch.as_tensor(first).reshape(-1, 1).expand(B, 1)
+    table = rope_tables(first + torch.arange(T)[None], c.n_embd // c.n_head, c.rope_freq_base)
+    allowed = torch.ones(T, T).tril().bool()[None].expand(B, T, T)
+    if past is not None:
+        P = past[0][0].shape[1]
+        valid = past_valid if past_valid is not None else torch.ones(B, P, dtype=torch.bool)
+        allowed = torch.cat([valid[:, None, :].expand(B, T, P), allowed], 2)
     caches = []
     for i, b in enumerate(m.blocks):
-        x, kv = block_step(b, x, table, past[i] if past is not None else None)
+        x, kv = block_step(b, x, table, past[i] if past is not None else None, allowed)
         caches.append(kv)
     return m.norm(x), caches
 
 
-def ahead_losses(decoder: Model, copro: Model | None, soft: torch.Tensor | None, toks: torch.Tensor, t: int,
-                 ahead: int) -> torch.Tensor:
-    """Cross-entropy of each of the next `ahead` tokens after position t (toks[t:t+ahead]), the decoder
-    having read toks[:t]; with a coprocessor, its latents sit between the prefix and those tokens."""
+IGNORE = -100  # a target past a trace's end: no loss
+
+
+def ahead_losses(decoder: Model, copro: Model | None, soft: torch.Tensor | None, points: list[tuple], ahead: int):
+    """Cross-entropies [B, ahead] of the next `ahead` tokens after each point (toks, t) of the batch
+    (toks[t:t+ahead]), the decoder having read toks[:t]; with a coprocessor, its latents sit between the
+    prefix and those tokens. Returns them with a mask [B, ahead] of the targets that exist (a trace may end
+    sooner); masked entries are 0."""
+    B = len(points)
+    starts = torch.tensor([t for _, t in points])
+    # The decoder reads each trace once, up to its latest point; points in the same trace share that pass.
+    traces: dict[int, int] = {}
+    row = torch.tensor([traces.setdefault(id(toks), len(traces)) for toks, _ in points])
+    P = int(starts.max())
+    prefix = torch.zeros(len(traces), P, dtype=torch.long)
+    target = torch.full((B, ahead), IGNORE, dtype=torch.long)
+    for i, (toks, t) in enumerate(points):
+        reach = int(starts[row == row[i]].max())
+        prefix[row[i], :reach] = toks[:reach]
+        n = min(ahead, len(toks) - t)
+        target[i, :n] = toks[t:t + n]
+    valid = torch.arange(P)[None] < starts[:, None]  # right padding: causal attention never reads it
     with torch.no_grad():
-        h_prefix, past = run(decoder, decoder.embd(toks[:t])[None], 0)
-    target = toks[t:t + ahead]
-    follow = decoder.embd(target[:-1])[None]
+        h_prefix, past = run(decoder, decoder.embd(prefix), 0)
+        h_prefix = h_prefix[row]
+        past = [(k[row], v[row]) for k, v in past]
+    follow = decoder.embd(target[:, :-1].clamp(min=0))
     if copro is None:
-        h, _ = run(decoder, follow, t, past) if len(target) > 1 else (h_prefix[:, :0], None)
-        rows = torch.cat([h_prefix[:, -1:], h], 1)[0]
+        last = h_prefix[torch.arange(B), starts - 1][:, None]
+        h = run(decoder, follow, starts, past, valid)[0] if ahead > 1 else h_prefix[:, :0]
+        rows = torch.cat([last, h], 1)
     else:
         n = soft.shape[0]
-        latents, _ = run(copro, soft[None], t, past)
-        h, _ = run(decoder, torch.cat([latents, follow], 1), t, past)
-        rows = h[0, n - 1:]
+        latents, _ = run(copro, soft[None].expand(B, -1, -1), starts, past, valid)
+        h, _ = run(decoder, torch.cat([latents, follow], 1), starts, past, valid)
+        rows = h[:, n - 1:]
     logits = rows @ decoder.embd.weight.T
-    return F.cross_entropy(logits, target, reduction="none")
+    mask = target != IGNORE
+    losses = F.cross_entropy(logits.reshape(B * ahead, -1), target.reshape(-1), ignore_index=IGNORE,
+                             reduction="none").view(B, ahead)
+    return losses, mask
 
 
 def augmentation_points(trace: dict, ahead: int, rng: random.Random) -> int:
@@ -185,16 +216,15 @@ def train(a) -> None:
         scale = min(1.0, step / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         for g, lr in zip(opt.param_groups, base):
             g["lr"] = lr * scale
-        total, count = 0.0, 0
         opt.zero_grad(set_to_none=True)
+        points = []
         for _ in range(a.batch):
             trace = rng.choice(train_set)
             toks = torch.tensor(trace["tokens"])
-            t = augmentation_points(trace, a.ahead, rng)
-            losses = ahead_losses(decoder, copro, soft, toks, t, a.ahead)
-            (losses.sum() / (a.batch * a.ahead)).backward()
-            total += float(losses.sum())
-            count += len(losses)
+            points += [(toks, augmentation_points(trace, a.ahead, rng)) for _ in range(a.points_per_trace)]
+        losses, mask = ahead_losses(decoder, copro, soft, points, a.ahead)
+        total, count = float(losses.sum()), int(mask.sum())
+        (losses.sum() / count).backward()
         torch.nn.utils.clip_grad_norm_(params + [soft], 1.0)
         opt.step()
         log.append({"step": step, "loss": total / count, "seconds": round(time.time() - t0, 1)})
@@ -218,15 +248,15 @@ def evaluate(a) -> None:
     sums = {"none": np.zeros(a.ahead), "augmented": np.zeros(a.ahead)}
     counts = np.zeros(a.ahead)
     with torch.no_grad():
-        for trace in held:
-            toks = torch.tensor(trace["tokens"])
-            t = augmentation_points(trace, a.ahead, rng)
-            plain = ahead_losses(decoder, None, None, toks, t, a.ahead).numpy()
-            aug = ahead_losses(decoder, copro, soft, toks, t, a.ahead).numpy()
-            sums["none"][:len(plain)] += plain
-            sums["augmented"][:len(aug)] += aug
-            counts[:len(plain)] += 1
-    result = {"latents": int(soft.shape[0]), "traces": len(held), "by_offset": []}
+        for first in range(0, len(held), 32):
+            points = [(toks, augmentation_points(trace, a.ahead, rng))
+                      for trace in held[first:first + 32] for toks in [torch.tensor(trace["tokens"])]
+                      for _ in range(a.points_per_trace)]
+            for name, (c, s) in (("none", (None, None)), ("augmented", (copro, soft))):
+                losses, mask = ahead_losses(decoder, c, s, points, a.ahead)
+                sums[name] += losses.sum(0).numpy()
+            counts += mask.sum(0).numpy()
+    result = {"latents": int(soft.shape[0]), "traces": len(held), "points": int(counts[0]), "by_offset": []}
     for j in range(a.ahead):
         if counts[j] == 0:
             continue
@@ -251,12 +281,14 @@ def main() -> None:
         s.add_argument("--ahead", type=int, default=8, help="tokens after the latents that the loss covers")
         s.add_argument("--seed", type=int, default=0)
         s.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+        s.add_argument("--points-per-trace", type=int, default=4,
+                       help="augmentation points per trace (they share the decoder's pass over the trace)")
     t = sub.choices["train"]
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--latents", type=int, default=16)
     t.add_argument("--steps", type=int, default=2000)
     t.add_argument("--minutes", type=float, default=20.0, help="the schedule ends at this wall time")
-    t.add_argument("--batch", type=int, default=8, help="augmentation points per step")
+    t.add_argument("--batch", type=int, default=8, help="traces per step")
     t.add_argument("--lr", type=float, default=3e-4, help="peak learning rate of the coprocessor's weights")
     t.add_argument("--soft-lr", type=float, default=3e-3, help="peak learning rate of the soft tokens")
     e = sub.choices["eval"]

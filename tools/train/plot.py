@@ -3,6 +3,8 @@
   plot.py loss loss.png LOG.json [LOG.json]  training loss per step and its moving average (train.py's
                                              train_log.json; a second log continues the first)
   plot.py eval eval.json eval.png            `lagvk eval --json` output: EM and steps per mode and split
+  plot.py perplexity out.png PPL.json [...]  coprocessor.py eval --json outputs (one per latent count):
+                                             perplexity of each next token with and without augmentation
 """
 
 from __future__ import annotations
@@ -72,10 +74,32 @@ def evaluation(src: str, dst: str) -> None:
     fig.savefig(dst, dpi=120)
 
 
+def perplexity(dst: str, *srcs: str) -> None:
+    results = sorted((json.load(open(s)) for s in srcs), key=lambda r: r["latents"])
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    first = results[0]["by_offset"]
+    ax.plot([r["offset"] for r in first], [r["none"]["perplexity"] for r in first], "k--o", ms=3,
+            label="no augmentation")
+    for res in results:
+        rows = res["by_offset"]
+        ax.plot([r["offset"] for r in rows], [r["augmented"]["perplexity"] for r in rows], "-o", ms=3,
+                label=f"{res['latents']} latents")
+    ax.set_yscale("log")
+    ax.set_xlabel("token after the augmentation point")
+    ax.set_ylabel("perplexity (log scale)")
+    ax.set_title(f"Cache augmentation on held-out traces ({first[0]['count']} points)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(dst, dpi=120)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 4 or sys.argv[1] not in ("loss", "eval"):
+    if len(sys.argv) < 4 or sys.argv[1] not in ("loss", "eval", "perplexity"):
         sys.exit(__doc__)
     if sys.argv[1] == "loss":
         loss(sys.argv[2], *sys.argv[3:])
+    elif sys.argv[1] == "perplexity":
+        perplexity(sys.argv[2], *sys.argv[3:])
     else:
         evaluation(sys.argv[2], sys.argv[3])

@@ -58,11 +58,28 @@ class CoprocessorForward(unittest.TestCase):
         logits = whole_logits(m, toks)
         for t, ahead in ((5, 8), (25, 8), (12, 1)):
             with torch.no_grad():
-                got = ahead_losses(m, None, None, toks, t, ahead)
+                got, mask = ahead_losses(m, None, None, [(toks, t)], ahead)
             n = min(ahead, len(toks) - t)
             want = F.cross_entropy(logits[t - 1:t - 1 + n], toks[t:t + n], reduction="none")
-            self.assertEqual(len(got), n)
-            self.assertLess(float((got - want).abs().max()), 1e-4, f"t={t}")
+            self.assertEqual(int(mask.sum()), n)
+            self.assertLess(float((got[0, :n] - want).abs().max()), 1e-4, f"t={t}")
+
+    def test_a_batch_of_points_gives_each_points_own_losses(self):
+        # Prefixes of different lengths are padded on the right and the latents sit at each row's own
+        # positions: no row may see another's padding, or the rest of its trace after its point.
+        decoder = small_model(7)
+        copro = small_model(8)
+        soft = torch.randn(3, 48, generator=torch.Generator().manual_seed(9))
+        g = torch.Generator().manual_seed(10)
+        points = [(torch.randint(0, 53, (n,), generator=g), t) for n, t in ((30, 5), (12, 9), (40, 33), (7, 6))]
+        points += [(points[2][0], 4), (points[0][0], 29)]  # more points of the same traces share their pass
+        for c, s in ((None, None), (copro, soft)):
+            with torch.no_grad():
+                batch, mask = ahead_losses(decoder, c, s, points, 8)
+                for i, point in enumerate(points):
+                    one, one_mask = ahead_losses(decoder, c, s, [point], 8)
+                    self.assertTrue(torch.equal(mask[i], one_mask[0]))
+                    self.assertLess(float((batch[i] - one[0]).abs().max()), 1e-4, f"point {i}")
 
     def test_the_coprocessor_gets_gradients_and_the_decoder_none(self):
         decoder = small_model(5)
@@ -73,7 +90,7 @@ class CoprocessorForward(unittest.TestCase):
             p.requires_grad_(True)
         soft = torch.randn(4, 48, requires_grad=True)
         toks = torch.randint(0, 53, (20,), generator=torch.Generator().manual_seed(6))
-        ahead_losses(decoder, copro, soft, toks, 10, 6).sum().backward()
+        ahead_losses(decoder, copro, soft, [(toks, 10)], 6)[0].sum().backward()
         self.assertGreater(float(soft.grad.abs().sum()), 0)
         self.assertGreater(float(copro.blocks[0].q.weight.grad.abs().sum()), 0)
         self.assertTrue(all(p.grad is None for p in decoder.parameters()))

@@ -29,4 +29,7 @@ $py "$root/tools/train/coprocessor.py" train --decoder "$decoder" --tokens "$out
 "$lagvk" coprocessor make -m "$decoder" --weights "$out/weights" -o "$root/assets/models/multihop-coprocessor-$latents.gguf"
 $py "$root/tools/train/coprocessor.py" eval --decoder "$decoder" --weights "$out/weights" --tokens "$out/held-out.jsonl" \
   --json "$out/perplexity.json"
+# lagvk must compute what PyTorch trained: greedy tokens after the latents, both ways, on held-out prompts.
+$py "$root/tools/train/check_coprocessor.py" --decoder "$decoder" --weights "$out/weights" \
+  --coprocessor "$root/assets/models/multihop-coprocessor-$latents.gguf" --tokens "$out/held-out.jsonl" --lagvk "$lagvk"
 echo "done: assets/models/multihop-coprocessor-$latents.gguf; perplexity by offset in $out/perplexity.json"
