@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "api/coprocessor_handle.hpp"
 #include "api/log_mode.hpp"
 #include "api/model_access.hpp"
 #include "api/status.hpp"
@@ -36,6 +37,8 @@ lag::AskOptions ask_options_of(const lagvk_store& store, const lagvk_ask_params&
   o.selection = selection_of(p.selection);
   o.generate = generate_options(p.generate);
   o.reuse_context = p.generate.reuse_prefix != 0;
+  o.augmentation.coprocessor = coprocessor_for(p.coprocessor, store.model, p.latents, "lagvk_ask");
+  o.augmentation.latents = p.latents;
   return o;
 }
 
@@ -63,6 +66,8 @@ std::unique_ptr<lagvk_completion> ask_completion_of(const lag::AskResult& r) {
   info.logs_ms = r.logs_ms;
   info.has_saved_log = r.saved ? 1 : 0;
   info.saved_log = r.saved.value_or(0);
+  info.latents = r.augmentation.latents;
+  info.augment_ms = r.augmentation.ms;
   c->publish();
   return c;
 }
@@ -193,6 +198,8 @@ lagvk_ask_params lagvk_ask_params_default(void) {
   p.n_save_tags = 0;
   p.save_filter = nullptr;
   p.save_filter_data = nullptr;
+  p.coprocessor = nullptr;
+  p.latents = defaults.augmentation.latents;
   return p;
 }
 

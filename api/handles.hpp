@@ -23,6 +23,7 @@ enum class HandleKind : std::uint32_t {
   completion = 0x4c47434d,   // "LGCM"
   log_list = 0x4c474c4c,     // "LGLL"
   device_list = 0x4c47444c,  // "LGDL"
+  coprocessor = 0x4c474350,  // "LGCP"
   dead = 0xdeadbeef,
 };
 
@@ -45,7 +46,7 @@ struct lagvk_model : lagvk_handle_base {
   std::atomic<std::uint64_t> cancel_epoch{0};
   lagvk_model_info info{};
   std::string architecture, name, chat_format, device_name;  ///< what info's strings point to
-  /// Stores open on this model: api::retain_model / api::release_model count them under `lock`.
+  /// Stores and coprocessors open on this model: api::retain_model / api::release_model count them.
   std::atomic<int> open_stores{0};
   bool freed = false;  ///< lagvk_model_free ran while stores were open: the last release deletes it
   /// With n_parallel > 1: runs the generations of concurrent calls in shared passes. Declared after
@@ -77,12 +78,13 @@ struct lagvk_device_list : lagvk_handle_base {
   std::vector<lagvk_device_info> devices;
 };
 
-// lagvk_store is defined in api/store_handle.hpp (it needs the log store's headers).
+// lagvk_store is defined in api/store_handle.hpp (it needs the log store's headers), lagvk_coprocessor in
+// api/coprocessor_handle.hpp.
 
 namespace lagvk::api {
 
-/// A store opened on model holds it: call with model->lock held (lagvk_store_open, once the store is
-/// made). Increments open_stores.
+/// A store (or coprocessor) opened on model holds it: call with model->lock held (lagvk_store_open, once
+/// the store is made). Increments open_stores.
 void retain_model(lagvk_model* model);
 /// A store's hold ends (lagvk_store_close, after the store is destroyed, without holding model->lock):
 /// decrements open_stores and deletes the model when lagvk_model_free already ran and this was the

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/coprocessor_handle.hpp"
 #include "api/log_mode.hpp"
 #include "api/model_access.hpp"
 #include "api/status.hpp"
@@ -29,7 +30,8 @@ nlohmann::json result_json(const lag::AgentResult& r, std::optional<lag::LogId> 
   return {{"answer", r.answer ? nlohmann::json(*r.answer) : nlohmann::json(nullptr)},
           {"steps", steps},
           {"logs", logs},
-          {"saved_log", saved ? nlohmann::json(*saved) : nlohmann::json(nullptr)}};
+          {"saved_log", saved ? nlohmann::json(*saved) : nlohmann::json(nullptr)},
+          {"latents", r.latents}};
 }
 
 }  // namespace
@@ -52,6 +54,10 @@ lagvk_react_params lagvk_react_params_default(void) {
   p.max_step_tokens = defaults.max_step_tokens;
   p.tool_timeout_ms = std::uint32_t(lag::ExternalToolLimits{}.timeout.count());
   p.selection = LAGVK_SELECT_LAST;
+  p.coprocessor = nullptr;
+  p.latents = defaults.augmentation.latents;
+  p.augment_at =
+      defaults.augmentation.at == lag::AugmentAt::prompt ? LAGVK_AUGMENT_PROMPT : LAGVK_AUGMENT_EACH_STEP;
   return p;
 }
 
@@ -90,6 +96,9 @@ lagvk_status lagvk_react(lagvk_store* store, const char* question, const lagvk_r
       lagvk::fail(lagvk::Errc::invalid_argument, "lagvk_react: give the agent a tool (docs_path or tools)");
     if (p.save) api::require_writable(*store, "lagvk_react with save");
     const lag::Selection selection = api::selection_of(p.selection);
+    if (p.augment_at != LAGVK_AUGMENT_EACH_STEP && p.augment_at != LAGVK_AUGMENT_PROMPT)
+      lagvk::fail(lagvk::Errc::invalid_argument,
+                  "augment_at {} is not a lagvk_augment_at (EACH_STEP or PROMPT)", int(p.augment_at));
 
     api::ModelLocks locks(*store);
     lagvk::Engine& engine = *store->model->engine;
@@ -101,6 +110,10 @@ lagvk_status lagvk_react(lagvk_store* store, const char* question, const lagvk_r
     o.max_logs = p.max_logs;
     o.max_steps = p.max_steps;
     o.max_step_tokens = p.max_step_tokens;
+    o.augmentation.coprocessor = api::coprocessor_for(p.coprocessor, store->model, p.latents, "lagvk_react");
+    o.augmentation.latents = p.latents;
+    o.augmentation.at =
+        p.augment_at == LAGVK_AUGMENT_PROMPT ? lag::AugmentAt::prompt : lag::AugmentAt::each_step;
     auto r = lag::run_react_agent(engine, library.get(), question, tools, o);
     std::optional<lag::LogId> saved;
     if (p.save && r.answer) {  // an unanswered task is not kept (as lagvk ask --save)

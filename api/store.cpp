@@ -5,12 +5,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/coprocessor_handle.hpp"
 #include "api/model_access.hpp"
 #include "api/status.hpp"
 #include "api/store_handle.hpp"
 #include "engine/lag/ask.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/model_fingerprint.hpp"
+#include "engine/lag/stored_log_augmentation.hpp"
 
 namespace lagvk::api {
 
@@ -278,6 +280,24 @@ lagvk_status lagvk_store_remove(lagvk_store* store, uint64_t id) {
     api::require_writable(*store, "lagvk_store_remove");
     if (!store->store->remove(id))
       fail(Errc::not_found, "log {} is not in the store '{}'", id, store->store->dir());
+  });
+}
+
+lagvk_status lagvk_store_augment_log(lagvk_store* store, uint64_t id, const lagvk_coprocessor* coprocessor,
+                                     uint32_t latents, int replace, uint32_t* log_latents) {
+  return api::guarded([&] {
+    api::checked_store(store);
+    api::require(coprocessor, "coprocessor");
+    const api::ModelLocks lock(*store);
+    api::require_writable(*store, "lagvk_store_augment_log");
+    lag::LogAugmentation augmentation;
+    augmentation.coprocessor =
+        api::coprocessor_for(coprocessor, store->model, latents, "lagvk_store_augment_log");
+    augmentation.latents = latents;
+    const auto r =
+        lag::augment_stored_log(*store->model->engine, *store->store, id, augmentation, replace != 0);
+    if (r.outcome == lag::StoredLogAugmentation::Outcome::skipped) throw lagvk::Error(r.code, r.reason);
+    if (log_latents) *log_latents = r.latents;
   });
 }
 

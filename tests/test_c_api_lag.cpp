@@ -510,3 +510,199 @@ TEST_F(CApiLag, TheTokenCallbackAndLagvkCancelStopAnAsk) {
 
 }  // namespace
 }  // namespace lagvk::test
+
+// ---- cache augmentation --------------------------------------------------------------------------------
+
+namespace lagvk::test {
+namespace {
+
+/// A coprocessor for the model at `model_path` written by `lagvk coprocessor make`.
+std::string make_coprocessor(const std::string& model_path, const std::string& out, int latents) {
+  const auto r = run_lagvk("coprocessor make -m '" + model_path + "' --latents " + std::to_string(latents) +
+                           " -o '" + out + "'");
+  EXPECT_EQ(r.status, 0) << r.out;
+  return out;
+}
+
+TEST_F(CApiLag, ACoprocessorOfAnotherModelOrABadFileIsRefused) {
+  const std::string other_path = make_model(dir_, 2);
+  const std::string other_made = make_coprocessor(other_path, (dir_ / "other-c.gguf").string(), 2);
+  const std::string made = make_coprocessor(model_path_, (dir_ / "c-refusals.gguf").string(), 2);
+  lagvk_coprocessor* c = reinterpret_cast<lagvk_coprocessor*>(&c);  // must be reset to NULL
+  EXPECT_EQ(lagvk_coprocessor_load(model_, other_made.c_str(), &c), LAGVK_ERROR_STORE_MODEL_MISMATCH);
+  EXPECT_EQ(c, nullptr);
+  EXPECT_NE(last_error().find("was trained for the decoder"), std::string::npos) << last_error();
+  EXPECT_EQ(last_error().find("--"), std::string::npos) << "no CLI wording: " << last_error();
+  EXPECT_EQ(lagvk_coprocessor_load(model_, model_path_.c_str(), &c), LAGVK_ERROR_BAD_MODEL_FILE);
+  EXPECT_NE(last_error().find("is not a cache-augmentation coprocessor"), std::string::npos) << last_error();
+  EXPECT_EQ(lagvk_coprocessor_load(model_, (dir_ / "missing.gguf").string().c_str(), &c),
+            LAGVK_ERROR_FILE_NOT_FOUND);
+  EXPECT_EQ(lagvk_coprocessor_load(nullptr, made.c_str(), &c), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lagvk_coprocessor_latents(nullptr), 0u);
+  lagvk_coprocessor_free(nullptr);
+
+  // One loaded for another model handle (even of the same file) is refused by the store's calls.
+  lagvk_model* other = nullptr;
+  ASSERT_EQ(lagvk_model_load(other_path.c_str(), &kModelDefaults, &other), LAGVK_OK) << last_error();
+  ASSERT_EQ(lagvk_coprocessor_load(other, other_made.c_str(), &c), LAGVK_OK) << last_error();
+  EXPECT_EQ(lagvk_coprocessor_latents(c), 2u);
+  const auto ids = open_filled_store();
+  lagvk_ask_params a = short_ask(LAGVK_LOGS_KV);
+  a.coprocessor = c;
+  lagvk_completion* out = nullptr;
+  EXPECT_EQ(lagvk_ask(store_, kQuestion.c_str(), &a, &out), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("another model"), std::string::npos) << last_error();
+  EXPECT_EQ(lagvk_store_augment_log(store_, ids[0], c, 0, 0, nullptr), LAGVK_ERROR_INVALID_ARGUMENT);
+  lagvk_model_free(other);  // the coprocessor holds its model until it is freed
+  EXPECT_EQ(lagvk_coprocessor_latents(c), 2u);
+  lagvk_coprocessor_free(c);
+
+  // More latents than the file has, latents without a coprocessor, a freed handle.
+  ASSERT_EQ(lagvk_coprocessor_load(model_, made.c_str(), &c), LAGVK_OK) << last_error();
+  a.coprocessor = c;
+  a.latents = 3;
+  EXPECT_EQ(lagvk_ask(store_, kQuestion.c_str(), &a, &out), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("2 soft tokens"), std::string::npos) << last_error();
+  a.coprocessor = nullptr;
+  EXPECT_EQ(lagvk_ask(store_, kQuestion.c_str(), &a, &out), LAGVK_ERROR_INVALID_ARGUMENT);
+  lagvk_coprocessor_free(c);
+  a.coprocessor = c;
+  a.latents = 0;
+  EXPECT_EQ(lagvk_ask(store_, kQuestion.c_str(), &a, &out), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lagvk_coprocessor_latents(c), 0u);
+}
+
+// lagvk_ask with a coprocessor answers as `lagvk ask --coprocessor` does; without one, as it always did
+// (the same tokens as the command without the flag, no latents reported).
+TEST_F(CApiLag, AskWithACoprocessorAnswersAsTheAskCommand) {
+  const std::string made = make_coprocessor(model_path_, (dir_ / "c-ask.gguf").string(), 4);
+  (void)open_filled_store();
+  lagvk_store_close(store_);
+  store_ = nullptr;
+  lagvk_store_params p = lagvk_store_params_default();
+  p.read_only = 1;
+  ASSERT_EQ(lagvk_store_open(model_, store_dir_.c_str(), &p, &store_), LAGVK_OK) << last_error();
+  lagvk_coprocessor* c = nullptr;
+  ASSERT_EQ(lagvk_coprocessor_load(model_, made.c_str(), &c), LAGVK_OK) << last_error();
+  const std::string command = "ask -m '" + model_path_ + "' --store '" + store_dir_ +
+                              "' -k 2 -n 4 --temp 0 --json '" + kQuestion + "'";
+  for (const std::uint32_t latents : {0u, 3u}) {
+    SCOPED_TRACE("latents " + std::to_string(latents));
+    const auto cli =
+        run_lagvk(command + " --coprocessor '" + made + "' --latents " + std::to_string(latents), false);
+    ASSERT_EQ(cli.status, 0) << cli.out;
+    const auto expected = nlohmann::json::parse(cli.out);
+    lagvk_ask_params a = short_ask(LAGVK_LOGS_KV);
+    a.retrieve.k = 2;
+    a.coprocessor = c;
+    a.latents = latents;
+    lagvk_completion* out = nullptr;
+    ASSERT_EQ(lagvk_ask(store_, kQuestion.c_str(), &a, &out), LAGVK_OK) << last_error();
+    const lagvk_completion_info* info = lagvk_completion_get(out);
+    EXPECT_EQ(std::vector<std::int32_t>(info->tokens, info->tokens + info->n_tokens),
+              expected["tokens"].get<std::vector<std::int32_t>>());
+    EXPECT_EQ(info->latents, latents == 0 ? 4u : latents);
+    EXPECT_EQ(info->latents, expected["augmentation"]["latents"].get<std::uint32_t>());
+    EXPECT_GT(info->augment_ms, 0.0);
+    EXPECT_EQ(info->n_logs, 2u);
+    lagvk_completion_free(out);
+  }
+  const auto plain = run_lagvk(command, false);
+  ASSERT_EQ(plain.status, 0) << plain.out;
+  lagvk_ask_params a = short_ask(LAGVK_LOGS_KV);
+  a.retrieve.k = 2;
+  EXPECT_EQ(a.coprocessor, nullptr);
+  EXPECT_EQ(a.latents, 0u);
+  lagvk_completion* out = nullptr;
+  ASSERT_EQ(lagvk_ask(store_, kQuestion.c_str(), &a, &out), LAGVK_OK) << last_error();
+  const lagvk_completion_info* info = lagvk_completion_get(out);
+  EXPECT_EQ(std::vector<std::int32_t>(info->tokens, info->tokens + info->n_tokens),
+            nlohmann::json::parse(plain.out)["tokens"].get<std::vector<std::int32_t>>());
+  EXPECT_EQ(info->latents, 0u);
+  EXPECT_EQ(info->augment_ms, 0.0);
+  lagvk_completion_free(out);
+  lagvk_coprocessor_free(c);
+}
+
+/// A log's record as lagvk_store_log_json returns it.
+nlohmann::json log_record(lagvk_store* store, std::uint64_t id) {
+  char text[1 << 16];
+  std::size_t len = 0;
+  EXPECT_EQ(lagvk_store_log_json(store, id, text, sizeof text, &len), LAGVK_OK) << lagvk_last_error();
+  return nlohmann::json::parse(std::string(text, len));
+}
+
+// lagvk_store_augment_log: an added log augmented in place is the log `lagvk log add --coprocessor` makes
+// of the same trace, keeps its id, tags and time, and lagvk_ask splices its tokens and latents.
+TEST_F(CApiLag, AStoredLogIsAugmentedInPlace) {
+  const std::string made = make_coprocessor(model_path_, (dir_ / "c-store.gguf").string(), 4);
+  const auto ids = open_filled_store();
+  lagvk_coprocessor* c = nullptr;
+  ASSERT_EQ(lagvk_coprocessor_load(model_, made.c_str(), &c), LAGVK_OK) << last_error();
+  const nlohmann::json before = log_record(store_, ids[0]);
+  std::uint32_t latents = 99;
+  ASSERT_EQ(lagvk_store_augment_log(store_, ids[0], c, 2, 0, &latents), LAGVK_OK) << last_error();
+  EXPECT_EQ(latents, 2u);
+  // Already augmented: kept without replace, replaced (by all four) with it.
+  ASSERT_EQ(lagvk_store_augment_log(store_, ids[0], c, 0, 0, &latents), LAGVK_OK) << last_error();
+  EXPECT_EQ(latents, 2u);
+  ASSERT_EQ(lagvk_store_augment_log(store_, ids[0], c, 0, 1, &latents), LAGVK_OK) << last_error();
+  EXPECT_EQ(latents, 4u);
+  const nlohmann::json after = log_record(store_, ids[0]);
+  EXPECT_EQ(after["latents"], 4);
+  EXPECT_EQ(after["id"], ids[0]);
+  for (const char* same : {"task", "tags", "created", "retrieval_text", "token_ids", "trace"})
+    EXPECT_EQ(after[same], before[same]) << same;
+  std::uint64_t count = 0;
+  ASSERT_EQ(lagvk_store_count(store_, &count), LAGVK_OK);
+  EXPECT_EQ(count, 2u);
+
+  // The log `lagvk log add --coprocessor` makes of the same trace.
+  const std::string trace_file = (dir_ / "film.json").string(), direct = store_dir_ + "-direct";
+  {
+    std::FILE* f = std::fopen(trace_file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(kTraceFilm, f);
+    std::fclose(f);
+  }
+  const auto added = run_lagvk("log add --store '" + direct + "' -m '" + model_path_ + "' --trace '" +
+                               trace_file + "' --coprocessor '" + made + "' --json");
+  ASSERT_EQ(added.status, 0) << added.out;
+  lagvk_store* d = nullptr;
+  ASSERT_EQ(lagvk_store_open(model_, direct.c_str(), &kStoreDefaults, &d), LAGVK_OK) << last_error();
+  const nlohmann::json want = log_record(d, 1);
+  for (const char* same : {"latents", "token_ids", "positions", "selection"})
+    EXPECT_EQ(after[same], want[same]) << same;
+
+  // ask places it with its latents, and answers as from the log add store.
+  std::vector<std::vector<std::int32_t>> answers;
+  for (lagvk_store* s : {store_, d}) {
+    lagvk_ask_params a = short_ask(LAGVK_LOGS_KV);
+    const std::uint64_t wanted[] = {s == d ? 1 : ids[0]};
+    a.log_ids = wanted;
+    a.n_log_ids = 1;
+    lagvk_completion* out = nullptr;
+    ASSERT_EQ(lagvk_ask(s, kQuestion.c_str(), &a, &out), LAGVK_OK) << last_error();
+    const lagvk_completion_info* info = lagvk_completion_get(out);
+    ASSERT_EQ(info->n_logs, 1u);
+    EXPECT_EQ(info->logs[0].tokens, after["token_ids"].size() + 4);
+    answers.emplace_back(info->tokens, info->tokens + info->n_tokens);
+    lagvk_completion_free(out);
+  }
+  EXPECT_EQ(answers[0], answers[1]);
+  lagvk_store_close(d);
+
+  EXPECT_EQ(lagvk_store_augment_log(store_, 999, c, 0, 0, &latents), LAGVK_ERROR_NOT_FOUND);
+  EXPECT_EQ(lagvk_store_augment_log(store_, ids[1], nullptr, 0, 0, &latents), LAGVK_ERROR_INVALID_ARGUMENT);
+  lagvk_store_close(store_);
+  store_ = nullptr;
+  lagvk_store_params p = lagvk_store_params_default();
+  p.read_only = 1;
+  ASSERT_EQ(lagvk_store_open(model_, store_dir_.c_str(), &p, &store_), LAGVK_OK) << last_error();
+  EXPECT_EQ(lagvk_store_augment_log(store_, ids[1], c, 0, 0, &latents), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("read-only"), std::string::npos) << last_error();
+  lagvk_coprocessor_free(c);
+}
+
+}  // namespace
+}  // namespace lagvk::test

@@ -1,6 +1,7 @@
 // lagvk_react: the general ReAct agent through the C API on a small random model, with the search tool over
 // tests/qa_fixture and an external tool: the result's JSON shape, the step limit, a saved task, and the
-// status codes of bad tools and missing passages (a failing tool is an observation, not an error).
+// status codes of bad tools and missing passages (a failing tool is an observation, not an error), and
+// a coprocessor augmenting the turns.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -76,6 +77,46 @@ TEST_F(CApiReact, RunsTheAgentAndReportsItsSteps) {
   EXPECT_EQ(j["saved_log"].is_number_integer(), j["answer"].is_string()) << j.dump();
   EXPECT_TRUE(j["saved_log"].is_number_integer() || j["saved_log"].is_null()) << j.dump();
   lagvk_string_free(nullptr);
+}
+
+// A coprocessor augments the agent's turns: at the question's prompt only, its latents once; at each step,
+// once per step. Without one the result says 0 latents.
+TEST_F(CApiReact, ACoprocessorAugmentsTheTurns) {
+  const std::string made = (scratch_->path() / "coprocessor.gguf").string();
+  const auto r = run_lagvk("coprocessor make -m '" + model_path_ + "' --latents 3 -o '" + made + "'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  lagvk_coprocessor* coprocessor = nullptr;
+  ASSERT_EQ(lagvk_coprocessor_load(model_, made.c_str(), &coprocessor), LAGVK_OK) << lagvk_last_error();
+  const std::string docs = LAGVK_SOURCE_DIR "/tests/qa_fixture/passages.jsonl";
+  const auto latents_of = [&](const lagvk_coprocessor* c, lagvk_augment_at at, std::uint32_t steps) {
+    lagvk_react_params p = lagvk_react_params_default();
+    EXPECT_EQ(p.coprocessor, nullptr);
+    EXPECT_EQ(p.augment_at, LAGVK_AUGMENT_EACH_STEP);
+    p.docs_path = docs.c_str();
+    p.max_steps = steps;
+    p.max_step_tokens = 4;
+    p.coprocessor = c;
+    p.augment_at = at;
+    char* text = nullptr;
+    EXPECT_EQ(lagvk_react(store_, "Who designed the Brannock Bridge?", &p, &text), LAGVK_OK)
+        << lagvk_last_error();
+    const auto j = nlohmann::json::parse(text ? text : "null");
+    lagvk_string_free(text);
+    EXPECT_GE(j["steps"].size(), 1u) << j.dump();
+    return std::pair{j["latents"].get<std::uint32_t>(), std::uint32_t(j["steps"].size())};
+  };
+  EXPECT_EQ(latents_of(coprocessor, LAGVK_AUGMENT_PROMPT, 2).first, 3u);
+  const auto [each, steps] = latents_of(coprocessor, LAGVK_AUGMENT_EACH_STEP, 2);
+  EXPECT_EQ(each, 3u * steps);
+  EXPECT_EQ(latents_of(nullptr, LAGVK_AUGMENT_EACH_STEP, 2).first, 0u);
+  lagvk_react_params p = lagvk_react_params_default();
+  p.docs_path = docs.c_str();
+  p.coprocessor = coprocessor;
+  p.augment_at = static_cast<lagvk_augment_at>(7);
+  char* text = nullptr;
+  EXPECT_EQ(lagvk_react(store_, "q", &p, &text), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(lagvk_last_error()).find("augment_at"), std::string::npos) << lagvk_last_error();
+  lagvk_coprocessor_free(coprocessor);
 }
 
 TEST_F(CApiReact, BadToolsAndPassagesAreErrors) {

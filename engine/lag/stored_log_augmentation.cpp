@@ -27,8 +27,9 @@ StoredLogAugmentation augment_stored_log(Engine& engine, logstore::Store& store,
   if (augmentation.coprocessor == nullptr)
     fail(Errc::internal, "internal: augment_stored_log without a coprocessor");
   StoredLogAugmentation out;
-  const auto skip = [&](const std::string& why) {
+  const auto skip = [&](Errc code, const std::string& why) {
     out.outcome = StoredLogAugmentation::Outcome::skipped;
+    out.code = code;
     out.reason = fmt::format("log {}: {}", id, why);
     return out;
   };
@@ -37,9 +38,9 @@ StoredLogAugmentation augment_stored_log(Engine& engine, logstore::Store& store,
     on_store([&] { old = store.read().log(id); });  // the Reader ends here: the write may grow the map
   } catch (const Error& e) {
     if (e.code() != Errc::store && e.code() != Errc::bad_input) throw;
-    return skip(e.what());
+    return skip(e.code(), e.what());
   }
-  if (!old) return skip("not in the store (removed meanwhile)");
+  if (!old) return skip(Errc::not_found, fmt::format("not in the store '{}'", store.dir()));
   if (old->latents > 0 && !replace_latents) {
     out.outcome = StoredLogAugmentation::Outcome::already_augmented;
     out.latents = old->latents;
@@ -52,7 +53,7 @@ StoredLogAugmentation augment_stored_log(Engine& engine, logstore::Store& store,
     selection = parse_selection(old->selection);
     trace = trace_of_record(*old);
   } catch (const Error& e) {
-    return skip(e.what());
+    return skip(Errc::bad_input, e.what());
   }
   EncodedLog log;
   try {
@@ -61,7 +62,7 @@ StoredLogAugmentation augment_stored_log(Engine& engine, logstore::Store& store,
     // The log's own problems: a trace that does not render, a trace or its latents longer than the
     // context. Anything else (the device, memory) is not the log's.
     if (e.code() != Errc::bad_input && e.code() != Errc::context_full) throw;
-    return skip(e.what());
+    return skip(e.code(), e.what());
   }
   // What identifies the log and finds it stays; what the model computed is new.
   log.record.task = old->task;
@@ -70,7 +71,7 @@ StoredLogAugmentation augment_stored_log(Engine& engine, logstore::Store& store,
   log.record.created = old->created;
   bool replaced = false;
   on_store([&] { replaced = replace_stored_log(store, id, log); });
-  if (!replaced) return skip("not in the store (removed meanwhile)");
+  if (!replaced) return skip(Errc::not_found, fmt::format("not in the store '{}'", store.dir()));
   out.outcome = StoredLogAugmentation::Outcome::augmented;
   out.latents = log.record.latents;
   out.tokens = std::uint32_t(log.record.token_ids.size());

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/api/engine.hpp"
+#include "engine/core/error.hpp"
 #include "engine/lag/log_writer.hpp"
 #include "logstore/store.hpp"
 
@@ -24,6 +25,9 @@ struct StoredLogAugmentation {
   std::uint32_t latents = 0;  ///< the log's latents now
   std::uint32_t tokens = 0;   ///< the log's tokens now
   std::string reason;         ///< for skipped: why, naming the log
+  /// For skipped: what kind of problem (not_found: removed meanwhile; store: a damaged record; bad_input:
+  /// no usable trace; context_full: too long for the context).
+  Errc code = Errc::internal;
 };
 
 /// Runs one call on the store (reading the log, replacing it); the CLI wraps them in its fault guard.

@@ -273,6 +273,10 @@ typedef struct lagvk_completion_info {
   uint64_t saved_log;     /**< the new log's id when the task was saved */
   uint32_t cached_tokens; /**< of prompt_tokens: reused from the model's kept cache (reuse_prefix), not
                              evaluated */
+  uint32_t latents;  /**< cache augmentation (lagvk_ask, lagvk_ask_chat with a coprocessor): latents appended
+                          after the logs and the prompt (0: none, also when they did not fit the context) */
+  double augment_ms; /**< the coprocessor's pass and the model's over the latents (counted in
+                          time_to_first_token_ms) */
 } lagvk_completion_info;
 
 typedef struct lagvk_completion lagvk_completion;
@@ -346,6 +350,35 @@ LAGVK_API lagvk_status lagvk_chat_ex(lagvk_model* model, const lagvk_chat_messag
  * LAGVK_ERROR_BUFFER_TOO_SMALL is returned when capacity is less. */
 LAGVK_API lagvk_status lagvk_embed(lagvk_model* model, const char* text, size_t len, float* vector,
                                    size_t capacity, size_t* dim);
+
+/* ---- cache augmentation: coprocessors -------------------------------------------------------------- */
+
+/** A cache-augmentation coprocessor (Liu et al., arXiv 2412.17747) loaded beside a model: a GGUF of the
+ *  model's architecture, trained for exactly that model, that reads the model's KV cache and appends latent
+ *  embeddings to it (their keys and values), which the model, unchanged, then attends to. `lagvk
+ *  coprocessor make` writes an untrained one; tools/train trains one. Given to lagvk_ask, lagvk_ask_chat and
+ *  lagvk_react (the answer is augmented after its logs and prompt) and to lagvk_store_augment_log (a log
+ *  keeps latents after its tokens, which every KV-mode answer that places it splices). A NULL coprocessor
+ *  changes nothing. It runs on its model's device under the model's lock, and holds its model as a store
+ *  does (freed last, whichever order). */
+typedef struct lagvk_coprocessor lagvk_coprocessor;
+
+/** Loads the coprocessor file at path for model. LAGVK_ERROR_STORE_MODEL_MISMATCH when it was trained for
+ *  another model's weights (the status of a store made with another model); LAGVK_ERROR_BAD_MODEL_FILE when
+ *  the file is not a coprocessor or has another architecture than model; LAGVK_ERROR_FILE_NOT_FOUND;
+ *  LAGVK_ERROR_UNSUPPORTED_MODEL for an embedding model (a coprocessor augments a decoder). */
+LAGVK_API lagvk_status lagvk_coprocessor_load(lagvk_model* model, const char* path, lagvk_coprocessor** out);
+LAGVK_API void lagvk_coprocessor_free(lagvk_coprocessor* coprocessor);
+/** The latents one full augmentation appends (the soft tokens it was trained with); 0 for a NULL or dead
+ *  handle. A call's `latents` of 0 means all of them, N <= this the first N. */
+LAGVK_API uint32_t lagvk_coprocessor_latents(const lagvk_coprocessor* coprocessor);
+
+/** Where an agent's turns are augmented. */
+typedef enum lagvk_augment_at {
+  LAGVK_AUGMENT_EACH_STEP = 0, /**< after every step's prompt */
+  LAGVK_AUGMENT_PROMPT = 1,    /**< after the question's prompt only (the first step) */
+  LAGVK_AUGMENT_AT_MAX_ENUM = 0x7fffffff
+} lagvk_augment_at;
 
 /* ---- Log-Augmented Generation: stores of logs -------------------------------------------------------- */
 
@@ -456,6 +489,14 @@ typedef struct lagvk_ask_params {
                                          example not when the answer calls a tool: the task goes on); NULL:
                                          always saved */
   void* save_filter_data;
+  /** Cache augmentation of the answer: the coprocessor's latents follow the logs and the prompt before the
+   *  first token (NULL: none, the answer is exactly as without the field). Loaded for the store's model
+   *  (else LAGVK_ERROR_INVALID_ARGUMENT). Latents that do not fit the context beside the answer are left
+   *  out (lagvk_completion_info.latents says 0). An augmented answer does not continue or keep a context
+   *  for reuse_prefix; a saved task is encoded from its trace without latents (lagvk_store_augment_log
+   *  augments it). */
+  const lagvk_coprocessor* coprocessor;
+  uint32_t latents; /**< the coprocessor's first N soft tokens; 0: all of them (more: INVALID_ARGUMENT) */
 } lagvk_ask_params;
 
 LAGVK_API lagvk_ask_params lagvk_ask_params_default(void);
@@ -489,9 +530,13 @@ typedef struct lagvk_react_params {
                                        search tool (BM25); NULL: no search tool */
   const char* const* tools;       /**< external tools as "NAME=COMMAND" (JSON on stdin and stdout) */
   size_t n_tools;
-  uint32_t tool_timeout_ms;  /**< an external tool call is killed after this (10000) */
-  int save;                  /**< store the finished task as a new log when it was answered (0) */
-  lagvk_selection selection; /**< the tokens save keeps (LAST) */
+  uint32_t tool_timeout_ms;             /**< an external tool call is killed after this (10000) */
+  int save;                             /**< store the finished task as a new log when it was answered (0) */
+  lagvk_selection selection;            /**< the tokens save keeps (LAST) */
+  const lagvk_coprocessor* coprocessor; /**< cache augmentation of the agent's turns (NULL: none), loaded
+                                             for the store's model */
+  uint32_t latents;                     /**< the coprocessor's first N soft tokens; 0: all of them */
+  lagvk_augment_at augment_at;          /**< which turns are augmented (EACH_STEP) */
 } lagvk_react_params;
 
 LAGVK_API lagvk_react_params lagvk_react_params_default(void);
@@ -499,7 +544,8 @@ LAGVK_API lagvk_react_params lagvk_react_params_default(void);
 /** Runs the ReAct agent on question with the store's model and logs, as `lagvk ask --react` does.
  * *result_json receives {"answer": string or null, "steps": [{"output", "action", "input", "observation"}],
  * "logs":
- *  [{"id", "task", "score"}], "saved_log": id or null}; free it with lagvk_string_free. A tool that fails
+ *  [{"id", "task", "score"}], "saved_log": id or null, "latents": the coprocessor's latents appended over
+ *  all turns}; free it with lagvk_string_free. A tool that fails
  *  is an observation, not an error; a bad tool spec or no tool at all is LAGVK_ERROR_INVALID_ARGUMENT, a
  *  missing docs_path LAGVK_ERROR_FILE_NOT_FOUND, a malformed one LAGVK_ERROR_BAD_INPUT. */
 LAGVK_API lagvk_status lagvk_react(lagvk_store* store, const char* question, const lagvk_react_params* params,
@@ -518,6 +564,20 @@ LAGVK_API lagvk_status lagvk_store_log_json(lagvk_store* store, uint64_t id, cha
 /** Removes a log (its record, pages and vector, in one transaction). LAGVK_ERROR_NOT_FOUND when there is
  *  no such log. */
 LAGVK_API lagvk_status lagvk_store_remove(lagvk_store* store, uint64_t id);
+
+/** Cache augmentation of a stored log, in place (as `lagvk log augment`): the log is encoded again from
+ *  the trace and selection its record keeps, the coprocessor's first `latents` soft tokens (0: all)
+ *  appended after the whole trace, and its record and pages replaced in one transaction by the tokens'
+ *  KV then the latents' (what lagvk_store_add_trace followed by this stores is what `lagvk log add
+ *  --coprocessor` stores). It keeps its id, task, tags, creation time, retrieval text and dense vector. A
+ *  log that already has latents is left as it is unless replace is non-zero. *log_latents (may be NULL)
+ *  receives the log's latents afterwards. LAGVK_ERROR_NOT_FOUND when there is no such log;
+ *  LAGVK_ERROR_BAD_INPUT when its record keeps no usable trace; LAGVK_ERROR_CONTEXT_FULL when the trace
+ *  and latents do not fit the model's context; LAGVK_ERROR_STORE for a damaged record or a failed write
+ *  (the log is then as it was); LAGVK_ERROR_INVALID_ARGUMENT for a coprocessor of another model handle. */
+LAGVK_API lagvk_status lagvk_store_augment_log(lagvk_store* store, uint64_t id,
+                                               const lagvk_coprocessor* coprocessor, uint32_t latents,
+                                               int replace, uint32_t* log_latents);
 
 #ifdef __cplusplus
 }

@@ -375,6 +375,25 @@ class Model {
   Handle h_;
 };
 
+/// A cache-augmentation coprocessor loaded beside a model (lagvk_coprocessor_load); it keeps the model
+/// loaded while it lives. Pass get() as AskOptions::params.coprocessor (or lagvk_react_params.coprocessor),
+/// or to Store::augment_log.
+class Coprocessor {
+ public:
+  Coprocessor(Model& model, const std::string& path)
+      : h_(detail::make<Handle, lagvk_coprocessor>([&](lagvk_coprocessor** out) {
+          return lagvk_coprocessor_load(model.get(), path.c_str(), out);
+        })) {}
+
+  /// The latents one full augmentation appends.
+  [[nodiscard]] std::uint32_t latents() const { return lagvk_coprocessor_latents(h_.get()); }
+  [[nodiscard]] const lagvk_coprocessor* get() const noexcept { return h_.get(); }
+
+ private:
+  using Handle = detail::Handle<lagvk_coprocessor, lagvk_coprocessor_free>;
+  Handle h_;
+};
+
 /// Options of Store::ask: the C parameters plus owned strings and ids (params' pointers are set from these).
 struct AskOptions {
   lagvk_ask_params params = lagvk_ask_params_default();
@@ -463,6 +482,15 @@ class Store {
 
   /// Removes a log (lagvk_store_remove); Error with LAGVK_ERROR_NOT_FOUND when there is none.
   void remove(std::uint64_t id) { check(lagvk_store_remove(h_.get(), id)); }
+
+  /// Augments a stored log in place with the coprocessor's first `latents` (0: all; see
+  /// lagvk_store_augment_log); returns the log's latents afterwards.
+  std::uint32_t augment_log(std::uint64_t id, const Coprocessor& coprocessor, std::uint32_t latents = 0,
+                            bool replace = false) {
+    std::uint32_t now = 0;
+    check(lagvk_store_augment_log(h_.get(), id, coprocessor.get(), latents, replace ? 1 : 0, &now));
+    return now;
+  }
 
   /// Answers question with logs from this store (lagvk_ask).
   [[nodiscard]] Completion ask(std::string_view question, const AskOptions& options = {}) {
