@@ -137,6 +137,8 @@ Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& s
     outcome.usage.cached_tokens = c.info().cached_tokens;
     outcome.finish_reason = filter.stopped() ? "stop" : finish_reason_of(c.stop_reason());
     if (const auto* lag = std::get_if<LagChat>(&prompt)) {
+      if (lag->options.params.coprocessor != nullptr)
+        outcome.augment = AugmentOutcome{c.info().latents, c.info().augment_ms};
       outcome.lag = LagOutcome{c.logs(), c.skipped(), c.saved_log()};
       for (cpp::LogRef& l : outcome.lag->logs)
         if (const auto it = lag->scores.find(l.id); it != lag->scores.end()) l.score = it->second;
@@ -145,6 +147,7 @@ Outcome generate(cpp::Model& model, const PromptInput& prompt, const Sampling& s
         outcome.usage.prompt_tokens += l.tokens;
         if (lag->options.params.mode == LAGVK_LOGS_KV) outcome.usage.cached_tokens += l.tokens;
       }
+      if (!lag->report_lag) outcome.lag.reset();
     }
     if (metrics)
       metrics->count_tokens(outcome.usage.prompt_tokens, outcome.usage.completion_tokens,

@@ -35,6 +35,7 @@ struct LagChat {
   cpp::Store* store = nullptr;
   cpp::AskOptions options;
   std::map<std::uint64_t, double> scores;  ///< retrieval's score of each log (reported with the placed logs)
+  bool report_lag = true;  ///< false for a chat answered here only to be augmented (no `lag` field)
 };
 
 /// A chat, a text prompt, token ids used as given, or a chat with logs.
@@ -50,11 +51,18 @@ struct LagOutcome {
   std::optional<std::uint64_t> saved_log;
 };
 
+/// What the coprocessor appended (the response's `augment` object).
+struct AugmentOutcome {
+  std::uint32_t latents = 0;  ///< 0 when they did not fit the context beside the answer
+  double ms = 0;
+};
+
 struct Outcome {
   std::string finish_reason;  ///< "stop" or "length"; empty when cancelled
   Usage usage;
-  std::optional<LagOutcome> lag;  ///< for a LagChat
-  bool cancelled = false;         ///< the client left or the server is stopping: nothing more is to be sent
+  std::optional<LagOutcome> lag;          ///< for a LagChat with report_lag
+  std::optional<AugmentOutcome> augment;  ///< for a LagChat with a coprocessor
+  bool cancelled = false;  ///< the client left or the server is stopping: nothing more is to be sent
 };
 
 /// The prompt's tokens, as the generation will count them (a chat is rendered and tokenized). Throws

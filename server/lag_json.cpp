@@ -14,12 +14,22 @@ json lag_json(const LagOutcome& lag) {
           {"saved_log", lag.saved_log ? json(*lag.saved_log) : json(nullptr)}};
 }
 
+json augment_json(const AugmentOutcome& augment) {
+  return {{"latents", augment.latents}, {"ms", augment.ms}};
+}
+
+void add_extension_fields(json& body, const Outcome& outcome) {
+  if (outcome.lag) body["lag"] = lag_json(*outcome.lag);
+  if (outcome.augment) body["augment"] = augment_json(*outcome.augment);
+}
+
 json log_summary(const json& record) {
   const json& ids = record.contains("token_ids") ? record["token_ids"] : json::array();
   return {{"id", record.value("id", std::uint64_t(0))},
           {"object", "lag.log"},
           {"task", record.value("task", "")},
           {"tokens", ids.size()},
+          {"latents", record.value("latents", std::uint32_t(0))},
           {"selection", record.value("selection", "")},
           {"tags", record.value("tags", json::array())},
           {"created", record.value("created", std::int64_t(0))}};

@@ -10,6 +10,13 @@ namespace lagvk::server {
 /// {"logs": [{"id", "score", "tokens"}], "skipped": [{"id", "reason"}], "saved_log": ID or null}.
 [[nodiscard]] nlohmann::json lag_json(const LagOutcome& lag);
 
+/// {"latents", "ms"}: what the coprocessor appended for an `augment` request.
+[[nodiscard]] nlohmann::json augment_json(const AugmentOutcome& augment);
+
+/// Adds the extension objects an outcome has to a response body or a stream's last chunk: "lag" and
+/// "augment".
+void add_extension_fields(nlohmann::json& body, const Outcome& outcome);
+
 /// A log as GET /v1/logs lists it: {"id", "object": "lag.log", "task", "tokens", "selection", "tags",
 /// "created"}, from its record's JSON.
 [[nodiscard]] nlohmann::json log_summary(const nlohmann::json& record);

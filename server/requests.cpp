@@ -362,6 +362,32 @@ std::optional<LagRequest> lag_field(const json& j) {
 
 }  // namespace
 
+namespace {
+
+std::optional<AugmentRequest> augment_field(const json& j) {
+  const json* f = field(j, "augment");
+  if (!f || f->is_null() || *f == false) return std::nullopt;
+  if (*f == true) return AugmentRequest{};
+  if (!f->is_object()) wrong_type("augment", "true, false or an object: {\"latents\": N}");
+  AugmentRequest r;
+  if (const json* n = field(*f, "latents")) {
+    if (!n->is_number_integer()) wrong_type("augment.latents", "an integer");
+    if (n->get<std::int64_t>() < 0 || n->get<std::int64_t>() > std::int64_t(kMaxAugmentLatents))
+      throw bad_request("invalid_value",
+                        "'augment.latents' is " + n->dump() + ": it must be from 0 (the server's) to " +
+                            std::to_string(kMaxAugmentLatents),
+                        "augment.latents");
+    r.latents = std::uint32_t(n->get<std::int64_t>());
+  }
+  return r;
+}
+
+}  // namespace
+
+std::optional<AugmentRequest> parse_augment_field(std::string_view body) {
+  return augment_field(parse_object(body));
+}
+
 ChatRequest parse_chat_request(std::string_view body) {
   const json j = parse_object(body);
   ChatRequest r;
@@ -373,6 +399,7 @@ ChatRequest parse_chat_request(std::string_view body) {
   r.stream = bool_field(j, "stream");
   r.include_usage = include_usage_field(j);
   r.lag = lag_field(j);
+  r.augment = augment_field(j);
   return r;
 }
 

@@ -43,6 +43,13 @@ inline constexpr std::uint32_t kMaxLagK = 64;
 inline constexpr std::size_t kMaxLagTextBytes = 256;
 inline constexpr std::size_t kMaxLagTags = 32;
 
+/// The `augment` extension of a chat request: cache augmentation with the server's coprocessor, its latents
+/// after the logs and the prompt before the answer (docs/SERVER.md). Also a field of POST /v1/logs.
+struct AugmentRequest {
+  std::uint32_t latents = 0;  ///< 0: the server's --latents
+};
+inline constexpr std::uint32_t kMaxAugmentLatents = 65536;
+
 struct ChatRequest {
   std::string model;                       ///< "" when the body names none
   std::vector<cpp::ChatMessage> messages;  ///< tool calls as OpenAI's JSON, content null as ""
@@ -53,6 +60,7 @@ struct ChatRequest {
   bool stream = false;
   bool include_usage = false;  ///< stream_options.include_usage: a last chunk with the usage
   std::optional<LagRequest> lag;
+  std::optional<AugmentRequest> augment;
 };
 
 struct CompletionRequest {
@@ -78,6 +86,9 @@ inline constexpr std::size_t kMaxStopStrings = 16;
 inline constexpr std::size_t kMaxEmbeddingInputs = 2048;
 
 [[nodiscard]] ChatRequest parse_chat_request(std::string_view body);
+/// The `augment` field of a request body's object (POST /v1/logs): true or {"latents": N} asks for
+/// augmentation, false or no field for none; anything else is a 400.
+[[nodiscard]] std::optional<AugmentRequest> parse_augment_field(std::string_view body);
 [[nodiscard]] CompletionRequest parse_completion_request(std::string_view body);
 [[nodiscard]] EmbeddingRequest parse_embedding_request(std::string_view body);
 

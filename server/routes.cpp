@@ -228,7 +228,7 @@ bool stream_generation(httplib::DataSink& sink, cpp::Model& model, const PromptI
   }
   if (outcome.cancelled) return false;  // the client is gone, or the server stops: drop the connection
   json last = shape.last(outcome.finish_reason);
-  if (outcome.lag) last["lag"] = lag_json(*outcome.lag);
+  add_extension_fields(last, outcome);
   if (!write_all(sink, sse_event(last))) return false;
   if (include_usage && !write_all(sink, sse_event(usage_chunk(meta, shape.object, outcome.usage))))
     return false;
@@ -289,7 +289,7 @@ bool stream_tool_reply(httplib::DataSink& sink, cpp::Model& model, const PromptI
   const ParsedReply reply = parse_reply(shape.chat_format, shape.prefix + text, shape.tools);
   if (!reply.calls.empty()) replies.remember(shape.call_id_prefix + "0", reply.content);
   auto chunks = tool_reply_chunks(meta, reply, shape.call_id_prefix, tool_finish_reason(reply, outcome));
-  if (outcome.lag && !chunks.empty()) chunks.back()["lag"] = lag_json(*outcome.lag);
+  if (!chunks.empty()) add_extension_fields(chunks.back(), outcome);
   for (const json& chunk : chunks)
     if (!write_all(sink, sse_event(chunk))) return false;
   if (include_usage && !write_all(sink, sse_event(usage_chunk(meta, "chat.completion.chunk", outcome.usage))))
@@ -347,9 +347,18 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
   restore_reply_texts(r.messages);
   // tool_choice "none" offers no tools: the model answers in text, as if none were declared.
   ChatPrompt chat{std::move(r.messages), {with_tools ? r.tools_json : "", tools.prefix, true}};
-  const PromptInput prompt = r.lag ? PromptInput(lag_chat(std::move(chat), *r.lag, with_tools,
-                                                          tools.chat_format, tools.prefix, tools.tools))
-                                   : PromptInput(std::move(chat));
+  PromptInput prompt;
+  if (r.lag || r.augment) {
+    // Augmentation runs where logs are placed (lagvk_ask_chat): without `lag`, with no logs.
+    LagChat lag =
+        r.lag ? lag_chat(std::move(chat), *r.lag, with_tools, tools.chat_format, tools.prefix, tools.tools)
+              : LagChat{std::move(chat), &store(), {}, {}, false};
+    if (!r.lag) lag.options.params.mode = LAGVK_LOGS_NONE;
+    if (r.augment) augment_chat(lag, *r.augment);
+    prompt = std::move(lag);
+  } else {
+    prompt = std::move(chat);
+  }
   const std::uint32_t prompt_tokens = checked_prompt_tokens(model, prompt);
   const ResponseMeta meta{"chatcmpl-" + std::to_string(next_id_++), c_.created, c_.model_id};
   // Unique within this run of the server (the reply memory's key) and unlikely to meet another run's.
@@ -361,7 +370,7 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
     if (!reply.calls.empty()) replies_.remember(tools.call_id_prefix + "0", reply.content);
     json body = chat_completion_message(meta, tool_reply_message(reply, tools.call_id_prefix),
                                         tool_finish_reason(reply, outcome), outcome.usage);
-    if (outcome.lag) body["lag"] = lag_json(*outcome.lag);
+    add_extension_fields(body, outcome);
     send_json(res, 200, body);
     return;
   }
@@ -377,7 +386,7 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
     const auto [text, outcome] =
         generate_whole(model, prompt, r.sampling, prompt_tokens, c_.stopping, metrics_);
     json body = chat_completion(meta, text, outcome.finish_reason, outcome.usage);
-    if (outcome.lag) body["lag"] = lag_json(*outcome.lag);
+    add_extension_fields(body, outcome);
     send_json(res, 200, body);
     return;
   }
@@ -504,6 +513,16 @@ LagChat Routes::lag_chat(ChatPrompt chat, const LagRequest& lag, bool with_tools
   return out;
 }
 
+void Routes::augment_chat(LagChat& chat, const AugmentRequest& augment) const {
+  if (!c_.coprocessor)
+    throw ApiError(
+        400, "invalid_request_error", "no_coprocessor",
+        "this server has no coprocessor: start it with 'lagvk serve --coprocessor FILE' to augment",
+        "augment");
+  chat.options.params.coprocessor = c_.coprocessor->get();
+  chat.options.params.latents = augment.latents ? augment.latents : c_.options.latents;
+}
+
 namespace {
 
 /// The id in a /v1/logs/{id} path: decimal digits only.
@@ -570,17 +589,31 @@ void Routes::add_log(const httplib::Request& req, httplib::Response& res) {
   check_api_key(req);
   check_ready();
   cpp::Store& logs = store();
-  const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object())
     throw bad_request(
         "invalid_json",
         "the request body must be one trace object: {\"task\", \"messages\": [...], \"tags\": [...]}"
         " (docs/LAG.md)");
+  const std::optional<AugmentRequest> augment = parse_augment_field(req.body);
+  const bool strip = body.contains("augment");  // the trace parser is given the trace alone
+  if (strip) body.erase("augment");
+  LagChat probe;  // the coprocessor and latents an augmented chat would take
+  if (augment) augment_chat(probe, *augment);
   // Encoding the trace runs the model: it waits for its turn like a generation.
   const RequestQueue::Turn turn = take_turn();
   std::uint64_t id = 0;
   try {
-    id = logs.add_trace(req.body);
+    id = logs.add_trace(strip ? body.dump(-1, ' ', false, json::error_handler_t::replace) : req.body);
+    if (augment) {
+      // The log is augmented in place; one that cannot be is not left behind unaugmented.
+      try {
+        (void)logs.augment_log(id, *c_.coprocessor, probe.options.params.latents);
+      } catch (...) {
+        logs.remove(id);
+        throw;
+      }
+    }
   } catch (const cpp::Error& e) {
     if (e.status() == LAGVK_ERROR_BAD_INPUT || e.status() == LAGVK_ERROR_INVALID_ARGUMENT)
       throw bad_request("invalid_value", e.what());

@@ -31,6 +31,8 @@ struct RouteContext {
   std::int64_t created;
   const std::unique_ptr<cpp::Model>& model;  ///< set once `loaded` is true
   const std::unique_ptr<cpp::Store>& store;  ///< set once `loaded` is true, when the server has a store
+  /// Set once `loaded` is true, when the server has a coprocessor.
+  const std::unique_ptr<cpp::Coprocessor>& coprocessor;
   const std::atomic<bool>& loaded;
   const std::atomic<bool>& stopping;
   RequestQueue& queue;
@@ -61,6 +63,8 @@ class Routes {
   [[nodiscard]] LagChat lag_chat(ChatPrompt chat, const LagRequest& lag, bool with_tools,
                                  const std::string& chat_format, const std::string& prefix,
                                  const std::vector<ToolSpec>& tool_specs);
+  /// Sets the `augment` request's coprocessor and latents on `chat` (400 when the server has none).
+  void augment_chat(LagChat& chat, const AugmentRequest& augment) const;
 
   /// Gives an assistant message that comes back with tool calls and no text the text this server answered
   /// with (ReplyMemory).

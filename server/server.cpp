@@ -19,7 +19,8 @@ Server::Server(ServerOptions options)
                    .count()),
       queue_(options_.queue, options_.model_params.n_parallel),
       http_(std::make_unique<httplib::Server>()) {
-  RouteContext context{options_, model_id_, created_, model_, store_, loaded_, stopping_, queue_};
+  RouteContext context{options_,     model_id_, created_,  model_, store_,
+                       coprocessor_, loaded_,   stopping_, queue_};
   routes_ = std::make_unique<Routes>(context);
   routes_->install(*http_);
   // httplib's default options add SO_REUSEPORT, under which a second server binds a port already in use
@@ -65,6 +66,14 @@ void Server::load_model() {
   }
   if (!options_.store_dir.empty())
     store_ = std::make_unique<cpp::Store>(*model_, options_.store_dir, store_params);
+  if (!options_.coprocessor_path.empty()) {
+    coprocessor_ = std::make_unique<cpp::Coprocessor>(*model_, options_.coprocessor_path);
+    if (options_.latents > coprocessor_->latents())
+      throw cpp::Error(LAGVK_ERROR_INVALID_ARGUMENT,
+                       "--latents " + std::to_string(options_.latents) + " exceeds the " +
+                           std::to_string(coprocessor_->latents()) + " soft tokens of '" +
+                           options_.coprocessor_path + "'");
+  }
   loaded_.store(true);
   // A stop that came while the last weights uploaded must still cancel what follows.
   if (stopping_.load()) model_->cancel();

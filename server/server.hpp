@@ -38,6 +38,9 @@ struct ServerOptions {
   std::string store_dir;  ///< the log store of `lag` requests and /v1/logs (created if missing); "": none
   std::string embed_model_path;  ///< the store's embedding model (lagvk_store_params.embed_model); "": none
   lagvk_index_text index_text = LAGVK_INDEX_TASK;  ///< what a new store indexes of each log
+  /// The cache-augmentation coprocessor of `augment` requests (loaded for the model); "": none.
+  std::string coprocessor_path;
+  std::uint32_t latents = 0;  ///< latents of a request that names none (0: all the coprocessor's)
 };
 
 class Server {
@@ -69,8 +72,9 @@ class Server {
   std::string model_id_;
   std::int64_t created_ = 0;  ///< when the server started (the model's "created")
   std::unique_ptr<cpp::Model> model_;
-  std::unique_ptr<cpp::Model> embed_model_;  ///< the store's embedding model, or none
-  std::unique_ptr<cpp::Store> store_;        ///< declared after the models: closed before them
+  std::unique_ptr<cpp::Model> embed_model_;        ///< the store's embedding model, or none
+  std::unique_ptr<cpp::Store> store_;              ///< declared after the models: closed before them
+  std::unique_ptr<cpp::Coprocessor> coprocessor_;  ///< the coprocessor of `augment` requests, or none
   std::atomic<bool> loaded_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> listener_done_{false};

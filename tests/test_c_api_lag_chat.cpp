@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lagvk/lagvk.h"
+#include "tests/support/cli.hpp"
 #include "tests/support/scratch_dir.hpp"
 
 namespace lagvk::test {
@@ -102,6 +103,40 @@ Answer answer_of(lagvk_completion* c) {
   a.cached_tokens = info->cached_tokens;
   lagvk_completion_free(c);
   return a;
+}
+
+// With a coprocessor too: the latents follow the logs and the chat's prompt as they follow ask's.
+TEST_F(CApiLagChat, AnAugmentedChatOfOneQuestionAnswersAsAnAugmentedAsk) {
+  const std::string made = (dir_.path() / "coprocessor.gguf").string();
+  const auto r = test::run_lagvk("coprocessor make -m " + kModel + " --latents 4 -o '" + made + "'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  lagvk_coprocessor* c = nullptr;
+  ASSERT_EQ(lagvk_coprocessor_load(model_, made.c_str(), &c), LAGVK_OK) << last_error();
+  const lagvk_chat_message chat[] = {{"user", kQuestion.c_str(), nullptr, nullptr}};
+  const lagvk_chat_params cp = lagvk_chat_params_default();
+  const std::vector<std::uint64_t> logs = {ids_[3], ids_[1]};
+  for (const auto& [mode, name] : {std::pair{LAGVK_LOGS_KV, "kv"}, std::pair{LAGVK_LOGS_NONE, "none"}}) {
+    SCOPED_TRACE(name);
+    const std::vector<std::uint64_t> placed = mode == LAGVK_LOGS_NONE ? std::vector<std::uint64_t>{} : logs;
+    lagvk_ask_params p = ask_params(mode, placed);
+    const Answer plain = [&] {
+      lagvk_completion* out = nullptr;
+      EXPECT_EQ(lagvk_ask(store_, kQuestion.c_str(), &p, &out), LAGVK_OK) << last_error();
+      return answer_of(out);
+    }();
+    p.coprocessor = c;
+    p.latents = 3;
+    lagvk_completion* asked = nullptr;
+    lagvk_completion* chatted = nullptr;
+    ASSERT_EQ(lagvk_ask(store_, kQuestion.c_str(), &p, &asked), LAGVK_OK) << last_error();
+    ASSERT_EQ(lagvk_ask_chat(store_, chat, 1, &cp, &p, &chatted), LAGVK_OK) << last_error();
+    EXPECT_EQ(lagvk_completion_get(asked)->latents, 3u);
+    EXPECT_EQ(lagvk_completion_get(chatted)->latents, 3u);
+    const Answer a = answer_of(asked), b = answer_of(chatted);
+    EXPECT_EQ(b.tokens, a.tokens);
+    EXPECT_NE(a.tokens, plain.tokens) << "the latents changed nothing (an untrained coprocessor's are noise)";
+  }
+  lagvk_coprocessor_free(c);
 }
 
 TEST_F(CApiLagChat, AChatOfOneQuestionAnswersAsAskInEveryMode) {

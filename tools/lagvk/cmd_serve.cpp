@@ -15,6 +15,7 @@
 #include "server/server.hpp"
 #include "tools/lagvk/args.hpp"
 #include "tools/lagvk/commands.hpp"
+#include "tools/lagvk/coprocessor_flags.hpp"
 #include "tools/lagvk/generation_flags.hpp"
 #include "tools/lagvk/index_text_flag.hpp"
 
@@ -53,6 +54,15 @@ server::ServerOptions server_options_from(const Args& args) {
   o.index_text = index_text_from(args, "serve") == logstore::IndexText::task_and_response
                      ? LAGVK_INDEX_TASK_AND_RESPONSE
                      : LAGVK_INDEX_TASK;
+  o.coprocessor_path = args.get_or("--coprocessor", "");
+  o.latents = latents_from(args);
+  if (args.has("--latents") && o.coprocessor_path.empty())
+    fail(Errc::invalid_argument, "serve: --latents needs --coprocessor FILE");
+  if (!o.coprocessor_path.empty() && o.store_dir.empty())
+    fail(Errc::invalid_argument,
+         "serve: --coprocessor augments chats where logs are placed, which needs a log store: give --store "
+         "DIR "
+         "too");
   return o;
 }
 
@@ -128,18 +138,28 @@ int cmd_serve(int argc, char** argv, const vk::InstanceOptions&) {
        std::to_string(server::kDefaultQueue)},
       {"--max-body-bytes", "", "N", "largest request body accepted (larger: 413)",
        std::to_string(server::kDefaultMaxBodyBytes)}};
+  const auto copro = coprocessor_options();
+  options.push_back({copro[0].name, "", copro[0].value_name,
+                     "cache augmentation (arXiv 2412.17747) for chat requests with \"augment\": true or "
+                     "{\"latents\": N}, and for logs added with it: a coprocessor trained for MODEL (needs "
+                     "--store)",
+                     ""});
+  options.push_back({copro[1].name, "", copro[1].value_name,
+                     "latents of a request that names none: the coprocessor's first N (0: all)", "0"});
   for (auto& o : load_option_specs()) options.push_back(o);
-  Args args("serve", "-m MODEL [--host ADDR] [--port N] [options]",
-            "Serves a GGUF model over HTTP with OpenAI's API: health, models, chat completions, completions\n"
-            "and embeddings (the routes and fields: docs/SERVER.md). With --store, chat requests may carry\n"
-            "\"lag\": {\"k\": 3, \"task_id\": \"...\", \"save\": true} to use and save logs, and its logs "
-            "API lists,\n"
-            "shows, adds and removes them. Prints 'listening on http://HOST:PORT' once the model is loaded;\n"
-            "SIGINT or SIGTERM stops it. examples:\n"
-            "  lagvk serve -m MODEL.gguf --port 8080\n"
-            "  lagvk serve -m MODEL.gguf --parallel 4         # four requests at once, batched\n"
-            "  lagvk serve -m assets/models/multihop-q8_0.gguf --store STORE_DIR",
-            options);
+  Args args(
+      "serve", "-m MODEL [--host ADDR] [--port N] [options]",
+      "Serves a GGUF model over HTTP with OpenAI's API: health, models, chat completions, completions\n"
+      "and embeddings (the routes and fields: docs/SERVER.md). With --store, chat requests may carry\n"
+      "\"lag\": {\"k\": 3, \"task_id\": \"...\", \"save\": true} to use and save logs, and its logs "
+      "API lists,\n"
+      "shows, adds and removes them. With --coprocessor, \"augment\": true appends its latents after the\n"
+      "logs and the prompt. Prints 'listening on http://HOST:PORT' once the model is loaded;\n"
+      "SIGINT or SIGTERM stops it. examples:\n"
+      "  lagvk serve -m MODEL.gguf --port 8080\n"
+      "  lagvk serve -m MODEL.gguf --parallel 4         # four requests at once, batched\n"
+      "  lagvk serve -m assets/models/multihop-q8_0.gguf --store STORE_DIR",
+      options);
   if (!args.parse(argc, argv)) return 0;
   if (!args.get("--model"))
     fail(Errc::invalid_argument, "serve: -m MODEL is required (see 'lagvk serve --help')");
