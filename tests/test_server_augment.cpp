@@ -1,8 +1,10 @@
-// Cache augmentation through lagvk serve (--coprocessor, the `augment` request field) on a small random
-// model: a chat with "augment" answers as `lagvk ask --coprocessor` does (without logs, and with `lag`'s
-// logs), reports the latents and their time, streamed too; a chat without the field is unchanged; a log
-// added with "augment" is the one `lagvk log add --coprocessor` stores; malformed fields, latents beyond
-// the file's and a server without a coprocessor are OpenAI-shaped errors.
+// Cache augmentation through lagvk serve (--coprocessor, the `augment` request field) on the shipped
+// multihop model with an untrained coprocessor: a chat with "augment" answers as `lagvk ask --coprocessor`
+// does (without logs, and with `lag`'s logs) and otherwise than without it, reports the latents and their
+// time, streamed too; a chat without the field is unchanged; a log added with "augment" is the one
+// `lagvk log add --coprocessor` stores; malformed fields, latents beyond the file's and a server without a
+// coprocessor are OpenAI-shaped errors. The multihop model's tokens all print (answers compare exactly as
+// text) and it has no space prefix, so `lagvk ask` and a chat encode the same prompt tokens.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -24,10 +26,16 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
+const std::string kModel = std::string(LAGVK_SOURCE_DIR) + "/assets/models/multihop-q8_0.gguf";
+// A seen task of the multihop suite (its gold trace) and an unseen question whose chain begins like it.
 const char* const kTrace =
-    R"({"task": "who directed the glass harbor", "messages": [{"role": "user", "content": "who directed )"
-    R"(the glass harbor"}, {"role": "assistant", "content": "Answer: Mara Ellison"}], "tags": ["film"]})";
-const std::string kQuestion = "who directed the glass harbor";
+    R"x({"task": "What is the capital of the country of Vorvek?", "messages": [{"role": "user", "content": )x"
+    R"x("What is the capital of the country of Vorvek?"}, {"role": "assistant", "content": "Vorvek country ? )x"
+    R"x(Action: lookup(country, Vorvek)"}, {"role": "tool", "content": "Vorvek country Bravek"}, {"role": )x"
+    R"x("assistant", "content": "Vorvek country Bravek. Bravek capital ? Action: lookup(capital, Bravek)"}, )x"
+    R"x({"role": "tool", "content": "Bravek capital Calxar"}, {"role": "assistant", "content": "Vorvek )x"
+    R"x(country Bravek. Bravek capital Calxar. Answer: Calxar"}]})x";
+const std::string kQuestion = "What is the mayor of the capital of the country of Vorvek?";
 
 json post(httplib::Client& c, const std::string& path, const json& body, int* status = nullptr) {
   const auto r = c.Post(path, body.dump(), "application/json");
@@ -39,7 +47,7 @@ json post(httplib::Client& c, const std::string& path, const json& body, int* st
 json chat(const json& extra) {
   json body = {{"messages", json::array({{{"role", "user"}, {"content", kQuestion}}})},
                {"temperature", 0},
-               {"max_tokens", 4}};
+               {"max_tokens", 8}};
   if (extra.is_object()) body.update(extra);
   return body;
 }
@@ -49,15 +57,11 @@ class ServerAugment : public ::testing::Test {
   static void SetUpTestSuite() {
     scratch_.emplace("server_augment");
     const auto& d = scratch_->path();
-    model_ = (d / "m.gguf").string();
+    model_ = kModel;
     made_ = (d / "c.gguf").string();
     trace_ = (d / "trace.json").string();
-    for (const std::string& command :
-         {"make-model --layers 1 --dim 64 --heads 2 --kv-heads 1 --ff 128 --vocab 300 -o '" + model_ + "'",
-          "coprocessor make -m '" + model_ + "' --latents 4 -o '" + made_ + "'"}) {
-      const auto r = test::run_lagvk(command);
-      ASSERT_EQ(r.status, 0) << r.out;
-    }
+    const auto r = test::run_lagvk("coprocessor make -m '" + model_ + "' --latents 4 -o '" + made_ + "'");
+    ASSERT_EQ(r.status, 0) << r.out;
     std::ofstream(trace_) << kTrace;
   }
   static void TearDownTestSuite() { scratch_.reset(); }
@@ -65,7 +69,7 @@ class ServerAugment : public ::testing::Test {
   /// `lagvk ask ... --json` on `store` with extra flags.
   static json ask(const std::string& store, const std::string& flags) {
     const auto r = test::run_lagvk(
-        "ask -m '" + model_ + "' -s '" + store + "' -n 4 --temp 0 --json " + flags + " '" + kQuestion + "'",
+        "ask -m '" + model_ + "' -s '" + store + "' -n 8 --temp 0 --json " + flags + " '" + kQuestion + "'",
         false);
     EXPECT_EQ(r.status, 0) << r.out;
     return r.status == 0 ? json::parse(r.out) : json();
@@ -134,22 +138,28 @@ TEST_F(ServerAugment, AugmentedChatsAnswerAsAskWithTheCoprocessor) {
   EXPECT_EQ(server.stop(SIGTERM, 20s), 0);
 }
 
-// Open: on this model a chat augmented with 3 latents (of 4) answers as without augmentation, with or
-// without logs, while `lagvk ask --coprocessor --latents 3` (and 1, 2 and 4 latents on both) answer
-// otherwise; lagvk_ask_chat with 3 latents agrees with lagvk_ask on the multihop model
-// (test_c_api_lag_chat). Disabled until the cause is found.
-TEST_F(ServerAugment, DISABLED_ThreeLatentsAnswerAsAskWithThreeLatents) {
-  const std::string store = (scratch_->path() / "store3").string();
+TEST_F(ServerAugment, EveryLatentCountAnswersAsAskAndOtherwiseThanWithout) {
+  const std::string store = (scratch_->path() / "counts").string();
   ASSERT_EQ(test::run_lagvk("log add -s '" + store + "' -m '" + model_ + "' -t '" + trace_ + "'").status, 0);
   test::ServerProcess server("-m '" + model_ + "' --port 0 --store '" + store + "' --coprocessor '" + made_ +
                              "'");
   ASSERT_GT(server.port(), 0) << server.output();
   auto c = test::server_client(server.port(), "");
   int status = 0;
-  const json r = post(c, "/v1/chat/completions", chat({{"augment", {{"latents", 3}}}}), &status);
-  ASSERT_EQ(status, 200) << r.dump();
-  EXPECT_EQ(r["choices"][0]["message"]["content"],
-            ask(store, "--logs none --coprocessor '" + made_ + "' --latents 3")["answer"]);
+  const json plain = post(c, "/v1/chat/completions", chat({}), &status);
+  ASSERT_EQ(status, 200) << plain.dump();
+  EXPECT_EQ(plain["choices"][0]["message"]["content"], ask(store, "--logs none")["answer"]);
+  for (int latents = 1; latents <= 4; ++latents) {
+    const json r = post(c, "/v1/chat/completions", chat({{"augment", {{"latents", latents}}}}), &status);
+    ASSERT_EQ(status, 200) << r.dump();
+    EXPECT_EQ(r["augment"]["latents"], latents);
+    EXPECT_EQ(r["choices"][0]["message"]["content"],
+              ask(store,
+                  "--logs none --coprocessor '" + made_ + "' --latents " + std::to_string(latents))["answer"])
+        << latents << " latents";
+    EXPECT_NE(r["choices"][0]["message"]["content"], plain["choices"][0]["message"]["content"])
+        << latents << " untrained latents leave the answer as it was without them";
+  }
   EXPECT_EQ(server.stop(SIGTERM, 20s), 0);
 }
 
