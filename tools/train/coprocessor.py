@@ -7,7 +7,7 @@ the loss is its cross-entropy on the next K ("ahead") tokens of the trace. Exact
 them.
 
   coprocessor.py train --decoder assets/models/multihop-f16.gguf --tokens DIR/tokens.jsonl --out DIR
-                       [--latents 16] [--ahead 8] [--steps N] [--minutes M] [--seed S]
+                       [--latents 16] [--ahead 8] [--steps N] [--minutes M] [--seed S] [--resume DIR]
   coprocessor.py eval  --decoder ... --weights DIR --tokens HELD_OUT.jsonl [--json FILE]
 
 train writes DIR/weights.json + weights.bin (every tensor and lagvk.soft_tokens), which
@@ -195,13 +195,19 @@ def train(a) -> None:
     decoder = load_decoder(a.decoder)
     for p in decoder.parameters():
         p.requires_grad_(False)
-    copro = copy.deepcopy(decoder)  # the paper's initialisation: the decoder's own weights
+    if a.resume:  # a run continued: its weights and soft tokens (and so its latent count)
+        copro, soft = load_trained(decoder, a.resume)
+        a.latents = soft.shape[0]
+    else:  # the paper's initialisation: the decoder's own weights; soft tokens from token embeddings
+        copro = copy.deepcopy(decoder)
+        rows = torch.randint(0, decoder.c.n_vocab, (a.latents,), generator=torch.Generator().manual_seed(a.seed))
+        soft = decoder.embd.weight[rows].detach().clone()
+    soft.requires_grad_(True)
+    copro.train()
     for p in copro.parameters():
         p.requires_grad_(True)
     copro.embd.weight.requires_grad_(False)  # unused: its inputs are soft tokens, its output the latents
     train_set = load_traces(a.tokens)
-    rows = torch.randint(0, decoder.c.n_vocab, (a.latents,), generator=torch.Generator().manual_seed(a.seed))
-    soft = decoder.embd.weight[rows].detach().clone().requires_grad_(True)
     params = [p for p in copro.parameters() if p.requires_grad]
     opt = torch.optim.AdamW([{"params": params, "weight_decay": 0.0, "lr": a.lr},
                              {"params": [soft], "weight_decay": 0.0, "lr": a.soft_lr}], betas=(0.9, 0.98))
@@ -286,11 +292,12 @@ def main() -> None:
     t = sub.choices["train"]
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--latents", type=int, default=16)
+    t.add_argument("--resume", type=Path, help="continue from what an earlier train wrote (its latent count)")
     t.add_argument("--steps", type=int, default=2000)
     t.add_argument("--minutes", type=float, default=20.0, help="the schedule ends at this wall time")
     t.add_argument("--batch", type=int, default=8, help="traces per step")
-    t.add_argument("--lr", type=float, default=3e-4, help="peak learning rate of the coprocessor's weights")
-    t.add_argument("--soft-lr", type=float, default=3e-3, help="peak learning rate of the soft tokens")
+    t.add_argument("--lr", type=float, default=1e-3, help="peak learning rate of the coprocessor's weights")
+    t.add_argument("--soft-lr", type=float, default=1e-2, help="peak learning rate of the soft tokens")
     e = sub.choices["eval"]
     e.add_argument("--weights", type=Path, required=True, help="what train wrote")
     e.add_argument("--json", help="also write the table as JSON here")
