@@ -514,8 +514,8 @@ void Store::fail_write(int rc, std::uint64_t bytes, const char* what) const {
   fail(Errc::internal, "internal: fail_write without an error ({})", what);
 }
 
-std::uint64_t Store::generation(MDB_txn* txn) const {
-  MDB_val k = as_val(std::string_view("generation")), v{};
+std::uint64_t Store::counter(MDB_txn* txn, std::string_view key) const {
+  MDB_val k = as_val(key), v{};
   if (mdb_get(txn, meta_, &k, &v) != MDB_SUCCESS || v.mv_size != 8) return 0;
   std::uint64_t g = 0;
   std::memcpy(&g, v.mv_data, 8);
@@ -740,7 +740,8 @@ LogId Store::put_log(const LogRecord& record, const LogKvInput& kv, std::span<co
   }
 }
 
-bool Store::replace_log(LogId id, const LogRecord& record, const LogKvInput& kv) {
+Store::Replacement Store::replace_log(LogId id, const LogRecord& record, const LogKvInput& kv,
+                                      const LogRecord* expected) {
   const std::uint64_t page_bytes = check_log(record, kv);
   const std::string json = encode_record_value(record);
   const std::uint64_t bytes = json.size() + page_bytes;
@@ -750,11 +751,16 @@ bool Store::replace_log(LogId id, const LogRecord& record, const LogKvInput& kv)
     const auto ik = id_key(id);
     MDB_val k = as_val(std::span<const std::byte>(ik)), old{};
     int rc = mdb_get(txn.get(), logs_, &k, &old);
-    if (rc == MDB_NOTFOUND) return false;
+    if (rc == MDB_NOTFOUND) return Replacement::not_found;
     check_mdb(rc, "reading the log to replace");
+    const LogRecord current = decode_stored_record(id, old, dir_).record;
+    // The caller decided from the record it read: another writer may have replaced it since.
+    if (expected != nullptr && nlohmann::json(current) != nlohmann::json(*expected)) {
+      txn.abort();
+      return Replacement::changed;
+    }
     // The log keeps its dense vector, which is of its retrieval text: a new text would leave it stale.
-    const std::string old_text = decode_stored_record(id, old, dir_).record.retrieval_text;
-    if (old_text != record.retrieval_text) {
+    if (current.retrieval_text != record.retrieval_text) {
       txn.abort();
       fail(Errc::invalid_argument,
            "log {} keeps its dense vector, which is of its retrieval text: its replacement must keep that "
@@ -764,6 +770,11 @@ bool Store::replace_log(LogId id, const LogRecord& record, const LogKvInput& kv)
     rc = delete_pages(txn.get(), id);
     if (rc == MDB_SUCCESS) rc = put_record_and_pages(txn.get(), id, json, kv, 0);
     if (rc == MDB_SUCCESS) rc = mark_changed(txn.get(), true);
+    if (rc == MDB_SUCCESS) {
+      const std::uint64_t n = counter(txn.get(), "replacements") + 1;
+      MDB_val nk = as_val(std::string_view("replacements")), nv{8, const_cast<std::uint64_t*>(&n)};
+      rc = mdb_put(txn.get(), meta_, &nk, &nv, 0);
+    }
     if (rc == MDB_SUCCESS) rc = txn.commit_status();
     if (rc == MDB_MAP_FULL) {
       txn.abort();
@@ -771,7 +782,7 @@ bool Store::replace_log(LogId id, const LogRecord& record, const LogKvInput& kv)
       continue;
     }
     if (rc != MDB_SUCCESS) fail_write(rc, bytes, "the log was not replaced (it is kept as it was)");
-    return true;
+    return Replacement::replaced;
   }
 }
 
@@ -799,6 +810,11 @@ bool Store::remove(LogId id) {
     index_.reset();
     return true;
   }
+}
+
+std::uint64_t Store::replacements() {
+  const Reader r(*this);
+  return counter(r.txn_.get(), "replacements");
 }
 
 Store::Reader::Reader(Store& store) : store_(store), txn_(store.begin(false)) {
@@ -829,12 +845,22 @@ std::vector<LogId> Store::Reader::ids() const {
 }
 
 std::optional<LogRecord> Store::Reader::log(LogId id) const {
+  Lookup found = lookup(id);
+  if (!found.damage.empty()) fail(Errc::store, "{}", found.damage);
+  return std::move(found.record);
+}
+
+Store::Reader::Lookup Store::Reader::lookup(LogId id) const {
   const auto ik = id_key(id);
   MDB_val k = as_val(std::span<const std::byte>(ik)), v{};
   const int rc = mdb_get(txn_.get(), store_.logs_, &k, &v);
-  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc == MDB_NOTFOUND) return {};
   check_mdb(rc, "reading a log");
-  return decode_stored_record(id, v, store_.dir_).record;
+  try {
+    return {decode_stored_record(id, v, store_.dir_).record, ""};
+  } catch (const Error& e) {
+    return {std::nullopt, e.what()};
+  }
 }
 
 std::vector<float> Store::Reader::embedding(LogId id) const {

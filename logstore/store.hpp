@@ -1,7 +1,8 @@
 #pragma once
 // The log store: one LMDB environment per directory holding
 //   meta  — "schema" (version) and "fingerprint" (JSON): what model the pages belong to; "codec";
-//           "next_id" (8 bytes: ids are never reused, even after a log is removed); "generation";
+//           "next_id" (8 bytes: ids are never reused, even after a log is removed); "generation" (8
+//           bytes: counts every change); "replacements" (8 bytes: counts replace_log's changes);
 //   logs  — id (8 bytes, big-endian) -> record: 16-byte header {magic "LGRC", length, xxh64} then JSON
 //           (task, trace, selection, token ids and positions, retrieval text, tags, creation time; see
 //           record.hpp, which also reads the bare JSON records of older stores);
@@ -139,13 +140,25 @@ class Store {
   /// vector of another embedder is refused (Errc::store_model_mismatch, naming both) and nothing is written.
   LogId put_log(const LogRecord& record, const LogKvInput& kv, std::span<const float> embedding = {},
                 const EmbedderFingerprint& embedder = {});
+  /// What replace_log did.
+  enum class Replacement {
+    replaced,
+    not_found,  ///< no such log (removed meanwhile); nothing written
+    changed,    ///< its record is no longer the `expected` one (another writer replaced it); nothing written
+  };
   /// Replaces log `id`'s record and pages in one transaction (all or nothing: a killed or failed write
   /// leaves the old log as it was). The log keeps its id and its dense vector, which is of its retrieval
   /// text: a record with another retrieval text is refused (Errc::invalid_argument). Retrieval sees the
-  /// new record (its tags) at once. False when there is no such log (removed meanwhile).
-  bool replace_log(LogId id, const LogRecord& record, const LogKvInput& kv);
+  /// new record (its tags) at once. With `expected` (the record the caller read and decided from), the
+  /// log is replaced only when its record is still that one, checked inside the write transaction.
+  Replacement replace_log(LogId id, const LogRecord& record, const LogKvInput& kv,
+                          const LogRecord* expected = nullptr);
   /// Deletes a log and its pages; false when there is no such log.
   bool remove(LogId id);
+  /// How many times any process replaced a log in place (replace_log): a log's content changed under the
+  /// same id. A copy of logs' KV kept across calls (a kept prompt context) made at another count may hold
+  /// a log's old content. Adding or removing logs leaves it (ids are never reused).
+  [[nodiscard]] std::uint64_t replacements();
 
   class Reader {
    public:
@@ -157,6 +170,13 @@ class Store {
     /// The log's record; nullopt when there is no such log. A damaged record (checksum mismatch, wrong
     /// JSON shape) is a lagvk::Error naming the log and what is wrong.
     [[nodiscard]] std::optional<LogRecord> log(LogId id) const;
+    /// What log() finds, with a damaged record as `damage` (naming the log and what is wrong) instead of
+    /// an error; the store's own failures (reading the map) are still thrown.
+    struct Lookup {
+      std::optional<LogRecord> record;  ///< nullopt: no such log, or a damaged record
+      std::string damage;               ///< "" unless the record is damaged
+    };
+    [[nodiscard]] Lookup lookup(LogId id) const;
     /// A page; the checksum is verified and a mismatch is an error naming the log, layer and page.
     [[nodiscard]] PageView page(LogId id, std::uint32_t layer, std::uint32_t page) const;
     [[nodiscard]] std::uint32_t pages_of(std::uint32_t tokens) const;
@@ -231,7 +251,9 @@ class Store {
   [[nodiscard]] int mark_changed(MDB_txn* txn, bool wrote_record);
   /// The retrieval index, rebuilt when any process changed the store since it was built.
   const RetrievalIndex& index();
-  [[nodiscard]] std::uint64_t generation(MDB_txn* txn) const;
+  [[nodiscard]] std::uint64_t generation(MDB_txn* txn) const { return counter(txn, "generation"); }
+  /// The 8-byte counter `key` of the meta table as of `txn` (0 when missing).
+  [[nodiscard]] std::uint64_t counter(MDB_txn* txn, std::string_view key) const;
   /// embedder() as of `txn`; `recorded` tells whether the meta table holds the record.
   [[nodiscard]] std::optional<EmbedderFingerprint> embedder_in(MDB_txn* txn, bool& recorded) const;
   [[noreturn]] void fail_embedder_mismatch(const EmbedderFingerprint& stored,

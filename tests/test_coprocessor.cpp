@@ -19,6 +19,7 @@
 #include "engine/lag/log_writer.hpp"
 #include "engine/lag/model_fingerprint.hpp"
 #include "engine/lag/store_library.hpp"
+#include "engine/lag/stored_log_augmentation.hpp"
 #include "engine/lag/trace.hpp"
 #include "engine/model/gguf_writer.hpp"
 #include "engine/model/random_model.hpp"
@@ -26,6 +27,7 @@
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
 #include "tests/support/scratch_dir.hpp"
+#include "tests/support/synthetic_logs.hpp"
 #include "tests/support/thrown_error.hpp"
 
 namespace lagvk::test {
@@ -296,6 +298,118 @@ TEST_F(Coprocessor, AnAugmentedAnswerDecodesAfterItsLatents) {
   auto again = lag::build_context(*engine, &library, {id}, lag::LogMode::kv, prompt);
   const Augmentation b = coprocessor->augment(*again.sequence, again.next_position, kLatents);
   EXPECT_GT(compare(plain, b.logits).max_rel, 1e-2);
+}
+
+/// The trace the tests below store and augment.
+const lag::Trace kFilmTrace{
+    "who directed the glass harbor",
+    {{"user", "who directed the glass harbor"}, {"assistant", "Answer: Mara Ellison"}},
+    {}};
+
+// log augment's decision ("already augmented?") is made from the record it read; the write is made only if
+// the log is still that record: a log another writer augmented in between is skipped, not overwritten.
+TEST_F(Coprocessor, AStoredLogChangedBetweenTheReadAndTheWriteIsSkipped) {
+  auto engine = Engine::load(decoder_path_);
+  const auto soft = random_floats(std::size_t(4) * engine->config().dim, 10, -0.5f, 0.5f);
+  const auto coprocessor =
+      augment::Coprocessor::load(*engine, write_file("trained.gguf", other_path_, decoder_path_, soft));
+  auto store = logstore::Store::open((dir_.path() / "store").string(),
+                                     logstore::StoreOptions{true, lag::model_fingerprint(*engine)});
+  const auto id = lag::store_log(*store, lag::encode_trace(*engine, kFilmTrace, lag::Selection::last));
+  lag::EncodedLog theirs =
+      lag::encode_trace(*engine, kFilmTrace, lag::Selection::last, {coprocessor.get(), 2});
+  theirs.record.created = store->read().log(id)->created;
+  int calls = 0;
+  const lag::StoreCallWrapper another_writer_first = [&](const std::function<void()>& call) {
+    if (++calls == 2) {  // between the read and the write
+      ASSERT_EQ(lag::replace_stored_log(*store, id, theirs), logstore::Store::Replacement::replaced);
+    }
+    call();
+  };
+  const auto r =
+      lag::augment_stored_log(*engine, *store, id, {coprocessor.get(), 0}, false, another_writer_first);
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(r.outcome, lag::StoredLogAugmentation::Outcome::skipped);
+  EXPECT_NE(r.reason.find("changed meanwhile"), std::string::npos) << r.reason;
+  EXPECT_EQ(store->read().log(id)->latents, 2u) << "the other writer's log stays";
+  // Without a writer in between it is augmented (with --force, over the two latents).
+  const auto forced = lag::augment_stored_log(*engine, *store, id, {coprocessor.get(), 0}, true);
+  EXPECT_EQ(forced.outcome, lag::StoredLogAugmentation::Outcome::augmented);
+  EXPECT_EQ(store->read().log(id)->latents, 4u);
+}
+
+// Only the log's own problems skip it: a damaged record does; a failure of the store itself while reading
+// (no free reader slot, a map grown badly by another process) is thrown.
+TEST_F(Coprocessor, AStoredLogIsSkippedForADamagedRecordButStoreFailuresAreThrown) {
+  auto engine = Engine::load(decoder_path_);
+  const auto soft = random_floats(std::size_t(4) * engine->config().dim, 11, -0.5f, 0.5f);
+  const auto coprocessor =
+      augment::Coprocessor::load(*engine, write_file("trained.gguf", other_path_, decoder_path_, soft));
+  const std::string dir = (dir_.path() / "store").string();
+  logstore::LogId id = 0;
+  {
+    auto store = logstore::Store::open(dir, logstore::StoreOptions{true, lag::model_fingerprint(*engine)});
+    id = lag::store_log(*store, lag::encode_trace(*engine, kFilmTrace, lag::Selection::last));
+    const lag::StoreCallWrapper failing_reader = [](const std::function<void()>&) {
+      fail(Errc::store, "the log store has no free reader slot");
+    };
+    const auto [code, message] = error_of([&] {
+      (void)lag::augment_stored_log(*engine, *store, id, {coprocessor.get(), 0}, false, failing_reader);
+    });
+    EXPECT_EQ(code, Errc::store);
+    EXPECT_NE(message.find("no free reader slot"), std::string::npos) << message;
+    EXPECT_EQ(store->read().log(id)->latents, 0u);
+  }
+  put_raw_record(dir, id, "LGRC not a record");
+  auto store = logstore::Store::open(dir, logstore::StoreOptions{false, lag::model_fingerprint(*engine)});
+  const auto r = lag::augment_stored_log(*engine, *store, id, {coprocessor.get(), 0});
+  EXPECT_EQ(r.outcome, lag::StoredLogAugmentation::Outcome::skipped);
+  EXPECT_EQ(r.code, Errc::store);
+  EXPECT_NE(r.reason.find("damaged record"), std::string::npos) << r.reason;
+}
+
+// A context kept for prefix reuse holds its logs' KV: a log replaced in place under the same id (log
+// augment, here or in another process) must not be served from it. The next ask places the new log, as
+// an ask without a kept context does.
+TEST_F(Coprocessor, AKeptContextIsNotReusedAfterItsLogIsReplacedInPlace) {
+  constexpr std::uint32_t kLatents = 4;
+  auto engine = Engine::load(decoder_path_);
+  const auto soft = random_floats(std::size_t(kLatents) * engine->config().dim, 12, -0.5f, 0.5f);
+  const auto coprocessor =
+      augment::Coprocessor::load(*engine, write_file("trained.gguf", other_path_, decoder_path_, soft));
+  auto store = logstore::Store::open((dir_.path() / "store").string(),
+                                     logstore::StoreOptions{true, lag::model_fingerprint(*engine)});
+  const auto id = lag::store_log(*store, lag::encode_trace(*engine, kFilmTrace, lag::Selection::last));
+  lag::EncodedLog augmented =
+      lag::encode_trace(*engine, kFilmTrace, lag::Selection::last, {coprocessor.get(), kLatents});
+  augmented.record.created = store->read().log(id)->created;
+  lag::StoreLibrary library(*store);
+  lag::AskOptions options;
+  options.log_ids = std::vector<lag::LogId>{id};
+  options.generate.max_tokens = 4;
+  options.generate.stop_at_end_of_generation = false;
+  options.reuse_context = true;
+  const std::string question = "who directed the glass harbor again";
+  const lag::AskResult first = lag::ask(*engine, *store, library, question, options);
+  ASSERT_EQ(first.placed.size(), 1u);
+  const std::uint32_t plain_tokens = first.placed[0].tokens;
+  // The kept context serves the same question while the log is unchanged.
+  const lag::AskResult again = lag::ask(*engine, *store, library, question, options);
+  EXPECT_GT(again.generation.timings.cached_tokens, 0u);
+
+  ASSERT_EQ(lag::replace_stored_log(*store, id, augmented), logstore::Store::Replacement::replaced);
+  const lag::AskResult after = lag::ask(*engine, *store, library, question, options);
+  ASSERT_EQ(after.placed.size(), 1u);
+  EXPECT_EQ(after.placed[0].tokens, plain_tokens + kLatents) << "the augmented log is spliced";
+  EXPECT_EQ(after.generation.timings.cached_tokens, 0u);
+  // The context kept after it serves the next ask again.
+  const lag::AskResult next = lag::ask(*engine, *store, library, question, options);
+  EXPECT_GT(next.generation.timings.cached_tokens, 0u);
+  EXPECT_EQ(next.generation.tokens, after.generation.tokens);
+  lag::AskOptions fresh_options = options;
+  fresh_options.reuse_context = false;
+  const lag::AskResult fresh = lag::ask(*engine, *store, library, question, fresh_options);
+  EXPECT_EQ(after.generation.tokens, fresh.generation.tokens);
 }
 
 }  // namespace

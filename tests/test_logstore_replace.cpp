@@ -82,7 +82,7 @@ TEST(LogStoreReplace, SwapsRecordAndPagesKeepingIdVectorAndRetrieval) {
 
   // Longer: the tokens and 4 latents, 3 pages per layer.
   const SyntheticLog longer = with_latents(a, 4, 9);
-  ASSERT_TRUE(store->replace_log(ia, longer.record, input_of(longer)));
+  ASSERT_EQ(store->replace_log(ia, longer.record, input_of(longer)), Store::Replacement::replaced);
   {
     auto r = store->read();
     const auto rec = r.log(ia);
@@ -107,7 +107,7 @@ TEST(LogStoreReplace, SwapsRecordAndPagesKeepingIdVectorAndRetrieval) {
   // Shorter: none of the longer log's pages may be left behind (verify names orphans and extra pages).
   SyntheticLog shorter = synthetic_log(2, 3, a.record.task);
   shorter.record.tags = {"film", "short"};
-  ASSERT_TRUE(store->replace_log(ia, shorter.record, input_of(shorter)));
+  ASSERT_EQ(store->replace_log(ia, shorter.record, input_of(shorter)), Store::Replacement::replaced);
   EXPECT_EQ(pages_of(*store, ia), pages_of(shorter));
   EXPECT_EQ(store->stats().pages, 2u + 4u);
   const auto report = store->verify();
@@ -115,7 +115,7 @@ TEST(LogStoreReplace, SwapsRecordAndPagesKeepingIdVectorAndRetrieval) {
   EXPECT_EQ(store->search("glass", 5, {}, {"short"}).size(), 1u) << "retrieval sees the new tags at once";
 
   // A missing log, and a record that would leave the kept vector stale, change nothing.
-  EXPECT_FALSE(store->replace_log(ib + 1, shorter.record, input_of(shorter)));
+  EXPECT_EQ(store->replace_log(ib + 1, shorter.record, input_of(shorter)), Store::Replacement::not_found);
   SyntheticLog renamed = shorter;
   renamed.record.retrieval_text = "something else";
   EXPECT_EQ(test::error_of([&] { (void)store->replace_log(ia, renamed.record, input_of(renamed)); }).first,
@@ -144,8 +144,53 @@ TEST(LogStoreReplace, AReplacementThatDoesNotFitLeavesTheOldLog) {
   EXPECT_TRUE(store->verify().ok());
   // The store goes on working.
   const SyntheticLog small = with_latents(a, 2, 4);
-  EXPECT_TRUE(store->replace_log(id, small.record, input_of(small)));
+  EXPECT_EQ(store->replace_log(id, small.record, input_of(small)), Store::Replacement::replaced);
   EXPECT_EQ(pages_of(*store, id), pages_of(small));
+}
+
+// A replacement decided from a record read earlier (log augment's "already augmented?") is made only when
+// the log is still that record, checked inside the write: a log another writer replaced meanwhile is left
+// as that writer left it.
+TEST(LogStoreReplace, AnExpectedRecordThatChangedMeanwhileLeavesTheLog) {
+  const auto dir = fresh_store_dir("replace_expected");
+  auto store = Store::open(dir, {true, small_fingerprint()});
+  const SyntheticLog a = synthetic_log(5, 1, "who directed the glass harbor");
+  const LogId id = store->put_log(a.record, a.input());
+  const auto read = store->read().log(id);
+  ASSERT_TRUE(read);
+  // Another writer augments it after the read.
+  const SyntheticLog theirs = with_latents(a, 3, 7);
+  ASSERT_EQ(store->replace_log(id, theirs.record, input_of(theirs)), Store::Replacement::replaced);
+  const SyntheticLog mine = with_latents(a, 2, 8);
+  EXPECT_EQ(store->replace_log(id, mine.record, input_of(mine), &*read), Store::Replacement::changed);
+  EXPECT_EQ(store->read().log(id)->latents, 3u);
+  EXPECT_EQ(pages_of(*store, id), pages_of(theirs));
+  // Still the record it expects: replaced.
+  const auto now = store->read().log(id);
+  EXPECT_EQ(store->replace_log(id, mine.record, input_of(mine), &*now), Store::Replacement::replaced);
+  EXPECT_EQ(pages_of(*store, id), pages_of(mine));
+  EXPECT_EQ(store->replace_log(id + 1, mine.record, input_of(mine), &*now), Store::Replacement::not_found);
+  EXPECT_TRUE(store->verify().ok());
+}
+
+// Reader::lookup reports a damaged record as the log's damage instead of throwing (log() throws it).
+TEST(LogStoreReplace, LookupReportsADamagedRecordAsDamage) {
+  const auto dir = fresh_store_dir("lookup_damaged");
+  LogId id = 0;
+  {
+    auto store = Store::open(dir, {true, small_fingerprint()});
+    const SyntheticLog a = synthetic_log(4, 1, "a task");
+    id = store->put_log(a.record, a.input());
+  }
+  test::put_raw_record(dir, id, "LGRC not a record");
+  auto store = Store::open(dir, {false, small_fingerprint()});
+  const auto found = store->read().lookup(id);
+  EXPECT_FALSE(found.record);
+  EXPECT_NE(found.damage.find("log " + std::to_string(id)), std::string::npos) << found.damage;
+  EXPECT_EQ(test::error_of([&] { (void)store->read().log(id); }).first, Errc::store);
+  const auto missing = store->read().lookup(id + 1);
+  EXPECT_FALSE(missing.record);
+  EXPECT_TRUE(missing.damage.empty());
 }
 
 /// Variant `i` of log `slot`: its task, a length and latents of its own, tagged with i (0: the original).
@@ -180,7 +225,8 @@ TEST(LogStoreReplace, AWriterKilledMidReplacementLeavesEveryLogWhole) {
         auto store = Store::open(dir, {false, small_fingerprint()});
         for (std::uint32_t i = std::uint32_t(round) * 100000 + 1;; ++i) {
           const auto log = variant(i % kLogs, i);
-          if (!store->replace_log(i % kLogs + 1, log.record, input_of(log))) _exit(4);
+          if (store->replace_log(i % kLogs + 1, log.record, input_of(log)) != Store::Replacement::replaced)
+            _exit(4);
           if (write(fds[1], &i, sizeof i) != sizeof i) _exit(3);
         }
       } catch (...) {

@@ -54,11 +54,14 @@ GenerateResult kept_answer(const Tokenizer& tok, const GenerateResult& r,
 }
 
 /// What a finished request leaves for the next step of its task (Engine::keep_lag_context): its context
-/// (logs and then the prompt and answer), which logs were asked for in which mode, and the tokens the
-/// entries after the logs hold.
+/// (logs and then the prompt and answer), which logs were asked for in which mode, the store's count of
+/// in-place replacements when they were read, and the tokens the entries after the logs hold.
 struct KeptLagContext {
   LogMode mode = LogMode::kv;
   std::vector<LogId> requested;
+  /// Store::replacements() before the logs were read: a log replaced since (log augment, here or in
+  /// another process) has other content under the same id, so the kept KV may be stale.
+  std::uint64_t replacements = 0;
   BuiltContext context;            ///< sequence, placed and skipped logs (no logits)
   std::uint32_t prompt_entry = 0;  ///< the entry where the prompt begins (after the logs)
   std::int32_t prompt_position = 0;
@@ -66,13 +69,16 @@ struct KeptLagContext {
 };
 
 /// The kept context cut to the prefix its prompt shares with `tokens` and the rest of `tokens` evaluated
-/// after it: the same logs in the same mode and at least half of what it held (an agent's next step).
-/// nullopt when it cannot serve (it is then dropped). `reused` counts the prompt tokens not evaluated.
+/// after it: the same logs, unreplaced since (`replacements`), in the same mode and at least half of what
+/// it held (an agent's next step). nullopt when it cannot serve (it is then dropped). `reused` counts the
+/// prompt tokens not evaluated.
 std::optional<BuiltContext> reuse_kept(Engine& engine, std::shared_ptr<KeptLagContext> kept, LogMode mode,
-                                       const std::vector<LogId>& ids, std::span<const std::int32_t> tokens,
-                                       std::uint32_t& reused) {
+                                       const std::vector<LogId>& ids, std::uint64_t replacements,
+                                       std::span<const std::int32_t> tokens, std::uint32_t& reused) {
   reused = 0;
-  if (!kept || kept->mode != mode || kept->requested != ids || !kept->context.sequence) return std::nullopt;
+  if (!kept || kept->mode != mode || kept->requested != ids || kept->replacements != replacements ||
+      !kept->context.sequence)
+    return std::nullopt;
   KvSequence& seq = *kept->context.sequence;
   if (std::uint64_t(kept->prompt_entry) + tokens.size() > seq.max_tokens()) return std::nullopt;
   const std::size_t shared = reusable_prefix(kept->held, tokens);
@@ -140,8 +146,11 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
   const bool augmenting = options.augmentation.coprocessor != nullptr;
   const bool reuse = options.reuse_context && !augmenting;
   auto last = std::static_pointer_cast<KeptLagContext>(engine.take_lag_context());
+  // Read before the logs are: a replacement after this read makes the next request place them afresh.
+  const std::uint64_t replacements = reuse ? store.replacements() : 0;
   std::optional<BuiltContext> continued =
-      reuse ? reuse_kept(engine, std::move(last), options.mode, ids, tokens, reused) : std::nullopt;
+      reuse ? reuse_kept(engine, std::move(last), options.mode, ids, replacements, tokens, reused)
+            : std::nullopt;
   last.reset();  // not reused: its pages go back to the pool before this context takes its own
   BuiltContext ctx =
       continued ? std::move(*continued) : build_context(engine, &library, ids, options.mode, tokens);
@@ -189,6 +198,7 @@ AskResult answer_with_logs(Engine& engine, logstore::Store& store, LogLibrary& l
     auto kept = std::make_shared<KeptLagContext>();
     kept->mode = options.mode;
     kept->requested = ids;
+    kept->replacements = replacements;
     kept->prompt_entry = answer_start - std::uint32_t(tokens.size());
     kept->prompt_position = answer_position - std::int32_t(tokens.size());
     kept->held = tokens;

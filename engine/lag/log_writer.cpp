@@ -85,8 +85,9 @@ logstore::LogId store_log(logstore::Store& store, const EncodedLog& log) {
   return store.put_log(log.record, kv_input(log), log.embedding, log.embedder);
 }
 
-bool replace_stored_log(logstore::Store& store, logstore::LogId id, const EncodedLog& log) {
-  return store.replace_log(id, log.record, kv_input(log));
+logstore::Store::Replacement replace_stored_log(logstore::Store& store, logstore::LogId id,
+                                                const EncodedLog& log, const logstore::LogRecord* expected) {
+  return store.replace_log(id, log.record, kv_input(log), expected);
 }
 
 }  // namespace lagvk::lag

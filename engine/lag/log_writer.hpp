@@ -40,7 +40,10 @@ struct LogAugmentation {
 logstore::LogId store_log(logstore::Store& store, const EncodedLog& log);
 
 /// Replaces log `id`'s record and pages with `log`'s (one transaction; the stored dense vector is kept, so
-/// `log` must keep the log's retrieval text); false when the store has no such log.
-bool replace_stored_log(logstore::Store& store, logstore::LogId id, const EncodedLog& log);
+/// `log` must keep the log's retrieval text), with `expected` only when its record is still that one
+/// (Store::replace_log).
+logstore::Store::Replacement replace_stored_log(logstore::Store& store, logstore::LogId id,
+                                                const EncodedLog& log,
+                                                const logstore::LogRecord* expected = nullptr);
 
 }  // namespace lagvk::lag

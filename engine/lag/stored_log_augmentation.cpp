@@ -33,13 +33,12 @@ StoredLogAugmentation augment_stored_log(Engine& engine, logstore::Store& store,
     out.reason = fmt::format("log {}: {}", id, why);
     return out;
   };
-  std::optional<logstore::LogRecord> old;
-  try {
-    on_store([&] { old = store.read().log(id); });  // the Reader ends here: the write may grow the map
-  } catch (const Error& e) {
-    if (e.code() != Errc::store && e.code() != Errc::bad_input) throw;
-    return skip(e.code(), e.what());
-  }
+  // The Reader ends here: the write may grow the map. Only a damaged record is the log's problem; a
+  // failure of the store itself (no free reader slot, a map another process grew badly) is thrown.
+  logstore::Store::Reader::Lookup found;
+  on_store([&] { found = store.read().lookup(id); });
+  if (!found.damage.empty()) return skip(Errc::store, found.damage);
+  const std::optional<logstore::LogRecord>& old = found.record;
   if (!old) return skip(Errc::not_found, fmt::format("not in the store '{}'", store.dir()));
   if (old->latents > 0 && !replace_latents) {
     out.outcome = StoredLogAugmentation::Outcome::already_augmented;
@@ -69,9 +68,14 @@ StoredLogAugmentation augment_stored_log(Engine& engine, logstore::Store& store,
   log.record.retrieval_text = old->retrieval_text;
   log.record.tags = old->tags;
   log.record.created = old->created;
-  bool replaced = false;
-  on_store([&] { replaced = replace_stored_log(store, id, log); });
-  if (!replaced) return skip(Errc::not_found, fmt::format("not in the store '{}'", store.dir()));
+  // Replaced only if the log is still the one read above: the decision to augment it was made from that.
+  auto replaced = logstore::Store::Replacement::not_found;
+  on_store([&] { replaced = replace_stored_log(store, id, log, &*old); });
+  if (replaced == logstore::Store::Replacement::not_found)
+    return skip(Errc::not_found, fmt::format("not in the store '{}'", store.dir()));
+  if (replaced == logstore::Store::Replacement::changed)
+    return skip(Errc::store,
+                "the log changed meanwhile (another writer replaced it); it is left as that one");
   out.outcome = StoredLogAugmentation::Outcome::augmented;
   out.latents = log.record.latents;
   out.tokens = std::uint32_t(log.record.token_ids.size());

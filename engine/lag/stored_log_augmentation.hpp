@@ -25,8 +25,9 @@ struct StoredLogAugmentation {
   std::uint32_t latents = 0;  ///< the log's latents now
   std::uint32_t tokens = 0;   ///< the log's tokens now
   std::string reason;         ///< for skipped: why, naming the log
-  /// For skipped: what kind of problem (not_found: removed meanwhile; store: a damaged record; bad_input:
-  /// no usable trace; context_full: too long for the context).
+  /// For skipped: what kind of problem (not_found: removed meanwhile; store: a damaged record, or the log
+  /// changed meanwhile (another writer replaced it after it was read); bad_input: no usable trace;
+  /// context_full: too long for the context).
   Errc code = Errc::internal;
 };
 
@@ -36,8 +37,10 @@ using StoreCallWrapper = std::function<void(const std::function<void()>& call)>;
 /// Augments log `id` of `store` with `augmentation` (its coprocessor must be set). A log that already has
 /// latents is left as it is unless `replace_latents`. A log whose record is damaged, whose trace is
 /// missing or does not render, or whose trace does not fit the engine's context is skipped (nothing is
-/// changed). Errors of the store's write (a full disk) and of the device are thrown: they are not the log's.
-/// `around_store` (may be empty) runs each call on the store.
+/// changed), and so is a log another writer replaced between this read and this write (the decision was
+/// made from the record read; the write checks it is still that one). Errors of the store itself (no free
+/// reader slot, a failed or full write) and of the device are thrown: they are not the log's.
+/// `around_store` (may be empty) runs each call on the store: the read, then the write.
 [[nodiscard]] StoredLogAugmentation augment_stored_log(Engine& engine, logstore::Store& store,
                                                        logstore::LogId id,
                                                        const LogAugmentation& augmentation,

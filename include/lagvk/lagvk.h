@@ -573,8 +573,10 @@ LAGVK_API lagvk_status lagvk_store_remove(lagvk_store* store, uint64_t id);
  *  log that already has latents is left as it is unless replace is non-zero. *log_latents (may be NULL)
  *  receives the log's latents afterwards. LAGVK_ERROR_NOT_FOUND when there is no such log;
  *  LAGVK_ERROR_BAD_INPUT when its record keeps no usable trace; LAGVK_ERROR_CONTEXT_FULL when the trace
- *  and latents do not fit the model's context; LAGVK_ERROR_STORE for a damaged record or a failed write
- *  (the log is then as it was); LAGVK_ERROR_INVALID_ARGUMENT for a coprocessor of another model handle. */
+ *  and latents do not fit the model's context; LAGVK_ERROR_STORE for a damaged record, a failed write, or
+ *  a log another writer replaced between this call's read and its write ("the log changed meanwhile"; the
+ *  log is then as that writer left it); LAGVK_ERROR_INVALID_ARGUMENT for a coprocessor of another model
+ *  handle. */
 LAGVK_API lagvk_status lagvk_store_augment_log(lagvk_store* store, uint64_t id,
                                                const lagvk_coprocessor* coprocessor, uint32_t latents,
                                                int replace, uint32_t* log_latents);
