@@ -105,6 +105,30 @@ lag::Trace one_trace(const char* trace_json, std::size_t len) {
   return std::move(traces.front());
 }
 
+/// lagvk_store_add_trace and lagvk_store_add_trace_ex (`what` names the caller in messages).
+lagvk_status add_trace(lagvk_store* store, const char* trace_json, size_t len,
+                       const lagvk_add_trace_params* params, uint64_t* id, const char* what) {
+  return guarded([&] {
+    checked_store(store);
+    require(trace_json, "trace_json");
+    require(id, "id");
+    const lagvk_add_trace_params p = params ? *params : lagvk_add_trace_params_default();
+    const lag::Selection keep = selection_of(p.selection);
+    const ModelLocks lock(*store);
+    require_writable(*store, what);
+    lag::LogAugmentation augmentation;
+    augmentation.coprocessor = coprocessor_for(p.coprocessor, store->model, p.latents, what);
+    augmentation.latents = p.latents;
+    const lag::Trace trace = one_trace(trace_json, len);
+    Engine& engine = *store->model->engine;
+    const auto vectors = lag::embedder_for_new_logs(*store->store, engine, store->embedder, p.embed != 0);
+    // Encoded with its latents and written once: no reader ever sees the log unaugmented.
+    auto log = lag::encode_trace(engine, trace, keep, augmentation);
+    lag::index_log(*store->store, log, vectors);
+    *id = lag::store_log(*store->store, log);
+  });
+}
+
 }  // namespace
 
 }  // namespace lagvk::api
@@ -168,22 +192,26 @@ void lagvk_store_close(lagvk_store* store) {
   if (embed_model != nullptr) api::release_model(embed_model);
 }
 
+lagvk_add_trace_params lagvk_add_trace_params_default(void) {
+  lagvk_add_trace_params p{};
+  p.selection = LAGVK_SELECT_LAST;
+  p.embed = 0;
+  p.coprocessor = nullptr;
+  p.latents = 0;
+  return p;
+}
+
+lagvk_status lagvk_store_add_trace_ex(lagvk_store* store, const char* trace_json, size_t len,
+                                      const lagvk_add_trace_params* params, uint64_t* id) {
+  return api::add_trace(store, trace_json, len, params, id, "lagvk_store_add_trace_ex");
+}
+
 lagvk_status lagvk_store_add_trace(lagvk_store* store, const char* trace_json, size_t len,
                                    lagvk_selection selection, int embed, uint64_t* id) {
-  return api::guarded([&] {
-    api::checked_store(store);
-    api::require(trace_json, "trace_json");
-    api::require(id, "id");
-    const lag::Selection keep = api::selection_of(selection);
-    const api::ModelLocks lock(*store);
-    api::require_writable(*store, "lagvk_store_add_trace");
-    const lag::Trace trace = api::one_trace(trace_json, len);
-    lagvk::Engine& engine = *store->model->engine;
-    const auto vectors = lag::embedder_for_new_logs(*store->store, engine, store->embedder, embed != 0);
-    auto log = lag::encode_trace(engine, trace, keep);
-    lag::index_log(*store->store, log, vectors);
-    *id = lag::store_log(*store->store, log);
-  });
+  lagvk_add_trace_params p = lagvk_add_trace_params_default();
+  p.selection = selection;
+  p.embed = embed;
+  return api::add_trace(store, trace_json, len, &p, id, "lagvk_store_add_trace");
 }
 
 lagvk_status lagvk_store_count(lagvk_store* store, uint64_t* logs) {

@@ -600,20 +600,14 @@ void Routes::add_log(const httplib::Request& req, httplib::Response& res) {
   if (strip) body.erase("augment");
   LagChat probe;  // the coprocessor and latents an augmented chat would take
   if (augment) augment_chat(probe, *augment);
+  const std::string trace = strip ? body.dump(-1, ' ', false, json::error_handler_t::replace) : req.body;
   // Encoding the trace runs the model: it waits for its turn like a generation.
   const RequestQueue::Turn turn = take_turn();
   std::uint64_t id = 0;
   try {
-    id = logs.add_trace(strip ? body.dump(-1, ' ', false, json::error_handler_t::replace) : req.body);
-    if (augment) {
-      // The log is augmented in place; one that cannot be is not left behind unaugmented.
-      try {
-        (void)logs.augment_log(id, *c_.coprocessor, probe.options.params.latents);
-      } catch (...) {
-        logs.remove(id);
-        throw;
-      }
-    }
+    // An augmented log is encoded with its latents and written once (never stored unaugmented first).
+    id = augment ? logs.add_trace(trace, *c_.coprocessor, probe.options.params.latents)
+                 : logs.add_trace(trace);
   } catch (const cpp::Error& e) {
     if (e.status() == LAGVK_ERROR_BAD_INPUT || e.status() == LAGVK_ERROR_INVALID_ARGUMENT)
       throw bad_request("invalid_value", e.what());

@@ -704,5 +704,78 @@ TEST_F(CApiLag, AStoredLogIsAugmentedInPlace) {
   lagvk_coprocessor_free(c);
 }
 
+// lagvk_store_add_trace_ex with a coprocessor encodes the log with its latents and writes it once: the log
+// `lagvk log add --coprocessor` makes, and the one lagvk_store_add_trace then lagvk_store_augment_log leave.
+// A refused augmentation (too many latents, latents that do not fit the context) stores nothing.
+TEST_F(CApiLag, AddTraceExStoresAnAugmentedLogInOneWrite) {
+  const std::string made = make_coprocessor(model_path_, (dir_ / "c-add.gguf").string(), 4);
+  const std::string huge = make_coprocessor(model_path_, (dir_ / "c-huge.gguf").string(), 250);
+  const auto ids = open_filled_store();
+  lagvk_coprocessor *c = nullptr, *h = nullptr;
+  ASSERT_EQ(lagvk_coprocessor_load(model_, made.c_str(), &c), LAGVK_OK) << last_error();
+  ASSERT_EQ(lagvk_coprocessor_load(model_, huge.c_str(), &h), LAGVK_OK) << last_error();
+  lagvk_add_trace_params p = lagvk_add_trace_params_default();
+  EXPECT_EQ(p.selection, LAGVK_SELECT_LAST);
+  EXPECT_EQ(p.embed, 0);
+  EXPECT_EQ(p.coprocessor, nullptr);
+  EXPECT_EQ(p.latents, 0u);
+  p.coprocessor = c;
+  p.latents = 3;
+  std::uint64_t id = 0;
+  ASSERT_EQ(lagvk_store_add_trace_ex(store_, kTraceFilm, std::strlen(kTraceFilm), &p, &id), LAGVK_OK)
+      << last_error();
+  const nlohmann::json added = log_record(store_, id);
+  EXPECT_EQ(added["latents"], 3);
+  // The same as added plain, then augmented in place.
+  ASSERT_EQ(lagvk_store_augment_log(store_, ids[0], c, 3, 0, nullptr), LAGVK_OK) << last_error();
+  const nlohmann::json in_place = log_record(store_, ids[0]);
+  for (const char* same : {"latents", "token_ids", "positions", "selection", "task", "tags", "trace"})
+    EXPECT_EQ(added[same], in_place[same]) << same;
+
+  // The same as `lagvk log add --coprocessor --latents 3`.
+  const std::string trace_file = (dir_ / "film-add.json").string(), direct = store_dir_ + "-direct";
+  {
+    std::FILE* f = std::fopen(trace_file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(kTraceFilm, f);
+    std::fclose(f);
+  }
+  const auto cli = run_lagvk("log add --store '" + direct + "' -m '" + model_path_ + "' --trace '" +
+                             trace_file + "' --coprocessor '" + made + "' --latents 3 --json");
+  ASSERT_EQ(cli.status, 0) << cli.out;
+  lagvk_store* d = nullptr;
+  ASSERT_EQ(lagvk_store_open(model_, direct.c_str(), &kStoreDefaults, &d), LAGVK_OK) << last_error();
+  const nlohmann::json want = log_record(d, 1);
+  lagvk_store_close(d);
+  for (const char* same : {"latents", "token_ids", "positions", "selection"})
+    EXPECT_EQ(added[same], want[same]) << same;
+
+  // Refused: nothing is stored.
+  std::uint64_t before = 0, after = 0;
+  ASSERT_EQ(lagvk_store_count(store_, &before), LAGVK_OK);
+  p.latents = 5;
+  EXPECT_EQ(lagvk_store_add_trace_ex(store_, kTraceFilm, std::strlen(kTraceFilm), &p, &id),
+            LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("lagvk_store_add_trace_ex"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("4 soft tokens"), std::string::npos) << last_error();
+  p.coprocessor = nullptr;
+  p.latents = 2;
+  EXPECT_EQ(lagvk_store_add_trace_ex(store_, kTraceFilm, std::strlen(kTraceFilm), &p, &id),
+            LAGVK_ERROR_INVALID_ARGUMENT);
+  p.coprocessor = h;  // the trace fits the context; its 250 latents beside it do not
+  p.latents = 0;
+  EXPECT_EQ(lagvk_store_add_trace_ex(store_, kTracePerson, std::strlen(kTracePerson), &p, &id),
+            LAGVK_ERROR_CONTEXT_FULL)
+      << last_error();
+  ASSERT_EQ(lagvk_store_count(store_, &after), LAGVK_OK);
+  EXPECT_EQ(after, before) << "a refused log is not stored";
+  // NULL params: lagvk_store_add_trace's defaults (no latents).
+  ASSERT_EQ(lagvk_store_add_trace_ex(store_, kTracePerson, std::strlen(kTracePerson), nullptr, &id), LAGVK_OK)
+      << last_error();
+  EXPECT_EQ(log_record(store_, id).value("latents", 0), 0) << "a plain log has no latents";
+  lagvk_coprocessor_free(h);
+  lagvk_coprocessor_free(c);
+}
+
 }  // namespace
 }  // namespace lagvk::test

@@ -434,6 +434,26 @@ typedef enum lagvk_selection {
  *  an embed_model or already holds vectors). Sets *id to the new log's id. */
 LAGVK_API lagvk_status lagvk_store_add_trace(lagvk_store* store, const char* trace_json, size_t len,
                                              lagvk_selection selection, int embed, uint64_t* id);
+
+/** lagvk_store_add_trace's settings, with cache augmentation. */
+typedef struct lagvk_add_trace_params {
+  lagvk_selection selection; /**< the tokens the log keeps (LAST) */
+  int embed;                 /**< also store the task's dense vector (0; see lagvk_store_add_trace) */
+  const lagvk_coprocessor* coprocessor; /**< cache augmentation (NULL: none): the coprocessor's latents,
+                                             computed after the whole trace, are kept after the selected
+                                             tokens; loaded for the store's model */
+  uint32_t latents;                     /**< the coprocessor's first N soft tokens; 0: all of them (more, or
+                                             latents without a coprocessor: INVALID_ARGUMENT) */
+} lagvk_add_trace_params;
+
+LAGVK_API lagvk_add_trace_params lagvk_add_trace_params_default(void);
+
+/** lagvk_store_add_trace with params (NULL: the defaults): with a coprocessor the log is encoded with its
+ *  latents and written once, as `lagvk log add --coprocessor` writes it (never stored unaugmented first).
+ *  LAGVK_ERROR_CONTEXT_FULL when the trace and latents do not fit the model's context (nothing is
+ *  stored). */
+LAGVK_API lagvk_status lagvk_store_add_trace_ex(lagvk_store* store, const char* trace_json, size_t len,
+                                                const lagvk_add_trace_params* params, uint64_t* id);
 /** Logs in the store (damaged ones included). */
 LAGVK_API lagvk_status lagvk_store_count(lagvk_store* store, uint64_t* logs);
 

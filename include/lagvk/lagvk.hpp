@@ -432,6 +432,20 @@ class Store {
     check(lagvk_store_add_trace(h_.get(), trace_json.data(), trace_json.size(), selection, embed, &id));
     return id;
   }
+  /// Adds a finished task as a log augmented with the coprocessor's first `latents` (0: all), encoded and
+  /// written once as `lagvk log add --coprocessor` writes it (lagvk_store_add_trace_ex); returns its id.
+  std::uint64_t add_trace(std::string_view trace_json, const Coprocessor& coprocessor,
+                          std::uint32_t latents = 0, lagvk_selection selection = LAGVK_SELECT_LAST,
+                          bool embed = false) {
+    lagvk_add_trace_params p = lagvk_add_trace_params_default();
+    p.selection = selection;
+    p.embed = embed ? 1 : 0;
+    p.coprocessor = coprocessor.get();
+    p.latents = latents;
+    std::uint64_t id = 0;
+    check(lagvk_store_add_trace_ex(h_.get(), trace_json.data(), trace_json.size(), &p, &id));
+    return id;
+  }
 
   [[nodiscard]] std::uint64_t count() const {
     std::uint64_t n = 0;
