@@ -180,6 +180,23 @@ TEST_F(CliCoprocessor, MakeFromTrainedWeights) {
             values_);
 }
 
+// The shipped coprocessor (assets/models/COPROCESSOR.md) belongs to the f16 decoder: it runs there with its
+// 16 latents and is refused beside the q8_0 file, whose weights differ.
+TEST_F(CliCoprocessor, TheShippedCoprocessorRunsBesideItsDecoderOnly) {
+  values_["f16"] = std::string(LAGVK_SOURCE_DIR) + "/assets/models/multihop-f16.gguf";
+  values_["shipped"] = std::string(LAGVK_SOURCE_DIR) + "/assets/models/multihop-coprocessor-16.gguf";
+  run_cases({{"beside its decoder",
+              "run -m {f16} --coprocessor {shipped} -p 'User: What is the capital of the country of Vorvek?' "
+              "-n 4 --temp 0",
+              kExitOk,
+              {"augmented with 16 latents"}},
+             {"beside the q8_0 file",
+              "run -m {multihop} --coprocessor {shipped} -p 'User: hello' -n 4",
+              kExitError,
+              {"multihop-coprocessor-16.gguf"}}},
+            values_);
+}
+
 // ask --coprocessor: one answer is augmented right after its prompt; the agents' turns at each step or at
 // the question's prompt only.
 TEST_F(CliCoprocessor, AskAugmentsTheAnswerAndTheAgentsSteps) {
