@@ -16,8 +16,9 @@ namespace lagvk::api {
 
 namespace {
 
+/// The engine's options of `p`; `what` (the caller: lagvk_ask, lagvk_ask_chat) names the call in errors.
 lag::AskOptions ask_options_of(const lagvk_store& store, const lagvk_ask_params& p,
-                               const std::vector<std::string>& tags) {
+                               const std::vector<std::string>& tags, const char* what) {
   lag::AskOptions o;
   o.mode = log_mode_of(p.mode);
   o.k = p.retrieve.k;
@@ -33,11 +34,11 @@ lag::AskOptions ask_options_of(const lagvk_store& store, const lagvk_ask_params&
       o.tags.emplace_back(p.save_tags[i]);
   }
   o.save = p.save != 0;
-  if (o.save) require_writable(store, "lagvk_ask with save");
+  if (o.save) require_writable(store, fmt::format("{} with save", what).c_str());
   o.selection = selection_of(p.selection);
   o.generate = generate_options(p.generate);
   o.reuse_context = p.generate.reuse_prefix != 0;
-  o.augmentation.coprocessor = coprocessor_for(p.coprocessor, store.model, p.latents, "lagvk_ask");
+  o.augmentation.coprocessor = coprocessor_for(p.coprocessor, store.model, p.latents, what);
   o.augmentation.latents = p.latents;
   return o;
 }
@@ -148,8 +149,8 @@ void share_passes(lagvk_model& model, std::unique_lock<std::mutex>& lock, lag::A
 /// What lagvk_ask and lagvk_ask_chat share: the checks, the store's model lock, the library and options of
 /// the params, cancellation and the save filter, and the completion handed out; `answer` runs the flow.
 template <typename Answer>
-lagvk_status answer_with_store(lagvk_store* store, const lagvk_ask_params* params, lagvk_completion** out,
-                               Answer&& answer) {
+lagvk_status answer_with_store(const char* what, lagvk_store* store, const lagvk_ask_params* params,
+                               lagvk_completion** out, Answer&& answer) {
   if (out) *out = nullptr;
   return guarded([&] {
     checked_store(store);
@@ -159,7 +160,7 @@ lagvk_status answer_with_store(lagvk_store* store, const lagvk_ask_params* param
     ModelLocks locks(*store);
     std::vector<std::string> tags;
     const auto library = library_for(*store, p.retrieve, tags);
-    lag::AskOptions options = ask_options_of(*store, p, tags);
+    lag::AskOptions options = ask_options_of(*store, p, tags, what);
     options.embedder = store->embedder;
     const Cancellation cancellation(model, p.generate, options.generate);
     lag::AskHooks hooks;
@@ -206,7 +207,7 @@ lagvk_ask_params lagvk_ask_params_default(void) {
 lagvk_status lagvk_ask(lagvk_store* store, const char* question, const lagvk_ask_params* params,
                        lagvk_completion** out) {
   return api::answer_with_store(
-      store, params, out,
+      "lagvk_ask", store, params, out,
       [&](lagvk_store& s, lagvk::lag::LogLibrary& library, const lagvk::lag::AskOptions& options,
           const lagvk::lag::AskHooks& hooks) {
         api::require(question, "question");
@@ -218,7 +219,7 @@ lagvk_status lagvk_ask_chat(lagvk_store* store, const lagvk_chat_message* messag
                             const lagvk_chat_params* chat, const lagvk_ask_params* params,
                             lagvk_completion** out) {
   return api::answer_with_store(
-      store, params, out,
+      "lagvk_ask_chat", store, params, out,
       [&](lagvk_store& s, lagvk::lag::LogLibrary& library, const lagvk::lag::AskOptions& options,
           const lagvk::lag::AskHooks& hooks) {
         api::require(chat, "chat");

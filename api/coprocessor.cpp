@@ -6,6 +6,8 @@
 
 namespace lagvk::api {
 
+static_assert(LAGVK_MAX_LATENTS == augment::kMaxLatents, "lagvk.h's LAGVK_MAX_LATENTS is the engine's bound");
+
 augment::Coprocessor* coprocessor_for(const lagvk_coprocessor* handle, const lagvk_model* model,
                                       std::uint32_t latents, const char* what) {
   if (handle == nullptr) {
@@ -21,9 +23,7 @@ augment::Coprocessor* coprocessor_for(const lagvk_coprocessor* handle, const lag
          "model",
          what);
   augment::Coprocessor& c = *handle->coprocessor;
-  if (latents > c.latents())
-    fail(Errc::invalid_argument, "{}: {} latents asked for, but the coprocessor '{}' has {} soft tokens",
-         what, latents, c.path(), c.latents());
+  c.check_latents(latents, fmt::format("{}: latents", what));
   return &c;
 }
 
@@ -64,6 +64,15 @@ void lagvk_coprocessor_free(lagvk_coprocessor* coprocessor) {
 uint32_t lagvk_coprocessor_latents(const lagvk_coprocessor* coprocessor) {
   if (coprocessor == nullptr || !api::is_live(coprocessor, api::HandleKind::coprocessor)) return 0;
   return coprocessor->coprocessor->latents();
+}
+
+lagvk_status lagvk_coprocessor_check_latents(const lagvk_coprocessor* coprocessor, uint32_t latents) {
+  return api::guarded([&] {
+    if (coprocessor == nullptr || !api::is_live(coprocessor, api::HandleKind::coprocessor))
+      lagvk::fail(lagvk::Errc::invalid_argument,
+                  "coprocessor is not a live coprocessor handle (NULL, freed already, or another kind)");
+    coprocessor->coprocessor->check_latents(latents, "latents");
+  });
 }
 
 }  // extern "C"

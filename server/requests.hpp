@@ -48,7 +48,7 @@ inline constexpr std::size_t kMaxLagTags = 32;
 struct AugmentRequest {
   std::uint32_t latents = 0;  ///< 0: the server's --latents
 };
-inline constexpr std::uint32_t kMaxAugmentLatents = 65536;
+inline constexpr std::uint32_t kMaxAugmentLatents = LAGVK_MAX_LATENTS;  ///< the engine's bound of a file
 
 struct ChatRequest {
   std::string model;                       ///< "" when the body names none

@@ -348,13 +348,17 @@ void Routes::chat_completions(const httplib::Request& req, httplib::Response& re
   // tool_choice "none" offers no tools: the model answers in text, as if none were declared.
   ChatPrompt chat{std::move(r.messages), {with_tools ? r.tools_json : "", tools.prefix, true}};
   PromptInput prompt;
-  if (r.lag || r.augment) {
+  // What the request asked for is checked first: `augment` on a server without a coprocessor is refused
+  // as that, not as a use of the log store the request never named.
+  const std::optional<std::uint32_t> latents =
+      r.augment ? std::optional<std::uint32_t>(augment_latents(*r.augment)) : std::nullopt;
+  if (r.lag || latents) {
     // Augmentation runs where logs are placed (lagvk_ask_chat): without `lag`, with no logs.
     LagChat lag =
         r.lag ? lag_chat(std::move(chat), *r.lag, with_tools, tools.chat_format, tools.prefix, tools.tools)
               : LagChat{std::move(chat), &store(), {}, {}, false};
     if (!r.lag) lag.options.params.mode = LAGVK_LOGS_NONE;
-    if (r.augment) augment_chat(lag, *r.augment);
+    if (latents) augment_chat(lag, *latents);
     prompt = std::move(lag);
   } else {
     prompt = std::move(chat);
@@ -513,14 +517,25 @@ LagChat Routes::lag_chat(ChatPrompt chat, const LagRequest& lag, bool with_tools
   return out;
 }
 
-void Routes::augment_chat(LagChat& chat, const AugmentRequest& augment) const {
+std::uint32_t Routes::augment_latents(const AugmentRequest& augment) const {
   if (!c_.coprocessor)
     throw ApiError(
         400, "invalid_request_error", "no_coprocessor",
         "this server has no coprocessor: start it with 'lagvk serve --coprocessor FILE' to augment",
         "augment");
+  if (augment.latents == 0) return c_.options.latents;  // checked when the server started
+  try {
+    c_.coprocessor->check_latents(augment.latents);
+  } catch (const cpp::Error& e) {
+    if (e.status() != LAGVK_ERROR_INVALID_ARGUMENT) throw;
+    throw bad_request("invalid_value", std::string("'augment.latents': ") + e.what(), "augment.latents");
+  }
+  return augment.latents;
+}
+
+void Routes::augment_chat(LagChat& chat, std::uint32_t latents) const {
   chat.options.params.coprocessor = c_.coprocessor->get();
-  chat.options.params.latents = augment.latents ? augment.latents : c_.options.latents;
+  chat.options.params.latents = latents;
 }
 
 namespace {
@@ -598,16 +613,14 @@ void Routes::add_log(const httplib::Request& req, httplib::Response& res) {
   const std::optional<AugmentRequest> augment = parse_augment_field(req.body);
   const bool strip = body.contains("augment");  // the trace parser is given the trace alone
   if (strip) body.erase("augment");
-  LagChat probe;  // the coprocessor and latents an augmented chat would take
-  if (augment) augment_chat(probe, *augment);
+  const std::uint32_t latents = augment ? augment_latents(*augment) : 0;
   const std::string trace = strip ? body.dump(-1, ' ', false, json::error_handler_t::replace) : req.body;
   // Encoding the trace runs the model: it waits for its turn like a generation.
   const RequestQueue::Turn turn = take_turn();
   std::uint64_t id = 0;
   try {
     // An augmented log is encoded with its latents and written once (never stored unaugmented first).
-    id = augment ? logs.add_trace(trace, *c_.coprocessor, probe.options.params.latents)
-                 : logs.add_trace(trace);
+    id = augment ? logs.add_trace(trace, *c_.coprocessor, latents) : logs.add_trace(trace);
   } catch (const cpp::Error& e) {
     if (e.status() == LAGVK_ERROR_BAD_INPUT || e.status() == LAGVK_ERROR_INVALID_ARGUMENT)
       throw bad_request("invalid_value", e.what());

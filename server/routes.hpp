@@ -63,8 +63,11 @@ class Routes {
   [[nodiscard]] LagChat lag_chat(ChatPrompt chat, const LagRequest& lag, bool with_tools,
                                  const std::string& chat_format, const std::string& prefix,
                                  const std::vector<ToolSpec>& tool_specs);
-  /// Sets the `augment` request's coprocessor and latents on `chat` (400 when the server has none).
-  void augment_chat(LagChat& chat, const AugmentRequest& augment) const;
+  /// The latents the `augment` request takes (its own, else the server's --latents): 400 when the server
+  /// has no coprocessor, or the coprocessor fewer soft tokens (param augment.latents).
+  [[nodiscard]] std::uint32_t augment_latents(const AugmentRequest& augment) const;
+  /// Sets the server's coprocessor and `latents` (augment_latents) on `chat`.
+  void augment_chat(LagChat& chat, std::uint32_t latents) const;
 
   /// Gives an assistant message that comes back with tool calls and no text the text this server answered
   /// with (ReplyMemory).

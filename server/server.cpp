@@ -68,11 +68,11 @@ void Server::load_model() {
     store_ = std::make_unique<cpp::Store>(*model_, options_.store_dir, store_params);
   if (!options_.coprocessor_path.empty()) {
     coprocessor_ = std::make_unique<cpp::Coprocessor>(*model_, options_.coprocessor_path);
-    if (options_.latents > coprocessor_->latents())
-      throw cpp::Error(LAGVK_ERROR_INVALID_ARGUMENT,
-                       "--latents " + std::to_string(options_.latents) + " exceeds the " +
-                           std::to_string(coprocessor_->latents()) + " soft tokens of '" +
-                           options_.coprocessor_path + "'");
+    try {
+      coprocessor_->check_latents(options_.latents);
+    } catch (const cpp::Error& e) {
+      throw cpp::Error(e.status(), std::string("--latents: ") + e.what());
+    }
   }
   loaded_.store(true);
   // A stop that came while the last weights uploaded must still cancel what follows.

@@ -136,6 +136,25 @@ TEST_F(CApiLagChat, AnAugmentedChatOfOneQuestionAnswersAsAnAugmentedAsk) {
     EXPECT_EQ(b.tokens, a.tokens);
     EXPECT_NE(a.tokens, plain.tokens) << "the latents changed nothing (an untrained coprocessor's are noise)";
   }
+  // Refusals name the call that was made, and the one check of a latent count says the same to a caller
+  // that asks before calling (lagvk serve checks a request's augment.latents so).
+  lagvk_ask_params p = ask_params(LAGVK_LOGS_NONE, {});
+  p.coprocessor = c;
+  p.latents = 5;
+  lagvk_completion* out = nullptr;
+  EXPECT_EQ(lagvk_ask_chat(store_, chat, 1, &cp, &p, &out), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("lagvk_ask_chat: latents 5 exceeds the 4 soft tokens"), std::string::npos)
+      << last_error();
+  EXPECT_EQ(lagvk_ask(store_, kQuestion.c_str(), &p, &out), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("lagvk_ask: latents 5 exceeds the 4 soft tokens"), std::string::npos)
+      << last_error();
+  EXPECT_EQ(lagvk_coprocessor_check_latents(c, 5), LAGVK_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("latents 5 exceeds the 4 soft tokens of the coprocessor '" + made + "'"),
+            std::string::npos)
+      << last_error();
+  EXPECT_EQ(lagvk_coprocessor_check_latents(c, 4), LAGVK_OK);
+  EXPECT_EQ(lagvk_coprocessor_check_latents(c, 0), LAGVK_OK);
+  EXPECT_EQ(lagvk_coprocessor_check_latents(nullptr, 0), LAGVK_ERROR_INVALID_ARGUMENT);
   lagvk_coprocessor_free(c);
 }
 

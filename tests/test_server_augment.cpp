@@ -133,8 +133,17 @@ TEST_F(ServerAugment, AugmentedChatsAnswerAsAskWithTheCoprocessor) {
   EXPECT_EQ(bad_latents["error"]["param"], "augment.latents") << bad_latents.dump();
   const json too_many = post(c, "/v1/chat/completions", chat({{"augment", {{"latents", 9}}}}), &status);
   EXPECT_EQ(status, 400);
-  EXPECT_NE(too_many["error"]["message"].get<std::string>().find("4 soft tokens"), std::string::npos)
-      << too_many.dump();
+  EXPECT_EQ(too_many["error"]["param"], "augment.latents") << too_many.dump();
+  const std::string message = too_many["error"]["message"].get<std::string>();
+  EXPECT_NE(message.find("'augment.latents': latents 9 exceeds the 4 soft tokens"), std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("lagvk_ask"), std::string::npos) << "the request's field, not a call: " << message;
+  // Beyond any coprocessor file's count (the engine's bound, 4096): refused as the request is read.
+  const json beyond = post(c, "/v1/chat/completions", chat({{"augment", {{"latents", 4097}}}}), &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(beyond["error"]["param"], "augment.latents") << beyond.dump();
+  EXPECT_NE(beyond["error"]["message"].get<std::string>().find("to 4096"), std::string::npos)
+      << beyond.dump();
   EXPECT_EQ(server.stop(SIGTERM, 20s), 0);
 }
 
@@ -182,6 +191,7 @@ TEST_F(ServerAugment, ALogAddedWithAugmentIsTheOneLogAddMakes) {
   body["augment"] = {{"latents", 99}};
   const json refused = post(c, "/v1/logs", body, &status);
   EXPECT_EQ(status, 400) << refused.dump();
+  EXPECT_EQ(refused["error"]["param"], "augment.latents") << refused.dump();
   EXPECT_EQ(json::parse(c.Get("/v1/logs")->body)["data"].size(), 1u) << "a refused log is not left behind";
   EXPECT_EQ(server.stop(SIGTERM, 20s), 0);
 
@@ -215,6 +225,17 @@ TEST(ServerAugmentWithoutCoprocessor, AugmentIsRefusedAndTheRestServed) {
   post(c, "/v1/chat/completions", chat({}), &status);
   EXPECT_EQ(status, 200);
   EXPECT_EQ(server.stop(SIGTERM, 20s), 0);
+
+  // Without a store either: the request asked for augmentation, and that is what is refused (not the log
+  // store, whose `lag` field it never sent).
+  test::ServerProcess bare("-m '" + model + "' --port 0");
+  ASSERT_GT(bare.port(), 0) << bare.output();
+  auto b = test::server_client(bare.port(), "");
+  const json none = post(b, "/v1/chat/completions", chat({{"augment", true}}), &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(none["error"]["code"], "no_coprocessor") << none.dump();
+  EXPECT_EQ(none["error"]["param"], "augment") << none.dump();
+  EXPECT_EQ(bare.stop(SIGTERM, 20s), 0);
 }
 
 }  // namespace

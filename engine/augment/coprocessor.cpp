@@ -47,10 +47,14 @@ Coprocessor::Coprocessor(Engine& decoder, Model model, CoprocessorCard card)
   forward_ = std::make_unique<Forward>(decoder.context(), *weights_, std::min(card_.latents, 256u));
 }
 
+void Coprocessor::check_latents(std::uint32_t requested, std::string_view what) const {
+  if (requested > card_.latents)
+    fail(Errc::invalid_argument, "{} {} exceeds the {} soft tokens of the coprocessor '{}'", what, requested,
+         card_.latents, path());
+}
+
 Augmentation Coprocessor::augment(KvSequence& seq, std::int32_t next_position, std::uint32_t latents) {
-  if (latents > card_.latents)
-    fail(Errc::invalid_argument, "{} latents asked for, but '{}' has {} soft tokens", latents, path(),
-         card_.latents);
+  check_latents(latents, "latents");
   const std::uint32_t count = latents_for(latents);
   if (std::uint64_t(seq.length()) + count > seq.max_tokens())
     fail(

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "engine/api/engine.hpp"
 #include "engine/augment/coprocessor_file.hpp"
@@ -27,6 +28,10 @@ class Coprocessor {
   [[nodiscard]] std::uint32_t latents_for(std::uint32_t requested) const {
     return requested == 0 ? card_.latents : requested;
   }
+  /// Throws Errc::invalid_argument when `requested` latents (0: all) are more than the file's soft tokens:
+  /// "{what} {requested} exceeds the N soft tokens of the coprocessor 'FILE'" (`what` names the setting,
+  /// e.g. "log add: --latents"). Every caller that takes a latent count checks it here.
+  void check_latents(std::uint32_t requested, std::string_view what) const;
   /// The file, for messages.
   [[nodiscard]] const std::string& path() const { return model_.gguf().path(); }
 

@@ -372,6 +372,12 @@ LAGVK_API void lagvk_coprocessor_free(lagvk_coprocessor* coprocessor);
 /** The latents one full augmentation appends (the soft tokens it was trained with); 0 for a NULL or dead
  *  handle. A call's `latents` of 0 means all of them, N <= this the first N. */
 LAGVK_API uint32_t lagvk_coprocessor_latents(const lagvk_coprocessor* coprocessor);
+/** LAGVK_OK when a call may ask the coprocessor for `latents` (0: all; else at most its soft tokens), the
+ *  check every call taking a coprocessor makes; LAGVK_ERROR_INVALID_ARGUMENT, with a message naming both
+ *  counts and the file, when it has fewer or the handle is not a live coprocessor. */
+LAGVK_API lagvk_status lagvk_coprocessor_check_latents(const lagvk_coprocessor* coprocessor, uint32_t latents);
+/** The most soft tokens a coprocessor file may have (a larger count is LAGVK_ERROR_BAD_MODEL_FILE). */
+#define LAGVK_MAX_LATENTS 4096
 
 /** Where an agent's turns are augmented. */
 typedef enum lagvk_augment_at {

@@ -387,6 +387,11 @@ class Coprocessor {
 
   /// The latents one full augmentation appends.
   [[nodiscard]] std::uint32_t latents() const { return lagvk_coprocessor_latents(h_.get()); }
+  /// Throws Error (LAGVK_ERROR_INVALID_ARGUMENT) when `latents` (0: all) are more than it has
+  /// (lagvk_coprocessor_check_latents).
+  void check_latents(std::uint32_t latents) const {
+    check(lagvk_coprocessor_check_latents(h_.get(), latents));
+  }
   [[nodiscard]] const lagvk_coprocessor* get() const noexcept { return h_.get(); }
 
  private:

@@ -34,10 +34,7 @@ std::unique_ptr<augment::Coprocessor> coprocessor_from(const Args& args, Engine&
     return nullptr;
   }
   auto coprocessor = augment::Coprocessor::load(decoder, *path);
-  const std::uint32_t latents = latents_from(args);
-  if (latents > coprocessor->latents())
-    fail(Errc::invalid_argument, "{}: --latents {} exceeds the {} soft tokens of '{}'", command, latents,
-         coprocessor->latents(), *path);
+  coprocessor->check_latents(latents_from(args), fmt::format("{}: --latents", command));
   return coprocessor;
 }
 
