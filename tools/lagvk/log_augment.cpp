@@ -23,15 +23,18 @@ int log_augment(int argc, char** argv, const vk::InstanceOptions& vulkan) {
   const auto copro = coprocessor_options();
   Args args(
       "log augment", "--store DIR -m MODEL --coprocessor FILE [--latents N] [--force] [--json]",
-      "Cache augmentation of stored logs (arXiv 2412.17747): each log is encoded again from the trace and\n"
-      "selection its record keeps, and a coprocessor trained for MODEL appends latent embeddings after the\n"
-      "whole trace; the log then keeps the KV of its selected tokens followed by the latents' KV, exactly\n"
-      "as 'log add --coprocessor' would have stored it. 'ask' and 'eval' splice a log's latents with its\n"
-      "tokens, so every answer that retrieves it reads what the coprocessor wrote.\n"
+      "Cache augmentation of stored logs (arXiv 2412.17747): each log is encoded again from the trace\n"
+      "and selection its record keeps (from its trace alone: a log 'ask --save' captured while other\n"
+      "logs were in its context no longer reflects them), and a coprocessor trained for MODEL appends\n"
+      "latent embeddings after the whole trace; the log then keeps the KV of its selected tokens\n"
+      "followed by the latents' KV, exactly as 'log add --coprocessor' would have stored it. 'ask' and\n"
+      "'eval' splice a log's latents with its tokens, so every answer that retrieves it reads what the\n"
+      "coprocessor wrote.\n"
       "Each log is replaced in place, in one transaction: its id, task, tags, creation time, retrieval\n"
       "text and dense vector stay; its pages and record become those of the augmented encoding. A log\n"
-      "whose trace is missing or does not fit the context is skipped with a warning; a process killed\n"
-      "part way leaves the logs done augmented and the others as they were (run it again to finish).\n"
+      "whose trace is missing or does not fit the context, or that another process replaced after it was\n"
+      "read, is skipped with a warning; a process killed part way leaves the logs done augmented and the\n"
+      "others as they were (run it again to finish).\n"
       "Logs that already have latents are left alone unless --force replaces them.\n"
       "example: lagvk log augment --store logs/ -m MODEL.gguf --coprocessor COPROCESSOR.gguf --latents 8",
       {{"--store", "-s", "DIR", "the log store directory (required)", ""},
