@@ -1,7 +1,7 @@
-// Matrix-vector throughput through both tensor access paths on one device, interleaved in one run:
-// tensors bound through descriptors (the path Context::can_bind chooses where it can) against the same
-// kernel reading buffer device addresses (forced with Context::limit_bindings). The ratio is what the
-// descriptor path buys on this driver.
+// Matrix-vector throughput through the three tensor access paths on one device, interleaved in one run
+// (engine/ops/tensor_access.hpp): buffer device addresses (forced with Context::limit_bindings), storage
+// descriptors and texel views (each forced with Context::set_texel_reads). The ratios are what each
+// descriptor path buys on this driver over addresses.
 // usage: bench_matvec_paths [--device N] [--n ROWS] [--k COLS] [--trials T]
 #include <algorithm>
 #include <chrono>
@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
     std::printf("device: %s (%s)\n", ctx.info().name.c_str(), ctx.info().driver_info.c_str());
     const auto limits = bench::probe_machine(ctx);
     std::printf("machine limits: GPU copy %.1f GB/s\n", limits.gpu_copy_gbps);
-    std::printf("%-7s %-11s %14s %14s %7s %9s\n", "format", "shape", "address GB/s", "bound GB/s", "ratio",
-                "% of copy");
+    std::printf("%-7s %-11s %13s %13s %13s %7s %7s %9s\n", "format", "shape", "address GB/s", "storage GB/s",
+                "texel GB/s", "storage", "texel", "best/copy");
     for (WeightFormat f :
          {WeightFormat::f32, WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0,
           WeightFormat::q4_1, WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k}) {
@@ -79,20 +79,26 @@ int main(int argc, char** argv) {
         cs.fill(x, 0x3c000000u);  // 0.0078125
         cs.finish();
       }
-      const bool bindable = ops::matvec_binds(ctx, f, w, x, y, n, k);
       const double bytes = double(n) * double(row_bytes(f, k)) + k * 4.0 + n * 4.0;
-      double best[2] = {1e30, 1e30};     // address, bound
+      double best[3] = {1e30, 1e30, 1e30};  // address, storage, texel
+      bool as_named[3] = {true, true, true};
       for (int t = 0; t <= trials; ++t)  // trial 0 warms up (pipeline creation)
-        for (int path = 0; path < 2; ++path) {
+        for (int path = 0; path < 3; ++path) {
           const VkDeviceSize before = ctx.limit_bindings(path == 0 ? 1 : 0);
+          const bool texels_before = ctx.set_texel_reads(path == 2);
+          as_named[path] = ops::matvec_access(ctx, f, w, x, y, n, k) == ops::TensorAccess(path);
           const double s = seconds_per_call(ctx, 5, f, w, x, y, n, k);
+          ctx.set_texel_reads(texels_before);
           ctx.limit_bindings(before);
           if (t > 0) best[path] = std::min(best[path], s);
         }
-      const double address = bytes / best[0] * 1e-9, bound = bytes / best[1] * 1e-9;
-      std::printf("%-7s %-11s %14.1f %14.1f %6.2fx %8.0f%%%s\n", std::string(format_name(f)).c_str(),
-                  (std::to_string(n) + "x" + std::to_string(k)).c_str(), address, bound, bound / address,
-                  100.0 * bound / limits.gpu_copy_gbps, bindable ? "" : "  (not bindable: both address)");
+      double gbps[3];
+      for (int path = 0; path < 3; ++path) gbps[path] = bytes / best[path] * 1e-9;
+      std::printf(
+          "%-7s %-11s %13.1f %13.1f %13.1f %6.2fx %6.2fx %8.0f%%%s\n", std::string(format_name(f)).c_str(),
+          (std::to_string(n) + "x" + std::to_string(k)).c_str(), gbps[0], gbps[1], gbps[2], gbps[1] / gbps[0],
+          gbps[2] / gbps[0], 100.0 * std::max({gbps[0], gbps[1], gbps[2]}) / limits.gpu_copy_gbps,
+          as_named[1] && as_named[2] ? "" : "  (a descriptor path was not possible: it read addresses)");
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -4,8 +4,9 @@
 // Memory-bound. A workgroup is several subgroups; each subgroup computes ROWS consecutive rows. Its lanes
 // take consecutive chunks of the rows (wide, contiguous loads; see weights.glsl), load each chunk of x
 // once for all ROWS rows, and reduce with subgroup adds: no shared memory, no barriers.
-// BOUND_WEIGHTS variants read W, x and y through descriptors (set 0, bindings 0, 1, 2; see weights.glsl
-// for why) and ignore the addresses in the push constants.
+// BOUND_WEIGHTS variants read W, x and y through storage descriptors (set 0, bindings 0, 1, 2; see
+// weights.glsl for why), TEXEL_WEIGHTS variants W and x through texel views (W: bindings 0 and 3, x: 1)
+// and y through a storage descriptor (2); both ignore the addresses in the push constants.
 #include "lagvk.glsl"
 #include "weights.glsl"
 
@@ -15,7 +16,14 @@ layout(local_size_x_id = 1) in;
 #include "push_constants.h"
 LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_MATVEC)
 
-#if defined(BOUND_WEIGHTS)
+#if defined(TEXEL_WEIGHTS)
+layout(set = 0, binding = 1) uniform samplerBuffer texel_x;
+layout(set = 0, binding = 2, std430) writeonly buffer BoundY { float v[]; } bound_y;
+void load_x(uint c, out vec4 xs[CHUNK / 4]) {
+  for (uint i = 0; i < CHUNK / 4; ++i) xs[i] = texelFetch(texel_x, int(c * (CHUNK / 4) + i));
+}
+void store_y(uint i, float v) { bound_y.v[i] = v; }
+#elif defined(BOUND_WEIGHTS)
 layout(set = 0, binding = 1, std430) readonly buffer BoundX { vec4 v[]; } bound_x;
 layout(set = 0, binding = 2, std430) writeonly buffer BoundY { float v[]; } bound_y;
 void load_x(uint c, out vec4 xs[CHUNK / 4]) {

@@ -128,16 +128,26 @@ std::string source_suffix(WeightSource source) {
   return source == WeightSource::awkward ? "_awkward_vs_gguf_py" : "";
 }
 
-/// How a kernel case reaches its tensors: as the device prefers, or forced by a binding limit
-/// (Context::limit_bindings) just above the largest tensor (all bound through descriptors)
-/// or just below it (buffer addresses).
-enum class Access { device, bound, address };
+/// How a kernel case reaches its tensors: as the device prefers, or forced: texel views
+/// (Context::set_texel_reads), storage descriptors (texel reads off, a binding limit equal to the
+/// largest tensor: Context::limit_bindings) or buffer addresses (the limit one byte lower).
+enum class Access { device, texel, bound, address };
 
 std::string access_suffix(Access a) {
-  return a == Access::bound ? "_bound" : a == Access::address ? "_address" : "";
+  return a == Access::texel     ? "_texel"
+         : a == Access::bound   ? "_bound"
+         : a == Access::address ? "_address"
+                                : "";
 }
 
-/// Sets the binding limit a case's Access asks for, for the case's duration.
+/// The path an ops::*_access function must report for a forced Access.
+ops::TensorAccess expected_access(Access a) {
+  return a == Access::texel   ? ops::TensorAccess::texel
+         : a == Access::bound ? ops::TensorAccess::storage
+                              : ops::TensorAccess::address;
+}
+
+/// Sets the texel switch and binding limit a case's Access asks for, for the case's duration.
 class BindingLimit {
  public:
   BindingLimit(Access access, std::uint64_t largest_tensor) {
@@ -145,10 +155,13 @@ class BindingLimit {
     if (!gpu().can_bind(gpu().create_buffer(16)))
       return;  // no descriptor path on this device: every case reads through addresses
     active_ = true;
-    previous_ = gpu().limit_bindings(access == Access::bound ? largest_tensor : largest_tensor - 1);
+    previous_texels_ = gpu().set_texel_reads(access == Access::texel);
+    previous_ = gpu().limit_bindings(access == Access::address ? largest_tensor - 1 : largest_tensor);
   }
   ~BindingLimit() {
-    if (active_) gpu().limit_bindings(previous_);
+    if (!active_) return;
+    gpu().limit_bindings(previous_);
+    gpu().set_texel_reads(previous_texels_);
   }
   BindingLimit(const BindingLimit&) = delete;
   BindingLimit& operator=(const BindingLimit&) = delete;
@@ -156,6 +169,7 @@ class BindingLimit {
 
  private:
   bool active_ = false;
+  bool previous_texels_ = false;
   VkDeviceSize previous_ = 0;
 };
 
@@ -202,7 +216,7 @@ KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
             const std::uint64_t w_bytes = (std::uint64_t(n) * row_bytes(f, k) + 15) / 16 * 16;
             const BindingLimit limit(access, std::max({w_bytes, std::uint64_t(k) * 4, std::uint64_t(n) * 4}));
             if (limit.active()) {
-              EXPECT_EQ(ops::matvec_binds(gpu(), f, gw, gx, gy, n, k), access == Access::bound)
+              EXPECT_EQ(ops::matvec_access(gpu(), f, gw, gx, gy, n, k), expected_access(access))
                   << "the case does not take the path it is named after";
             }
             vk::CommandStream cs(gpu());
@@ -722,18 +736,19 @@ std::vector<KernelCase> kernel_cases() {
     cases.push_back(matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::register_blocked, WeightSource::awkward));
     cases.push_back(embedding_case(f, 37, 2 * b, 9, WeightSource::awkward));
   }
-  // Both access paths of matvec for every format, whatever the device prefers: every tensor bound
-  // through a descriptor (a binding limit equal to the largest tensor) and, with the limit one byte
-  // lower, read through buffer addresses. Rows not a multiple of the workgroup's 32, K not a multiple
-  // of the subgroup's chunks.
+  // Every access path of matvec for every format, whatever the device prefers: texel views, every
+  // tensor bound through a storage descriptor (a binding limit equal to the largest tensor) and, with
+  // the limit one byte lower, read through buffer addresses. Rows not a multiple of the workgroup's 32,
+  // K not a multiple of the subgroup's chunks.
   for (WeightFormat f : {WeightFormat::f32, WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0,
                          WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0, WeightFormat::q5_1,
                          WeightFormat::iq4_nl, WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k,
                          WeightFormat::iq4_xs, WeightFormat::q2_k, WeightFormat::q3_k}) {
     const std::uint32_t b = std::max<std::uint32_t>(block_elements(f), 8);
-    for (Access a : {Access::bound, Access::address}) {
+    for (Access a : {Access::texel, Access::bound, Access::address}) {
       cases.push_back(matvec_case(f, 37, 5 * b, WeightSource::encoded, a));
       cases.push_back(matvec_case(f, 1, b, WeightSource::encoded, a));  // x is the largest tensor
+      if (a == Access::texel) continue;                                 // matmul_rb has no texel variant
       // The register-blocked matmul's address path is the kernel it always had: three formats cover its
       // three kinds of loads there (16-byte words, 16-bit halves, shifted words); each variant compiles
       // for seconds on lavapipe.

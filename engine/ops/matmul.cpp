@@ -51,7 +51,8 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
     const std::uint32_t gx = std::uint32_t(ceil_div(ceil_div(s.n, tn), threads)),
                         gy = std::uint32_t(ceil_div(s.m, tm));
     if (bound) {
-      cs.dispatch_bound(p, push, std::span(&*binding, 1), gx, gy, 1, "matmul",
+      const vk::Binding bound_b(*binding);
+      cs.dispatch_bound(p, push, std::span(&bound_b, 1), gx, gy, 1, "matmul",
                         {vk::reads(a), vk::reads(b), vk::writes(c)});
     } else {
       cs.dispatch(p, push, gx, gy, 1, "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});

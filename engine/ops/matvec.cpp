@@ -32,13 +32,31 @@ std::optional<std::array<vk::BufferView, 3>> touched(WeightFormat format, const 
   return std::array{w.sub(0, w_bytes), x.sub(0, std::uint64_t(k) * 4), y.sub(0, std::uint64_t(n) * 4)};
 }
 
+/// The descriptors of the texel variant (shaders/matvec.comp): W as texels and words (bindings 0 and 3),
+/// x as vec4 texels (1), y as a storage buffer (2).
+std::optional<std::array<vk::Binding, 4>> texel_bindings(const vk::Context& ctx, WeightFormat format,
+                                                         const vk::BufferView& w, const vk::BufferView& x,
+                                                         const vk::BufferView& y, std::uint32_t n,
+                                                         std::uint32_t k) {
+  const auto views = touched(format, w, x, y, n, k);
+  if (!views) return std::nullopt;
+  const auto weights = weight_texels(ctx, (*views)[0]);
+  const auto xs = ctx.texel_binding((*views)[1], vk::TexelFormat::f32x4);
+  if (!weights || !xs || !ctx.can_bind((*views)[2])) return std::nullopt;
+  return std::array<vk::Binding, 4>{weights->texels, *xs, (*views)[2], weights->words};
+}
+
 }  // namespace
 
-bool matvec_binds(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w,
-                  const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n, std::uint32_t k) {
-  if (n == 0 || !wide_loads(format, w, x, k)) return false;
+TensorAccess matvec_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w,
+                           const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n,
+                           std::uint32_t k) {
+  if (n == 0 || !wide_loads(format, w, x, k)) return TensorAccess::address;
+  if (ctx.texel_reads() && texel_bindings(ctx, format, w, x, y, n, k)) return TensorAccess::texel;
   const auto views = touched(format, w, x, y, n, k);
-  return views && std::ranges::all_of(*views, [&](const vk::BufferView& v) { return ctx.can_bind(v); });
+  if (views && std::ranges::all_of(*views, [&](const vk::BufferView& v) { return ctx.can_bind(v); }))
+    return TensorAccess::storage;
+  return TensorAccess::address;
 }
 
 void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& w,
@@ -53,29 +71,43 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   const bool quantized = block_elements(format) > 1;
   const bool vec = wide_loads(format, w, x, k);
   if (quantized && !vec) fail("internal: matvec: quantized weights need 16-byte aligned x and W");
-  // W, x and y through descriptors where the device allows (Context::can_bind), else their addresses.
-  const bool bound = matvec_binds(ctx, format, w, x, y, n, k);
+  // Texel views, storage descriptors or addresses, as the device prefers and allows (tensor_access.hpp).
+  std::optional<std::array<vk::Binding, 4>> texels;
+  TensorAccess access = matvec_access(ctx, format, w, x, y, n, k);
+  if (access == TensorAccess::texel) {
+    texels = texel_bindings(ctx, format, w, x, y, n, k);
+    if (!texels) access = TensorAccess::storage;  // a view could not be made after all (a full cache)
+  }
   // Whole subgroups reduce without shared memory; the workgroup size must be a multiple of the subgroup
   // size the pipeline really gets, so it is requested explicitly where the device allows that.
   const std::uint32_t sg = std::max(ctx.info().subgroup_size, 1u);
   const std::uint32_t rows = kRowsPerSubgroup;
   const std::uint32_t subgroups = kSubgroupsPerGroup;
   const std::string variant = "matvec_" + std::string(format_name(format)) +
-                              (bound ? "_bound"
-                               : vec ? "_vec"
-                                     : "");
+                              (access != TensorAccess::address ? std::string(variant_suffix(access))
+                               : vec                           ? "_vec"
+                                                               : "");
+  const std::uint32_t bindings = access == TensorAccess::texel     ? 4u
+                                 : access == TensorAccess::storage ? 3u
+                                                                   : 0u;
   const auto& pipeline = ctx.pipeline({variant,
                                        {rows, sg * subgroups},
                                        sizeof(Push),
                                        ctx.info().subgroup_size_control ? sg : 0,
-                                       bound ? 3u : 0u});
+                                       bindings,
+                                       access == TensorAccess::texel ? 0b1011u : 0u});
   const Grid g = grid_1d(ctx.info(), ceil_div(n, rows * subgroups));
   const Push push{w.address(), x.address(), y.address(), n, k};
-  if (bound)
-    cs.dispatch_bound(pipeline, push, *touched(format, w, x, y, n, k), g.x, g.y, 1, "matvec",
-                      {vk::reads(w), vk::reads(x), vk::writes(y)});
-  else
-    cs.dispatch(pipeline, push, g.x, g.y, 1, "matvec", {vk::reads(w), vk::reads(x), vk::writes(y)});
+  const std::initializer_list<vk::Access> accesses{vk::reads(w), vk::reads(x), vk::writes(y)};
+  if (access == TensorAccess::texel) {
+    cs.dispatch_bound(pipeline, push, *texels, g.x, g.y, 1, "matvec", accesses);
+  } else if (access == TensorAccess::storage) {
+    const auto views = *touched(format, w, x, y, n, k);
+    const std::array<vk::Binding, 3> storage{views[0], views[1], views[2]};
+    cs.dispatch_bound(pipeline, push, storage, g.x, g.y, 1, "matvec", accesses);
+  } else {
+    cs.dispatch(pipeline, push, g.x, g.y, 1, "matvec", accesses);
+  }
 }
 
 }  // namespace lagvk::ops

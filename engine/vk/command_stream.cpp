@@ -118,7 +118,7 @@ void CommandStream::order(std::span<const Access> accesses) {
 void CommandStream::dispatch(const Pipeline& pipeline, const void* push, std::uint32_t push_bytes,
                              std::uint32_t groups_x, std::uint32_t groups_y, std::uint32_t groups_z,
                              const char* label, std::span<const Access> accesses) {
-  const std::span<const BufferView> bound = std::exchange(bound_, {});
+  const std::span<const Binding> bound = std::exchange(bound_, {});
   if (bound.size() != pipeline.key().bound_buffers)
     fail("internal: {} binds {} buffers, got {}", pipeline.key().shader, pipeline.key().bound_buffers,
          bound.size());
@@ -138,7 +138,7 @@ void CommandStream::dispatch(const Pipeline& pipeline, const void* push, std::ui
     vkCmdWriteTimestamp(current_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_,
                         std::uint32_t(labels_.size() * 2));
   vkCmdBindPipeline(current_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.handle());
-  if (!bound.empty()) ctx_.push_storage_buffers(current_, pipeline.layout(), bound);
+  if (!bound.empty()) ctx_.push_bindings(current_, pipeline, bound);
   if (push_bytes)
     vkCmdPushConstants(current_, pipeline.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
   vkCmdDispatch(current_, groups_x, groups_y, groups_z);

@@ -68,10 +68,11 @@ class CommandStream {
                 std::uint32_t groups_y, std::uint32_t groups_z, const char* label,
                 std::span<const Access> accesses);
 
-  /// The same, binding `bound` as the pipeline's storage buffers 0, 1, ... (PipelineKey::bound_buffers,
-  /// each accepted by Context::can_bind) through a push descriptor.
+  /// The same, binding `bound` as the pipeline's descriptors 0, 1, ... (PipelineKey::bound_buffers:
+  /// storage buffers accepted by Context::can_bind, or texel views from Context::texel_binding) through
+  /// a push descriptor.
   template <typename Push>
-  void dispatch_bound(const Pipeline& pipeline, const Push& push, std::span<const BufferView> bound,
+  void dispatch_bound(const Pipeline& pipeline, const Push& push, std::span<const Binding> bound,
                       std::uint32_t gx, std::uint32_t gy = 1, std::uint32_t gz = 1,
                       const char* label = nullptr, std::initializer_list<Access> accesses = {}) {
     bound_ = bound;  // dispatch() takes it over
@@ -146,7 +147,7 @@ class CommandStream {
   int parallel_depth_ = 0;
   std::vector<std::string> labels_;
   std::vector<TimedDispatch> timings_;
-  std::span<const BufferView> bound_;  ///< buffers to bind for the dispatch being recorded
+  std::span<const Binding> bound_;  ///< buffers to bind for the dispatch being recorded
 };
 
 }  // namespace lagvk::vk

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "engine/vk/check.hpp"
 
@@ -78,8 +79,10 @@ Context::Context(const ContextOptions& options) : instance_(options.instance) {
   if (d.push_descriptor)
     cmd_push_descriptor_set_ = reinterpret_cast<PFN_vkCmdPushDescriptorSetKHR>(
         vkGetDeviceProcAddr(device, "vkCmdPushDescriptorSetKHR"));
-  if (cmd_push_descriptor_set_ && d.max_push_descriptors >= kMaxBoundBuffers)
-    device_binding_limit_ = binding_limit_ = d.max_storage_buffer_range;
+  if (cmd_push_descriptor_set_ && d.max_push_descriptors >= kMaxBoundBuffers) {
+    device_binding_limit_ = d.max_storage_buffer_range;
+    texel_reads_ = d.type == "cpu";
+  }
   step_done("device");
 
   VkPipelineCacheCreateInfo cache_info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
@@ -113,32 +116,62 @@ Buffer Context::create_buffer(VkDeviceSize size, MemoryKind kind) {
 
 bool Context::can_bind(const BufferView& view) const {
   const VkDeviceSize align = std::max<VkDeviceSize>(info().min_storage_buffer_offset_alignment, 1);
-  return view.buffer && view.bytes > 0 && view.bytes <= binding_limit_ && view.offset % align == 0;
+  const VkDeviceSize limit =
+      test_binding_limit_ ? std::min(test_binding_limit_, device_binding_limit_) : device_binding_limit_;
+  return view.buffer && view.bytes > 0 && view.bytes <= limit && view.offset % align == 0;
+}
+
+std::optional<Binding> Context::texel_binding(const BufferView& view, TexelFormat format) const {
+  if (!texel_reads_ || !cmd_push_descriptor_set_ || !view.buffer || view.bytes == 0) return std::nullopt;
+  if (test_binding_limit_ && view.bytes > test_binding_limit_) return std::nullopt;
+  const VkDeviceSize texel = texel_bytes(format);
+  const VkDeviceSize align = std::max<VkDeviceSize>(info().min_texel_buffer_offset_alignment, 1);
+  if (view.offset % align != 0 || view.offset % texel != 0 || view.offset >= view.buffer->size())
+    return std::nullopt;
+  // One view from the offset to the buffer's end serves every length read there (a buffer keeps few).
+  const VkDeviceSize texels =
+      std::min<VkDeviceSize>((view.buffer->size() - view.offset) / texel, info().max_texel_buffer_elements);
+  if (texels * texel < view.bytes) return std::nullopt;
+  const VkBufferView handle = view.buffer->texel_view(view.offset, texels, format);
+  if (handle == VK_NULL_HANDLE) return std::nullopt;
+  return Binding(view, handle);
+}
+
+bool Context::set_texel_reads(bool on) {
+  return std::exchange(texel_reads_, on && cmd_push_descriptor_set_ && device_binding_limit_ > 0);
 }
 
 VkDeviceSize Context::limit_bindings(VkDeviceSize bytes) {
-  const VkDeviceSize before = binding_limit_;
-  binding_limit_ = bytes ? std::min(bytes, device_binding_limit_) : device_binding_limit_;
-  return before;
+  return std::exchange(test_binding_limit_, bytes);
 }
 
-void Context::push_storage_buffers(VkCommandBuffer cmd, VkPipelineLayout layout,
-                                   std::span<const BufferView> views) const {
-  if (views.size() > kMaxBoundBuffers)
-    fail("internal: {} bound buffers, at most {}", views.size(), kMaxBoundBuffers);
+void Context::push_bindings(VkCommandBuffer cmd, const Pipeline& pipeline,
+                            std::span<const Binding> bindings) const {
+  const PipelineKey& key = pipeline.key();
+  if (bindings.size() != key.bound_buffers || bindings.size() > kMaxBoundBuffers)
+    fail("internal: {} binds {} descriptors, got {}", key.shader, key.bound_buffers, bindings.size());
   VkDescriptorBufferInfo infos[kMaxBoundBuffers];
   VkWriteDescriptorSet writes[kMaxBoundBuffers];
-  for (std::uint32_t i = 0; i < views.size(); ++i) {
-    if (!can_bind(views[i])) fail("internal: binding {} cannot be bound through a descriptor", i);
-    infos[i] = {views[i].buffer->handle(), views[i].offset, views[i].bytes};
+  for (std::uint32_t i = 0; i < bindings.size(); ++i) {
+    const Binding& b = bindings[i];
+    const bool texel = (key.texel_bindings >> i) & 1u;
+    if (texel != (b.texels != VK_NULL_HANDLE))
+      fail("internal: {} binding {} must be a {}", key.shader, i, texel ? "texel view" : "storage buffer");
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     writes[i].dstBinding = i;
     writes[i].descriptorCount = 1;
-    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    writes[i].pBufferInfo = &infos[i];
+    if (texel) {
+      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+      writes[i].pTexelBufferView = &b.texels;
+    } else {
+      if (!can_bind(b.view)) fail("internal: binding {} cannot be bound through a descriptor", i);
+      infos[i] = {b.view.buffer->handle(), b.view.offset, b.view.bytes};
+      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      writes[i].pBufferInfo = &infos[i];
+    }
   }
-  cmd_push_descriptor_set_(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, std::uint32_t(views.size()),
-                           writes);
+  cmd_push_descriptor_set_(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout(), 0,
+                           std::uint32_t(bindings.size()), writes);
 }
 
 const Pipeline& Context::pipeline(const PipelineKey& key) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -115,13 +116,29 @@ class Context {
   /// the device has VK_KHR_push_descriptor, the view fits maxStorageBufferRange (and the test hook
   /// ContextOptions::binding_limit) and starts at a multiple of minStorageBufferOffsetAlignment.
   [[nodiscard]] bool can_bind(const BufferView& view) const;
-  /// Records vkCmdPushDescriptorSetKHR binding `views` as storage buffers 0, 1, ... of set 0 of
-  /// `layout` (each must satisfy can_bind).
-  void push_storage_buffers(VkCommandBuffer cmd, VkPipelineLayout layout,
-                            std::span<const BufferView> views) const;
-  /// For tests and benchmarks of both access paths: binds no view larger than `bytes` through a
-  /// descriptor from now on (as if the device's maxStorageBufferRange were that small; 1 sends every
-  /// tensor through its address); 0 restores the device's own limit. Returns the limit it replaces.
+  /// Where the device prefers it (texel_reads), a uniform texel buffer binding through which a kernel
+  /// reads `view` as texels of `format`, else nullopt. On CPU devices: Mesa's llvmpipe turns every
+  /// storage-buffer load whose address differs between lanes into a loop over the lanes that goes
+  /// through the stack, while texel fetches are gathered in registers (measured there: a matrix-vector
+  /// product 10-20x faster). GPUs read storage buffers at least as fast, so they keep those. Possible
+  /// means: `view` starts at a multiple of minTexelBufferOffsetAlignment and of the texel, holds at most
+  /// maxTexelBufferElements texels (and no more bytes than limit_bindings allows), and its buffer has
+  /// room for another view (Buffer::kMaxTexelViews). The view reaches from view.offset to the buffer's
+  /// end or the device's limit, so kernels index from view.offset.
+  [[nodiscard]] std::optional<Binding> texel_binding(const BufferView& view, TexelFormat format) const;
+  /// Whether texel_binding binds anything: on CPU devices unless a test turned it off.
+  [[nodiscard]] bool texel_reads() const { return texel_reads_; }
+  /// Test and benchmark hook: turns texel reads on or off (on works on every device: uniform texel
+  /// buffers of the three TexelFormats are core Vulkan). Returns the previous setting.
+  bool set_texel_reads(bool on);
+  /// Records vkCmdPushDescriptorSetKHR binding `bindings` as descriptors 0, 1, ... of set 0 of
+  /// `pipeline`'s layout: storage buffers (each satisfying can_bind) or, where the pipeline's
+  /// texel_bindings say so, texel views.
+  void push_bindings(VkCommandBuffer cmd, const Pipeline& pipeline, std::span<const Binding> bindings) const;
+  /// For tests and benchmarks of the access paths: binds no view larger than `bytes` through a
+  /// descriptor (storage or texel) from now on (as if the device's maxStorageBufferRange were that
+  /// small; 1 sends every tensor through its address); 0 restores the device's own limits. Returns the
+  /// limit it replaces (0: none).
   VkDeviceSize limit_bindings(VkDeviceSize bytes);
 
   /// The pipeline for a key, created on first use and cached for the context's life (a hash lookup,
@@ -146,8 +163,9 @@ class Context {
   std::unique_ptr<MemoryAllocator> allocator_;
   std::mutex pipelines_lock_;  ///< kernels of several threads' streams may look pipelines up at once
   std::unordered_map<PipelineKey, std::unique_ptr<Pipeline>, PipelineKeyHash> pipelines_;
-  VkDeviceSize device_binding_limit_ = 0;  ///< largest view a descriptor can bind; 0: none can
-  VkDeviceSize binding_limit_ = 0;         ///< largest view can_bind accepts (the device's or a test's)
+  VkDeviceSize device_binding_limit_ = 0;  ///< largest view a storage descriptor can bind; 0: none can
+  VkDeviceSize test_binding_limit_ = 0;    ///< limit_bindings' limit on every descriptor; 0: none
+  bool texel_reads_ = false;
   PFN_vkCmdPushDescriptorSetKHR cmd_push_descriptor_set_ = nullptr;
 };
 

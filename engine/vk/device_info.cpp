@@ -124,6 +124,8 @@ DeviceInfo probe_device(VkPhysicalDevice device, std::uint32_t index) {
   info.max_subgroup_size = sgc_ext ? sgc_props.maxSubgroupSize : props11.subgroupSize;
   info.max_storage_buffer_range = p.limits.maxStorageBufferRange;
   info.min_storage_buffer_offset_alignment = p.limits.minStorageBufferOffsetAlignment;
+  info.max_texel_buffer_elements = p.limits.maxTexelBufferElements;
+  info.min_texel_buffer_offset_alignment = p.limits.minTexelBufferOffsetAlignment;
   info.max_push_descriptors = info.push_descriptor ? push_props.maxPushDescriptors : 0;
   info.max_memory_allocation_size = props11.maxMemoryAllocationSize;
   info.max_buffer_size = m4_ext ? m4_props.maxBufferSize : props11.maxMemoryAllocationSize;
@@ -269,6 +271,8 @@ void to_json(nlohmann::json& j, const DeviceInfo& d) {
         {"max_subgroup_size", d.max_subgroup_size},
         {"max_storage_buffer_range", d.max_storage_buffer_range},
         {"min_storage_buffer_offset_alignment", d.min_storage_buffer_offset_alignment},
+        {"max_texel_buffer_elements", d.max_texel_buffer_elements},
+        {"min_texel_buffer_offset_alignment", d.min_texel_buffer_offset_alignment},
         {"max_push_descriptors", d.max_push_descriptors},
         {"max_memory_allocation_size", d.max_memory_allocation_size},
         {"max_buffer_size", d.max_buffer_size},

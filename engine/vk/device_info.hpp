@@ -44,6 +44,8 @@ struct DeviceInfo {
   std::uint32_t subgroup_size = 0, min_subgroup_size = 0, max_subgroup_size = 0;
   std::uint64_t max_storage_buffer_range = 0;
   std::uint64_t min_storage_buffer_offset_alignment = 0;
+  std::uint64_t max_texel_buffer_elements = 0;  ///< texels a uniform texel buffer view may hold
+  std::uint64_t min_texel_buffer_offset_alignment = 0;
   std::uint32_t max_push_descriptors = 0;
   std::uint64_t max_memory_allocation_size = 0;
   std::uint64_t max_buffer_size = 0;

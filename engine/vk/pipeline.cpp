@@ -21,12 +21,13 @@ std::size_t PipelineKeyHash::operator()(const PipelineKey& key) const noexcept {
   mix(key.push_constant_bytes);
   mix(key.required_subgroup_size);
   mix(key.bound_buffers);
+  mix(key.texel_bindings);
   return h;
 }
 
 std::string PipelineKey::to_string() const {
-  return fmt::format("{}[{}]/pc{}/sg{}/b{}", shader, fmt::join(spec, ","), push_constant_bytes,
-                     required_subgroup_size, bound_buffers);
+  return fmt::format("{}[{}]/pc{}/sg{}/b{}/t{}", shader, fmt::join(spec, ","), push_constant_bytes,
+                     required_subgroup_size, bound_buffers, texel_bindings);
 }
 
 Pipeline::Pipeline(VkDevice device, VkPipelineCache cache, const PipelineKey& key)
@@ -43,7 +44,10 @@ Pipeline::Pipeline(VkDevice device, VkPipelineCache cache, const PipelineKey& ke
       fail("internal: {} binds {} buffers, at most {}", key.shader, key.bound_buffers, kMaxBoundBuffers);
     VkDescriptorSetLayoutBinding bindings[kMaxBoundBuffers];
     for (std::uint32_t i = 0; i < key.bound_buffers; ++i)
-      bindings[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+      bindings[i] = {i,
+                     (key.texel_bindings >> i) & 1u ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                                    : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                     1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
     if (key.bound_buffers) {
       VkDescriptorSetLayoutCreateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
       set_info.flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR;

@@ -1,7 +1,8 @@
 #pragma once
 // A compute pipeline for one shader variant with its specialization constants. Kernels take their inputs
 // as push constants (buffer addresses and sizes); variants that read tensors through descriptors
-// (PipelineKey::bound_buffers) add one push-descriptor set of that many storage buffers.
+// (PipelineKey::bound_buffers) add one push-descriptor set of that many storage buffers or uniform texel
+// buffers (PipelineKey::texel_bindings).
 #include <vulkan/vulkan.h>
 
 #include <algorithm>
@@ -38,7 +39,7 @@ class SpecConstants {
   std::size_t size_ = 0;
 };
 
-/// The most storage buffers a kernel binds through descriptors (set 0, bindings 0 .. n - 1).
+/// The most descriptors a kernel binds (set 0, bindings 0 .. n - 1).
 inline constexpr std::uint32_t kMaxBoundBuffers = 4;
 
 struct PipelineKey {
@@ -46,7 +47,8 @@ struct PipelineKey {
   SpecConstants spec;
   std::uint32_t push_constant_bytes = 0;
   std::uint32_t required_subgroup_size = 0;  ///< 0 = the driver's choice
-  std::uint32_t bound_buffers = 0;           ///< storage buffers in a push-descriptor set 0
+  std::uint32_t bound_buffers = 0;           ///< descriptors in a push-descriptor set 0
+  std::uint32_t texel_bindings = 0;          ///< bit i set: binding i is a uniform texel buffer
 
   [[nodiscard]] std::string to_string() const;
   friend bool operator==(const PipelineKey&, const PipelineKey&) = default;

@@ -13,8 +13,22 @@
 // llvmpipe), while descriptor-bound loads stay vector loads. The host binds only tensors that fit the
 // device's maxStorageBufferRange (engine/vk/context.hpp: Context::can_bind), padded to 16 bytes so that
 // the wide loads of the last block stay inside the binding (a bound read past its end returns zeros).
+// Kernels compiled with TEXEL_WEIGHTS read them as texels of two uniform texel buffer views of the same
+// bytes: 16-byte texels (binding 0) and 32-bit words (binding 3); the host makes them on devices that
+// fetch texels faster than they load storage buffers (Context::texel_binding: llvmpipe gathers texels in
+// registers but loads storage buffers lane by lane through memory).
 layout(buffer_reference, std430, buffer_reference_align = 16) buffer U32x4Ptr { uvec4 v[]; };
-#if defined(BOUND_WEIGHTS)
+#if defined(TEXEL_WEIGHTS)
+layout(set = 0, binding = 0) uniform usamplerBuffer weight_texels;
+layout(set = 0, binding = 3) uniform usamplerBuffer weight_words;
+uint weight_word(uint i) { return texelFetch(weight_words, int(i)).x; }
+float wv_f32(F32Ptr w, uint i) { return uintBitsToFloat(weight_word(i)); }
+vec4 wv_vec4(Vec4Ptr w, uint i) { return uintBitsToFloat(texelFetch(weight_texels, int(i))); }
+float wv_f16(F16Ptr w, uint i) { return unpackHalf2x16(weight_word(i / 2) >> (16 * (i & 1))).x; }
+uint wv_u16(U16Ptr w, uint i) { return (weight_word(i / 2) >> (16 * (i & 1))) & 0xFFFFu; }
+uint wv_u32(U32Ptr w, uint i) { return weight_word(i); }
+uvec4 wv_u32x4(U32x4Ptr w, uint i) { return texelFetch(weight_texels, int(i)); }
+#elif defined(BOUND_WEIGHTS)
 // One binding seen as each element type the formats read (aliases of the same buffer).
 layout(set = 0, binding = 0, std430) readonly buffer BoundF32 { float v[]; } bound_f32;
 layout(set = 0, binding = 0, std430) readonly buffer BoundVec4 { vec4 v[]; } bound_vec4;
