@@ -9,6 +9,10 @@
 // BR rows, the rows' running maxima are subgroup maxima (so every lane rescales the same way), and each
 // lane adds p * V of its own keys into its own BR x head_dim accumulator. The lanes' accumulators and sums
 // are added once, at the end. No shared memory, no barrier.
+//
+// TEXEL_KV variants read K and V as f16 texels of four (bindings 0 and 1) and the block table and fill
+// as 32-bit words (bindings 2 and 3) through texel views, and ignore those addresses in the push
+// constants: on devices that load storage memory lane by lane but gather texels (Context::texel_binding).
 #include "lagvk.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -20,6 +24,22 @@ const float NEG_INF = -1.0 / 0.0;
 
 #include "push_constants.h"
 LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_FLASH_ATTENTION)
+
+#if defined(TEXEL_KV)
+layout(set = 0, binding = 0) uniform samplerBuffer kv_keys;
+layout(set = 0, binding = 1) uniform samplerBuffer kv_values;
+layout(set = 0, binding = 2) uniform usamplerBuffer kv_table;
+layout(set = 0, binding = 3) uniform usamplerBuffer kv_fill;
+vec4 key4(uint i) { return texelFetch(kv_keys, int(i)); }
+vec4 value4(uint i) { return texelFetch(kv_values, int(i)); }
+uint table_at(uint i) { return texelFetch(kv_table, int(i)).x; }
+uint fill_at(uint i) { return texelFetch(kv_fill, int(i)).x; }
+#else
+vec4 key4(uint i) { return vec4(F16x4Ptr(p.k).v[i]); }
+vec4 value4(uint i) { return vec4(F16x4Ptr(p.v).v[i]); }
+uint table_at(uint i) { return uint(p.table.v[i]); }
+uint fill_at(uint i) { return uint(p.fill.v[i]); }
+#endif
 
 uint first_visible(uint t) {
   const uint self = p.kv_start + t;
@@ -64,20 +84,19 @@ void main() {
     l[r] = 0.0;
   }
   for (uint i = 0; i < BR * C4; ++i) acc[i] = vec4(0.0);
-  F16x4Ptr k4 = F16x4Ptr(p.k), v4 = F16x4Ptr(p.v);
   Vec4Ptr q4 = Vec4Ptr(p.q);
 
   // Straight-line code around the accumulators (no branch in the loop body): a lane past the range or on a
   // hole reads the range's last entry (its own page slot: readable memory) and selects it away.
   for (uint j0 = lo; j0 < hi; j0 += width) {
     const uint j = j0 + lane, jr = min(j, hi - 1);
-    const bool present = j < hi && j % p.page_tokens < uint(p.fill.v[jr / p.page_tokens]);
-    const uint page = uint(p.table.v[jr / p.page_tokens]);
+    const bool present = j < hi && j % p.page_tokens < fill_at(jr / p.page_tokens);
+    const uint page = table_at(jr / p.page_tokens);
     const uint kb = (((page * p.page_tokens + jr % p.page_tokens) * p.kv_heads + kvh) * HD) / 4;
     float s[BR];
     for (uint r = 0; r < BR; ++r) s[r] = 0.0;
     for (uint c4 = 0; c4 < C4; ++c4) {
-      const vec4 kv = vec4(k4.v[kb + c4]);
+      const vec4 kv = key4(kb + c4);
       for (uint r = 0; r < BR; ++r) s[r] += dot(q4.v[q_row[r] + c4], kv);
     }
     float pr[BR];
@@ -94,7 +113,7 @@ void main() {
       for (uint c4 = 0; c4 < C4; ++c4) acc[r * C4 + c4] *= corr;
     }
     for (uint c4 = 0; c4 < C4; ++c4) {
-      const vec4 vv = present ? vec4(v4.v[kb + c4]) : vec4(0.0);
+      const vec4 vv = present ? value4(kb + c4) : vec4(0.0);
       for (uint r = 0; r < BR; ++r) acc[r * C4 + c4] = fma(vec4(pr[r]), vv, acc[r * C4 + c4]);
     }
   }

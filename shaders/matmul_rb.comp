@@ -5,8 +5,10 @@
 // of B by wide chunks (chunk_dot of weights.glsl), and keeps the whole block in registers. For devices
 // where shared memory is no faster than cached global memory: on lavapipe a 16 x 32 block runs 8-10x
 // faster than the shared-memory tiled kernel (matmul.comp), which suits GPUs. BOUND_WEIGHTS variants read
-// B through a descriptor (set 0, binding 0; see weights.glsl) and ignore its address.
+// B through a storage descriptor (set 0, binding 0; see weights.glsl), TEXEL_WEIGHTS variants through
+// texel views (bindings 0 and 1); both ignore its address.
 #include "lagvk.glsl"
+#define WEIGHT_WORDS_BINDING 1
 #include "weights.glsl"
 
 layout(local_size_x_id = 0) in;

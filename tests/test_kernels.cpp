@@ -188,7 +188,7 @@ KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::ui
             // The register-blocked kernel binds B (up to the next 16 bytes) where it can.
             const BindingLimit limit(access, (std::uint64_t(n) * row_bytes(f, k) + 15) / 16 * 16);
             if (limit.active()) {
-              EXPECT_EQ(ops::matmul_binding(gpu(), f, gb, n, k).has_value(), access == Access::bound)
+              EXPECT_EQ(ops::matmul_access(gpu(), f, gb, n, k), expected_access(access))
                   << "the case does not take the path it is named after";
             }
             vk::CommandStream cs(gpu());
@@ -510,7 +510,7 @@ KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint
                           bool holes = false, ops::AttentionMask mask = ops::AttentionMask::causal,
                           ops::ScoreShaping shaping = {},
                           ops::AttentionKernel kernel = ops::AttentionKernel::automatic,
-                          std::uint32_t splits = 0) {
+                          std::uint32_t splits = 0, Access access = Access::device) {
   const bool causal = mask == ops::AttentionMask::causal;
   const char* kernel_name = kernel == ops::AttentionKernel::rowwise            ? "_rowwise"
                             : kernel == ops::AttentionKernel::flash            ? "_flash"
@@ -523,7 +523,8 @@ KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint
                   head_dim, kv_start, page_tokens, holes ? "_holes" : "", causal ? "" : "_bidirectional",
                   shaping.window ? fmt::format("_window{}", shaping.window) : "",
                   shaping.softcap > 0 ? fmt::format("_softcap{}", shaping.softcap) : "", kernel_name,
-                  splits ? fmt::format("_split{}", splits) : ""),
+                  splits ? fmt::format("_split{}", splits) : "") +
+          access_suffix(access),
       [=] {
         const std::uint32_t entries = kv_start + tokens;
         PagedCache cache(entries, page_tokens, kv_heads, head_dim, 91 + entries, holes ? kv_start : 0);
@@ -532,6 +533,11 @@ KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint
         auto gf = upload(cache.fill);
         auto go = gpu().create_buffer(q.size() * 4);
         ops::PagedKv kv{gk, gv, gt, gf, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
+        const BindingLimit limit(access, std::max({gk.size(), gv.size(), gt.size(), gf.size()}));
+        if (limit.active()) {
+          EXPECT_EQ(ops::attention_reads_texels(gpu(), kv), access == Access::texel)
+              << "the case does not take the path it is named after";
+        }
         const float scale = 1.0f / std::sqrt(float(head_dim));
         // Split-K writes partial states to scratch: poisoned, so that a split left unwritten shows.
         const std::size_t rows = std::size_t(tokens) * q_heads;
@@ -736,10 +742,10 @@ std::vector<KernelCase> kernel_cases() {
     cases.push_back(matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::register_blocked, WeightSource::awkward));
     cases.push_back(embedding_case(f, 37, 2 * b, 9, WeightSource::awkward));
   }
-  // Every access path of matvec for every format, whatever the device prefers: texel views, every
-  // tensor bound through a storage descriptor (a binding limit equal to the largest tensor) and, with
-  // the limit one byte lower, read through buffer addresses. Rows not a multiple of the workgroup's 32,
-  // K not a multiple of the subgroup's chunks.
+  // Every access path of matvec and the register-blocked matmul for every format, whatever the device
+  // prefers: texel views, every tensor bound through a storage descriptor (a binding limit equal to the
+  // largest tensor) and, with the limit one byte lower, read through buffer addresses. Rows not a multiple of
+  // the workgroup's 32, K not a multiple of the subgroup's chunks.
   for (WeightFormat f : {WeightFormat::f32, WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0,
                          WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0, WeightFormat::q5_1,
                          WeightFormat::iq4_nl, WeightFormat::q4_k, WeightFormat::q5_k, WeightFormat::q6_k,
@@ -748,16 +754,17 @@ std::vector<KernelCase> kernel_cases() {
     for (Access a : {Access::texel, Access::bound, Access::address}) {
       cases.push_back(matvec_case(f, 37, 5 * b, WeightSource::encoded, a));
       cases.push_back(matvec_case(f, 1, b, WeightSource::encoded, a));  // x is the largest tensor
-      if (a == Access::texel) continue;                                 // matmul_rb has no texel variant
       // The register-blocked matmul's address path is the kernel it always had: three formats cover its
       // three kinds of loads there (16-byte words, 16-bit halves, shifted words); each variant compiles
       // for seconds on lavapipe.
-      if (a == Access::bound || f == WeightFormat::f16 || f == WeightFormat::q5_0 || f == WeightFormat::q6_k)
+      if (a != Access::address || f == WeightFormat::f16 || f == WeightFormat::q5_0 ||
+          f == WeightFormat::q6_k)
         cases.push_back(
             matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::register_blocked, WeightSource::encoded, a));
     }
   }
-  // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels address them by pointer.
+  // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels read them through texel views (CPU
+  // devices) or address them by pointer.
   cases.push_back(matvec_case(WeightFormat::f32, 8300, 4100));  // 136 MB
   cases.push_back(matmul_case(WeightFormat::f16, 2, 16500, 4100));
   cases.push_back(
@@ -852,6 +859,14 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(attention_case(1, 8, 1, 128, 777, 16, true, causal, {}, rb, 7));
   cases.push_back(attention_case(3, 8, 2, 80, 500, 7, false, causal, {0, 3.0f}, rb, 4));
   cases.push_back(attention_case(2, 2, 2, 256, 1, 16, false, causal, {}, rb, 5));
+  // Both ways the register-blocked kernel reads the cache, whatever the device prefers: texel views and
+  // addresses (holes, a window, GQA, split-K, bidirectional).
+  for (Access a : {Access::texel, Access::address}) {
+    cases.push_back(attention_case(37, 6, 2, 64, 150, 16, true, causal, {0, 4.0f}, rb, 0, a));
+    cases.push_back(attention_case(50, 4, 2, 64, 100, 16, false, causal, {70, 2.0f}, rb, 0, a));
+    cases.push_back(attention_case(1, 8, 1, 128, 777, 16, true, causal, {}, rb, 7, a));
+    cases.push_back(attention_case(9, 4, 2, 80, 5, 7, true, ops::AttentionMask::bidirectional, {}, rb, 0, a));
+  }
   // The rowwise kernel stays: head dims that are not multiples of 4 (or shapes the flash kernel cannot
   // take) use it.
   cases.push_back(attention_case(7, 4, 2, 32, 5, 7, false, causal, {}, rowwise));

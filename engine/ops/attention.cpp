@@ -1,7 +1,9 @@
 #include "engine/ops/attention.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <optional>
 
 #include "engine/ops/dispatch.hpp"
 #include "engine/ops/push_constants.hpp"
@@ -63,6 +65,18 @@ constexpr std::uint32_t kMaxRbRows = 8;
 
 /// Query rows per attention_rb.comp workgroup: the power of two that covers the call's rows, within
 /// kRbAccumulators registers per lane (one row at least).
+/// The TEXEL_KV variant's bindings (attention_rb.comp), or nullopt where texel reads are not preferred
+/// or a view cannot be made.
+std::optional<std::array<vk::Binding, 4>> kv_texels(const vk::Context& ctx, const PagedKv& kv) {
+  if (!ctx.texel_reads()) return std::nullopt;
+  auto k = ctx.texel_binding(kv.k, vk::TexelFormat::f16x4),
+       v = ctx.texel_binding(kv.v, vk::TexelFormat::f16x4);
+  auto table = ctx.texel_binding(kv.table, vk::TexelFormat::u32);
+  auto fill = ctx.texel_binding(kv.fill, vk::TexelFormat::u32);
+  if (!k || !v || !table || !fill) return std::nullopt;
+  return std::array<vk::Binding, 4>{*k, *v, *table, *fill};
+}
+
 std::uint32_t rb_rows(std::uint32_t rows, std::uint32_t head_dim) {
   std::uint32_t br = 1;
   while (br < rows && br < kMaxRbRows && 2 * br * head_dim <= kRbAccumulators) br *= 2;
@@ -127,11 +141,16 @@ void flash_attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferVi
   const bool causal = mask == AttentionMask::causal;
   // attention_rb.comp is one subgroup: the pipeline asks for the device's size where it may.
   const std::uint32_t sg = std::max(info.subgroup_size, 1u);
+  const auto texels = register_blocked ? kv_texels(ctx, kv) : std::nullopt;
+  const std::string rb_name =
+      std::string(causal ? "attention_rb" : "attention_rb_bidirectional") + (texels ? "_texel" : "");
   const auto& pipeline = register_blocked
-                             ? ctx.pipeline({causal ? "attention_rb" : "attention_rb_bidirectional",
+                             ? ctx.pipeline({rb_name,
                                              {sg, br, kv.head_dim},
                                              sizeof(push::FlashAttention),
-                                             info.subgroup_size_control ? sg : 0})
+                                             info.subgroup_size_control ? sg : 0,
+                                             texels ? 4u : 0u,
+                                             texels ? 0b1111u : 0u})
                              : ctx.pipeline({causal ? "attention_flash" : "attention_flash_bidirectional",
                                              {kFlashThreads, br, kv.head_dim},
                                              sizeof(push::FlashAttention)});
@@ -141,9 +160,14 @@ void flash_attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferVi
                                   q_heads,           kv.kv_heads,    kv.page_tokens, kv_start,
                                   shaping.window,    splits,         scale,          shaping.softcap};
   const vk::BufferView result = splits > 1 ? plan.scratch : out;
-  cs.dispatch(pipeline, push, std::uint32_t(tiles), kv.kv_heads, splits, "attention",
-              {vk::reads(q), vk::reads(kv.k), vk::reads(kv.v), vk::reads(kv.table), vk::reads(kv.fill),
-               vk::writes(result)});
+  if (texels)
+    cs.dispatch_bound(pipeline, push, *texels, std::uint32_t(tiles), kv.kv_heads, splits, "attention",
+                      {vk::reads(q), vk::reads(kv.k), vk::reads(kv.v), vk::reads(kv.table),
+                       vk::reads(kv.fill), vk::writes(result)});
+  else
+    cs.dispatch(pipeline, push, std::uint32_t(tiles), kv.kv_heads, splits, "attention",
+                {vk::reads(q), vk::reads(kv.k), vk::reads(kv.v), vk::reads(kv.table), vk::reads(kv.fill),
+                 vk::writes(result)});
   if (splits == 1) return;
   const auto& combine =
       ctx.pipeline({"attention_combine", {kCombineThreads}, sizeof(push::AttentionCombine)});
@@ -154,6 +178,10 @@ void flash_attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferVi
 }
 
 }  // namespace
+
+bool attention_reads_texels(const vk::Context& ctx, const PagedKv& kv) {
+  return kv_texels(ctx, kv).has_value();
+}
 
 std::uint64_t attention_scratch_bytes(std::uint64_t rows, std::uint32_t head_dim) {
   return std::uint64_t(kMaxAttentionSplits) * rows * (head_dim + 2) * 4;

@@ -47,6 +47,11 @@ struct AttentionPlan {
   vk::BufferView scratch;    ///< room for split-K partial states (attention_scratch_bytes); none: no split
 };
 
+/// Whether the register-blocked kernel reads this cache through texel views (its TEXEL_KV variant: K
+/// and V as f16 texels, table and fill as words) rather than addresses: where the device prefers texel
+/// reads and every view can be made (Context::texel_binding).
+[[nodiscard]] bool attention_reads_texels(const vk::Context& ctx, const PagedKv& kv);
+
 /// Most key ranges a split-K attention uses.
 inline constexpr std::uint32_t kMaxAttentionSplits = 32;
 

@@ -1,5 +1,8 @@
 #include "engine/ops/matmul.hpp"
 
+#include <array>
+#include <optional>
+
 #include "engine/ops/dispatch.hpp"
 #include "engine/ops/push_constants.hpp"
 
@@ -9,13 +12,22 @@ namespace {
 using Push = push::Matmul;
 constexpr std::uint32_t kTileM = 64, kTileN = 64, kTileK = 16;
 
+/// The bytes of b the register-blocked kernel reads, or nullopt when the view is shorter than that.
+std::optional<vk::BufferView> touched(WeightFormat format, const vk::BufferView& b, std::uint32_t n,
+                                      std::uint32_t k) {
+  const std::uint64_t bytes = (std::uint64_t(n) * row_bytes(format, k) + 15) / 16 * 16;
+  if (b.bytes < bytes) return std::nullopt;
+  return b.sub(0, bytes);
+}
+
 }  // namespace
 
-std::optional<vk::BufferView> matmul_binding(const vk::Context& ctx, WeightFormat format,
-                                             const vk::BufferView& b, std::uint32_t n, std::uint32_t k) {
-  const std::uint64_t bytes = (std::uint64_t(n) * row_bytes(format, k) + 15) / 16 * 16;
-  if (b.bytes < bytes || !ctx.can_bind(b.sub(0, bytes))) return std::nullopt;
-  return b.sub(0, bytes);
+TensorAccess matmul_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& b,
+                           std::uint32_t n, std::uint32_t k) {
+  const auto view = touched(format, b, n, k);
+  if (!view) return TensorAccess::address;
+  if (ctx.texel_reads() && weight_texels(ctx, *view)) return TensorAccess::texel;
+  return ctx.can_bind(*view) ? TensorAccess::storage : TensorAccess::address;
 }
 
 void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& a,
@@ -39,19 +51,31 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   if (rb) {
     // Tall blocks waste work on short prompts (rows past M repeat the last row): shrink them there.
     const std::uint32_t tm = s.m >= 16 ? 16 : (s.m >= 8 ? 8 : 4), tn = 32, threads = 8;
-    // B through a descriptor where the device allows, else its address.
-    const std::optional<vk::BufferView> binding = matmul_binding(ctx, format, b, s.n, s.k);
-    const bool bound = binding.has_value();
-    const auto& p = ctx.pipeline({"matmul_rb_" + std::string(format_name(format)) + (bound ? "_bound" : ""),
-                                  {threads, tm, tn},
-                                  sizeof(Push),
-                                  0,
-                                  bound ? 1u : 0u});
+    // B through texel views or a storage descriptor where the device prefers and allows, else its address.
+    TensorAccess access = matmul_access(ctx, format, b, s.n, s.k);
+    std::optional<WeightTexels> texels;
+    if (access == TensorAccess::texel) {
+      texels = weight_texels(ctx, *touched(format, b, s.n, s.k));
+      if (!texels)
+        access = ctx.can_bind(*touched(format, b, s.n, s.k)) ? TensorAccess::storage : TensorAccess::address;
+    }
+    const auto& p =
+        ctx.pipeline({"matmul_rb_" + std::string(format_name(format)) + std::string(variant_suffix(access)),
+                      {threads, tm, tn},
+                      sizeof(Push),
+                      0,
+                      access == TensorAccess::texel     ? 2u
+                      : access == TensorAccess::storage ? 1u
+                                                        : 0u,
+                      access == TensorAccess::texel ? 0b11u : 0u});
     const Push push{a.address(), b.address(), c.address(), s.m, s.n, s.k, a_stride, c_stride};
     const std::uint32_t gx = std::uint32_t(ceil_div(ceil_div(s.n, tn), threads)),
                         gy = std::uint32_t(ceil_div(s.m, tm));
-    if (bound) {
-      const vk::Binding bound_b(*binding);
+    if (access == TensorAccess::texel) {
+      const std::array<vk::Binding, 2> bindings{texels->texels, texels->words};
+      cs.dispatch_bound(p, push, bindings, gx, gy, 1, "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});
+    } else if (access == TensorAccess::storage) {
+      const vk::Binding bound_b(*touched(format, b, s.n, s.k));
       cs.dispatch_bound(p, push, std::span(&bound_b, 1), gx, gy, 1, "matmul",
                         {vk::reads(a), vk::reads(b), vk::writes(c)});
     } else {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "engine/ops/tensor_access.hpp"
 #include "engine/ops/weight_format.hpp"
 #include "engine/vk/command_stream.hpp"
 #include "engine/vk/context.hpp"
@@ -22,11 +23,11 @@ struct MatmulShape {
   MatmulKernel kernel = MatmulKernel::automatic;
 };
 
-/// The bytes of the N x K weights b the register-blocked kernel binds through a descriptor (its wide
-/// loads may reach the next 16 bytes), when the device allows it (Context::can_bind); empty otherwise.
-[[nodiscard]] std::optional<vk::BufferView> matmul_binding(const vk::Context& ctx, WeightFormat format,
-                                                           const vk::BufferView& b, std::uint32_t n,
-                                                           std::uint32_t k);
+/// How the register-blocked kernel reads the N x K weights b (tensor_access.hpp): through texel views
+/// or a storage descriptor of its bytes up to the next 16 (its wide loads may reach there), as the
+/// device prefers and allows, else through its address.
+[[nodiscard]] TensorAccess matmul_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& b,
+                                         std::uint32_t n, std::uint32_t k);
 
 /// a: M x K fp32, b: N x K weights in `format`, c: M x N fp32.
 void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& a,

@@ -63,6 +63,8 @@ VkFormat vk_format(TexelFormat format) {
       return VK_FORMAT_R32G32B32A32_UINT;
     case TexelFormat::f32x4:
       return VK_FORMAT_R32G32B32A32_SFLOAT;
+    case TexelFormat::f16x4:
+      return VK_FORMAT_R16G16B16A16_SFLOAT;
   }
   return VK_FORMAT_UNDEFINED;
 }

@@ -15,12 +15,15 @@
 
 namespace lagvk::vk {
 
-/// How a kernel sees a buffer bound as a uniform texel buffer: 32-bit words, or 16-byte texels of four
-/// words or four floats (formats every Vulkan device supports for uniform texel buffers).
-enum class TexelFormat : std::uint8_t { u32, u32x4, f32x4 };
+/// How a kernel sees a buffer bound as a uniform texel buffer: 32-bit words, 16-byte texels of four
+/// words or four floats, or 8-byte texels of four halves (formats every Vulkan device must support for
+/// uniform texel buffers; Context checks).
+enum class TexelFormat : std::uint8_t { u32, u32x4, f32x4, f16x4 };
+inline constexpr TexelFormat kTexelFormats[] = {TexelFormat::u32, TexelFormat::u32x4, TexelFormat::f32x4,
+                                                TexelFormat::f16x4};
 [[nodiscard]] VkFormat vk_format(TexelFormat format);
 [[nodiscard]] constexpr std::uint32_t texel_bytes(TexelFormat format) {
-  return format == TexelFormat::u32 ? 4 : 16;
+  return format == TexelFormat::u32 ? 4 : format == TexelFormat::f16x4 ? 8 : 16;
 }
 
 class Buffer {

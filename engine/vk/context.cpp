@@ -81,7 +81,7 @@ Context::Context(const ContextOptions& options) : instance_(options.instance) {
         vkGetDeviceProcAddr(device, "vkCmdPushDescriptorSetKHR"));
   if (cmd_push_descriptor_set_ && d.max_push_descriptors >= kMaxBoundBuffers) {
     device_binding_limit_ = d.max_storage_buffer_range;
-    texel_reads_ = d.type == "cpu";
+    texel_reads_ = d.type == "cpu" && texel_formats_supported(d.handle);
   }
   step_done("device");
 
@@ -114,6 +114,15 @@ Buffer Context::create_buffer(VkDeviceSize size, MemoryKind kind) {
   return Buffer(device_.get(), *allocator_, size, kind);
 }
 
+bool Context::texel_formats_supported(VkPhysicalDevice device) {
+  for (const TexelFormat f : kTexelFormats) {
+    VkFormatProperties props{};
+    vkGetPhysicalDeviceFormatProperties(device, vk_format(f), &props);
+    if (!(props.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT)) return false;
+  }
+  return true;
+}
+
 bool Context::can_bind(const BufferView& view) const {
   const VkDeviceSize align = std::max<VkDeviceSize>(info().min_storage_buffer_offset_alignment, 1);
   const VkDeviceSize limit =
@@ -138,7 +147,8 @@ std::optional<Binding> Context::texel_binding(const BufferView& view, TexelForma
 }
 
 bool Context::set_texel_reads(bool on) {
-  return std::exchange(texel_reads_, on && cmd_push_descriptor_set_ && device_binding_limit_ > 0);
+  return std::exchange(texel_reads_, on && cmd_push_descriptor_set_ && device_binding_limit_ > 0 &&
+                                         texel_formats_supported(info().handle));
 }
 
 VkDeviceSize Context::limit_bindings(VkDeviceSize bytes) {

@@ -146,6 +146,8 @@ class Context {
   [[nodiscard]] const Pipeline& pipeline(const PipelineKey& key);
 
  private:
+  /// Whether the device reads every TexelFormat through uniform texel buffers (the spec requires it).
+  static bool texel_formats_supported(VkPhysicalDevice device);
   void copy_now(VkBuffer src, VkDeviceSize src_offset, VkBuffer dst, VkDeviceSize dst_offset,
                 VkDeviceSize bytes);
 

@@ -14,13 +14,17 @@
 // device's maxStorageBufferRange (engine/vk/context.hpp: Context::can_bind), padded to 16 bytes so that
 // the wide loads of the last block stay inside the binding (a bound read past its end returns zeros).
 // Kernels compiled with TEXEL_WEIGHTS read them as texels of two uniform texel buffer views of the same
-// bytes: 16-byte texels (binding 0) and 32-bit words (binding 3); the host makes them on devices that
+// bytes: 16-byte texels (binding 0) and 32-bit words (binding WEIGHT_WORDS_BINDING, 3 unless the kernel
+// defines it before including this file); the host makes them on devices that
 // fetch texels faster than they load storage buffers (Context::texel_binding: llvmpipe gathers texels in
 // registers but loads storage buffers lane by lane through memory).
 layout(buffer_reference, std430, buffer_reference_align = 16) buffer U32x4Ptr { uvec4 v[]; };
 #if defined(TEXEL_WEIGHTS)
+#if !defined(WEIGHT_WORDS_BINDING)
+#define WEIGHT_WORDS_BINDING 3
+#endif
 layout(set = 0, binding = 0) uniform usamplerBuffer weight_texels;
-layout(set = 0, binding = 3) uniform usamplerBuffer weight_words;
+layout(set = 0, binding = WEIGHT_WORDS_BINDING) uniform usamplerBuffer weight_words;
 uint weight_word(uint i) { return texelFetch(weight_words, int(i)).x; }
 float wv_f32(F32Ptr w, uint i) { return uintBitsToFloat(weight_word(i)); }
 vec4 wv_vec4(Vec4Ptr w, uint i) { return uintBitsToFloat(texelFetch(weight_texels, int(i))); }
