@@ -345,22 +345,23 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   return s * unpackHalf2x16(half_at(w, b)).x;
 }
 #elif defined(WEIGHT_Q4_1) || defined(WEIGHT_Q5_1)
-// One block per chunk: sum (d q + m) x = d (sum q x) + m (sum x).
+// One block per chunk: sum (d q + m) x = d (sum q x) + m (sum x). Blocks are 20 (Q4_1) or 24 (Q5_1)
+// bytes, so every block starts on a 32-bit word and is read as whole words: d and m, [qh,] qs.
 #define CHUNK 32
-#define ChunkPtr U16Ptr
+#define ChunkPtr U32Ptr
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 #if defined(WEIGHT_Q5_1)
-  const uint halves = 12, qs = 4;
+  const uint words = 6, qs = 2;
 #else
-  const uint halves = 10, qs = 2;
+  const uint words = 5, qs = 1;
 #endif
-  const uint base = (row * (K / 32) + c) * halves;
+  const uint base = (row * (K / 32) + c) * words;
 #if defined(WEIGHT_Q5_1)
-  const uint qh = word16(w, base + 2);
+  const uint qh = wv_u32(w, base + 1);
 #endif
   float s = 0.0, sx = 0.0;
   for (uint i = 0; i < 4; ++i) {
-    const uint b = word16(w, base + qs + 2 * i);  // qs[4i .. 4i+3]
+    const uint b = wv_u32(w, base + qs + i);  // qs[4i .. 4i+3]
     uvec4 lo = low_nibbles(b), hi = high_nibbles(b);
 #if defined(WEIGHT_Q5_1)
     lo |= fifth_bits(qh, 4 * i);
@@ -369,7 +370,7 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
     s += dot(vec4(lo), xs[i]) + dot(vec4(hi), xs[4 + i]);
     sx += dot(xs[i], vec4(1.0)) + dot(xs[4 + i], vec4(1.0));
   }
-  const vec2 dm = unpackHalf2x16(word16(w, base));
+  const vec2 dm = unpackHalf2x16(wv_u32(w, base));
   return dm.x * s + dm.y * sx;
 }
 #elif defined(WEIGHT_Q5_0)
