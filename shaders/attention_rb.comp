@@ -84,7 +84,12 @@ void main() {
     l[r] = 0.0;
   }
   for (uint i = 0; i < BR * C4; ++i) acc[i] = vec4(0.0);
+  // The rows' queries, loaded once: every lane reads them alike, but some drivers (llvmpipe) load
+  // through a buffer address lane by lane, so reading them for every key step cost more than the keys.
   Vec4Ptr q4 = Vec4Ptr(p.q);
+  vec4 qv[BR * C4];
+  for (uint r = 0; r < BR; ++r)
+    for (uint c4 = 0; c4 < C4; ++c4) qv[r * C4 + c4] = q4.v[q_row[r] + c4];
 
   // Straight-line code around the accumulators (no branch in the loop body): a lane past the range or on a
   // hole reads the range's last entry (its own page slot: readable memory) and selects it away.
@@ -97,7 +102,7 @@ void main() {
     for (uint r = 0; r < BR; ++r) s[r] = 0.0;
     for (uint c4 = 0; c4 < C4; ++c4) {
       const vec4 kv = key4(kb + c4);
-      for (uint r = 0; r < BR; ++r) s[r] += dot(q4.v[q_row[r] + c4], kv);
+      for (uint r = 0; r < BR; ++r) s[r] += dot(qv[r * C4 + c4], kv);
     }
     float pr[BR];
     for (uint r = 0; r < BR; ++r) {

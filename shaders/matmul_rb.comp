@@ -5,8 +5,8 @@
 // of B by wide chunks (chunk_dot of weights.glsl), and keeps the whole block in registers. For devices
 // where shared memory is no faster than cached global memory: on lavapipe a 16 x 32 block runs 8-10x
 // faster than the shared-memory tiled kernel (matmul.comp), which suits GPUs. BOUND_WEIGHTS variants read
-// B through a storage descriptor (set 0, binding 0; see weights.glsl), TEXEL_WEIGHTS variants through
-// texel views (bindings 0 and 1); both ignore its address.
+// B through a storage descriptor (set 0, binding 0; see weights.glsl), TEXEL_WEIGHTS variants B through
+// texel views (bindings 0 and 1) and A too (binding 2: vec4 texels), ignoring those addresses.
 #include "lagvk.glsl"
 #define WEIGHT_WORDS_BINDING 1
 #include "weights.glsl"
@@ -18,6 +18,15 @@ layout(constant_id = 2) const uint TN = 32;
 #define MatmulWeightPtr ChunkPtr
 #include "push_constants.h"
 LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_MATMUL)
+
+#if defined(TEXEL_WEIGHTS)
+layout(set = 0, binding = 2) uniform samplerBuffer texel_a;
+void load_a_chunk(uint vec4_offset, uint c, out vec4 xs[CHUNK / 4]) {
+  for (uint i = 0; i < CHUNK / 4; ++i) xs[i] = texelFetch(texel_a, int(vec4_offset + c * (CHUNK / 4) + i));
+}
+#else
+void load_a_chunk(uint vec4_offset, uint c, out vec4 xs[CHUNK / 4]) { load_x_chunk_at(p.a, vec4_offset, c, xs); }
+#endif
 
 void main() {
   const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * TN;
@@ -32,7 +41,7 @@ void main() {
     for (uint i = 0; i < TM; ++i) {
       vec4 xs[CHUNK / 4];
       // Rows past M repeat the last row (their results are not stored).
-      load_x_chunk_at(p.a, min(row0 + i, last_row) * (p.a_stride / 4), ch, xs);
+      load_a_chunk(min(row0 + i, last_row) * (p.a_stride / 4), ch, xs);
       for (uint j = 0; j < TN; ++j) acc[i][j] += chunk_dot(p.b, min(col0 + j, last_col), p.K, ch, xs);
     }
   }

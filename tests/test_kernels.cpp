@@ -176,29 +176,32 @@ class BindingLimit {
 KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::uint32_t k,
                        ops::MatmulKernel kernel = ops::MatmulKernel::tiled,
                        WeightSource source = WeightSource::encoded, Access access = Access::device) {
-  return {fmt::format("matmul{}_{}_m{}_n{}_k{}{}{}", kernel == ops::MatmulKernel::tiled ? "" : "_rb",
-                      format_name(f), m, n, k, source_suffix(source), access_suffix(access)),
-          [=] {
-            const auto a = random_floats(std::size_t(m) * k, 11 + m);
-            const auto weights = case_weights(source, f, n, k, 12 + n);
-            if (!weights) return reference_missing();
-            const Weights& w = *weights;
-            auto ga = upload(a), gb = upload_bytes(w.bytes);
-            auto gc = gpu().create_buffer(std::uint64_t(m) * n * 4);
-            // The register-blocked kernel binds B (up to the next 16 bytes) where it can.
-            const BindingLimit limit(access, (std::uint64_t(n) * row_bytes(f, k) + 15) / 16 * 16);
-            if (limit.active()) {
-              EXPECT_EQ(ops::matmul_access(gpu(), f, gb, n, k), expected_access(access))
-                  << "the case does not take the path it is named after";
-            }
-            vk::CommandStream cs(gpu());
-            ops::matmul(gpu(), cs, f, ga, gb, gc, {m, n, k, 0, 0, kernel});
-            cs.finish();
-            CaseResult r{download<float>(gc, std::size_t(m) * n), std::vector<float>(std::size_t(m) * n)};
-            ref::matmul_abt(a, w.values, r.ref, m, n, k);
-            r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
-            return r;
-          }};
+  return {
+      fmt::format("matmul{}_{}_m{}_n{}_k{}{}{}", kernel == ops::MatmulKernel::tiled ? "" : "_rb",
+                  format_name(f), m, n, k, source_suffix(source), access_suffix(access)),
+      [=] {
+        const auto a = random_floats(std::size_t(m) * k, 11 + m);
+        const auto weights = case_weights(source, f, n, k, 12 + n);
+        if (!weights) return reference_missing();
+        const Weights& w = *weights;
+        auto ga = upload(a), gb = upload_bytes(w.bytes);
+        auto gc = gpu().create_buffer(std::uint64_t(m) * n * 4);
+        // The register-blocked kernel binds B (up to the next 16 bytes) where it can, and A too through
+        // texels.
+        const std::uint64_t b_bytes = (std::uint64_t(n) * row_bytes(f, k) + 15) / 16 * 16;
+        const BindingLimit limit(access, access == Access::texel ? std::max(b_bytes, a.size() * 4) : b_bytes);
+        if (limit.active()) {
+          EXPECT_EQ(ops::matmul_access(gpu(), f, ga, gb, {m, n, k, 0, 0, kernel}), expected_access(access))
+              << "the case does not take the path it is named after";
+        }
+        vk::CommandStream cs(gpu());
+        ops::matmul(gpu(), cs, f, ga, gb, gc, {m, n, k, 0, 0, kernel});
+        cs.finish();
+        CaseResult r{download<float>(gc, std::size_t(m) * n), std::vector<float>(std::size_t(m) * n)};
+        ref::matmul_abt(a, w.values, r.ref, m, n, k);
+        r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
+        return r;
+      }};
 }
 
 KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,

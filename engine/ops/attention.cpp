@@ -63,8 +63,6 @@ std::uint32_t flash_rows(const vk::DeviceInfo& info, std::uint32_t rows, std::ui
 constexpr std::uint32_t kRbAccumulators = 64;
 constexpr std::uint32_t kMaxRbRows = 8;
 
-/// Query rows per attention_rb.comp workgroup: the power of two that covers the call's rows, within
-/// kRbAccumulators registers per lane (one row at least).
 /// The TEXEL_KV variant's bindings (attention_rb.comp), or nullopt where texel reads are not preferred
 /// or a view cannot be made.
 std::optional<std::array<vk::Binding, 4>> kv_texels(const vk::Context& ctx, const PagedKv& kv) {
@@ -77,6 +75,8 @@ std::optional<std::array<vk::Binding, 4>> kv_texels(const vk::Context& ctx, cons
   return std::array<vk::Binding, 4>{*k, *v, *table, *fill};
 }
 
+/// Query rows per attention_rb.comp workgroup: the power of two that covers the call's rows, within
+/// kRbAccumulators registers per lane (one row at least).
 std::uint32_t rb_rows(std::uint32_t rows, std::uint32_t head_dim) {
   std::uint32_t br = 1;
   while (br < rows && br < kMaxRbRows && 2 * br * head_dim <= kRbAccumulators) br *= 2;

@@ -20,13 +20,28 @@ std::optional<vk::BufferView> touched(WeightFormat format, const vk::BufferView&
   return b.sub(0, bytes);
 }
 
+/// The texel variant's bindings: B as texels and words (0, 1), A as vec4 texels (2).
+std::optional<std::array<vk::Binding, 3>> texel_bindings(const vk::Context& ctx, WeightFormat format,
+                                                         const vk::BufferView& a, const vk::BufferView& b,
+                                                         const MatmulShape& s) {
+  const auto view = touched(format, b, s.n, s.k);
+  if (!view || !ctx.texel_reads()) return std::nullopt;
+  const std::uint32_t a_stride = s.a_stride ? s.a_stride : s.k;
+  const std::uint64_t a_bytes = (std::uint64_t(s.m - 1) * a_stride + s.k) * 4;
+  const auto weights = weight_texels(ctx, *view);
+  const auto as =
+      a.bytes >= a_bytes ? ctx.texel_binding(a.sub(0, a_bytes), vk::TexelFormat::f32x4) : std::nullopt;
+  if (!weights || !as) return std::nullopt;
+  return std::array<vk::Binding, 3>{weights->texels, weights->words, *as};
+}
+
 }  // namespace
 
-TensorAccess matmul_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& b,
-                           std::uint32_t n, std::uint32_t k) {
-  const auto view = touched(format, b, n, k);
-  if (!view) return TensorAccess::address;
-  if (ctx.texel_reads() && weight_texels(ctx, *view)) return TensorAccess::texel;
+TensorAccess matmul_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& a,
+                           const vk::BufferView& b, const MatmulShape& s) {
+  const auto view = touched(format, b, s.n, s.k);
+  if (!view || s.m == 0) return TensorAccess::address;
+  if (texel_bindings(ctx, format, a, b, s)) return TensorAccess::texel;
   return ctx.can_bind(*view) ? TensorAccess::storage : TensorAccess::address;
 }
 
@@ -52,10 +67,10 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
     // Tall blocks waste work on short prompts (rows past M repeat the last row): shrink them there.
     const std::uint32_t tm = s.m >= 16 ? 16 : (s.m >= 8 ? 8 : 4), tn = 32, threads = 8;
     // B through texel views or a storage descriptor where the device prefers and allows, else its address.
-    TensorAccess access = matmul_access(ctx, format, b, s.n, s.k);
-    std::optional<WeightTexels> texels;
+    TensorAccess access = matmul_access(ctx, format, a, b, s);
+    std::optional<std::array<vk::Binding, 3>> texels;
     if (access == TensorAccess::texel) {
-      texels = weight_texels(ctx, *touched(format, b, s.n, s.k));
+      texels = texel_bindings(ctx, format, a, b, s);
       if (!texels)
         access = ctx.can_bind(*touched(format, b, s.n, s.k)) ? TensorAccess::storage : TensorAccess::address;
     }
@@ -64,16 +79,15 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
                       {threads, tm, tn},
                       sizeof(Push),
                       0,
-                      access == TensorAccess::texel     ? 2u
+                      access == TensorAccess::texel     ? 3u
                       : access == TensorAccess::storage ? 1u
                                                         : 0u,
-                      access == TensorAccess::texel ? 0b11u : 0u});
+                      access == TensorAccess::texel ? 0b111u : 0u});
     const Push push{a.address(), b.address(), c.address(), s.m, s.n, s.k, a_stride, c_stride};
     const std::uint32_t gx = std::uint32_t(ceil_div(ceil_div(s.n, tn), threads)),
                         gy = std::uint32_t(ceil_div(s.m, tm));
     if (access == TensorAccess::texel) {
-      const std::array<vk::Binding, 2> bindings{texels->texels, texels->words};
-      cs.dispatch_bound(p, push, bindings, gx, gy, 1, "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});
+      cs.dispatch_bound(p, push, *texels, gx, gy, 1, "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});
     } else if (access == TensorAccess::storage) {
       const vk::Binding bound_b(*touched(format, b, s.n, s.k));
       cs.dispatch_bound(p, push, std::span(&bound_b, 1), gx, gy, 1, "matmul",

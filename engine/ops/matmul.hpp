@@ -24,10 +24,10 @@ struct MatmulShape {
 };
 
 /// How the register-blocked kernel reads the N x K weights b (tensor_access.hpp): through texel views
-/// or a storage descriptor of its bytes up to the next 16 (its wide loads may reach there), as the
-/// device prefers and allows, else through its address.
-[[nodiscard]] TensorAccess matmul_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& b,
-                                         std::uint32_t n, std::uint32_t k);
+/// (with A: a's rows as vec4 texels) or a storage descriptor of b's bytes up to the next 16 (its wide
+/// loads may reach there), as the device prefers and allows, else through their addresses.
+[[nodiscard]] TensorAccess matmul_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& a,
+                                         const vk::BufferView& b, const MatmulShape& shape);
 
 /// a: M x K fp32, b: N x K weights in `format`, c: M x N fp32.
 void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& a,
