@@ -38,12 +38,25 @@ void main() {
   const uint chunks = p.K / CHUNK;
   const uint last_row = p.M - 1, last_col = p.N - 1;
   for (uint ch = 0; ch < chunks; ++ch) {
+#if defined(CHUNK_VALUES)
+    // Each weight chunk decoded once for the TM rows of A (rows past M repeat the last row; their
+    // results are not stored).
+    vec4 xs[TM][CHUNK / 4];
+    for (uint i = 0; i < TM; ++i) load_a_chunk(min(row0 + i, last_row) * (p.a_stride / 4), ch, xs[i]);
+    for (uint j = 0; j < TN; ++j) {
+      vec4 wv[CHUNK / 4];
+      chunk_values(p.b, min(col0 + j, last_col), p.K, ch, wv);
+      for (uint i = 0; i < TM; ++i)
+        for (uint q = 0; q < CHUNK / 4; ++q) acc[i][j] += dot(xs[i][q], wv[q]);
+    }
+#else
     for (uint i = 0; i < TM; ++i) {
       vec4 xs[CHUNK / 4];
       // Rows past M repeat the last row (their results are not stored).
       load_a_chunk(min(row0 + i, last_row) * (p.a_stride / 4), ch, xs);
       for (uint j = 0; j < TN; ++j) acc[i][j] += chunk_dot(p.b, min(col0 + j, last_col), p.K, ch, xs);
     }
+#endif
   }
   for (uint i = 0; i < TM; ++i) {
     if (row0 + i >= p.M) break;

@@ -293,13 +293,23 @@ LAGVK_BLOCK_WORDS(block_words8, 8)
 // dot product of chunk c of a weight row with it, so several rows reuse one x load. Lanes of a subgroup
 // take consecutive chunks, so a subgroup streams each row contiguously with wide loads.
 // VEC variants need K to be a multiple of CHUNK and 16-byte aligned rows and x (the host checks).
+// CHUNK_VALUES formats also have chunk_values(w, row, K, c, v): the chunk's weights themselves, which
+// kernels that dot one chunk with several x (matmul_rb) decode once.
 #if defined(WEIGHT_F32) && defined(VEC)
 #define CHUNK 4
 #define ChunkPtr Vec4Ptr
+#define CHUNK_VALUES
+void chunk_values(ChunkPtr w, uint row, uint K, uint c, out vec4 v[CHUNK / 4]) { v[0] = wv_vec4(w, row * (K / 4) + c); }
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) { return dot(wv_vec4(w, row * (K / 4) + c), xs[0]); }
 #elif defined(WEIGHT_F16) && defined(VEC)
 #define CHUNK 8
 #define ChunkPtr U32x4Ptr
+#define CHUNK_VALUES
+void chunk_values(ChunkPtr w, uint row, uint K, uint c, out vec4 v[CHUNK / 4]) {
+  const uvec4 q = wv_u32x4(w, row * (K / 8) + c);
+  v[0] = vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
+  v[1] = vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));
+}
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uvec4 q = wv_u32x4(w, row * (K / 8) + c);
   return dot(vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y)), xs[0]) +
@@ -308,9 +318,15 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 #elif defined(WEIGHT_BF16) && defined(VEC)
 #define CHUNK 8
 #define ChunkPtr U32x4Ptr
+#define CHUNK_VALUES
 vec4 unpack_bf16x4(uint a, uint b) {
   return vec4(uintBitsToFloat(a << 16), uintBitsToFloat(a & 0xFFFF0000u), uintBitsToFloat(b << 16),
               uintBitsToFloat(b & 0xFFFF0000u));
+}
+void chunk_values(ChunkPtr w, uint row, uint K, uint c, out vec4 v[CHUNK / 4]) {
+  const uvec4 q = wv_u32x4(w, row * (K / 8) + c);
+  v[0] = unpack_bf16x4(q.x, q.y);
+  v[1] = unpack_bf16x4(q.z, q.w);
 }
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uvec4 q = wv_u32x4(w, row * (K / 8) + c);
@@ -321,6 +337,15 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 // into place (block_words), which drivers load far faster than 16-bit halves (lavapipe: several times).
 #define CHUNK 32
 #define ChunkPtr U32Ptr
+#define CHUNK_VALUES
+vec4 signed_bytes4(uint q) { return vec4(ivec4(int(q << 24) >> 24, int(q << 16) >> 24, int(q << 8) >> 24, int(q) >> 24)); }
+void chunk_values(ChunkPtr w, uint row, uint K, uint c, out vec4 v[CHUNK / 4]) {
+  const uint b = (row * (K / 32) + c) * 34;
+  uint q[8];
+  block_words8(w, b + 2, q);
+  const float d = unpackHalf2x16(half_at(w, b)).x;
+  for (uint i = 0; i < 8; ++i) v[i] = d * signed_bytes4(q[i]);
+}
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uint b = (row * (K / 32) + c) * 34;  // byte offset of the block
   uint q[8];
@@ -335,6 +360,17 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 // Blocks are 18 bytes (2-byte aligned): the 16 quant bytes are read as 4 aligned words, as for Q8_0.
 #define CHUNK 32
 #define ChunkPtr U32Ptr
+#define CHUNK_VALUES
+void chunk_values(ChunkPtr w, uint row, uint K, uint c, out vec4 v[CHUNK / 4]) {
+  const uint b = (row * (K / 32) + c) * 18;
+  uint q[4];
+  block_words4(w, b + 2, q);
+  const float d = unpackHalf2x16(half_at(w, b)).x;
+  for (uint i = 0; i < 4; ++i) {
+    v[i] = d * (vec4(low_nibbles(q[i])) - 8.0);
+    v[4 + i] = d * (vec4(high_nibbles(q[i])) - 8.0);
+  }
+}
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
   const uint b = (row * (K / 32) + c) * 18;
   uint q[4];
@@ -349,6 +385,29 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 // bytes, so every block starts on a 32-bit word and is read as whole words: d and m, [qh,] qs.
 #define CHUNK 32
 #define ChunkPtr U32Ptr
+#define CHUNK_VALUES
+void chunk_values(ChunkPtr w, uint row, uint K, uint c, out vec4 v[CHUNK / 4]) {
+#if defined(WEIGHT_Q5_1)
+  const uint words = 6, qs = 2;
+#else
+  const uint words = 5, qs = 1;
+#endif
+  const uint base = (row * (K / 32) + c) * words;
+#if defined(WEIGHT_Q5_1)
+  const uint qh = wv_u32(w, base + 1);
+#endif
+  const vec2 dm = unpackHalf2x16(wv_u32(w, base));
+  for (uint i = 0; i < 4; ++i) {
+    const uint b = wv_u32(w, base + qs + i);  // qs[4i .. 4i+3]
+    uvec4 lo = low_nibbles(b), hi = high_nibbles(b);
+#if defined(WEIGHT_Q5_1)
+    lo |= fifth_bits(qh, 4 * i);
+    hi |= fifth_bits(qh, 16 + 4 * i);
+#endif
+    v[i] = dm.x * vec4(lo) + dm.y;
+    v[4 + i] = dm.x * vec4(hi) + dm.y;
+  }
+}
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 #if defined(WEIGHT_Q5_1)
   const uint words = 6, qs = 2;
