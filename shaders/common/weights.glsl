@@ -525,6 +525,38 @@ float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 // the scales, Q5_K's next two hold qh.
 #define CHUNK 64
 #define ChunkPtr U32x4Ptr
+#define CHUNK_VALUES
+void chunk_values(ChunkPtr w, uint row, uint K, uint c, out vec4 vals[CHUNK / 4]) {
+#if defined(WEIGHT_Q5_K)
+  const uint vecs = 11, qs_vec = 3;
+#else
+  const uint vecs = 9, qs_vec = 1;
+#endif
+  const uint base = (row * (K / 256) + c / 4) * vecs;
+  const uint p = c % 4;
+  const uvec4 hdr = wv_u32x4(w, base);
+  const vec2 dm = unpackHalf2x16(hdr.x);
+  float sc0, m0, sc1, m1;
+  k_scale_min(2 * p, hdr.yzw, sc0, m0);
+  k_scale_min(2 * p + 1, hdr.yzw, sc1, m1);
+  const float d0 = dm.x * sc0, d1 = dm.x * sc1, n0 = dm.y * m0, n1 = dm.y * m1;
+  for (uint v = 0; v < 2; ++v) {
+    const uvec4 qs = wv_u32x4(w, base + qs_vec + 2 * p + v);
+#if defined(WEIGHT_Q5_K)
+    const uvec4 qh = wv_u32x4(w, base + 1 + v);
+#endif
+    for (uint e = 0; e < 4; ++e) {
+      const uint i = 4 * v + e;
+      uint lo = qs[e] & 0x0F0F0F0Fu, hi = (qs[e] >> 4) & 0x0F0F0F0Fu;
+#if defined(WEIGHT_Q5_K)
+      lo |= ((qh[e] >> (2 * p)) & 0x01010101u) << 4;
+      hi |= ((qh[e] >> (2 * p + 1)) & 0x01010101u) << 4;
+#endif
+      vals[i] = d0 * bytes4(lo) - n0;
+      vals[8 + i] = d1 * bytes4(hi) - n1;
+    }
+  }
+}
 float chunk_dot(ChunkPtr w, uint row, uint K, uint c, vec4 xs[CHUNK / 4]) {
 #if defined(WEIGHT_Q5_K)
   const uint vecs = 11, qs_vec = 3;
