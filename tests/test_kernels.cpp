@@ -232,12 +232,17 @@ KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
           }};
 }
 
-KernelCase rmsnorm_case(std::uint32_t rows, std::uint32_t dim) {
-  return {fmt::format("rmsnorm_r{}_d{}", rows, dim), [=] {
+KernelCase rmsnorm_case(std::uint32_t rows, std::uint32_t dim, Access access = Access::device) {
+  return {fmt::format("rmsnorm_r{}_d{}{}", rows, dim, access_suffix(access)), [=] {
             const auto x = random_floats(std::size_t(rows) * dim, 31 + dim, -3.0f, 3.0f);
             const auto w = random_floats(dim, 32, 0.5f, 1.5f);
             auto gx = upload(x), gw = upload(w);
             auto gy = gpu().create_buffer(x.size() * 4);
+            const BindingLimit limit(access, x.size() * 4);
+            if (limit.active()) {
+              EXPECT_EQ(ops::rmsnorm_texels(gpu(), gx, gw, rows, dim).has_value(), access == Access::texel)
+                  << "the case does not take the path it is named after";
+            }
             vk::CommandStream cs(gpu());
             ops::rmsnorm(gpu(), cs, gx, gw, gy, rows, dim, 1e-5f);
             cs.finish();
@@ -778,7 +783,7 @@ std::vector<KernelCase> kernel_cases() {
 
   for (auto [r, d] :
        std::vector<std::array<std::uint32_t, 2>>{{1, 1}, {3, 7}, {5, 4096}, {2, 1000}, {70, 64}})
-    cases.push_back(rmsnorm_case(r, d));
+    for (Access a : {Access::texel, Access::address}) cases.push_back(rmsnorm_case(r, d, a));
   for (auto mode : {ref::RopeMode::normal, ref::RopeMode::neox}) {
     cases.push_back(rope_case({mode, 1, 1, 2, 0, 10000.0f, 1.0f, false, false, 7}));
     cases.push_back(rope_case({mode, 7, 3, 64, 0, 10000.0f, 1.0f, false, false, 100}));
