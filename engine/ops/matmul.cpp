@@ -35,14 +35,28 @@ std::optional<std::array<vk::Binding, 3>> texel_bindings(const vk::Context& ctx,
   return std::array<vk::Binding, 3>{weights->texels, weights->words, *as};
 }
 
+/// The path a register-blocked dispatch takes and its descriptors (texel: 3, storage: 1, address: none),
+/// decided once per dispatch: each texel view lookup takes the buffer's lock.
+struct Plan {
+  TensorAccess access = TensorAccess::address;
+  std::array<vk::Binding, 3> bindings{vk::BufferView(), vk::BufferView(), vk::BufferView()};
+  std::size_t count = 0;
+};
+
+Plan plan(const vk::Context& ctx, WeightFormat format, const vk::BufferView& a, const vk::BufferView& b,
+          const MatmulShape& s) {
+  const auto view = touched(format, b, s.n, s.k);
+  if (!view || s.m == 0) return {};
+  if (const auto texels = texel_bindings(ctx, format, a, b, s)) return {TensorAccess::texel, *texels, 3};
+  if (ctx.can_bind(*view)) return {TensorAccess::storage, {*view, vk::BufferView(), vk::BufferView()}, 1};
+  return {};
+}
+
 }  // namespace
 
 TensorAccess matmul_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& a,
                            const vk::BufferView& b, const MatmulShape& s) {
-  const auto view = touched(format, b, s.n, s.k);
-  if (!view || s.m == 0) return TensorAccess::address;
-  if (texel_bindings(ctx, format, a, b, s)) return TensorAccess::texel;
-  return ctx.can_bind(*view) ? TensorAccess::storage : TensorAccess::address;
+  return plan(ctx, format, a, b, s).access;
 }
 
 void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& a,
@@ -67,30 +81,19 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
     // Tall blocks waste work on short prompts (rows past M repeat the last row): shrink them there.
     const std::uint32_t tm = s.m >= 16 ? 16 : (s.m >= 8 ? 8 : 4), tn = 32, threads = 8;
     // B through texel views or a storage descriptor where the device prefers and allows, else its address.
-    TensorAccess access = matmul_access(ctx, format, a, b, s);
-    std::optional<std::array<vk::Binding, 3>> texels;
-    if (access == TensorAccess::texel) {
-      texels = texel_bindings(ctx, format, a, b, s);
-      if (!texels)
-        access = ctx.can_bind(*touched(format, b, s.n, s.k)) ? TensorAccess::storage : TensorAccess::address;
-    }
-    const auto& p =
-        ctx.pipeline({"matmul_rb_" + std::string(format_name(format)) + std::string(variant_suffix(access)),
-                      {threads, tm, tn},
-                      sizeof(Push),
-                      0,
-                      access == TensorAccess::texel     ? 3u
-                      : access == TensorAccess::storage ? 1u
-                                                        : 0u,
-                      access == TensorAccess::texel ? 0b111u : 0u});
+    const Plan chosen = plan(ctx, format, a, b, s);
+    const auto& p = ctx.pipeline(
+        {"matmul_rb_" + std::string(format_name(format)) + std::string(variant_suffix(chosen.access)),
+         {threads, tm, tn},
+         sizeof(Push),
+         0,
+         std::uint32_t(chosen.count),
+         chosen.access == TensorAccess::texel ? 0b111u : 0u});
     const Push push{a.address(), b.address(), c.address(), s.m, s.n, s.k, a_stride, c_stride};
     const std::uint32_t gx = std::uint32_t(ceil_div(ceil_div(s.n, tn), threads)),
                         gy = std::uint32_t(ceil_div(s.m, tm));
-    if (access == TensorAccess::texel) {
-      cs.dispatch_bound(p, push, *texels, gx, gy, 1, "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});
-    } else if (access == TensorAccess::storage) {
-      const vk::Binding bound_b(*touched(format, b, s.n, s.k));
-      cs.dispatch_bound(p, push, std::span(&bound_b, 1), gx, gy, 1, "matmul",
+    if (chosen.count) {
+      cs.dispatch_bound(p, push, std::span(chosen.bindings.data(), chosen.count), gx, gy, 1, "matmul",
                         {vk::reads(a), vk::reads(b), vk::writes(c)});
     } else {
       cs.dispatch(p, push, gx, gy, 1, "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});

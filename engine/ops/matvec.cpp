@@ -46,17 +46,32 @@ std::optional<std::array<vk::Binding, 4>> texel_bindings(const vk::Context& ctx,
   return std::array<vk::Binding, 4>{weights->texels, *xs, (*views)[2], weights->words};
 }
 
+/// The path a dispatch takes and the descriptors it binds (texel: 4, storage: 3, address: none), decided
+/// once per dispatch: each texel view lookup takes the buffer's lock.
+struct Plan {
+  TensorAccess access = TensorAccess::address;
+  std::array<vk::Binding, 4> bindings{vk::BufferView(), vk::BufferView(), vk::BufferView(), vk::BufferView()};
+  std::size_t count = 0;
+};
+
+Plan plan(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w, const vk::BufferView& x,
+          const vk::BufferView& y, std::uint32_t n, std::uint32_t k) {
+  if (n == 0 || !wide_loads(format, w, x, k)) return {};
+  if (ctx.texel_reads())
+    if (const auto texels = texel_bindings(ctx, format, w, x, y, n, k))
+      return {TensorAccess::texel, *texels, 4};
+  const auto views = touched(format, w, x, y, n, k);
+  if (views && std::ranges::all_of(*views, [&](const vk::BufferView& v) { return ctx.can_bind(v); }))
+    return {TensorAccess::storage, {(*views)[0], (*views)[1], (*views)[2], vk::BufferView()}, 3};
+  return {};
+}
+
 }  // namespace
 
 TensorAccess matvec_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w,
                            const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n,
                            std::uint32_t k) {
-  if (n == 0 || !wide_loads(format, w, x, k)) return TensorAccess::address;
-  if (ctx.texel_reads() && texel_bindings(ctx, format, w, x, y, n, k)) return TensorAccess::texel;
-  const auto views = touched(format, w, x, y, n, k);
-  if (views && std::ranges::all_of(*views, [&](const vk::BufferView& v) { return ctx.can_bind(v); }))
-    return TensorAccess::storage;
-  return TensorAccess::address;
+  return plan(ctx, format, w, x, y, n, k).access;
 }
 
 void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& w,
@@ -72,12 +87,8 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   const bool vec = wide_loads(format, w, x, k);
   if (quantized && !vec) fail("internal: matvec: quantized weights need 16-byte aligned x and W");
   // Texel views, storage descriptors or addresses, as the device prefers and allows (tensor_access.hpp).
-  std::optional<std::array<vk::Binding, 4>> texels;
-  TensorAccess access = matvec_access(ctx, format, w, x, y, n, k);
-  if (access == TensorAccess::texel) {
-    texels = texel_bindings(ctx, format, w, x, y, n, k);
-    if (!texels) access = TensorAccess::storage;  // a view could not be made after all (a full cache)
-  }
+  const Plan chosen = plan(ctx, format, w, x, y, n, k);
+  const TensorAccess access = chosen.access;
   // Whole subgroups reduce without shared memory; the workgroup size must be a multiple of the subgroup
   // size the pipeline really gets, so it is requested explicitly where the device allows that.
   const std::uint32_t sg = std::max(ctx.info().subgroup_size, 1u);
@@ -87,27 +98,20 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
                               (access != TensorAccess::address ? std::string(variant_suffix(access))
                                : vec                           ? "_vec"
                                                                : "");
-  const std::uint32_t bindings = access == TensorAccess::texel     ? 4u
-                                 : access == TensorAccess::storage ? 3u
-                                                                   : 0u;
   const auto& pipeline = ctx.pipeline({variant,
                                        {rows, sg * subgroups},
                                        sizeof(Push),
                                        ctx.info().subgroup_size_control ? sg : 0,
-                                       bindings,
+                                       std::uint32_t(chosen.count),
                                        access == TensorAccess::texel ? 0b1011u : 0u});
   const Grid g = grid_1d(ctx.info(), ceil_div(n, rows * subgroups));
   const Push push{w.address(), x.address(), y.address(), n, k};
   const std::initializer_list<vk::Access> accesses{vk::reads(w), vk::reads(x), vk::writes(y)};
-  if (access == TensorAccess::texel) {
-    cs.dispatch_bound(pipeline, push, *texels, g.x, g.y, 1, "matvec", accesses);
-  } else if (access == TensorAccess::storage) {
-    const auto views = *touched(format, w, x, y, n, k);
-    const std::array<vk::Binding, 3> storage{views[0], views[1], views[2]};
-    cs.dispatch_bound(pipeline, push, storage, g.x, g.y, 1, "matvec", accesses);
-  } else {
+  if (chosen.count)
+    cs.dispatch_bound(pipeline, push, std::span(chosen.bindings.data(), chosen.count), g.x, g.y, 1, "matvec",
+                      accesses);
+  else
     cs.dispatch(pipeline, push, g.x, g.y, 1, "matvec", accesses);
-  }
 }
 
 }  // namespace lagvk::ops

@@ -51,7 +51,7 @@ class Buffer {
   static constexpr std::size_t kMaxTexelViews = 16;
   /// A uniform texel buffer view of `texels` texels of `format` from byte `offset` on, created on first
   /// use and owned by the buffer until it is destroyed (thread-safe). VK_NULL_HANDLE once kMaxTexelViews
-  /// other views exist. The caller checks the device's limits (Context::texel_view).
+  /// other views exist. The caller checks the device's limits (Context::texel_binding).
   [[nodiscard]] VkBufferView texel_view(VkDeviceSize offset, VkDeviceSize texels, TexelFormat format) const;
 
  private:
