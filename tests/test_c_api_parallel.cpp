@@ -175,24 +175,57 @@ TEST(CApiParallel, CancelStopsEveryRunningCallAndACallbackOnlyItsOwn) {
   lagvk_model_free(model);
 }
 
+struct LongGeneration {
+  std::atomic<int> streamed{0};
+  std::atomic<bool> stop{false};
+};
+
+int stream_until_told(void* user_data, int32_t, const char*, size_t) {
+  auto* g = static_cast<LongGeneration*>(user_data);
+  ++g->streamed;
+  return g->stop.load() ? 1 : 0;
+}
+
 TEST(CApiParallel, OtherCallsRunBetweenPassesOfALongGeneration) {
   lagvk_model* model = load(2);
   ASSERT_NE(model, nullptr);
+  const std::uint32_t context = lagvk_model_get_info(model)->context_tokens;
+  // A generation that runs until this test stops it (or fills its context): its end cannot race the
+  // tokenizer however fast the device decodes.
+  LongGeneration generation;
   std::atomic<bool> done{false};
-  Answer long_answer;
+  lagvk_status status = LAGVK_OK;
+  std::string error;
   std::thread generating([&] {
-    long_answer = ask(model, kQuestions[0], 150);
+    lagvk_generate_params p = lagvk_generate_params_default();
+    p.temperature = 0;
+    p.ignore_eos = 1;
+    p.max_tokens = context / 2;
+    p.on_token = stream_until_told;
+    p.user_data = &generation;
+    const lagvk_chat_message message = {"user", kQuestions[0].c_str(), nullptr, nullptr};
+    const lagvk_chat_params cp = lagvk_chat_params_default();
+    lagvk_completion* c = nullptr;
+    status = lagvk_chat_ex(model, &message, 1, &cp, &p, &c);
+    if (status != LAGVK_OK) error = lagvk_last_error();
+    if (c) lagvk_completion_free(c);
     done = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  while (generation.streamed.load() == 0 && !done.load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   // Tokenizing needs the model's lock, which the generation does not hold between its passes.
   int32_t ids[64];
   size_t n = 0;
-  ASSERT_EQ(lagvk_tokenize(model, "a short text", 12, 1, 0, ids, 64, &n), LAGVK_OK) << lagvk_last_error();
-  EXPECT_GT(n, 0u);
-  EXPECT_FALSE(done.load()) << "the tokenizer waited for the whole generation";
+  const lagvk_status tokenized = lagvk_tokenize(model, "a short text", 12, 1, 0, ids, 64, &n);
+  const bool finished_first = done.load();
+  generation.stop = true;
   generating.join();
-  EXPECT_EQ(long_answer.status, LAGVK_OK) << long_answer.error;
+  ASSERT_EQ(tokenized, LAGVK_OK) << lagvk_last_error();
+  EXPECT_GT(n, 0u);
+  EXPECT_FALSE(finished_first) << "the tokenizer waited for the whole generation ("
+                               << generation.streamed.load() << " tokens)";
+  // Stopped by its callback, as the API says.
+  EXPECT_EQ(status, LAGVK_ERROR_CANCELLED) << error;
   lagvk_model_free(model);
 }
 
