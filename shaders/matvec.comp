@@ -1,14 +1,21 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // y = W x for decode: W is N x K weights in any weight format, x is K fp32, y is N fp32.
-// Memory-bound. A workgroup is several subgroups; each subgroup computes ROWS consecutive rows. Its lanes
+// Memory-bound. A workgroup is several subgroups; each subgroup computes ROWS consecutive rows (TEXEL_GROUPS:
+// ROWS x ROW_SLOTS rows). Its lanes
 // take consecutive chunks of the rows (wide, contiguous loads; see weights.glsl), load each chunk of x
 // once for all ROWS rows, and reduce with subgroup adds: no shared memory, no barriers.
 // BOUND_WEIGHTS variants read W, x and y through storage descriptors (set 0, bindings 0, 1, 2; see
 // weights.glsl for why), TEXEL_WEIGHTS variants W and x through texel views (W: bindings 0 and 3, x: 1)
 // and y through a storage descriptor (2); both ignore the addresses in the push constants.
+// TEXEL_GROUPS variants (K a multiple of TEXEL_GROUP blocks) give each lane whole 16-byte aligned runs of
+// blocks instead of single blocks (see weight_groups.glsl).
 #include "lagvk.glsl"
 #include "weights.glsl"
+#if defined(TEXEL_GROUPS)
+#extension GL_KHR_shader_subgroup_shuffle : require
+#include "weight_groups.glsl"
+#endif
 
 layout(constant_id = 0) const uint ROWS = 8;
 layout(local_size_x_id = 1) in;
@@ -37,29 +44,65 @@ void load_x(uint c, out vec4 xs[CHUNK / 4]) { load_x_chunk(p.x, c, xs); }
 void store_y(uint i, float v) { p.y.v[i] = v; }
 #endif
 
+// TEXEL_GROUPS: rows rows whose few groups would leave lanes idle (K = 1024 is 4 Q8_0 groups) share a
+// subgroup: ROW_SLOTS rows side by side, each taken by gl_SubgroupSize / ROW_SLOTS lanes.
+layout(constant_id = 2) const uint ROW_SLOTS = 1;
+
 void main() {
-  const uint row0 = (flat_group_id() * gl_NumSubgroups + gl_SubgroupID) * ROWS;
+#if defined(TEXEL_GROUPS)
+  const uint slots = ROW_SLOTS;
+#else
+  const uint slots = 1;
+#endif
+  const uint row0 = (flat_group_id() * gl_NumSubgroups + gl_SubgroupID) * ROWS * slots;
   if (row0 >= p.N) return;
-  const uint lane = gl_SubgroupInvocationID;
-  // The last subgroup may hold fewer rows; its missing rows repeat the last real one (harmless reads).
+  const uint lanes = gl_SubgroupSize / slots;  // lanes per row
+  const uint lane = gl_SubgroupInvocationID % lanes, slot = gl_SubgroupInvocationID / lanes;
+  // Row r of this lane is row0 + r * slots + slot. The last subgroup may hold fewer rows; its missing rows
+  // repeat the last real one (harmless reads).
   const uint last = p.N - 1;
   float acc[ROWS];
   for (uint r = 0; r < ROWS; ++r) acc[r] = 0.0;
 #if defined(SCALAR_CHUNKS)
-  for (uint k = lane; k < p.K; k += gl_SubgroupSize) {
+  for (uint k = lane; k < p.K; k += lanes) {
     const float xv = p.x.v[k];
     for (uint r = 0; r < ROWS; ++r) acc[r] = fma(weight_at(p.w, min(row0 + r, last), p.K, k), xv, acc[r]);
   }
+#elif defined(TEXEL_GROUPS)
+  const uint groups = p.K / (CHUNK * TEXEL_GROUP);
+  uvec4 carry[ROWS];
+  for (uint g = lane; g < groups; g += lanes) {
+#define GROUP_BLOCK(j)                                                                              \
+  if (j < TEXEL_GROUP) {                                                                            \
+    vec4 xs[CHUNK / 4];                                                                             \
+    load_x(g * TEXEL_GROUP + j, xs);                                                                \
+    vec4 xv = xs[0];                                                                                \
+    for (uint i = 1; i < CHUNK / 4; ++i) xv += xs[i];                                               \
+    const float xsum = xv.x + xv.y + xv.z + xv.w;                                                   \
+    for (uint r = 0; r < ROWS; ++r)                                                                 \
+      acc[r] += group_chunk_dot(p.w, min(row0 + r * slots + slot, last), p.K, g, j, xs, xsum, carry[r]); \
+  }
+    // Unrolled by hand so that each block's byte offset in its group is a constant.
+    GROUP_BLOCK(0u) GROUP_BLOCK(1u) GROUP_BLOCK(2u) GROUP_BLOCK(3u)
+    GROUP_BLOCK(4u) GROUP_BLOCK(5u) GROUP_BLOCK(6u) GROUP_BLOCK(7u)
+  }
 #else
   const uint chunks = p.K / CHUNK;
-  for (uint c = lane; c < chunks; c += gl_SubgroupSize) {
+  for (uint c = lane; c < chunks; c += lanes) {
     vec4 xs[CHUNK / 4];
     load_x(c, xs);
     for (uint r = 0; r < ROWS; ++r) acc[r] += chunk_dot(p.w, min(row0 + r, last), p.K, c, xs);
   }
 #endif
   for (uint r = 0; r < ROWS; ++r) {
-    const float s = subgroupAdd(acc[r]);
-    if (lane == 0 && row0 + r < p.N) store_y(row0 + r, s);
+    float s = acc[r];
+#if defined(TEXEL_GROUPS)
+    if (slots > 1)  // a butterfly within each slot's lanes
+      for (uint d = lanes / 2; d > 0; d /= 2) s += subgroupShuffleXor(s, d);
+    else
+#endif
+      s = subgroupAdd(s);
+    const uint row = row0 + r * slots + slot;
+    if (lane == 0 && row < p.N) store_y(row, s);
   }
 }

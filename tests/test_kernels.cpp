@@ -221,6 +221,12 @@ KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
             if (limit.active()) {
               EXPECT_EQ(ops::matvec_access(gpu(), f, gw, gx, gy, n, k), expected_access(access))
                   << "the case does not take the path it is named after";
+              // Texel reads of rows that are whole 16-byte aligned runs of blocks give lanes whole runs.
+              const std::uint32_t group = texel_group_blocks(f);
+              const bool groups =
+                  access == Access::texel && group != 0 && k % (group * block_elements(f)) == 0;
+              EXPECT_EQ(ops::matvec_variant(gpu(), f, gw, gx, gy, n, k).ends_with("_texel_groups"), groups)
+                  << ops::matvec_variant(gpu(), f, gw, gx, gy, n, k);
             }
             vk::CommandStream cs(gpu());
             ops::matvec(gpu(), cs, f, gw, gx, gy, n, k);
@@ -770,6 +776,15 @@ std::vector<KernelCase> kernel_cases() {
         cases.push_back(
             matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::register_blocked, WeightSource::encoded, a));
     }
+  }
+  // Texel reads of rows that are whole runs of blocks filling 16-byte texels (weight_groups.glsl): 3 runs
+  // (one lane per row, rows side by side), 4 (4 lanes per row on lavapipe), 16 (all lanes on a row);
+  // rows not a multiple of the workgroup's.
+  for (WeightFormat f : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0,
+                         WeightFormat::q5_1, WeightFormat::iq4_nl}) {
+    for (std::uint32_t runs : {3u, 4u, 16u})
+      cases.push_back(
+          matvec_case(f, 37, runs * texel_group_blocks(f) * 32, WeightSource::encoded, Access::texel));
   }
   // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels read them through texel views (CPU
   // devices) or address them by pointer.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <string>
 
 #include "engine/ops/dispatch.hpp"
 #include "engine/ops/push_constants.hpp"
@@ -48,25 +49,57 @@ std::optional<std::array<vk::Binding, 4>> texel_bindings(const vk::Context& ctx,
 
 /// The path a dispatch takes and the descriptors it binds (texel: 4, storage: 3, address: none), decided
 /// once per dispatch: each texel view lookup takes the buffer's lock.
+/// texel_groups: lanes take aligned runs of blocks (shaders/common/weight_groups.glsl), for rows that are
+/// whole runs.
 struct Plan {
   TensorAccess access = TensorAccess::address;
   std::array<vk::Binding, 4> bindings{vk::BufferView(), vk::BufferView(), vk::BufferView(), vk::BufferView()};
   std::size_t count = 0;
+  bool texel_groups = false;
 };
 
 Plan plan(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w, const vk::BufferView& x,
           const vk::BufferView& y, std::uint32_t n, std::uint32_t k) {
   if (n == 0 || !wide_loads(format, w, x, k)) return {};
   if (ctx.texel_reads())
-    if (const auto texels = texel_bindings(ctx, format, w, x, y, n, k))
-      return {TensorAccess::texel, *texels, 4};
+    if (const auto texels = texel_bindings(ctx, format, w, x, y, n, k)) {
+      const std::uint32_t group = texel_group_blocks(format);
+      return {TensorAccess::texel, *texels, 4, group != 0 && k % (group * block_elements(format)) == 0};
+    }
   const auto views = touched(format, w, x, y, n, k);
   if (views && std::ranges::all_of(*views, [&](const vk::BufferView& v) { return ctx.can_bind(v); }))
     return {TensorAccess::storage, {(*views)[0], (*views)[1], (*views)[2], vk::BufferView()}, 3};
   return {};
 }
 
+/// Rows a texel-groups subgroup takes side by side (shaders/matvec.comp: ROW_SLOTS): the lanes per row are
+/// the power of two up to the subgroup size that leaves the fewest lanes without a group (K = 1024 is 4
+/// Q8_0 groups: 4 lanes per row, 2 rows side by side on 8 lanes). Only where the pipeline gets exactly
+/// the subgroup size the host assumes.
+std::uint32_t row_slots(const vk::Context& ctx, WeightFormat format, std::uint32_t k) {
+  const std::uint32_t sg = ctx.info().subgroup_size;
+  if (!ctx.info().subgroup_size_control || sg == 0) return 1;
+  const std::uint32_t groups = k / (texel_group_blocks(format) * block_elements(format));
+  std::uint32_t best = sg;
+  for (std::uint32_t lanes = sg; lanes >= 1; lanes /= 2)
+    if (ceil_div(groups, lanes) * lanes < ceil_div(groups, best) * best) best = lanes;
+  return sg / best;
+}
+
+std::string variant_name(WeightFormat format, const Plan& chosen, bool vec) {
+  std::string name = "matvec_" + std::string(format_name(format));
+  if (chosen.access != TensorAccess::address)
+    return name + std::string(variant_suffix(chosen.access)) + (chosen.texel_groups ? "_groups" : "");
+  return vec ? name + "_vec" : name;
+}
+
 }  // namespace
+
+std::string matvec_variant(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w,
+                           const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n,
+                           std::uint32_t k) {
+  return variant_name(format, plan(ctx, format, w, x, y, n, k), wide_loads(format, w, x, k));
+}
 
 TensorAccess matvec_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w,
                            const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n,
@@ -94,17 +127,15 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   const std::uint32_t sg = std::max(ctx.info().subgroup_size, 1u);
   const std::uint32_t rows = kRowsPerSubgroup;
   const std::uint32_t subgroups = kSubgroupsPerGroup;
-  const std::string variant = "matvec_" + std::string(format_name(format)) +
-                              (access != TensorAccess::address ? std::string(variant_suffix(access))
-                               : vec                           ? "_vec"
-                                                               : "");
+  const std::uint32_t slots = chosen.texel_groups ? row_slots(ctx, format, k) : 1;
+  const std::string variant = variant_name(format, chosen, vec);
   const auto& pipeline = ctx.pipeline({variant,
-                                       {rows, sg * subgroups},
+                                       {rows, sg * subgroups, slots},
                                        sizeof(Push),
                                        ctx.info().subgroup_size_control ? sg : 0,
                                        std::uint32_t(chosen.count),
                                        access == TensorAccess::texel ? 0b1011u : 0u});
-  const Grid g = grid_1d(ctx.info(), ceil_div(n, rows * subgroups));
+  const Grid g = grid_1d(ctx.info(), ceil_div(n, rows * slots * subgroups));
   const Push push{w.address(), x.address(), y.address(), n, k};
   const std::initializer_list<vk::Access> accesses{vk::reads(w), vk::reads(x), vk::writes(y)};
   if (chosen.count)

@@ -1,6 +1,7 @@
 #pragma once
 // Host wrapper of shaders/matvec.comp: y = W x (decode).
 #include <cstdint>
+#include <string>
 
 #include "engine/ops/tensor_access.hpp"
 #include "engine/ops/weight_format.hpp"
@@ -12,6 +13,11 @@ namespace lagvk::ops {
 /// How matvec reads these tensors (tensor_access.hpp): descriptors need wide loads to be possible and
 /// every tensor accepted by the device (W and x as texels, or W, x and y as storage buffers).
 [[nodiscard]] TensorAccess matvec_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w,
+                                         const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n,
+                                         std::uint32_t k);
+
+/// The shader variant matvec dispatches for these tensors ("matvec_q8_0_texel_groups").
+[[nodiscard]] std::string matvec_variant(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w,
                                          const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n,
                                          std::uint32_t k);
 

@@ -29,4 +29,14 @@ using WeightFormat = GgmlType;
   return type_info(f).chunk_elements;
 }
 
+/// Blocks in the shortest run of a 32-element block format's blocks that fills whole 16-byte texels (8
+/// for Q8_0's 34-byte blocks, 4 for Q4_1's 20); 0 for other formats. Texel-reading matvec kernels give
+/// each lane such runs when rows are whole runs (shaders/common/weight_groups.glsl, which derives the same
+/// number from the block size).
+[[nodiscard]] constexpr std::uint32_t texel_group_blocks(WeightFormat f) {
+  if (block_elements(f) != 32) return 0;
+  const auto bytes = static_cast<std::uint32_t>(type_info(f).bytes_per_block);
+  return bytes % 16 == 0 ? 1 : bytes % 8 == 0 ? 2 : bytes % 4 == 0 ? 4 : 8;
+}
+
 }  // namespace lagvk

@@ -32,6 +32,7 @@ float wv_f16(F16Ptr w, uint i) { return unpackHalf2x16(weight_word(i / 2) >> (16
 uint wv_u16(U16Ptr w, uint i) { return (weight_word(i / 2) >> (16 * (i & 1))) & 0xFFFFu; }
 uint wv_u32(U32Ptr w, uint i) { return weight_word(i); }
 uvec4 wv_u32x4(U32x4Ptr w, uint i) { return texelFetch(weight_texels, int(i)); }
+uvec4 weight_texel(uint i) { return texelFetch(weight_texels, int(i)); }
 #elif defined(BOUND_WEIGHTS)
 // One binding seen as each element type the formats read (aliases of the same buffer).
 layout(set = 0, binding = 0, std430) readonly buffer BoundF32 { float v[]; } bound_f32;
