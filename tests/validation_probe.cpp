@@ -10,6 +10,7 @@
 #include "engine/vk/command_stream.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -23,9 +24,9 @@ void create_empty_buffer(VkDevice device) {
   if (vkCreateBuffer(device, &info, nullptr, &buffer) == VK_SUCCESS) vkDestroyBuffer(device, buffer, nullptr);
 }
 
-std::string small_model() {
-  const auto path = std::filesystem::path(::testing::TempDir()) /
-                    ("validation_probe_" + std::to_string(::getpid()) + ".gguf");
+/// A small model written into `dir` (removed with it when the test ends).
+std::string small_model(const ScratchDir& dir) {
+  const auto path = dir.path() / "model.gguf";
   make_random_model(small_model_spec(GgmlType::f16, 5)).write(path.string());
   return path.string();
 }
@@ -37,9 +38,10 @@ TEST(ValidationProbe, RawVulkanError) {
 
 // An engine's context: the message is made while the engine lives and checked after it is gone.
 TEST(ValidationProbe, EngineErrorAfterTheEngineIsGone) {
+  const ScratchDir dir{"validation_probe"};
   LoadOptions o;
   o.context = 64;
-  auto engine = load_engine(small_model(), o);
+  auto engine = load_engine(small_model(dir), o);
   create_empty_buffer(engine->context().device());
   engine.reset();
 }
@@ -47,9 +49,10 @@ TEST(ValidationProbe, EngineErrorAfterTheEngineIsGone) {
 // An engine loaded around test support: its own log has the message, which the listener cannot see;
 // ctest's check of the output must fail the run.
 TEST(ValidationProbe, EngineLoadedOutsideTestSupport) {
+  const ScratchDir dir{"validation_probe"};
   LoadOptions o;
   o.context = 64;
-  auto engine = Engine::load(small_model(), o);
+  auto engine = Engine::load(small_model(dir), o);
   create_empty_buffer(engine->context().device());
   EXPECT_EQ(engine->context().validation_log().message_count(), 1u);
 }
