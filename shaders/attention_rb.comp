@@ -5,7 +5,7 @@
 // the same split-K partial states as attention_flash.comp.
 //
 // A workgroup is one subgroup and owns one kv head and BR query rows (token, head of the GQA group), which
-// every lane reads alike. Keys go by one per lane: a lane scores its key against the
+// every lane reads alike. Keys go by KEYS per lane per step: a lane scores its keys against the
 // BR rows, the rows' running maxima are subgroup maxima (so every lane rescales the same way), and each
 // lane adds p * V of its own keys into its own BR x head_dim accumulator. The lanes' accumulators and sums
 // are added once, at the end. No shared memory, no barrier.
@@ -18,6 +18,7 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint BR = 4;   // query rows per workgroup
 layout(constant_id = 2) const uint HD = 64;  // head dimension, a multiple of 4
+layout(constant_id = 3) const uint KEYS = 1;  // keys per lane per step
 
 const uint C4 = HD / 4;
 const float NEG_INF = -1.0 / 0.0;
@@ -92,35 +93,55 @@ void main() {
     for (uint c4 = 0; c4 < C4; ++c4) qv[r * C4 + c4] = q4.v[q_row[r] + c4];
 
   // Straight-line code around the accumulators (no branch in the loop body): a lane past the range or on a
-  // hole reads the range's last entry (its own page slot: readable memory) and selects it away.
-  for (uint j0 = lo; j0 < hi; j0 += width) {
-    const uint j = j0 + lane, jr = min(j, hi - 1);
-    const bool present = j < hi && j % p.page_tokens < fill_at(jr / p.page_tokens);
-    const uint page = table_at(jr / p.page_tokens);
-    const uint kb = (((page * p.page_tokens + jr % p.page_tokens) * p.kv_heads + kvh) * HD) / 4;
-    float s[BR];
-    for (uint r = 0; r < BR; ++r) s[r] = 0.0;
-    for (uint c4 = 0; c4 < C4; ++c4) {
-      const vec4 kv = key4(kb + c4);
-      for (uint r = 0; r < BR; ++r) s[r] += dot(qv[r * C4 + c4], kv);
+  // hole reads the range's last entry (its own page slot: readable memory) and selects it away. A step
+  // takes KEYS keys per lane (lanes side by side within each), so the rows' maxima, their rescaling and
+  // its exponential are paid once per KEYS keys.
+  for (uint j0 = lo; j0 < hi; j0 += width * KEYS) {
+    uint kb[KEYS];
+    bool present[KEYS];
+    uint jk[KEYS];
+    for (uint u = 0; u < KEYS; ++u) {
+      const uint j = j0 + u * width + lane, jr = min(j, hi - 1);
+      jk[u] = j;
+      present[u] = j < hi && j % p.page_tokens < fill_at(jr / p.page_tokens);
+      const uint page = table_at(jr / p.page_tokens);
+      kb[u] = (((page * p.page_tokens + jr % p.page_tokens) * p.kv_heads + kvh) * HD) / 4;
     }
-    float pr[BR];
+    float s[BR * KEYS];
+    for (uint i = 0; i < BR * KEYS; ++i) s[i] = 0.0;
+    for (uint u = 0; u < KEYS; ++u)
+      for (uint c4 = 0; c4 < C4; ++c4) {
+        const vec4 kv = key4(kb[u] + c4);
+        for (uint r = 0; r < BR; ++r) s[r * KEYS + u] += dot(qv[r * C4 + c4], kv);
+      }
+    float pr[BR * KEYS];
     for (uint r = 0; r < BR; ++r) {
-      float sr = s[r] * p.scale;
-      if (p.softcap > 0.0) sr = p.softcap * stable_tanh(sr / p.softcap);
-      sr = (present && j >= row_lo[r] && j < row_hi[r]) ? sr : NEG_INF;
-      const float mx = max(m[r], subgroupMax(sr));
+      float top = NEG_INF;
+      for (uint u = 0; u < KEYS; ++u) {
+        float sr = s[r * KEYS + u] * p.scale;
+        if (p.softcap > 0.0) sr = p.softcap * stable_tanh(sr / p.softcap);
+        sr = (present[u] && jk[u] >= row_lo[r] && jk[u] < row_hi[r]) ? sr : NEG_INF;
+        s[r * KEYS + u] = sr;
+        top = max(top, sr);
+      }
+      const float mx = max(m[r], subgroupMax(top));
       // Until a row has seen a key its max stays -inf and its state zero: no NaN from -inf - -inf.
       const float corr = mx == NEG_INF ? 1.0 : exp(m[r] - mx);
-      pr[r] = sr == NEG_INF ? 0.0 : exp(sr - mx);
-      l[r] = l[r] * corr + pr[r];
+      float added = 0.0;
+      for (uint u = 0; u < KEYS; ++u) {
+        const float sr = s[r * KEYS + u];
+        pr[r * KEYS + u] = sr == NEG_INF ? 0.0 : exp(sr - mx);
+        added += pr[r * KEYS + u];
+      }
+      l[r] = l[r] * corr + added;
       m[r] = mx;
       for (uint c4 = 0; c4 < C4; ++c4) acc[r * C4 + c4] *= corr;
     }
-    for (uint c4 = 0; c4 < C4; ++c4) {
-      const vec4 vv = present ? value4(kb + c4) : vec4(0.0);
-      for (uint r = 0; r < BR; ++r) acc[r * C4 + c4] = fma(vec4(pr[r]), vv, acc[r * C4 + c4]);
-    }
+    for (uint u = 0; u < KEYS; ++u)
+      for (uint c4 = 0; c4 < C4; ++c4) {
+        const vec4 vv = present[u] ? value4(kb[u] + c4) : vec4(0.0);
+        for (uint r = 0; r < BR; ++r) acc[r * C4 + c4] = fma(vec4(pr[r * KEYS + u]), vv, acc[r * C4 + c4]);
+      }
   }
 
   // Add the lanes' states; lane c4 % width writes column c4 of every row.

@@ -882,6 +882,13 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(attention_case(1, 8, 1, 128, 777, 16, true, causal, {}, rb, 7));
   cases.push_back(attention_case(3, 8, 2, 80, 500, 7, false, causal, {0, 3.0f}, rb, 4));
   cases.push_back(attention_case(2, 2, 2, 256, 1, 16, false, causal, {}, rb, 5));
+  // Small heads take several keys per lane per step (4 at head dim 24 and 32, 2 at 64): key ranges that are
+  // not a multiple of a step, holes, a window, softcap, split-K, bidirectional.
+  cases.push_back(attention_case(45, 8, 4, 24, 37, 7, true, causal, {0, 3.0f}, rb));
+  cases.push_back(attention_case(29, 8, 2, 24, 300, 16, false, causal, {50, 0.0f}, rb, 3));
+  cases.push_back(attention_case(1, 8, 4, 24, 1000, 16, false, causal, {}, rb, 6));
+  cases.push_back(attention_case(13, 4, 4, 32, 61, 7, false, ops::AttentionMask::bidirectional, {}, rb));
+  cases.push_back(attention_case(3, 8, 2, 64, 301, 16, true, causal, {}, rb));
   // Both ways the register-blocked kernel reads the cache, whatever the device prefers: texel views and
   // addresses (holes, a window, GQA, split-K, bidirectional).
   for (Access a : {Access::texel, Access::address}) {
@@ -889,6 +896,7 @@ std::vector<KernelCase> kernel_cases() {
     cases.push_back(attention_case(50, 4, 2, 64, 100, 16, false, causal, {70, 2.0f}, rb, 0, a));
     cases.push_back(attention_case(1, 8, 1, 128, 777, 16, true, causal, {}, rb, 7, a));
     cases.push_back(attention_case(9, 4, 2, 80, 5, 7, true, ops::AttentionMask::bidirectional, {}, rb, 0, a));
+    cases.push_back(attention_case(45, 8, 4, 24, 37, 7, true, causal, {0, 3.0f}, rb, 0, a));
   }
   // The rowwise kernel stays: head dims that are not multiples of 4 (or shapes the flash kernel cannot
   // take) use it.

@@ -60,7 +60,9 @@ std::uint32_t flash_rows(const vk::DeviceInfo& info, std::uint32_t rows, std::ui
 
 // attention_rb.comp: rows x head_dim accumulators per lane. The kernel is unrolled over both; on lavapipe 64
 // compiles in about a second, 256 took minutes (LLVM on the unrolled blocks), so the block stays small.
-constexpr std::uint32_t kRbAccumulators = 64;
+// 96 gives head dim 24 four rows (2,048-token prefill attention 0.75x the time of two) and keeps head dim
+// 64 at one (two rows, at 128, made its decode attention 2.9x slower).
+constexpr std::uint32_t kRbAccumulators = 96;
 constexpr std::uint32_t kMaxRbRows = 8;
 
 /// The TEXEL_KV variant's bindings (attention_rb.comp), or nullopt where texel reads are not preferred
@@ -81,6 +83,16 @@ std::uint32_t rb_rows(std::uint32_t rows, std::uint32_t head_dim) {
   std::uint32_t br = 1;
   while (br < rows && br < kMaxRbRows && 2 * br * head_dim <= kRbAccumulators) br *= 2;
   return br;
+}
+
+/// Keys per lane per step of attention_rb.comp (KEYS): the rows' maxima, rescaling and its exponential
+/// are paid once per step, so small heads take more keys (lavapipe, 2,048-token prefill: head dim 24 4
+/// keys 1.3x faster than 1; head dim 64 2 keys 1.2x); a power of two, at most 4, with KEYS x head_dim
+/// within 128.
+std::uint32_t rb_keys_per_lane(std::uint32_t head_dim) {
+  std::uint32_t keys = 1;
+  while (keys < 4 && 2 * keys * head_dim <= 128) keys *= 2;
+  return keys;
 }
 
 /// Key ranges per tile of rows: enough workgroups to keep the device busy when the rows alone do not
@@ -146,7 +158,7 @@ void flash_attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferVi
       std::string(causal ? "attention_rb" : "attention_rb_bidirectional") + (texels ? "_texel" : "");
   const auto& pipeline = register_blocked
                              ? ctx.pipeline({rb_name,
-                                             {sg, br, kv.head_dim},
+                                             {sg, br, kv.head_dim, rb_keys_per_lane(kv.head_dim)},
                                              sizeof(push::FlashAttention),
                                              info.subgroup_size_control ? sg : 0,
                                              texels ? 4u : 0u,
