@@ -8,6 +8,8 @@
 //   OP_GEGLU:  out[i] = gelu(a[i]) * b[i]        (a = gate, b = up: gemma's feed-forward)
 //   OP_SCALE:  out[i] = a[i] * c                 (b unused: gemma's embedding scale)
 //   OP_SOFTCAP: out[i] = c * tanh(a[i] / c)      (b unused: gemma2's final logit soft-capping)
+// TEXEL_READS variants (CPU devices: see Context::texel_binding) read a and b as 32-bit texels (bindings 0
+// and 1), ignoring those addresses; out is still written through its address.
 #include "lagvk.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -15,22 +17,32 @@ layout(local_size_x_id = 0) in;
 #include "push_constants.h"
 LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_ELEMENTWISE)
 
+#if defined(TEXEL_READS)
+layout(set = 0, binding = 0) uniform usamplerBuffer texel_a;
+layout(set = 0, binding = 1) uniform usamplerBuffer texel_b;
+float a_at(uint i) { return uintBitsToFloat(texelFetch(texel_a, int(i)).x); }
+float b_at(uint i) { return uintBitsToFloat(texelFetch(texel_b, int(i)).x); }
+#else
+float a_at(uint i) { return p.a.v[i]; }
+float b_at(uint i) { return p.b.v[i]; }
+#endif
+
 void main() {
   const uint i = flat_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
   if (i >= p.n) return;
 #if defined(OP_ADD)
-  p.out_.v[i] = p.a.v[i] + p.b.v[i % p.b_period];
+  p.out_.v[i] = a_at(i) + b_at(i % p.b_period);
 #elif defined(OP_SWIGLU)
-  const float g = p.a.v[i];
-  p.out_.v[i] = g / (1.0 + exp(-g)) * p.b.v[i];
+  const float g = a_at(i);
+  p.out_.v[i] = g / (1.0 + exp(-g)) * b_at(i);
 #elif defined(OP_GELU)
-  p.out_.v[i] = gelu_tanh(p.a.v[i]);
+  p.out_.v[i] = gelu_tanh(a_at(i));
 #elif defined(OP_GEGLU)
-  p.out_.v[i] = gelu_tanh(p.a.v[i]) * p.b.v[i];
+  p.out_.v[i] = gelu_tanh(a_at(i)) * b_at(i);
 #elif defined(OP_SCALE)
-  p.out_.v[i] = p.a.v[i] * p.c;
+  p.out_.v[i] = a_at(i) * p.c;
 #elif defined(OP_SOFTCAP)
-  p.out_.v[i] = p.c * stable_tanh(p.a.v[i] / p.c);
+  p.out_.v[i] = p.c * stable_tanh(a_at(i) / p.c);
 #else
 #error "define OP_ADD, OP_SWIGLU, OP_GELU, OP_GEGLU, OP_SCALE or OP_SOFTCAP"
 #endif

@@ -1,8 +1,8 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // y = W x for decode: W is N x K weights in any weight format, x is K fp32, y is N fp32.
-// Memory-bound. A workgroup is several subgroups; each subgroup computes ROWS consecutive rows (TEXEL_GROUPS:
-// ROWS x ROW_SLOTS rows). Its lanes
+// Memory-bound. A workgroup is several subgroups; each subgroup computes ROWS consecutive rows
+// (TEXEL_WEIGHTS: ROWS x ROW_SLOTS rows). Its lanes
 // take consecutive chunks of the rows (wide, contiguous loads; see weights.glsl), load each chunk of x
 // once for all ROWS rows, and reduce with subgroup adds: no shared memory, no barriers.
 // BOUND_WEIGHTS variants read W, x and y through storage descriptors (set 0, bindings 0, 1, 2; see
@@ -12,8 +12,10 @@
 // blocks instead of single blocks (see weight_groups.glsl).
 #include "lagvk.glsl"
 #include "weights.glsl"
-#if defined(TEXEL_GROUPS)
+#if defined(TEXEL_WEIGHTS)
 #extension GL_KHR_shader_subgroup_shuffle : require
+#endif
+#if defined(TEXEL_GROUPS)
 #include "weight_groups.glsl"
 #endif
 
@@ -44,12 +46,13 @@ void load_x(uint c, out vec4 xs[CHUNK / 4]) { load_x_chunk(p.x, c, xs); }
 void store_y(uint i, float v) { p.y.v[i] = v; }
 #endif
 
-// TEXEL_GROUPS: rows rows whose few groups would leave lanes idle (K = 1024 is 4 Q8_0 groups) share a
-// subgroup: ROW_SLOTS rows side by side, each taken by gl_SubgroupSize / ROW_SLOTS lanes.
+// TEXEL_WEIGHTS: rows whose few chunks or groups would leave lanes idle (K = 576 is 18 Q4_1 blocks, K = 1024
+// 4 Q8_0 groups) share a subgroup: ROW_SLOTS rows side by side, each taken by gl_SubgroupSize / ROW_SLOTS
+// lanes.
 layout(constant_id = 2) const uint ROW_SLOTS = 1;
 
 void main() {
-#if defined(TEXEL_GROUPS)
+#if defined(TEXEL_WEIGHTS)
   const uint slots = ROW_SLOTS;
 #else
   const uint slots = 1;
@@ -66,7 +69,8 @@ void main() {
 #if defined(SCALAR_CHUNKS)
   for (uint k = lane; k < p.K; k += lanes) {
     const float xv = p.x.v[k];
-    for (uint r = 0; r < ROWS; ++r) acc[r] = fma(weight_at(p.w, min(row0 + r, last), p.K, k), xv, acc[r]);
+    for (uint r = 0; r < ROWS; ++r)
+      acc[r] = fma(weight_at(p.w, min(row0 + r * slots + slot, last), p.K, k), xv, acc[r]);
   }
 #elif defined(TEXEL_GROUPS)
   const uint groups = p.K / (CHUNK * TEXEL_GROUP);
@@ -91,12 +95,12 @@ void main() {
   for (uint c = lane; c < chunks; c += lanes) {
     vec4 xs[CHUNK / 4];
     load_x(c, xs);
-    for (uint r = 0; r < ROWS; ++r) acc[r] += chunk_dot(p.w, min(row0 + r, last), p.K, c, xs);
+    for (uint r = 0; r < ROWS; ++r) acc[r] += chunk_dot(p.w, min(row0 + r * slots + slot, last), p.K, c, xs);
   }
 #endif
   for (uint r = 0; r < ROWS; ++r) {
     float s = acc[r];
-#if defined(TEXEL_GROUPS)
+#if defined(TEXEL_WEIGHTS)
     if (slots > 1)  // a butterfly within each slot's lanes
       for (uint d = lanes / 2; d > 0; d /= 2) s += subgroupShuffleXor(s, d);
     else

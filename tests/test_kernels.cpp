@@ -281,11 +281,21 @@ KernelCase layernorm_case(std::uint32_t rows, std::uint32_t dim, float offset) {
           }};
 }
 
-KernelCase gelu_case(std::uint32_t n) {
-  return {fmt::format("gelu_n{}", n), [=] {
+/// Asserts the path an elementwise case takes (ops/elementwise.hpp) where its Access forces one.
+void expect_elementwise_path(const BindingLimit& limit, Access access, const vk::Buffer& a,
+                             const vk::Buffer& b, std::uint32_t n, std::uint32_t period = 0) {
+  if (!limit.active()) return;
+  EXPECT_EQ(ops::elementwise_reads_texels(gpu(), a, b, n, period), access == Access::texel)
+      << "the case does not take the path it is named after";
+}
+
+KernelCase gelu_case(std::uint32_t n, Access access = Access::device) {
+  return {fmt::format("gelu_n{}{}", n, access_suffix(access)), [=] {
             const auto x = random_floats(n, 63, -12.0f, 12.0f);
             auto gx = upload(x);
             auto go = gpu().create_buffer(std::uint64_t(n) * 4);
+            const BindingLimit limit(access, std::uint64_t(n) * 4);
+            expect_elementwise_path(limit, access, gx, gx, n);
             vk::CommandStream cs(gpu());
             ops::gelu(gpu(), cs, gx, go, n);
             cs.finish();
@@ -297,11 +307,13 @@ KernelCase gelu_case(std::uint32_t n) {
           }};
 }
 
-KernelCase geglu_case(std::uint32_t n) {
-  return {fmt::format("geglu_n{}", n), [=] {
+KernelCase geglu_case(std::uint32_t n, Access access = Access::device) {
+  return {fmt::format("geglu_n{}{}", n, access_suffix(access)), [=] {
             const auto gate = random_floats(n, 64, -12.0f, 12.0f), up = random_floats(n, 65, -3.0f, 3.0f);
             auto gg = upload(gate), gu = upload(up);
             auto go = gpu().create_buffer(std::uint64_t(n) * 4);
+            const BindingLimit limit(access, std::uint64_t(n) * 4);
+            expect_elementwise_path(limit, access, gg, gu, n);
             vk::CommandStream cs(gpu());
             ops::geglu(gpu(), cs, gg, gu, go, n);
             cs.finish();
@@ -314,11 +326,13 @@ KernelCase geglu_case(std::uint32_t n) {
 }
 
 /// Soft-capping over values from well inside the cap (nearly linear) to far beyond it (saturated).
-KernelCase softcap_case(std::uint32_t n, float cap) {
-  return {fmt::format("softcap_n{}_cap{}", n, int(cap)), [=] {
+KernelCase softcap_case(std::uint32_t n, float cap, Access access = Access::device) {
+  return {fmt::format("softcap_n{}_cap{}{}", n, int(cap), access_suffix(access)), [=] {
             const auto x = random_floats(n, 66, -6.0f * cap, 6.0f * cap);
             auto gx = upload(x);
             auto go = gpu().create_buffer(std::uint64_t(n) * 4);
+            const BindingLimit limit(access, std::uint64_t(n) * 4);
+            expect_elementwise_path(limit, access, gx, gx, n);
             vk::CommandStream cs(gpu());
             ops::softcap(gpu(), cs, gx, go, n, cap);
             cs.finish();
@@ -330,11 +344,13 @@ KernelCase softcap_case(std::uint32_t n, float cap) {
           }};
 }
 
-KernelCase scale_case(std::uint32_t n, float factor) {
-  return {fmt::format("scale_n{}", n), [=] {
+KernelCase scale_case(std::uint32_t n, float factor, Access access = Access::device) {
+  return {fmt::format("scale_n{}{}", n, access_suffix(access)), [=] {
             const auto x = random_floats(n, 67, -3.0f, 3.0f);
             auto gx = upload(x);
             auto go = gpu().create_buffer(std::uint64_t(n) * 4);
+            const BindingLimit limit(access, std::uint64_t(n) * 4);
+            expect_elementwise_path(limit, access, gx, gx, n);
             vk::CommandStream cs(gpu());
             ops::scale(gpu(), cs, gx, go, n, factor);
             cs.finish();
@@ -401,11 +417,13 @@ KernelCase softmax_case(std::uint32_t rows, std::uint32_t cols) {
           }};
 }
 
-KernelCase swiglu_case(std::uint32_t n) {
-  return {fmt::format("swiglu_n{}", n), [=] {
+KernelCase swiglu_case(std::uint32_t n, Access access = Access::device) {
+  return {fmt::format("swiglu_n{}{}", n, access_suffix(access)), [=] {
             const auto g = random_floats(n, 61, -6.0f, 6.0f), u = random_floats(n, 62);
             auto gg = upload(g), gu = upload(u);
             auto go = gpu().create_buffer(std::uint64_t(n) * 4);
+            const BindingLimit limit(access, std::uint64_t(n) * 4);
+            expect_elementwise_path(limit, access, gg, gu, n);
             vk::CommandStream cs(gpu());
             ops::swiglu(gpu(), cs, gg, gu, go, n);
             cs.finish();
@@ -417,11 +435,13 @@ KernelCase swiglu_case(std::uint32_t n) {
           }};
 }
 
-KernelCase add_case(std::uint32_t n, std::uint32_t period) {
-  return {fmt::format("add_n{}_period{}", n, period), [=] {
+KernelCase add_case(std::uint32_t n, std::uint32_t period, Access access = Access::device) {
+  return {fmt::format("add_n{}_period{}{}", n, period, access_suffix(access)), [=] {
             const std::uint32_t p = period ? period : n;
             const auto a = random_floats(n, 71), b = random_floats(p, 72);
             auto ga = upload(a), gb = upload(b);
+            const BindingLimit limit(access, std::uint64_t(n) * 4);
+            expect_elementwise_path(limit, access, ga, gb, n, period);
             vk::CommandStream cs(gpu());
             ops::add(gpu(), cs, ga, gb, ga, n, period);  // in place, as the forward pass uses it
             cs.finish();
@@ -777,6 +797,12 @@ std::vector<KernelCase> kernel_cases() {
             matmul_case(f, 5, 37, 2 * b, ops::MatmulKernel::register_blocked, WeightSource::encoded, a));
     }
   }
+  // Texel reads with rows side by side in a subgroup: SmolLM2's K = 576 (18 blocks: 4 lanes per row on
+  // lavapipe), f16 rows of 9 chunks (1 lane per row) and of 513 (all lanes on a row).
+  cases.push_back(matvec_case(WeightFormat::q4_1, 37, 576, WeightSource::encoded, Access::texel));
+  cases.push_back(matvec_case(WeightFormat::q8_0, 37, 576, WeightSource::encoded, Access::texel));
+  cases.push_back(matvec_case(WeightFormat::f16, 37, 72, WeightSource::encoded, Access::texel));
+  cases.push_back(matvec_case(WeightFormat::f16, 37, 4104, WeightSource::encoded, Access::texel));
   // Texel reads of rows that are whole runs of blocks filling 16-byte texels (weight_groups.glsl): 3 runs
   // (one lane per row, rows side by side), 4 (4 lanes per row on lavapipe), 16 (all lanes on a row);
   // rows not a multiple of the workgroup's.
@@ -821,6 +847,17 @@ std::vector<KernelCase> kernel_cases() {
   cases.push_back(add_case(1, 0));
   cases.push_back(add_case(70001, 0));
   cases.push_back(add_case(7 * 96, 96));  // a bias row repeated over tokens
+  // Both ways the elementwise kernels read their operands, whatever the device prefers: texel views and
+  // addresses (in place for add, a repeating bias, sizes that are not a multiple of the workgroup).
+  for (Access a : {Access::texel, Access::address}) {
+    cases.push_back(add_case(70001, 0, a));
+    cases.push_back(add_case(7 * 96, 96, a));
+    cases.push_back(swiglu_case(1000, a));
+    cases.push_back(gelu_case(1000, a));
+    cases.push_back(geglu_case(1000, a));
+    cases.push_back(scale_case(999, 16.0f, a));
+    cases.push_back(softcap_case(999, 2.0f, a));
+  }
 
   // Attention: GQA ratios 1, 2, 4, 8; decode (1 token) and prefill; odd page sizes and head dims.
   for (auto [hq, hkv] : std::vector<std::array<std::uint32_t, 2>>{{4, 4}, {4, 2}, {8, 2}, {16, 2}}) {

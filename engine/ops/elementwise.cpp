@@ -1,6 +1,9 @@
 #include "engine/ops/elementwise.hpp"
 
+#include <array>
 #include <cmath>
+#include <optional>
+#include <string>
 
 #include "engine/ops/dispatch.hpp"
 #include "engine/ops/push_constants.hpp"
@@ -11,14 +14,38 @@ namespace {
 using Push = push::Elementwise;
 constexpr std::uint32_t kThreads = 64;
 
-/// `a` and `b` are read (b may stand in for an operand the kernel ignores), `out` written.
+/// The elements `a` and `b` the kernel reads, as 32-bit texels (bindings 0 and 1 of the TEXEL_READS
+/// variants), or nullopt where texel reads are not preferred or a view cannot be made.
+std::optional<std::array<vk::Binding, 2>> texels(const vk::Context& ctx, const Push& push,
+                                                 const vk::BufferView& a, const vk::BufferView& b) {
+  if (!ctx.texel_reads()) return std::nullopt;
+  const auto as = ctx.texel_binding(a.sub(0, std::uint64_t(push.n) * 4), vk::TexelFormat::u32);
+  const auto bs = ctx.texel_binding(b.sub(0, std::uint64_t(push.b_period) * 4), vk::TexelFormat::u32);
+  if (!as || !bs) return std::nullopt;
+  return std::array<vk::Binding, 2>{*as, *bs};
+}
+
+/// `a` and `b` are read (b may stand in for an operand the kernel ignores; its first b_period elements),
+/// `out` written.
 void run(vk::Context& ctx, vk::CommandStream& cs, const char* shader, const Push& push,
          const vk::BufferView& a, const vk::BufferView& b, const vk::BufferView& out) {
-  const auto& pipeline = ctx.pipeline({shader, {kThreads}, sizeof(Push)});
   const Grid g = grid_1d(ctx.info(), ceil_div(push.n, kThreads));
-  cs.dispatch(pipeline, push, g.x, g.y, 1, shader, {vk::reads(a), vk::reads(b), vk::writes(out)});
+  const std::initializer_list<vk::Access> accesses{vk::reads(a), vk::reads(b), vk::writes(out)};
+  if (const auto bound = texels(ctx, push, a, b)) {
+    const auto& pipeline =
+        ctx.pipeline({std::string(shader) + "_texel", {kThreads}, sizeof(Push), 0, 2u, 0b11u});
+    cs.dispatch_bound(pipeline, push, *bound, g.x, g.y, 1, shader, accesses);
+    return;
+  }
+  const auto& pipeline = ctx.pipeline({shader, {kThreads}, sizeof(Push)});
+  cs.dispatch(pipeline, push, g.x, g.y, 1, shader, accesses);
 }
 }  // namespace
+
+bool elementwise_reads_texels(const vk::Context& ctx, const vk::BufferView& a, const vk::BufferView& b,
+                              std::uint32_t n, std::uint32_t b_period) {
+  return n != 0 && texels(ctx, Push{0, 0, 0, n, b_period ? b_period : n, 0.0f}, a, b).has_value();
+}
 
 void add(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& a, const vk::BufferView& b,
          const vk::BufferView& out, std::uint32_t n, std::uint32_t b_period) {

@@ -8,6 +8,12 @@
 
 namespace lagvk::ops {
 
+/// Whether these operands are read as texels (CPU devices: Context::texel_binding), else through their
+/// addresses; the same for every operation of this file.
+[[nodiscard]] bool elementwise_reads_texels(const vk::Context& ctx, const vk::BufferView& a,
+                                            const vk::BufferView& b, std::uint32_t n,
+                                            std::uint32_t b_period = 0);
+
 /// out[i] = a[i] + b[i % b_period] for i < n (b_period 0 means n); out may alias a.
 void add(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& a, const vk::BufferView& b,
          const vk::BufferView& out, std::uint32_t n, std::uint32_t b_period = 0);

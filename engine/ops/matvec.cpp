@@ -15,6 +15,7 @@ using Push = push::Matvec;
 // Measured on lavapipe (bench_model decode): 4 rows per subgroup, 8 subgroups per workgroup.
 constexpr std::uint32_t kRowsPerSubgroup = 4;
 constexpr std::uint32_t kSubgroupsPerGroup = 8;
+constexpr double kMinLaneUse = 0.9;
 
 /// Wide loads need K to be a multiple of the chunk and 16-byte aligned rows and x; quantized formats
 /// always satisfy the first and the host keeps activations aligned.
@@ -72,18 +73,20 @@ Plan plan(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w, 
   return {};
 }
 
-/// Rows a texel-groups subgroup takes side by side (shaders/matvec.comp: ROW_SLOTS): the lanes per row are
-/// the power of two up to the subgroup size that leaves the fewest lanes without a group (K = 1024 is 4
-/// Q8_0 groups: 4 lanes per row, 2 rows side by side on 8 lanes). Only where the pipeline gets exactly
-/// the subgroup size the host assumes.
-std::uint32_t row_slots(const vk::Context& ctx, WeightFormat format, std::uint32_t k) {
+/// Rows a texel subgroup takes side by side (shaders/matvec.comp: ROW_SLOTS): the lanes per row are the
+/// power of two up to the subgroup size that leaves the fewest lanes without a chunk or group of the row
+/// (K = 576 is 18 Q4_1 blocks: 2 lanes per row, 4 rows side by side on 8 lanes; K = 1024 is 4 Q8_0
+/// groups: 4 lanes per row). Only where the pipeline gets exactly the subgroup size the host assumes.
+std::uint32_t row_slots(const vk::Context& ctx, WeightFormat format, std::uint32_t k, bool texel_groups) {
   const std::uint32_t sg = ctx.info().subgroup_size;
   if (!ctx.info().subgroup_size_control || sg == 0) return 1;
-  const std::uint32_t groups = k / (texel_group_blocks(format) * block_elements(format));
-  std::uint32_t best = sg;
-  for (std::uint32_t lanes = sg; lanes >= 1; lanes /= 2)
-    if (ceil_div(groups, lanes) * lanes < ceil_div(groups, best) * best) best = lanes;
-  return sg / best;
+  const std::uint32_t units =
+      texel_groups ? k / (texel_group_blocks(format) * block_elements(format)) : k / chunk_elements(format);
+  // The widest rows (fewest streams per subgroup) that keep kMinLaneUse of the lanes busy, else the
+  // narrowest.
+  for (std::uint32_t lanes = sg; lanes > 1; lanes /= 2)
+    if (double(units) >= kMinLaneUse * double(ceil_div(units, lanes) * lanes)) return sg / lanes;
+  return sg;
 }
 
 std::string variant_name(WeightFormat format, const Plan& chosen, bool vec) {
@@ -127,7 +130,8 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   const std::uint32_t sg = std::max(ctx.info().subgroup_size, 1u);
   const std::uint32_t rows = kRowsPerSubgroup;
   const std::uint32_t subgroups = kSubgroupsPerGroup;
-  const std::uint32_t slots = chosen.texel_groups ? row_slots(ctx, format, k) : 1;
+  const std::uint32_t slots =
+      access == TensorAccess::texel ? row_slots(ctx, format, k, chosen.texel_groups) : 1;
   const std::string variant = variant_name(format, chosen, vec);
   const auto& pipeline = ctx.pipeline({variant,
                                        {rows, sg * subgroups, slots},
