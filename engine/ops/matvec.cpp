@@ -74,16 +74,16 @@ Plan plan(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w, 
 }
 
 /// Rows a texel subgroup takes side by side (shaders/matvec.comp: ROW_SLOTS): the lanes per row are the
-/// power of two up to the subgroup size that leaves the fewest lanes without a chunk or group of the row
-/// (K = 576 is 18 Q4_1 blocks: 2 lanes per row, 4 rows side by side on 8 lanes; K = 1024 is 4 Q8_0
-/// groups: 4 lanes per row). Only where the pipeline gets exactly the subgroup size the host assumes.
+/// widest power of two up to the subgroup size with at least kMinLaneUse of them busy over the row's
+/// chunks or groups (K = 576 is 18 Q4_1 blocks: 4 lanes per row, 2 rows side by side on 8 lanes; K =
+/// 1024 is 4 Q8_0 groups: 4 lanes per row; K = 768, 3 groups: one lane per row). Only where the
+/// pipeline gets exactly the subgroup size the host assumes.
 std::uint32_t row_slots(const vk::Context& ctx, WeightFormat format, std::uint32_t k, bool texel_groups) {
   const std::uint32_t sg = ctx.info().subgroup_size;
   if (!ctx.info().subgroup_size_control || sg == 0) return 1;
   const std::uint32_t units =
       texel_groups ? k / (texel_group_blocks(format) * block_elements(format)) : k / chunk_elements(format);
-  // The widest rows (fewest streams per subgroup) that keep kMinLaneUse of the lanes busy, else the
-  // narrowest.
+  // Wider rows mean fewer streams per subgroup and a shorter reduction.
   for (std::uint32_t lanes = sg; lanes > 1; lanes /= 2)
     if (double(units) >= kMinLaneUse * double(ceil_div(units, lanes) * lanes)) return sg / lanes;
   return sg;
