@@ -934,6 +934,9 @@ std::vector<KernelCase> kernel_cases() {
     cases.push_back(attention_case(1, 8, 1, 128, 777, 16, true, causal, {}, rb, 7, a));
     cases.push_back(attention_case(9, 4, 2, 80, 5, 7, true, ops::AttentionMask::bidirectional, {}, rb, 0, a));
     cases.push_back(attention_case(45, 8, 4, 24, 37, 7, true, causal, {0, 3.0f}, rb, 0, a));
+    // Head dims whose rows are an odd number of vec4.
+    cases.push_back(attention_case(21, 6, 3, 36, 50, 7, true, causal, {0, 0.0f}, rb, 0, a));
+    cases.push_back(attention_case(2, 4, 2, 20, 300, 16, false, causal, {}, rb, 3, a));
   }
   // The rowwise kernel stays: head dims that are not multiples of 4 (or shapes the flash kernel cannot
   // take) use it.
