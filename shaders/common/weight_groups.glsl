@@ -56,6 +56,14 @@ vec4 run_nibbles4(uint w[12], uint p, uint high) {
 }
 // The 16 bits at byte p (even).
 uint run_half(uint w[12], uint p) { return (w[p / 4] >> (8 * (p % 4))) & 0xFFFFu; }
+// The dot product of x with the 32 quants of a block's qs[16] at byte p: element j < 16 is the low
+// nibble of qs[j], element j + 16 the high one.
+float run_nibbles_dot(uint w[12], uint p, vec4 xs[CHUNK / 4]) {
+  float s = 0.0;
+  for (uint i = 0; i < 4; ++i)  // qs[4i .. 4i + 3]: elements 4i .. and 16 + 4i ..
+    s += dot(run_nibbles4(w, p + 4 * i, 0), xs[i]) + dot(run_nibbles4(w, p + 4 * i, 1), xs[4 + i]);
+  return s;
+}
 
 #if defined(WEIGHT_Q8_0)
 float group_chunk_dot(ChunkPtr w, uint row, uint K, uint g, uint j, vec4 xs[CHUNK / 4], float xsum,
@@ -72,24 +80,16 @@ float group_chunk_dot(ChunkPtr w, uint row, uint K, uint g, uint j, vec4 xs[CHUN
                       inout uvec4 carry) {
   uint q[12];
   const uint o = group_block_words(row, K, g, j, q, carry);
-  float s = 0.0;
-  for (uint i = 0; i < 4; ++i)  // qs[4i .. 4i + 3]: elements 4i .. and 16 + 4i ..
-    s += dot(run_nibbles4(q, o + 2 + 4 * i, 0), xs[i]) + dot(run_nibbles4(q, o + 2 + 4 * i, 1), xs[4 + i]);
-  return unpackHalf2x16(run_half(q, o)).x * (s - 8.0 * xsum);
+  return unpackHalf2x16(run_half(q, o)).x * (run_nibbles_dot(q, o + 2, xs) - 8.0 * xsum);
 }
 #elif defined(WEIGHT_Q4_1)
-// sum (d q + m) x = d (sum q x) + m (sum x). Blocks start on words.
+// sum (d q + m) x = d (sum q x) + m (sum x).
 float group_chunk_dot(ChunkPtr w, uint row, uint K, uint g, uint j, vec4 xs[CHUNK / 4], float xsum,
                       inout uvec4 carry) {
   uint q[12];
   const uint o = group_block_words(row, K, g, j, q, carry);
-  float s = 0.0;
-  for (uint i = 0; i < 4; ++i) {
-    const uint b = q[(o + 4 + 4 * i) / 4];  // qs[4i .. 4i + 3]
-    s += dot(vec4(low_nibbles(b)), xs[i]) + dot(vec4(high_nibbles(b)), xs[4 + i]);
-  }
-  const vec2 dm = unpackHalf2x16(q[o / 4]);
-  return dm.x * s + dm.y * xsum;
+  const vec2 dm = unpackHalf2x16(q[o / 4]);  // blocks start on words
+  return dm.x * run_nibbles_dot(q, o + 4, xs) + dm.y * xsum;
 }
 #else
 float group_chunk_dot(ChunkPtr w, uint row, uint K, uint g, uint j, vec4 xs[CHUNK / 4], float xsum,
