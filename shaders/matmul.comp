@@ -10,6 +10,8 @@ layout(constant_id = 0) const uint BM = 64;
 layout(constant_id = 1) const uint BN = 64;
 layout(constant_id = 2) const uint BK = 16;
 layout(local_size_x_id = 3) in;
+// 1: C += A * B^T (ops::Epilogue::accumulate: the residual connection in the projection's epilogue).
+layout(constant_id = 4) const bool ACCUMULATE = false;
 const uint TM = 4;
 const uint TN = 4;
 
@@ -59,7 +61,10 @@ void main() {
     if (gr >= p.M) break;
     for (uint j = 0; j < TN; ++j) {
       const uint gc = col0 + tx * TN + j;
-      if (gc < p.N) p.c.v[gr * p.c_stride + gc] = acc[i][j];
+      if (gc < p.N) {
+        const uint at = gr * p.c_stride + gc;
+        p.c.v[at] = ACCUMULATE ? p.c.v[at] + acc[i][j] : acc[i][j];
+      }
     }
   }
 }

@@ -14,6 +14,8 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 16;
 layout(constant_id = 2) const uint TN = 32;
+// 1: C += A * B^T (ops::Epilogue::accumulate: the residual connection in the projection's epilogue).
+layout(constant_id = 3) const bool ACCUMULATE = false;
 
 #define MatmulWeightPtr ChunkPtr
 #include "push_constants.h"
@@ -61,6 +63,9 @@ void main() {
   for (uint i = 0; i < TM; ++i) {
     if (row0 + i >= p.M) break;
     for (uint j = 0; j < TN; ++j)
-      if (col0 + j < p.N) p.c.v[(row0 + i) * p.c_stride + col0 + j] = acc[i][j];
+      if (col0 + j < p.N) {
+        const uint at = (row0 + i) * p.c_stride + col0 + j;
+        p.c.v[at] = ACCUMULATE ? p.c.v[at] + acc[i][j] : acc[i][j];
+      }
   }
 }

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// y = W x for decode: W is N x K weights in any weight format, x is K fp32, y is N fp32.
+// y = W x for decode: W is N x K weights in any weight format, x is K fp32, y is N fp32. ACCUMULATE
+// variants add W x to y (the residual connection in the projection's epilogue: no separate add).
 // Memory-bound. A workgroup is several subgroups; each subgroup computes ROWS consecutive rows
 // (TEXEL_WEIGHTS: ROWS x ROW_SLOTS rows). Its lanes
 // take consecutive chunks of the rows (wide, contiguous loads; see weights.glsl), load each chunk of x
@@ -21,29 +22,31 @@
 
 layout(constant_id = 0) const uint ROWS = 8;
 layout(local_size_x_id = 1) in;
+// 1: y += W x (ops::Epilogue::accumulate).
+layout(constant_id = 3) const bool ACCUMULATE = false;
 
 #include "push_constants.h"
 LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_MATVEC)
 
 #if defined(TEXEL_WEIGHTS)
 layout(set = 0, binding = 1) uniform samplerBuffer texel_x;
-layout(set = 0, binding = 2, std430) writeonly buffer BoundY { float v[]; } bound_y;
+layout(set = 0, binding = 2, std430) buffer BoundY { float v[]; } bound_y;
 void load_x(uint c, out vec4 xs[CHUNK / 4]) {
   for (uint i = 0; i < CHUNK / 4; ++i) xs[i] = texelFetch(texel_x, int(c * (CHUNK / 4) + i));
 }
-void store_y(uint i, float v) { bound_y.v[i] = v; }
+void store_y(uint i, float v) { bound_y.v[i] = ACCUMULATE ? bound_y.v[i] + v : v; }
 #elif defined(BOUND_WEIGHTS)
 layout(set = 0, binding = 1, std430) readonly buffer BoundX { vec4 v[]; } bound_x;
-layout(set = 0, binding = 2, std430) writeonly buffer BoundY { float v[]; } bound_y;
+layout(set = 0, binding = 2, std430) buffer BoundY { float v[]; } bound_y;
 void load_x(uint c, out vec4 xs[CHUNK / 4]) {
   for (uint i = 0; i < CHUNK / 4; ++i) xs[i] = bound_x.v[c * (CHUNK / 4) + i];
 }
-void store_y(uint i, float v) { bound_y.v[i] = v; }
+void store_y(uint i, float v) { bound_y.v[i] = ACCUMULATE ? bound_y.v[i] + v : v; }
 #else
 #if !defined(SCALAR_CHUNKS)
 void load_x(uint c, out vec4 xs[CHUNK / 4]) { load_x_chunk(p.x, c, xs); }
 #endif
-void store_y(uint i, float v) { p.y.v[i] = v; }
+void store_y(uint i, float v) { p.y.v[i] = ACCUMULATE ? p.y.v[i] + v : v; }
 #endif
 
 // TEXEL_WEIGHTS: rows whose few chunks or groups would leave lanes idle (K = 576 is 18 Q4_1 blocks, K = 1024

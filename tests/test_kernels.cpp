@@ -173,19 +173,34 @@ class BindingLimit {
   VkDeviceSize previous_ = 0;
 };
 
+/// "_acc" for the projections' accumulating epilogue (the output starts with random values to add to).
+std::string epilogue_suffix(ops::Epilogue e) {
+  return e == ops::Epilogue::accumulate ? "_acc" : "";
+}
+
+/// What an accumulating projection adds its result to: random values, else none (the output's garbage must
+/// then be overwritten).
+std::vector<float> initial_output(ops::Epilogue e, std::size_t count, std::uint32_t seed) {
+  return e == ops::Epilogue::accumulate ? random_floats(count, seed, -4.0f, 4.0f) : std::vector<float>(count);
+}
+
 KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::uint32_t k,
                        ops::MatmulKernel kernel = ops::MatmulKernel::tiled,
-                       WeightSource source = WeightSource::encoded, Access access = Access::device) {
+                       WeightSource source = WeightSource::encoded, Access access = Access::device,
+                       ops::Epilogue epilogue = ops::Epilogue::store) {
   return {
-      fmt::format("matmul{}_{}_m{}_n{}_k{}{}{}", kernel == ops::MatmulKernel::tiled ? "" : "_rb",
-                  format_name(f), m, n, k, source_suffix(source), access_suffix(access)),
+      fmt::format("matmul{}_{}_m{}_n{}_k{}{}{}{}", kernel == ops::MatmulKernel::tiled ? "" : "_rb",
+                  format_name(f), m, n, k, source_suffix(source), access_suffix(access),
+                  epilogue_suffix(epilogue)),
       [=] {
         const auto a = random_floats(std::size_t(m) * k, 11 + m);
         const auto weights = case_weights(source, f, n, k, 12 + n);
         if (!weights) return reference_missing();
         const Weights& w = *weights;
+        const auto c0 = initial_output(epilogue, std::size_t(m) * n, 13 + m);
         auto ga = upload(a), gb = upload_bytes(w.bytes);
-        auto gc = gpu().create_buffer(std::uint64_t(m) * n * 4);
+        auto gc = epilogue == ops::Epilogue::accumulate ? upload(c0)
+                                                        : gpu().create_buffer(std::uint64_t(m) * n * 4);
         // The register-blocked kernel binds B (up to the next 16 bytes) where it can, and A too through
         // texels.
         const std::uint64_t b_bytes = (std::uint64_t(n) * row_bytes(f, k) + 15) / 16 * 16;
@@ -195,26 +210,30 @@ KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::ui
               << "the case does not take the path it is named after";
         }
         vk::CommandStream cs(gpu());
-        ops::matmul(gpu(), cs, f, ga, gb, gc, {m, n, k, 0, 0, kernel});
+        ops::matmul(gpu(), cs, f, ga, gb, gc, {m, n, k, 0, 0, kernel, epilogue});
         cs.finish();
         CaseResult r{download<float>(gc, std::size_t(m) * n), std::vector<float>(std::size_t(m) * n)};
         ref::matmul_abt(a, w.values, r.ref, m, n, k);
+        for (std::size_t i = 0; i < r.ref.size(); ++i) r.ref[i] += c0[i];
         r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
         return r;
       }};
 }
 
 KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
-                       WeightSource source = WeightSource::encoded, Access access = Access::device) {
-  return {fmt::format("matvec_{}_n{}_k{}{}{}", format_name(f), n, k, source_suffix(source),
-                      access_suffix(access)),
+                       WeightSource source = WeightSource::encoded, Access access = Access::device,
+                       ops::Epilogue epilogue = ops::Epilogue::store) {
+  return {fmt::format("matvec_{}_n{}_k{}{}{}{}", format_name(f), n, k, source_suffix(source),
+                      access_suffix(access), epilogue_suffix(epilogue)),
           [=] {
             const auto x = random_floats(k, 21 + k);
             const auto weights = case_weights(source, f, n, k, 22 + n);
             if (!weights) return reference_missing();
             const Weights& w = *weights;
+            const auto y0 = initial_output(epilogue, n, 23 + n);
             auto gx = upload(x), gw = upload_bytes(w.bytes);
-            auto gy = gpu().create_buffer(std::uint64_t(n) * 4);
+            auto gy = epilogue == ops::Epilogue::accumulate ? upload(y0)
+                                                            : gpu().create_buffer(std::uint64_t(n) * 4);
             // matvec binds W up to the next 16 bytes (its last wide load).
             const std::uint64_t w_bytes = (std::uint64_t(n) * row_bytes(f, k) + 15) / 16 * 16;
             const BindingLimit limit(access, std::max({w_bytes, std::uint64_t(k) * 4, std::uint64_t(n) * 4}));
@@ -229,10 +248,11 @@ KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
                   << ops::matvec_variant(gpu(), f, gw, gx, gy, n, k);
             }
             vk::CommandStream cs(gpu());
-            ops::matvec(gpu(), cs, f, gw, gx, gy, n, k);
+            ops::matvec(gpu(), cs, f, gw, gx, gy, n, k, epilogue);
             cs.finish();
             CaseResult r{download<float>(gy, n), std::vector<float>(n)};
             ref::matvec(w.values, x, r.ref, n, k);
+            for (std::size_t i = 0; i < n; ++i) r.ref[i] += y0[i];
             r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
             return r;
           }};
@@ -811,6 +831,23 @@ std::vector<KernelCase> kernel_cases() {
     for (std::uint32_t runs : {3u, 4u, 16u})
       cases.push_back(
           matvec_case(f, 37, runs * texel_group_blocks(f) * 32, WeightSource::encoded, Access::texel));
+  }
+  // The accumulating epilogue (y += W x: the residual connection) on every path that stores a projection:
+  // matvec's scalar, texel (single blocks and runs), storage and address variants, both matmul kernels.
+  {
+    constexpr auto acc = ops::Epilogue::accumulate;
+    const auto encoded = WeightSource::encoded;
+    cases.push_back(matvec_case(WeightFormat::bf16, 7, 13, encoded, Access::device, acc));  // scalar
+    for (Access a : {Access::texel, Access::bound, Access::address}) {
+      cases.push_back(matvec_case(WeightFormat::f16, 37, 72, encoded, a, acc));
+      cases.push_back(matvec_case(WeightFormat::q4_k, 37, 512, encoded, a, acc));
+      cases.push_back(
+          matmul_case(WeightFormat::q8_0, 5, 37, 64, ops::MatmulKernel::register_blocked, encoded, a, acc));
+    }
+    cases.push_back(matvec_case(WeightFormat::q4_1, 37, 576, encoded, Access::texel, acc));  // side by side
+    cases.push_back(matvec_case(WeightFormat::q8_0, 37, 3 * 8 * 32, encoded, Access::texel, acc));  // groups
+    cases.push_back(
+        matmul_case(WeightFormat::f16, 67, 129, 33, ops::MatmulKernel::tiled, encoded, Access::device, acc));
   }
   // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels read them through texel views (CPU
   // devices) or address them by pointer.

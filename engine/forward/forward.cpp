@@ -85,10 +85,18 @@ ops::ScoreShaping score_shaping(const ForwardConfig& c, std::uint32_t layer) {
   return {c.is_sliding(layer) ? c.sliding_window : 0u, c.attn_softcap};
 }
 
-/// gemma's RMSNorm of a block's output before the residual add, in place; nothing without post norms.
-void post_norm(vk::Context& ctx, vk::CommandStream& cs, const std::optional<GpuTensor>& weight,
-               const vk::Buffer& x, std::uint32_t n, const ForwardConfig& c) {
-  if (weight) ops::rmsnorm(ctx, cs, x, weight->buffer, x, n, c.dim, c.norm_eps);
+/// The residual connection of a block's output projection: x += in W^T, in the projection's epilogue; with
+/// gemma's post norm (an RMSNorm of the block's output before the add) through `tmp`, the norm and an add.
+void project_residual(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const vk::Buffer& in,
+                      const std::optional<GpuTensor>& post_norm, const vk::Buffer& tmp, const vk::Buffer& x,
+                      std::uint32_t n, const ForwardConfig& c) {
+  if (!post_norm) {
+    linear(ctx, cs, w, in, x, n, ops::Epilogue::accumulate);
+    return;
+  }
+  linear(ctx, cs, w, in, tmp, n);
+  ops::rmsnorm(ctx, cs, tmp, post_norm->buffer, tmp, n, c.dim, c.norm_eps);
+  ops::add(ctx, cs, x, tmp, x, n * c.dim);
 }
 
 }  // namespace
@@ -166,9 +174,7 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
     ops::rope(ctx_, cs, k_, positions_, n, c.kv_heads, c.head_dim, rope);
     cs.end_parallel();
     record_attention(cs, segments, kv_starts, l);
-    linear(ctx_, cs, L.wo, attn_, tmp_, n);
-    post_norm(ctx_, cs, L.attn_post_norm, tmp_, n, c);
-    ops::add(ctx_, cs, x_, tmp_, x_, n * c.dim);
+    project_residual(ctx_, cs, L.wo, attn_, L.attn_post_norm, tmp_, x_, n, c);
     ops::rmsnorm(ctx_, cs, x_, L.ffn_norm.buffer, xn_, n, c.dim, c.norm_eps);
     cs.begin_parallel();
     linear(ctx_, cs, L.w_gate, xn_, gate_, n);
@@ -178,9 +184,7 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
       ops::geglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
     else
       ops::swiglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
-    linear(ctx_, cs, L.w_down, gate_, tmp_, n);
-    post_norm(ctx_, cs, L.ffn_post_norm, tmp_, n, c);
-    ops::add(ctx_, cs, x_, tmp_, x_, n * c.dim);
+    project_residual(ctx_, cs, L.w_down, gate_, L.ffn_post_norm, tmp_, x_, n, c);
   }
   if (output == Output::hidden_sum || output == Output::hidden_rows) {
     ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().buffer, xn_, n, c.dim, c.norm_eps);

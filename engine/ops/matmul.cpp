@@ -70,6 +70,9 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   require_bytes("matmul", "A", a, (std::uint64_t(s.m - 1) * a_stride + s.k) * 4);
   require_bytes("matmul", "B", b, std::uint64_t(s.n) * row_bytes(format, s.k));
   require_bytes("matmul", "C", c, (std::uint64_t(s.m - 1) * c_stride + s.n) * 4);
+  const std::initializer_list<vk::Access> accesses{
+      vk::reads(a), vk::reads(b), vk::writes(c),
+      s.epilogue == Epilogue::accumulate ? vk::reads(c) : vk::Access{}};
   // The register-blocked kernel reads A by vec4 and B by whole chunks: it needs K a multiple of the chunk,
   // 16-byte aligned rows of A and B, and is chosen on CPU devices (measured there: 8-10x the tiled one).
   const bool rb_possible = s.k % chunk_elements(format) == 0 && a_stride % 4 == 0 && a.address() % 16 == 0 &&
@@ -84,7 +87,7 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
     const Plan chosen = plan(ctx, format, a, b, s);
     const auto& p = ctx.pipeline(
         {"matmul_rb_" + std::string(format_name(format)) + std::string(variant_suffix(chosen.access)),
-         {threads, tm, tn},
+         {threads, tm, tn, std::uint32_t(s.epilogue)},
          sizeof(Push),
          0,
          std::uint32_t(chosen.count),
@@ -94,18 +97,19 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
                         gy = std::uint32_t(ceil_div(s.m, tm));
     if (chosen.count) {
       cs.dispatch_bound(p, push, std::span(chosen.bindings.data(), chosen.count), gx, gy, 1, "matmul",
-                        {vk::reads(a), vk::reads(b), vk::writes(c)});
+                        accesses);
     } else {
-      cs.dispatch(p, push, gx, gy, 1, "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});
+      cs.dispatch(p, push, gx, gy, 1, "matmul", accesses);
     }
     return;
   }
-  const auto& pipeline = ctx.pipeline({"matmul_" + std::string(format_name(format)),
-                                       {kTileM, kTileN, kTileK, (kTileM / 4) * (kTileN / 4)},
-                                       sizeof(Push)});
+  const auto& pipeline =
+      ctx.pipeline({"matmul_" + std::string(format_name(format)),
+                    {kTileM, kTileN, kTileK, (kTileM / 4) * (kTileN / 4), std::uint32_t(s.epilogue)},
+                    sizeof(Push)});
   const Push push{a.address(), b.address(), c.address(), s.m, s.n, s.k, a_stride, c_stride};
   cs.dispatch(pipeline, push, std::uint32_t(ceil_div(s.n, kTileN)), std::uint32_t(ceil_div(s.m, kTileM)), 1,
-              "matmul", {vk::reads(a), vk::reads(b), vk::writes(c)});
+              "matmul", accesses);
 }
 
 }  // namespace lagvk::ops

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "engine/ops/epilogue.hpp"
 #include "engine/ops/tensor_access.hpp"
 #include "engine/ops/weight_format.hpp"
 #include "engine/vk/command_stream.hpp"
@@ -21,6 +22,7 @@ struct MatmulShape {
   std::uint32_t a_stride = 0;  ///< floats between rows of A; 0 means k
   std::uint32_t c_stride = 0;  ///< floats between rows of C; 0 means n
   MatmulKernel kernel = MatmulKernel::automatic;
+  Epilogue epilogue = Epilogue::store;  ///< accumulate: C += A * B^T
 };
 
 /// How the register-blocked kernel reads the N x K weights b (tensor_access.hpp): through texel views

@@ -111,7 +111,8 @@ TensorAccess matvec_access(const vk::Context& ctx, WeightFormat format, const vk
 }
 
 void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& w,
-            const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n, std::uint32_t k) {
+            const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n, std::uint32_t k,
+            Epilogue epilogue) {
   if (k % block_elements(format) != 0)
     fail("matvec: row length {} is not a multiple of the {} block size {}", k, format_name(format),
          block_elements(format));
@@ -134,14 +135,16 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
       access == TensorAccess::texel ? row_slots(ctx, format, k, chosen.texel_groups) : 1;
   const std::string variant = variant_name(format, chosen, vec);
   const auto& pipeline = ctx.pipeline({variant,
-                                       {rows, sg * subgroups, slots},
+                                       {rows, sg * subgroups, slots, std::uint32_t(epilogue)},
                                        sizeof(Push),
                                        ctx.info().subgroup_size_control ? sg : 0,
                                        std::uint32_t(chosen.count),
                                        access == TensorAccess::texel ? 0b1011u : 0u});
   const Grid g = grid_1d(ctx.info(), ceil_div(n, rows * slots * subgroups));
   const Push push{w.address(), x.address(), y.address(), n, k};
-  const std::initializer_list<vk::Access> accesses{vk::reads(w), vk::reads(x), vk::writes(y)};
+  const bool accumulate = epilogue == Epilogue::accumulate;
+  const std::initializer_list<vk::Access> accesses{vk::reads(w), vk::reads(x), vk::writes(y),
+                                                   accumulate ? vk::reads(y) : vk::Access{}};
   if (chosen.count)
     cs.dispatch_bound(pipeline, push, std::span(chosen.bindings.data(), chosen.count), g.x, g.y, 1, "matvec",
                       accesses);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/ops/epilogue.hpp"
 #include "engine/ops/tensor_access.hpp"
 #include "engine/ops/weight_format.hpp"
 #include "engine/vk/command_stream.hpp"
@@ -21,8 +22,9 @@ namespace lagvk::ops {
                                          const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n,
                                          std::uint32_t k);
 
-/// w: N x K weights in `format`, x: K fp32, y: N fp32.
+/// w: N x K weights in `format`, x: K fp32, y: N fp32; y = W x, or y += W x (Epilogue::accumulate).
 void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& w,
-            const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n, std::uint32_t k);
+            const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n, std::uint32_t k,
+            Epilogue epilogue = Epilogue::store);
 
 }  // namespace lagvk::ops
