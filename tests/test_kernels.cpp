@@ -612,20 +612,58 @@ KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint
       }};
 }
 
+/// The keys' rotation of a kv_store case (kv_store_rotated): RoPE's mode, rotated dimensions (0: all),
+/// base, scale, frequency factors, and the largest position.
+struct KeyRotationCase {
+  ref::RopeMode mode;
+  std::uint32_t rot_dims;
+  float base, scale;
+  bool factors;
+  std::int32_t max_pos;
+};
+
 KernelCase kv_store_case(std::uint32_t tokens, std::uint32_t kv_heads, std::uint32_t head_dim,
-                         std::uint32_t kv_start, std::uint32_t page_tokens) {
+                         std::uint32_t kv_start, std::uint32_t page_tokens,
+                         std::optional<KeyRotationCase> rotation = std::nullopt) {
+  const std::string rotated =
+      rotation
+          ? fmt::format("_rotated_{}_r{}{}_p{}", rotation->mode == ref::RopeMode::normal ? "normal" : "neox",
+                        rotation->rot_dims, rotation->factors ? "_factors" : "", rotation->max_pos)
+          : "";
   return {
-      fmt::format("kv_store_t{}_hkv{}_d{}_start{}_page{}", tokens, kv_heads, head_dim, kv_start, page_tokens),
+      fmt::format("kv_store_t{}_hkv{}_d{}_start{}_page{}{}", tokens, kv_heads, head_dim, kv_start,
+                  page_tokens, rotated),
       [=] {
         PagedCache cache(kv_start + tokens, page_tokens, kv_heads, head_dim, 101);
         const std::size_t row = std::size_t(kv_heads) * head_dim;
-        const auto k_new = random_floats(tokens * row, 102), v_new = random_floats(tokens * row, 103);
+        auto k_new = random_floats(tokens * row, 102);
+        const auto v_new = random_floats(tokens * row, 103);
         auto gk = upload(cache.k_pool), gv = upload(cache.v_pool), gt = upload(cache.table);
         auto gkn = upload(k_new), gvn = upload(v_new);
         ops::PagedKv kv{gk, gv, gt, {}, page_tokens, kv_heads, head_dim, cache.pool_pages, cache.table_pages};
+        std::vector<std::int32_t> pos(tokens);
+        std::vector<float> factors;
+        std::optional<vk::Buffer> gp, gf;
+        std::optional<ops::KeyRotation> key_rotation;
+        if (rotation) {
+          std::mt19937 rng(104);
+          for (auto& p : pos) p = std::int32_t(rng() % std::uint32_t(rotation->max_pos + 1));
+          const std::uint32_t rot = rotation->rot_dims ? rotation->rot_dims : head_dim;
+          if (rotation->factors) factors = random_floats(rot / 2, 105, 1.0f, 8.0f);
+          gp = upload(pos);
+          if (rotation->factors) gf = upload(factors);
+          ops::RopeArgs args{rotation->mode,  rotation->rot_dims, rotation->base,
+                             rotation->scale, std::nullopt,       false};
+          if (gf) args.factors = vk::BufferView(*gf);
+          key_rotation = ops::KeyRotation{*gp, args};
+        }
         vk::CommandStream cs(gpu());
-        ops::kv_store(gpu(), cs, gkn, gvn, kv, tokens, kv_start);
+        ops::kv_store(gpu(), cs, gkn, gvn, kv, tokens, kv_start, 0, 0, key_rotation);
         cs.finish();
+        // The keys as the plain CPU RoPE rotates them (the store must equal RoPE, then the store).
+        if (rotation)
+          ref::rope(k_new, pos, kv_heads, head_dim,
+                    {rotation->mode, rotation->rot_dims, rotation->base, rotation->scale, factors}, false);
         // Expected pools: the new rows written at entries kv_start.., everything else untouched.
         auto k_exp = cache.k_pool, v_exp = cache.v_pool;
         for (std::uint32_t t = 0; t < tokens; ++t) {
@@ -648,8 +686,10 @@ KernelCase kv_store_case(std::uint32_t tokens, std::uint32_t kv_heads, std::uint
         // GLSL leaves the fp32 -> fp16 rounding mode to the implementation, so allow one fp16 ulp
         // (relative to the pool's largest value, the poison 99); a misplaced row shows as an O(1) error.
         r.tolerance = 1e-5;
-        // Per element: one fp16 ulp of the value itself (2^-10 relative), not of the poison's 99.
-        r.elementwise = ElementwiseTolerance{0.0, kOneHalfUlp};
+        // Per element: one fp16 ulp of the value itself (2^-10 relative), not of the poison's 99; rotated
+        // keys add RoPE's fp32 angle error (about position * 2^-24 radians, as rope_case allows).
+        const double angle_error = rotation ? kTolTranscendental + double(rotation->max_pos) * 1.2e-7 : 0.0;
+        r.elementwise = ElementwiseTolerance{angle_error, kOneHalfUlp};
         return r;
       }};
 }
@@ -988,6 +1028,18 @@ std::vector<KernelCase> kernel_cases() {
   }
   cases.push_back(kv_store_case(1, 2, 64, 0, 16));
   cases.push_back(kv_store_case(13, 3, 40, 21, 7));
+  // Keys rotated on their way into the cache, against the CPU RoPE then the store: both modes, a partial
+  // rotation (an unrotated tail), llama3 frequency factors, SmolLM2's 3 KV heads of 64.
+  cases.push_back(
+      kv_store_case(1, 3, 64, 40, 16, KeyRotationCase{ref::RopeMode::normal, 0, 10000.0f, 1.0f, false, 100}));
+  cases.push_back(kv_store_case(13, 3, 40, 21, 7,
+                                KeyRotationCase{ref::RopeMode::neox, 0, 1000000.0f, 1.0f, false, 3000}));
+  cases.push_back(kv_store_case(5, 2, 80, 3, 16,
+                                KeyRotationCase{ref::RopeMode::normal, 32, 10000.0f, 0.25f, false, 2000}));
+  cases.push_back(
+      kv_store_case(9, 4, 128, 0, 16, KeyRotationCase{ref::RopeMode::neox, 64, 500000.0f, 1.0f, true, 4000}));
+  cases.push_back(kv_store_case(7, 2, 128, 11, 8,
+                                KeyRotationCase{ref::RopeMode::normal, 0, 500000.0f, 1.0f, true, 4000}));
   return cases;
 }
 

@@ -102,19 +102,21 @@ void project_residual(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& 
 }  // namespace
 
 void Forward::record_attention(vk::CommandStream& cs, std::span<const ForwardSegment> segments,
-                               std::span<const std::uint32_t> kv_starts, std::uint32_t layer) {
+                               std::span<const std::uint32_t> kv_starts, std::uint32_t layer,
+                               std::uint32_t n_rows, const ops::RopeArgs& rope) {
   const auto& c = weights_.config();
   const std::uint64_t q_row = std::uint64_t(c.heads) * c.head_dim * 4,
                       kv_row = std::uint64_t(c.kv_heads) * c.head_dim * 4;
   const float scale = c.attn_scale > 0.0f ? c.attn_scale : 1.0f / std::sqrt(float(c.head_dim));
-  // Different sequences touch different pages and rows: their stores run side by side, then their
-  // attentions (each reads the entries its own store wrote).
+  // Different sequences touch different pages and rows: their stores (keys rotated on the way) run side by
+  // side with the queries' rotation, then their attentions (each reads the entries its own store wrote).
   cs.begin_parallel();
+  ops::rope(ctx_, cs, q_, positions_, n_rows, c.heads, c.head_dim, rope);
   for (std::size_t i = 0, row = 0; i < segments.size(); row += segments[i++].tokens) {
     const std::uint32_t n = segments[i].tokens;
     ops::kv_store(ctx_, cs, vk::BufferView(k_, row * kv_row, n * kv_row),
                   vk::BufferView(v_, row * kv_row, n * kv_row), segments[i].seq->layer_view(layer), n,
-                  kv_starts[i]);
+                  kv_starts[i], 0, 0, ops::KeyRotation{vk::BufferView(positions_, row * 4, n * 4), rope});
   }
   cs.end_parallel();
   // Segments of few tokens (decode steps) may split their keys over workgroups (split-K): each gets its own
@@ -169,11 +171,7 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
       ops::rmsnorm(ctx_, cs, k_, L.k_norm->buffer, k_, n * c.kv_heads, c.head_dim, c.norm_eps);
       cs.end_parallel();
     }
-    cs.begin_parallel();
-    ops::rope(ctx_, cs, q_, positions_, n, c.heads, c.head_dim, rope);
-    ops::rope(ctx_, cs, k_, positions_, n, c.kv_heads, c.head_dim, rope);
-    cs.end_parallel();
-    record_attention(cs, segments, kv_starts, l);
+    record_attention(cs, segments, kv_starts, l, n, rope);
     project_residual(ctx_, cs, L.wo, attn_, L.attn_post_norm, tmp_, x_, n, c);
     ops::rmsnorm(ctx_, cs, x_, L.ffn_norm.buffer, xn_, n, c.dim, c.norm_eps);
     cs.begin_parallel();

@@ -80,10 +80,12 @@ class Forward {
   /// `embedded`: x_ already holds the rows' input embeddings (no token lookup).
   void record_batch(vk::CommandStream& cs, std::span<const ForwardSegment> segments, std::uint32_t n,
                     Output output, bool embedded = false);
-  /// Writes each segment's new keys and values into its cache and runs its attention (rows of q_ to rows
-  /// of attn_); `kv_starts` are the sequences' lengths before this pass.
+  /// Rotates the n_rows queries of q_ and writes each segment's new keys (rotated on the way) and values
+  /// into its cache, then runs its attention (rows of q_ to rows of attn_); `kv_starts` are the sequences'
+  /// lengths before this pass.
   void record_attention(vk::CommandStream& cs, std::span<const ForwardSegment> segments,
-                        std::span<const std::uint32_t> kv_starts, std::uint32_t layer);
+                        std::span<const std::uint32_t> kv_starts, std::uint32_t layer, std::uint32_t n_rows,
+                        const ops::RopeArgs& rope);
   /// The stream for the next pass, cleared of anything a failed pass left in it.
   [[nodiscard]] vk::CommandStream& begin_pass();
   /// Adds the finished pass's dispatches, barriers and submits to timings_.

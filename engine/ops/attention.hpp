@@ -3,7 +3,9 @@
 // grouped-query attention (causal or bidirectional) over a paged fp16 KV cache, and writing new keys and
 // values into that cache.
 #include <cstdint>
+#include <optional>
 
+#include "engine/ops/rope.hpp"
 #include "engine/vk/command_stream.hpp"
 #include "engine/vk/context.hpp"
 
@@ -67,10 +69,19 @@ void attention(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& q,
                float scale, AttentionMask mask = AttentionMask::causal, ScoreShaping shaping = {},
                const AttentionPlan& plan = {});
 
+/// The rotary embedding kv_store gives the keys on their way into the cache: token t at positions[t]
+/// (int32), rotated as ops::rope would rotate them in place (forward only).
+struct KeyRotation {
+  vk::BufferView positions;
+  RopeArgs rope;
+};
+
 /// Writes k_new/v_new (tokens x kv_heads x head_dim fp32, rows k_stride/v_stride floats apart; 0 means
-/// packed) into cache entries kv_start .. kv_start + tokens - 1.
+/// packed) into cache entries kv_start .. kv_start + tokens - 1; with a rotation, the keys rotated (one
+/// dispatch instead of a RoPE, a barrier and the store).
 void kv_store(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& k_new,
               const vk::BufferView& v_new, const PagedKv& kv, std::uint32_t tokens, std::uint32_t kv_start,
-              std::uint32_t k_stride = 0, std::uint32_t v_stride = 0);
+              std::uint32_t k_stride = 0, std::uint32_t v_stride = 0,
+              const std::optional<KeyRotation>& rotation = std::nullopt);
 
 }  // namespace lagvk::ops
