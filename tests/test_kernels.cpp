@@ -32,6 +32,7 @@
 #include "tests/support/gguf_ref.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/references.hpp"
+#include "tests/support/sanitizer.hpp"
 
 namespace lagvk::test {
 namespace {
@@ -63,6 +64,7 @@ struct CaseResult {
 struct KernelCase {
   std::string name;
   std::function<CaseResult()> run;
+  std::optional<WeightFormat> format;  ///< of the weights, for the kernels that read them
 };
 
 /// Weights in a GPU format plus the float values the reference must use (the rounded ones).
@@ -217,7 +219,8 @@ KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::ui
         for (std::size_t i = 0; i < r.ref.size(); ++i) r.ref[i] += c0[i];
         r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
         return r;
-      }};
+      },
+      f};
 }
 
 KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
@@ -255,7 +258,8 @@ KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
             for (std::size_t i = 0; i < n; ++i) r.ref[i] += y0[i];
             r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
             return r;
-          }};
+          },
+          f};
 }
 
 KernelCase rmsnorm_case(std::uint32_t rows, std::uint32_t dim, Access access = Access::device) {
@@ -497,7 +501,8 @@ KernelCase embedding_case(WeightFormat f, std::uint32_t rows, std::uint32_t dim,
         r.tolerance = 0.0;  // a copy: exact
         r.elementwise = ElementwiseTolerance{0.0, 0.0};
         return r;
-      }};
+      },
+      f};
 }
 
 /// A paged cache with pages scattered through a larger pool in a random order, so that any error in
@@ -1100,7 +1105,15 @@ TEST(ErrorMeasures, PerElementBoundCatchesErrorsOnSmallValues) {
   EXPECT_EQ(with_nan.worst_index, 7u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, Kernels, ::testing::ValuesIn(kernel_cases()),
+/// The table this build runs: every case, or under sanitizers the weight kernels' cases of a sample of
+/// formats (tests/support/sanitizer.hpp) and every other kernel's.
+std::vector<KernelCase> table_cases() {
+  auto cases = kernel_cases();
+  std::erase_if(cases, [](const KernelCase& c) { return c.format && !runs_format(*c.format); });
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, Kernels, ::testing::ValuesIn(table_cases()),
                          [](const ::testing::TestParamInfo<KernelCase>& param) { return param.param.name; });
 
 }  // namespace

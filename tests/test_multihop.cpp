@@ -26,6 +26,7 @@
 #include "tests/support/cli.hpp"
 #include "tests/support/gpu.hpp"
 #include "tests/support/models.hpp"
+#include "tests/support/sanitizer.hpp"
 #include "tests/support/scratch_dir.hpp"
 #include "tests/support/sign_test.hpp"
 #include "tests/support/trained_weights_dir.hpp"
@@ -309,22 +310,10 @@ constexpr std::uint32_t kMaxSeenLost = 4;      // seen questions LAG may lose; m
 constexpr std::uint32_t kMinSeenCorrect = 90;  // of the 100 seen tasks run for logs; measured 100
 constexpr std::uint32_t kMinOwnLogs = 95;      // seen questions that read their own task's log; measured 97
 
-// The sanitizer build (ASan + UBSan, CMake option LAGVK_SANITIZE; known from the compiler's own macro)
-// runs a slice, 10 questions with the logs of the first 10 seen tasks: the same code (agent, store,
-// retrieval, splice) checked for memory errors in a few minutes. A slice cannot carry the statistics,
-// so there the tests assert only what it can, and say so on stdout and in the test's properties.
-constexpr bool kSanitizerBuild =
-#if defined(__SANITIZE_ADDRESS__)
-    true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    true;
-#else
-    false;
-#endif
-#else
-    false;
-#endif
+// The sanitizer build (tests/support/sanitizer.hpp) runs a slice, 10 questions with the logs of the first
+// 10 seen tasks: the same code (agent, store, retrieval, splice) checked for memory errors in a few minutes.
+// A slice cannot carry the statistics, so there the tests assert only what it can, and say so on stdout
+// and in the test's properties.
 constexpr std::uint32_t kSliceQuestions = 10;
 
 /// The evaluation of both splits: the seen tasks run by the agent become the logs once (100 agent runs:

@@ -17,6 +17,7 @@
 #include "tests/server/http_client.hpp"
 #include "tests/server/server_process.hpp"
 #include "tests/support/cli.hpp"
+#include "tests/support/sanitizer.hpp"
 #include "tests/support/scratch_dir.hpp"
 
 namespace lagvk {
@@ -99,12 +100,11 @@ TEST_F(ServerLoad, EightClientsOfTwentyRequestsAreAllAnsweredAsAlone) {
 }
 
 TEST_F(ServerLoad, MemoryStaysFlatOverFiveHundredRequests) {
-#if defined(__SANITIZE_ADDRESS__)
   // AddressSanitizer holds freed memory in quarantine and maps shadow for it: resident memory grows with
   // what was ever allocated (700 MB over these requests), not with what is kept. LeakSanitizer checks
   // leaks there; this test measures the release build.
-  GTEST_SKIP() << "resident memory is not a measure of leaks under AddressSanitizer";
-#endif
+  if (test::kSanitizerBuild)
+    GTEST_SKIP() << "resident memory is not a measure of leaks under AddressSanitizer";
   auto c = test::server_client(server_->port(), "");
   const auto run = [&](int n) {
     for (int i = 0; i < n; ++i) ASSERT_NE(answer(c, chat_body(i % kClients)).rfind("status", 0), 0u);
