@@ -22,6 +22,9 @@ export LAGVK_REQUIRE_REFERENCES=1
 # CPU on the layer's side, where ASan adds nothing, so a few minutes on this pass at most.
 "$root/scripts/build.sh" "$root/build-asan" -DLAGVK_SANITIZE=ON -DLAGVK_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLAGVK_TEST_VALIDATION=sync
+# The per-format suites (kernel table, forward pass, llama.cpp model agreement) run one weight format of
+# each family here (tests/support/sanitizer.hpp): their host code is the same for every format, and each
+# kernel variant costs seconds of Mesa's JIT through ASan's allocator; the release pass above runs them all.
 # Leaks are checked in every test but those that load a Vulkan driver (Mesa's JIT and loader keep
 # allocations alive until exit): tests/CMakeLists.txt sets ASAN_OPTIONS per test (LAGVK_DRIVER_TESTS).
 (cd "$root/build-asan" && ctest --output-on-failure --timeout 1200 -j"$(nproc)")
