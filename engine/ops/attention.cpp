@@ -263,9 +263,7 @@ void kv_store(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& k_n
     return;
   }
   const RopeArgs& r = rotation->rope;
-  const std::uint32_t rot = r.rot_dims ? r.rot_dims : kv.head_dim;
-  if (rot % 2 != 0 || rot > kv.head_dim)
-    fail("kv_store: rotated dimensions {} must be even and at most {}", rot, kv.head_dim);
+  const std::uint32_t rot = rotated_dims(r, kv.head_dim, "kv_store");
   if (r.inverse) fail("internal: kv_store rotates keys forward only");
   require_bytes("kv_store", "positions", rotation->positions, std::uint64_t(tokens) * 4);
   if (r.factors) require_bytes("kv_store", "factors", *r.factors, std::uint64_t(rot / 2) * 4);

@@ -10,12 +10,17 @@ using Push = push::Rope;
 constexpr std::uint32_t kThreads = 64;
 }  // namespace
 
+std::uint32_t rotated_dims(const RopeArgs& args, std::uint32_t head_dim, const char* op) {
+  const std::uint32_t rot = args.rot_dims ? args.rot_dims : head_dim;
+  if (rot % 2 != 0 || rot > head_dim)
+    fail("{}: rotated dimensions {} must be even and at most {}", op, rot, head_dim);
+  return rot;
+}
+
 void rope(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x, const vk::BufferView& positions,
           std::uint32_t tokens, std::uint32_t heads, std::uint32_t head_dim, const RopeArgs& args,
           std::uint32_t token_stride) {
-  const std::uint32_t rot = args.rot_dims ? args.rot_dims : head_dim;
-  if (rot % 2 != 0 || rot > head_dim)
-    fail("rope: rotated dimensions {} must be even and at most {}", rot, head_dim);
+  const std::uint32_t rot = rotated_dims(args, head_dim, "rope");
   if (tokens == 0) return;
   const std::uint32_t stride = token_stride ? token_stride : heads * head_dim;
   require_bytes("rope", "x", x, (std::uint64_t(tokens - 1) * stride + std::uint64_t(heads) * head_dim) * 4);

@@ -18,6 +18,10 @@ struct RopeArgs {
   bool inverse = false;                   ///< remove the rotation instead of applying it
 };
 
+/// The leading dimensions of each head that `args` rotates (rot_dims, 0 meaning head_dim); fails, naming
+/// `op`, unless they are even and at most head_dim.
+[[nodiscard]] std::uint32_t rotated_dims(const RopeArgs& args, std::uint32_t head_dim, const char* op);
+
 /// Rotates x (tokens x heads x head_dim fp32; consecutive tokens token_stride floats apart, 0 meaning
 /// heads * head_dim) in place; token t sits at positions[t] (int32).
 void rope(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& x, const vk::BufferView& positions,
