@@ -882,7 +882,7 @@ std::vector<KernelCase> kernel_cases() {
   {
     constexpr auto acc = ops::Epilogue::accumulate;
     const auto encoded = WeightSource::encoded;
-    cases.push_back(matvec_case(WeightFormat::bf16, 7, 13, encoded, Access::device, acc));  // scalar
+    cases.push_back(matvec_case(WeightFormat::f16, 7, 13, encoded, Access::device, acc));  // scalar
     for (Access a : {Access::texel, Access::bound, Access::address}) {
       cases.push_back(matvec_case(WeightFormat::f16, 37, 72, encoded, a, acc));
       cases.push_back(matvec_case(WeightFormat::q4_k, 37, 512, encoded, a, acc));
