@@ -2,29 +2,22 @@
 #extension GL_GOOGLE_include_directive : require
 // Writes the K and V of new tokens (fp32, tokens x kv_heads x head_dim, with a token stride so slices of
 // a fused QKV buffer work) into the paged fp16 cache at entries kv_start + t, through the block table.
-// ROTATE_KEYS (kv_store_rotated): the keys get their rotary position embedding on the way, as rope.comp
-// would have applied it in place first (the same angle and products), so a decoder layer needs no
-// separate RoPE dispatch for its keys and no barrier between that and the store.
+// With rot_dims > 0 the keys get their rotary position embedding on the way, as rope.comp would have
+// applied it in place first (the same angle and products), so a decoder layer needs no separate RoPE
+// dispatch for its keys and no barrier between that and the store; 0 stores them as given (encoders).
 #include "lagvk.glsl"
-#if defined(ROTATE_KEYS)
 #include "rope.glsl"
-#endif
 
 layout(local_size_x_id = 0) in;
 
 #include "push_constants.h"
-#if defined(ROTATE_KEYS)
-LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_KV_STORE_ROTATED)
-#else
 LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_KV_STORE)
-#endif
 
-/// Element e (of kv_heads x head_dim) of token t's new key, rotated where ROTATE_KEYS asks.
+/// Element e (of kv_heads x head_dim) of token t's new key, rotated in its first rot_dims dimensions.
 float new_key(uint t, uint e) {
   const uint row = t * p.k_stride;
-#if defined(ROTATE_KEYS)
   const uint d = e % p.head_dim;
-  if (d >= p.rot_dims) return p.k_new.v[row + e];  // the unrotated tail
+  if (d >= p.rot_dims) return p.k_new.v[row + e];  // the unrotated tail, or no rotation at all
   // Pair i holds d; `second`: d is the pair's second element (rope_pair's order).
   const uint half_rot = p.rot_dims / 2;
   const bool second = p.mode == 0 ? (d & 1u) != 0 : d >= half_rot;
@@ -36,9 +29,6 @@ float new_key(uint t, uint e) {
   const uint head = row + e - d;
   const float x0 = p.k_new.v[head + pair.x], x1 = p.k_new.v[head + pair.y];
   return second ? x0 * s + x1 * c : x0 * c - x1 * s;
-#else
-  return p.k_new.v[row + e];
-#endif
 }
 
 void main() {

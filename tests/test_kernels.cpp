@@ -617,7 +617,7 @@ KernelCase attention_case(std::uint32_t tokens, std::uint32_t q_heads, std::uint
       }};
 }
 
-/// The keys' rotation of a kv_store case (kv_store_rotated): RoPE's mode, rotated dimensions (0: all),
+/// The keys' rotation of a kv_store case: RoPE's mode, rotated dimensions (0: all),
 /// base, scale, frequency factors, and the largest position.
 struct KeyRotationCase {
   ref::RopeMode mode;

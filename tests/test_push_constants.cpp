@@ -107,7 +107,6 @@ std::vector<Kernel> every_kernel() {
                              kernel<Elementwise>("swiglu"),
                              kernel<Attention>("attention"),
                              kernel<KvStore>("kv_store"),
-                             kernel<KvStoreRotated>("kv_store_rotated"),
                              kernel<ProbeFlops>("probe_flops"),
                              kernel<KvTransfer>("kv_export"),
                              kernel<KvTransfer>("kv_import"),

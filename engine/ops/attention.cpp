@@ -242,53 +242,38 @@ void kv_store(vk::Context& ctx, vk::CommandStream& cs, const vk::BufferView& k_n
   validate_cache("kv_store", kv, std::uint64_t(kv_start) + tokens);
   require_bytes("kv_store", "k_new", k_new, (std::uint64_t(tokens - 1) * ks + row) * 4);
   require_bytes("kv_store", "v_new", v_new, (std::uint64_t(tokens - 1) * vs + row) * 4);
-  const Grid g = grid_1d(ctx.info(), ceil_div(std::uint64_t(tokens) * row, 64));
-  if (!rotation) {
-    const auto& pipeline = ctx.pipeline({"kv_store", {64}, sizeof(push::KvStore)});
-    const push::KvStore push{k_new.address(),
-                             v_new.address(),
-                             kv.k.address(),
-                             kv.v.address(),
-                             kv.table.address(),
-                             tokens,
-                             kv.kv_heads,
-                             kv.head_dim,
-                             kv.page_tokens,
-                             kv_start,
-                             ks,
-                             vs};
-    cs.dispatch(
-        pipeline, push, g.x, g.y, 1, "kv_store",
-        {vk::reads(k_new), vk::reads(v_new), vk::reads(kv.table), vk::writes(kv.k), vk::writes(kv.v)});
-    return;
-  }
-  const RopeArgs& r = rotation->rope;
-  const std::uint32_t rot = rotated_dims(r, kv.head_dim, "kv_store");
+  // No rotation: rot_dims 0, positions and factors unread.
+  const RopeArgs none;
+  const RopeArgs& r = rotation ? rotation->rope : none;
+  const std::uint32_t rot = rotation ? rotated_dims(r, kv.head_dim, "kv_store") : 0;
   if (r.inverse) fail("internal: kv_store rotates keys forward only");
-  require_bytes("kv_store", "positions", rotation->positions, std::uint64_t(tokens) * 4);
+  if (rotation) require_bytes("kv_store", "positions", rotation->positions, std::uint64_t(tokens) * 4);
   if (r.factors) require_bytes("kv_store", "factors", *r.factors, std::uint64_t(rot / 2) * 4);
-  const auto& pipeline = ctx.pipeline({"kv_store_rotated", {64}, sizeof(push::KvStoreRotated)});
-  const push::KvStoreRotated push{k_new.address(),
-                                  v_new.address(),
-                                  kv.k.address(),
-                                  kv.v.address(),
-                                  kv.table.address(),
-                                  rotation->positions.address(),
-                                  r.factors ? r.factors->address() : 0,
-                                  tokens,
-                                  kv.kv_heads,
-                                  kv.head_dim,
-                                  kv.page_tokens,
-                                  kv_start,
-                                  ks,
-                                  vs,
-                                  rot,
-                                  static_cast<std::uint32_t>(r.mode),
-                                  r.factors ? 1u : 0u,
-                                  r.freq_base,
-                                  r.freq_scale};
+  const vk::BufferView positions = rotation ? rotation->positions : vk::BufferView();
+  const auto& pipeline = ctx.pipeline({"kv_store", {64}, sizeof(push::KvStore)});
+  const push::KvStore push{k_new.address(),
+                           v_new.address(),
+                           kv.k.address(),
+                           kv.v.address(),
+                           kv.table.address(),
+                           rotation ? positions.address() : 0,
+                           r.factors ? r.factors->address() : 0,
+                           tokens,
+                           kv.kv_heads,
+                           kv.head_dim,
+                           kv.page_tokens,
+                           kv_start,
+                           ks,
+                           vs,
+                           rot,
+                           static_cast<std::uint32_t>(r.mode),
+                           r.factors ? 1u : 0u,
+                           r.freq_base,
+                           r.freq_scale};
+  const Grid g = grid_1d(ctx.info(), ceil_div(std::uint64_t(tokens) * row, 64));
   cs.dispatch(pipeline, push, g.x, g.y, 1, "kv_store",
-              {vk::reads(k_new), vk::reads(v_new), vk::reads(kv.table), vk::reads(rotation->positions),
+              {vk::reads(k_new), vk::reads(v_new), vk::reads(kv.table),
+               rotation ? vk::reads(positions) : vk::Access{},
                r.factors ? vk::reads(*r.factors) : vk::Access{}, vk::writes(kv.k), vk::writes(kv.v)});
 }
 

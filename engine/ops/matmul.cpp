@@ -70,9 +70,8 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   require_bytes("matmul", "A", a, (std::uint64_t(s.m - 1) * a_stride + s.k) * 4);
   require_bytes("matmul", "B", b, std::uint64_t(s.n) * row_bytes(format, s.k));
   require_bytes("matmul", "C", c, (std::uint64_t(s.m - 1) * c_stride + s.n) * 4);
-  const std::initializer_list<vk::Access> accesses{
-      vk::reads(a), vk::reads(b), vk::writes(c),
-      s.epilogue == Epilogue::accumulate ? vk::reads(c) : vk::Access{}};
+  // Accumulating also reads C: a write already waits for every earlier access to it.
+  const std::initializer_list<vk::Access> accesses{vk::reads(a), vk::reads(b), vk::writes(c)};
   // The register-blocked kernel reads A by vec4 and B by whole chunks: it needs K a multiple of the chunk,
   // 16-byte aligned rows of A and B, and is chosen on CPU devices (measured there: 8-10x the tiled one).
   const bool rb_possible = s.k % chunk_elements(format) == 0 && a_stride % 4 == 0 && a.address() % 16 == 0 &&

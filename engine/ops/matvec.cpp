@@ -142,9 +142,8 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
                                        access == TensorAccess::texel ? 0b1011u : 0u});
   const Grid g = grid_1d(ctx.info(), ceil_div(n, rows * slots * subgroups));
   const Push push{w.address(), x.address(), y.address(), n, k};
-  const bool accumulate = epilogue == Epilogue::accumulate;
-  const std::initializer_list<vk::Access> accesses{vk::reads(w), vk::reads(x), vk::writes(y),
-                                                   accumulate ? vk::reads(y) : vk::Access{}};
+  // Accumulating also reads y: a write already waits for every earlier access to it.
+  const std::initializer_list<vk::Access> accesses{vk::reads(w), vk::reads(x), vk::writes(y)};
   if (chosen.count)
     cs.dispatch_bound(pipeline, push, std::span(chosen.bindings.data(), chosen.count), g.x, g.y, 1, "matvec",
                       accesses);

@@ -59,41 +59,27 @@
   UINT(head_dim)
 
 // k_stride, v_stride: floats between consecutive tokens of k_new / v_new.
+// kv_store.comp: rot_dims > 0 gives the keys RoPE's rotation (LAGVK_PUSH_ROPE's members) on their way into
+// the cache, token t at positions[t]; 0 stores them as given (positions and factors unread).
 #define LAGVK_PUSH_KV_STORE(ADDRESS, UINT, FLOAT) \
   ADDRESS(F32Ptr, k_new)                          \
   ADDRESS(F32Ptr, v_new)                          \
   ADDRESS(F16Ptr, k_cache)                        \
   ADDRESS(F16Ptr, v_cache)                        \
   ADDRESS(I32Ptr, table)                          \
+  ADDRESS(I32Ptr, positions)                      \
+  ADDRESS(F32Ptr, factors)                        \
   UINT(tokens)                                    \
   UINT(kv_heads)                                  \
   UINT(head_dim)                                  \
   UINT(page_tokens)                               \
   UINT(kv_start)                                  \
   UINT(k_stride)                                  \
-  UINT(v_stride)
-
-// kv_store_rotated: LAGVK_PUSH_KV_STORE's members, and RoPE's (LAGVK_PUSH_ROPE) for the keys, rotated on
-// their way into the cache (token t at positions[t]).
-#define LAGVK_PUSH_KV_STORE_ROTATED(ADDRESS, UINT, FLOAT) \
-  ADDRESS(F32Ptr, k_new)                                  \
-  ADDRESS(F32Ptr, v_new)                                  \
-  ADDRESS(F16Ptr, k_cache)                                \
-  ADDRESS(F16Ptr, v_cache)                                \
-  ADDRESS(I32Ptr, table)                                  \
-  ADDRESS(I32Ptr, positions)                              \
-  ADDRESS(F32Ptr, factors)                                \
-  UINT(tokens)                                            \
-  UINT(kv_heads)                                          \
-  UINT(head_dim)                                          \
-  UINT(page_tokens)                                       \
-  UINT(kv_start)                                          \
-  UINT(k_stride)                                          \
-  UINT(v_stride)                                          \
-  UINT(rot_dims)                                          \
-  UINT(mode)                                              \
-  UINT(has_factors)                                       \
-  FLOAT(freq_base)                                        \
+  UINT(v_stride)                                  \
+  UINT(rot_dims)                                  \
+  UINT(mode)                                      \
+  UINT(has_factors)                               \
+  FLOAT(freq_base)                                \
   FLOAT(freq_scale)
 
 // entries: the cache entry (index in the sequence) of each packed row; positions: its rotary position.
