@@ -207,6 +207,43 @@ TEST_P(Forward, SegmentsOfSeveralSequencesMatchEachAlone) {
   std::printf("%-28s batched: worst normalised %.3e\n", c.name.c_str(), worst);
 }
 
+// A decode step projects q, k and v (and gate and up) with one matrix-vector dispatch over weights stacked
+// in one buffer. The stacked rows go through the same kernel variant as the separate tensors, so the
+// logits must be bit for bit those of the same model loaded with every tensor apart, with three dispatches
+// fewer per layer; prefill reads the stacked parts through views at their offsets.
+TEST_P(Forward, StackedProjectionsDecodeAsSeparateOnes) {
+  const ForwardCase& c = GetParam();
+  Model model = Model::from_gguf(GgufFile::from_bytes(make_random_model(c.spec).to_bytes(), c.name));
+  const HostWeights host = host_weights(model);
+  GpuWeights stacked(gpu(), host);
+  GpuWeights separate(gpu(), host, {}, ProjectionStacking::separate);
+  const HostLayer& l0 = host.layers[0];
+  // Every random model's q, k and v (gate and up) share a format, and their sizes are multiples of 16 bytes.
+  ASSERT_EQ(l0.wq.format, l0.wk.format);
+  ASSERT_TRUE(stacked.layer(0).wqkv && stacked.layer(0).w_gate_up);
+  ASSERT_FALSE(separate.layer(0).wqkv || separate.layer(0).w_gate_up);
+  EXPECT_EQ(stacked.layer(0).wqkv->rows, l0.wq.rows + l0.wk.rows + l0.wv.rows);
+  EXPECT_EQ(stacked.layer(0).wk.offset, l0.wq.rows * row_bytes(l0.wq.format, l0.wq.cols));
+  EXPECT_EQ(stacked.layer(0).wk.storage, stacked.layer(0).wqkv->storage);
+
+  KvPool pool(gpu(), {host.config.layers, host.config.kv_heads, host.config.head_dim, 16}, 64);
+  KvSequence seq_stacked(gpu(), pool, 256), seq_separate(gpu(), pool, 256);
+  lagvk::Forward fwd_stacked(gpu(), stacked, 8), fwd_separate(gpu(), separate, 8);
+  const std::vector<std::int32_t> prompt = {1, 17, 260, 261, 5, 99, 123, 45, 200, 201, 202};
+  std::vector<std::int32_t> positions(prompt.size());
+  for (std::size_t i = 0; i < prompt.size(); ++i) positions[i] = std::int32_t(i);
+  EXPECT_EQ(fwd_stacked.eval(seq_stacked, prompt, positions),
+            fwd_separate.eval(seq_separate, prompt, positions));
+  for (std::int32_t token : {42, 7, 259}) {
+    const std::int32_t pos = std::int32_t(seq_stacked.length());
+    const std::span<const std::int32_t> t(&token, 1), p(&pos, 1);
+    EXPECT_EQ(fwd_stacked.eval(seq_stacked, t, p), fwd_separate.eval(seq_separate, t, p))
+        << "token " << token;
+    EXPECT_EQ(fwd_stacked.last_timings().dispatches + 3 * host.config.layers,
+              fwd_separate.last_timings().dispatches);
+  }
+}
+
 /// The cases this build runs: all, or under sanitizers those of a sample of formats
 /// (tests/support/sanitizer.hpp: the forward pass's host code is the same for every format).
 std::vector<ForwardCase> build_cases() {

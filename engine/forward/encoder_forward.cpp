@@ -27,7 +27,7 @@ void linear_bias(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w,
                  const std::optional<GpuTensor>& b, const vk::BufferView& x, const vk::BufferView& y,
                  std::uint32_t n) {
   linear(ctx, cs, w, x, y, n);
-  if (b) ops::add(ctx, cs, y, b->buffer, y, n * std::uint32_t(w.rows), std::uint32_t(w.rows));
+  if (b) ops::add(ctx, cs, y, b->view(), y, n * std::uint32_t(w.rows), std::uint32_t(w.rows));
 }
 
 class Uploader {
@@ -37,9 +37,9 @@ class Uploader {
       : ctx_(ctx), total_(total), progress_(progress) {}
 
   GpuTensor operator()(const TensorView& t) {
-    GpuTensor g{weight_format(t.type, t.name), t.rows(), t.row_length(),
-                ctx_.create_buffer(std::max<std::uint64_t>(t.data.size(), 16))};
-    ctx_.upload(g.buffer, std::as_bytes(t.data));
+    GpuTensor g =
+        GpuTensor::create(ctx_, weight_format(t.type, t.name), t.rows(), t.row_length(), t.data.size());
+    ctx_.upload(g.view(), std::as_bytes(t.data));
     done_ += t.data.size();
     if (progress_) progress_(done_, total_);
     return g;
@@ -126,17 +126,17 @@ void EncoderForward::record(vk::CommandStream& cs, KvSequence& seq, std::uint32_
 
   // x = token (+ learned position) + token type 0, then LayerNorm.
   cs.begin_parallel();
-  ops::embedding(ctx_, cs, W.token_embd.format, W.token_embd.buffer, ids_, x_, n,
+  ops::embedding(ctx_, cs, W.token_embd.format, W.token_embd.view(), ids_, x_, n,
                  std::uint32_t(W.token_embd.rows), dim);
   if (W.position_embd)
-    ops::embedding(ctx_, cs, W.position_embd->format, W.position_embd->buffer, positions_, tmp_, n,
+    ops::embedding(ctx_, cs, W.position_embd->format, W.position_embd->view(), positions_, tmp_, n,
                    std::uint32_t(W.position_embd->rows), dim);
   cs.end_parallel();
   if (W.position_embd) ops::add(ctx_, cs, x_, tmp_, x_, n * dim);
   // nomic-bert rotates queries and keys at positions 0.. (its RoPE, every layer alike).
   const ops::RopeArgs rope{c.traits.rope_mode, c.rope_dims, c.rope_freq_base, 1.0f, std::nullopt, false};
-  ops::add(ctx_, cs, x_, W.token_types.buffer, x_, n * dim, dim);  // row 0 of token_types, every token
-  ops::layernorm(ctx_, cs, x_, W.embd_norm.buffer, W.embd_norm_b.buffer, x_, n, dim, eps);
+  ops::add(ctx_, cs, x_, W.token_types.view(), x_, n * dim, dim);  // row 0 of token_types, every token
+  ops::layernorm(ctx_, cs, x_, W.embd_norm.view(), W.embd_norm_b.view(), x_, n, dim, eps);
 
   for (std::uint32_t l = 0; l < c.n_layers; ++l) {
     const auto& L = W.layers[l];
@@ -148,9 +148,9 @@ void EncoderForward::record(vk::CommandStream& cs, KvSequence& seq, std::uint32_
     cs.end_parallel();
     if (L.bq) {
       cs.begin_parallel();
-      ops::add(ctx_, cs, q_, L.bq->buffer, q_, n * c.q_dim(), c.q_dim());
-      ops::add(ctx_, cs, k_, L.bk->buffer, k_, n * c.kv_dim(), c.kv_dim());
-      ops::add(ctx_, cs, v_, L.bv->buffer, v_, n * c.kv_dim(), c.kv_dim());
+      ops::add(ctx_, cs, q_, L.bq->view(), q_, n * c.q_dim(), c.q_dim());
+      ops::add(ctx_, cs, k_, L.bk->view(), k_, n * c.kv_dim(), c.kv_dim());
+      ops::add(ctx_, cs, v_, L.bv->view(), v_, n * c.kv_dim(), c.kv_dim());
       cs.end_parallel();
     }
     if (!W.position_embd) {
@@ -163,7 +163,7 @@ void EncoderForward::record(vk::CommandStream& cs, KvSequence& seq, std::uint32_
     ops::attention(ctx_, cs, q_, kv, attn_, n, c.n_head, 0, scale, ops::AttentionMask::bidirectional);
     linear_bias(ctx_, cs, L.wo, L.bo, attn_, tmp_, n);
     ops::add(ctx_, cs, x_, tmp_, x_, n * dim);
-    ops::layernorm(ctx_, cs, x_, L.attn_out_norm.buffer, L.attn_out_norm_b.buffer, x_, n, dim, eps);
+    ops::layernorm(ctx_, cs, x_, L.attn_out_norm.view(), L.attn_out_norm_b.view(), x_, n, dim, eps);
     if (L.ffn_gate) {
       cs.begin_parallel();
       linear(ctx_, cs, *L.ffn_gate, x_, gate_, n);
@@ -176,7 +176,7 @@ void EncoderForward::record(vk::CommandStream& cs, KvSequence& seq, std::uint32_
     }
     linear_bias(ctx_, cs, L.ffn_down, L.b_down, L.ffn_gate ? gate_ : up_, tmp_, n);
     ops::add(ctx_, cs, x_, tmp_, x_, n * dim);
-    ops::layernorm(ctx_, cs, x_, L.out_norm.buffer, L.out_norm_b.buffer, x_, n, dim, eps);
+    ops::layernorm(ctx_, cs, x_, L.out_norm.view(), L.out_norm_b.view(), x_, n, dim, eps);
   }
 }
 

@@ -33,6 +33,8 @@ Forward::Forward(vk::Context& ctx, const GpuWeights& weights, std::uint32_t max_
   tmp_ = ctx.create_buffer(B * c.dim * 4);
   gate_ = ctx.create_buffer(B * c.ff * 4);
   up_ = ctx.create_buffer(B * c.ff * 4);
+  qkv_row_ = ctx.create_buffer((q_dim + 2 * kv_dim) * 4);
+  gate_up_row_ = ctx.create_buffer(std::uint64_t(c.ff) * 2 * 4);
   attn_partials_ =
       ctx.create_buffer(ops::attention_scratch_bytes(kSplitAttentionTokens * c.heads, c.head_dim));
   reserve_logit_rows(1);
@@ -87,7 +89,7 @@ ops::ScoreShaping score_shaping(const ForwardConfig& c, std::uint32_t layer) {
 
 /// The residual connection of a block's output projection: x += in W^T, in the projection's epilogue; with
 /// gemma's post norm (an RMSNorm of the block's output before the add) through `tmp`, the norm and an add.
-void project_residual(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const vk::Buffer& in,
+void project_residual(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const vk::BufferView& in,
                       const std::optional<GpuTensor>& post_norm, const vk::Buffer& tmp, const vk::Buffer& x,
                       std::uint32_t n, const ForwardConfig& c) {
   if (!post_norm) {
@@ -95,7 +97,7 @@ void project_residual(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& 
     return;
   }
   linear(ctx, cs, w, in, tmp, n);
-  ops::rmsnorm(ctx, cs, tmp, post_norm->buffer, tmp, n, c.dim, c.norm_eps);
+  ops::rmsnorm(ctx, cs, tmp, post_norm->view(), tmp, n, c.dim, c.norm_eps);
   ops::add(ctx, cs, x, tmp, x, n * c.dim);
 }
 
@@ -103,7 +105,7 @@ void project_residual(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& 
 
 void Forward::record_attention(vk::CommandStream& cs, std::span<const ForwardSegment> segments,
                                std::span<const std::uint32_t> kv_starts, std::uint32_t layer,
-                               std::uint32_t n_rows, const ops::RopeArgs& rope) {
+                               std::uint32_t n_rows, const Qkv& qkv, const ops::RopeArgs& rope) {
   const auto& c = weights_.config();
   const std::uint64_t q_row = std::uint64_t(c.heads) * c.head_dim * 4,
                       kv_row = std::uint64_t(c.kv_heads) * c.head_dim * 4;
@@ -111,12 +113,12 @@ void Forward::record_attention(vk::CommandStream& cs, std::span<const ForwardSeg
   // Different sequences touch different pages and rows: their stores (keys rotated on the way) run side by
   // side with the queries' rotation, then their attentions (each reads the entries its own store wrote).
   cs.begin_parallel();
-  ops::rope(ctx_, cs, q_, positions_, n_rows, c.heads, c.head_dim, rope);
+  ops::rope(ctx_, cs, qkv.q, positions_, n_rows, c.heads, c.head_dim, rope);
   for (std::size_t i = 0, row = 0; i < segments.size(); row += segments[i++].tokens) {
     const std::uint32_t n = segments[i].tokens;
-    ops::kv_store(ctx_, cs, vk::BufferView(k_, row * kv_row, n * kv_row),
-                  vk::BufferView(v_, row * kv_row, n * kv_row), segments[i].seq->layer_view(layer), n,
-                  kv_starts[i], 0, 0, ops::KeyRotation{vk::BufferView(positions_, row * 4, n * 4), rope});
+    ops::kv_store(ctx_, cs, qkv.k.sub(row * kv_row, n * kv_row), qkv.v.sub(row * kv_row, n * kv_row),
+                  segments[i].seq->layer_view(layer), n, kv_starts[i], 0, 0,
+                  ops::KeyRotation{vk::BufferView(positions_, row * 4, n * 4), rope});
   }
   cs.end_parallel();
   // Segments of few tokens (decode steps) may split their keys over workgroups (split-K): each gets its own
@@ -131,7 +133,7 @@ void Forward::record_attention(vk::CommandStream& cs, std::span<const ForwardSeg
       plan.scratch = vk::BufferView(attn_partials_, scratch_used, need);
       scratch_used += need;
     }
-    ops::attention(ctx_, cs, vk::BufferView(q_, row * q_row, n * q_row), segments[i].seq->layer_view(layer),
+    ops::attention(ctx_, cs, qkv.q.sub(row * q_row, n * q_row), segments[i].seq->layer_view(layer),
                    vk::BufferView(attn_, row * q_row, n * q_row), n, c.heads, kv_starts[i], scale,
                    ops::AttentionMask::causal, score_shaping(c, layer), plan);
   }
@@ -146,48 +148,68 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
   for (const auto& s : segments) kv_starts.push_back(s.seq->length());
 
   if (!embedded)
-    ops::embedding(ctx_, cs, weights_.token_embd().format, weights_.token_embd().buffer, ids_, x_, n,
+    ops::embedding(ctx_, cs, weights_.token_embd().format, weights_.token_embd().view(), ids_, x_, n,
                    std::uint32_t(weights_.token_embd().rows), c.dim);
   if (c.scale_embeddings) ops::scale(ctx_, cs, x_, x_, n * c.dim, std::sqrt(float(c.dim)));
   for (std::uint32_t l = 0; l < c.layers; ++l) {
     const GpuLayer& L = weights_.layer(l);
     const ops::RopeArgs rope = rope_args(weights_, l);
-    ops::rmsnorm(ctx_, cs, x_, L.attn_norm.buffer, xn_, n, c.dim, c.norm_eps);
-    cs.begin_parallel();
-    linear(ctx_, cs, L.wq, xn_, q_, n);
-    linear(ctx_, cs, L.wk, xn_, k_, n);
-    linear(ctx_, cs, L.wv, xn_, v_, n);
-    cs.end_parallel();
+    ops::rmsnorm(ctx_, cs, x_, L.attn_norm.view(), xn_, n, c.dim, c.norm_eps);
+    // A decode row with stacked weights projects q, k and v in one dispatch, into one row [q | k | v].
+    const bool fused_qkv = n == 1 && L.wqkv;
+    const Qkv qkv = fused_qkv ? Qkv{vk::BufferView(qkv_row_, 0, q_dim * 4ull),
+                                    vk::BufferView(qkv_row_, q_dim * 4ull, kv_dim * 4ull),
+                                    vk::BufferView(qkv_row_, (q_dim + kv_dim) * 4ull, kv_dim * 4ull)}
+                              : Qkv{q_, k_, v_};
+    if (fused_qkv) {
+      linear(ctx_, cs, *L.wqkv, xn_, qkv_row_, 1);
+    } else {
+      cs.begin_parallel();
+      linear(ctx_, cs, L.wq, xn_, qkv.q, n);
+      linear(ctx_, cs, L.wk, xn_, qkv.k, n);
+      linear(ctx_, cs, L.wv, xn_, qkv.v, n);
+      cs.end_parallel();
+    }
     if (c.qkv_bias) {
       cs.begin_parallel();
-      ops::add(ctx_, cs, q_, L.bq->buffer, q_, n * q_dim, q_dim);
-      ops::add(ctx_, cs, k_, L.bk->buffer, k_, n * kv_dim, kv_dim);
-      ops::add(ctx_, cs, v_, L.bv->buffer, v_, n * kv_dim, kv_dim);
+      ops::add(ctx_, cs, qkv.q, L.bq->view(), qkv.q, n * q_dim, q_dim);
+      ops::add(ctx_, cs, qkv.k, L.bk->view(), qkv.k, n * kv_dim, kv_dim);
+      ops::add(ctx_, cs, qkv.v, L.bv->view(), qkv.v, n * kv_dim, kv_dim);
       cs.end_parallel();
     }
     if (c.qk_norm) {
       cs.begin_parallel();
-      ops::rmsnorm(ctx_, cs, q_, L.q_norm->buffer, q_, n * c.heads, c.head_dim, c.norm_eps);
-      ops::rmsnorm(ctx_, cs, k_, L.k_norm->buffer, k_, n * c.kv_heads, c.head_dim, c.norm_eps);
+      ops::rmsnorm(ctx_, cs, qkv.q, L.q_norm->view(), qkv.q, n * c.heads, c.head_dim, c.norm_eps);
+      ops::rmsnorm(ctx_, cs, qkv.k, L.k_norm->view(), qkv.k, n * c.kv_heads, c.head_dim, c.norm_eps);
       cs.end_parallel();
     }
-    record_attention(cs, segments, kv_starts, l, n, rope);
+    record_attention(cs, segments, kv_starts, l, n, qkv, rope);
     project_residual(ctx_, cs, L.wo, attn_, L.attn_post_norm, tmp_, x_, n, c);
-    ops::rmsnorm(ctx_, cs, x_, L.ffn_norm.buffer, xn_, n, c.dim, c.norm_eps);
-    cs.begin_parallel();
-    linear(ctx_, cs, L.w_gate, xn_, gate_, n);
-    linear(ctx_, cs, L.w_up, xn_, up_, n);
-    cs.end_parallel();
+    ops::rmsnorm(ctx_, cs, x_, L.ffn_norm.view(), xn_, n, c.dim, c.norm_eps);
+    // Likewise gate and up, into one row [gate | up].
+    const bool fused_ffn = n == 1 && L.w_gate_up;
+    const vk::BufferView gate =
+        fused_ffn ? vk::BufferView(gate_up_row_, 0, c.ff * 4ull) : vk::BufferView(gate_);
+    const vk::BufferView up =
+        fused_ffn ? vk::BufferView(gate_up_row_, c.ff * 4ull, c.ff * 4ull) : vk::BufferView(up_);
+    if (fused_ffn) {
+      linear(ctx_, cs, *L.w_gate_up, xn_, gate_up_row_, 1);
+    } else {
+      cs.begin_parallel();
+      linear(ctx_, cs, L.w_gate, xn_, gate, n);
+      linear(ctx_, cs, L.w_up, xn_, up, n);
+      cs.end_parallel();
+    }
     if (c.geglu)
-      ops::geglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
+      ops::geglu(ctx_, cs, gate, up, gate, n * c.ff);
     else
-      ops::swiglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
-    project_residual(ctx_, cs, L.w_down, gate_, L.ffn_post_norm, tmp_, x_, n, c);
+      ops::swiglu(ctx_, cs, gate, up, gate, n * c.ff);
+    project_residual(ctx_, cs, L.w_down, gate, L.ffn_post_norm, tmp_, x_, n, c);
   }
   if (output == Output::hidden_sum || output == Output::hidden_rows) {
-    ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().buffer, xn_, n, c.dim, c.norm_eps);
+    ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().view(), xn_, n, c.dim, c.norm_eps);
   } else if (output == Output::all_logits) {
-    ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().buffer, xn_, n, c.dim, c.norm_eps);
+    ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().view(), xn_, n, c.dim, c.norm_eps);
     linear(ctx_, cs, weights_.output(), xn_, logits_, n);
     if (c.final_softcap > 0.0f) ops::softcap(ctx_, cs, logits_, logits_, n * c.vocab, c.final_softcap);
   } else {
@@ -198,7 +220,7 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
     for (std::size_t i = 0, row = 0; i < segments.size(); ++i) {
       row += segments[i].tokens;
       ops::rmsnorm(ctx_, cs, vk::BufferView(x_, (row - 1) * row_bytes, row_bytes),
-                   weights_.output_norm().buffer, vk::BufferView(xn_, i * row_bytes, row_bytes), 1, c.dim,
+                   weights_.output_norm().view(), vk::BufferView(xn_, i * row_bytes, row_bytes), 1, c.dim,
                    c.norm_eps);
     }
     cs.end_parallel();

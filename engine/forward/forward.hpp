@@ -80,12 +80,17 @@ class Forward {
   /// `embedded`: x_ already holds the rows' input embeddings (no token lookup).
   void record_batch(vk::CommandStream& cs, std::span<const ForwardSegment> segments, std::uint32_t n,
                     Output output, bool embedded = false);
-  /// Rotates the n_rows queries of q_ and writes each segment's new keys (rotated on the way) and values
-  /// into its cache, then runs its attention (rows of q_ to rows of attn_); `kv_starts` are the sequences'
+  /// Rotates the n_rows queries of qkv.q and writes each segment's new keys (rotated on the way) and values
+  /// into its cache, then runs its attention (rows of qkv.q to rows of attn_); `kv_starts` are the sequences'
   /// lengths before this pass.
+  /// Where a pass's projected queries, keys and values are (q_, k_, v_, or qkv_row_ for a decode row
+  /// projected with stacked weights).
+  struct Qkv {
+    vk::BufferView q, k, v;
+  };
   void record_attention(vk::CommandStream& cs, std::span<const ForwardSegment> segments,
                         std::span<const std::uint32_t> kv_starts, std::uint32_t layer, std::uint32_t n_rows,
-                        const ops::RopeArgs& rope);
+                        const Qkv& qkv, const ops::RopeArgs& rope);
   /// The stream for the next pass, cleared of anything a failed pass left in it.
   [[nodiscard]] vk::CommandStream& begin_pass();
   /// Adds the finished pass's dispatches, barriers and submits to timings_.
@@ -107,6 +112,9 @@ class Forward {
   const GpuWeights& weights_;
   std::uint32_t max_batch_;
   vk::Buffer ids_, positions_, x_, xn_, q_, k_, v_, attn_, tmp_, gate_, up_;
+  /// One decode row's [q | k | v] and [gate | up], as the stacked projections (GpuLayer::wqkv, w_gate_up)
+  /// write them.
+  vk::Buffer qkv_row_, gate_up_row_;
   /// Rows of logits for the tokens that need them (each segment's last, or every row for all_logits),
   /// and their host-visible copy when logits_ is not host-visible (a discrete GPU's device memory).
   vk::Buffer logits_, logits_host_;

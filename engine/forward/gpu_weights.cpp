@@ -1,5 +1,7 @@
 #include "engine/forward/gpu_weights.hpp"
 
+#include <algorithm>
+
 #include "engine/core/error.hpp"
 
 namespace lagvk {
@@ -82,7 +84,7 @@ namespace {
 ops::RopeArgs model_rope_args(const GpuWeights& weights) {
   const auto& c = weights.config();
   ops::RopeArgs rope{c.rope_mode, c.rope_dims, c.rope_base, c.rope_scale, std::nullopt, false};
-  if (weights.rope_freqs()) rope.factors = vk::BufferView(weights.rope_freqs()->buffer);
+  if (weights.rope_freqs()) rope.factors = weights.rope_freqs()->view();
   return rope;
 }
 
@@ -110,8 +112,40 @@ ops::RopeArgs rope_args(const GpuWeights& weights, std::uint32_t layer) {
   return rope;
 }
 
+GpuTensor GpuTensor::create(vk::Context& ctx, WeightFormat format, std::uint64_t rows, std::uint64_t cols,
+                            std::uint64_t bytes) {
+  const std::uint64_t padded = (std::max<std::uint64_t>(bytes, 16) + 15) / 16 * 16;
+  return {format, rows, cols, std::make_shared<const vk::Buffer>(ctx.create_buffer(padded)), 0};
+}
+
+vk::BufferView GpuTensor::view() const {
+  const std::uint64_t bytes = (rows * row_bytes(format, cols) + 15) / 16 * 16;
+  return {*storage, offset, std::min(bytes, storage->size() - offset)};
+}
+
+namespace {
+
+/// Whether `parts` can be stacked row after row in one buffer (GpuLayer::wqkv): one format and row length,
+/// every part starting where storage descriptors and texel views can bind it (so prefill's matrix
+/// products read each part as fast as a buffer of its own), and the stack no larger than one descriptor
+/// binds (so the fused dispatch keeps the device's fastest path).
+bool stackable(const vk::DeviceInfo& d, std::initializer_list<const HostTensor*> parts) {
+  const std::uint64_t align = std::max<std::uint64_t>(
+      {16, d.min_storage_buffer_offset_alignment, d.min_texel_buffer_offset_alignment});
+  std::uint64_t total = 0;
+  for (const HostTensor* t : parts) {
+    if (t->format != (*parts.begin())->format || t->cols != (*parts.begin())->cols) return false;
+    if (total % align != 0) return false;
+    total += t->rows * row_bytes(t->format, t->cols);
+  }
+  return total <= d.max_storage_buffer_range;
+}
+
+}  // namespace
+
 GpuWeights::GpuWeights(vk::Context& ctx, const HostWeights& host,
-                       const std::function<void(std::uint64_t, std::uint64_t)>& progress)
+                       const std::function<void(std::uint64_t, std::uint64_t)>& progress,
+                       ProjectionStacking stacking)
     : config_(host.config) {
   validate(host);
   std::uint64_t total = 0;
@@ -130,29 +164,62 @@ GpuWeights::GpuWeights(vk::Context& ctx, const HostWeights& host,
     for (const auto* t : {&l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.attn_post_norm, &l.ffn_post_norm})
       count_opt(*t);
   }
-  auto up = [&](const HostTensor& t) {
-    // Padded to 16 bytes: kernels binding the tensor through a descriptor read whole 16-byte words.
-    GpuTensor g{t.format, t.rows, t.cols,
-                ctx.create_buffer((std::max<std::uint64_t>(t.data.size(), 16) + 15) / 16 * 16)};
-    ctx.upload(g.buffer, t.data);
+  auto uploaded = [&](const HostTensor& t, const GpuTensor& g) {
+    ctx.upload(vk::BufferView(*g.storage, g.offset, t.data.size()), t.data);
     bytes_ += t.data.size();
     if (progress) progress(bytes_, total);
+  };
+  auto up = [&](const HostTensor& t) {
+    GpuTensor g = GpuTensor::create(ctx, t.format, t.rows, t.cols, t.data.size());
+    uploaded(t, g);
     return g;
   };
   auto up_opt = [&](const std::optional<HostTensor>& t) -> std::optional<GpuTensor> {
     if (!t) return std::nullopt;
     return up(*t);
   };
+  // The parts of a stack, uploaded into it one after another; nullopt (each part in a buffer of its own)
+  // where they cannot be stacked.
+  auto up_stack = [&](std::initializer_list<const HostTensor*> parts,
+                      std::initializer_list<GpuTensor*> out) -> std::optional<GpuTensor> {
+    auto out_it = out.begin();
+    if (stacking == ProjectionStacking::separate || !stackable(ctx.info(), parts)) {
+      for (const HostTensor* t : parts) **out_it++ = up(*t);
+      return std::nullopt;
+    }
+    const HostTensor& first = **parts.begin();
+    std::uint64_t rows = 0;
+    for (const HostTensor* t : parts) rows += t->rows;
+    GpuTensor whole =
+        GpuTensor::create(ctx, first.format, rows, first.cols, rows * row_bytes(first.format, first.cols));
+    std::uint64_t offset = 0;
+    for (const HostTensor* t : parts) {
+      GpuTensor& g = **out_it++;
+      g = {t->format, t->rows, t->cols, whole.storage, offset};
+      uploaded(*t, g);
+      offset += t->rows * row_bytes(t->format, t->cols);
+    }
+    return whole;
+  };
   token_embd_ = up(host.token_embd);
   output_norm_ = up(host.output_norm);
   output_ = up_opt(host.output);
   rope_freqs_ = up_opt(host.rope_freqs);
   for (const auto& l : host.layers) {
-    GpuLayer g{
-        up(l.attn_norm),        up(l.wq),     up(l.wk),         up(l.wv),         up(l.wo),
-        up(l.ffn_norm),         up(l.w_gate), up(l.w_up),       up(l.w_down),     up_opt(l.bq),
-        up_opt(l.bk),           up_opt(l.bv), up_opt(l.q_norm), up_opt(l.k_norm), up_opt(l.attn_post_norm),
-        up_opt(l.ffn_post_norm)};
+    GpuLayer g;
+    g.attn_norm = up(l.attn_norm);
+    g.wqkv = up_stack({&l.wq, &l.wk, &l.wv}, {&g.wq, &g.wk, &g.wv});
+    g.wo = up(l.wo);
+    g.ffn_norm = up(l.ffn_norm);
+    g.w_gate_up = up_stack({&l.w_gate, &l.w_up}, {&g.w_gate, &g.w_up});
+    g.w_down = up(l.w_down);
+    g.bq = up_opt(l.bq);
+    g.bk = up_opt(l.bk);
+    g.bv = up_opt(l.bv);
+    g.q_norm = up_opt(l.q_norm);
+    g.k_norm = up_opt(l.k_norm);
+    g.attn_post_norm = up_opt(l.attn_post_norm);
+    g.ffn_post_norm = up_opt(l.ffn_post_norm);
     layers_.push_back(std::move(g));
   }
 }

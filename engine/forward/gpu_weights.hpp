@@ -4,6 +4,7 @@
 // tensor bytes usually point into a memory-mapped GGUF file.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -68,20 +69,40 @@ struct HostWeights {
 struct GpuTensor {
   WeightFormat format = WeightFormat::f32;
   std::uint64_t rows = 0, cols = 0;
-  vk::Buffer buffer;
+  /// The buffer holding the tensor's bytes from `offset` on. Tensors stacked in one buffer share it (see
+  /// GpuLayer::wqkv); it lives as long as any of them.
+  std::shared_ptr<const vk::Buffer> storage;
+  std::uint64_t offset = 0;
+
+  /// A tensor in a buffer of its own, `bytes` long (padded to 16 bytes: kernels binding it through a
+  /// descriptor read whole 16-byte words).
+  static GpuTensor create(vk::Context& ctx, WeightFormat format, std::uint64_t rows, std::uint64_t cols,
+                          std::uint64_t bytes);
+  /// The tensor's bytes as kernels take them, with the padding up to the next 16-byte boundary.
+  [[nodiscard]] vk::BufferView view() const;
 };
 
 struct GpuLayer {
   GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
   std::optional<GpuTensor> bq, bk, bv, q_norm, k_norm;
   std::optional<GpuTensor> attn_post_norm, ffn_post_norm;
+  /// Where wq, wk and wv share a format and the device can bind each where it starts, they are stacked row
+  /// after row in one buffer and this is the whole stack (q_dim + 2 kv_dim rows): a decode step projects
+  /// q, k and v with one matrix-vector dispatch (one pass over x, one dispatch's overhead instead of three).
+  /// w_gate_up likewise stacks w_gate and w_up (2 ff rows).
+  std::optional<GpuTensor> wqkv, w_gate_up;
 };
+
+/// Whether GpuWeights stacks q/k/v and gate/up weights where it can (GpuLayer::wqkv, w_gate_up) or keeps
+/// every tensor in a buffer of its own (what tests compare the stacked decode step with).
+enum class ProjectionStacking : std::uint8_t { stacked, separate };
 
 class GpuWeights {
  public:
   /// Uploads every tensor; `progress(done_bytes, total_bytes)` is called after each one.
   GpuWeights(vk::Context& ctx, const HostWeights& host,
-             const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+             const std::function<void(std::uint64_t, std::uint64_t)>& progress = {},
+             ProjectionStacking stacking = ProjectionStacking::stacked);
 
   [[nodiscard]] const ForwardConfig& config() const { return config_; }
   [[nodiscard]] const GpuTensor& token_embd() const { return token_embd_; }

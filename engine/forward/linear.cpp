@@ -8,11 +8,11 @@ namespace lagvk {
 void linear(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const vk::BufferView& x,
             const vk::BufferView& y, std::uint32_t n, ops::Epilogue epilogue) {
   if (n == 1) {
-    ops::matvec(ctx, cs, w.format, w.buffer, x, y, std::uint32_t(w.rows), std::uint32_t(w.cols), epilogue);
+    ops::matvec(ctx, cs, w.format, w.view(), x, y, std::uint32_t(w.rows), std::uint32_t(w.cols), epilogue);
   } else {
     ops::MatmulShape shape{n, std::uint32_t(w.rows), std::uint32_t(w.cols)};
     shape.epilogue = epilogue;
-    ops::matmul(ctx, cs, w.format, x, w.buffer, y, shape);
+    ops::matmul(ctx, cs, w.format, x, w.view(), y, shape);
   }
 }
 

@@ -12,8 +12,12 @@ namespace lagvk::ops {
 
 namespace {
 using Push = push::Matvec;
-// Measured on lavapipe (bench_model decode): 4 rows per subgroup, 8 subgroups per workgroup.
+// Rows per subgroup: each chunk of x a lane loads serves this many rows. Texel reads (CPU devices) pay
+// as much for a 16-byte x fetch as for a weight fetch, so they take 8 rows (bench_matvec_paths 4096 x 4096
+// on lavapipe, 8 rows against 4: f32 +20%, f16 +12%, q8_0 +15%, q4_0 +50%; 16 rows gained nothing more);
+// the other paths 4 (measured on lavapipe's earlier paths; untested on GPUs). 8 subgroups per workgroup.
 constexpr std::uint32_t kRowsPerSubgroup = 4;
+constexpr std::uint32_t kTexelRowsPerSubgroup = 8;
 constexpr std::uint32_t kSubgroupsPerGroup = 8;
 constexpr double kMinLaneUse = 0.9;
 
@@ -129,7 +133,7 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   // Whole subgroups reduce without shared memory; the workgroup size must be a multiple of the subgroup
   // size the pipeline really gets, so it is requested explicitly where the device allows that.
   const std::uint32_t sg = std::max(ctx.info().subgroup_size, 1u);
-  const std::uint32_t rows = kRowsPerSubgroup;
+  const std::uint32_t rows = access == TensorAccess::texel ? kTexelRowsPerSubgroup : kRowsPerSubgroup;
   const std::uint32_t subgroups = kSubgroupsPerGroup;
   const std::uint32_t slots =
       access == TensorAccess::texel ? row_slots(ctx, format, k, chosen.texel_groups) : 1;
