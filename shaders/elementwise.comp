@@ -33,8 +33,7 @@ void main() {
 #if defined(OP_ADD)
   p.out_.v[i] = a_at(i) + b_at(i % p.b_period);
 #elif defined(OP_SWIGLU)
-  const float g = a_at(i);
-  p.out_.v[i] = g / (1.0 + exp(-g)) * b_at(i);
+  p.out_.v[i] = silu(a_at(i)) * b_at(i);
 #elif defined(OP_GELU)
   p.out_.v[i] = gelu_tanh(a_at(i));
 #elif defined(OP_GEGLU)

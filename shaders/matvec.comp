@@ -1,7 +1,9 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// y = W x for decode: W is N x K weights in any weight format, x is K fp32, y is N fp32. ACCUMULATE
-// variants add W x to y (the residual connection in the projection's epilogue: no separate add).
+// y = W x for decode: W is N x K weights in any weight format, x is K fp32, y is N fp32. The EPILOGUE
+// constant (ops::Epilogue) may add W x to y instead (the residual connection in the projection's epilogue:
+// no separate add), or gate it: W is then 2N x K (gate rows, then up rows, as GpuLayer::w_gate_up stacks
+// them) and y[i] = act(W[i] x) (W[N + i] x), the feed-forward's SwiGLU or GeGLU without a separate kernel.
 // Memory-bound. A workgroup is several subgroups; each subgroup computes ROWS consecutive rows
 // (TEXEL_WEIGHTS: ROWS x ROW_SLOTS rows). Its lanes
 // take consecutive chunks of the rows (wide, contiguous loads; see weights.glsl), load each chunk of x
@@ -22,8 +24,12 @@
 
 layout(constant_id = 0) const uint ROWS = 8;
 layout(local_size_x_id = 1) in;
-// 1: y += W x (ops::Epilogue::accumulate).
-layout(constant_id = 3) const bool ACCUMULATE = false;
+// ops::Epilogue: 0 y = W x, 1 y += W x, 2 SwiGLU, 3 GeGLU.
+layout(constant_id = 3) const uint EPILOGUE = 0;
+const bool ACCUMULATE = EPILOGUE == 1;
+const bool GATED = EPILOGUE >= 2;
+// Gated: each output row takes two weight rows (its gate's and its up's), each with its accumulator.
+const uint PARTS = GATED ? 2 : 1;
 
 #include "push_constants.h"
 LAGVK_PUSH_CONSTANTS(LAGVK_PUSH_MATVEC)
@@ -54,6 +60,12 @@ void store_y(uint i, float v) { p.y.v[i] = ACCUMULATE ? p.y.v[i] + v : v; }
 // lanes.
 layout(constant_id = 2) const uint ROW_SLOTS = 1;
 
+// The weight row of accumulator a (see acc in main): row0 + r * slots + slot for output row r, repeated
+// past the last row, then moved into its part.
+uint weight_row(uint row0, uint slots, uint slot, uint a) {
+  return min(row0 + (a % ROWS) * slots + slot, p.N - 1) + (a / ROWS) * p.N;
+}
+
 void main() {
 #if defined(TEXEL_WEIGHTS)
   const uint slots = ROW_SLOTS;
@@ -66,18 +78,18 @@ void main() {
   const uint lane = gl_SubgroupInvocationID % lanes, slot = gl_SubgroupInvocationID / lanes;
   // Row r of this lane is row0 + r * slots + slot. The last subgroup may hold fewer rows; its missing rows
   // repeat the last real one (harmless reads).
-  const uint last = p.N - 1;
-  float acc[ROWS];
-  for (uint r = 0; r < ROWS; ++r) acc[r] = 0.0;
+  // Accumulator a < ROWS * PARTS is output row a % ROWS's, weight part a / ROWS (0: gate, 1: up).
+  float acc[ROWS * 2];
+  for (uint a = 0; a < ROWS * PARTS; ++a) acc[a] = 0.0;
 #if defined(SCALAR_CHUNKS)
   for (uint k = lane; k < p.K; k += lanes) {
     const float xv = p.x.v[k];
-    for (uint r = 0; r < ROWS; ++r)
-      acc[r] = fma(weight_at(p.w, min(row0 + r * slots + slot, last), p.K, k), xv, acc[r]);
+    for (uint a = 0; a < ROWS * PARTS; ++a)
+      acc[a] = fma(weight_at(p.w, weight_row(row0, slots, slot, a), p.K, k), xv, acc[a]);
   }
 #elif defined(TEXEL_GROUPS)
   const uint groups = p.K / (CHUNK * TEXEL_GROUP);
-  uvec4 carry[ROWS];
+  uvec4 carry[ROWS * 2];
   for (uint g = lane; g < groups; g += lanes) {
 #define GROUP_BLOCK(j)                                                                              \
   if (j < TEXEL_GROUP) {                                                                            \
@@ -86,8 +98,8 @@ void main() {
     vec4 xv = xs[0];                                                                                \
     for (uint i = 1; i < CHUNK / 4; ++i) xv += xs[i];                                               \
     const float xsum = xv.x + xv.y + xv.z + xv.w;                                                   \
-    for (uint r = 0; r < ROWS; ++r)                                                                 \
-      acc[r] += group_chunk_dot(p.w, min(row0 + r * slots + slot, last), p.K, g, j, xs, xsum, carry[r]); \
+    for (uint a = 0; a < ROWS * PARTS; ++a)                                                         \
+      acc[a] += group_chunk_dot(p.w, weight_row(row0, slots, slot, a), p.K, g, j, xs, xsum, carry[a]); \
   }
     // Unrolled by hand so that each block's byte offset in its group is a constant.
     GROUP_BLOCK(0u) GROUP_BLOCK(1u) GROUP_BLOCK(2u) GROUP_BLOCK(3u)
@@ -98,17 +110,20 @@ void main() {
   for (uint c = lane; c < chunks; c += lanes) {
     vec4 xs[CHUNK / 4];
     load_x(c, xs);
-    for (uint r = 0; r < ROWS; ++r) acc[r] += chunk_dot(p.w, min(row0 + r * slots + slot, last), p.K, c, xs);
+    for (uint a = 0; a < ROWS * PARTS; ++a) acc[a] += chunk_dot(p.w, weight_row(row0, slots, slot, a), p.K, c, xs);
   }
 #endif
-  for (uint r = 0; r < ROWS; ++r) {
-    float s = acc[r];
+  for (uint a = 0; a < ROWS * PARTS; ++a) {
 #if defined(TEXEL_WEIGHTS)
     if (slots > 1)  // a butterfly within each slot's lanes
-      for (uint d = lanes / 2; d > 0; d /= 2) s += subgroupShuffleXor(s, d);
+      for (uint d = lanes / 2; d > 0; d /= 2) acc[a] += subgroupShuffleXor(acc[a], d);
     else
 #endif
-      s = subgroupAdd(s);
+      acc[a] = subgroupAdd(acc[a]);
+  }
+  for (uint r = 0; r < ROWS; ++r) {
+    float s = acc[r];
+    if (GATED) s = (EPILOGUE == 2 ? silu(s) : gelu_tanh(s)) * acc[ROWS + r];
     const uint row = row0 + r * slots + slot;
     if (lane == 0 && row < p.N) store_y(row, s);
   }

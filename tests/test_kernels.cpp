@@ -175,9 +175,20 @@ class BindingLimit {
   VkDeviceSize previous_ = 0;
 };
 
-/// "_acc" for the projections' accumulating epilogue (the output starts with random values to add to).
+/// "_acc" for the projections' accumulating epilogue (the output starts with random values to add to),
+/// "_swiglu" and "_geglu" for the gated ones.
 std::string epilogue_suffix(ops::Epilogue e) {
-  return e == ops::Epilogue::accumulate ? "_acc" : "";
+  switch (e) {
+    case ops::Epilogue::store:
+      return "";
+    case ops::Epilogue::accumulate:
+      return "_acc";
+    case ops::Epilogue::swiglu:
+      return "_swiglu";
+    case ops::Epilogue::geglu:
+      return "_geglu";
+  }
+  return "";
 }
 
 /// What an accumulating projection adds its result to: random values, else none (the output's garbage must
@@ -229,8 +240,10 @@ KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
   return {fmt::format("matvec_{}_n{}_k{}{}{}{}", format_name(f), n, k, source_suffix(source),
                       access_suffix(access), epilogue_suffix(epilogue)),
           [=] {
+            // A gated epilogue reads a gate row and an up row for each of the n outputs.
+            const std::uint32_t w_rows = ops::gated(epilogue) ? 2 * n : n;
             const auto x = random_floats(k, 21 + k);
-            const auto weights = case_weights(source, f, n, k, 22 + n);
+            const auto weights = case_weights(source, f, w_rows, k, 22 + n);
             if (!weights) return reference_missing();
             const Weights& w = *weights;
             const auto y0 = initial_output(epilogue, n, 23 + n);
@@ -238,24 +251,31 @@ KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
             auto gy = epilogue == ops::Epilogue::accumulate ? upload(y0)
                                                             : gpu().create_buffer(std::uint64_t(n) * 4);
             // matvec binds W up to the next 16 bytes (its last wide load).
-            const std::uint64_t w_bytes = (std::uint64_t(n) * row_bytes(f, k) + 15) / 16 * 16;
+            const std::uint64_t w_bytes = (std::uint64_t(w_rows) * row_bytes(f, k) + 15) / 16 * 16;
             const BindingLimit limit(access, std::max({w_bytes, std::uint64_t(k) * 4, std::uint64_t(n) * 4}));
             if (limit.active()) {
-              EXPECT_EQ(ops::matvec_access(gpu(), f, gw, gx, gy, n, k), expected_access(access))
+              EXPECT_EQ(ops::matvec_access(gpu(), f, gw, gx, gy, n, k, epilogue), expected_access(access))
                   << "the case does not take the path it is named after";
               // Texel reads of rows that are whole 16-byte aligned runs of blocks give lanes whole runs.
               const std::uint32_t group = texel_group_blocks(f);
               const bool groups =
                   access == Access::texel && group != 0 && k % (group * block_elements(f)) == 0;
-              EXPECT_EQ(ops::matvec_variant(gpu(), f, gw, gx, gy, n, k).ends_with("_texel_groups"), groups)
-                  << ops::matvec_variant(gpu(), f, gw, gx, gy, n, k);
+              const std::string variant = ops::matvec_variant(gpu(), f, gw, gx, gy, n, k, epilogue);
+              EXPECT_EQ(variant.ends_with("_texel_groups"), groups) << variant;
             }
             vk::CommandStream cs(gpu());
             ops::matvec(gpu(), cs, f, gw, gx, gy, n, k, epilogue);
             cs.finish();
             CaseResult r{download<float>(gy, n), std::vector<float>(n)};
-            ref::matvec(w.values, x, r.ref, n, k);
-            for (std::size_t i = 0; i < n; ++i) r.ref[i] += y0[i];
+            std::vector<float> wx(w_rows);
+            ref::matvec(w.values, x, wx, w_rows, k);
+            const std::span<const float> gate(wx.data(), n), up(wx.data() + n, n);
+            if (epilogue == ops::Epilogue::swiglu)
+              ref::swiglu(gate, up, r.ref);
+            else if (epilogue == ops::Epilogue::geglu)
+              ref::geglu(gate, up, r.ref);
+            else
+              for (std::size_t i = 0; i < n; ++i) r.ref[i] = wx[i] + y0[i];
             r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
             return r;
           },
@@ -893,6 +913,18 @@ std::vector<KernelCase> kernel_cases() {
     cases.push_back(matvec_case(WeightFormat::q8_0, 37, 3 * 8 * 32, encoded, Access::texel, acc));  // groups
     cases.push_back(
         matmul_case(WeightFormat::f16, 67, 129, 33, ops::MatmulKernel::tiled, encoded, Access::device, acc));
+  }
+  // The gated epilogues (the feed-forward's gate and up rows stacked, act(gate) up in the epilogue) on
+  // every matvec path: scalar, texel single blocks, rows side by side and runs, storage, address.
+  for (auto gate : {ops::Epilogue::swiglu, ops::Epilogue::geglu}) {
+    const auto encoded = WeightSource::encoded;
+    cases.push_back(matvec_case(WeightFormat::f16, 7, 13, encoded, Access::device, gate));  // scalar
+    for (Access a : {Access::texel, Access::bound, Access::address}) {
+      cases.push_back(matvec_case(WeightFormat::f16, 37, 72, encoded, a, gate));
+      cases.push_back(matvec_case(WeightFormat::q4_k, 37, 512, encoded, a, gate));
+    }
+    cases.push_back(matvec_case(WeightFormat::q4_1, 37, 576, encoded, Access::texel, gate));  // side by side
+    cases.push_back(matvec_case(WeightFormat::q8_0, 37, 3 * 8 * 32, encoded, Access::texel, gate));  // runs
   }
   // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels read them through texel views (CPU
   // devices) or address them by pointer.

@@ -34,7 +34,7 @@ Forward::Forward(vk::Context& ctx, const GpuWeights& weights, std::uint32_t max_
   gate_ = ctx.create_buffer(B * c.ff * 4);
   up_ = ctx.create_buffer(B * c.ff * 4);
   qkv_row_ = ctx.create_buffer((q_dim + 2 * kv_dim) * 4);
-  gate_up_row_ = ctx.create_buffer(std::uint64_t(c.ff) * 2 * 4);
+  ffn_row_ = ctx.create_buffer(std::uint64_t(c.ff) * 4);
   attn_partials_ =
       ctx.create_buffer(ops::attention_scratch_bytes(kSplitAttentionTokens * c.heads, c.head_dim));
   reserve_logit_rows(1);
@@ -186,25 +186,22 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
     record_attention(cs, segments, kv_starts, l, n, qkv, rope);
     project_residual(ctx_, cs, L.wo, attn_, L.attn_post_norm, tmp_, x_, n, c);
     ops::rmsnorm(ctx_, cs, x_, L.ffn_norm.view(), xn_, n, c.dim, c.norm_eps);
-    // Likewise gate and up, into one row [gate | up].
-    const bool fused_ffn = n == 1 && L.w_gate_up;
-    const vk::BufferView gate =
-        fused_ffn ? vk::BufferView(gate_up_row_, 0, c.ff * 4ull) : vk::BufferView(gate_);
-    const vk::BufferView up =
-        fused_ffn ? vk::BufferView(gate_up_row_, c.ff * 4ull, c.ff * 4ull) : vk::BufferView(up_);
-    if (fused_ffn) {
-      linear(ctx_, cs, *L.w_gate_up, xn_, gate_up_row_, 1);
+    // Likewise gate and up, with the activation in the same dispatch's epilogue: one row act(gate) up.
+    const ops::Epilogue activation = c.geglu ? ops::Epilogue::geglu : ops::Epilogue::swiglu;
+    if (n == 1 && L.w_gate_up) {
+      linear(ctx_, cs, *L.w_gate_up, xn_, ffn_row_, 1, activation);
     } else {
       cs.begin_parallel();
-      linear(ctx_, cs, L.w_gate, xn_, gate, n);
-      linear(ctx_, cs, L.w_up, xn_, up, n);
+      linear(ctx_, cs, L.w_gate, xn_, gate_, n);
+      linear(ctx_, cs, L.w_up, xn_, up_, n);
       cs.end_parallel();
+      if (c.geglu)
+        ops::geglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
+      else
+        ops::swiglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
     }
-    if (c.geglu)
-      ops::geglu(ctx_, cs, gate, up, gate, n * c.ff);
-    else
-      ops::swiglu(ctx_, cs, gate, up, gate, n * c.ff);
-    project_residual(ctx_, cs, L.w_down, gate, L.ffn_post_norm, tmp_, x_, n, c);
+    const vk::BufferView ffn_out = n == 1 && L.w_gate_up ? vk::BufferView(ffn_row_) : vk::BufferView(gate_);
+    project_residual(ctx_, cs, L.w_down, ffn_out, L.ffn_post_norm, tmp_, x_, n, c);
   }
   if (output == Output::hidden_sum || output == Output::hidden_rows) {
     ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().view(), xn_, n, c.dim, c.norm_eps);

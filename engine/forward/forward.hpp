@@ -112,9 +112,9 @@ class Forward {
   const GpuWeights& weights_;
   std::uint32_t max_batch_;
   vk::Buffer ids_, positions_, x_, xn_, q_, k_, v_, attn_, tmp_, gate_, up_;
-  /// One decode row's [q | k | v] and [gate | up], as the stacked projections (GpuLayer::wqkv, w_gate_up)
-  /// write them.
-  vk::Buffer qkv_row_, gate_up_row_;
+  /// One decode row's [q | k | v] and its gated feed-forward activation, as the stacked projections
+  /// (GpuLayer::wqkv, w_gate_up) write them.
+  vk::Buffer qkv_row_, ffn_row_;
   /// Rows of logits for the tokens that need them (each segment's last, or every row for all_logits),
   /// and their host-visible copy when logits_ is not host-visible (a discrete GPU's device memory).
   vk::Buffer logits_, logits_host_;

@@ -8,7 +8,9 @@ namespace lagvk {
 void linear(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const vk::BufferView& x,
             const vk::BufferView& y, std::uint32_t n, ops::Epilogue epilogue) {
   if (n == 1) {
-    ops::matvec(ctx, cs, w.format, w.view(), x, y, std::uint32_t(w.rows), std::uint32_t(w.cols), epilogue);
+    // A gated epilogue makes one output of each gate row and its up row.
+    const auto outputs = std::uint32_t(ops::gated(epilogue) ? w.rows / 2 : w.rows);
+    ops::matvec(ctx, cs, w.format, w.view(), x, y, outputs, std::uint32_t(w.cols), epilogue);
   } else {
     ops::MatmulShape shape{n, std::uint32_t(w.rows), std::uint32_t(w.cols)};
     shape.epilogue = epilogue;

@@ -1,7 +1,8 @@
 #pragma once
 // The one projection both forward passes (decoder and encoder) record: y = x W^T for n rows of x, by
 // matrix-vector for one row (decode) and matrix multiply otherwise (prefill, encoding); with
-// Epilogue::accumulate, y += x W^T (a residual connection without a separate add).
+// Epilogue::accumulate, y += x W^T (a residual connection without a separate add); with a gated epilogue
+// (one row only: W holds gate rows then up rows), y = act(x Wg^T) (x Wu^T).
 #include <cstdint>
 
 #include "engine/forward/gpu_weights.hpp"

@@ -6,7 +6,15 @@
 
 namespace lagvk::ops {
 
-/// The value is the kernels' ACCUMULATE specialization constant (shaders/matvec.comp, matmul*.comp).
-enum class Epilogue : std::uint32_t { store = 0, accumulate = 1 };
+/// The value is the kernels' EPILOGUE (matvec) or ACCUMULATE (matmul*) specialization constant.
+/// swiglu and geglu gate the projection (matrix-vector only): the weights hold 2N rows, gate rows then up
+/// rows (GpuLayer::w_gate_up), and y[i] = act(gate_i . x) (up_i . x), the feed-forward's activation
+/// without a kernel of its own.
+enum class Epilogue : std::uint32_t { store = 0, accumulate = 1, swiglu = 2, geglu = 3 };
+
+/// Whether `e` gates the projection (2N weight rows for N outputs).
+[[nodiscard]] constexpr bool gated(Epilogue e) {
+  return e == Epilogue::swiglu || e == Epilogue::geglu;
+}
 
 }  // namespace lagvk::ops

@@ -66,6 +66,7 @@ void matmul(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   if (s.k % block_elements(format) != 0)
     fail("matmul: inner dimension {} is not a multiple of the {} block size {}", s.k, format_name(format),
          block_elements(format));
+  if (gated(s.epilogue)) fail("internal: matmul has no gated epilogue (matrix-vector only)");
   if (s.m == 0 || s.n == 0) return;
   require_bytes("matmul", "A", a, (std::uint64_t(s.m - 1) * a_stride + s.k) * 4);
   require_bytes("matmul", "B", b, std::uint64_t(s.n) * row_bytes(format, s.k));

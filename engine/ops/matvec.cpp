@@ -27,13 +27,14 @@ bool wide_loads(WeightFormat format, const vk::BufferView& w, const vk::BufferVi
   return k % chunk_elements(format) == 0 && x.address() % 16 == 0 && w.address() % 16 == 0;
 }
 
-/// The bytes of W, x and y the kernel reads and writes (set 0, bindings 0, 1, 2 of the bound variant).
+/// The bytes of W (w_rows rows: n, or 2n for a gated epilogue), x and y (n) the kernel reads and writes
+/// (set 0, bindings 0, 1, 2 of the bound variant).
 /// W's wide loads may read up to the next 16-byte boundary past its last row (Q6_K's 210-byte blocks are
 /// read as words), so its binding extends there; a view too short for that stays on the address path.
 std::optional<std::array<vk::BufferView, 3>> touched(WeightFormat format, const vk::BufferView& w,
                                                      const vk::BufferView& x, const vk::BufferView& y,
-                                                     std::uint32_t n, std::uint32_t k) {
-  const std::uint64_t w_bytes = (std::uint64_t(n) * row_bytes(format, k) + 15) / 16 * 16;
+                                                     std::uint32_t w_rows, std::uint32_t n, std::uint32_t k) {
+  const std::uint64_t w_bytes = (std::uint64_t(w_rows) * row_bytes(format, k) + 15) / 16 * 16;
   if (w.bytes < w_bytes) return std::nullopt;
   return std::array{w.sub(0, w_bytes), x.sub(0, std::uint64_t(k) * 4), y.sub(0, std::uint64_t(n) * 4)};
 }
@@ -42,9 +43,9 @@ std::optional<std::array<vk::BufferView, 3>> touched(WeightFormat format, const 
 /// x as vec4 texels (1), y as a storage buffer (2).
 std::optional<std::array<vk::Binding, 4>> texel_bindings(const vk::Context& ctx, WeightFormat format,
                                                          const vk::BufferView& w, const vk::BufferView& x,
-                                                         const vk::BufferView& y, std::uint32_t n,
-                                                         std::uint32_t k) {
-  const auto views = touched(format, w, x, y, n, k);
+                                                         const vk::BufferView& y, std::uint32_t w_rows,
+                                                         std::uint32_t n, std::uint32_t k) {
+  const auto views = touched(format, w, x, y, w_rows, n, k);
   if (!views) return std::nullopt;
   const auto weights = weight_texels(ctx, (*views)[0]);
   const auto xs = ctx.texel_binding((*views)[1], vk::TexelFormat::f32x4);
@@ -64,14 +65,14 @@ struct Plan {
 };
 
 Plan plan(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w, const vk::BufferView& x,
-          const vk::BufferView& y, std::uint32_t n, std::uint32_t k) {
+          const vk::BufferView& y, std::uint32_t w_rows, std::uint32_t n, std::uint32_t k) {
   if (n == 0 || !wide_loads(format, w, x, k)) return {};
   if (ctx.texel_reads())
-    if (const auto texels = texel_bindings(ctx, format, w, x, y, n, k)) {
+    if (const auto texels = texel_bindings(ctx, format, w, x, y, w_rows, n, k)) {
       const std::uint32_t group = texel_group_blocks(format);
       return {TensorAccess::texel, *texels, 4, group != 0 && k % (group * block_elements(format)) == 0};
     }
-  const auto views = touched(format, w, x, y, n, k);
+  const auto views = touched(format, w, x, y, w_rows, n, k);
   if (views && std::ranges::all_of(*views, [&](const vk::BufferView& v) { return ctx.can_bind(v); }))
     return {TensorAccess::storage, {(*views)[0], (*views)[1], (*views)[2], vk::BufferView()}, 3};
   return {};
@@ -93,6 +94,11 @@ std::uint32_t row_slots(const vk::Context& ctx, WeightFormat format, std::uint32
   return sg;
 }
 
+/// The weight rows a matvec of n outputs reads: a gated epilogue reads a gate row and an up row for each.
+std::uint32_t weight_rows(std::uint32_t n, Epilogue epilogue) {
+  return gated(epilogue) ? 2 * n : n;
+}
+
 std::string variant_name(WeightFormat format, const Plan& chosen, bool vec) {
   std::string name = "matvec_" + std::string(format_name(format));
   if (chosen.access != TensorAccess::address)
@@ -103,15 +109,16 @@ std::string variant_name(WeightFormat format, const Plan& chosen, bool vec) {
 }  // namespace
 
 std::string matvec_variant(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w,
-                           const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n,
-                           std::uint32_t k) {
-  return variant_name(format, plan(ctx, format, w, x, y, n, k), wide_loads(format, w, x, k));
+                           const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n, std::uint32_t k,
+                           Epilogue epilogue) {
+  return variant_name(format, plan(ctx, format, w, x, y, weight_rows(n, epilogue), n, k),
+                      wide_loads(format, w, x, k));
 }
 
 TensorAccess matvec_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w,
-                           const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n,
-                           std::uint32_t k) {
-  return plan(ctx, format, w, x, y, n, k).access;
+                           const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n, std::uint32_t k,
+                           Epilogue epilogue) {
+  return plan(ctx, format, w, x, y, weight_rows(n, epilogue), n, k).access;
 }
 
 void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& w,
@@ -121,19 +128,22 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
     fail("matvec: row length {} is not a multiple of the {} block size {}", k, format_name(format),
          block_elements(format));
   if (n == 0) return;
-  require_bytes("matvec", "W", w, std::uint64_t(n) * row_bytes(format, k));
+  const std::uint32_t w_rows = weight_rows(n, epilogue);
+  require_bytes("matvec", "W", w, std::uint64_t(w_rows) * row_bytes(format, k));
   require_bytes("matvec", "x", x, std::uint64_t(k) * 4);
   require_bytes("matvec", "y", y, std::uint64_t(n) * 4);
   const bool quantized = block_elements(format) > 1;
   const bool vec = wide_loads(format, w, x, k);
   if (quantized && !vec) fail("internal: matvec: quantized weights need 16-byte aligned x and W");
   // Texel views, storage descriptors or addresses, as the device prefers and allows (tensor_access.hpp).
-  const Plan chosen = plan(ctx, format, w, x, y, n, k);
+  const Plan chosen = plan(ctx, format, w, x, y, w_rows, n, k);
   const TensorAccess access = chosen.access;
   // Whole subgroups reduce without shared memory; the workgroup size must be a multiple of the subgroup
   // size the pipeline really gets, so it is requested explicitly where the device allows that.
   const std::uint32_t sg = std::max(ctx.info().subgroup_size, 1u);
-  const std::uint32_t rows = access == TensorAccess::texel ? kTexelRowsPerSubgroup : kRowsPerSubgroup;
+  // A gated epilogue's output rows take two weight rows each: half as many keep the lanes' registers.
+  const std::uint32_t rows =
+      (access == TensorAccess::texel ? kTexelRowsPerSubgroup : kRowsPerSubgroup) / (gated(epilogue) ? 2 : 1);
   const std::uint32_t subgroups = kSubgroupsPerGroup;
   const std::uint32_t slots =
       access == TensorAccess::texel ? row_slots(ctx, format, k, chosen.texel_groups) : 1;

@@ -31,3 +31,6 @@ float stable_tanh(float u) {
 
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): the GELU approximation llama.cpp's ggml_gelu uses.
 float gelu_tanh(float x) { return 0.5 * x * (1.0 + stable_tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
+
+// x sigmoid(x): SwiGLU's gate activation.
+float silu(float x) { return x / (1.0 + exp(-x)); }
