@@ -188,7 +188,8 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
     ops::rmsnorm(ctx_, cs, x_, L.ffn_norm.view(), xn_, n, c.dim, c.norm_eps);
     // Likewise gate and up, with the activation in the same dispatch's epilogue: one row act(gate) up.
     const ops::Epilogue activation = c.geglu ? ops::Epilogue::geglu : ops::Epilogue::swiglu;
-    if (n == 1 && L.w_gate_up) {
+    const bool fused_ffn = n == 1 && L.w_gate_up;
+    if (fused_ffn) {
       linear(ctx_, cs, *L.w_gate_up, xn_, ffn_row_, 1, activation);
     } else {
       cs.begin_parallel();
@@ -200,7 +201,7 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
       else
         ops::swiglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
     }
-    const vk::BufferView ffn_out = n == 1 && L.w_gate_up ? vk::BufferView(ffn_row_) : vk::BufferView(gate_);
+    const vk::BufferView ffn_out = fused_ffn ? vk::BufferView(ffn_row_) : vk::BufferView(gate_);
     project_residual(ctx_, cs, L.w_down, ffn_out, L.ffn_post_norm, tmp_, x_, n, c);
   }
   if (output == Output::hidden_sum || output == Output::hidden_rows) {

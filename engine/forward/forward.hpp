@@ -80,14 +80,14 @@ class Forward {
   /// `embedded`: x_ already holds the rows' input embeddings (no token lookup).
   void record_batch(vk::CommandStream& cs, std::span<const ForwardSegment> segments, std::uint32_t n,
                     Output output, bool embedded = false);
-  /// Rotates the n_rows queries of qkv.q and writes each segment's new keys (rotated on the way) and values
-  /// into its cache, then runs its attention (rows of qkv.q to rows of attn_); `kv_starts` are the sequences'
-  /// lengths before this pass.
   /// Where a pass's projected queries, keys and values are (q_, k_, v_, or qkv_row_ for a decode row
   /// projected with stacked weights).
   struct Qkv {
     vk::BufferView q, k, v;
   };
+  /// Rotates the n_rows queries of qkv.q and writes each segment's new keys (rotated on the way) and values
+  /// into its cache, then runs its attention (rows of qkv.q to rows of attn_); `kv_starts` are the sequences'
+  /// lengths before this pass.
   void record_attention(vk::CommandStream& cs, std::span<const ForwardSegment> segments,
                         std::span<const std::uint32_t> kv_starts, std::uint32_t layer, std::uint32_t n_rows,
                         const Qkv& qkv, const ops::RopeArgs& rope);

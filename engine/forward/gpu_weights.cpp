@@ -119,8 +119,7 @@ GpuTensor GpuTensor::create(vk::Context& ctx, WeightFormat format, std::uint64_t
 }
 
 vk::BufferView GpuTensor::view() const {
-  const std::uint64_t bytes = (rows * row_bytes(format, cols) + 15) / 16 * 16;
-  return {*storage, offset, std::min(bytes, storage->size() - offset)};
+  return {*storage, offset, std::min(wide_load_bytes(format, rows, cols), storage->size() - offset)};
 }
 
 namespace {
@@ -138,7 +137,7 @@ bool stackable(const vk::DeviceInfo& d, std::initializer_list<const HostTensor*>
     if (total % align != 0) return false;
     total += t->rows * row_bytes(t->format, t->cols);
   }
-  return total <= d.max_storage_buffer_range;
+  return (total + 15) / 16 * 16 <= d.max_storage_buffer_range;  // as matvec binds it: wide_load_bytes
 }
 
 }  // namespace
@@ -165,12 +164,14 @@ GpuWeights::GpuWeights(vk::Context& ctx, const HostWeights& host,
       count_opt(*t);
   }
   auto uploaded = [&](const HostTensor& t, const GpuTensor& g) {
-    ctx.upload(vk::BufferView(*g.storage, g.offset, t.data.size()), t.data);
-    bytes_ += t.data.size();
+    // The tensor's own bytes (validate() allows longer data): a stacked part must not spill into the next.
+    const std::uint64_t bytes = t.rows * row_bytes(t.format, t.cols);
+    ctx.upload(vk::BufferView(*g.storage, g.offset, bytes), t.data.first(bytes));
+    bytes_ += bytes;
     if (progress) progress(bytes_, total);
   };
   auto up = [&](const HostTensor& t) {
-    GpuTensor g = GpuTensor::create(ctx, t.format, t.rows, t.cols, t.data.size());
+    GpuTensor g = GpuTensor::create(ctx, t.format, t.rows, t.cols, t.rows * row_bytes(t.format, t.cols));
     uploaded(t, g);
     return g;
   };

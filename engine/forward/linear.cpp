@@ -1,5 +1,6 @@
 #include "engine/forward/linear.hpp"
 
+#include "engine/core/error.hpp"
 #include "engine/ops/matmul.hpp"
 #include "engine/ops/matvec.hpp"
 
@@ -9,6 +10,8 @@ void linear(vk::Context& ctx, vk::CommandStream& cs, const GpuTensor& w, const v
             const vk::BufferView& y, std::uint32_t n, ops::Epilogue epilogue) {
   if (n == 1) {
     // A gated epilogue makes one output of each gate row and its up row.
+    if (ops::gated(epilogue) && w.rows % 2 != 0)
+      fail("internal: a gated projection needs stacked gate and up rows, not {} rows", w.rows);
     const auto outputs = std::uint32_t(ops::gated(epilogue) ? w.rows / 2 : w.rows);
     ops::matvec(ctx, cs, w.format, w.view(), x, y, outputs, std::uint32_t(w.cols), epilogue);
   } else {

@@ -15,7 +15,7 @@ constexpr std::uint32_t kTileM = 64, kTileN = 64, kTileK = 16;
 /// The bytes of b the register-blocked kernel reads, or nullopt when the view is shorter than that.
 std::optional<vk::BufferView> touched(WeightFormat format, const vk::BufferView& b, std::uint32_t n,
                                       std::uint32_t k) {
-  const std::uint64_t bytes = (std::uint64_t(n) * row_bytes(format, k) + 15) / 16 * 16;
+  const std::uint64_t bytes = wide_load_bytes(format, n, k);
   if (b.bytes < bytes) return std::nullopt;
   return b.sub(0, bytes);
 }

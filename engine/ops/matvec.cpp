@@ -34,7 +34,7 @@ bool wide_loads(WeightFormat format, const vk::BufferView& w, const vk::BufferVi
 std::optional<std::array<vk::BufferView, 3>> touched(WeightFormat format, const vk::BufferView& w,
                                                      const vk::BufferView& x, const vk::BufferView& y,
                                                      std::uint32_t w_rows, std::uint32_t n, std::uint32_t k) {
-  const std::uint64_t w_bytes = (std::uint64_t(w_rows) * row_bytes(format, k) + 15) / 16 * 16;
+  const std::uint64_t w_bytes = wide_load_bytes(format, w_rows, k);
   if (w.bytes < w_bytes) return std::nullopt;
   return std::array{w.sub(0, w_bytes), x.sub(0, std::uint64_t(k) * 4), y.sub(0, std::uint64_t(n) * 4)};
 }

@@ -39,4 +39,10 @@ using WeightFormat = GgmlType;
   return bytes % 16 == 0 ? 1 : bytes % 8 == 0 ? 2 : bytes % 4 == 0 ? 4 : 8;
 }
 
+/// The bytes of `rows` rows of `k` elements up to the next 16-byte boundary: what the kernels' wide loads
+/// read of a tensor, and so what they bind (Q6_K's 210-byte blocks are read as words past the last row).
+[[nodiscard]] inline std::uint64_t wide_load_bytes(WeightFormat f, std::uint64_t rows, std::uint64_t k) {
+  return (rows * row_bytes(f, k) + 15) / 16 * 16;
+}
+
 }  // namespace lagvk
