@@ -253,6 +253,35 @@ TEST_P(Forward, StackedProjectionsDecodeAsSeparateOnes) {
   }
 }
 
+// A decode step applies each block's RMS norms and the final one inside the projections that read them
+// (ops::InputNorm: x scaled by the norm's weight as it is loaded, 1 / rms(x) after the dot products). The
+// logits must be those of separate norm kernels up to float rounding, with 2 x layers + 1 dispatches
+// fewer per step; prefill keeps its norm kernels, so its logits are bit for bit the same.
+TEST_P(Forward, DecodeNormsInsideProjectionsMatchSeparateNorms) {
+  const ForwardCase& c = GetParam();
+  Model model = Model::from_gguf(GgufFile::from_bytes(make_random_model(c.spec).to_bytes(), c.name));
+  const HostWeights host = host_weights(model);
+  GpuWeights weights(gpu(), host);
+  KvPool pool(gpu(), {host.config.layers, host.config.kv_heads, host.config.head_dim, 16}, 64);
+  KvSequence seq_fused(gpu(), pool, 256), seq_separate(gpu(), pool, 256);
+  lagvk::Forward fused(gpu(), weights, 8), separate(gpu(), weights, 8);
+  separate.set_input_norm_fusion(false);
+  const std::vector<std::int32_t> prompt = {1, 17, 260, 261, 5, 99, 123, 45, 200, 201, 202};
+  std::vector<std::int32_t> positions(prompt.size());
+  for (std::size_t i = 0; i < prompt.size(); ++i) positions[i] = std::int32_t(i);
+  EXPECT_EQ(fused.eval(seq_fused, prompt, positions), separate.eval(seq_separate, prompt, positions));
+  EXPECT_EQ(fused.last_timings().dispatches, separate.last_timings().dispatches);
+  for (std::int32_t token : {42, 7, 259}) {
+    const std::int32_t pos = std::int32_t(seq_fused.length());
+    const std::span<const std::int32_t> t(&token, 1), p(&pos, 1);
+    const ErrorStats e = compare(fused.eval(seq_fused, t, p), separate.eval(seq_separate, t, p));
+    EXPECT_TRUE(e.finite);
+    EXPECT_LE(e.max_rel, 1e-4) << "token " << token << ": max_abs " << e.max_abs;
+    EXPECT_EQ(fused.last_timings().dispatches + 2 * host.config.layers + 1,
+              separate.last_timings().dispatches);
+  }
+}
+
 /// The cases this build runs: all, or under sanitizers those of a sample of formats
 /// (tests/support/sanitizer.hpp: the forward pass's host code is the same for every format).
 std::vector<ForwardCase> build_cases() {

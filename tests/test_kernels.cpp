@@ -234,52 +234,60 @@ KernelCase matmul_case(WeightFormat f, std::uint32_t m, std::uint32_t n, std::ui
       f};
 }
 
+/// With `normed`, matvec RMS-normalises x first (ops::InputNorm, "_norm"): x on a scale far from 1 and a
+/// weight far from 1, so that a missing scale or weight shows.
 KernelCase matvec_case(WeightFormat f, std::uint32_t n, std::uint32_t k,
                        WeightSource source = WeightSource::encoded, Access access = Access::device,
-                       ops::Epilogue epilogue = ops::Epilogue::store) {
-  return {fmt::format("matvec_{}_n{}_k{}{}{}{}", format_name(f), n, k, source_suffix(source),
-                      access_suffix(access), epilogue_suffix(epilogue)),
-          [=] {
-            // A gated epilogue reads a gate row and an up row for each of the n outputs.
-            const std::uint32_t w_rows = ops::gated(epilogue) ? 2 * n : n;
-            const auto x = random_floats(k, 21 + k);
-            const auto weights = case_weights(source, f, w_rows, k, 22 + n);
-            if (!weights) return reference_missing();
-            const Weights& w = *weights;
-            const auto y0 = initial_output(epilogue, n, 23 + n);
-            auto gx = upload(x), gw = upload_bytes(w.bytes);
-            auto gy = epilogue == ops::Epilogue::accumulate ? upload(y0)
-                                                            : gpu().create_buffer(std::uint64_t(n) * 4);
-            // matvec binds W up to the next 16 bytes (its last wide load).
-            const std::uint64_t w_bytes = (std::uint64_t(w_rows) * row_bytes(f, k) + 15) / 16 * 16;
-            const BindingLimit limit(access, std::max({w_bytes, std::uint64_t(k) * 4, std::uint64_t(n) * 4}));
-            if (limit.active()) {
-              EXPECT_EQ(ops::matvec_access(gpu(), f, gw, gx, gy, n, k, epilogue), expected_access(access))
-                  << "the case does not take the path it is named after";
-              // Texel reads of rows that are whole 16-byte aligned runs of blocks give lanes whole runs.
-              const std::uint32_t group = texel_group_blocks(f);
-              const bool groups =
-                  access == Access::texel && group != 0 && k % (group * block_elements(f)) == 0;
-              const std::string variant = ops::matvec_variant(gpu(), f, gw, gx, gy, n, k, epilogue);
-              EXPECT_EQ(variant.ends_with("_texel_groups"), groups) << variant;
-            }
-            vk::CommandStream cs(gpu());
-            ops::matvec(gpu(), cs, f, gw, gx, gy, n, k, epilogue);
-            cs.finish();
-            CaseResult r{download<float>(gy, n), std::vector<float>(n)};
-            std::vector<float> wx(w_rows);
-            ref::matvec(w.values, x, wx, w_rows, k);
-            const std::span<const float> gate(wx.data(), n), up(wx.data() + n, n);
-            if (epilogue == ops::Epilogue::swiglu)
-              ref::swiglu(gate, up, r.ref);
-            else if (epilogue == ops::Epilogue::geglu)
-              ref::geglu(gate, up, r.ref);
-            else
-              for (std::size_t i = 0; i < n; ++i) r.ref[i] = wx[i] + y0[i];
-            r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
-            return r;
-          },
-          f};
+                       ops::Epilogue epilogue = ops::Epilogue::store, bool normed = false) {
+  return {
+      fmt::format("matvec_{}_n{}_k{}{}{}{}{}", format_name(f), n, k, source_suffix(source),
+                  access_suffix(access), epilogue_suffix(epilogue), normed ? "_norm" : ""),
+      [=] {
+        // A gated epilogue reads a gate row and an up row for each of the n outputs.
+        const std::uint32_t w_rows = ops::gated(epilogue) ? 2 * n : n;
+        const auto x = normed ? random_floats(k, 21 + k, -9.0f, 5.0f) : random_floats(k, 21 + k);
+        const auto g = random_floats(k, 24 + k, 0.25f, 3.0f);
+        const float eps = 1e-5f;
+        const auto weights = case_weights(source, f, w_rows, k, 22 + n);
+        if (!weights) return reference_missing();
+        const Weights& w = *weights;
+        const auto y0 = initial_output(epilogue, n, 23 + n);
+        auto gx = upload(x), gw = upload_bytes(w.bytes), gg = upload(g);
+        auto gy =
+            epilogue == ops::Epilogue::accumulate ? upload(y0) : gpu().create_buffer(std::uint64_t(n) * 4);
+        const std::optional<ops::InputNorm> norm =
+            normed ? std::optional(ops::InputNorm{gg, eps}) : std::nullopt;
+        // matvec binds W up to the next 16 bytes (its last wide load).
+        const std::uint64_t w_bytes = (std::uint64_t(w_rows) * row_bytes(f, k) + 15) / 16 * 16;
+        const BindingLimit limit(access, std::max({w_bytes, std::uint64_t(k) * 4, std::uint64_t(n) * 4}));
+        if (limit.active()) {
+          EXPECT_EQ(ops::matvec_access(gpu(), f, gw, gx, gy, n, k, epilogue, norm), expected_access(access))
+              << "the case does not take the path it is named after";
+          // Texel reads of rows that are whole 16-byte aligned runs of blocks give lanes whole runs.
+          const std::uint32_t group = texel_group_blocks(f);
+          const bool groups = access == Access::texel && group != 0 && k % (group * block_elements(f)) == 0;
+          const std::string variant = ops::matvec_variant(gpu(), f, gw, gx, gy, n, k, epilogue, norm);
+          EXPECT_EQ(variant.ends_with("_texel_groups"), groups) << variant;
+        }
+        vk::CommandStream cs(gpu());
+        ops::matvec(gpu(), cs, f, gw, gx, gy, n, k, epilogue, norm);
+        cs.finish();
+        CaseResult r{download<float>(gy, n), std::vector<float>(n)};
+        std::vector<float> xn(x);
+        if (normed) ref::rmsnorm(x, g, xn, 1, k, eps);
+        std::vector<float> wx(w_rows);
+        ref::matvec(w.values, xn, wx, w_rows, k);
+        const std::span<const float> gate(wx.data(), n), up(wx.data() + n, n);
+        if (epilogue == ops::Epilogue::swiglu)
+          ref::swiglu(gate, up, r.ref);
+        else if (epilogue == ops::Epilogue::geglu)
+          ref::geglu(gate, up, r.ref);
+        else
+          for (std::size_t i = 0; i < n; ++i) r.ref[i] = wx[i] + y0[i];
+        r.tolerance = f == WeightFormat::f32 ? kTolF32 : kTolF16Data;
+        return r;
+      },
+      f};
 }
 
 KernelCase rmsnorm_case(std::uint32_t rows, std::uint32_t dim, Access access = Access::device) {
@@ -925,6 +933,29 @@ std::vector<KernelCase> kernel_cases() {
     }
     cases.push_back(matvec_case(WeightFormat::q4_1, 37, 576, encoded, Access::texel, gate));  // side by side
     cases.push_back(matvec_case(WeightFormat::q8_0, 37, 3 * 8 * 32, encoded, Access::texel, gate));  // runs
+  }
+  // The input norm (a decode step's RMS norm in the projection's prologue) on every matvec path: scalar,
+  // texel single blocks, rows side by side and runs, storage, address; with each epilogue the forward
+  // pass gives it (store, the gated SwiGLU and GeGLU) and the accumulating one.
+  {
+    const auto encoded = WeightSource::encoded;
+    const auto store = ops::Epilogue::store;
+    cases.push_back(matvec_case(WeightFormat::f16, 7, 13, encoded, Access::device, store, true));  // scalar
+    cases.push_back(
+        matvec_case(WeightFormat::f32, 5, 13, encoded, Access::device, ops::Epilogue::swiglu, true));
+    for (Access a : {Access::texel, Access::bound, Access::address}) {
+      cases.push_back(matvec_case(WeightFormat::f16, 37, 72, encoded, a, store, true));
+      cases.push_back(matvec_case(WeightFormat::q4_k, 37, 512, encoded, a, store, true));
+      cases.push_back(matvec_case(WeightFormat::q8_0, 37, 96, encoded, a, ops::Epilogue::geglu, true));
+    }
+    cases.push_back(matvec_case(WeightFormat::q4_1, 37, 576, encoded, Access::texel, store, true));
+    cases.push_back(
+        matvec_case(WeightFormat::q4_1, 37, 576, encoded, Access::texel, ops::Epilogue::swiglu, true));
+    cases.push_back(matvec_case(WeightFormat::q8_0, 37, 3 * 8 * 32, encoded, Access::texel, store, true));
+    cases.push_back(
+        matvec_case(WeightFormat::q4_0, 37, 4 * 8 * 32, encoded, Access::texel, ops::Epilogue::swiglu, true));
+    cases.push_back(
+        matvec_case(WeightFormat::q6_k, 37, 512, encoded, Access::texel, ops::Epilogue::accumulate, true));
   }
   // Tensors above lavapipe's 128 MiB maxStorageBufferRange: kernels read them through texel views (CPU
   // devices) or address them by pointer.

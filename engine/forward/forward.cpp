@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "engine/core/error.hpp"
 #include "engine/forward/linear.hpp"
@@ -151,10 +152,18 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
     ops::embedding(ctx_, cs, weights_.token_embd().format, weights_.token_embd().view(), ids_, x_, n,
                    std::uint32_t(weights_.token_embd().rows), c.dim);
   if (c.scale_embeddings) ops::scale(ctx_, cs, x_, x_, n * c.dim, std::sqrt(float(c.dim)));
+  // A decode row's projections normalise x_ as they read it; other passes normalise it into xn_ first.
+  const bool fuse_norms = n == 1 && fuse_input_norms_;
+  const vk::BufferView normed = fuse_norms ? vk::BufferView(x_) : vk::BufferView(xn_);
+  auto input_norm = [&](const GpuTensor& weight) -> std::optional<ops::InputNorm> {
+    if (fuse_norms) return ops::InputNorm{weight.view(), c.norm_eps};
+    ops::rmsnorm(ctx_, cs, x_, weight.view(), xn_, n, c.dim, c.norm_eps);
+    return std::nullopt;
+  };
   for (std::uint32_t l = 0; l < c.layers; ++l) {
     const GpuLayer& L = weights_.layer(l);
     const ops::RopeArgs rope = rope_args(weights_, l);
-    ops::rmsnorm(ctx_, cs, x_, L.attn_norm.view(), xn_, n, c.dim, c.norm_eps);
+    const std::optional<ops::InputNorm> attn_norm = input_norm(L.attn_norm);
     // A decode row with stacked weights projects q, k and v in one dispatch, into one row [q | k | v].
     const bool fused_qkv = n == 1 && L.wqkv;
     const Qkv qkv = fused_qkv ? Qkv{vk::BufferView(qkv_row_, 0, q_dim * 4ull),
@@ -162,12 +171,12 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
                                     vk::BufferView(qkv_row_, (q_dim + kv_dim) * 4ull, kv_dim * 4ull)}
                               : Qkv{q_, k_, v_};
     if (fused_qkv) {
-      linear(ctx_, cs, *L.wqkv, xn_, qkv_row_, 1);
+      linear(ctx_, cs, *L.wqkv, normed, qkv_row_, 1, ops::Epilogue::store, attn_norm);
     } else {
       cs.begin_parallel();
-      linear(ctx_, cs, L.wq, xn_, qkv.q, n);
-      linear(ctx_, cs, L.wk, xn_, qkv.k, n);
-      linear(ctx_, cs, L.wv, xn_, qkv.v, n);
+      linear(ctx_, cs, L.wq, normed, qkv.q, n, ops::Epilogue::store, attn_norm);
+      linear(ctx_, cs, L.wk, normed, qkv.k, n, ops::Epilogue::store, attn_norm);
+      linear(ctx_, cs, L.wv, normed, qkv.v, n, ops::Epilogue::store, attn_norm);
       cs.end_parallel();
     }
     if (c.qkv_bias) {
@@ -185,16 +194,16 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
     }
     record_attention(cs, segments, kv_starts, l, n, qkv, rope);
     project_residual(ctx_, cs, L.wo, attn_, L.attn_post_norm, tmp_, x_, n, c);
-    ops::rmsnorm(ctx_, cs, x_, L.ffn_norm.view(), xn_, n, c.dim, c.norm_eps);
+    const std::optional<ops::InputNorm> ffn_norm = input_norm(L.ffn_norm);
     // Likewise gate and up, with the activation in the same dispatch's epilogue: one row act(gate) up.
     const ops::Epilogue activation = c.geglu ? ops::Epilogue::geglu : ops::Epilogue::swiglu;
     const bool fused_ffn = n == 1 && L.w_gate_up;
     if (fused_ffn) {
-      linear(ctx_, cs, *L.w_gate_up, xn_, ffn_row_, 1, activation);
+      linear(ctx_, cs, *L.w_gate_up, normed, ffn_row_, 1, activation, ffn_norm);
     } else {
       cs.begin_parallel();
-      linear(ctx_, cs, L.w_gate, xn_, gate_, n);
-      linear(ctx_, cs, L.w_up, xn_, up_, n);
+      linear(ctx_, cs, L.w_gate, normed, gate_, n, ops::Epilogue::store, ffn_norm);
+      linear(ctx_, cs, L.w_up, normed, up_, n, ops::Epilogue::store, ffn_norm);
       cs.end_parallel();
       if (c.geglu)
         ops::geglu(ctx_, cs, gate_, up_, gate_, n * c.ff);
@@ -210,6 +219,10 @@ void Forward::record_batch(vk::CommandStream& cs, std::span<const ForwardSegment
     ops::rmsnorm(ctx_, cs, x_, weights_.output_norm().view(), xn_, n, c.dim, c.norm_eps);
     linear(ctx_, cs, weights_.output(), xn_, logits_, n);
     if (c.final_softcap > 0.0f) ops::softcap(ctx_, cs, logits_, logits_, n * c.vocab, c.final_softcap);
+  } else if (fuse_norms) {
+    linear(ctx_, cs, weights_.output(), x_, logits_, 1, ops::Epilogue::store,
+           ops::InputNorm{weights_.output_norm().view(), c.norm_eps});
+    if (c.final_softcap > 0.0f) ops::softcap(ctx_, cs, logits_, logits_, c.vocab, c.final_softcap);
   } else {
     // Each segment's last row, normalised into consecutive rows of xn_: the output projection (the
     // largest matrix of a small model) then runs once over the rows that need logits.

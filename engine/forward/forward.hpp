@@ -65,6 +65,10 @@ class Forward {
   [[nodiscard]] const ForwardTimings& last_timings() const { return timings_; }
   /// Records GPU timestamps around every kernel (ForwardTimings::kernels); costs a little time.
   void set_profiling(bool on) { profile_ = on; }
+  /// A decode row's RMS norms (each block's two, the final one) run inside the projections that read
+  /// them (ops::InputNorm), 2 x layers + 1 dispatches fewer per token; off: as separate kernels (tests
+  /// compare the two).
+  void set_input_norm_fusion(bool on) { fuse_input_norms_ = on; }
   [[nodiscard]] const GpuWeights& weights() const { return weights_; }
 
  private:
@@ -124,6 +128,7 @@ class Forward {
   vk::Buffer attn_partials_;  ///< split-K partial states (ops::attention_scratch_bytes)
   ForwardTimings timings_;
   bool profile_ = false;
+  bool fuse_input_norms_ = true;
   /// One stream for every pass (declared last: destroyed first, it waits for the GPU before the
   /// buffers above go): no command pool, fence or command buffer is created per token.
   vk::CommandStream stream_;

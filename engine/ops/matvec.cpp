@@ -21,60 +21,72 @@ constexpr std::uint32_t kTexelRowsPerSubgroup = 8;
 constexpr std::uint32_t kSubgroupsPerGroup = 8;
 constexpr double kMinLaneUse = 0.9;
 
-/// Wide loads need K to be a multiple of the chunk and 16-byte aligned rows and x; quantized formats
-/// always satisfy the first and the host keeps activations aligned.
-bool wide_loads(WeightFormat format, const vk::BufferView& w, const vk::BufferView& x, std::uint32_t k) {
-  return k % chunk_elements(format) == 0 && x.address() % 16 == 0 && w.address() % 16 == 0;
+/// Wide loads need K to be a multiple of the chunk and 16-byte aligned rows, x and norm weight (read like
+/// x); quantized formats always satisfy the first and the host keeps activations and norms aligned.
+bool wide_loads(WeightFormat format, const vk::BufferView& w, const vk::BufferView& x, std::uint32_t k,
+                const std::optional<InputNorm>& norm) {
+  return k % chunk_elements(format) == 0 && x.address() % 16 == 0 && w.address() % 16 == 0 &&
+         (!norm || norm->weight.address() % 16 == 0);
 }
 
-/// The bytes of W (w_rows rows: n, or 2n for a gated epilogue), x and y (n) the kernel reads and writes
-/// (set 0, bindings 0, 1, 2 of the bound variant).
+/// The tensors of one dispatch: W (w_rows rows: n, or 2n for a gated epilogue), x, y (n) and the input
+/// norm's weight, if any.
+struct Tensors {
+  WeightFormat format;
+  vk::BufferView w, x, y;
+  const std::optional<InputNorm>& norm;
+  std::uint32_t w_rows, n, k;
+};
+
+/// The bytes of W, x, y and the norm's weight the kernel reads and writes (set 0, bindings 0, 1, 2, 3 of
+/// the bound variant); without a norm, x stands in for its weight (the kernel does not read it then).
 /// W's wide loads may read up to the next 16-byte boundary past its last row (Q6_K's 210-byte blocks are
 /// read as words), so its binding extends there; a view too short for that stays on the address path.
-std::optional<std::array<vk::BufferView, 3>> touched(WeightFormat format, const vk::BufferView& w,
-                                                     const vk::BufferView& x, const vk::BufferView& y,
-                                                     std::uint32_t w_rows, std::uint32_t n, std::uint32_t k) {
-  const std::uint64_t w_bytes = wide_load_bytes(format, w_rows, k);
-  if (w.bytes < w_bytes) return std::nullopt;
-  return std::array{w.sub(0, w_bytes), x.sub(0, std::uint64_t(k) * 4), y.sub(0, std::uint64_t(n) * 4)};
+std::optional<std::array<vk::BufferView, 4>> touched(const Tensors& t) {
+  const std::uint64_t w_bytes = wide_load_bytes(t.format, t.w_rows, t.k);
+  if (t.w.bytes < w_bytes) return std::nullopt;
+  const std::uint64_t x_bytes = std::uint64_t(t.k) * 4;
+  return std::array{t.w.sub(0, w_bytes), t.x.sub(0, x_bytes), t.y.sub(0, std::uint64_t(t.n) * 4),
+                    (t.norm ? t.norm->weight : t.x).sub(0, x_bytes)};
 }
 
 /// The descriptors of the texel variant (shaders/matvec.comp): W as texels and words (bindings 0 and 3),
-/// x as vec4 texels (1), y as a storage buffer (2).
-std::optional<std::array<vk::Binding, 4>> texel_bindings(const vk::Context& ctx, WeightFormat format,
-                                                         const vk::BufferView& w, const vk::BufferView& x,
-                                                         const vk::BufferView& y, std::uint32_t w_rows,
-                                                         std::uint32_t n, std::uint32_t k) {
-  const auto views = touched(format, w, x, y, w_rows, n, k);
+/// x and the norm's weight as vec4 texels (1 and 4), y as a storage buffer (2).
+std::optional<std::array<vk::Binding, 5>> texel_bindings(const vk::Context& ctx, const Tensors& t) {
+  const auto views = touched(t);
   if (!views) return std::nullopt;
   const auto weights = weight_texels(ctx, (*views)[0]);
   const auto xs = ctx.texel_binding((*views)[1], vk::TexelFormat::f32x4);
-  if (!weights || !xs || !ctx.can_bind((*views)[2])) return std::nullopt;
-  return std::array<vk::Binding, 4>{weights->texels, *xs, (*views)[2], weights->words};
+  const auto gs = ctx.texel_binding((*views)[3], vk::TexelFormat::f32x4);
+  if (!weights || !xs || !gs || !ctx.can_bind((*views)[2])) return std::nullopt;
+  return std::array<vk::Binding, 5>{weights->texels, *xs, (*views)[2], weights->words, *gs};
 }
 
-/// The path a dispatch takes and the descriptors it binds (texel: 4, storage: 3, address: none), decided
+/// The path a dispatch takes and the descriptors it binds (texel: 5, storage: 4, address: none), decided
 /// once per dispatch: each texel view lookup takes the buffer's lock.
 /// texel_groups: lanes take aligned runs of blocks (shaders/common/weight_groups.glsl), for rows that are
 /// whole runs.
 struct Plan {
   TensorAccess access = TensorAccess::address;
-  std::array<vk::Binding, 4> bindings{vk::BufferView(), vk::BufferView(), vk::BufferView(), vk::BufferView()};
+  std::array<vk::Binding, 5> bindings{vk::BufferView(), vk::BufferView(), vk::BufferView(), vk::BufferView(),
+                                      vk::BufferView()};
   std::size_t count = 0;
   bool texel_groups = false;
 };
 
-Plan plan(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w, const vk::BufferView& x,
-          const vk::BufferView& y, std::uint32_t w_rows, std::uint32_t n, std::uint32_t k) {
-  if (n == 0 || !wide_loads(format, w, x, k)) return {};
+/// Bindings 0, 1, 3 and 4 of the texel variant are texel views.
+constexpr std::uint32_t kTexelBindingMask = 0b11011u;
+
+Plan plan(const vk::Context& ctx, const Tensors& t) {
+  if (t.n == 0 || !wide_loads(t.format, t.w, t.x, t.k, t.norm)) return {};
   if (ctx.texel_reads())
-    if (const auto texels = texel_bindings(ctx, format, w, x, y, w_rows, n, k)) {
-      const std::uint32_t group = texel_group_blocks(format);
-      return {TensorAccess::texel, *texels, 4, group != 0 && k % (group * block_elements(format)) == 0};
+    if (const auto texels = texel_bindings(ctx, t)) {
+      const std::uint32_t group = texel_group_blocks(t.format);
+      return {TensorAccess::texel, *texels, 5, group != 0 && t.k % (group * block_elements(t.format)) == 0};
     }
-  const auto views = touched(format, w, x, y, w_rows, n, k);
+  const auto views = touched(t);
   if (views && std::ranges::all_of(*views, [&](const vk::BufferView& v) { return ctx.can_bind(v); }))
-    return {TensorAccess::storage, {(*views)[0], (*views)[1], (*views)[2], vk::BufferView()}, 3};
+    return {TensorAccess::storage, {(*views)[0], (*views)[1], (*views)[2], (*views)[3], vk::BufferView()}, 4};
   return {};
 }
 
@@ -110,20 +122,20 @@ std::string variant_name(WeightFormat format, const Plan& chosen, bool vec) {
 
 std::string matvec_variant(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w,
                            const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n, std::uint32_t k,
-                           Epilogue epilogue) {
-  return variant_name(format, plan(ctx, format, w, x, y, weight_rows(n, epilogue), n, k),
-                      wide_loads(format, w, x, k));
+                           Epilogue epilogue, const std::optional<InputNorm>& norm) {
+  return variant_name(format, plan(ctx, {format, w, x, y, norm, weight_rows(n, epilogue), n, k}),
+                      wide_loads(format, w, x, k, norm));
 }
 
 TensorAccess matvec_access(const vk::Context& ctx, WeightFormat format, const vk::BufferView& w,
                            const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n, std::uint32_t k,
-                           Epilogue epilogue) {
-  return plan(ctx, format, w, x, y, weight_rows(n, epilogue), n, k).access;
+                           Epilogue epilogue, const std::optional<InputNorm>& norm) {
+  return plan(ctx, {format, w, x, y, norm, weight_rows(n, epilogue), n, k}).access;
 }
 
 void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const vk::BufferView& w,
             const vk::BufferView& x, const vk::BufferView& y, std::uint32_t n, std::uint32_t k,
-            Epilogue epilogue) {
+            Epilogue epilogue, const std::optional<InputNorm>& norm) {
   if (k % block_elements(format) != 0)
     fail("matvec: row length {} is not a multiple of the {} block size {}", k, format_name(format),
          block_elements(format));
@@ -132,11 +144,13 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
   require_bytes("matvec", "W", w, std::uint64_t(w_rows) * row_bytes(format, k));
   require_bytes("matvec", "x", x, std::uint64_t(k) * 4);
   require_bytes("matvec", "y", y, std::uint64_t(n) * 4);
+  if (norm) require_bytes("matvec", "the norm's weight", norm->weight, std::uint64_t(k) * 4);
   const bool quantized = block_elements(format) > 1;
-  const bool vec = wide_loads(format, w, x, k);
-  if (quantized && !vec) fail("internal: matvec: quantized weights need 16-byte aligned x and W");
+  const bool vec = wide_loads(format, w, x, k, norm);
+  if (quantized && !vec)
+    fail("internal: matvec: quantized weights need 16-byte aligned x, W and norm weight");
   // Texel views, storage descriptors or addresses, as the device prefers and allows (tensor_access.hpp).
-  const Plan chosen = plan(ctx, format, w, x, y, w_rows, n, k);
+  const Plan chosen = plan(ctx, {format, w, x, y, norm, w_rows, n, k});
   const TensorAccess access = chosen.access;
   // Whole subgroups reduce without shared memory; the workgroup size must be a multiple of the subgroup
   // size the pipeline really gets, so it is requested explicitly where the device allows that.
@@ -149,15 +163,17 @@ void matvec(vk::Context& ctx, vk::CommandStream& cs, WeightFormat format, const 
       access == TensorAccess::texel ? row_slots(ctx, format, k, chosen.texel_groups) : 1;
   const std::string variant = variant_name(format, chosen, vec);
   const auto& pipeline = ctx.pipeline({variant,
-                                       {rows, sg * subgroups, slots, std::uint32_t(epilogue)},
+                                       {rows, sg * subgroups, slots, std::uint32_t(epilogue), norm ? 1u : 0u},
                                        sizeof(Push),
                                        ctx.info().subgroup_size_control ? sg : 0,
                                        std::uint32_t(chosen.count),
-                                       access == TensorAccess::texel ? 0b1011u : 0u});
+                                       access == TensorAccess::texel ? kTexelBindingMask : 0u});
   const Grid g = grid_1d(ctx.info(), ceil_div(n, rows * slots * subgroups));
-  const Push push{w.address(), x.address(), y.address(), n, k};
+  const vk::BufferView& g_view = norm ? norm->weight : x;
+  const Push push{w.address(), x.address(), y.address(), g_view.address(), n, k, norm ? norm->eps : 0.0f};
   // Accumulating also reads y: a write already waits for every earlier access to it.
-  const std::initializer_list<vk::Access> accesses{vk::reads(w), vk::reads(x), vk::writes(y)};
+  const std::initializer_list<vk::Access> accesses{vk::reads(w), vk::reads(x), vk::reads(g_view),
+                                                   vk::writes(y)};
   if (chosen.count)
     cs.dispatch_bound(pipeline, push, std::span(chosen.bindings.data(), chosen.count), g.x, g.y, 1, "matvec",
                       accesses);

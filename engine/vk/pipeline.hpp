@@ -39,8 +39,9 @@ class SpecConstants {
   std::size_t size_ = 0;
 };
 
-/// The most descriptors a kernel binds (set 0, bindings 0 .. n - 1).
-inline constexpr std::uint32_t kMaxBoundBuffers = 4;
+/// The most descriptors a kernel binds (set 0, bindings 0 .. n - 1): matvec's texel variant binds W as
+/// texels and as words, x, y and the input norm's weight. VK_KHR_push_descriptor guarantees 32.
+inline constexpr std::uint32_t kMaxBoundBuffers = 5;
 
 struct PipelineKey {
   std::string shader;  ///< variant name in the shader registry

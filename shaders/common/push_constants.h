@@ -132,12 +132,15 @@
   UINT(a_stride)                                \
   UINT(c_stride)
 
+// norm, eps: the RMS norm's weight (K floats) and epsilon when the NORM constant applies one to x first.
 #define LAGVK_PUSH_MATVEC(ADDRESS, UINT, FLOAT) \
   ADDRESS(ChunkPtr, w)                          \
   ADDRESS(F32Ptr, x)                            \
   ADDRESS(F32Ptr, y)                            \
+  ADDRESS(F32Ptr, norm)                         \
   UINT(N)                                       \
-  UINT(K)
+  UINT(K)                                       \
+  FLOAT(eps)
 
 #define LAGVK_PUSH_RMSNORM(ADDRESS, UINT, FLOAT) \
   ADDRESS(F32Ptr, x)                             \
