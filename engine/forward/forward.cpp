@@ -26,6 +26,10 @@ Forward::Forward(vk::Context& ctx, const GpuWeights& weights, std::uint32_t max_
   ids_ = ctx.create_buffer(B * 4, vk::MemoryKind::upload);
   positions_ = ctx.create_buffer(B * 4, vk::MemoryKind::upload);
   x_ = ctx.create_buffer(B * c.dim * 4);
+  // A decode row's projections read x_ as vec4 texels from its start (devices that read through texel
+  // views). The view is made now: a buffer keeps few views, and the last-row norms of passes with many
+  // sequences make one per row, which could otherwise leave none for it.
+  (void)ctx.texel_binding(vk::BufferView(x_), vk::TexelFormat::f32x4);
   xn_ = ctx.create_buffer(B * c.dim * 4);
   q_ = ctx.create_buffer(B * q_dim * 4);
   k_ = ctx.create_buffer(B * kv_dim * 4);
