@@ -57,7 +57,8 @@ std::optional<std::array<vk::Binding, 5>> texel_bindings(const vk::Context& ctx,
   if (!views) return std::nullopt;
   const auto weights = weight_texels(ctx, (*views)[0]);
   const auto xs = ctx.texel_binding((*views)[1], vk::TexelFormat::f32x4);
-  const auto gs = ctx.texel_binding((*views)[3], vk::TexelFormat::f32x4);
+  // Without a norm its binding is x's view again: one lookup (each takes the buffer's lock).
+  const auto gs = t.norm ? ctx.texel_binding((*views)[3], vk::TexelFormat::f32x4) : xs;
   if (!weights || !xs || !gs || !ctx.can_bind((*views)[2])) return std::nullopt;
   return std::array<vk::Binding, 5>{weights->texels, *xs, (*views)[2], weights->words, *gs};
 }
